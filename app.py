@@ -1,0 +1,14 @@
+"""The Chalice app: creates it, registers blueprints and middleware. No logic lives here."""
+
+from chalice import Chalice, ConvertToMiddleware
+
+from chalicelib import http
+from chalicelib.observability import logger, metrics
+from chalicelib.routes import management, twilio_hooks
+
+app = Chalice(app_name="calltracking", configure_logs=False)
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+app.register_middleware(ConvertToMiddleware(metrics.log_metrics(raise_on_empty_metrics=False)))
+app.register_middleware(http.middleware, "http")
+app.register_blueprint(twilio_hooks.bp)
+app.register_blueprint(management.bp)

@@ -1,0 +1,1 @@
+"""Call tracking on Chalice, Twilio and DynamoDB."""

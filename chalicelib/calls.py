@@ -1,0 +1,469 @@
+"""The call lifecycle: TwiML for Twilio's webhooks, the call records, and the calls API.
+
+Every write here is an upsert keyed by CallSid, so Twilio's retries and reordered
+callbacks land the same record. The voice webhook answers forwarding TwiML whatever
+fails behind it: a call is never dropped because of us.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException, UpdateError
+from twilio.twiml.voice_response import VoiceResponse
+
+from chalicelib import attribution, clock
+from chalicelib.errors import BadRequest, NotFound
+from chalicelib.models import CallModel, ChannelModel, NumberModel, PoolModel
+from chalicelib.observability import logger
+from chalicelib.settings import get_settings
+from chalicelib.validation import loose_e164
+
+UNKNOWN_NUMBER_MESSAGE = "The number you have called is not in service. Goodbye."
+MISSED_MESSAGE = "Sorry, nobody could take your call right now. Please call again later. Goodbye."
+
+# Twilio's call statuses in the order a call moves through them; a callback never
+# moves a call backwards, whatever order the callbacks arrive in.
+STATUS_RANK = {
+    "queued": 0,
+    "initiated": 1,
+    "ringing": 2,
+    "in-progress": 3,
+    "completed": 4,
+    "busy": 4,
+    "no-answer": 4,
+    "failed": 4,
+    "canceled": 4,
+}
+ANSWERED_DIAL_STATUSES = {"completed", "answered"}
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a call to a tracking number goes, and how."""
+
+    kind: str  # "channel", "pool", "overflow" or "unknown"
+    target_id: str | None
+    name: str | None
+    forward_to: str | None
+    record: bool
+    disclosure: str | None
+
+
+def _url(path: str) -> str:
+    return get_settings().public_base_url + path
+
+
+def default_route() -> Route:
+    return Route("unknown", None, None, get_settings().default_forward_to, False, None)
+
+
+def lookup(called: str) -> tuple[Route, NumberModel | None, Any]:
+    """The route for a called number, its number item and (for pool numbers) its pool."""
+    try:
+        number = NumberModel.get(called)
+    except NumberModel.DoesNotExist:
+        return default_route(), None, None
+    if number.status != "active":
+        return default_route(), None, None
+    if number.kind == "channel" and number.channel_id:
+        try:
+            ch = ChannelModel.get(number.channel_id)
+        except ChannelModel.DoesNotExist:
+            return default_route(), number, None
+        return Route("channel", ch.channel_id, ch.name, ch.forward_to, bool(ch.record), ch.disclosure), number, None
+    if number.pool_id:
+        try:
+            pool = PoolModel.get(number.pool_id)
+        except PoolModel.DoesNotExist:
+            return default_route(), number, None
+        route = Route(number.kind, pool.pool_id, pool.name, pool.forward_to, bool(pool.record), pool.disclosure)
+        return route, number, pool
+    return default_route(), number, None
+
+
+def forward_twiml(route: Route, caller: str | None) -> str:
+    """TwiML that forwards the call along ``route`` (or apologises when it has nowhere to go)."""
+    vr = VoiceResponse()
+    if not route.forward_to:
+        vr.say(UNKNOWN_NUMBER_MESSAGE)
+        vr.hangup()
+        return str(vr)
+    if route.record and route.disclosure:
+        vr.say(route.disclosure)
+    dial_args: dict[str, Any] = {
+        "action": _url("/twilio/dial-status"),
+        "method": "POST",
+        "timeout": get_settings().ring_timeout_seconds,
+        "answer_on_bridge": True,
+    }
+    if caller and caller.startswith("+"):
+        dial_args["caller_id"] = caller
+    if route.record:
+        dial_args["record"] = "record-from-answer-dual"
+        dial_args["recording_status_callback"] = _url("/twilio/recording-status")
+        dial_args["recording_status_callback_method"] = "POST"
+    dial = vr.dial(**dial_args)
+    dial.number(route.forward_to)
+    return str(vr)
+
+
+def fallback_twiml(caller: str | None) -> str:
+    """Forward to the default phone without touching the database."""
+    return forward_twiml(default_route(), caller)
+
+
+def _caller_fields(params: dict[str, str]) -> dict[str, Any]:
+    return {
+        "caller": loose_e164(params.get("From")),
+        "called": loose_e164(params.get("To")),
+        "caller_city": params.get("FromCity") or None,
+        "caller_state": params.get("FromState") or None,
+        "caller_country": params.get("FromCountry") or None,
+    }
+
+
+def _expiry(started_ms: int) -> datetime:
+    return datetime.fromtimestamp(started_ms / 1000, tz=timezone.utc) + timedelta(days=get_settings().call_retention_days)
+
+
+def _month(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m")
+
+
+def _first_seen_actions(fields: dict[str, Any], started_ms: int) -> list[Any]:
+    """Set each field only if no earlier writer did: the voice webhook's values win."""
+    actions = [
+        CallModel.started_at.set(CallModel.started_at | started_ms),
+        CallModel.month.set(CallModel.month | _month(started_ms)),
+        CallModel.expires_at.set(CallModel.expires_at | _expiry(started_ms)),
+    ]
+    for key, value in fields.items():
+        if value is not None:
+            attr = getattr(CallModel, key)
+            actions.append(attr.set(attr | value))
+    return actions
+
+
+def _route_actions(route: Route, attr: dict[str, Any]) -> list[Any]:
+    return [
+        CallModel.kind.set(route.kind),
+        CallModel.channel_id.set(route.target_id) if route.kind == "channel" else CallModel.channel_id.remove(),
+        CallModel.channel_name.set(route.name) if route.name else CallModel.channel_name.remove(),
+        CallModel.pool_id.set(route.target_id) if route.kind in ("pool", "overflow") else CallModel.pool_id.remove(),
+        CallModel.forwarded_to.set(route.forward_to) if route.forward_to else CallModel.forwarded_to.remove(),
+        CallModel.recorded.set(route.record),
+        CallModel.attribution.set(attr),
+    ]
+
+
+def _attribution_for(route: Route, number: NumberModel | None, pool: Any, started_ms: int) -> dict[str, Any]:
+    return attribution.resolve(number, started_ms, channel_name=route.name, pool=pool)
+
+
+def answer_voice(params: dict[str, str]) -> str:
+    """The voice webhook: route the call, store it, answer TwiML; never fails."""
+    call_sid = params.get("CallSid", "")
+    fields = _caller_fields(params)
+    caller, called = fields["caller"], fields["called"]
+    logger.append_keys(call_sid=call_sid)
+    now = clock.now_ms()
+    degraded = False
+    try:
+        route, number, pool = lookup(called or "")
+        attr = _attribution_for(route, number, pool, now)
+    except Exception:
+        logger.exception("routing failed; forwarding to the default phone", called=called)
+        route, attr, degraded = default_route(), attribution.unattributed("routing failed"), True
+    twiml = forward_twiml(route, caller)
+    if not call_sid:
+        return twiml
+    try:
+        actions = _first_seen_actions(fields, now) + _route_actions(route, attr)
+        actions += [CallModel.degraded.set(degraded), CallModel.updated_at.set(now)]
+        _rank_status(actions, "ringing")
+        CallModel(call_sid).update(actions=actions)
+    except Exception:
+        # The caller is still forwarded; the status callback completes the record later.
+        logger.exception("storing the call failed; it will be completed by its callbacks")
+    logger.info("call answered", route=route.kind, target=route.target_id, confidence=attr.get("confidence"))
+    return twiml
+
+
+def _rank_status(actions: list[Any], status: str) -> None:
+    actions.append(CallModel.status.set(CallModel.status | status))
+    actions.append(CallModel.status_rank.set(CallModel.status_rank | STATUS_RANK.get(status, 0)))
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def dial_finished(params: dict[str, str]) -> str:
+    """The <Dial> action: store answered or missed and talk time, and say what the caller hears next."""
+    call_sid = params.get("CallSid", "")
+    status = params.get("DialCallStatus", "")
+    answered = status in ANSWERED_DIAL_STATUSES
+    actions: list[Any] = [
+        CallModel.dial_status.set(status or "unknown"),
+        CallModel.answered.set(answered),
+        CallModel.talk_time.set(_int(params.get("DialCallDuration")) or 0),
+        CallModel.updated_at.set(clock.now_ms()),
+    ]
+    if params.get("DialCallSid"):
+        actions.append(CallModel.dial_call_sid.set(params["DialCallSid"]))
+    _upsert(call_sid, params, actions)
+    vr = VoiceResponse()
+    if not answered:
+        vr.say(MISSED_MESSAGE)
+    vr.hangup()
+    return str(vr)
+
+
+def call_finished(params: dict[str, str]) -> str:
+    """The number's status callback: the call's status (never backwards) and total duration."""
+    call_sid = params.get("CallSid", "")
+    status = params.get("CallStatus", "")
+    rank = STATUS_RANK.get(status)
+    if rank is None:
+        raise BadRequest(f"unknown CallStatus {status!r}")
+    actions: list[Any] = [
+        CallModel.status.set(status),
+        CallModel.status_rank.set(rank),
+        CallModel.updated_at.set(clock.now_ms()),
+    ]
+    duration = _int(params.get("CallDuration"))
+    if duration is not None:
+        actions.append(CallModel.duration.set(duration))
+    condition = CallModel.status_rank.does_not_exist() | (CallModel.status_rank < rank)
+    if rank == STATUS_RANK["completed"]:
+        condition = condition | (CallModel.status_rank == rank)
+    _upsert(call_sid, params, actions, condition=condition, started_ms=_start_from_duration(duration))
+    return str(VoiceResponse())
+
+
+def recording_finished(params: dict[str, str]) -> str:
+    """The recording status callback: the recording's SID, URL and length on the call."""
+    call_sid = params.get("CallSid", "")
+    if params.get("RecordingStatus", "completed") != "completed":
+        return str(VoiceResponse())
+    actions: list[Any] = [
+        CallModel.recording_sid.set(params.get("RecordingSid") or "unknown"),
+        CallModel.recording_duration.set(_int(params.get("RecordingDuration")) or 0),
+        CallModel.updated_at.set(clock.now_ms()),
+    ]
+    if params.get("RecordingUrl"):
+        actions.append(CallModel.recording_url.set(params["RecordingUrl"]))
+    _upsert(call_sid, params, actions)
+    return str(VoiceResponse())
+
+
+def _start_from_duration(duration: int | None) -> int:
+    return clock.now_ms() - 1000 * (duration or 0)
+
+
+def _upsert(
+    call_sid: str,
+    params: dict[str, str],
+    actions: list[Any],
+    *,
+    condition: Any = None,
+    started_ms: int | None = None,
+) -> None:
+    """Apply a callback's changes, creating the call if the voice webhook could not store it."""
+    if not call_sid.startswith("CA") or len(call_sid) > 64:
+        raise BadRequest("CallSid is missing or malformed")
+    logger.append_keys(call_sid=call_sid)
+    started = started_ms if started_ms is not None else clock.now_ms()
+    full = actions + _first_seen_actions(_caller_fields(params), started)
+    try:
+        item = CallModel(call_sid)
+        item.update(actions=full, condition=condition)
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            logger.info("callback is older than what is stored; ignored")
+            return
+        raise
+    if item.kind is None or item.degraded:
+        _complete_routing(item)
+
+
+def _complete_routing(item: CallModel) -> None:
+    """Resolve the route and attribution of a call the voice webhook could not store or route."""
+    try:
+        route, number, pool = lookup(item.called or "")
+        attr = _attribution_for(route, number, pool, int(item.started_at or clock.now_ms()))
+        item.update(actions=_route_actions(route, attr) + [CallModel.degraded.set(False)])
+    except PynamoDBException:
+        logger.exception("completing the call's routing failed; a later callback will try again")
+
+
+# --- the calls API -------------------------------------------------------------------------
+
+MAX_PAGE = 200
+MAX_RANGE_DAYS = 366
+
+
+def to_dict(c: CallModel) -> dict[str, Any]:
+    return {
+        "sid": c.call_sid,
+        "started_at": clock.iso(int(c.started_at)) if c.started_at is not None else None,
+        "caller": c.caller,
+        "called": c.called,
+        "caller_city": c.caller_city,
+        "caller_state": c.caller_state,
+        "caller_country": c.caller_country,
+        "kind": c.kind,
+        "channel_id": c.channel_id,
+        "channel_name": c.channel_name,
+        "pool_id": c.pool_id,
+        "forwarded_to": c.forwarded_to,
+        "status": c.status,
+        "duration": int(c.duration) if c.duration is not None else None,
+        "answered": c.answered,
+        "dial_status": c.dial_status,
+        "talk_time": int(c.talk_time) if c.talk_time is not None else None,
+        "recorded": c.recorded,
+        "recording": (
+            {
+                "sid": c.recording_sid,
+                "url": c.recording_url,
+                "duration": int(c.recording_duration) if c.recording_duration is not None else None,
+            }
+            if c.recording_sid
+            else None
+        ),
+        "attribution": c.attribution,
+    }
+
+
+def get(call_sid: str) -> dict[str, Any]:
+    try:
+        return to_dict(CallModel.get(call_sid))
+    except CallModel.DoesNotExist:
+        raise NotFound(f"no call with sid {call_sid!r}") from None
+
+
+def _months_desc(start_ms: int, end_ms: int) -> list[str]:
+    months = []
+    cur = datetime.fromtimestamp(end_ms / 1000, tz=timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    first = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc).strftime("%Y-%m")
+    while True:
+        months.append(cur.strftime("%Y-%m"))
+        if months[-1] <= first:
+            return months
+        cur = (cur - timedelta(days=1)).replace(day=1)
+
+
+def _parse_time(value: str | None, name: str, default: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        return clock.parse_iso(value)
+    except ValueError:
+        raise BadRequest(f"'{name}' must be an ISO 8601 date or time, like 2026-11-01 or 2026-11-01T09:00:00Z") from None
+
+
+def parse_range(query: dict[str, str]) -> tuple[int, int]:
+    now = clock.now_ms()
+    end = _parse_time(query.get("to"), "to", now)
+    start = _parse_time(query.get("from"), "from", end - 30 * 86_400_000)
+    if start > end:
+        raise BadRequest("'from' is after 'to'")
+    if end - start > MAX_RANGE_DAYS * 86_400_000:
+        raise BadRequest(f"the range is longer than {MAX_RANGE_DAYS} days")
+    return start, end
+
+
+def _cursor_decode(cursor: str) -> tuple[str, dict[str, Any]]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
+        month, key = data["m"], data["k"]
+        if not isinstance(month, str) or not isinstance(key, dict):
+            raise ValueError
+        if key and not _valid_call_key(key, month):
+            raise ValueError
+        return month, key
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise BadRequest("'cursor' is not one this API gave out") from None
+
+
+def _valid_call_key(key: dict[str, Any], month: str) -> bool:
+    """A cursor goes back to DynamoDB as ExclusiveStartKey: only a well-formed key may."""
+    if set(key) != {"call_sid", "month", "started_at"}:
+        return False
+    sid, m, started = key["call_sid"], key["month"], key["started_at"]
+    return (
+        sid == {"S": sid.get("S")} and isinstance(sid.get("S"), str) and 0 < len(sid["S"]) <= 64
+        and m == {"S": month}
+        and started == {"N": started.get("N")} and isinstance(started.get("N"), str) and started["N"].isdigit()
+    )
+
+
+def _cursor_encode(month: str, key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"m": month, "k": key}).encode()).decode().rstrip("=")
+
+
+def list_calls(query: dict[str, str]) -> dict[str, Any]:
+    """Calls newest first within [from, to], filtered by channel or pool and answered/missed."""
+    start, end = parse_range(query)
+    try:
+        limit = int(query.get("limit") or 50)
+    except ValueError:
+        raise BadRequest("'limit' must be a whole number") from None
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"'limit' must be between 1 and {MAX_PAGE}")
+    answered_q = query.get("answered")
+    if answered_q not in (None, "", "true", "false"):
+        raise BadRequest("'answered' must be true or false")
+    filt = None
+    if query.get("channel_id"):
+        filt = CallModel.channel_id == query["channel_id"]
+    if query.get("pool_id"):
+        cond = CallModel.pool_id == query["pool_id"]
+        filt = cond if filt is None else filt & cond
+    if answered_q:
+        cond = CallModel.answered == True if answered_q == "true" else CallModel.answered != True  # noqa: E712
+        filt = cond if filt is None else filt & cond
+
+    months = _months_desc(start, end)
+    last_key: dict[str, Any] | None = None
+    if query.get("cursor"):
+        month, key = _cursor_decode(query["cursor"])
+        if month not in months:
+            raise BadRequest("'cursor' does not belong to this date range")
+        months = months[months.index(month):]
+        last_key = key or None
+
+    items: list[dict[str, Any]] = []
+    for month in months:
+        results = CallModel.month_index.query(
+            month,
+            CallModel.started_at.between(start, end),
+            filter_condition=filt,
+            scan_index_forward=False,
+            limit=limit - len(items),
+            last_evaluated_key=last_key,
+        )
+        for c in results:
+            items.append(to_dict(c))
+        last_key = results.last_evaluated_key
+        if len(items) >= limit:
+            next_cursor = _cursor_encode(month, last_key) if last_key else _next_month_cursor(months, month)
+            return {"calls": items, "next_cursor": next_cursor}
+        last_key = None
+    return {"calls": items, "next_cursor": None}
+
+
+def _next_month_cursor(months: list[str], month: str) -> str | None:
+    """A cursor for the start of the month after ``month`` (older), if the range has one."""
+    i = months.index(month)
+    return _cursor_encode(months[i + 1], {}) if i + 1 < len(months) else None

@@ -1,0 +1,90 @@
+"""Static tracking channels: what each is called, where its calls go, whether they are recorded."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from chalicelib import clock, validation as v
+from chalicelib.errors import BadRequest, Conflict, NotFound
+from chalicelib.models import ChannelModel, NumberModel
+
+DEFAULT_DISCLOSURE = "This call may be recorded for quality and training purposes."
+MAX_DISCLOSURE = 500
+FIELDS = {"name", "forward_to", "record", "disclosure"}
+
+
+def to_dict(ch: ChannelModel) -> dict[str, Any]:
+    return {
+        "id": ch.channel_id,
+        "name": ch.name,
+        "forward_to": ch.forward_to,
+        "record": bool(ch.record),
+        "disclosure": ch.disclosure,
+        "created_at": clock.iso(int(ch.created_at)),
+        "updated_at": clock.iso(int(ch.updated_at)),
+    }
+
+
+def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    v.reject_unknown(body, FIELDS)
+    out: dict[str, Any] = {}
+    name = v.string(body, "name", required=not partial, max_len=100, min_len=1)
+    if name is not None:
+        out["name"] = name
+    if "forward_to" in body or not partial:
+        out["forward_to"] = v.e164(body.get("forward_to"), "forward_to")
+    record = v.boolean(body, "record", default=None if partial else False)
+    if record is not None:
+        out["record"] = record
+    if "disclosure" in body:
+        out["disclosure"] = v.string(body, "disclosure", max_len=MAX_DISCLOSURE) or None
+    return out
+
+
+def create(body: dict[str, Any]) -> dict[str, Any]:
+    f = _fields(body, partial=False)
+    if f.get("record") and not f.get("disclosure"):
+        f["disclosure"] = DEFAULT_DISCLOSURE
+    now = clock.now_ms()
+    ch = ChannelModel("ch_" + secrets.token_hex(8), created_at=now, updated_at=now, **f)
+    ch.save(condition=ChannelModel.channel_id.does_not_exist())
+    return to_dict(ch)
+
+
+def load(channel_id: str) -> ChannelModel:
+    try:
+        return ChannelModel.get(channel_id)
+    except ChannelModel.DoesNotExist:
+        raise NotFound(f"no channel with id {channel_id!r}") from None
+
+
+def get(channel_id: str) -> dict[str, Any]:
+    return to_dict(load(channel_id))
+
+
+def list_all() -> list[dict[str, Any]]:
+    return sorted((to_dict(c) for c in ChannelModel.scan()), key=lambda c: (c["name"].lower(), c["id"]))
+
+
+def update(channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    f = _fields(body, partial=True)
+    if not f:
+        raise BadRequest(f"nothing to change; send one or more of: {', '.join(sorted(FIELDS))}")
+    ch = load(channel_id)
+    for key, value in f.items():
+        setattr(ch, key, value)
+    if ch.record and not ch.disclosure:
+        ch.disclosure = DEFAULT_DISCLOSURE
+    ch.updated_at = clock.now_ms()
+    ch.save(condition=ChannelModel.channel_id.exists())
+    return to_dict(ch)
+
+
+def delete(channel_id: str) -> None:
+    """Delete a channel that has no active numbers; its calls keep the channel's name."""
+    load(channel_id)
+    active = [n.number for n in NumberModel.scan(NumberModel.channel_id == channel_id) if n.status == "active"]
+    if active:
+        raise Conflict(f"release the channel's numbers first: {', '.join(active)}")
+    ChannelModel(channel_id).delete()

@@ -1,0 +1,71 @@
+"""Domain errors that map to a 4xx JSON answer: one class, mapped to HTTP in one place (app.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import ChaliceUnhandledError  # type: ignore[attr-defined]
+
+
+class ApiError(ChaliceUnhandledError):  # type: ignore[misc]
+    """An error the client caused; ``status`` and ``code`` say which.
+
+    It derives from ``ChaliceUnhandledError`` so that Chalice lets it reach the
+    error middleware instead of turning it into its own 500 body.
+    """
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            err["details"] = self.details
+        return {"error": err}
+
+
+class BadRequest(ApiError):
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class UpstreamError(ApiError):
+    """The telephony provider refused or failed; the message says what it said."""
+
+    status = 502
+    code = "telephony_error"

@@ -1,0 +1,229 @@
+"""PynamoDB models: every table the product keeps, with its keys, indexes and TTL.
+
+Table names, the endpoint and the (short) botocore timeouts come from settings when
+this module is imported. ``infra/tables.yaml`` must describe the same tables; a test
+keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.settings import get_settings
+
+
+def _meta(table: str) -> type:
+    s = get_settings()
+    attrs: dict[str, Any] = {
+        "table_name": s.table_name(table),
+        "region": s.region,
+        "host": s.dynamodb_endpoint,
+        "billing_mode": "PAY_PER_REQUEST",
+        # Twilio waits 15 s for the voice webhook; boto's defaults can retry for
+        # longer than that, so every request here fails fast and the caller falls back.
+        "connect_timeout_seconds": s.webhook_connect_timeout,
+        "read_timeout_seconds": s.webhook_read_timeout,
+        "max_retry_attempts": max(0, s.webhook_max_attempts - 1),
+    }
+    return type("Meta", (), attrs)
+
+
+class ChannelModel(Model):
+    """A static tracking channel: one or more numbers whose calls belong to it with certainty."""
+
+    Meta = _meta("channels")
+    channel_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    forward_to = UnicodeAttribute()
+    record = BooleanAttribute(default=False)
+    disclosure = UnicodeAttribute(null=True)
+    flow = JSONAttribute(null=True)  # call-flow settings (whisper, hours, failover, ...)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+
+
+class PoolSiteKeyIndex(GlobalSecondaryIndex["PoolModel"]):
+    class Meta:
+        index_name = "site_key-index"
+        projection = AllProjection()
+
+    site_key = UnicodeAttribute(hash_key=True)
+
+
+class PoolModel(Model):
+    """A dynamic number pool for one website."""
+
+    Meta = _meta("pools")
+    pool_id = UnicodeAttribute(hash_key=True)
+    site_key = UnicodeAttribute()
+    site_key_index = PoolSiteKeyIndex()
+    name = UnicodeAttribute()
+    allowed_origins = ListAttribute(of=UnicodeAttribute, default=list)
+    original_number = UnicodeAttribute()
+    hold_seconds = NumberAttribute(default=900)
+    grace_seconds = NumberAttribute(default=1800)
+    exhaustion_policy = UnicodeAttribute(default="original")  # "original" or "overflow"
+    overflow_number = UnicodeAttribute(null=True)
+    forward_to = UnicodeAttribute()
+    record = BooleanAttribute(default=False)
+    disclosure = UnicodeAttribute(null=True)
+    flow = JSONAttribute(null=True)
+    created_at = NumberAttribute()
+    updated_at = NumberAttribute()
+
+
+class NumberPoolIndex(GlobalSecondaryIndex["NumberModel"]):
+    """Pool numbers ordered by when they were last released: it only *suggests* candidates."""
+
+    class Meta:
+        index_name = "pool-released-index"
+        projection = AllProjection()
+
+    pool_id = UnicodeAttribute(hash_key=True)
+    lease_ended_at = NumberAttribute(range_key=True)
+
+
+class NumberModel(Model):
+    """A tracking number (E.164) and, for pool numbers, its current lease.
+
+    The lease lives on this item so that taking it is one conditional write.
+    """
+
+    Meta = _meta("numbers")
+    number = UnicodeAttribute(hash_key=True)
+    provider = UnicodeAttribute()
+    provider_sid = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")  # "active" or "released"
+    kind = UnicodeAttribute()  # "channel", "pool" or "overflow"
+    channel_id = UnicodeAttribute(null=True)
+    pool_id = UnicodeAttribute(null=True)
+    friendly_name = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    released_at = NumberAttribute(null=True)  # when the number went back to the carrier
+    # Lease state (pool numbers only); epoch milliseconds.
+    lease_session_id = UnicodeAttribute(null=True)
+    lease_started_at = NumberAttribute(null=True)
+    lease_expires_at = NumberAttribute(null=True)
+    lease_ended_at = NumberAttribute(null=True)  # when the last lease ended: least recently released goes first
+    pool_index = NumberPoolIndex()
+
+
+class CallMonthIndex(GlobalSecondaryIndex["CallModel"]):
+    class Meta:
+        index_name = "month-index"
+        projection = AllProjection()
+
+    month = UnicodeAttribute(hash_key=True)
+    started_at = NumberAttribute(range_key=True)
+
+
+class CallCallerIndex(GlobalSecondaryIndex["CallModel"]):
+    class Meta:
+        index_name = "caller-index"
+        projection = KeysOnlyProjection()
+
+    caller = UnicodeAttribute(hash_key=True)
+    started_at = NumberAttribute(range_key=True)
+
+
+class CallModel(Model):
+    """One inbound call, keyed by Twilio's CallSid; every writer upserts."""
+
+    Meta = _meta("calls")
+    call_sid = UnicodeAttribute(hash_key=True)
+    month = UnicodeAttribute(null=True)  # "YYYY-MM" of started_at, the listing partition
+    started_at = NumberAttribute(null=True)
+    caller = UnicodeAttribute(null=True)
+    called = UnicodeAttribute(null=True)
+    caller_city = UnicodeAttribute(null=True)
+    caller_state = UnicodeAttribute(null=True)
+    caller_country = UnicodeAttribute(null=True)
+    kind = UnicodeAttribute(null=True)  # "channel", "pool", "overflow" or "unknown"
+    channel_id = UnicodeAttribute(null=True)
+    channel_name = UnicodeAttribute(null=True)
+    pool_id = UnicodeAttribute(null=True)
+    forwarded_to = UnicodeAttribute(null=True)
+    recorded = BooleanAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    status_rank = NumberAttribute(null=True)
+    duration = NumberAttribute(null=True)
+    dial_call_sid = UnicodeAttribute(null=True)
+    dial_status = UnicodeAttribute(null=True)
+    answered = BooleanAttribute(null=True)
+    talk_time = NumberAttribute(null=True)
+    recording_sid = UnicodeAttribute(null=True)
+    recording_url = UnicodeAttribute(null=True)
+    recording_duration = NumberAttribute(null=True)
+    attribution = JSONAttribute(null=True)
+    degraded = BooleanAttribute(null=True)  # answered by the fallback path; completed by callbacks
+    updated_at = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)  # retention of personal data
+    month_index = CallMonthIndex()
+    caller_index = CallCallerIndex()
+
+
+class SessionModel(Model):
+    """A website visit: its source and a bounded list of page views."""
+
+    Meta = _meta("sessions")
+    session_id = UnicodeAttribute(hash_key=True)
+    pool_id = UnicodeAttribute()
+    visitor_id = UnicodeAttribute()
+    source = JSONAttribute(default=dict)
+    pages = ListAttribute(of=MapAttribute, default=list)  # type: ignore[arg-type]
+    number = UnicodeAttribute(null=True)
+    created_at = NumberAttribute()
+    last_seen_at = NumberAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class LeaseModel(Model):
+    """History of lease starts: which session held which number from when."""
+
+    Meta = _meta("leases")
+    number = UnicodeAttribute(hash_key=True)
+    started_at = NumberAttribute(range_key=True)
+    session_id = UnicodeAttribute()
+    pool_id = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class CounterModel(Model):
+    """Counters and aggregates: ``pk`` names what is counted, ``sk`` the bucket (an hour, a day)."""
+
+    Meta = _meta("counters")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    total = NumberAttribute(default=0)
+    data = JSONAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    ChannelModel,
+    PoolModel,
+    NumberModel,
+    CallModel,
+    SessionModel,
+    LeaseModel,
+    CounterModel,
+)
+
+
+def create_tables(wait: bool = False) -> None:
+    """Create every table that does not exist yet (local stack and tests; deployments use infra/)."""
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=wait)

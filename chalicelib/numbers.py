@@ -1,0 +1,182 @@
+"""Tracking numbers: buying them for channels and pools, listing, releasing.
+
+(The lease allocator for pool numbers lives here too, beside the items it writes.)
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from chalicelib import clock, validation as v
+from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamError
+from chalicelib.models import NumberModel
+from chalicelib.settings import get_settings
+from chalicelib.telephony import TelephonyError, Webhooks, get_provider
+
+PROVISION_FIELDS = {"channel_id", "pool_id", "country", "area_code", "contains", "number", "overflow"}
+
+
+def webhooks() -> Webhooks:
+    """This deployment's webhook URLs, from the configured public base URL (never a Host header)."""
+    base = get_settings().public_base_url
+    if not base:
+        raise Conflict("PUBLIC_BASE_URL is not configured, so Twilio could not reach this deployment")
+    return Webhooks(
+        voice_url=f"{base}/twilio/voice",
+        voice_fallback_url=f"{base}/twilio/fallback",
+        status_callback=f"{base}/twilio/call-status",
+    )
+
+
+def to_dict(n: NumberModel) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "number": n.number,
+        "display": v.display(n.number),
+        "status": n.status,
+        "kind": n.kind,
+        "channel_id": n.channel_id,
+        "pool_id": n.pool_id,
+        "provider": n.provider,
+        "provider_sid": n.provider_sid,
+        "created_at": clock.iso(int(n.created_at)),
+        "released_at": clock.iso(int(n.released_at)) if n.released_at is not None else None,
+    }
+    return out
+
+
+def _target(body: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    channel_id = v.string(body, "channel_id", max_len=64)
+    pool_id = v.string(body, "pool_id", max_len=64)
+    if bool(channel_id) == bool(pool_id):
+        raise BadRequest("give exactly one of 'channel_id' or 'pool_id'")
+    if channel_id:
+        from chalicelib import channels
+
+        channels.load(channel_id)
+        return "channel", channel_id, None
+    from chalicelib import pools
+
+    pools.load(pool_id or "")
+    overflow = v.boolean(body, "overflow", default=False)
+    return ("overflow" if overflow else "pool"), None, pool_id
+
+
+def provision(body: dict[str, Any]) -> dict[str, Any]:
+    """Search for a number (or take the one given) and buy it for a channel or a pool."""
+    v.reject_unknown(body, PROVISION_FIELDS)
+    kind, channel_id, pool_id = _target(body)
+    if kind != "overflow" and "overflow" in body and body["overflow"]:
+        raise BadRequest("'overflow' applies to pool numbers only")
+    country = (v.string(body, "country", max_len=2) or "US").upper()
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        raise BadRequest("'country' must be a two-letter ISO country code")
+    area_code = v.string(body, "area_code", max_len=5)
+    if area_code is not None and not re.fullmatch(r"\d{2,5}", area_code):
+        raise BadRequest("'area_code' must be 2 to 5 digits")
+    contains = v.string(body, "contains", max_len=10)
+    if contains is not None and not re.fullmatch(r"[0-9*]{1,10}", contains):
+        raise BadRequest("'contains' must be digits (and * as a wildcard)")
+    wanted = v.e164(body["number"], "number") if body.get("number") is not None else None
+
+    hooks = webhooks()
+    provider = get_provider()
+    try:
+        if wanted is None:
+            found = provider.search(country=country, area_code=area_code, contains=contains, limit=1)
+            if not found:
+                raise Conflict("no number is available for that country, area code and pattern")
+            wanted = found[0].number
+        _ensure_free(wanted)
+        bought = provider.buy(wanted, hooks)
+    except TelephonyError as exc:
+        if exc.client_error:
+            raise Conflict(f"the telephony provider refused: {exc}") from None
+        raise UpstreamError(f"the telephony provider failed: {exc}") from None
+
+    item = NumberModel(
+        bought.number,
+        provider=provider.name,
+        provider_sid=bought.sid,
+        status="active",
+        kind=kind,
+        channel_id=channel_id,
+        pool_id=pool_id,
+        friendly_name=bought.friendly_name,
+        created_at=clock.now_ms(),
+        # A never-leased number sorts first among the least recently released.
+        lease_ended_at=0 if kind == "pool" else None,
+    )
+    try:
+        item.save(condition=NumberModel.number.does_not_exist() | (NumberModel.status == "released"))
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise Conflict(f"{bought.number} is already a tracking number here") from None
+        raise
+    if kind == "overflow":
+        from chalicelib import pools
+
+        pools.set_overflow_number(pool_id or "", bought.number)
+    return to_dict(item)
+
+
+def _ensure_free(number: str) -> None:
+    try:
+        existing = NumberModel.get(number)
+    except NumberModel.DoesNotExist:
+        return
+    if existing.status == "active":
+        raise Conflict(f"{number} is already a tracking number here")
+
+
+def load(number: str) -> NumberModel:
+    e164 = v.e164(unquote(number), "number")
+    try:
+        return NumberModel.get(e164)
+    except NumberModel.DoesNotExist:
+        raise NotFound(f"{e164} is not a tracking number here") from None
+
+
+def get(number: str) -> dict[str, Any]:
+    return to_dict(load(number))
+
+
+def list_all(*, status: str | None = None, channel_id: str | None = None, pool_id: str | None = None) -> list[dict[str, Any]]:
+    if status not in (None, "active", "released"):
+        raise BadRequest("'status' must be 'active' or 'released'")
+    out = []
+    for n in NumberModel.scan():
+        if (status and n.status != status) or (channel_id and n.channel_id != channel_id) or (pool_id and n.pool_id != pool_id):
+            continue
+        out.append(to_dict(n))
+    return sorted(out, key=lambda d: d["number"])
+
+
+def release(number: str) -> dict[str, Any]:
+    """Give the number back to the carrier; its item (and its calls) stay, marked released."""
+    item = load(number)
+    if item.status == "released":
+        return to_dict(item)
+    try:
+        get_provider().release(item.provider_sid)
+    except TelephonyError as exc:
+        if not exc.client_error:
+            raise UpstreamError(f"the telephony provider failed: {exc}") from None
+        # A 404 from the carrier means it is gone already: mark it released here too.
+    item.update(
+        actions=[
+            NumberModel.status.set("released"),
+            NumberModel.released_at.set(clock.now_ms()),
+            NumberModel.lease_session_id.remove(),
+            NumberModel.lease_expires_at.remove(),
+            NumberModel.lease_ended_at.remove(),  # leaves the pool index: never offered again
+        ]
+    )
+    if item.kind == "overflow" and item.pool_id:
+        from chalicelib import pools
+
+        pools.clear_overflow_number(item.pool_id, item.number)
+    return to_dict(item)

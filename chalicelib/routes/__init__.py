@@ -1,0 +1,1 @@
+"""Chalice blueprints: each route parses its request, calls one function, returns."""

@@ -1,0 +1,73 @@
+"""The management API (API key required): channels, numbers, calls."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib import calls, channels, numbers
+from chalicelib.http import json_response, query
+from chalicelib.validation import json_body
+
+bp = Blueprint(__name__)
+
+
+def _body() -> dict:  # type: ignore[type-arg]
+    req = bp.current_request
+    return json_body(req.raw_body, req.headers.get("content-type"))
+
+
+@bp.route("/v1/channels", methods=["POST"])
+def create_channel() -> Response:
+    return json_response(channels.create(_body()), 201)
+
+
+@bp.route("/v1/channels", methods=["GET"])
+def list_channels() -> Response:
+    return json_response({"channels": channels.list_all()})
+
+
+@bp.route("/v1/channels/{channel_id}", methods=["GET"])
+def get_channel(channel_id: str) -> Response:
+    return json_response(channels.get(channel_id))
+
+
+@bp.route("/v1/channels/{channel_id}", methods=["PATCH"])
+def update_channel(channel_id: str) -> Response:
+    return json_response(channels.update(channel_id, _body()))
+
+
+@bp.route("/v1/channels/{channel_id}", methods=["DELETE"])
+def delete_channel(channel_id: str) -> Response:
+    channels.delete(channel_id)
+    return Response(body="", status_code=204)
+
+
+@bp.route("/v1/numbers", methods=["POST"])
+def provision_number() -> Response:
+    return json_response(numbers.provision(_body()), 201)
+
+
+@bp.route("/v1/numbers", methods=["GET"])
+def list_numbers() -> Response:
+    q = query(bp.current_request)
+    return json_response({"numbers": numbers.list_all(status=q.get("status"), channel_id=q.get("channel_id"), pool_id=q.get("pool_id"))})
+
+
+@bp.route("/v1/numbers/{number}", methods=["GET"])
+def get_number(number: str) -> Response:
+    return json_response(numbers.get(number))
+
+
+@bp.route("/v1/numbers/{number}", methods=["DELETE"])
+def release_number(number: str) -> Response:
+    return json_response(numbers.release(number))
+
+
+@bp.route("/v1/calls", methods=["GET"])
+def list_calls() -> Response:
+    return json_response(calls.list_calls(query(bp.current_request)))
+
+
+@bp.route("/v1/calls/{sid}", methods=["GET"])
+def get_call(sid: str) -> Response:
+    return json_response(calls.get(sid))

@@ -1,0 +1,93 @@
+"""The one place that reads the environment: every setting the product has."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+TABLES = ("channels", "pools", "numbers", "calls", "sessions", "leases", "counters")
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_prefix: str
+    dynamodb_endpoint: str | None
+    telephony: str  # "twilio" or "local"
+    public_base_url: str
+    twilio_account_sid: str
+    # Secrets: a plain value (local stage) or the name of an SSM SecureString
+    # parameter read through Powertools parameters (deployed stages).
+    twilio_auth_token: str
+    twilio_auth_token_param: str
+    api_key: str
+    api_key_param: str
+    twilio_api_base_url: str | None
+    default_forward_to: str | None
+    default_region: str  # region for phone numbers written without a country code
+    ring_timeout_seconds: int
+    # The webhook path must answer well inside Twilio's 15 s limit.
+    webhook_connect_timeout: float
+    webhook_read_timeout: float
+    webhook_max_attempts: int
+    local_number_area_codes: tuple[str, ...]
+    call_retention_days: int
+    lease_history_days: int
+
+    def table_name(self, name: str) -> str:
+        if name not in TABLES:
+            raise KeyError(name)
+        return f"{self.table_prefix}{name}"
+
+
+def _int(env: dict[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "")
+    return int(raw) if raw.strip() else default
+
+
+def _float(env: dict[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "")
+    return float(raw) if raw.strip() else default
+
+
+def load(env: dict[str, str] | None = None) -> Settings:
+    """Build settings from an environment mapping (``os.environ`` by default)."""
+    e = dict(os.environ if env is None else env)
+    telephony = e.get("TELEPHONY", "twilio").strip().lower()
+    if telephony not in ("twilio", "local"):
+        raise ValueError(f"TELEPHONY must be 'twilio' or 'local', not {telephony!r}")
+    base = e.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    area_codes = tuple(
+        a.strip() for a in e.get("LOCAL_NUMBER_AREA_CODES", "201,202,212,312,415").split(",") if a.strip()
+    )
+    return Settings(
+        stage=e.get("STAGE", "dev"),
+        region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
+        table_prefix=e.get("TABLE_PREFIX", "calltracking-dev-"),
+        dynamodb_endpoint=e.get("DYNAMODB_ENDPOINT") or None,
+        telephony=telephony,
+        public_base_url=base,
+        twilio_account_sid=e.get("TWILIO_ACCOUNT_SID", ""),
+        twilio_auth_token=e.get("TWILIO_AUTH_TOKEN", ""),
+        twilio_auth_token_param=e.get("TWILIO_AUTH_TOKEN_PARAM", ""),
+        api_key=e.get("API_KEY", ""),
+        api_key_param=e.get("API_KEY_PARAM", ""),
+        twilio_api_base_url=e.get("TWILIO_API_BASE_URL") or None,
+        default_forward_to=e.get("DEFAULT_FORWARD_TO") or None,
+        default_region=e.get("DEFAULT_REGION", "US").upper(),
+        ring_timeout_seconds=_int(e, "RING_TIMEOUT_SECONDS", 20),
+        webhook_connect_timeout=_float(e, "WEBHOOK_CONNECT_TIMEOUT", 0.5),
+        webhook_read_timeout=_float(e, "WEBHOOK_READ_TIMEOUT", 0.8),
+        webhook_max_attempts=_int(e, "WEBHOOK_MAX_ATTEMPTS", 2),
+        local_number_area_codes=area_codes,
+        call_retention_days=_int(e, "CALL_RETENTION_DAYS", 730),
+        lease_history_days=_int(e, "LEASE_HISTORY_DAYS", 90),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once."""
+    return load()

@@ -1,0 +1,56 @@
+"""The local provider: mints numbers from the fictional 555-01XX range, no network.
+
+Numbers are ``+1 <area> 555 01XX``: reserved for fiction in the North American plan,
+valid to ``phonenumbers``, and never a real subscriber. Which ones are taken is read
+from the numbers table, so two processes (``make run`` and the seed script) agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from chalicelib.telephony import AvailableNumber, ProvisionedNumber, TelephonyError, Webhooks
+
+
+class LocalTelephony:
+    name = "local"
+
+    def __init__(self, *, area_codes: tuple[str, ...]) -> None:
+        self.area_codes = area_codes or ("201",)
+        self.hooks: dict[str, Webhooks] = {}
+
+    def _taken(self) -> set[str]:
+        from chalicelib.models import NumberModel
+
+        return {n.number for n in NumberModel.scan(NumberModel.status == "active", attributes_to_get=["number", "status"])}
+
+    def search(self, *, country: str, area_code: str | None, contains: str | None, limit: int) -> list[AvailableNumber]:
+        if country != "US":
+            return []
+        codes = [area_code] if area_code else list(self.area_codes)
+        taken = self._taken()
+        found: list[AvailableNumber] = []
+        for code in codes:
+            for line in range(100, 200):
+                number = f"+1{code}5550{line}"
+                if number in taken or (contains and contains not in number[2:]):
+                    continue
+                found.append(AvailableNumber(number=number, friendly_name=f"({code}) 555-0{line}", region="Fiction"))
+                if len(found) >= limit:
+                    return found
+        return found
+
+    def buy(self, number: str, hooks: Webhooks) -> ProvisionedNumber:
+        if not (number.startswith("+1") and number[5:9] == "5550"):
+            raise TelephonyError(f"{number} is not in the local provider's fictional range", client_error=True)
+        if number in self._taken():
+            raise TelephonyError(f"{number} is not available", client_error=True)
+        sid = "PN" + hashlib.sha256(number.encode()).hexdigest()[:32]
+        self.hooks[sid] = hooks
+        return ProvisionedNumber(number=number, sid=sid, friendly_name=f"({number[2:5]}) 555-{number[8:]}")
+
+    def update(self, sid: str, hooks: Webhooks) -> None:
+        self.hooks[sid] = hooks
+
+    def release(self, sid: str) -> None:
+        self.hooks.pop(sid, None)

@@ -1,0 +1,109 @@
+"""Checks for everything that comes from outside: JSON bodies, field types, lengths, phones."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import phonenumbers
+
+from chalicelib.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from chalicelib.settings import get_settings
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def json_body(raw: bytes | None, content_type: str | None, *, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The request's JSON object, or a 4xx that says what was wrong with it."""
+    if raw is not None and len(raw) > max_bytes:
+        raise PayloadTooLarge(f"request body is larger than {max_bytes} bytes")
+    if not raw:
+        raise BadRequest("request body is empty; send a JSON object")
+    if content_type and "json" not in content_type.lower():
+        raise UnsupportedMediaType(f"send JSON (Content-Type: application/json), not {content_type}")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    return body
+
+
+def reject_unknown(body: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def string(body: dict[str, Any], key: str, *, required: bool = False, max_len: int = 200, min_len: int = 0) -> str | None:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise BadRequest(f"'{key}' is required")
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"'{key}' must be a string")
+    value = value.strip()
+    if len(value) > max_len:
+        raise BadRequest(f"'{key}' is longer than {max_len} characters")
+    if len(value) < min_len or (required and not value):
+        raise BadRequest(f"'{key}' must not be empty")
+    return value
+
+
+def boolean(body: dict[str, Any], key: str, *, default: bool | None = None) -> bool | None:
+    value = body.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise BadRequest(f"'{key}' must be true or false")
+    return value
+
+
+def integer(body: dict[str, Any], key: str, *, default: int | None = None, lo: int, hi: int) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"'{key}' must be a whole number")
+    if not lo <= value <= hi:
+        raise BadRequest(f"'{key}' must be between {lo} and {hi}")
+    return value
+
+
+def e164(value: Any, field: str) -> str:
+    """A phone number in E.164, or a 400 naming the field and what was wrong."""
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"'{field}' must be a phone number as a string")
+    if len(value) > 40:
+        raise BadRequest(f"'{field}' is too long to be a phone number")
+    try:
+        parsed = phonenumbers.parse(value, get_settings().default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise BadRequest(f"'{field}' is not a phone number: {exc}") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise BadRequest(f"'{field}' is not a valid phone number: {value!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display(number: str) -> str:
+    """An E.164 number in its country's national format, for people."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def loose_e164(value: str | None) -> str | None:
+    """Best-effort E.164 for numbers Twilio sends (may be 'anonymous' or a client id): never raises."""
+    if not value:
+        return None
+    try:
+        parsed = phonenumbers.parse(value, get_settings().default_region)
+    except phonenumbers.NumberParseException:
+        return value[:64]
+    if not phonenumbers.is_possible_number(parsed):
+        return value[:64]
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

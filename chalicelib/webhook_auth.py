@@ -1,0 +1,60 @@
+"""Twilio webhook requests: the form body, checked against ``X-Twilio-Signature``.
+
+The URL that is signed is the configured ``PUBLIC_BASE_URL`` plus the route path, never
+one rebuilt from the Host header (which a caller controls). Blank values are kept:
+Twilio signs them.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from twilio.request_validator import RequestValidator
+
+from chalicelib.errors import BadRequest, Forbidden, PayloadTooLarge
+from chalicelib.secrets import twilio_auth_token
+from chalicelib.settings import get_settings
+
+MAX_FORM_BYTES = 64 * 1024
+
+
+class FormParams(dict[str, str]):
+    """Form fields, last value wins; ``getall`` gives every value, as the SDK's validator expects."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self._all: dict[str, list[str]] = {}
+        for key, value in pairs:
+            self._all.setdefault(key, []).append(value)
+            self[key] = value
+
+    def getall(self, key: str) -> list[str]:
+        return self._all[key]
+
+
+def parse_form(raw: bytes | None) -> FormParams:
+    if raw and len(raw) > MAX_FORM_BYTES:
+        raise PayloadTooLarge(f"form body is larger than {MAX_FORM_BYTES} bytes")
+    try:
+        text = (raw or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("form body is not UTF-8") from None
+    return FormParams(parse_qsl(text, keep_blank_values=True))
+
+
+def verified_form(path: str, raw: bytes | None, signature: str | None) -> FormParams:
+    """The request's form fields if Twilio signed them for ``path``; 403 otherwise."""
+    params = parse_form(raw)
+    if not signature:
+        raise Forbidden("missing X-Twilio-Signature")
+    url = get_settings().public_base_url + path
+    # RequestValidator compares in constant time.
+    if not RequestValidator(twilio_auth_token()).validate(url, params, signature):
+        raise Forbidden("X-Twilio-Signature does not match this request")
+    return params
+
+
+def sign(path: str, params: dict[str, str], token: str | None = None) -> str:
+    """The signature Twilio would send (the call simulator and tests use it)."""
+    url = get_settings().public_base_url + path
+    return RequestValidator(token or twilio_auth_token()).compute_signature(url, params)

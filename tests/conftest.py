@@ -1,0 +1,105 @@
+"""Test setup: a real embedded DynamoDB per test process, environment set before ``app`` is imported."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.support import servers
+
+BASE_URL = "https://calls.example.test/api"
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+API_KEY = "test-api-key"
+DEFAULT_PHONE = "+12025550199"
+
+_ddb_proc, DDB_ENDPOINT = servers.start_dynamodb()
+
+# Table names and endpoints are read when chalicelib.models is imported: set them first.
+os.environ.update(
+    {
+        "STAGE": "test",
+        "TELEPHONY": "local",
+        "TABLE_PREFIX": "test-",
+        "DYNAMODB_ENDPOINT": DDB_ENDPOINT,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "PUBLIC_BASE_URL": BASE_URL,
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "API_KEY": API_KEY,
+        "DEFAULT_FORWARD_TO": DEFAULT_PHONE,
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "WEBHOOK_READ_TIMEOUT": "5",
+    }
+)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    servers.stop(_ddb_proc)
+
+
+def reset_dynamodb() -> None:
+    req = urllib.request.Request(f"{DDB_ENDPOINT}/moto-api/reset", method="POST", data=b"")
+    urllib.request.urlopen(req, timeout=10).read()
+
+
+@pytest.fixture
+def tables() -> Iterator[None]:
+    """Empty tables for each test."""
+    from chalicelib import clock, models
+    from chalicelib.telephony import set_provider
+
+    reset_dynamodb()
+    models.create_tables()
+    set_provider(None)
+    clock.set_source(None)
+    yield
+    clock.set_source(None)
+    set_provider(None)
+
+
+class Api:
+    """The app through Chalice's test client, with signed Twilio posts and keyed JSON calls."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def twilio(self, path: str, params: dict[str, str], *, signature: str | None = "sign", token: str = AUTH_TOKEN) -> Any:
+        from twilio.request_validator import RequestValidator
+
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if signature == "sign":
+            signature = RequestValidator(token).compute_signature(BASE_URL + path, params)
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        return self.client.http.post(path, headers=headers, body=urlencode(params))
+
+    def call(self, method: str, path: str, body: Any = None, *, key: str | None = API_KEY, headers: dict[str, str] | None = None) -> Any:
+        h = {"Content-Type": "application/json"}
+        if key is not None:
+            h["Authorization"] = f"Bearer {key}"
+        h.update(headers or {})
+        data = body if isinstance(body, (str, bytes)) or body is None else json.dumps(body)
+        return getattr(self.client.http, method.lower())(path, headers=h, body=data)
+
+
+@pytest.fixture
+def api(tables: None) -> Iterator[Api]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="local") as client:
+        yield Api(client)
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.body)
