@@ -28,7 +28,9 @@ def unattributed(reason: str) -> dict[str, Any]:
     return {"confidence": "unattributed", "reason": reason, "source": {}, "channel_group": None, "session_id": None}
 
 
-def resolve(number: NumberModel | None, call_time_ms: int, *, channel_name: str | None = None, pool: Any = None) -> dict[str, Any]:
+def resolve(
+    number: NumberModel | None, call_time_ms: int, *, channel_name: str | None = None, pool: Any = None
+) -> dict[str, Any]:
     """The attribution of a call to ``number`` at ``call_time_ms``."""
     if number is None:
         return unattributed("not a tracking number here")
@@ -43,7 +45,180 @@ def resolve(number: NumberModel | None, call_time_ms: int, *, channel_name: str 
             "session_id": None,
         }
     if number.kind == "pool" and pool is not None:
-        from chalicelib.sessions import attribute_pool_call
-
         return attribute_pool_call(number, pool, call_time_ms)
     return unattributed("number has no channel or pool")
+
+
+# --- dynamic (pool) attribution -------------------------------------------------------------
+
+
+def attribute_pool_call(number: NumberModel, pool: Any, call_ms: int) -> dict[str, Any]:
+    """The session whose lease on ``number`` started last before the call, with a confidence.
+
+    One query of the lease history (newest two starts) and one session read. The newest
+    lease's end is on the number item; an older one's end is on the lease that followed it.
+    """
+    from chalicelib.models import LeaseModel, SessionModel
+
+    recent = list(LeaseModel.query(number.number, scan_index_forward=False, limit=2))
+    lease, end = None, None
+    for i, item in enumerate(recent):
+        if int(item.started_at) <= call_ms:
+            lease = item
+            if i == 0:
+                current = number.lease_session_id == item.session_id and number.lease_expires_at is not None
+                end = int(number.lease_expires_at) if current else None
+            else:
+                end = int(recent[i - 1].prev_ended_at) if recent[i - 1].prev_ended_at is not None else None
+            break
+    if lease is None and recent:
+        # Two or more leases started after the call (a late-resolved record): look further back.
+        older = list(
+            LeaseModel.query(number.number, LeaseModel.started_at <= call_ms, scan_index_forward=False, limit=1)
+        )
+        if older:
+            lease = older[0]
+            nxt = list(LeaseModel.query(number.number, LeaseModel.started_at > call_ms, limit=1))
+            end = int(nxt[0].prev_ended_at) if nxt and nxt[0].prev_ended_at is not None else None
+    if lease is None or end is None:
+        return {**unattributed("no lease on this number before the call"), "pool_id": number.pool_id}
+    if call_ms <= end:
+        confidence = "active"
+    elif call_ms - end <= int(pool.grace_seconds) * 1000:
+        confidence = "late"
+    else:
+        return {**unattributed("the last lease ended before the grace window"), "pool_id": number.pool_id}
+    try:
+        session = SessionModel.get(lease.session_id)
+        source = dict(session.source or {})
+    except SessionModel.DoesNotExist:
+        source = {}
+    return {
+        "confidence": confidence,
+        "pool_id": number.pool_id,
+        "session_id": lease.session_id,
+        "lease_started_at": int(lease.started_at),
+        "lease_ended_at": end,
+        "source": source,
+        "channel_group": channel_group(source),
+    }
+
+
+# --- channel groups -------------------------------------------------------------------------
+# The rules, in order (the README repeats them):
+#  1. utm_medium email / e-mail / newsletter                                  -> email
+#  2. a paid marker (utm_medium cpc, ppc, paid*, sem, or a gclid, msclkid, yclid,
+#     dclid click id): a social source or referrer -> paid social, else        -> paid search
+#  3. utm_medium display, banner, cpm, affiliate(s), or any other utm_medium   -> other
+#  4. utm_medium social / social-network / sm, a social referrer, or fbclid    -> social
+#  5. a search engine referrer                                                 -> organic search
+#  6. utm_medium referral, or any other referrer from another site             -> referral
+#  7. no referrer and no utm                                                   -> direct
+
+SEARCH_ENGINES = (
+    "google.",
+    "bing.",
+    "yahoo.",
+    "yandex.",
+    "duckduckgo.",
+    "baidu.",
+    "ecosia.",
+    "search.brave.",
+    "naver.",
+)
+SOCIAL_SITES = (
+    "facebook.",
+    "fb.com",
+    "instagram.",
+    "t.co",
+    "twitter.",
+    "x.com",
+    "linkedin.",
+    "lnkd.in",
+    "pinterest.",
+    "reddit.",
+    "tiktok.",
+    "youtube.",
+    "vk.com",
+    "ok.ru",
+    "snapchat.",
+    "threads.net",
+)
+SOCIAL_SOURCES = (
+    "facebook",
+    "fb",
+    "instagram",
+    "ig",
+    "twitter",
+    "x",
+    "linkedin",
+    "pinterest",
+    "reddit",
+    "tiktok",
+    "youtube",
+    "vk",
+    "meta",
+    "snapchat",
+    "threads",
+)
+PAID_MEDIUMS = (
+    "cpc",
+    "ppc",
+    "sem",
+    "paidsearch",
+    "paid-search",
+    "paid_search",
+    "paid",
+    "paid-social",
+    "paid_social",
+    "paidsocial",
+    "cpa",
+)
+EMAIL_MEDIUMS = ("email", "e-mail", "e_mail", "newsletter")
+SOCIAL_MEDIUMS = ("social", "social-network", "social_network", "social-media", "social_media", "sm", "organic-social")
+
+
+def _host(url: str | None) -> str:
+    if not url:
+        return ""
+    from urllib.parse import urlsplit
+
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _matches(host: str, sites: tuple[str, ...]) -> bool:
+    labels = host.split(".")
+    for site in sites:
+        if site.endswith("."):
+            if any(label + "." == site for label in labels[:-1]):
+                return True
+        elif host == site or host.endswith("." + site):
+            return True
+    return False
+
+
+def channel_group(source: dict[str, Any]) -> str:
+    """The channel group of a visit's source, by the rules above."""
+    medium = str(source.get("utm_medium") or "").strip().lower()
+    utm_source = str(source.get("utm_source") or "").strip().lower()
+    referrer = _host(source.get("referrer"))
+    landing = _host(source.get("landing_page"))
+    external_ref = bool(referrer) and referrer != landing
+    social = utm_source in SOCIAL_SOURCES or (external_ref and _matches(referrer, SOCIAL_SITES))
+    if medium in EMAIL_MEDIUMS:
+        return "email"
+    if (
+        medium in PAID_MEDIUMS
+        or medium.startswith("paid")
+        or any(source.get(k) for k in ("gclid", "msclkid", "yclid", "dclid"))
+    ):
+        return "paid social" if social or "social" in medium else "paid search"
+    if medium and medium not in SOCIAL_MEDIUMS and medium not in ("organic", "referral"):
+        return "other"
+    if medium in SOCIAL_MEDIUMS or social or source.get("fbclid"):
+        return "social"
+    if (external_ref and _matches(referrer, SEARCH_ENGINES)) or medium == "organic":
+        return "organic search"
+    if medium == "referral" or external_ref:
+        return "referral"
+    return "direct"

@@ -19,7 +19,7 @@ def identify(authorization: str | None) -> str:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("the Authorization header must be 'Bearer <key>'")
+        raise Unauthorized("send the API key as 'Authorization: Bearer <key>'")
     # Comparing digests keeps the comparison constant-time whatever the lengths.
     if not hmac.compare_digest(_digest(token.strip()), _digest(api_key())):
         raise Unauthorized("the API key is not valid")

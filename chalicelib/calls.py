@@ -11,16 +11,17 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import PynamoDBException, UpdateError
 from twilio.twiml.voice_response import VoiceResponse
 
 from chalicelib import attribution, clock
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.models import CallModel, ChannelModel, NumberModel, PoolModel
-from chalicelib.observability import logger
+from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
 from chalicelib.validation import loose_e164
 
@@ -129,11 +130,11 @@ def _caller_fields(params: dict[str, str]) -> dict[str, Any]:
 
 
 def _expiry(started_ms: int) -> datetime:
-    return datetime.fromtimestamp(started_ms / 1000, tz=timezone.utc) + timedelta(days=get_settings().call_retention_days)
+    return datetime.fromtimestamp(started_ms / 1000, tz=UTC) + timedelta(days=get_settings().call_retention_days)
 
 
 def _month(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m")
 
 
 def _first_seen_actions(fields: dict[str, Any], started_ms: int) -> list[Any]:
@@ -153,9 +154,11 @@ def _first_seen_actions(fields: dict[str, Any], started_ms: int) -> list[Any]:
 def _route_actions(route: Route, attr: dict[str, Any]) -> list[Any]:
     return [
         CallModel.kind.set(route.kind),
-        CallModel.channel_id.set(route.target_id) if route.kind == "channel" else CallModel.channel_id.remove(),
+        CallModel.channel_id.set(route.target_id or "") if route.kind == "channel" else CallModel.channel_id.remove(),
         CallModel.channel_name.set(route.name) if route.name else CallModel.channel_name.remove(),
-        CallModel.pool_id.set(route.target_id) if route.kind in ("pool", "overflow") else CallModel.pool_id.remove(),
+        CallModel.pool_id.set(route.target_id or "")
+        if route.kind in ("pool", "overflow")
+        else CallModel.pool_id.remove(),
         CallModel.forwarded_to.set(route.forward_to) if route.forward_to else CallModel.forwarded_to.remove(),
         CallModel.recorded.set(route.record),
         CallModel.attribution.set(attr),
@@ -191,6 +194,7 @@ def answer_voice(params: dict[str, str]) -> str:
     except Exception:
         # The caller is still forwarded; the status callback completes the record later.
         logger.exception("storing the call failed; it will be completed by its callbacks")
+    metrics.add_metric(name="CallsDegraded" if degraded else "CallsAnswered", unit=MetricUnit.Count, value=1)
     logger.info("call answered", route=route.kind, target=route.target_id, confidence=attr.get("confidence"))
     return twiml
 
@@ -301,7 +305,7 @@ def _complete_routing(item: CallModel) -> None:
     try:
         route, number, pool = lookup(item.called or "")
         attr = _attribution_for(route, number, pool, int(item.started_at or clock.now_ms()))
-        item.update(actions=_route_actions(route, attr) + [CallModel.degraded.set(False)])
+        item.update(actions=[*_route_actions(route, attr), CallModel.degraded.set(False)])
     except PynamoDBException:
         logger.exception("completing the call's routing failed; a later callback will try again")
 
@@ -354,8 +358,8 @@ def get(call_sid: str) -> dict[str, Any]:
 
 def _months_desc(start_ms: int, end_ms: int) -> list[str]:
     months = []
-    cur = datetime.fromtimestamp(end_ms / 1000, tz=timezone.utc).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    first = datetime.fromtimestamp(start_ms / 1000, tz=timezone.utc).strftime("%Y-%m")
+    cur = datetime.fromtimestamp(end_ms / 1000, tz=UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    first = datetime.fromtimestamp(start_ms / 1000, tz=UTC).strftime("%Y-%m")
     while True:
         months.append(cur.strftime("%Y-%m"))
         if months[-1] <= first:
@@ -369,7 +373,9 @@ def _parse_time(value: str | None, name: str, default: int) -> int:
     try:
         return clock.parse_iso(value)
     except ValueError:
-        raise BadRequest(f"'{name}' must be an ISO 8601 date or time, like 2026-11-01 or 2026-11-01T09:00:00Z") from None
+        raise BadRequest(
+            f"'{name}' must be an ISO 8601 date or time, like 2026-11-01 or 2026-11-01T09:00:00Z"
+        ) from None
 
 
 def parse_range(query: dict[str, str]) -> tuple[int, int]:
@@ -402,9 +408,13 @@ def _valid_call_key(key: dict[str, Any], month: str) -> bool:
         return False
     sid, m, started = key["call_sid"], key["month"], key["started_at"]
     return (
-        sid == {"S": sid.get("S")} and isinstance(sid.get("S"), str) and 0 < len(sid["S"]) <= 64
+        sid == {"S": sid.get("S")}
+        and isinstance(sid.get("S"), str)
+        and 0 < len(sid["S"]) <= 64
         and m == {"S": month}
-        and started == {"N": started.get("N")} and isinstance(started.get("N"), str) and started["N"].isdigit()
+        and started == {"N": started.get("N")}
+        and isinstance(started.get("N"), str)
+        and started["N"].isdigit()
     )
 
 
@@ -440,7 +450,7 @@ def list_calls(query: dict[str, str]) -> dict[str, Any]:
         month, key = _cursor_decode(query["cursor"])
         if month not in months:
             raise BadRequest("'cursor' does not belong to this date range")
-        months = months[months.index(month):]
+        months = months[months.index(month) :]
         last_key = key or None
 
     items: list[dict[str, Any]] = []

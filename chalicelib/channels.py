@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chalicelib import clock, validation as v
+from chalicelib import clock
+from chalicelib import validation as v
 from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.models import ChannelModel, NumberModel
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _source: Callable[[], float] = time.time
 
@@ -15,7 +15,7 @@ def now_ms() -> int:
 
 
 def now() -> datetime:
-    return datetime.fromtimestamp(_source(), tz=timezone.utc)
+    return datetime.fromtimestamp(_source(), tz=UTC)
 
 
 def set_source(source: Callable[[], float] | None) -> None:
@@ -41,7 +41,7 @@ def iso(ms: int | None) -> str | None:
     """Epoch milliseconds as an ISO 8601 UTC string (``None`` stays ``None``)."""
     if ms is None:
         return None
-    dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
@@ -52,5 +52,5 @@ def parse_iso(value: str) -> int:
         text = text[:-1] + "+00:00"
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1000)

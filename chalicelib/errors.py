@@ -37,6 +37,7 @@ class BadRequest(ApiError):
 class Unauthorized(ApiError):
     status = 401
     code = "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="calltracking"'}
 
 
 class Forbidden(ApiError):

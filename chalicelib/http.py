@@ -13,15 +13,17 @@ from chalicelib import auth
 from chalicelib.errors import ApiError
 from chalicelib.observability import logger
 
-JSON = {"Content-Type": "application/json"}
-XML = {"Content-Type": "text/xml; charset=utf-8"}
+Headers = dict[str, str | list[str]]
+JSON: Headers = {"Content-Type": "application/json"}
+XML: Headers = {"Content-Type": "text/xml; charset=utf-8"}
 
 # Routes anyone may call; every other /v1/ route needs an API key.
 PUBLIC_PREFIXES = ("/twilio/", "/ct.js", "/v1/leases", "/demo")
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body=json.dumps(body), status_code=status, headers={**JSON, **(headers or {})})
+    merged: Headers = {**JSON, **(headers or {})}
+    return Response(body=json.dumps(body), status_code=status, headers=merged)
 
 
 def twiml(xml: str) -> Response:
@@ -38,10 +40,26 @@ def middleware(event: Request, get_response: Callable[[Request], Response]) -> R
     try:
         if _needs_key(resource):
             logger.append_keys(api_key_id=auth.identify(event.headers.get("authorization")))
-        return get_response(event)
+        return _uniform(get_response(event))
     except ApiError as exc:
         logger.info("request refused", status=exc.status, code=exc.code, reason=exc.message, path=resource)
         return json_response(exc.body(), exc.status, getattr(exc, "headers", None))
+
+
+def _uniform(response: Response) -> Response:
+    """Chalice's own error answers (415 for a wrong Content-Type, its 500) in this API's error shape."""
+    if response.status_code < 400 or not isinstance(response.body, dict) or "Code" not in response.body:
+        return response
+    code = str(response.body["Code"])
+    message = str(response.body.get("Message") or code)
+    if response.status_code == 415:
+        message = f"this route does not take that Content-Type ({message})"
+    body = {"error": {"code": _snake(code), "message": message}}
+    return json_response(body, response.status_code)
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
 def query(request: Request) -> dict[str, str]:

@@ -24,7 +24,7 @@ from pynamodb.models import Model
 from chalicelib.settings import get_settings
 
 
-def _meta(table: str) -> type:
+def _meta(table: str) -> Any:
     s = get_settings()
     attrs: dict[str, Any] = {
         "table_name": s.table_name(table),
@@ -197,6 +197,9 @@ class LeaseModel(Model):
     started_at = NumberAttribute(range_key=True)
     session_id = UnicodeAttribute()
     pool_id = UnicodeAttribute()
+    # The lease before this one on the same number ended here: it closes that lease's span.
+    prev_session_id = UnicodeAttribute(null=True)
+    prev_ended_at = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
 

@@ -6,14 +6,19 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
+from urllib.parse import unquote
 
-from pynamodb.exceptions import PutError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
-from chalicelib import clock, validation as v
+from chalicelib import clock
+from chalicelib import validation as v
 from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamError
-from chalicelib.models import NumberModel
+from chalicelib.models import LeaseModel, NumberModel, SessionModel
 from chalicelib.settings import get_settings
 from chalicelib.telephony import TelephonyError, Webhooks, get_provider
 
@@ -144,12 +149,18 @@ def get(number: str) -> dict[str, Any]:
     return to_dict(load(number))
 
 
-def list_all(*, status: str | None = None, channel_id: str | None = None, pool_id: str | None = None) -> list[dict[str, Any]]:
+def list_all(
+    *, status: str | None = None, channel_id: str | None = None, pool_id: str | None = None
+) -> list[dict[str, Any]]:
     if status not in (None, "active", "released"):
         raise BadRequest("'status' must be 'active' or 'released'")
     out = []
     for n in NumberModel.scan():
-        if (status and n.status != status) or (channel_id and n.channel_id != channel_id) or (pool_id and n.pool_id != pool_id):
+        if (
+            (status and n.status != status)
+            or (channel_id and n.channel_id != channel_id)
+            or (pool_id and n.pool_id != pool_id)
+        ):
             continue
         out.append(to_dict(n))
     return sorted(out, key=lambda d: d["number"])
@@ -180,3 +191,126 @@ def release(number: str) -> dict[str, Any]:
 
         pools.clear_overflow_number(item.pool_id, item.number)
     return to_dict(item)
+
+
+# --- the lease allocator --------------------------------------------------------------------
+#
+# A pool number's lease lives on its item: ``lease_session_id`` holds it until
+# ``lease_expires_at``. Taking a number is one conditional write (a transaction that also
+# records the session and the lease start), so no two sessions ever hold it at once; the
+# pool index only *suggests* candidates, least recently released first. TTL plays no part.
+
+CANDIDATES_PER_QUERY = 5
+MAX_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class Lease:
+    number: str
+    session_id: str
+    started_at: int
+    expires_at: int
+
+
+def _free_condition(pool_id: str, now_ms: int) -> Any:
+    return (
+        (NumberModel.status == "active")
+        & (NumberModel.kind == "pool")
+        & (NumberModel.pool_id == pool_id)
+        & (NumberModel.lease_expires_at.does_not_exist() | (NumberModel.lease_expires_at <= now_ms))
+    )
+
+
+def candidates(pool_id: str, now_ms: int, *, limit: int = CANDIDATES_PER_QUERY) -> list[NumberModel]:
+    """Numbers that look free, least recently released first (an eventually consistent hint)."""
+    return list(
+        NumberModel.pool_index.query(
+            pool_id, NumberModel.lease_ended_at <= now_ms, scan_index_forward=True, limit=limit
+        )
+    )
+
+
+def allocate(pool_id: str, session: SessionModel, hold_ms: int, now_ms: int, history_days: int) -> Lease | None:
+    """Lease the least recently released free number of the pool to ``session``; ``None`` if none is free.
+
+    The session item is written in the same transaction, so a lease never exists without it.
+    """
+    expires = now_ms + hold_ms
+    tried: set[str] = set()
+    for _ in range(MAX_ROUNDS):
+        found = [c for c in candidates(pool_id, now_ms) if c.number not in tried and c.status == "active"]
+        if not found:
+            return None
+        for cand in found:
+            tried.add(cand.number)
+            if _take(cand, pool_id, session, now_ms, expires, history_days):
+                return Lease(cand.number, session.session_id, now_ms, expires)
+    return None
+
+
+def _take(cand: NumberModel, pool_id: str, session: SessionModel, now_ms: int, expires: int, history_days: int) -> bool:
+    from datetime import datetime
+
+    lease = LeaseModel(
+        cand.number,
+        now_ms,
+        session_id=session.session_id,
+        pool_id=pool_id,
+        prev_session_id=cand.lease_session_id,
+        prev_ended_at=int(cand.lease_expires_at) if cand.lease_expires_at is not None else None,
+        expires_at=datetime.fromtimestamp(now_ms / 1000 + history_days * 86_400, tz=UTC),
+    )
+    session.number = cand.number
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.update(
+                NumberModel(cand.number),
+                actions=[
+                    NumberModel.lease_session_id.set(session.session_id),
+                    NumberModel.lease_started_at.set(now_ms),
+                    NumberModel.lease_expires_at.set(expires),
+                    NumberModel.lease_ended_at.set(expires),
+                ],
+                condition=_free_condition(pool_id, now_ms),
+            )
+            tx.save(session)
+            tx.save(lease, condition=LeaseModel.number.does_not_exist())
+    except TransactWriteError as exc:
+        if exc.cause_response_code == "TransactionCanceledException":
+            return False  # somebody took it first (or it is not free): try the next one
+        raise
+    return True
+
+
+def renew(number: str, session_id: str, hold_ms: int, now_ms: int) -> Lease | None:
+    """Extend a held lease with a single write; ``None`` if the session no longer holds the number."""
+    expires = now_ms + hold_ms
+    try:
+        NumberModel(number).update(
+            actions=[NumberModel.lease_expires_at.set(expires), NumberModel.lease_ended_at.set(expires)],
+            condition=(NumberModel.lease_session_id == session_id)
+            & (NumberModel.lease_expires_at > now_ms)
+            & (NumberModel.status == "active"),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    return Lease(number, session_id, now_ms, expires)
+
+
+_conn: Connection | None = None
+
+
+def _connection() -> Connection:
+    global _conn
+    if _conn is None:
+        meta: Any = NumberModel.Meta
+        _conn = Connection(
+            region=meta.region,
+            host=meta.host,
+            connect_timeout_seconds=meta.connect_timeout_seconds,
+            read_timeout_seconds=meta.read_timeout_seconds,
+            max_retry_attempts=meta.max_retry_attempts,
+        )
+    return _conn

@@ -13,7 +13,7 @@ from chalicelib.settings import get_settings
 MAX_BODY_BYTES = 64 * 1024
 
 
-def json_body(raw: bytes | None, content_type: str | None, *, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+def json_body(raw: bytes | str | None, content_type: str | None, *, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
     """The request's JSON object, or a 4xx that says what was wrong with it."""
     if raw is not None and len(raw) > max_bytes:
         raise PayloadTooLarge(f"request body is larger than {max_bytes} bytes")
@@ -36,7 +36,9 @@ def reject_unknown(body: dict[str, Any], allowed: set[str]) -> None:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
 
 
-def string(body: dict[str, Any], key: str, *, required: bool = False, max_len: int = 200, min_len: int = 0) -> str | None:
+def string(
+    body: dict[str, Any], key: str, *, required: bool = False, max_len: int = 200, min_len: int = 0
+) -> str | None:
     value = body.get(key)
     if value is None:
         if required:

@@ -32,17 +32,17 @@ class FormParams(dict[str, str]):
         return self._all[key]
 
 
-def parse_form(raw: bytes | None) -> FormParams:
+def parse_form(raw: bytes | str | None) -> FormParams:
     if raw and len(raw) > MAX_FORM_BYTES:
         raise PayloadTooLarge(f"form body is larger than {MAX_FORM_BYTES} bytes")
     try:
-        text = (raw or b"").decode("utf-8")
+        text = raw if isinstance(raw, str) else (raw or b"").decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("form body is not UTF-8") from None
     return FormParams(parse_qsl(text, keep_blank_values=True))
 
 
-def verified_form(path: str, raw: bytes | None, signature: str | None) -> FormParams:
+def verified_form(path: str, raw: bytes | str | None, signature: str | None) -> FormParams:
     """The request's form fields if Twilio signed them for ``path``; 403 otherwise."""
     params = parse_form(raw)
     if not signature:
@@ -57,4 +57,4 @@ def verified_form(path: str, raw: bytes | None, signature: str | None) -> FormPa
 def sign(path: str, params: dict[str, str], token: str | None = None) -> str:
     """The signature Twilio would send (the call simulator and tests use it)."""
     url = get_settings().public_base_url + path
-    return RequestValidator(token or twilio_auth_token()).compute_signature(url, params)
+    return str(RequestValidator(token or twilio_auth_token()).compute_signature(url, params))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,6 +44,13 @@ os.environ.update(
 )
 
 
+_CLIENT_PROJECT = Path(tempfile.mkdtemp(prefix="chalice-test-"))
+(_CLIENT_PROJECT / ".chalice").mkdir()
+(_CLIENT_PROJECT / ".chalice" / "config.json").write_text(
+    json.dumps({"version": "2.0", "app_name": "calltracking", "stages": {"test": {}}})
+)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     servers.stop(_ddb_proc)
 
@@ -72,7 +81,9 @@ class Api:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def twilio(self, path: str, params: dict[str, str], *, signature: str | None = "sign", token: str = AUTH_TOKEN) -> Any:
+    def twilio(
+        self, path: str, params: dict[str, str], *, signature: str | None = "sign", token: str = AUTH_TOKEN
+    ) -> Any:
         from twilio.request_validator import RequestValidator
 
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -82,7 +93,15 @@ class Api:
             headers["X-Twilio-Signature"] = signature
         return self.client.http.post(path, headers=headers, body=urlencode(params))
 
-    def call(self, method: str, path: str, body: Any = None, *, key: str | None = API_KEY, headers: dict[str, str] | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = API_KEY,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         h = {"Content-Type": "application/json"}
         if key is not None:
             h["Authorization"] = f"Bearer {key}"
@@ -97,9 +116,26 @@ def api(tables: None) -> Iterator[Api]:
 
     from app import app
 
-    with Client(app, stage_name="local") as client:
+    # A config of its own: Chalice's test client would otherwise put the local stage's
+    # environment (its DynamoDB endpoint, keys) into os.environ during each request.
+    with Client(app, stage_name="test", project_dir=str(_CLIENT_PROJECT)) as client:
         yield Api(client)
 
 
 def body(response: Any) -> Any:
     return json.loads(response.body)
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Change settings for one test: ``settings_env(DEFAULT_FORWARD_TO="")``."""
+    from chalicelib.settings import get_settings
+
+    def apply(**values: str) -> None:
+        for key, value in values.items():
+            monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()

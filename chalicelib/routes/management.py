@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import calls, channels, numbers
+from chalicelib import calls, channels, numbers, pools
 from chalicelib.http import json_response, query
 from chalicelib.validation import json_body
 
@@ -50,7 +50,9 @@ def provision_number() -> Response:
 @bp.route("/v1/numbers", methods=["GET"])
 def list_numbers() -> Response:
     q = query(bp.current_request)
-    return json_response({"numbers": numbers.list_all(status=q.get("status"), channel_id=q.get("channel_id"), pool_id=q.get("pool_id"))})
+    return json_response(
+        {"numbers": numbers.list_all(status=q.get("status"), channel_id=q.get("channel_id"), pool_id=q.get("pool_id"))}
+    )
 
 
 @bp.route("/v1/numbers/{number}", methods=["GET"])
@@ -71,3 +73,29 @@ def list_calls() -> Response:
 @bp.route("/v1/calls/{sid}", methods=["GET"])
 def get_call(sid: str) -> Response:
     return json_response(calls.get(sid))
+
+
+@bp.route("/v1/pools", methods=["POST"])
+def create_pool() -> Response:
+    return json_response(pools.create(_body()), 201)
+
+
+@bp.route("/v1/pools", methods=["GET"])
+def list_pools() -> Response:
+    return json_response({"pools": pools.list_all()})
+
+
+@bp.route("/v1/pools/{pool_id}", methods=["GET"])
+def get_pool(pool_id: str) -> Response:
+    return json_response(pools.status(pool_id))
+
+
+@bp.route("/v1/pools/{pool_id}", methods=["PATCH"])
+def update_pool(pool_id: str) -> Response:
+    return json_response(pools.update(pool_id, _body()))
+
+
+@bp.route("/v1/pools/{pool_id}", methods=["DELETE"])
+def delete_pool(pool_id: str) -> Response:
+    pools.delete(pool_id)
+    return Response(body="", status_code=204)

@@ -22,7 +22,9 @@ class LocalTelephony:
     def _taken(self) -> set[str]:
         from chalicelib.models import NumberModel
 
-        return {n.number for n in NumberModel.scan(NumberModel.status == "active", attributes_to_get=["number", "status"])}
+        return {
+            n.number for n in NumberModel.scan(NumberModel.status == "active", attributes_to_get=["number", "status"])
+        }
 
     def search(self, *, country: str, area_code: str | None, contains: str | None, limit: int) -> list[AvailableNumber]:
         if country != "US":

@@ -1,0 +1,297 @@
+"""The public lease endpoint: a website visitor asks for a number and keeps it while browsing.
+
+Requests come from ``ct.js`` as CORS "simple" posts (JSON sent as ``text/plain``), so no
+preflight is needed. The pool's allowed origins are the only ones answered with CORS
+headers; others are refused. Each answer says whether the visitor is tracked.
+
+Requests per call (counted in ``bench/``): a new lease is one query for candidates and
+one transaction (number, session, lease history); a renewal is one conditional update.
+Pool settings come from a short per-process cache.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import size
+
+from chalicelib import clock, numbers, pools
+from chalicelib import validation as v
+from chalicelib.errors import ApiError, BadRequest, Forbidden
+from chalicelib.models import PoolModel, SessionModel
+from chalicelib.observability import logger
+from chalicelib.settings import get_settings
+
+MAX_BODY_BYTES = 8 * 1024
+MAX_PAGES = 50  # page views kept per session
+CUT = {"url": 1000, "text": 200, "id": 100}
+UTM_KEYS = ("source", "medium", "campaign", "term", "content")
+CLICK_ID_KEYS = ("gclid", "yclid", "fbclid", "msclkid")
+CLIENT_ID_KEYS = ("ga", "ym")
+FIELDS = {
+    "site_key",
+    "visitor_id",
+    "session_id",
+    "renew",
+    "page_url",
+    "referrer",
+    "utm",
+    "click_ids",
+    "client_ids",
+    "user_agent",
+}
+_VISITOR = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_SESSION = re.compile(r"s_[A-Za-z0-9_-]{10,40}")
+# Known crawlers, preview fetchers and automation; the script also refuses to lease under webdriver.
+_BOT = re.compile(
+    r"bot\b|crawl|spider|slurp|headless|phantomjs|puppeteer|playwright|selenium|lighthouse|pagespeed|"
+    r"facebookexternalhit|embedly|preview|python-requests|curl/|wget/|httpclient|java/|go-http",
+    re.IGNORECASE,
+)
+
+
+class CorsError(ApiError):
+    """An error answered with the pool's CORS headers, so the site script can read it."""
+
+    def __init__(self, inner: ApiError, headers: dict[str, str]) -> None:
+        super().__init__(inner.message, details=inner.details)
+        self.status, self.code, self.headers = inner.status, inner.code, headers
+
+
+def cors_headers(origin: str) -> dict[str, str]:
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", "Cache-Control": "no-store"}
+
+
+def is_bot(user_agent: str | None) -> bool:
+    return not user_agent or bool(_BOT.search(user_agent))
+
+
+def _text(value: Any, name: str, limit: int) -> str | None:
+    """A string field, cut to ``limit`` characters (stored as data, never rendered)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"'{name}' must be a string")
+    return value[:limit]
+
+
+def _url(value: Any, name: str) -> str | None:
+    text = _text(value, name, CUT["url"])
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadRequest(f"'{name}' must be an http(s) URL")
+    return text
+
+
+def _group(body: dict[str, Any], name: str, keys: tuple[str, ...]) -> dict[str, str]:
+    raw = body.get(name)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise BadRequest(f"'{name}' must be an object with keys {', '.join(keys)}")
+    out = {}
+    for key in keys:
+        value = _text(raw.get(key), f"{name}.{key}", CUT["text"])
+        if value:
+            out[key] = value
+    return out
+
+
+def parse(body: dict[str, Any]) -> dict[str, Any]:
+    v.reject_unknown(body, FIELDS)
+    visitor = body.get("visitor_id")
+    if not isinstance(visitor, str) or not _VISITOR.fullmatch(visitor):
+        raise BadRequest("'visitor_id' must be 8 to 64 letters, digits, '-' or '_'")
+    session_id = body.get("session_id")
+    if session_id is not None and (not isinstance(session_id, str) or not _SESSION.fullmatch(session_id)):
+        raise BadRequest("'session_id' is not one this API gave out")
+    renew = body.get("renew", False)
+    if not isinstance(renew, bool):
+        raise BadRequest("'renew' must be true or false")
+    if renew and session_id is None:
+        raise BadRequest("a renewal needs the 'session_id' it renews")
+    page_url = _url(body.get("page_url"), "page_url")
+    if page_url is None and not renew:
+        raise BadRequest("'page_url' is required")
+    return {
+        "visitor_id": visitor,
+        "session_id": session_id,
+        "renew": renew,
+        "page_url": page_url,
+        "referrer": _url(body.get("referrer"), "referrer"),
+        "utm": _group(body, "utm", UTM_KEYS),
+        "click_ids": _group(body, "click_ids", CLICK_ID_KEYS),
+        "client_ids": _group(body, "client_ids", CLIENT_ID_KEYS),
+        "user_agent": _text(body.get("user_agent"), "user_agent", 400),
+    }
+
+
+def lease(
+    raw: bytes | str | None, origin: str | None, header_user_agent: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Answer one lease request: the number to show and the CORS headers to send it with."""
+    body = v.json_body(raw, None, max_bytes=MAX_BODY_BYTES)
+    site_key = body.get("site_key")
+    if not isinstance(site_key, str):
+        raise BadRequest("'site_key' must be the data-site value of the script tag")
+    pool = pools.by_site_key(site_key)
+    allowed = _allowed_origin(pool, origin)
+    headers = cors_headers(allowed)
+    try:
+        req = parse(body)
+        return _answer(pool, req, header_user_agent), headers
+    except ApiError as exc:
+        raise CorsError(exc, headers) from None
+
+
+def _allowed_origin(pool: PoolModel, origin: str | None) -> str:
+    if not origin:
+        raise Forbidden("the lease endpoint answers browsers only: the Origin header is missing")
+    try:
+        normalized = pools.normalize_origin(origin)
+    except ApiError:
+        raise Forbidden(f"origin {origin[:100]!r} is not allowed for this site") from None
+    if normalized not in (pool.allowed_origins or []):
+        raise Forbidden(f"origin {normalized!r} is not allowed for this site")
+    return origin
+
+
+def _untracked(pool: PoolModel, reason: str) -> dict[str, Any]:
+    number = pool.original_number
+    if reason == "pool_exhausted" and pool.exhaustion_policy == "overflow" and pool.overflow_number:
+        number = pool.overflow_number
+    return {
+        "tracked": False,
+        "reason": reason,
+        "number": number,
+        "display": v.display(number),
+        "original": pool.original_number,
+        "session_id": None,
+    }
+
+
+def _tracked(pool: PoolModel, got: numbers.Lease) -> dict[str, Any]:
+    hold = int(pool.hold_seconds)
+    return {
+        "tracked": True,
+        "number": got.number,
+        "display": v.display(got.number),
+        "original": pool.original_number,
+        "session_id": got.session_id,
+        "expires_at": clock.iso(got.expires_at),
+        "hold_seconds": hold,
+        # Renew well before the hold runs out, but not so often that idle tabs cost much.
+        "renew_after_seconds": max(15, min(hold // 3, 300)),
+    }
+
+
+def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None) -> dict[str, Any]:
+    if is_bot(header_ua) or (req["user_agent"] is not None and is_bot(req["user_agent"])):
+        return _untracked(pool, "bot")
+    now = clock.now_ms()
+    hold_ms = int(pool.hold_seconds) * 1000
+    session = _existing_session(pool, req)
+    if session is not None and session.number:
+        got = numbers.renew(session.number, session.session_id, hold_ms, now)
+        if got is not None:
+            if not req["renew"]:
+                _record_page(session, req, now)
+            return _tracked(pool, got)
+    if session is None:
+        session = _new_session(pool, req, now)
+    elif not req["renew"]:
+        _add_page(session, req, now)
+    session.last_seen_at = now
+    session.expires_at = _session_expiry(now)
+    got = numbers.allocate(pool.pool_id, session, hold_ms, now, get_settings().lease_history_days)
+    if got is None:
+        pools.count_exhaustion(pool.pool_id, now)
+        logger.info("pool exhausted", pool_id=pool.pool_id)
+        return _untracked(pool, "pool_exhausted")
+    logger.info("lease started", pool_id=pool.pool_id, number=got.number, session_id=got.session_id)
+    return _tracked(pool, got)
+
+
+def _existing_session(pool: PoolModel, req: dict[str, Any]) -> SessionModel | None:
+    if not req["session_id"]:
+        return None
+    try:
+        session = SessionModel.get(req["session_id"])
+    except SessionModel.DoesNotExist:
+        return None
+    if session.pool_id != pool.pool_id or session.visitor_id != req["visitor_id"]:
+        return None  # not this visitor's: start their own
+    return session
+
+
+def source_of(req: dict[str, Any]) -> dict[str, Any]:
+    """The visit's source as stored on the session and copied to its calls."""
+    src: dict[str, Any] = {
+        "landing_page": req["page_url"],
+        "referrer": req["referrer"],
+        **{f"utm_{k}": val for k, val in req["utm"].items()},
+        **req["click_ids"],
+        **{f"{k}_client_id": val for k, val in req["client_ids"].items()},
+        "user_agent": req["user_agent"],
+    }
+    src["device"] = _device(req["user_agent"])
+    return {k: val for k, val in src.items() if val}
+
+
+def _device(user_agent: str | None) -> str | None:
+    if not user_agent:
+        return None
+    ua = user_agent.lower()
+    if "ipad" in ua or "tablet" in ua:
+        return "tablet"
+    if "mobi" in ua or "android" in ua or "iphone" in ua:
+        return "mobile"
+    return "desktop"
+
+
+def _session_expiry(now_ms: int) -> datetime:
+    return datetime.fromtimestamp(now_ms / 1000 + get_settings().lease_history_days * 86_400, tz=UTC)
+
+
+def _new_session(pool: PoolModel, req: dict[str, Any], now: int) -> SessionModel:
+    session = SessionModel(
+        "s_" + secrets.token_urlsafe(16),
+        pool_id=pool.pool_id,
+        visitor_id=req["visitor_id"],
+        source=source_of(req),
+        pages=[],
+        created_at=now,
+        last_seen_at=now,
+    )
+    _add_page(session, req, now)
+    return session
+
+
+def _page(req: dict[str, Any], now: int) -> dict[str, Any]:
+    return {"url": req["page_url"], "at": now}
+
+
+def _add_page(session: SessionModel, req: dict[str, Any], now: int) -> None:
+    if req["page_url"] and len(session.pages or []) < MAX_PAGES:
+        session.pages = [*(session.pages or []), _page(req, now)]  # type: ignore[list-item]
+
+
+def _record_page(session: SessionModel, req: dict[str, Any], now: int) -> None:
+    """Append a page view to a held session (bounded: past MAX_PAGES views only ``last_seen_at`` moves)."""
+    actions: list[Any] = [SessionModel.last_seen_at.set(now)]
+    try:
+        SessionModel(session.session_id).update(
+            actions=[*actions, SessionModel.pages.set(SessionModel.pages.append([_page(req, now)]))],  # type: ignore[list-item]
+            condition=size(SessionModel.pages) < MAX_PAGES,  # type: ignore[no-untyped-call]
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        SessionModel(session.session_id).update(actions=actions)

@@ -1,0 +1,53 @@
+"""The site script (``ct.js``) and the demo landing page, served by the app itself."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from chalice import Response
+
+from chalicelib.errors import NotFound
+from chalicelib.settings import get_settings
+
+HERE = Path(__file__).resolve().parent
+# Browsers and CDNs may keep the script an hour; the ETag makes revalidation cheap.
+SCRIPT_MAX_AGE = 3600
+
+
+@lru_cache(maxsize=1)
+def _script() -> tuple[bytes, str]:
+    body = (HERE / "ct.js").read_bytes()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def script_response(if_none_match: str | None) -> Response:
+    body, etag = _script()
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "application/javascript; charset=utf-8",
+        "Cache-Control": f"public, max-age={SCRIPT_MAX_AGE}",
+        "ETag": etag,
+        "Access-Control-Allow-Origin": "*",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(body="", status_code=304, headers=headers)
+    return Response(body=body.decode("utf-8"), status_code=200, headers=headers)
+
+
+def demo_response() -> Response:
+    """The demo landing page, wired to the demo pool (local stage only)."""
+    if get_settings().stage not in ("local", "test"):
+        raise NotFound("the demo page is served by the local stack only")
+    from chalicelib.models import PoolModel
+
+    pool = next((p for p in PoolModel.scan() if p.name == DEMO_POOL_NAME), None)
+    if pool is None:
+        raise NotFound("the demo pool does not exist: run `make run`, which seeds it")
+    html = (HERE / "demo.html").read_text(encoding="utf-8")
+    html = html.replace("{{SITE_KEY}}", pool.site_key).replace("{{ORIGINAL_NUMBER}}", pool.original_number)
+    return Response(body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+DEMO_POOL_NAME = "Demo website"

@@ -1,0 +1,191 @@
+"""The local stack's helpers: create tables, seed demo data, and play Twilio's side of a call.
+
+    python scripts/local.py create-tables
+    python scripts/local.py seed
+    python scripts/local.py call --to +12015550100 [--from +14155550111] [--answer yes|no|busy]
+
+Settings come from the ``local`` stage in ``.chalice/config.json``; variables already in
+the environment win, so tests can point these at their own DynamoDB and server.
+
+The call simulator sends what Twilio sends for one inbound call, signed with the local
+auth token: the voice webhook, then (when the TwiML dials) the dial action, the
+recording callback when recording is on, and the final call status. It prints the TwiML
+and the stored call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from xml.etree import ElementTree
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts import _localenv
+
+DEMO_CHANNELS = (
+    {"name": "Google Ads", "record": True},
+    {"name": "Radio FM 101", "record": False},
+    {"name": "Billboard A4", "record": False},
+)
+DEMO_POOL = {
+    "name": "Demo website",
+    "allowed_origins": ["http://127.0.0.1:8000", "http://localhost:8000"],
+    "original_number": "+12025550123",
+    "hold_seconds": 900,
+}
+DEMO_POOL_SIZE = 4
+
+
+def _env() -> None:
+    """The local stage's settings, with anything already set in the environment kept."""
+    for key, value in _localenv.stage_env("local").items():
+        os.environ.setdefault(key, value)
+
+
+def _setting(key: str) -> str:
+    """A setting as the local stage sees it, without changing this process's environment."""
+    return os.environ.get(key) or _localenv.stage_env("local").get(key, "")
+
+
+def create_tables() -> None:
+    _env()
+    from chalicelib.models import create_tables as create
+
+    create()
+    print("tables ready")
+
+
+def seed() -> None:
+    """Demo channels with one tracking number each, and a demo pool (idempotent by name)."""
+    _env()
+    from chalicelib import channels, numbers, pools
+    from chalicelib.models import ChannelModel, NumberModel, PoolModel
+
+    forward_to = os.environ.get("DEFAULT_FORWARD_TO") or "+12025550100"
+    have = {c.name: c for c in ChannelModel.scan()}
+    active = list(NumberModel.scan(NumberModel.status == "active"))
+    for spec in DEMO_CHANNELS:
+        channel = have.get(str(spec["name"]))
+        if channel is None:
+            created = channels.create({**spec, "forward_to": forward_to})
+            channel_id = created["id"]
+        else:
+            channel_id = channel.channel_id
+        if not any(n.channel_id == channel_id for n in active):
+            got = numbers.provision({"channel_id": channel_id})
+            print(f"  {spec['name']:<14} {got['number']}")
+    pool = next((p for p in PoolModel.scan() if p.name == DEMO_POOL["name"]), None)
+    if pool is None:
+        origins = list(DEMO_POOL["allowed_origins"])  # type: ignore[call-overload]
+        base = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+        if base and base not in origins:
+            origins.append(base)
+        pool_id = pools.create({**DEMO_POOL, "allowed_origins": origins, "forward_to": forward_to})["id"]
+    else:
+        pool_id = pool.pool_id
+    have_numbers = sum(1 for n in active if n.pool_id == pool_id)
+    for _ in range(DEMO_POOL_SIZE - have_numbers):
+        numbers.provision({"pool_id": pool_id})
+    print(f"  {DEMO_POOL['name']:<14} pool of {DEMO_POOL_SIZE} numbers")
+
+
+def _post(base: str, path: str, params: dict[str, str], token: str) -> str:
+    from twilio.request_validator import RequestValidator
+
+    signature = RequestValidator(token).compute_signature(base + path, params)
+    req = urllib.request.Request(
+        base + path,
+        data=urlencode(params).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return str(resp.read().decode())
+    except urllib.error.HTTPError as err:
+        raise SystemExit(f"{path} answered {err.code}: {err.read().decode()}") from None
+
+
+def _get_call(base: str, sid: str) -> Any:
+    key = _setting("API_KEY")
+    req = urllib.request.Request(f"{base}/v1/calls/{sid}", headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def simulate_call(
+    base: str, to: str, caller: str, answer: str = "yes", talk_seconds: int = 42, token: str | None = None
+) -> dict[str, Any]:
+    """Play one inbound call against a running server; returns the TwiML steps and the stored call."""
+    token = token or _setting("TWILIO_AUTH_TOKEN")
+    sid = "CA" + secrets.token_hex(16)
+    common = {"AccountSid": _setting("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32, "CallSid": sid}
+    common |= {"From": caller, "To": to, "Called": to, "Caller": caller, "Direction": "inbound"}
+    steps: list[dict[str, str]] = []
+    twiml = _post(base, "/twilio/voice", {**common, "CallStatus": "ringing", "FromCity": "SAN FRANCISCO"}, token)
+    steps.append({"webhook": "/twilio/voice", "twiml": twiml})
+    root = ElementTree.fromstring(twiml)
+    dial = root.find("Dial")
+    duration = 4
+    if dial is not None:
+        dial_sid = "CA" + secrets.token_hex(16)
+        status = {"yes": "completed", "no": "no-answer", "busy": "busy"}.get(answer, "failed")
+        dialled = {**common, "DialCallSid": dial_sid, "DialCallStatus": status}
+        if status == "completed":
+            dialled["DialCallDuration"] = str(talk_seconds)
+            duration = talk_seconds + 6
+        action = dial.get("action", "")
+        path = action[len(base) :] if action.startswith(base) else "/twilio/dial-status"
+        steps.append({"webhook": path, "twiml": _post(base, path, dialled, token)})
+        if status == "completed" and dial.get("record"):
+            rec = {
+                **common,
+                "RecordingSid": "RE" + secrets.token_hex(16),
+                "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE{sid[2:]}",
+                "RecordingStatus": "completed",
+                "RecordingDuration": str(talk_seconds),
+                "RecordingChannels": "2",
+            }
+            steps.append(
+                {"webhook": "/twilio/recording-status", "twiml": _post(base, "/twilio/recording-status", rec, token)}
+            )
+    done = {**common, "CallStatus": "completed", "CallDuration": str(duration)}
+    steps.append({"webhook": "/twilio/call-status", "twiml": _post(base, "/twilio/call-status", done, token)})
+    return {"call_sid": sid, "steps": steps, "call": _get_call(base, sid)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("create-tables")
+    sub.add_parser("seed")
+    call = sub.add_parser("call", help="simulate one inbound call against a running local server")
+    call.add_argument("--to", required=True, help="the tracking number called (E.164)")
+    call.add_argument("--from", dest="caller", default="+14155550111")
+    call.add_argument("--answer", default="yes", choices=["yes", "no", "busy"])
+    call.add_argument("--talk-seconds", type=int, default=42)
+    call.add_argument("--base-url", default=None, help="default: PUBLIC_BASE_URL of the local stage")
+    args = parser.parse_args(argv)
+    if args.cmd == "create-tables":
+        create_tables()
+    elif args.cmd == "seed":
+        seed()
+    else:
+        base = (args.base_url or _setting("PUBLIC_BASE_URL")).rstrip("/")
+        result = simulate_call(base, args.to, args.caller, args.answer, args.talk_seconds)
+        for step in result["steps"]:
+            print(f"--> {step['webhook']}\n{step['twiml']}\n")
+        print(json.dumps(result["call"], indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make run`: embedded DynamoDB (moto's server on loopback), tables, demo data, then `chalice local`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+DDB_PORT=${DDB_PORT:-8001}
+API_PORT=${API_PORT:-8000}
+export DYNAMODB_ENDPOINT="http://127.0.0.1:${DDB_PORT}"
+export PUBLIC_BASE_URL="http://127.0.0.1:${API_PORT}"
+
+"$PY" scripts/dynamodb_server.py --port "$DDB_PORT" >/tmp/calltracking-dynamodb.log 2>&1 &
+DDB_PID=$!
+trap 'kill $DDB_PID 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 1 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/${DDB_PORT}") 2>/dev/null; then break; fi
+  kill -0 "$DDB_PID" 2>/dev/null || { echo "embedded DynamoDB failed to start: see /tmp/calltracking-dynamodb.log"; exit 1; }
+  sleep 0.1
+done
+
+"$PY" scripts/local.py create-tables
+echo "demo data:"
+"$PY" scripts/local.py seed
+
+cat <<MSG
+
+  API          ${PUBLIC_BASE_URL}   (management key: local-dev-key)
+  demo page    ${PUBLIC_BASE_URL}/demo?utm_source=newsletter&utm_medium=email
+  channels     curl -H 'Authorization: Bearer local-dev-key' ${PUBLIC_BASE_URL}/v1/numbers
+  a call       make call TO=<a tracking number above>
+  DynamoDB     ${DYNAMODB_ENDPOINT} (stop it to see calls survive: kill ${DDB_PID})
+
+MSG
+if [ "$DDB_PORT" = 8001 ] && [ "$API_PORT" = 8000 ]; then
+  # The stage's own settings in .chalice/config.json describe exactly this.
+  exec .venv/bin/chalice local --stage local --host 127.0.0.1 --port 8000
+fi
+# Other ports: the same local server, with the stage's endpoint and base URL overridden.
+exec "$PY" scripts/serve_local.py --port "$API_PORT" --set "DYNAMODB_ENDPOINT=${DYNAMODB_ENDPOINT}" --set "PUBLIC_BASE_URL=${PUBLIC_BASE_URL}"

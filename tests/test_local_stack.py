@@ -1,0 +1,72 @@
+"""`make run`'s script end to end: embedded DynamoDB, tables, demo data, the server, and a simulated call."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+
+from scripts.local import simulate_call
+from tests.support import servers
+
+KEY = "local-dev-key"
+
+
+@pytest.fixture(scope="module")
+def running():
+    ddb_port, api_port = servers.free_port(), servers.free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "PUBLIC_BASE_URL", "TABLE_PREFIX")}
+    for key in ("STAGE", "API_KEY", "TWILIO_AUTH_TOKEN", "DEFAULT_FORWARD_TO", "TELEPHONY"):
+        env.pop(key, None)  # the local stage's own values, as on a developer's machine
+    env |= {"DDB_PORT": str(ddb_port), "API_PORT": str(api_port)}
+    proc = subprocess.Popen(
+        [str(servers.ROOT / "scripts" / "run-local.sh")],
+        env=env,
+        cwd=servers.ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        servers.wait_for_port(api_port, proc, timeout=90)
+        yield f"http://127.0.0.1:{api_port}", env
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def get(base: str, path: str):
+    req = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {KEY}"})
+    with urllib.request.urlopen(req, timeout=20) as resp:
+        return json.loads(resp.read())
+
+
+def test_demo_data_and_a_simulated_recorded_call(running, monkeypatch):
+    base, _ = running
+    numbers = get(base, "/v1/numbers?status=active")["numbers"]
+    channels = {c["id"]: c["name"] for c in get(base, "/v1/channels")["channels"]}
+    assert set(channels.values()) >= {"Google Ads", "Radio FM 101", "Billboard A4"}
+    google = next(n["number"] for n in numbers if channels.get(n["channel_id"]) == "Google Ads")
+    assert sum(1 for n in numbers if n["kind"] == "pool") >= 1
+    # The simulator signs with the local stage's token and reads with its key, as on a laptop.
+    monkeypatch.delenv("API_KEY")
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
+    result = simulate_call(base, google, "+14155550111", answer="yes", talk_seconds=42)
+    assert "<Dial" in result["steps"][0]["twiml"] and "record-from-answer-dual" in result["steps"][0]["twiml"]
+    listed = get(base, "/v1/calls?limit=10")["calls"]
+    call = next(c for c in listed if c["sid"] == result["call_sid"])
+    assert call["channel_name"] == "Google Ads" and call["answered"] is True and call["talk_time"] == 42
+    assert call["status"] == "completed" and call["recording"]["duration"] == 42
+
+
+def test_a_missed_call(running, monkeypatch):
+    base, _ = running
+    monkeypatch.delenv("API_KEY", raising=False)
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    radio = next(n["number"] for n in get(base, "/v1/numbers?status=active")["numbers"] if n["kind"] == "channel")
+    result = simulate_call(base, radio, "+14155550112", answer="no")
+    assert result["call"]["answered"] is False and result["call"]["dial_status"] == "no-answer"

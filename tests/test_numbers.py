@@ -1,0 +1,115 @@
+"""Tracking numbers: search and buy for a channel, list, release; provider errors become clear 4xx/502."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from chalicelib.telephony import TelephonyError, get_provider, set_provider
+from chalicelib.telephony.local import LocalTelephony
+from tests.conftest import BASE_URL, body
+
+
+@pytest.fixture
+def channel(api):
+    r = api.call("POST", "/v1/channels", {"name": "Radio FM 101", "forward_to": "+12025550144"})
+    return body(r)
+
+
+def test_buy_for_a_channel_points_the_number_at_this_deployment(api, channel):
+    r = api.call("POST", "/v1/numbers", {"channel_id": channel["id"], "area_code": "415"})
+    assert r.status_code == 201, r.body
+    num = body(r)
+    assert num["number"].startswith("+1415") and num["status"] == "active" and num["kind"] == "channel"
+    assert num["channel_id"] == channel["id"] and num["provider"] == "local"
+    hooks = get_provider().hooks[num["provider_sid"]]  # type: ignore[attr-defined]
+    assert hooks.voice_url == f"{BASE_URL}/twilio/voice"
+    assert hooks.voice_fallback_url == f"{BASE_URL}/twilio/fallback"
+    assert hooks.status_callback == f"{BASE_URL}/twilio/call-status"
+    assert body(api.call("GET", f"/v1/numbers/{quote(num['number'])}")) == num
+
+
+def test_contains_and_a_specific_number(api, channel):
+    num = body(api.call("POST", "/v1/numbers", {"channel_id": channel["id"], "contains": "0142"}))
+    assert num["number"].endswith("0142")
+    r = api.call("POST", "/v1/numbers", {"channel_id": channel["id"], "number": num["number"]})
+    assert r.status_code == 409 and "already" in body(r)["error"]["message"]
+
+
+def test_list_filters_and_release_keeps_history(api, channel):
+    a = body(api.call("POST", "/v1/numbers", {"channel_id": channel["id"]}))
+    b = body(api.call("POST", "/v1/numbers", {"channel_id": channel["id"]}))
+    api.twilio("/twilio/voice", {"CallSid": "CA1", "From": "+14155550111", "To": a["number"]})
+    r = api.call("DELETE", f"/v1/numbers/{quote(a['number'])}")
+    assert r.status_code == 200 and body(r)["status"] == "released" and body(r)["released_at"]
+    assert a["provider_sid"] not in get_provider().hooks  # type: ignore[attr-defined]
+    active = body(api.call("GET", "/v1/numbers?status=active"))["numbers"]
+    assert [n["number"] for n in active] == [b["number"]]
+    released = body(api.call("GET", "/v1/numbers?status=released"))["numbers"]
+    assert [n["number"] for n in released] == [a["number"]]
+    assert body(api.call("GET", "/v1/calls/CA1"))["channel_name"] == "Radio FM 101"
+    # Releasing twice is harmless.
+    assert api.call("DELETE", f"/v1/numbers/{quote(a['number'])}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("payload", "words"),
+    [
+        ({}, "channel_id"),
+        ({"channel_id": "x", "pool_id": "y"}, "exactly one"),
+        ({"channel_id": "CH", "country": "USA"}, "country"),
+        ({"channel_id": "CH", "area_code": "4a5"}, "area_code"),
+        ({"channel_id": "CH", "contains": "abc"}, "contains"),
+        ({"channel_id": "CH", "number": "12"}, "number"),
+        ({"channel_id": "CH", "overflow": True}, "overflow"),
+        ({"channel_id": "CH", "colour": "red"}, "colour"),
+    ],
+)
+def test_bad_requests(api, channel, payload, words):
+    payload = {k: (channel["id"] if v == "CH" else v) for k, v in payload.items()}
+    r = api.call("POST", "/v1/numbers", payload)
+    assert r.status_code == 400, r.body
+    assert words in body(r)["error"]["message"]
+    assert body(api.call("GET", "/v1/numbers"))["numbers"] == []
+
+
+def test_unknown_channel_and_number(api):
+    r = api.call("POST", "/v1/numbers", {"channel_id": "ch_missing"})
+    assert r.status_code == 404
+    assert api.call("GET", "/v1/numbers/%2B12025550000").status_code == 404
+    r = api.call("DELETE", "/v1/numbers/not-a-number")
+    assert r.status_code == 400 and "number" in body(r)["error"]["message"]
+
+
+def test_nothing_available_is_409(api, channel):
+    r = api.call("POST", "/v1/numbers", {"channel_id": channel["id"], "country": "GB"})
+    assert r.status_code == 409 and "available" in body(r)["error"]["message"]
+
+
+class Failing(LocalTelephony):
+    def __init__(self, client_error: bool) -> None:
+        super().__init__(area_codes=("201",))
+        self.client_error = client_error
+
+    def buy(self, number, hooks):
+        raise TelephonyError("carrier said no", client_error=self.client_error)
+
+    def release(self, sid):
+        raise TelephonyError("carrier down", client_error=self.client_error)
+
+
+@pytest.mark.parametrize(("client_error", "status"), [(True, 409), (False, 502)])
+def test_provider_errors(api, channel, client_error, status):
+    set_provider(Failing(client_error))
+    r = api.call("POST", "/v1/numbers", {"channel_id": channel["id"]})
+    assert r.status_code == status and "carrier said no" in body(r)["error"]["message"]
+    assert body(api.call("GET", "/v1/numbers"))["numbers"] == []
+
+
+def test_release_when_the_provider_is_down_keeps_the_number_active(api, channel):
+    num = body(api.call("POST", "/v1/numbers", {"channel_id": channel["id"]}))
+    set_provider(Failing(False))
+    r = api.call("DELETE", f"/v1/numbers/{quote(num['number'])}")
+    assert r.status_code == 502
+    assert body(api.call("GET", f"/v1/numbers/{quote(num['number'])}"))["status"] == "active"
