@@ -44,6 +44,7 @@ FIELDS = {
     "click_ids",
     "client_ids",
     "user_agent",
+    "number",
 }
 _VISITOR = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _SESSION = re.compile(r"s_[A-Za-z0-9_-]{10,40}")
@@ -117,6 +118,9 @@ def parse(body: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest("'renew' must be true or false")
     if renew and session_id is None:
         raise BadRequest("a renewal needs the 'session_id' it renews")
+    number = body.get("number")
+    if number is not None and (not isinstance(number, str) or not re.fullmatch(r"\+[1-9]\d{6,14}", number)):
+        raise BadRequest("'number' must be the E.164 number this API leased")
     page_url = _url(body.get("page_url"), "page_url")
     if page_url is None and not renew:
         raise BadRequest("'page_url' is required")
@@ -124,6 +128,7 @@ def parse(body: dict[str, Any]) -> dict[str, Any]:
         "visitor_id": visitor,
         "session_id": session_id,
         "renew": renew,
+        "number": number,
         "page_url": page_url,
         "referrer": _url(body.get("referrer"), "referrer"),
         "utm": _group(body, "utm", UTM_KEYS),
@@ -146,6 +151,8 @@ def lease(
     headers = cors_headers(allowed)
     try:
         req = parse(body)
+        if req["user_agent"] is None and header_user_agent:
+            req["user_agent"] = header_user_agent[:400]
         return _answer(pool, req, header_user_agent), headers
     except ApiError as exc:
         raise CorsError(exc, headers) from None
@@ -197,6 +204,11 @@ def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None) -> dict
         return _untracked(pool, "bot")
     now = clock.now_ms()
     hold_ms = int(pool.hold_seconds) * 1000
+    if req["renew"] and req["number"]:
+        # The fast path: one conditional write on the number the session says it holds.
+        got = numbers.renew(req["number"], req["session_id"], hold_ms, now)
+        if got is not None:
+            return _tracked(pool, got)
     session = _existing_session(pool, req)
     if session is not None and session.number:
         got = numbers.renew(session.number, session.session_id, hold_ms, now)

@@ -221,6 +221,12 @@ def _free_condition(pool_id: str, now_ms: int) -> Any:
     )
 
 
+def _unchanged_since(cand: NumberModel) -> Any:
+    if cand.lease_started_at is None:
+        return NumberModel.lease_started_at.does_not_exist()
+    return NumberModel.lease_started_at == int(cand.lease_started_at)
+
+
 def candidates(pool_id: str, now_ms: int, *, limit: int = CANDIDATES_PER_QUERY) -> list[NumberModel]:
     """Numbers that look free, least recently released first (an eventually consistent hint)."""
     return list(
@@ -271,7 +277,9 @@ def _take(cand: NumberModel, pool_id: str, session: SessionModel, now_ms: int, e
                     NumberModel.lease_expires_at.set(expires),
                     NumberModel.lease_ended_at.set(expires),
                 ],
-                condition=_free_condition(pool_id, now_ms),
+                # Free now, and still in the state the candidate was read in: the lease history's
+                # ``prev_*`` fields then describe exactly the lease this one follows.
+                condition=_free_condition(pool_id, now_ms) & _unchanged_since(cand),
             )
             tx.save(session)
             tx.save(lease, condition=LeaseModel.number.does_not_exist())
@@ -283,14 +291,21 @@ def _take(cand: NumberModel, pool_id: str, session: SessionModel, now_ms: int, e
 
 
 def renew(number: str, session_id: str, hold_ms: int, now_ms: int) -> Lease | None:
-    """Extend a held lease with a single write; ``None`` if the session no longer holds the number."""
+    """Extend a held lease with a single write; ``None`` if the session no longer holds the number.
+
+    The condition is the proof: only the session that holds the number, before its hold
+    ran out, can extend it (session ids are unguessable), so the number may come from the client.
+    """
     expires = now_ms + hold_ms
+    # Releasing a number removes its lease fields and sessions belong to one pool, so these
+    # two clauses also mean "still active, still in this pool".
+    condition = (NumberModel.lease_session_id == session_id) & (NumberModel.lease_expires_at > now_ms)
     try:
-        NumberModel(number).update(
+        NumberModel._get_connection().update_item(
+            number,
             actions=[NumberModel.lease_expires_at.set(expires), NumberModel.lease_ended_at.set(expires)],
-            condition=(NumberModel.lease_session_id == session_id)
-            & (NumberModel.lease_expires_at > now_ms)
-            & (NumberModel.status == "active"),
+            condition=condition,
+            return_values="NONE",  # nothing to read back: one small write
         )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":

@@ -139,3 +139,16 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield apply
     monkeypatch.undo()
     get_settings.cache_clear()
+
+
+T0 = 1_790_000_000.0  # 2026-09-21T13:33:20Z, the fake clock's start
+
+
+@pytest.fixture
+def fake_clock(tables: None) -> Any:
+    """Time stands still until the test moves it (``fake_clock.advance(seconds)``)."""
+    from chalicelib import clock
+
+    fake = clock.FakeClock(T0)
+    clock.set_source(fake)
+    return fake

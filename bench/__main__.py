@@ -1,0 +1,56 @@
+"""``python -m bench [name ...]``: run benchmarks, write JSON under bench/results/, refresh bench/README.md."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench import common
+
+ALL = ["coldstart", "leases"]
+START = "<!-- results:start -->"
+END = "<!-- results:end -->"
+
+
+def main(argv: list[str]) -> None:
+    names = argv or ALL
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        print(f"== {name}", flush=True)
+        result = module.run()
+        path = common.write(name, result)
+        print(json.dumps(result, indent=2))
+        print(f"-> {path.relative_to(common.ROOT)}")
+    _refresh_readme()
+
+
+def _refresh_readme() -> None:
+    rows: list[tuple[str, str, str, str]] = []
+    for name in ALL:
+        path = common.RESULTS / f"{name}.json"
+        if not path.exists():
+            continue
+        result: dict[str, Any] = json.loads(path.read_text())
+        module = importlib.import_module(f"bench.{name}")
+        rows += [(name, *row) for row in module.table(result)]
+    lines = ["| benchmark | figure | measured | budget |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    table = "\n".join(lines)
+    _replace(common.ROOT / "bench" / "README.md", START, END, table)
+    _replace(common.ROOT / "README.md", "<!-- bench:start -->", "<!-- bench:end -->", table)
+
+
+def _replace(path: Path, start: str, end: str, text: str) -> None:
+    content = path.read_text()
+    if start not in content:
+        return
+    head, _, rest = content.partition(start)
+    _, _, tail = rest.partition(end)
+    path.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,108 @@
+"""Shared benchmark plumbing: an embedded DynamoDB, request counting, result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+
+
+def local_env(endpoint: str, prefix: str) -> None:
+    """Settings for an in-process app against ``endpoint``; call before importing chalicelib."""
+    os.environ.update(
+        {
+            "STAGE": "bench",
+            "TELEPHONY": "local",
+            "TABLE_PREFIX": prefix,
+            "DYNAMODB_ENDPOINT": endpoint,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "PUBLIC_BASE_URL": "http://127.0.0.1:9",
+            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "TWILIO_AUTH_TOKEN": "bench-token",
+            "API_KEY": "bench-key",
+            "DEFAULT_FORWARD_TO": "+12025550199",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+        }
+    )
+
+
+class RequestCounter:
+    """Counts DynamoDB requests with botocore's event hooks, on every session PynamoDB creates."""
+
+    def __init__(self) -> None:
+        self.ops: Counter[str] = Counter()
+
+    def __call__(self, model: Any, **_: Any) -> None:
+        self.ops[model.name] += 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.ops.values())
+
+    def reset(self) -> None:
+        self.ops.clear()
+
+
+@contextmanager
+def counting() -> Iterator[RequestCounter]:
+    """Count every DynamoDB request PynamoDB sends while the block runs (all threads)."""
+    import botocore.session
+    from pynamodb.connection import base
+
+    counter = RequestCounter()
+    original = base.get_session
+
+    def session_with_hook() -> botocore.session.Session:
+        session = original()
+        session.register("before-call.dynamodb", counter)
+        return session
+
+    base.get_session = session_with_hook
+    _forget_clients()
+    try:
+        yield counter
+    finally:
+        base.get_session = original
+        _forget_clients()
+
+
+def _forget_clients() -> None:
+    """Drop PynamoDB's cached connections so new ones are built from the (un)hooked session."""
+    from chalicelib import models, numbers
+
+    for model in models.ALL_MODELS:
+        model._connection = None
+    numbers._conn = None
+
+
+def timed(fn: Callable[[], Any], n: int) -> float:
+    """Seconds for ``n`` calls of ``fn``."""
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return time.perf_counter() - start
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def write(name: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    data = {"benchmark": name, "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, **data}
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path

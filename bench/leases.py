@@ -1,0 +1,175 @@
+"""Lease endpoint benchmark: DynamoDB requests per new lease and per renewal, and throughput.
+
+Budgets (issue 3): a new lease at most 2 requests at median, a renewal 1; lease throughput
+at least 0.5 of a raw conditional ``UpdateItem`` loop against the same endpoint, measured
+in the same run. Everything runs in one process against the embedded DynamoDB (moto's
+server, single-threaded), so the ratio compares our code's overhead with the cheapest
+possible conditional write, not this machine's speed.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from typing import Any
+
+from bench import common
+
+N = 300
+POOL_SIZE = N + 20
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+SITE = "https://shop.example.com"
+
+
+def run() -> dict[str, Any]:
+    from tests.support import servers
+
+    proc, endpoint = servers.start_dynamodb()
+    try:
+        common.local_env(endpoint, "bench-leases-")
+        return _measure(endpoint)
+    finally:
+        servers.stop(proc)
+
+
+def _measure(endpoint: str) -> dict[str, Any]:
+    import boto3
+
+    from chalicelib import leases, models, numbers, pools
+
+    models.create_tables()
+    pool = pools.create(
+        {"name": "Bench", "allowed_origins": [SITE], "original_number": "+12025550123", "forward_to": "+12025550144"}
+    )
+    for i in range(POOL_SIZE):
+        numbers.provision({"pool_id": pool["id"], "number": f"+1{201 + i // 100}5550{100 + i % 100}"})
+    pools.by_site_key(pool["site_key"])  # warm the per-process pool cache, as a warm Lambda has it
+
+    def lease_body(i: int, **extra: Any) -> str:
+        return json.dumps(
+            {
+                "site_key": pool["site_key"],
+                "visitor_id": f"visitor-{i:06d}",
+                "page_url": f"{SITE}/?utm_source=google&utm_medium=cpc",
+                "utm": {"source": "google", "medium": "cpc", "campaign": "bench"},
+                **extra,
+            }
+        )
+
+    new_counts: list[int] = []
+    renew_counts: list[int] = []
+    answers: list[dict[str, Any]] = []
+    with common.counting() as counter:
+        t0 = time.perf_counter()
+        for i in range(N):
+            counter.reset()
+            answer, _ = leases.lease(lease_body(i), SITE, UA)
+            assert answer["tracked"], answer
+            new_counts.append(counter.total)
+            answers.append(answer)
+        new_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for i, a in enumerate(answers):
+            counter.reset()
+            body = {"session_id": a["session_id"], "renew": True, "number": a["number"]}
+            answer, _ = leases.lease(lease_body(i, **body), SITE, UA)
+            assert answer["tracked"] and answer["number"] == a["number"], answer
+            renew_counts.append(counter.total)
+        renew_seconds = time.perf_counter() - t0
+        ops = dict(counter.ops)
+
+    # The baseline: the cheapest conditional write there is, on the same endpoint.
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    table = models.NumberModel.Meta.table_name
+    numbers_list = [a["number"] for a in answers]
+    t0 = time.perf_counter()
+    for i, number in enumerate(numbers_list):
+        client.update_item(
+            TableName=table,
+            Key={"number": {"S": number}},
+            UpdateExpression="SET lease_expires_at = :e",
+            ConditionExpression="attribute_exists(#n)",
+            ExpressionAttributeNames={"#n": "number"},
+            ExpressionAttributeValues={":e": {"N": str(i)}},
+        )
+    raw_seconds = time.perf_counter() - t0
+
+    # The same two requests a new lease needs (candidate query + the take transaction), by hand
+    # with boto3: what our code adds on top of DynamoDB's own cost for a new lease.
+    sessions, history = models.SessionModel.Meta.table_name, models.LeaseModel.Meta.table_name
+    t0 = time.perf_counter()
+    for i in range(N):
+        found = client.query(
+            TableName=table,
+            IndexName="pool-released-index",
+            KeyConditionExpression="pool_id = :p AND lease_ended_at <= :now",
+            ExpressionAttributeValues={":p": {"S": pool["id"]}, ":now": {"N": "99999999999999"}},
+            Limit=5,
+        )["Items"]
+        number = found[0]["number"]["S"]
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"number": {"S": number}},
+                        "UpdateExpression": "SET lease_session_id = :s, lease_ended_at = :e",
+                        "ConditionExpression": "attribute_exists(#n)",
+                        "ExpressionAttributeNames": {"#n": "number"},
+                        "ExpressionAttributeValues": {":s": {"S": f"s_raw{i}"}, ":e": {"N": str(10**13 + i)}},
+                    }
+                },
+                {"Put": {"TableName": sessions, "Item": {"session_id": {"S": f"s_raw{i}"}, "pool_id": {"S": "x"}}}},
+                {
+                    "Put": {
+                        "TableName": history,
+                        "Item": {"number": {"S": number}, "started_at": {"N": str(10**13 + i)}},
+                    }
+                },
+            ]
+        )
+    raw_lease_seconds = time.perf_counter() - t0
+
+    raw_rate = N / raw_seconds
+    return {
+        "n": N,
+        "pool_size": POOL_SIZE,
+        "requests_per_new_lease": {"median": statistics.median(new_counts), "max": max(new_counts)},
+        "requests_per_renewal": {"median": statistics.median(renew_counts), "max": max(renew_counts)},
+        "renewal_ops_last": ops,
+        "new_leases_per_second": round(N / new_seconds, 1),
+        "renewals_per_second": round(N / renew_seconds, 1),
+        "raw_conditional_updates_per_second": round(raw_rate, 1),
+        "new_lease_throughput_ratio": round((N / new_seconds) / raw_rate, 3),
+        "renewal_throughput_ratio": round((N / renew_seconds) / raw_rate, 3),
+        "raw_two_request_leases_per_second": round(N / raw_lease_seconds, 1),
+        "new_lease_to_raw_same_requests_ratio": round(raw_lease_seconds / new_seconds, 3),
+        "budgets": {
+            "requests_per_new_lease_median": 2,
+            "requests_per_renewal_median": 1,
+            "throughput_ratio_min": 0.5,
+        },
+    }
+
+
+def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        (
+            "DynamoDB requests per new lease (median / max)",
+            f"{r['requests_per_new_lease']['median']:g} / {r['requests_per_new_lease']['max']}",
+            "≤ 2 median",
+        ),
+        (
+            "DynamoDB requests per renewal (median / max)",
+            f"{r['requests_per_renewal']['median']:g} / {r['requests_per_renewal']['max']}",
+            "1",
+        ),
+        ("New-lease throughput ÷ raw conditional UpdateItem", f"{r['new_lease_throughput_ratio']:.2f}", "≥ 0.5"),
+        ("Renewal throughput ÷ raw conditional UpdateItem", f"{r['renewal_throughput_ratio']:.2f}", "≥ 0.5"),
+        (
+            "New-lease throughput ÷ the same 2 requests sent raw with boto3",
+            f"{r['new_lease_to_raw_same_requests_ratio']:.2f}",
+            "(overhead of our code)",
+        ),
+    ]

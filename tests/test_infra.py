@@ -1,0 +1,613 @@
+"""infra/tables.yaml and the Lambda's IAM policies, held against the code.
+
+* The template is deployed into moto's CloudFormation and every table compared with its
+  PynamoDB model (names, keys, attribute types, GSIs); TTL, point-in-time recovery, SSE and
+  the retain policies are read from the template (moto's CloudFormation ignores those).
+* cfn-lint passes on the template and on the policies (wrapped in a template, so the action
+  names and ARNs are checked too).
+* The DynamoDB permissions in ``.chalice/policy-<stage>.json`` are exactly the (table,
+  action) pairs that ``chalicelib`` calls, found by reading its source: a new model, index
+  or operation without a policy change fails here, and so does a permission nothing uses.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from moto import mock_aws
+from pynamodb.indexes import Index
+from pynamodb.models import Model
+
+from chalicelib import settings
+from chalicelib.models import ALL_MODELS
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "infra" / "tables.yaml"
+CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
+DEPLOYED_STAGES = sorted(name for name, stage in CONFIG["stages"].items() if "iam_policy_file" in stage)
+REGION = "us-east-1"
+STACK_PREFIX = "calltracking-ci-"
+
+# Code that never runs in a deployed Lambda, so the policy need not cover it.
+LOCAL_ONLY_MODULES = {"chalicelib/telephony/local.py"}  # TELEPHONY=local only
+LOCAL_ONLY_FUNCTIONS = {
+    ("chalicelib/models.py", "create_tables"),  # the local stack and tests; deployments use infra/
+    ("chalicelib/site/__init__.py", "demo_response"),  # answers 404 outside the local stage
+}
+
+# Table-level operations the Lambda must never be allowed, whatever the code does.
+FORBIDDEN_DYNAMODB = {
+    "dynamodb:CreateTable",
+    "dynamodb:DeleteTable",
+    "dynamodb:UpdateTable",
+    "dynamodb:UpdateTimeToLive",
+    "dynamodb:UpdateContinuousBackups",
+    "dynamodb:DeleteBackup",
+    "dynamodb:RestoreTableFromBackup",
+    "dynamodb:RestoreTableToPointInTime",
+    "dynamodb:PartiQLDelete",
+    "dynamodb:PartiQLUpdate",
+}
+
+
+def _stage_env(stage: str) -> dict[str, str]:
+    return {**CONFIG.get("environment_variables", {}), **CONFIG["stages"][stage].get("environment_variables", {})}
+
+
+def _policy(stage: str) -> dict[str, Any]:
+    return json.loads((ROOT / ".chalice" / CONFIG["stages"][stage]["iam_policy_file"]).read_text())
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(policy: dict[str, Any], service: str) -> list[dict[str, Any]]:
+    return [s for s in policy["Statement"] if any(a.startswith(service + ":") for a in _as_list(s["Action"]))]
+
+
+def _suffix(model: type[Model]) -> str:
+    """The table's name without the prefix, as ``settings.table_name`` builds it."""
+    prefix = settings.get_settings().table_prefix
+    name = str(model.Meta.table_name)
+    assert name.startswith(prefix), name
+    return name[len(prefix) :]
+
+
+def _index_attrs(model: type[Model]) -> dict[str, str]:
+    """Python attribute name -> index name, for the model's indexes."""
+    return {k: v.Meta.index_name for k, v in vars(model).items() if isinstance(v, Index)}
+
+
+def _pairs(items: Iterable[dict[str, str]], key: str, value: str) -> dict[str, str]:
+    return {i[key]: i[value] for i in items}
+
+
+# --- (a) the template against the models ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return yaml.safe_load(TEMPLATE.read_text())
+
+
+@pytest.fixture(scope="module")
+def deployed() -> dict[str, dict[str, Any]]:
+    """Every table of the stack as moto's DynamoDB describes it, by model name (moto stops before tests run)."""
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        cfn.create_stack(
+            StackName="calltracking-tables",
+            TemplateBody=TEMPLATE.read_text(),
+            Parameters=[{"ParameterKey": "TablePrefix", "ParameterValue": STACK_PREFIX}],
+        )
+        stack = cfn.describe_stacks(StackName="calltracking-tables")["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        names = set(ddb.list_tables()["TableNames"])
+        assert names == {STACK_PREFIX + t for t in settings.TABLES}
+        out: dict[str, dict[str, Any]] = {}
+        for model in ALL_MODELS:
+            table = ddb.describe_table(TableName=STACK_PREFIX + _suffix(model))["Table"]
+            out[model.__name__] = {"table": table, "outputs": outputs}
+    return out
+
+
+def test_one_table_per_model() -> None:
+    assert sorted(_suffix(m) for m in ALL_MODELS) == sorted(settings.TABLES)
+
+
+@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
+def test_table_matches_model(model: type[Model], deployed: dict[str, dict[str, Any]]) -> None:
+    table = deployed[model.__name__]["table"]
+    schema = model._get_schema()
+    assert table["TableName"] == STACK_PREFIX + _suffix(model)
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["DeletionProtectionEnabled"] is True
+    assert _pairs(table["KeySchema"], "AttributeName", "KeyType") == _pairs(
+        schema["key_schema"], "AttributeName", "KeyType"
+    )
+    assert _pairs(table["AttributeDefinitions"], "AttributeName", "AttributeType") == _pairs(
+        schema["attribute_definitions"], "AttributeName", "AttributeType"
+    )
+    assert not schema["local_secondary_indexes"] and not table.get("LocalSecondaryIndexes")
+    want = {
+        i["index_name"]: (_pairs(i["key_schema"], "AttributeName", "KeyType"), i["projection"])
+        for i in schema["global_secondary_indexes"]
+    }
+    got = {
+        i["IndexName"]: (_pairs(i["KeySchema"], "AttributeName", "KeyType"), i["Projection"])
+        for i in table.get("GlobalSecondaryIndexes", [])
+    }
+    assert got == want
+    outputs = deployed[model.__name__]["outputs"]
+    logical = _suffix(model).capitalize() + "Table"
+    assert outputs[logical + "Name"] == table["TableName"]
+    assert outputs[logical + "Arn"] == table["TableArn"]
+
+
+@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
+def test_table_settings_match_model(model: type[Model], template: dict[str, Any]) -> None:
+    """TTL, PITR, SSE and retention: moto's CloudFormation drops these, so read the template."""
+    resources = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::DynamoDB::Table"
+        and r["Properties"]["TableName"] == {"Fn::Sub": "${TablePrefix}" + _suffix(model)}
+    ]
+    assert len(resources) == 1, f"one table resource named ${{TablePrefix}}{_suffix(model)}"
+    res = resources[0]
+    props = res["Properties"]
+    assert res["DeletionPolicy"] == "Retain" and res["UpdateReplacePolicy"] == "Retain"
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["DeletionProtectionEnabled"] is True
+    ttl = model._ttl_attribute()
+    if ttl is None:
+        assert "TimeToLiveSpecification" not in props
+    else:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": ttl.attr_name, "Enabled": True}
+
+
+def test_template_has_only_the_model_tables(template: dict[str, Any]) -> None:
+    tables = [r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert len(tables) == len(ALL_MODELS) == len(settings.TABLES)
+    assert set(template["Parameters"]) == {"TablePrefix"}
+
+
+# --- (b) cfn-lint -----------------------------------------------------------------------------
+
+
+def _cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())", "--", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def test_cfn_lint_template() -> None:
+    done = _cfn_lint(TEMPLATE)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cfn_lint_policies(tmp_path: Path) -> None:
+    """The policy documents are valid IAM (known actions, well-formed ARNs and conditions)."""
+    resources = {
+        f"Policy{stage.capitalize()}": {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {"PolicyDocument": _policy(stage)},
+        }
+        for stage in DEPLOYED_STAGES
+    }
+    path = tmp_path / "policies.json"
+    path.write_text(json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}))
+    done = _cfn_lint(path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --- (c) what the code calls ------------------------------------------------------------------
+
+# PynamoDB's methods and the IAM action each needs. TransactWrite needs the actions of its parts.
+PYNAMO_ACTIONS = {
+    "get": "dynamodb:GetItem",
+    "refresh": "dynamodb:GetItem",
+    "batch_get": "dynamodb:BatchGetItem",
+    "query": "dynamodb:Query",
+    "count": "dynamodb:Query",
+    "scan": "dynamodb:Scan",
+    "save": "dynamodb:PutItem",
+    "update": "dynamodb:UpdateItem",
+    "delete": "dynamodb:DeleteItem",
+    "batch_write": "dynamodb:BatchWriteItem",
+    "exists": "dynamodb:DescribeTable",
+    "describe_table": "dynamodb:DescribeTable",
+    "create_table": "dynamodb:CreateTable",
+    "delete_table": "dynamodb:DeleteTable",
+    "update_ttl": "dynamodb:UpdateTimeToLive",
+}
+TRANSACTION_ACTIONS = {
+    "save": "dynamodb:PutItem",
+    "update": "dynamodb:UpdateItem",
+    "delete": "dynamodb:DeleteItem",
+    "condition_check": "dynamodb:ConditionCheckItem",
+    "get": "dynamodb:GetItem",
+}
+# Also names of dict methods and of our own module functions: they count only on a known model.
+AMBIGUOUS = {"get", "query", "count", "update", "delete", "exists"}
+# Builtins whose result carries the models of their arguments: next(iter(Model.query(...))).
+PASS_THROUGH = {"next", "iter", "list", "sorted", "reversed", "min", "max", "cast", "tuple"}
+SSM_ACTIONS = {
+    "get_parameter": {"ssm:GetParameter"},
+    "get_parameters": {"ssm:GetParametersByPath"},
+    "get_parameters_by_name": {"ssm:GetParameters"},
+}
+MODELS = {m.__name__: m for m in ALL_MODELS}
+
+
+@dataclass(frozen=True)
+class Use:
+    table: str  # suffix, e.g. "numbers"
+    action: str
+    index: bool  # on the table's indexes (``table/<name>/index/*``)
+
+
+@dataclass
+class Scope:
+    models: dict[str, set[str]] = field(default_factory=dict)  # variable -> models it may hold
+    transactions: set[str] = field(default_factory=set)  # ``with TransactWrite(...) as tx``
+    batches: dict[str, set[str]] = field(default_factory=dict)  # ``with Model.batch_write() as b``
+
+
+class Source:
+    """One module of chalicelib, read well enough to tell which table each PynamoDB call hits.
+
+    Receivers resolve through model class names, variables bound from them, annotations
+    (mypy --strict annotates every function) and return annotations of called functions.
+    """
+
+    def __init__(self, path: Path, modules: dict[str, Source]) -> None:
+        self.rel = path.relative_to(ROOT).as_posix()
+        self.tree = ast.parse(path.read_text(), filename=self.rel)
+        self.modules = modules
+        self.imports: dict[str, tuple[str, str | None]] = {}  # local name -> (module, function or None)
+        self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                for a in node.names:
+                    # `from chalicelib import pools` (a module) or `from chalicelib.pools import load`
+                    self.imports[a.asname or a.name] = (node.module, a.name)
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    self.imports[a.asname or a.name.split(".")[0]] = (a.name, None)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                self.functions.setdefault(node.name, node)
+
+    # -- resolution --
+
+    def _module(self, name: str) -> Source | None:
+        module, member = self.imports.get(name, ("", None))
+        dotted = f"{module}.{member}" if member else module
+        return self.modules.get(dotted)
+
+    def _function(self, func: ast.expr) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        if isinstance(func, ast.Name):
+            if func.id in self.functions:
+                return self.functions[func.id]
+            module, member = self.imports.get(func.id, ("", None))
+            source = self.modules.get(module)
+            return source.functions.get(member or "") if source else None
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            source = self._module(func.value.id)
+            return source.functions.get(func.attr) if source else None
+        return None
+
+    @staticmethod
+    def annotation(node: ast.expr | None) -> set[str]:
+        """Models an annotation names (not inside dict or Mapping)."""
+        if node is None:
+            return set()
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return Source.annotation(ast.parse(node.value, mode="eval").body)
+        if isinstance(node, ast.Subscript):
+            base = node.value.id if isinstance(node.value, ast.Name) else getattr(node.value, "attr", "")
+            return set() if base in ("dict", "Dict", "Mapping") else Source.annotation(node.slice)
+        found = set()
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id in MODELS:
+                found.add(n.id)
+            elif isinstance(n, ast.Constant) and isinstance(n.value, str):
+                found |= Source.annotation(n)
+        return found
+
+    def models_of(self, node: ast.expr, scope: Scope) -> set[str]:
+        if isinstance(node, ast.Name):
+            return {node.id} if node.id in MODELS else set(scope.models.get(node.id, ()))
+        if isinstance(node, ast.Attribute):  # an index keeps its model; a field's value is not a model
+            return {m for m in self.models_of(node.value, scope) if node.attr not in MODELS[m].get_attributes()}
+        if isinstance(node, ast.Subscript | ast.Starred | ast.Await):
+            return self.models_of(node.value, scope)
+        if isinstance(node, ast.IfExp):
+            return self.models_of(node.body, scope) | self.models_of(node.orelse, scope)
+        if isinstance(node, ast.BoolOp):
+            return set().union(*(self.models_of(v, scope) for v in node.values))
+        if isinstance(node, ast.GeneratorExp | ast.ListComp | ast.SetComp):
+            inner = Scope(dict(scope.models), scope.transactions, scope.batches)
+            for gen in node.generators:
+                self._bind(gen.target, self.models_of(gen.iter, inner), inner)
+            return self.models_of(node.elt, inner)
+        if isinstance(node, ast.Call):
+            func = node.func
+            target = self._function(func)
+            if target is not None:
+                return self.annotation(target.returns)
+            if isinstance(func, ast.Name) and func.id in MODELS:
+                return {func.id}
+            if isinstance(func, ast.Name) and func.id in PASS_THROUGH:
+                return set().union(*(self.models_of(a, scope) for a in node.args))
+            if isinstance(func, ast.Attribute) and func.attr in PYNAMO_ACTIONS:
+                return self.models_of(func.value, scope)  # Model.get(...), Model.index.query(...)
+        return set()
+
+    def _bind(self, target: ast.expr, models: set[str], scope: Scope) -> None:
+        for n in ast.walk(target):
+            if isinstance(n, ast.Name) and models:
+                scope.models.setdefault(n.id, set()).update(models)
+
+    def _tuple_returns(self, value: ast.expr) -> list[set[str]] | None:
+        target = self._function(value.func) if isinstance(value, ast.Call) else None
+        ret = target.returns if target is not None else None
+        if isinstance(ret, ast.Subscript) and getattr(ret.value, "id", "") == "tuple":
+            elts = ret.slice.elts if isinstance(ret.slice, ast.Tuple) else [ret.slice]
+            return [self.annotation(e) for e in elts]
+        return None
+
+    def scope_of(self, node: ast.AST, outer: Scope | None = None) -> Scope:
+        scope = Scope({k: set(v) for k, v in (outer.models if outer else {}).items()})
+        nodes = list(ast.walk(node))
+        for _ in range(3):  # bindings that depend on other bindings
+            for n in nodes:
+                if isinstance(n, ast.arg):
+                    self._bind(ast.Name(n.arg), self.annotation(n.annotation), scope)
+                elif isinstance(n, ast.Assign | ast.AnnAssign | ast.NamedExpr) and n.value is not None:
+                    targets = n.targets if isinstance(n, ast.Assign) else [n.target]
+                    for t in targets:
+                        rets = self._tuple_returns(n.value)
+                        if isinstance(t, ast.Tuple) and rets and len(rets) == len(t.elts):
+                            for elt, models in zip(t.elts, rets, strict=True):
+                                self._bind(elt, models, scope)
+                        elif isinstance(t, ast.Tuple) and isinstance(n.value, ast.Tuple):
+                            for elt, val in zip(t.elts, n.value.elts, strict=False):
+                                self._bind(elt, self.models_of(val, scope), scope)
+                        else:
+                            self._bind(t, self.models_of(n.value, scope), scope)
+                    if isinstance(n, ast.AnnAssign):
+                        self._bind(n.target, self.annotation(n.annotation), scope)
+                elif isinstance(n, ast.For | ast.AsyncFor):
+                    self._bind(n.target, self.models_of(n.iter, scope), scope)
+                elif isinstance(n, ast.With | ast.AsyncWith):
+                    for item in n.items:
+                        name = item.optional_vars
+                        ctx = item.context_expr
+                        if not isinstance(name, ast.Name) or not isinstance(ctx, ast.Call):
+                            continue
+                        called = ctx.func.id if isinstance(ctx.func, ast.Name) else getattr(ctx.func, "attr", "")
+                        if called in ("TransactWrite", "TransactGet"):
+                            scope.transactions.add(name.id)
+                        elif called == "batch_write" and isinstance(ctx.func, ast.Attribute):
+                            scope.batches[name.id] = self.models_of(ctx.func.value, scope)
+                        else:
+                            self._bind(name, self.models_of(ctx, scope), scope)
+        return scope
+
+    # -- the calls --
+
+    def uses(self) -> tuple[set[Use], list[str]]:
+        """Every (table, action) this module needs, and the PynamoDB calls whose table is unknown."""
+        if self.rel in LOCAL_ONLY_MODULES:
+            return set(), []
+        module_scope = self.scope_of(
+            ast.Module(
+                [s for s in self.tree.body if not isinstance(s, ast.FunctionDef | ast.ClassDef)], type_ignores=[]
+            )
+        )
+        found: set[Use] = set()
+        unknown: list[str] = []
+        for fn in ast.walk(self.tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            if (self.rel, fn.name) in LOCAL_ONLY_FUNCTIONS:
+                continue
+            scope = self.scope_of(fn, module_scope)
+            for call in ast.walk(fn):
+                if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+                    continue
+                self._classify(call, call.func, scope, found, unknown)
+        return found, unknown
+
+    def _classify(self, call: ast.Call, func: ast.Attribute, scope: Scope, found: set[Use], unknown: list[str]) -> None:
+        where = f"{self.rel}:{call.lineno}"
+        recv, method = func.value, func.attr
+        if isinstance(recv, ast.Name) and recv.id in scope.transactions and method in TRANSACTION_ACTIONS:
+            models = self.models_of(call.args[0], scope) if call.args else set()
+            if not models:
+                unknown.append(f"{where}: {recv.id}.{method}(...)")
+            found.update(Use(_suffix(MODELS[m]), TRANSACTION_ACTIONS[method], False) for m in models)
+            return
+        if isinstance(recv, ast.Name) and recv.id in scope.batches and method in ("save", "delete"):
+            found.update(Use(_suffix(MODELS[m]), "dynamodb:BatchWriteItem", False) for m in scope.batches[recv.id])
+            return
+        if method not in PYNAMO_ACTIONS:
+            return
+        if isinstance(recv, ast.Attribute) and any(
+            recv.attr in MODELS[m].get_attributes() for m in self.models_of(recv.value, scope)
+        ):
+            return  # Model.field.exists() / .delete(...): a condition or an update action, not a request
+        models = self.models_of(recv, scope)
+        if not models:
+            if method not in AMBIGUOUS:
+                unknown.append(f"{where}: .{method}(...) on something that is not known to be a model")
+            return
+        for m in models:
+            on_index = isinstance(recv, ast.Attribute) and recv.attr in _index_attrs(MODELS[m])
+            found.add(Use(_suffix(MODELS[m]), PYNAMO_ACTIONS[method], on_index))
+
+
+@pytest.fixture(scope="module")
+def code_uses() -> set[Use]:
+    modules: dict[str, Source] = {}
+    paths = [*sorted((ROOT / "chalicelib").rglob("*.py")), ROOT / "app.py"]
+    for path in paths:
+        dotted = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        modules[dotted] = Source(path, modules)
+    found: set[Use] = set()
+    unknown: list[str] = []
+    for source in modules.values():
+        f, u = source.uses()
+        found |= f
+        unknown += u
+    assert not unknown, "PynamoDB calls whose model this test cannot tell (annotate them):\n" + "\n".join(unknown)
+    return found
+
+
+def _ssm_actions_in_code() -> set[str]:
+    actions: set[str] = set()
+    for path in (ROOT / "chalicelib").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            func = node.func if isinstance(node, ast.Call) else None
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr in SSM_ACTIONS
+                and getattr(func.value, "id", "") == "parameters"
+            ):
+                actions |= SSM_ACTIONS[func.attr]
+    return actions
+
+
+def test_code_analysis_sees_the_known_calls(code_uses: set[Use]) -> None:
+    """The reader above finds what is plainly there (so that an empty answer cannot pass)."""
+    assert Use("numbers", "dynamodb:UpdateItem", False) in code_uses  # the lease transaction
+    assert Use("leases", "dynamodb:PutItem", False) in code_uses  # tx.save(lease)
+    assert Use("sessions", "dynamodb:PutItem", False) in code_uses  # tx.save(session)
+    assert Use("numbers", "dynamodb:Query", True) in code_uses  # the pool index
+    assert Use("calls", "dynamodb:UpdateItem", False) in code_uses  # the voice webhook's upsert
+    assert {u.table for u in code_uses} == set(settings.TABLES), "a table nothing uses"
+
+
+def _dynamodb_grants(policy: dict[str, Any], prefix: str) -> set[Use]:
+    base = "arn:aws:dynamodb:*:*:table/"
+    grants: set[Use] = set()
+    for s in _statements(policy, "dynamodb"):
+        assert s["Effect"] == "Allow" and "Condition" not in s
+        for resource in _as_list(s["Resource"]):
+            assert resource.startswith(base + prefix), resource
+            name = resource[len(base + prefix) :]
+            table, _, rest = name.partition("/")
+            assert rest in ("", "index/*"), resource
+            assert table in settings.TABLES, resource
+            grants.update(Use(table, a, rest == "index/*") for a in _as_list(s["Action"]))
+    return grants
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_policy_shape(stage: str) -> None:
+    policy = _policy(stage)
+    assert policy["Version"] == "2012-10-17"
+    for s in policy["Statement"]:
+        assert s["Effect"] == "Allow"
+        assert not {"NotAction", "NotResource", "Principal"} & set(s), s
+        for action in _as_list(s["Action"]):
+            service, _, name = action.partition(":")
+            assert service and name and "*" not in action, f"wildcard or malformed action {action!r}"
+        if "*" in _as_list(s["Resource"]):
+            # Only where AWS has no resource-level permission, and then conditioned.
+            assert _as_list(s["Action"]) == ["cloudwatch:PutMetricData"], s
+            assert _as_list(s["Resource"]) == ["*"]
+            namespace = _stage_env(stage)["POWERTOOLS_METRICS_NAMESPACE"]
+            assert s["Condition"] == {"StringEquals": {"cloudwatch:namespace": namespace}}
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_policy_dynamodb_is_exactly_what_the_code_uses(stage: str, code_uses: set[Use]) -> None:
+    prefix = _stage_env(stage)["TABLE_PREFIX"]
+    granted = _dynamodb_grants(_policy(stage), prefix)
+    missing = sorted(code_uses - granted, key=repr)
+    unused = sorted(granted - code_uses, key=repr)
+    assert not missing, f"{stage}: the code needs permissions the policy does not give: {missing}"
+    assert not unused, f"{stage}: the policy gives permissions nothing uses: {unused}"
+    assert not {u.action for u in granted} & FORBIDDEN_DYNAMODB
+    # Every table is named, and indexes only where a model has them.
+    assert {u.table for u in granted} == set(settings.TABLES)
+    with_indexes = {_suffix(m) for m in ALL_MODELS if _index_attrs(m)}
+    assert {u.table for u in granted if u.index} <= with_indexes
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_policy_secrets(stage: str) -> None:
+    env = _stage_env(stage)
+    params = sorted(v for k, v in env.items() if k.endswith("_PARAM"))
+    assert params, f"{stage} reads no secrets from SSM"
+    arns = sorted(f"arn:aws:ssm:*:*:parameter{p}" for p in params)
+    policy = _policy(stage)
+    [ssm] = _statements(policy, "ssm")
+    in_code = _ssm_actions_in_code()
+    assert in_code, "the code reads its secrets through Powertools parameters (chalicelib/secrets.py)"
+    assert set(_as_list(ssm["Action"])) == in_code
+    assert sorted(_as_list(ssm["Resource"])) == arns
+    [kms] = _statements(policy, "kms")
+    assert _as_list(kms["Action"]) == ["kms:Decrypt"]
+    assert _as_list(kms["Resource"]) == ["arn:aws:kms:*:*:key/*"]
+    cond = kms["Condition"]
+    assert cond["StringLike"]["kms:ViaService"] == "ssm.*.amazonaws.com"
+    assert sorted(_as_list(cond["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"])) == arns
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_policy_logs_and_metrics(stage: str) -> None:
+    policy = _policy(stage)
+    function = f"{CONFIG['app_name']}-{stage}"  # Chalice names the API handler <app>-<stage>
+    [logs] = _statements(policy, "logs")
+    assert set(_as_list(logs["Action"])) == {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+    assert set(_as_list(logs["Resource"])) == {
+        f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}",
+        f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}:*",
+        f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}-*",  # the app's other functions, if any
+    }
+    [metrics] = _statements(policy, "cloudwatch")
+    from chalicelib.observability import metrics as app_metrics
+
+    assert metrics["Condition"]["StringEquals"]["cloudwatch:namespace"] == app_metrics.namespace
+    services = {a.split(":")[0] for s in policy["Statement"] for a in _as_list(s["Action"])}
+    assert services == {"logs", "dynamodb", "ssm", "kms", "cloudwatch"}
+
+
+# --- (d) the stages ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_stage_prefix_matches_policy(stage: str) -> None:
+    env = _stage_env(stage)
+    prefix = env["TABLE_PREFIX"]
+    assert prefix == f"{CONFIG['app_name']}-{stage}-"
+    resources = [r for s in _statements(_policy(stage), "dynamodb") for r in _as_list(s["Resource"])]
+    assert resources and all(r.startswith(f"arn:aws:dynamodb:*:*:table/{prefix}") for r in resources)
+    for other in DEPLOYED_STAGES:
+        if other != stage:
+            other_prefix = _stage_env(other)["TABLE_PREFIX"]
+            assert not any(other_prefix in r for r in resources), f"{stage}'s policy names {other}'s tables"
+    # Secrets live under the stage's own path.
+    assert all(v.startswith(f"/{CONFIG['app_name']}/{stage}/") for k, v in env.items() if k.endswith("_PARAM"))

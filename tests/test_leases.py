@@ -1,0 +1,245 @@
+"""Pools, the public lease endpoint, sessions and the lease history."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.models import LeaseModel, NumberModel, SessionModel
+from tests.conftest import T0, body
+
+SITE = "https://shop.example.com"
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+
+
+def make_pool(api, size=2, **over):
+    spec = {"name": "Shop", "allowed_origins": [SITE], "original_number": "+12025550123", "forward_to": "+12025550144"}
+    r = api.call("POST", "/v1/pools", {**spec, **over})
+    assert r.status_code == 201, r.body
+    pool = body(r)
+    pool["numbers"] = [body(api.call("POST", "/v1/numbers", {"pool_id": pool["id"]}))["number"] for _ in range(size)]
+    return pool
+
+
+def lease(api, pool, visitor="visitor-0001", *, origin=SITE, ua=UA, raw=None, **fields):
+    payload = {"site_key": pool["site_key"], "visitor_id": visitor, "page_url": f"{SITE}/", **fields}
+    headers = {"Content-Type": "text/plain", "User-Agent": ua}
+    if origin is not None:
+        headers["Origin"] = origin
+    return api.client.http.post("/v1/leases", headers=headers, body=raw if raw is not None else json.dumps(payload))
+
+
+def leased(api, pool, visitor="visitor-0001", **fields):
+    r = lease(api, pool, visitor, **fields)
+    assert r.status_code == 200, r.body
+    assert r.headers["Access-Control-Allow-Origin"] == SITE
+    return body(r)
+
+
+# --- pools ----------------------------------------------------------------------------------
+
+
+def test_pool_crud_and_status(api, fake_clock):
+    pool = make_pool(api, size=3, hold_seconds=600, allowed_origins=["HTTPS://Shop.Example.com/"])
+    assert pool["allowed_origins"] == [SITE] and pool["hold_seconds"] == 600 and pool["grace_seconds"] == 1800
+    assert pool["site_key"].startswith("sk_") and pool["exhaustion_policy"] == "original"
+    leased(api, pool)
+    st = body(api.call("GET", f"/v1/pools/{pool['id']}"))
+    assert (st["size"], st["leased_now"], st["utilization"]) == (3, 1, 0.3333)
+    assert st["exhausted"] == {"last_24h": 0, "last_7d": 0}
+    r = api.call("PATCH", f"/v1/pools/{pool['id']}", {"hold_seconds": 1200})
+    assert body(r)["hold_seconds"] == 1200
+    assert [p["id"] for p in body(api.call("GET", "/v1/pools"))["pools"]] == [pool["id"]]
+
+
+@pytest.mark.parametrize(
+    ("over", "words"),
+    [
+        ({"allowed_origins": []}, "allowed_origins"),
+        ({"allowed_origins": ["shop.example.com"]}, "origin"),
+        ({"allowed_origins": ["https://shop.example.com/page"]}, "origin"),
+        ({"original_number": "12"}, "original_number"),
+        ({"hold_seconds": 5}, "hold_seconds"),
+        ({"grace_seconds": -1}, "grace_seconds"),
+        ({"exhaustion_policy": "panic"}, "exhaustion_policy"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_bad_pools_are_400(api, over, words):
+    spec = {"name": "Shop", "allowed_origins": [SITE], "original_number": "+12025550123", "forward_to": "+12025550144"}
+    r = api.call("POST", "/v1/pools", {**spec, **over})
+    assert r.status_code == 400 and words in body(r)["error"]["message"], r.body
+    assert body(api.call("GET", "/v1/pools"))["pools"] == []
+
+
+# --- leases ---------------------------------------------------------------------------------
+
+
+def test_a_visitor_is_tracked_and_keeps_the_number(api, fake_clock):
+    pool = make_pool(api)
+    got = leased(
+        api,
+        pool,
+        page_url=f"{SITE}/?utm_source=google&utm_medium=cpc&gclid=abc",
+        referrer="https://www.google.com/",
+        utm={"source": "google", "medium": "cpc", "campaign": "spring", "term": "plumber"},
+        click_ids={"gclid": "abc"},
+        client_ids={"ga": "GA1.1.123.456"},
+    )
+    assert got["tracked"] is True and got["number"] in pool["numbers"]
+    assert got["display"].startswith("(201) 555-") and got["original"] == "+12025550123"
+    assert got["hold_seconds"] == 900 and 15 <= got["renew_after_seconds"] <= 300
+    assert got["expires_at"] == clock.iso(int((T0 + 900) * 1000))
+    session = SessionModel.get(got["session_id"])
+    assert session.source["utm_source"] == "google" and session.source["gclid"] == "abc"
+    assert session.source["ga_client_id"] == "GA1.1.123.456" and session.source["device"] == "desktop"
+    fake_clock.advance(120)
+    again = leased(api, pool, session_id=got["session_id"], page_url=f"{SITE}/services")
+    assert again["number"] == got["number"] and again["session_id"] == got["session_id"]
+    assert [p["url"] for p in SessionModel.get(got["session_id"]).pages] == [
+        f"{SITE}/?utm_source=google&utm_medium=cpc&gclid=abc",
+        f"{SITE}/services",
+    ]
+    fake_clock.advance(60)
+    renewed = leased(api, pool, session_id=got["session_id"], renew=True)
+    assert renewed["expires_at"] == clock.iso(int((T0 + 180 + 900) * 1000))
+    assert len(list(LeaseModel.query(got["number"]))) == 1  # renewals are not new leases
+
+
+def test_least_recently_released_number_goes_first(api, fake_clock):
+    pool = make_pool(api, size=3, hold_seconds=60)
+    first = [leased(api, pool, f"visitor-{i:04d}")["number"] for i in range(3)]
+    assert sorted(first) == sorted(pool["numbers"])
+    fake_clock.advance(61)  # every lease ended, in the order they started
+    leased(api, pool, "visitor-0003")
+    n = NumberModel.get(first[0])
+    assert n.lease_session_id is not None and int(n.lease_started_at) == int((T0 + 61) * 1000)
+    nxt = leased(api, pool, "visitor-0004")["number"]
+    assert nxt == first[1]
+
+
+def test_an_expired_session_gets_a_number_again(api, fake_clock):
+    pool = make_pool(api, size=1, hold_seconds=60)
+    got = leased(api, pool)
+    fake_clock.advance(3600)
+    again = leased(api, pool, session_id=got["session_id"], renew=True)
+    assert again["tracked"] and again["session_id"] == got["session_id"]
+    history = list(LeaseModel.query(got["number"]))
+    assert len(history) == 2 and history[1].prev_session_id == got["session_id"]
+
+
+def test_renewal_by_someone_else_does_not_steal_the_number(api, fake_clock):
+    pool = make_pool(api, size=1)
+    got = leased(api, pool, "visitor-aaaa")
+    other = leased(api, pool, "visitor-bbbb", session_id=got["session_id"], renew=True)
+    assert other["tracked"] is False and other["reason"] == "pool_exhausted"
+
+
+@pytest.mark.parametrize("policy", ["original", "overflow"])
+def test_exhaustion_policy_and_count(api, fake_clock, policy):
+    pool = make_pool(api, size=1, exhaustion_policy="original")
+    overflow = None
+    if policy == "overflow":
+        overflow = body(api.call("POST", "/v1/numbers", {"pool_id": pool["id"], "overflow": True}))["number"]
+        assert (
+            body(api.call("PATCH", f"/v1/pools/{pool['id']}", {"exhaustion_policy": "overflow"}))["overflow_number"]
+            == overflow
+        )
+    leased(api, pool, "visitor-aaaa")
+    for i in range(3):
+        got = leased(api, pool, f"visitor-b{i:03d}")
+        assert got["tracked"] is False and got["reason"] == "pool_exhausted"
+        assert got["number"] == (overflow or "+12025550123")
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["exhausted"] == {"last_24h": 3, "last_7d": 3}
+    fake_clock.advance(2 * 86_400)
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["exhausted"] == {"last_24h": 0, "last_7d": 3}
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0 Safari/537.36",
+        "python-requests/2.32",
+        "",
+    ],
+)
+def test_bots_get_the_original_number_and_no_lease(api, fake_clock, ua):
+    pool = make_pool(api, size=1)
+    got = leased(api, pool, ua=ua)
+    assert got == {**got, "tracked": False, "reason": "bot", "number": "+12025550123", "session_id": None}
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == 0
+
+
+def test_other_origins_are_refused_without_cors(api, fake_clock):
+    pool = make_pool(api, size=1)
+    for origin in ("https://evil.example", "http://shop.example.com", None, "null"):
+        r = lease(api, pool, origin=origin)
+        assert r.status_code == 403, (origin, r.body)
+        assert "Access-Control-Allow-Origin" not in r.headers
+    r = lease(api, {"site_key": "sk_doesnotexist000"})
+    assert r.status_code == 404 and "Access-Control-Allow-Origin" not in r.headers
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == 0
+
+
+@pytest.mark.parametrize(
+    ("fields", "raw", "status", "words"),
+    [
+        ({"visitor_id": "short"}, None, 400, "visitor_id"),
+        ({"page_url": "javascript:alert(1)"}, None, 400, "page_url"),
+        ({"referrer": 5}, None, 400, "referrer"),
+        ({"utm": "google"}, None, 400, "utm"),
+        ({"session_id": "s_forged'; DROP"}, None, 400, "session_id"),
+        ({"renew": True}, None, 400, "session_id"),
+        ({"extra": 1}, None, 400, "extra"),
+        ({}, "{broken", 400, "JSON"),
+        ({}, "x" * 9000, 413, "larger"),
+    ],
+)
+def test_bad_lease_requests_are_4xx_with_cors(api, fake_clock, fields, raw, status, words):
+    pool = make_pool(api, size=1)
+    r = lease(api, pool, raw=raw, **fields)
+    assert r.status_code == status, r.body
+    assert words in body(r)["error"]["message"]
+    if raw is None:  # the pool is known: the script can read the error
+        assert r.headers["Access-Control-Allow-Origin"] == SITE
+
+
+def test_long_values_are_cut_not_refused(api, fake_clock):
+    pool = make_pool(api, size=1)
+    got = leased(api, pool, utm={"source": "g" * 1000}, page_url=f"{SITE}/?" + "q" * 2000)
+    source = SessionModel.get(got["session_id"]).source
+    assert len(source["utm_source"]) == 200 and len(source["landing_page"]) == 1000
+
+
+def test_page_views_are_bounded(api, fake_clock):
+    pool = make_pool(api, size=1)
+    got = leased(api, pool)
+    for i in range(60):
+        leased(api, pool, session_id=got["session_id"], page_url=f"{SITE}/p{i}")
+    assert len(SessionModel.get(got["session_id"]).pages) == 50
+
+
+def test_a_renewal_is_one_write_and_cannot_take_anothers_number(api, fake_clock):
+    from bench.common import counting
+    from chalicelib import leases, pools
+
+    pool = make_pool(api, size=3)
+    mine = leased(api, pool, "visitor-aaaa")
+    theirs = leased(api, pool, "visitor-bbbb")
+    pools.by_site_key(pool["site_key"])
+    renewal = json.dumps(
+        {"site_key": pool["site_key"], "visitor_id": "visitor-aaaa", "session_id": mine["session_id"], "renew": True}
+    )
+    with counting() as counter:
+        answer, _ = leases.lease(renewal[:-1] + f', "number": "{mine["number"]}"}}', SITE, UA)
+        assert answer["number"] == mine["number"] and dict(counter.ops) == {"UpdateItem": 1}
+        counter.reset()
+        new = json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-cccc", "page_url": f"{SITE}/"})
+        assert leases.lease(new, SITE, UA)[0]["tracked"]
+        assert dict(counter.ops) == {"Query": 1, "TransactWriteItems": 1}
+    stolen = leased(api, pool, "visitor-aaaa", session_id=mine["session_id"], renew=True, number=theirs["number"])
+    assert stolen["number"] == mine["number"]
+    assert NumberModel.get(theirs["number"]).lease_session_id == theirs["session_id"]
