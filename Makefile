@@ -34,6 +34,13 @@ run: venv
 call: venv
 	$(PY) scripts/local.py call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)")
 
+# Pause and resume `make run`'s embedded DynamoDB: while paused every request to it hangs,
+# as an unreachable endpoint does; calls are still forwarded and completed once it is back.
+ddb-stop:
+	pkill -STOP -f "[d]ynamodb_server.py --port $(DDB_PORT)" && echo "embedded DynamoDB paused"
+ddb-start:
+	pkill -CONT -f "[d]ynamodb_server.py --port $(DDB_PORT)" && echo "embedded DynamoDB resumed"
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -10,7 +10,7 @@ from typing import Any
 
 from bench import common
 
-ALL = ["coldstart", "leases"]
+ALL = ["coldstart", "leases", "voice"]
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
 

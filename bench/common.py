@@ -34,7 +34,7 @@ def local_env(endpoint: str, prefix: str) -> None:
             "API_KEY": "bench-key",
             "DEFAULT_FORWARD_TO": "+12025550199",
             "POWERTOOLS_METRICS_DISABLED": "true",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
+            "POWERTOOLS_LOG_LEVEL": "CRITICAL",
         }
     )
 

@@ -18,13 +18,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import PynamoDBException, UpdateError
 from twilio.twiml.voice_response import VoiceResponse
 
-from chalicelib import attribution, clock
-from chalicelib.errors import BadRequest, NotFound
+from chalicelib import attribution, blocklist, clock, flow
+from chalicelib.errors import BadRequest, NotFound, StorageUnavailable, dynamodb_code
 from chalicelib.models import CallModel, ChannelModel, NumberModel, PoolModel
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
 from chalicelib.validation import loose_e164
 
+VOICEMAIL_MAX_SECONDS = 180
 UNKNOWN_NUMBER_MESSAGE = "The number you have called is not in service. Goodbye."
 MISSED_MESSAGE = "Sorry, nobody could take your call right now. Please call again later. Goodbye."
 
@@ -40,6 +41,7 @@ STATUS_RANK = {
     "no-answer": 4,
     "failed": 4,
     "canceled": 4,
+    "blocked": 5,
 }
 ANSWERED_DIAL_STATUSES = {"completed", "answered"}
 
@@ -54,6 +56,28 @@ class Route:
     forward_to: str | None
     record: bool
     disclosure: str | None
+    flow: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the call does now: dial a phone (``phones[step]``), take a voicemail, or say sorry."""
+
+    action: str  # "dial", "voicemail" or "message"
+    phones: tuple[str, ...] = ()
+
+
+def plan(route: Route, at: datetime) -> Plan:
+    """Business hours decide between the route's phones and the after-hours action."""
+    fl = route.flow or {}
+    if not flow.is_open(fl, at):
+        after = fl.get("after_hours") or {"action": "voicemail"}
+        if after["action"] == "forward":
+            return Plan("dial", (after["forward_to"],))
+        return Plan("voicemail")
+    if not route.forward_to:
+        return Plan("message")
+    return Plan("dial", (route.forward_to, *fl.get("failover", [])))
 
 
 def _url(path: str) -> str:
@@ -77,28 +101,44 @@ def lookup(called: str) -> tuple[Route, NumberModel | None, Any]:
             ch = ChannelModel.get(number.channel_id)
         except ChannelModel.DoesNotExist:
             return default_route(), number, None
-        return Route("channel", ch.channel_id, ch.name, ch.forward_to, bool(ch.record), ch.disclosure), number, None
+        route = Route("channel", ch.channel_id, ch.name, ch.forward_to, bool(ch.record), ch.disclosure, ch.flow)
+        return route, number, None
     if number.pool_id:
         try:
             pool = PoolModel.get(number.pool_id)
         except PoolModel.DoesNotExist:
             return default_route(), number, None
-        route = Route(number.kind, pool.pool_id, pool.name, pool.forward_to, bool(pool.record), pool.disclosure)
+        route = Route(
+            number.kind, pool.pool_id, pool.name, pool.forward_to, bool(pool.record), pool.disclosure, pool.flow
+        )
         return route, number, pool
     return default_route(), number, None
 
 
-def forward_twiml(route: Route, caller: str | None) -> str:
-    """TwiML that forwards the call along ``route`` (or apologises when it has nowhere to go)."""
+def _say(vr: Any, text: str, fl: dict[str, Any]) -> None:
+    kwargs = {}
+    if fl.get("disclosure_voice"):
+        kwargs["voice"] = fl["disclosure_voice"]
+    if fl.get("disclosure_language"):
+        kwargs["language"] = fl["disclosure_language"]
+    vr.say(text, **kwargs)
+
+
+def forward_twiml(route: Route, caller: str | None, *, step: int = 0, at: datetime | None = None) -> str:
+    """TwiML for the call's next move along ``route``: dial phone ``step``, voicemail, or apologise."""
     vr = VoiceResponse()
-    if not route.forward_to:
-        vr.say(UNKNOWN_NUMBER_MESSAGE)
+    fl = route.flow or {}
+    p = plan(route, at or clock.now())
+    if p.action == "voicemail" or (p.action == "dial" and step >= len(p.phones) and _unanswered(fl) == "voicemail"):
+        return voicemail_twiml(route)
+    if p.action == "message" or step >= len(p.phones):
+        vr.say(MISSED_MESSAGE if step else UNKNOWN_NUMBER_MESSAGE)
         vr.hangup()
         return str(vr)
-    if route.record and route.disclosure:
-        vr.say(route.disclosure)
+    if step == 0 and route.record and route.disclosure:
+        _say(vr, route.disclosure, fl)
     dial_args: dict[str, Any] = {
-        "action": _url("/twilio/dial-status"),
+        "action": _url(f"/twilio/dial-status?step={step}"),
         "method": "POST",
         "timeout": get_settings().ring_timeout_seconds,
         "answer_on_bridge": True,
@@ -110,7 +150,49 @@ def forward_twiml(route: Route, caller: str | None) -> str:
         dial_args["recording_status_callback"] = _url("/twilio/recording-status")
         dial_args["recording_status_callback_method"] = "POST"
     dial = vr.dial(**dial_args)
-    dial.number(route.forward_to)
+    if fl.get("whisper") and route.target_id:
+        # The agent hears where the call came from before being connected; the caller does not.
+        dial.number(p.phones[step], url=_url(f"/twilio/whisper/{route.kind}/{route.target_id}"), method="POST")
+    else:
+        dial.number(p.phones[step])
+    return str(vr)
+
+
+def _unanswered(fl: dict[str, Any]) -> str:
+    return str(fl.get("when_unanswered", "message"))
+
+
+def voicemail_twiml(route: Route) -> str:
+    vr = VoiceResponse()
+    fl = route.flow or {}
+    _say(vr, fl.get("voicemail_prompt", flow.DEFAULT_VOICEMAIL_PROMPT), fl)
+    vr.record(
+        action=_url("/twilio/voicemail"),
+        method="POST",
+        max_length=VOICEMAIL_MAX_SECONDS,
+        timeout=5,
+        play_beep=True,
+        recording_status_callback=_url("/twilio/recording-status?kind=voicemail"),
+        recording_status_callback_method="POST",
+    )
+    vr.hangup()
+    return str(vr)
+
+
+def whisper_twiml(kind: str, target_id: str) -> str:
+    """What the agent hears on answering: "Call from <channel>"; generic if the lookup fails."""
+    name, text = None, flow.DEFAULT_WHISPER
+    try:
+        if kind == "channel":
+            ch = ChannelModel.get(target_id)
+            name, text = ch.name, (ch.flow or {}).get("whisper_text", text)
+        elif kind in ("pool", "overflow"):
+            pool = PoolModel.get(target_id)
+            name, text = pool.name, (pool.flow or {}).get("whisper_text", text)
+    except Exception:
+        logger.exception("whisper lookup failed; using a generic whisper")
+    vr = VoiceResponse()
+    vr.say(text.replace("{name}", name or "a tracked number"))
     return str(vr)
 
 
@@ -137,12 +219,21 @@ def _month(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m")
 
 
-def _first_seen_actions(fields: dict[str, Any], started_ms: int) -> list[Any]:
-    """Set each field only if no earlier writer did: the voice webhook's values win."""
+def _first_seen_actions(fields: dict[str, Any], started_ms: int, *, exact: bool = False) -> list[Any]:
+    """Set each field only if no earlier writer did.
+
+    The voice webhook knows when the call started (``exact``): its time replaces the
+    estimate a callback that arrived first made from the call's duration, so the stored
+    call is the same whatever order Twilio delivered its requests in.
+    """
+
+    def first(attr: Any, value: Any) -> Any:
+        return attr.set(value) if exact else attr.set(attr | value)
+
     actions = [
-        CallModel.started_at.set(CallModel.started_at | started_ms),
-        CallModel.month.set(CallModel.month | _month(started_ms)),
-        CallModel.expires_at.set(CallModel.expires_at | _expiry(started_ms)),
+        first(CallModel.started_at, started_ms),
+        first(CallModel.month, _month(started_ms)),
+        first(CallModel.expires_at, _expiry(started_ms)),
     ]
     for key, value in fields.items():
         if value is not None:
@@ -178,16 +269,20 @@ def answer_voice(params: dict[str, str]) -> str:
     now = clock.now_ms()
     degraded = False
     try:
+        if blocklist.is_blocked(caller):
+            return _reject(call_sid, fields, now)
         route, number, pool = lookup(called or "")
         attr = _attribution_for(route, number, pool, now)
     except Exception:
         logger.exception("routing failed; forwarding to the default phone", called=called)
         route, attr, degraded = default_route(), attribution.unattributed("routing failed"), True
     twiml = forward_twiml(route, caller)
-    if not call_sid:
+    if not call_sid or degraded:
+        # DynamoDB failed once on this request: don't spend Twilio's 15 s on it again.
+        # The callbacks create and complete the record (upsert) when it is back.
         return twiml
     try:
-        actions = _first_seen_actions(fields, now) + _route_actions(route, attr)
+        actions = _first_seen_actions(fields, now, exact=True) + _route_actions(route, attr)
         actions += [CallModel.degraded.set(degraded), CallModel.updated_at.set(now)]
         _rank_status(actions, "ringing")
         CallModel(call_sid).update(actions=actions)
@@ -197,6 +292,24 @@ def answer_voice(params: dict[str, str]) -> str:
     metrics.add_metric(name="CallsDegraded" if degraded else "CallsAnswered", unit=MetricUnit.Count, value=1)
     logger.info("call answered", route=route.kind, target=route.target_id, confidence=attr.get("confidence"))
     return twiml
+
+
+def _reject(call_sid: str, fields: dict[str, Any], now: int) -> str:
+    """A blocked caller: rejected before anything is dialled, stored as blocked (spam), counted."""
+    vr = VoiceResponse()
+    vr.reject(reason="rejected")
+    metrics.add_metric(name="CallsBlocked", unit=MetricUnit.Count, value=1)
+    logger.info("caller blocked")
+    if call_sid:
+        try:
+            actions = _first_seen_actions(fields, now)
+            actions += [CallModel.blocked.set(True), CallModel.kind.set(CallModel.kind | "blocked")]
+            actions += [CallModel.updated_at.set(now)]
+            _rank_status(actions, "blocked")
+            CallModel(call_sid).update(actions=actions)
+        except Exception:
+            logger.exception("storing the blocked call failed")
+    return str(vr)
 
 
 def _rank_status(actions: list[Any], status: str) -> None:
@@ -211,8 +324,12 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def dial_finished(params: dict[str, str]) -> str:
-    """The <Dial> action: store answered or missed and talk time, and say what the caller hears next."""
+def dial_finished(params: dict[str, str], step: int = 0) -> str:
+    """The <Dial> action: store answered or missed, then the next phone, voicemail, or goodbye.
+
+    ``step`` is which phone of the route (primary, then the failover list) was dialled. A
+    result for an earlier step never overwrites a later one, whatever order Twilio sends them.
+    """
     call_sid = params.get("CallSid", "")
     status = params.get("DialCallStatus", "")
     answered = status in ANSWERED_DIAL_STATUSES
@@ -220,14 +337,43 @@ def dial_finished(params: dict[str, str]) -> str:
         CallModel.dial_status.set(status or "unknown"),
         CallModel.answered.set(answered),
         CallModel.talk_time.set(_int(params.get("DialCallDuration")) or 0),
+        CallModel.dial_step.set(step),
         CallModel.updated_at.set(clock.now_ms()),
     ]
     if params.get("DialCallSid"):
         actions.append(CallModel.dial_call_sid.set(params["DialCallSid"]))
-    _upsert(call_sid, params, actions)
+    later = CallModel.dial_step.does_not_exist() | (CallModel.dial_step <= step)
+    _store_or_go_on(call_sid, params, actions, condition=later)
+    if answered:
+        vr = VoiceResponse()
+        vr.hangup()
+        return str(vr)
+    try:
+        route, _, _ = lookup(loose_e164(params.get("To")) or "")
+    except Exception:
+        logger.exception("looking up the failover route failed")
+        route = default_route()
+        if step > 0:
+            route = Route("unknown", None, None, None, False, None)
+    return forward_twiml(route, loose_e164(params.get("From")), step=step + 1)
+
+
+def voicemail_finished(params: dict[str, str]) -> str:
+    """The <Record> action: the caller left a message (or hung up without one)."""
+    call_sid = params.get("CallSid", "")
+    duration = _int(params.get("RecordingDuration")) or 0
+    actions: list[Any] = [CallModel.updated_at.set(clock.now_ms())]
+    if params.get("RecordingUrl") and duration > 0:
+        actions += [
+            CallModel.voicemail.set(True),
+            CallModel.recording_url.set(params["RecordingUrl"]),
+            CallModel.recording_duration.set(duration),
+        ]
+        if params.get("RecordingSid"):
+            actions.append(CallModel.recording_sid.set(params["RecordingSid"]))
+    _store_or_go_on(call_sid, params, actions)
     vr = VoiceResponse()
-    if not answered:
-        vr.say(MISSED_MESSAGE)
+    vr.say("Thank you. Goodbye.")
     vr.hangup()
     return str(vr)
 
@@ -254,8 +400,12 @@ def call_finished(params: dict[str, str]) -> str:
     return str(VoiceResponse())
 
 
-def recording_finished(params: dict[str, str]) -> str:
-    """The recording status callback: the recording's SID, URL and length on the call."""
+def recording_finished(params: dict[str, str], kind: str = "call") -> str:
+    """The recording status callback: the recording's SID, URL and length on the call.
+
+    ``kind`` is ``voicemail`` for a <Record> message, so the call is a voicemail even when
+    this callback arrives before (or instead of) the <Record> action.
+    """
     call_sid = params.get("CallSid", "")
     if params.get("RecordingStatus", "completed") != "completed":
         return str(VoiceResponse())
@@ -266,8 +416,20 @@ def recording_finished(params: dict[str, str]) -> str:
     ]
     if params.get("RecordingUrl"):
         actions.append(CallModel.recording_url.set(params["RecordingUrl"]))
+    if kind == "voicemail" and (_int(params.get("RecordingDuration")) or 0) > 0:
+        actions.append(CallModel.voicemail.set(True))
     _upsert(call_sid, params, actions)
     return str(VoiceResponse())
+
+
+def _store_or_go_on(call_sid: str, params: dict[str, str], actions: list[Any], **kw: Any) -> None:
+    """For callbacks the caller is waiting on (<Dial> and <Record> actions): the call goes on
+    even if DynamoDB is down; the final status callback still completes the record."""
+    try:
+        _upsert(call_sid, params, actions, **kw)
+    except (StorageUnavailable, PynamoDBException):
+        metrics.add_metric(name="CallbackStoreFailed", unit=MetricUnit.Count, value=1)
+        logger.exception("storing a dial or voicemail result failed; the call goes on")
 
 
 def _start_from_duration(duration: int | None) -> int:
@@ -292,10 +454,10 @@ def _upsert(
         item = CallModel(call_sid)
         item.update(actions=full, condition=condition)
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if dynamodb_code(exc) == "ConditionalCheckFailedException":
             logger.info("callback is older than what is stored; ignored")
             return
-        raise
+        raise StorageUnavailable("the call store is unavailable; send this callback again") from exc
     if item.kind is None or item.degraded:
         _complete_routing(item)
 
@@ -345,8 +507,24 @@ def to_dict(c: CallModel) -> dict[str, Any]:
             if c.recording_sid
             else None
         ),
+        "voicemail": bool(c.voicemail),
+        "blocked": bool(c.blocked),
+        "result": result_of(c),
         "attribution": c.attribution,
     }
+
+
+def result_of(c: CallModel) -> str | None:
+    """How the call ended for the business: answered, voicemail, missed or blocked (None while ringing)."""
+    if c.blocked:
+        return "blocked"
+    if c.answered:
+        return "answered"
+    if c.voicemail:
+        return "voicemail"
+    if c.answered is False or (c.status_rank is not None and int(c.status_rank) >= STATUS_RANK["completed"]):
+        return "missed"
+    return None
 
 
 def get(call_sid: str) -> dict[str, Any]:

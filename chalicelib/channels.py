@@ -5,14 +5,14 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chalicelib import clock
+from chalicelib import clock, flow
 from chalicelib import validation as v
 from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.models import ChannelModel, NumberModel
 
 DEFAULT_DISCLOSURE = "This call may be recorded for quality and training purposes."
 MAX_DISCLOSURE = 500
-FIELDS = {"name", "forward_to", "record", "disclosure"}
+FIELDS = {"name", "forward_to", "record", "disclosure", "flow"}
 
 
 def to_dict(ch: ChannelModel) -> dict[str, Any]:
@@ -22,6 +22,7 @@ def to_dict(ch: ChannelModel) -> dict[str, Any]:
         "forward_to": ch.forward_to,
         "record": bool(ch.record),
         "disclosure": ch.disclosure,
+        "flow": ch.flow or {},
         "created_at": clock.iso(int(ch.created_at)),
         "updated_at": clock.iso(int(ch.updated_at)),
     }
@@ -38,6 +39,8 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     record = v.boolean(body, "record", default=None if partial else False)
     if record is not None:
         out["record"] = record
+    if "flow" in body:
+        out["flow"] = flow.parse(body["flow"])
     if "disclosure" in body:
         out["disclosure"] = v.string(body, "disclosure", max_len=MAX_DISCLOSURE) or None
     return out

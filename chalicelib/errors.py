@@ -70,3 +70,23 @@ class UpstreamError(ApiError):
 
     status = 502
     code = "telephony_error"
+
+
+class StorageUnavailable(ApiError):
+    """DynamoDB could not take a callback's write: 503 so that the sender retries it."""
+
+    status = 503
+    code = "storage_unavailable"
+    headers = {"Retry-After": "5"}
+
+
+def dynamodb_code(exc: BaseException) -> str | None:
+    """The DynamoDB error code behind a PynamoDB exception; ``None`` for timeouts and connection errors.
+
+    (PynamoDB's ``cause_response_code`` raises when the cause is not a ClientError.)
+    """
+    response = getattr(getattr(exc, "cause", None), "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    return str(code) if code is not None else None

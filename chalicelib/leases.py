@@ -22,7 +22,7 @@ from pynamodb.expressions.condition import size
 
 from chalicelib import clock, numbers, pools
 from chalicelib import validation as v
-from chalicelib.errors import ApiError, BadRequest, Forbidden
+from chalicelib.errors import ApiError, BadRequest, Forbidden, dynamodb_code
 from chalicelib.models import PoolModel, SessionModel
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
@@ -304,6 +304,6 @@ def _record_page(session: SessionModel, req: dict[str, Any], now: int) -> None:
             condition=size(SessionModel.pages) < MAX_PAGES,  # type: ignore[no-untyped-call]
         )
     except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if dynamodb_code(exc) != "ConditionalCheckFailedException":
             raise
         SessionModel(session.session_id).update(actions=actions)

@@ -168,6 +168,9 @@ class CallModel(Model):
     recording_duration = NumberAttribute(null=True)
     attribution = JSONAttribute(null=True)
     degraded = BooleanAttribute(null=True)  # answered by the fallback path; completed by callbacks
+    dial_step = NumberAttribute(null=True)  # which phone of the failover list the last dial result is for
+    voicemail = BooleanAttribute(null=True)  # the caller left a voicemail (the recording is the message)
+    blocked = BooleanAttribute(null=True)  # rejected by the blocklist before anything was dialled
     updated_at = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)  # retention of personal data
     month_index = CallMonthIndex()

@@ -17,7 +17,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import clock
 from chalicelib import validation as v
-from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamError
+from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamError, dynamodb_code
 from chalicelib.models import LeaseModel, NumberModel, SessionModel
 from chalicelib.settings import get_settings
 from chalicelib.telephony import TelephonyError, Webhooks, get_provider
@@ -118,7 +118,7 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
     try:
         item.save(condition=NumberModel.number.does_not_exist() | (NumberModel.status == "released"))
     except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if dynamodb_code(exc) == "ConditionalCheckFailedException":
             raise Conflict(f"{bought.number} is already a tracking number here") from None
         raise
     if kind == "overflow":
@@ -284,7 +284,7 @@ def _take(cand: NumberModel, pool_id: str, session: SessionModel, now_ms: int, e
             tx.save(session)
             tx.save(lease, condition=LeaseModel.number.does_not_exist())
     except TransactWriteError as exc:
-        if exc.cause_response_code == "TransactionCanceledException":
+        if dynamodb_code(exc) == "TransactionCanceledException":
             return False  # somebody took it first (or it is not free): try the next one
         raise
     return True
@@ -308,7 +308,7 @@ def renew(number: str, session_id: str, hold_ms: int, now_ms: int) -> Lease | No
             return_values="NONE",  # nothing to read back: one small write
         )
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if dynamodb_code(exc) == "ConditionalCheckFailedException":
             return None
         raise
     return Lease(number, session_id, now_ms, expires)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib import channels, clock
+from chalicelib import channels, clock, flow
 from chalicelib import validation as v
 from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.models import CounterModel, NumberModel, PoolModel
@@ -24,6 +24,7 @@ FIELDS = {
     "forward_to",
     "record",
     "disclosure",
+    "flow",
 }
 POLICIES = ("original", "overflow")
 MAX_ORIGINS = 20
@@ -45,6 +46,7 @@ def to_dict(p: PoolModel) -> dict[str, Any]:
         "forward_to": p.forward_to,
         "record": bool(p.record),
         "disclosure": p.disclosure,
+        "flow": p.flow or {},
         "created_at": clock.iso(int(p.created_at)),
         "updated_at": clock.iso(int(p.updated_at)),
     }
@@ -95,6 +97,8 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     record = v.boolean(body, "record", default=None if partial else False)
     if record is not None:
         out["record"] = record
+    if "flow" in body:
+        out["flow"] = flow.parse(body["flow"])
     if "disclosure" in body:
         out["disclosure"] = v.string(body, "disclosure", max_len=channels.MAX_DISCLOSURE) or None
     return out

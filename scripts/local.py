@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -87,8 +88,10 @@ def seed() -> None:
     if pool is None:
         origins = list(DEMO_POOL["allowed_origins"])  # type: ignore[call-overload]
         base = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
-        if base and base not in origins:
-            origins.append(base)
+        port = base.rsplit(":", 1)[-1] if base.count(":") == 2 else ""
+        for origin in (base, f"http://127.0.0.1:{port}", f"http://localhost:{port}") if port.isdigit() else (base,):
+            if origin and origin not in origins:
+                origins.append(origin)
         pool_id = pools.create({**DEMO_POOL, "allowed_origins": origins, "forward_to": forward_to})["id"]
     else:
         pool_id = pool.pool_id
@@ -98,32 +101,64 @@ def seed() -> None:
     print(f"  {DEMO_POOL['name']:<14} pool of {DEMO_POOL_SIZE} numbers")
 
 
-def _post(base: str, path: str, params: dict[str, str], token: str) -> str:
+RETRY_SECONDS = 120.0
+
+
+def _post(base: str, path: str, params: dict[str, str], token: str, *, retry: bool = False) -> str:
+    """Post like Twilio. ``retry``: a status callback answered 503 is sent again every 2 s for
+    up to two minutes (what Twilio's connection overrides do), so a paused DynamoDB can come back."""
     from twilio.request_validator import RequestValidator
 
     signature = RequestValidator(token).compute_signature(base + path, params)
-    req = urllib.request.Request(
-        base + path,
-        data=urlencode(params).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return str(resp.read().decode())
-    except urllib.error.HTTPError as err:
-        raise SystemExit(f"{path} answered {err.code}: {err.read().decode()}") from None
+    deadline = time.monotonic() + RETRY_SECONDS
+    while True:
+        req = urllib.request.Request(
+            base + path,
+            data=urlencode(params).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return str(resp.read().decode())
+        except urllib.error.HTTPError as err:
+            if retry and err.code == 503 and time.monotonic() < deadline:
+                print(f"  {path}: the call store is unavailable; retrying in 2 s", file=sys.stderr, flush=True)
+                time.sleep(2)
+                continue
+            raise SystemExit(f"{path} answered {err.code}: {err.read().decode()}") from None
 
 
-def _get_call(base: str, sid: str) -> Any:
-    key = _setting("API_KEY")
+def _get_call(base: str, sid: str, api_key: str | None = None) -> Any:
+    key = api_key or _setting("API_KEY")
     req = urllib.request.Request(f"{base}/v1/calls/{sid}", headers={"Authorization": f"Bearer {key}"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read())
 
 
+def _path(base: str, url: str, default: str) -> str:
+    return url[len(base) :] if url.startswith(base) else default
+
+
+def _recording(common: dict[str, str], sid: str, seconds: int) -> dict[str, str]:
+    return {
+        **common,
+        "RecordingSid": "RE" + secrets.token_hex(16),
+        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE{sid[2:]}",
+        "RecordingStatus": "completed",
+        "RecordingDuration": str(seconds),
+        "RecordingChannels": "2",
+    }
+
+
 def simulate_call(
-    base: str, to: str, caller: str, answer: str = "yes", talk_seconds: int = 42, token: str | None = None
+    base: str,
+    to: str,
+    caller: str,
+    answer: str = "yes",
+    talk_seconds: int = 42,
+    token: str | None = None,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
     """Play one inbound call against a running server; returns the TwiML steps and the stored call."""
     token = token or _setting("TWILIO_AUTH_TOKEN")
@@ -133,34 +168,39 @@ def simulate_call(
     steps: list[dict[str, str]] = []
     twiml = _post(base, "/twilio/voice", {**common, "CallStatus": "ringing", "FromCity": "SAN FRANCISCO"}, token)
     steps.append({"webhook": "/twilio/voice", "twiml": twiml})
-    root = ElementTree.fromstring(twiml)
-    dial = root.find("Dial")
     duration = 4
-    if dial is not None:
-        dial_sid = "CA" + secrets.token_hex(16)
-        status = {"yes": "completed", "no": "no-answer", "busy": "busy"}.get(answer, "failed")
-        dialled = {**common, "DialCallSid": dial_sid, "DialCallStatus": status}
-        if status == "completed":
-            dialled["DialCallDuration"] = str(talk_seconds)
-            duration = talk_seconds + 6
-        action = dial.get("action", "")
-        path = action[len(base) :] if action.startswith(base) else "/twilio/dial-status"
-        steps.append({"webhook": path, "twiml": _post(base, path, dialled, token)})
-        if status == "completed" and dial.get("record"):
-            rec = {
-                **common,
-                "RecordingSid": "RE" + secrets.token_hex(16),
-                "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE{sid[2:]}",
-                "RecordingStatus": "completed",
-                "RecordingDuration": str(talk_seconds),
-                "RecordingChannels": "2",
-            }
-            steps.append(
-                {"webhook": "/twilio/recording-status", "twiml": _post(base, "/twilio/recording-status", rec, token)}
-            )
+    for _ in range(10):  # the primary phone, then each failover phone, then maybe voicemail
+        root = ElementTree.fromstring(twiml)
+        dial, record = root.find("Dial"), root.find("Record")
+        if dial is not None:
+            status = {"yes": "completed", "no": "no-answer", "busy": "busy"}.get(answer, "failed")
+            dialled = {**common, "DialCallSid": "CA" + secrets.token_hex(16), "DialCallStatus": status}
+            if status == "completed":
+                dialled["DialCallDuration"] = str(talk_seconds)
+                duration += talk_seconds + 2
+            else:
+                duration += 20
+            path = _path(base, dial.get("action", ""), "/twilio/dial-status")
+            twiml = _post(base, path, dialled, token)
+            steps.append({"webhook": path, "twiml": twiml})
+            if status == "completed" and dial.get("record"):
+                rec = _recording(common, sid, talk_seconds)
+                rec_path = _path(base, dial.get("recordingStatusCallback", ""), "/twilio/recording-status")
+                steps.append({"webhook": rec_path, "twiml": _post(base, rec_path, rec, token, retry=True)})
+        elif record is not None:
+            rec = _recording(common, sid, 12)
+            path = _path(base, record.get("action", ""), "/twilio/voicemail")
+            twiml = _post(base, path, rec, token)
+            steps.append({"webhook": path, "twiml": twiml})
+            rec_path = _path(base, record.get("recordingStatusCallback", ""), "/twilio/recording-status")
+            steps.append({"webhook": rec_path, "twiml": _post(base, rec_path, rec, token, retry=True)})
+            duration += 15
+        else:
+            break
     done = {**common, "CallStatus": "completed", "CallDuration": str(duration)}
-    steps.append({"webhook": "/twilio/call-status", "twiml": _post(base, "/twilio/call-status", done, token)})
-    return {"call_sid": sid, "steps": steps, "call": _get_call(base, sid)}
+    final = _post(base, "/twilio/call-status", done, token, retry=True)
+    steps.append({"webhook": "/twilio/call-status", "twiml": final})
+    return {"call_sid": sid, "steps": steps, "call": _get_call(base, sid, api_key)}
 
 
 def main(argv: list[str] | None = None) -> None:

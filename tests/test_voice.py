@@ -44,7 +44,7 @@ def test_recorded_channel_gets_disclosure_then_recorded_dial(api, line):
     dial = root[1]
     assert dial.get("answerOnBridge") == "true"
     assert dial.get("callerId") == CALLER
-    assert dial.get("action") == f"{BASE_URL}/twilio/dial-status"
+    assert dial.get("action") == f"{BASE_URL}/twilio/dial-status?step=0"
     assert dial.get("timeout") == "20"
     assert dial.get("record") == "record-from-answer-dual"
     assert dial.get("recordingStatusCallback") == f"{BASE_URL}/twilio/recording-status"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import calls, channels, numbers, pools
+from chalicelib import blocklist, calls, channels, numbers, pools
 from chalicelib.http import json_response, query
 from chalicelib.validation import json_body
 
@@ -73,6 +73,16 @@ def list_calls() -> Response:
 @bp.route("/v1/calls/{sid}", methods=["GET"])
 def get_call(sid: str) -> Response:
     return json_response(calls.get(sid))
+
+
+@bp.route("/v1/blocked-callers", methods=["GET"])
+def get_blocked_callers() -> Response:
+    return json_response({"callers": blocklist.entries()})
+
+
+@bp.route("/v1/blocked-callers", methods=["PUT"])
+def put_blocked_callers() -> Response:
+    return json_response(blocklist.replace(_body()))
 
 
 @bp.route("/v1/pools", methods=["POST"])

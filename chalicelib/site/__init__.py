@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 
+import phonenumbers
 from chalice import Response
 
 from chalicelib.errors import NotFound
@@ -46,8 +49,27 @@ def demo_response() -> Response:
     if pool is None:
         raise NotFound("the demo pool does not exist: run `make run`, which seeds it")
     html = (HERE / "demo.html").read_text(encoding="utf-8")
-    html = html.replace("{{SITE_KEY}}", pool.site_key).replace("{{ORIGINAL_NUMBER}}", pool.original_number)
+    for key, value in demo_values(pool.site_key, pool.original_number).items():
+        html = html.replace("{{" + key + "}}", value)
     return Response(body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+def demo_values(site_key: str, original: str) -> dict[str, str]:
+    """The demo page's placeholders: the pool's key and its original number the ways sites write it."""
+    parsed = phonenumbers.parse(original, None)
+    fmt = phonenumbers.PhoneNumberFormat
+    national = phonenumbers.format_number(parsed, fmt.NATIONAL)
+    head, _, tail = national.rpartition(" ")
+    return {
+        "SITE_KEY": escape(site_key),
+        "ORIGINAL_NUMBER": escape(original),
+        "ORIGINAL_NATIONAL": escape(national),
+        "ORIGINAL_INTERNATIONAL": escape(phonenumbers.format_number(parsed, fmt.INTERNATIONAL)),
+        "ORIGINAL_DOTS": escape(re.sub(r"\D+", ".", national).strip(".")),
+        "ORIGINAL_NBSP": escape(national).replace(" ", "&nbsp;"),
+        # Split across inline elements, as page builders often write it.
+        "ORIGINAL_SPLIT": f'<span class="pre">{escape(head)}</span> <strong>{escape(tail)}</strong>',
+    }
 
 
 DEMO_POOL_NAME = "Demo website"

@@ -1,0 +1,134 @@
+"""Voice webhook benchmark: DynamoDB requests per call, and latency against a bare TwiML render.
+
+Budget (issue 5): at most 5 DynamoDB requests per voice webhook. Latency is in-process
+(Chalice's test client: signature check, middleware, routing, storage) against the embedded
+DynamoDB, normally and with DynamoDB hanging (a server that never answers), stated as
+ratios to rendering the same TwiML with no I/O, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from bench import common
+
+N = 200
+HANG_N = 5
+SITE = "https://shop.example.com"
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+
+
+def run() -> dict[str, Any]:
+    from tests.support import servers
+
+    proc, endpoint = servers.start_dynamodb()
+    try:
+        common.local_env(endpoint, "bench-voice-")
+        return _measure()
+    finally:
+        servers.stop(proc)
+
+
+def _client() -> Any:
+    from chalice.test import Client
+
+    from app import app
+
+    project = Path(tempfile.mkdtemp(prefix="bench-voice-"))
+    (project / ".chalice").mkdir()
+    (project / ".chalice" / "config.json").write_text(
+        json.dumps({"version": "2.0", "app_name": "calltracking", "stages": {"bench": {}}})
+    )
+    return Client(app, stage_name="bench", project_dir=str(project))
+
+
+def _measure() -> dict[str, Any]:
+    from twilio.request_validator import RequestValidator
+    from twilio.twiml.voice_response import VoiceResponse
+
+    from chalicelib import channels, leases, models, numbers, pools
+    from chalicelib.settings import get_settings
+    from tests.support.faults import dynamodb_failing
+
+    models.create_tables()
+    ch = channels.create({"name": "Google Ads", "forward_to": "+12025550144", "record": True})
+    channel_number = numbers.provision({"channel_id": ch["id"]})["number"]
+    pool = pools.create(
+        {"name": "Site", "allowed_origins": [SITE], "original_number": "+12025550123", "forward_to": "+12025550144"}
+    )
+    pool_number = numbers.provision({"pool_id": pool["id"]})["number"]
+    leases.lease(json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-0001", "page_url": SITE}), SITE, UA)
+
+    s = get_settings()
+    validator = RequestValidator(s.twilio_auth_token)
+    url = s.public_base_url + "/twilio/voice"
+
+    def post(client: Any, i: int, to: str) -> float:
+        params = {"CallSid": f"CA{i:032d}", "From": "+14155550111", "To": to, "CallStatus": "ringing"}
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": validator.compute_signature(url, params),
+        }
+        t0 = time.perf_counter()
+        r = client.http.post("/twilio/voice", headers=headers, body=urlencode(params))
+        elapsed = time.perf_counter() - t0
+        assert r.status_code == 200 and b"<Dial" in r.body, r.body
+        return elapsed
+
+    def bare() -> float:
+        t0 = time.perf_counter()
+        vr = VoiceResponse()
+        vr.say("This call may be recorded.")
+        vr.dial(action=s.public_base_url + "/twilio/dial-status?step=0", answer_on_bridge=True).number("+12025550144")
+        str(vr)
+        return time.perf_counter() - t0
+
+    counts: dict[str, list[int]] = {"channel": [], "pool": []}
+    times: dict[str, list[float]] = {"channel": [], "pool": [], "bare": [], "hanging": []}
+    with _client() as client, common.counting() as counter:
+        post(client, 10**6, channel_number)  # warm: imports, connections, blocklist cache
+        for i in range(N):
+            for kind, to in (("channel", channel_number), ("pool", pool_number)):
+                counter.reset()
+                times[kind].append(post(client, 2 * i + kind.startswith("p"), to))
+                counts[kind].append(counter.total)
+            times["bare"].append(bare())
+        with dynamodb_failing("hang", read_timeout=get_settings().webhook_read_timeout):
+            for i in range(HANG_N):
+                times["hanging"].append(post(client, 10**7 + i, channel_number))
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "n": N,
+        "requests_per_voice_webhook": {
+            kind: {"median": statistics.median(c), "max": max(c)} for kind, c in counts.items()
+        },
+        "median_seconds": {k: round(v, 6) for k, v in med.items()},
+        "channel_call_to_bare_twiml_ratio": round(med["channel"] / med["bare"], 1),
+        "pool_call_to_bare_twiml_ratio": round(med["pool"] / med["bare"], 1),
+        "dynamodb_hanging_to_bare_twiml_ratio": round(med["hanging"] / med["bare"], 1),
+        "dynamodb_hanging_to_normal_channel_call_ratio": round(med["hanging"] / med["channel"], 1),
+        "budget_requests_max": 5,
+    }
+
+
+def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    req = r["requests_per_voice_webhook"]
+    ch, pool = req["channel"], req["pool"]
+    return [
+        ("DynamoDB requests per voice webhook, channel call (median / max)", f"{ch['median']:g} / {ch['max']}", "≤ 5"),
+        ("DynamoDB requests per voice webhook, pool call (median / max)", f"{pool['median']:g} / {pool['max']}", "≤ 5"),
+        ("Voice webhook ÷ bare TwiML render, channel call", f"{r['channel_call_to_bare_twiml_ratio']:g}x", "—"),
+        ("Voice webhook ÷ bare TwiML render, pool call", f"{r['pool_call_to_bare_twiml_ratio']:g}x", "—"),
+        (
+            "Voice webhook with DynamoDB hanging ÷ normal channel call",
+            f"{r['dynamodb_hanging_to_normal_channel_call_ratio']:g}x",
+            "bounded by 2 x 0.8 s read timeout",
+        ),
+    ]

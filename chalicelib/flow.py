@@ -1,0 +1,174 @@
+"""Call-flow settings of a channel or pool: whisper, disclosure voice, business hours, failover, voicemail.
+
+Stored as JSON on the channel or pool (``flow``) and validated here, so that a malformed
+schedule, an unknown time zone, a backup phone that is not a phone or an overlong text is
+a 400 and nothing is saved. Every key is optional; the defaults are what a business
+expects with no configuration: no whisper, always open, no failover, and a short
+"nobody could take your call" message when the phone is not answered.
+
+    {
+      "whisper": true, "whisper_text": "Call from {name}",
+      "disclosure_language": "en-US", "disclosure_voice": "Polly.Joanna",
+      "hours": {"timezone": "America/New_York",
+                "weekly": {"mon": [["09:00", "17:00"]], "sat": [["10:00", "14:00"]]},
+                "closed_dates": ["2026-12-25"]},
+      "after_hours": {"action": "voicemail"} | {"action": "forward", "forward_to": "+12025550100"},
+      "failover": ["+12025550111", "+12025550122"],
+      "when_unanswered": "voicemail" | "message",
+      "voicemail_prompt": "Please leave a message after the tone."
+    }
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from chalicelib import validation as v
+from chalicelib.errors import BadRequest
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_TEXT = 500
+MAX_FAILOVER = 5
+MAX_CLOSED_DATES = 366
+DEFAULT_WHISPER = "Call from {name}."
+DEFAULT_VOICEMAIL_PROMPT = "Sorry, we can't take your call right now. Please leave a message after the tone."
+FIELDS = {
+    "whisper",
+    "whisper_text",
+    "disclosure_language",
+    "disclosure_voice",
+    "hours",
+    "after_hours",
+    "failover",
+    "when_unanswered",
+    "voicemail_prompt",
+}
+_HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
+_LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
+_VOICE = re.compile(r"[A-Za-z0-9._-]{1,60}")
+
+
+def parse(raw: Any) -> dict[str, Any] | None:
+    """A validated, normalized flow (``None`` clears it), or a 400 naming what is wrong."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise BadRequest("'flow' must be an object")
+    unknown = sorted(set(raw) - FIELDS)
+    if unknown:
+        raise BadRequest(f"unknown flow setting(s): {', '.join(unknown)}; allowed: {', '.join(sorted(FIELDS))}")
+    out: dict[str, Any] = {}
+    if "whisper" in raw:
+        if not isinstance(raw["whisper"], bool):
+            raise BadRequest("'flow.whisper' must be true or false")
+        out["whisper"] = raw["whisper"]
+    for key in ("whisper_text", "voicemail_prompt"):
+        if key in raw:
+            out[key] = _text(raw[key], f"flow.{key}")
+    if "disclosure_language" in raw:
+        lang = raw["disclosure_language"]
+        if not isinstance(lang, str) or not _LANG.fullmatch(lang):
+            raise BadRequest("'flow.disclosure_language' must be a language tag like en-US")
+        out["disclosure_language"] = lang
+    if "disclosure_voice" in raw:
+        voice = raw["disclosure_voice"]
+        if not isinstance(voice, str) or not _VOICE.fullmatch(voice):
+            raise BadRequest("'flow.disclosure_voice' must be a Twilio voice name like Polly.Joanna or alice")
+        out["disclosure_voice"] = voice
+    if "hours" in raw:
+        out["hours"] = _hours(raw["hours"])
+    if "after_hours" in raw:
+        out["after_hours"] = _after_hours(raw["after_hours"])
+    if "failover" in raw:
+        phones = raw["failover"]
+        if not isinstance(phones, list) or len(phones) > MAX_FAILOVER:
+            raise BadRequest(f"'flow.failover' must be a list of at most {MAX_FAILOVER} phone numbers")
+        out["failover"] = [v.e164(p, f"flow.failover[{i}]") for i, p in enumerate(phones)]
+    if "when_unanswered" in raw:
+        if raw["when_unanswered"] not in ("voicemail", "message"):
+            raise BadRequest("'flow.when_unanswered' must be 'voicemail' or 'message'")
+        out["when_unanswered"] = raw["when_unanswered"]
+    if "hours" in out and "after_hours" not in out:
+        out["after_hours"] = {"action": "voicemail"}
+    return out
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"'{name}' must be non-empty text")
+    if len(value) > MAX_TEXT:
+        raise BadRequest(f"'{name}' is longer than {MAX_TEXT} characters")
+    return value.strip()
+
+
+def _hours(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict) or set(raw) - {"timezone", "weekly", "closed_dates"}:
+        raise BadRequest("'flow.hours' must be an object with timezone, weekly and closed_dates")
+    tz = raw.get("timezone")
+    if not isinstance(tz, str):
+        raise BadRequest("'flow.hours.timezone' must be an IANA time zone like America/New_York")
+    _zone(tz)
+    weekly = raw.get("weekly")
+    if not isinstance(weekly, dict) or set(weekly) - set(DAYS):
+        raise BadRequest(f"'flow.hours.weekly' must be an object whose keys are days: {', '.join(DAYS)}")
+    out_weekly: dict[str, list[list[str]]] = {}
+    for day, spans in weekly.items():
+        if not isinstance(spans, list):
+            raise BadRequest(f"'flow.hours.weekly.{day}' must be a list of [open, close] pairs like ['09:00', '17:00']")
+        out_weekly[day] = []
+        for span in spans:
+            if (
+                not isinstance(span, list)
+                or len(span) != 2
+                or not all(isinstance(t, str) and _HHMM.fullmatch(t) for t in span)
+            ):
+                raise BadRequest(f"'flow.hours.weekly.{day}' must hold [open, close] pairs of HH:MM times")
+            if span[0] >= span[1]:
+                raise BadRequest(f"'flow.hours.weekly.{day}': {span[0]} is not before {span[1]}")
+            out_weekly[day].append([span[0], span[1]])
+    dates = raw.get("closed_dates", [])
+    if not isinstance(dates, list) or len(dates) > MAX_CLOSED_DATES:
+        raise BadRequest(f"'flow.hours.closed_dates' must be a list of at most {MAX_CLOSED_DATES} dates")
+    for d in dates:
+        try:
+            if not isinstance(d, str):
+                raise ValueError
+            datetime.strptime(d, "%Y-%m-%d")
+        except ValueError:
+            raise BadRequest(f"'flow.hours.closed_dates' has {d!r}, which is not a date like 2026-12-25") from None
+    return {"timezone": tz, "weekly": out_weekly, "closed_dates": sorted(set(dates))}
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadRequest(f"'flow.hours.timezone' {name!r} is not a known time zone") from None
+
+
+def _after_hours(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict) or raw.get("action") not in ("voicemail", "forward"):
+        raise BadRequest(
+            "'flow.after_hours' must be {'action': 'voicemail'} or {'action': 'forward', 'forward_to': ...}"
+        )
+    if raw["action"] == "forward":
+        return {"action": "forward", "forward_to": v.e164(raw.get("forward_to"), "flow.after_hours.forward_to")}
+    if set(raw) != {"action"}:
+        raise BadRequest("'flow.after_hours' with action voicemail takes no other settings")
+    return {"action": "voicemail"}
+
+
+def is_open(flow: dict[str, Any] | None, at: datetime) -> bool:
+    """Whether the business takes calls at ``at`` (an aware datetime); always open without hours."""
+    hours = (flow or {}).get("hours")
+    if not hours:
+        return True
+    local = at.astimezone(_zone(hours["timezone"]))
+    if local.strftime("%Y-%m-%d") in hours.get("closed_dates", []):
+        return False
+    now = local.strftime("%H:%M")
+    return any(start <= now < end for start, end in hours["weekly"].get(DAYS[local.weekday()], []))

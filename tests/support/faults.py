@@ -1,0 +1,86 @@
+"""A DynamoDB endpoint that fails on purpose: throttles, errors, hangs, or refuses connections."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.support import servers
+
+ERRORS = {
+    "throttle": (
+        400,
+        "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+        "Rate of requests exceeds the allowed throughput.",
+    ),
+    "server-error": (500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error"),
+}
+
+
+class FaultyDynamoDB:
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.requests = 0
+        self.server: ThreadingHTTPServer | None = None
+        if mode == "refused":
+            self.url = f"http://127.0.0.1:{servers.free_port()}"  # nothing listens there
+            return
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                outer.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if outer.mode == "hang":
+                    time.sleep(5)
+                    return
+                status, kind, message = ERRORS[outer.mode]
+                payload = json.dumps({"__type": kind, "message": message}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+@contextmanager
+def dynamodb_failing(mode: str, *, read_timeout: float = 0.8) -> Iterator[FaultyDynamoDB]:
+    """Point every model at a failing endpoint, with the product's default webhook timeouts."""
+    from chalicelib import blocklist, models, numbers
+
+    fake = FaultyDynamoDB(mode)
+    saved = [(m, m.Meta.host, m.Meta.read_timeout_seconds) for m in models.ALL_MODELS]
+    for model in models.ALL_MODELS:
+        model.Meta.host = fake.url
+        model.Meta.read_timeout_seconds = read_timeout
+        model._connection = None
+    numbers._conn = None
+    blocklist.clear_cache()
+    try:
+        yield fake
+    finally:
+        for model, host, timeout in saved:
+            model.Meta.host = host
+            model.Meta.read_timeout_seconds = timeout
+            model._connection = None
+        numbers._conn = None
+        blocklist.clear_cache()
+        fake.close()
