@@ -8,6 +8,7 @@ number), ``unattributed`` (none of these).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.models import NumberModel
@@ -88,11 +89,13 @@ def attribute_pool_call(number: NumberModel, pool: Any, call_ms: int) -> dict[st
         confidence = "late"
     else:
         return {**unattributed("the last lease ended before the grace window"), "pool_id": number.pool_id}
-    try:
-        session = SessionModel.get(lease.session_id)
-        source = dict(session.source or {})
-    except SessionModel.DoesNotExist:
-        source = {}
+    if lease.source is not None:
+        source = dict(lease.source)
+    else:  # a lease recorded before leases carried their source
+        try:
+            source = dict(SessionModel.get(lease.session_id).source or {})
+        except SessionModel.DoesNotExist:
+            source = {}
     return {
         "confidence": confidence,
         "pool_id": number.pool_id,
@@ -222,3 +225,64 @@ def channel_group(source: dict[str, Any]) -> str:
     if medium == "referral" or external_ref:
         return "referral"
     return "direct"
+
+
+# --- sources, first and last touch ----------------------------------------------------------
+
+
+def source_key(attr: dict[str, Any] | None, kind: str | None = None) -> str:
+    """The report row a call belongs to: a channel id, or ``web:<utm source or channel group>``.
+
+    Spend is entered against the same keys (``PUT /v1/spend``).
+    """
+    attr = attr or {}
+    confidence = attr.get("confidence")
+    if confidence == "static" and attr.get("channel_id"):
+        return str(attr["channel_id"])
+    if confidence == "overflow":
+        return "web:pool overflow"
+    if confidence in ("active", "late"):
+        source = attr.get("source") or {}
+        name = str(source.get("utm_source") or attr.get("channel_group") or "direct").strip().lower()
+        return "web:" + name[:60]
+    if attr.get("pool_id"):
+        return "web:unattributed"
+    return "blocked" if kind == "blocked" else "unknown"
+
+
+def touch(attr: dict[str, Any] | None, call_sid: str, started_ms: int) -> dict[str, Any]:
+    """What a first-touch record keeps of a call's attribution (the call itself has its time)."""
+    attr = attr or {}
+    source = attr.get("source") or {}
+    out = {
+        "call_sid": call_sid,
+        "source_key": source_key(attr),
+        "channel_group": attr.get("channel_group"),
+        "channel_name": attr.get("channel_name"),
+        "utm_source": source.get("utm_source"),
+        "utm_campaign": source.get("utm_campaign"),
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def first_touch(caller: str | None, call_sid: str, started_ms: int, attr: dict[str, Any], keep_days: int) -> Any:
+    """Record ``caller``'s first call if this is it; returns that first call's touch.
+
+    One conditional update on the caller's item (``if_not_exists``), so a retried webhook
+    for the same call is still the first, and a later call gets the earlier one's source.
+    Anonymous or withheld numbers have no history: every such call is its own first touch.
+    """
+    from chalicelib.models import CounterModel
+
+    mine = touch(attr, call_sid, started_ms)
+    if not caller or not caller.startswith("+"):
+        return mine
+    expires = datetime.fromtimestamp(started_ms / 1000 + keep_days * 86_400, tz=UTC)
+    item = CounterModel(f"CALLER#{caller}", "first")
+    item.update(
+        actions=[
+            CounterModel.data.set(CounterModel.data | mine),  # type: ignore[arg-type]
+            CounterModel.expires_at.set(expires),  # kept as long as the caller's latest call
+        ]
+    )
+    return item.data or mine

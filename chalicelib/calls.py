@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import PynamoDBException, UpdateError
 from twilio.twiml.voice_response import VoiceResponse
 
-from chalicelib import attribution, blocklist, clock, flow
+from chalicelib import attribution, blocklist, clock, flow, reports
 from chalicelib.errors import BadRequest, NotFound, StorageUnavailable, dynamodb_code
 from chalicelib.models import CallModel, ChannelModel, NumberModel, PoolModel
 from chalicelib.observability import logger, metrics
@@ -283,6 +283,7 @@ def answer_voice(params: dict[str, str]) -> str:
         return twiml
     try:
         actions = _first_seen_actions(fields, now, exact=True) + _route_actions(route, attr)
+        actions += _touch_actions(caller, call_sid, now, attr)
         actions += [CallModel.degraded.set(degraded), CallModel.updated_at.set(now)]
         _rank_status(actions, "ringing")
         CallModel(call_sid).update(actions=actions)
@@ -306,10 +307,19 @@ def _reject(call_sid: str, fields: dict[str, Any], now: int) -> str:
             actions += [CallModel.blocked.set(True), CallModel.kind.set(CallModel.kind | "blocked")]
             actions += [CallModel.updated_at.set(now)]
             _rank_status(actions, "blocked")
-            CallModel(call_sid).update(actions=actions)
+            item = CallModel(call_sid)
+            item.update(actions=actions)
+            reports.sync(item)
         except Exception:
             logger.exception("storing the blocked call failed")
     return str(vr)
+
+
+def _touch_actions(caller: str | None, call_sid: str, started_ms: int, attr: dict[str, Any]) -> list[Any]:
+    """First-time or repeat caller, and the first call's source (first touch)."""
+    keep = get_settings().call_retention_days
+    first = attribution.first_touch(caller, call_sid, started_ms, attr, keep)
+    return [CallModel.first_time.set(first.get("call_sid") == call_sid), CallModel.first_touch.set(first)]
 
 
 def _rank_status(actions: list[Any], status: str) -> None:
@@ -460,14 +470,20 @@ def _upsert(
         raise StorageUnavailable("the call store is unavailable; send this callback again") from exc
     if item.kind is None or item.degraded:
         _complete_routing(item)
+    try:
+        reports.sync(item)
+    except PynamoDBException as exc:
+        raise StorageUnavailable("the report aggregates could not be updated; send this callback again") from exc
 
 
 def _complete_routing(item: CallModel) -> None:
     """Resolve the route and attribution of a call the voice webhook could not store or route."""
     try:
         route, number, pool = lookup(item.called or "")
-        attr = _attribution_for(route, number, pool, int(item.started_at or clock.now_ms()))
-        item.update(actions=[*_route_actions(route, attr), CallModel.degraded.set(False)])
+        started = int(item.started_at or clock.now_ms())
+        attr = _attribution_for(route, number, pool, started)
+        touch = _touch_actions(item.caller, item.call_sid, started, attr)
+        item.update(actions=[*_route_actions(route, attr), *touch, CallModel.degraded.set(False)])
     except PynamoDBException:
         logger.exception("completing the call's routing failed; a later callback will try again")
 
@@ -508,6 +524,12 @@ def to_dict(c: CallModel) -> dict[str, Any]:
             else None
         ),
         "voicemail": bool(c.voicemail),
+        "first_time": c.first_time,
+        "first_touch": c.first_touch,
+        "outcome": c.outcome,
+        "revenue": float(c.revenue) if c.revenue is not None else None,
+        "note": c.note,
+        "tags": sorted(c.tags or []),
         "blocked": bool(c.blocked),
         "result": result_of(c),
         "attribution": c.attribution,
@@ -527,11 +549,15 @@ def result_of(c: CallModel) -> str | None:
     return None
 
 
-def get(call_sid: str) -> dict[str, Any]:
+def load(call_sid: str) -> CallModel:
     try:
-        return to_dict(CallModel.get(call_sid))
+        return CallModel.get(call_sid)
     except CallModel.DoesNotExist:
         raise NotFound(f"no call with sid {call_sid!r}") from None
+
+
+def get(call_sid: str) -> dict[str, Any]:
+    return to_dict(load(call_sid))
 
 
 def _months_desc(start_ms: int, end_ms: int) -> list[str]:
@@ -600,15 +626,18 @@ def _cursor_encode(month: str, key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps({"m": month, "k": key}).encode()).decode().rstrip("=")
 
 
-def list_calls(query: dict[str, str]) -> dict[str, Any]:
+def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE) -> dict[str, Any]:
     """Calls newest first within [from, to], filtered by channel or pool and answered/missed."""
+    unknown = sorted(set(query) - {"from", "to", "limit", "cursor", "channel_id", "pool_id", "answered", "format"})
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
     start, end = parse_range(query)
     try:
-        limit = int(query.get("limit") or 50)
+        limit = int(query.get("limit") or min(50, max_page))
     except ValueError:
         raise BadRequest("'limit' must be a whole number") from None
-    if not 1 <= limit <= MAX_PAGE:
-        raise BadRequest(f"'limit' must be between 1 and {MAX_PAGE}")
+    if not 1 <= limit <= max_page:
+        raise BadRequest(f"'limit' must be between 1 and {max_page}")
     answered_q = query.get("answered")
     if answered_q not in (None, "", "true", "false"):
         raise BadRequest("'answered' must be true or false")
@@ -655,3 +684,54 @@ def _next_month_cursor(months: list[str], month: str) -> str | None:
     """A cursor for the start of the month after ``month`` (older), if the range has one."""
     i = months.index(month)
     return _cursor_encode(months[i + 1], {}) if i + 1 < len(months) else None
+
+
+CSV_MAX_PAGE = 5000
+CSV_COLUMNS = (
+    "sid", "started_at", "caller", "called", "caller_city", "caller_state", "caller_country", "kind",
+    "channel_id", "channel_name", "pool_id", "forwarded_to", "status", "result", "answered", "dial_status",
+    "duration", "talk_time", "voicemail", "blocked", "first_time", "recorded", "recording_sid",
+    "recording_url", "recording_duration", "confidence", "source_key", "channel_group", "session_id",
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "landing_page",
+    "gclid", "fbclid", "msclkid", "yclid", "ga_client_id", "ym_client_id", "device", "first_touch_source",
+    "first_touch_call", "outcome", "revenue", "note", "tags",
+)  # fmt: skip
+
+
+def calls_csv(query: dict[str, str]) -> tuple[str, str | None]:
+    """The calls page as CSV (up to 5,000 rows; the next page's cursor is returned separately)."""
+    import csv
+    import io
+
+    page = list_calls({k: val for k, val in query.items() if k != "format"}, max_page=CSV_MAX_PAGE)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for c in page["calls"]:
+        attr = c.get("attribution") or {}
+        src = attr.get("source") or {}
+        rec = c.get("recording") or {}
+        first = c.get("first_touch") or {}
+        row = {
+            **c,
+            **{k: src.get(k) for k in CSV_COLUMNS if k in src},
+            "recording_sid": rec.get("sid"),
+            "recording_url": rec.get("url"),
+            "recording_duration": rec.get("duration"),
+            "confidence": attr.get("confidence"),
+            "source_key": attribution.source_key(attr, c.get("kind")),
+            "channel_group": attr.get("channel_group"),
+            "session_id": attr.get("session_id"),
+            "first_touch_source": first.get("source_key"),
+            "first_touch_call": first.get("call_sid"),
+            "tags": ";".join(c.get("tags") or []),
+        }
+        writer.writerow({k: _csv_cell(row.get(k)) for k in CSV_COLUMNS})
+    return out.getvalue(), page["next_cursor"]
+
+
+def _csv_cell(value: Any) -> Any:
+    """Cells a spreadsheet would run as a formula are quoted as text (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not value[1:2].isdigit():
+        return "'" + value
+    return "" if value is None else value

@@ -17,6 +17,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -171,6 +172,14 @@ class CallModel(Model):
     dial_step = NumberAttribute(null=True)  # which phone of the failover list the last dial result is for
     voicemail = BooleanAttribute(null=True)  # the caller left a voicemail (the recording is the message)
     blocked = BooleanAttribute(null=True)  # rejected by the blocklist before anything was dialled
+    first_time = BooleanAttribute(null=True)  # the caller's first call here (by caller number)
+    first_touch = JSONAttribute(null=True)  # the source of that caller's first call
+    outcome = UnicodeAttribute(null=True)  # "lead", "sale", "spam" or "none", set by the business
+    revenue = NumberAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    tags = UnicodeSetAttribute(null=True)
+    agg = JSONAttribute(null=True)  # what this call last added to the report aggregates, per bucket
+    agg_version = NumberAttribute(null=True)
     updated_at = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)  # retention of personal data
     month_index = CallMonthIndex()
@@ -203,6 +212,7 @@ class LeaseModel(Model):
     # The lease before this one on the same number ended here: it closes that lease's span.
     prev_session_id = UnicodeAttribute(null=True)
     prev_ended_at = NumberAttribute(null=True)
+    source = JSONAttribute(null=True)  # the session's source, so attributing a call needs no session read
     expires_at = TTLAttribute(null=True)
 
 
@@ -215,6 +225,21 @@ class CounterModel(Model):
     total = NumberAttribute(default=0)
     data = JSONAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    # Report aggregates (pk "AGG#<model>#<source>", sk "<day>" or "<day>#spam"): top-level
+    # numbers and sets, so every change is an atomic ADD.
+    calls = NumberAttribute(null=True)
+    answered = NumberAttribute(null=True)
+    missed = NumberAttribute(null=True)
+    voicemail = NumberAttribute(null=True)
+    first_time = NumberAttribute(null=True)
+    talk_time = NumberAttribute(null=True)
+    answer_time = NumberAttribute(null=True)
+    answer_timed = NumberAttribute(null=True)
+    leads = NumberAttribute(null=True)
+    sales = NumberAttribute(null=True)
+    revenue = NumberAttribute(null=True)
+    callers = UnicodeSetAttribute(null=True)  # "<caller hash>:<call>" so a call can be taken out again
+    keys = UnicodeSetAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (

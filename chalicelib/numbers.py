@@ -264,11 +264,12 @@ def _take(cand: NumberModel, pool_id: str, session: SessionModel, now_ms: int, e
         pool_id=pool_id,
         prev_session_id=cand.lease_session_id,
         prev_ended_at=int(cand.lease_expires_at) if cand.lease_expires_at is not None else None,
+        source=session.source or {},
         expires_at=datetime.fromtimestamp(now_ms / 1000 + history_days * 86_400, tz=UTC),
     )
     session.number = cand.number
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with TransactWrite(connection=transaction_connection()) as tx:
             tx.update(
                 NumberModel(cand.number),
                 actions=[
@@ -317,7 +318,7 @@ def renew(number: str, session_id: str, hold_ms: int, now_ms: int) -> Lease | No
 _conn: Connection | None = None
 
 
-def _connection() -> Connection:
+def transaction_connection() -> Connection:
     global _conn
     if _conn is None:
         meta: Any = NumberModel.Meta

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import blocklist, calls, channels, numbers, pools
-from chalicelib.http import json_response, query
+from chalicelib import blocklist, calls, channels, numbers, pools, reports
+from chalicelib.errors import BadRequest
+from chalicelib.http import Headers, json_response, query
 from chalicelib.validation import json_body
 
 bp = Blueprint(__name__)
@@ -67,12 +68,50 @@ def release_number(number: str) -> Response:
 
 @bp.route("/v1/calls", methods=["GET"])
 def list_calls() -> Response:
-    return json_response(calls.list_calls(query(bp.current_request)))
+    req = bp.current_request
+    q = query(req)
+    if q.get("format") == "csv" or "text/csv" in (req.headers.get("accept") or ""):
+        body, cursor = calls.calls_csv(q)
+        headers: Headers = {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="calls.csv"',
+        }
+        if cursor:
+            headers["X-Next-Cursor"] = cursor
+        return Response(body=body, status_code=200, headers=headers)
+    if q.get("format") not in (None, "json"):
+        raise BadRequest("'format' must be json or csv")
+    return json_response(calls.list_calls(q))
 
 
 @bp.route("/v1/calls/{sid}", methods=["GET"])
 def get_call(sid: str) -> Response:
     return json_response(calls.get(sid))
+
+
+@bp.route("/v1/calls/{sid}", methods=["PATCH"])
+def update_call(sid: str) -> Response:
+    return json_response(calls.to_dict(reports.set_outcome(sid, _body())))
+
+
+@bp.route("/v1/spend", methods=["PUT"])
+def put_spend() -> Response:
+    return json_response(reports.put_spend(_body()))
+
+
+@bp.route("/v1/spend/import", methods=["POST"], content_types=["text/csv"])
+def import_spend() -> Response:
+    return json_response(reports.import_spend(bp.current_request.raw_body), 201)
+
+
+@bp.route("/v1/reports/channels", methods=["GET"])
+def channels_report() -> Response:
+    return json_response(reports.channels_report(query(bp.current_request)))
+
+
+@bp.route("/v1/reports/daily", methods=["GET"])
+def daily_report() -> Response:
+    return json_response(reports.daily_report(query(bp.current_request)))
 
 
 @bp.route("/v1/blocked-callers", methods=["GET"])
