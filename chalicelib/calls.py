@@ -18,7 +18,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import PynamoDBException, UpdateError
 from twilio.twiml.voice_response import VoiceResponse
 
-from chalicelib import attribution, blocklist, clock, flow, reports
+from chalicelib import attribution, blocklist, clock, flow
 from chalicelib.errors import BadRequest, NotFound, StorageUnavailable, dynamodb_code
 from chalicelib.models import CallModel, ChannelModel, NumberModel, PoolModel
 from chalicelib.observability import logger, metrics
@@ -309,6 +309,8 @@ def _reject(call_sid: str, fields: dict[str, Any], now: int) -> str:
             _rank_status(actions, "blocked")
             item = CallModel(call_sid)
             item.update(actions=actions)
+            from chalicelib import reports  # callbacks only: kept out of the voice path's imports
+
             reports.sync(item)
         except Exception:
             logger.exception("storing the blocked call failed")
@@ -470,6 +472,8 @@ def _upsert(
         raise StorageUnavailable("the call store is unavailable; send this callback again") from exc
     if item.kind is None or item.degraded:
         _complete_routing(item)
+    from chalicelib import reports
+
     try:
         reports.sync(item)
     except PynamoDBException as exc:

@@ -8,7 +8,6 @@ from functools import lru_cache
 from html import escape
 from pathlib import Path
 
-import phonenumbers
 from chalice import Response
 
 from chalicelib.errors import NotFound
@@ -56,6 +55,8 @@ def demo_response() -> Response:
 
 def demo_values(site_key: str, original: str) -> dict[str, str]:
     """The demo page's placeholders: the pool's key and its original number the ways sites write it."""
+    import phonenumbers  # the demo page only: kept out of the app's cold start
+
     parsed = phonenumbers.parse(original, None)
     fmt = phonenumbers.PhoneNumberFormat
     national = phonenumbers.format_number(parsed, fmt.NATIONAL)

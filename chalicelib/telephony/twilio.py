@@ -1,0 +1,167 @@
+"""The Twilio provider: search, buy, re-point and release numbers through Twilio's REST API.
+
+The SDK (and ``requests`` under it) is imported on first use, not with this module: the
+voice path never buys numbers, and its cold start should not pay for the REST client.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.telephony import AvailableNumber, ProvisionedNumber, TelephonyError, Webhooks
+
+if TYPE_CHECKING:
+    from twilio.http import HttpClient
+    from twilio.rest import Client
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+class TwilioTelephony:
+    name = "twilio"
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token_getter: Callable[[], str],
+        api_base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        http_client: HttpClient | None = None,
+    ) -> None:
+        """``api_base_url`` replaces ``https://api.twilio.com`` (a mock such as Prism);
+        ``http_client`` replaces the SDK's (tests record requests with it)."""
+        self.account_sid = account_sid
+        self.api_base_url = api_base_url.rstrip("/") if api_base_url else None
+        self.timeout = timeout
+        self._auth_token_getter = auth_token_getter
+        self._http_client = http_client
+        self._client: Client | None = None
+        self._client_token: str | None = None
+        self._lock = threading.Lock()
+
+    def _rest(self) -> Client:
+        """The REST client, rebuilt when the auth token changes (it is rotated in SSM)."""
+        if not self.account_sid:
+            raise TelephonyError("TWILIO_ACCOUNT_SID is not configured")
+        try:
+            token = self._auth_token_getter()
+        except Exception as exc:
+            raise TelephonyError(f"the Twilio auth token could not be read: {type(exc).__name__}: {exc}") from None
+        with self._lock:
+            if self._client is None or token != self._client_token:
+                self._client = self._build(token)
+                self._client_token = token
+            return self._client
+
+    def _build(self, token: str) -> Client:
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
+        if self._http_client is None:
+            # No retries: a POST that buys a number must not be sent twice.
+            self._http_client = TwilioHttpClient(timeout=self.timeout)
+        # Settings is the one reader of os.environ: an explicit mapping keeps the SDK from reading
+        # TWILIO_EDGE / TWILIO_REGION there (which would also rewrite a mock's host name).
+        environment = {"TWILIO_ACCOUNT_SID": self.account_sid}
+        client = Client(self.account_sid, token, http_client=self._http_client, environment=environment)
+        if self.api_base_url:
+            # Every v2010 resource (numbers included) builds its URL from the Api domain's base.
+            client.api.base_url = self.api_base_url
+        return client
+
+    def search(self, *, country: str, area_code: str | None, contains: str | None, limit: int) -> list[AvailableNumber]:
+        with _translated(f"searching for {country} numbers"):
+            found = (
+                self._rest()
+                .available_phone_numbers(country)
+                .local.list(
+                    area_code=_or_unset(area_code),
+                    contains=_or_unset(contains),
+                    voice_enabled=True,
+                    limit=limit,
+                )
+            )
+        return [
+            AvailableNumber(
+                number=n.phone_number,
+                friendly_name=n.friendly_name or n.phone_number,
+                locality=n.locality,
+                region=n.region,
+            )
+            for n in found
+            if n.phone_number
+        ]
+
+    def buy(self, number: str, hooks: Webhooks) -> ProvisionedNumber:
+        with _translated(f"buying {number}"):
+            bought = self._rest().incoming_phone_numbers.create(phone_number=number, **_hook_fields(hooks))
+        bought_number = bought.phone_number or number
+        return ProvisionedNumber(
+            number=bought_number, sid=str(bought.sid), friendly_name=bought.friendly_name or bought_number
+        )
+
+    def update(self, sid: str, hooks: Webhooks) -> None:
+        with _translated(f"updating the webhooks of {sid}"):
+            self._rest().incoming_phone_numbers(sid).update(**_hook_fields(hooks))
+
+    def release(self, sid: str) -> None:
+        """Release ``sid``; only a 404 counts as the caller's fault (the number is gone already).
+
+        The caller marks the number released on a client error, so a 401 or a 429 must not
+        be one: the number would stay bought (and billed) at Twilio, forgotten here.
+        """
+        with _translated(f"releasing {sid}", client_statuses=frozenset({404})):
+            self._rest().incoming_phone_numbers(sid).delete()
+
+
+def _hook_fields(hooks: Webhooks) -> dict[str, str]:
+    return {
+        "voice_url": hooks.voice_url,
+        "voice_method": "POST",
+        "voice_fallback_url": hooks.voice_fallback_url,
+        "voice_fallback_method": "POST",
+        "status_callback": hooks.status_callback,
+        "status_callback_method": "POST",
+    }
+
+
+def _or_unset(value: str | None) -> Any:
+    from twilio.base import values
+
+    return values.unset if value is None else value
+
+
+def _is_client_status(status: int) -> bool:
+    # 401/403: our credentials are wrong; 429: Twilio is throttling us. Neither is the request's fault.
+    return 400 <= status < 500 and status not in (401, 403, 429)
+
+
+@contextmanager
+def _translated(action: str, *, client_statuses: frozenset[int] | None = None) -> Iterator[None]:
+    """Turn the SDK's and ``requests``' exceptions into ``TelephonyError`` (no credentials in messages)."""
+    from requests import RequestException
+    from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+
+    def is_client(status: int) -> bool:
+        return status in client_statuses if client_statuses is not None else _is_client_status(status)
+
+    try:
+        yield
+    except TwilioRestException as exc:
+        code = f", code {exc.code}" if exc.code and exc.code != exc.status else ""
+        message = f"Twilio answered HTTP {exc.status}{code} when {action}: {exc.msg}"
+        raise TelephonyError(message, client_error=is_client(exc.status)) from None
+    except TwilioServiceException as exc:
+        detail = f": {exc.detail}" if exc.detail else ""
+        message = f"Twilio answered HTTP {exc.status}, code {exc.code} when {action}: {exc.title}{detail}"
+        raise TelephonyError(message, client_error=is_client(exc.status)) from None
+    except RequestException as exc:
+        # The class name says what failed (ConnectTimeout, ConnectionError...); the URL has no token.
+        raise TelephonyError(f"could not reach Twilio when {action}: {type(exc).__name__}") from None
+    except (TwilioException, ValueError) as exc:
+        # A body that is not the JSON Twilio documents (ValueError covers JSONDecodeError).
+        raise TelephonyError(f"Twilio's answer made no sense when {action}: {type(exc).__name__}") from None
