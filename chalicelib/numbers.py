@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from pynamodb.connection import Connection
@@ -20,13 +20,18 @@ from chalicelib import validation as v
 from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamError, dynamodb_code
 from chalicelib.models import LeaseModel, NumberModel, SessionModel
 from chalicelib.settings import get_settings
-from chalicelib.telephony import TelephonyError, Webhooks, get_provider
+
+if TYPE_CHECKING:
+    from chalicelib.telephony import Webhooks
 
 PROVISION_FIELDS = {"channel_id", "pool_id", "country", "area_code", "contains", "number", "overflow"}
 
 
 def webhooks() -> Webhooks:
     """This deployment's webhook URLs, from the configured public base URL (never a Host header)."""
+    # The telephony package is for the management API: imported here, not on the voice path.
+    from chalicelib.telephony import Webhooks
+
     base = get_settings().public_base_url
     if not base:
         raise Conflict("PUBLIC_BASE_URL is not configured, so Twilio could not reach this deployment")
@@ -86,6 +91,8 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
     if contains is not None and not re.fullmatch(r"[0-9*]{1,10}", contains):
         raise BadRequest("'contains' must be digits (and * as a wildcard)")
     wanted = v.e164(body["number"], "number") if body.get("number") is not None else None
+
+    from chalicelib.telephony import TelephonyError, get_provider
 
     hooks = webhooks()
     provider = get_provider()
@@ -171,6 +178,8 @@ def release(number: str) -> dict[str, Any]:
     item = load(number)
     if item.status == "released":
         return to_dict(item)
+    from chalicelib.telephony import TelephonyError, get_provider
+
     try:
         get_provider().release(item.provider_sid)
     except TelephonyError as exc:

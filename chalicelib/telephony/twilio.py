@@ -6,6 +6,7 @@ voice path never buys numbers, and its cold start should not pay for the REST cl
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -144,24 +145,45 @@ def _is_client_status(status: int) -> bool:
 def _translated(action: str, *, client_statuses: frozenset[int] | None = None) -> Iterator[None]:
     """Turn the SDK's and ``requests``' exceptions into ``TelephonyError`` (no credentials in messages)."""
     from requests import RequestException
-    from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
-
-    def is_client(status: int) -> bool:
-        return status in client_statuses if client_statuses is not None else _is_client_status(status)
+    from twilio.base.exceptions import TwilioException
 
     try:
         yield
-    except TwilioRestException as exc:
-        code = f", code {exc.code}" if exc.code and exc.code != exc.status else ""
-        message = f"Twilio answered HTTP {exc.status}{code} when {action}: {exc.msg}"
-        raise TelephonyError(message, client_error=is_client(exc.status)) from None
-    except TwilioServiceException as exc:
-        detail = f": {exc.detail}" if exc.detail else ""
-        message = f"Twilio answered HTTP {exc.status}, code {exc.code} when {action}: {exc.title}{detail}"
-        raise TelephonyError(message, client_error=is_client(exc.status)) from None
     except RequestException as exc:
-        # The class name says what failed (ConnectTimeout, ConnectionError...); the URL has no token.
+        # The class name says what failed (ConnectTimeout, ReadTimeout, ConnectionError).
         raise TelephonyError(f"could not reach Twilio when {action}: {type(exc).__name__}") from None
-    except (TwilioException, ValueError) as exc:
-        # A body that is not the JSON Twilio documents (ValueError covers JSONDecodeError).
+    except TwilioException as exc:
+        answer = _answer(exc)
+        if answer is None:
+            raise TelephonyError(f"the Twilio SDK failed when {action}: {exc.args[0] if exc.args else exc!r}") from None
+        status, code, text = answer
+        client = status in client_statuses if client_statuses is not None else _is_client_status(status)
+        with_code = f", code {code}" if code and code != status else ""
+        raise TelephonyError(
+            f"Twilio answered HTTP {status}{with_code} when {action}: {text}", client_error=client
+        ) from None
+    except ValueError as exc:  # a 2xx body that is not JSON (JSONDecodeError)
         raise TelephonyError(f"Twilio's answer made no sense when {action}: {type(exc).__name__}") from None
+
+
+def _answer(exc: Exception) -> tuple[int, Any, str] | None:
+    """Status, Twilio error code and message of an error answer, from whichever exception the SDK raised."""
+    from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+
+    if isinstance(exc, TwilioRestException):
+        return int(exc.status), exc.code, str(exc.msg)
+    if isinstance(exc, TwilioServiceException):
+        return int(exc.status), exc.code, f"{exc.title}: {exc.detail}" if exc.detail else str(exc.title)
+    # A list page that failed raises a bare TwilioException("Unable to fetch page", response).
+    response = next((a for a in exc.args if hasattr(a, "status_code") and hasattr(a, "text")), None)
+    if response is None:
+        return None
+    try:
+        payload = json.loads(response.text)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        payload = {}
+    said = payload.get("message") or payload.get("detail") or payload.get("title")
+    text = f"{exc.args[0]}: {said}" if said else str(exc.args[0])
+    return int(response.status_code), payload.get("code"), text
