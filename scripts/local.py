@@ -136,6 +136,47 @@ def _get_call(base: str, sid: str, api_key: str | None = None) -> Any:
         return json.loads(resp.read())
 
 
+def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
+    """A past month of calls on the demo channels, through the real call code (in process, with a
+    moved clock), so calls, first/repeat callers and report aggregates are what live calls make.
+    Idempotent: the call sids are derived from the day and the position."""
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # a month of "call answered" lines helps nobody
+    _env()
+    import random
+
+    from chalicelib import calls, clock
+    from chalicelib.models import NumberModel
+
+    rnd = random.Random(seed)
+    lines = sorted(n.number for n in NumberModel.scan(NumberModel.kind == "channel") if n.status == "active")
+    if not lines:
+        raise SystemExit("no channel numbers: run `python scripts/local.py seed` first")
+    start = time.time() - days * 86_400
+    made = 0
+    try:
+        for day in range(days):
+            for i in range(rnd.randint(0, per_day * 2)):
+                t = start + day * 86_400 + rnd.randint(8 * 3600, 18 * 3600)
+                clock.set_source(lambda t=t: t)
+                sid = f"CA{day:04d}{i:04d}" + "0" * 24
+                base = {"CallSid": sid, "From": f"+1415555{rnd.randint(100, 160):04d}", "To": rnd.choice(lines)}
+                calls.answer_voice({**base, "CallStatus": "ringing"})
+                talk = rnd.randint(20, 400)
+                answered = rnd.random() < 0.75
+                status = "completed" if answered else "no-answer"
+                calls.dial_finished(
+                    {**base, "DialCallStatus": status, "DialCallDuration": str(talk if answered else 0)}
+                )
+                clock.set_source(lambda t=t, talk=talk: t + talk + 10)
+                calls.call_finished(
+                    {**base, "CallStatus": "completed", "CallDuration": str(talk + 10 if answered else 25)}
+                )
+                made += 1
+    finally:
+        clock.set_source(None)
+    return made
+
+
 def _path(base: str, url: str, default: str) -> str:
     return url[len(base) :] if url.startswith(base) else default
 
@@ -208,6 +249,8 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("create-tables")
     sub.add_parser("seed")
+    history = sub.add_parser("seed-calls", help="a past month of calls on the demo channels")
+    history.add_argument("--days", type=int, default=30)
     call = sub.add_parser("call", help="simulate one inbound call against a running local server")
     call.add_argument("--to", required=True, help="the tracking number called (E.164)")
     call.add_argument("--from", dest="caller", default="+14155550111")
@@ -219,6 +262,8 @@ def main(argv: list[str] | None = None) -> None:
         create_tables()
     elif args.cmd == "seed":
         seed()
+    elif args.cmd == "seed-calls":
+        print(f"  {seed_calls(args.days)} calls over the last {args.days} days")
     else:
         base = (args.base_url or _setting("PUBLIC_BASE_URL")).rstrip("/")
         result = simulate_call(base, args.to, args.caller, args.answer, args.talk_seconds)

@@ -20,6 +20,7 @@ done
 "$PY" scripts/local.py create-tables
 echo "demo data:"
 "$PY" scripts/local.py seed
+"$PY" scripts/local.py seed-calls --days 30
 
 cat <<MSG
 

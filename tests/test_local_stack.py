@@ -70,3 +70,23 @@ def test_a_missed_call(running, monkeypatch):
     radio = next(n["number"] for n in get(base, "/v1/numbers?status=active")["numbers"] if n["kind"] == "channel")
     result = simulate_call(base, radio, "+14155550112", answer="no")
     assert result["call"]["answered"] is False and result["call"]["dial_status"] == "no-answer"
+
+
+def test_the_seeded_month_reports_what_the_calls_list_says(running):
+    base, _ = running
+    rep = get(base, "/v1/reports/channels")  # the last 30 days
+    listed, cursor = [], None
+    while True:
+        page = get(
+            base,
+            f"/v1/calls?from={rep['from']}&to={rep['to']}T23:59:59.999Z&limit=200"
+            + (f"&cursor={cursor}" if cursor else ""),
+        )
+        listed += page["calls"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    finished = [c for c in listed if c["result"] in ("answered", "missed", "voicemail")]
+    assert rep["total"]["calls"] == len(finished) > 20
+    assert rep["total"]["answered"] == sum(1 for c in finished if c["result"] == "answered")
+    assert rep["total"]["unique_callers"] == len({c["caller"] for c in finished})
