@@ -17,6 +17,19 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
 
+@contextmanager
+def embedded_dynamodb(prefix: str) -> Iterator[str]:
+    """A fresh embedded DynamoDB (moto's server, single-threaded) with the app's settings pointed at it."""
+    from tests.support import servers
+
+    proc, endpoint = servers.start_dynamodb()
+    try:
+        local_env(endpoint, prefix)
+        yield endpoint
+    finally:
+        servers.stop(proc)
+
+
 def local_env(endpoint: str, prefix: str) -> None:
     """Settings for an in-process app against ``endpoint``; call before importing chalicelib."""
     os.environ.update(

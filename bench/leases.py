@@ -23,14 +23,8 @@ SITE = "https://shop.example.com"
 
 
 def run() -> dict[str, Any]:
-    from tests.support import servers
-
-    proc, endpoint = servers.start_dynamodb()
-    try:
-        common.local_env(endpoint, "bench-leases-")
+    with common.embedded_dynamodb("bench-leases-") as endpoint:
         return _measure(endpoint)
-    finally:
-        servers.stop(proc)
 
 
 def _measure(endpoint: str) -> dict[str, Any]:

@@ -25,16 +25,12 @@ WEB_SOURCES = ("google", "facebook", "newsletter")
 
 
 def run() -> dict[str, Any]:
-    from tests.support import servers
-
     out: dict[str, Any] = {"sizes": {}}
     for size in SIZES:
-        proc, endpoint = servers.start_dynamodb()
         try:
-            common.local_env(endpoint, f"bench-reports-{size}-")
-            out["sizes"][str(size)] = _measure(size)
+            with common.embedded_dynamodb(f"bench-reports-{size}-"):
+                out["sizes"][str(size)] = _measure(size)
         finally:
-            servers.stop(proc)
             _forget()
     small, large = (out["sizes"][str(s)] for s in SIZES)
     out["request_counts_equal"] = small["requests"] == large["requests"]

@@ -25,14 +25,8 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chr
 
 
 def run() -> dict[str, Any]:
-    from tests.support import servers
-
-    proc, endpoint = servers.start_dynamodb()
-    try:
-        common.local_env(endpoint, "bench-voice-")
+    with common.embedded_dynamodb("bench-voice-"):
         return _measure()
-    finally:
-        servers.stop(proc)
 
 
 def _client() -> Any:

@@ -7,8 +7,8 @@ from typing import Any
 
 from chalicelib import clock, flow
 from chalicelib import validation as v
-from chalicelib.errors import BadRequest, Conflict, NotFound
-from chalicelib.models import ChannelModel, NumberModel
+from chalicelib.errors import BadRequest, NotFound
+from chalicelib.models import ChannelModel
 
 DEFAULT_DISCLOSURE = "This call may be recorded for quality and training purposes."
 MAX_DISCLOSURE = 500
@@ -87,8 +87,8 @@ def update(channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def delete(channel_id: str) -> None:
     """Delete a channel that has no active numbers; its calls keep the channel's name."""
+    from chalicelib import numbers
+
     load(channel_id)
-    active = [n.number for n in NumberModel.scan(NumberModel.channel_id == channel_id) if n.status == "active"]
-    if active:
-        raise Conflict(f"release the channel's numbers first: {', '.join(active)}")
+    numbers.require_none_active(channel_id=channel_id)
     ChannelModel(channel_id).delete()

@@ -173,6 +173,15 @@ def list_all(
     return sorted(out, key=lambda d: d["number"])
 
 
+def require_none_active(*, channel_id: str | None = None, pool_id: str | None = None) -> None:
+    """A 409 naming the active numbers of a channel or pool that is about to be deleted."""
+    cond = NumberModel.channel_id == channel_id if channel_id else NumberModel.pool_id == pool_id
+    active = [n.number for n in NumberModel.scan(cond) if n.status == "active"]
+    if active:
+        what = "channel" if channel_id else "pool"
+        raise Conflict(f"release the {what}'s numbers first: {', '.join(active)}")
+
+
 def release(number: str) -> dict[str, Any]:
     """Give the number back to the carrier; its item (and its calls) stay, marked released."""
     item = load(number)

@@ -149,10 +149,10 @@ def update(pool_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete(pool_id: str) -> None:
+    from chalicelib import numbers
+
     load(pool_id)
-    active = [n.number for n in NumberModel.scan(NumberModel.pool_id == pool_id) if n.status == "active"]
-    if active:
-        raise Conflict(f"release the pool's numbers first: {', '.join(active)}")
+    numbers.require_none_active(pool_id=pool_id)
     PoolModel(pool_id).delete()
 
 
