@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DDB_PORT ?= 8001
 API_PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench sizing call ddb-stop ddb-start chromium node venv clean
+.PHONY: run test lint typecheck pytest bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -55,6 +55,18 @@ test: lint typecheck pytest
 
 bench: venv
 	$(PY) -m bench
+
+# Management API keys: make apikey NAME="CI deploys" | make apikeys | make apikey-revoke ID=abc123defg  [STAGE=prod]
+apikey: venv
+	$(PY) scripts/apikeys.py create --name "$(NAME)" $(if $(STAGE),--stage "$(STAGE)")
+apikeys: venv
+	$(PY) scripts/apikeys.py list $(if $(STAGE),--stage "$(STAGE)")
+apikey-revoke: venv
+	$(PY) scripts/apikeys.py revoke "$(ID)" $(if $(STAGE),--stage "$(STAGE)")
+
+# The pool-sizing simulator's standard scenarios (a few minutes): JSON in bench/results/, table in bench/README.md.
+sizing: venv
+	$(PY) -m bench.sizing
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

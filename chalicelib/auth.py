@@ -1,16 +1,29 @@
-"""API keys for the management API: ``Authorization: Bearer <key>``, compared in constant time."""
+"""API keys for the management API: ``Authorization: Bearer <key>``, compared in constant time.
+
+Two kinds of key open it: stored keys (``chalicelib/apikeys.py``, made with
+``scripts/apikeys.py``; identity ``key:<key id>``) and the deployment's bootstrap key
+(``API_KEY`` / ``API_KEY_PARAM``; identity ``key:`` + 8 hex of its SHA-256). The identity
+goes into the logs; the key never does.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 
+from chalicelib import apikeys
 from chalicelib.errors import Unauthorized
 from chalicelib.secrets import api_key
+from chalicelib.settings import get_settings
 
 
 def _digest(value: str) -> bytes:
     return hashlib.sha256(value.encode("utf-8")).digest()
+
+
+def _bootstrap_configured() -> bool:
+    s = get_settings()
+    return bool(s.api_key or s.api_key_param)
 
 
 def identify(authorization: str | None) -> str:
@@ -18,9 +31,14 @@ def identify(authorization: str | None) -> str:
     if not authorization:
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
     scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send the API key as 'Authorization: Bearer <key>'")
-    # Comparing digests keeps the comparison constant-time whatever the lengths.
-    if not hmac.compare_digest(_digest(token.strip()), _digest(api_key())):
-        raise Unauthorized("the API key is not valid")
-    return "key:" + hashlib.sha256(token.strip().encode()).hexdigest()[:8]
+    key_id = apikeys.authenticate(token)  # None for anything that is not a good stored key
+    if key_id is not None:
+        return "key:" + key_id
+    # Comparing digests keeps the comparison constant-time whatever the lengths. A deployment
+    # may run on stored keys alone, with no bootstrap key configured.
+    if _bootstrap_configured() and hmac.compare_digest(_digest(token), _digest(api_key())):
+        return "key:" + _digest(token).hex()[:8]
+    raise Unauthorized("the API key is not valid")
