@@ -10,7 +10,7 @@ from typing import Any
 
 from bench import common
 
-ALL = ["coldstart", "leases", "voice", "reports"]
+ALL = ["coldstart", "leases", "voice", "reports", "sizing"]
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
 

@@ -554,6 +554,8 @@ def result_of(c: CallModel) -> str | None:
 
 
 def load(call_sid: str) -> CallModel:
+    if len(call_sid) > 64:
+        raise NotFound("no call with that sid")
     try:
         return CallModel.get(call_sid)
     except CallModel.DoesNotExist:
@@ -575,15 +577,22 @@ def _months_desc(start_ms: int, end_ms: int) -> list[str]:
         cur = (cur - timedelta(days=1)).replace(day=1)
 
 
+# Times outside 1970..9998 would take the month arithmetic past what datetime can hold.
+MIN_TIME_MS, MAX_TIME_MS = 0, 253_370_764_800_000  # 1970-01-01, 9999-01-01 (UTC)
+
+
 def _parse_time(value: str | None, name: str, default: int) -> int:
     if value in (None, ""):
         return default
     try:
-        return clock.parse_iso(value)
+        ms = clock.parse_iso(value)
     except ValueError:
         raise BadRequest(
             f"'{name}' must be an ISO 8601 date or time, like 2026-11-01 or 2026-11-01T09:00:00Z"
         ) from None
+    if not MIN_TIME_MS <= ms < MAX_TIME_MS:
+        raise BadRequest(f"'{name}' must be between 1970 and 9998")
+    return ms
 
 
 def parse_range(query: dict[str, str]) -> tuple[int, int]:
@@ -606,7 +615,7 @@ def _cursor_decode(cursor: str) -> tuple[str, dict[str, Any]]:
         if key and not _valid_call_key(key, month):
             raise ValueError
         return month, key
-    except (ValueError, KeyError, TypeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
         raise BadRequest("'cursor' is not one this API gave out") from None
 
 

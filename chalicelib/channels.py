@@ -57,6 +57,8 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(channel_id: str) -> ChannelModel:
+    if len(channel_id) > 64:  # DynamoDB refuses long keys with a 500-worthy error; none of ours is this long
+        raise NotFound("no channel with that id")
     try:
         return ChannelModel.get(channel_id)
     except ChannelModel.DoesNotExist:

@@ -146,7 +146,7 @@ def _zone(name: str) -> Any:
 
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory (America), a name too long
         raise BadRequest(f"'flow.hours.timezone' {name!r} is not a known time zone") from None
 
 

@@ -85,7 +85,10 @@ def _url(value: Any, name: str) -> str | None:
     text = _text(value, name, CUT["url"])
     if text is None:
         return None
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        raise BadRequest(f"'{name}' must be an http(s) URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadRequest(f"'{name}' must be an http(s) URL")
     return text
@@ -224,7 +227,7 @@ def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None) -> dict
     session.expires_at = _session_expiry(now)
     got = numbers.allocate(pool.pool_id, session, hold_ms, now, get_settings().lease_history_days)
     if got is None:
-        pools.count_exhaustion(pool.pool_id, now)
+        pools.count_exhaustion(pool.pool_id, now, req["visitor_id"])
         logger.info("pool exhausted", pool_id=pool.pool_id)
         return _untracked(pool, "pool_exhausted")
     logger.info("lease started", pool_id=pool.pool_id, number=got.number, session_id=got.session_id)

@@ -242,7 +242,10 @@ def _free_condition(pool_id: str, now_ms: int) -> Any:
 def _unchanged_since(cand: NumberModel) -> Any:
     if cand.lease_started_at is None:
         return NumberModel.lease_started_at.does_not_exist()
-    return NumberModel.lease_started_at == int(cand.lease_started_at)
+    unchanged = NumberModel.lease_started_at == int(cand.lease_started_at)
+    if cand.lease_expires_at is not None:  # a renewal since the read would make prev_ended_at early
+        unchanged = unchanged & (NumberModel.lease_expires_at == int(cand.lease_expires_at))
+    return unchanged
 
 
 def candidates(pool_id: str, now_ms: int, *, limit: int = CANDIDATES_PER_QUERY) -> list[NumberModel]:

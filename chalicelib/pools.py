@@ -56,12 +56,16 @@ def normalize_origin(value: Any) -> str:
     """``scheme://host[:port]`` in lower case, or a 400."""
     if not isinstance(value, str) or len(value) > 200:
         raise BadRequest("each allowed origin must be a string like https://www.example.com")
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port  # raises for a port that is not a number in 0..65535
+    except ValueError:
+        raise BadRequest(f"{value!r} is not an origin; write it like https://www.example.com") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
         raise BadRequest(f"{value!r} is not an origin; write it like https://www.example.com")
     origin = f"{parts.scheme}://{parts.hostname.lower()}"
-    if parts.port:
-        origin += f":{parts.port}"
+    if port:
+        origin += f":{port}"
     return origin
 
 
@@ -121,6 +125,8 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(pool_id: str) -> PoolModel:
+    if len(pool_id) > 64:
+        raise NotFound("no pool with that id")
     try:
         return PoolModel.get(pool_id)
     except PoolModel.DoesNotExist:
@@ -201,12 +207,16 @@ def _hour(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H")
 
 
-def count_exhaustion(pool_id: str, now_ms: int) -> None:
-    """One more visitor found the pool empty, counted per hour (kept 8 days)."""
+def count_exhaustion(pool_id: str, now_ms: int, visitor_id: str | None = None) -> None:
+    """One more refusal, counted per hour (kept 8 days); the visitor's hash too, so sizing
+    counts a visitor refused on several pages once."""
+    import hashlib
+
     expires = datetime.fromtimestamp(now_ms / 1000 + 8 * 86_400, tz=UTC)
-    CounterModel(f"POOL#{pool_id}#EXHAUSTED", _hour(now_ms)).update(
-        actions=[CounterModel.total.add(1), CounterModel.expires_at.set(expires)]
-    )
+    actions: list[Any] = [CounterModel.total.add(1), CounterModel.expires_at.set(expires)]
+    if visitor_id:
+        actions.append(CounterModel.keys.add({hashlib.sha256(visitor_id.encode()).hexdigest()[:16]}))
+    CounterModel(f"POOL#{pool_id}#EXHAUSTED", _hour(now_ms)).update(actions=actions)
 
 
 def exhaustion_counts(pool_id: str, now_ms: int) -> dict[str, int]:

@@ -217,13 +217,19 @@ def _source(value: Any) -> str:
     return source.lower() if source.startswith("web:") else source
 
 
+MIN_YEAR, MAX_YEAR = 1970, 9998  # day arithmetic on ranges stays within what datetime holds
+
+
 def _date(value: Any, name: str = "date") -> str:
     try:
         if not isinstance(value, str):
             raise ValueError
-        return datetime.strptime(value, "%Y-%m-%d").strftime("%Y-%m-%d")
+        day = datetime.strptime(value, "%Y-%m-%d")
     except ValueError:
         raise BadRequest(f"'{name}' must be a date like 2026-11-01") from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise BadRequest(f"'{name}' must be a date between {MIN_YEAR} and {MAX_YEAR}, like 2026-11-01")
+    return day.strftime("%Y-%m-%d")
 
 
 def put_spend(body: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +249,10 @@ def import_spend(raw: bytes | str | None) -> dict[str, Any]:
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else (raw or "")
     if len(text) > MAX_CSV_BYTES:
         raise BadRequest(f"the CSV is larger than {MAX_CSV_BYTES} bytes; split it")
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))  # newline="": csv reads \r, \n and \r\n itself
+    except csv.Error as exc:  # e.g. a quoted field left open at the end
+        raise BadRequest(f"the CSV cannot be read: {exc}") from None
     if not rows or [h.strip().lower() for h in rows[0]] != ["date", "source", "amount"]:
         raise BadRequest("the CSV's first line must be the header: date,source,amount")
     entries, errors = [], []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import blocklist, calls, channels, numbers, pools, reports
+from chalicelib import blocklist, calls, channels, clock, numbers, pools, reports, sizing
 from chalicelib.errors import BadRequest
 from chalicelib.http import Headers, json_response, query
 from chalicelib.validation import json_body
@@ -137,6 +137,12 @@ def list_pools() -> Response:
 @bp.route("/v1/pools/{pool_id}", methods=["GET"])
 def get_pool(pool_id: str) -> Response:
     return json_response(pools.status(pool_id))
+
+
+@bp.route("/v1/pools/{pool_id}/sizing", methods=["GET"])
+def pool_sizing(pool_id: str) -> Response:
+    target = sizing.parse_target(query(bp.current_request).get("target"))
+    return json_response(sizing.pool_sizing(pool_id, clock.now_ms(), target))
 
 
 @bp.route("/v1/pools/{pool_id}", methods=["PATCH"])
