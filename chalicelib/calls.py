@@ -19,8 +19,8 @@ from pynamodb.exceptions import PynamoDBException, UpdateError
 from twilio.twiml.voice_response import VoiceResponse
 
 from chalicelib import attribution, blocklist, clock, flow
-from chalicelib.errors import BadRequest, NotFound, StorageUnavailable, dynamodb_code
-from chalicelib.models import CallModel, ChannelModel, NumberModel, PoolModel
+from chalicelib.errors import BadRequest, StorageUnavailable, dynamodb_code
+from chalicelib.models import CallModel, ChannelModel, NumberModel, PoolModel, get_or_404
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
 from chalicelib.validation import loose_e164
@@ -554,12 +554,7 @@ def result_of(c: CallModel) -> str | None:
 
 
 def load(call_sid: str) -> CallModel:
-    if len(call_sid) > 64:
-        raise NotFound("no call with that sid")
-    try:
-        return CallModel.get(call_sid)
-    except CallModel.DoesNotExist:
-        raise NotFound(f"no call with sid {call_sid!r}") from None
+    return get_or_404(CallModel, call_sid, "call with sid")
 
 
 def get(call_sid: str) -> dict[str, Any]:

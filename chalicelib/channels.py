@@ -7,8 +7,8 @@ from typing import Any
 
 from chalicelib import clock, flow
 from chalicelib import validation as v
-from chalicelib.errors import BadRequest, NotFound
-from chalicelib.models import ChannelModel
+from chalicelib.errors import BadRequest
+from chalicelib.models import ChannelModel, get_or_404
 
 DEFAULT_DISCLOSURE = "This call may be recorded for quality and training purposes."
 MAX_DISCLOSURE = 500
@@ -30,6 +30,11 @@ def to_dict(ch: ChannelModel) -> dict[str, Any]:
 
 def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     v.reject_unknown(body, FIELDS)
+    return handling_fields(body, partial=partial)
+
+
+def handling_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """What channels and pools share: name, forward-to phone, recording, disclosure and call flow."""
     out: dict[str, Any] = {}
     name = v.string(body, "name", required=not partial, max_len=100, min_len=1)
     if name is not None:
@@ -46,10 +51,14 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     return out
 
 
+def disclosure_for(record: bool | None, disclosure: str | None) -> str | None:
+    """A recorded line always has a disclosure: the default one unless the business wrote its own."""
+    return disclosure or (DEFAULT_DISCLOSURE if record else None)
+
+
 def create(body: dict[str, Any]) -> dict[str, Any]:
     f = _fields(body, partial=False)
-    if f.get("record") and not f.get("disclosure"):
-        f["disclosure"] = DEFAULT_DISCLOSURE
+    f["disclosure"] = disclosure_for(f.get("record"), f.get("disclosure"))
     now = clock.now_ms()
     ch = ChannelModel("ch_" + secrets.token_hex(8), created_at=now, updated_at=now, **f)
     ch.save(condition=ChannelModel.channel_id.does_not_exist())
@@ -57,12 +66,7 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(channel_id: str) -> ChannelModel:
-    if len(channel_id) > 64:  # DynamoDB refuses long keys with a 500-worthy error; none of ours is this long
-        raise NotFound("no channel with that id")
-    try:
-        return ChannelModel.get(channel_id)
-    except ChannelModel.DoesNotExist:
-        raise NotFound(f"no channel with id {channel_id!r}") from None
+    return get_or_404(ChannelModel, channel_id, "channel with id")
 
 
 def get(channel_id: str) -> dict[str, Any]:
@@ -80,8 +84,7 @@ def update(channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
     ch = load(channel_id)
     for key, value in f.items():
         setattr(ch, key, value)
-    if ch.record and not ch.disclosure:
-        ch.disclosure = DEFAULT_DISCLOSURE
+    ch.disclosure = disclosure_for(ch.record, ch.disclosure)
     ch.updated_at = clock.now_ms()
     ch.save(condition=ChannelModel.channel_id.exists())
     return to_dict(ch)

@@ -7,7 +7,7 @@ keeps the two in step.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -251,6 +251,23 @@ ALL_MODELS: tuple[type[Model], ...] = (
     LeaseModel,
     CounterModel,
 )
+
+
+_M = TypeVar("_M", bound=Model)
+MAX_ID_LENGTH = 64  # our ids and Twilio's sids are shorter; DynamoDB refuses keys over 2 KB with a 500-worthy error
+
+
+def get_or_404(model: type[_M], key: str, what: str) -> _M:
+    """The item keyed ``key``, or a 404 saying there is no such ``what`` (over-long keys are never looked up)."""
+    from chalicelib.errors import NotFound
+
+    if len(key) <= MAX_ID_LENGTH:
+        try:
+            return model.get(key)
+        except model.DoesNotExist:
+            pass
+    shown = key if len(key) <= MAX_ID_LENGTH else key[:MAX_ID_LENGTH] + "..."
+    raise NotFound(f"no {what} {shown!r}")
 
 
 def create_tables(wait: bool = False) -> None:

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib import channels, clock, flow
+from chalicelib import channels, clock
 from chalicelib import validation as v
 from chalicelib.errors import BadRequest, Conflict, NotFound
-from chalicelib.models import CounterModel, NumberModel, PoolModel
+from chalicelib.models import CounterModel, NumberModel, PoolModel, get_or_404
 
 FIELDS = {
     "name",
@@ -71,10 +71,7 @@ def normalize_origin(value: Any) -> str:
 
 def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     v.reject_unknown(body, FIELDS)
-    out: dict[str, Any] = {}
-    name = v.string(body, "name", required=not partial, max_len=100, min_len=1)
-    if name is not None:
-        out["name"] = name
+    out = channels.handling_fields(body, partial=partial)
     if "allowed_origins" in body or not partial:
         origins = body.get("allowed_origins")
         if not isinstance(origins, list) or not origins:
@@ -82,9 +79,8 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         if len(origins) > MAX_ORIGINS:
             raise BadRequest(f"'allowed_origins' may list at most {MAX_ORIGINS} origins")
         out["allowed_origins"] = sorted({normalize_origin(o) for o in origins})
-    for key in ("original_number", "forward_to"):
-        if key in body or not partial:
-            out[key] = v.e164(body.get(key), key)
+    if "original_number" in body or not partial:
+        out["original_number"] = v.e164(body.get("original_number"), "original_number")
     hold = v.integer(body, "hold_seconds", default=None if partial else 900, lo=60, hi=86_400)
     if hold is not None:
         out["hold_seconds"] = hold
@@ -98,20 +94,12 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
         out["exhaustion_policy"] = policy
     elif not partial:
         out["exhaustion_policy"] = "original"
-    record = v.boolean(body, "record", default=None if partial else False)
-    if record is not None:
-        out["record"] = record
-    if "flow" in body:
-        out["flow"] = flow.parse(body["flow"])
-    if "disclosure" in body:
-        out["disclosure"] = v.string(body, "disclosure", max_len=channels.MAX_DISCLOSURE) or None
     return out
 
 
 def create(body: dict[str, Any]) -> dict[str, Any]:
     f = _fields(body, partial=False)
-    if f.get("record") and not f.get("disclosure"):
-        f["disclosure"] = channels.DEFAULT_DISCLOSURE
+    f["disclosure"] = channels.disclosure_for(f.get("record"), f.get("disclosure"))
     now = clock.now_ms()
     pool = PoolModel(
         "pl_" + secrets.token_hex(8),
@@ -125,12 +113,7 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(pool_id: str) -> PoolModel:
-    if len(pool_id) > 64:
-        raise NotFound("no pool with that id")
-    try:
-        return PoolModel.get(pool_id)
-    except PoolModel.DoesNotExist:
-        raise NotFound(f"no pool with id {pool_id!r}") from None
+    return get_or_404(PoolModel, pool_id, "pool with id")
 
 
 def list_all() -> list[dict[str, Any]]:
@@ -146,8 +129,7 @@ def update(pool_id: str, body: dict[str, Any]) -> dict[str, Any]:
         raise Conflict("add an overflow number first: POST /v1/numbers with pool_id and overflow true")
     for key, value in f.items():
         setattr(pool, key, value)
-    if pool.record and not pool.disclosure:
-        pool.disclosure = channels.DEFAULT_DISCLOSURE
+    pool.disclosure = channels.disclosure_for(pool.record, pool.disclosure)
     pool.updated_at = clock.now_ms()
     pool.save(condition=PoolModel.pool_id.exists())
     _cache.pop(pool.site_key, None)

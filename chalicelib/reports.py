@@ -320,7 +320,7 @@ def _buckets(model: str, source: str, start: str, end: str, spam: bool) -> dict[
         day, _, tag = item.sk.partition("#")
         if tag == "spam" and not spam:
             continue
-        acc = days.setdefault(day, {k: Decimal(0) for k in NUMBERS} | {"callers": set()})
+        acc = days.setdefault(day, _empty())
         for key in NUMBERS:
             acc[key] += Decimal(str(getattr(item, key) or 0))
         acc["callers"] |= {c.split(":", 1)[0] for c in (item.callers or set())}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import blocklist, calls, channels, clock, numbers, pools, reports, sizing
+from chalicelib import blocklist, calls, channels, clock, numbers, pools
 from chalicelib.errors import BadRequest
 from chalicelib.http import Headers, json_response, query
 from chalicelib.validation import json_body
@@ -91,26 +91,36 @@ def get_call(sid: str) -> Response:
 
 @bp.route("/v1/calls/{sid}", methods=["PATCH"])
 def update_call(sid: str) -> Response:
+    from chalicelib import reports
+
     return json_response(calls.to_dict(reports.set_outcome(sid, _body())))
 
 
 @bp.route("/v1/spend", methods=["PUT"])
 def put_spend() -> Response:
+    from chalicelib import reports
+
     return json_response(reports.put_spend(_body()))
 
 
 @bp.route("/v1/spend/import", methods=["POST"], content_types=["text/csv"])
 def import_spend() -> Response:
+    from chalicelib import reports
+
     return json_response(reports.import_spend(bp.current_request.raw_body), 201)
 
 
 @bp.route("/v1/reports/channels", methods=["GET"])
 def channels_report() -> Response:
+    from chalicelib import reports
+
     return json_response(reports.channels_report(query(bp.current_request)))
 
 
 @bp.route("/v1/reports/daily", methods=["GET"])
 def daily_report() -> Response:
+    from chalicelib import reports
+
     return json_response(reports.daily_report(query(bp.current_request)))
 
 
@@ -141,6 +151,8 @@ def get_pool(pool_id: str) -> Response:
 
 @bp.route("/v1/pools/{pool_id}/sizing", methods=["GET"])
 def pool_sizing(pool_id: str) -> Response:
+    from chalicelib import sizing
+
     target = sizing.parse_target(query(bp.current_request).get("target"))
     return json_response(sizing.pool_sizing(pool_id, clock.now_ms(), target))
 
