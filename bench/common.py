@@ -31,7 +31,11 @@ def embedded_dynamodb(prefix: str) -> Iterator[str]:
 
 
 def local_env(endpoint: str, prefix: str) -> None:
-    """Settings for an in-process app against ``endpoint``; call before importing chalicelib."""
+    """Settings for an in-process app against ``endpoint``: set, and taken up at once.
+
+    Settings are read per request and connections are keyed by endpoint, so one ``make bench``
+    run can start a fresh embedded DynamoDB per benchmark and the app follows it.
+    """
     os.environ.update(
         {
             "STAGE": "bench",
@@ -50,6 +54,15 @@ def local_env(endpoint: str, prefix: str) -> None:
             "POWERTOOLS_LOG_LEVEL": "CRITICAL",
         }
     )
+    from chalicelib.leasing import sites
+    from chalicelib.settings import get_settings
+    from chalicelib.store import connections
+    from chalicelib.voice import blocklist
+
+    get_settings.cache_clear()
+    connections.reset()
+    sites.clear_cache()
+    blocklist.clear_cache()
 
 
 class RequestCounter:
@@ -94,11 +107,9 @@ def counting() -> Iterator[RequestCounter]:
 
 def _forget_clients() -> None:
     """Drop PynamoDB's cached connections so new ones are built from the (un)hooked session."""
-    from chalicelib import models, numbers
+    from chalicelib.store import connections
 
-    for model in models.ALL_MODELS:
-        model._connection = None
-    numbers._conn = None
+    connections.reset()
 
 
 def timed(fn: Callable[[], Any], n: int) -> float:

@@ -23,14 +23,16 @@ SITE = "https://shop.example.com"
 
 
 def run() -> dict[str, Any]:
-    with common.embedded_dynamodb("bench-leases-") as endpoint:
-        return _measure(endpoint)
+    with common.embedded_dynamodb("bench-leases-") as ddb:
+        return _measure(ddb)
 
 
-def _measure(endpoint: str) -> dict[str, Any]:
+def _measure(ddb: str) -> dict[str, Any]:
     import boto3
 
-    from chalicelib import leases, models, numbers, pools
+    from chalicelib import numbers, pools
+    from chalicelib.leasing import endpoint, sites
+    from chalicelib.store import models
 
     models.create_tables()
     pool = pools.create(
@@ -38,7 +40,7 @@ def _measure(endpoint: str) -> dict[str, Any]:
     )
     for i in range(POOL_SIZE):
         numbers.provision({"pool_id": pool["id"], "number": f"+1{201 + i // 100}5550{100 + i % 100}"})
-    pools.by_site_key(pool["site_key"])  # warm the per-process pool cache, as a warm Lambda has it
+    sites.by_site_key(pool["site_key"])  # warm the per-process pool cache, as a warm Lambda has it
 
     def lease_body(i: int, **extra: Any) -> str:
         return json.dumps(
@@ -58,7 +60,7 @@ def _measure(endpoint: str) -> dict[str, Any]:
         t0 = time.perf_counter()
         for i in range(N):
             counter.reset()
-            answer, _ = leases.lease(lease_body(i), SITE, UA)
+            answer, _ = endpoint.lease(lease_body(i), SITE, UA)
             assert answer["tracked"], answer
             new_counts.append(counter.total)
             answers.append(answer)
@@ -67,14 +69,14 @@ def _measure(endpoint: str) -> dict[str, Any]:
         for i, a in enumerate(answers):
             counter.reset()
             body = {"session_id": a["session_id"], "renew": True, "number": a["number"]}
-            answer, _ = leases.lease(lease_body(i, **body), SITE, UA)
+            answer, _ = endpoint.lease(lease_body(i, **body), SITE, UA)
             assert answer["tracked"] and answer["number"] == a["number"], answer
             renew_counts.append(counter.total)
         renew_seconds = time.perf_counter() - t0
         ops = dict(counter.ops)
 
     # The baseline: the cheapest conditional write there is, on the same endpoint.
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    client = boto3.client("dynamodb", endpoint_url=ddb, region_name="us-east-1")
     table = models.NumberModel.Meta.table_name
     numbers_list = [a["number"] for a in answers]
     t0 = time.perf_counter()

@@ -2,8 +2,8 @@
 
 Budget (issue 6): the same number of DynamoDB requests at both sizes. Calls are built as
 finished call items with the same contribution the live code computes
-(``reports.contribution``), written with batch writes together with the aggregates they add
-up to; then ``reports.channels_report`` runs once per size against a fresh embedded
+(``aggregates.contribution``), written with batch writes together with the aggregates they add
+up to; then ``summaries.channels_report`` runs once per size against a fresh embedded
 DynamoDB, with its requests counted (botocore event hooks) and timed. Time is stated as the
 ratio of the large report to the small one.
 """
@@ -40,24 +40,21 @@ def run() -> dict[str, Any]:
 
 
 def _forget() -> None:
-    from chalicelib import models, numbers, settings
+    from chalicelib import settings
+    from chalicelib.store import connections
 
     settings.get_settings.cache_clear()
-    for model in models.ALL_MODELS:
-        model._connection = None
-    numbers._conn = None
+    connections.reset()
 
 
 def _measure(size: int) -> dict[str, Any]:
-    from chalicelib import clock, models, reports
-    from chalicelib.models import CallModel, ChannelModel, CounterModel
-    from chalicelib.settings import get_settings
+    from chalicelib import clock
+    from chalicelib.reports import aggregates, summaries
+    from chalicelib.store import keys, models
+    from chalicelib.store.models import CallModel, ChannelModel, CounterModel
+    from chalicelib.store.ops import dynamo_number
 
-    s = get_settings()
-    for model in models.ALL_MODELS:  # this size's tables and endpoint
-        model.Meta.table_name = s.table_name(model.Meta.table_name.rsplit("-", 1)[-1])
-        model.Meta.host = s.dynamodb_endpoint
-    models.create_tables()
+    models.create_tables()  # this size's tables, on this size's endpoint (settings are read per request)
     rnd = random.Random(size)
     end_ms = 1_790_000_000_000
     channel_ids = []
@@ -73,10 +70,10 @@ def _measure(size: int) -> dict[str, Any]:
     with CallModel.batch_write() as batch:
         for i in range(size):
             c = _call(rnd, i, end_ms, channel_ids)
-            for key, vec in reports.contribution(c).items():
+            for key, vec in aggregates.contribution(c).items():
                 pk, sk = key.split("|", 1)
                 b = buckets[(pk, sk)]
-                for field in reports.NUMBERS:
+                for field in aggregates.NUMBERS:
                     if field in vec:
                         b[field] = b.get(field, Decimal(0)) + Decimal(str(vec[field]))
                 if "caller" in vec:
@@ -85,18 +82,18 @@ def _measure(size: int) -> dict[str, Any]:
             batch.save(c)
     with CounterModel.batch_write() as batch:
         for (pk, sk), b in buckets.items():
-            fields = {k: reports._num(val) for k, val in b.items() if k != "callers"}
+            fields = {k: dynamo_number(val) for k, val in b.items() if k != "callers"}
             batch.save(CounterModel(pk, sk, callers=b["callers"] or None, **fields))
-        batch.save(CounterModel(*reports.SOURCES, keys=sources))
+        batch.save(CounterModel(*keys.REPORT_SOURCES, keys=sources))
     build_seconds = time.perf_counter() - t0
 
     clock.set_source(lambda: end_ms / 1000)
     query = {"from": "2026-06-24", "to": "2026-09-21", "model": "last_touch"}  # 90 days
     with common.counting() as counter:
-        reports.channels_report(query)  # warm: connections and clients are built once per process
+        summaries.channels_report(query)  # warm: connections and clients are built once per process
         counter.reset()
         t0 = time.perf_counter()
-        report = reports.channels_report(query)
+        report = summaries.channels_report(query)
         seconds = time.perf_counter() - t0
     clock.set_source(None)
     return {
@@ -111,7 +108,7 @@ def _measure(size: int) -> dict[str, Any]:
 
 
 def _call(rnd: random.Random, i: int, end_ms: int, channel_ids: list[str]) -> Any:
-    from chalicelib.models import CallModel
+    from chalicelib.store.models import CallModel
 
     started = end_ms - rnd.randrange(DAYS * 86_400_000)
     caller = f"+1415{rnd.randrange(10**7):07d}"

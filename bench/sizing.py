@@ -5,8 +5,8 @@ a few pages and leave; some call, during the visit or minutes after it. Each vis
 browser is played as ``ct.js`` behaves: the first page asks for a number, later pages reuse
 the held lease with no request, a timer renews it every ``renew_after_seconds`` while the
 page is visible, and a visitor the pool refused asks again on every page. The requests go
-to the real lease endpoint code (``chalicelib.leases.lease``) and every call to the real
-voice webhook (``chalicelib.calls.answer_voice``), against the embedded DynamoDB, with the
+to the real lease endpoint code (``chalicelib.leasing.endpoint.lease``) and every call to the real
+voice webhook (``chalicelib.voice.webhook.answer_voice``), against the embedded DynamoDB, with the
 clock injected (``chalicelib.clock.set_source``), so a simulated day takes seconds.
 
 The simulator knows which visit each call came from and classifies the stored attribution:
@@ -17,7 +17,7 @@ refused at their first page, is checked three ways: against Erlang B for the poo
 load (arrival rate x the run's mean holding time); against an ideal pool given the very same
 visitors (a work-conserving allocator refuses exactly the same ones); and against that ideal
 pool over a hundred more days, the expected value where Erlang B's assumption (a refused
-visitor leaves) does not hold. Random reuse (``numbers.candidates`` patched to return the
+visitor leaves) does not hold. Random reuse (``allocator.candidates`` patched to return the
 free numbers shuffled) runs the same seeded traffic, to compare with least recently released.
 
 Calls only read the lease state, so whether one visitor calls changes nothing for another:
@@ -274,7 +274,7 @@ def offered_load(s: Scenario) -> tuple[float, float]:
 
 
 def pool_size(s: Scenario) -> int:
-    from chalicelib import sizing
+    from chalicelib.reports import sizing
 
     if s.size is not None:
         return s.size
@@ -300,39 +300,42 @@ class Browser:
 @contextmanager
 def reuse(policy: str, rng: random.Random) -> Iterator[None]:
     """``lrr`` is the product; ``random`` swaps the candidate list for the free numbers in random order."""
-    from chalicelib import numbers
-    from chalicelib.models import NumberModel
+    from chalicelib.leasing import allocator
+    from chalicelib.store.models import NumberModel
 
     if policy == "lrr":
         yield
         return
     if policy != "random":
         raise ValueError(policy)
-    original = numbers.candidates
+    original = allocator.candidates
 
-    def shuffled(pool_id: str, now_ms: int, *, limit: int = numbers.CANDIDATES_PER_QUERY) -> list[Any]:
+    def shuffled(pool_id: str, now_ms: int, *, limit: int = allocator.CANDIDATES_PER_QUERY) -> list[Any]:
         free = list(NumberModel.pool_index.query(pool_id, NumberModel.lease_ended_at <= now_ms))
         rng.shuffle(free)
         return free
 
-    numbers.candidates = shuffled  # type: ignore[assignment]
+    allocator.candidates = shuffled  # type: ignore[assignment]
     try:
         yield
     finally:
-        numbers.candidates = original  # type: ignore[assignment]
+        allocator.candidates = original  # type: ignore[assignment]
 
 
 def simulate(s: Scenario, *, size: int, policy: str = "lrr", replication: int = 0) -> dict[str, Any]:
     """Run one replication against the DynamoDB chalicelib is configured for; the figures as a dict."""
-    from chalicelib import calls, clock, leases, numbers, pools, sizing
-    from chalicelib.models import CallModel
+    from chalicelib import clock, numbers, pools
+    from chalicelib.leasing import endpoint, sites
     from chalicelib.observability import metrics
+    from chalicelib.reports import sizing
+    from chalicelib.store.models import CallModel
+    from chalicelib.voice import webhook
 
     visitors = traffic(s, replication)
     start = DAY0 + s.start_hour * 3600
     fake = clock.FakeClock(start)
     clock.set_source(fake)
-    pools.clear_cache()
+    sites.clear_cache()
     wall = time.perf_counter()
     try:
         pool = pools.create(
@@ -383,7 +386,7 @@ def simulate(s: Scenario, *, size: int, policy: str = "lrr", replication: int = 
                 body["click_ids"] = {k: val for k, val in utm.items() if not k.startswith("utm_")}
                 if referrer:
                     body["referrer"] = referrer
-            answer, _ = leases.lease(json.dumps(body), SITE, UA)
+            answer, _ = endpoint.lease(json.dumps(body), SITE, UA)
             requests["renewal" if renew else "lease"] += 1
             if b.first_refused is None:
                 b.first_refused = not answer["tracked"]
@@ -416,7 +419,9 @@ def simulate(s: Scenario, *, size: int, policy: str = "lrr", replication: int = 
                 return
             record["after_lease_end"] = t > b.spans[-1][1]  # only these can be spoilt by reuse
             sid = f"CA{replication:08x}{v.index:024x}"
-            calls.answer_voice({"CallSid": sid, "From": f"+1646{v.index:07d}", "To": b.number, "CallStatus": "ringing"})
+            webhook.answer_voice(
+                {"CallSid": sid, "From": f"+1646{v.index:07d}", "To": b.number, "CallStatus": "ringing"}
+            )
             metrics.clear_metrics()  # what each Lambda invocation's flush does (metrics are disabled here)
             stored = CallModel.get(sid)
             attr = stored.attribution or {}
@@ -466,7 +471,7 @@ def _figures(
     seconds: float,
 ) -> dict[str, Any]:
     """Counts (summed over replications later) and this run's own view of its busy hour and load."""
-    from chalicelib import sizing
+    from chalicelib.reports import sizing
 
     def hour_of(t: float) -> int:  # hours since DAY0 (a UTC midnight): the same buckets as the endpoint's
         return math.floor((s.start_hour * 3600 + t) / 3600)
@@ -558,7 +563,7 @@ def _task(args: tuple[Scenario, int, str, int]) -> dict[str, Any]:
     s, size, policy, replication = args
     request = urllib.request.Request(f"{_endpoint}/moto-api/reset", method="POST", data=b"")
     urllib.request.urlopen(request, timeout=30).read()
-    from chalicelib import models
+    from chalicelib.store import models
 
     models.create_tables()
     out = simulate(s, size=size, policy=policy, replication=replication)
@@ -631,7 +636,7 @@ def _wilson_upper(k: int, n: int, z: float = 1.96) -> float:
 
 def summarize(s: Scenario, size: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Replications summed per policy; overflow against Erlang B and the reference; budgets where they apply."""
-    from chalicelib import sizing
+    from chalicelib.reports import sizing
 
     model_peak, model_load = offered_load(s)
     peak_weight = max(s.profile)

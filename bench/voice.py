@@ -46,8 +46,10 @@ def _measure() -> dict[str, Any]:
     from twilio.request_validator import RequestValidator
     from twilio.twiml.voice_response import VoiceResponse
 
-    from chalicelib import channels, leases, models, numbers, pools
+    from chalicelib import channels, numbers, pools
+    from chalicelib.leasing import endpoint
     from chalicelib.settings import get_settings
+    from chalicelib.store import models
     from tests.support.faults import dynamodb_failing
 
     models.create_tables()
@@ -57,7 +59,7 @@ def _measure() -> dict[str, Any]:
         {"name": "Site", "allowed_origins": [SITE], "original_number": "+12025550123", "forward_to": "+12025550144"}
     )
     pool_number = numbers.provision({"pool_id": pool["id"]})["number"]
-    leases.lease(json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-0001", "page_url": SITE}), SITE, UA)
+    endpoint.lease(json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-0001", "page_url": SITE}), SITE, UA)
 
     s = get_settings()
     validator = RequestValidator(s.twilio_auth_token)

@@ -2,7 +2,7 @@
 
 A key reads ``ct_<key id>_<secret>``: the id (10 lowercase letters and digits) names the
 key in logs and listings; the secret (``secrets.token_urlsafe(32)``: 43 characters, 256
-random bits) is what proves it. Each key is one item in the counters table (pk ``APIKEY``,
+random bits) is what proves it. Each key is one item in the counters table (``store.keys.api_key``,
 sk the key id) holding its name, when it was made and revoked, the secret's last four
 characters as a hint, and the SHA-256 of the secret, never the key. A plain SHA-256 is
 enough here: the secret is random and long, so there is nothing to guess from a leaked hash
@@ -28,9 +28,10 @@ from pynamodb.exceptions import PutError, PynamoDBException
 from chalicelib import clock
 from chalicelib import validation as v
 from chalicelib.errors import NotFound, StorageUnavailable
-from chalicelib.models import CounterModel
+from chalicelib.store import keys
+from chalicelib.store.cache import TTLCache
+from chalicelib.store.models import CounterModel
 
-PK = "APIKEY"
 PREFIX = "ct_"
 ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 ID_LENGTH = 10
@@ -40,8 +41,8 @@ CACHE_MAX = 1000
 # ct_<id>_<secret>: the id has no "_", so the first two underscores split the key.
 _KEY = re.compile(r"ct_([a-z0-9]{10})_([A-Za-z0-9_-]{43})")
 
-# key id -> (when it was read, in epoch ms; the secret's SHA-256). Valid keys only.
-_cache: dict[str, tuple[int, bytes]] = {}
+# key id -> the secret's SHA-256, valid keys only; the injectable clock, so tests can move time.
+_cache: TTLCache[bytes] = TTLCache(CACHE_SECONDS, max_entries=CACHE_MAX, now=lambda: clock.now_ms() / 1000)
 
 
 def _hash(secret: str) -> bytes:
@@ -85,7 +86,7 @@ def create(name: str) -> dict[str, Any]:
         }
         try:
             # Never over another key: a (most unlikely) id collision just draws again.
-            CounterModel(PK, key_id, data=data).save(condition=CounterModel.sk.does_not_exist())
+            CounterModel(*keys.api_key(key_id), data=data).save(condition=CounterModel.sk.does_not_exist())
         except PutError:
             tries += 1
             if tries == 3:
@@ -96,23 +97,23 @@ def create(name: str) -> dict[str, Any]:
 
 def list_keys() -> list[dict[str, Any]]:
     """Every key, revoked ones included, oldest first; without hashes or keys."""
-    keys = [_public(item) for item in CounterModel.query(PK)]
-    return sorted(keys, key=lambda k: (k["created_at"] or "", k["id"]))
+    found = [_public(item) for item in CounterModel.query(keys.API_KEYS_PK)]
+    return sorted(found, key=lambda k: (k["created_at"] or "", k["id"]))
 
 
 def revoke(key_id: str) -> dict[str, Any]:
     """Revoke a key (again is harmless). This process stops accepting it at once; others
     within ``CACHE_SECONDS``."""
-    _cache.pop(key_id, None)
+    _cache.pop(key_id)
     try:
-        item = CounterModel.get(PK, key_id)
+        item = CounterModel.get(*keys.api_key(key_id))
     except CounterModel.DoesNotExist:
         raise NotFound(f"no API key with id {key_id!r}") from None
     data: dict[str, Any] = dict(item.data or {})
     if not data.get("revoked_at"):
         data["revoked_at"] = clock.now_ms()
         item.update(actions=[CounterModel.data.set(data)], condition=CounterModel.sk.exists())
-    _cache.pop(key_id, None)  # in case a request cached it while this ran
+    _cache.pop(key_id)  # in case a request cached it while this ran
     return _public(item)
 
 
@@ -126,12 +127,11 @@ def authenticate(key: str) -> str | None:
         return None
     key_id, secret = parsed
     presented = _hash(secret)
-    now = clock.now_ms()
-    cached = _cache.get(key_id)
-    if cached is not None and 0 <= now - cached[0] <= CACHE_SECONDS * 1000:
-        return key_id if hmac.compare_digest(presented, cached[1]) else None
+    fresh, cached = _cache.get(key_id)
+    if fresh and cached is not None:
+        return key_id if hmac.compare_digest(presented, cached) else None
     try:
-        item = CounterModel.get(PK, key_id)
+        item = CounterModel.get(*keys.api_key(key_id))
     except CounterModel.DoesNotExist:
         return None
     except PynamoDBException:
@@ -139,14 +139,12 @@ def authenticate(key: str) -> str | None:
     data: dict[str, Any] = item.data or {}
     stored = data.get("secret_sha256")
     if not isinstance(stored, str) or data.get("revoked_at"):
-        _cache.pop(key_id, None)
+        _cache.pop(key_id)
         return None
     expected = bytes.fromhex(stored)
     if not hmac.compare_digest(presented, expected):
         return None
-    if len(_cache) >= CACHE_MAX:
-        _cache.pop(next(iter(_cache)))  # the oldest entry
-    _cache[key_id] = (now, expected)
+    _cache.put(key_id, expected)
     return key_id
 
 

@@ -8,10 +8,12 @@ number), ``unattributed`` (none of these).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from chalicelib.models import NumberModel
+from chalicelib.store import keys
+from chalicelib.store.models import CounterModel, LeaseModel, NumberModel, PoolModel, SessionModel
+from chalicelib.store.ops import expires_after
 
 
 def for_channel(channel_id: str, channel_name: str) -> dict[str, Any]:
@@ -30,7 +32,7 @@ def unattributed(reason: str) -> dict[str, Any]:
 
 
 def resolve(
-    number: NumberModel | None, call_time_ms: int, *, channel_name: str | None = None, pool: Any = None
+    number: NumberModel | None, call_time_ms: int, *, channel_name: str | None = None, pool: PoolModel | None = None
 ) -> dict[str, Any]:
     """The attribution of a call to ``number`` at ``call_time_ms``."""
     if number is None:
@@ -53,14 +55,22 @@ def resolve(
 # --- dynamic (pool) attribution -------------------------------------------------------------
 
 
-def attribute_pool_call(number: NumberModel, pool: Any, call_ms: int) -> dict[str, Any]:
+def lease_confidence(call_ms: int, lease_end_ms: int, grace_ms: int) -> str | None:
+    """How sure a call belongs to the lease that started last before it: ``active`` while the
+    lease was held, ``late`` within the grace window after it ended, else ``None``. Pure."""
+    if call_ms <= lease_end_ms:
+        return "active"
+    if call_ms - lease_end_ms <= grace_ms:
+        return "late"
+    return None
+
+
+def attribute_pool_call(number: NumberModel, pool: PoolModel, call_ms: int) -> dict[str, Any]:
     """The session whose lease on ``number`` started last before the call, with a confidence.
 
     One query of the lease history (newest two starts) and one session read. The newest
     lease's end is on the number item; an older one's end is on the lease that followed it.
     """
-    from chalicelib.models import LeaseModel, SessionModel
-
     recent = list(LeaseModel.query(number.number, scan_index_forward=False, limit=2))
     lease, end = None, None
     for i, item in enumerate(recent):
@@ -83,11 +93,8 @@ def attribute_pool_call(number: NumberModel, pool: Any, call_ms: int) -> dict[st
             end = int(nxt[0].prev_ended_at) if nxt and nxt[0].prev_ended_at is not None else None
     if lease is None or end is None:
         return {**unattributed("no lease on this number before the call"), "pool_id": number.pool_id}
-    if call_ms <= end:
-        confidence = "active"
-    elif call_ms - end <= int(pool.grace_seconds) * 1000:
-        confidence = "late"
-    else:
+    confidence = lease_confidence(call_ms, end, int(pool.grace_seconds) * 1000)
+    if confidence is None:
         return {**unattributed("the last lease ended before the grace window"), "pool_id": number.pool_id}
     if lease.source is not None:
         source = dict(lease.source)
@@ -184,8 +191,6 @@ SOCIAL_MEDIUMS = ("social", "social-network", "social_network", "social-media", 
 def _host(url: str | None) -> str:
     if not url:
         return ""
-    from urllib.parse import urlsplit
-
     return (urlsplit(url).hostname or "").lower()
 
 
@@ -272,13 +277,11 @@ def first_touch(caller: str | None, call_sid: str, started_ms: int, attr: dict[s
     for the same call is still the first, and a later call gets the earlier one's source.
     Anonymous or withheld numbers have no history: every such call is its own first touch.
     """
-    from chalicelib.models import CounterModel
-
     mine = touch(attr, call_sid, started_ms)
     if not caller or not caller.startswith("+"):
         return mine
-    expires = datetime.fromtimestamp(started_ms / 1000 + keep_days * 86_400, tz=UTC)
-    item = CounterModel(f"CALLER#{caller}", "first")
+    expires = expires_after(started_ms, keep_days)
+    item = CounterModel(*keys.caller_first_touch(caller))
     item.update(
         actions=[
             CounterModel.data.set(CounterModel.data | mine),  # type: ignore[arg-type]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chalicelib import clock, flow
+from chalicelib import clock, numbers
 from chalicelib import validation as v
 from chalicelib.errors import BadRequest
-from chalicelib.models import ChannelModel, get_or_404
+from chalicelib.store.models import ChannelModel
+from chalicelib.store.ops import get_or_404
+from chalicelib.voice import flow
 
-DEFAULT_DISCLOSURE = "This call may be recorded for quality and training purposes."
-MAX_DISCLOSURE = 500
 FIELDS = {"name", "forward_to", "record", "disclosure", "flow"}
 
 
@@ -30,35 +30,12 @@ def to_dict(ch: ChannelModel) -> dict[str, Any]:
 
 def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     v.reject_unknown(body, FIELDS)
-    return handling_fields(body, partial=partial)
-
-
-def handling_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
-    """What channels and pools share: name, forward-to phone, recording, disclosure and call flow."""
-    out: dict[str, Any] = {}
-    name = v.string(body, "name", required=not partial, max_len=100, min_len=1)
-    if name is not None:
-        out["name"] = name
-    if "forward_to" in body or not partial:
-        out["forward_to"] = v.e164(body.get("forward_to"), "forward_to")
-    record = v.boolean(body, "record", default=None if partial else False)
-    if record is not None:
-        out["record"] = record
-    if "flow" in body:
-        out["flow"] = flow.parse(body["flow"])
-    if "disclosure" in body:
-        out["disclosure"] = v.string(body, "disclosure", max_len=MAX_DISCLOSURE) or None
-    return out
-
-
-def disclosure_for(record: bool | None, disclosure: str | None) -> str | None:
-    """A recorded line always has a disclosure: the default one unless the business wrote its own."""
-    return disclosure or (DEFAULT_DISCLOSURE if record else None)
+    return flow.handling_fields(body, partial=partial)
 
 
 def create(body: dict[str, Any]) -> dict[str, Any]:
     f = _fields(body, partial=False)
-    f["disclosure"] = disclosure_for(f.get("record"), f.get("disclosure"))
+    f["disclosure"] = flow.disclosure_for(f.get("record"), f.get("disclosure"))
     now = clock.now_ms()
     ch = ChannelModel("ch_" + secrets.token_hex(8), created_at=now, updated_at=now, **f)
     ch.save(condition=ChannelModel.channel_id.does_not_exist())
@@ -84,7 +61,7 @@ def update(channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
     ch = load(channel_id)
     for key, value in f.items():
         setattr(ch, key, value)
-    ch.disclosure = disclosure_for(ch.record, ch.disclosure)
+    ch.disclosure = flow.disclosure_for(ch.record, ch.disclosure)
     ch.updated_at = clock.now_ms()
     ch.save(condition=ChannelModel.channel_id.exists())
     return to_dict(ch)
@@ -92,8 +69,6 @@ def update(channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def delete(channel_id: str) -> None:
     """Delete a channel that has no active numbers; its calls keep the channel's name."""
-    from chalicelib import numbers
-
     load(channel_id)
     numbers.require_none_active(channel_id=channel_id)
     ChannelModel(channel_id).delete()

@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by every route: error mapping, API-key checks, JSON and TwiML answers."""
+"""HTTP plumbing shared by every route: error mapping, API-key checks, timeouts per route, JSON and TwiML answers."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib import auth
 from chalicelib.errors import ApiError
 from chalicelib.observability import logger
+from chalicelib.store import connections
 
 Headers = dict[str, str | list[str]]
 JSON: Headers = {"Content-Type": "application/json"}
@@ -35,10 +35,16 @@ def _needs_key(resource_path: str) -> bool:
 
 
 def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Checks API keys and turns every ApiError, wherever raised, into a JSON 4xx."""
+    """Checks API keys, gives Twilio's webhooks the short DynamoDB timeouts, and turns every
+    ApiError, wherever raised, into a JSON 4xx."""
     resource = (event.context or {}).get("resourcePath", "") or ""
     try:
+        if resource.startswith("/twilio/"):
+            with connections.voice_path():
+                return _uniform(get_response(event))
         if _needs_key(resource):
+            from chalicelib import auth  # management API only: kept out of the voice path's cold start
+
             logger.append_keys(api_key_id=auth.identify(event.headers.get("authorization")))
         return _uniform(get_response(event))
     except ApiError as exc:

@@ -1,37 +1,29 @@
-"""Tracking numbers: buying them for channels and pools, listing, releasing.
+"""Tracking numbers: buying them for channels and pools, the inventory, releasing.
 
-(The lease allocator for pool numbers lives here too, beside the items it writes.)
+(Leasing pool numbers to website visitors is ``chalicelib/leasing/``.)
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError
 
 from chalicelib import clock
 from chalicelib import validation as v
-from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamError, dynamodb_code
-from chalicelib.models import LeaseModel, NumberModel, SessionModel
+from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamError
 from chalicelib.settings import get_settings
-
-if TYPE_CHECKING:
-    from chalicelib.telephony import Webhooks
+from chalicelib.store.models import ChannelModel, NumberModel, PoolModel
+from chalicelib.store.ops import condition_failed, get_or_404
+from chalicelib.telephony import TelephonyError, Webhooks, get_provider
 
 PROVISION_FIELDS = {"channel_id", "pool_id", "country", "area_code", "contains", "number", "overflow"}
 
 
 def webhooks() -> Webhooks:
     """This deployment's webhook URLs, from the configured public base URL (never a Host header)."""
-    # The telephony package is for the management API: imported here, not on the voice path.
-    from chalicelib.telephony import Webhooks
-
     base = get_settings().public_base_url
     if not base:
         raise Conflict("PUBLIC_BASE_URL is not configured, so Twilio could not reach this deployment")
@@ -64,13 +56,9 @@ def _target(body: dict[str, Any]) -> tuple[str, str | None, str | None]:
     if bool(channel_id) == bool(pool_id):
         raise BadRequest("give exactly one of 'channel_id' or 'pool_id'")
     if channel_id:
-        from chalicelib import channels
-
-        channels.load(channel_id)
+        get_or_404(ChannelModel, channel_id, "channel with id")
         return "channel", channel_id, None
-    from chalicelib import pools
-
-    pools.load(pool_id or "")
+    get_or_404(PoolModel, pool_id or "", "pool with id")
     overflow = v.boolean(body, "overflow", default=False)
     return ("overflow" if overflow else "pool"), None, pool_id
 
@@ -91,8 +79,6 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
     if contains is not None and not re.fullmatch(r"[0-9*]{1,10}", contains):
         raise BadRequest("'contains' must be digits (and * as a wildcard)")
     wanted = v.e164(body["number"], "number") if body.get("number") is not None else None
-
-    from chalicelib.telephony import TelephonyError, get_provider
 
     hooks = webhooks()
     provider = get_provider()
@@ -125,13 +111,11 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
     try:
         item.save(condition=NumberModel.number.does_not_exist() | (NumberModel.status == "released"))
     except PutError as exc:
-        if dynamodb_code(exc) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             raise Conflict(f"{bought.number} is already a tracking number here") from None
         raise
     if kind == "overflow":
-        from chalicelib import pools
-
-        pools.set_overflow_number(pool_id or "", bought.number)
+        _set_overflow_number(pool_id or "", bought.number)
     return to_dict(item)
 
 
@@ -187,8 +171,6 @@ def release(number: str) -> dict[str, Any]:
     item = load(number)
     if item.status == "released":
         return to_dict(item)
-    from chalicelib.telephony import TelephonyError, get_provider
-
     try:
         get_provider().release(item.provider_sid)
     except TelephonyError as exc:
@@ -205,149 +187,21 @@ def release(number: str) -> dict[str, Any]:
         ]
     )
     if item.kind == "overflow" and item.pool_id:
-        from chalicelib import pools
-
-        pools.clear_overflow_number(item.pool_id, item.number)
+        _clear_overflow_number(item.pool_id, item.number)
     return to_dict(item)
 
 
-# --- the lease allocator --------------------------------------------------------------------
-#
-# A pool number's lease lives on its item: ``lease_session_id`` holds it until
-# ``lease_expires_at``. Taking a number is one conditional write (a transaction that also
-# records the session and the lease start), so no two sessions ever hold it at once; the
-# pool index only *suggests* candidates, least recently released first. TTL plays no part.
-
-CANDIDATES_PER_QUERY = 5
-MAX_ROUNDS = 4
+# The pool item names its overflow number; it follows the number's purchase and release.
 
 
-@dataclass(frozen=True)
-class Lease:
-    number: str
-    session_id: str
-    started_at: int
-    expires_at: int
+def _set_overflow_number(pool_id: str, number: str) -> None:
+    PoolModel(pool_id).update(actions=[PoolModel.overflow_number.set(number), PoolModel.updated_at.set(clock.now_ms())])
 
 
-def _free_condition(pool_id: str, now_ms: int) -> Any:
-    return (
-        (NumberModel.status == "active")
-        & (NumberModel.kind == "pool")
-        & (NumberModel.pool_id == pool_id)
-        & (NumberModel.lease_expires_at.does_not_exist() | (NumberModel.lease_expires_at <= now_ms))
-    )
-
-
-def _unchanged_since(cand: NumberModel) -> Any:
-    if cand.lease_started_at is None:
-        return NumberModel.lease_started_at.does_not_exist()
-    unchanged = NumberModel.lease_started_at == int(cand.lease_started_at)
-    if cand.lease_expires_at is not None:  # a renewal since the read would make prev_ended_at early
-        unchanged = unchanged & (NumberModel.lease_expires_at == int(cand.lease_expires_at))
-    return unchanged
-
-
-def candidates(pool_id: str, now_ms: int, *, limit: int = CANDIDATES_PER_QUERY) -> list[NumberModel]:
-    """Numbers that look free, least recently released first (an eventually consistent hint)."""
-    return list(
-        NumberModel.pool_index.query(
-            pool_id, NumberModel.lease_ended_at <= now_ms, scan_index_forward=True, limit=limit
-        )
-    )
-
-
-def allocate(pool_id: str, session: SessionModel, hold_ms: int, now_ms: int, history_days: int) -> Lease | None:
-    """Lease the least recently released free number of the pool to ``session``; ``None`` if none is free.
-
-    The session item is written in the same transaction, so a lease never exists without it.
-    """
-    expires = now_ms + hold_ms
-    tried: set[str] = set()
-    for _ in range(MAX_ROUNDS):
-        found = [c for c in candidates(pool_id, now_ms) if c.number not in tried and c.status == "active"]
-        if not found:
-            return None
-        for cand in found:
-            tried.add(cand.number)
-            if _take(cand, pool_id, session, now_ms, expires, history_days):
-                return Lease(cand.number, session.session_id, now_ms, expires)
-    return None
-
-
-def _take(cand: NumberModel, pool_id: str, session: SessionModel, now_ms: int, expires: int, history_days: int) -> bool:
-    from datetime import datetime
-
-    lease = LeaseModel(
-        cand.number,
-        now_ms,
-        session_id=session.session_id,
-        pool_id=pool_id,
-        prev_session_id=cand.lease_session_id,
-        prev_ended_at=int(cand.lease_expires_at) if cand.lease_expires_at is not None else None,
-        source=session.source or {},
-        expires_at=datetime.fromtimestamp(now_ms / 1000 + history_days * 86_400, tz=UTC),
-    )
-    session.number = cand.number
-    try:
-        with TransactWrite(connection=transaction_connection()) as tx:
-            tx.update(
-                NumberModel(cand.number),
-                actions=[
-                    NumberModel.lease_session_id.set(session.session_id),
-                    NumberModel.lease_started_at.set(now_ms),
-                    NumberModel.lease_expires_at.set(expires),
-                    NumberModel.lease_ended_at.set(expires),
-                ],
-                # Free now, and still in the state the candidate was read in: the lease history's
-                # ``prev_*`` fields then describe exactly the lease this one follows.
-                condition=_free_condition(pool_id, now_ms) & _unchanged_since(cand),
-            )
-            tx.save(session)
-            tx.save(lease, condition=LeaseModel.number.does_not_exist())
-    except TransactWriteError as exc:
-        if dynamodb_code(exc) == "TransactionCanceledException":
-            return False  # somebody took it first (or it is not free): try the next one
-        raise
-    return True
-
-
-def renew(number: str, session_id: str, hold_ms: int, now_ms: int) -> Lease | None:
-    """Extend a held lease with a single write; ``None`` if the session no longer holds the number.
-
-    The condition is the proof: only the session that holds the number, before its hold
-    ran out, can extend it (session ids are unguessable), so the number may come from the client.
-    """
-    expires = now_ms + hold_ms
-    # Releasing a number removes its lease fields and sessions belong to one pool, so these
-    # two clauses also mean "still active, still in this pool".
-    condition = (NumberModel.lease_session_id == session_id) & (NumberModel.lease_expires_at > now_ms)
-    try:
-        NumberModel._get_connection().update_item(
-            number,
-            actions=[NumberModel.lease_expires_at.set(expires), NumberModel.lease_ended_at.set(expires)],
-            condition=condition,
-            return_values="NONE",  # nothing to read back: one small write
-        )
-    except UpdateError as exc:
-        if dynamodb_code(exc) == "ConditionalCheckFailedException":
-            return None
-        raise
-    return Lease(number, session_id, now_ms, expires)
-
-
-_conn: Connection | None = None
-
-
-def transaction_connection() -> Connection:
-    global _conn
-    if _conn is None:
-        meta: Any = NumberModel.Meta
-        _conn = Connection(
-            region=meta.region,
-            host=meta.host,
-            connect_timeout_seconds=meta.connect_timeout_seconds,
-            read_timeout_seconds=meta.read_timeout_seconds,
-            max_retry_attempts=meta.max_retry_attempts,
-        )
-    return _conn
+def _clear_overflow_number(pool_id: str, number: str) -> None:
+    pool = get_or_404(PoolModel, pool_id, "pool with id")
+    if pool.overflow_number == number:
+        actions: list[Any] = [PoolModel.overflow_number.remove(), PoolModel.updated_at.set(clock.now_ms())]
+        if pool.exhaustion_policy == "overflow":
+            actions.append(PoolModel.exhaustion_policy.set("original"))
+        pool.update(actions=actions)

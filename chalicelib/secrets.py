@@ -14,7 +14,7 @@ _CACHE_SECONDS = 300
 
 def _read(plain: str, param: str, what: str) -> str:
     if param:
-        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities import parameters  # deployed stages only: not in the cold start
 
         value = parameters.get_parameter(param, decrypt=True, max_age=_CACHE_SECONDS)
         return str(value)

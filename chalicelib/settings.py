@@ -33,6 +33,10 @@ class Settings(NamedTuple):
     webhook_connect_timeout: float
     webhook_read_timeout: float
     webhook_max_attempts: int
+    # Everything else (management API, lease endpoint, background work) may wait and retry longer.
+    store_connect_timeout: float
+    store_read_timeout: float
+    store_max_attempts: int
     local_number_area_codes: tuple[str, ...]
     call_retention_days: int
     lease_history_days: int
@@ -82,6 +86,9 @@ def load(env: dict[str, str] | None = None) -> Settings:
         webhook_connect_timeout=_float(e, "WEBHOOK_CONNECT_TIMEOUT", 0.5),
         webhook_read_timeout=_float(e, "WEBHOOK_READ_TIMEOUT", 0.8),
         webhook_max_attempts=_int(e, "WEBHOOK_MAX_ATTEMPTS", 2),
+        store_connect_timeout=_float(e, "STORE_CONNECT_TIMEOUT", 2.0),
+        store_read_timeout=_float(e, "STORE_READ_TIMEOUT", 10.0),
+        store_max_attempts=_int(e, "STORE_MAX_ATTEMPTS", 4),
         local_number_area_codes=area_codes,
         call_retention_days=_int(e, "CALL_RETENTION_DAYS", 730),
         lease_history_days=_int(e, "LEASE_HISTORY_DAYS", 90),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from chalicelib.settings import get_settings
@@ -97,7 +99,7 @@ _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 def display(number: str) -> str:
     """An E.164 number in its country's national format, for people."""
-    import phonenumbers
+    import phonenumbers  # lazily, as in e164()
 
     try:
         parsed = phonenumbers.parse(number, None)
@@ -112,7 +114,7 @@ def loose_e164(value: str | None) -> str | None:
         return None
     if _E164.fullmatch(value):
         return value  # what Twilio sends for real callers: no parsing needed
-    import phonenumbers
+    import phonenumbers  # lazily, as in e164()
 
     try:
         parsed = phonenumbers.parse(value, get_settings().default_region)
@@ -121,3 +123,35 @@ def loose_e164(value: str | None) -> str | None:
     if not phonenumbers.is_possible_number(parsed):
         return value[:64]
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def origin(value: Any) -> str:
+    """``scheme://host[:port]`` in lower case, or a 400."""
+    if not isinstance(value, str) or len(value) > 200:
+        raise BadRequest("each allowed origin must be a string like https://www.example.com")
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port  # raises for a port that is not a number in 0..65535
+    except ValueError:
+        raise BadRequest(f"{value!r} is not an origin; write it like https://www.example.com") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise BadRequest(f"{value!r} is not an origin; write it like https://www.example.com")
+    out = f"{parts.scheme}://{parts.hostname.lower()}"
+    if port:
+        out += f":{port}"
+    return out
+
+
+def money(value: Any, name: str) -> Decimal:
+    """An amount of money: not negative, at most a billion, at most two decimals; or a 400."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise BadRequest(f"'{name}' must be a number like 125.50")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise BadRequest(f"'{name}' must be a number like 125.50") from None
+    if not amount.is_finite() or amount < 0:
+        raise BadRequest(f"'{name}' must not be negative")
+    if amount > Decimal("1e9") or amount != amount.quantize(Decimal("0.01")):
+        raise BadRequest(f"'{name}' must be at most 1,000,000,000 with at most two decimals")
+    return amount

@@ -59,7 +59,7 @@ def _setting(key: str) -> str:
 
 def create_tables() -> None:
     _env()
-    from chalicelib.models import create_tables as create
+    from chalicelib.store.models import create_tables as create
 
     create()
     print("tables ready")
@@ -69,7 +69,7 @@ def seed() -> None:
     """Demo channels with one tracking number each, and a demo pool (idempotent by name)."""
     _env()
     from chalicelib import channels, numbers, pools
-    from chalicelib.models import ChannelModel, NumberModel, PoolModel
+    from chalicelib.store.models import ChannelModel, NumberModel, PoolModel
 
     forward_to = os.environ.get("DEFAULT_FORWARD_TO") or "+12025550100"
     have = {c.name: c for c in ChannelModel.scan()}
@@ -144,8 +144,9 @@ def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
     _env()
     import random
 
-    from chalicelib import calls, clock
-    from chalicelib.models import NumberModel
+    from chalicelib import clock
+    from chalicelib.store.models import NumberModel
+    from chalicelib.voice import webhook
 
     rnd = random.Random(seed)
     lines = sorted(n.number for n in NumberModel.scan(NumberModel.kind == "channel") if n.status == "active")
@@ -160,15 +161,15 @@ def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
                 clock.set_source(lambda t=t: t)
                 sid = f"CA{day:04d}{i:04d}" + "0" * 24
                 base = {"CallSid": sid, "From": f"+1415555{rnd.randint(100, 160):04d}", "To": rnd.choice(lines)}
-                calls.answer_voice({**base, "CallStatus": "ringing"})
+                webhook.answer_voice({**base, "CallStatus": "ringing"})
                 talk = rnd.randint(20, 400)
                 answered = rnd.random() < 0.75
                 status = "completed" if answered else "no-answer"
-                calls.dial_finished(
+                webhook.dial_finished(
                     {**base, "DialCallStatus": status, "DialCallDuration": str(talk if answered else 0)}
                 )
                 clock.set_source(lambda t=t, talk=talk: t + talk + 10)
-                calls.call_finished(
+                webhook.call_finished(
                     {**base, "CallStatus": "completed", "CallDuration": str(talk + 10 if answered else 25)}
                 )
                 made += 1

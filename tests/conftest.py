@@ -22,7 +22,7 @@ DEFAULT_PHONE = "+12025550199"
 
 _ddb_proc, DDB_ENDPOINT = servers.start_dynamodb()
 
-# Table names and endpoints are read when chalicelib.models is imported: set them first.
+# Settings are read once, at first use: set the environment before anything imports chalicelib.
 os.environ.update(
     {
         "STAGE": "test",
@@ -63,7 +63,8 @@ def reset_dynamodb() -> None:
 @pytest.fixture
 def tables() -> Iterator[None]:
     """Empty tables for each test."""
-    from chalicelib import clock, models
+    from chalicelib import clock
+    from chalicelib.store import models
     from chalicelib.telephony import set_provider
 
     reset_dynamodb()

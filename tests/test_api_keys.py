@@ -16,8 +16,8 @@ from pynamodb.exceptions import GetError
 
 from chalicelib import apikeys, auth
 from chalicelib.errors import BadRequest, NotFound, Unauthorized
-from chalicelib.models import CounterModel
 from chalicelib.observability import logger
+from chalicelib.store.models import CounterModel
 from tests.conftest import API_KEY, DDB_ENDPOINT, body
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -73,7 +73,7 @@ def test_overflow_number_is_tracked_as_pool_overflow(api, fake_clock):
 def test_the_call_resolved_later_finds_the_lease_it_came_in(api, fake_clock):
     """A record completed by a late callback is attributed at the call's time, not the callback's."""
     from chalicelib import attribution
-    from chalicelib.models import NumberModel, PoolModel
+    from chalicelib.store.models import NumberModel, PoolModel
 
     pool = make_pool(api, size=1, hold_seconds=60, grace_seconds=0)
     first = leased(api, pool, "visitor-aaaa")

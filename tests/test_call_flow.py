@@ -7,7 +7,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from chalicelib import blocklist, clock
+from chalicelib import clock
+from chalicelib.voice import blocklist
 from tests.conftest import BASE_URL, body
 
 CALLER = "+14155550111"

@@ -29,7 +29,7 @@ from pynamodb.indexes import Index
 from pynamodb.models import Model
 
 from chalicelib import settings
-from chalicelib.models import ALL_MODELS
+from chalicelib.store.models import ALL_MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "tables.yaml"
@@ -41,7 +41,7 @@ STACK_PREFIX = "calltracking-ci-"
 # Code that never runs in a deployed Lambda, so the policy need not cover it.
 LOCAL_ONLY_MODULES = {"chalicelib/telephony/local.py"}  # TELEPHONY=local only
 LOCAL_ONLY_FUNCTIONS = {
-    ("chalicelib/models.py", "create_tables"),  # the local stack and tests; deployments use infra/
+    ("chalicelib/store/models.py", "create_tables"),  # the local stack and tests; deployments use infra/
     ("chalicelib/site/__init__.py", "demo_response"),  # answers 404 outside the local stage
 }
 

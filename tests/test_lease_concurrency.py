@@ -1,6 +1,6 @@
 """No number is ever held by two sessions at once, under 16 threads and 2,000 lease requests.
 
-The requests run the lease endpoint's own code (``leases.lease``) in threads against the
+The requests run the lease endpoint's own code (``endpoint.lease``) in threads against the
 embedded DynamoDB of ``conftest``: moto's server started single-threaded, which applies
 writes one at a time as DynamoDB does per item (moto's in-process backend would not make
 conditional writes atomic across threads, so it could not prove this). A shared fake
@@ -17,9 +17,10 @@ import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
-from chalicelib import clock, leases, pools
+from chalicelib import clock
 from chalicelib.errors import ApiError
-from chalicelib.models import LeaseModel
+from chalicelib.leasing import endpoint, sites
+from chalicelib.store.models import LeaseModel
 from tests.test_leases import SITE, UA, make_pool
 
 THREADS = 16
@@ -46,7 +47,7 @@ def test_no_number_is_held_twice(api):
     shared = SharedClock(1_790_000_000.0)
     clock.set_source(shared)
     pool = make_pool(api, size=POOL_SIZE, hold_seconds=HOLD, grace_seconds=0)
-    pools.clear_cache()
+    sites.clear_cache()
     promises: list[tuple[str, str, int, int]] = []  # number, session, promised from, promised until
     outcomes: defaultdict[str, int] = defaultdict(int)
     lock = threading.Lock()
@@ -68,7 +69,7 @@ def test_no_number_is_held_twice(api):
                 body = {"visitor_id": visitor, "page_url": f"{SITE}/?utm_source=t{w}"}
             raw = json.dumps({"site_key": pool["site_key"], **body})
             try:
-                answer, _ = leases.lease(raw, SITE, UA)
+                answer, _ = endpoint.lease(raw, SITE, UA)
             except ApiError as exc:  # never expected: fail loudly with the reason
                 raise AssertionError(f"lease refused: {exc.message}") from exc
             with lock:

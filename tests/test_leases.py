@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chalicelib import clock
-from chalicelib.models import LeaseModel, NumberModel, SessionModel
+from chalicelib.store.models import LeaseModel, NumberModel, SessionModel
 from tests.conftest import T0, body
 
 SITE = "https://shop.example.com"
@@ -224,21 +224,21 @@ def test_page_views_are_bounded(api, fake_clock):
 
 def test_a_renewal_is_one_write_and_cannot_take_anothers_number(api, fake_clock):
     from bench.common import counting
-    from chalicelib import leases, pools
+    from chalicelib.leasing import endpoint, sites
 
     pool = make_pool(api, size=3)
     mine = leased(api, pool, "visitor-aaaa")
     theirs = leased(api, pool, "visitor-bbbb")
-    pools.by_site_key(pool["site_key"])
+    sites.by_site_key(pool["site_key"])
     renewal = json.dumps(
         {"site_key": pool["site_key"], "visitor_id": "visitor-aaaa", "session_id": mine["session_id"], "renew": True}
     )
     with counting() as counter:
-        answer, _ = leases.lease(renewal[:-1] + f', "number": "{mine["number"]}"}}', SITE, UA)
+        answer, _ = endpoint.lease(renewal[:-1] + f', "number": "{mine["number"]}"}}', SITE, UA)
         assert answer["number"] == mine["number"] and dict(counter.ops) == {"UpdateItem": 1}
         counter.reset()
         new = json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-cccc", "page_url": f"{SITE}/"})
-        assert leases.lease(new, SITE, UA)[0]["tracked"]
+        assert endpoint.lease(new, SITE, UA)[0]["tracked"]
         assert dict(counter.ops) == {"Query": 1, "TransactWriteItems": 1}
     stolen = leased(api, pool, "visitor-aaaa", session_id=mine["session_id"], renew=True, number=theirs["number"])
     assert stolen["number"] == mine["number"]

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import blocklist, clock
+from chalicelib import clock
 from chalicelib.settings import load
+from chalicelib.voice import blocklist
 from tests.conftest import DEFAULT_PHONE, body
 from tests.support.faults import dynamodb_failing
 

@@ -343,7 +343,10 @@ def test_content_added_later_is_swapped(site, stack, us_pool):
           p.appendChild(document.createTextNode('0123'));
         }"""
     )
-    visit.page.wait_for_function("document.getElementById('late').textContent !== 'Or +1 617 555 0123'")
+    # The late text is set 50 ms on, then swapped: wait for both, not merely "not the original yet".
+    visit.page.wait_for_function(
+        "(t => t.startsWith('Or ') && t !== 'Or +1 617 555 0123')(document.getElementById('late').textContent)"
+    )
     visit.page.wait_for_function("!document.getElementById('added-text').textContent.includes('617')")
     assert visit.text("#popup") == "Call " + reformat("617.555.0123", nsn)
     assert visit.attr("#pop-tel", "href") == f"tel:{number}"

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from chalicelib import sizing
-from chalicelib.models import CounterModel
+from chalicelib.reports import sizing
+from chalicelib.store.models import CounterModel
 from tests.conftest import body
 from tests.test_leases import leased, make_pool
 
@@ -236,10 +236,10 @@ def test_the_ideal_pool_matches_erlang_b_over_many_days():
 
 def test_random_reuse_is_patched_in_and_out(tables):
     from bench import sizing as sim
-    from chalicelib import numbers
+    from chalicelib.leasing import allocator
 
-    original = numbers.candidates
+    original = allocator.candidates
     s = replace(sim.SCENARIOS["steady"], name="quick", **{**QUICK, "hours": 0.1, "warmup_hours": 0.0})
     out = sim.simulate(s, size=6, policy="random")
-    assert numbers.candidates is original
+    assert allocator.candidates is original
     assert out["policy"] == "random" and out["refused_as_ideal_pool"]

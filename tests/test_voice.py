@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from chalicelib import calls
+from chalicelib.voice import twiml
 from tests.conftest import BASE_URL, DEFAULT_PHONE, body
 
 CALLER = "+14155550111"
@@ -78,7 +78,7 @@ def test_without_a_default_phone_an_unknown_number_hears_a_message(api, settings
     settings_env(DEFAULT_FORWARD_TO="")
     root = voice(api, "+12025550777")
     assert [el.tag for el in root] == ["Say", "Hangup"]
-    assert root[0].text == calls.UNKNOWN_NUMBER_MESSAGE
+    assert root[0].text == twiml.UNKNOWN_NUMBER_MESSAGE
 
 
 @pytest.mark.parametrize("to", ["", "garbage", "+1", "x" * 300])
@@ -213,7 +213,7 @@ def test_oversized_form_is_413(api):
 
 
 def test_fallback_forwards_to_the_default_phone_without_the_database(api, monkeypatch):
-    from chalicelib import models
+    from chalicelib.store import models
 
     def boom(*a, **k):
         raise AssertionError("the fallback must not touch DynamoDB")

@@ -1,13 +1,30 @@
-"""The management API (API key required): channels, numbers, calls."""
+"""The management API (API key required): channels, pools, numbers, calls, spend, reports, blocklist."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint, Response
 
-from chalicelib import blocklist, calls, channels, clock, numbers, pools
+from chalicelib import calls, clock
 from chalicelib.errors import BadRequest
 from chalicelib.http import Headers, json_response, query
+from chalicelib.routes import lazy_module
 from chalicelib.validation import json_body
+from chalicelib.voice import blocklist
+
+if TYPE_CHECKING:
+    from chalicelib import channels, numbers, pools
+    from chalicelib.reports import calllog, outcomes, sizing, spend, summaries
+else:  # management only: loaded on first use (see lazy_module)
+    channels = lazy_module("chalicelib.channels")
+    numbers = lazy_module("chalicelib.numbers")
+    pools = lazy_module("chalicelib.pools")
+    calllog = lazy_module("chalicelib.reports.calllog")
+    outcomes = lazy_module("chalicelib.reports.outcomes")
+    sizing = lazy_module("chalicelib.reports.sizing")
+    spend = lazy_module("chalicelib.reports.spend")
+    summaries = lazy_module("chalicelib.reports.summaries")
 
 bp = Blueprint(__name__)
 
@@ -71,7 +88,7 @@ def list_calls() -> Response:
     req = bp.current_request
     q = query(req)
     if q.get("format") == "csv" or "text/csv" in (req.headers.get("accept") or ""):
-        body, cursor = calls.calls_csv(q)
+        body, cursor = calllog.calls_csv(q)
         headers: Headers = {
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": 'attachment; filename="calls.csv"',
@@ -81,7 +98,7 @@ def list_calls() -> Response:
         return Response(body=body, status_code=200, headers=headers)
     if q.get("format") not in (None, "json"):
         raise BadRequest("'format' must be json or csv")
-    return json_response(calls.list_calls(q))
+    return json_response(calllog.list_calls(q))
 
 
 @bp.route("/v1/calls/{sid}", methods=["GET"])
@@ -91,37 +108,27 @@ def get_call(sid: str) -> Response:
 
 @bp.route("/v1/calls/{sid}", methods=["PATCH"])
 def update_call(sid: str) -> Response:
-    from chalicelib import reports
-
-    return json_response(calls.to_dict(reports.set_outcome(sid, _body())))
+    return json_response(calls.to_dict(outcomes.set_outcome(sid, _body())))
 
 
 @bp.route("/v1/spend", methods=["PUT"])
 def put_spend() -> Response:
-    from chalicelib import reports
-
-    return json_response(reports.put_spend(_body()))
+    return json_response(spend.put_spend(_body()))
 
 
 @bp.route("/v1/spend/import", methods=["POST"], content_types=["text/csv"])
 def import_spend() -> Response:
-    from chalicelib import reports
-
-    return json_response(reports.import_spend(bp.current_request.raw_body), 201)
+    return json_response(spend.import_spend(bp.current_request.raw_body), 201)
 
 
 @bp.route("/v1/reports/channels", methods=["GET"])
 def channels_report() -> Response:
-    from chalicelib import reports
-
-    return json_response(reports.channels_report(query(bp.current_request)))
+    return json_response(summaries.channels_report(query(bp.current_request)))
 
 
 @bp.route("/v1/reports/daily", methods=["GET"])
 def daily_report() -> Response:
-    from chalicelib import reports
-
-    return json_response(reports.daily_report(query(bp.current_request)))
+    return json_response(summaries.daily_report(query(bp.current_request)))
 
 
 @bp.route("/v1/blocked-callers", methods=["GET"])
@@ -151,8 +158,6 @@ def get_pool(pool_id: str) -> Response:
 
 @bp.route("/v1/pools/{pool_id}/sizing", methods=["GET"])
 def pool_sizing(pool_id: str) -> Response:
-    from chalicelib import sizing
-
     target = sizing.parse_target(query(bp.current_request).get("target"))
     return json_response(sizing.pool_sizing(pool_id, clock.now_ms(), target))
 

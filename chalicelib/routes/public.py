@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import leases, site
+from chalicelib import site
 from chalicelib.http import json_response
+from chalicelib.leasing import endpoint
 
 bp = Blueprint(__name__)
 
@@ -13,7 +14,7 @@ bp = Blueprint(__name__)
 @bp.route("/v1/leases", methods=["POST"], content_types=["text/plain", "application/json"])
 def lease() -> Response:
     req = bp.current_request
-    answer, headers = leases.lease(req.raw_body, req.headers.get("origin"), req.headers.get("user-agent"))
+    answer, headers = endpoint.lease(req.raw_body, req.headers.get("origin"), req.headers.get("user-agent"))
     return json_response(answer, 200, headers)
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import calls
 from chalicelib.errors import BadRequest
 from chalicelib.http import twiml
-from chalicelib.webhook_auth import parse_form, verified_form
+from chalicelib.voice import webhook
+from chalicelib.voice.webhook_auth import parse_form, verified_form
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
@@ -32,19 +32,19 @@ def _step() -> int:
 
 @bp.route("/twilio/voice", methods=["POST"], content_types=FORM)
 def voice() -> Response:
-    return twiml(calls.answer_voice(_form("/twilio/voice")))
+    return twiml(webhook.answer_voice(_form("/twilio/voice")))
 
 
 @bp.route("/twilio/dial-status", methods=["POST"], content_types=FORM)
 def dial_status() -> Response:
     step = _step()
     path = "/twilio/dial-status" + (f"?step={step}" if "step" in _query() else "")
-    return twiml(calls.dial_finished(_form(path), step))
+    return twiml(webhook.dial_finished(_form(path), step))
 
 
 @bp.route("/twilio/call-status", methods=["POST"], content_types=FORM)
 def call_status() -> Response:
-    return twiml(calls.call_finished(_form("/twilio/call-status")))
+    return twiml(webhook.call_finished(_form("/twilio/call-status")))
 
 
 @bp.route("/twilio/recording-status", methods=["POST"], content_types=FORM)
@@ -53,12 +53,12 @@ def recording_status() -> Response:
     if kind not in (None, "voicemail"):
         raise BadRequest("'kind' must be voicemail when given")
     path = "/twilio/recording-status" + ("?kind=voicemail" if kind else "")
-    return twiml(calls.recording_finished(_form(path), kind or "call"))
+    return twiml(webhook.recording_finished(_form(path), kind or "call"))
 
 
 @bp.route("/twilio/voicemail", methods=["POST"], content_types=FORM)
 def voicemail() -> Response:
-    return twiml(calls.voicemail_finished(_form("/twilio/voicemail")))
+    return twiml(webhook.voicemail_finished(_form("/twilio/voicemail")))
 
 
 @bp.route("/twilio/whisper/{kind}/{target_id}", methods=["POST"], content_types=FORM)
@@ -66,7 +66,7 @@ def whisper(kind: str, target_id: str) -> Response:
     if kind not in ("channel", "pool", "overflow") or not target_id.replace("_", "").isalnum():
         raise BadRequest("unknown whisper target")
     _form(f"/twilio/whisper/{kind}/{target_id}")
-    return twiml(calls.whisper_twiml(kind, target_id))
+    return twiml(webhook.whisper(kind, target_id))
 
 
 @bp.route("/twilio/fallback", methods=["POST"], content_types=FORM)
@@ -74,7 +74,7 @@ def fallback() -> Response:
     # Twilio only comes here when /twilio/voice failed: forward without the database.
     # The signature is still checked; a forged request gets nothing but a 403.
     form = _form("/twilio/fallback")
-    return twiml(calls.fallback_twiml(form.get("From")))
+    return twiml(webhook.fallback(form.get("From")))
 
 
 __all__ = ["bp", "parse_form"]

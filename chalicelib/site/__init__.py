@@ -12,6 +12,7 @@ from chalice import Response
 
 from chalicelib.errors import NotFound
 from chalicelib.settings import get_settings
+from chalicelib.store.models import PoolModel
 
 HERE = Path(__file__).resolve().parent
 # Browsers and CDNs may keep the script an hour; the ETag makes revalidation cheap.
@@ -42,8 +43,6 @@ def demo_response() -> Response:
     """The demo landing page, wired to the demo pool (local stage only)."""
     if get_settings().stage not in ("local", "test"):
         raise NotFound("the demo page is served by the local stack only")
-    from chalicelib.models import PoolModel
-
     pool = next((p for p in PoolModel.scan() if p.name == DEMO_POOL_NAME), None)
     if pool is None:
         raise NotFound("the demo pool does not exist: run `make run`, which seeds it")

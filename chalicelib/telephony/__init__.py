@@ -6,62 +6,19 @@ is imported only when the twilio provider is first used (the voice path never ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
-
+from chalicelib.secrets import twilio_auth_token
 from chalicelib.settings import get_settings
+from chalicelib.telephony.types import AvailableNumber, ProvisionedNumber, Telephony, TelephonyError, Webhooks
 
-
-@dataclass(frozen=True)
-class AvailableNumber:
-    number: str  # E.164
-    friendly_name: str
-    locality: str | None = None
-    region: str | None = None
-
-
-@dataclass(frozen=True)
-class Webhooks:
-    """The URLs a tracking number is configured with."""
-
-    voice_url: str
-    voice_fallback_url: str
-    status_callback: str
-
-
-@dataclass(frozen=True)
-class ProvisionedNumber:
-    number: str
-    sid: str
-    friendly_name: str
-
-
-class TelephonyError(Exception):
-    """The provider refused or failed. ``client_error`` is true when the request was at fault."""
-
-    def __init__(self, message: str, *, client_error: bool = False) -> None:
-        super().__init__(message)
-        self.client_error = client_error
-
-
-class Telephony(Protocol):
-    name: str
-
-    def search(self, *, country: str, area_code: str | None, contains: str | None, limit: int) -> list[AvailableNumber]:
-        """Numbers that can be bought now."""
-        ...
-
-    def buy(self, number: str, hooks: Webhooks) -> ProvisionedNumber:
-        """Buy ``number`` and point its voice webhooks at this deployment."""
-        ...
-
-    def update(self, sid: str, hooks: Webhooks) -> None:
-        """Re-point an owned number's webhooks (after the deployment's URL changed)."""
-        ...
-
-    def release(self, sid: str) -> None:
-        """Give the number back to the carrier."""
-        ...
+__all__ = [
+    "AvailableNumber",
+    "ProvisionedNumber",
+    "Telephony",
+    "TelephonyError",
+    "Webhooks",
+    "get_provider",
+    "set_provider",
+]
 
 
 _provider: Telephony | None = None
@@ -73,11 +30,11 @@ def get_provider() -> Telephony:
     if _provider is None:
         s = get_settings()
         if s.telephony == "local":
-            from chalicelib.telephony.local import LocalTelephony
+            from chalicelib.telephony.local import LocalTelephony  # only the configured provider is loaded
 
             _provider = LocalTelephony(area_codes=s.local_number_area_codes)
         else:
-            from chalicelib.telephony.twilio import TwilioTelephony
+            from chalicelib.telephony.twilio import TwilioTelephony  # only the configured provider is loaded
 
             _provider = TwilioTelephony(
                 account_sid=s.twilio_account_sid,
@@ -94,6 +51,4 @@ def set_provider(provider: Telephony | None) -> None:
 
 
 def _twilio_auth_token() -> str:
-    from chalicelib.secrets import twilio_auth_token
-
     return twilio_auth_token()

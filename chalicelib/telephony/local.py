@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
-from chalicelib.telephony import AvailableNumber, ProvisionedNumber, TelephonyError, Webhooks
+from chalicelib.store.models import NumberModel
+from chalicelib.telephony.types import AvailableNumber, ProvisionedNumber, TelephonyError, Webhooks
 
 
 class LocalTelephony:
@@ -20,8 +21,6 @@ class LocalTelephony:
         self.hooks: dict[str, Webhooks] = {}
 
     def _taken(self) -> set[str]:
-        from chalicelib.models import NumberModel
-
         return {
             n.number for n in NumberModel.scan(NumberModel.status == "active", attributes_to_get=["number", "status"])
         }

@@ -63,24 +63,28 @@ class FaultyDynamoDB:
 
 @contextmanager
 def dynamodb_failing(mode: str, *, read_timeout: float = 0.8) -> Iterator[FaultyDynamoDB]:
-    """Point every model at a failing endpoint, with the product's default webhook timeouts."""
-    from chalicelib import blocklist, models, numbers
+    """Point the store at a failing endpoint, with the product's default webhook timeouts.
+
+    Settings are read per request, so changing the environment is all it takes.
+    """
+    import os
+
+    from chalicelib.settings import get_settings
+    from chalicelib.voice import blocklist
 
     fake = FaultyDynamoDB(mode)
-    saved = [(m, m.Meta.host, m.Meta.read_timeout_seconds) for m in models.ALL_MODELS]
-    for model in models.ALL_MODELS:
-        model.Meta.host = fake.url
-        model.Meta.read_timeout_seconds = read_timeout
-        model._connection = None
-    numbers._conn = None
+    saved = {k: os.environ.get(k) for k in ("DYNAMODB_ENDPOINT", "WEBHOOK_READ_TIMEOUT")}
+    os.environ.update({"DYNAMODB_ENDPOINT": fake.url, "WEBHOOK_READ_TIMEOUT": str(read_timeout)})
+    get_settings.cache_clear()
     blocklist.clear_cache()
     try:
         yield fake
     finally:
-        for model, host, timeout in saved:
-            model.Meta.host = host
-            model.Meta.read_timeout_seconds = timeout
-            model._connection = None
-        numbers._conn = None
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
         blocklist.clear_cache()
         fake.close()

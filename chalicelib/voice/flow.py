@@ -1,4 +1,7 @@
-"""Call-flow settings of a channel or pool: whisper, disclosure voice, business hours, failover, voicemail.
+"""How a channel or pool handles its calls: forward-to, recording and disclosure, and the call flow
+(whisper, disclosure voice, business hours, failover, voicemail).
+
+Channels and pools share these fields, so they are validated here, below both.
 
 Stored as JSON on the channel or pool (``flow``) and validated here, so that a malformed
 schedule, an unknown time zone, a backup phone that is not a phone or an overlong text is
@@ -28,6 +31,8 @@ from typing import Any
 from chalicelib import validation as v
 from chalicelib.errors import BadRequest
 
+DEFAULT_DISCLOSURE = "This call may be recorded for quality and training purposes."
+MAX_DISCLOSURE = 500
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_TEXT = 500
 MAX_FAILOVER = 5
@@ -172,3 +177,26 @@ def is_open(flow: dict[str, Any] | None, at: datetime) -> bool:
         return False
     now = local.strftime("%H:%M")
     return any(start <= now < end for start, end in hours["weekly"].get(DAYS[local.weekday()], []))
+
+
+def handling_fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """What channels and pools share: name, forward-to phone, recording, disclosure and call flow."""
+    out: dict[str, Any] = {}
+    name = v.string(body, "name", required=not partial, max_len=100, min_len=1)
+    if name is not None:
+        out["name"] = name
+    if "forward_to" in body or not partial:
+        out["forward_to"] = v.e164(body.get("forward_to"), "forward_to")
+    record = v.boolean(body, "record", default=None if partial else False)
+    if record is not None:
+        out["record"] = record
+    if "flow" in body:
+        out["flow"] = parse(body["flow"])
+    if "disclosure" in body:
+        out["disclosure"] = v.string(body, "disclosure", max_len=MAX_DISCLOSURE) or None
+    return out
+
+
+def disclosure_for(record: bool | None, disclosure: str | None) -> str | None:
+    """A recorded line always has a disclosure: the default one unless the business wrote its own."""
+    return disclosure or (DEFAULT_DISCLOSURE if record else None)

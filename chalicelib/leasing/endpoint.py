@@ -12,23 +12,18 @@ Pool settings come from a short per-process cache.
 from __future__ import annotations
 
 import re
-import secrets
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from pynamodb.exceptions import UpdateError
-from pynamodb.expressions.condition import size
-
-from chalicelib import clock, numbers, pools
+from chalicelib import clock
 from chalicelib import validation as v
-from chalicelib.errors import ApiError, BadRequest, Forbidden, dynamodb_code
-from chalicelib.models import PoolModel, SessionModel
+from chalicelib.errors import ApiError, BadRequest, Forbidden
+from chalicelib.leasing import allocator, sessions, sites
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
+from chalicelib.store.models import PoolModel
 
 MAX_BODY_BYTES = 8 * 1024
-MAX_PAGES = 50  # page views kept per session
 CUT = {"url": 1000, "text": 200, "id": 100}
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 CLICK_ID_KEYS = ("gclid", "yclid", "fbclid", "msclkid")
@@ -149,7 +144,7 @@ def lease(
     site_key = body.get("site_key")
     if not isinstance(site_key, str):
         raise BadRequest("'site_key' must be the data-site value of the script tag")
-    pool = pools.by_site_key(site_key)
+    pool = sites.by_site_key(site_key)
     allowed = _allowed_origin(pool, origin)
     headers = cors_headers(allowed)
     try:
@@ -165,7 +160,7 @@ def _allowed_origin(pool: PoolModel, origin: str | None) -> str:
     if not origin:
         raise Forbidden("the lease endpoint answers browsers only: the Origin header is missing")
     try:
-        normalized = pools.normalize_origin(origin)
+        normalized = v.origin(origin)
     except ApiError:
         raise Forbidden(f"origin {origin[:100]!r} is not allowed for this site") from None
     if normalized not in (pool.allowed_origins or []):
@@ -187,7 +182,7 @@ def _untracked(pool: PoolModel, reason: str) -> dict[str, Any]:
     }
 
 
-def _tracked(pool: PoolModel, got: numbers.Lease) -> dict[str, Any]:
+def _tracked(pool: PoolModel, got: allocator.Lease) -> dict[str, Any]:
     hold = int(pool.hold_seconds)
     return {
         "tracked": True,
@@ -209,104 +204,25 @@ def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None) -> dict
     hold_ms = int(pool.hold_seconds) * 1000
     if req["renew"] and req["number"]:
         # The fast path: one conditional write on the number the session says it holds.
-        got = numbers.renew(req["number"], req["session_id"], hold_ms, now)
+        got = allocator.renew(req["number"], req["session_id"], hold_ms, now)
         if got is not None:
             return _tracked(pool, got)
-    session = _existing_session(pool, req)
+    session = sessions.existing(pool.pool_id, req)
     if session is not None and session.number:
-        got = numbers.renew(session.number, session.session_id, hold_ms, now)
+        got = allocator.renew(session.number, session.session_id, hold_ms, now)
         if got is not None:
             if not req["renew"]:
-                _record_page(session, req, now)
+                sessions.record_page(session, req, now)
             return _tracked(pool, got)
     if session is None:
-        session = _new_session(pool, req, now)
+        session = sessions.new(pool.pool_id, req, now)
     elif not req["renew"]:
-        _add_page(session, req, now)
-    session.last_seen_at = now
-    session.expires_at = _session_expiry(now)
-    got = numbers.allocate(pool.pool_id, session, hold_ms, now, get_settings().lease_history_days)
+        sessions.add_page(session, req, now)
+    sessions.touch(session, now)
+    got = allocator.allocate(pool.pool_id, session, hold_ms, now, get_settings().lease_history_days)
     if got is None:
-        pools.count_exhaustion(pool.pool_id, now, req["visitor_id"])
+        sites.count_exhaustion(pool.pool_id, now, req["visitor_id"])
         logger.info("pool exhausted", pool_id=pool.pool_id)
         return _untracked(pool, "pool_exhausted")
     logger.info("lease started", pool_id=pool.pool_id, number=got.number, session_id=got.session_id)
     return _tracked(pool, got)
-
-
-def _existing_session(pool: PoolModel, req: dict[str, Any]) -> SessionModel | None:
-    if not req["session_id"]:
-        return None
-    try:
-        session = SessionModel.get(req["session_id"])
-    except SessionModel.DoesNotExist:
-        return None
-    if session.pool_id != pool.pool_id or session.visitor_id != req["visitor_id"]:
-        return None  # not this visitor's: start their own
-    return session
-
-
-def source_of(req: dict[str, Any]) -> dict[str, Any]:
-    """The visit's source as stored on the session and copied to its calls."""
-    src: dict[str, Any] = {
-        "landing_page": req["page_url"],
-        "referrer": req["referrer"],
-        **{f"utm_{k}": val for k, val in req["utm"].items()},
-        **req["click_ids"],
-        **{f"{k}_client_id": val for k, val in req["client_ids"].items()},
-        "user_agent": req["user_agent"],
-    }
-    src["device"] = _device(req["user_agent"])
-    return {k: val for k, val in src.items() if val}
-
-
-def _device(user_agent: str | None) -> str | None:
-    if not user_agent:
-        return None
-    ua = user_agent.lower()
-    if "ipad" in ua or "tablet" in ua:
-        return "tablet"
-    if "mobi" in ua or "android" in ua or "iphone" in ua:
-        return "mobile"
-    return "desktop"
-
-
-def _session_expiry(now_ms: int) -> datetime:
-    return datetime.fromtimestamp(now_ms / 1000 + get_settings().lease_history_days * 86_400, tz=UTC)
-
-
-def _new_session(pool: PoolModel, req: dict[str, Any], now: int) -> SessionModel:
-    session = SessionModel(
-        "s_" + secrets.token_urlsafe(16),
-        pool_id=pool.pool_id,
-        visitor_id=req["visitor_id"],
-        source=source_of(req),
-        pages=[],
-        created_at=now,
-        last_seen_at=now,
-    )
-    _add_page(session, req, now)
-    return session
-
-
-def _page(req: dict[str, Any], now: int) -> dict[str, Any]:
-    return {"url": req["page_url"], "at": now}
-
-
-def _add_page(session: SessionModel, req: dict[str, Any], now: int) -> None:
-    if req["page_url"] and len(session.pages or []) < MAX_PAGES:
-        session.pages = [*(session.pages or []), _page(req, now)]  # type: ignore[list-item]
-
-
-def _record_page(session: SessionModel, req: dict[str, Any], now: int) -> None:
-    """Append a page view to a held session (bounded: past MAX_PAGES views only ``last_seen_at`` moves)."""
-    actions: list[Any] = [SessionModel.last_seen_at.set(now)]
-    try:
-        SessionModel(session.session_id).update(
-            actions=[*actions, SessionModel.pages.set(SessionModel.pages.append([_page(req, now)]))],  # type: ignore[list-item]
-            condition=size(SessionModel.pages) < MAX_PAGES,  # type: ignore[no-untyped-call]
-        )
-    except UpdateError as exc:
-        if dynamodb_code(exc) != "ConditionalCheckFailedException":
-            raise
-        SessionModel(session.session_id).update(actions=actions)

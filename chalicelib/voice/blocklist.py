@@ -8,24 +8,24 @@ the voice webhook usually checks it without a DynamoDB request. Blocked calls ar
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 from chalicelib import clock
 from chalicelib import validation as v
 from chalicelib.errors import BadRequest
-from chalicelib.models import CounterModel
+from chalicelib.store import keys
+from chalicelib.store.cache import TTLCache
+from chalicelib.store.models import CounterModel
 
-PK, SK = "CONFIG", "blocked-callers"
 MAX_ENTRIES = 1000
 CACHE_SECONDS = 30.0
 _PREFIX = re.compile(r"\+\d{1,14}\*")
-_cache: tuple[float, tuple[str, ...]] | None = None
+_cache: TTLCache[tuple[str, ...]] = TTLCache(CACHE_SECONDS, max_entries=1)
 
 
 def _load() -> tuple[str, ...]:
     try:
-        item = CounterModel.get(PK, SK)
+        item = CounterModel.get(*keys.blocked_callers())
     except CounterModel.DoesNotExist:
         return ()
     return tuple((item.data or {}).get("callers", []))
@@ -37,7 +37,6 @@ def entries() -> list[str]:
 
 def replace(body: dict[str, Any]) -> dict[str, Any]:
     """Set the whole list: E.164 numbers, or prefixes like ``+1900*``."""
-    global _cache
     v.reject_unknown(body, {"callers"})
     raw = body.get("callers")
     if not isinstance(raw, list) or len(raw) > MAX_ENTRIES:
@@ -49,22 +48,19 @@ def replace(body: dict[str, Any]) -> dict[str, Any]:
         else:
             out.add(v.e164(entry, f"callers[{i}]"))
     callers = sorted(out)
-    CounterModel(PK, SK, total=len(callers), data={"callers": callers, "updated_at": clock.now_ms()}).save()
-    _cache = None
+    key = keys.blocked_callers()
+    CounterModel(key.pk, key.sk, total=len(callers), data={"callers": callers, "updated_at": clock.now_ms()}).save()
+    _cache.clear()
     return {"callers": callers}
 
 
 def is_blocked(caller: str | None) -> bool:
     """Whether ``caller`` is on the list (a DynamoDB failure propagates: the caller falls back)."""
-    global _cache
     if not caller:
         return False
-    now = time.monotonic()
-    if _cache is None or now - _cache[0] > CACHE_SECONDS:
-        _cache = (now, _load())
-    return any(caller.startswith(e[:-1]) if e.endswith("*") else caller == e for e in _cache[1])
+    entries = _cache.get_or_load("callers", _load)
+    return any(caller.startswith(e[:-1]) if e.endswith("*") else caller == e for e in entries)
 
 
 def clear_cache() -> None:
-    global _cache
-    _cache = None
+    _cache.clear()

@@ -1,13 +1,14 @@
 """PynamoDB models: every table the product keeps, with its keys, indexes and TTL.
 
-Table names, the endpoint and the (short) botocore timeouts come from settings when
-this module is imported. ``infra/tables.yaml`` must describe the same tables; a test
-keeps the two in step.
+Table names, the endpoint and the region are read from settings whenever they are used
+(``TableMeta``), and each request's connection comes from ``store.connections`` with the
+timeouts of whoever asks. ``infra/tables.yaml`` must describe the same tables; a test keeps
+the two in step.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -19,29 +20,65 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.connection import TableConnection
+from pynamodb.connection.base import MetaTable
+from pynamodb.constants import ATTR_DEFINITIONS, GLOBAL_SECONDARY_INDEXES, INDEX_NAME, KEY_SCHEMA, TABLE_NAME
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.settings import get_settings
+from chalicelib.store import connections
+
+
+class TableMeta:
+    """A model's ``Meta`` whose table name, endpoint and region follow the current settings."""
+
+    billing_mode = "PAY_PER_REQUEST"
+
+    def __init__(self, table: str) -> None:
+        self._table = table
+
+    @property
+    def table_name(self) -> str:
+        return get_settings().table_name(self._table)
+
+    @property
+    def region(self) -> str:
+        return get_settings().region
+
+    @property
+    def host(self) -> str | None:
+        return get_settings().dynamodb_endpoint
 
 
 def _meta(table: str) -> Any:
-    s = get_settings()
-    attrs: dict[str, Any] = {
-        "table_name": s.table_name(table),
-        "region": s.region,
-        "host": s.dynamodb_endpoint,
-        "billing_mode": "PAY_PER_REQUEST",
-        # Twilio waits 15 s for the voice webhook; boto's defaults can retry for
-        # longer than that, so every request here fails fast and the caller falls back.
-        "connect_timeout_seconds": s.webhook_connect_timeout,
-        "read_timeout_seconds": s.webhook_read_timeout,
-        "max_retry_attempts": max(0, s.webhook_max_attempts - 1),
-    }
-    return type("Meta", (), attrs)
+    return TableMeta(table)
 
 
-class ChannelModel(Model):
+class StoreModel(Model):
+    """A model whose connection (and so its timeouts) is chosen per request by ``store.connections``."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        return connections.table(cls)
+
+    @classmethod
+    def _meta_table(cls) -> MetaTable:
+        schema = cls._get_schema()
+        return MetaTable(
+            {
+                TABLE_NAME: cls.Meta.table_name,
+                KEY_SCHEMA: schema["key_schema"],
+                ATTR_DEFINITIONS: schema["attribute_definitions"],
+                GLOBAL_SECONDARY_INDEXES: [
+                    {INDEX_NAME: i["index_name"], KEY_SCHEMA: i["key_schema"]}
+                    for i in schema["global_secondary_indexes"]
+                ],
+            }
+        )
+
+
+class ChannelModel(StoreModel):
     """A static tracking channel: one or more numbers whose calls belong to it with certainty."""
 
     Meta = _meta("channels")
@@ -63,7 +100,7 @@ class PoolSiteKeyIndex(GlobalSecondaryIndex["PoolModel"]):
     site_key = UnicodeAttribute(hash_key=True)
 
 
-class PoolModel(Model):
+class PoolModel(StoreModel):
     """A dynamic number pool for one website."""
 
     Meta = _meta("pools")
@@ -96,7 +133,7 @@ class NumberPoolIndex(GlobalSecondaryIndex["NumberModel"]):
     lease_ended_at = NumberAttribute(range_key=True)
 
 
-class NumberModel(Model):
+class NumberModel(StoreModel):
     """A tracking number (E.164) and, for pool numbers, its current lease.
 
     The lease lives on this item so that taking it is one conditional write.
@@ -139,7 +176,7 @@ class CallCallerIndex(GlobalSecondaryIndex["CallModel"]):
     started_at = NumberAttribute(range_key=True)
 
 
-class CallModel(Model):
+class CallModel(StoreModel):
     """One inbound call, keyed by Twilio's CallSid; every writer upserts."""
 
     Meta = _meta("calls")
@@ -186,7 +223,7 @@ class CallModel(Model):
     caller_index = CallCallerIndex()
 
 
-class SessionModel(Model):
+class SessionModel(StoreModel):
     """A website visit: its source and a bounded list of page views."""
 
     Meta = _meta("sessions")
@@ -201,7 +238,7 @@ class SessionModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
-class LeaseModel(Model):
+class LeaseModel(StoreModel):
     """History of lease starts: which session held which number from when."""
 
     Meta = _meta("leases")
@@ -216,7 +253,7 @@ class LeaseModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
-class CounterModel(Model):
+class CounterModel(StoreModel):
     """Counters and aggregates: ``pk`` names what is counted, ``sk`` the bucket (an hour, a day)."""
 
     Meta = _meta("counters")
@@ -242,7 +279,7 @@ class CounterModel(Model):
     keys = UnicodeSetAttribute(null=True)
 
 
-ALL_MODELS: tuple[type[Model], ...] = (
+ALL_MODELS: tuple[type[StoreModel], ...] = (
     ChannelModel,
     PoolModel,
     NumberModel,
@@ -251,23 +288,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     LeaseModel,
     CounterModel,
 )
-
-
-_M = TypeVar("_M", bound=Model)
-MAX_ID_LENGTH = 64  # our ids and Twilio's sids are shorter; DynamoDB refuses keys over 2 KB with a 500-worthy error
-
-
-def get_or_404(model: type[_M], key: str, what: str) -> _M:
-    """The item keyed ``key``, or a 404 saying there is no such ``what`` (over-long keys are never looked up)."""
-    from chalicelib.errors import NotFound
-
-    if len(key) <= MAX_ID_LENGTH:
-        try:
-            return model.get(key)
-        except model.DoesNotExist:
-            pass
-    shown = key if len(key) <= MAX_ID_LENGTH else key[:MAX_ID_LENGTH] + "..."
-    raise NotFound(f"no {what} {shown!r}")
 
 
 def create_tables(wait: bool = False) -> None:

@@ -16,7 +16,11 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.errors import BadRequest
+from chalicelib.store import keys
+from chalicelib.store.models import CounterModel, LeaseModel, NumberModel, PoolModel
+from chalicelib.store.ops import get_or_404
 
 WINDOW_DAYS = 7
 DEFAULT_TARGET = 0.01
@@ -119,10 +123,7 @@ def pool_sizing(pool_id: str, now_ms: int, target: float = DEFAULT_TARGET) -> di
     on each) counts several times, so under overflow the rate is overstated and the
     recommendation errs on the large side.
     """
-    from chalicelib import clock, pools
-    from chalicelib.models import CounterModel, LeaseModel, NumberModel
-
-    pool = pools.load(pool_id)
+    pool = get_or_404(PoolModel, pool_id, "pool with id")
     since = now_ms - WINDOW_DAYS * DAY_MS
     last = now_ms // HOUR_MS
     numbers = [n for n in NumberModel.pool_index.query(pool_id) if n.status == "active" and n.kind == "pool"]
@@ -148,7 +149,7 @@ def pool_sizing(pool_id: str, now_ms: int, target: float = DEFAULT_TARGET) -> di
             spans.append((start, min(end, now_ms)))
 
     refused: Counter[int] = Counter()
-    for item in CounterModel.query(f"POOL#{pool_id}#EXHAUSTED"):  # what pools.count_exhaustion writes
+    for item in CounterModel.query(keys.pool_exhausted(pool_id)):  # what leasing.sites.count_exhaustion writes
         hour = clock.parse_iso(f"{item.sk}:00:00Z") // HOUR_MS
         if since // HOUR_MS <= hour <= last:
             # Distinct visitors refused, where the hour's item keeps them in ``keys``; else refused requests.

@@ -1,0 +1,134 @@
+"""The lease allocator: which pool number a visitor's session holds, taken and renewed atomically.
+
+A pool number's lease lives on its item: ``lease_session_id`` holds it until
+``lease_expires_at``. Taking a number is one conditional write (a transaction that also
+records the session and the lease start), so no two sessions ever hold it at once; the
+pool index only *suggests* candidates, least recently released first. TTL plays no part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store import connections
+from chalicelib.store.models import LeaseModel, NumberModel, SessionModel
+from chalicelib.store.ops import condition_failed, expires_after, transaction_cancelled
+
+CANDIDATES_PER_QUERY = 5
+MAX_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class Lease:
+    number: str
+    session_id: str
+    started_at: int
+    expires_at: int
+
+
+def _free_condition(pool_id: str, now_ms: int) -> Any:
+    return (
+        (NumberModel.status == "active")
+        & (NumberModel.kind == "pool")
+        & (NumberModel.pool_id == pool_id)
+        & (NumberModel.lease_expires_at.does_not_exist() | (NumberModel.lease_expires_at <= now_ms))
+    )
+
+
+def _unchanged_since(cand: NumberModel) -> Any:
+    if cand.lease_started_at is None:
+        return NumberModel.lease_started_at.does_not_exist()
+    unchanged = NumberModel.lease_started_at == int(cand.lease_started_at)
+    if cand.lease_expires_at is not None:  # a renewal since the read would make prev_ended_at early
+        unchanged = unchanged & (NumberModel.lease_expires_at == int(cand.lease_expires_at))
+    return unchanged
+
+
+def candidates(pool_id: str, now_ms: int, *, limit: int = CANDIDATES_PER_QUERY) -> list[NumberModel]:
+    """Numbers that look free, least recently released first (an eventually consistent hint)."""
+    return list(
+        NumberModel.pool_index.query(
+            pool_id, NumberModel.lease_ended_at <= now_ms, scan_index_forward=True, limit=limit
+        )
+    )
+
+
+def allocate(pool_id: str, session: SessionModel, hold_ms: int, now_ms: int, history_days: int) -> Lease | None:
+    """Lease the least recently released free number of the pool to ``session``; ``None`` if none is free.
+
+    The session item is written in the same transaction, so a lease never exists without it.
+    """
+    expires = now_ms + hold_ms
+    tried: set[str] = set()
+    for _ in range(MAX_ROUNDS):
+        found = [c for c in candidates(pool_id, now_ms) if c.number not in tried and c.status == "active"]
+        if not found:
+            return None
+        for cand in found:
+            tried.add(cand.number)
+            if _take(cand, pool_id, session, now_ms, expires, history_days):
+                return Lease(cand.number, session.session_id, now_ms, expires)
+    return None
+
+
+def _take(cand: NumberModel, pool_id: str, session: SessionModel, now_ms: int, expires: int, history_days: int) -> bool:
+    lease = LeaseModel(
+        cand.number,
+        now_ms,
+        session_id=session.session_id,
+        pool_id=pool_id,
+        prev_session_id=cand.lease_session_id,
+        prev_ended_at=int(cand.lease_expires_at) if cand.lease_expires_at is not None else None,
+        source=session.source or {},
+        expires_at=expires_after(now_ms, history_days),
+    )
+    session.number = cand.number
+    try:
+        with TransactWrite(connection=connections.transactions()) as tx:
+            tx.update(
+                NumberModel(cand.number),
+                actions=[
+                    NumberModel.lease_session_id.set(session.session_id),
+                    NumberModel.lease_started_at.set(now_ms),
+                    NumberModel.lease_expires_at.set(expires),
+                    NumberModel.lease_ended_at.set(expires),
+                ],
+                # Free now, and still in the state the candidate was read in: the lease history's
+                # ``prev_*`` fields then describe exactly the lease this one follows.
+                condition=_free_condition(pool_id, now_ms) & _unchanged_since(cand),
+            )
+            tx.save(session)
+            tx.save(lease, condition=LeaseModel.number.does_not_exist())
+    except TransactWriteError as exc:
+        if transaction_cancelled(exc):
+            return False  # somebody took it first (or it is not free): try the next one
+        raise
+    return True
+
+
+def renew(number: str, session_id: str, hold_ms: int, now_ms: int) -> Lease | None:
+    """Extend a held lease with a single write; ``None`` if the session no longer holds the number.
+
+    The condition is the proof: only the session that holds the number, before its hold
+    ran out, can extend it (session ids are unguessable), so the number may come from the client.
+    """
+    expires = now_ms + hold_ms
+    # Releasing a number removes its lease fields and sessions belong to one pool, so these
+    # two clauses also mean "still active, still in this pool".
+    condition = (NumberModel.lease_session_id == session_id) & (NumberModel.lease_expires_at > now_ms)
+    try:
+        NumberModel._get_connection().update_item(
+            number,
+            actions=[NumberModel.lease_expires_at.set(expires), NumberModel.lease_ended_at.set(expires)],
+            condition=condition,
+            return_values="NONE",  # nothing to read back: one small write
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return None
+        raise
+    return Lease(number, session_id, now_ms, expires)

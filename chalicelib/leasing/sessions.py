@@ -1,0 +1,101 @@
+"""Website visits: a session's source (utm tags, referrer, landing page, click and client ids) and its page views.
+
+A session is created with its first lease and kept as long as the lease history that
+points at it (``LEASE_HISTORY_DAYS``); page views are bounded (``MAX_PAGES``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.condition import size
+
+from chalicelib.settings import get_settings
+from chalicelib.store.models import SessionModel
+from chalicelib.store.ops import condition_failed, expires_after
+
+MAX_PAGES = 50  # page views kept per session
+
+
+def existing(pool_id: str, req: dict[str, Any]) -> SessionModel | None:
+    """The session the request names, if it is this visitor's in this pool."""
+    if not req["session_id"]:
+        return None
+    try:
+        session = SessionModel.get(req["session_id"])
+    except SessionModel.DoesNotExist:
+        return None
+    if session.pool_id != pool_id or session.visitor_id != req["visitor_id"]:
+        return None  # not this visitor's: start their own
+    return session
+
+
+def source_of(req: dict[str, Any]) -> dict[str, Any]:
+    """The visit's source as stored on the session and copied to its calls."""
+    src: dict[str, Any] = {
+        "landing_page": req["page_url"],
+        "referrer": req["referrer"],
+        **{f"utm_{k}": val for k, val in req["utm"].items()},
+        **req["click_ids"],
+        **{f"{k}_client_id": val for k, val in req["client_ids"].items()},
+        "user_agent": req["user_agent"],
+    }
+    src["device"] = _device(req["user_agent"])
+    return {k: val for k, val in src.items() if val}
+
+
+def _device(user_agent: str | None) -> str | None:
+    if not user_agent:
+        return None
+    ua = user_agent.lower()
+    if "ipad" in ua or "tablet" in ua:
+        return "tablet"
+    if "mobi" in ua or "android" in ua or "iphone" in ua:
+        return "mobile"
+    return "desktop"
+
+
+def touch(session: SessionModel, now: int) -> None:
+    """Seen now; kept as long as the lease history that may point at it."""
+    session.last_seen_at = now
+    session.expires_at = expires_after(now, get_settings().lease_history_days)
+
+
+def new(pool_id: str, req: dict[str, Any], now: int) -> SessionModel:
+    """A new visit (not saved: the allocator saves it in the same transaction as its lease)."""
+    session = SessionModel(
+        "s_" + secrets.token_urlsafe(16),
+        pool_id=pool_id,
+        visitor_id=req["visitor_id"],
+        source=source_of(req),
+        pages=[],
+        created_at=now,
+        last_seen_at=now,
+    )
+    add_page(session, req, now)
+    return session
+
+
+def _page(req: dict[str, Any], now: int) -> dict[str, Any]:
+    return {"url": req["page_url"], "at": now}
+
+
+def add_page(session: SessionModel, req: dict[str, Any], now: int) -> None:
+    if req["page_url"] and len(session.pages or []) < MAX_PAGES:
+        session.pages = [*(session.pages or []), _page(req, now)]  # type: ignore[list-item]
+
+
+def record_page(session: SessionModel, req: dict[str, Any], now: int) -> None:
+    """Append a page view to a held session (bounded: past MAX_PAGES views only ``last_seen_at`` moves)."""
+    actions: list[Any] = [SessionModel.last_seen_at.set(now)]
+    try:
+        SessionModel(session.session_id).update(
+            actions=[*actions, SessionModel.pages.set(SessionModel.pages.append([_page(req, now)]))],  # type: ignore[list-item]
+            condition=size(SessionModel.pages) < MAX_PAGES,  # type: ignore[no-untyped-call]
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        SessionModel(session.session_id).update(actions=actions)

@@ -1,0 +1,70 @@
+"""The lease endpoint's view of pools: a pool by its public site key, and how often it ran out.
+
+A pool's settings change rarely and the lease endpoint is the busiest route, so each
+process keeps a pool for ``CACHE_SECONDS``; the process that changes a pool forgets its
+copy at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.errors import NotFound
+from chalicelib.store import keys
+from chalicelib.store.cache import TTLCache
+from chalicelib.store.models import CounterModel, PoolModel
+from chalicelib.store.ops import expires_after
+
+CACHE_SECONDS = 30.0
+EXHAUSTION_KEEP_DAYS = 8
+_cache: TTLCache[PoolModel | None] = TTLCache(CACHE_SECONDS)
+_SITE_KEY = re.compile(r"sk_[A-Za-z0-9_-]{10,40}")
+
+
+def by_site_key(site_key: str) -> PoolModel:
+    """The pool a public site key names, cached briefly per process (settings change rarely)."""
+    if not _SITE_KEY.fullmatch(site_key):
+        raise NotFound("unknown site key")
+    pool = _cache.get_or_load(site_key, lambda: next(iter(PoolModel.site_key_index.query(site_key, limit=1)), None))
+    if pool is None:
+        raise NotFound("unknown site key")
+    return pool
+
+
+def forget(site_key: str) -> None:
+    _cache.pop(site_key)
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+def hour(ms: int) -> str:
+    """The hour bucket of an exhaustion count (UTC)."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H")
+
+
+def count_exhaustion(pool_id: str, now_ms: int, visitor_id: str | None = None) -> None:
+    """One more refusal, counted per hour (kept 8 days); the visitor's hash too, so sizing
+    counts a visitor refused on several pages once."""
+    actions: list[Any] = [
+        CounterModel.total.add(1),
+        CounterModel.expires_at.set(expires_after(now_ms, EXHAUSTION_KEEP_DAYS)),
+    ]
+    if visitor_id:
+        actions.append(CounterModel.keys.add({hashlib.sha256(visitor_id.encode()).hexdigest()[:16]}))
+    CounterModel(keys.pool_exhausted(pool_id), hour(now_ms)).update(actions=actions)
+
+
+def exhaustion_counts(pool_id: str, now_ms: int) -> dict[str, int]:
+    since_7d = hour(now_ms - 7 * 86_400_000)
+    since_24h = hour(now_ms - 86_400_000)
+    last_24h = last_7d = 0
+    for item in CounterModel.query(keys.pool_exhausted(pool_id), CounterModel.sk > since_7d):
+        last_7d += int(item.total)
+        if item.sk > since_24h:
+            last_24h += int(item.total)
+    return {"last_24h": last_24h, "last_7d": last_7d}

@@ -1,0 +1,163 @@
+"""Reports read from the aggregates: figures per source over a range, and per day.
+
+A report costs requests per source and day range, never per call. Days are UTC days.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.errors import BadRequest
+from chalicelib.reports import aggregates
+from chalicelib.reports.aggregates import NUMBERS
+from chalicelib.reports.spend import date as parse_date
+from chalicelib.reports.spend import source as parse_source
+from chalicelib.store import keys
+from chalicelib.store.models import ChannelModel, CounterModel
+
+MODELS = ("last_touch", "first_touch")
+MAX_RANGE_DAYS = 366
+
+
+def _range(query: dict[str, str]) -> tuple[str, str]:
+    today = aggregates.day(clock.now_ms())
+    end = parse_date(query["to"], "to") if query.get("to") else today
+    default_start = (datetime.strptime(end, "%Y-%m-%d") - timedelta(days=29)).strftime("%Y-%m-%d")
+    start = parse_date(query["from"], "from") if query.get("from") else default_start
+    if start > end:
+        raise BadRequest("'from' is after 'to'")
+    span = (datetime.strptime(end, "%Y-%m-%d") - datetime.strptime(start, "%Y-%m-%d")).days + 1
+    if span > MAX_RANGE_DAYS:
+        raise BadRequest(f"the range is {span} days; at most {MAX_RANGE_DAYS}")
+    return start, end
+
+
+def _options(query: dict[str, str]) -> tuple[str, str, str, bool]:
+    unknown = sorted(set(query) - {"from", "to", "model", "include_spam", "source"})
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
+    model = query.get("model") or "last_touch"
+    if model not in MODELS:
+        raise BadRequest(f"'model' must be one of: {', '.join(MODELS)}")
+    spam = query.get("include_spam", "false")
+    if spam not in ("true", "false"):
+        raise BadRequest("'include_spam' must be true or false")
+    start, end = _range(query)
+    return start, end, model.split("_")[0], spam == "true"
+
+
+def _buckets(model: str, source: str, start: str, end: str, spam: bool) -> dict[str, dict[str, Any]]:
+    """Day -> summed numbers and caller set, for one source (one query)."""
+    days: dict[str, dict[str, Any]] = {}
+    for item in CounterModel.query(keys.aggregate(model, source), CounterModel.sk.between(start, end + "~")):
+        day, _, tag = item.sk.partition("#")
+        if tag == "spam" and not spam:
+            continue
+        acc = days.setdefault(day, _empty())
+        for key in NUMBERS:
+            acc[key] += Decimal(str(getattr(item, key) or 0))
+        acc["callers"] |= {c.split(":", 1)[0] for c in (item.callers or set())}
+    return days
+
+
+def _spend(source: str, start: str, end: str) -> dict[str, Decimal]:
+    return {
+        i.sk: Decimal(str(i.total)) for i in CounterModel.query(keys.spend(source), CounterModel.sk.between(start, end))
+    }
+
+
+def _sources() -> list[str]:
+    try:
+        return sorted(CounterModel.get(*keys.REPORT_SOURCES).keys or set())
+    except CounterModel.DoesNotExist:
+        return []
+
+
+def _labels() -> dict[str, str]:
+    return {c.channel_id: c.name for c in ChannelModel.scan(attributes_to_get=["channel_id", "name"])}
+
+
+def _row(acc: dict[str, Any], spend: Decimal) -> dict[str, Any]:
+    calls, first = int(acc["calls"]), int(acc["first_time"])
+    answered = int(acc["answered"])
+    revenue = acc["revenue"]
+
+    def ratio(a: Decimal | int, b: Decimal | int, places: str = "0.01") -> float | None:
+        return float((Decimal(a) / Decimal(b)).quantize(Decimal(places))) if b else None
+
+    return {
+        "calls": calls,
+        "answered": answered,
+        "missed": int(acc["missed"]),
+        "voicemail": int(acc["voicemail"]),
+        "missed_rate": ratio(int(acc["missed"]), calls, "0.0001"),
+        "unique_callers": len(acc["callers"]),
+        "first_time_callers": first,
+        "avg_talk_time": ratio(int(acc["talk_time"]), answered, "0.1"),
+        "avg_time_to_answer": ratio(int(acc["answer_time"]), int(acc["answer_timed"]), "0.1"),
+        "spend": float(spend),
+        "cost_per_call": ratio(spend, calls),
+        "cost_per_first_time_caller": ratio(spend, first),
+        "leads": int(acc["leads"]),
+        "sales": int(acc["sales"]),
+        "revenue": float(revenue),
+        "roi": ratio(revenue - spend, spend, "0.0001"),
+    }
+
+
+def _empty() -> dict[str, Any]:
+    return {k: Decimal(0) for k in NUMBERS} | {"callers": set()}
+
+
+def _merge(into: dict[str, Any], acc: dict[str, Any]) -> None:
+    for key in NUMBERS:
+        into[key] += acc[key]
+    into["callers"] |= acc["callers"]
+
+
+def channels_report(query: dict[str, str]) -> dict[str, Any]:
+    """Per source over the range: the figures of ``_row``, plus the totals."""
+    start, end, model, spam = _options(query)
+    labels = _labels()
+    rows, total, total_spend = [], _empty(), Decimal(0)
+    for source in _sources():
+        acc = _empty()
+        for day_acc in _buckets(model, source, start, end, spam).values():
+            _merge(acc, day_acc)
+        spend = sum(_spend(source, start, end).values(), Decimal(0))
+        if not acc["calls"] and not spend:
+            continue
+        _merge(total, acc)
+        total_spend += spend
+        rows.append({"source": source, "label": labels.get(source, source.removeprefix("web:")), **_row(acc, spend)})
+    rows.sort(key=lambda r: (-r["calls"], r["source"]))
+    return {
+        "from": start,
+        "to": end,
+        "model": f"{model}_touch",
+        "include_spam": spam,
+        "rows": rows,
+        "total": _row(total, total_spend),
+    }
+
+
+def daily_report(query: dict[str, str]) -> dict[str, Any]:
+    """The same figures per day, for one source (``source=``) or all."""
+    start, end, model, spam = _options(query)
+    sources = [parse_source(query["source"])] if query.get("source") else _sources()
+    per_day: dict[str, dict[str, Any]] = {}
+    spend_day: dict[str, Decimal] = {}
+    for source in sources:
+        for day, acc in _buckets(model, source, start, end, spam).items():
+            _merge(per_day.setdefault(day, _empty()), acc)
+        for day, amount in _spend(source, start, end).items():
+            spend_day[day] = spend_day.get(day, Decimal(0)) + amount
+    days = []
+    cur = datetime.strptime(start, "%Y-%m-%d")
+    while (d := cur.strftime("%Y-%m-%d")) <= end:
+        days.append({"date": d, **_row(per_day.get(d, _empty()), spend_day.get(d, Decimal(0)))})
+        cur += timedelta(days=1)
+    return {"from": start, "to": end, "model": f"{model}_touch", "source": query.get("source"), "days": days}

@@ -1,0 +1,77 @@
+"""Where a call to a tracking number goes: its channel or pool, and how that line handles calls.
+
+Read by the voice webhook for every call (three small reads at most) and by callbacks
+that complete a call the voice webhook could not store. A number that is not ours, or
+released, or whose line is gone, goes to the deployment's default phone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.settings import get_settings
+from chalicelib.store.models import ChannelModel, NumberModel, PoolModel
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a call to a tracking number goes, and how."""
+
+    kind: str  # "channel", "pool", "overflow" or "unknown"
+    target_id: str | None
+    name: str | None
+    forward_to: str | None
+    record: bool
+    disclosure: str | None
+    flow: dict[str, Any] | None = None
+
+
+def default_route() -> Route:
+    return Route("unknown", None, None, get_settings().default_forward_to, False, None)
+
+
+def nowhere() -> Route:
+    """A route with no phone: the caller hears a message (after every failover phone was tried)."""
+    return Route("unknown", None, None, None, False, None)
+
+
+def lookup(called: str) -> tuple[Route, NumberModel | None, PoolModel | None]:
+    """The route for a called number, its number item and (for pool numbers) its pool."""
+    try:
+        number = NumberModel.get(called)
+    except NumberModel.DoesNotExist:
+        return default_route(), None, None
+    if number.status != "active":
+        return default_route(), None, None
+    if number.kind == "channel" and number.channel_id:
+        try:
+            ch = ChannelModel.get(number.channel_id)
+        except ChannelModel.DoesNotExist:
+            return default_route(), number, None
+        route = Route("channel", ch.channel_id, ch.name, ch.forward_to, bool(ch.record), ch.disclosure, ch.flow)
+        return route, number, None
+    if number.pool_id:
+        try:
+            pool = PoolModel.get(number.pool_id)
+        except PoolModel.DoesNotExist:
+            return default_route(), number, None
+        route = Route(
+            number.kind, pool.pool_id, pool.name, pool.forward_to, bool(pool.record), pool.disclosure, pool.flow
+        )
+        return route, number, pool
+    return default_route(), number, None
+
+
+def line_name_and_flow(kind: str, target_id: str) -> tuple[str | None, dict[str, Any]]:
+    """A channel's or pool's name and flow settings (for the whisper); ``(None, {})`` if it is gone."""
+    try:
+        if kind == "channel":
+            ch = ChannelModel.get(target_id)
+            return ch.name, dict(ch.flow or {})
+        if kind in ("pool", "overflow"):
+            pool = PoolModel.get(target_id)
+            return pool.name, dict(pool.flow or {})
+    except (ChannelModel.DoesNotExist, PoolModel.DoesNotExist):
+        pass
+    return None, {}

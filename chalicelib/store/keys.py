@@ -1,0 +1,77 @@
+"""Every key string the tables hold is built here, and only here.
+
+The counters table keeps several kinds of item apart by key prefix; a test fails if one of
+these prefixes is written anywhere outside ``chalicelib/store/``. Existing items were
+written with exactly these shapes, so a change here is a data migration.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Key(NamedTuple):
+    """A counters-table key: partition (``pk``) and sort key (``sk``)."""
+
+    pk: str
+    sk: str
+
+
+# --- configuration and credentials ---------------------------------------------------------
+
+API_KEYS_PK = "APIKEY"  # one item per stored API key, sk = the key id
+
+
+def api_key(key_id: str) -> Key:
+    return Key(API_KEYS_PK, key_id)
+
+
+def blocked_callers() -> Key:
+    """The deployment's one blocklist item."""
+    return Key("CONFIG", "blocked-callers")
+
+
+# --- callers ---------------------------------------------------------------------------------
+
+
+def caller_first_touch(caller: str) -> Key:
+    """A caller's first call here (first-time caller and first touch)."""
+    return Key(f"CALLER#{caller}", "first")
+
+
+# --- pools -----------------------------------------------------------------------------------
+
+
+def pool_exhausted(pool_id: str) -> str:
+    """Partition of a pool's hourly "no number was free" counts (sk: ``YYYY-MM-DDTHH`` in UTC)."""
+    return f"POOL#{pool_id}#EXHAUSTED"
+
+
+# --- report aggregates and spend ---------------------------------------------------------------
+
+REPORT_SOURCES = Key("AGG#sources", "all")  # every source that has calls or spend
+
+
+def aggregate(model: str, source: str) -> str:
+    """Partition of one source's day buckets under an attribution model (``last`` or ``first``)."""
+    return f"AGG#{model}#{source}"
+
+
+def aggregate_bucket(model: str, source: str, day: str, *, spam: bool) -> str:
+    """A day bucket as one string (``<pk>|<sk>``): calls remember what they added under it."""
+    return f"{aggregate(model, source)}|{day}{'#spam' if spam else ''}"
+
+
+def split_bucket(bucket: str) -> Key:
+    pk, sk = bucket.split("|", 1)
+    return Key(pk, sk)
+
+
+def bucket_source(bucket: str) -> str:
+    """The source a bucket string counts (``AGG#<model>#<source>|<day>``)."""
+    return bucket.split("#", 2)[2].rsplit("|", 1)[0]
+
+
+def spend(source: str) -> str:
+    """Partition of one source's spend per day (sk: ``YYYY-MM-DD``)."""
+    return f"SPEND#{source}"

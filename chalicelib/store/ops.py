@@ -1,0 +1,47 @@
+"""Small helpers every feature writes with: read-or-404, conditional-write outcomes, TTL times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TypeVar
+
+from pynamodb.models import Model
+
+from chalicelib.errors import NotFound, dynamodb_code
+
+_M = TypeVar("_M", bound=Model)
+MAX_ID_LENGTH = 64  # our ids and Twilio's sids are shorter; DynamoDB refuses keys over 2 KB with a 500-worthy error
+
+
+def get_or_404(model: type[_M], key: str, what: str) -> _M:
+    """The item keyed ``key``, or a 404 saying there is no such ``what`` (over-long keys are never looked up)."""
+    if len(key) <= MAX_ID_LENGTH:
+        try:
+            return model.get(key)
+        except model.DoesNotExist:
+            pass
+    shown = key if len(key) <= MAX_ID_LENGTH else key[:MAX_ID_LENGTH] + "..."
+    raise NotFound(f"no {what} {shown!r}")
+
+
+def condition_failed(exc: BaseException) -> bool:
+    """Whether a PynamoDB write failed only because its condition did not hold."""
+    return dynamodb_code(exc) == "ConditionalCheckFailedException"
+
+
+def transaction_cancelled(exc: BaseException) -> bool:
+    """Whether a transaction was cancelled (a condition in it failed, or it raced another)."""
+    return dynamodb_code(exc) == "TransactionCanceledException"
+
+
+def expires_after(start_ms: int, days: float) -> datetime:
+    """A TTL attribute's value: ``days`` after ``start_ms``. TTL only tidies up (it deletes
+    up to days late), so code that must honour the time checks it itself."""
+    return datetime.fromtimestamp(start_ms / 1000 + days * 86_400, tz=UTC)
+
+
+def dynamo_number(amount: Decimal) -> int | float:
+    """PynamoDB writes numbers with json.dumps: whole amounts as int, cents as a short float
+    (``125.5`` is sent as the decimal string "125.5", so DynamoDB still adds exactly)."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)

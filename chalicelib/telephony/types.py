@@ -1,0 +1,58 @@
+"""What every telephony provider speaks: numbers found and bought, webhook URLs, errors, the interface."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class AvailableNumber:
+    number: str  # E.164
+    friendly_name: str
+    locality: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Webhooks:
+    """The URLs a tracking number is configured with."""
+
+    voice_url: str
+    voice_fallback_url: str
+    status_callback: str
+
+
+@dataclass(frozen=True)
+class ProvisionedNumber:
+    number: str
+    sid: str
+    friendly_name: str
+
+
+class TelephonyError(Exception):
+    """The provider refused or failed. ``client_error`` is true when the request was at fault."""
+
+    def __init__(self, message: str, *, client_error: bool = False) -> None:
+        super().__init__(message)
+        self.client_error = client_error
+
+
+class Telephony(Protocol):
+    name: str
+
+    def search(self, *, country: str, area_code: str | None, contains: str | None, limit: int) -> list[AvailableNumber]:
+        """Numbers that can be bought now."""
+        ...
+
+    def buy(self, number: str, hooks: Webhooks) -> ProvisionedNumber:
+        """Buy ``number`` and point its voice webhooks at this deployment."""
+        ...
+
+    def update(self, sid: str, hooks: Webhooks) -> None:
+        """Re-point an owned number's webhooks (after the deployment's URL changed)."""
+        ...
+
+    def release(self, sid: str) -> None:
+        """Give the number back to the carrier."""
+        ...

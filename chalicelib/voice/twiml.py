@@ -1,0 +1,144 @@
+"""TwiML for every answer the voice path gives: forward (with disclosure, recording, whisper and failover),
+voicemail, the whisper itself, a rejection, a goodbye. Pure: no database, no network.
+
+Every URL in it is the configured public base URL plus a route path, so Twilio signs the
+URL the app later checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from chalicelib import clock
+from chalicelib.routing import Route
+from chalicelib.settings import get_settings
+from chalicelib.voice import flow
+
+VOICEMAIL_MAX_SECONDS = 180
+UNKNOWN_NUMBER_MESSAGE = "The number you have called is not in service. Goodbye."
+MISSED_MESSAGE = "Sorry, nobody could take your call right now. Please call again later. Goodbye."
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the call does now: dial a phone (``phones[step]``), take a voicemail, or say sorry."""
+
+    action: str  # "dial", "voicemail" or "message"
+    phones: tuple[str, ...] = ()
+
+
+def plan(route: Route, at: datetime) -> Plan:
+    """Business hours decide between the route's phones and the after-hours action."""
+    fl = route.flow or {}
+    if not flow.is_open(fl, at):
+        after = fl.get("after_hours") or {"action": "voicemail"}
+        if after["action"] == "forward":
+            return Plan("dial", (after["forward_to"],))
+        return Plan("voicemail")
+    if not route.forward_to:
+        return Plan("message")
+    return Plan("dial", (route.forward_to, *fl.get("failover", [])))
+
+
+def _url(path: str) -> str:
+    return get_settings().public_base_url + path
+
+
+def _say(vr: Any, text: str, fl: dict[str, Any]) -> None:
+    kwargs = {}
+    if fl.get("disclosure_voice"):
+        kwargs["voice"] = fl["disclosure_voice"]
+    if fl.get("disclosure_language"):
+        kwargs["language"] = fl["disclosure_language"]
+    vr.say(text, **kwargs)
+
+
+def forward(route: Route, caller: str | None, *, step: int = 0, at: datetime | None = None) -> str:
+    """TwiML for the call's next move along ``route``: dial phone ``step``, voicemail, or apologise."""
+    vr = VoiceResponse()
+    fl = route.flow or {}
+    p = plan(route, at or clock.now())
+    if p.action == "voicemail" or (p.action == "dial" and step >= len(p.phones) and _unanswered(fl) == "voicemail"):
+        return voicemail(route)
+    if p.action == "message" or step >= len(p.phones):
+        vr.say(MISSED_MESSAGE if step else UNKNOWN_NUMBER_MESSAGE)
+        vr.hangup()
+        return str(vr)
+    if step == 0 and route.record and route.disclosure:
+        _say(vr, route.disclosure, fl)
+    dial_args: dict[str, Any] = {
+        "action": _url(f"/twilio/dial-status?step={step}"),
+        "method": "POST",
+        "timeout": get_settings().ring_timeout_seconds,
+        "answer_on_bridge": True,
+    }
+    if caller and caller.startswith("+"):
+        dial_args["caller_id"] = caller
+    if route.record:
+        dial_args["record"] = "record-from-answer-dual"
+        dial_args["recording_status_callback"] = _url("/twilio/recording-status")
+        dial_args["recording_status_callback_method"] = "POST"
+    dial = vr.dial(**dial_args)
+    if fl.get("whisper") and route.target_id:
+        # The agent hears where the call came from before being connected; the caller does not.
+        dial.number(p.phones[step], url=_url(f"/twilio/whisper/{route.kind}/{route.target_id}"), method="POST")
+    else:
+        dial.number(p.phones[step])
+    return str(vr)
+
+
+def _unanswered(fl: dict[str, Any]) -> str:
+    return str(fl.get("when_unanswered", "message"))
+
+
+def voicemail(route: Route) -> str:
+    vr = VoiceResponse()
+    fl = route.flow or {}
+    _say(vr, fl.get("voicemail_prompt", flow.DEFAULT_VOICEMAIL_PROMPT), fl)
+    vr.record(
+        action=_url("/twilio/voicemail"),
+        method="POST",
+        max_length=VOICEMAIL_MAX_SECONDS,
+        timeout=5,
+        play_beep=True,
+        recording_status_callback=_url("/twilio/recording-status?kind=voicemail"),
+        recording_status_callback_method="POST",
+    )
+    vr.hangup()
+    return str(vr)
+
+
+def whisper(name: str | None, fl: dict[str, Any]) -> str:
+    """What the agent hears on answering: "Call from <line>" (the line's own text if it set one)."""
+    text = str(fl.get("whisper_text", flow.DEFAULT_WHISPER))
+    vr = VoiceResponse()
+    vr.say(text.replace("{name}", name or "a tracked number"))
+    return str(vr)
+
+
+def reject() -> str:
+    vr = VoiceResponse()
+    vr.reject(reason="rejected")
+    return str(vr)
+
+
+def hangup() -> str:
+    vr = VoiceResponse()
+    vr.hangup()
+    return str(vr)
+
+
+def goodbye() -> str:
+    vr = VoiceResponse()
+    vr.say("Thank you. Goodbye.")
+    vr.hangup()
+    return str(vr)
+
+
+def empty() -> str:
+    """The answer to a status callback: nothing to do."""
+    return str(VoiceResponse())

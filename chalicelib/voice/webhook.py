@@ -1,0 +1,140 @@
+"""Twilio's voice webhooks, answered: route the call, write it, return TwiML; never drop a caller.
+
+The voice webhook does the least that answers the call: the blocklist, the route and its
+attribution, one call write. Whatever fails behind it, the caller is forwarded: after the
+first DynamoDB failure the webhook stops asking (Twilio gives up after 15 s) and the
+callbacks create and complete the record when the database is back. Callbacks the caller
+waits on (<Dial> and <Record> actions) go on even when their write fails; the status
+callbacks answer 503 instead, so that Twilio sends them again.
+
+Until call events exist, the report aggregates follow each callback's write here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib import attribution, calls, clock
+from chalicelib.errors import StorageUnavailable
+from chalicelib.observability import logger, metrics
+from chalicelib.routing import default_route, line_name_and_flow, lookup, nowhere
+from chalicelib.store.models import CallModel
+from chalicelib.validation import loose_e164
+from chalicelib.voice import blocklist, twiml
+
+
+def answer_voice(params: dict[str, str]) -> str:
+    """The voice webhook: route the call, store it, answer TwiML; never fails."""
+    call_sid = params.get("CallSid", "")
+    fields = calls.caller_fields(params)
+    caller, called = fields["caller"], fields["called"]
+    logger.append_keys(call_sid=call_sid)
+    now = clock.now_ms()
+    degraded = False
+    try:
+        if blocklist.is_blocked(caller):
+            return _reject(call_sid, fields, now)
+        route, number, pool = lookup(called or "")
+        attr = calls.attribute(route, number, pool, now)
+    except Exception:
+        logger.exception("routing failed; forwarding to the default phone", called=called)
+        route, attr, degraded = default_route(), attribution.unattributed("routing failed"), True
+    answer = twiml.forward(route, caller)
+    if not call_sid or degraded:
+        # DynamoDB failed once on this request: don't spend Twilio's 15 s on it again.
+        # The callbacks create and complete the record (upsert) when it is back.
+        return answer
+    try:
+        calls.record_ringing(call_sid, fields, route, attr, now)
+    except Exception:
+        # The caller is still forwarded; the status callback completes the record later.
+        logger.exception("storing the call failed; it will be completed by its callbacks")
+    metrics.add_metric(name="CallsAnswered", unit=MetricUnit.Count, value=1)
+    logger.info("call answered", route=route.kind, target=route.target_id, confidence=attr.get("confidence"))
+    return answer
+
+
+def _reject(call_sid: str, fields: dict[str, object], now: int) -> str:
+    """A blocked caller: rejected before anything is dialled, stored as blocked (spam), counted."""
+    metrics.add_metric(name="CallsBlocked", unit=MetricUnit.Count, value=1)
+    logger.info("caller blocked")
+    if call_sid:
+        try:
+            _sync_reports(calls.record_blocked(call_sid, fields, now))
+        except Exception:
+            logger.exception("storing the blocked call failed")
+    return twiml.reject()
+
+
+def dial_finished(params: dict[str, str], step: int = 0) -> str:
+    """The <Dial> action: store answered or missed, then the next phone, voicemail, or goodbye.
+
+    ``step`` is which phone of the route (primary, then the failover list) was dialled.
+    """
+    _store_or_go_on(lambda: calls.record_dial_result(params, step))
+    if params.get("DialCallStatus", "") in calls.ANSWERED_DIAL_STATUSES:
+        return twiml.hangup()
+    try:
+        route, _, _ = lookup(loose_e164(params.get("To")) or "")
+    except Exception:
+        logger.exception("looking up the failover route failed")
+        route = nowhere() if step > 0 else default_route()
+    return twiml.forward(route, loose_e164(params.get("From")), step=step + 1)
+
+
+def voicemail_finished(params: dict[str, str]) -> str:
+    """The <Record> action: the caller left a message (or hung up without one)."""
+    _store_or_go_on(lambda: calls.record_voicemail(params))
+    return twiml.goodbye()
+
+
+def call_finished(params: dict[str, str]) -> str:
+    """The number's status callback: the call's status (never backwards) and total duration."""
+    _sync_reports(calls.record_status(params))
+    return twiml.empty()
+
+
+def recording_finished(params: dict[str, str], kind: str = "call") -> str:
+    """The recording status callback: the recording's SID, URL and length on the call."""
+    _sync_reports(calls.record_recording(params, kind))
+    return twiml.empty()
+
+
+def whisper(kind: str, target_id: str) -> str:
+    """What the agent hears on answering; generic if the lookup fails."""
+    try:
+        name, fl = line_name_and_flow(kind, target_id)
+    except Exception:
+        logger.exception("whisper lookup failed; using a generic whisper")
+        name, fl = None, {}
+    return twiml.whisper(name, fl)
+
+
+def fallback(caller: str | None) -> str:
+    """Forward to the default phone without touching the database."""
+    return twiml.forward(default_route(), caller)
+
+
+def _sync_reports(item: CallModel | None) -> None:
+    """The report aggregates follow the call's change (a 503 if they could not: Twilio retries)."""
+    if item is None:
+        return
+    from chalicelib.reports import aggregates  # callbacks only: kept out of the voice path's cold start
+
+    try:
+        aggregates.sync(item)
+    except PynamoDBException as exc:
+        raise StorageUnavailable("the report aggregates could not be updated; send this callback again") from exc
+
+
+def _store_or_go_on(write: Callable[[], CallModel | None]) -> None:
+    """For callbacks the caller is waiting on (<Dial> and <Record> actions): the call goes on
+    even if DynamoDB is down; the final status callback still completes the record."""
+    try:
+        _sync_reports(write())
+    except (StorageUnavailable, PynamoDBException):
+        metrics.add_metric(name="CallbackStoreFailed", unit=MetricUnit.Count, value=1)
+        logger.exception("storing a dial or voicemail result failed; the call goes on")

@@ -1,0 +1,181 @@
+"""The pure cores, without a database: status ranks and results, a call's contribution to the
+aggregates, the lease-end rule of attribution, TwiML building, the store's keys and cache.
+
+Every test here runs with the store's connections replaced by one that fails the test, so a
+core that quietly reads DynamoDB cannot pass.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from xml.etree import ElementTree
+
+import pytest
+
+from chalicelib import attribution, calls
+from chalicelib.reports import aggregates
+from chalicelib.routing import Route
+from chalicelib.store import connections, keys
+from chalicelib.store.cache import TTLCache
+from chalicelib.store.models import CallModel
+from chalicelib.voice import twiml
+
+DAY = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)  # a Monday
+T = int(DAY.timestamp() * 1000)
+
+
+@pytest.fixture(autouse=True)
+def no_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("a pure core asked for a DynamoDB connection")
+
+    monkeypatch.setattr(connections, "table", refuse)
+    monkeypatch.setattr(connections, "transactions", refuse)
+
+
+def call(**fields: object) -> CallModel:
+    base: dict[str, object] = {"started_at": T, "caller": "+14155550111", "kind": "channel"}
+    base["attribution"] = {"confidence": "static", "channel_id": "ch_radio", "source": {}}
+    return CallModel("CA" + "a" * 32, **{**base, **fields})
+
+
+# --- status ranks and results --------------------------------------------------------------
+
+
+def test_status_ranks_only_move_forward_to_final() -> None:
+    order = ["queued", "initiated", "ringing", "in-progress", "completed"]
+    assert [calls.STATUS_RANK[s] for s in order] == sorted(calls.STATUS_RANK[s] for s in order)
+    finals = {s for s, r in calls.STATUS_RANK.items() if r == calls.FINAL_RANK}
+    assert finals == {"completed", "busy", "no-answer", "failed", "canceled"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "result", "final"),
+    [
+        ({"status_rank": 2}, None, False),  # still ringing
+        ({"status_rank": 4, "answered": True}, "answered", True),
+        ({"status_rank": 4, "answered": False}, "missed", True),
+        ({"status_rank": 4}, "missed", True),  # ended with no dial result at all
+        ({"status_rank": 4, "answered": False, "voicemail": True}, "voicemail", True),
+        ({"blocked": True}, "blocked", True),
+        ({"status_rank": 3, "answered": False}, "missed", False),  # the dial failed; the call goes on
+    ],
+)
+def test_result_of_a_call(fields: dict[str, object], result: str | None, final: bool) -> None:
+    c = call(**fields)
+    assert calls.result_of(c) == result
+    assert calls.is_final(c) is final
+
+
+# --- contributions to the aggregates ---------------------------------------------------------
+
+
+def test_a_call_contributes_nothing_until_it_is_final() -> None:
+    assert aggregates.contribution(call(status_rank=2, answered=True, talk_time=30)) == {}
+
+
+def test_an_answered_call_adds_one_vector_to_last_and_first_touch() -> None:
+    c = call(status_rank=4, answered=True, talk_time=30, duration=42, first_time=True, outcome="sale", revenue=125.5)
+    c.first_touch = {"source_key": "web:google"}
+    got = aggregates.contribution(c)
+    last = keys.aggregate_bucket("last", "ch_radio", "2026-11-02", spam=False)
+    first = keys.aggregate_bucket("first", "web:google", "2026-11-02", spam=False)
+    assert set(got) == {last, first}
+    vec = got[last]
+    assert vec == got[first]
+    caller = vec.pop("caller")
+    assert caller.endswith(":" + c.call_sid[-10:]) and "+1415" not in caller  # hashed, never the number
+    assert vec == {
+        "calls": 1,
+        "answered": 1,
+        "first_time": 1,
+        "talk_time": 30,
+        "answer_time": 12,
+        "answer_timed": 1,
+        "sales": 1,
+        "revenue": "125.5",
+    }
+
+
+def test_spam_and_blocked_calls_go_to_the_spam_buckets() -> None:
+    for c in (call(status_rank=4, outcome="spam"), call(blocked=True, kind="blocked")):
+        assert all(bucket.endswith("#spam") for bucket in aggregates.contribution(c))
+
+
+def test_bucket_keys_round_trip() -> None:
+    bucket = keys.aggregate_bucket("first", "web:google", "2026-11-02", spam=True)
+    assert keys.split_bucket(bucket) == keys.Key(keys.aggregate("first", "web:google"), "2026-11-02#spam")
+    assert keys.bucket_source(bucket) == "web:google"
+
+
+# --- the lease-end rule ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call_at", "expected"),
+    [(999, "active"), (1000, "active"), (1001, "late"), (1500, "late"), (1501, None)],
+)
+def test_lease_confidence(call_at: int, expected: str | None) -> None:
+    # a lease that ended at 1000 ms, with a 500 ms grace window
+    assert attribution.lease_confidence(call_at, 1000, 500) == expected
+
+
+# --- TwiML ---------------------------------------------------------------------------------------
+
+HOURS = {"timezone": "America/New_York", "weekly": {"mon": [["09:00", "17:00"]]}, "closed_dates": []}
+
+
+def route(**flow: object) -> Route:
+    return Route("channel", "ch_radio", "Radio", "+12025550144", True, "We record calls.", dict(flow))
+
+
+def test_forward_discloses_records_and_dials_the_line() -> None:
+    root = ElementTree.fromstring(twiml.forward(route(), "+14155550111", at=DAY))
+    assert root[0].tag == "Say" and root[0].text == "We record calls."
+    dial = root.find("Dial")
+    assert dial is not None and dial.get("record") == "record-from-answer-dual"
+    assert dial.get("callerId") == "+14155550111"
+    assert dial.get("action", "").endswith("/twilio/dial-status?step=0")
+    assert dial.findtext("Number") == "+12025550144"
+
+
+def test_failover_then_message_after_the_last_phone() -> None:
+    r = route(failover=["+12025550111"])
+    second = ElementTree.fromstring(twiml.forward(r, None, step=1, at=DAY))
+    assert second.findtext("Dial/Number") == "+12025550111" and second.find("Say") is None  # disclosed once
+    done = ElementTree.fromstring(twiml.forward(r, None, step=2, at=DAY))
+    assert done.findtext("Say") == twiml.MISSED_MESSAGE and done.find("Hangup") is not None
+
+
+def test_after_hours_goes_to_voicemail() -> None:
+    night = datetime(2026, 11, 3, 3, 0, tzinfo=UTC)  # 22:00 Monday in New York
+    assert twiml.plan(route(hours=HOURS), night).action == "voicemail"
+    assert twiml.plan(route(hours=HOURS), DAY).action == "dial"  # 10:00 in New York
+    root = ElementTree.fromstring(twiml.forward(route(hours=HOURS), None, at=night))
+    assert root.find("Record") is not None
+
+
+def test_whisper_names_the_line_and_escapes_text() -> None:
+    assert "Call from Radio &amp; TV" in twiml.whisper("Radio & TV", {})
+    assert "a tracked number" in twiml.whisper(None, {})
+
+
+# --- the cache ---------------------------------------------------------------------------------
+
+
+def test_cache_expires_and_survives_a_clock_going_backwards() -> None:
+    now = [100.0]
+    cache: TTLCache[str] = TTLCache(30, max_entries=2, now=lambda: now[0])
+    loads = []
+    assert cache.get_or_load("a", lambda: loads.append("a") or "A") == "A"
+    assert cache.get_or_load("a", lambda: loads.append("a") or "A") == "A"
+    assert loads == ["a"]
+    now[0] += 31
+    assert cache.get("a") == (False, None)
+    cache.put("a", "A")
+    now[0] -= 5  # a clock moved back: the entry is not trusted
+    assert cache.get("a") == (False, None)
+    cache.put("b", "B")
+    cache.put("c", "C")
+    cache.put("d", "D")  # over max_entries: the oldest goes
+    assert cache.get("b") == (False, None) and cache.get("d") == (True, "D")
