@@ -117,7 +117,7 @@ def attribute_pool_call(number: NumberModel, pool: PoolModel, call_ms: int) -> d
 # --- channel groups -------------------------------------------------------------------------
 # The rules, in order (the README repeats them):
 #  1. utm_medium email / e-mail / newsletter                                  -> email
-#  2. a paid marker (utm_medium cpc, ppc, paid*, sem, or a gclid, msclkid, yclid,
+#  2. a paid marker (utm_medium cpc, ppc, paid*, sem, or a gclid, gbraid, wbraid, msclkid, yclid,
 #     dclid click id): a social source or referrer -> paid social, else        -> paid search
 #  3. utm_medium display, banner, cpm, affiliate(s), or any other utm_medium   -> other
 #  4. utm_medium social / social-network / sm, a social referrer, or fbclid    -> social
@@ -218,7 +218,7 @@ def channel_group(source: dict[str, Any]) -> str:
     if (
         medium in PAID_MEDIUMS
         or medium.startswith("paid")
-        or any(source.get(k) for k in ("gclid", "msclkid", "yclid", "dclid"))
+        or any(source.get(k) for k in ("gclid", "gbraid", "wbraid", "msclkid", "yclid", "dclid"))
     ):
         return "paid social" if social or "social" in medium else "paid search"
     if medium and medium not in SOCIAL_MEDIUMS and medium not in ("organic", "referral"):

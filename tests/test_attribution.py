@@ -92,6 +92,8 @@ def test_the_call_resolved_later_finds_the_lease_it_came_in(api, fake_clock):
         ({"utm_medium": "Newsletter"}, "email"),
         ({"utm_medium": "cpc", "utm_source": "google"}, "paid search"),
         ({"gclid": "x", "referrer": "https://www.google.com/"}, "paid search"),
+        ({"gbraid": "x"}, "paid search"),  # Google's iOS click ids are paid markers too
+        ({"wbraid": "x", "utm_source": "instagram"}, "paid social"),
         ({"yclid": "1", "referrer": "https://yandex.ru/"}, "paid search"),
         ({"utm_medium": "cpc", "utm_source": "facebook"}, "paid social"),
         ({"utm_medium": "paid", "referrer": "https://l.instagram.com/"}, "paid social"),

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "chalicelib"
 
 # Layers, lowest first: a module may import its own layer or a lower one, never a higher one.
-BASE = {"settings", "clock", "errors", "observability", "validation", "secrets"}
+BASE = {"settings", "clock", "errors", "observability", "validation", "secrets", "privacy"}
 LAYERS: list[tuple[str, set[str]]] = [
     ("base", BASE),
     ("store", {"store"}),

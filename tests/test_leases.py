@@ -189,6 +189,9 @@ def test_other_origins_are_refused_without_cors(api, fake_clock):
     [
         ({"visitor_id": "short"}, None, 400, "visitor_id"),
         ({"page_url": "javascript:alert(1)"}, None, 400, "page_url"),
+        ({"page_url": "https://shop.example.com:99999/"}, None, 400, "page_url"),
+        ({"referrer": "javascript:alert(document.cookie)"}, None, 400, "referrer"),
+        ({"referrer": "http://[v1.evil]/"}, None, 400, "referrer"),
         ({"referrer": 5}, None, 400, "referrer"),
         ({"utm": "google"}, None, 400, "utm"),
         ({"session_id": "s_forged'; DROP"}, None, 400, "session_id"),
@@ -209,9 +212,12 @@ def test_bad_lease_requests_are_4xx_with_cors(api, fake_clock, fields, raw, stat
 
 def test_long_values_are_cut_not_refused(api, fake_clock):
     pool = make_pool(api, size=1)
-    got = leased(api, pool, utm={"source": "g" * 1000}, page_url=f"{SITE}/?" + "q" * 2000)
+    # URLs are cut to length after the parameters attribution does not need are dropped.
+    page_url = f"{SITE}/?token=" + "t" * 3000 + "&utm_campaign=" + "q" * 2000
+    got = leased(api, pool, utm={"source": "g" * 1000}, page_url=page_url)
     source = SessionModel.get(got["session_id"]).source
     assert len(source["utm_source"]) == 200 and len(source["landing_page"]) == 1000
+    assert source["landing_page"].startswith(f"{SITE}/?utm_campaign=qqq")
 
 
 def test_page_views_are_bounded(api, fake_clock):
@@ -243,3 +249,57 @@ def test_a_renewal_is_one_write_and_cannot_take_anothers_number(api, fake_clock)
     stolen = leased(api, pool, "visitor-aaaa", session_id=mine["session_id"], renew=True, number=theirs["number"])
     assert stolen["number"] == mine["number"]
     assert NumberModel.get(theirs["number"]).lease_session_id == theirs["session_id"]
+
+
+# --- data minimisation, enforced by the server -----------------------------------------------
+
+SECRETS = ("token=", "tok-123", "email=", "ann%40example", "access_token", "secret-456", "user:pw", "ann+smith", "oq=")
+
+
+def test_the_server_keeps_only_what_attribution_needs_whatever_it_is_sent(api, fake_clock):
+    """A hand-made request (or an old cached script) sends whole URLs: the stored call still has none."""
+    import csv
+    import io
+
+    pool = make_pool(api, size=1)
+    leaky = (
+        "https://user:pw@shop.example.com/?token=tok-123&email=ann%40example.com&utm_source=x#access_token=secret-456"
+    )
+    got = leased(
+        api,
+        pool,
+        page_url=leaky,
+        referrer="https://www.google.com/search?q=ann+smith&oq=ann#frag",
+        utm={"source": "x"},
+        click_ids={"gclid": "gc1", "gbraid": "gb1", "wbraid": "wb1"},
+        client_ids={"ga": "123.456", "ga_session": "1790000000", "ym": "789"},
+    )
+    leased(api, pool, session_id=got["session_id"], page_url=f"{SITE}/reset?token=tok-123#secret-456")
+    session = SessionModel.get(got["session_id"])
+    assert session.source["landing_page"] == f"{SITE}/?utm_source=x"
+    assert session.source["referrer"] == "https://www.google.com/search"
+    assert [p["url"] for p in session.pages] == [f"{SITE}/?utm_source=x", f"{SITE}/reset"]
+
+    fake_clock.advance(60)
+    sid = "CA" + "7" * 32
+    r = api.twilio("/twilio/voice", {"CallSid": sid, "From": "+14155550111", "To": got["number"]})
+    assert r.status_code == 200 and "<Dial" in r.body.decode()
+    calls = body(api.call("GET", f"/v1/calls?pool_id={pool['id']}"))["calls"]
+    assert [c["sid"] for c in calls] == [sid]
+    source = calls[0]["attribution"]["source"]
+    assert source["landing_page"] == f"{SITE}/?utm_source=x"
+    assert source["referrer"] == "https://www.google.com/search"
+    assert (source["gclid"], source["gbraid"], source["wbraid"]) == ("gc1", "gb1", "wb1")
+    assert (source["ga_client_id"], source["ga_session_id"], source["ym_client_id"]) == ("123.456", "1790000000", "789")
+    assert "ga_session_client_id" not in source
+
+    r = api.call("GET", f"/v1/calls?pool_id={pool['id']}&format=csv")
+    assert r.status_code == 200
+    text = r.body.decode()
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["landing_page"] == f"{SITE}/?utm_source=x" and row["referrer"] == "https://www.google.com/search"
+    assert (row["gbraid"], row["wbraid"], row["ga_session_id"]) == ("gb1", "wb1", "1790000000")
+    one_call = json.dumps(body(api.call("GET", f"/v1/calls/{sid}")))
+    stored = text + one_call + json.dumps(session.attribute_values, default=str)
+    for secret in SECRETS:
+        assert secret not in stored, secret

@@ -1,4 +1,4 @@
-"""The site script (``ct.js``) in Debian's headless Chromium against the local stack.
+"""The site script (``ct.js``, the built ``ct.min.js``) in Debian's headless Chromium against the local stack.
 
 Fixture pages are served for a made-up site origin, https://shop.example.test, by Playwright
 routes; the script and the lease API come from the stack on 127.0.0.1, so every lease request
@@ -32,6 +32,7 @@ US_ORIGINAL = "+16175550123"  # (617) 555-0123: a valid number; the local provid
 RU_ORIGINAL = "+74951234567"
 RU_NUMBERS = [f"+7495123000{i}" for i in range(1, 5)]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+BUILT_SCRIPT = servers.ROOT / "chalicelib" / "site" / "ct.min.js"  # `make site` builds it from src/ct.js
 SCRIPT_LIMIT = 10 * 1024
 # A console spy: the script must never write to the console itself.
 SPY = """
@@ -79,6 +80,12 @@ def _pool(stack: stack_mod.Stack, original: str, size: int, **extra: Any) -> dic
 
 @pytest.fixture(scope="module")
 def us_pool(stack: stack_mod.Stack) -> dict[str, Any]:
+    return _pool(stack, US_ORIGINAL, 16)
+
+
+@pytest.fixture(scope="module")
+def privacy_pool(stack: stack_mod.Stack) -> dict[str, Any]:
+    """For the privacy and visitor-id tests: their many short visits would run us_pool dry."""
     return _pool(stack, US_ORIGINAL, 16)
 
 
@@ -642,6 +649,210 @@ def test_headless_user_agent_is_not_tracked(site, stack, us_pool):
     assert_clean(visit)
 
 
+# ------------------------------------------------------------------------------------------- data kept, GPC, visitor id
+
+LEAKY_PATH = "/?token=tok-123&email=ann%40example.com&utm_source=x#access_token=secret-456"
+LEAKS = ("token=", "tok-123", "email=", "ann%40example", "access_token", "secret-456", "ann+smith")
+
+
+def _sessions_of_pool(stack: stack_mod.Stack, pool_id: str) -> list[dict[str, Any]]:
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.ddb_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    table = stack.env["TABLE_PREFIX"] + "sessions"
+    items = ddb.scan(TableName=table)["Items"]
+    return [item for item in items if item.get("pool_id", {}).get("S") == pool_id]
+
+
+def _get_text(stack: stack_mod.Stack, path: str) -> str:
+    req = urllib.request.Request(stack.base_url + path, headers={"Authorization": f"Bearer {stack_mod.API_KEY}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return resp.read().decode()
+
+
+def test_page_url_and_referrer_are_cut_in_the_page_and_a_call_stores_no_more(site, stack, monkeypatch):
+    """The issue's page: only origin, path and utm_source leave the browser, are stored and exported."""
+    import csv
+    import io
+
+    from scripts.local import simulate_call
+
+    pool = _pool(stack, US_ORIGINAL, 1)
+    html = page_html(stack, pool, '<p id="n">(617) 555-0123</p>')
+    visit = site({"/": html}, LEAKY_PATH, referer="https://www.google.com/search?q=ann+smith&oq=ann")
+    state = visit.wait_status("tracked")
+    assert visit.page.evaluate("location.hash") == "#access_token=secret-456"  # the page itself has it all
+    [sent] = visit.leases
+    assert sent["page_url"] == SITE + "/?utm_source=x"
+    assert sent["utm"] == {"source": "x"}
+    assert visit.page.evaluate("document.referrer") == "https://www.google.com/search?q=ann+smith&oq=ann"
+    assert sent["referrer"] == "https://www.google.com/search"
+    assert state["source"]["landing_page"] == SITE + "/?utm_source=x"
+    in_browser = json.dumps(visit.leases) + json.dumps(state) + visit.page.evaluate("JSON.stringify(localStorage)")
+    for leak in LEAKS:
+        assert leak not in in_browser, leak
+
+    monkeypatch.setenv("API_KEY", stack_mod.API_KEY)
+    sid = simulate_call(stack.base_url, state["number"], "+14155550133", token=stack_mod.AUTH_TOKEN)["call"]["sid"]
+    code, page = stack.request("GET", f"/v1/calls?pool_id={pool['id']}")
+    assert code == 200 and [c["sid"] for c in page["calls"]] == [sid]
+    source = page["calls"][0]["attribution"]["source"]
+    assert source["landing_page"] == SITE + "/?utm_source=x"
+    assert source["utm_source"] == "x"
+    assert source["referrer"] == sent["referrer"]
+    exported = _get_text(stack, f"/v1/calls?pool_id={pool['id']}&format=csv")
+    [row] = list(csv.DictReader(io.StringIO(exported)))
+    assert row["landing_page"] == SITE + "/?utm_source=x" and row["utm_source"] == "x"
+    for leak in LEAKS:
+        assert leak not in exported + json.dumps(page), leak
+    assert_clean(visit)
+
+
+def test_click_ids_and_ga4_session_are_sent(site, stack, privacy_pool):
+    def cookies(context: BrowserContext, page: Page) -> None:
+        context.add_cookies(
+            [
+                {"name": "_ga", "value": "GA1.1.123456789.1700000000", "url": SITE},
+                {"name": "_ga_ABC123XYZ", "value": "GS2.1.s1790000123$o4$g1$t1790000200$j0$l0$h0", "url": SITE},
+            ]
+        )
+
+    path = "/landing?gbraid=GB-1&wbraid=WB-2&utm_source=google&utm_medium=cpc&foo=bar"
+    visit = site({"/landing": page_html(stack, privacy_pool, "<p>(617) 555-0123</p>")}, path, before=cookies)
+    visit.wait_status("tracked")
+    [sent] = visit.leases
+    assert sent["click_ids"] == {"gbraid": "GB-1", "wbraid": "WB-2"}
+    assert sent["client_ids"] == {"ga": "123456789.1700000000", "ga_session": "1790000123"}
+    assert sent["page_url"] == SITE + "/landing?gbraid=GB-1&wbraid=WB-2&utm_source=google&utm_medium=cpc"
+    assert_clean(visit)
+
+
+def _signal(signal: str | None) -> Callable[[BrowserContext, Page], None]:
+    """An init script that makes the browser send Global Privacy Control or Do Not Track."""
+    define = "Object.defineProperty(Navigator.prototype, {!r}, {{get: () => {}, configurable: true}});"
+    scripts = {"gpc": define.format("globalPrivacyControl", "true"), "dnt": define.format("doNotTrack", "'1'")}
+
+    def before(context: BrowserContext, page: Page) -> None:
+        if signal:
+            context.add_init_script(scripts[signal])
+
+    return before
+
+
+@pytest.mark.parametrize("signal", ["gpc", "dnt"])
+def test_respect_gpc_on_and_a_privacy_signal_means_nothing_leased_or_stored(site, stack, signal):
+    pool = _pool(stack, US_ORIGINAL, 1)
+    body = '<p id="n">(617) 555-0123</p><a id="tel" href="tel:+16175550123">call</a>'
+    html = page_html(stack, pool, body, "data-respect-gpc data-ct-hide")
+    visit = site({"/": html}, "/?utm_source=x&gclid=abc", before=_signal(signal))
+    assert visit.page.evaluate("navigator.globalPrivacyControl === true || navigator.doNotTrack === '1'")
+    visit.wait_status("opted-out")
+    visit.page.wait_for_timeout(700)
+    assert visit.leases == []
+    assert visit.page.evaluate("localStorage.length") == 0
+    assert visit.context.cookies() == []
+    assert visit.text("#n") == "(617) 555-0123" and visit.attr("#tel", "href") == "tel:+16175550123"
+    assert visit.page.evaluate("document.querySelectorAll('style').length") == 0  # nothing hidden either
+    assert _sessions_of_pool(stack, pool["id"]) == []
+    assert stack.request("GET", f"/v1/pools/{pool['id']}")[1]["leased_now"] == 0
+    assert_clean(visit)
+
+
+def test_a_privacy_signal_turned_on_later_forgets_the_visitor(site, stack, privacy_pool):
+    html = page_html(stack, privacy_pool, '<p id="n">(617) 555-0123</p>', 'data-respect-gpc="true"')
+    visit = site({"/": html})
+    visit.wait_status("tracked")
+    assert visit.page.evaluate("localStorage.getItem('ct_vid')")
+    _signal("gpc")(visit.context, visit.page)  # applies from the next page on
+    visit.page.reload()
+    visit.wait_status("opted-out")
+    assert visit.page.evaluate("localStorage.length") == 0
+    assert visit.text("#n") == "(617) 555-0123"
+    assert len(visit.leases) == 1
+    assert_clean(visit)
+
+
+@pytest.mark.parametrize(
+    ("attrs", "signal"),
+    [("", "gpc"), ('data-respect-gpc="false"', "gpc"), ("data-respect-gpc", None)],
+    ids=["default-off", "explicitly-off", "on-without-signal"],
+)
+def test_without_the_option_or_the_signal_visitors_are_tracked(site, stack, privacy_pool, attrs, signal):
+    visit = site({"/": page_html(stack, privacy_pool, '<p id="n">(617) 555-0123</p>', attrs)}, before=_signal(signal))
+    number = visit.wait_status("tracked")["number"]
+    assert visit.text("#n") == reformat("(617) 555-0123", number[2:])
+    assert len(visit.leases) == 1
+
+
+DAY_MS = 86_400_000
+
+
+def _seed_visitor(visitor_id: str, age_days: float | None) -> Callable[[BrowserContext, Page], None]:
+    """An earlier visit's id in localStorage, made ``age_days`` ago (None: by the previous script, no date)."""
+
+    def before(context: BrowserContext, page: Page) -> None:
+        created = "null" if age_days is None else f"Date.now() - {age_days * DAY_MS}"
+        context.add_init_script(
+            f"""if (location.origin === {json.dumps(SITE)} && !sessionStorage.getItem('seeded')) {{
+                  sessionStorage.setItem('seeded', '1');
+                  localStorage.setItem('ct_vid', JSON.stringify({json.dumps(visitor_id)}));
+                  if ({created} !== null) localStorage.setItem('ct_vid_at', String({created}));
+                }}"""
+        )
+
+    return before
+
+
+@pytest.mark.parametrize(
+    ("age_days", "attrs", "replaced"),
+    [
+        (100, "", False),
+        (400, "", True),  # the default: 13 months
+        (100, 'data-visitor-days="30"', True),
+        (20, 'data-visitor-days="30"', False),
+        (400, 'data-visitor-days="9999"', True),  # bounded to 13 months
+        (-5, "", True),  # made in the future: a broken clock or a forged value
+    ],
+)
+def test_the_visitor_id_expires(site, stack, privacy_pool, age_days, attrs, replaced):
+    old = "oldvisitor0123456789"
+    html = page_html(stack, privacy_pool, '<p id="n">(617) 555-0123</p>', attrs)
+    visit = site({"/": html}, before=_seed_visitor(old, age_days))
+    state = visit.wait_status("tracked")
+    [sent] = visit.leases
+    assert (sent["visitor_id"] != old) is replaced
+    assert state["visitor_id"] == sent["visitor_id"]
+    stored_at = visit.page.evaluate("Number(localStorage.getItem('ct_vid_at'))")
+    now = visit.page.evaluate("Date.now()")
+    if replaced:
+        assert visit.page.evaluate("JSON.parse(localStorage.getItem('ct_vid'))") == sent["visitor_id"]
+        assert 0 <= now - stored_at < 60_000
+    else:
+        assert abs(now - age_days * DAY_MS - stored_at) < 60_000  # the id keeps its creation time
+    assert_clean(visit)
+
+
+@pytest.mark.parametrize(("age_days", "replaced"), [(30, False), (500, True)])
+def test_a_visitor_id_from_the_previous_script_expires_by_the_time_it_holds(
+    site, stack, privacy_pool, age_days, replaced
+):
+    """The previous script stored no creation time, but its ids begin with it (Date.now() in base 36)."""
+    made = int(time.time() * 1000) - age_days * DAY_MS
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    prefix = ""
+    while made:
+        made, rest = divmod(made, 36)
+        prefix = digits[rest] + prefix
+    old = prefix + "k3j5h6g7f8"
+    visit = site({"/": page_html(stack, privacy_pool, "<p>(617) 555-0123</p>")}, before=_seed_visitor(old, None))
+    visit.wait_status("tracked")
+    assert (visit.leases[0]["visitor_id"] != old) is replaced
+
+
 # ---------------------------------------------------------------------------------------------- demo, end to end
 
 
@@ -695,6 +906,7 @@ def test_script_is_served_small_with_cache_headers(stack):
         body = resp.read()
         headers = resp.headers
     assert len(body) < SCRIPT_LIMIT, len(body)
+    assert body == BUILT_SCRIPT.read_bytes()  # what every test here loads: the built file
     assert headers["Content-Type"].startswith("application/javascript")
     assert re.search(r"max-age=\d+", headers["Cache-Control"])
     etag = headers["ETag"]

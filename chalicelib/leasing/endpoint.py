@@ -12,22 +12,23 @@ Pool settings come from a short per-process cache.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from chalicelib import clock
 from chalicelib import validation as v
 from chalicelib.errors import ApiError, BadRequest, Forbidden
 from chalicelib.leasing import allocator, sessions, sites
 from chalicelib.observability import logger
+from chalicelib.privacy import urls as privacy_urls
 from chalicelib.settings import get_settings
 from chalicelib.store.models import PoolModel
 
 MAX_BODY_BYTES = 8 * 1024
 CUT = {"url": 1000, "text": 200, "id": 100}
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
-CLICK_ID_KEYS = ("gclid", "yclid", "fbclid", "msclkid")
-CLIENT_ID_KEYS = ("ga", "ym")
+CLICK_ID_KEYS = ("gclid", "gbraid", "wbraid", "yclid", "fbclid", "msclkid")  # gbraid, wbraid: Google's iOS click ids
+CLIENT_ID_KEYS = ("ga", "ga_session", "ym")  # ga_session: the GA4 session id, stored as ga_session_id
 FIELDS = {
     "site_key",
     "visitor_id",
@@ -76,17 +77,18 @@ def _text(value: Any, name: str, limit: int) -> str | None:
     return value[:limit]
 
 
-def _url(value: Any, name: str) -> str | None:
-    text = _text(value, name, CUT["url"])
+def _url(value: Any, name: str, keep: Callable[[str], str | None]) -> str | None:
+    """An http(s) URL cut down by ``keep`` (privacy: origin + path, see chalicelib/privacy/urls.py).
+
+    Cut to length only after ``keep``, so that long dropped parameters cannot push kept ones out.
+    """
+    text = _text(value, name, MAX_BODY_BYTES)
     if text is None:
         return None
-    try:
-        parts = urlsplit(text)
-    except ValueError:  # e.g. an unbalanced IPv6 bracket
-        raise BadRequest(f"'{name}' must be an http(s) URL") from None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    kept = keep(text)
+    if kept is None:
         raise BadRequest(f"'{name}' must be an http(s) URL")
-    return text
+    return kept[: CUT["url"]]
 
 
 def _group(body: dict[str, Any], name: str, keys: tuple[str, ...]) -> dict[str, str]:
@@ -119,7 +121,7 @@ def parse(body: dict[str, Any]) -> dict[str, Any]:
     number = body.get("number")
     if number is not None and (not isinstance(number, str) or not re.fullmatch(r"\+[1-9]\d{6,14}", number)):
         raise BadRequest("'number' must be the E.164 number this API leased")
-    page_url = _url(body.get("page_url"), "page_url")
+    page_url = _url(body.get("page_url"), "page_url", privacy_urls.page_url)  # origin + path + tracking parameters
     if page_url is None and not renew:
         raise BadRequest("'page_url' is required")
     return {
@@ -128,7 +130,7 @@ def parse(body: dict[str, Any]) -> dict[str, Any]:
         "renew": renew,
         "number": number,
         "page_url": page_url,
-        "referrer": _url(body.get("referrer"), "referrer"),
+        "referrer": _url(body.get("referrer"), "referrer", privacy_urls.referrer),  # origin + path
         "utm": _group(body, "utm", UTM_KEYS),
         "click_ids": _group(body, "click_ids", CLICK_ID_KEYS),
         "client_ids": _group(body, "client_ids", CLIENT_ID_KEYS),

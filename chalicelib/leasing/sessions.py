@@ -39,7 +39,8 @@ def source_of(req: dict[str, Any]) -> dict[str, Any]:
         "referrer": req["referrer"],
         **{f"utm_{k}": val for k, val in req["utm"].items()},
         **req["click_ids"],
-        **{f"{k}_client_id": val for k, val in req["client_ids"].items()},
+        **{f"{k}_client_id": val for k, val in req["client_ids"].items() if k != "ga_session"},
+        "ga_session_id": req["client_ids"].get("ga_session"),  # a session id, not a client id
         "user_agent": req["user_agent"],
     }
     src["device"] = _device(req["user_agent"])

@@ -163,7 +163,7 @@ CSV_COLUMNS = (
     "recording_url", "recording_duration", "confidence", "source_key", "channel_group", "session_id",
     "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "referrer", "landing_page",
     "gclid", "fbclid", "msclkid", "yclid", "ga_client_id", "ym_client_id", "device", "first_touch_source",
-    "first_touch_call", "outcome", "revenue", "note", "tags",
+    "first_touch_call", "outcome", "revenue", "note", "tags", "gbraid", "wbraid", "ga_session_id",
 )  # fmt: skip
 
 

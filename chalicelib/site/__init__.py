@@ -1,4 +1,7 @@
-"""The site script (``ct.js``) and the demo landing page, served by the app itself."""
+"""The site script (``ct.js``) and the demo landing page, served by the app itself.
+
+``GET /ct.js`` serves ``ct.min.js``, built by ``make site`` from the readable ``src/ct.js``.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +18,14 @@ from chalicelib.settings import get_settings
 from chalicelib.store.models import PoolModel
 
 HERE = Path(__file__).resolve().parent
+SCRIPT_FILE = "ct.min.js"  # built from src/ct.js by `make site`, committed
 # Browsers and CDNs may keep the script an hour; the ETag makes revalidation cheap.
 SCRIPT_MAX_AGE = 3600
 
 
 @lru_cache(maxsize=1)
 def _script() -> tuple[bytes, str]:
-    body = (HERE / "ct.js").read_bytes()
+    body = (HERE / SCRIPT_FILE).read_bytes()
     return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 

@@ -1,0 +1,1 @@
+"""Personal data kept to what attribution needs: pure functions, no storage."""
