@@ -40,11 +40,35 @@ class Settings(NamedTuple):
     local_number_area_codes: tuple[str, ...]
     call_retention_days: int
     lease_history_days: int
+    # Call events: the calls table's stream (deployed: a literal ARN from the infra stack),
+    # the fan-out queue and its dead-letter queue, and the retry delays of a failing subscriber.
+    calls_stream_arn: str
+    sqs_endpoint: str | None
+    events_queue: str
+    events_dlq: str
+    event_retry_seconds: tuple[int, ...]
+    report_timezone: str  # IANA name: the business's days, for reports
 
     def table_name(self, name: str) -> str:
         if name not in TABLES:
             raise KeyError(name)
         return f"{self.table_prefix}{name}"
+
+
+# A failing subscriber is tried again after these delays (then its message goes to the
+# dead-letter queue): close to Svix's schedule, shortened to what one Lambda retry loop needs.
+DEFAULT_RETRY_SECONDS = "10,60,300,1800,7200,18000"
+MAX_VISIBILITY_SECONDS = 43_200  # SQS's ChangeMessageVisibility limit (12 hours)
+
+
+def _zone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"REPORT_TIMEZONE {name!r} is not an IANA time zone like America/Los_Angeles") from None
+    return name
 
 
 def _int(env: dict[str, str], key: str, default: int) -> int:
@@ -67,10 +91,16 @@ def load(env: dict[str, str] | None = None) -> Settings:
     area_codes = tuple(
         a.strip() for a in e.get("LOCAL_NUMBER_AREA_CODES", "201,202,212,312,415").split(",") if a.strip()
     )
+    prefix = e.get("TABLE_PREFIX", "calltracking-dev-")
+    retries = tuple(int(x) for x in e.get("EVENT_RETRY_SECONDS", DEFAULT_RETRY_SECONDS).split(",") if x.strip())
+    if not retries or any(not 0 <= r <= MAX_VISIBILITY_SECONDS for r in retries):
+        raise ValueError(
+            f"EVENT_RETRY_SECONDS must be delays of 0 to {MAX_VISIBILITY_SECONDS} seconds, comma-separated"
+        )
     return Settings(
         stage=e.get("STAGE", "dev"),
         region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
-        table_prefix=e.get("TABLE_PREFIX", "calltracking-dev-"),
+        table_prefix=prefix,
         dynamodb_endpoint=e.get("DYNAMODB_ENDPOINT") or None,
         telephony=telephony,
         public_base_url=base,
@@ -92,6 +122,12 @@ def load(env: dict[str, str] | None = None) -> Settings:
         local_number_area_codes=area_codes,
         call_retention_days=_int(e, "CALL_RETENTION_DAYS", 730),
         lease_history_days=_int(e, "LEASE_HISTORY_DAYS", 90),
+        calls_stream_arn=e.get("CALLS_STREAM_ARN", "").strip(),
+        sqs_endpoint=e.get("SQS_ENDPOINT") or None,
+        events_queue=e.get("EVENTS_QUEUE") or f"{prefix}events",
+        events_dlq=e.get("EVENTS_DLQ") or f"{prefix}events-dlq",
+        event_retry_seconds=retries,
+        report_timezone=_zone(e.get("REPORT_TIMEZONE", "").strip() or "UTC"),
     )
 
 

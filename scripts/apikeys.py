@@ -36,9 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts import _localenv
 
 STAGES = ("local", "dev", "prod")
-# The app's DynamoDB timeouts are cut for Twilio's 15 s webhook limit; a command run from
-# a laptop against AWS can afford to wait longer.
-CLI_TIMEOUTS = {"WEBHOOK_CONNECT_TIMEOUT": "5", "WEBHOOK_READ_TIMEOUT": "10", "WEBHOOK_MAX_ATTEMPTS": "3"}
+# A command run from a laptop against AWS can afford to wait longer than the app does.
+CLI_TIMEOUTS = {"STORE_CONNECT_TIMEOUT": "5", "STORE_READ_TIMEOUT": "20", "STORE_MAX_ATTEMPTS": "5"}
 
 
 def _env(stage: str) -> None:

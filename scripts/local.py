@@ -1,6 +1,7 @@
 """The local stack's helpers: create tables, seed demo data, and play Twilio's side of a call.
 
-    python scripts/local.py create-tables
+    python scripts/local.py create-tables        (the tables, and the event queues)
+    python scripts/local.py pump                 (the event pump: stream, queue, sweep)
     python scripts/local.py seed
     python scripts/local.py call --to +12015550100 [--from +14155550111] [--answer yes|no|busy]
 
@@ -59,10 +60,19 @@ def _setting(key: str) -> str:
 
 def create_tables() -> None:
     _env()
+    from chalicelib.events.local_pump import create_queues
     from chalicelib.store.models import create_tables as create
 
     create()
-    print("tables ready")
+    create_queues()
+    print("tables and event queues ready")
+
+
+def pump() -> None:
+    _env()
+    from chalicelib.events import local_pump
+
+    local_pump.main()
 
 
 def seed() -> None:
@@ -249,6 +259,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("create-tables")
+    sub.add_parser("pump", help="run the event pump (make run starts it)")
     sub.add_parser("seed")
     history = sub.add_parser("seed-calls", help="a past month of calls on the demo channels")
     history.add_argument("--days", type=int, default=30)
@@ -261,6 +272,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.cmd == "create-tables":
         create_tables()
+    elif args.cmd == "pump":
+        pump()
     elif args.cmd == "seed":
         seed()
     elif args.cmd == "seed-calls":

@@ -6,11 +6,13 @@ PY=.venv/bin/python
 DDB_PORT=${DDB_PORT:-8001}
 API_PORT=${API_PORT:-8000}
 export DYNAMODB_ENDPOINT="http://127.0.0.1:${DDB_PORT}"
+export SQS_ENDPOINT="$DYNAMODB_ENDPOINT"  # moto's server serves SQS and the DynamoDB stream too
 export PUBLIC_BASE_URL="http://127.0.0.1:${API_PORT}"
 
 "$PY" scripts/dynamodb_server.py --port "$DDB_PORT" >/tmp/calltracking-dynamodb.log 2>&1 &
 DDB_PID=$!
-trap 'kill $DDB_PID 2>/dev/null || true' EXIT INT TERM
+PUMP_PID=""
+trap 'kill $DDB_PID $PUMP_PID 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 100); do
   if (exec 3<>"/dev/tcp/127.0.0.1/${DDB_PORT}") 2>/dev/null; then break; fi
   kill -0 "$DDB_PID" 2>/dev/null || { echo "embedded DynamoDB failed to start: see /tmp/calltracking-dynamodb.log"; exit 1; }
@@ -18,6 +20,10 @@ for _ in $(seq 1 100); do
 done
 
 "$PY" scripts/local.py create-tables
+# The event pump does locally what DynamoDB Streams, SQS and the schedule do when deployed:
+# call changes become events, and the reports (and every other subscriber) follow them.
+"$PY" scripts/local.py pump >/tmp/calltracking-events.log 2>&1 &
+PUMP_PID=$!
 echo "demo data:"
 "$PY" scripts/local.py seed
 "$PY" scripts/local.py seed-calls --days 30
@@ -29,6 +35,7 @@ cat <<MSG
   channels     curl -H 'Authorization: Bearer local-dev-key' ${PUBLIC_BASE_URL}/v1/numbers
   a call       make call TO=<a tracking number above>
   DynamoDB     ${DYNAMODB_ENDPOINT} (stop it to see calls survive: kill ${DDB_PID})
+  events       the event pump (pid ${PUMP_PID}), log in /tmp/calltracking-events.log
 
 MSG
 if [ "$DDB_PORT" = 8001 ] && [ "$API_PORT" = 8000 ]; then
@@ -36,4 +43,4 @@ if [ "$DDB_PORT" = 8001 ] && [ "$API_PORT" = 8000 ]; then
   exec .venv/bin/chalice local --stage local --host 127.0.0.1 --port 8000
 fi
 # Other ports: the same local server, with the stage's endpoint and base URL overridden.
-exec "$PY" scripts/serve_local.py --port "$API_PORT" --set "DYNAMODB_ENDPOINT=${DYNAMODB_ENDPOINT}" --set "PUBLIC_BASE_URL=${PUBLIC_BASE_URL}"
+exec "$PY" scripts/serve_local.py --port "$API_PORT" --set "DYNAMODB_ENDPOINT=${DYNAMODB_ENDPOINT}" --set "SQS_ENDPOINT=${SQS_ENDPOINT}" --set "PUBLIC_BASE_URL=${PUBLIC_BASE_URL}"

@@ -40,6 +40,8 @@ os.environ.update(
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "WEBHOOK_READ_TIMEOUT": "5",
+        "SQS_ENDPOINT": DDB_ENDPOINT,  # moto's server serves SQS and the DynamoDB stream too
+        "EVENT_RETRY_SECONDS": "0,0,0",  # a failing subscriber is tried again at once, three times
     }
 )
 
@@ -64,11 +66,14 @@ def reset_dynamodb() -> None:
 def tables() -> Iterator[None]:
     """Empty tables for each test."""
     from chalicelib import clock
+    from chalicelib.events import bus, local_pump
     from chalicelib.store import models
     from chalicelib.telephony import set_provider
 
     reset_dynamodb()
     models.create_tables()
+    bus.reset()
+    local_pump.create_queues()
     set_provider(None)
     clock.set_source(None)
     yield
@@ -76,8 +81,25 @@ def tables() -> Iterator[None]:
     set_provider(None)
 
 
+_PUMP: Any = None
+
+
+def pump() -> Any:
+    """The local event pump of this test process (the one ``make run`` runs beside the app)."""
+    global _PUMP
+    if _PUMP is None:
+        from chalicelib.events.local_pump import Pump
+
+        _PUMP = Pump()
+    return _PUMP
+
+
 class Api:
-    """The app through Chalice's test client, with signed Twilio posts and keyed JSON calls."""
+    """The app through Chalice's test client, with signed Twilio posts and keyed JSON calls.
+
+    Reports follow the calls through the call events, a moment later; before reading a
+    report the client runs the event pump until it is idle, as waiting that moment would.
+    """
 
     def __init__(self, client: Any) -> None:
         self.client = client
@@ -103,6 +125,8 @@ class Api:
         key: str | None = API_KEY,
         headers: dict[str, str] | None = None,
     ) -> Any:
+        if method.upper() == "GET" and path.startswith("/v1/reports"):
+            pump().drain()
         h = {"Content-Type": "application/json"}
         if key is not None:
             h["Authorization"] = f"Bearer {key}"

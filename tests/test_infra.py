@@ -39,10 +39,14 @@ REGION = "us-east-1"
 STACK_PREFIX = "calltracking-ci-"
 
 # Code that never runs in a deployed Lambda, so the policy need not cover it.
-LOCAL_ONLY_MODULES = {"chalicelib/telephony/local.py"}  # TELEPHONY=local only
+LOCAL_ONLY_MODULES = {
+    "chalicelib/telephony/local.py",  # TELEPHONY=local only
+    "chalicelib/events/local_pump.py",  # the local stack's stand-in for Streams, SQS and the schedule
+}
 LOCAL_ONLY_FUNCTIONS = {
     ("chalicelib/store/models.py", "create_tables"),  # the local stack and tests; deployments use infra/
     ("chalicelib/site/__init__.py", "demo_response"),  # answers 404 outside the local stage
+    ("chalicelib/reports/aggregates.py", "rebuild"),  # an operator's command (scripts/reports.py), not the Lambda
 }
 
 # Table-level operations the Lambda must never be allowed, whatever the code does.
@@ -508,10 +512,16 @@ def test_code_analysis_sees_the_known_calls(code_uses: set[Use]) -> None:
     assert {u.table for u in code_uses} == set(settings.TABLES), "a table nothing uses"
 
 
+STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+
+
 def _dynamodb_grants(policy: dict[str, Any], prefix: str) -> set[Use]:
+    """The table permissions (stream permissions are checked by test_policy_events)."""
     base = "arn:aws:dynamodb:*:*:table/"
     grants: set[Use] = set()
     for s in _statements(policy, "dynamodb"):
+        if set(_as_list(s["Action"])) <= STREAM_ACTIONS:
+            continue
         assert s["Effect"] == "Allow" and "Condition" not in s
         for resource in _as_list(s["Resource"]):
             assert resource.startswith(base + prefix), resource
@@ -534,11 +544,12 @@ def test_policy_shape(stage: str) -> None:
             service, _, name = action.partition(":")
             assert service and name and "*" not in action, f"wildcard or malformed action {action!r}"
         if "*" in _as_list(s["Resource"]):
-            # Only where AWS has no resource-level permission, and then conditioned.
-            assert _as_list(s["Action"]) == ["cloudwatch:PutMetricData"], s
+            # Only where AWS has no resource-level permission (and then conditioned where it can be).
+            assert _as_list(s["Action"]) in (["cloudwatch:PutMetricData"], ["dynamodb:ListStreams"]), s
             assert _as_list(s["Resource"]) == ["*"]
-            namespace = _stage_env(stage)["POWERTOOLS_METRICS_NAMESPACE"]
-            assert s["Condition"] == {"StringEquals": {"cloudwatch:namespace": namespace}}
+            if _as_list(s["Action"]) == ["cloudwatch:PutMetricData"]:
+                namespace = _stage_env(stage)["POWERTOOLS_METRICS_NAMESPACE"]
+                assert s["Condition"] == {"StringEquals": {"cloudwatch:namespace": namespace}}
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -592,7 +603,48 @@ def test_policy_logs_and_metrics(stage: str) -> None:
 
     assert metrics["Condition"]["StringEquals"]["cloudwatch:namespace"] == app_metrics.namespace
     services = {a.split(":")[0] for s in policy["Statement"] for a in _as_list(s["Action"])}
-    assert services == {"logs", "dynamodb", "ssm", "kms", "cloudwatch"}
+    assert services == {"logs", "dynamodb", "ssm", "kms", "cloudwatch", "sqs"}
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_policy_events_are_exactly_what_the_handlers_and_event_sources_need(stage: str) -> None:
+    """The stream's event source reads the calls stream; the queue's event source receives,
+    deletes and reads attributes; the code resolves the queue's URL, sends (events, dead
+    letters) and sets retry delays. Nothing more, on nothing else."""
+    s = settings.load(_stage_env(stage))
+    policy = _policy(stage)
+    stream = [st for st in _statements(policy, "dynamodb") if set(_as_list(st["Action"])) <= STREAM_ACTIONS]
+    by_resource = {tuple(_as_list(st["Resource"])): set(_as_list(st["Action"])) for st in stream}
+    assert by_resource == {
+        (f"arn:aws:dynamodb:*:*:table/{s.table_name('calls')}/stream/*",): STREAM_ACTIONS - {"dynamodb:ListStreams"},
+        ("*",): {"dynamodb:ListStreams"},  # no resource-level permission exists for it
+    }
+    [queues] = _statements(policy, "sqs")
+    assert set(_as_list(queues["Action"])) == {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:SendMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+    }
+    assert set(_as_list(queues["Resource"])) == {f"arn:aws:sqs:*:*:{s.events_queue}", f"arn:aws:sqs:*:*:{s.events_dlq}"}
+
+
+def test_template_streams_the_calls_table_into_the_events_queues(template: dict[str, Any]) -> None:
+    from chalicelib.store.models import CallModel
+
+    res = template["Resources"]
+    view = res["CallsTable"]["Properties"]["StreamSpecification"]["StreamViewType"]
+    assert view == CallModel.Meta.stream_view_type == "NEW_AND_OLD_IMAGES"
+    s = settings.load({"TABLE_PREFIX": "P-"})
+    assert res["EventsQueue"]["Properties"]["QueueName"] == {"Fn::Sub": "${TablePrefix}events"}
+    assert s.events_queue == "P-events" and s.events_dlq == "P-events-dlq"
+    assert res["EventsDeadLetterQueue"]["Properties"]["QueueName"] == {"Fn::Sub": "${TablePrefix}events-dlq"}
+    redrive = res["EventsQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] > len(s.event_retry_seconds) + 1  # the code dead-letters first
+    assert res["EventsQueue"]["Properties"]["VisibilityTimeout"] >= CONFIG["lambda_timeout"] * 6
+    assert {"CallsStreamArn", "EventsQueueName", "EventsDeadLetterQueueName"} <= set(template["Outputs"])
 
 
 # --- (d) the stages ---------------------------------------------------------------------------
@@ -603,8 +655,11 @@ def test_stage_prefix_matches_policy(stage: str) -> None:
     env = _stage_env(stage)
     prefix = env["TABLE_PREFIX"]
     assert prefix == f"{CONFIG['app_name']}-{stage}-"
-    resources = [r for s in _statements(_policy(stage), "dynamodb") for r in _as_list(s["Resource"])]
-    assert resources and all(r.startswith(f"arn:aws:dynamodb:*:*:table/{prefix}") for r in resources)
+    statements = [*_statements(_policy(stage), "dynamodb"), *_statements(_policy(stage), "sqs")]
+    resources = [r for s in statements for r in _as_list(s["Resource"]) if r != "*"]  # "*": ListStreams
+    assert resources and all(
+        r.startswith((f"arn:aws:dynamodb:*:*:table/{prefix}", f"arn:aws:sqs:*:*:{prefix}")) for r in resources
+    )
     for other in DEPLOYED_STAGES:
         if other != stage:
             other_prefix = _stage_env(other)["TABLE_PREFIX"]

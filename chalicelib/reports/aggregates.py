@@ -12,15 +12,19 @@ in one transaction with the new ``agg``, conditional on the version; a replayed 
 concurrent callback fails the condition, re-reads the call and finds nothing left to do.
 So a report costs requests per source and day range, never per call.
 
-Days are UTC days.
+The aggregates follow the call events (``on_event``, a subscriber of ``call.completed`` and
+``call.updated``), never the voice path. Days are the business's days (``REPORT_TIMEZONE``);
+after changing it, ``make rebuild-reports`` moves every call to its new day (``rebuild``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -28,6 +32,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import attribution
 from chalicelib.calls import is_final, result_of
 from chalicelib.observability import logger
+from chalicelib.settings import get_settings
 from chalicelib.store import connections, keys
 from chalicelib.store.models import CallModel, CounterModel
 from chalicelib.store.ops import dynamo_number, transaction_cancelled
@@ -47,9 +52,13 @@ NUMBERS = (
 )
 
 
+if TYPE_CHECKING:
+    from chalicelib.events.model import Event
+
+
 def day(ms: int) -> str:
-    """The report day of a time (UTC)."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+    """The report day of a time: the business's local day (``REPORT_TIMEZONE``)."""
+    return datetime.fromtimestamp(ms / 1000, tz=ZoneInfo(get_settings().report_timezone)).strftime("%Y-%m-%d")
 
 
 def contribution(c: CallModel) -> dict[str, dict[str, Any]]:
@@ -87,22 +96,49 @@ def contribution(c: CallModel) -> dict[str, dict[str, Any]]:
     }
 
 
-def sync(c: CallModel, *, attempts: int = 3) -> None:
-    """Bring the aggregates in line with the call (a no-op when nothing changed)."""
+def sync(c: CallModel, *, attempts: int = 3) -> bool:
+    """Bring the aggregates in line with the call (a no-op when nothing changed); False if a
+    concurrent writer kept winning, so the caller tries again later."""
     for _ in range(attempts):
         new = contribution(c)
         old: dict[str, dict[str, Any]] = dict(c.agg or {})
         if new == old:
-            return
+            return True
         version = int(c.agg_version or 0)
         try:
             _apply(c.call_sid, old, new, version)
-            return
+            return True
         except TransactWriteError as exc:
             if not transaction_cancelled(exc):
                 raise
         c = CallModel.get(c.call_sid, consistent_read=True)  # somebody else moved it: look again
-    logger.warning("aggregates not synced after retries; the next change of the call will", call_sid=c.call_sid)
+    logger.warning("aggregates not synced after retries", call_sid=c.call_sid)
+    return False
+
+
+def on_event(event: Event) -> None:
+    """The reports subscriber: the call as it is now decides what it adds (so order and repeats
+    of events do not matter). A failure raises, so the delivery is retried, never swallowed."""
+    try:
+        call = CallModel.get(event.call_sid, consistent_read=True)
+    except CallModel.DoesNotExist:
+        return  # deleted since: a deleted call's days stay as they were counted
+    if not sync(call):
+        raise RuntimeError(f"the aggregates of {event.call_sid} did not settle; try again")
+
+
+def rebuild(progress: Callable[[int], None] | None = None) -> int:
+    """Every call's contribution again, under the current settings (the time zone): each call
+    moves from the buckets it was counted in to the right ones, one transaction each, so it
+    is safe while calls come in. Returns how many calls were looked at."""
+    n = 0
+    for call in CallModel.scan():
+        if not sync(call):
+            logger.warning("a call could not be moved; run the rebuild again", call_sid=call.call_sid)
+        n += 1
+        if progress and n % 500 == 0:
+            progress(n)
+    return n
 
 
 def _apply(call_sid: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], version: int) -> None:

@@ -1,4 +1,7 @@
-"""Outcomes a business gives its calls (lead, sale, spam), revenue, notes and tags; the aggregates follow."""
+"""Outcomes a business gives its calls (lead, sale, spam), revenue, notes and tags.
+
+The aggregates follow through the call's ``call.updated`` event, like every other change.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from typing import Any
 from chalicelib import calls, clock
 from chalicelib import validation as v
 from chalicelib.errors import BadRequest
-from chalicelib.reports import aggregates
 from chalicelib.store.models import CallModel
 from chalicelib.store.ops import dynamo_number
 
@@ -40,5 +42,4 @@ def set_outcome(call_sid: str, body: dict[str, Any]) -> CallModel:
         actions.append(CallModel.tags.set(clean) if clean else CallModel.tags.remove())
     item = calls.load(call_sid)
     item.update(actions=actions, condition=CallModel.call_sid.exists())
-    aggregates.sync(item)
     return item

@@ -15,10 +15,12 @@ from chalicelib.voice import blocklist
 
 if TYPE_CHECKING:
     from chalicelib import channels, numbers, pools
+    from chalicelib.events import stream as event_stream
     from chalicelib.reports import calllog, outcomes, sizing, spend, summaries
 else:  # management only: loaded on first use (see lazy_module)
     channels = lazy_module("chalicelib.channels")
     numbers = lazy_module("chalicelib.numbers")
+    event_stream = lazy_module("chalicelib.events.stream")
     pools = lazy_module("chalicelib.pools")
     calllog = lazy_module("chalicelib.reports.calllog")
     outcomes = lazy_module("chalicelib.reports.outcomes")
@@ -171,3 +173,8 @@ def update_pool(pool_id: str) -> Response:
 def delete_pool(pool_id: str) -> Response:
     pools.delete(pool_id)
     return Response(body="", status_code=204)
+
+
+@bp.route("/v1/events/parked", methods=["GET"])
+def parked_events() -> Response:
+    return json_response({"records": event_stream.parked()})

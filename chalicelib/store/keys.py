@@ -75,3 +75,18 @@ def bucket_source(bucket: str) -> str:
 def spend(source: str) -> str:
     """Partition of one source's spend per day (sk: ``YYYY-MM-DD``)."""
     return f"SPEND#{source}"
+
+
+# --- call events ---------------------------------------------------------------------------------
+
+
+def event_delivery(event_id: str, subscriber: str) -> Key:
+    """One subscriber's delivery of one event: claimed, then done (so a redelivery is skipped)."""
+    return Key(f"EVENT#{event_id}", subscriber)
+
+
+PARKED_PK = "PARKED"  # stream records that can never make an event, for an admin to see
+
+
+def parked_record(record_id: str) -> Key:
+    return Key(PARKED_PK, record_id)

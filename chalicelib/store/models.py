@@ -35,8 +35,10 @@ class TableMeta:
 
     billing_mode = "PAY_PER_REQUEST"
 
-    def __init__(self, table: str) -> None:
+    def __init__(self, table: str, *, stream_view_type: str | None = None) -> None:
         self._table = table
+        if stream_view_type:
+            self.stream_view_type = stream_view_type  # PynamoDB's create_table turns the stream on
 
     @property
     def table_name(self) -> str:
@@ -51,8 +53,8 @@ class TableMeta:
         return get_settings().dynamodb_endpoint
 
 
-def _meta(table: str) -> Any:
-    return TableMeta(table)
+def _meta(table: str, **kw: Any) -> Any:
+    return TableMeta(table, **kw)
 
 
 class StoreModel(Model):
@@ -179,7 +181,8 @@ class CallCallerIndex(GlobalSecondaryIndex["CallModel"]):
 class CallModel(StoreModel):
     """One inbound call, keyed by Twilio's CallSid; every writer upserts."""
 
-    Meta = _meta("calls")
+    # Every change of a call is an event (chalicelib/events/): the stream carries both images.
+    Meta = _meta("calls", stream_view_type="NEW_AND_OLD_IMAGES")
     call_sid = UnicodeAttribute(hash_key=True)
     month = UnicodeAttribute(null=True)  # "YYYY-MM" of started_at, the listing partition
     started_at = NumberAttribute(null=True)
@@ -277,6 +280,10 @@ class CounterModel(StoreModel):
     revenue = NumberAttribute(null=True)
     callers = UnicodeSetAttribute(null=True)  # "<caller hash>:<call>" so a call can be taken out again
     keys = UnicodeSetAttribute(null=True)
+    # Event deliveries (pk "EVENT#<event id>", sk the subscriber): claimed, then done or failed.
+    state = UnicodeAttribute(null=True)  # "running", "done" or "failed"
+    lease_until = NumberAttribute(null=True)  # a "running" claim older than this was lost (epoch ms)
+    attempts = NumberAttribute(null=True)
 
 
 ALL_MODELS: tuple[type[StoreModel], ...] = (

@@ -7,7 +7,8 @@ callbacks create and complete the record when the database is back. Callbacks th
 waits on (<Dial> and <Record> actions) go on even when their write fails; the status
 callbacks answer 503 instead, so that Twilio sends them again.
 
-Until call events exist, the report aggregates follow each callback's write here.
+What follows a call's change (report aggregates, and later webhooks, alerts, recordings)
+happens in subscribers of the call events (``chalicelib/events/``), never here.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def _reject(call_sid: str, fields: dict[str, object], now: int) -> str:
     logger.info("caller blocked")
     if call_sid:
         try:
-            _sync_reports(calls.record_blocked(call_sid, fields, now))
+            calls.record_blocked(call_sid, fields, now)
         except Exception:
             logger.exception("storing the blocked call failed")
     return twiml.reject()
@@ -93,13 +94,13 @@ def voicemail_finished(params: dict[str, str]) -> str:
 
 def call_finished(params: dict[str, str]) -> str:
     """The number's status callback: the call's status (never backwards) and total duration."""
-    _sync_reports(calls.record_status(params))
+    calls.record_status(params)
     return twiml.empty()
 
 
 def recording_finished(params: dict[str, str], kind: str = "call") -> str:
     """The recording status callback: the recording's SID, URL and length on the call."""
-    _sync_reports(calls.record_recording(params, kind))
+    calls.record_recording(params, kind)
     return twiml.empty()
 
 
@@ -118,23 +119,11 @@ def fallback(caller: str | None) -> str:
     return twiml.forward(default_route(), caller)
 
 
-def _sync_reports(item: CallModel | None) -> None:
-    """The report aggregates follow the call's change (a 503 if they could not: Twilio retries)."""
-    if item is None:
-        return
-    from chalicelib.reports import aggregates  # callbacks only: kept out of the voice path's cold start
-
-    try:
-        aggregates.sync(item)
-    except PynamoDBException as exc:
-        raise StorageUnavailable("the report aggregates could not be updated; send this callback again") from exc
-
-
 def _store_or_go_on(write: Callable[[], CallModel | None]) -> None:
     """For callbacks the caller is waiting on (<Dial> and <Record> actions): the call goes on
     even if DynamoDB is down; the final status callback still completes the record."""
     try:
-        _sync_reports(write())
+        write()
     except (StorageUnavailable, PynamoDBException):
         metrics.add_metric(name="CallbackStoreFailed", unit=MetricUnit.Count, value=1)
         logger.exception("storing a dial or voicemail result failed; the call goes on")

@@ -52,7 +52,13 @@ def start(*, table_prefix: str = "stack-", extra_env: dict[str, str] | None = No
     ddb_proc, ddb = servers.start_dynamodb()
     port = servers.free_port()
     base = f"http://127.0.0.1:{port}"
-    overrides = {"DYNAMODB_ENDPOINT": ddb, "TABLE_PREFIX": table_prefix, "PUBLIC_BASE_URL": base, **(extra_env or {})}
+    overrides = {
+        "DYNAMODB_ENDPOINT": ddb,
+        "SQS_ENDPOINT": ddb,
+        "TABLE_PREFIX": table_prefix,
+        "PUBLIC_BASE_URL": base,
+        **(extra_env or {}),
+    }
     env = {k: v for k, v in os.environ.items() if k not in overrides}
     local = [sys.executable, str(servers.ROOT / "scripts" / "local.py")]
     setup_env = {**env, **overrides}

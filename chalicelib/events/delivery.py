@@ -1,0 +1,134 @@
+"""Delivering one SQS message (one event, one subscriber): exactly once in effect, retried, dead-lettered.
+
+Each delivery is claimed with a conditional write on its own item before the subscriber
+runs, and marked done after, so a redelivered or duplicated message is skipped and two
+copies never run at once. A failing subscriber is tried again after growing delays
+(``EVENT_RETRY_SECONDS``; ``ChangeMessageVisibility`` reaches past SQS's 900-second
+``DelaySeconds`` limit); after the last one the message goes to the dead-letter queue with
+its attempts and last error. The queue's redrive policy is only the backstop for a handler
+that dies before it can say so.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock
+from chalicelib.events import bus
+from chalicelib.events.model import Event
+from chalicelib.observability import logger
+from chalicelib.settings import get_settings
+from chalicelib.store import keys
+from chalicelib.store.models import CounterModel
+from chalicelib.store.ops import condition_failed, expires_after
+
+CLAIM_MS = 15 * 60 * 1000  # longer than a subscriber may run (the Lambda timeout)
+KEEP_DAYS = 14  # how long a delivery is remembered (longer than SQS keeps a message)
+
+
+class RetryLater(Exception):
+    """The message stays in the queue and comes back after its delay."""
+
+
+def handle(raw_event: dict[str, Any]) -> None:
+    """The SQS handler: every record on its own (the event source sends one at a time)."""
+    for record in raw_event.get("Records", []):
+        deliver(record)
+
+
+def deliver(record: dict[str, Any]) -> str:
+    """Deliver one message; what happened ("done", "duplicate", "dead-lettered"), or ``RetryLater``."""
+    attempt = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+    try:
+        message = json.loads(record["body"])
+        subscriber = str(message["subscriber"])
+        event = Event.from_json(message["event"])
+        handler = bus.handler_of(subscriber)
+    except Exception as exc:  # a message no code can ever handle
+        _dead_letter(record.get("body", ""), attempt, f"undeliverable message: {exc!r}")
+        return "dead-lettered"
+    now = clock.now_ms()
+    state = _claim(event.id, subscriber, now)
+    if state == "done":
+        return "duplicate"
+    if state == "busy":
+        _later(record, attempt, "another copy of this delivery is running")
+    try:
+        handler(event)
+    except Exception as exc:
+        _release(event.id, subscriber, now, repr(exc)[:500])
+        logger.warning("subscriber failed", subscriber=subscriber, event_id=event.id, attempt=attempt, error=repr(exc))
+        if attempt <= len(get_settings().event_retry_seconds):
+            _later(record, attempt, repr(exc))
+        _dead_letter(record["body"], attempt, repr(exc)[:500])
+        return "dead-lettered"
+    _done(event.id, subscriber, now)
+    return "done"
+
+
+def _claim(event_id: str, subscriber: str, now: int) -> str:
+    """ "claimed", "done" (delivered before) or "busy" (another copy holds it)."""
+    item = CounterModel(*keys.event_delivery(event_id, subscriber))
+    free = (
+        CounterModel.pk.does_not_exist()
+        | (CounterModel.state == "failed")
+        | ((CounterModel.state == "running") & (CounterModel.lease_until < now))
+    )
+    try:
+        item.update(
+            actions=[
+                CounterModel.state.set("running"),
+                CounterModel.lease_until.set(now + CLAIM_MS),
+                CounterModel.attempts.add(1),
+                CounterModel.expires_at.set(expires_after(now, KEEP_DAYS)),
+            ],
+            condition=free,
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        current = CounterModel.get(*keys.event_delivery(event_id, subscriber), consistent_read=True)
+        return "done" if current.state == "done" else "busy"
+    return "claimed"
+
+
+def _release(event_id: str, subscriber: str, now: int, error: str) -> None:
+    CounterModel(*keys.event_delivery(event_id, subscriber)).update(
+        actions=[CounterModel.state.set("failed"), CounterModel.data.set({"error": error, "at": now})]
+    )
+
+
+def _done(event_id: str, subscriber: str, now: int) -> None:
+    CounterModel(*keys.event_delivery(event_id, subscriber)).update(
+        actions=[CounterModel.state.set("done"), CounterModel.lease_until.remove()]
+    )
+
+
+def state_of(event_id: str, subscriber: str) -> str | None:
+    """A delivery's state: None (never tried), "running", "done" or "failed"."""
+    try:
+        return CounterModel.get(*keys.event_delivery(event_id, subscriber), consistent_read=True).state
+    except CounterModel.DoesNotExist:
+        return None
+
+
+def _later(record: dict[str, Any], attempt: int, why: str) -> None:
+    delays = get_settings().event_retry_seconds
+    delay = delays[min(attempt, len(delays)) - 1]
+    try:
+        bus.sqs().change_message_visibility(
+            QueueUrl=bus.queue_url(), ReceiptHandle=record["receiptHandle"], VisibilityTimeout=delay
+        )
+    except Exception:
+        logger.exception("could not set the retry delay; the queue's visibility timeout applies")
+    raise RetryLater(f"attempt {attempt} failed ({why}); next try in {delay} s")
+
+
+def _dead_letter(body: str, attempts: int, error: str) -> None:
+    """Park the message in the dead-letter queue with its attempts; an admin can replay it from there."""
+    payload = {"message": body, "attempts": attempts, "error": error, "at": clock.iso(clock.now_ms())}
+    logger.error("event delivery given up; sent to the dead-letter queue", attempts=attempts, error=error)
+    bus.sqs().send_message(QueueUrl=bus.queue_url(get_settings().events_dlq), MessageBody=json.dumps(payload))

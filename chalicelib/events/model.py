@@ -1,0 +1,115 @@
+"""What a change of a call means: ``call.started``, ``call.completed``, ``call.updated``, ``call.deleted``. Pure.
+
+* ``call.started``: the call item appeared (the voice webhook, or a callback that came first).
+* ``call.completed``: the call became final (ended, or blocked): once per call.
+* ``call.updated``: a final call changed as the API shows it (outcome, revenue, note, tags, a
+  late recording, routing completed later); ``changes`` holds each field's previous value.
+* ``call.deleted``: the item was removed: ``retention`` (DynamoDB's TTL) or ``erasure``.
+
+Changes that the API does not show (the aggregates' own bookkeeping, ``updated_at``) make no
+event, so a subscriber's write to the call never feeds back into the stream as work.
+
+Ids are stable: ``started``, ``completed`` and ``deleted`` happen once per call, so their id
+comes from the call; an update's comes from the stream record's sequence number, which a
+redelivered record keeps. The same change therefore always makes the same event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from chalicelib import calls
+from chalicelib.store.models import CallModel
+
+TYPES = ("call.started", "call.completed", "call.updated", "call.deleted")
+TTL_PRINCIPAL = "dynamodb.amazonaws.com"  # who deletes an item when its TTL expires
+VERSION = 1
+
+
+class PoisonRecord(ValueError):
+    """A stream record that can never make a valid event: parked, never retried blindly."""
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    type: str
+    call_sid: str
+    occurred_at: int  # epoch ms of the change
+    call: dict[str, Any]  # the call as GET /v1/calls/{sid} shows it (before deletion, for call.deleted)
+    changes: dict[str, Any] = field(default_factory=dict)  # call.updated: field -> previous value
+    reason: str | None = None  # call.deleted: "retention" or "erasure"
+    version: int = VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        if not isinstance(data, dict) or data.get("type") not in TYPES or not isinstance(data.get("id"), str):
+            raise ValueError("not an event")
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def event_id(call_sid: str, kind: str, sequence: str = "") -> str:
+    return "evt_" + hashlib.sha256(f"{call_sid}|{kind}|{sequence}".encode()).hexdigest()[:32]
+
+
+def _view(image: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not image:
+        return None
+    try:
+        call = CallModel.from_raw_data(image)
+        if not call.call_sid:
+            raise ValueError("no call_sid")
+        return {"_final": calls.is_final(call), **calls.to_dict(call)}
+    except Exception as exc:  # anything a broken image raises: it can never become an event
+        raise PoisonRecord(f"the call image cannot be read: {exc}") from None
+
+
+def from_record(record: dict[str, Any]) -> list[Event]:
+    """The events one stream record (Lambda's shape) makes; ``PoisonRecord`` if it can make none."""
+    try:
+        name = record["eventName"]
+        ddb = record["dynamodb"]
+        sequence = str(ddb["SequenceNumber"])
+        at = int(float(ddb.get("ApproximateCreationDateTime", 0)) * 1000)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PoisonRecord(f"not a DynamoDB stream record: {exc!r}") from None
+    if name not in ("INSERT", "MODIFY", "REMOVE"):
+        raise PoisonRecord(f"unknown eventName {name!r}")
+    old, new = _view(ddb.get("OldImage")), _view(ddb.get("NewImage"))
+    if name == "REMOVE":
+        if old is None:
+            raise PoisonRecord("a REMOVE record without its old image")
+        principal = (record.get("userIdentity") or {}).get("principalId")
+        reason = "retention" if principal == TTL_PRINCIPAL else "erasure"
+        sid = old["sid"]
+        return [Event(event_id(sid, "deleted"), "call.deleted", sid, at, _public(old), reason=reason)]
+    if new is None:
+        raise PoisonRecord(f"an {name} record without its new image")
+    sid = new["sid"]
+    out: list[Event] = []
+    if old is None:
+        out.append(Event(event_id(sid, "started"), "call.started", sid, at, _public(new)))
+    was_final = bool(old and old["_final"])
+    if new["_final"] and not was_final:
+        out.append(Event(event_id(sid, "completed"), "call.completed", sid, at, _public(new)))
+    elif new["_final"] and old is not None:
+        changes = {k: old.get(k) for k in new if k != "_final" and old.get(k) != new[k]}
+        if changes:
+            out.append(Event(event_id(sid, "updated", sequence), "call.updated", sid, at, _public(new), changes))
+    return out
+
+
+def _public(view: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in view.items() if k != "_final"}
+
+
+def dumps(event: Event, subscriber: str) -> str:
+    """The SQS message for one (event, subscriber)."""
+    return json.dumps({"subscriber": subscriber, "event": event.to_json()}, separators=(",", ":"))

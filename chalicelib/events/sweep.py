@@ -1,0 +1,59 @@
+"""The scheduled sweep: calls whose events never arrived are sent again, parked records retried.
+
+A ``call.completed`` whose delivery to a subscriber was never attempted (its message was
+lost, or a stream batch failed for good) or whose claim was left by a handler that died,
+is queued again for that subscriber. Deliveries that gave up (the dead-letter queue) are
+counted, not resent: they failed on their own merit and wait for an admin.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib import calls, clock
+from chalicelib.events import bus, delivery, stream
+from chalicelib.events.model import Event, event_id
+from chalicelib.observability import logger
+from chalicelib.store.models import CallModel
+
+WINDOW_HOURS = 48
+SETTLE_MINUTES = 10  # younger calls may still be on their way through the stream
+
+
+def _months(start_ms: int, end_ms: int) -> list[str]:
+    out, cur = [], datetime.fromtimestamp(start_ms / 1000, tz=UTC).replace(day=1)
+    end = datetime.fromtimestamp(end_ms / 1000, tz=UTC)
+    while cur <= end:
+        out.append(cur.strftime("%Y-%m"))
+        cur = (cur + timedelta(days=32)).replace(day=1)
+    return out
+
+
+def run(now_ms: int | None = None) -> dict[str, Any]:
+    now = clock.now_ms() if now_ms is None else now_ms
+    start, end = now - WINDOW_HOURS * 3_600_000, now - SETTLE_MINUTES * 60_000
+    wanted = [name for name, sub in bus.SUBSCRIBERS.items() if "call.completed" in sub.types]
+    found = {"calls_checked": 0, "resent": 0, "dead_lettered": 0, "running": 0}
+    for month in _months(start, end):
+        for call in CallModel.month_index.query(month, CallModel.started_at.between(start, end)):
+            if not calls.is_final(call):
+                continue
+            found["calls_checked"] += 1
+            completed = Event(
+                event_id(call.call_sid, "completed"), "call.completed", call.call_sid, now, calls.to_dict(call)
+            )
+            for name in wanted:
+                state = delivery.state_of(completed.id, name)
+                if state == "done":
+                    continue
+                if state == "failed":
+                    found["dead_lettered"] += 1
+                    continue
+                if state == "running":
+                    found["running"] += 1  # a lost claim expires and the next sweep resends it
+                    continue
+                found["resent"] += bus.publish([completed], only=name)
+    found |= stream.retry_parked()
+    logger.info("event sweep", extra={"sweep": found})
+    return found
