@@ -26,11 +26,14 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("base", BASE),
     ("store", {"store"}),
     ("domain", {"attribution", "routing", "calls", "numbers", "telephony"}),
-    ("features", {"voice", "leasing", "reports", "events", "channels", "pools", "apikeys", "auth", "site"}),
+    (
+        "features",
+        {"voice", "leasing", "reports", "events", "integrations", "channels", "pools", "apikeys", "auth", "site"},
+    ),
     ("routes", {"http", "routes"}),
 ]
 # Table key prefixes of the counters table (and any that come later): written only in store/.
-KEY_PREFIXES = ("APIKEY", "CONFIG", "CALLER#", "AGG#", "SPEND#", "POOL#", "#EXHAUSTED", "EVENT#", "PARKED")
+KEY_PREFIXES = ("APIKEY", "CONFIG", "CALLER#", "AGG#", "SPEND#", "POOL#", "#EXHAUSTED", "EVENT#", "PARKED", "HOOK#")
 # Loaded by ``import app`` they would cost every cold start, the voice webhook's included.
 HEAVY = (
     "twilio.rest",
@@ -44,6 +47,7 @@ HEAVY = (
     "chalicelib.pools",
     "chalicelib.apikeys",
     "chalicelib.auth",
+    "chalicelib.integrations",
 )
 
 
