@@ -47,6 +47,7 @@ class Settings(NamedTuple):
     events_queue: str
     events_dlq: str
     event_retry_seconds: tuple[int, ...]
+    outbound_webhook_retry_seconds: tuple[int, ...]  # between attempts to deliver to a webhook endpoint
     report_timezone: str  # IANA name: the business's days, for reports
 
     def table_name(self, name: str) -> str:
@@ -58,6 +59,8 @@ class Settings(NamedTuple):
 # A failing subscriber is tried again after these delays (then its message goes to the
 # dead-letter queue): close to Svix's schedule, shortened to what one Lambda retry loop needs.
 DEFAULT_RETRY_SECONDS = "10,60,300,1800,7200,18000"
+# Webhook endpoints: Svix's schedule after the first, immediate attempt.
+DEFAULT_OUTBOUND_WEBHOOK_RETRY_SECONDS = "5,300,1800,7200,18000,36000,36000"
 MAX_VISIBILITY_SECONDS = 43_200  # SQS's ChangeMessageVisibility limit (12 hours)
 
 
@@ -81,6 +84,13 @@ def _float(env: dict[str, str], key: str, default: float) -> float:
     return float(raw) if raw.strip() else default
 
 
+def _delays(env: dict[str, str], key: str, default: str) -> tuple[int, ...]:
+    delays = tuple(int(x) for x in env.get(key, default).split(",") if x.strip())
+    if not delays or any(not 0 <= r <= MAX_VISIBILITY_SECONDS for r in delays):
+        raise ValueError(f"{key} must be delays of 0 to {MAX_VISIBILITY_SECONDS} seconds, comma-separated")
+    return delays
+
+
 def load(env: dict[str, str] | None = None) -> Settings:
     """Build settings from an environment mapping (``os.environ`` by default)."""
     e = dict(os.environ if env is None else env)
@@ -92,11 +102,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         a.strip() for a in e.get("LOCAL_NUMBER_AREA_CODES", "201,202,212,312,415").split(",") if a.strip()
     )
     prefix = e.get("TABLE_PREFIX", "calltracking-dev-")
-    retries = tuple(int(x) for x in e.get("EVENT_RETRY_SECONDS", DEFAULT_RETRY_SECONDS).split(",") if x.strip())
-    if not retries or any(not 0 <= r <= MAX_VISIBILITY_SECONDS for r in retries):
-        raise ValueError(
-            f"EVENT_RETRY_SECONDS must be delays of 0 to {MAX_VISIBILITY_SECONDS} seconds, comma-separated"
-        )
+    retries = _delays(e, "EVENT_RETRY_SECONDS", DEFAULT_RETRY_SECONDS)
+    hook_retries = _delays(e, "OUTBOUND_WEBHOOK_RETRY_SECONDS", DEFAULT_OUTBOUND_WEBHOOK_RETRY_SECONDS)
     return Settings(
         stage=e.get("STAGE", "dev"),
         region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
@@ -127,6 +134,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         events_queue=e.get("EVENTS_QUEUE") or f"{prefix}events",
         events_dlq=e.get("EVENTS_DLQ") or f"{prefix}events-dlq",
         event_retry_seconds=retries,
+        outbound_webhook_retry_seconds=hook_retries,
         report_timezone=_zone(e.get("REPORT_TIMEZONE", "").strip() or "UTC"),
     )
 

@@ -42,6 +42,7 @@ os.environ.update(
         "WEBHOOK_READ_TIMEOUT": "5",
         "SQS_ENDPOINT": DDB_ENDPOINT,  # moto's server serves SQS and the DynamoDB stream too
         "EVENT_RETRY_SECONDS": "0,0,0",  # a failing subscriber is tried again at once, three times
+        "OUTBOUND_WEBHOOK_RETRY_SECONDS": "0,0,0,0,0,0,0",  # Svix's eight attempts, without the waits
     }
 )
 

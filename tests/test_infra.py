@@ -642,7 +642,8 @@ def test_template_streams_the_calls_table_into_the_events_queues(template: dict[
     assert s.events_queue == "P-events" and s.events_dlq == "P-events-dlq"
     assert res["EventsDeadLetterQueue"]["Properties"]["QueueName"] == {"Fn::Sub": "${TablePrefix}events-dlq"}
     redrive = res["EventsQueue"]["Properties"]["RedrivePolicy"]
-    assert redrive["maxReceiveCount"] > len(s.event_retry_seconds) + 1  # the code dead-letters first
+    longest = max(len(s.event_retry_seconds), len(s.outbound_webhook_retry_seconds))
+    assert redrive["maxReceiveCount"] > longest + 1  # the code dead-letters first
     assert res["EventsQueue"]["Properties"]["VisibilityTimeout"] >= CONFIG["lambda_timeout"] * 6
     assert {"CallsStreamArn", "EventsQueueName", "EventsDeadLetterQueueName"} <= set(template["Outputs"])
 

@@ -73,9 +73,9 @@ def app_routes() -> set[tuple[str, str]]:
 # --- the description itself ------------------------------------------------------------------
 
 
-def test_the_description_is_valid_openapi_3():
+def test_the_description_is_valid_openapi_3_1():
     spec = load_spec()
-    assert spec["openapi"] == "3.0.3"
+    assert spec["openapi"] == "3.1.0"
     try:
         from openapi_spec_validator import validate
     except ImportError:  # pragma: no cover - it comes with moto[server]; a structural check otherwise

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.events.model import Event, dumps
+from chalicelib.events.model import TYPES, Event, dumps
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 
@@ -26,15 +26,33 @@ class Subscriber:
     name: str
     types: frozenset[str]
     handler: str  # "package.module:function", called with the Event
+    retry_setting: str | None = None  # a Settings field with its own retry delays (else EVENT_RETRY_SECONDS)
+
+
+@dataclass(frozen=True)
+class Family:
+    """Subscribers made at run time, named ``<prefix><member>`` (``webhook:<endpoint id>``): one
+    handler, called with the event and the member, and one retry schedule for all of them."""
+
+    prefix: str
+    handler: str  # "package.module:function", called with (Event, member)
+    retry_setting: str | None = None
 
 
 SUBSCRIBERS: dict[str, Subscriber] = {}
+FAMILIES: dict[str, Family] = {}
 
 
-def subscribe(name: str, types: Iterable[str], handler: str) -> Subscriber:
-    sub = Subscriber(name, frozenset(types), handler)
+def subscribe(name: str, types: Iterable[str], handler: str, *, retry_setting: str | None = None) -> Subscriber:
+    sub = Subscriber(name, frozenset(types), handler, retry_setting)
     SUBSCRIBERS[name] = sub
     return sub
+
+
+def family(prefix: str, handler: str, *, retry_setting: str | None = None) -> Family:
+    fam = Family(prefix, handler, retry_setting)
+    FAMILIES[prefix] = fam
+    return fam
 
 
 def unsubscribe(name: str) -> None:
@@ -43,15 +61,41 @@ def unsubscribe(name: str) -> None:
 
 # The product's own subscribers. (Tests add theirs with ``subscribe``.)
 subscribe("reports", ("call.completed", "call.updated"), "chalicelib.reports.aggregates:on_event")
+# Webhooks: one subscriber finds the endpoints an event is for and queues one message per
+# endpoint ("webhook:<endpoint id>"), each delivered and retried on its own, Svix-like schedule.
+subscribe("webhooks", TYPES, "chalicelib.integrations.webhooks:on_event")
+family("webhook:", "chalicelib.integrations.webhooks:deliver", retry_setting="outbound_webhook_retry_seconds")
+
+
+def _load(path: str) -> Any:
+    module, _, func = path.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def _family_of(name: str) -> Family | None:
+    return next((f for prefix, f in FAMILIES.items() if name.startswith(prefix) and len(name) > len(prefix)), None)
 
 
 def handler_of(name: str) -> Callable[[Event], None]:
     sub = SUBSCRIBERS.get(name)
-    if sub is None:
+    if sub is not None:
+        fn: Callable[[Event], None] = _load(sub.handler)
+        return fn
+    fam = _family_of(name)
+    if fam is None:
         raise LookupError(f"no subscriber named {name!r}")
-    module, _, func = sub.handler.partition(":")
-    fn: Callable[[Event], None] = getattr(importlib.import_module(module), func)
-    return fn
+    member_fn: Callable[[Event, str], None] = _load(fam.handler)
+    member = name[len(fam.prefix) :]
+    return lambda event: member_fn(event, member)
+
+
+def retry_seconds(name: str) -> tuple[int, ...]:
+    """The delays between a subscriber's attempts (its own schedule, or ``EVENT_RETRY_SECONDS``)."""
+    s = get_settings()
+    sub = SUBSCRIBERS.get(name) or _family_of(name)
+    setting = sub.retry_setting if sub is not None else None
+    delays: tuple[int, ...] = getattr(s, setting) if setting else s.event_retry_seconds
+    return delays
 
 
 def interested(event: Event) -> list[str]:
@@ -98,9 +142,20 @@ def publish(events: Iterable[Event], *, only: str | None = None) -> int:
     ``only`` limits it to one subscriber (the sweep re-sending what that one missed).
     """
     entries = [dumps(event, name) for event in events for name in interested(event) if only is None or name == only]
+    _send(entries)
+    return len(entries)
+
+
+def publish_to(event: Event, names: Iterable[str]) -> int:
+    """Queue one message of ``event`` for each named subscriber (a family's members included)."""
+    entries = [dumps(event, name) for name in names]
+    _send(entries)
+    return len(entries)
+
+
+def _send(entries: list[str]) -> None:
     for start in range(0, len(entries), 10):  # SQS takes ten messages a batch
         _send_batch(entries[start : start + 10])
-    return len(entries)
 
 
 def _send_batch(bodies: list[str]) -> None:

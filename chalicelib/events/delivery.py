@@ -3,7 +3,8 @@
 Each delivery is claimed with a conditional write on its own item before the subscriber
 runs, and marked done after, so a redelivered or duplicated message is skipped and two
 copies never run at once. A failing subscriber is tried again after growing delays
-(``EVENT_RETRY_SECONDS``; ``ChangeMessageVisibility`` reaches past SQS's 900-second
+(``EVENT_RETRY_SECONDS``, or the subscriber's own schedule; a handler may name the delay
+with ``RetryIn``, or skip the retries with ``GiveUp``; ``ChangeMessageVisibility`` reaches past SQS's 900-second
 ``DelaySeconds`` limit); after the last one the message goes to the dead-letter queue with
 its attempts and last error. The queue's redrive policy is only the backstop for a handler
 that dies before it can say so.
@@ -20,7 +21,7 @@ from chalicelib import clock
 from chalicelib.events import bus
 from chalicelib.events.model import Event
 from chalicelib.observability import logger
-from chalicelib.settings import get_settings
+from chalicelib.settings import MAX_VISIBILITY_SECONDS, get_settings
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import condition_failed, expires_after
@@ -31,6 +32,18 @@ KEEP_DAYS = 14  # how long a delivery is remembered (longer than SQS keeps a mes
 
 class RetryLater(Exception):
     """The message stays in the queue and comes back after its delay."""
+
+
+class RetryIn(Exception):
+    """Raised by a handler that knows when to try again (an HTTP 429's ``Retry-After``)."""
+
+    def __init__(self, message: str, seconds: int | None = None) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+class GiveUp(Exception):
+    """Raised by a handler whose failure no retry can fix: straight to the dead-letter queue."""
 
 
 def handle(raw_event: dict[str, Any]) -> None:
@@ -54,15 +67,17 @@ def deliver(record: dict[str, Any]) -> str:
     state = _claim(event.id, subscriber, now)
     if state == "done":
         return "duplicate"
+    delays = bus.retry_seconds(subscriber)
     if state == "busy":
-        _later(record, attempt, "another copy of this delivery is running")
+        _later(record, attempt, "another copy of this delivery is running", delays)
     try:
         handler(event)
     except Exception as exc:
         _release(event.id, subscriber, now, repr(exc)[:500])
         logger.warning("subscriber failed", subscriber=subscriber, event_id=event.id, attempt=attempt, error=repr(exc))
-        if attempt <= len(get_settings().event_retry_seconds):
-            _later(record, attempt, repr(exc))
+        if attempt <= len(delays) and not isinstance(exc, GiveUp):
+            asked = exc.seconds if isinstance(exc, RetryIn) else None
+            _later(record, attempt, repr(exc), delays, asked)
         _dead_letter(record["body"], attempt, repr(exc)[:500])
         return "dead-lettered"
     _done(event.id, subscriber, now)
@@ -115,9 +130,10 @@ def state_of(event_id: str, subscriber: str) -> str | None:
         return None
 
 
-def _later(record: dict[str, Any], attempt: int, why: str) -> None:
-    delays = get_settings().event_retry_seconds
+def _later(record: dict[str, Any], attempt: int, why: str, delays: tuple[int, ...], asked: int | None = None) -> None:
     delay = delays[min(attempt, len(delays)) - 1]
+    if asked is not None:  # the receiver said when (Retry-After), within what SQS can wait
+        delay = max(0, min(asked, MAX_VISIBILITY_SECONDS))
     try:
         bus.sqs().change_message_visibility(
             QueueUrl=bus.queue_url(), ReceiptHandle=record["receiptHandle"], VisibilityTimeout=delay

@@ -1,4 +1,4 @@
-"""The management API (API key required): channels, pools, numbers, calls, spend, reports, blocklist."""
+"""The management API (API key required): channels, pools, numbers, calls, spend, reports, blocklist, webhooks."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from chalicelib.voice import blocklist
 if TYPE_CHECKING:
     from chalicelib import channels, numbers, pools
     from chalicelib.events import stream as event_stream
+    from chalicelib.integrations import webhooks
     from chalicelib.reports import calllog, outcomes, sizing, spend, summaries
 else:  # management only: loaded on first use (see lazy_module)
     channels = lazy_module("chalicelib.channels")
     numbers = lazy_module("chalicelib.numbers")
     event_stream = lazy_module("chalicelib.events.stream")
+    webhooks = lazy_module("chalicelib.integrations.webhooks")
     pools = lazy_module("chalicelib.pools")
     calllog = lazy_module("chalicelib.reports.calllog")
     outcomes = lazy_module("chalicelib.reports.outcomes")
@@ -178,3 +180,50 @@ def delete_pool(pool_id: str) -> Response:
 @bp.route("/v1/events/parked", methods=["GET"])
 def parked_events() -> Response:
     return json_response({"records": event_stream.parked()})
+
+
+@bp.route("/v1/webhooks", methods=["POST"])
+def create_webhook() -> Response:
+    return json_response(webhooks.create(_body()), 201)
+
+
+@bp.route("/v1/webhooks", methods=["GET"])
+def list_webhooks() -> Response:
+    return json_response({"webhooks": webhooks.list_all()})
+
+
+@bp.route("/v1/webhooks/{endpoint_id}", methods=["GET"])
+def get_webhook(endpoint_id: str) -> Response:
+    return json_response(webhooks.get(endpoint_id))
+
+
+@bp.route("/v1/webhooks/{endpoint_id}", methods=["PATCH"])
+def update_webhook(endpoint_id: str) -> Response:
+    return json_response(webhooks.update(endpoint_id, _body()))
+
+
+@bp.route("/v1/webhooks/{endpoint_id}", methods=["DELETE"])
+def delete_webhook(endpoint_id: str) -> Response:
+    webhooks.delete(endpoint_id)
+    return Response(body="", status_code=204)
+
+
+@bp.route("/v1/webhooks/{endpoint_id}/rotate-secret", methods=["POST"])
+def rotate_webhook_secret(endpoint_id: str) -> Response:
+    raw = bp.current_request.raw_body
+    return json_response(webhooks.rotate_secret(endpoint_id, _body() if raw else {}))
+
+
+@bp.route("/v1/webhooks/{endpoint_id}/deliveries", methods=["GET"])
+def webhook_deliveries(endpoint_id: str) -> Response:
+    return json_response({"deliveries": webhooks.deliveries(endpoint_id)})
+
+
+@bp.route("/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend", methods=["POST"])
+def resend_webhook_delivery(endpoint_id: str, delivery_id: str) -> Response:
+    return json_response(webhooks.resend(endpoint_id, delivery_id), 202)
+
+
+@bp.route("/v1/webhooks/{endpoint_id}/test", methods=["POST"])
+def test_webhook(endpoint_id: str) -> Response:
+    return json_response(webhooks.send_test(endpoint_id))

@@ -90,3 +90,26 @@ PARKED_PK = "PARKED"  # stream records that can never make an event, for an admi
 
 def parked_record(record_id: str) -> Key:
     return Key(PARKED_PK, record_id)
+
+
+# --- webhook endpoints ---------------------------------------------------------------------------
+
+WEBHOOKS_PK = "HOOK#endpoints"  # one item per endpoint (its secrets included), sk = the endpoint id
+
+
+def webhook_endpoint(endpoint_id: str) -> Key:
+    return Key(WEBHOOKS_PK, endpoint_id)
+
+
+def webhook_attempts(endpoint_id: str) -> str:
+    """Partition of an endpoint's delivery log (sk: ``<epoch ms, 13 digits>#<delivery id>#<attempt>``)."""
+    return f"HOOK#{endpoint_id}#attempts"
+
+
+def webhook_attempt(endpoint_id: str, at_ms: int, delivery_id: str, attempt: int) -> Key:
+    return Key(webhook_attempts(endpoint_id), f"{at_ms:013d}#{delivery_id}#{attempt:03d}")
+
+
+def webhook_message(endpoint_id: str, delivery_id: str) -> Key:
+    """One delivery (an event for an endpoint): its event, to send again, and its attempts so far."""
+    return Key(f"HOOK#{endpoint_id}#messages", delivery_id)
