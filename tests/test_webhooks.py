@@ -309,3 +309,13 @@ def test_bad_bodies_are_4xx(api: Any, receiver: Receiver) -> None:
         assert answer.status_code == 400 and body(answer)["error"]["code"] == "bad_request"
     assert api.call("GET", "/v1/webhooks/ep_missing").status_code == 404
     assert api.call("POST", "/v1/webhooks/ep_missing/rotate-secret").status_code == 404
+
+
+def test_no_endpoint_wanting_an_event_means_no_fan_out_message(api: Any, receiver: Receiver) -> None:
+    started = model.Event("evt_a", "call.started", "CA1", 0, {"sid": "CA1"})
+    completed = model.Event("evt_b", "call.completed", "CA1", 0, {"sid": "CA1"})
+    assert bus.publish([started, completed], only="webhooks") == 0  # no endpoints: nothing queued
+    ep = endpoint(api, receiver, events=["call.completed"])
+    assert bus.publish([started, completed], only="webhooks") == 1  # only what an endpoint wants
+    api.call("PATCH", f"/v1/webhooks/{ep['id']}", {"enabled": False})
+    assert bus.publish([started, completed], only="webhooks") == 0

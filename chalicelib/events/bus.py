@@ -27,6 +27,9 @@ class Subscriber:
     types: frozenset[str]
     handler: str  # "package.module:function", called with the Event
     retry_setting: str | None = None  # a Settings field with its own retry delays (else EVENT_RETRY_SECONDS)
+    # "package.module:function" answering which of its types it wants right now (asked once per
+    # publish): a subscriber with nothing to do (no webhook endpoints) then costs no message.
+    gate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,10 @@ SUBSCRIBERS: dict[str, Subscriber] = {}
 FAMILIES: dict[str, Family] = {}
 
 
-def subscribe(name: str, types: Iterable[str], handler: str, *, retry_setting: str | None = None) -> Subscriber:
-    sub = Subscriber(name, frozenset(types), handler, retry_setting)
+def subscribe(
+    name: str, types: Iterable[str], handler: str, *, retry_setting: str | None = None, gate: str | None = None
+) -> Subscriber:
+    sub = Subscriber(name, frozenset(types), handler, retry_setting, gate)
     SUBSCRIBERS[name] = sub
     return sub
 
@@ -63,7 +68,12 @@ def unsubscribe(name: str) -> None:
 subscribe("reports", ("call.completed", "call.updated"), "chalicelib.reports.aggregates:on_event")
 # Webhooks: one subscriber finds the endpoints an event is for and queues one message per
 # endpoint ("webhook:<endpoint id>"), each delivered and retried on its own, Svix-like schedule.
-subscribe("webhooks", TYPES, "chalicelib.integrations.webhooks:on_event")
+subscribe(
+    "webhooks",
+    TYPES,
+    "chalicelib.integrations.webhooks:on_event",
+    gate="chalicelib.integrations.webhooks:wanted_types",
+)
 family("webhook:", "chalicelib.integrations.webhooks:deliver", retry_setting="outbound_webhook_retry_seconds")
 
 
@@ -141,9 +151,30 @@ def publish(events: Iterable[Event], *, only: str | None = None) -> int:
 
     ``only`` limits it to one subscriber (the sweep re-sending what that one missed).
     """
-    entries = [dumps(event, name) for event in events for name in interested(event) if only is None or name == only]
+    events = list(events)
+    open_to = _gates({name for event in events for name in interested(event) if only is None or name == only}, events)
+    entries = [
+        dumps(event, name)
+        for event in events
+        for name in interested(event)
+        if (only is None or name == only) and (name not in open_to or event.type in open_to[name])
+    ]
     _send(entries)
     return len(entries)
+
+
+def _gates(names: set[str], events: list[Event]) -> dict[str, frozenset[str]]:
+    """What each gated subscriber among ``names`` wants now; a gate that fails lets everything through."""
+    out: dict[str, frozenset[str]] = {}
+    for name in names:
+        sub = SUBSCRIBERS[name]
+        if sub.gate is None:
+            continue
+        try:
+            out[name] = frozenset(_load(sub.gate)())
+        except Exception:
+            logger.exception("subscriber gate failed; publishing to it anyway", subscriber=name)
+    return out
 
 
 def publish_to(event: Event, names: Iterable[str]) -> int:

@@ -271,6 +271,16 @@ def _matches(data: dict[str, Any], event: Event) -> bool:
     return all(not data.get(f) or data[f] == event.call.get(f) for f in ("channel_id", "pool_id"))
 
 
+def wanted_types() -> set[str]:
+    """The event types some enabled endpoint wants (the subscriber's gate: no endpoint, no message)."""
+    found: set[str] = set()
+    for item in CounterModel.query(keys.WEBHOOKS_PK):
+        data = item.data or {}
+        if data.get("enabled"):
+            found.update(data.get("events", []))
+    return found
+
+
 def on_event(event: Event) -> None:
     """The ``webhooks`` subscriber: one message per endpoint that wants this event."""
     wanted = [item.sk for item in CounterModel.query(keys.WEBHOOKS_PK) if _matches(item.data or {}, event)]
