@@ -81,6 +81,19 @@ def receiver() -> Iterator[Receiver]:
     srv.server_close()
 
 
+def documented_payload_errors(payload: Any) -> list[str]:
+    """What in ``payload`` breaks ``WebhookPayload`` in docs/openapi.yaml (OpenAPI 3.1 is JSON Schema 2020-12)."""
+    import jsonschema
+    import yaml
+
+    from tests.test_openapi import SPEC_PATH
+
+    spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+    schema = {"$ref": "#/components/schemas/WebhookPayload", "components": spec["components"]}
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(payload)]
+
+
 def endpoint(api: Any, receiver: Receiver, **extra: Any) -> dict[str, Any]:
     answer = api.call("POST", "/v1/webhooks", {"url": receiver.url, **extra})
     assert answer.status_code == 201, answer.body
@@ -121,6 +134,8 @@ def test_a_call_is_started_then_completed_then_updated_with_its_changes(api: Any
     assert updated["data"]["call"]["tags"] == ["vip"] and updated["data"]["call"]["revenue"] == 120
     # and ids are stable per (event, endpoint), distinct across events
     assert len({d.headers["webhook-id"] for d in receiver.got}) == 3
+    # and every payload is as docs/openapi.yaml describes it
+    assert [documented_payload_errors(d.payload) for d in receiver.got] == [[], [], []]
 
 
 def test_500_twice_then_200_is_three_attempts_with_one_id_each_signed_afresh(
@@ -221,6 +236,7 @@ def test_resend_and_test_event(api: Any, receiver: Receiver) -> None:
     tested = body(api.call("POST", f"/v1/webhooks/{ep['id']}/test"))
     assert tested["ok"] is True and tested["status"] == 200
     assert receiver.got[2].payload["type"] == "webhook.test" and receiver.got[2].verified_by == [0]
+    assert documented_payload_errors(receiver.got[2].payload) == []
     missing = api.call("POST", f"/v1/webhooks/{ep['id']}/deliveries/msg_nope/resend")
     assert missing.status_code == 404 and body(missing)["error"]["code"] == "not_found"
 
@@ -244,6 +260,16 @@ def test_the_payload_never_carries_a_twilio_media_url() -> None:
     data = webhooks.payload(event)["data"]
     assert data["call"]["recording"] == {"sid": "RE1", "duration": 3} and "url" not in data["changes"]["recording"]
     assert "twilio.com" not in json.dumps(webhooks.payload(event))
+    recorded = {**body_of_a_call(), "recording": rec, "recorded": True}
+    completed = webhooks.payload(model.Event("evt_2", "call.completed", "CA1", 0, recorded))
+    assert documented_payload_errors(completed) == [] and "url" not in completed["data"]["call"]["recording"]
+
+
+def body_of_a_call() -> dict[str, Any]:
+    from chalicelib import calls
+    from chalicelib.store.models import CallModel
+
+    return calls.to_dict(CallModel("CA" + "2" * 32, started_at=0, caller=CALLER, kind="channel"))
 
 
 # --- refusals -----------------------------------------------------------------------------------

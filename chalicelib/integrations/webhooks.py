@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from pynamodb.exceptions import PutError
 
-from chalicelib import clock
+from chalicelib import calls, clock
 from chalicelib import validation as v
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.events import bus, delivery
@@ -33,7 +33,7 @@ from chalicelib.integrations import outbound
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
+from chalicelib.store.models import CallModel, CounterModel
 from chalicelib.store.ops import expires_after
 
 SCHEMA_VERSION = 1
@@ -452,23 +452,17 @@ def send_test(endpoint_id: str) -> dict[str, Any]:
 
 
 def _sample_call(now: int) -> dict[str, Any]:
-    return {
-        "sid": "CA" + "0" * 32,
-        "started_at": clock.iso(now),
-        "caller": "+12025550100",
-        "called": "+12025550111",
-        "kind": "channel",
-        "channel_id": None,
-        "channel_name": "Test",
-        "pool_id": None,
-        "status": "completed",
-        "answered": True,
-        "talk_time": 42,
-        "recording": None,
-        "first_time": True,
-        "outcome": None,
-        "revenue": None,
-        "tags": [],
-        "result": "answered",
-        "attribution": None,
-    }
+    """A made-up answered call, shaped exactly like a real one."""
+    sample = CallModel(
+        "CA" + "0" * 32,
+        started_at=now,
+        caller="+12025550100",
+        called="+12025550111",
+        kind="channel",
+        channel_name="Test",
+        status="completed",
+        answered=True,
+        talk_time=42,
+        first_time=True,
+    )
+    return calls.to_dict(sample)
