@@ -144,3 +144,12 @@ def test_a_silent_server_times_out() -> None:
 def test_only_plain_http_urls(url: str) -> None:
     with pytest.raises(outbound.Refused):
         outbound.request("POST", url)
+
+
+def test_a_name_that_does_not_resolve_is_worth_another_try(monkeypatch: pytest.MonkeyPatch) -> None:
+    def getaddrinfo(*args: Any, **kwargs: Any) -> list[Any]:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    with pytest.raises(outbound.Unresolved):  # an OSError: retried, not refused for good
+        outbound.request("POST", "https://hooks.example.com/x")

@@ -345,3 +345,16 @@ def test_no_endpoint_wanting_an_event_means_no_fan_out_message(api: Any, receive
     assert bus.publish([started, completed], only="webhooks") == 1  # only what an endpoint wants
     api.call("PATCH", f"/v1/webhooks/{ep['id']}", {"enabled": False})
     assert bus.publish([started, completed], only="webhooks") == 0
+
+
+def test_a_host_that_does_not_resolve_is_refused_at_creation(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+        if host.endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)  # the embedded DynamoDB's own address
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    answer = api.call("POST", "/v1/webhooks", {"url": "https://nowhere.example.invalid/hook"})
+    assert answer.status_code == 400 and "resolved" in body(answer)["error"]["message"]

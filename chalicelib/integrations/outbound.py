@@ -26,7 +26,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class Refused(ValueError):
-    """The URL may not be called: not http(s), unresolvable, or an address inside."""
+    """The URL may not be called: not http(s), or its host has an address inside."""
+
+
+class Unresolved(OSError):
+    """The host could not be resolved just now (it may resolve later: worth another try)."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,10 @@ def resolve(url: str, *, allow_loopback: bool = False) -> IPAddress:
     _, host, port = _split(url)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise Refused(f"the host {host!r} could not be resolved: {exc}") from None
+    except UnicodeError as exc:
+        raise Refused(f"the host {host!r} is not a host name: {exc}") from None
+    except OSError as exc:
+        raise Unresolved(f"the host {host!r} could not be resolved: {exc}") from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if not addresses:
         raise Refused(f"the host {host!r} has no address")
@@ -124,7 +130,7 @@ def request(
     max_bytes: int = MAX_BYTES,
 ) -> Answer:
     """Send one request; the answer, ``Refused`` for a URL that may not be called, or the
-    ``OSError`` (``TimeoutError``, a refused connection, a TLS failure) the attempt met."""
+    ``OSError`` (``Unresolved``, ``TimeoutError``, a refused connection, a TLS failure) the attempt met."""
     scheme, host, port = _split(url)
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -73,7 +73,7 @@ def check_url(value: Any) -> str:
         raise BadRequest("'url' must start with https://")
     try:
         outbound.resolve(url, allow_loopback=loopback_allowed())
-    except outbound.Refused as exc:
+    except (outbound.Refused, outbound.Unresolved) as exc:
         raise BadRequest(f"'url' is refused: {exc}") from None
     return url
 
