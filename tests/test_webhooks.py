@@ -23,7 +23,7 @@ from chalicelib import clock
 from chalicelib.events import bus, model
 from chalicelib.integrations import webhooks
 from tests.conftest import body, pump
-from tests.test_events import callbacks, line
+from tests.test_events import callbacks, dead_letters, line
 
 CALLER = "+14155550122"
 
@@ -299,21 +299,24 @@ def test_urls_must_be_https(api: Any, monkeypatch: pytest.MonkeyPatch, url: str)
     assert api.call("POST", "/v1/webhooks", {"url": url}).status_code == 400
 
 
+@pytest.mark.parametrize(("ip", "why"), [("169.254.169.254", "metadata"), ("10.1.2.3", "private")])
 def test_an_address_that_turns_private_is_refused_at_delivery(
-    api: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    api: Any, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, ip: str, why: str
 ) -> None:
     # Given an endpoint whose host resolved to a public address when it was made
     _dns(monkeypatch, "93.184.216.34")
     created = body(
         api.call("POST", "/v1/webhooks", {"url": "https://crm.example.com/hook", "events": ["call.completed"]})
     )
-    # When the name later points at the metadata service
-    _dns(monkeypatch, "169.254.169.254")
+    # When the name later points at the metadata service, or inside the network
+    _dns(monkeypatch, ip)
     call(api, line(api))
     pump().drain()
     # Then nothing was sent, the attempt is logged as refused, and the delivery went to the dead-letter queue
     [attempt] = body(api.call("GET", f"/v1/webhooks/{created['id']}/deliveries"))["deliveries"]
-    assert attempt["status"] is None and "metadata" in attempt["error"]
+    assert attempt["status"] is None and why in attempt["error"] and attempt["error"].startswith("refused")
+    [dead] = dead_letters()
+    assert json.loads(dead["message"])["subscriber"] == f"webhook:{created['id']}" and dead["attempts"] == 1
 
 
 def test_loopback_is_refused_on_a_deployed_stage(api: Any, receiver: Receiver, settings_env: Any) -> None:
