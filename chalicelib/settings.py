@@ -19,12 +19,19 @@ class Settings(NamedTuple):
     telephony: str  # "twilio" or "local"
     public_base_url: str
     twilio_account_sid: str
-    # Secrets: a plain value (local stage) or the name of an SSM SecureString
-    # parameter read through Powertools parameters (deployed stages).
+    # Secrets: a plain value (local stage) or the name of an SSM SecureString parameter
+    # (deployed stages), read by chalicelib/secrets.py within the limits below.
     twilio_auth_token: str
     twilio_auth_token_param: str
     api_key: str
     api_key_param: str
+    ssm_endpoint: str | None  # tests and the local stack only (a fault-injecting or moto's server)
+    # SSM is read on the voice path, which must answer inside Twilio's 15 s: short and few.
+    ssm_connect_timeout: float
+    ssm_read_timeout: float
+    ssm_max_attempts: int
+    secrets_refresh_seconds: float  # a good value is read again after this long
+    secrets_retry_seconds: float  # after a failed refresh the last good value is kept this long
     twilio_api_base_url: str | None
     default_forward_to: str | None
     default_region: str  # region for phone numbers written without a country code
@@ -79,6 +86,12 @@ def load(env: dict[str, str] | None = None) -> Settings:
         twilio_auth_token_param=e.get("TWILIO_AUTH_TOKEN_PARAM", ""),
         api_key=e.get("API_KEY", ""),
         api_key_param=e.get("API_KEY_PARAM", ""),
+        ssm_endpoint=e.get("SSM_ENDPOINT") or None,
+        ssm_connect_timeout=_float(e, "SSM_CONNECT_TIMEOUT", 0.5),
+        ssm_read_timeout=_float(e, "SSM_READ_TIMEOUT", 0.5),
+        ssm_max_attempts=_int(e, "SSM_MAX_ATTEMPTS", 2),
+        secrets_refresh_seconds=_float(e, "SECRETS_REFRESH_SECONDS", 300.0),
+        secrets_retry_seconds=_float(e, "SECRETS_RETRY_SECONDS", 60.0),
         twilio_api_base_url=e.get("TWILIO_API_BASE_URL") or None,
         default_forward_to=e.get("DEFAULT_FORWARD_TO") or None,
         default_region=e.get("DEFAULT_REGION", "US").upper(),

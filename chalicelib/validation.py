@@ -97,6 +97,11 @@ def e164(value: Any, field: str) -> str:
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
+def is_e164(value: Any) -> bool:
+    """Whether ``value`` is already an E.164 number (no parsing: cheap enough for the voice path)."""
+    return isinstance(value, str) and _E164.fullmatch(value) is not None
+
+
 def display(number: str) -> str:
     """An E.164 number in its country's national format, for people."""
     import phonenumbers  # lazily, as in e164()

@@ -63,7 +63,7 @@ def reset_dynamodb() -> None:
 @pytest.fixture
 def tables() -> Iterator[None]:
     """Empty tables for each test."""
-    from chalicelib import clock
+    from chalicelib import clock, secrets
     from chalicelib.store import models
     from chalicelib.telephony import set_provider
 
@@ -71,9 +71,11 @@ def tables() -> Iterator[None]:
     models.create_tables()
     set_provider(None)
     clock.set_source(None)
+    secrets.clear_cache()
     yield
     clock.set_source(None)
     set_provider(None)
+    secrets.clear_cache()
 
 
 class Api:

@@ -251,10 +251,11 @@ TRANSACTION_ACTIONS = {
 AMBIGUOUS = {"get", "query", "count", "update", "delete", "exists"}
 # Builtins whose result carries the models of their arguments: next(iter(Model.query(...))).
 PASS_THROUGH = {"next", "iter", "list", "sorted", "reversed", "min", "max", "cast", "tuple"}
+# boto3's SSM client methods (chalicelib/secrets.py), with the parameter keyword each takes.
 SSM_ACTIONS = {
-    "get_parameter": {"ssm:GetParameter"},
-    "get_parameters": {"ssm:GetParametersByPath"},
-    "get_parameters_by_name": {"ssm:GetParameters"},
+    ("get_parameter", "Name"): {"ssm:GetParameter"},
+    ("get_parameters", "Names"): {"ssm:GetParameters"},
+    ("get_parameters_by_path", "Path"): {"ssm:GetParametersByPath"},
 }
 MODELS = {m.__name__: m for m in ALL_MODELS}
 
@@ -488,13 +489,12 @@ def _ssm_actions_in_code() -> set[str]:
     actions: set[str] = set()
     for path in (ROOT / "chalicelib").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            func = node.func if isinstance(node, ast.Call) else None
-            if (
-                isinstance(func, ast.Attribute)
-                and func.attr in SSM_ACTIONS
-                and getattr(func.value, "id", "") == "parameters"
-            ):
-                actions |= SSM_ACTIONS[func.attr]
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            keywords = {k.arg for k in node.keywords}
+            for (method, keyword), needed in SSM_ACTIONS.items():
+                if node.func.attr == method and keyword in keywords:
+                    actions |= needed
     return actions
 
 
@@ -565,7 +565,7 @@ def test_policy_secrets(stage: str) -> None:
     policy = _policy(stage)
     [ssm] = _statements(policy, "ssm")
     in_code = _ssm_actions_in_code()
-    assert in_code, "the code reads its secrets through Powertools parameters (chalicelib/secrets.py)"
+    assert in_code, "the code reads its secrets with an SSM client (chalicelib/secrets.py)"
     assert set(_as_list(ssm["Action"])) == in_code
     assert sorted(_as_list(ssm["Resource"])) == arns
     [kms] = _statements(policy, "kms")

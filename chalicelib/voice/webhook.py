@@ -26,8 +26,12 @@ from chalicelib.validation import loose_e164
 from chalicelib.voice import blocklist, twiml
 
 
-def answer_voice(params: dict[str, str]) -> str:
-    """The voice webhook: route the call, store it, answer TwiML; never fails."""
+def answer_voice(params: dict[str, str], url_forward_to: str | None = None) -> str:
+    """The voice webhook: route the call, store it, answer TwiML; never fails.
+
+    ``url_forward_to`` is the line's phone as the number's voice URL names it (signed by
+    Twilio): where the call goes when the database cannot say.
+    """
     call_sid = params.get("CallSid", "")
     fields = calls.caller_fields(params)
     caller, called = fields["caller"], fields["called"]
@@ -38,10 +42,12 @@ def answer_voice(params: dict[str, str]) -> str:
         if blocklist.is_blocked(caller):
             return _reject(call_sid, fields, now)
         route, number, pool = lookup(called or "")
+        if route.kind == "unknown" and url_forward_to:
+            route = default_route(url_forward_to)
         attr = calls.attribute(route, number, pool, now)
     except Exception:
-        logger.exception("routing failed; forwarding to the default phone", called=called)
-        route, attr, degraded = default_route(), attribution.unattributed("routing failed"), True
+        logger.exception("routing failed; forwarding to the line's phone from its URL, or the default", called=called)
+        route, attr, degraded = default_route(url_forward_to), attribution.unattributed("routing failed"), True
     answer = twiml.forward(route, caller)
     if not call_sid or degraded:
         # DynamoDB failed once on this request: don't spend Twilio's 15 s on it again.
@@ -113,9 +119,30 @@ def whisper(kind: str, target_id: str) -> str:
     return twiml.whisper(name, fl)
 
 
-def fallback(caller: str | None) -> str:
-    """Forward to the default phone without touching the database."""
-    return twiml.forward(default_route(), caller)
+def fallback(caller: str | None, url_forward_to: str | None = None) -> str:
+    """Forward to the line's phone (from the fallback URL, which Twilio signs) or the default
+    phone, without touching the database."""
+    return twiml.forward(default_route(url_forward_to), caller)
+
+
+# --- when the Twilio auth token cannot be read ---------------------------------------------------
+# A request whose signature cannot be checked may be forged: it gets TwiML that moves the call
+# on (TwiML does nothing for anyone but Twilio) and nothing is read or written for it. The
+# status callbacks answer 503 instead and complete the record once the token is back.
+
+
+def voice_unverified(caller: str | None, url_forward_to: str | None) -> str:
+    """The voice webhook or the fallback with no auth token: forward only, store nothing."""
+    metrics.add_metric(name="CallsForwardedUnverified", unit=MetricUnit.Count, value=1)
+    logger.warning("the Twilio auth token is unavailable: forwarding without checking or storing")
+    return twiml.forward(default_route(url_forward_to), caller)
+
+
+def dial_finished_unverified(params: dict[str, str]) -> str:
+    """The <Dial> action with no auth token: hang up after an answered call, else apologise."""
+    if params.get("DialCallStatus", "") in calls.ANSWERED_DIAL_STATUSES:
+        return twiml.hangup()
+    return twiml.forward(nowhere(), None, step=1)
 
 
 def _sync_reports(item: CallModel | None) -> None:
