@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from typing import NamedTuple
 
 TABLES = ("channels", "pools", "numbers", "calls", "sessions", "leases", "counters")
+LOCAL_STAGES = ("local", "test")  # every other stage is deployed: Lambda, SSM, real Twilio
+PLACEHOLDER = "REPLACE-WITH"  # how .chalice/config.json marks what a deployment must fill in
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 class Settings(NamedTuple):
@@ -112,3 +116,43 @@ def load(env: dict[str, str] | None = None) -> Settings:
 def get_settings() -> Settings:
     """The process's settings, read from the environment once."""
     return load()
+
+
+def problems(s: Settings | None = None) -> list[str]:
+    """What is wrong or missing in a deployment's settings, in words an operator can act on.
+
+    Logged as warnings at a container's first request, and for a deploy or status command
+    to show before it deploys. Never raised: a bad setting must not stop the voice webhook
+    or the fallback from forwarding calls.
+    """
+    s = s or get_settings()
+    deployed = s.stage not in LOCAL_STAGES
+    found: list[str] = []
+    if not s.default_forward_to:
+        if deployed:
+            found.append(
+                "DEFAULT_FORWARD_TO is empty: a call to a number this deployment does not know, or to a "
+                "number bought before numbers carried their line's phone while DynamoDB is down, hears an "
+                "apology instead of reaching anyone; set it to the business's main phone (E.164)"
+            )
+    elif not _E164.fullmatch(s.default_forward_to):
+        found.append(f"DEFAULT_FORWARD_TO {s.default_forward_to!r} is not an E.164 phone number like +12025550100")
+    if not s.public_base_url or PLACEHOLDER in s.public_base_url:
+        found.append(
+            "PUBLIC_BASE_URL is not set: Twilio's signatures cannot be checked and no number can be bought; "
+            "set it to the API's URL including the stage (`chalice url`)"
+        )
+    if deployed:
+        if s.telephony == "twilio" and (not s.twilio_account_sid or PLACEHOLDER in s.twilio_account_sid):
+            found.append("TWILIO_ACCOUNT_SID is not set: numbers cannot be bought or re-pointed")
+        if not s.twilio_auth_token_param:
+            found.append(
+                "TWILIO_AUTH_TOKEN_PARAM is not set: deployed stages read the Twilio auth token from SSM; "
+                "without it every call is forwarded unverified and nothing is stored"
+                if not s.twilio_auth_token
+                else "TWILIO_AUTH_TOKEN is set in plain text on a deployed stage: keep it in SSM "
+                "(TWILIO_AUTH_TOKEN_PARAM)"
+            )
+        if s.ssm_endpoint:
+            found.append("SSM_ENDPOINT is set on a deployed stage: it is for tests and the local stack only")
+    return found

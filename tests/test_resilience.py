@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from chalicelib import clock
 from chalicelib.settings import load
 from chalicelib.voice import blocklist
-from tests.conftest import DEFAULT_PHONE, body
+from tests.conftest import BASE_URL, DEFAULT_PHONE, body
 from tests.support.faults import dynamodb_failing
 
 CALLER = "+14155550111"
@@ -48,6 +48,25 @@ def test_voice_webhook_forwards_whatever_dynamodb_does(api, mode):
     assert call["channel_name"] == "Radio FM 101" and call["channel_id"] == ch["id"]
     assert call["status"] == "completed" and call["duration"] == 47 and call["caller"] == CALLER
     assert call["attribution"]["confidence"] == "static"
+
+
+@pytest.mark.parametrize("mode", ["throttle", "hang"])
+def test_with_dynamodb_down_a_call_goes_to_its_lines_phone_from_the_url(api, settings_env, mode):
+    # Given a deployment without a default phone, and a number whose voice URL names its line's phone
+    settings_env(DEFAULT_FORWARD_TO="")
+    ch, number = line(api)
+    from chalicelib.store.models import NumberModel
+    from chalicelib.telephony import get_provider
+
+    voice_url = get_provider().hooks[NumberModel.get(number).provider_sid].voice_url
+    path = voice_url.removeprefix(BASE_URL)
+    blocklist.clear_cache()
+    params = {"CallSid": "CA" + "2" * 32, "From": CALLER, "To": number, "CallStatus": "ringing"}
+    # When DynamoDB fails while Twilio posts the call
+    with dynamodb_failing(mode, read_timeout=load({}).webhook_read_timeout):
+        r = api.twilio(path, params)
+    # Then the caller reaches the line's phone, not an apology
+    assert ElementTree.fromstring(r.body).find("Dial/Number").text == ch["forward_to"] == "+12025550144"
 
 
 def test_fallback_url_needs_no_database(api):

@@ -74,11 +74,55 @@ def test_unknown_and_released_numbers_forward_to_the_default_phone(api, line):
     assert root.find("Dial/Number").text == DEFAULT_PHONE
 
 
-def test_without_a_default_phone_an_unknown_number_hears_a_message(api, settings_env):
+def test_without_a_default_phone_an_unknown_number_hears_a_neutral_apology(api, settings_env):
     settings_env(DEFAULT_FORWARD_TO="")
     root = voice(api, "+12025550777")
     assert [el.tag for el in root] == ["Say", "Hangup"]
-    assert root[0].text == twiml.UNKNOWN_NUMBER_MESSAGE
+    assert root[0].text == twiml.CANNOT_CONNECT_MESSAGE
+    # The number may be fine and only this deployment unable to route it: never tell the
+    # caller it is dead.
+    assert "not in service" not in root[0].text and "try again" in root[0].text
+
+
+def test_no_twiml_a_caller_can_hear_says_the_number_is_dead():
+    from pathlib import Path
+
+    said = Path(twiml.__file__).read_text() + Path(twiml.flow.__file__).read_text()
+    for dead in ("not in service", "disconnected", "no longer", "does not exist", "invalid number"):
+        assert dead not in said.lower()
+
+
+def test_the_fallback_forwards_to_the_phone_its_url_names(api, line):
+    # Given a number bought for a channel: its fallback URL names the channel's phone
+    ch, number = line(record=False)
+    from chalicelib.store.models import NumberModel
+    from chalicelib.telephony import get_provider
+
+    url = get_provider().hooks[NumberModel.get(number).provider_sid].voice_fallback_url
+    path = url.removeprefix(BASE_URL)
+    assert path == "/twilio/fallback?to=%2B12025550144"
+    # When Twilio posts the fallback (signed for that exact URL)
+    r = api.twilio(path, {"CallSid": "CA960", "From": CALLER, "To": number})
+    # Then the call goes to the channel's phone, not the default
+    assert ElementTree.fromstring(r.body).find("Dial/Number").text == ch["forward_to"] != DEFAULT_PHONE
+
+
+def test_a_phone_changed_in_the_url_breaks_the_signature(api):
+    from twilio.request_validator import RequestValidator
+
+    from tests.conftest import AUTH_TOKEN
+
+    params = {"CallSid": "CA961", "From": CALLER, "To": "+12015550100"}
+    sig = RequestValidator(AUTH_TOKEN).compute_signature(BASE_URL + "/twilio/fallback?to=%2B12025550144", params)
+    for path in ("/twilio/fallback?to=%2B19005550100", "/twilio/fallback", "/twilio/voice?to=%2B12025550144"):
+        assert api.twilio(path, params, signature=sig).status_code == 403, path
+
+
+def test_an_unknown_number_goes_to_the_phone_its_url_names(api, settings_env):
+    # A number that is not in the table (or not any more) but whose URL, signed by Twilio, names a phone
+    settings_env(DEFAULT_FORWARD_TO="")
+    r = api.twilio("/twilio/voice?to=%2B12025550155", {"CallSid": "CA962", "From": CALLER, "To": "+12025550777"})
+    assert ElementTree.fromstring(r.body).find("Dial/Number").text == "+12025550155"
 
 
 @pytest.mark.parametrize("to", ["", "garbage", "+1", "x" * 300])

@@ -150,6 +150,7 @@ class NumberModel(StoreModel):
     friendly_name = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     released_at = NumberAttribute(null=True)  # when the number went back to the carrier
+    hooks_to = UnicodeAttribute(null=True)  # the line's phone the number's webhook URLs carry (?to=)
     # Lease state (pool numbers only); epoch milliseconds.
     lease_session_id = UnicodeAttribute(null=True)
     lease_started_at = NumberAttribute(null=True)
