@@ -85,11 +85,17 @@ class Api:
         self.client = client
 
     def twilio(
-        self, path: str, params: dict[str, str], *, signature: str | None = "sign", token: str = AUTH_TOKEN
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        signature: str | None = "sign",
+        token: str = AUTH_TOKEN,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         from twilio.request_validator import RequestValidator
 
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
         if signature == "sign":
             signature = RequestValidator(token).compute_signature(BASE_URL + path, params)
         if signature is not None:

@@ -15,6 +15,7 @@ import pytest
 
 from chalicelib import secrets
 from tests.conftest import AUTH_TOKEN, DDB_ENDPOINT, DEFAULT_PHONE, body
+from tests.support import snapshot
 from tests.support.faults import MODES, ssm_failing
 
 PARAM = "/calltracking/test/twilio-auth-token"
@@ -61,17 +62,6 @@ def dialled(response) -> str:
     return ElementTree.fromstring(response.body).find("Dial/Number").text
 
 
-def scan_all() -> dict[str, list]:
-    from chalicelib.store.models import ALL_MODELS
-
-    client = boto3.client("dynamodb", endpoint_url=DDB_ENDPOINT, region_name="us-east-1")
-    out = {}
-    for model in ALL_MODELS:
-        items = client.scan(TableName=model.Meta.table_name)["Items"]
-        out[model.Meta.table_name] = sorted(items, key=repr)
-    return out
-
-
 def timed(send):
     started = time.monotonic()
     response = send()
@@ -98,7 +88,7 @@ def test_cold_start_with_ssm_failing_forwards_and_stores_nothing(token_in_ssm, m
     # Given a container that never read the token, and SSM failing
     api = token_in_ssm
     number = channel_number(api)
-    before = scan_all()
+    before = snapshot.tables()
     params = {"CallSid": "CA" + "3" * 32, "From": CALLER, "To": number, "CallStatus": "ringing"}
     with ssm_failing(mode):
         # When Twilio posts the call to the voice URL, and (had that failed) to the fallback URL
@@ -112,7 +102,7 @@ def test_cold_start_with_ssm_failing_forwards_and_stores_nothing(token_in_ssm, m
     assert dialled(voice) == dialled(fallback) == dialled(forged) == LINE_PHONE
     assert voice_seconds < 2 and fallback_seconds < 2, (voice_seconds, fallback_seconds)
     # ... nothing unverified was stored, and the callback is to be sent again
-    assert scan_all() == before
+    assert snapshot.tables() == before
     assert status.status_code == 503 and body(status)["error"]["code"] == "secret_unavailable"
     # When SSM is back, the callback sent again completes the record
     done = api.twilio("/twilio/call-status", {**params, "CallStatus": "completed", "CallDuration": "30"})
@@ -134,7 +124,7 @@ def test_cold_start_without_a_phone_in_the_url_forwards_to_the_default(token_in_
 
 def test_the_callers_waiting_routes_go_on_without_the_token(token_in_ssm):
     params = {"CallSid": "CA" + "6" * 32, "From": CALLER, "To": "+12015550100"}
-    before = scan_all()
+    before = snapshot.tables()
     api = token_in_ssm
     with ssm_failing("throttle"):
         missed = tags(api.twilio("/twilio/dial-status?step=0", {**params, "DialCallStatus": "no-answer"}))
@@ -144,7 +134,7 @@ def test_the_callers_waiting_routes_go_on_without_the_token(token_in_ssm):
         recording = api.twilio("/twilio/recording-status", {**params, "RecordingSid": "RE1"})
     assert (missed, answered, voicemail, whisper) == (["Say", "Hangup"], ["Hangup"], ["Say", "Hangup"], ["Say"])
     assert recording.status_code == 503
-    assert scan_all() == before
+    assert snapshot.tables() == before
 
 
 def tags(response) -> list[str]:

@@ -267,3 +267,88 @@ def test_fallback_forwards_to_the_default_phone_without_the_database(api, monkey
     r = api.twilio("/twilio/fallback", {"CallSid": "CA950", "From": CALLER, "To": "+12015550100"})
     root = ElementTree.fromstring(r.body)
     assert root.find("Dial/Number").text == DEFAULT_PHONE and root.find("Dial").get("callerId") == CALLER
+
+
+# --- repeats of the voice request: Twilio's retries and replays -------------------------------
+
+
+def test_a_voice_post_replayed_after_the_call_ended_changes_nothing(api, fake_clock):
+    from chalicelib.store.models import NumberModel
+    from tests.support import snapshot
+    from tests.test_leases import leased, make_pool
+
+    # Given a pool number leased to one visitor, and a call to it that ended
+    pool = make_pool(api, size=1, hold_seconds=60, grace_seconds=0)
+    first = leased(api, pool, "visitor-aaaa", utm={"source": "google"})
+    params = {"CallSid": "CA" + "7" * 32, "From": CALLER, "To": first["number"], "CallStatus": "ringing"}
+    headers = {"I-Twilio-Idempotency-Token": "tok-1"}
+    r = api.twilio("/twilio/voice", params, headers=headers)
+    assert r.status_code == 200
+    api.twilio("/twilio/call-status", {**params, "CallStatus": "completed", "CallDuration": "30"})
+    assert body(api.call("GET", f"/v1/calls/{params['CallSid']}"))["attribution"]["session_id"] == first["session_id"]
+    # ... and the number now held by another visitor
+    fake_clock.advance(61)
+    second = leased(api, pool, "visitor-bbbb", utm={"source": "bing"})
+    assert second["number"] == first["number"]
+    assert NumberModel.get(first["number"]).lease_session_id == second["session_id"]
+    call_before = snapshot.item("calls", {"call_sid": params["CallSid"]})
+    everything_before = snapshot.tables()
+    # When the captured voice post is replayed a minute after the call ended (with or without
+    # Twilio's token: the replayer has the whole request)
+    fake_clock.advance(60)
+    for extra in (headers, {}, {"I-Twilio-Idempotency-Token": "tok-forged"}):
+        replay = api.twilio("/twilio/voice", params, headers=extra)
+        # Then it is answered (TwiML is harmless to anyone but Twilio)...
+        assert replay.status_code == 200 and ElementTree.fromstring(replay.body).find("Dial") is not None
+    # ... and nothing stored changed: not the call, byte for byte, nor the caller's first touch
+    assert snapshot.item("calls", {"call_sid": params["CallSid"]}) == call_before
+    assert snapshot.tables() == everything_before
+
+
+def test_twilio_retrying_the_voice_request_gets_the_same_twiml_and_one_write(api, line, caplog):
+    import logging
+
+    from tests.support import snapshot
+
+    # Given a call Twilio sent with its idempotency token, and stored
+    _, number = line(record=True, disclosure="This call is recorded.")
+    params = {"CallSid": "CA" + "8" * 32, "From": CALLER, "To": number, "CallStatus": "ringing"}
+    headers = {"I-Twilio-Idempotency-Token": "c3b7a3f2-retry"}
+    first = api.twilio("/twilio/voice", params, headers=headers)
+    stored = snapshot.tables()
+    caplog.set_level(logging.INFO, logger="calltracking")
+    # When Twilio sends the same request again (it never saw the answer)
+    again = api.twilio("/twilio/voice", params, headers=headers)
+    # Then it gets the same TwiML, nothing is written twice, and the logs call it a retry
+    assert again.status_code == 200 and again.body == first.body
+    assert snapshot.tables() == stored
+    said = [r.getMessage() for r in caplog.records]
+    assert any("Twilio sent the voice request again" in m for m in said)
+    assert not any("replay" in m for m in said)
+
+
+def test_a_replayed_blocked_call_changes_nothing(api, line):
+    from tests.support import snapshot
+
+    _, number = line(record=False)
+    api.call("PUT", "/v1/blocked-callers", {"callers": [CALLER]})
+    from chalicelib.voice import blocklist
+
+    blocklist.clear_cache()
+    params = {"CallSid": "CA" + "9" * 32, "From": CALLER, "To": number}
+    assert [el.tag for el in voice(api, number, sid=params["CallSid"])] == ["Reject"]
+    stored = snapshot.tables()
+    assert [el.tag for el in voice(api, number, sid=params["CallSid"])] == ["Reject"]
+    assert snapshot.tables() == stored
+
+
+def test_a_voice_request_after_early_callbacks_still_completes_the_call(api, line):
+    # Given callbacks that reached us before the voice webhook's write (a slow Lambda), the call still ringing
+    ch, number = line(record=False)
+    base = {"CallSid": "CA" + "a" * 32, "From": CALLER, "To": number}
+    api.twilio("/twilio/call-status", {**base, "CallStatus": "in-progress"})
+    # When the voice request is stored at last
+    voice(api, number, sid=base["CallSid"], FromCity="OAKLAND")
+    # Then it is the first voice write: its own details are kept
+    call = body(api.call("GET", f"/v1/calls/{base['CallSid']}"))
+    assert call["caller_city"] == "OAKLAND" and call["channel_id"] == ch["id"] and call["status"] == "in-progress"

@@ -7,6 +7,7 @@ the status callbacks answer 503 then, so that they are sent again.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode
 
 from chalice import Blueprint, Response
@@ -20,6 +21,7 @@ from chalicelib.voice.webhook_auth import FormParams, parse_form, verified_form
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
+_TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def _form(path: str) -> dict[str, str]:
@@ -60,13 +62,19 @@ def _step() -> int:
     return int(raw)
 
 
+def _idempotency_token() -> str | None:
+    """Twilio's I-Twilio-Idempotency-Token: the same on every retry of one request."""
+    token = bp.current_request.headers.get("i-twilio-idempotency-token")
+    return token if token and _TOKEN.fullmatch(token) else None
+
+
 @bp.route("/twilio/voice", methods=["POST"], content_types=FORM)
 def voice() -> Response:
     path, to = _with_forward_to("/twilio/voice")
     form, verified = _form_if_verifiable(path)
     if not verified:
         return twiml(webhook.voice_unverified(form.get("From"), to))
-    return twiml(webhook.answer_voice(form, to))
+    return twiml(webhook.answer_voice(form, to, _idempotency_token()))
 
 
 @bp.route("/twilio/dial-status", methods=["POST"], content_types=FORM)

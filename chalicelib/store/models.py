@@ -207,6 +207,9 @@ class CallModel(StoreModel):
     recording_duration = NumberAttribute(null=True)
     attribution = JSONAttribute(null=True)
     degraded = BooleanAttribute(null=True)  # answered by the fallback path; completed by callbacks
+    # Set by the first voice request stored for the call (its I-Twilio-Idempotency-Token, or "-"):
+    # a later one (Twilio's retry, or a replay) changes nothing.
+    voice_token = UnicodeAttribute(null=True)
     dial_step = NumberAttribute(null=True)  # which phone of the failover list the last dial result is for
     voicemail = BooleanAttribute(null=True)  # the caller left a voicemail (the recording is the message)
     blocked = BooleanAttribute(null=True)  # rejected by the blocklist before anything was dialled

@@ -26,11 +26,13 @@ from chalicelib.validation import loose_e164
 from chalicelib.voice import blocklist, twiml
 
 
-def answer_voice(params: dict[str, str], url_forward_to: str | None = None) -> str:
+def answer_voice(params: dict[str, str], url_forward_to: str | None = None, token: str | None = None) -> str:
     """The voice webhook: route the call, store it, answer TwiML; never fails.
 
     ``url_forward_to`` is the line's phone as the number's voice URL names it (signed by
-    Twilio): where the call goes when the database cannot say.
+    Twilio): where the call goes when the database cannot say. ``token`` is the request's
+    I-Twilio-Idempotency-Token: only the first voice request for a call is stored, and a
+    repeat is answered with the same TwiML (Twilio's retry) and changes nothing (a replay).
     """
     call_sid = params.get("CallSid", "")
     fields = calls.caller_fields(params)
@@ -40,7 +42,7 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None) -> s
     degraded = False
     try:
         if blocklist.is_blocked(caller):
-            return _reject(call_sid, fields, now)
+            return _reject(call_sid, fields, now, token)
         route, number, pool = lookup(called or "")
         if route.kind == "unknown" and url_forward_to:
             route = default_route(url_forward_to)
@@ -54,22 +56,35 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None) -> s
         # The callbacks create and complete the record (upsert) when it is back.
         return answer
     try:
-        calls.record_ringing(call_sid, fields, route, attr, now)
+        stored = calls.record_ringing(call_sid, fields, route, attr, now, token=token)
     except Exception:
         # The caller is still forwarded; the status callback completes the record later.
         logger.exception("storing the call failed; it will be completed by its callbacks")
+        stored = True  # nothing to tell apart: it was not a repeat
+    if not stored:
+        _repeated(call_sid, token)
+        return answer
     metrics.add_metric(name="CallsAnswered", unit=MetricUnit.Count, value=1)
     logger.info("call answered", route=route.kind, target=route.target_id, confidence=attr.get("confidence"))
     return answer
 
 
-def _reject(call_sid: str, fields: dict[str, object], now: int) -> str:
+def _repeated(call_sid: str, token: str | None) -> None:
+    """A voice request for a call already stored by one: said in the logs, counted when it is no retry."""
+    if calls.repeated_voice(call_sid, token) == "retry":
+        logger.info("Twilio sent the voice request again; answered again, nothing written")
+        return
+    metrics.add_metric(name="VoiceRepeatsRefused", unit=MetricUnit.Count, value=1)
+    logger.warning("a voice request for a call already stored (a replay?) was answered but not written")
+
+
+def _reject(call_sid: str, fields: dict[str, object], now: int, token: str | None = None) -> str:
     """A blocked caller: rejected before anything is dialled, stored as blocked (spam), counted."""
     metrics.add_metric(name="CallsBlocked", unit=MetricUnit.Count, value=1)
     logger.info("caller blocked")
     if call_sid:
         try:
-            _sync_reports(calls.record_blocked(call_sid, fields, now))
+            _sync_reports(calls.record_blocked(call_sid, fields, now, token=token))
         except Exception:
             logger.exception("storing the blocked call failed")
     return twiml.reject()
