@@ -51,6 +51,10 @@ class Settings(NamedTuple):
     local_number_area_codes: tuple[str, ...]
     call_retention_days: int
     lease_history_days: int
+    # What one client may take from a pool (chalicelib/leasing/limits.py).
+    leases_per_ip_hour: int
+    leases_per_visitor_hour: int
+    lease_max_seconds: int
 
     def table_name(self, name: str) -> str:
         if name not in TABLES:
@@ -109,6 +113,9 @@ def load(env: dict[str, str] | None = None) -> Settings:
         local_number_area_codes=area_codes,
         call_retention_days=_int(e, "CALL_RETENTION_DAYS", 730),
         lease_history_days=_int(e, "LEASE_HISTORY_DAYS", 90),
+        leases_per_ip_hour=_int(e, "LEASES_PER_IP_HOUR", 600),
+        leases_per_visitor_hour=_int(e, "LEASES_PER_VISITOR_HOUR", 30),
+        lease_max_seconds=_int(e, "LEASE_MAX_SECONDS", 4 * 3600),
     )
 
 

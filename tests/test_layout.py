@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("routes", {"http", "routes"}),
 ]
 # Table key prefixes of the counters table (and any that come later): written only in store/.
-KEY_PREFIXES = ("APIKEY", "CONFIG", "CALLER#", "AGG#", "SPEND#", "POOL#", "#EXHAUSTED")
+KEY_PREFIXES = ("APIKEY", "CONFIG", "CALLER#", "AGG#", "SPEND#", "POOL#", "#EXHAUSTED", "VISITOR#", "LEASERATE#")
 # Loaded by ``import app`` they would cost every cold start, the voice webhook's included.
 HEAVY = (
     "twilio.rest",

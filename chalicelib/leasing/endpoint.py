@@ -4,9 +4,10 @@ Requests come from ``ct.js`` as CORS "simple" posts (JSON sent as ``text/plain``
 preflight is needed. The pool's allowed origins are the only ones answered with CORS
 headers; others are refused. Each answer says whether the visitor is tracked.
 
-Requests per call (counted in ``bench/``): a new lease is one query for candidates and
-one transaction (number, session, lease history); a renewal is one conditional update.
-Pool settings come from a short per-process cache.
+Requests per call (counted in ``bench/``): a new lease is four: the visitor's holder item
+(``limits``: a lease they hold already is theirs again), the client address's hourly count,
+one query for candidates and one transaction (number, session, lease history, holder); a
+renewal is one conditional update. Pool settings come from a short per-process cache.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 from chalicelib import clock
 from chalicelib import validation as v
 from chalicelib.errors import ApiError, BadRequest, Forbidden
-from chalicelib.leasing import allocator, sessions, sites
+from chalicelib.leasing import allocator, limits, sessions, sites
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 from chalicelib.store.models import PoolModel
@@ -137,9 +138,13 @@ def parse(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def lease(
-    raw: bytes | str | None, origin: str | None, header_user_agent: str | None
+    raw: bytes | str | None, origin: str | None, header_user_agent: str | None, client_ip: str | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Answer one lease request: the number to show and the CORS headers to send it with."""
+    """Answer one lease request: the number to show and the CORS headers to send it with.
+
+    ``client_ip`` is the address API Gateway saw (``requestContext.identity.sourceIp``), never
+    a header the client sets; without it (in-process simulations) no address budget applies.
+    """
     body = v.json_body(raw, None, max_bytes=MAX_BODY_BYTES)
     site_key = body.get("site_key")
     if not isinstance(site_key, str):
@@ -151,7 +156,7 @@ def lease(
         req = parse(body)
         if req["user_agent"] is None and header_user_agent:
             req["user_agent"] = header_user_agent[:400]
-        return _answer(pool, req, header_user_agent), headers
+        return _answer(pool, req, header_user_agent, client_ip), headers
     except ApiError as exc:
         raise CorsError(exc, headers) from None
 
@@ -197,32 +202,73 @@ def _tracked(pool: PoolModel, got: allocator.Lease) -> dict[str, Any]:
     }
 
 
-def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None) -> dict[str, Any]:
+def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None, client_ip: str | None) -> dict[str, Any]:
     if is_bot(header_ua) or (req["user_agent"] is not None and is_bot(req["user_agent"])):
         return _untracked(pool, "bot")
+    s = get_settings()
     now = clock.now_ms()
     hold_ms = int(pool.hold_seconds) * 1000
+    max_ms = s.lease_max_seconds * 1000
     if req["renew"] and req["number"]:
         # The fast path: one conditional write on the number the session says it holds.
-        got = allocator.renew(req["number"], req["session_id"], hold_ms, now)
+        got = allocator.renew(req["number"], req["session_id"], hold_ms, now, max_ms)
         if got is not None:
             return _tracked(pool, got)
     session = sessions.existing(pool.pool_id, req)
-    if session is not None and session.number:
-        got = allocator.renew(session.number, session.session_id, hold_ms, now)
+    if session is None:
+        # No session named (or not theirs): a lease this visitor holds already is theirs again.
+        holder = limits.read_holder(pool.pool_id, req["visitor_id"])
+        got = _reuse(holder, req, hold_ms, now, max_ms)
         if got is not None:
-            if not req["renew"]:
-                sessions.record_page(session, req, now)
             return _tracked(pool, got)
+    else:
+        if session.number:
+            tried = req["renew"] and req["number"] == session.number
+            got = None if tried else allocator.renew(session.number, session.session_id, hold_ms, now, max_ms)
+            if got is not None:
+                if not req["renew"]:
+                    sessions.record_page(session.session_id, req, now)
+                return _tracked(pool, got)
+            if allocator.end_if_too_long(session.number, session.session_id, now, max_ms):
+                logger.info("lease held for the longest allowed; its number is back in the pool", pool_id=pool.pool_id)
+                return _untracked(pool, "session_limit")
+        if session.created_at <= now - max_ms:
+            return _untracked(pool, "session_limit")
+        holder = limits.read_holder(pool.pool_id, req["visitor_id"])
+    # A new lease, within the visitor's and the client address's hourly budgets.
+    if holder.leases_in(sites.hour(now)) >= s.leases_per_visitor_hour:
+        return _rate_limited(pool, "visitor")
+    if client_ip and limits.count_address(pool.pool_id, client_ip, now) > s.leases_per_ip_hour:
+        return _rate_limited(pool, "address")
     if session is None:
         session = sessions.new(pool.pool_id, req, now)
     elif not req["renew"]:
         sessions.add_page(session, req, now)
     sessions.touch(session, now)
-    got = allocator.allocate(pool.pool_id, session, hold_ms, now, get_settings().lease_history_days)
+    try:
+        got = allocator.allocate(pool.pool_id, session, hold_ms, now, s.lease_history_days, holder)
+    except allocator.HolderMoved:
+        # The same visitor's other request (another tab) started a lease first: that one is theirs.
+        got = _reuse(limits.read_holder(pool.pool_id, req["visitor_id"]), req, hold_ms, now, max_ms)
+        return _tracked(pool, got) if got is not None else _rate_limited(pool, "visitor")
     if got is None:
         sites.count_exhaustion(pool.pool_id, now, req["visitor_id"])
         logger.info("pool exhausted", pool_id=pool.pool_id)
         return _untracked(pool, "pool_exhausted")
     logger.info("lease started", pool_id=pool.pool_id, number=got.number, session_id=got.session_id)
     return _tracked(pool, got)
+
+
+def _reuse(holder: limits.Holder, req: dict[str, Any], hold_ms: int, now: int, max_ms: int) -> allocator.Lease | None:
+    """The lease the visitor's holder item names, renewed, if their session still holds it."""
+    if not (holder.session_id and holder.number):
+        return None
+    got = allocator.renew(holder.number, holder.session_id, hold_ms, now, max_ms)
+    if got is not None and not req["renew"]:
+        sessions.record_page(holder.session_id, req, now)
+    return got
+
+
+def _rate_limited(pool: PoolModel, who: str) -> dict[str, Any]:
+    logger.info("new lease refused: over the hourly budget", pool_id=pool.pool_id, budget=who)
+    return _untracked(pool, "rate_limited")
