@@ -12,8 +12,8 @@ Only a container that never had the value raises ``SecretUnavailable`` (a 503), 
 its requests tries again within the same limits: the Twilio routes then answer without
 verifying the request and write nothing (``chalicelib/routes/twilio_hooks.py``).
 
-(Powertools parameters caches too, but forgets nothing on failure and keeps no last good
-value past its ``max_age``; the client it would be given is all of what it adds here.)
+(Powertools parameters caches too, but once its ``max_age`` is past a failed read raises
+instead of keeping the last good value; given this client, it would add nothing else here.)
 """
 
 from __future__ import annotations
