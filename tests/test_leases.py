@@ -281,20 +281,41 @@ def lambda_lease(pool, visitor, source_ip, *, headers=None, **fields):
 
 
 def test_the_same_visitor_asking_twice_holds_one_number(api, fake_clock):
-    # Given a visitor who got a number (the script lost its session: a new tab, storage cleared)
+    # Given a visitor who got a number
     pool = make_pool(api, size=3)
-    first = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/a")
-    # When they ask again without their session, on another page
+    first = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/a", utm={"source": "google"})
+    # When they ask again without their session (the site script starts a new session for a new
+    # campaign; a careless client simply drops it)
     fake_clock.advance(30)
-    again = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/b")
-    # Then they hold the same number in the same session, renewed, with the page recorded
-    assert (again["number"], again["session_id"]) == (first["number"], first["session_id"])
+    again = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/b", utm={"source": "newsletter"})
+    # Then they still hold one number: the same, taken over by the new session with its source
+    assert again["number"] == first["number"] and again["session_id"] != first["session_id"]
     assert again["expires_at"] == clock.iso(int((T0 + 30 + 900) * 1000))
-    assert [p["url"] for p in SessionModel.get(first["session_id"]).pages] == [f"{SITE}/a", f"{SITE}/b"]
+    assert SessionModel.get(again["session_id"]).source["utm_source"] == "newsletter"
     assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == 1
-    assert len(list(LeaseModel.query(first["number"]))) == 1
+    # ... and the lease history says the first visit held it until now, so calls are credited right
+    old, new = LeaseModel.query(first["number"])
+    assert (old.session_id, new.session_id) == (first["session_id"], again["session_id"])
+    assert new.prev_session_id == first["session_id"] and int(new.prev_ended_at) == int((T0 + 30) * 1000)
+    # ... the same campaign again joins the visit that holds the number
+    fake_clock.advance(30)
+    same = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/c", utm={"source": "newsletter"})
+    assert (same["number"], same["session_id"]) == (again["number"], again["session_id"])
+    # ... the first session cannot take a second number back
+    stale = leased(api, pool, "visitor-aaaa", session_id=first["session_id"], page_url=f"{SITE}/d")
+    assert (stale["number"], stale["session_id"]) == (first["number"], again["session_id"])
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == 1
     # ... while another visitor still gets a number of their own
     assert leased(api, pool, "visitor-bbbb")["number"] != first["number"]
+
+
+def test_over_its_budget_a_visitor_asking_again_keeps_the_lease_it_holds(api, fake_clock, settings_env):
+    settings_env(LEASES_PER_VISITOR_HOUR="1")
+    pool = make_pool(api, size=3)
+    first = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/a")
+    again = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/b")
+    assert (again["tracked"], again["number"], again["session_id"]) == (True, first["number"], first["session_id"])
+    assert [p["url"] for p in SessionModel.get(first["session_id"]).pages] == [f"{SITE}/a", f"{SITE}/b"]
 
 
 def test_the_same_visitor_asking_from_many_tabs_at_once_holds_one_number(api):
@@ -307,9 +328,19 @@ def test_the_same_visitor_asking_from_many_tabs_at_once_holds_one_number(api):
     raw = json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-tabs", "page_url": f"{SITE}/"})
     with ThreadPoolExecutor(8) as ex:
         answers = list(ex.map(lambda _: endpoint.lease(raw, SITE, UA, "198.51.100.9")[0], range(16)))
-    assert {(a["tracked"], a["number"], a["session_id"]) for a in answers} == {
-        (True, answers[0]["number"], answers[0]["session_id"])
-    }
+    # Requests that come together (tabs opened at once) all join the one lease
+    reasons = [a.get("reason") for a in answers]
+    assert {(a["tracked"], a["number"]) for a in answers} == {(True, answers[0]["number"])}, reasons
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == 1
+    # ... and so do later ones, a new campaign's taking the number over
+    clock.set_source(clock.FakeClock(clock.now_ms() / 1000 + 60))
+    other = json.loads(raw) | {"utm": {"source": "newsletter"}}
+    with ThreadPoolExecutor(8) as ex:
+        later = list(
+            ex.map(lambda i: endpoint.lease(json.dumps(other if i % 2 else json.loads(raw)), SITE, UA)[0], range(16))
+        )
+    assert {a["number"] for a in later if a["tracked"]} == {answers[0]["number"]}
+    assert {a["reason"] for a in later if not a["tracked"]} <= {"rate_limited"}  # racing itself
     assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == 1
 
 

@@ -121,7 +121,7 @@ def _take(
             tx.save(session)
             tx.save(lease, condition=LeaseModel.number.does_not_exist())
             if holder is not None:
-                held = holder_write(holder, session.session_id, cand.number, now_ms)
+                held = holder_write(holder, session, cand.number, now_ms)
                 tx.update(CounterModel(holder.key.pk, holder.key.sk), actions=held.actions, condition=held.condition)
     except TransactWriteError as exc:
         if HOLDER_ITEM in failed_conditions(exc):
@@ -130,6 +130,55 @@ def _take(
             return False  # somebody took it first (or it is not free): try the next one
         raise
     return True
+
+
+def hand_over(holder: Holder, session: SessionModel, hold_ms: int, now_ms: int, history_days: int) -> Lease | None:
+    """Move the number the visitor's ``holder`` names from their earlier session to ``session``
+    (a new visit of theirs, e.g. a new campaign): the visitor keeps one number and calls from
+    now on are credited to the new visit. One transaction, like a new lease without the
+    candidate query: the number (still held by the earlier session), the new session, the
+    lease history (the earlier lease ended now), the holder. ``None`` if the earlier session no
+    longer holds the number; ``HolderMoved`` if another request of the visitor changed it.
+    """
+    if not (holder.session_id and holder.number):
+        return None
+    expires = now_ms + hold_ms
+    lease = LeaseModel(
+        holder.number,
+        now_ms,
+        session_id=session.session_id,
+        pool_id=session.pool_id,
+        prev_session_id=holder.session_id,
+        prev_ended_at=now_ms,
+        source=session.source or {},
+        expires_at=expires_after(now_ms, history_days),
+    )
+    session.number = holder.number
+    held = holder_write(holder, session, holder.number, now_ms)
+    try:
+        with TransactWrite(connection=connections.transactions()) as tx:
+            tx.update(
+                NumberModel(holder.number),
+                actions=[
+                    NumberModel.lease_session_id.set(session.session_id),
+                    NumberModel.lease_started_at.set(now_ms),
+                    NumberModel.lease_expires_at.set(expires),
+                    NumberModel.lease_ended_at.set(expires),
+                ],
+                condition=(NumberModel.lease_session_id == holder.session_id) & (NumberModel.lease_expires_at > now_ms),
+            )
+            tx.save(session)
+            tx.save(lease, condition=LeaseModel.number.does_not_exist())
+            tx.update(CounterModel(holder.key.pk, holder.key.sk), actions=held.actions, condition=held.condition)
+    except TransactWriteError as exc:
+        if failed_conditions(exc) == {0}:
+            return None  # the earlier session no longer holds the number
+        if transaction_cancelled(exc):
+            # The holder moved, a hand-over started in this same millisecond, or a write raced:
+            # the caller looks again.
+            raise HolderMoved from None
+        raise
+    return Lease(holder.number, session.session_id, now_ms, expires)
 
 
 def renew(number: str, session_id: str, hold_ms: int, now_ms: int, max_ms: int) -> Lease | None:

@@ -5,8 +5,9 @@ preflight is needed. The pool's allowed origins are the only ones answered with 
 headers; others are refused. Each answer says whether the visitor is tracked.
 
 Requests per call (counted in ``bench/``): a new lease is four: the visitor's holder item
-(``limits``: a lease they hold already is theirs again), the client address's hourly count,
-one query for candidates and one transaction (number, session, lease history, holder); a
+(``limits``: a visitor who holds a number keeps it, handed over to their new session), the
+client address's hourly count, one query for candidates and one transaction (number,
+session, lease history, holder); a hand-over is two (the holder item and the transaction); a
 renewal is one conditional update. Pool settings come from a short per-process cache.
 """
 
@@ -22,7 +23,7 @@ from chalicelib.errors import ApiError, BadRequest, Forbidden
 from chalicelib.leasing import allocator, limits, sessions, sites
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
-from chalicelib.store.models import PoolModel
+from chalicelib.store.models import PoolModel, SessionModel
 
 MAX_BODY_BYTES = 8 * 1024
 CUT = {"url": 1000, "text": 200, "id": 100}
@@ -215,13 +216,7 @@ def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None, client_
         if got is not None:
             return _tracked(pool, got)
     session = sessions.existing(pool.pool_id, req)
-    if session is None:
-        # No session named (or not theirs): a lease this visitor holds already is theirs again.
-        holder = limits.read_holder(pool.pool_id, req["visitor_id"])
-        got = _reuse(holder, req, hold_ms, now, max_ms)
-        if got is not None:
-            return _tracked(pool, got)
-    else:
+    if session is not None:
         if session.number:
             tried = req["renew"] and req["number"] == session.number
             got = None if tried else allocator.renew(session.number, session.session_id, hold_ms, now, max_ms)
@@ -234,9 +229,18 @@ def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None, client_
                 return _untracked(pool, "session_limit")
         if session.created_at <= now - max_ms:
             return _untracked(pool, "session_limit")
-        holder = limits.read_holder(pool.pool_id, req["visitor_id"])
+    # The visitor's holder item: the number they hold under another session, their budget.
+    holder = limits.read_holder(pool.pool_id, req["visitor_id"])
+    within_budget = holder.leases_in(sites.hour(now)) < s.leases_per_visitor_hour
+    # A new visit with another campaign by a visitor who holds a number takes that number over,
+    # so they still hold one and calls go to the new campaign; otherwise they get the lease held.
+    new_campaign = limits.campaign(sessions.source_of(req)) != holder.campaign
+    hand_over = session is None and within_budget and not req["renew"] and new_campaign
+    got, holder = _keep_the_visitors_number(pool, req, session, holder, hand_over, hold_ms, now)
+    if got is not None:
+        return _tracked(pool, got)
     # A new lease, within the visitor's and the client address's hourly budgets.
-    if holder.leases_in(sites.hour(now)) >= s.leases_per_visitor_hour:
+    if not within_budget:
         return _rate_limited(pool, "visitor")
     if client_ip and limits.count_address(pool.pool_id, client_ip, now) > s.leases_per_ip_hour:
         return _rate_limited(pool, "address")
@@ -248,8 +252,10 @@ def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None, client_
     try:
         got = allocator.allocate(pool.pool_id, session, hold_ms, now, s.lease_history_days, holder)
     except allocator.HolderMoved:
-        # The same visitor's other request (another tab) started a lease first: that one is theirs.
-        got = _reuse(limits.read_holder(pool.pool_id, req["visitor_id"]), req, hold_ms, now, max_ms)
+        # The same visitor's other request (another tab) started or moved a lease meanwhile: that
+        # one is theirs. (Never a second number: this transaction held only if nothing had moved.)
+        moved = limits.read_holder(pool.pool_id, req["visitor_id"])
+        got, _ = _keep_the_visitors_number(pool, req, session, moved, False, hold_ms, now)
         return _tracked(pool, got) if got is not None else _rate_limited(pool, "visitor")
     if got is None:
         sites.count_exhaustion(pool.pool_id, now, req["visitor_id"])
@@ -259,14 +265,38 @@ def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None, client_
     return _tracked(pool, got)
 
 
-def _reuse(holder: limits.Holder, req: dict[str, Any], hold_ms: int, now: int, max_ms: int) -> allocator.Lease | None:
-    """The lease the visitor's holder item names, renewed, if their session still holds it."""
-    if not (holder.session_id and holder.number):
-        return None
-    got = allocator.renew(holder.number, holder.session_id, hold_ms, now, max_ms)
+def _keep_the_visitors_number(
+    pool: PoolModel,
+    req: dict[str, Any],
+    session: SessionModel | None,
+    holder: limits.Holder,
+    hand_over: bool,
+    hold_ms: int,
+    now: int,
+) -> tuple[allocator.Lease | None, limits.Holder]:
+    """The number the visitor holds under another session: handed over to a new session of
+    theirs (``hand_over``) or renewed under its own; ``None`` if they hold none any more (or
+    another request of theirs just moved it: a new lease's transaction then fails on the
+    holder item and the caller joins whoever holds it). Returns the holder as last read."""
+    s = get_settings()
+    max_ms = s.lease_max_seconds * 1000
+    mine = session.session_id if session else None
+    if not holder.may_hold(now, max_ms) or holder.session_id == mine:
+        return None, holder
+    if hand_over:
+        new = sessions.new(pool.pool_id, req, now)
+        sessions.touch(new, now)
+        try:
+            # None: the earlier session no longer holds the number (its lease has ended).
+            return allocator.hand_over(holder, new, hold_ms, now, s.lease_history_days), holder
+        except allocator.HolderMoved:  # another tab moved it: join that one
+            holder = limits.read_holder(pool.pool_id, req["visitor_id"])
+            if not holder.may_hold(now, max_ms) or holder.session_id == mine:
+                return None, holder
+    got = allocator.renew(holder.number or "", holder.session_id or "", hold_ms, now, max_ms)
     if got is not None and not req["renew"]:
-        sessions.record_page(holder.session_id, req, now)
-    return got
+        sessions.record_page(got.session_id, req, now)
+    return got, holder
 
 
 def _rate_limited(pool: PoolModel, who: str) -> dict[str, Any]:

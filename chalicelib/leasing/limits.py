@@ -6,10 +6,14 @@ send. So:
 
 * **A visitor holds one number per pool.** A holder item per (pool, visitor) names the
   session and number of the visitor's latest lease; it is written in the same transaction as
-  the lease (conditional on being unchanged since read), so a visitor asking again without
-  their session id, even twice at once, gets the lease they hold.
-* **New leases per visitor** (``LEASES_PER_VISITOR_HOUR``): counted on the same holder item,
-  so the check costs no request of its own. Visitor ids are chosen by the client, so this
+  the lease (conditional on being unchanged since read). A visitor asking again without
+  their session id keeps the number they hold: with another campaign (utm tags, click ids:
+  the site script starts a new session for one, and the call should be credited to it) it is
+  handed over to the new session; with the same campaign, over their hourly budget, or with
+  a session of their own that lost its lease, they get the held lease itself. Even several
+  requests at once (tabs opened together) end with one number.
+* **New leases per visitor** (``LEASES_PER_VISITOR_HOUR``), hand-overs included: counted on
+  the same holder item, so the check costs no request of its own. Visitor ids are chosen by the client, so this
   stops careless scripts, not determined ones: the address budget does that.
 * **New leases per client address** (``LEASES_PER_IP_HOUR``): one atomic ADD per new lease
   on an hourly counter, per pool (kept two hours). The address is API Gateway's
@@ -25,15 +29,25 @@ the site must keep working.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.leasing.sites import hour
 from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
+from chalicelib.store.models import CounterModel, SessionModel
 from chalicelib.store.ops import expires_after
 
 HOLDER_KEEP_DAYS = 1.0  # longer than any lease can be held (LEASE_MAX_SECONDS plus the hold)
+
+
+def campaign(source: dict[str, Any]) -> str:
+    """What makes a visit a new one for attribution (the site script's rule too): its utm tags
+    and click ids, as a short fingerprint. Pages, referrers and devices do not count."""
+    marks = {k: v for k, v in source.items() if k.startswith("utm_") or k.endswith(("clid", "braid"))}
+    return hashlib.sha256(json.dumps(marks, sort_keys=True).encode()).hexdigest()[:16]
+
+
 IP_COUNT_KEEP_DAYS = 2 / 24  # an hour's count, and the hour after
 
 
@@ -46,10 +60,17 @@ class Holder:
     number: str | None = None
     hour: str | None = None
     count: int = 0
+    started_at: int | None = None  # when that lease started (renewals do not touch this item)
+    campaign: str | None = None  # that session's ``campaign``: another one is a new visit
     version: int | None = None  # ``total`` when read; ``None``: there was no item
 
     def leases_in(self, this_hour: str) -> int:
         return self.count if self.hour == this_hour else 0
+
+    def may_hold(self, now_ms: int, max_ms: int) -> bool:
+        """Whether the lease it names may still be held: it cannot once it is older than the
+        longest lease (saves a write that would only find that out)."""
+        return bool(self.session_id and self.number and self.started_at and now_ms - self.started_at < max_ms)
 
 
 def read_holder(pool_id: str, visitor_id: str) -> Holder:
@@ -65,6 +86,8 @@ def read_holder(pool_id: str, visitor_id: str) -> Holder:
         number=data.get("number"),
         hour=data.get("hour"),
         count=int(data.get("count", 0)),
+        started_at=data.get("started_at"),
+        campaign=data.get("campaign"),
         version=int(item.total),
     )
 
@@ -78,9 +101,16 @@ class HolderWrite:
     condition: Any
 
 
-def holder_write(holder: Holder, session_id: str, number: str, now_ms: int) -> HolderWrite:
+def holder_write(holder: Holder, session: SessionModel, number: str, now_ms: int) -> HolderWrite:
     this_hour = hour(now_ms)
-    data = {"session_id": session_id, "number": number, "hour": this_hour, "count": holder.leases_in(this_hour) + 1}
+    data = {
+        "session_id": session.session_id,
+        "number": number,
+        "campaign": campaign(session.source or {}),
+        "started_at": now_ms,
+        "hour": this_hour,
+        "count": holder.leases_in(this_hour) + 1,
+    }
     unchanged = CounterModel.total.does_not_exist() if holder.version is None else CounterModel.total == holder.version
     actions = [
         CounterModel.data.set(data),
