@@ -3,7 +3,8 @@
 The voice webhook needs the Twilio auth token to check a request's signature, and Twilio
 waits 15 s for it, so SSM is read within short limits: a client of our own with short
 connect and read timeouts and few attempts (``SSM_*`` settings), never botocore's defaults,
-which retry for many seconds. A value is read once per container and again every
+which retry for many seconds (and wait up to a second after throttling even when asked for
+two attempts, so ``_fetch`` retries itself). A value is read once per container and again every
 ``SECRETS_REFRESH_SECONDS``, so a rotated secret is picked up without a redeploy. A refresh
 that fails keeps the last good value, and is not tried again for ``SECRETS_RETRY_SECONDS``,
 so a slow SSM costs one request its limits, not every request.
@@ -53,17 +54,38 @@ def _client() -> Any:
         config = Config(
             connect_timeout=s.ssm_connect_timeout,
             read_timeout=s.ssm_read_timeout,
-            # "standard" waits at most 50 ms before retrying a timeout or a 5xx, up to 1 s after throttling.
-            retries={"total_max_attempts": max(1, s.ssm_max_attempts), "mode": "standard"},
+            retries={"total_max_attempts": 1},  # _fetch retries: botocore waits up to 1 s after throttling
         )
         client = boto3.session.Session().client("ssm", region_name=s.region, endpoint_url=s.ssm_endpoint, config=config)
         _clients[key] = client
     return client
 
 
+RETRY_PAUSE_SECONDS = 0.05
+_RETRIED_CODES = {"ThrottlingException", "ThrottledException", "InternalServerError", "ServiceUnavailable"}
+
+
 def _fetch(name: str) -> str:
-    answer = _client().get_parameter(Name=name, WithDecryption=True)
-    return str(answer["Parameter"]["Value"])
+    """One read, tried again at once (``SSM_MAX_ATTEMPTS``) when SSM refused or failed fast:
+    throttling, a 5xx, a refused connection. A timeout is not tried again on this request
+    (SSM is slow, not failing): that would double the wait; the next request tries again."""
+    from botocore.exceptions import ClientError, EndpointConnectionError  # loaded with the client
+
+    attempts = max(1, get_settings().ssm_max_attempts)
+    for attempt in range(1, attempts + 1):
+        try:
+            answer = _client().get_parameter(Name=name, WithDecryption=True)
+            return str(answer["Parameter"]["Value"])
+        except ClientError as exc:
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if attempt == attempts or not (code in _RETRIED_CODES or status == 429 or status >= 500):
+                raise
+        except EndpointConnectionError:
+            if attempt == attempts:
+                raise
+        time.sleep(RETRY_PAUSE_SECONDS)
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _from_ssm(name: str, what: str) -> str:

@@ -112,6 +112,18 @@ def test_cold_start_with_ssm_failing_forwards_and_stores_nothing(token_in_ssm, m
     assert api.call("GET", "/v1/calls/CA" + "4" * 32).status_code == 404
 
 
+@pytest.mark.parametrize(("mode", "attempts"), [("throttle", 2), ("server-error", 2), ("hang", 1)])
+def test_ssm_is_asked_again_at_once_when_it_fails_fast_and_not_when_it_is_slow(token_in_ssm, mode, attempts):
+    # A throttled or failing SSM gets one more try straight away (botocore would wait up to a
+    # second after throttling); a slow one is not waited for twice on one request.
+    params = {"CallSid": "CA" + "b" * 32, "From": CALLER, "To": "+12015550100"}
+    with ssm_failing(mode) as fake:
+        r, seconds = timed(lambda: token_in_ssm.twilio("/twilio/voice", params))
+        tried = fake.requests
+    assert r.status_code == 200 and tried == attempts
+    assert seconds < 2, seconds
+
+
 def test_cold_start_without_a_phone_in_the_url_forwards_to_the_default(token_in_ssm):
     # Numbers bought before the URLs carried their line's phone
     params = {"CallSid": "CA" + "5" * 32, "From": CALLER, "To": "+12015550100"}
