@@ -13,8 +13,8 @@ send. So:
   a session of their own that lost its lease, they get the held lease itself. Even several
   requests at once (tabs opened together) end with one number.
 * **New leases per visitor** (``LEASES_PER_VISITOR_HOUR``), hand-overs included: counted on
-  the same holder item, so the check costs no request of its own. Visitor ids are chosen by the client, so this
-  stops careless scripts, not determined ones: the address budget does that.
+  the same holder item, so the check costs no request of its own. Visitor ids are chosen by
+  the client, so this stops careless scripts, not determined ones: the address budget does.
 * **New leases per client address** (``LEASES_PER_IP_HOUR``): one atomic ADD per new lease
   on an hourly counter, per pool (kept two hours). The address is API Gateway's
   ``requestContext.identity.sourceIp``, never a header a client can set (``X-Forwarded-For``).
@@ -39,6 +39,7 @@ from chalicelib.store.models import CounterModel, SessionModel
 from chalicelib.store.ops import expires_after
 
 HOLDER_KEEP_DAYS = 1.0  # longer than any lease can be held (LEASE_MAX_SECONDS plus the hold)
+IP_COUNT_KEEP_DAYS = 2 / 24  # an hour's count, and the hour after
 
 
 def campaign(source: dict[str, Any]) -> str:
@@ -46,9 +47,6 @@ def campaign(source: dict[str, Any]) -> str:
     and click ids, as a short fingerprint. Pages, referrers and devices do not count."""
     marks = {k: v for k, v in source.items() if k.startswith("utm_") or k.endswith(("clid", "braid"))}
     return hashlib.sha256(json.dumps(marks, sort_keys=True).encode()).hexdigest()[:16]
-
-
-IP_COUNT_KEEP_DAYS = 2 / 24  # an hour's count, and the hour after
 
 
 @dataclass(frozen=True)
