@@ -1,8 +1,9 @@
 """Lease endpoint benchmark: DynamoDB requests per new lease and per renewal, and throughput.
 
-Budgets (issue 3): a new lease at most 2 requests at median, a renewal 1; lease throughput
-at least 0.5 of a raw conditional ``UpdateItem`` loop against the same endpoint, measured
-in the same run. Everything runs in one process against the embedded DynamoDB (moto's
+Budgets: a new lease at most 4 requests at median (issue 3 set 2; the hardening issue added
+the visitor's holder item and the client address's hourly count, chalicelib/leasing/limits.py),
+a renewal 1; lease throughput at least 0.5 of a raw conditional ``UpdateItem`` loop against
+the same endpoint, measured in the same run. Everything runs in one process against the embedded DynamoDB (moto's
 server, single-threaded), so the ratio compares our code's overhead with the cheapest
 possible conditional write, not this machine's speed.
 """
@@ -20,6 +21,11 @@ N = 300
 POOL_SIZE = N + 20
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 SITE = "https://shop.example.com"
+
+
+def client_ip(i: int) -> str:
+    """Visitors from a few hundred addresses, as API Gateway would report them."""
+    return f"198.51.{100 + i // 250}.{i % 250}"
 
 
 def run() -> dict[str, Any]:
@@ -60,7 +66,7 @@ def _measure(ddb: str) -> dict[str, Any]:
         t0 = time.perf_counter()
         for i in range(N):
             counter.reset()
-            answer, _ = endpoint.lease(lease_body(i), SITE, UA)
+            answer, _ = endpoint.lease(lease_body(i), SITE, UA, client_ip(i))
             assert answer["tracked"], answer
             new_counts.append(counter.total)
             answers.append(answer)
@@ -69,7 +75,7 @@ def _measure(ddb: str) -> dict[str, Any]:
         for i, a in enumerate(answers):
             counter.reset()
             body = {"session_id": a["session_id"], "renew": True, "number": a["number"]}
-            answer, _ = endpoint.lease(lease_body(i, **body), SITE, UA)
+            answer, _ = endpoint.lease(lease_body(i, **body), SITE, UA, client_ip(i))
             assert answer["tracked"] and answer["number"] == a["number"], answer
             renew_counts.append(counter.total)
         renew_seconds = time.perf_counter() - t0
@@ -91,11 +97,22 @@ def _measure(ddb: str) -> dict[str, Any]:
         )
     raw_seconds = time.perf_counter() - t0
 
-    # The same two requests a new lease needs (candidate query + the take transaction), by hand
-    # with boto3: what our code adds on top of DynamoDB's own cost for a new lease.
+    # The same four requests a new lease needs (the visitor's holder item, the address's hourly
+    # count, the candidate query, the take transaction), by hand with boto3: what our code adds
+    # on top of DynamoDB's own cost for a new lease.
     sessions, history = models.SessionModel.Meta.table_name, models.LeaseModel.Meta.table_name
+    counters = models.CounterModel.Meta.table_name
     t0 = time.perf_counter()
     for i in range(N):
+        client.get_item(TableName=counters, Key={"pk": {"S": f"VISITOR#raw#{i}"}, "sk": {"S": "lease"}})
+        client.update_item(
+            TableName=counters,
+            Key={"pk": {"S": f"LEASERATE#raw#{i % 250}"}, "sk": {"S": "2026-01-01T00"}},
+            UpdateExpression="ADD #t :one",
+            ExpressionAttributeNames={"#t": "total"},
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="ALL_NEW",
+        )
         found = client.query(
             TableName=table,
             IndexName="pool-released-index",
@@ -123,6 +140,16 @@ def _measure(ddb: str) -> dict[str, Any]:
                         "Item": {"number": {"S": number}, "started_at": {"N": str(10**13 + i)}},
                     }
                 },
+                {
+                    "Update": {
+                        "TableName": counters,
+                        "Key": {"pk": {"S": f"VISITOR#raw#{i}"}, "sk": {"S": "lease"}},
+                        "UpdateExpression": "SET #d = :d ADD #t :one",
+                        "ConditionExpression": "attribute_not_exists(#t)",
+                        "ExpressionAttributeNames": {"#d": "data", "#t": "total"},
+                        "ExpressionAttributeValues": {":d": {"S": number}, ":one": {"N": "1"}},
+                    }
+                },
             ]
         )
     raw_lease_seconds = time.perf_counter() - t0
@@ -139,10 +166,10 @@ def _measure(ddb: str) -> dict[str, Any]:
         "raw_conditional_updates_per_second": round(raw_rate, 1),
         "new_lease_throughput_ratio": round((N / new_seconds) / raw_rate, 3),
         "renewal_throughput_ratio": round((N / renew_seconds) / raw_rate, 3),
-        "raw_two_request_leases_per_second": round(N / raw_lease_seconds, 1),
+        "raw_same_request_leases_per_second": round(N / raw_lease_seconds, 1),
         "new_lease_to_raw_same_requests_ratio": round(raw_lease_seconds / new_seconds, 3),
         "budgets": {
-            "requests_per_new_lease_median": 2,
+            "requests_per_new_lease_median": 4,
             "requests_per_renewal_median": 1,
             "throughput_ratio_min": 0.5,
         },
@@ -154,7 +181,7 @@ def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         (
             "DynamoDB requests per new lease (median / max)",
             f"{r['requests_per_new_lease']['median']:g} / {r['requests_per_new_lease']['max']}",
-            "≤ 2 median",
+            "≤ 4 median (was 2)",
         ),
         (
             "DynamoDB requests per renewal (median / max)",
@@ -164,7 +191,7 @@ def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("New-lease throughput ÷ raw conditional UpdateItem", f"{r['new_lease_throughput_ratio']:.2f}", "≥ 0.5"),
         ("Renewal throughput ÷ raw conditional UpdateItem", f"{r['renewal_throughput_ratio']:.2f}", "≥ 0.5"),
         (
-            "New-lease throughput ÷ the same 2 requests sent raw with boto3",
+            "New-lease throughput ÷ the same 4 requests sent raw with boto3",
             f"{r['new_lease_to_raw_same_requests_ratio']:.2f}",
             "(overhead of our code)",
         ),

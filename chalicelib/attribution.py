@@ -8,6 +8,7 @@ number), ``unattributed`` (none of these).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -289,3 +290,36 @@ def first_touch(caller: str | None, call_sid: str, started_ms: int, attr: dict[s
         ]
     )
     return item.data or mine
+
+
+@dataclass(frozen=True)
+class FirstTouchWrite:
+    """The caller item's update that records a call, for a transaction, and the condition
+    under which the first touch read for it still holds."""
+
+    key: keys.Key
+    actions: list[Any]
+    condition: Any
+
+
+def first_touch_read(
+    caller: str | None, call_sid: str, started_ms: int, attr: dict[str, Any], keep_days: int
+) -> tuple[dict[str, Any], FirstTouchWrite | None]:
+    """``first_touch`` in two steps, so the call's own write can decide whether it happens:
+    the caller's first call's touch as read now (this call's if there is none), and the write
+    recording this call, valid while what was read holds (the first touch, once set, never
+    changes; its absence may, when another call of the same new caller lands first)."""
+    mine = touch(attr, call_sid, started_ms)
+    if not caller or not caller.startswith("+"):
+        return mine, None
+    key = keys.caller_first_touch(caller)
+    try:
+        first = CounterModel.get(key.pk, key.sk).data or None
+    except CounterModel.DoesNotExist:
+        first = None
+    actions = [
+        CounterModel.data.set(CounterModel.data | mine),  # type: ignore[arg-type]
+        CounterModel.expires_at.set(expires_after(started_ms, keep_days)),  # kept as long as the latest call
+    ]
+    condition = CounterModel.data.exists() if first else CounterModel.data.does_not_exist()
+    return (first or mine), FirstTouchWrite(key, actions, condition)

@@ -16,15 +16,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib import attribution, clock
 from chalicelib.errors import BadRequest, StorageUnavailable
 from chalicelib.observability import logger
 from chalicelib.routing import Route, lookup
 from chalicelib.settings import get_settings
-from chalicelib.store.models import CallModel, NumberModel, PoolModel
-from chalicelib.store.ops import condition_failed, expires_after, get_or_404
+from chalicelib.store import connections
+from chalicelib.store.models import CallModel, CounterModel, NumberModel, PoolModel
+from chalicelib.store.ops import condition_failed, expires_after, failed_conditions, get_or_404
 from chalicelib.validation import loose_e164
 
 # Twilio's call statuses in the order a call moves through them; a callback never
@@ -43,6 +45,7 @@ STATUS_RANK = {
 }
 FINAL_RANK = STATUS_RANK["completed"]
 ANSWERED_DIAL_STATUSES = {"completed", "answered"}
+NO_TOKEN = "-"  # noqa: S105 (not a secret) stored for a voice request without I-Twilio-Idempotency-Token
 
 
 # --- pure rules ------------------------------------------------------------------------------
@@ -147,24 +150,77 @@ def attribute(route: Route, number: NumberModel | None, pool: PoolModel | None, 
 # --- writes ----------------------------------------------------------------------------------
 
 
-def record_ringing(call_sid: str, fields: dict[str, Any], route: Route, attr: dict[str, Any], now: int) -> None:
-    """The voice webhook's one write: who called, where it went, why it came (first touch too)."""
-    actions = _first_seen_actions(fields, now, exact=True) + _route_actions(route, attr)
-    actions += _touch_actions(fields["caller"], call_sid, now, attr)
-    actions += [CallModel.degraded.set(False), CallModel.updated_at.set(now)]
-    _rank_status(actions, "ringing")
-    CallModel(call_sid).update(actions=actions)
+def _first_voice() -> Any:
+    """The condition of a voice request's write: no voice request was stored for this call yet,
+    and the call has not ended. Twilio waits for the voice webhook's TwiML before the call goes
+    on, so a voice request for a stored or finished call is Twilio's retry or a replay (Twilio's
+    signatures carry no time): either way it must not re-route or re-attribute the call."""
+    not_over = CallModel.status_rank.does_not_exist() | (CallModel.status_rank < FINAL_RANK)
+    return CallModel.voice_token.does_not_exist() & not_over
 
 
-def record_blocked(call_sid: str, fields: dict[str, Any], now: int) -> CallModel:
-    """A caller on the blocklist: stored as blocked (spam), never dialled."""
+def record_ringing(
+    call_sid: str, fields: dict[str, Any], route: Route, attr: dict[str, Any], now: int, *, token: str | None = None
+) -> bool:
+    """The voice webhook's one write: who called, where it went, why it came (first touch too).
+
+    Only the first voice request for a call writes (``_first_voice``): the call and the
+    caller's first-touch item in one transaction, so a refused repeat changes nothing at all.
+    ``token`` is the request's I-Twilio-Idempotency-Token, kept to tell Twilio's own retries
+    from replays. Returns ``False`` when the call was already stored by a voice request.
+    """
+    for attempt in range(2):
+        first, caller_write = attribution.first_touch_read(
+            fields["caller"], call_sid, now, attr, get_settings().call_retention_days
+        )
+        actions = _first_seen_actions(fields, now, exact=True) + _route_actions(route, attr)
+        actions += [CallModel.first_time.set(first.get("call_sid") == call_sid), CallModel.first_touch.set(first)]
+        actions += [CallModel.degraded.set(False), CallModel.updated_at.set(now)]
+        actions.append(CallModel.voice_token.set(token or NO_TOKEN))
+        _rank_status(actions, "ringing")
+        try:
+            with TransactWrite(connection=connections.transactions()) as tx:
+                tx.update(CallModel(call_sid), actions=actions, condition=_first_voice())
+                if caller_write is not None:
+                    caller = CounterModel(caller_write.key.pk, caller_write.key.sk)
+                    tx.update(caller, actions=caller_write.actions, condition=caller_write.condition)
+        except TransactWriteError as exc:
+            failed = failed_conditions(exc)
+            if 0 in failed:
+                return False
+            if failed == {1} and attempt == 0:
+                continue  # another call of this new caller was recorded first: read its first touch again
+            raise
+        return True
+    raise AssertionError("unreachable: the second attempt returns or raises")
+
+
+def record_blocked(call_sid: str, fields: dict[str, Any], now: int, *, token: str | None = None) -> CallModel | None:
+    """A caller on the blocklist: stored as blocked (spam), never dialled; ``None`` for a repeat."""
     actions = _first_seen_actions(fields, now)
     actions += [CallModel.blocked.set(True), CallModel.kind.set(CallModel.kind | "blocked")]
-    actions += [CallModel.updated_at.set(now)]
+    actions += [CallModel.updated_at.set(now), CallModel.voice_token.set(token or NO_TOKEN)]
     _rank_status(actions, "blocked")
     item = CallModel(call_sid)
-    item.update(actions=actions)
+    try:
+        item.update(actions=actions, condition=_first_voice())
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return None
+        raise
     return item
+
+
+def repeated_voice(call_sid: str, token: str | None) -> str:
+    """Why a voice request was not stored: ``retry`` when the stored call came from a request
+    with the same I-Twilio-Idempotency-Token (Twilio sent it again), else ``repeat``."""
+    if not token:
+        return "repeat"
+    try:
+        stored = CallModel.get(call_sid, attributes_to_get=["voice_token"])
+    except (CallModel.DoesNotExist, PynamoDBException):
+        return "repeat"
+    return "retry" if stored.voice_token == token else "repeat"
 
 
 def record_dial_result(params: dict[str, str], step: int) -> CallModel | None:

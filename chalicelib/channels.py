@@ -64,6 +64,8 @@ def update(channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
     ch.disclosure = flow.disclosure_for(ch.record, ch.disclosure)
     ch.updated_at = clock.now_ms()
     ch.save(condition=ChannelModel.channel_id.exists())
+    if "forward_to" in f:
+        numbers.repoint(channel_id=channel_id, forward_to=ch.forward_to)
     return to_dict(ch)
 
 

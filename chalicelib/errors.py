@@ -80,6 +80,14 @@ class StorageUnavailable(ApiError):
     headers = {"Retry-After": "5"}
 
 
+class SecretUnavailable(ApiError):
+    """A secret (the Twilio auth token, the bootstrap API key) could not be read and none is cached."""
+
+    status = 503
+    code = "secret_unavailable"
+    headers = {"Retry-After": "5"}
+
+
 def dynamodb_code(exc: BaseException) -> str | None:
     """The DynamoDB error code behind a PynamoDB exception; ``None`` for timeouts and connection errors.
 

@@ -9,6 +9,7 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
+from chalicelib import settings
 from chalicelib.errors import ApiError
 from chalicelib.observability import logger
 from chalicelib.store import connections
@@ -34,9 +35,24 @@ def _needs_key(resource_path: str) -> bool:
     return resource_path.startswith("/v1/") and not resource_path.startswith(PUBLIC_PREFIXES)
 
 
+_settings_checked = False
+
+
+def _warn_about_settings_once() -> None:
+    """At a container's first request, a WARNING per problem in the settings: loud in the logs,
+    never an exception (importing the app must not fail: the fallback needs it too)."""
+    global _settings_checked
+    if _settings_checked:
+        return
+    _settings_checked = True
+    for problem in settings.problems():
+        logger.warning("configuration problem: " + problem)
+
+
 def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Checks API keys, gives Twilio's webhooks the short DynamoDB timeouts, and turns every
     ApiError, wherever raised, into a JSON 4xx."""
+    _warn_about_settings_once()
     resource = (event.context or {}).get("resourcePath", "") or ""
     try:
         if resource.startswith("/twilio/"):

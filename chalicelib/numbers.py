@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 from pynamodb.exceptions import PutError
 
@@ -22,14 +23,23 @@ from chalicelib.telephony import TelephonyError, Webhooks, get_provider
 PROVISION_FIELDS = {"channel_id", "pool_id", "country", "area_code", "contains", "number", "overflow"}
 
 
-def webhooks() -> Webhooks:
-    """This deployment's webhook URLs, from the configured public base URL (never a Host header)."""
+REPOINT_BUDGET_SECONDS = 20.0  # API Gateway gives a request 29 s; what is left is finished by saving again
+
+
+def webhooks(forward_to: str | None = None) -> Webhooks:
+    """This deployment's webhook URLs, from the configured public base URL (never a Host header).
+
+    The voice and fallback URLs carry the line's phone (``?to=+1...``): Twilio signs the whole
+    URL, so the fallback, and the voice webhook when DynamoDB fails, can forward the call to
+    the right phone without the database.
+    """
     base = get_settings().public_base_url
     if not base:
         raise Conflict("PUBLIC_BASE_URL is not configured, so Twilio could not reach this deployment")
+    query = f"?{urlencode({'to': forward_to})}" if forward_to else ""
     return Webhooks(
-        voice_url=f"{base}/twilio/voice",
-        voice_fallback_url=f"{base}/twilio/fallback",
+        voice_url=f"{base}/twilio/voice{query}",
+        voice_fallback_url=f"{base}/twilio/fallback{query}",
         status_callback=f"{base}/twilio/call-status",
     )
 
@@ -50,23 +60,24 @@ def to_dict(n: NumberModel) -> dict[str, Any]:
     return out
 
 
-def _target(body: dict[str, Any]) -> tuple[str, str | None, str | None]:
+def _target(body: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
+    """The number's kind, its channel or pool, and that line's phone."""
     channel_id = v.string(body, "channel_id", max_len=64)
     pool_id = v.string(body, "pool_id", max_len=64)
     if bool(channel_id) == bool(pool_id):
         raise BadRequest("give exactly one of 'channel_id' or 'pool_id'")
     if channel_id:
-        get_or_404(ChannelModel, channel_id, "channel with id")
-        return "channel", channel_id, None
-    get_or_404(PoolModel, pool_id or "", "pool with id")
+        channel = get_or_404(ChannelModel, channel_id, "channel with id")
+        return "channel", channel_id, None, channel.forward_to
+    pool = get_or_404(PoolModel, pool_id or "", "pool with id")
     overflow = v.boolean(body, "overflow", default=False)
-    return ("overflow" if overflow else "pool"), None, pool_id
+    return ("overflow" if overflow else "pool"), None, pool_id, pool.forward_to
 
 
 def provision(body: dict[str, Any]) -> dict[str, Any]:
     """Search for a number (or take the one given) and buy it for a channel or a pool."""
     v.reject_unknown(body, PROVISION_FIELDS)
-    kind, channel_id, pool_id = _target(body)
+    kind, channel_id, pool_id, forward_to = _target(body)
     if kind != "overflow" and "overflow" in body and body["overflow"]:
         raise BadRequest("'overflow' applies to pool numbers only")
     country = (v.string(body, "country", max_len=2) or "US").upper()
@@ -80,7 +91,7 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
         raise BadRequest("'contains' must be digits (and * as a wildcard)")
     wanted = v.e164(body["number"], "number") if body.get("number") is not None else None
 
-    hooks = webhooks()
+    hooks = webhooks(forward_to)
     provider = get_provider()
     try:
         if wanted is None:
@@ -104,6 +115,7 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
         channel_id=channel_id,
         pool_id=pool_id,
         friendly_name=bought.friendly_name,
+        hooks_to=forward_to,
         created_at=clock.now_ms(),
         # A never-leased number sorts first among the least recently released.
         lease_ended_at=0 if kind == "pool" else None,
@@ -164,6 +176,36 @@ def require_none_active(*, channel_id: str | None = None, pool_id: str | None = 
     if active:
         what = "channel" if channel_id else "pool"
         raise Conflict(f"release the {what}'s numbers first: {', '.join(active)}")
+
+
+def repoint(*, forward_to: str, channel_id: str | None = None, pool_id: str | None = None) -> int:
+    """Point the webhook URLs of a channel's or pool's active numbers at the line's phone ``forward_to``.
+
+    Each number remembers the phone its URLs carry (``hooks_to``), so only the numbers not
+    pointed there yet go to the provider: saving the line again finishes what a failure or
+    the time budget left, and costs nothing when every number is up to date. Returns how
+    many numbers were re-pointed; an ``UpstreamError`` says how many are left.
+    """
+    cond = NumberModel.channel_id == channel_id if channel_id else NumberModel.pool_id == pool_id
+    stale = [n for n in NumberModel.scan(cond) if n.status == "active" and n.hooks_to != forward_to]
+    if not stale:
+        return 0
+    hooks = webhooks(forward_to)
+    provider = get_provider()
+    deadline = time.monotonic() + REPOINT_BUDGET_SECONDS
+    for done, item in enumerate(stale):
+        left = len(stale) - done
+        if time.monotonic() > deadline:
+            raise UpstreamError(f"saved; {left} number(s) still forward to the old phone when down: save it again")
+        try:
+            provider.update(item.provider_sid, hooks)
+        except TelephonyError as exc:
+            raise UpstreamError(
+                f"saved, but {left} number(s) still forward to the old phone when the database is down "
+                f"(the telephony provider failed: {exc}); save it again to finish"
+            ) from None
+        item.update(actions=[NumberModel.hooks_to.set(forward_to)])
+    return len(stale)
 
 
 def release(number: str) -> dict[str, Any]:

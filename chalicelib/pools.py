@@ -113,6 +113,8 @@ def update(pool_id: str, body: dict[str, Any]) -> dict[str, Any]:
     pool.updated_at = clock.now_ms()
     pool.save(condition=PoolModel.pool_id.exists())
     sites.forget(pool.site_key)
+    if "forward_to" in f:
+        numbers.repoint(pool_id=pool_id, forward_to=pool.forward_to)  # its overflow number too
     return to_dict(pool)
 
 

@@ -27,8 +27,10 @@ class Route:
     flow: dict[str, Any] | None = None
 
 
-def default_route() -> Route:
-    return Route("unknown", None, None, get_settings().default_forward_to, False, None)
+def default_route(forward_to: str | None = None) -> Route:
+    """Where a call goes when its line is unknown or cannot be read: ``forward_to`` (the phone the
+    number's own webhook URL names, which Twilio signs), else the deployment's default phone."""
+    return Route("unknown", None, None, forward_to or get_settings().default_forward_to, False, None)
 
 
 def nowhere() -> Route:

@@ -1,26 +1,122 @@
 """Secrets: plain values in the local stage, SSM SecureString parameters when deployed.
 
-Deployed stages set ``TWILIO_AUTH_TOKEN_PARAM`` / ``API_KEY_PARAM`` to parameter names;
-Powertools parameters fetches and caches them (5 minutes), so a rotated secret is
-picked up without a redeploy.
+The voice webhook needs the Twilio auth token to check a request's signature, and Twilio
+waits 15 s for it, so SSM is read within short limits: a client of our own with short
+connect and read timeouts and few attempts (``SSM_*`` settings), never botocore's defaults,
+which retry for many seconds (and wait up to a second after throttling even when asked for
+two attempts, so ``_fetch`` retries itself). A value is read once per container and again every
+``SECRETS_REFRESH_SECONDS``, so a rotated secret is picked up without a redeploy. A refresh
+that fails keeps the last good value, and is not tried again for ``SECRETS_RETRY_SECONDS``,
+so a slow SSM costs one request its limits, not every request.
+
+Only a container that never had the value raises ``SecretUnavailable`` (a 503), and each of
+its requests tries again within the same limits: the Twilio routes then answer without
+verifying the request and write nothing (``chalicelib/routes/twilio_hooks.py``).
+
+(Powertools parameters caches too, but once its ``max_age`` is past a failed read raises
+instead of keeping the last good value; given this client, it would add nothing else here.)
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.errors import SecretUnavailable
+from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 
-_CACHE_SECONDS = 300
+
+@dataclass
+class _Entry:
+    value: str
+    read_again_at: float  # monotonic seconds
+
+
+_cache: dict[str, _Entry] = {}
+_clients: dict[tuple[Any, ...], Any] = {}
+_lock = threading.Lock()
+_now: Callable[[], float] = time.monotonic  # tests move it to make a cached value stale
+
+
+def _client() -> Any:
+    """An SSM client with this deployment's limits, built once per (region, endpoint, limits)."""
+    s = get_settings()
+    key = (s.region, s.ssm_endpoint, s.ssm_connect_timeout, s.ssm_read_timeout, s.ssm_max_attempts)
+    client = _clients.get(key)
+    if client is None:
+        import boto3  # deployed stages only: the local stage's secrets are plain values
+        from botocore.config import Config
+
+        config = Config(
+            connect_timeout=s.ssm_connect_timeout,
+            read_timeout=s.ssm_read_timeout,
+            retries={"total_max_attempts": 1},  # _fetch retries: botocore waits up to 1 s after throttling
+        )
+        client = boto3.session.Session().client("ssm", region_name=s.region, endpoint_url=s.ssm_endpoint, config=config)
+        _clients[key] = client
+    return client
+
+
+RETRY_PAUSE_SECONDS = 0.05
+_RETRIED_CODES = {"ThrottlingException", "ThrottledException", "InternalServerError", "ServiceUnavailable"}
+
+
+def _fetch(name: str) -> str:
+    """One read, tried again at once (``SSM_MAX_ATTEMPTS``) when SSM refused or failed fast:
+    throttling, a 5xx, a refused connection. A timeout is not tried again on this request
+    (SSM is slow, not failing): that would double the wait; the next request tries again."""
+    from botocore.exceptions import ClientError, EndpointConnectionError  # loaded with the client
+
+    attempts = max(1, get_settings().ssm_max_attempts)
+    for attempt in range(1, attempts + 1):
+        try:
+            answer = _client().get_parameter(Name=name, WithDecryption=True)
+            return str(answer["Parameter"]["Value"])
+        except ClientError as exc:
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            code = str(exc.response.get("Error", {}).get("Code"))
+            if attempt == attempts or not (code in _RETRIED_CODES or status == 429 or status >= 500):
+                raise
+        except EndpointConnectionError:
+            if attempt == attempts:
+                raise
+        time.sleep(RETRY_PAUSE_SECONDS)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _from_ssm(name: str, what: str) -> str:
+    entry = _cache.get(name)
+    if entry is not None and _now() < entry.read_again_at:
+        return entry.value
+    with _lock:  # one refresh at a time per process; the others wait for it, within its limits
+        entry = _cache.get(name)
+        now = _now()
+        if entry is not None and now < entry.read_again_at:
+            return entry.value
+        s = get_settings()
+        try:
+            value = _fetch(name)
+        except Exception as exc:  # whatever SSM or the network did: timeouts, throttling, 5xx, denied
+            if entry is None:
+                logger.warning("reading a secret from SSM failed and none is cached", parameter=name, error=repr(exc))
+                raise SecretUnavailable(f"{what} could not be read from SSM") from None
+            logger.warning("refreshing a secret from SSM failed; the last good value is kept", parameter=name)
+            entry.read_again_at = now + s.secrets_retry_seconds
+            return entry.value
+        _cache[name] = _Entry(value, now + s.secrets_refresh_seconds)
+        return value
 
 
 def _read(plain: str, param: str, what: str) -> str:
     if param:
-        from aws_lambda_powertools.utilities import parameters  # deployed stages only: not in the cold start
-
-        value = parameters.get_parameter(param, decrypt=True, max_age=_CACHE_SECONDS)
-        return str(value)
+        return _from_ssm(param, what)
     if plain:
         return plain
-    raise RuntimeError(f"{what} is not configured")
+    raise SecretUnavailable(f"{what} is not configured")
 
 
 def twilio_auth_token() -> str:
@@ -31,3 +127,10 @@ def twilio_auth_token() -> str:
 def api_key() -> str:
     s = get_settings()
     return _read(s.api_key, s.api_key_param, "the API key")
+
+
+def clear_cache() -> None:
+    """Forget every value and client (tests; a new container starts like this)."""
+    with _lock:
+        _cache.clear()
+        _clients.clear()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from typing import NamedTuple
 
 TABLES = ("channels", "pools", "numbers", "calls", "sessions", "leases", "counters")
+LOCAL_STAGES = ("local", "test")  # every other stage is deployed: Lambda, SSM, real Twilio
+PLACEHOLDER = "REPLACE-WITH"  # how .chalice/config.json marks what a deployment must fill in
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
 class Settings(NamedTuple):
@@ -19,12 +23,19 @@ class Settings(NamedTuple):
     telephony: str  # "twilio" or "local"
     public_base_url: str
     twilio_account_sid: str
-    # Secrets: a plain value (local stage) or the name of an SSM SecureString
-    # parameter read through Powertools parameters (deployed stages).
+    # Secrets: a plain value (local stage) or the name of an SSM SecureString parameter
+    # (deployed stages), read by chalicelib/secrets.py within the limits below.
     twilio_auth_token: str
     twilio_auth_token_param: str
     api_key: str
     api_key_param: str
+    ssm_endpoint: str | None  # tests and the local stack only (a fault-injecting or moto's server)
+    # SSM is read on the voice path, which must answer inside Twilio's 15 s: short and few.
+    ssm_connect_timeout: float
+    ssm_read_timeout: float
+    ssm_max_attempts: int
+    secrets_refresh_seconds: float  # a good value is read again after this long
+    secrets_retry_seconds: float  # after a failed refresh the last good value is kept this long
     twilio_api_base_url: str | None
     default_forward_to: str | None
     default_region: str  # region for phone numbers written without a country code
@@ -49,6 +60,10 @@ class Settings(NamedTuple):
     event_retry_seconds: tuple[int, ...]
     outbound_webhook_retry_seconds: tuple[int, ...]  # between attempts to deliver to a webhook endpoint
     report_timezone: str  # IANA name: the business's days, for reports
+    # What one client may take from a pool (chalicelib/leasing/limits.py).
+    leases_per_ip_hour: int
+    leases_per_visitor_hour: int
+    lease_max_seconds: int
 
     def table_name(self, name: str) -> str:
         if name not in TABLES:
@@ -116,6 +131,12 @@ def load(env: dict[str, str] | None = None) -> Settings:
         twilio_auth_token_param=e.get("TWILIO_AUTH_TOKEN_PARAM", ""),
         api_key=e.get("API_KEY", ""),
         api_key_param=e.get("API_KEY_PARAM", ""),
+        ssm_endpoint=e.get("SSM_ENDPOINT") or None,
+        ssm_connect_timeout=_float(e, "SSM_CONNECT_TIMEOUT", 0.5),
+        ssm_read_timeout=_float(e, "SSM_READ_TIMEOUT", 0.5),
+        ssm_max_attempts=_int(e, "SSM_MAX_ATTEMPTS", 2),
+        secrets_refresh_seconds=_float(e, "SECRETS_REFRESH_SECONDS", 300.0),
+        secrets_retry_seconds=_float(e, "SECRETS_RETRY_SECONDS", 60.0),
         twilio_api_base_url=e.get("TWILIO_API_BASE_URL") or None,
         default_forward_to=e.get("DEFAULT_FORWARD_TO") or None,
         default_region=e.get("DEFAULT_REGION", "US").upper(),
@@ -136,6 +157,9 @@ def load(env: dict[str, str] | None = None) -> Settings:
         event_retry_seconds=retries,
         outbound_webhook_retry_seconds=hook_retries,
         report_timezone=_zone(e.get("REPORT_TIMEZONE", "").strip() or "UTC"),
+        leases_per_ip_hour=_int(e, "LEASES_PER_IP_HOUR", 600),
+        leases_per_visitor_hour=_int(e, "LEASES_PER_VISITOR_HOUR", 30),
+        lease_max_seconds=_int(e, "LEASE_MAX_SECONDS", 4 * 3600),
     )
 
 
@@ -143,3 +167,43 @@ def load(env: dict[str, str] | None = None) -> Settings:
 def get_settings() -> Settings:
     """The process's settings, read from the environment once."""
     return load()
+
+
+def problems(s: Settings | None = None) -> list[str]:
+    """What is wrong or missing in a deployment's settings, in words an operator can act on.
+
+    Logged as warnings at a container's first request, and for a deploy or status command
+    to show before it deploys. Never raised: a bad setting must not stop the voice webhook
+    or the fallback from forwarding calls.
+    """
+    s = s or get_settings()
+    deployed = s.stage not in LOCAL_STAGES
+    found: list[str] = []
+    if not s.default_forward_to:
+        if deployed:
+            found.append(
+                "DEFAULT_FORWARD_TO is empty: a call to a number this deployment does not know, or to a "
+                "number bought before numbers carried their line's phone while DynamoDB is down, hears an "
+                "apology instead of reaching anyone; set it to the business's main phone (E.164)"
+            )
+    elif not _E164.fullmatch(s.default_forward_to):
+        found.append(f"DEFAULT_FORWARD_TO {s.default_forward_to!r} is not an E.164 phone number like +12025550100")
+    if not s.public_base_url or PLACEHOLDER in s.public_base_url:
+        found.append(
+            "PUBLIC_BASE_URL is not set: Twilio's signatures cannot be checked and no number can be bought; "
+            "set it to the API's URL including the stage (`chalice url`)"
+        )
+    if deployed:
+        if s.telephony == "twilio" and (not s.twilio_account_sid or PLACEHOLDER in s.twilio_account_sid):
+            found.append("TWILIO_ACCOUNT_SID is not set: numbers cannot be bought or re-pointed")
+        if not s.twilio_auth_token_param:
+            found.append(
+                "TWILIO_AUTH_TOKEN_PARAM is not set: deployed stages read the Twilio auth token from SSM; "
+                "without it every call is forwarded unverified and nothing is stored"
+                if not s.twilio_auth_token
+                else "TWILIO_AUTH_TOKEN is set in plain text on a deployed stage: keep it in SSM "
+                "(TWILIO_AUTH_TOKEN_PARAM)"
+            )
+        if s.ssm_endpoint:
+            found.append("SSM_ENDPOINT is set on a deployed stage: it is for tests and the local stack only")
+    return found

@@ -12,10 +12,17 @@ from chalicelib.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from chalicelib.settings import get_settings
 
 MAX_BODY_BYTES = 64 * 1024
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def json_body(raw: bytes | str | None, content_type: str | None, *, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
-    """The request's JSON object, or a 4xx that says what was wrong with it."""
+    """The request's JSON object, or a 4xx that says what was wrong with it.
+
+    Every route that takes JSON (the public lease endpoint included) reads it here, so what
+    is refused here can never be stored: text that cannot be UTF-8 (a lone surrogate such as
+    ``"\\ud800"``, which JSON's escapes can carry and DynamoDB, CSV and reports cannot), and
+    ``NaN`` or ``Infinity``, which are not JSON.
+    """
     if raw is not None and len(raw) > max_bytes:
         raise PayloadTooLarge(f"request body is larger than {max_bytes} bytes")
     if not raw:
@@ -23,14 +30,36 @@ def json_body(raw: bytes | str | None, content_type: str | None, *, max_bytes: i
     if content_type and "json" not in content_type.lower():
         raise UnsupportedMediaType(f"send JSON (Content-Type: application/json), not {content_type}")
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise BadRequest("request body is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
+    if _has_lone_surrogate(body):
+        raise BadRequest("request body has text that is not valid Unicode (a lone surrogate such as \\ud800)")
     return body
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string in a parsed JSON value, keys included, holds half a surrogate pair."""
+    stack = [value]
+    while stack:  # no recursion: json.loads accepts nesting deeper than a recursive walk would
+        item = stack.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def reject_unknown(body: dict[str, Any], allowed: set[str]) -> None:
@@ -95,6 +124,11 @@ def e164(value: Any, field: str) -> str:
 
 
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def is_e164(value: Any) -> bool:
+    """Whether ``value`` is already an E.164 number (no parsing: cheap enough for the voice path)."""
+    return isinstance(value, str) and _E164.fullmatch(value) is not None
 
 
 def display(number: str) -> str:

@@ -121,13 +121,14 @@ def _post(base: str, path: str, params: dict[str, str], token: str, *, retry: bo
 
     signature = RequestValidator(token).compute_signature(base + path, params)
     deadline = time.monotonic() + RETRY_SECONDS
+    # Twilio sends the same token with every retry of one request.
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+        "I-Twilio-Idempotency-Token": secrets.token_hex(16),
+    }
     while True:
-        req = urllib.request.Request(
-            base + path,
-            data=urlencode(params).encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
-            method="POST",
-        )
+        req = urllib.request.Request(base + path, data=urlencode(params).encode(), headers=headers, method="POST")
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 return str(resp.read().decode())

@@ -66,7 +66,7 @@ def reset_dynamodb() -> None:
 @pytest.fixture
 def tables() -> Iterator[None]:
     """Empty tables for each test."""
-    from chalicelib import clock
+    from chalicelib import clock, secrets
     from chalicelib.events import bus, local_pump
     from chalicelib.store import models
     from chalicelib.telephony import set_provider
@@ -75,11 +75,15 @@ def tables() -> Iterator[None]:
     models.create_tables()
     bus.reset()
     local_pump.create_queues()
+    global _PUMP
+    _PUMP = None  # a new database: a new stream to read from its start
     set_provider(None)
     clock.set_source(None)
+    secrets.clear_cache()
     yield
     clock.set_source(None)
     set_provider(None)
+    secrets.clear_cache()
 
 
 _PUMP: Any = None
@@ -106,11 +110,17 @@ class Api:
         self.client = client
 
     def twilio(
-        self, path: str, params: dict[str, str], *, signature: str | None = "sign", token: str = AUTH_TOKEN
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        signature: str | None = "sign",
+        token: str = AUTH_TOKEN,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         from twilio.request_validator import RequestValidator
 
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
         if signature == "sign":
             signature = RequestValidator(token).compute_signature(BASE_URL + path, params)
         if signature is not None:

@@ -202,7 +202,8 @@ def test_a_subscriber_failing_three_times_then_working_gets_the_event_once(api: 
     FAILURES[sid] = 3 * 2  # started and completed each fail three times
     one_call(api, line(api), sid)
     pump().drain()
-    assert [kind for kind, s, _ in recorder if s == sid] == ["call.started", "call.completed"]
+    got = Counter(kind for kind, s, _ in recorder if s == sid)
+    assert got["call.started"] == 1 and got["call.completed"] == 1  # retried, delivered once each
     assert delivery.state_of(model.event_id(sid, "completed"), "test-recorder") == "done"
 
 

@@ -8,12 +8,16 @@
 * The DynamoDB permissions in ``.chalice/policy-<stage>.json`` are exactly the (table,
   action) pairs that ``chalicelib`` calls, found by reading its source: a new model, index
   or operation without a policy change fails here, and so does a permission nothing uses.
+* Every ARN in a policy names one region and one account (``scripts/policy.py`` sets them),
+  never ``*``, and no statement grants ``*``: nothing in the code needs a service without
+  resource-level permissions (metrics go to the logs, not to ``PutMetricData``).
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -30,6 +34,7 @@ from pynamodb.models import Model
 
 from chalicelib import settings
 from chalicelib.store.models import ALL_MODELS
+from scripts import policy as policy_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "tables.yaml"
@@ -70,6 +75,13 @@ def _stage_env(stage: str) -> dict[str, str]:
 
 def _policy(stage: str) -> dict[str, Any]:
     return json.loads((ROOT / ".chalice" / CONFIG["stages"][stage]["iam_policy_file"]).read_text())
+
+
+def _scope(stage: str) -> str:
+    """``<region>:<account>``, the one place the stage's policy grants anything in."""
+    regions, accounts = policy_tool.scoped_to(_policy(stage))
+    assert len(regions) == 1 and len(accounts) == 1, (stage, regions, accounts)
+    return f"{regions.pop()}:{accounts.pop()}"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -255,10 +267,11 @@ TRANSACTION_ACTIONS = {
 AMBIGUOUS = {"get", "query", "count", "update", "delete", "exists"}
 # Builtins whose result carries the models of their arguments: next(iter(Model.query(...))).
 PASS_THROUGH = {"next", "iter", "list", "sorted", "reversed", "min", "max", "cast", "tuple"}
+# boto3's SSM client methods (chalicelib/secrets.py), with the parameter keyword each takes.
 SSM_ACTIONS = {
-    "get_parameter": {"ssm:GetParameter"},
-    "get_parameters": {"ssm:GetParametersByPath"},
-    "get_parameters_by_name": {"ssm:GetParameters"},
+    ("get_parameter", "Name"): {"ssm:GetParameter"},
+    ("get_parameters", "Names"): {"ssm:GetParameters"},
+    ("get_parameters_by_path", "Path"): {"ssm:GetParametersByPath"},
 }
 MODELS = {m.__name__: m for m in ALL_MODELS}
 
@@ -492,13 +505,12 @@ def _ssm_actions_in_code() -> set[str]:
     actions: set[str] = set()
     for path in (ROOT / "chalicelib").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            func = node.func if isinstance(node, ast.Call) else None
-            if (
-                isinstance(func, ast.Attribute)
-                and func.attr in SSM_ACTIONS
-                and getattr(func.value, "id", "") == "parameters"
-            ):
-                actions |= SSM_ACTIONS[func.attr]
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            keywords = {k.arg for k in node.keywords}
+            for (method, keyword), needed in SSM_ACTIONS.items():
+                if node.func.attr == method and keyword in keywords:
+                    actions |= needed
     return actions
 
 
@@ -515,9 +527,9 @@ def test_code_analysis_sees_the_known_calls(code_uses: set[Use]) -> None:
 STREAM_ACTIONS = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 
 
-def _dynamodb_grants(policy: dict[str, Any], prefix: str) -> set[Use]:
+def _dynamodb_grants(policy: dict[str, Any], prefix: str, scope: str) -> set[Use]:
     """The table permissions (stream permissions are checked by test_policy_events)."""
-    base = "arn:aws:dynamodb:*:*:table/"
+    base = f"arn:aws:dynamodb:{scope}:table/"
     grants: set[Use] = set()
     for s in _statements(policy, "dynamodb"):
         if set(_as_list(s["Action"])) <= STREAM_ACTIONS:
@@ -543,19 +555,52 @@ def test_policy_shape(stage: str) -> None:
         for action in _as_list(s["Action"]):
             service, _, name = action.partition(":")
             assert service and name and "*" not in action, f"wildcard or malformed action {action!r}"
+        # "*" only where AWS has no resource-level permission: the stream event source's ListStreams.
         if "*" in _as_list(s["Resource"]):
-            # Only where AWS has no resource-level permission (and then conditioned where it can be).
-            assert _as_list(s["Action"]) in (["cloudwatch:PutMetricData"], ["dynamodb:ListStreams"]), s
-            assert _as_list(s["Resource"]) == ["*"]
-            if _as_list(s["Action"]) == ["cloudwatch:PutMetricData"]:
-                namespace = _stage_env(stage)["POWERTOOLS_METRICS_NAMESPACE"]
-                assert s["Condition"] == {"StringEquals": {"cloudwatch:namespace": namespace}}
+            assert _as_list(s["Action"]) == ["dynamodb:ListStreams"] and _as_list(s["Resource"]) == ["*"], s
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_policy_names_one_region_and_one_account(stage: str) -> None:
+    policy = _policy(stage)
+    regions, accounts = policy_tool.scoped_to(policy)
+    assert len(regions) == 1 and len(accounts) == 1, f"{stage}: {regions} {accounts}"
+    [region], [account] = regions, accounts
+    assert policy_tool.REGION.fullmatch(region) and policy_tool.ACCOUNT.fullmatch(account), (region, account)
+    assert len(policy_tool.arns(policy)) >= 10  # the check is not vacuous
+    # The stage's own URL, where it names one, is in the same region.
+    url_region = re.search(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com", _stage_env(stage)["PUBLIC_BASE_URL"])
+    if url_region:
+        assert url_region.group(1) == region
+    # Until it is set for a real account, a deploy or status command can say so.
+    assert policy_tool.problems(stage) == (
+        [
+            f"{policy_tool.path_of(stage).name} names the example account {policy_tool.EXAMPLE_ACCOUNT}: "
+            f"run python scripts/policy.py set --stage {stage} --account <yours> --region <yours>"
+        ]
+        if account == policy_tool.EXAMPLE_ACCOUNT
+        else []
+    )
+
+
+def test_the_policy_tool_scopes_every_arn(tmp_path: Path) -> None:
+    # Given the prod policy, set for another account and region
+    scoped = policy_tool.scope(_policy("prod"), account="123456789012", region="eu-west-1")
+    # Then every ARN and the SSM condition name them, and nothing else changed
+    assert policy_tool.scoped_to(scoped) == ({"eu-west-1"}, {"123456789012"})
+    assert json.dumps(scoped).count("eu-west-1") == len(policy_tool.arns(scoped)) + 1  # + kms:ViaService
+    back = policy_tool.scope(scoped, account=_scope("prod").split(":")[1], region=_scope("prod").split(":")[0])
+    assert back == _policy("prod")
+    with pytest.raises(ValueError, match="12 digits"):
+        policy_tool.scope(scoped, account="*", region="eu-west-1")
+    with pytest.raises(ValueError, match="region"):
+        policy_tool.scope(scoped, account="123456789012", region="*")
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
 def test_policy_dynamodb_is_exactly_what_the_code_uses(stage: str, code_uses: set[Use]) -> None:
     prefix = _stage_env(stage)["TABLE_PREFIX"]
-    granted = _dynamodb_grants(_policy(stage), prefix)
+    granted = _dynamodb_grants(_policy(stage), prefix, _scope(stage))
     missing = sorted(code_uses - granted, key=repr)
     unused = sorted(granted - code_uses, key=repr)
     assert not missing, f"{stage}: the code needs permissions the policy does not give: {missing}"
@@ -572,38 +617,40 @@ def test_policy_secrets(stage: str) -> None:
     env = _stage_env(stage)
     params = sorted(v for k, v in env.items() if k.endswith("_PARAM"))
     assert params, f"{stage} reads no secrets from SSM"
-    arns = sorted(f"arn:aws:ssm:*:*:parameter{p}" for p in params)
+    arns = sorted(f"arn:aws:ssm:{_scope(stage)}:parameter{p}" for p in params)
     policy = _policy(stage)
     [ssm] = _statements(policy, "ssm")
     in_code = _ssm_actions_in_code()
-    assert in_code, "the code reads its secrets through Powertools parameters (chalicelib/secrets.py)"
+    assert in_code, "the code reads its secrets with an SSM client (chalicelib/secrets.py)"
     assert set(_as_list(ssm["Action"])) == in_code
     assert sorted(_as_list(ssm["Resource"])) == arns
     [kms] = _statements(policy, "kms")
     assert _as_list(kms["Action"]) == ["kms:Decrypt"]
-    assert _as_list(kms["Resource"]) == ["arn:aws:kms:*:*:key/*"]
+    assert _as_list(kms["Resource"]) == [f"arn:aws:kms:{_scope(stage)}:key/*"]
     cond = kms["Condition"]
-    assert cond["StringLike"]["kms:ViaService"] == "ssm.*.amazonaws.com"
+    assert cond["StringLike"]["kms:ViaService"] == f"ssm.{_scope(stage).split(':')[0]}.amazonaws.com"
     assert sorted(_as_list(cond["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"])) == arns
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
-def test_policy_logs_and_metrics(stage: str) -> None:
+def test_policy_logs_and_no_metrics_api(stage: str) -> None:
     policy = _policy(stage)
     function = f"{CONFIG['app_name']}-{stage}"  # Chalice names the API handler <app>-<stage>
+    group = f"arn:aws:logs:{_scope(stage)}:log-group:/aws/lambda/{function}"
     [logs] = _statements(policy, "logs")
     assert set(_as_list(logs["Action"])) == {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
     assert set(_as_list(logs["Resource"])) == {
-        f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}",
-        f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}:*",
-        f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}-*",  # the app's other functions, if any
+        group,
+        f"{group}:*",
+        f"{group}-*",  # the app's other functions, if any
     }
-    [metrics] = _statements(policy, "cloudwatch")
-    from chalicelib.observability import metrics as app_metrics
-
-    assert metrics["Condition"]["StringEquals"]["cloudwatch:namespace"] == app_metrics.namespace
+    # Metrics are written to the logs (Powertools' embedded metric format), so no code calls
+    # CloudWatch's PutMetricData and the role may not either.
+    assert _statements(policy, "cloudwatch") == []
+    called = [p for p in (ROOT / "chalicelib").rglob("*.py") if "put_metric_data" in p.read_text()]
+    assert called == []
     services = {a.split(":")[0] for s in policy["Statement"] for a in _as_list(s["Action"])}
-    assert services == {"logs", "dynamodb", "ssm", "kms", "cloudwatch", "sqs"}
+    assert services == {"logs", "dynamodb", "ssm", "kms", "sqs"}
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -616,7 +663,8 @@ def test_policy_events_are_exactly_what_the_handlers_and_event_sources_need(stag
     stream = [st for st in _statements(policy, "dynamodb") if set(_as_list(st["Action"])) <= STREAM_ACTIONS]
     by_resource = {tuple(_as_list(st["Resource"])): set(_as_list(st["Action"])) for st in stream}
     assert by_resource == {
-        (f"arn:aws:dynamodb:*:*:table/{s.table_name('calls')}/stream/*",): STREAM_ACTIONS - {"dynamodb:ListStreams"},
+        (f"arn:aws:dynamodb:{_scope(stage)}:table/{s.table_name('calls')}/stream/*",): STREAM_ACTIONS
+        - {"dynamodb:ListStreams"},
         ("*",): {"dynamodb:ListStreams"},  # no resource-level permission exists for it
     }
     [queues] = _statements(policy, "sqs")
@@ -628,7 +676,10 @@ def test_policy_events_are_exactly_what_the_handlers_and_event_sources_need(stag
         "sqs:ChangeMessageVisibility",
         "sqs:GetQueueUrl",
     }
-    assert set(_as_list(queues["Resource"])) == {f"arn:aws:sqs:*:*:{s.events_queue}", f"arn:aws:sqs:*:*:{s.events_dlq}"}
+    assert set(_as_list(queues["Resource"])) == {
+        f"arn:aws:sqs:{_scope(stage)}:{s.events_queue}",
+        f"arn:aws:sqs:{_scope(stage)}:{s.events_dlq}",
+    }
 
 
 def test_template_streams_the_calls_table_into_the_events_queues(template: dict[str, Any]) -> None:
@@ -658,8 +709,9 @@ def test_stage_prefix_matches_policy(stage: str) -> None:
     assert prefix == f"{CONFIG['app_name']}-{stage}-"
     statements = [*_statements(_policy(stage), "dynamodb"), *_statements(_policy(stage), "sqs")]
     resources = [r for s in statements for r in _as_list(s["Resource"]) if r != "*"]  # "*": ListStreams
+    scope = _scope(stage)
     assert resources and all(
-        r.startswith((f"arn:aws:dynamodb:*:*:table/{prefix}", f"arn:aws:sqs:*:*:{prefix}")) for r in resources
+        r.startswith((f"arn:aws:dynamodb:{scope}:table/{prefix}", f"arn:aws:sqs:{scope}:{prefix}")) for r in resources
     )
     for other in DEPLOYED_STAGES:
         if other != stage:

@@ -33,7 +33,20 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("routes", {"http", "routes"}),
 ]
 # Table key prefixes of the counters table (and any that come later): written only in store/.
-KEY_PREFIXES = ("APIKEY", "CONFIG", "CALLER#", "AGG#", "SPEND#", "POOL#", "#EXHAUSTED", "EVENT#", "PARKED", "HOOK#")
+KEY_PREFIXES = (
+    "APIKEY",
+    "CONFIG",
+    "CALLER#",
+    "AGG#",
+    "SPEND#",
+    "POOL#",
+    "#EXHAUSTED",
+    "EVENT#",
+    "PARKED",
+    "HOOK#",
+    "VISITOR#",
+    "LEASERATE#",
+)
 # Loaded by ``import app`` they would cost every cold start, the voice webhook's included.
 HEAVY = (
     "twilio.rest",

@@ -244,8 +244,9 @@ def test_a_renewal_is_one_write_and_cannot_take_anothers_number(api, fake_clock)
         assert answer["number"] == mine["number"] and dict(counter.ops) == {"UpdateItem": 1}
         counter.reset()
         new = json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-cccc", "page_url": f"{SITE}/"})
-        assert endpoint.lease(new, SITE, UA)[0]["tracked"]
-        assert dict(counter.ops) == {"Query": 1, "TransactWriteItems": 1}
+        assert endpoint.lease(new, SITE, UA, "198.51.100.7")[0]["tracked"]
+        # A new lease: the visitor's holder item, the address's hourly count, candidates, the transaction.
+        assert dict(counter.ops) == {"GetItem": 1, "UpdateItem": 1, "Query": 1, "TransactWriteItems": 1}
     stolen = leased(api, pool, "visitor-aaaa", session_id=mine["session_id"], renew=True, number=theirs["number"])
     assert stolen["number"] == mine["number"]
     assert NumberModel.get(theirs["number"]).lease_session_id == theirs["session_id"]
@@ -303,3 +304,202 @@ def test_the_server_keeps_only_what_attribution_needs_whatever_it_is_sent(api, f
     stored = text + one_call + json.dumps(session.attribute_values, default=str)
     for secret in SECRETS:
         assert secret not in stored, secret
+
+
+# --- what one client may take: one lease per visitor, hourly budgets, a longest lease ---------
+
+
+def lambda_lease(pool, visitor, source_ip, *, headers=None, **fields):
+    """The request as API Gateway hands it to Lambda: ``requestContext.identity.sourceIp`` is the
+    address it saw; headers are whatever the client wrote (``chalice local`` would say 127.0.0.1)."""
+    from chalice.local import LambdaContext
+
+    from app import app
+
+    payload = {"site_key": pool["site_key"], "visitor_id": visitor, "page_url": f"{SITE}/", **fields}
+    event = {
+        "resource": "/v1/leases",
+        "path": "/v1/leases",
+        "httpMethod": "POST",
+        "headers": {"content-type": "text/plain", "origin": SITE, "user-agent": UA, **(headers or {})},
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/v1/leases",
+            "httpMethod": "POST",
+            "path": "/api/v1/leases",
+            "stage": "api",
+            "identity": {"sourceIp": source_ip},
+        },
+        "body": json.dumps(payload),
+        "isBase64Encoded": False,
+    }
+    response = app(event, LambdaContext("api_handler", 512))
+    assert response["statusCode"] == 200, response
+    return json.loads(response["body"])
+
+
+def test_the_same_visitor_asking_twice_holds_one_number(api, fake_clock):
+    # Given a visitor who got a number
+    pool = make_pool(api, size=3)
+    first = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/a", utm={"source": "google"})
+    # When they ask again without their session (the site script starts a new session for a new
+    # campaign; a careless client simply drops it)
+    fake_clock.advance(30)
+    again = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/b", utm={"source": "newsletter"})
+    # Then they still hold one number: the same, taken over by the new session with its source
+    assert again["number"] == first["number"] and again["session_id"] != first["session_id"]
+    assert again["expires_at"] == clock.iso(int((T0 + 30 + 900) * 1000))
+    assert SessionModel.get(again["session_id"]).source["utm_source"] == "newsletter"
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == 1
+    # ... and the lease history says the first visit held it until now, so calls are credited right
+    old, new = LeaseModel.query(first["number"])
+    assert (old.session_id, new.session_id) == (first["session_id"], again["session_id"])
+    assert new.prev_session_id == first["session_id"] and int(new.prev_ended_at) == int((T0 + 30) * 1000)
+    # ... the same campaign again joins the visit that holds the number
+    fake_clock.advance(30)
+    same = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/c", utm={"source": "newsletter"})
+    assert (same["number"], same["session_id"]) == (again["number"], again["session_id"])
+    # ... the first session cannot take a second number back
+    stale = leased(api, pool, "visitor-aaaa", session_id=first["session_id"], page_url=f"{SITE}/d")
+    assert (stale["number"], stale["session_id"]) == (first["number"], again["session_id"])
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == 1
+    # ... while another visitor still gets a number of their own
+    assert leased(api, pool, "visitor-bbbb")["number"] != first["number"]
+
+
+def test_over_its_budget_a_visitor_asking_again_keeps_the_lease_it_holds(api, fake_clock, settings_env):
+    settings_env(LEASES_PER_VISITOR_HOUR="1")
+    pool = make_pool(api, size=3)
+    first = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/a")
+    again = leased(api, pool, "visitor-aaaa", page_url=f"{SITE}/b")
+    assert (again["tracked"], again["number"], again["session_id"]) == (True, first["number"], first["session_id"])
+    assert [p["url"] for p in SessionModel.get(first["session_id"]).pages] == [f"{SITE}/a", f"{SITE}/b"]
+
+
+def test_the_same_visitor_asking_from_many_tabs_at_once_holds_one_number(api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.leasing import endpoint, sites
+
+    pool = make_pool(api, size=10)
+    sites.clear_cache()
+    raw = json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-tabs", "page_url": f"{SITE}/"})
+    with ThreadPoolExecutor(8) as ex:
+        answers = list(ex.map(lambda _: endpoint.lease(raw, SITE, UA, "198.51.100.9")[0], range(16)))
+    # Requests that come together (tabs opened at once) all join the one lease
+    reasons = [a.get("reason") for a in answers]
+    assert {(a["tracked"], a["number"]) for a in answers} == {(True, answers[0]["number"])}, reasons
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == 1
+    # ... and so do later ones, a new campaign's taking the number over
+    clock.set_source(clock.FakeClock(clock.now_ms() / 1000 + 60))
+    other = json.loads(raw) | {"utm": {"source": "newsletter"}}
+    with ThreadPoolExecutor(8) as ex:
+        later = list(
+            ex.map(lambda i: endpoint.lease(json.dumps(other if i % 2 else json.loads(raw)), SITE, UA)[0], range(16))
+        )
+    assert {a["number"] for a in later if a["tracked"]} == {answers[0]["number"]}
+    assert {a["reason"] for a in later if not a["tracked"]} <= {"rate_limited"}  # racing itself
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == 1
+
+
+def test_one_address_takes_no_more_than_its_hourly_budget(api, fake_clock, settings_env):
+    # Given a pool of 25 numbers and a budget of 20 new leases per address and hour
+    settings_env(LEASES_PER_IP_HOUR="20")
+    pool = make_pool(api, size=25)
+    # When one address sends 1,000 lease requests for new visitors, with the allowed Origin
+    # (anything outside a browser can send it) and a different X-Forwarded-For on each
+    answers = [
+        lambda_lease(
+            pool,
+            f"drain-{i:05d}",
+            "203.0.113.7",
+            headers={"x-forwarded-for": f"10.{i // 250}.{i % 250}.1, 198.51.100.{i % 200}"},
+        )
+        for i in range(1000)
+    ]
+    # Then it holds at most 20 numbers; the rest are told to keep the page's own number
+    tracked = [a for a in answers if a["tracked"]]
+    assert len(tracked) == 20
+    refused = [a for a in answers if not a["tracked"]]
+    assert {(a["reason"], a["number"]) for a in refused} == {("rate_limited", "+12025550123")}
+    # ... and visitors from other addresses still get numbers
+    for k in range(5):
+        got = lambda_lease(pool, f"visitor-{k:04d}", f"198.51.100.{k + 1}")
+        assert got["tracked"], got
+    # ... and the next hour the address has a budget again
+    fake_clock.advance(3600)
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == 0
+    assert lambda_lease(pool, "drain-next-hour", "203.0.113.7")["tracked"]
+
+
+def test_one_visitor_takes_no_more_new_leases_than_their_hourly_budget(api, fake_clock, settings_env):
+    # Given a budget of 3 new leases per visitor and hour, and leases that end after a minute
+    settings_env(LEASES_PER_VISITOR_HOUR="3")
+    pool = make_pool(api, size=2, hold_seconds=60)
+    # When the visitor's lease ends and they ask for a new one, again and again
+    answers = []
+    for _ in range(5):
+        answers.append(leased(api, pool, "visitor-aaaa"))
+        fake_clock.advance(61)
+    # Then the first three are tracked and the rest keep the page's own number
+    assert [a["tracked"] for a in answers] == [True, True, True, False, False]
+    assert answers[-1]["reason"] == "rate_limited"
+    # ... other visitors are not affected, and the next hour they are tracked again
+    assert leased(api, pool, "visitor-bbbb")["tracked"]
+    fake_clock.advance(3600)
+    assert leased(api, pool, "visitor-aaaa")["tracked"]
+
+
+def test_a_session_renewing_past_the_longest_lease_is_released(api, fake_clock):
+    # Given a visitor who keeps renewing, every five minutes
+    pool = make_pool(api, size=1)
+    got = leased(api, pool, "visitor-aaaa")
+    renewal = {"session_id": got["session_id"], "renew": True, "number": got["number"]}
+    answers = []
+    for _ in range(4 * 12 + 1):
+        fake_clock.advance(300)
+        answers.append(leased(api, pool, "visitor-aaaa", **renewal))
+    # Then renewals are honoured for four hours, and the one after ends the lease
+    assert all(a["tracked"] for a in answers[:-2])
+    assert answers[-1]["tracked"] is False and answers[-1]["reason"] == "session_limit"
+    # ... the number is back in the pool at once, for someone else
+    now = int(fake_clock() * 1000)
+    assert int(NumberModel.get(got["number"]).lease_expires_at) <= now
+    assert leased(api, pool, "visitor-bbbb")["number"] == got["number"]
+    # ... and the old session gets no new lease, with or without its number
+    assert leased(api, pool, "visitor-aaaa", session_id=got["session_id"])["reason"] == "session_limit"
+    assert leased(api, pool, "visitor-aaaa", session_id=got["session_id"], renew=True)["tracked"] is False
+
+
+def test_refused_visitors_mark_a_bounded_number_of_buckets():
+    from chalicelib.leasing import sites
+
+    # However many visitors are refused, they mark at most REFUSED_BUCKETS small strings...
+    marks = [sites.refused_bucket(f"visitor-{i:06d}") for i in range(100_000)]
+    assert len(set(marks)) <= sites.REFUSED_BUCKETS and {len(m) for m in marks} == {4}
+    # ... from which the number of distinct visitors is still told within a few percent
+    for n in (10, 300, 1500):
+        marked = len(set(marks[:n]))
+        assert abs(sites.distinct_refused(marked, refused=3 * n) - n) <= max(1, 0.08 * n), n
+    assert sites.distinct_refused(sites.REFUSED_BUCKETS, refused=70_000) == 70_000  # all marked: requests
+    assert sites.distinct_refused(5, refused=3) == 3  # never more visitors than refusals
+
+
+def test_refused_visitors_are_counted_once_each_in_the_hours_item(api, fake_clock):
+    from chalicelib.leasing import sites
+    from chalicelib.store import keys
+    from chalicelib.store.models import CounterModel
+
+    # Given a pool refusing 300 visitors in one hour, 100 of them on a second page too
+    pool = make_pool(api, size=1)
+    now = int(fake_clock() * 1000)
+    visitors = [f"visitor-{i:05d}" for i in range(300)]
+    for visitor in [*visitors, *visitors[:100]]:
+        sites.count_exhaustion(pool["id"], now, visitor)
+    # Then the hour's item holds one mark per bucket, the refusals, and the sizing sees ~300 visitors
+    item = CounterModel.get(keys.pool_exhausted(pool["id"]), sites.hour(now))
+    assert item.keys == {sites.refused_bucket(v) for v in visitors} and int(item.total) == 400
+    sizing = body(api.call("GET", f"/v1/pools/{pool['id']}/sizing"))
+    assert abs(sizing["observed"]["exhausted_last_7d"] - 300) <= 10

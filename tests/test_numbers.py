@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -24,8 +24,9 @@ def test_buy_for_a_channel_points_the_number_at_this_deployment(api, channel):
     assert num["number"].startswith("+1415") and num["status"] == "active" and num["kind"] == "channel"
     assert num["channel_id"] == channel["id"] and num["provider"] == "local"
     hooks = get_provider().hooks[num["provider_sid"]]  # type: ignore[attr-defined]
-    assert hooks.voice_url == f"{BASE_URL}/twilio/voice"
-    assert hooks.voice_fallback_url == f"{BASE_URL}/twilio/fallback"
+    # The voice and fallback URLs carry the channel's phone: the fallback needs no database.
+    assert hooks.voice_url == f"{BASE_URL}/twilio/voice?to=%2B12025550144"
+    assert hooks.voice_fallback_url == f"{BASE_URL}/twilio/fallback?to=%2B12025550144"
     assert hooks.status_callback == f"{BASE_URL}/twilio/call-status"
     assert body(api.call("GET", f"/v1/numbers/{quote(num['number'])}")) == num
 
@@ -113,3 +114,74 @@ def test_release_when_the_provider_is_down_keeps_the_number_active(api, channel)
     r = api.call("DELETE", f"/v1/numbers/{quote(num['number'])}")
     assert r.status_code == 502
     assert body(api.call("GET", f"/v1/numbers/{quote(num['number'])}"))["status"] == "active"
+
+
+# --- the line's phone in the number's URLs, kept in step ---------------------------------------
+
+
+def hooks_of(number: dict) -> object:
+    return get_provider().hooks[number["provider_sid"]]  # type: ignore[attr-defined]
+
+
+def fallback_phone(number: dict) -> str:
+    url = hooks_of(number).voice_fallback_url  # type: ignore[attr-defined]
+    assert url.startswith(f"{BASE_URL}/twilio/fallback?to=")
+    return unquote(url.rsplit("=", 1)[1])
+
+
+def test_changing_a_channels_phone_repoints_its_numbers(api, channel):
+    # Given a channel with two numbers pointing at its phone, and one released
+    a, b, gone = (body(api.call("POST", "/v1/numbers", {"channel_id": channel["id"]})) for _ in range(3))
+    api.call("DELETE", f"/v1/numbers/{quote(gone['number'])}")
+    # When the channel's phone changes
+    r = api.call("PATCH", f"/v1/channels/{channel['id']}", {"forward_to": "+1 202 555 0177"})
+    # Then both active numbers' voice and fallback URLs name the new phone
+    assert r.status_code == 200, r.body
+    assert fallback_phone(a) == fallback_phone(b) == "+12025550177"
+    assert hooks_of(a).voice_url == f"{BASE_URL}/twilio/voice?to=%2B12025550177"  # type: ignore[attr-defined]
+    # ... and a change that leaves the phone alone sends nothing to the provider
+    provider = get_provider()
+    calls = []
+    provider.update = lambda sid, hooks: calls.append(sid)  # type: ignore[method-assign]
+    assert api.call("PATCH", f"/v1/channels/{channel['id']}", {"forward_to": "+12025550177"}).status_code == 200
+    assert api.call("PATCH", f"/v1/channels/{channel['id']}", {"record": True}).status_code == 200
+    assert calls == []
+
+
+def test_changing_a_pools_phone_repoints_its_numbers_and_its_overflow_number(api):
+    spec = {"name": "Shop", "allowed_origins": ["https://shop.example.com"], "original_number": "+12025550123"}
+    pool = body(api.call("POST", "/v1/pools", {**spec, "forward_to": "+12025550144"}))
+    numbers = [body(api.call("POST", "/v1/numbers", {"pool_id": pool["id"]})) for _ in range(2)]
+    numbers.append(body(api.call("POST", "/v1/numbers", {"pool_id": pool["id"], "overflow": True})))
+    assert {fallback_phone(n) for n in numbers} == {"+12025550144"}
+    assert api.call("PATCH", f"/v1/pools/{pool['id']}", {"forward_to": "+12025550188"}).status_code == 200
+    assert {fallback_phone(n) for n in numbers} == {"+12025550188"}
+
+
+class FailingUpdates(LocalTelephony):
+    """Re-pointing fails for the first ``failures`` numbers, then works."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__(area_codes=("201",))
+        self.failures = failures
+
+    def update(self, sid, hooks):
+        if self.failures:
+            self.failures -= 1
+            raise TelephonyError("Twilio answered HTTP 503")
+        super().update(sid, hooks)
+
+
+def test_a_repoint_the_provider_fails_is_502_and_saving_again_finishes_it(api, channel):
+    # Given a channel with two numbers, and a provider that fails once
+    provider = FailingUpdates(failures=0)
+    set_provider(provider)
+    numbers = [body(api.call("POST", "/v1/numbers", {"channel_id": channel["id"]})) for _ in range(2)]
+    provider.failures = 1
+    # When the phone changes, the change is saved but the answer says what is left
+    r = api.call("PATCH", f"/v1/channels/{channel['id']}", {"forward_to": "+12025550177"})
+    assert r.status_code == 502 and "save it again" in body(r)["error"]["message"], r.body
+    assert body(api.call("GET", f"/v1/channels/{channel['id']}"))["forward_to"] == "+12025550177"
+    # When it is saved again, every number points at the new phone
+    assert api.call("PATCH", f"/v1/channels/{channel['id']}", {"forward_to": "+12025550177"}).status_code == 200
+    assert [fallback_phone(n) for n in numbers] == ["+12025550177"] * 2

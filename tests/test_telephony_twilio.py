@@ -149,7 +149,12 @@ def test_buy_points_the_number_at_the_webhooks(provider, recorder):
 
 def test_update_repoints_and_release_deletes(provider, recorder):
     sid = "PN" + "0123456789abcdef" * 2
-    moved = Webhooks("https://new.example.test/v", "https://new.example.test/f", "https://new.example.test/s")
+    # What numbers.webhooks() writes after a line's phone changed: the phone rides in the query.
+    moved = Webhooks(
+        "https://new.example.test/api/twilio/voice?to=%2B12025550177",
+        "https://new.example.test/api/twilio/fallback?to=%2B12025550177",
+        "https://new.example.test/api/twilio/call-status",
+    )
 
     provider.update(sid, moved)
     provider.release(sid)
@@ -325,6 +330,10 @@ def test_the_management_api_buys_and_releases_through_twilio(api, settings_env, 
     provider = get_provider()
     assert isinstance(provider, TwilioTelephony) and provider.api_base_url == prism_url
     assert provider._auth_token_getter() == AUTH_TOKEN
+
+    # A new phone for the channel re-points the number at Twilio (Prism checks the request).
+    r = api.call("PATCH", f"/v1/channels/{channel['id']}", {"forward_to": "+12025550177"})
+    assert r.status_code == 200, r.body
 
     r = api.call("DELETE", f"/v1/numbers/{quote(num['number'])}")
     assert r.status_code == 200, r.body

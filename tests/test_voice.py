@@ -74,11 +74,55 @@ def test_unknown_and_released_numbers_forward_to_the_default_phone(api, line):
     assert root.find("Dial/Number").text == DEFAULT_PHONE
 
 
-def test_without_a_default_phone_an_unknown_number_hears_a_message(api, settings_env):
+def test_without_a_default_phone_an_unknown_number_hears_a_neutral_apology(api, settings_env):
     settings_env(DEFAULT_FORWARD_TO="")
     root = voice(api, "+12025550777")
     assert [el.tag for el in root] == ["Say", "Hangup"]
-    assert root[0].text == twiml.UNKNOWN_NUMBER_MESSAGE
+    assert root[0].text == twiml.CANNOT_CONNECT_MESSAGE
+    # The number may be fine and only this deployment unable to route it: never tell the
+    # caller it is dead.
+    assert "not in service" not in root[0].text and "try again" in root[0].text
+
+
+def test_no_twiml_a_caller_can_hear_says_the_number_is_dead():
+    from pathlib import Path
+
+    said = Path(twiml.__file__).read_text() + Path(twiml.flow.__file__).read_text()
+    for dead in ("not in service", "disconnected", "no longer", "does not exist", "invalid number"):
+        assert dead not in said.lower()
+
+
+def test_the_fallback_forwards_to_the_phone_its_url_names(api, line):
+    # Given a number bought for a channel: its fallback URL names the channel's phone
+    ch, number = line(record=False)
+    from chalicelib.store.models import NumberModel
+    from chalicelib.telephony import get_provider
+
+    url = get_provider().hooks[NumberModel.get(number).provider_sid].voice_fallback_url
+    path = url.removeprefix(BASE_URL)
+    assert path == "/twilio/fallback?to=%2B12025550144"
+    # When Twilio posts the fallback (signed for that exact URL)
+    r = api.twilio(path, {"CallSid": "CA960", "From": CALLER, "To": number})
+    # Then the call goes to the channel's phone, not the default
+    assert ElementTree.fromstring(r.body).find("Dial/Number").text == ch["forward_to"] != DEFAULT_PHONE
+
+
+def test_a_phone_changed_in_the_url_breaks_the_signature(api):
+    from twilio.request_validator import RequestValidator
+
+    from tests.conftest import AUTH_TOKEN
+
+    params = {"CallSid": "CA961", "From": CALLER, "To": "+12015550100"}
+    sig = RequestValidator(AUTH_TOKEN).compute_signature(BASE_URL + "/twilio/fallback?to=%2B12025550144", params)
+    for path in ("/twilio/fallback?to=%2B19005550100", "/twilio/fallback", "/twilio/voice?to=%2B12025550144"):
+        assert api.twilio(path, params, signature=sig).status_code == 403, path
+
+
+def test_an_unknown_number_goes_to_the_phone_its_url_names(api, settings_env):
+    # A number that is not in the table (or not any more) but whose URL, signed by Twilio, names a phone
+    settings_env(DEFAULT_FORWARD_TO="")
+    r = api.twilio("/twilio/voice?to=%2B12025550155", {"CallSid": "CA962", "From": CALLER, "To": "+12025550777"})
+    assert ElementTree.fromstring(r.body).find("Dial/Number").text == "+12025550155"
 
 
 @pytest.mark.parametrize("to", ["", "garbage", "+1", "x" * 300])
@@ -223,3 +267,88 @@ def test_fallback_forwards_to_the_default_phone_without_the_database(api, monkey
     r = api.twilio("/twilio/fallback", {"CallSid": "CA950", "From": CALLER, "To": "+12015550100"})
     root = ElementTree.fromstring(r.body)
     assert root.find("Dial/Number").text == DEFAULT_PHONE and root.find("Dial").get("callerId") == CALLER
+
+
+# --- repeats of the voice request: Twilio's retries and replays -------------------------------
+
+
+def test_a_voice_post_replayed_after_the_call_ended_changes_nothing(api, fake_clock):
+    from chalicelib.store.models import NumberModel
+    from tests.support import snapshot
+    from tests.test_leases import leased, make_pool
+
+    # Given a pool number leased to one visitor, and a call to it that ended
+    pool = make_pool(api, size=1, hold_seconds=60, grace_seconds=0)
+    first = leased(api, pool, "visitor-aaaa", utm={"source": "google"})
+    params = {"CallSid": "CA" + "7" * 32, "From": CALLER, "To": first["number"], "CallStatus": "ringing"}
+    headers = {"I-Twilio-Idempotency-Token": "tok-1"}
+    r = api.twilio("/twilio/voice", params, headers=headers)
+    assert r.status_code == 200
+    api.twilio("/twilio/call-status", {**params, "CallStatus": "completed", "CallDuration": "30"})
+    assert body(api.call("GET", f"/v1/calls/{params['CallSid']}"))["attribution"]["session_id"] == first["session_id"]
+    # ... and the number now held by another visitor
+    fake_clock.advance(61)
+    second = leased(api, pool, "visitor-bbbb", utm={"source": "bing"})
+    assert second["number"] == first["number"]
+    assert NumberModel.get(first["number"]).lease_session_id == second["session_id"]
+    call_before = snapshot.item("calls", {"call_sid": params["CallSid"]})
+    everything_before = snapshot.tables()
+    # When the captured voice post is replayed a minute after the call ended (with or without
+    # Twilio's token: the replayer has the whole request)
+    fake_clock.advance(60)
+    for extra in (headers, {}, {"I-Twilio-Idempotency-Token": "tok-forged"}):
+        replay = api.twilio("/twilio/voice", params, headers=extra)
+        # Then it is answered (TwiML is harmless to anyone but Twilio)...
+        assert replay.status_code == 200 and ElementTree.fromstring(replay.body).find("Dial") is not None
+    # ... and nothing stored changed: not the call, byte for byte, nor the caller's first touch
+    assert snapshot.item("calls", {"call_sid": params["CallSid"]}) == call_before
+    assert snapshot.tables() == everything_before
+
+
+def test_twilio_retrying_the_voice_request_gets_the_same_twiml_and_one_write(api, line, caplog):
+    import logging
+
+    from tests.support import snapshot
+
+    # Given a call Twilio sent with its idempotency token, and stored
+    _, number = line(record=True, disclosure="This call is recorded.")
+    params = {"CallSid": "CA" + "8" * 32, "From": CALLER, "To": number, "CallStatus": "ringing"}
+    headers = {"I-Twilio-Idempotency-Token": "c3b7a3f2-retry"}
+    first = api.twilio("/twilio/voice", params, headers=headers)
+    stored = snapshot.tables()
+    caplog.set_level(logging.INFO, logger="calltracking")
+    # When Twilio sends the same request again (it never saw the answer)
+    again = api.twilio("/twilio/voice", params, headers=headers)
+    # Then it gets the same TwiML, nothing is written twice, and the logs call it a retry
+    assert again.status_code == 200 and again.body == first.body
+    assert snapshot.tables() == stored
+    said = [r.getMessage() for r in caplog.records]
+    assert any("Twilio sent the voice request again" in m for m in said)
+    assert not any("replay" in m for m in said)
+
+
+def test_a_replayed_blocked_call_changes_nothing(api, line):
+    from tests.support import snapshot
+
+    _, number = line(record=False)
+    api.call("PUT", "/v1/blocked-callers", {"callers": [CALLER]})
+    from chalicelib.voice import blocklist
+
+    blocklist.clear_cache()
+    params = {"CallSid": "CA" + "9" * 32, "From": CALLER, "To": number}
+    assert [el.tag for el in voice(api, number, sid=params["CallSid"])] == ["Reject"]
+    stored = snapshot.tables()
+    assert [el.tag for el in voice(api, number, sid=params["CallSid"])] == ["Reject"]
+    assert snapshot.tables() == stored
+
+
+def test_a_voice_request_after_early_callbacks_still_completes_the_call(api, line):
+    # Given callbacks that reached us before the voice webhook's write (a slow Lambda), the call still ringing
+    ch, number = line(record=False)
+    base = {"CallSid": "CA" + "a" * 32, "From": CALLER, "To": number}
+    api.twilio("/twilio/call-status", {**base, "CallStatus": "in-progress"})
+    # When the voice request is stored at last
+    voice(api, number, sid=base["CallSid"], FromCity="OAKLAND")
+    # Then it is the first voice write: its own details are kept
+    call = body(api.call("GET", f"/v1/calls/{base['CallSid']}"))
+    assert call["caller_city"] == "OAKLAND" and call["channel_id"] == ch["id"] and call["status"] == "in-progress"

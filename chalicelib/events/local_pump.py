@@ -51,8 +51,11 @@ class Pump:
     def _stream_arn(self) -> str | None:
         table = _client("dynamodb").describe_table(TableName=get_settings().table_name("calls"))["Table"]
         arn: str | None = table.get("LatestStreamArn")
-        if arn != self._arn:  # a new table (tests reset the database): read its stream from the start
-            self._arn, self._iterators = arn, {}
+        # A new table (tests reset the database) has a new stream, read from its start. Its ARN
+        # may equal the old one's (moto names streams by the second), so the creation time counts too.
+        key = f"{arn}@{table.get('CreationDateTime')}"
+        if key != self._arn:
+            self._arn, self._iterators = key, {}
         return arn
 
     def stream_once(self) -> int:

@@ -4,9 +4,11 @@ Requests come from ``ct.js`` as CORS "simple" posts (JSON sent as ``text/plain``
 preflight is needed. The pool's allowed origins are the only ones answered with CORS
 headers; others are refused. Each answer says whether the visitor is tracked.
 
-Requests per call (counted in ``bench/``): a new lease is one query for candidates and
-one transaction (number, session, lease history); a renewal is one conditional update.
-Pool settings come from a short per-process cache.
+Requests per call (counted in ``bench/``): a new lease is four: the visitor's holder item
+(``limits``: a visitor who holds a number keeps it, handed over to their new session), the
+client address's hourly count, one query for candidates and one transaction (number,
+session, lease history, holder); a hand-over is two (the holder item and the transaction); a
+renewal is one conditional update. Pool settings come from a short per-process cache.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from typing import Any
 from chalicelib import clock
 from chalicelib import validation as v
 from chalicelib.errors import ApiError, BadRequest, Forbidden
-from chalicelib.leasing import allocator, sessions, sites
+from chalicelib.leasing import allocator, limits, sessions, sites
 from chalicelib.observability import logger
 from chalicelib.privacy import urls as privacy_urls
 from chalicelib.settings import get_settings
-from chalicelib.store.models import PoolModel
+from chalicelib.store.models import PoolModel, SessionModel
 
 MAX_BODY_BYTES = 8 * 1024
 CUT = {"url": 1000, "text": 200, "id": 100}
@@ -139,9 +141,13 @@ def parse(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def lease(
-    raw: bytes | str | None, origin: str | None, header_user_agent: str | None
+    raw: bytes | str | None, origin: str | None, header_user_agent: str | None, client_ip: str | None = None
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Answer one lease request: the number to show and the CORS headers to send it with."""
+    """Answer one lease request: the number to show and the CORS headers to send it with.
+
+    ``client_ip`` is the address API Gateway saw (``requestContext.identity.sourceIp``), never
+    a header the client sets; without it (in-process simulations) no address budget applies.
+    """
     body = v.json_body(raw, None, max_bytes=MAX_BODY_BYTES)
     site_key = body.get("site_key")
     if not isinstance(site_key, str):
@@ -153,7 +159,7 @@ def lease(
         req = parse(body)
         if req["user_agent"] is None and header_user_agent:
             req["user_agent"] = header_user_agent[:400]
-        return _answer(pool, req, header_user_agent), headers
+        return _answer(pool, req, header_user_agent, client_ip), headers
     except ApiError as exc:
         raise CorsError(exc, headers) from None
 
@@ -199,32 +205,102 @@ def _tracked(pool: PoolModel, got: allocator.Lease) -> dict[str, Any]:
     }
 
 
-def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None) -> dict[str, Any]:
+def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None, client_ip: str | None) -> dict[str, Any]:
     if is_bot(header_ua) or (req["user_agent"] is not None and is_bot(req["user_agent"])):
         return _untracked(pool, "bot")
+    s = get_settings()
     now = clock.now_ms()
     hold_ms = int(pool.hold_seconds) * 1000
+    max_ms = s.lease_max_seconds * 1000
     if req["renew"] and req["number"]:
         # The fast path: one conditional write on the number the session says it holds.
-        got = allocator.renew(req["number"], req["session_id"], hold_ms, now)
+        got = allocator.renew(req["number"], req["session_id"], hold_ms, now, max_ms)
         if got is not None:
             return _tracked(pool, got)
     session = sessions.existing(pool.pool_id, req)
-    if session is not None and session.number:
-        got = allocator.renew(session.number, session.session_id, hold_ms, now)
-        if got is not None:
-            if not req["renew"]:
-                sessions.record_page(session, req, now)
-            return _tracked(pool, got)
+    if session is not None:
+        if session.number:
+            tried = req["renew"] and req["number"] == session.number
+            got = None if tried else allocator.renew(session.number, session.session_id, hold_ms, now, max_ms)
+            if got is not None:
+                if not req["renew"]:
+                    sessions.record_page(session.session_id, req, now)
+                return _tracked(pool, got)
+            if allocator.end_if_too_long(session.number, session.session_id, now, max_ms):
+                logger.info("lease held for the longest allowed; its number is back in the pool", pool_id=pool.pool_id)
+                return _untracked(pool, "session_limit")
+        if session.created_at <= now - max_ms:
+            return _untracked(pool, "session_limit")
+    # The visitor's holder item: the number they hold under another session, their budget.
+    holder = limits.read_holder(pool.pool_id, req["visitor_id"])
+    within_budget = holder.leases_in(sites.hour(now)) < s.leases_per_visitor_hour
+    # A new visit with another campaign by a visitor who holds a number takes that number over,
+    # so they still hold one and calls go to the new campaign; otherwise they get the lease held.
+    new_campaign = limits.campaign(sessions.source_of(req)) != holder.campaign
+    hand_over = session is None and within_budget and not req["renew"] and new_campaign
+    got, holder = _keep_the_visitors_number(pool, req, session, holder, hand_over, hold_ms, now)
+    if got is not None:
+        return _tracked(pool, got)
+    # A new lease, within the visitor's and the client address's hourly budgets.
+    if not within_budget:
+        return _rate_limited(pool, "visitor")
+    if client_ip and limits.count_address(pool.pool_id, client_ip, now) > s.leases_per_ip_hour:
+        return _rate_limited(pool, "address")
     if session is None:
         session = sessions.new(pool.pool_id, req, now)
     elif not req["renew"]:
         sessions.add_page(session, req, now)
     sessions.touch(session, now)
-    got = allocator.allocate(pool.pool_id, session, hold_ms, now, get_settings().lease_history_days)
+    try:
+        got = allocator.allocate(pool.pool_id, session, hold_ms, now, s.lease_history_days, holder)
+    except allocator.HolderMoved:
+        # The same visitor's other request (another tab) started or moved a lease meanwhile: that
+        # one is theirs. (Never a second number: this transaction held only if nothing had moved.)
+        moved = limits.read_holder(pool.pool_id, req["visitor_id"])
+        got, _ = _keep_the_visitors_number(pool, req, session, moved, False, hold_ms, now)
+        return _tracked(pool, got) if got is not None else _rate_limited(pool, "visitor")
     if got is None:
         sites.count_exhaustion(pool.pool_id, now, req["visitor_id"])
         logger.info("pool exhausted", pool_id=pool.pool_id)
         return _untracked(pool, "pool_exhausted")
     logger.info("lease started", pool_id=pool.pool_id, number=got.number, session_id=got.session_id)
     return _tracked(pool, got)
+
+
+def _keep_the_visitors_number(
+    pool: PoolModel,
+    req: dict[str, Any],
+    session: SessionModel | None,
+    holder: limits.Holder,
+    hand_over: bool,
+    hold_ms: int,
+    now: int,
+) -> tuple[allocator.Lease | None, limits.Holder]:
+    """The number the visitor holds under another session: handed over to a new session of
+    theirs (``hand_over``) or renewed under its own; ``None`` if they hold none any more (or
+    another request of theirs just moved it: a new lease's transaction then fails on the
+    holder item and the caller joins whoever holds it). Returns the holder as last read."""
+    s = get_settings()
+    max_ms = s.lease_max_seconds * 1000
+    mine = session.session_id if session else None
+    if not holder.may_hold(now, max_ms) or holder.session_id == mine:
+        return None, holder
+    if hand_over:
+        new = sessions.new(pool.pool_id, req, now)
+        sessions.touch(new, now)
+        try:
+            # None: the earlier session no longer holds the number (its lease has ended).
+            return allocator.hand_over(holder, new, hold_ms, now, s.lease_history_days), holder
+        except allocator.HolderMoved:  # another tab moved it: join that one
+            holder = limits.read_holder(pool.pool_id, req["visitor_id"])
+            if not holder.may_hold(now, max_ms) or holder.session_id == mine:
+                return None, holder
+    got = allocator.renew(holder.number or "", holder.session_id or "", hold_ms, now, max_ms)
+    if got is not None and not req["renew"]:
+        sessions.record_page(got.session_id, req, now)
+    return got, holder
+
+
+def _rate_limited(pool: PoolModel, who: str) -> dict[str, Any]:
+    logger.info("new lease refused: over the hourly budget", pool_id=pool.pool_id, budget=who)
+    return _untracked(pool, "rate_limited")

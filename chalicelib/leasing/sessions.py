@@ -88,15 +88,15 @@ def add_page(session: SessionModel, req: dict[str, Any], now: int) -> None:
         session.pages = [*(session.pages or []), _page(req, now)]  # type: ignore[list-item]
 
 
-def record_page(session: SessionModel, req: dict[str, Any], now: int) -> None:
+def record_page(session_id: str, req: dict[str, Any], now: int) -> None:
     """Append a page view to a held session (bounded: past MAX_PAGES views only ``last_seen_at`` moves)."""
     actions: list[Any] = [SessionModel.last_seen_at.set(now)]
     try:
-        SessionModel(session.session_id).update(
+        SessionModel(session_id).update(
             actions=[*actions, SessionModel.pages.set(SessionModel.pages.append([_page(req, now)]))],  # type: ignore[list-item]
             condition=size(SessionModel.pages) < MAX_PAGES,  # type: ignore[no-untyped-call]
         )
     except UpdateError as exc:
         if not condition_failed(exc):
             raise
-        SessionModel(session.session_id).update(actions=actions)
+        SessionModel(session_id).update(actions=actions)

@@ -8,6 +8,7 @@ copy at once.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,10 @@ from chalicelib.store.ops import expires_after
 
 CACHE_SECONDS = 30.0
 EXHAUSTION_KEEP_DAYS = 8
+# Refused visitors are counted in a fixed number of hash buckets per hour (linear counting), so
+# the hour's item stays a few KB however many are refused (a set of visitor hashes grew until
+# DynamoDB's 400 KB item limit turned refusals into errors).
+REFUSED_BUCKETS = 1024
 _cache: TTLCache[PoolModel | None] = TTLCache(CACHE_SECONDS)
 _SITE_KEY = re.compile(r"sk_[A-Za-z0-9_-]{10,40}")
 
@@ -47,15 +52,33 @@ def hour(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H")
 
 
+def refused_bucket(visitor_id: str) -> str:
+    """The bucket a refused visitor marks (the same one on every page they are refused on)."""
+    digest = int.from_bytes(hashlib.sha256(visitor_id.encode()).digest()[:4], "big")
+    return f"{digest % REFUSED_BUCKETS:04d}"
+
+
+def distinct_refused(marked: int, refused: int) -> int:
+    """About how many distinct visitors marked ``marked`` of the buckets (linear counting:
+    n = -m ln(1 - k/m), within a few percent up to about m visitors), never more than the
+    ``refused`` requests; once every bucket is marked, the requests are all that is known."""
+    if marked <= 0:
+        return 0
+    if marked >= REFUSED_BUCKETS:
+        return refused
+    estimate = -REFUSED_BUCKETS * math.log(1 - marked / REFUSED_BUCKETS)
+    return min(refused, round(estimate)) if refused else round(estimate)
+
+
 def count_exhaustion(pool_id: str, now_ms: int, visitor_id: str | None = None) -> None:
-    """One more refusal, counted per hour (kept 8 days); the visitor's hash too, so sizing
-    counts a visitor refused on several pages once."""
+    """One more refusal, counted per hour (kept 8 days); the visitor's bucket too, so sizing
+    counts a visitor refused on several pages about once (``distinct_refused``)."""
     actions: list[Any] = [
         CounterModel.total.add(1),
         CounterModel.expires_at.set(expires_after(now_ms, EXHAUSTION_KEEP_DAYS)),
     ]
     if visitor_id:
-        actions.append(CounterModel.keys.add({hashlib.sha256(visitor_id.encode()).hexdigest()[:16]}))
+        actions.append(CounterModel.keys.add({refused_bucket(visitor_id)}))
     CounterModel(keys.pool_exhausted(pool_id), hour(now_ms)).update(actions=actions)
 
 

@@ -11,6 +11,7 @@ import binascii
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -192,12 +193,24 @@ def calls_csv(query: dict[str, str]) -> tuple[str, str | None]:
             "first_touch_call": first.get("call_sid"),
             "tags": ";".join(c.get("tags") or []),
         }
-        writer.writerow({k: _csv_cell(row.get(k)) for k in CSV_COLUMNS})
+        writer.writerow({k: csv_cell(row.get(k)) for k in CSV_COLUMNS})
     return out.getvalue(), page["next_cursor"]
 
 
-def _csv_cell(value: Any) -> Any:
-    """Cells a spreadsheet would run as a formula are quoted as text (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not value[1:2].isdigit():
-        return "'" + value
-    return "" if value is None else value
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); a
+# visitor controls much of what lands here (utm tags, click ids, pages), so every cell is checked.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# ... except a plain number or an E.164 phone number, so that CRMs still import phones as phones.
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def csv_cell(value: Any) -> str:
+    """One cell's text: a formula start quoted as text (``'=...``), and text that cannot be
+    UTF-8 (a lone surrogate, if any was ever stored) replaced, so one call cannot break the export."""
+    if value is None:
+        return ""
+    text = _LONE_SURROGATE.sub("\ufffd", value if isinstance(value, str) else str(value))
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text

@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.errors import BadRequest
+from chalicelib.leasing.sites import distinct_refused
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel, LeaseModel, NumberModel, PoolModel
 from chalicelib.store.ops import get_or_404
@@ -152,8 +153,8 @@ def pool_sizing(pool_id: str, now_ms: int, target: float = DEFAULT_TARGET) -> di
     for item in CounterModel.query(keys.pool_exhausted(pool_id)):  # what leasing.sites.count_exhaustion writes
         hour = clock.parse_iso(f"{item.sk}:00:00Z") // HOUR_MS
         if since // HOUR_MS <= hour <= last:
-            # Distinct visitors refused, where the hour's item keeps them in ``keys``; else refused requests.
-            refused[hour] += len(item.keys) if item.keys else int(item.total)
+            # Distinct visitors refused, estimated from the hour's buckets; else refused requests.
+            refused[hour] += distinct_refused(len(item.keys), int(item.total)) if item.keys else int(item.total)
 
     demand = leased + refused
     peak, per_hour, peak_hours = busy_hour(demand, last)

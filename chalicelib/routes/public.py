@@ -14,7 +14,9 @@ bp = Blueprint(__name__)
 @bp.route("/v1/leases", methods=["POST"], content_types=["text/plain", "application/json"])
 def lease() -> Response:
     req = bp.current_request
-    answer, headers = endpoint.lease(req.raw_body, req.headers.get("origin"), req.headers.get("user-agent"))
+    # The address API Gateway saw; X-Forwarded-For and the like are the client's to write.
+    client_ip = ((req.context or {}).get("identity") or {}).get("sourceIp")
+    answer, headers = endpoint.lease(req.raw_body, req.headers.get("origin"), req.headers.get("user-agent"), client_ip)
     return json_response(answer, 200, headers)
 
 

@@ -1,26 +1,58 @@
-"""Twilio's webhooks: signed form posts answered with TwiML."""
+"""Twilio's webhooks: signed form posts answered with TwiML.
+
+Routes a caller waits on (voice, fallback, the <Dial> and <Record> actions, the whisper)
+still answer when the auth token cannot be read, without verifying or storing anything;
+the status callbacks answer 503 then, so that they are sent again.
+"""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlencode
+
 from chalice import Blueprint, Response
 
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, SecretUnavailable
 from chalicelib.http import twiml
+from chalicelib.validation import is_e164
+from chalicelib.voice import twiml as answers
 from chalicelib.voice import webhook
-from chalicelib.voice.webhook_auth import parse_form, verified_form
+from chalicelib.voice.webhook_auth import FormParams, parse_form, verified_form
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
+_TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def _form(path: str) -> dict[str, str]:
-    """The signed form. ``path`` includes any query string exactly as this app wrote it in TwiML."""
+    """The signed form. ``path`` includes any query string exactly as this app wrote it (TwiML, number URLs)."""
     req = bp.current_request
     return verified_form(path, req.raw_body, req.headers.get("x-twilio-signature"))
 
 
+def _form_if_verifiable(path: str) -> tuple[FormParams, bool]:
+    """The signed form and ``True``; or, when the auth token cannot be read, the unchecked form and ``False``.
+
+    A missing or wrong signature is still a 403.
+    """
+    req = bp.current_request
+    try:
+        return verified_form(path, req.raw_body, req.headers.get("x-twilio-signature")), True
+    except SecretUnavailable:
+        return parse_form(req.raw_body), False
+
+
 def _query() -> dict[str, str]:
     return dict(bp.current_request.query_params or {})
+
+
+def _with_forward_to(path: str) -> tuple[str, str | None]:
+    """``path`` with the ``to`` query a number's webhook URL carries (as ``numbers.webhooks`` wrote it),
+    and that phone if it is one. Twilio signs the whole URL, so a verified ``to`` can be trusted."""
+    to = _query().get("to")
+    if to is None:
+        return path, None
+    return f"{path}?{urlencode({'to': to})}", (to if is_e164(to) else None)
 
 
 def _step() -> int:
@@ -30,16 +62,29 @@ def _step() -> int:
     return int(raw)
 
 
+def _idempotency_token() -> str | None:
+    """Twilio's I-Twilio-Idempotency-Token: the same on every retry of one request."""
+    token = bp.current_request.headers.get("i-twilio-idempotency-token")
+    return token if token and _TOKEN.fullmatch(token) else None
+
+
 @bp.route("/twilio/voice", methods=["POST"], content_types=FORM)
 def voice() -> Response:
-    return twiml(webhook.answer_voice(_form("/twilio/voice")))
+    path, to = _with_forward_to("/twilio/voice")
+    form, verified = _form_if_verifiable(path)
+    if not verified:
+        return twiml(webhook.voice_unverified(form.get("From"), to))
+    return twiml(webhook.answer_voice(form, to, _idempotency_token()))
 
 
 @bp.route("/twilio/dial-status", methods=["POST"], content_types=FORM)
 def dial_status() -> Response:
     step = _step()
     path = "/twilio/dial-status" + (f"?step={step}" if "step" in _query() else "")
-    return twiml(webhook.dial_finished(_form(path), step))
+    form, verified = _form_if_verifiable(path)
+    if not verified:
+        return twiml(webhook.dial_finished_unverified(form))
+    return twiml(webhook.dial_finished(form, step))
 
 
 @bp.route("/twilio/call-status", methods=["POST"], content_types=FORM)
@@ -58,23 +103,32 @@ def recording_status() -> Response:
 
 @bp.route("/twilio/voicemail", methods=["POST"], content_types=FORM)
 def voicemail() -> Response:
-    return twiml(webhook.voicemail_finished(_form("/twilio/voicemail")))
+    form, verified = _form_if_verifiable("/twilio/voicemail")
+    if not verified:
+        return twiml(answers.goodbye())
+    return twiml(webhook.voicemail_finished(form))
 
 
 @bp.route("/twilio/whisper/{kind}/{target_id}", methods=["POST"], content_types=FORM)
 def whisper(kind: str, target_id: str) -> Response:
     if kind not in ("channel", "pool", "overflow") or not target_id.replace("_", "").isalnum():
         raise BadRequest("unknown whisper target")
-    _form(f"/twilio/whisper/{kind}/{target_id}")
+    _, verified = _form_if_verifiable(f"/twilio/whisper/{kind}/{target_id}")
+    if not verified:
+        return twiml(answers.whisper(None, {}))
     return twiml(webhook.whisper(kind, target_id))
 
 
 @bp.route("/twilio/fallback", methods=["POST"], content_types=FORM)
 def fallback() -> Response:
-    # Twilio only comes here when /twilio/voice failed: forward without the database.
-    # The signature is still checked; a forged request gets nothing but a 403.
-    form = _form("/twilio/fallback")
-    return twiml(webhook.fallback(form.get("From")))
+    # Twilio only comes here when /twilio/voice failed: forward without the database, to the
+    # phone the fallback URL names. The signature is still checked (a forged request gets a
+    # 403) unless the auth token cannot be read: then the call is forwarded all the same.
+    path, to = _with_forward_to("/twilio/fallback")
+    form, verified = _form_if_verifiable(path)
+    if not verified:
+        return twiml(webhook.voice_unverified(form.get("From"), to))
+    return twiml(webhook.fallback(form.get("From"), to))
 
 
 __all__ = ["bp", "parse_form"]

@@ -47,6 +47,16 @@ def pool_exhausted(pool_id: str) -> str:
     return f"POOL#{pool_id}#EXHAUSTED"
 
 
+def lease_holder(pool_id: str, visitor_id: str) -> Key:
+    """A visitor's latest lease in a pool (reused when they ask again) and their new leases this hour."""
+    return Key(f"VISITOR#{pool_id}#{visitor_id}", "lease")
+
+
+def lease_rate(pool_id: str, address: str, hour: str) -> Key:
+    """New leases from one client address (hashed) to one pool in one hour (``YYYY-MM-DDTHH``, UTC)."""
+    return Key(f"LEASERATE#{pool_id}#{address}", hour)
+
+
 # --- report aggregates and spend ---------------------------------------------------------------
 
 REPORT_SOURCES = Key("AGG#sources", "all")  # every source that has calls or spend

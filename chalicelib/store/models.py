@@ -152,6 +152,7 @@ class NumberModel(StoreModel):
     friendly_name = UnicodeAttribute(null=True)
     created_at = NumberAttribute()
     released_at = NumberAttribute(null=True)  # when the number went back to the carrier
+    hooks_to = UnicodeAttribute(null=True)  # the line's phone the number's webhook URLs carry (?to=)
     # Lease state (pool numbers only); epoch milliseconds.
     lease_session_id = UnicodeAttribute(null=True)
     lease_started_at = NumberAttribute(null=True)
@@ -209,6 +210,9 @@ class CallModel(StoreModel):
     recording_duration = NumberAttribute(null=True)
     attribution = JSONAttribute(null=True)
     degraded = BooleanAttribute(null=True)  # answered by the fallback path; completed by callbacks
+    # Set by the first voice request stored for the call (its I-Twilio-Idempotency-Token, or "-"):
+    # a later one (Twilio's retry, or a replay) changes nothing.
+    voice_token = UnicodeAttribute(null=True)
     dial_step = NumberAttribute(null=True)  # which phone of the failover list the last dial result is for
     voicemail = BooleanAttribute(null=True)  # the caller left a voicemail (the recording is the message)
     blocked = BooleanAttribute(null=True)  # rejected by the blocklist before anything was dialled

@@ -35,6 +35,13 @@ def transaction_cancelled(exc: BaseException) -> bool:
     return dynamodb_code(exc) == "TransactionCanceledException"
 
 
+def failed_conditions(exc: BaseException) -> set[int]:
+    """The positions (in the order they were added) of a cancelled transaction's items whose
+    condition did not hold; empty for any other failure."""
+    reasons = getattr(exc, "cancellation_reasons", None) if transaction_cancelled(exc) else None
+    return {i for i, r in enumerate(reasons or []) if r is not None and r.code == "ConditionalCheckFailed"}
+
+
 def expires_after(start_ms: int, days: float) -> datetime:
     """A TTL attribute's value: ``days`` after ``start_ms``. TTL only tidies up (it deletes
     up to days late), so code that must honour the time checks it itself."""

@@ -19,7 +19,9 @@ from chalicelib.settings import get_settings
 from chalicelib.voice import flow
 
 VOICEMAIL_MAX_SECONDS = 180
-UNKNOWN_NUMBER_MESSAGE = "The number you have called is not in service. Goodbye."
+# Where no phone is known (no line, no default): neutral, since the number may be fine and
+# only this deployment unable to route it right now.
+CANNOT_CONNECT_MESSAGE = "Sorry, we can't connect your call right now. Please try again later. Goodbye."
 MISSED_MESSAGE = "Sorry, nobody could take your call right now. Please call again later. Goodbye."
 
 
@@ -65,7 +67,7 @@ def forward(route: Route, caller: str | None, *, step: int = 0, at: datetime | N
     if p.action == "voicemail" or (p.action == "dial" and step >= len(p.phones) and _unanswered(fl) == "voicemail"):
         return voicemail(route)
     if p.action == "message" or step >= len(p.phones):
-        vr.say(MISSED_MESSAGE if step else UNKNOWN_NUMBER_MESSAGE)
+        vr.say(MISSED_MESSAGE if step else CANNOT_CONNECT_MESSAGE)
         vr.hangup()
         return str(vr)
     if step == 0 and route.record and route.disclosure:

@@ -27,8 +27,14 @@ from chalicelib.validation import loose_e164
 from chalicelib.voice import blocklist, twiml
 
 
-def answer_voice(params: dict[str, str]) -> str:
-    """The voice webhook: route the call, store it, answer TwiML; never fails."""
+def answer_voice(params: dict[str, str], url_forward_to: str | None = None, token: str | None = None) -> str:
+    """The voice webhook: route the call, store it, answer TwiML; never fails.
+
+    ``url_forward_to`` is the line's phone as the number's voice URL names it (signed by
+    Twilio): where the call goes when the database cannot say. ``token`` is the request's
+    I-Twilio-Idempotency-Token: only the first voice request for a call is stored, and a
+    repeat is answered with the same TwiML (Twilio's retry) and changes nothing (a replay).
+    """
     call_sid = params.get("CallSid", "")
     fields = calls.caller_fields(params)
     caller, called = fields["caller"], fields["called"]
@@ -37,34 +43,49 @@ def answer_voice(params: dict[str, str]) -> str:
     degraded = False
     try:
         if blocklist.is_blocked(caller):
-            return _reject(call_sid, fields, now)
+            return _reject(call_sid, fields, now, token)
         route, number, pool = lookup(called or "")
+        if route.kind == "unknown" and url_forward_to:
+            route = default_route(url_forward_to)
         attr = calls.attribute(route, number, pool, now)
     except Exception:
-        logger.exception("routing failed; forwarding to the default phone", called=called)
-        route, attr, degraded = default_route(), attribution.unattributed("routing failed"), True
+        logger.exception("routing failed; forwarding to the line's phone from its URL, or the default", called=called)
+        route, attr, degraded = default_route(url_forward_to), attribution.unattributed("routing failed"), True
     answer = twiml.forward(route, caller)
     if not call_sid or degraded:
         # DynamoDB failed once on this request: don't spend Twilio's 15 s on it again.
         # The callbacks create and complete the record (upsert) when it is back.
         return answer
     try:
-        calls.record_ringing(call_sid, fields, route, attr, now)
+        stored = calls.record_ringing(call_sid, fields, route, attr, now, token=token)
     except Exception:
         # The caller is still forwarded; the status callback completes the record later.
         logger.exception("storing the call failed; it will be completed by its callbacks")
+        stored = True  # nothing to tell apart: it was not a repeat
+    if not stored:
+        _repeated(call_sid, token)
+        return answer
     metrics.add_metric(name="CallsAnswered", unit=MetricUnit.Count, value=1)
     logger.info("call answered", route=route.kind, target=route.target_id, confidence=attr.get("confidence"))
     return answer
 
 
-def _reject(call_sid: str, fields: dict[str, object], now: int) -> str:
+def _repeated(call_sid: str, token: str | None) -> None:
+    """A voice request for a call already stored by one: said in the logs, counted when it is no retry."""
+    if calls.repeated_voice(call_sid, token) == "retry":
+        logger.info("Twilio sent the voice request again; answered again, nothing written")
+        return
+    metrics.add_metric(name="VoiceRepeatsRefused", unit=MetricUnit.Count, value=1)
+    logger.warning("a voice request for a call already stored (a replay?) was answered but not written")
+
+
+def _reject(call_sid: str, fields: dict[str, object], now: int, token: str | None = None) -> str:
     """A blocked caller: rejected before anything is dialled, stored as blocked (spam), counted."""
     metrics.add_metric(name="CallsBlocked", unit=MetricUnit.Count, value=1)
     logger.info("caller blocked")
     if call_sid:
         try:
-            calls.record_blocked(call_sid, fields, now)
+            calls.record_blocked(call_sid, fields, now, token=token)
         except Exception:
             logger.exception("storing the blocked call failed")
     return twiml.reject()
@@ -114,9 +135,30 @@ def whisper(kind: str, target_id: str) -> str:
     return twiml.whisper(name, fl)
 
 
-def fallback(caller: str | None) -> str:
-    """Forward to the default phone without touching the database."""
-    return twiml.forward(default_route(), caller)
+def fallback(caller: str | None, url_forward_to: str | None = None) -> str:
+    """Forward to the line's phone (from the fallback URL, which Twilio signs) or the default
+    phone, without touching the database."""
+    return twiml.forward(default_route(url_forward_to), caller)
+
+
+# --- when the Twilio auth token cannot be read ---------------------------------------------------
+# A request whose signature cannot be checked may be forged: it gets TwiML that moves the call
+# on (TwiML does nothing for anyone but Twilio) and nothing is read or written for it. The
+# status callbacks answer 503 instead and complete the record once the token is back.
+
+
+def voice_unverified(caller: str | None, url_forward_to: str | None) -> str:
+    """The voice webhook or the fallback with no auth token: forward only, store nothing."""
+    metrics.add_metric(name="CallsForwardedUnverified", unit=MetricUnit.Count, value=1)
+    logger.warning("the Twilio auth token is unavailable: forwarding without checking or storing")
+    return twiml.forward(default_route(url_forward_to), caller)
+
+
+def dial_finished_unverified(params: dict[str, str]) -> str:
+    """The <Dial> action with no auth token: hang up after an answered call, else apologise."""
+    if params.get("DialCallStatus", "") in calls.ANSWERED_DIAL_STATUSES:
+        return twiml.hangup()
+    return twiml.forward(nowhere(), None, step=1)
 
 
 def _store_or_go_on(write: Callable[[], CallModel | None]) -> None:

@@ -1,8 +1,13 @@
-"""A DynamoDB endpoint that fails on purpose: throttles, errors, hangs, or refuses connections."""
+"""An AWS JSON endpoint that fails on purpose: throttles, errors, hangs, or refuses connections.
+
+DynamoDB and SSM both speak the AWS JSON protocol, so one fake serves either: point the
+store (``dynamodb_failing``) or the secrets (``ssm_failing``) at it.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -13,17 +18,16 @@ from typing import Any
 from tests.support import servers
 
 ERRORS = {
-    "throttle": (
-        400,
-        "com.amazonaws.dynamodb.v20120810#ThrottlingException",
-        "Rate of requests exceeds the allowed throughput.",
-    ),
-    "server-error": (500, "com.amazonaws.dynamodb.v20120810#InternalServerError", "Internal server error"),
+    "throttle": (400, "ThrottlingException", "Rate of requests exceeds the allowed throughput."),
+    "server-error": (500, "InternalServerError", "Internal server error"),
 }
+# How each service names its errors' ``__type`` (botocore reads what follows the '#').
+TYPE_PREFIX = {"dynamodb": "com.amazonaws.dynamodb.v20120810#", "ssm": ""}
+MODES = ("throttle", "server-error", "refused", "hang")
 
 
-class FaultyDynamoDB:
-    def __init__(self, mode: str) -> None:
+class FaultyEndpoint:
+    def __init__(self, mode: str, service: str = "dynamodb") -> None:
         self.mode = mode
         self.requests = 0
         self.server: ThreadingHTTPServer | None = None
@@ -40,7 +44,7 @@ class FaultyDynamoDB:
                     time.sleep(5)
                     return
                 status, kind, message = ERRORS[outer.mode]
-                payload = json.dumps({"__type": kind, "message": message}).encode()
+                payload = json.dumps({"__type": TYPE_PREFIX[service] + kind, "message": message}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.0")
                 self.send_header("Content-Length", str(len(payload)))
@@ -61,24 +65,19 @@ class FaultyDynamoDB:
             self.server.server_close()
 
 
+FaultyDynamoDB = FaultyEndpoint  # the name the first fault tests used
+
+
 @contextmanager
-def dynamodb_failing(mode: str, *, read_timeout: float = 0.8) -> Iterator[FaultyDynamoDB]:
-    """Point the store at a failing endpoint, with the product's default webhook timeouts.
-
-    Settings are read per request, so changing the environment is all it takes.
-    """
-    import os
-
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Settings are read per request, so changing the environment is all it takes."""
     from chalicelib.settings import get_settings
-    from chalicelib.voice import blocklist
 
-    fake = FaultyDynamoDB(mode)
-    saved = {k: os.environ.get(k) for k in ("DYNAMODB_ENDPOINT", "WEBHOOK_READ_TIMEOUT")}
-    os.environ.update({"DYNAMODB_ENDPOINT": fake.url, "WEBHOOK_READ_TIMEOUT": str(read_timeout)})
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     get_settings.cache_clear()
-    blocklist.clear_cache()
     try:
-        yield fake
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
@@ -86,5 +85,29 @@ def dynamodb_failing(mode: str, *, read_timeout: float = 0.8) -> Iterator[Faulty
             else:
                 os.environ[key] = value
         get_settings.cache_clear()
+
+
+@contextmanager
+def dynamodb_failing(mode: str, *, read_timeout: float = 0.8) -> Iterator[FaultyEndpoint]:
+    """Point the store at a failing endpoint, with the product's default webhook timeouts."""
+    from chalicelib.voice import blocklist
+
+    fake = FaultyEndpoint(mode, "dynamodb")
+    blocklist.clear_cache()
+    try:
+        with _environment({"DYNAMODB_ENDPOINT": fake.url, "WEBHOOK_READ_TIMEOUT": str(read_timeout)}):
+            yield fake
+    finally:
         blocklist.clear_cache()
+        fake.close()
+
+
+@contextmanager
+def ssm_failing(mode: str) -> Iterator[FaultyEndpoint]:
+    """Point the secrets at a failing SSM endpoint (the cached values stay: a warm container's)."""
+    fake = FaultyEndpoint(mode, "ssm")
+    try:
+        with _environment({"SSM_ENDPOINT": fake.url}):
+            yield fake
+    finally:
         fake.close()

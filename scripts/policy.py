@@ -1,0 +1,135 @@
+"""Point a stage's IAM policy (``.chalice/policy-<stage>.json``) at your AWS account and region.
+
+Chalice deploys the policy file as it is written (it has no variables), so every ARN in it
+names the one region and account the stage runs in, never ``*``. The repository ships them
+with the region ``us-east-1`` and AWS's documentation account ``111122223333``; before the
+first deploy:
+
+    python scripts/policy.py set --stage prod --account 123456789012 --region eu-west-1
+    python scripts/policy.py check --stage prod    # what is still the example (exit 1), for a deploy command
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_ACCOUNT = "111122223333"  # AWS's documentation account: never a real one
+ARN = re.compile(r"arn:aws:(?P<service>[a-z0-9-]+):(?P<region>[^:]*):(?P<account>[^:]*):(?P<resource>.+)")
+VIA_SSM = re.compile(r"ssm\.(?P<region>[^.]+)\.amazonaws\.com")
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+ACCOUNT = re.compile(r"\d{12}")
+
+
+def path_of(stage: str) -> Path:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    return ROOT / ".chalice" / config["stages"][stage]["iam_policy_file"]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    return []
+
+
+def arns(policy: dict[str, Any]) -> list[str]:
+    """Every ARN the policy names: in its resources and in its conditions."""
+    found = []
+    for statement in policy["Statement"]:
+        found += [s for s in _strings(statement.get("Resource", [])) if s.startswith("arn:")]
+        found += [s for s in _strings(statement.get("Condition", {})) if s.startswith("arn:")]
+    return found
+
+
+def scoped_to(policy: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """The regions and the accounts the policy's ARNs (and its SSM condition) name."""
+    regions: set[str] = set()
+    accounts: set[str] = set()
+    for arn in arns(policy):
+        m = ARN.fullmatch(arn)
+        if m is None:
+            raise ValueError(f"not an ARN: {arn}")
+        regions.add(m["region"])
+        accounts.add(m["account"])
+    for statement in policy["Statement"]:
+        for value in _strings(statement.get("Condition", {})):
+            via = VIA_SSM.fullmatch(value)
+            if via:
+                regions.add(via["region"])
+    return regions, accounts
+
+
+def scope(policy: dict[str, Any], *, account: str, region: str) -> dict[str, Any]:
+    """The policy with every ARN (and the SSM condition) in ``region`` and ``account``."""
+    if not ACCOUNT.fullmatch(account):
+        raise ValueError(f"an AWS account is 12 digits, not {account!r}")
+    if not REGION.fullmatch(region):
+        raise ValueError(f"not an AWS region: {region!r}")
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, str):
+            m = ARN.fullmatch(value)
+            if m:
+                return f"arn:aws:{m['service']}:{region}:{account}:{m['resource']}"
+            if VIA_SSM.fullmatch(value):
+                return f"ssm.{region}.amazonaws.com"
+            return value
+        if isinstance(value, list):
+            return [rewrite(v) for v in value]
+        if isinstance(value, dict):
+            return {k: rewrite(v) for k, v in value.items()}  # condition keys stay; their values change
+        return value
+
+    statements = [
+        {k: rewrite(v) if k in ("Resource", "Condition") else v for k, v in s.items()} for s in policy["Statement"]
+    ]
+    return {**policy, "Statement": statements}
+
+
+def problems(stage: str) -> list[str]:
+    """What keeps the stage's policy from being deployed as it is."""
+    regions, accounts = scoped_to(json.loads(path_of(stage).read_text()))
+    found = []
+    if EXAMPLE_ACCOUNT in accounts:
+        found.append(
+            f"{path_of(stage).name} names the example account {EXAMPLE_ACCOUNT}: "
+            f"run python scripts/policy.py set --stage {stage} --account <yours> --region <yours>"
+        )
+    if len(regions) != 1 or len(accounts) != 1 or not all(REGION.fullmatch(r) for r in regions):
+        found.append(f"{path_of(stage).name} does not name one region and one account: {regions} {accounts}")
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    set_cmd = sub.add_parser("set", help="rewrite the stage's policy for an account and region")
+    set_cmd.add_argument("--stage", required=True)
+    set_cmd.add_argument("--account", required=True)
+    set_cmd.add_argument("--region", required=True)
+    check = sub.add_parser("check", help="list what is still the example")
+    check.add_argument("--stage", required=True)
+    args = parser.parse_args(argv)
+    if args.cmd == "set":
+        path = path_of(args.stage)
+        policy = scope(json.loads(path.read_text()), account=args.account, region=args.region)
+        path.write_text(json.dumps(policy, indent=2) + "\n")
+        print(f"{path.relative_to(ROOT)}: every ARN in {args.region}, account {args.account}")
+        return
+    found = problems(args.stage)
+    for problem in found:
+        print(problem)
+    sys.exit(1 if found else 0)
+
+
+if __name__ == "__main__":
+    main()
