@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -48,6 +49,11 @@ class Settings(NamedTuple):
     events_dlq: str
     event_retry_seconds: tuple[int, ...]
     report_timezone: str  # IANA name: the business's days, for reports
+    # Recordings: copied from Twilio into the stage's private bucket (chalicelib/recordings/).
+    s3_endpoint: str | None
+    recordings_bucket: str
+    recordings_delete_at_twilio: bool  # delete Twilio's copy once ours is verified
+    recording_url_seconds: int  # how long a presigned playback URL works
 
     def table_name(self, name: str) -> str:
         if name not in TABLES:
@@ -74,6 +80,21 @@ def _zone(name: str) -> str:
 def _int(env: dict[str, str], key: str, default: int) -> int:
     raw = env.get(key, "")
     return int(raw) if raw.strip() else default
+
+
+def _bool(env: dict[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"{key} must be true or false, not {raw!r}")
+    return raw in ("true", "1", "yes")
+
+
+def bucket_name(name: str) -> str:
+    """``name`` made a valid S3 bucket name: lower case, letters, digits and hyphens, 3 to 63 long."""
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
+    return cleaned if len(cleaned) >= 3 else f"{cleaned}-recordings"
 
 
 def _float(env: dict[str, str], key: str, default: float) -> float:
@@ -128,6 +149,10 @@ def load(env: dict[str, str] | None = None) -> Settings:
         events_dlq=e.get("EVENTS_DLQ") or f"{prefix}events-dlq",
         event_retry_seconds=retries,
         report_timezone=_zone(e.get("REPORT_TIMEZONE", "").strip() or "UTC"),
+        s3_endpoint=e.get("S3_ENDPOINT") or None,
+        recordings_bucket=e.get("RECORDINGS_BUCKET", "").strip() or bucket_name(f"{prefix}recordings"),
+        recordings_delete_at_twilio=_bool(e, "RECORDINGS_DELETE_AT_TWILIO", True),
+        recording_url_seconds=_int(e, "RECORDING_URL_SECONDS", 300),
     )
 
 

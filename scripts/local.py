@@ -61,11 +61,13 @@ def _setting(key: str) -> str:
 def create_tables() -> None:
     _env()
     from chalicelib.events.local_pump import create_queues
+    from chalicelib.recordings.storage import create_bucket
     from chalicelib.store.models import create_tables as create
 
     create()
     create_queues()
-    print("tables and event queues ready")
+    create_bucket()
+    print("tables, event queues and the recordings bucket ready")
 
 
 def pump() -> None:

@@ -26,7 +26,10 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("base", BASE),
     ("store", {"store"}),
     ("domain", {"attribution", "routing", "calls", "numbers", "telephony"}),
-    ("features", {"voice", "leasing", "reports", "events", "channels", "pools", "apikeys", "auth", "site"}),
+    (
+        "features",
+        {"voice", "leasing", "reports", "events", "channels", "pools", "apikeys", "auth", "site", "recordings"},
+    ),
     ("routes", {"http", "routes"}),
 ]
 # Table key prefixes of the counters table (and any that come later): written only in store/.
@@ -44,6 +47,7 @@ HEAVY = (
     "chalicelib.pools",
     "chalicelib.apikeys",
     "chalicelib.auth",
+    "chalicelib.recordings",
 )
 
 

@@ -43,6 +43,7 @@ def unsubscribe(name: str) -> None:
 
 # The product's own subscribers. (Tests add theirs with ``subscribe``.)
 subscribe("reports", ("call.completed", "call.updated"), "chalicelib.reports.aggregates:on_event")
+subscribe("recordings", ("call.completed", "call.updated", "call.deleted"), "chalicelib.recordings.archive:on_event")
 
 
 def handler_of(name: str) -> Callable[[Event], None]:

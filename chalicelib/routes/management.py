@@ -16,12 +16,14 @@ from chalicelib.voice import blocklist
 if TYPE_CHECKING:
     from chalicelib import channels, numbers, pools
     from chalicelib.events import stream as event_stream
+    from chalicelib.recordings import playback
     from chalicelib.reports import calllog, outcomes, sizing, spend, summaries
 else:  # management only: loaded on first use (see lazy_module)
     channels = lazy_module("chalicelib.channels")
     numbers = lazy_module("chalicelib.numbers")
     event_stream = lazy_module("chalicelib.events.stream")
     pools = lazy_module("chalicelib.pools")
+    playback = lazy_module("chalicelib.recordings.playback")
     calllog = lazy_module("chalicelib.reports.calllog")
     outcomes = lazy_module("chalicelib.reports.outcomes")
     sizing = lazy_module("chalicelib.reports.sizing")
@@ -106,6 +108,11 @@ def list_calls() -> Response:
 @bp.route("/v1/calls/{sid}", methods=["GET"])
 def get_call(sid: str) -> Response:
     return json_response(calls.get(sid))
+
+
+@bp.route("/v1/calls/{sid}/recording", methods=["GET"])
+def get_call_recording(sid: str) -> Response:
+    return json_response(playback.link(sid))
 
 
 @bp.route("/v1/calls/{sid}", methods=["PATCH"])
