@@ -146,8 +146,12 @@ class TwilioTelephony:
 
     def delete_recording(self, recording_sid: str) -> None:
         """Delete the recording at Twilio; a 404 means it is gone already (a retried delete)."""
-        with _translated(f"deleting recording {recording_sid}", client_statuses=frozenset({404})):
-            self._rest().recordings(recording_sid).delete()
+        try:
+            with _translated(f"deleting recording {recording_sid}", client_statuses=frozenset({404})):
+                self._rest().recordings(recording_sid).delete()
+        except TelephonyError as exc:
+            if not exc.client_error:  # only a 404 is one here
+                raise
 
 
 def _hook_fields(hooks: Webhooks) -> dict[str, str]:
