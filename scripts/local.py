@@ -286,6 +286,13 @@ def main(argv: list[str] | None = None) -> None:
         for step in result["steps"]:
             print(f"--> {step['webhook']}\n{step['twiml']}\n")
         print(json.dumps(result["call"], indent=2))
+        if result["call"].get("recording"):
+            sid = result["call_sid"]
+            print(
+                f"\nrecording: the event pump copies it into the embedded S3 (bucket {_setting('TABLE_PREFIX')}"
+                f"recordings, key recordings/{sid}/<recording sid>.wav) and deletes it at the local provider;"
+                f"\n  a playable link: curl -H 'Authorization: Bearer <key>' {base}/v1/calls/{sid}/recording"
+            )
 
 
 if __name__ == "__main__":
