@@ -228,6 +228,16 @@ def test_an_existing_call_is_archived_on_first_request(api, monkeypatch):
     assert stored(sid, rec_sid)["data"] == WAV and local().recording_deleted(rec_sid)
 
 
+def test_a_copy_plays_even_when_deleting_it_at_the_provider_fails(api, monkeypatch):
+    sid, rec_sid = recorded_call(api, drain=False)
+    monkeypatch.setattr(local(), "delete_recording", Flaky(local().delete_recording, failures=1))
+
+    assert api.call("GET", f"/v1/calls/{sid}/recording").status_code == 200
+    assert not local().recording_deleted(rec_sid)  # the subscriber deletes it on its next try
+    pump().drain()
+    assert local().recording_deleted(rec_sid) and CallModel.get(sid).recording_url is None
+
+
 def test_deleting_the_call_deletes_its_recording(api):
     sid, rec_sid = recorded_call(api)
     assert stored(sid, rec_sid) is not None

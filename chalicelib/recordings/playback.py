@@ -26,7 +26,9 @@ def link(call_sid: str) -> dict[str, Any]:
             copied = archive.archive(call_sid)
         except Exception as exc:  # Twilio or S3 unreachable, or a copy that did not verify
             logger.warning("archiving on request failed", call_sid=call_sid, error=repr(exc))
-            raise RecordingUnavailable("the recording cannot be copied from the telephony provider now") from None
+            copied = calls.load(call_sid)
+            if not archive.has_copy(copied):  # (a copy made before deleting at Twilio failed still plays)
+                raise RecordingUnavailable("the recording cannot be copied from the telephony provider now") from None
         if copied is None or not archive.has_copy(copied):
             raise NotFound(f"call {call_sid} has no recording")
         c = copied
