@@ -366,8 +366,11 @@ def to_dict(c: CallModel) -> dict[str, Any]:
         "recording": (
             {
                 "sid": c.recording_sid,
-                "url": c.recording_url,
+                # The API's own link (a presigned URL for an authorised caller), never Twilio's media URL.
+                "url": f"{get_settings().public_base_url}/v1/calls/{c.call_sid}/recording",
                 "duration": int(c.recording_duration) if c.recording_duration is not None else None,
+                "size": int(c.recording_size) if c.recording_size is not None else None,
+                "archived": bool(c.recording_key and c.recording_size),
             }
             if c.recording_sid
             else None

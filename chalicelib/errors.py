@@ -88,6 +88,14 @@ class SecretUnavailable(ApiError):
     headers = {"Retry-After": "5"}
 
 
+class RecordingUnavailable(ApiError):
+    """A recording could not be copied from the telephony provider (or to S3) on request: try again."""
+
+    status = 503
+    code = "recording_unavailable"
+    headers = {"Retry-After": "10"}
+
+
 def dynamodb_code(exc: BaseException) -> str | None:
     """The DynamoDB error code behind a PynamoDB exception; ``None`` for timeouts and connection errors.
 

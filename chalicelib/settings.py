@@ -64,6 +64,11 @@ class Settings(NamedTuple):
     leases_per_ip_hour: int
     leases_per_visitor_hour: int
     lease_max_seconds: int
+    # Recordings: copied from Twilio into the stage's private bucket (chalicelib/recordings/).
+    s3_endpoint: str | None
+    recordings_bucket: str
+    recordings_delete_at_twilio: bool  # delete Twilio's copy once ours is verified
+    recording_url_seconds: int  # how long a presigned playback URL works
 
     def table_name(self, name: str) -> str:
         if name not in TABLES:
@@ -92,6 +97,21 @@ def _zone(name: str) -> str:
 def _int(env: dict[str, str], key: str, default: int) -> int:
     raw = env.get(key, "")
     return int(raw) if raw.strip() else default
+
+
+def _bool(env: dict[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"{key} must be true or false, not {raw!r}")
+    return raw in ("true", "1", "yes")
+
+
+def bucket_name(name: str) -> str:
+    """``name`` made a valid S3 bucket name: lower case, letters, digits and hyphens, 3 to 63 long."""
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
+    return cleaned if len(cleaned) >= 3 else f"{cleaned}-recordings"
 
 
 def _float(env: dict[str, str], key: str, default: float) -> float:
@@ -160,6 +180,10 @@ def load(env: dict[str, str] | None = None) -> Settings:
         leases_per_ip_hour=_int(e, "LEASES_PER_IP_HOUR", 600),
         leases_per_visitor_hour=_int(e, "LEASES_PER_VISITOR_HOUR", 30),
         lease_max_seconds=_int(e, "LEASE_MAX_SECONDS", 4 * 3600),
+        s3_endpoint=e.get("S3_ENDPOINT") or None,
+        recordings_bucket=e.get("RECORDINGS_BUCKET", "").strip() or bucket_name(f"{prefix}recordings"),
+        recordings_delete_at_twilio=_bool(e, "RECORDINGS_DELETE_AT_TWILIO", True),
+        recording_url_seconds=_int(e, "RECORDING_URL_SECONDS", 300),
     )
 
 

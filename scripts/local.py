@@ -61,11 +61,13 @@ def _setting(key: str) -> str:
 def create_tables() -> None:
     _env()
     from chalicelib.events.local_pump import create_queues
+    from chalicelib.recordings.storage import create_bucket
     from chalicelib.store.models import create_tables as create
 
     create()
     create_queues()
-    print("tables and event queues ready")
+    create_bucket()
+    print("tables, event queues and the recordings bucket ready")
 
 
 def pump() -> None:
@@ -285,6 +287,13 @@ def main(argv: list[str] | None = None) -> None:
         for step in result["steps"]:
             print(f"--> {step['webhook']}\n{step['twiml']}\n")
         print(json.dumps(result["call"], indent=2))
+        if result["call"].get("recording"):
+            sid = result["call_sid"]
+            print(
+                f"\nrecording: the event pump copies it into the embedded S3 (bucket {_setting('TABLE_PREFIX')}"
+                f"recordings, key recordings/{sid}/<recording sid>.wav) and deletes it at the local provider;"
+                f"\n  a playable link: curl -H 'Authorization: Bearer <key>' {base}/v1/calls/{sid}/recording"
+            )
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ ARN = re.compile(r"arn:aws:(?P<service>[a-z0-9-]+):(?P<region>[^:]*):(?P<account
 VIA_SSM = re.compile(r"ssm\.(?P<region>[^.]+)\.amazonaws\.com")
 REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 ACCOUNT = re.compile(r"\d{12}")
+# S3 bucket and object ARNs name no region and no account (bucket names are global).
+GLOBAL_SERVICES = ("s3",)
 
 
 def path_of(stage: str) -> Path:
@@ -42,12 +44,12 @@ def _strings(value: Any) -> list[str]:
 
 
 def arns(policy: dict[str, Any]) -> list[str]:
-    """Every ARN the policy names: in its resources and in its conditions."""
+    """Every ARN the policy names that has a region and an account: in its resources and conditions."""
     found = []
     for statement in policy["Statement"]:
         found += [s for s in _strings(statement.get("Resource", [])) if s.startswith("arn:")]
         found += [s for s in _strings(statement.get("Condition", {})) if s.startswith("arn:")]
-    return found
+    return [a for a in found if not any(a.startswith(f"arn:aws:{g}:") for g in GLOBAL_SERVICES)]
 
 
 def scoped_to(policy: dict[str, Any]) -> tuple[set[str], set[str]]:
@@ -78,7 +80,7 @@ def scope(policy: dict[str, Any], *, account: str, region: str) -> dict[str, Any
     def rewrite(value: Any) -> Any:
         if isinstance(value, str):
             m = ARN.fullmatch(value)
-            if m:
+            if m and m["service"] not in GLOBAL_SERVICES:
                 return f"arn:aws:{m['service']}:{region}:{account}:{m['resource']}"
             if VIA_SSM.fullmatch(value):
                 return f"ssm.{region}.amazonaws.com"

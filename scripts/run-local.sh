@@ -7,6 +7,7 @@ DDB_PORT=${DDB_PORT:-8001}
 API_PORT=${API_PORT:-8000}
 export DYNAMODB_ENDPOINT="http://127.0.0.1:${DDB_PORT}"
 export SQS_ENDPOINT="$DYNAMODB_ENDPOINT"  # moto's server serves SQS and the DynamoDB stream too
+export S3_ENDPOINT="$DYNAMODB_ENDPOINT"   # and S3: the recordings bucket
 export PUBLIC_BASE_URL="http://127.0.0.1:${API_PORT}"
 
 "$PY" scripts/dynamodb_server.py --port "$DDB_PORT" >/tmp/calltracking-dynamodb.log 2>&1 &
@@ -36,6 +37,8 @@ cat <<MSG
   a call       make call TO=<a tracking number above>
   DynamoDB     ${DYNAMODB_ENDPOINT} (stop it to see calls survive: kill ${DDB_PID})
   events       the event pump (pid ${PUMP_PID}), log in /tmp/calltracking-events.log
+  recordings   copied by the pump into the embedded S3 (${S3_ENDPOINT}, bucket calltracking-local-recordings);
+               play one: GET /v1/calls/<sid>/recording gives a presigned URL
 
 MSG
 if [ "$DDB_PORT" = 8001 ] && [ "$API_PORT" = 8000 ]; then
@@ -43,4 +46,4 @@ if [ "$DDB_PORT" = 8001 ] && [ "$API_PORT" = 8000 ]; then
   exec .venv/bin/chalice local --stage local --host 127.0.0.1 --port 8000
 fi
 # Other ports: the same local server, with the stage's endpoint and base URL overridden.
-exec "$PY" scripts/serve_local.py --port "$API_PORT" --set "DYNAMODB_ENDPOINT=${DYNAMODB_ENDPOINT}" --set "SQS_ENDPOINT=${SQS_ENDPOINT}" --set "PUBLIC_BASE_URL=${PUBLIC_BASE_URL}"
+exec "$PY" scripts/serve_local.py --port "$API_PORT" --set "DYNAMODB_ENDPOINT=${DYNAMODB_ENDPOINT}" --set "SQS_ENDPOINT=${SQS_ENDPOINT}" --set "S3_ENDPOINT=${S3_ENDPOINT}" --set "PUBLIC_BASE_URL=${PUBLIC_BASE_URL}"

@@ -41,6 +41,7 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "WEBHOOK_READ_TIMEOUT": "5",
         "SQS_ENDPOINT": DDB_ENDPOINT,  # moto's server serves SQS and the DynamoDB stream too
+        "S3_ENDPOINT": DDB_ENDPOINT,  # and S3 (the recordings bucket)
         "EVENT_RETRY_SECONDS": "0,0,0",  # a failing subscriber is tried again at once, three times
         "OUTBOUND_WEBHOOK_RETRY_SECONDS": "0,0,0,0,0,0,0",  # Svix's eight attempts, without the waits
     }
@@ -68,6 +69,7 @@ def tables() -> Iterator[None]:
     """Empty tables for each test."""
     from chalicelib import clock, secrets
     from chalicelib.events import bus, local_pump
+    from chalicelib.recordings import storage
     from chalicelib.store import models
     from chalicelib.telephony import set_provider
 
@@ -75,6 +77,8 @@ def tables() -> Iterator[None]:
     models.create_tables()
     bus.reset()
     local_pump.create_queues()
+    storage.reset()
+    storage.create_bucket()
     global _PUMP
     _PUMP = None  # a new database: a new stream to read from its start
     set_provider(None)

@@ -95,7 +95,8 @@ def test_after_hours_voicemail_is_stored_as_voicemail(api, at):
     api.twilio("/twilio/call-status", {"CallSid": "CA11", "From": CALLER, "To": number, "CallStatus": "completed"})
     c = call(api, "CA11")
     assert c["voicemail"] is True and c["result"] == "voicemail" and c["answered"] is None
-    assert c["recording"] == {"sid": "RE1", "url": "https://api.twilio.com/RE1", "duration": 14}
+    assert c["recording"]["sid"] == "RE1" and c["recording"]["duration"] == 14
+    assert c["recording"]["url"] == f"{BASE_URL}/v1/calls/CA11/recording"  # the API's link, never Twilio's
 
 
 def test_recording_callback_alone_marks_voicemail(api, at):

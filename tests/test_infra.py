@@ -16,11 +16,13 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,17 +119,26 @@ def template() -> dict[str, Any]:
     return yaml.safe_load(TEMPLATE.read_text())
 
 
+@contextlib.contextmanager
+def _no_bucket_policy_warning() -> Iterator[None]:
+    """moto's CloudFormation skips the bucket's TLS-only policy (cfn-lint checks it) and warns so."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tried to parse AWS::S3::BucketPolicy", category=UserWarning)
+        yield
+
+
 @pytest.fixture(scope="module")
 def deployed() -> dict[str, dict[str, Any]]:
     """Every table of the stack as moto's DynamoDB describes it, by model name (moto stops before tests run)."""
     with mock_aws():
         cfn = boto3.client("cloudformation", region_name=REGION)
         ddb = boto3.client("dynamodb", region_name=REGION)
-        cfn.create_stack(
-            StackName="calltracking-tables",
-            TemplateBody=TEMPLATE.read_text(),
-            Parameters=[{"ParameterKey": "TablePrefix", "ParameterValue": STACK_PREFIX}],
-        )
+        with _no_bucket_policy_warning():
+            cfn.create_stack(
+                StackName="calltracking-tables",
+                TemplateBody=TEMPLATE.read_text(),
+                Parameters=[{"ParameterKey": "TablePrefix", "ParameterValue": STACK_PREFIX}],
+            )
         stack = cfn.describe_stacks(StackName="calltracking-tables")["Stacks"][0]
         assert stack["StackStatus"] == "CREATE_COMPLETE", stack
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
@@ -650,7 +661,7 @@ def test_policy_logs_and_no_metrics_api(stage: str) -> None:
     called = [p for p in (ROOT / "chalicelib").rglob("*.py") if "put_metric_data" in p.read_text()]
     assert called == []
     services = {a.split(":")[0] for s in policy["Statement"] for a in _as_list(s["Action"])}
-    assert services == {"logs", "dynamodb", "ssm", "kms", "sqs"}
+    assert services == {"logs", "dynamodb", "ssm", "kms", "sqs", "s3"}
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -697,6 +708,99 @@ def test_template_streams_the_calls_table_into_the_events_queues(template: dict[
     assert redrive["maxReceiveCount"] > longest + 1  # the code dead-letters first
     assert res["EventsQueue"]["Properties"]["VisibilityTimeout"] >= CONFIG["lambda_timeout"] * 6
     assert {"CallsStreamArn", "EventsQueueName", "EventsDeadLetterQueueName"} <= set(template["Outputs"])
+
+
+# --- (c') the recordings bucket ----------------------------------------------------------------
+
+# What each S3 operation the code calls needs in IAM (HeadObject is authorised as GetObject; a
+# presigned GET is signed with the function's role, so it needs GetObject too).
+S3_PERMISSION = {"put_object": "s3:PutObject", "head_object": "s3:GetObject", "get_object": "s3:GetObject"}
+S3_PERMISSION |= {"delete_object": "s3:DeleteObject"}
+LOCAL_ONLY = {"create_bucket"}  # chalicelib/recordings/storage.py: the embedded S3 only (infra/ makes the bucket)
+
+
+def _s3_actions_in_code() -> set[str]:
+    """The S3 permissions the code needs: every call of an S3 operation (by botocore's names) in chalicelib."""
+    import botocore.session
+    from botocore import xform_name
+
+    model = botocore.session.get_session().get_service_model("s3")
+    operations = {xform_name(op) for op in model.operation_names}
+    needed: set[str] = set()
+    for path in (ROOT / "chalicelib").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        skip = {
+            id(n)
+            for f in ast.walk(tree)
+            if isinstance(f, ast.FunctionDef) and f.name in LOCAL_ONLY
+            for n in ast.walk(f)
+        }
+        for node in ast.walk(tree):
+            if id(node) in skip or not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            name = node.func.attr
+            if name == "generate_presigned_url":
+                first = node.args[0]
+                assert isinstance(first, ast.Constant), f"{path}: presigned operation must be a literal"
+                name = str(first.value)
+            elif name not in operations or path.parent.name != "recordings":
+                continue  # the same names on other clients (SQS's delete_message is not an S3 call)
+            assert name in S3_PERMISSION, f"{path}:{node.lineno}: S3 {name} has no known IAM permission here"
+            needed.add(S3_PERMISSION[name])
+    return needed
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_policy_s3_is_exactly_what_the_code_uses_on_the_recordings_prefix(stage: str) -> None:
+    s = settings.load(_stage_env(stage))
+    [statement] = _statements(_policy(stage), "s3")
+    in_code = _s3_actions_in_code()
+    assert in_code == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
+    assert set(_as_list(statement["Action"])) == in_code
+    assert _as_list(statement["Resource"]) == [f"arn:aws:s3:::{s.recordings_bucket}/recordings/*"]
+    # The key the code writes is under that prefix.
+    from chalicelib.recordings.storage import object_key
+
+    assert object_key("CA1", "RE1").startswith("recordings/")
+
+
+def test_the_bucket_is_private_encrypted_and_expires_with_the_calls(template: dict[str, Any]) -> None:
+    bucket = template["Resources"]["RecordingsBucket"]
+    props = bucket["Properties"]
+    assert props["BucketName"] == {"Fn::Sub": "${TablePrefix}recordings"}
+    for stage in DEPLOYED_STAGES:  # the template's name is the code's default for the stage
+        env = _stage_env(stage)
+        assert settings.load(env).recordings_bucket == f"{env['TABLE_PREFIX']}recordings"
+    assert props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    [sse] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    [rule] = props["LifecycleConfiguration"]["Rules"]
+    assert (rule["Status"], rule["Prefix"]) == ("Enabled", "recordings/")
+    # The lifecycle rule is the backstop of the calls' retention: the two must be kept equal.
+    assert rule["ExpirationInDays"] == int(CONFIG["environment_variables"]["CALL_RETENTION_DAYS"])
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert "RecordingsBucketName" in template["Outputs"]
+
+
+def test_the_bucket_deploys_encrypted() -> None:
+    """moto's CloudFormation applies the bucket's name and encryption (not its access block or
+    lifecycle: those are checked on the template above and by cfn-lint)."""
+    with mock_aws():
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        with _no_bucket_policy_warning():
+            cfn.create_stack(
+                StackName="calltracking-recordings",
+                TemplateBody=TEMPLATE.read_text(),
+                Parameters=[{"ParameterKey": "TablePrefix", "ParameterValue": STACK_PREFIX}],
+            )
+        stack = cfn.describe_stacks(StackName="calltracking-recordings")["Stacks"][0]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        assert outputs["RecordingsBucketName"] == f"{STACK_PREFIX}recordings"
+        s3 = boto3.client("s3", region_name=REGION)
+        rules = s3.get_bucket_encryption(Bucket=f"{STACK_PREFIX}recordings")["ServerSideEncryptionConfiguration"]
+        assert rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
 
 
 # --- (d) the stages ---------------------------------------------------------------------------

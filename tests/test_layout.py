@@ -28,7 +28,19 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("domain", {"attribution", "routing", "calls", "numbers", "telephony"}),
     (
         "features",
-        {"voice", "leasing", "reports", "events", "integrations", "channels", "pools", "apikeys", "auth", "site"},
+        {
+            "voice",
+            "leasing",
+            "reports",
+            "events",
+            "integrations",
+            "channels",
+            "pools",
+            "apikeys",
+            "auth",
+            "site",
+            "recordings",
+        },
     ),
     ("routes", {"http", "routes"}),
 ]
@@ -61,6 +73,7 @@ HEAVY = (
     "chalicelib.apikeys",
     "chalicelib.auth",
     "chalicelib.integrations",
+    "chalicelib.recordings",
 )
 
 

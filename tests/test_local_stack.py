@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -10,8 +11,12 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 
+import boto3
 import pytest
+from botocore.config import Config
 
+from chalicelib.telephony import local_audio
+from chalicelib.telephony.local import LocalTelephony
 from scripts.local import simulate_call
 from tests.support import servers
 
@@ -48,7 +53,7 @@ def get(base: str, path: str):
 
 
 def test_demo_data_and_a_simulated_recorded_call(running, monkeypatch):
-    base, _ = running
+    base, env = running
     numbers = get(base, "/v1/numbers?status=active")["numbers"]
     channels = {c["id"]: c["name"] for c in get(base, "/v1/channels")["channels"]}
     assert set(channels.values()) >= {"Google Ads", "Radio FM 101", "Billboard A4"}
@@ -70,6 +75,30 @@ def test_demo_data_and_a_simulated_recorded_call(running, monkeypatch):
     while _google_calls_today(base) != before + 1:
         assert time.monotonic() < deadline, "the call did not reach the channel report within 5 s"
         time.sleep(0.2)
+    # and copies the recording into the embedded S3, verified, and deletes it at the (local) provider
+    deadline = time.monotonic() + 10
+    while not (call := get(base, f"/v1/calls/{result['call_sid']}"))["recording"]["archived"]:
+        assert time.monotonic() < deadline, "the recording was not archived within 10 s"
+        time.sleep(0.2)
+    wav = local_audio.wav_bytes()
+    assert call["recording"]["size"] == len(wav)
+    assert call["recording"]["url"] == f"{base}/v1/calls/{result['call_sid']}/recording"
+    s3 = boto3.client(
+        "s3",
+        region_name="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{env['DDB_PORT']}",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    rec_sid = call["recording"]["sid"]
+    obj = s3.get_object(Bucket="calltracking-local-recordings", Key=f"recordings/{result['call_sid']}/{rec_sid}.wav")
+    data = obj["Body"].read()
+    assert data == wav and obj["Metadata"]["sha256"] == hashlib.sha256(wav).hexdigest()
+    assert LocalTelephony(area_codes=("201",)).recording_deleted(rec_sid)
+    link = get(base, f"/v1/calls/{result['call_sid']}/recording")
+    with urllib.request.urlopen(urllib.request.Request(link["url"], headers={"Range": "bytes=0-99"})) as resp:
+        assert resp.status == 206 and resp.read() == wav[:100]
 
 
 def _google_calls_today(base: str) -> int:

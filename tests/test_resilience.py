@@ -100,6 +100,8 @@ def callbacks(sid: str, number: str, caller: str = CALLER) -> list[tuple[str, di
 def stored(api, sid: str) -> dict:
     call = body(api.call("GET", f"/v1/calls/{sid}"))
     call["sid"] = call["caller"] = "-"
+    if call["recording"]:  # this API's link to the recording names the call
+        call["recording"]["url"] = call["recording"]["url"].replace(sid, "-")
     call["first_touch"] = {k: v for k, v in (call["first_touch"] or {}).items() if k != "call_sid"}
     call["agg"] = None
     call["dial_call_sid"] = call.get("dial_call_sid", "")[-1:]

@@ -199,7 +199,8 @@ def test_answered_call_full_lifecycle(api, line):
     call = body(api.call("GET", "/v1/calls/CA400"))
     assert call["answered"] is True and call["dial_status"] == "completed" and call["talk_time"] == 65
     assert call["status"] == "completed" and call["duration"] == 71
-    assert call["recording"] == {"sid": "RE1", "url": "https://api.twilio.com/rec/RE1", "duration": 64}
+    assert call["recording"]["sid"] == "RE1" and call["recording"]["duration"] == 64
+    assert call["recording"]["url"] == f"{BASE_URL}/v1/calls/CA400/recording"  # the API's link, never Twilio's
 
 
 @pytest.mark.parametrize("dial_status", ["no-answer", "busy", "failed", "canceled"])

@@ -66,6 +66,7 @@ def unsubscribe(name: str) -> None:
 
 # The product's own subscribers. (Tests add theirs with ``subscribe``.)
 subscribe("reports", ("call.completed", "call.updated"), "chalicelib.reports.aggregates:on_event")
+subscribe("recordings", ("call.completed", "call.updated", "call.deleted"), "chalicelib.recordings.archive:on_event")
 # Webhooks: one subscriber finds the endpoints an event is for and queues one message per
 # endpoint ("webhook:<endpoint id>"), each delivered and retried on its own, Svix-like schedule.
 subscribe(

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from chalicelib import channels, numbers, pools
     from chalicelib.events import stream as event_stream
     from chalicelib.integrations import webhooks
+    from chalicelib.recordings import playback
     from chalicelib.reports import calllog, outcomes, sizing, spend, summaries
 else:  # management only: loaded on first use (see lazy_module)
     channels = lazy_module("chalicelib.channels")
@@ -24,6 +25,7 @@ else:  # management only: loaded on first use (see lazy_module)
     event_stream = lazy_module("chalicelib.events.stream")
     webhooks = lazy_module("chalicelib.integrations.webhooks")
     pools = lazy_module("chalicelib.pools")
+    playback = lazy_module("chalicelib.recordings.playback")
     calllog = lazy_module("chalicelib.reports.calllog")
     outcomes = lazy_module("chalicelib.reports.outcomes")
     sizing = lazy_module("chalicelib.reports.sizing")
@@ -108,6 +110,11 @@ def list_calls() -> Response:
 @bp.route("/v1/calls/{sid}", methods=["GET"])
 def get_call(sid: str) -> Response:
     return json_response(calls.get(sid))
+
+
+@bp.route("/v1/calls/{sid}/recording", methods=["GET"])
+def get_call_recording(sid: str) -> Response:
+    return json_response(playback.link(sid))
 
 
 @bp.route("/v1/calls/{sid}", methods=["PATCH"])

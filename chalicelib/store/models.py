@@ -208,6 +208,12 @@ class CallModel(StoreModel):
     recording_sid = UnicodeAttribute(null=True)
     recording_url = UnicodeAttribute(null=True)
     recording_duration = NumberAttribute(null=True)
+    # The copy in the stage's bucket (chalicelib/recordings/), verified by size and SHA-256.
+    recording_key = UnicodeAttribute(null=True)
+    recording_size = NumberAttribute(null=True)
+    recording_sha256 = UnicodeAttribute(null=True)
+    recording_archived_at = NumberAttribute(null=True)
+    recording_deleted_at_twilio = NumberAttribute(null=True)
     attribution = JSONAttribute(null=True)
     degraded = BooleanAttribute(null=True)  # answered by the fallback path; completed by callbacks
     # Set by the first voice request stored for the call (its I-Twilio-Idempotency-Token, or "-"):

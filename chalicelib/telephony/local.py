@@ -8,9 +8,17 @@ from the numbers table, so two processes (``make run`` and the seed script) agre
 from __future__ import annotations
 
 import hashlib
+import re
+import tempfile
+from pathlib import Path
 
 from chalicelib.store.models import NumberModel
 from chalicelib.telephony.types import AvailableNumber, ProvisionedNumber, TelephonyError, Webhooks
+
+# Deleted recordings are remembered on disk: ``make run``'s app, its event pump and the call
+# simulator are separate processes that must agree on what is gone.
+DELETED_DIR = Path(tempfile.gettempdir()) / "calltracking-local-telephony" / "deleted-recordings"
+_RECORDING_SID = re.compile(r"RE[0-9A-Za-z]{1,62}")
 
 
 class LocalTelephony:
@@ -55,3 +63,24 @@ class LocalTelephony:
 
     def release(self, sid: str) -> None:
         self.hooks.pop(sid, None)
+
+    def fetch_recording(self, recording_sid: str) -> tuple[bytes, str]:
+        """Every simulated recording is the same small WAV, until it is deleted."""
+        from chalicelib.telephony import local_audio  # only when a recording is fetched: numbers never need it
+
+        if self.recording_deleted(recording_sid):
+            raise TelephonyError(f"recording {recording_sid} was deleted", client_error=True)
+        return local_audio.wav_bytes(), local_audio.CONTENT_TYPE
+
+    def delete_recording(self, recording_sid: str) -> None:
+        DELETED_DIR.mkdir(parents=True, exist_ok=True)
+        (DELETED_DIR / _checked(recording_sid)).touch()
+
+    def recording_deleted(self, recording_sid: str) -> bool:
+        return (DELETED_DIR / _checked(recording_sid)).exists()
+
+
+def _checked(recording_sid: str) -> str:
+    if not _RECORDING_SID.fullmatch(recording_sid):  # it becomes a file name
+        raise TelephonyError(f"{recording_sid!r} is not a recording SID", client_error=True)
+    return recording_sid

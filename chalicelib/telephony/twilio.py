@@ -7,6 +7,7 @@ voice path never buys numbers, and its cold start should not pay for the REST cl
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from twilio.rest import Client
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
+TWILIO_API = "https://api.twilio.com"
+_SID = re.compile(r"RE[0-9a-fA-F]{32}")
 
 
 class TwilioTelephony:
@@ -117,6 +120,38 @@ class TwilioTelephony:
         """
         with _translated(f"releasing {sid}", client_statuses=frozenset({404})):
             self._rest().incoming_phone_numbers(sid).delete()
+
+    def fetch_recording(self, recording_sid: str) -> tuple[bytes, str]:
+        """The recording's WAV, with the account's credentials (works with HTTP auth on media turned on).
+
+        ``requests`` directly, not the SDK's HTTP client: that one decodes every body as text.
+        Twilio answers the media URL with a redirect to its storage; ``requests`` drops the
+        Authorization header when the redirect leaves the host, as it should.
+        """
+        import requests
+
+        if not _SID.fullmatch(recording_sid):
+            raise TelephonyError(f"{recording_sid!r} is not a recording SID", client_error=True)
+        self._rest()  # checks the account SID and reads the (maybe rotated) token
+        base = self.api_base_url or TWILIO_API
+        url = f"{base}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}.wav"
+        with _translated(f"fetching recording {recording_sid}"):
+            answer = requests.get(url, auth=(self.account_sid, self._client_token or ""), timeout=self.timeout)
+        if answer.status_code >= 400:
+            raise TelephonyError(
+                f"Twilio answered HTTP {answer.status_code} when fetching recording {recording_sid}",
+                client_error=answer.status_code == 404,
+            )
+        return answer.content, answer.headers.get("Content-Type", "audio/x-wav").split(";")[0].strip()
+
+    def delete_recording(self, recording_sid: str) -> None:
+        """Delete the recording at Twilio; a 404 means it is gone already (a retried delete)."""
+        try:
+            with _translated(f"deleting recording {recording_sid}", client_statuses=frozenset({404})):
+                self._rest().recordings(recording_sid).delete()
+        except TelephonyError as exc:
+            if not exc.client_error:  # only a 404 is one here
+                raise
 
 
 def _hook_fields(hooks: Webhooks) -> dict[str, str]:

@@ -56,3 +56,11 @@ class Telephony(Protocol):
     def release(self, sid: str) -> None:
         """Give the number back to the carrier."""
         ...
+
+    def fetch_recording(self, recording_sid: str) -> tuple[bytes, str]:
+        """A recording's audio (WAV) and its content type, fetched with the account's credentials."""
+        ...
+
+    def delete_recording(self, recording_sid: str) -> None:
+        """Delete the recording at the provider (after it was copied to the owner's bucket)."""
+        ...

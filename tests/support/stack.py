@@ -55,6 +55,7 @@ def start(*, table_prefix: str = "stack-", extra_env: dict[str, str] | None = No
     overrides = {
         "DYNAMODB_ENDPOINT": ddb,
         "SQS_ENDPOINT": ddb,
+        "S3_ENDPOINT": ddb,
         "TABLE_PREFIX": table_prefix,
         "PUBLIC_BASE_URL": base,
         **(extra_env or {}),

@@ -1,0 +1,125 @@
+"""Copying a call's recording from Twilio into the stage's bucket: the ``recordings`` subscriber.
+
+Idempotent at every step, because the queue retries a failing delivery and the call's own
+change (the archive recorded on it) comes back as a ``call.updated`` event:
+
+1. a call whose copy is recorded and verified is not fetched again;
+2. the object's key is deterministic, so a retried put overwrites the same object;
+3. Twilio's copy is deleted only after ours was read back with the same size and SHA-256,
+   and a retry after a failed delete only deletes (a 404 there means done).
+
+``call.deleted`` deletes the object; the bucket's lifecycle rule is the backstop.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock
+from chalicelib.events.model import Event
+from chalicelib.observability import logger
+from chalicelib.recordings import storage
+from chalicelib.settings import get_settings
+from chalicelib.store.models import CallModel
+from chalicelib.store.ops import condition_failed
+from chalicelib.telephony import get_provider
+
+
+class CopyMismatch(RuntimeError):
+    """What S3 holds is not what Twilio served: never delete Twilio's copy then."""
+
+
+def on_event(event: Event) -> None:
+    recording = event.call.get("recording") or {}
+    sid = recording.get("sid")
+    if not sid:
+        return
+    if event.type == "call.deleted":
+        delete_object(event.call_sid, sid)
+    else:
+        archive(event.call_sid)
+
+
+def has_copy(c: CallModel) -> bool:
+    return bool(c.recording_key and c.recording_size and c.recording_sha256)
+
+
+def archive(call_sid: str) -> CallModel | None:
+    """Copy the call's recording to S3 (once), record it, then delete it at Twilio (when set to)."""
+    try:
+        c = CallModel.get(call_sid, consistent_read=True)
+    except CallModel.DoesNotExist:
+        return None
+    if not c.recording_sid or not c.recording_sid.startswith("RE"):
+        return None
+    logger.append_keys(call_sid=call_sid, recording_sid=c.recording_sid)
+    if not has_copy(c):
+        copied = _copy(c)
+        if copied is None:
+            return None
+        c = copied
+    if get_settings().recordings_delete_at_twilio and c.recording_deleted_at_twilio is None:
+        get_provider().delete_recording(c.recording_sid)
+        c.update(
+            actions=[CallModel.recording_deleted_at_twilio.set(clock.now_ms()), CallModel.recording_url.remove()],
+            condition=CallModel.call_sid.exists(),
+        )
+        logger.info("recording deleted at the telephony provider")
+    return c
+
+
+def _copy(c: CallModel) -> CallModel | None:
+    rec_sid = str(c.recording_sid)
+    data, content_type = get_provider().fetch_recording(rec_sid)
+    digest = hashlib.sha256(data).digest()
+    key = storage.object_key(c.call_sid, rec_sid)
+    client, bucket = storage.s3(), storage.bucket()
+    client.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=data,
+        ContentType=content_type or storage.CONTENT_TYPE,
+        ServerSideEncryption="AES256",
+        ChecksumSHA256=base64.b64encode(digest).decode(),  # S3 refuses a body that does not match
+        Metadata={"sha256": digest.hex(), "call-sid": c.call_sid, "recording-sid": rec_sid},
+    )
+    _verify(client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED"), len(data), digest)
+    try:
+        c.update(
+            actions=[
+                CallModel.recording_key.set(key),
+                CallModel.recording_size.set(len(data)),
+                CallModel.recording_sha256.set(digest.hex()),
+                CallModel.recording_archived_at.set(clock.now_ms()),
+            ],
+            condition=CallModel.call_sid.exists(),
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        logger.info("the call was deleted while its recording was copied; the copy is deleted too")
+        client.delete_object(Bucket=bucket, Key=key)
+        return None
+    logger.info("recording archived", key=key, size=len(data))
+    return c
+
+
+def _verify(head: dict[str, Any], size: int, digest: bytes) -> None:
+    if int(head.get("ContentLength", -1)) != size:
+        raise CopyMismatch(f"S3 holds {head.get('ContentLength')} bytes, Twilio served {size}")
+    if (head.get("Metadata") or {}).get("sha256") != digest.hex():
+        raise CopyMismatch("the stored object's SHA-256 is not the fetched recording's")
+    stored = head.get("ChecksumSHA256")
+    if stored and stored.split("-")[0] != base64.b64encode(digest).decode():
+        raise CopyMismatch("S3's SHA-256 checksum of the object is not the fetched recording's")
+
+
+def delete_object(call_sid: str, recording_sid: str) -> None:
+    """The call is gone (retention or erasure): so is its recording (deleting twice is harmless)."""
+    key = storage.object_key(call_sid, recording_sid)
+    storage.s3().delete_object(Bucket=storage.bucket(), Key=key)
+    logger.info("recording deleted with its call", call_sid=call_sid, key=key)
