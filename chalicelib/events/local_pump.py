@@ -66,18 +66,22 @@ class Pump:
         count = 0
         for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"].get("Shards", []):
             sid = shard["ShardId"]
-            it = (
-                self._iterators.get(sid)
-                or streams.get_shard_iterator(StreamArn=arn, ShardId=sid, ShardIteratorType="TRIM_HORIZON")[
-                    "ShardIterator"
-                ]
+            # Resume after the last record handled (a fresh iterator each round: an iterator kept
+            # at the end of moto's shard can miss records written after it).
+            last = self._iterators.get(sid)
+            where: dict[str, str] = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+                if last
+                else {"ShardIteratorType": "TRIM_HORIZON"}
             )
+            it = streams.get_shard_iterator(StreamArn=arn, ShardId=sid, **where)["ShardIterator"]
             answer = streams.get_records(ShardIterator=it, Limit=100)
-            records = [_lambda_record(r, arn) for r in answer.get("Records", [])]
+            raw = answer.get("Records", [])
+            records = [_lambda_record(r, arn) for r in raw]
             if records:
                 stream.handle({"Records": records})  # raises like the Lambda would: retried next round
                 count += len(records)
-            self._iterators[sid] = answer.get("NextShardIterator") or it
+                self._iterators[sid] = raw[-1]["dynamodb"]["SequenceNumber"]
         return count
 
     def queue_once(self) -> int:
