@@ -149,7 +149,15 @@ def cached_build(stage: str = "dev", *, project_dir: Path = ROOT, region: str = 
     with _locked(project_dir, name="cache.lock"):
         if manifest.exists():
             data = json.loads(manifest.read_text())
-            return Built(**{k: Path(v) if k.endswith("_path") else v for k, v in data.items()})
+            return Built(
+                zip_path=Path(data["zip_path"]),
+                template_path=Path(data["template_path"]),
+                zip_bytes=int(data["zip_bytes"]),
+                unzipped_bytes=int(data["unzipped_bytes"]),
+                chalice_zip_bytes=int(data["chalice_zip_bytes"]),
+                chalice_unzipped_bytes=int(data["chalice_unzipped_bytes"]),
+                runtime=str(data["runtime"]),
+            )
         for old in CACHE_DIR.glob(f"built-{stage}-*"):
             shutil.rmtree(old, ignore_errors=True)
         built = build(stage, out, region=region, project_dir=project_dir)
@@ -305,7 +313,7 @@ def _requirements(project_dir: Path) -> Path:
 def _runtime(template_path: Path) -> str:
     template = json.loads(template_path.read_text())
     runtimes = {
-        r["Properties"]["Runtime"]
+        str(r["Properties"]["Runtime"])
         for r in template["Resources"].values()
         if r.get("Type") in ("AWS::Serverless::Function", "AWS::Lambda::Function")
     }
@@ -337,3 +345,23 @@ def _locked(project_dir: Path, name: str = "build.lock") -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m calltracking_cli.package [--stage dev] [--out DIR]``: build and print the sizes."""
+    import argparse  # only for this command line, not for callers of build()
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    built = build(args.stage, args.out or CACHE_DIR / f"out-{args.stage}")
+    mb = 1024 * 1024
+    print(f"{built.zip_path}  {built.zip_bytes / mb:.1f} MB zipped, {built.unzipped_bytes / mb:.1f} MB unzipped")
+    before = f"{built.chalice_zip_bytes / mb:.1f} MB zipped, {built.chalice_unzipped_bytes / mb:.1f} MB unzipped"
+    print(f"chalice package alone: {before}")
+    print(f"template: {built.template_path}")
+
+
+if __name__ == "__main__":
+    main()
