@@ -95,8 +95,16 @@ class Built:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
 
 
-def build(stage: str, out_dir: Path, *, region: str | None = None, project_dir: Path = ROOT) -> Built:
-    """Run ``chalice package --stage <stage> <out_dir>`` and trim and compile its deployment.zip in place."""
+CHALICE_ZIP = "chalice-deployment.zip"
+
+
+def build(
+    stage: str, out_dir: Path, *, region: str | None = None, project_dir: Path = ROOT, keep_chalice_zip: bool = False
+) -> Built:
+    """Run ``chalice package --stage <stage> <out_dir>`` and trim and compile its deployment.zip in place.
+
+    ``keep_chalice_zip`` keeps chalice's own zip next to it (``CHALICE_ZIP``) for the benchmark's before/after.
+    """
     region = region or stage_region(stage, project_dir)
     out_dir = Path(out_dir).resolve()
     with _locked(project_dir):
@@ -118,6 +126,8 @@ def build(stage: str, out_dir: Path, *, region: str | None = None, project_dir: 
     template_path = out_dir / "sam.json"
     runtime = _runtime(template_path)
     chalice_zip = zip_path.stat().st_size
+    if keep_chalice_zip:
+        shutil.copy2(zip_path, out_dir / CHALICE_ZIP)
     with tempfile.TemporaryDirectory(prefix="ct-package-") as tmp:
         tree = Path(tmp) / "tree"
         with zipfile.ZipFile(zip_path) as archive:
@@ -160,7 +170,7 @@ def cached_build(stage: str = "dev", *, project_dir: Path = ROOT, region: str = 
             )
         for old in CACHE_DIR.glob(f"built-{stage}-*"):
             shutil.rmtree(old, ignore_errors=True)
-        built = build(stage, out, region=region, project_dir=project_dir)
+        built = build(stage, out, region=region, project_dir=project_dir, keep_chalice_zip=True)
         manifest.write_text(json.dumps(built.to_json(), indent=2))
         return built
 

@@ -2,7 +2,8 @@
 
 Every check runs the unzipped package in a fresh interpreter started with ``-I -S`` (no site-packages,
 no environment paths) and ``sys.path`` pointed at the package only, the tree made read-only and
-``PYTHONDONTWRITEBYTECODE=1``, as Lambda runs it from ``/var/task``.
+``-B`` (root ignores the read-only mode; ``-I`` ignores ``PYTHONDONTWRITEBYTECODE``), as Lambda runs it
+from ``/var/task``.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def _run_in_package(tree: Path, code: str) -> str:
     prelude = f"import sys; sys.path.insert(0, {str(tree)!r}); sys.dont_write_bytecode = True\n"
     python = package.runtime_python("python3.11")
     answer = subprocess.run(
-        [python, "-I", "-S", "-c", prelude + code],
+        [python, "-I", "-S", "-B", "-c", prelude + code],
         cwd=tree,
         env={"PATH": os.environ.get("PATH", ""), **ENV},
         capture_output=True,
