@@ -9,8 +9,10 @@
   action) pairs that ``chalicelib`` calls, found by reading its source: a new model, index
   or operation without a policy change fails here, and so does a permission nothing uses.
 * Every ARN in a policy names one region and one account (``scripts/policy.py`` sets them),
-  never ``*``, and no statement grants ``*``: nothing in the code needs a service without
-  resource-level permissions (metrics go to the logs, not to ``PutMetricData``).
+  never ``*``, and no statement grants ``*`` except where AWS has no resource-level permission:
+  the stream event source's ``ListStreams`` and X-Ray's two write actions (Lambda's active
+  tracing, ``"xray": true`` on every deployed stage; Chalice adds them only to policies it
+  generates). Metrics go to the logs, not to ``PutMetricData``.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ LOCAL_ONLY_FUNCTIONS = {
     ("chalicelib/site/__init__.py", "demo_response"),  # answers 404 outside the local stage
     ("chalicelib/reports/aggregates.py", "rebuild"),  # an operator's command (scripts/reports.py), not the Lambda
 }
+
+# Lambda's active tracing writes with these; X-Ray has no resource-level permissions ("*").
+XRAY_ACTIONS = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 
 # Table-level operations the Lambda must never be allowed, whatever the code does.
 FORBIDDEN_DYNAMODB = {
@@ -121,9 +126,11 @@ def template() -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _no_bucket_policy_warning() -> Iterator[None]:
-    """moto's CloudFormation skips the bucket's TLS-only policy (cfn-lint checks it) and warns so."""
+    """moto's CloudFormation skips the bucket's TLS-only policy, the alarms and the email subscription
+    (cfn-lint and tests/test_alarms.py check them on the template) and warns so."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Tried to parse AWS::S3::BucketPolicy", category=UserWarning)
+        for skipped in ("AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm", "AWS::SNS::Subscription"):
+            warnings.filterwarnings("ignore", message=f"Tried to parse {skipped}", category=UserWarning)
         yield
 
 
@@ -211,7 +218,8 @@ def test_table_settings_match_model(model: type[Model], template: dict[str, Any]
 def test_template_has_only_the_model_tables(template: dict[str, Any]) -> None:
     tables = [r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
     assert len(tables) == len(ALL_MODELS) == len(settings.TABLES)
-    assert set(template["Parameters"]) == {"TablePrefix"}
+    # TablePrefix names everything; the rest only configure the alarms (tests/test_alarms.py).
+    assert set(template["Parameters"]) == {"TablePrefix", "AlarmEmail", "FunctionName", "NoCallsAlarmHours"}
 
 
 # --- (b) cfn-lint -----------------------------------------------------------------------------
@@ -566,9 +574,11 @@ def test_policy_shape(stage: str) -> None:
         for action in _as_list(s["Action"]):
             service, _, name = action.partition(":")
             assert service and name and "*" not in action, f"wildcard or malformed action {action!r}"
-        # "*" only where AWS has no resource-level permission: the stream event source's ListStreams.
+        # "*" only where AWS has no resource-level permission: the stream event source's ListStreams
+        # and X-Ray's writes.
         if "*" in _as_list(s["Resource"]):
-            assert _as_list(s["Action"]) == ["dynamodb:ListStreams"] and _as_list(s["Resource"]) == ["*"], s
+            assert _as_list(s["Resource"]) == ["*"], s
+            assert set(_as_list(s["Action"])) in ({"dynamodb:ListStreams"}, XRAY_ACTIONS), s
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -661,7 +671,17 @@ def test_policy_logs_and_no_metrics_api(stage: str) -> None:
     called = [p for p in (ROOT / "chalicelib").rglob("*.py") if "put_metric_data" in p.read_text()]
     assert called == []
     services = {a.split(":")[0] for s in policy["Statement"] for a in _as_list(s["Action"])}
-    assert services == {"logs", "dynamodb", "ssm", "kms", "sqs", "s3"}
+    assert services == {"logs", "dynamodb", "ssm", "kms", "sqs", "s3", "xray"}
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_deployed_stages_trace_with_xray_and_may_write_exactly_the_traces(stage: str) -> None:
+    """Lambda's active tracing (stage config ``xray``) needs the role to write segments and telemetry;
+    Chalice adds that only to the policies it generates, and ours are hand-written."""
+    assert CONFIG["stages"][stage].get("xray") is True
+    [traces] = _statements(_policy(stage), "xray")
+    assert set(_as_list(traces["Action"])) == XRAY_ACTIONS and _as_list(traces["Resource"]) == ["*"]
+    assert not CONFIG["stages"]["local"].get("xray")  # chalice local has nothing to trace to
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)

@@ -209,3 +209,12 @@ def test_region_comes_from_the_environment_then_the_stage(tmp_path: Path, monkey
     assert package.stage_region("b", tmp_path) == "ap-south-1"
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
     assert package.stage_region("b", tmp_path) == "us-west-2"
+
+
+def test_the_deployed_stages_functions_trace_actively(built: package.Built) -> None:
+    """``"xray": true`` in the stage config becomes Lambda's active tracing in chalice's template."""
+    template = json.loads(built.template_path.read_text())
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    assert len(functions) >= 1
+    assert {f["Properties"].get("Tracing") for f in functions} == {"Active"}
+    assert {f["Properties"]["Runtime"] for f in functions} == {built.runtime}
