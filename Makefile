@@ -19,6 +19,7 @@ $(VENV)/.installed: requirements.lock requirements-dev.lock
 # transitive ones included, with the hashes of all its files on PyPI. Versions come from what the venv
 # has installed (its `pip freeze` as constraints) and the current locks, never a newer release, so the
 # same venv always gives the same locks; then pip checks that installing the locks would change nothing.
+# requirements-dev.lock covers every requirements-*.txt (dev, and any tool's own list).
 LOCK_TOOLS := pip-tools==7.6.2
 LOCK_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes \
 	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
@@ -28,7 +29,7 @@ lock:
 	mkdir -p .local/lock
 	$(PY) -m pip freeze --all --exclude-editable | grep -v ' @ ' > .local/lock/installed.txt
 	$(LOCK_COMPILE) -o requirements.lock requirements.txt
-	$(LOCK_COMPILE) -o requirements-dev.lock requirements-dev.txt
+	$(LOCK_COMPILE) -o requirements-dev.lock $(sort $(wildcard requirements-*.txt))
 	@! $(PY) -m pip install --dry-run --require-hashes -r requirements-dev.lock | grep '^Would install' \
 	  || { echo "the locks differ from the venv: install the pins above first (.venv/bin/pip install <pkg>==<version>)"; exit 1; }
 
