@@ -218,3 +218,25 @@ def test_the_deployed_stages_functions_trace_actively(built: package.Built) -> N
     assert len(functions) >= 1
     assert {f["Properties"].get("Tracing") for f in functions} == {"Active"}
     assert {f["Properties"]["Runtime"] for f in functions} == {built.runtime}
+
+
+def test_nothing_in_chalicelib_imports_what_the_trim_drops() -> None:
+    """A new ``import phonenumbers.geocoder`` (or of aiohttp, a Twilio domain, Powertools' router) would
+    pass every test in the venv and fail only in Lambda: the trim's list must change with it."""
+    dropped = [*package.UNUSED_PACKAGES, *(p.replace("/", ".") for p in package.UNUSED_PATHS)]
+    dropped += ["phonenumbers.geocoder", "phonenumbers.carrier", "phonenumbers.timezone"]
+    imported: list[tuple[str, str]] = []
+    for path in [ROOT / "app.py", *(ROOT / "chalicelib").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            for name in names:
+                part = name.split(".")[2] if name.startswith("twilio.rest.") else ""
+                twilio_domain = part.islower() and part not in package.TWILIO_DOMAINS  # not Client, a class
+                if twilio_domain or any(name == d or name.startswith(f"{d}.") for d in dropped):
+                    imported.append((str(path.relative_to(ROOT)), name))
+    assert imported == []
