@@ -803,3 +803,55 @@ def test_browser_cookies_are_httponly_lax_and_not_secure_on_local_http(dashboard
     page.goto(dashboard.url("/dashboard/signin"))
     assert page.evaluate("() => document.cookie") == ""  # scripts cannot read it
     context.close()
+
+
+def test_make_run_prints_the_dashboard_and_a_demo_admin_who_can_sign_in(chromium: Any) -> None:  # noqa: F811
+    import os
+    import signal
+    import time
+
+    from tests.support import browser as br
+    from tests.support import servers
+
+    # Given `make run`'s own script on free ports, as a developer starts it
+    ddb_port, api_port = servers.free_port(), servers.free_port()
+    drop = ("DYNAMODB_ENDPOINT", "PUBLIC_BASE_URL", "TABLE_PREFIX", "SQS_ENDPOINT", "S3_ENDPOINT", "STAGE", "API_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    for key in ("TWILIO_AUTH_TOKEN", "DEFAULT_FORWARD_TO", "TELEPHONY"):
+        env.pop(key, None)
+    env |= {"DDB_PORT": str(ddb_port), "API_PORT": str(api_port)}
+    proc = subprocess.Popen(
+        [str(ROOT / "scripts" / "run-local.sh")],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        # When it has started, it has printed the dashboard's address and the demo sign-in
+        lines: list[str] = []
+        deadline = time.monotonic() + 120
+        assert proc.stdout is not None
+        while time.monotonic() < deadline and not any("sign in as" in line for line in lines):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        printed = "".join(lines)
+        base = f"http://127.0.0.1:{api_port}"
+        assert f"dashboard    {base}/dashboard" in printed, printed
+        m = re.search(r"sign in as (\S+@\S+)\s+password (\S+)", printed)
+        assert m, printed
+        servers.wait_for_port(api_port, None, timeout=60)
+        # Then that email and password open the dashboard in a browser
+        context = br.new_context(chromium)
+        dash.sign_in(context.new_page(), base, m.group(1), m.group(2))
+        page = context.new_page()
+        page.goto(f"{base}/dashboard/users")
+        assert m.group(1) in page.inner_text("table")
+        context.close()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)

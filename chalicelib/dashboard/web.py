@@ -269,10 +269,10 @@ def require(request: Request, *, role: str = "viewer") -> Viewer:
     if found is None:
         if request.method in ("GET", "HEAD"):
             raise Redirect(signin_location(request))
-        raise Unauthorized("sign in first: this session has ended or never began")
+        raise Unauthorized("Please sign in again: this session has ended or never began.")
     viewer = Viewer(email=found.email, role=found.role, csrf=found.csrf, session_id=found.session_id)
     if _RANK.get(viewer.role, -1) < _RANK[role]:
-        raise Forbidden("this page is for admins only")
+        raise Forbidden("This page is for admins only. Ask an admin if you need something changed.")
     return viewer
 
 
@@ -322,7 +322,9 @@ def check_csrf(request: Request, viewer: Viewer) -> dict[str, str]:
     fields = form(request)
     presented = fields.get("csrf") or header(request, "x-csrf-token")
     if not tokens_match(presented, viewer.csrf):
-        raise Forbidden("this form has expired or did not come from this dashboard: reload the page and try again")
+        raise Forbidden(
+            "This form has expired or did not come from this dashboard. Reload the page and try again."
+        )
     return fields
 
 
