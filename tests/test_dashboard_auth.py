@@ -8,6 +8,7 @@ The first part drives the app through Chalice's test client with a small cookie 
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -298,14 +299,29 @@ def test_a_state_change_without_the_right_csrf_token_is_refused(
     assert session_item(admin.cookies["ct_session"]) is not None  # not even sign-out
 
 
-def test_the_csrf_token_may_come_in_a_header_with_json(admin: Browser, users_mod: Any) -> None:
+def test_the_csrf_token_may_come_in_a_header(admin: Browser, users_mod: Any) -> None:
+    """For a page script's fetch(): the token in ``X-CSRF-Token`` instead of a form field."""
     admin.get("/dashboard/users")
     token = admin.csrf()
-    h = admin._headers({"Content-Type": "application/json", "X-CSRF-Token": token})
-    body = '{"email": "json@example.com", "role": "viewer"}'
-    r = admin.client.http.post("/dashboard/users", headers=h, body=body)
+    r = admin.post("/dashboard/users", {"email": "hdr@example.com", "role": "viewer"}, headers={"X-CSRF-Token": token})
     assert r.status_code == 201
-    assert users_mod.get_user("json@example.com")["role"] == "viewer"
+    assert users_mod.get_user("hdr@example.com")["role"] == "viewer"
+    r = admin.post("/dashboard/users", {"email": "h2@example.com", "role": "viewer"}, headers={"X-CSRF-Token": "no"})
+    assert r.status_code == 403
+
+
+def test_json_bodies_are_read_by_check_csrf(admin: Browser) -> None:
+    """``check_csrf`` also reads a JSON object (for a page route that takes one)."""
+    from chalicelib.dashboard import web
+
+    admin.get("/dashboard/users")
+    viewer = web.Viewer("admin@example.com", "admin", admin.csrf(), "x")
+    body = json.dumps({"csrf": admin.csrf(), "n": 3, "s": "x"})
+    request = type("R", (), {"headers": {"content-type": "application/json"}, "raw_body": body.encode()})()
+    assert web.check_csrf(request, viewer) == {"csrf": admin.csrf(), "n": "3", "s": "x"}  # type: ignore[arg-type]
+    bad = type("R", (), {"headers": {"content-type": "application/json"}, "raw_body": b'{"csrf": "no"}'})()
+    with pytest.raises(Exception, match="did not come from"):
+        web.check_csrf(bad, viewer)  # type: ignore[arg-type]
 
 
 def test_another_sessions_token_is_refused(api: Any, admin: Browser, users_mod: Any) -> None:
@@ -483,6 +499,27 @@ def test_session_limits_follow_the_settings(api: Any, users_mod: Any, fake_clock
     assert b.get("/dashboard/users").status_code == 200
     fake_clock.advance(5 * 60)
     assert b.get("/dashboard/users").status_code == 303
+
+
+def test_a_signed_in_request_costs_one_dynamodb_read_and_a_write_at_most_once_a_minute(
+    api: Any, users_mod: Any, fake_clock: Any
+) -> None:
+    """The dashboard's pages have request budgets (the call log's first page: 3 in all), so the
+    shell's own share is counted: one GetItem of the session; the idle timer's write once a minute."""
+    from bench.common import counting
+    from chalicelib.dashboard import web
+
+    users_mod.create_user("a@example.com", "viewer", PASSWORD)
+    b = Browser(api.client)
+    b.sign_in("a@example.com", next_path="/dashboard/signin")
+    request = type("R", (), {"headers": {"cookie": f"ct_session={b.cookies['ct_session']}"}, "method": "GET"})()
+    with counting() as counter:
+        web.require(request)  # type: ignore[arg-type]
+    assert dict(counter.ops) == {"GetItem": 1}
+    fake_clock.advance(61)
+    with counting() as counter:
+        web.require(request)  # type: ignore[arg-type]
+    assert dict(counter.ops) == {"GetItem": 1, "UpdateItem": 1}
 
 
 # ---------------------------------------------------------------------------------------------- roles and users

@@ -322,9 +322,7 @@ def check_csrf(request: Request, viewer: Viewer) -> dict[str, str]:
     fields = form(request)
     presented = fields.get("csrf") or header(request, "x-csrf-token")
     if not tokens_match(presented, viewer.csrf):
-        raise Forbidden(
-            "This form has expired or did not come from this dashboard. Reload the page and try again."
-        )
+        raise Forbidden("This form has expired or did not come from this dashboard. Reload the page and try again.")
     return fields
 
 
