@@ -519,7 +519,24 @@ def test_a_signed_in_request_costs_one_dynamodb_read_and_a_write_at_most_once_a_
     fake_clock.advance(61)
     with counting() as counter:
         web.require(request)  # type: ignore[arg-type]
-    assert dict(counter.ops) == {"GetItem": 1, "UpdateItem": 1}
+    assert dict(counter.ops) == {"GetItem": 2, "UpdateItem": 1}  # the session, the user; the last use
+
+
+def test_a_session_left_behind_by_a_failed_disable_ends_within_a_minute(
+    api: Any, users_mod: Any, fake_clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users_mod.create_user("a@example.com", "viewer", PASSWORD)
+    b = Browser(api.client)
+    b.sign_in("a@example.com", next_path="/dashboard/signin")
+    # Given a disable whose deletion of sessions was lost
+    monkeypatch.setattr(users_mod, "_end_sessions", lambda refs: None)
+    users_mod.set_disabled("a@example.com", True)
+    assert session_item(b.cookies["ct_session"]) is not None
+    # Then within a minute the session is refused and removed
+    fake_clock.advance(61)
+    r = b.get("/dashboard/users")
+    assert r.status_code == 303 and "/dashboard/signin" in header(r, "Location")
+    assert session_item(b.cookies["ct_session"]) is None
 
 
 # ---------------------------------------------------------------------------------------------- roles and users
