@@ -344,13 +344,19 @@ def _env() -> jinja2.Environment:
 
 
 def media_origins() -> str:
-    """Where the recordings' presigned URLs point (the player's ``media-src``)."""
+    """Where the recordings' presigned URLs point (the player's ``media-src``): the stage's bucket
+    only. The S3 client presigns path-style URLs (``recordings/storage.py``), so the source names
+    the host and the bucket's path; a CSP source ending in ``/`` matches that path's prefix."""
     s = get_settings()
+    bucket = s.recordings_bucket
     if s.s3_endpoint:
         p = urlsplit(s.s3_endpoint)
-        return f"{p.scheme}://{p.netloc}"
-    bucket = s.recordings_bucket
-    return f"https://{bucket}.s3.{s.region}.amazonaws.com https://s3.{s.region}.amazonaws.com"
+        hosts = [f"{p.scheme}://{p.netloc}"]
+    else:
+        hosts = [f"https://s3.{s.region}.amazonaws.com"]
+        if s.region == "us-east-1":  # botocore presigns us-east-1 on the global endpoint
+            hosts.append("https://s3.amazonaws.com")
+    return " ".join(f"{host}/{bucket}/" for host in hosts)
 
 
 def csp() -> str:
