@@ -41,6 +41,7 @@ dashboard-vendor: node
 	mkdir -p $(VENDOR)
 	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css $(VENDOR)/
 	cp node_modules/uplot/LICENSE $(VENDOR)/uPlot.LICENSE
+	cp chalicelib/site/player.js chalicelib/dashboard/static/player.js
 
 # Debian's Chromium for the browser tests (Playwright drives it via executable_path).
 chromium:

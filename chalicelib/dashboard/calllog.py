@@ -306,9 +306,14 @@ def _caller_page(f: Filters, caller: str, start_key: dict[str, Any] | None, size
     return out
 
 
+def today() -> str:
+    """The business's date now (``REPORT_TIMEZONE``): the default range ends on it."""
+    return aggregates.day(clock.now_ms())
+
+
 def log(query: dict[str, str]) -> dict[str, Any]:
     """The log page for a query string: the filters, a page of calls as rows, the next cursor."""
-    f = parse_filters(query, aggregates.day(clock.now_ms()))
+    f = parse_filters(query, today())
     p = page(f, query.get("cursor") or None)
     return {"filters": f, "rows": [row(c) for c in p.calls], "cursor": p.cursor, "short": p.short}
 
@@ -352,7 +357,7 @@ def export_csv(query: dict[str, str]) -> tuple[str, bool]:
     """Every matching call in the range as the API's CSV, up to ``CSV_MAX_ROWS``; and whether
     it was cut there. Pages are read one after another, each within the per-page budget."""
     q = {k: v for k, v in query.items() if k != "cursor"}
-    f = parse_filters(q, aggregates.day(clock.now_ms()))
+    f = parse_filters(q, today())
     rows: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:

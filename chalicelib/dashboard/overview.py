@@ -131,6 +131,37 @@ def change(key: str, current: float | None, previous: float | None) -> dict[str,
     return {"direction": direction, "text": f"{direction} {amount}", "better": better}
 
 
+def display(kind: str, value: float | int | None) -> str:
+    """A figure as the page shows it. Pure. Money has no currency sign: spend and revenue are
+    entered in the business's own currency, which the product does not know."""
+    if value is None:
+        return "–"
+    if kind == "count":
+        return f"{int(value):,}"
+    if kind == "money":
+        return f"{value:,.2f}"
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    seconds = round(float(value))
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+# The per-source table's columns: key, label, kind.
+COLUMNS = (
+    ("calls", "Calls", "count"),
+    ("answered", "Answered", "count"),
+    ("missed", "Missed", "count"),
+    ("missed_rate", "Missed rate", "rate"),
+    ("first_time_callers", "First-time", "count"),
+    ("avg_talk_time", "Avg talk", "seconds"),
+    ("leads", "Leads", "count"),
+    ("revenue", "Revenue", "money"),
+    ("spend", "Spend", "money"),
+    ("cost_per_call", "Cost per call", "money"),
+    ("roi", "ROI", "rate"),
+)
+
+
 def read_buckets(model: str, source: str, start: str, end: str) -> dict[str, dict[str, Any]]:
     """Day -> summed numbers for one source (one query, spam left out, caller sets not read)."""
     days: dict[str, dict[str, Any]] = {}
@@ -203,6 +234,8 @@ def summarize(
                 "value": total[key],
                 "previous": total_prev[key],
                 "change": change(key, total[key], total_prev[key]),
+                "display": display(kind, total[key]),
+                "previous_display": display(kind, total_prev[key]),
             }
         )
     order = [r["source"] for r in rows if r["source"] in series]
@@ -213,6 +246,8 @@ def summarize(
         "missed": missed,
         "voicemail": other,
     }
+    for r in rows:
+        r["cells"] = [{"key": k, "value": r[k], "display": display(kind, r[k])} for k, _, kind in COLUMNS]
     return {"totals": totals, "total": total, "previous": total_prev, "rows": rows, "chart": chart}
 
 
@@ -239,4 +274,5 @@ def overview(query: dict[str, str]) -> dict[str, Any]:
         "today": today,
         "has_sources": bool(sources),
         "presets": PRESET_LABELS,
+        "columns": COLUMNS,
     }
