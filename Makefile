@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DDB_PORT ?= 8001
 API_PORT ?= 8000
 
-.PHONY: rebuild-reports run test lint typecheck pytest bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke site site-build dashboard-vendor
+.PHONY: rebuild-reports run test lint typecheck pytest bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -86,6 +86,12 @@ apikeys: venv
 	$(PY) scripts/apikeys.py list $(if $(STAGE),--stage "$(STAGE)")
 apikey-revoke: venv
 	$(PY) scripts/apikeys.py revoke "$(ID)" $(if $(STAGE),--stage "$(STAGE)")
+
+# Dashboard users: make user EMAIL=owner@example.com ROLE=admin (asks for a password, or makes one up) | make users  [STAGE=prod]
+user: venv
+	$(PY) scripts/users.py create --email "$(EMAIL)" --role "$(or $(ROLE),viewer)" $(if $(STAGE),--stage "$(STAGE)")
+users: venv
+	$(PY) scripts/users.py list $(if $(STAGE),--stage "$(STAGE)")
 
 # After changing REPORT_TIMEZONE: count every call again in the new days (safe while calls come in) [STAGE=prod]
 rebuild-reports: venv

@@ -58,6 +58,8 @@ def middleware(event: Request, get_response: Callable[[Request], Response]) -> R
         if resource.startswith("/twilio/"):
             with connections.voice_path():
                 return _uniform(get_response(event))
+        if resource.startswith("/dashboard"):
+            return _dashboard(event, get_response)
         if _needs_key(resource):
             from chalicelib import auth  # management API only: kept out of the voice path's cold start
 
@@ -66,6 +68,19 @@ def middleware(event: Request, get_response: Callable[[Request], Response]) -> R
     except ApiError as exc:
         logger.info("request refused", status=exc.status, code=exc.code, reason=exc.message, path=resource)
         return json_response(exc.body(), exc.status, getattr(exc, "headers", None))
+
+
+def _dashboard(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Dashboard pages: a ``Redirect`` or an ``ApiError`` becomes a redirect or an HTML error page
+    (``chalicelib.dashboard.web.error_response``), never the API's JSON."""
+    from chalicelib.dashboard import web  # dashboard requests only: Jinja2 and the pages stay off the voice path
+
+    try:
+        return get_response(event)
+    except (web.Redirect, ApiError) as exc:
+        if isinstance(exc, ApiError):
+            logger.info("dashboard request refused", status=exc.status, code=exc.code, path=event.context.get("path"))
+        return web.error_response(event, exc)
 
 
 def _uniform(response: Response) -> Response:

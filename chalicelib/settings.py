@@ -69,6 +69,14 @@ class Settings(NamedTuple):
     recordings_bucket: str
     recordings_delete_at_twilio: bool  # delete Twilio's copy once ours is verified
     recording_url_seconds: int  # how long a presigned playback URL works
+    # The dashboard's sign-in (chalicelib/dashboard/): sessions end after this long without a
+    # request, and this long after sign-in whatever happens; failed sign-ins per email and per
+    # client address in one window, past which sign-in answers 429 without checking the password.
+    dashboard_idle_minutes: int
+    dashboard_session_hours: int
+    dashboard_signin_window_minutes: int
+    dashboard_signin_email_limit: int
+    dashboard_signin_ip_limit: int
 
     def table_name(self, name: str) -> str:
         if name not in TABLES:
@@ -184,6 +192,11 @@ def load(env: dict[str, str] | None = None) -> Settings:
         recordings_bucket=e.get("RECORDINGS_BUCKET", "").strip() or bucket_name(f"{prefix}recordings"),
         recordings_delete_at_twilio=_bool(e, "RECORDINGS_DELETE_AT_TWILIO", True),
         recording_url_seconds=_int(e, "RECORDING_URL_SECONDS", 300),
+        dashboard_idle_minutes=_int(e, "DASHBOARD_IDLE_MINUTES", 30),
+        dashboard_session_hours=_int(e, "DASHBOARD_SESSION_HOURS", 12),
+        dashboard_signin_window_minutes=_int(e, "DASHBOARD_SIGNIN_WINDOW_MINUTES", 15),
+        dashboard_signin_email_limit=_int(e, "DASHBOARD_SIGNIN_EMAIL_LIMIT", 5),
+        dashboard_signin_ip_limit=_int(e, "DASHBOARD_SIGNIN_IP_LIMIT", 50),
     )
 
 

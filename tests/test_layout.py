@@ -40,6 +40,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "auth",
             "site",
             "recordings",
+            "dashboard",
         },
     ),
     ("routes", {"http", "routes"}),
@@ -58,6 +59,9 @@ KEY_PREFIXES = (
     "HOOK#",
     "VISITOR#",
     "LEASERATE#",
+    "DASHUSER",
+    "WEBSESSION#",
+    "SIGNINFAIL#",
 )
 # Loaded by ``import app`` they would cost every cold start, the voice webhook's included.
 HEAVY = (
@@ -74,6 +78,9 @@ HEAVY = (
     "chalicelib.auth",
     "chalicelib.integrations",
     "chalicelib.recordings",
+    "chalicelib.dashboard",
+    "jinja2",
+    "argon2",
 )
 
 

@@ -31,6 +31,26 @@ def blocked_callers() -> Key:
     return Key("CONFIG", "blocked-callers")
 
 
+# --- dashboard users and their sessions ----------------------------------------------------
+
+DASHBOARD_USERS_PK = "DASHUSER"  # one item per dashboard user, sk = the normalised email
+
+
+def dashboard_user(email: str) -> Key:
+    return Key(DASHBOARD_USERS_PK, email)
+
+
+def web_session(token_sha256: str) -> Key:
+    """A dashboard session, found by the SHA-256 of its cookie's token (the token is never stored)."""
+    return Key(f"WEBSESSION#{token_sha256}", "session")
+
+
+def signin_failures(kind: str, who: str, window: str) -> Key:
+    """Failed sign-ins of one email or one client address (``kind``: ``email`` or ``ip``; ``who``
+    hashed) in one window (``window``: its start, epoch minutes)."""
+    return Key(f"SIGNINFAIL#{kind}#{who}", window)
+
+
 # --- callers ---------------------------------------------------------------------------------
 
 

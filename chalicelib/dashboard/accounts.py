@@ -1,0 +1,133 @@
+"""The dashboard's own pages about people: sign-in, sign-out and the user admin.
+
+Each function takes the request and returns the response; the routes in
+``chalicelib/routes/dashboard_auth.py`` only call them.
+
+Sign-in's form is protected against cross-site posts before any session exists by a double
+submit: ``GET /dashboard/signin`` sets a random token in an HttpOnly, SameSite=Lax cookie
+scoped to the sign-in path and puts the same token in the form; the post must carry both and
+they must match. A site elsewhere can neither read the cookie nor set it on this origin.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.dashboard import users, web, websessions
+from chalicelib.dashboard.signin_limits import SignInLimited
+from chalicelib.errors import ApiError, BadRequest, Forbidden
+
+SIGNIN_PATH = "/dashboard/signin"
+
+
+def _source_ip(request: Request) -> str:
+    # The address API Gateway saw; X-Forwarded-For and the like are the client's to write.
+    return str(((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown")
+
+
+def _signin_form(
+    request: Request, *, next_path: str, email: str = "", message: str = "", status: int = 200, **headers: str
+) -> Response:
+    token = secrets.token_urlsafe(32)
+    set_cookie = web.cookie(web.SIGNIN_COOKIE, token, path=SIGNIN_PATH)
+    extra: dict[str, str | list[str]] = {"Set-Cookie": set_cookie, **headers}
+    return web.render(
+        request,
+        "signin.html",
+        viewer=None,
+        status=status,
+        headers=extra,
+        csrf=token,
+        next=next_path,
+        email=email,
+        message=message,
+    )
+
+
+def signin_page(request: Request) -> Response:
+    """The sign-in form; a browser already signed in goes straight on."""
+    next_path = web.safe_next(web.query_params(request).get("next"))
+    if websessions.current(web.read_cookie(request, web.SESSION_COOKIE), touch=False) is not None:
+        return web.redirect(next_path)
+    return _signin_form(request, next_path=next_path)
+
+
+def signin(request: Request) -> Response:
+    """Check the form's token, then the email and password (within the attempt limits); a new session."""
+    fields = web.form(request)
+    if not web.tokens_match(fields.get("csrf"), web.read_cookie(request, web.SIGNIN_COOKIE)):
+        raise Forbidden("the sign-in form has expired or did not come from this dashboard: reload it and try again")
+    next_path = web.safe_next(fields.get("next"))
+    email = (fields.get("email") or "").strip()[: users.MAX_EMAIL]
+    try:
+        user = users.authenticate(email, fields.get("password") or "", _source_ip(request))
+        token = websessions.start(user["email"], user["role"])
+    except SignInLimited as exc:
+        return _signin_form(request, next_path=next_path, email=email, message=exc.message, status=429, **exc.headers)
+    except users.WrongCredentials as exc:
+        return _signin_form(request, next_path=next_path, email=email, message=exc.message, status=401)
+    # A browser that had a session keeps none of it: the old one ends, the new id is fresh.
+    websessions.end(web.read_cookie(request, web.SESSION_COOKIE))
+    cookies = [web.cookie(web.SESSION_COOKIE, token), web.clear_cookie(web.SIGNIN_COOKIE, path=SIGNIN_PATH)]
+    return web.redirect(next_path, headers={"Set-Cookie": cookies})
+
+
+def signout(request: Request) -> Response:
+    """End the session (its item is deleted) and forget the cookie."""
+    viewer = web.require(request)
+    web.check_csrf(request, viewer)
+    websessions.end(web.read_cookie(request, web.SESSION_COOKIE))
+    return web.redirect(SIGNIN_PATH, headers={"Set-Cookie": web.clear_cookie(web.SESSION_COOKIE)})
+
+
+def _users_page(request: Request, viewer: web.Viewer, *, status: int = 200, **context: Any) -> Response:
+    context.setdefault("form_email", "")
+    context.setdefault("form_role", "viewer")
+    return web.render(request, "users.html", viewer=viewer, status=status, users=users.list_users(), **context)
+
+
+def users_page(request: Request) -> Response:
+    viewer = web.require(request, role="admin")
+    return _users_page(request, viewer)
+
+
+def add_user(request: Request) -> Response:
+    """Add a user; without a password one is made up and shown once on the page."""
+    viewer = web.require(request, role="admin")
+    fields = web.check_csrf(request, viewer)
+    email, role = fields.get("email", ""), fields.get("role", "viewer")
+    password = fields.get("password") or ""
+    made_up = not password
+    if made_up:
+        password = users.generate_password()
+    try:
+        user = users.create_user(email, role, password)
+    except ApiError as exc:
+        if exc.status >= 500:
+            raise
+        return _users_page(
+            request, viewer, status=exc.status, error=exc.message, form_email=email[:254], form_role=role
+        )
+    return _users_page(
+        request,
+        viewer,
+        status=201,
+        notice=f"Added {user['email']} as {user['role']}.",
+        new_password=password if made_up else None,
+    )
+
+
+def set_disabled(request: Request, raw_email: str, disabled: bool) -> Response:
+    """Disable (their sessions end at once) or enable a user; nobody disables themselves."""
+    viewer = web.require(request, role="admin")
+    web.check_csrf(request, viewer)
+    email = users.normalise_email(web.path_email(raw_email))
+    if disabled and email == viewer.email:
+        raise BadRequest("you cannot disable yourself: ask another admin")
+    user = users.set_disabled(email, disabled)
+    what = "disabled: their sessions have ended" if disabled else "enabled: they can sign in again"
+    return _users_page(request, viewer, notice=f"{user['email']} is {what}.")
