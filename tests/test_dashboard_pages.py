@@ -262,5 +262,117 @@ def test_the_vendored_uplot_is_the_npm_packages_bytes(vendored, npm):
     )
 
 
-def _unused() -> None:  # keeps imports used until the page tests below land
-    _ = (re, CallModel, body)
+# --- the pages, through Chalice's test client ------------------------------------------------------
+
+
+class Browser:
+    """A signed-in session against the test client: its cookie and CSRF token."""
+
+    def __init__(self, api: Any, role: str = "viewer") -> None:
+        from chalicelib.dashboard import users, websessions
+
+        email = f"{role}@example.com"
+        users.create_user(email, role, "a long enough password 123")
+        self.token = websessions.start(email, role)
+        self.csrf = websessions.current(self.token).csrf
+        self.api = api
+
+    def get(self, path: str, **headers: str) -> Any:
+        return self.api.client.http.get(path, headers={"Cookie": f"ct_session={self.token}", **headers})
+
+    def post(self, path: str, form: dict[str, str]) -> Any:
+        from urllib.parse import urlencode
+
+        h = {"Cookie": f"ct_session={self.token}", "Content-Type": "application/x-www-form-urlencoded"}
+        return self.api.client.http.post(path, headers=h, body=urlencode(form))
+
+
+def html(response: Any) -> str:
+    text = response.body.decode() if isinstance(response.body, bytes) else response.body
+    return str(text)
+
+
+def test_pages_send_a_signed_out_browser_to_sign_in(api):
+    for path in ("/dashboard", "/dashboard/calls", "/dashboard/calls.csv", "/dashboard/calls/CA1"):
+        r = api.client.http.get(path)
+        assert r.status_code == 303 and "/dashboard/signin?next=" in r.headers["Location"], path
+
+
+def test_the_empty_overview_and_log_say_what_to_do_next(api):
+    b = Browser(api)
+    for path in ("/dashboard", "/dashboard/calls"):
+        r = b.get(path)
+        assert r.status_code == 200
+        page = html(r)
+        assert "No calls yet" in page and "/v1/numbers" in page and "ct.js" in page and "data-site=" in page
+        assert "unsafe-inline" not in r.headers["Content-Security-Policy"]
+        assert not re.search(r"<script(?![^>]*(src=|type=\"application/json\"))", page), "an inline script"
+        assert " style=" not in page
+
+
+def test_the_overview_page_shows_totals_chart_data_and_rows(api, biz):
+    a = biz.call("Google Ads", "+14155550002", talk=90)
+    biz.call("Google Ads", "+14155550003", result="missed")
+    api.call("PATCH", f"/v1/calls/{a}", {"outcome": "sale", "revenue": 1200})
+    pump().drain()
+    page = html(Browser(api).get("/dashboard?range=7d"))
+    assert "No calls yet" not in page
+    assert re.search(r'data-key="calls">\s*<span class="total-label">Calls</span>\s*<span class="total-value">2<', page)
+    assert "up from none" in page and "1,200.00" in page
+    data = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page, re.S)
+    assert data and '"Google Ads"' in data.group(1)
+    assert "vendor-uPlot.iife.min." in page and "overview." in page
+    bad = Browser(api, "admin").get("/dashboard?range=week")
+    assert bad.status_code == 400 and "range" in html(bad) and bad.headers["Content-Type"].startswith("text/html")
+
+
+def test_the_log_page_filters_pages_and_exports(api, biz):
+    for i in range(3):
+        biz.fake.advance(60)
+        biz.call("Google Ads", f"+1415555000{i}", result="missed" if i == 1 else "answered")
+    b = Browser(api)
+    page = html(b.get("/dashboard/calls"))
+    assert page.count('href="/api/dashboard/calls/CA') == 3  # stage-aware links (PUBLIC_BASE_URL's /api)
+    missed = html(b.get("/dashboard/calls?result=missed"))
+    assert missed.count("result-missed") == 1 and "+14155550001" in missed and "+14155550000" not in missed
+    bad = b.get("/dashboard/calls?result=maybe")
+    assert bad.status_code == 400 and "must be one of" in html(bad)
+    r = b.get("/dashboard/calls.csv?result=missed")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(html(r))))
+    assert [row["caller"] for row in rows] == ["+14155550001"]
+
+
+def test_the_story_page_and_the_outcome_editor(api, biz):
+    sid = biz.call("Google Ads", "+14155550009", talk=75)
+    b = Browser(api)
+    page = html(b.get(f"/dashboard/calls/{sid}"))
+    assert "Call from +14155550009" in page and "Google Ads" in page and "certain" in page
+    assert "not recorded" in page and 'name="csrf"' in page
+    # A viewer tags it a sale with revenue; the story shows it, the API too
+    form = {"csrf": b.csrf, "outcome": "sale", "revenue": "250.5", "tags": "vip, boiler", "note": "n"}
+    r = b.post(f"/dashboard/calls/{sid}/outcome", form)
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/dashboard/calls/{sid}?saved=1")
+    assert body(api.call("GET", f"/v1/calls/{sid}"))["revenue"] == 250.5
+    saved = html(b.get(f"/dashboard/calls/{sid}?saved=1"))
+    assert "Saved." in saved and 'value="250.50"' in saved and 'value="boiler, vip"' in saved
+    # Without the token: refused, nothing changed
+    r = b.post(f"/dashboard/calls/{sid}/outcome", {"outcome": "spam"})
+    assert r.status_code == 403
+    assert CallModel.get(sid).outcome == "sale"
+    # A bad form: the page again, with what was wrong
+    r = b.post(f"/dashboard/calls/{sid}/outcome", {"csrf": b.csrf, "outcome": "sale", "revenue": "-3"})
+    assert r.status_code == 400 and "negative" in html(r)
+    assert b.get("/dashboard/calls/CA404").status_code == 404
+
+
+def test_the_recording_link_is_a_presigned_url_for_the_session(api):
+    from tests.test_recordings import recorded_call
+
+    sid, _ = recorded_call(api)
+    b = Browser(api)
+    page = html(b.get(f"/dashboard/calls/{sid}"))
+    assert 'id="player"' in page and f"/dashboard/calls/{sid}/recording" in page and "player." in page
+    r = b.get(f"/dashboard/calls/{sid}/recording")
+    assert r.status_code == 200 and "X-Amz-Signature" in body(r)["url"]
+    assert api.client.http.get(f"/dashboard/calls/{sid}/recording").status_code == 303  # no session

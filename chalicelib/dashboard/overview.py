@@ -135,7 +135,7 @@ def display(kind: str, value: float | int | None) -> str:
     """A figure as the page shows it. Pure. Money has no currency sign: spend and revenue are
     entered in the business's own currency, which the product does not know."""
     if value is None:
-        return "–"
+        return "\u2013"  # an en dash: no figure
     if kind == "count":
         return f"{int(value):,}"
     if kind == "money":

@@ -36,10 +36,8 @@ FORMS = ["application/x-www-form-urlencoded"]
 
 
 def talk(seconds: int | None) -> str:
-    """Seconds as a person reads a call's length (``4m 05s``)."""
-    if seconds is None:
-        return "–"
-    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+    """Seconds as a person reads a call's length (``4m 05s``), as the overview shows talk time."""
+    return overview.display("seconds", seconds)
 
 
 def _common() -> dict[str, Any]:
