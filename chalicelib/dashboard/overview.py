@@ -224,6 +224,9 @@ def summarize(
             rows.append({"source": source, "label": label, **summaries._row(acc, s_cur)})
     rows.sort(key=lambda r: (-r["calls"], r["label"].lower()))
     total, total_prev = summaries._row(cur, cur_spend), summaries._row(prev, prev_spend)
+    for r in [*rows, total, total_prev]:
+        if not r["spend"]:  # no spend entered: the cost per call is unknown, not zero
+            r["cost_per_call"] = None
     totals = []
     for key, label, kind in TOTALS:
         totals.append(
