@@ -4,10 +4,11 @@ Everything is read from the report aggregates (``chalicelib/reports/aggregates.p
 per source and day as calls change), never from the calls: one read of the source list, one
 read of the channels' names, and per source one query of its day buckets and one of its spend,
 each covering the previous period and this one at once. So the page costs ``2 + 2 * sources``
-DynamoDB requests whether the range holds ten calls or a million (``bench/dashboard.py``). The
-buckets are read without their caller sets (a projection): the overview shows no unique-caller
-count, and leaving the sets out keeps every bucket a few hundred bytes however busy its day,
-so a 90-day range never needs a second page of results.
+DynamoDB requests whether the range holds ten calls or a hundred thousand (``bench/dashboard.py``).
+The buckets are read without their caller sets (a projection: the overview shows no unique-caller
+count), which keeps the answer small; DynamoDB still reads whole items, so a source's query only
+needs a second 1 MB page once its day buckets over both periods pass 1 MB: roughly 200 distinct
+callers a day, every day, on one source for a 90-day overview (each caller entry is ~25 bytes).
 
 Dates are the business's days (``REPORT_TIMEZONE``): "today" and "last 7 days" end on the
 local date, as the aggregates' buckets do.
