@@ -10,6 +10,7 @@
 
   var PALETTE = ["#0b5cad", "#e07b00", "#2d7a46", "#8e44ad", "#b42318", "#00838f", "#6d4c41", "#5c6bc0"];
   var OTHER = "#8c959f";
+  var DAY = 86400;
 
   function readData() {
     var el = document.getElementById("chart-data");
@@ -86,10 +87,25 @@
       height: width < 500 ? 220 : 300,
       series: series,
       legend: { show: false },
+      // Days are the business's days, sent as UTC midnights: ticks fall on them whatever the browser's zone.
+      tzDate: function (ts) {
+        return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC");
+      },
       cursor: { points: { show: false }, drag: { x: false, y: false } },
       scales: { x: { time: true, range: function (u, min, max) { return [min - 43200, max + 43200]; } }, y: { range: function (u, min, max) { return [0, Math.max(1, Math.ceil(max * 1.1))]; } } },
       axes: [
-        { stroke: "#57606a", grid: { show: false }, space: 60 },
+        {
+          stroke: "#57606a",
+          grid: { show: false },
+          space: 50,
+          incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY],
+          values: function (u, splits) {
+            return splits.map(function (s) {
+              var d = new Date(s * 1000);
+              return d.getUTCMonth() + 1 + "/" + d.getUTCDate();
+            });
+          },
+        },
         { stroke: "#57606a", grid: { stroke: "#eceef1" }, size: 40, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000] },
       ],
     };
