@@ -203,9 +203,8 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     expect(page.locator("#sources tbody tr")).to_contain_text("300.0%")
 
     # The filtered log's CSV export has the call, and only the matching calls
-    simulate_call(
-        stack.base_url, number["number"], "+14155550143", answer="no", token=stack_mod.AUTH_TOKEN, api_key=stack_mod.API_KEY
-    )
+    keys = {"token": stack_mod.AUTH_TOKEN, "api_key": stack_mod.API_KEY}
+    simulate_call(stack.base_url, number["number"], "+14155550143", answer="no", **keys)
     page.goto(dashboard.url("/dashboard/calls"))
     page.select_option("#f-outcome", "sale")
     page.click("text=Filter")
