@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DDB_PORT ?= 8001
 API_PORT ?= 8000
 
-.PHONY: lock package rebuild-reports run test lint typecheck pytest bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke user users site site-build
+.PHONY: lock package rebuild-reports run test lint typecheck pytest bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor
 
 # The venv is installed from the locks only, every file checked against its hash (`make lock` writes them).
 venv: $(VENV)/.installed
@@ -50,6 +50,16 @@ site: node
 	@$(MAKE) --no-print-directory site-build
 site-build:
 	node_modules/.bin/esbuild $(SITE_SRC) --minify --target=es2020 --log-level=warning --outfile=$(SITE_OUT)
+
+# The dashboard's chart library, uPlot (an exact version pinned in package.json), copied as npm ships
+# it into the app's static files and committed, so `chalice deploy` needs no node and no CDN is used
+# at run time; tests/test_dashboard_pages.py fails when the committed copy differs from the package.
+VENDOR := chalicelib/dashboard/static/vendor
+dashboard-vendor: node
+	mkdir -p $(VENDOR)
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css $(VENDOR)/
+	cp node_modules/uplot/LICENSE $(VENDOR)/uPlot.LICENSE
+	cp chalicelib/site/player.js chalicelib/dashboard/static/player.js
 
 # Debian's Chromium for the browser tests (Playwright drives it via executable_path).
 chromium:

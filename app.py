@@ -4,7 +4,7 @@ from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib import http
 from chalicelib.observability import logger, metrics
-from chalicelib.routes import dashboard_auth, events, management, public, twilio_hooks
+from chalicelib.routes import dashboard_auth, dashboard_pages, events, management, public, twilio_hooks
 
 app = Chalice(app_name="calltracking", configure_logs=False)
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
@@ -15,3 +15,4 @@ app.register_blueprint(management.bp)
 app.register_blueprint(public.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(dashboard_auth.bp)
+app.register_blueprint(dashboard_pages.bp)

@@ -49,7 +49,17 @@ def _forget() -> None:
 
 def _measure(size: int) -> dict[str, Any]:
     from chalicelib import clock
-    from chalicelib.reports import aggregates, summaries
+
+    end_ms, build_seconds = seed(size)
+    clock.set_source(lambda: end_ms / 1000)
+    return _report(size, build_seconds)
+
+
+def seed(size: int) -> tuple[int, float]:
+    """``size`` finished calls over ``DAYS`` days before a fixed end, with the aggregates they add
+    up to (as the live subscriber would have left them), in the current settings' tables.
+    Returns the end (epoch ms) and the seconds it took. bench/dashboard.py seeds with it too."""
+    from chalicelib.reports import aggregates
     from chalicelib.store import keys, models
     from chalicelib.store.models import CallModel, ChannelModel, CounterModel
     from chalicelib.store.ops import dynamo_number
@@ -85,9 +95,13 @@ def _measure(size: int) -> dict[str, Any]:
             fields = {k: dynamo_number(val) for k, val in b.items() if k != "callers"}
             batch.save(CounterModel(pk, sk, callers=b["callers"] or None, **fields))
         batch.save(CounterModel(*keys.REPORT_SOURCES, keys=sources))
-    build_seconds = time.perf_counter() - t0
+    return end_ms, time.perf_counter() - t0
 
-    clock.set_source(lambda: end_ms / 1000)
+
+def _report(size: int, build_seconds: float) -> dict[str, Any]:
+    from chalicelib import clock
+    from chalicelib.reports import summaries
+
     query = {"from": "2026-06-24", "to": "2026-09-21", "model": "last_touch"}  # 90 days
     with common.counting() as counter:
         summaries.channels_report(query)  # warm: connections and clients are built once per process

@@ -171,10 +171,16 @@ CSV_COLUMNS = (
 def calls_csv(query: dict[str, str]) -> tuple[str, str | None]:
     """The calls page as CSV (up to 5,000 rows; the next page's cursor is returned separately)."""
     page = list_calls({k: val for k, val in query.items() if k != "format"}, max_page=CSV_MAX_PAGE)
+    return write_csv(page["calls"]), page["next_cursor"]
+
+
+def write_csv(rows: list[dict[str, Any]]) -> str:
+    """Calls as the API shows them (``calls.to_dict``) as CSV text: the export's columns, every
+    cell through ``csv_cell``. The dashboard's export of its filtered log writes with this too."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
-    for c in page["calls"]:
+    for c in rows:
         attr = c.get("attribution") or {}
         src = attr.get("source") or {}
         rec = c.get("recording") or {}
@@ -194,7 +200,7 @@ def calls_csv(query: dict[str, str]) -> tuple[str, str | None]:
             "tags": ";".join(c.get("tags") or []),
         }
         writer.writerow({k: csv_cell(row.get(k)) for k in CSV_COLUMNS})
-    return out.getvalue(), page["next_cursor"]
+    return out.getvalue()
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); a

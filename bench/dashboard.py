@@ -1,0 +1,180 @@
+"""The dashboard's budgets: bytes the overview sends to the browser, DynamoDB requests its pages make.
+
+* The overview's JS + CSS, gzipped (level 9, as a CDN or API Gateway compresses a static file
+  once): every script and stylesheet the rendered overview page links, fetched through the
+  app's own asset route. Budget: 60 KB.
+* The 90-day overview's DynamoDB requests at 1,000 and at 100,000 calls, each size seeded on a
+  fresh embedded DynamoDB exactly as ``bench/reports.py`` seeds (calls plus the aggregates the
+  live subscriber would have left). Budget: equal.
+* The unfiltered call log's first page (the default 30 days) at both sizes. Budget: at most 3.
+  The filter form's choices (channels, pools, web sources) are kept a minute per process; a
+  cold process reads them once more (three requests), shown beside it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bench import common
+from bench import reports as report_bench
+
+SIZES = report_bench.SIZES
+ASSET_BUDGET = 60 * 1024
+
+
+def run() -> dict[str, Any]:
+    out: dict[str, Any] = {"sizes": {}}
+    for size in SIZES:
+        try:
+            with common.embedded_dynamodb(f"bench-dash-{size}-"):
+                out["sizes"][str(size)] = _measure(size)
+                if size == SIZES[0]:
+                    out["assets"] = _assets()
+        finally:
+            report_bench._forget()
+    small, large = (out["sizes"][str(s)] for s in SIZES)
+    out["overview_requests_equal"] = small["overview_requests"] == large["overview_requests"]
+    out["log_first_page_max"] = max(small["log_page"], large["log_page"])
+    out["budget"] = {
+        "assets_gzip_bytes": ASSET_BUDGET,
+        "overview": "equal requests at both sizes",
+        "log_first_page": "<= 3 requests",
+    }
+    return out
+
+
+def _measure(size: int) -> dict[str, Any]:
+    from chalicelib import clock
+    from chalicelib.dashboard import calllog, overview
+
+    end_ms, build_seconds = report_bench.seed(size)
+    clock.set_source(lambda: end_ms / 1000)
+    try:
+        with common.counting() as counter:
+            overview.overview({"range": "90d"})  # warm: connections and clients are built once per process
+            counter.reset()
+            t0 = time.perf_counter()
+            page = overview.overview({"range": "90d"})
+            seconds = time.perf_counter() - t0
+            over_requests, over_ops = counter.total, dict(counter.ops)
+
+            calllog.clear_cache()
+            counter.reset()
+            calllog.log({})
+            calllog.source_choices()
+            cold = counter.total
+            counter.reset()
+            log = calllog.log({})
+            calllog.source_choices()
+            warm, warm_ops = counter.total, dict(counter.ops)
+        pages = _pages()
+    finally:
+        clock.set_source(None)
+    return {
+        "calls": size,
+        "calls_in_overview": page["total"]["calls"],
+        "overview_requests": over_requests,
+        "overview_requests_by_operation": over_ops,
+        "overview_seconds": round(seconds, 4),
+        "log_first_page_requests": warm,
+        "log_first_page_requests_by_operation": warm_ops,
+        "log_first_page_requests_cold_process": cold,
+        "log_rows": len(log["rows"]),
+        **pages,
+        "build_seconds": round(build_seconds, 1),
+    }
+
+
+@contextmanager
+def _signed_in() -> Iterator[tuple[Any, dict[str, str]]]:
+    """Chalice's test client over the app, in process, and a signed-in viewer's cookie."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.dashboard import users, websessions
+
+    email = f"bench-{time.monotonic_ns()}@example.com"
+    users.create_user(email, "viewer", "a long enough password for the bench")
+    token = websessions.start(email, "viewer")
+    project = Path(tempfile.mkdtemp(prefix="chalice-bench-"))
+    (project / ".chalice").mkdir()
+    (project / ".chalice" / "config.json").write_text(
+        json.dumps({"version": "2.0", "app_name": "calltracking", "stages": {"bench": {}}})
+    )
+    with Client(app, stage_name="bench", project_dir=str(project)) as client:
+        yield client, {"Cookie": f"ct_session={token}"}
+
+
+def _pages() -> dict[str, Any]:
+    """DynamoDB requests of whole pages as a browser gets them (the session's read included)."""
+    from chalicelib.dashboard import calllog
+
+    out: dict[str, Any] = {}
+    with _signed_in() as (client, cookie), common.counting() as counter:
+        for name, path in (("overview_page", "/dashboard?range=90d"), ("log_page", "/dashboard/calls")):
+            calllog.clear_cache()
+            counter.reset()
+            assert client.http.get(path, headers=cookie).status_code == 200
+            out[f"{name}_cold_process"] = counter.total
+            counter.reset()
+            assert client.http.get(path, headers=cookie).status_code == 200
+            out[name] = counter.total
+            out[f"{name}_by_operation"] = dict(counter.ops)
+    return out
+
+
+def _assets() -> dict[str, Any]:
+    """Every script and stylesheet the rendered overview links, as the app serves them, gzipped
+    at level 9 (the page rendered for a signed-in viewer through Chalice's test client)."""
+    files = {}
+    with _signed_in() as (client, cookie):
+        page = client.http.get("/dashboard?range=90d", headers=cookie)
+        assert page.status_code == 200, page.body
+        html = page.body.decode()
+        urls = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html)
+        urls += re.findall(r'<link[^>]*\srel="stylesheet"[^>]*\shref="([^"]+)"', html)
+        for url in urls:
+            path = url[url.index("/dashboard/") :]
+            served = client.http.get(path)
+            assert served.status_code == 200, url
+            data = served.body if isinstance(served.body, bytes) else served.body.encode()
+            files[url.rsplit("/", 1)[-1]] = {"raw": len(data), "gzip": len(gzip.compress(data, compresslevel=9))}
+    total = sum(f["gzip"] for f in files.values())
+    return {"files": files, "gzip_bytes": total, "raw_bytes": sum(f["raw"] for f in files.values())}
+
+
+def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    small, large = (r["sizes"][str(s)] for s in SIZES)
+    a = r["assets"]
+
+    def pair(key: str) -> str:
+        return f"{small[key]} / {large[key]}"
+
+    return [
+        (
+            "Overview's JS + CSS as linked, gzipped (level 9); raw",
+            f"{a['gzip_bytes'] / 1024:.1f} KB; {a['raw_bytes'] / 1024:.1f} KB",
+            "≤ 60 KB gzipped",
+        ),
+        ("DynamoDB requests of the 90-day overview's data, 1,000 / 100,000 calls", pair("overview_requests"), "equal"),
+        (
+            "DynamoDB requests of the whole 90-day overview page (session read included), 1,000 / 100,000 calls",
+            pair("overview_page"),
+            "equal",
+        ),
+        (
+            "DynamoDB requests of the call log's unfiltered first page: its calls; the whole page with the session"
+            " read; a cold process (the filter's choices read once a minute), 1,000 / 100,000 calls",
+            f"{pair('log_first_page_requests')}; {pair('log_page')}; {pair('log_page_cold_process')}",
+            "≤ 3 (calls and session)",
+        ),
+    ]

@@ -1,0 +1,395 @@
+"""The dashboard's call log: calls newest first with filters, a page at a time, and its CSV.
+
+**Cost, and why a filtered page may come back short.** Calls are read from the month index
+(one partition per UTC month, newest first), as the API's log does. A page spends at most
+``REQUESTS_PER_PAGE`` (3) DynamoDB queries:
+
+* Unfiltered, each query asks for exactly what the page still lacks, so the first page is one
+  query (two when the range crosses into a month with fewer calls than a page) and never more
+  than three (``bench/dashboard.py``).
+* Filtered (source, answered, outcome, first-time, tag), each query reads up to ``CHUNK``
+  calls of the range and the filters are applied here (``matches``, pure). When three queries
+  have not found a page of matching calls, the page comes back **short, with a cursor** that
+  goes on from the last call read ("Older calls"); it never keeps reading until the page is
+  full. A rare filter over a long range therefore costs the reader some clicks, never an
+  unbounded request. We chose this over sparse indexes per filter: each would be a GSI to
+  keep (infra, IAM, a write on the voice path's item), for filters that are cheap to apply
+  to calls already read in order.
+* The caller filter uses the calls table's existing caller index (the caller's calls by
+  time, keys only) and reads those calls by key: two requests for a page, exact however many
+  calls the range holds.
+
+The cursor names the partition and the last call read, and is checked (shape and partition)
+before it goes back to DynamoDB as ``ExclusiveStartKey``. Dates are the business's days
+(``REPORT_TIMEZONE``). The CSV is the API's (``reports/calllog.py``: the same columns and the
+same escaping of cells a spreadsheet would run as formulas), over every matching call in the
+range up to ``CSV_MAX_ROWS``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib import attribution, calls, clock
+from chalicelib.errors import BadRequest
+from chalicelib.reports import aggregates, summaries
+from chalicelib.reports import calllog as api_log
+from chalicelib.reports.outcomes import OUTCOMES
+from chalicelib.settings import get_settings
+from chalicelib.store.cache import TTLCache
+from chalicelib.store.models import CallModel, ChannelModel, PoolModel
+from chalicelib.validation import loose_e164
+
+PAGE_SIZE = 50
+REQUESTS_PER_PAGE = 3
+CHUNK = 200  # calls one filtered query reads (DynamoDB's 1 MB page may cut it shorter)
+CSV_MAX_ROWS = 5000
+MAX_DAYS = 366
+RESULTS = ("answered", "missed", "voicemail", "blocked")
+FILTERS = ("from", "to", "source", "result", "outcome", "first_time", "tag", "caller")
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the log is narrowed to; every field optional."""
+
+    start_ms: int
+    end_ms: int
+    start: str
+    end: str
+    source: str | None = None  # ch_..., pool:<id>, or a report source (web:google)
+    result: str | None = None
+    outcome: str | None = None  # lead, sale, spam, none, or "unset"
+    first_time: bool | None = None
+    tag: str | None = None
+    caller: str | None = None
+
+    @property
+    def in_python(self) -> bool:
+        """Whether calls must be checked here (the caller filter has its own index)."""
+        return any(v is not None for v in (self.source, self.result, self.outcome, self.first_time, self.tag))
+
+    def query(self) -> dict[str, str]:
+        """The filters as a query string's fields (for links: paging, the CSV)."""
+        out = {"from": self.start, "to": self.end}
+        for key in ("source", "result", "outcome", "tag", "caller"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        if self.first_time is not None:
+            out["first_time"] = "yes" if self.first_time else "no"
+        return out
+
+
+def _local_midnight_ms(day: str) -> int:
+    tz = ZoneInfo(get_settings().report_timezone)
+    return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=tz).timestamp() * 1000)
+
+
+def _date(value: str, name: str) -> str:
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise BadRequest(f"'{name}' must be a date like 2026-11-01") from None
+    if not 1970 <= day.year <= 9998:
+        raise BadRequest(f"'{name}' must be a date between 1970 and 9998")
+    return day.strftime("%Y-%m-%d")
+
+
+def parse_filters(query: dict[str, str], today: str) -> Filters:
+    """The filters a query string asks for; a clear 400 for anything else. Pure but for settings."""
+    unknown = sorted(set(query) - {*FILTERS, "cursor"})
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
+    q = {k: v.strip() for k, v in query.items() if isinstance(v, str) and v.strip()}
+    end = _date(q["to"], "to") if "to" in q else today
+    start = (
+        _date(q["from"], "from")
+        if "from" in q
+        else (datetime.strptime(end, "%Y-%m-%d") - timedelta(days=29)).strftime("%Y-%m-%d")
+    )
+    if start > end:
+        raise BadRequest("'from' is after 'to'")
+    if (datetime.strptime(end, "%Y-%m-%d") - datetime.strptime(start, "%Y-%m-%d")).days + 1 > MAX_DAYS:
+        raise BadRequest(f"the range is longer than {MAX_DAYS} days")
+    end_day = (datetime.strptime(end, "%Y-%m-%d") + timedelta(days=1)).strftime("%Y-%m-%d")
+    source = q.get("source")
+    if source is not None and (len(source) > 80 or not source.startswith(("ch_", "pool:", "web:"))):
+        raise BadRequest("'source' must be a channel (ch_...), a pool (pool:...) or a web source (web:...)")
+    result = q.get("result")
+    if result is not None and result not in RESULTS:
+        raise BadRequest(f"'result' must be one of: {', '.join(RESULTS)}")
+    outcome = q.get("outcome")
+    if outcome is not None and outcome not in (*OUTCOMES, "unset"):
+        raise BadRequest(f"'outcome' must be one of: {', '.join((*OUTCOMES, 'unset'))}")
+    first = q.get("first_time")
+    if first is not None and first not in ("yes", "no"):
+        raise BadRequest("'first_time' must be yes or no")
+    tag = q.get("tag")
+    if tag is not None and len(tag) > 40:
+        raise BadRequest("'tag' is at most 40 characters")
+    caller = q.get("caller")
+    if caller is not None:
+        caller = loose_e164(caller) if len(caller) <= 32 else None
+        if not caller or not _E164.fullmatch(caller):
+            raise BadRequest("'caller' must be a phone number, like +14155550123")
+    return Filters(
+        start_ms=_local_midnight_ms(start),
+        end_ms=_local_midnight_ms(end_day) - 1,
+        start=start,
+        end=end,
+        source=source,
+        result=result,
+        outcome=outcome,
+        first_time=None if first is None else first == "yes",
+        tag=tag,
+        caller=caller,
+    )
+
+
+def source_of(c: CallModel) -> str:
+    """The report source a call counts under (last touch), as the aggregates file it."""
+    return attribution.source_key(c.attribution, c.kind)
+
+
+def matches(c: CallModel, f: Filters) -> bool:
+    """Whether a call passes the filters (the date range is the query's). Pure."""
+    if f.source is not None:
+        if f.source.startswith("pool:"):
+            if c.pool_id != f.source[5:]:
+                return False
+        elif f.source.startswith("ch_"):
+            if c.channel_id != f.source:
+                return False
+        elif source_of(c) != f.source:
+            return False
+    if f.result is not None and calls.result_of(c) != f.result:
+        return False
+    if f.outcome is not None and (c.outcome or "unset") != f.outcome:
+        return False
+    if f.first_time is not None and bool(c.first_time) != f.first_time:
+        return False
+    if f.tag is not None and f.tag not in (c.tags or set()):
+        return False
+    return f.caller is None or c.caller == f.caller
+
+
+# --- cursors -----------------------------------------------------------------------------------
+
+
+def _encode(part: str, key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"p": part, "k": key}).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, parts: list[str]) -> tuple[str, dict[str, Any]]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
+        part, key = data["p"], data["k"]
+        if not isinstance(part, str) or part not in parts or not isinstance(key, dict):
+            raise ValueError
+        if key and not _valid_key(key, part):
+            raise ValueError
+        return part, key
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("'cursor' is not one this page gave out for these filters") from None
+
+
+def _valid_key(key: dict[str, Any], part: str) -> bool:
+    """Only a well-formed key of this partition may go back to DynamoDB as ExclusiveStartKey."""
+    index_attr = "caller" if part.startswith("+") else "month"
+    if set(key) != {"call_sid", index_attr, "started_at"}:
+        return False
+    sid, p, started = key["call_sid"], key[index_attr], key["started_at"]
+    return (
+        isinstance(sid, dict)
+        and set(sid) == {"S"}
+        and isinstance(sid["S"], str)
+        and 0 < len(sid["S"]) <= 64
+        and p == {"S": part}
+        and isinstance(started, dict)
+        and set(started) == {"N"}
+        and isinstance(started["N"], str)
+        and started["N"].isdigit()
+    )
+
+
+def _key_of(c: CallModel, part: str) -> dict[str, Any]:
+    index_attr = "caller" if part.startswith("+") else "month"
+    return {"call_sid": {"S": c.call_sid}, index_attr: {"S": part}, "started_at": {"N": str(int(c.started_at or 0))}}
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    calls: list[CallModel] = field(default_factory=list)
+    cursor: str | None = None
+    requests: int = 0
+    short: bool = False  # fewer than a page came back although older calls remain
+
+
+def _parts(f: Filters) -> list[str]:
+    if f.caller:
+        return [f.caller]
+    return api_log._months_desc(f.start_ms, f.end_ms)
+
+
+def _one_request(index: Any, part: str, f: Filters, limit: int, start_key: dict[str, Any] | None) -> Any:
+    """Exactly one Query request (PynamoDB's iterator would fetch further pages by itself)."""
+    results = index.query(
+        part,
+        CallModel.started_at.between(f.start_ms, f.end_ms),
+        scan_index_forward=False,
+        page_size=limit,
+        last_evaluated_key=start_key,
+    )
+    raw = next(results.page_iter)
+    return [CallModel.from_raw_data(item) for item in raw.get("Items", [])], results.page_iter.last_evaluated_key
+
+
+def page(f: Filters, cursor: str | None = None, *, size: int = PAGE_SIZE) -> Page:
+    """One page of the log, newest first, in at most ``REQUESTS_PER_PAGE`` requests (module doc)."""
+    parts = _parts(f)
+    start_key: dict[str, Any] | None = None
+    if cursor:
+        part, key = _decode(cursor, parts)
+        parts = parts[parts.index(part) :]
+        start_key = key or None
+    if f.caller:
+        return _caller_page(f, parts[0], start_key, size)
+    out = Page()
+    for i, part in enumerate(parts):
+        older = i + 1 < len(parts)
+        while out.requests < REQUESTS_PER_PAGE:
+            want = size - len(out.calls)
+            items, start_key = _one_request(CallModel.month_index, part, f, CHUNK if f.in_python else want, start_key)
+            out.requests += 1
+            for n, c in enumerate(items):
+                if matches(c, f):
+                    out.calls.append(c)
+                    if len(out.calls) == size:
+                        last = n + 1 == len(items) and not start_key and not older
+                        out.cursor = None if last else _encode(part, _key_of(c, part))
+                        return out
+            if not start_key:
+                break
+        if start_key:  # the budget ran out inside this month
+            out.cursor, out.short = _encode(part, start_key), True
+            return out
+        if older and out.requests >= REQUESTS_PER_PAGE:
+            out.cursor, out.short = _encode(parts[i + 1], {}), True
+            return out
+    return out
+
+
+def _caller_page(f: Filters, caller: str, start_key: dict[str, Any] | None, size: int) -> Page:
+    """A caller's calls: their keys from the caller index, then the calls themselves by key."""
+    out = Page()
+    keys_only, last = _one_request(CallModel.caller_index, caller, f, size, start_key)
+    out.requests += 1
+    sids = [k.call_sid for k in keys_only]
+    if sids:
+        found = {c.call_sid: c for c in CallModel.batch_get(sids)}
+        out.requests += (len(sids) + 99) // 100
+        out.calls = [found[s] for s in sids if s in found and matches(found[s], f)]
+    if last:
+        out.cursor = _encode(caller, last)
+        out.short = len(out.calls) < size
+    return out
+
+
+def today() -> str:
+    """The business's date now (``REPORT_TIMEZONE``): the default range ends on it."""
+    return aggregates.day(clock.now_ms())
+
+
+def log(query: dict[str, str]) -> dict[str, Any]:
+    """The log page for a query string: the filters, a page of calls as rows, the next cursor."""
+    f = parse_filters(query, today())
+    p = page(f, query.get("cursor") or None)
+    return {"filters": f, "rows": [row(c) for c in p.calls], "cursor": p.cursor, "short": p.short}
+
+
+def row(c: CallModel) -> dict[str, Any]:
+    """What the log shows of a call."""
+    attr = c.attribution or {}
+    src = attr.get("source") or {}
+    return {
+        "sid": c.call_sid,
+        "started_at": int(c.started_at) if c.started_at is not None else None,
+        "when": local_time(int(c.started_at)) if c.started_at is not None else "",
+        "caller": c.caller,
+        "caller_place": ", ".join(p for p in (c.caller_city, c.caller_state) if p),
+        "source": source_label(c),
+        "campaign": src.get("utm_campaign"),
+        "result": calls.result_of(c) or "ringing",
+        "talk_time": int(c.talk_time) if c.talk_time is not None and c.answered else None,
+        "first_time": c.first_time,
+        "outcome": c.outcome,
+        "revenue": float(c.revenue) if c.revenue is not None else None,
+        "tags": sorted(c.tags or []),
+        "recorded": bool(c.recording_sid),
+    }
+
+
+def source_label(c: CallModel) -> str:
+    """A call's source in words: its channel's name, or the web source it came from."""
+    if c.channel_name:
+        return str(c.channel_name)
+    key = source_of(c)
+    return key.removeprefix("web:")
+
+
+def local_time(ms: int) -> str:
+    """A time in the business's zone, as a person reads it (``2026-11-30 14:05``)."""
+    return datetime.fromtimestamp(ms / 1000, tz=ZoneInfo(get_settings().report_timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def export_csv(query: dict[str, str]) -> tuple[str, bool]:
+    """Every matching call in the range as the API's CSV, up to ``CSV_MAX_ROWS``; and whether
+    it was cut there. Pages are read one after another, each within the per-page budget."""
+    q = {k: v for k, v in query.items() if k != "cursor"}
+    f = parse_filters(q, today())
+    rows: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        p = page(f, cursor, size=api_log.MAX_PAGE)
+        rows += [calls.to_dict(c) for c in p.calls]
+        cursor = p.cursor
+        if not cursor or len(rows) >= CSV_MAX_ROWS:
+            break
+    return api_log.write_csv(rows[:CSV_MAX_ROWS]), bool(cursor) and len(rows) >= CSV_MAX_ROWS
+
+
+# --- the filter form's choices -----------------------------------------------------------------
+
+_CHOICES: TTLCache[list[tuple[str, str]]] = TTLCache(60)
+
+
+def source_choices() -> list[tuple[str, str]]:
+    """(value, label) for the source filter: channels, pools and web sources. Names change
+    rarely, so each process keeps them a minute rather than reading three tables per page."""
+    return _CHOICES.get_or_load("sources", _load_choices)
+
+
+def _load_choices() -> list[tuple[str, str]]:
+    channels = sorted((c.name, c.channel_id) for c in ChannelModel.scan(attributes_to_get=["channel_id", "name"]))
+    pools = sorted((p.name, p.pool_id) for p in PoolModel.scan(attributes_to_get=["pool_id", "name"]))
+    web = [s for s in summaries._sources() if s.startswith("web:")]
+    return (
+        [(cid, f"Channel: {name}") for name, cid in channels]
+        + [(f"pool:{pid}", f"Website pool: {name}") for name, pid in pools]
+        + [(s, f"Web source: {s.removeprefix('web:')}") for s in web]
+    )
+
+
+def clear_cache() -> None:
+    _CHOICES.clear()

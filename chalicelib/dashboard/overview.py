@@ -1,0 +1,282 @@
+"""The dashboard's overview: totals with their change, calls per day by source, a row per source.
+
+Everything is read from the report aggregates (``chalicelib/reports/aggregates.py`` keeps them
+per source and day as calls change), never from the calls: one read of the source list, one
+read of the channels' names, and per source one query of its day buckets and one of its spend,
+each covering the previous period and this one at once. So the page costs ``2 + 2 * sources``
+DynamoDB requests whether the range holds ten calls or a hundred thousand (``bench/dashboard.py``).
+The buckets are read without their caller sets (a projection: the overview shows no unique-caller
+count), which keeps the answer small; DynamoDB still reads whole items, so a source's query only
+needs a second 1 MB page once its day buckets over both periods pass 1 MB: roughly 200 distinct
+callers a day, every day, on one source for a 90-day overview (each caller entry is ~25 bytes).
+
+Dates are the business's days (``REPORT_TIMEZONE``): "today" and "last 7 days" end on the
+local date, as the aggregates' buckets do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from chalicelib import clock
+from chalicelib.errors import BadRequest
+from chalicelib.reports import aggregates, summaries
+from chalicelib.reports.aggregates import NUMBERS
+from chalicelib.reports.spend import date as parse_date
+from chalicelib.store import keys
+from chalicelib.store.models import CounterModel
+
+PRESETS = {"today": 1, "7d": 7, "30d": 30, "90d": 90}
+PRESET_LABELS = {"today": "Today", "7d": "7 days", "30d": "30 days", "90d": "90 days", "custom": "Custom"}
+DEFAULT_PRESET = "30d"
+MAX_DAYS = summaries.MAX_RANGE_DAYS
+MODELS = {"last_touch": "last", "first_touch": "first"}
+# The bucket fields the overview needs: everything but the caller sets.
+BUCKET_FIELDS = ["sk", *NUMBERS]
+
+# The totals in the order the page shows them: key, label, kind (how it is shown and compared).
+TOTALS = (
+    ("calls", "Calls", "count"),
+    ("answered", "Answered", "count"),
+    ("missed", "Missed", "count"),
+    ("missed_rate", "Missed rate", "rate"),
+    ("first_time_callers", "First-time callers", "count"),
+    ("avg_talk_time", "Average talk time", "seconds"),
+    ("leads", "Leads", "count"),
+    ("revenue", "Revenue", "money"),
+    ("cost_per_call", "Cost per call", "money"),
+    ("roi", "ROI", "rate"),
+)
+# Where a rise is bad news (the arrow's text says "worse", not only its colour).
+LOWER_IS_BETTER = {"missed", "missed_rate", "cost_per_call"}
+
+
+@dataclass(frozen=True)
+class Range:
+    """A range of local days and the one of equal length just before it."""
+
+    preset: str
+    start: str
+    end: str
+    prev_start: str
+    prev_end: str
+
+    @property
+    def days(self) -> int:
+        return (_d(self.end) - _d(self.start)).days + 1
+
+    def dates(self) -> list[str]:
+        first = _d(self.start)
+        return [(first + timedelta(days=i)).isoformat() for i in range(self.days)]
+
+
+def _d(text: str) -> date:
+    return datetime.strptime(text, "%Y-%m-%d").date()
+
+
+def parse_range(query: dict[str, str], today: str) -> Range:
+    """The range a query asks for: a preset (``range=today|7d|30d|90d``) or ``range=custom``
+    with ``from`` and ``to`` local dates. Pure: ``today`` is the business's date now."""
+    preset = query.get("range") or (DEFAULT_PRESET if not (query.get("from") or query.get("to")) else "custom")
+    if preset in PRESETS:
+        end = _d(today)
+        start = end - timedelta(days=PRESETS[preset] - 1)
+    elif preset == "custom":
+        end = _d(parse_date(query["to"], "to")) if query.get("to") else _d(today)
+        start = _d(parse_date(query["from"], "from")) if query.get("from") else end - timedelta(days=29)
+        if start > end:
+            raise BadRequest("'from' is after 'to'")
+        if (end - start).days + 1 > MAX_DAYS:
+            raise BadRequest(f"the range is longer than {MAX_DAYS} days")
+    else:
+        raise BadRequest(f"'range' must be one of: {', '.join([*PRESETS, 'custom'])}")
+    length = (end - start).days + 1
+    prev_end = start - timedelta(days=1)
+    prev_start = prev_end - timedelta(days=length - 1)
+    if prev_start.year < 1970:
+        raise BadRequest("the range starts too early")
+    return Range(preset, start.isoformat(), end.isoformat(), prev_start.isoformat(), prev_end.isoformat())
+
+
+def parse_model(query: dict[str, str]) -> str:
+    model = query.get("model") or "last_touch"
+    if model not in MODELS:
+        raise BadRequest(f"'model' must be one of: {', '.join(MODELS)}")
+    return model
+
+
+def change(key: str, current: float | None, previous: float | None) -> dict[str, Any]:
+    """How a figure moved against the previous period, in words as well as a direction. Pure.
+
+    Counts and money change by a percentage of the previous value; rates (missed rate, ROI)
+    by percentage points, since a percentage of a percentage misleads. ``better`` is None when
+    the figure did not move or cannot be compared.
+    """
+    if current is None or previous is None:
+        return {"direction": "none", "text": "no earlier figure to compare", "better": None}
+    kind = dict((k, kind) for k, _, kind in TOTALS).get(key, "count")
+    diff = current - previous
+    if abs(diff) < 1e-9:
+        return {"direction": "same", "text": "no change", "better": None}
+    direction = "up" if diff > 0 else "down"
+    if kind == "rate":
+        amount = f"{abs(diff) * 100:.1f} points"
+    elif previous == 0:
+        amount = "from none"
+    else:
+        amount = f"{abs(diff) / abs(previous) * 100:.0f}%"
+    better = (diff < 0) if key in LOWER_IS_BETTER else (diff > 0)
+    return {"direction": direction, "text": f"{direction} {amount}", "better": better}
+
+
+def display(kind: str, value: float | int | None) -> str:
+    """A figure as the page shows it. Pure. Money has no currency sign: spend and revenue are
+    entered in the business's own currency, which the product does not know."""
+    if value is None:
+        return "\u2013"  # an en dash: no figure
+    if kind == "count":
+        return f"{int(value):,}"
+    if kind == "money":
+        return f"{value:,.2f}"
+    if kind == "rate":
+        return f"{value * 100:.1f}%"
+    seconds = round(float(value))
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+# The per-source table's columns: key, label, kind.
+COLUMNS = (
+    ("calls", "Calls", "count"),
+    ("answered", "Answered", "count"),
+    ("missed", "Missed", "count"),
+    ("missed_rate", "Missed rate", "rate"),
+    ("first_time_callers", "First-time", "count"),
+    ("avg_talk_time", "Avg talk", "seconds"),
+    ("leads", "Leads", "count"),
+    ("revenue", "Revenue", "money"),
+    ("spend", "Spend", "money"),
+    ("cost_per_call", "Cost per call", "money"),
+    ("roi", "ROI", "rate"),
+)
+
+
+def read_buckets(model: str, source: str, start: str, end: str) -> dict[str, dict[str, Any]]:
+    """Day -> summed numbers for one source (one query, spam left out, caller sets not read)."""
+    days: dict[str, dict[str, Any]] = {}
+    for item in CounterModel.query(
+        keys.aggregate(model, source),
+        CounterModel.sk.between(start, end + "~"),
+        attributes_to_get=BUCKET_FIELDS,
+    ):
+        day, _, tag = item.sk.partition("#")
+        if tag == "spam":
+            continue
+        acc = days.setdefault(day, summaries._empty())
+        for key in NUMBERS:
+            acc[key] += Decimal(str(getattr(item, key) or 0))
+    return days
+
+
+def summarize(
+    rng: Range,
+    per_source: dict[str, dict[str, dict[str, Any]]],
+    spend: dict[str, dict[str, Decimal]],
+    labels: dict[str, str],
+) -> dict[str, Any]:
+    """Totals, their change, the chart's days and the per-source rows from what was read. Pure.
+
+    ``per_source``: source -> day -> numbers (both periods); ``spend``: source -> day -> amount.
+    """
+    cur, prev = summaries._empty(), summaries._empty()
+    cur_spend, prev_spend = Decimal(0), Decimal(0)
+    rows: list[dict[str, Any]] = []
+    dates = rng.dates()
+    series: dict[str, dict[str, list[int]]] = {}
+    answered = [0] * len(dates)
+    missed = [0] * len(dates)
+    other = [0] * len(dates)  # voicemail: neither answered nor missed
+    index = {d: i for i, d in enumerate(dates)}
+    for source in sorted(set(per_source) | set(spend)):
+        days = per_source.get(source, {})
+        acc, acc_prev = summaries._empty(), summaries._empty()
+        for day, nums in days.items():
+            if rng.start <= day <= rng.end:
+                summaries._merge(acc, nums)
+                i = index[day]
+                s = series.setdefault(source, {"calls": [0] * len(dates)})
+                s["calls"][i] += int(nums["calls"])
+                answered[i] += int(nums["answered"])
+                missed[i] += int(nums["missed"])
+                other[i] += int(nums["calls"]) - int(nums["answered"]) - int(nums["missed"])
+            elif rng.prev_start <= day <= rng.prev_end:
+                summaries._merge(acc_prev, nums)
+        money = spend.get(source, {})
+        s_cur = sum((v for d, v in money.items() if rng.start <= d <= rng.end), Decimal(0))
+        s_prev = sum((v for d, v in money.items() if rng.prev_start <= d <= rng.prev_end), Decimal(0))
+        summaries._merge(cur, acc)
+        summaries._merge(prev, acc_prev)
+        cur_spend += s_cur
+        prev_spend += s_prev
+        if acc["calls"] or s_cur:
+            label = labels.get(source, source.removeprefix("web:"))
+            rows.append({"source": source, "label": label, **summaries._row(acc, s_cur)})
+    rows.sort(key=lambda r: (-r["calls"], r["label"].lower()))
+    total, total_prev = summaries._row(cur, cur_spend), summaries._row(prev, prev_spend)
+    for r in [*rows, total, total_prev]:
+        if not r["spend"]:  # no spend entered: the cost per call is unknown, not zero
+            r["cost_per_call"] = None
+    totals = []
+    for key, label, kind in TOTALS:
+        totals.append(
+            {
+                "key": key,
+                "label": label,
+                "kind": kind,
+                "value": total[key],
+                "previous": total_prev[key],
+                "change": change(key, total[key], total_prev[key]),
+                "display": display(kind, total[key]),
+                "previous_display": display(kind, total_prev[key]),
+            }
+        )
+    order = [r["source"] for r in rows if r["source"] in series]
+    chart = {
+        "dates": dates,
+        "sources": [{"source": s, "label": labels.get(s, s.removeprefix("web:")), **series[s]} for s in order],
+        "answered": answered,
+        "missed": missed,
+        "voicemail": other,
+    }
+    for r in rows:
+        r["cells"] = [{"key": k, "value": r[k], "display": display(kind, r[k])} for k, _, kind in COLUMNS]
+    return {"totals": totals, "total": total, "previous": total_prev, "rows": rows, "chart": chart}
+
+
+def overview(query: dict[str, str]) -> dict[str, Any]:
+    """The overview for a query string (``range``, ``from``, ``to``, ``model``)."""
+    unknown = sorted(set(query) - {"range", "from", "to", "model"})
+    if unknown:
+        raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
+    today = aggregates.day(clock.now_ms())
+    rng = parse_range(query, today)
+    model = parse_model(query)
+    sources = summaries._sources()
+    labels = summaries._labels() if any(s.startswith("ch_") for s in sources) else {}
+    per_source: dict[str, dict[str, dict[str, Any]]] = {}
+    spend: dict[str, dict[str, Decimal]] = {}
+    for source in sources:
+        per_source[source] = read_buckets(MODELS[model], source, rng.prev_start, rng.end)
+        spend[source] = summaries._spend(source, rng.prev_start, rng.end)
+    out = summarize(rng, per_source, spend, labels)
+    return {
+        **out,
+        "range": rng,
+        "model": model,
+        "today": today,
+        "has_sources": bool(sources),
+        "presets": PRESET_LABELS,
+        "columns": COLUMNS,
+    }

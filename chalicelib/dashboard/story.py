@@ -1,0 +1,134 @@
+"""A call's story for the dashboard: who called, when, what happened, why they came, what came of it.
+
+Three DynamoDB requests: the call, the caller's earlier calls' keys from the calls table's
+caller index (newest first, at most ``EARLIER``), and those calls by key. The recording is
+played from a presigned URL the page asks for (``GET /dashboard/calls/{sid}/recording``,
+``recordings/playback.py``), so the page itself never holds a media URL. The outcome editor
+saves through ``reports/outcomes.py``, as ``PATCH /v1/calls/{sid}`` does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import attribution, calls
+from chalicelib.dashboard.calllog import local_time, source_label
+from chalicelib.errors import BadRequest
+from chalicelib.reports.outcomes import MAX_TAGS, OUTCOMES
+from chalicelib.store.models import CallModel
+
+EARLIER = 10
+CLICK_IDS = ("gclid", "gbraid", "wbraid", "fbclid", "msclkid", "yclid", "dclid")
+CONFIDENCE_WORDS = {
+    "static": "certain: the channel's own number",
+    "active": "high: a website visit held the number when the call came",
+    "late": "medium: the call came after the visit's hold, within the pool's grace window",
+    "overflow": "low: the pool had no free number (overflow number)",
+    "unattributed": "none: no visit held the number",
+}
+
+
+def story(call_sid: str) -> dict[str, Any]:
+    c = calls.load(call_sid)
+    return {"call": details(c), "earlier": earlier_calls(c)}
+
+
+def details(c: CallModel) -> dict[str, Any]:
+    """The call as the story page shows it. Pure."""
+    attr = c.attribution or {}
+    src = attr.get("source") or {}
+    confidence = attr.get("confidence")
+    return {
+        "sid": c.call_sid,
+        "caller": c.caller,
+        "caller_place": ", ".join(p for p in (c.caller_city, c.caller_state, c.caller_country) if p),
+        "called": c.called,
+        "forwarded_to": c.forwarded_to,
+        "when": local_time(int(c.started_at)) if c.started_at is not None else "",
+        "result": calls.result_of(c) or "ringing",
+        "status": c.status,
+        "duration": int(c.duration) if c.duration is not None else None,
+        "talk_time": int(c.talk_time) if c.talk_time is not None and c.answered else None,
+        "first_time": c.first_time,
+        "source": source_label(c),
+        "source_key": attribution.source_key(attr, c.kind),
+        "channel_group": attr.get("channel_group"),
+        "confidence": confidence,
+        "confidence_words": CONFIDENCE_WORDS.get(confidence or "", confidence or "unknown"),
+        "campaign": src.get("utm_campaign"),
+        "medium": src.get("utm_medium"),
+        "utm_source": src.get("utm_source"),
+        "keyword": src.get("utm_term"),
+        "content": src.get("utm_content"),
+        "landing_page": src.get("landing_page"),
+        "referrer": src.get("referrer"),
+        "click_ids": {k: src[k] for k in CLICK_IDS if src.get(k)},
+        "device": src.get("device"),
+        "first_touch": (c.first_touch or {}) if not c.first_time else {},
+        "recording": bool(c.recording_sid),
+        "recording_duration": int(c.recording_duration) if c.recording_duration is not None else None,
+        "voicemail": bool(c.voicemail),
+        "outcome": c.outcome or "none",
+        "revenue": f"{c.revenue:.2f}" if c.revenue is not None else "",
+        "note": c.note or "",
+        "tags": sorted(c.tags or []),
+    }
+
+
+def earlier_calls(c: CallModel) -> list[dict[str, Any]]:
+    """The same caller's calls before this one, newest first (the caller index, then by key)."""
+    if not c.caller or not c.caller.startswith("+") or c.started_at is None:
+        return []
+    keys_only = list(
+        CallModel.caller_index.query(
+            c.caller,
+            CallModel.started_at < int(c.started_at),
+            scan_index_forward=False,
+            limit=EARLIER,
+            page_size=EARLIER,
+        )
+    )
+    if not keys_only:
+        return []
+    found = {x.call_sid: x for x in CallModel.batch_get([k.call_sid for k in keys_only])}
+    out = []
+    for k in keys_only:
+        x = found.get(k.call_sid)
+        if x is None:
+            continue
+        out.append(
+            {
+                "sid": x.call_sid,
+                "when": local_time(int(x.started_at)) if x.started_at is not None else "",
+                "result": calls.result_of(x) or "ringing",
+                "source": source_label(x),
+                "outcome": x.outcome,
+            }
+        )
+    return out
+
+
+def outcome_body(form: dict[str, str]) -> dict[str, Any]:
+    """The outcome editor's form as the body ``outcomes.set_outcome`` takes. Pure.
+
+    Tags are typed comma-separated; an empty revenue leaves it out (a call's revenue is
+    cleared by setting it to 0, as in the API).
+    """
+    allowed = {"outcome", "revenue", "note", "tags", "csrf"}
+    unknown = sorted(set(form) - allowed)
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
+    body: dict[str, Any] = {}
+    outcome = (form.get("outcome") or "").strip()
+    if outcome not in OUTCOMES:
+        raise BadRequest(f"'outcome' must be one of: {', '.join(OUTCOMES)}")
+    body["outcome"] = outcome
+    revenue = (form.get("revenue") or "").strip().replace(",", "")
+    if revenue:
+        body["revenue"] = revenue
+    body["note"] = form.get("note") or ""
+    tags = [t.strip() for t in (form.get("tags") or "").split(",") if t.strip()]
+    if len(tags) > MAX_TAGS:
+        raise BadRequest(f"at most {MAX_TAGS} tags")
+    body["tags"] = tags
+    return body

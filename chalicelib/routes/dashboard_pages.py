@@ -1,0 +1,117 @@
+"""The dashboard's pages: the overview, the call log (and its CSV), a call's story, its recording and outcome.
+
+Every page asks ``web.require`` first (a signed-out browser is sent to sign-in; a viewer may see
+all of these and tag outcomes), and every change checks the CSRF token. The dashboard's modules
+load on the first dashboard request (``lazy_module``), never with ``import app``. Errors raised
+here become HTML pages in ``chalicelib.http``'s middleware, except where a page shows the
+problem itself (a bad filter on the log, a bad outcome form).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
+
+from chalice import Blueprint, Response
+
+from chalicelib.errors import BadRequest
+from chalicelib.http import json_response
+from chalicelib.routes import lazy_module
+from chalicelib.settings import get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.dashboard import calllog, overview, story, web
+    from chalicelib.recordings import playback
+    from chalicelib.reports import outcomes
+else:  # dashboard only: loaded on its first request (see lazy_module)
+    calllog = lazy_module("chalicelib.dashboard.calllog")
+    overview = lazy_module("chalicelib.dashboard.overview")
+    story = lazy_module("chalicelib.dashboard.story")
+    web = lazy_module("chalicelib.dashboard.web")
+    playback = lazy_module("chalicelib.recordings.playback")
+    outcomes = lazy_module("chalicelib.reports.outcomes")
+
+bp = Blueprint(__name__)
+FORMS = ["application/x-www-form-urlencoded"]
+
+
+def talk(seconds: int | None) -> str:
+    """Seconds as a person reads a call's length (``4m 05s``), as the overview shows talk time."""
+    return overview.display("seconds", seconds)
+
+
+def _common() -> dict[str, Any]:
+    s = get_settings()
+    return {"timezone": s.report_timezone, "api_base": s.public_base_url.rstrip("/"), "talk": talk}
+
+
+@bp.route("/dashboard", methods=["GET"])
+def overview_page() -> Response:
+    req = bp.current_request
+    viewer = web.require(req)
+    data = overview.overview(web.query_params(req))
+    return web.render(req, "overview.html", viewer=viewer, **data, **_common())
+
+
+@bp.route("/dashboard/calls", methods=["GET"])
+def calls_page() -> Response:
+    req = bp.current_request
+    viewer = web.require(req)
+    q = web.query_params(req)
+    choices = calllog.source_choices()
+    context: dict[str, Any] = {"choices": choices, "choice_values": {v for v, _ in choices}, **_common()}
+    try:
+        data = calllog.log(q)
+    except BadRequest as exc:  # a bad filter: the form again, with what was wrong, and no calls
+        filters = calllog.parse_filters({}, calllog.today())
+        context.update(filters=filters, rows=[], cursor=None, short=False, error=exc.message)
+        context.update(query=filters.query(), filtered=True, cursor_in=False)
+        return web.render(req, "calls.html", viewer=viewer, status=400, **context)
+    f = data["filters"]
+    filtered = any(k not in ("from", "to") for k in f.query())
+    context.update(data, query=f.query(), filtered=filtered, cursor_in=bool(q.get("cursor")))
+    return web.render(req, "calls.html", viewer=viewer, **context)
+
+
+@bp.route("/dashboard/calls.csv", methods=["GET"])
+def calls_csv() -> Response:
+    req = bp.current_request
+    web.require(req)
+    text, cut = calllog.export_csv(web.query_params(req))
+    headers = web.page_headers(
+        {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="calls.csv"',
+            "X-Truncated": "true" if cut else "false",
+        }
+    )
+    return Response(body=text, status_code=200, headers=headers)
+
+
+@bp.route("/dashboard/calls/{sid}", methods=["GET"])
+def call_page(sid: str) -> Response:
+    req = bp.current_request
+    viewer = web.require(req)
+    data = story.story(sid)
+    saved = web.query_params(req).get("saved") == "1"
+    return web.render(req, "call.html", viewer=viewer, saved=saved, **data, **_common())
+
+
+@bp.route("/dashboard/calls/{sid}/outcome", methods=["POST"], content_types=FORMS)
+def save_outcome(sid: str) -> Response:
+    req = bp.current_request
+    viewer = web.require(req)  # a viewer may tag outcomes
+    form = web.check_csrf(req, viewer)
+    try:
+        outcomes.set_outcome(sid, story.outcome_body(form))
+    except BadRequest as exc:  # the story again, with what was wrong
+        data = story.story(sid)
+        return web.render(req, "call.html", viewer=viewer, status=400, error=exc.message, **data, **_common())
+    return web.redirect(f"/dashboard/calls/{quote(sid)}?" + urlencode({"saved": "1"}))
+
+
+@bp.route("/dashboard/calls/{sid}/recording", methods=["GET"])
+def call_recording(sid: str) -> Response:
+    req = bp.current_request
+    web.require(req)
+    return json_response(playback.link(sid), headers={"Cache-Control": "no-store"})
