@@ -134,3 +134,31 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _clients.clear()
+
+
+# --- secrets the product writes: alert channels' Slack webhook URLs and Telegram bot tokens ---
+
+
+def parameter(name: str, what: str) -> str:
+    """A SecureString parameter's value, read and cached like the deployment's own secrets."""
+    return _from_ssm(name, what)
+
+
+def put_parameter(name: str, value: str) -> None:
+    """Store ``value`` as a SecureString parameter (replacing any), and remember it here."""
+    _client().put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+    with _lock:
+        _cache[name] = _Entry(value, _now() + get_settings().secrets_refresh_seconds)
+
+
+def delete_parameter(name: str) -> None:
+    """Remove a parameter (one that is already gone is fine)."""
+    from botocore.exceptions import ClientError  # loaded with the client
+
+    with _lock:
+        _cache.pop(name, None)
+    try:
+        _client().delete_parameter(Name=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ParameterNotFound":
+            raise

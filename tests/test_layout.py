@@ -58,6 +58,7 @@ KEY_PREFIXES = (
     "HOOK#",
     "VISITOR#",
     "LEASERATE#",
+    "ALERT#",
 )
 # Loaded by ``import app`` they would cost every cold start, the voice webhook's included.
 HEAVY = (
