@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib import clock, secrets
 from chalicelib import validation as v
-from chalicelib.errors import BadRequest, NotFound
+from chalicelib.errors import BadRequest, NotFound, SecretUnavailable
 from chalicelib.integrations import webhooks
+from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
@@ -214,6 +215,14 @@ def all_items() -> list[CounterModel]:
     return list(CounterModel.query(keys.ALERT_RECIPIENTS_PK))
 
 
+def _store_secret(recipient_id: str, secret: str) -> None:
+    try:
+        secrets.put_parameter(secret_param(recipient_id), secret)
+    except Exception as exc:  # SSM refused or timed out: the recipient is not saved, the client may retry
+        logger.warning("storing an alert secret in SSM failed", recipient_id=recipient_id, error=type(exc).__name__)
+        raise SecretUnavailable("the secret could not be stored in SSM just now; try again") from None
+
+
 def create(body: dict[str, Any]) -> dict[str, Any]:
     if len(all_items()) >= MAX_RECIPIENTS:
         raise BadRequest(f"at most {MAX_RECIPIENTS} alert recipients")
@@ -222,7 +231,7 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
     data, secret = _settings_from(body, {"created_at": now}, recipient_id)
     data["updated_at"] = now
     if secret is not None:  # first the secret, so no recipient ever lacks its parameter
-        secrets.put_parameter(secret_param(recipient_id), secret)
+        _store_secret(recipient_id, secret)
     item = CounterModel(*keys.alert_recipient(recipient_id), data=data)
     item.save(condition=CounterModel.sk.does_not_exist())
     return public(item)
@@ -241,7 +250,7 @@ def update(recipient_id: str, body: dict[str, Any]) -> dict[str, Any]:
     data, secret = _settings_from(body, dict(item.data or {}), recipient_id)
     data["updated_at"] = clock.now_ms()
     if secret is not None:
-        secrets.put_parameter(secret_param(recipient_id), secret)
+        _store_secret(recipient_id, secret)
     item.update(actions=[CounterModel.data.set(data)], condition=CounterModel.sk.exists())
     item.data = data
     return public(item)

@@ -1,0 +1,255 @@
+"""Alerts and summaries, end to end: a missed call through the voice webhook, its callbacks and
+the event pump becomes an email that moto's SES recorded, a Slack message and a Telegram message
+to local stub receivers; the limit turns a flood into a digest; quiet hours hold alerts; the
+daily summary agrees with the report API; secrets stay in SSM.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib import clock
+from chalicelib.integrations.alerts import dispatch, messages, schedule
+from chalicelib.settings import get_settings
+from tests.conftest import BASE_URL, DDB_ENDPOINT, body, pump
+from tests.test_events import callbacks, line
+
+CALLER = "+14155550177"
+SENDER = "alerts@calls.example.test"
+SLACK_PATH = "/services/T000/B000/abcdefghijklmnopqrstuvwx"
+BOT_TOKEN = "123456789:AAExampleExampleExampleExample_abcd"
+
+
+@dataclass
+class Stub:
+    """A local receiver standing in for Slack's incoming webhooks and Telegram's Bot API."""
+
+    url: str = ""
+    got: list[tuple[str, Any]] = field(default_factory=list)  # (path, JSON body)
+    answers: list[int] = field(default_factory=list)  # statuses to answer, then 200
+
+    def paths(self, prefix: str) -> list[Any]:
+        return [b for p, b in self.got if p.startswith(prefix)]
+
+
+@pytest.fixture
+def stub() -> Iterator[Stub]:
+    state = Stub()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+            state.got.append((self.path, json.loads(raw)))
+            status = state.answers.pop(0) if state.answers else 200
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"ok":true}' if status == 200 else b'{"ok":false}')
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    state.url = f"http://127.0.0.1:{srv.server_address[1]}"
+    yield state
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def alerting(api: Any, settings_env: Any, stub: Stub) -> Any:
+    """SSM and SES on moto's server, a verified sender, Telegram's API at the stub."""
+    settings_env(
+        SSM_ENDPOINT=DDB_ENDPOINT,
+        SES_ENDPOINT=DDB_ENDPOINT,
+        ALERTS_FROM_EMAIL=SENDER,
+        TELEGRAM_API_BASE_URL=stub.url + "/telegram",
+    )
+    ses().create_email_identity(EmailIdentity="calls.example.test")
+    return api
+
+
+def ses() -> Any:
+    return boto3.client("sesv2", region_name="us-east-1", endpoint_url=DDB_ENDPOINT)
+
+
+def sent_emails() -> list[dict[str, Any]]:
+    """What moto's SES recorded (its server's model data: SES v2 sends through the v1 backend)."""
+    with urllib.request.urlopen(f"{DDB_ENDPOINT}/moto-api/data.json", timeout=10) as answer:
+        data = json.loads(answer.read())
+    return list(data.get("ses", {}).get("Message", []))
+
+
+def recipient(api: Any, **fields: Any) -> dict[str, Any]:
+    answer = api.call("POST", "/v1/alerts/recipients", {"name": "Owner", **fields})
+    assert answer.status_code == 201, answer.body
+    return dict(body(answer))
+
+
+def missed_call(api: Any, number: str, sid: str, caller: str = CALLER) -> str:
+    for path, params in callbacks(sid, number, caller, answered=False):
+        assert api.twilio(path, params).status_code == 200
+    return sid
+
+
+def sid_of(i: int) -> str:
+    return "CA" + f"{i:032x}"
+
+
+# --- the missed call, on every channel ------------------------------------------------------------
+
+
+def test_a_missed_call_is_emailed_slacked_and_telegrammed_with_caller_source_and_link(
+    alerting: Any, stub: Stub
+) -> None:
+    api = alerting
+    # Given an email, a Slack and a Telegram recipient of missed calls
+    recipient(api, channel="email", email="owner@example.com", events=["missed_call"])
+    slack = recipient(api, channel="slack", slack_webhook_url=stub.url + SLACK_PATH, events=["missed_call"])
+    recipient(api, channel="telegram", telegram_bot_token=BOT_TOKEN, telegram_chat_id="-100123", events=["missed_call"])
+    assert slack["secret_hint"] == "…uvwx" and stub.url not in json.dumps(slack)
+    # When a call to a tracking number rings out
+    sid = missed_call(api, line(api), sid_of(1))
+    pump().drain()
+    link = f"{BASE_URL}/dashboard/calls/{sid}"
+    # Then moto's SES has the email, with the caller, first-time, the source and the call's dashboard page
+    [email] = sent_emails()
+    assert email["source"] == SENDER and email["destinations"]["ToAddresses"] == ["owner@example.com"]
+    assert CALLER in email["subject"] and "Missed call" in email["subject"]
+    assert CALLER in email["body"] and "first-time caller" in email["body"] and "Radio" in email["body"]
+    assert f'href="{link}"' in email["body"] and "<script" not in email["body"]
+    # and Slack got one message with them, its link as Slack writes links
+    [message] = stub.paths(SLACK_PATH)
+    text = message["blocks"][0]["text"]["text"]
+    assert CALLER in message["text"] and "Source: Radio" in text and f"<{link}|Open the call>" in text
+    # and Telegram's sendMessage for the bot, to the chat
+    [tg] = stub.paths(f"/telegram/bot{BOT_TOKEN}/sendMessage")
+    assert tg["chat_id"] == "-100123" and tg["parse_mode"] == "HTML"
+    assert CALLER in tg["text"] and "Source: Radio" in tg["text"] and f'href="{link}"' in tg["text"]
+    # And the same events again (a redelivered stream batch, the sweep) send nothing more
+    pump().drain()
+    assert len(sent_emails()) == 1 and len(stub.paths(SLACK_PATH)) == 1
+
+
+def test_an_answered_call_alerts_nobody_but_a_first_time_caller_recipient(alerting: Any, stub: Stub) -> None:
+    api = alerting
+    recipient(api, channel="slack", slack_webhook_url=stub.url + "/missed", events=["missed_call"])
+    recipient(api, channel="slack", slack_webhook_url=stub.url + "/new", events=["first_time_caller"])
+    number = line(api)
+    for path, params in callbacks(sid_of(2), number, CALLER, answered=True):
+        api.twilio(path, params)
+    pump().drain()
+    assert stub.paths("/missed") == [] and len(stub.paths("/new")) == 1
+    # a second call from the same caller is no first-time call
+    for path, params in callbacks(sid_of(3), number, CALLER, answered=True):
+        api.twilio(path, params)
+    pump().drain()
+    assert len(stub.paths("/new")) == 1
+
+
+def test_a_voicemail_gives_a_listen_link_and_a_sale_alerts_once(alerting: Any, stub: Stub) -> None:
+    api = alerting
+    recipient(api, channel="slack", slack_webhook_url=stub.url + "/hook", events=["voicemail", "sale"])
+    call = {"sid": sid_of(4), "caller": CALLER, "result": "voicemail", "voicemail": True, "channel_name": "Radio"}
+    kinds = messages.kinds_of("call.completed", call, {})
+    assert kinds == ["voicemail"]
+    alert = messages.call_alert(kinds, call, BASE_URL, 0)
+    assert alert["listen"] == f"{BASE_URL}/dashboard/calls/{sid_of(4)}#recording"
+    assert f"<{alert['listen']}|Listen>" in messages.as_slack(alert)["blocks"][0]["text"]["text"]
+    # A real call marked a sale by PATCH alerts once; changing its note after does not alert again
+    number = line(api)
+    for path, params in callbacks(sid_of(5), number, CALLER, answered=True):
+        api.twilio(path, params)
+    pump().drain()
+    assert api.call("PATCH", f"/v1/calls/{sid_of(5)}", {"outcome": "sale"}).status_code == 200
+    pump().drain()
+    assert api.call("PATCH", f"/v1/calls/{sid_of(5)}", {"note": "paid"}).status_code == 200
+    pump().drain()
+    [sale] = stub.paths("/hook")
+    assert "Call marked a sale" in sale["text"]
+
+
+# --- the brakes: the limit and quiet hours ---------------------------------------------------------
+
+
+def test_fifty_missed_calls_in_ten_minutes_make_five_alerts_and_one_digest(
+    alerting: Any, stub: Stub, fake_clock: Any
+) -> None:
+    api = alerting
+    recipient(
+        api, channel="slack", slack_webhook_url=stub.url + "/hook", events=["missed_call"], limit={"count": 5, "minutes": 10}
+    )
+    number = line(api)
+    # When 50 callers' calls ring out within ten minutes (the scheduled run going every minute)
+    for i in range(50):
+        missed_call(api, number, sid_of(100 + i), caller=f"+1415555{1000 + i}")
+        pump().drain()
+        fake_clock.advance(11)
+        if i % 5 == 0:
+            schedule.run()
+    # Then five alerts went out, and the digest waits for the window to end
+    assert len(stub.got) == 5
+    assert all(m["text"].startswith("Missed call") for _, m in stub.got)
+    fake_clock.advance(600 - 50 * 11 + 1)
+    assert schedule.run()["digests"] == 1
+    # Exactly one digest, naming the 45 calls held back, each with its link
+    assert len(stub.got) == 6
+    digest = stub.got[-1][1]
+    assert digest["text"].startswith("45 alerts")
+    text = digest["blocks"][0]["text"]["text"]
+    assert text.count(f"{BASE_URL}/dashboard/calls/") == 45 and "+14155551049" in text
+    # and it is not sent again
+    fake_clock.advance(600)
+    assert schedule.run()["digests"] == 0 and len(stub.got) == 6
+
+
+def test_a_missed_call_in_quiet_hours_goes_into_the_next_digest(alerting: Any, stub: Stub, fake_clock: Any) -> None:
+    api = alerting
+    # Given quiet hours 22:00 to 07:00 in New York, and a call at 23:30 there
+    night = datetime(2026, 9, 22, 3, 30, tzinfo=UTC).timestamp()  # 23:30 EDT
+    fake_clock.t = night
+    recipient(
+        api,
+        channel="email",
+        email="owner@example.com",
+        events=["missed_call"],
+        timezone="America/New_York",
+        quiet_hours={"start": "22:00", "end": "07:00"},
+    )
+    sid = missed_call(api, line(api), sid_of(7))
+    pump().drain()
+    schedule.run()
+    # Then nothing is sent during the night
+    assert sent_emails() == []
+    fake_clock.t = datetime(2026, 9, 22, 10, 59, tzinfo=UTC).timestamp()  # 06:59
+    assert schedule.run()["digests"] == 0
+    # And the first run after 07:00 sends one digest with the call
+    fake_clock.t = datetime(2026, 9, 22, 11, 1, tzinfo=UTC).timestamp()
+    assert schedule.run()["digests"] == 1
+    [email] = sent_emails()
+    assert email["subject"] == "1 alert while you were away"
+    assert CALLER in email["body"] and f"{BASE_URL}/dashboard/calls/{sid}" in email["body"]
+    assert "during quiet hours" in email["body"]
+
+
+def test_quiet_hours_cross_midnight_in_the_recipients_zone() -> None:
+    data = {"quiet_hours": {"start": "22:00", "end": "07:00"}, "timezone": "Europe/Berlin"}
+    at = lambda h, m: int(datetime(2026, 1, 10, h, m, tzinfo=UTC).timestamp() * 1000)  # noqa: E731  CET = UTC+1
+    assert dispatch.in_quiet_hours(data, at(21, 0))  # 22:00 in Berlin
+    assert dispatch.in_quiet_hours(data, at(5, 59))  # 06:59
+    assert not dispatch.in_quiet_hours(data, at(6, 0))  # 07:00
+    assert not dispatch.in_quiet_hours(data, at(20, 59))
+    day = {"quiet_hours": {"start": "12:00", "end": "13:00"}, "timezone": "UTC"}
+    assert dispatch.in_quiet_hours(day, at(12, 30)) and not dispatch.in_quiet_hours(day, at(13, 0))
+    assert not dispatch.in_quiet_hours({"quiet_hours": None}, at(3, 0))
