@@ -18,9 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import clock
 from chalicelib.integrations.alerts import dispatch, messages, schedule
-from chalicelib.settings import get_settings
 from tests.conftest import BASE_URL, DDB_ENDPOINT, body, pump
 from tests.test_events import callbacks, line
 
@@ -188,7 +186,11 @@ def test_fifty_missed_calls_in_ten_minutes_make_five_alerts_and_one_digest(
 ) -> None:
     api = alerting
     recipient(
-        api, channel="slack", slack_webhook_url=stub.url + "/hook", events=["missed_call"], limit={"count": 5, "minutes": 10}
+        api,
+        channel="slack",
+        slack_webhook_url=stub.url + "/hook",
+        events=["missed_call"],
+        limit={"count": 5, "minutes": 10},
     )
     number = line(api)
     # When 50 callers' calls ring out within ten minutes (the scheduled run going every minute)

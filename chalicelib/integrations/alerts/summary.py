@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib import calls
+from chalicelib import calls, clock
 from chalicelib.integrations.alerts import messages
 from chalicelib.reports import summaries
 from chalicelib.settings import get_settings
@@ -125,6 +125,14 @@ def _change(now: int, before: int) -> str:
     return f"{'+' if now > before else '-'}{abs(now - before)}"
 
 
+def _local(iso: str | None) -> str:
+    """A call's time as the business reads it: its report time zone's wall clock."""
+    if not iso:
+        return ""
+    when = datetime.fromtimestamp(clock.parse_iso(iso) / 1000, tz=ZoneInfo(get_settings().report_timezone))
+    return when.strftime("%Y-%m-%d %H:%M %Z")
+
+
 def as_text(s: dict[str, Any], base_url: str) -> str:
     t, p = s["totals"], s["previous_totals"]
     lines = [subject(s), ""]
@@ -137,7 +145,7 @@ def as_text(s: dict[str, Any], base_url: str) -> str:
     lines += [f"  {r['source']}: {r['calls']}, {r['answered']}, {r['missed']}" for r in s["top_sources"]] or ["  none"]
     lines += ["", f"Missed calls not yet called back ({s['not_called_back_total']}):"]
     lines += [
-        f"  {r['caller']}  {r['at']}  {r['source']}  {messages.call_link(base_url, r['sid'])}"
+        f"  {r['caller']}  {_local(r['at'])}  {r['source']}  {messages.call_link(base_url, r['sid'])}"
         for r in s["not_called_back"]
     ] or ["  none: every missed caller has been reached"]
     lines += ["", "A missed call counts as called back once the same caller had an answered call later."]
@@ -157,7 +165,8 @@ _TABLE = (
 
 
 def _table(head: list[str], rows: list[list[str]], numeric_from: int) -> str:
-    ths = "".join(f"<th {_TH}>{html.escape(h)}</th>" for h in head)
+    right = _TH.replace("text-align:left", "text-align:right")
+    ths = "".join(f"<th {right if i >= numeric_from else _TH}>{html.escape(h)}</th>" for i, h in enumerate(head))
     trs = "".join(
         "<tr>" + "".join(f"<td {_TDN if i >= numeric_from else _TD}>{cell}</td>" for i, cell in enumerate(r)) + "</tr>"
         for r in rows
@@ -202,7 +211,7 @@ def as_html(s: dict[str, Any], base_url: str) -> str:
     missed_rows = [
         [
             e(r["caller"]),
-            e((r["at"] or "")[:16].replace("T", " ") + " UTC"),
+            e(_local(r["at"])),
             e(r["source"]),
             f'<a href="{e(messages.call_link(base_url, r["sid"]), quote=True)}" {link_style}>Open the call</a>',
         ]
@@ -223,7 +232,7 @@ def as_html(s: dict[str, Any], base_url: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{e(subject(s))}</title></head>"
-        '<body style="margin:0;padding:16px;background:#ffffff">'
+        '<body style="margin:0;padding:16px;background:#ffffff"><div role="main">'
         f'<h1 style="margin:0 0 4px;font:bold 20px Arial,sans-serif;color:#111">{name} calls summary</h1>'
         f'<p style="margin:0 0 16px;font:14px Arial,sans-serif;color:#374151">{e(when)}, compared with '
         f"{e(before)}</p>"
@@ -232,5 +241,5 @@ def as_html(s: dict[str, Any], base_url: str) -> str:
         f"<h2 {_H2}>Missed calls not yet called back ({s['not_called_back_total']})</h2>{missed}"
         '<p style="margin:16px 0 0;font:12px Arial,sans-serif;color:#4b5563">A missed call counts as called back '
         "once the same caller had an answered call later (only inbound calls are tracked).</p>"
-        "</body></html>"
+        "</div></body></html>"
     )
