@@ -67,6 +67,14 @@ def _email(value: Any) -> str:
     return value.strip()
 
 
+def _slack_url(value: Any) -> str:
+    """The webhooks' own check (https, public addresses only; loopback on the local stage)."""
+    try:
+        return webhooks.check_url(value)
+    except BadRequest as exc:
+        raise BadRequest(str(exc).replace("'url'", "'slack_webhook_url'", 1)) from None
+
+
 def _zone(value: Any) -> str | None:
     if value is None:
         return None
@@ -139,7 +147,7 @@ def _settings_from(
     if channel == "email" and ("email" in body or "email" not in current):
         out["email"] = _email(body.get("email"))
     if channel == "slack" and ("slack_webhook_url" in body or "secret_hint" not in current):
-        secret = webhooks.check_url(body.get("slack_webhook_url")) if "slack_webhook_url" in body else None
+        secret = _slack_url(body["slack_webhook_url"]) if "slack_webhook_url" in body else None
         if secret is None:
             raise BadRequest("'slack_webhook_url' is required: the Slack incoming webhook's URL")
     if channel == "telegram":
