@@ -18,7 +18,7 @@ from chalicelib.leasing import sites
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 from tests.conftest import AUTH_TOKEN, DDB_ENDPOINT, body, pump
-from tests.test_alerts import BOT_TOKEN, SLACK_PATH, Stub, alerting, recipient, sent_emails, stub  # noqa: F401
+from tests.support.alerts import BOT_TOKEN, SLACK_PATH, Stub, recipient
 from tests.test_events import line
 
 # --- recipients and their secrets ----------------------------------------------------------------
@@ -121,7 +121,7 @@ def test_the_sender_is_checked_against_ses(alerting: Any, settings_env: Any) -> 
 class FakeSes:
     """What AWS answers that moto does not: a pending identity and an account in the sandbox."""
 
-    def get_email_identity(self, EmailIdentity: str) -> dict[str, Any]:  # noqa: N803 (boto3's name)
+    def get_email_identity(self, EmailIdentity: str) -> dict[str, Any]:
         return {"VerificationStatus": "PENDING", "IdentityType": "DOMAIN"}
 
     def get_account(self) -> dict[str, Any]:

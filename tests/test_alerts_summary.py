@@ -14,7 +14,8 @@ import pytest
 from chalicelib.integrations.alerts import schedule, summary
 from tests.conftest import BASE_URL, body, pump
 from tests.support import browser as br
-from tests.test_alerts import SENDER, alerting, recipient, sent_emails, sid_of, stub  # noqa: F401  (fixtures)
+from tests.support.alerts import SENDER, recipient, sent_emails
+from tests.test_alerts import sid_of
 from tests.test_events import callbacks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ def one(api: Any, clock_: Any, when: float, number: str, caller: str, sid: str, 
 
 
 @pytest.fixture
-def seeded(alerting: Any, settings_env: Any, fake_clock: Any) -> Any:  # noqa: F811
+def seeded(alerting: Any, settings_env: Any, fake_clock: Any) -> Any:
     """Calls on the day before, on the day (late evening ones too: New York's day, not UTC's), and after."""
     settings_env(REPORT_TIMEZONE=ZONE)
     api = alerting

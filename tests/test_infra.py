@@ -673,7 +673,9 @@ def _ses_actions_in_code() -> set[str]:
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
                 continue
             owner = node.func.value
-            if not (isinstance(owner, ast.Call) and getattr(owner.func, "attr", getattr(owner.func, "id", "")) == "ses"):
+            if not (
+                isinstance(owner, ast.Call) and getattr(owner.func, "attr", getattr(owner.func, "id", "")) == "ses"
+            ):
                 continue
             name = node.func.attr
             assert name in operations, f"{path}:{node.lineno}: {name} is not an SES v2 operation"
