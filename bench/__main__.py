@@ -10,7 +10,7 @@ from typing import Any
 
 from bench import common
 
-ALL = ["coldstart", "leases", "voice", "reports", "sizing", "site", "webhooks"]
+ALL = ["coldstart", "leases", "voice", "reports", "sizing", "site", "webhooks", "alerts"]
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
 

@@ -118,7 +118,7 @@ def seed_alerts(slack_url: str | None) -> None:
 def sent_emails() -> list[dict[str, Any]]:
     """What the embedded SES has sent (moto's server keeps every message)."""
     endpoint = _setting("SES_ENDPOINT")
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as answer:
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=120) as answer:  # it dumps every model
         data = json.loads(answer.read())
     return list(data.get("ses", {}).get("Message", []))
 

@@ -176,3 +176,20 @@ def test_quiet_hours_cross_midnight_in_the_recipients_zone() -> None:
     day = {"quiet_hours": {"start": "12:00", "end": "13:00"}, "timezone": "UTC"}
     assert dispatch.in_quiet_hours(day, at(12, 30)) and not dispatch.in_quiet_hours(day, at(13, 0))
     assert not dispatch.in_quiet_hours({"quiet_hours": None}, at(3, 0))
+
+
+def test_an_old_missed_call_replayed_alerts_nobody_but_a_late_sale_does(
+    alerting: Any, stub: Stub, fake_clock: Any
+) -> None:
+    api = alerting
+    recipient(api, channel="slack", slack_webhook_url=stub.url + "/hook", events=["missed_call", "sale"])
+    sid = missed_call(api, line(api), sid_of(8))
+    # Given the call's events arrive two days late (the sweep, a restore)
+    fake_clock.advance(2 * 86_400)
+    pump().drain()
+    assert stub.got == []
+    # but marking it a sale now is news
+    assert api.call("PATCH", f"/v1/calls/{sid}", {"tags": ["Sale"]}).status_code == 200
+    pump().drain()
+    [(_, sale)] = stub.got
+    assert sale["text"].startswith("Call marked a sale")

@@ -31,6 +31,10 @@ from chalicelib.store.ops import condition_failed, expires_after
 SUBSCRIBER_PREFIX = "alert:"
 EVENT_TYPES = ("call.completed", "call.updated")
 HOLD_DAYS = 30
+# A missed call, voicemail or first call older than this alerts nobody: a replay of old events
+# (the sweep resends up to 48 hours, a rebuild or a restore) must not page anyone about last week.
+# A sale is a change made now, whatever the call's age.
+STALE_MS = 24 * 3_600_000
 
 
 def wanted_types() -> set[str]:
@@ -68,10 +72,14 @@ def deliver(event: Event, recipient_id: str) -> None:
     kinds = messages.wanted(
         data.get("events", []), messages.kinds_of(event.type, event.call, event.changes), event.type
     )
+    now = clock.now_ms()
+    started = event.call.get("started_at")
+    if started and now - clock.parse_iso(str(started)) > STALE_MS:
+        kinds = [k for k in kinds if k == "sale"]
     if not kinds:
         return
     alert = messages.call_alert(kinds, event.call, get_settings().public_base_url, event.occurred_at)
-    route(recipient_id, data, alert, event.id, clock.now_ms())
+    route(recipient_id, data, alert, event.id, now)
 
 
 def route(recipient_id: str, data: dict[str, Any], alert: dict[str, Any], entry_id: str, now: int) -> str:
