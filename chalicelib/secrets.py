@@ -42,18 +42,25 @@ _lock = threading.Lock()
 _now: Callable[[], float] = time.monotonic  # tests move it to make a cached value stale
 
 
-def _client() -> Any:
-    """An SSM client with this deployment's limits, built once per (region, endpoint, limits)."""
+def _client(patient: bool = False) -> Any:
+    """An SSM client with this deployment's limits, built once per (region, endpoint, limits).
+
+    ``patient``: the management API and background work (alert channels' secrets), which may
+    wait as long as their other storage requests do (``STORE_*`` timeouts).
+    """
     s = get_settings()
-    key = (s.region, s.ssm_endpoint, s.ssm_connect_timeout, s.ssm_read_timeout, s.ssm_max_attempts)
+    connect, read = (
+        (s.store_connect_timeout, s.store_read_timeout) if patient else (s.ssm_connect_timeout, s.ssm_read_timeout)
+    )
+    key = (s.region, s.ssm_endpoint, connect, read, s.ssm_max_attempts)
     client = _clients.get(key)
     if client is None:
         import boto3  # deployed stages only: the local stage's secrets are plain values
         from botocore.config import Config
 
         config = Config(
-            connect_timeout=s.ssm_connect_timeout,
-            read_timeout=s.ssm_read_timeout,
+            connect_timeout=connect,
+            read_timeout=read,
             retries={"total_max_attempts": 1},  # _fetch retries: botocore waits up to 1 s after throttling
         )
         client = boto3.session.Session().client("ssm", region_name=s.region, endpoint_url=s.ssm_endpoint, config=config)
@@ -65,7 +72,7 @@ RETRY_PAUSE_SECONDS = 0.05
 _RETRIED_CODES = {"ThrottlingException", "ThrottledException", "InternalServerError", "ServiceUnavailable"}
 
 
-def _fetch(name: str) -> str:
+def _fetch(name: str, patient: bool = False) -> str:
     """One read, tried again at once (``SSM_MAX_ATTEMPTS``) when SSM refused or failed fast:
     throttling, a 5xx, a refused connection. A timeout is not tried again on this request
     (SSM is slow, not failing): that would double the wait; the next request tries again."""
@@ -74,7 +81,7 @@ def _fetch(name: str) -> str:
     attempts = max(1, get_settings().ssm_max_attempts)
     for attempt in range(1, attempts + 1):
         try:
-            answer = _client().get_parameter(Name=name, WithDecryption=True)
+            answer = _client(patient).get_parameter(Name=name, WithDecryption=True)
             return str(answer["Parameter"]["Value"])
         except ClientError as exc:
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
@@ -88,7 +95,7 @@ def _fetch(name: str) -> str:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _from_ssm(name: str, what: str) -> str:
+def _from_ssm(name: str, what: str, patient: bool = False) -> str:
     entry = _cache.get(name)
     if entry is not None and _now() < entry.read_again_at:
         return entry.value
@@ -99,7 +106,7 @@ def _from_ssm(name: str, what: str) -> str:
             return entry.value
         s = get_settings()
         try:
-            value = _fetch(name)
+            value = _fetch(name, patient)
         except Exception as exc:  # whatever SSM or the network did: timeouts, throttling, 5xx, denied
             if entry is None:
                 logger.warning("reading a secret from SSM failed and none is cached", parameter=name, error=repr(exc))
@@ -134,3 +141,32 @@ def clear_cache() -> None:
     with _lock:
         _cache.clear()
         _clients.clear()
+
+
+# --- secrets the product writes: alert channels' Slack webhook URLs and Telegram bot tokens ---
+
+
+def parameter(name: str, what: str) -> str:
+    """A SecureString parameter's value, read and cached like the deployment's own secrets
+    (background work: the patient client)."""
+    return _from_ssm(name, what, patient=True)
+
+
+def put_parameter(name: str, value: str) -> None:
+    """Store ``value`` as a SecureString parameter (replacing any), and remember it here."""
+    _client(patient=True).put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+    with _lock:
+        _cache[name] = _Entry(value, _now() + get_settings().secrets_refresh_seconds)
+
+
+def delete_parameter(name: str) -> None:
+    """Remove a parameter (one that is already gone is fine)."""
+    from botocore.exceptions import ClientError  # loaded with the client
+
+    with _lock:
+        _cache.pop(name, None)
+    try:
+        _client(patient=True).delete_parameter(Name=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ParameterNotFound":
+            raise

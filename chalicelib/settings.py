@@ -77,6 +77,16 @@ class Settings(NamedTuple):
     dashboard_signin_window_minutes: int
     dashboard_signin_email_limit: int
     dashboard_signin_ip_limit: int
+    # Alerts and summaries (chalicelib/integrations/alerts/): the SES sender, where the
+    # Slack/Telegram secrets live in SSM, the Telegram Bot API's base (a local stub in tests).
+    alerts_from_email: str
+    ses_endpoint: str | None  # tests and the local stack only (moto's server)
+    alerts_ssm_prefix: str
+    telegram_api_base_url: str
+    alert_pool_exhausted_per_hour: int  # "pool exhausted more than N times in an hour"
+    alert_limit_count: int  # a recipient's default limit: this many alerts ...
+    alert_limit_minutes: int  # ... per this many minutes, then one digest
+    summary_hour: int  # the default local hour summaries are sent at
 
     def table_name(self, name: str) -> str:
         if name not in TABLES:
@@ -197,6 +207,16 @@ def load(env: dict[str, str] | None = None) -> Settings:
         dashboard_signin_window_minutes=_int(e, "DASHBOARD_SIGNIN_WINDOW_MINUTES", 15),
         dashboard_signin_email_limit=_int(e, "DASHBOARD_SIGNIN_EMAIL_LIMIT", 5),
         dashboard_signin_ip_limit=_int(e, "DASHBOARD_SIGNIN_IP_LIMIT", 50),
+        alerts_from_email=e.get("ALERTS_FROM_EMAIL", "").strip(),
+        ses_endpoint=e.get("SES_ENDPOINT") or None,
+        alerts_ssm_prefix=(
+            e.get("ALERTS_SSM_PREFIX", "").strip() or f"/calltracking/{e.get('STAGE', 'dev')}/alerts"
+        ).rstrip("/"),
+        telegram_api_base_url=(e.get("TELEGRAM_API_BASE_URL", "").strip() or "https://api.telegram.org").rstrip("/"),
+        alert_pool_exhausted_per_hour=_int(e, "ALERT_POOL_EXHAUSTED_PER_HOUR", 10),
+        alert_limit_count=_int(e, "ALERT_LIMIT_COUNT", 5),
+        alert_limit_minutes=_int(e, "ALERT_LIMIT_MINUTES", 10),
+        summary_hour=_int(e, "SUMMARY_HOUR", 8),
     )
 
 
@@ -243,4 +263,15 @@ def problems(s: Settings | None = None) -> list[str]:
             )
         if s.ssm_endpoint:
             found.append("SSM_ENDPOINT is set on a deployed stage: it is for tests and the local stack only")
+        if s.ses_endpoint:
+            found.append("SES_ENDPOINT is set on a deployed stage: it is for tests and the local stack only")
+        if not s.alerts_from_email or PLACEHOLDER in s.alerts_from_email:
+            found.append(
+                "ALERTS_FROM_EMAIL is not set: alert and summary emails cannot be sent; set it to an address "
+                "of a domain verified in SES (GET /v1/alerts/sender says whether SES will send from it)"
+            )
+    if s.alerts_from_email and "@" not in s.alerts_from_email:
+        found.append(f"ALERTS_FROM_EMAIL {s.alerts_from_email!r} is not an email address")
+    if not 0 <= s.summary_hour <= 23:
+        found.append(f"SUMMARY_HOUR {s.summary_hour} is not an hour of the day (0 to 23)")
     return found

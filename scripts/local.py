@@ -4,6 +4,8 @@
     python scripts/local.py pump                 (the event pump: stream, queue, sweep)
     python scripts/local.py seed
     python scripts/local.py seed-admin           (the dashboard's demo admin: prints email and password)
+    python scripts/local.py seed-alerts --slack-url http://127.0.0.1:8025/services/LOCAL/DEMO/webhook
+    python scripts/local.py emails               (what the embedded SES has sent)
     python scripts/local.py call --to +12015550100 [--from +14155550111] [--answer yes|no|busy]
 
 Settings come from the ``local`` stage in ``.chalice/config.json``; variables already in
@@ -68,7 +70,58 @@ def create_tables() -> None:
     create()
     create_queues()
     create_bucket()
-    print("tables, event queues and the recordings bucket ready")
+    _ses_identity()
+    print("tables, event queues, the recordings bucket and the alerts' sender ready")
+
+
+def _ses_identity() -> None:
+    """The alerts' sender domain, verified in the embedded SES (moto marks new identities verified)."""
+    import boto3
+
+    sender = os.environ.get("ALERTS_FROM_EMAIL", "")
+    endpoint = os.environ.get("SES_ENDPOINT")
+    if not sender or not endpoint:
+        return
+    ses = boto3.client("sesv2", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"), endpoint_url=endpoint)
+    domain = sender.rsplit("@", 1)[-1]
+    if domain not in {i["IdentityName"] for i in ses.list_email_identities().get("EmailIdentities", [])}:
+        ses.create_email_identity(EmailIdentity=domain)
+
+
+DEMO_EMAIL = "owner@calltracking.local"
+
+
+def seed_alerts(slack_url: str | None) -> None:
+    """A demo owner who hears about missed calls by email (and gets the daily summary), and a
+    Slack channel (the local stub) that hears about them too (idempotent by name)."""
+    _env()
+    from chalicelib.integrations.alerts import recipients
+
+    have = {r["name"] for r in recipients.list_all()}
+    events = ["missed_call", "voicemail", "first_time_caller", "sale"]
+    if "Demo owner (email)" not in have:
+        recipients.create(
+            {
+                "name": "Demo owner (email)",
+                "channel": "email",
+                "email": DEMO_EMAIL,
+                "events": [*events, "pool_exhausted", "webhook_disabled", "events_stuck"],
+                "summaries": ["daily", "weekly"],
+            }
+        )
+    if slack_url and "Demo Slack channel" not in have:
+        recipients.create(
+            {"name": "Demo Slack channel", "channel": "slack", "slack_webhook_url": slack_url, "events": events}
+        )
+    print(f"  alerts: email to {DEMO_EMAIL}" + (f", Slack to {slack_url}" if slack_url else ""))
+
+
+def sent_emails() -> list[dict[str, Any]]:
+    """What the embedded SES has sent (moto's server keeps every message)."""
+    endpoint = _setting("SES_ENDPOINT")
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=120) as answer:  # it dumps every model
+        data = json.loads(answer.read())
+    return list(data.get("ses", {}).get("Message", []))
 
 
 def pump() -> None:
@@ -286,6 +339,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("seed-admin", help="the dashboard's demo admin; prints its email and password")
     history = sub.add_parser("seed-calls", help="a past month of calls on the demo channels")
     history.add_argument("--days", type=int, default=30)
+    alerts = sub.add_parser("seed-alerts", help="demo alert recipients: an email owner and a Slack channel")
+    alerts.add_argument("--slack-url", default=None, help="a Slack incoming webhook URL (make run's local stub)")
+    sub.add_parser("emails", help="the emails the embedded SES has sent (alerts and summaries)")
     call = sub.add_parser("call", help="simulate one inbound call against a running local server")
     call.add_argument("--to", required=True, help="the tracking number called (E.164)")
     call.add_argument("--from", dest="caller", default="+14155550111")
@@ -303,6 +359,11 @@ def main(argv: list[str] | None = None) -> None:
         seed_admin()
     elif args.cmd == "seed-calls":
         print(f"  {seed_calls(args.days)} calls over the last {args.days} days")
+    elif args.cmd == "seed-alerts":
+        seed_alerts(args.slack_url)
+    elif args.cmd == "emails":
+        for email in sent_emails():
+            print(f"To: {', '.join(email['destinations'].get('ToAddresses', []))}\nSubject: {email['subject']}\n")
     else:
         base = (args.base_url or _setting("PUBLIC_BASE_URL")).rstrip("/")
         result = simulate_call(base, args.to, args.caller, args.answer, args.talk_seconds)

@@ -8,12 +8,19 @@ API_PORT=${API_PORT:-8000}
 export DYNAMODB_ENDPOINT="http://127.0.0.1:${DDB_PORT}"
 export SQS_ENDPOINT="$DYNAMODB_ENDPOINT"  # moto's server serves SQS and the DynamoDB stream too
 export S3_ENDPOINT="$DYNAMODB_ENDPOINT"   # and S3: the recordings bucket
+export SSM_ENDPOINT="$DYNAMODB_ENDPOINT"  # and SSM: alert channels' secrets (Slack webhook URLs)
+export SES_ENDPOINT="$DYNAMODB_ENDPOINT"  # and SES: alert and summary emails
+SLACK_PORT=${SLACK_PORT:-8025}
+SLACK_LOG=${SLACK_LOG:-/tmp/calltracking-slack.log}
 export PUBLIC_BASE_URL="http://127.0.0.1:${API_PORT}"
 
 "$PY" scripts/dynamodb_server.py --port "$DDB_PORT" >/tmp/calltracking-dynamodb.log 2>&1 &
 DDB_PID=$!
 PUMP_PID=""
-trap 'kill $DDB_PID $PUMP_PID 2>/dev/null || true' EXIT INT TERM
+# A local stand-in for Slack's incoming webhooks: the demo Slack recipient's alerts land in its log.
+"$PY" scripts/slack_stub.py --port "$SLACK_PORT" >"$SLACK_LOG" 2>&1 &
+SLACK_PID=$!
+trap 'kill $DDB_PID $PUMP_PID $SLACK_PID 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 100); do
   if (exec 3<>"/dev/tcp/127.0.0.1/${DDB_PORT}") 2>/dev/null; then break; fi
   kill -0 "$DDB_PID" 2>/dev/null || { echo "embedded DynamoDB failed to start: see /tmp/calltracking-dynamodb.log"; exit 1; }
@@ -29,6 +36,7 @@ echo "demo data:"
 "$PY" scripts/local.py seed
 "$PY" scripts/local.py seed-calls --days 30
 read -r DEMO_EMAIL DEMO_PASSWORD < <("$PY" scripts/local.py seed-admin)
+"$PY" scripts/local.py seed-alerts --slack-url "http://127.0.0.1:${SLACK_PORT}/services/LOCAL/DEMO/webhook"
 
 cat <<MSG
 
@@ -40,6 +48,9 @@ cat <<MSG
   a call       make call TO=<a tracking number above>
   DynamoDB     ${DYNAMODB_ENDPOINT} (stop it to see calls survive: kill ${DDB_PID})
   events       the event pump (pid ${PUMP_PID}), log in /tmp/calltracking-events.log
+  alerts       a missed call (make call TO=<number> ANSWER=no) emails owner@calltracking.local
+               (read it: .venv/bin/python scripts/local.py emails) and posts to the local Slack stub
+               (tail -f ${SLACK_LOG}); recipients: GET /v1/alerts/recipients
   recordings   copied by the pump into the embedded S3 (${S3_ENDPOINT}, bucket calltracking-local-recordings);
                play one: GET /v1/calls/<sid>/recording gives a presigned URL
 
@@ -49,4 +60,4 @@ if [ "$DDB_PORT" = 8001 ] && [ "$API_PORT" = 8000 ]; then
   exec .venv/bin/chalice local --stage local --host 127.0.0.1 --port 8000
 fi
 # Other ports: the same local server, with the stage's endpoint and base URL overridden.
-exec "$PY" scripts/serve_local.py --port "$API_PORT" --set "DYNAMODB_ENDPOINT=${DYNAMODB_ENDPOINT}" --set "SQS_ENDPOINT=${SQS_ENDPOINT}" --set "S3_ENDPOINT=${S3_ENDPOINT}" --set "PUBLIC_BASE_URL=${PUBLIC_BASE_URL}"
+exec "$PY" scripts/serve_local.py --port "$API_PORT" --set "DYNAMODB_ENDPOINT=${DYNAMODB_ENDPOINT}" --set "SQS_ENDPOINT=${SQS_ENDPOINT}" --set "S3_ENDPOINT=${S3_ENDPOINT}" --set "SSM_ENDPOINT=${SSM_ENDPOINT}" --set "SES_ENDPOINT=${SES_ENDPOINT}" --set "PUBLIC_BASE_URL=${PUBLIC_BASE_URL}"

@@ -15,6 +15,8 @@ import pytest
 
 from tests.support import servers
 
+pytest_plugins = ("tests.support.alerts",)  # the alert tests' stub receivers and SES/SSM set-up
+
 BASE_URL = "https://calls.example.test/api"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 API_KEY = "test-api-key"

@@ -289,6 +289,8 @@ PASS_THROUGH = {"next", "iter", "list", "sorted", "reversed", "min", "max", "cas
 # boto3's SSM client methods (chalicelib/secrets.py), with the parameter keyword each takes.
 SSM_ACTIONS = {
     ("get_parameter", "Name"): {"ssm:GetParameter"},
+    ("put_parameter", "Name"): {"ssm:PutParameter"},  # alert channels' secrets (chalicelib/secrets.py)
+    ("delete_parameter", "Name"): {"ssm:DeleteParameter"},
     ("get_parameters", "Names"): {"ssm:GetParameters"},
     ("get_parameters_by_path", "Path"): {"ssm:GetParametersByPath"},
 }
@@ -574,11 +576,11 @@ def test_policy_shape(stage: str) -> None:
         for action in _as_list(s["Action"]):
             service, _, name = action.partition(":")
             assert service and name and "*" not in action, f"wildcard or malformed action {action!r}"
-        # "*" only where AWS has no resource-level permission: the stream event source's ListStreams
-        # and X-Ray's writes.
+        # "*" only where AWS has no resource-level permission: the stream event source's ListStreams,
+        # X-Ray's writes and SES's account check (the sandbox state).
         if "*" in _as_list(s["Resource"]):
             assert _as_list(s["Resource"]) == ["*"], s
-            assert set(_as_list(s["Action"])) in ({"dynamodb:ListStreams"}, XRAY_ACTIONS), s
+            assert set(_as_list(s["Action"])) in ({"dynamodb:ListStreams"}, XRAY_ACTIONS, {"ses:GetAccount"}), s
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -635,22 +637,73 @@ def test_policy_dynamodb_is_exactly_what_the_code_uses(stage: str, code_uses: se
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
 def test_policy_secrets(stage: str) -> None:
+    """The deployment's own secrets are read only; the alert channels' secrets (Slack webhook URLs,
+    Telegram bot tokens) are written, read and deleted under their one prefix, nowhere else."""
     env = _stage_env(stage)
     params = sorted(v for k, v in env.items() if k.endswith("_PARAM"))
     assert params, f"{stage} reads no secrets from SSM"
     arns = sorted(f"arn:aws:ssm:{_scope(stage)}:parameter{p}" for p in params)
+    alerts = f"arn:aws:ssm:{_scope(stage)}:parameter{settings.load(env).alerts_ssm_prefix}/*"
     policy = _policy(stage)
-    [ssm] = _statements(policy, "ssm")
+    by_sid = {s["Sid"]: s for s in _statements(policy, "ssm")}
+    assert set(by_sid) == {"ReadSecrets", "AlertSecrets"}
     in_code = _ssm_actions_in_code()
-    assert in_code, "the code reads its secrets with an SSM client (chalicelib/secrets.py)"
-    assert set(_as_list(ssm["Action"])) == in_code
-    assert sorted(_as_list(ssm["Resource"])) == arns
+    assert in_code == {"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"}
+    assert _as_list(by_sid["ReadSecrets"]["Action"]) == ["ssm:GetParameter"]
+    assert sorted(_as_list(by_sid["ReadSecrets"]["Resource"])) == arns
+    assert set(_as_list(by_sid["AlertSecrets"]["Action"])) == in_code
+    assert _as_list(by_sid["AlertSecrets"]["Resource"]) == [alerts]
     [kms] = _statements(policy, "kms")
     assert _as_list(kms["Action"]) == ["kms:Decrypt"]
     assert _as_list(kms["Resource"]) == [f"arn:aws:kms:{_scope(stage)}:key/*"]
     cond = kms["Condition"]
     assert cond["StringLike"]["kms:ViaService"] == f"ssm.{_scope(stage).split(':')[0]}.amazonaws.com"
-    assert sorted(_as_list(cond["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"])) == arns
+    assert sorted(_as_list(cond["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"])) == sorted([*arns, alerts])
+
+
+# What each SES v2 operation the code calls needs in IAM (chalicelib/integrations/alerts/).
+SES_PERMISSION = {
+    "send_email": "ses:SendEmail",
+    "get_email_identity": "ses:GetEmailIdentity",
+    "get_account": "ses:GetAccount",
+}
+
+
+def _ses_actions_in_code() -> set[str]:
+    """Every ``ses().<operation>(...)`` call in chalicelib, by botocore's SES v2 operation names."""
+    import botocore.session
+    from botocore import xform_name
+
+    operations = {xform_name(op) for op in botocore.session.get_session().get_service_model("sesv2").operation_names}
+    needed: set[str] = set()
+    for path in (ROOT / "chalicelib").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            owner = node.func.value
+            if not (
+                isinstance(owner, ast.Call) and getattr(owner.func, "attr", getattr(owner.func, "id", "")) == "ses"
+            ):
+                continue
+            name = node.func.attr
+            assert name in operations, f"{path}:{node.lineno}: {name} is not an SES v2 operation"
+            assert name in SES_PERMISSION, f"{path}:{node.lineno}: SES {name} has no known IAM permission here"
+            needed.add(SES_PERMISSION[name])
+    return needed
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_policy_ses_is_exactly_what_the_alerts_send_and_check(stage: str) -> None:
+    in_code = _ses_actions_in_code()
+    assert in_code == {"ses:SendEmail", "ses:GetEmailIdentity", "ses:GetAccount"}
+    statements = _statements(_policy(stage), "ses")
+    granted = {a for st in statements for a in _as_list(st["Action"])}
+    assert granted == in_code
+    for st in statements:
+        if _as_list(st["Action"]) == ["ses:GetAccount"]:
+            assert _as_list(st["Resource"]) == ["*"]  # an account-level call: no resource-level permission
+        else:
+            assert _as_list(st["Resource"]) == [f"arn:aws:ses:{_scope(stage)}:identity/*"]
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -671,7 +724,7 @@ def test_policy_logs_and_no_metrics_api(stage: str) -> None:
     called = [p for p in (ROOT / "chalicelib").rglob("*.py") if "put_metric_data" in p.read_text()]
     assert called == []
     services = {a.split(":")[0] for s in policy["Statement"] for a in _as_list(s["Action"])}
-    assert services == {"logs", "dynamodb", "ssm", "kms", "sqs", "s3", "xray"}
+    assert services == {"logs", "dynamodb", "ssm", "kms", "sqs", "s3", "xray", "ses"}
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)

@@ -62,6 +62,7 @@ KEY_PREFIXES = (
     "DASHUSER",
     "WEBSESSION#",
     "SIGNINFAIL#",
+    "ALERT#",
 )
 # Loaded by ``import app`` they would cost every cold start, the voice webhook's included.
 HEAVY = (

@@ -7,9 +7,11 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 import pytest
@@ -29,7 +31,11 @@ def running():
     env = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "PUBLIC_BASE_URL", "TABLE_PREFIX")}
     for key in ("STAGE", "API_KEY", "TWILIO_AUTH_TOKEN", "DEFAULT_FORWARD_TO", "TELEPHONY"):
         env.pop(key, None)  # the local stage's own values, as on a developer's machine
+    for key in ("SSM_ENDPOINT", "SES_ENDPOINT", "ALERTS_FROM_EMAIL", "TELEGRAM_API_BASE_URL"):
+        env.pop(key, None)
+    slack_log = Path(tempfile.mkdtemp(prefix="slack-stub-")) / "slack.log"
     env |= {"DDB_PORT": str(ddb_port), "API_PORT": str(api_port)}
+    env |= {"SLACK_PORT": str(servers.free_port()), "SLACK_LOG": str(slack_log)}
     proc = subprocess.Popen(
         [str(servers.ROOT / "scripts" / "run-local.sh")],
         env=env,
@@ -108,12 +114,31 @@ def _google_calls_today(base: str) -> int:
 
 
 def test_a_missed_call(running, monkeypatch):
-    base, _ = running
+    base, env = running
     monkeypatch.delenv("API_KEY", raising=False)
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     radio = next(n["number"] for n in get(base, "/v1/numbers?status=active")["numbers"] if n["kind"] == "channel")
     result = simulate_call(base, radio, "+14155550112", answer="no")
     assert result["call"]["answered"] is False and result["call"]["dial_status"] == "no-answer"
+    # The demo owner hears about it: an email in the embedded SES and a message to the local Slack
+    # stub, each with the caller, the source and the call's page in the dashboard
+    sid, source = result["call_sid"], result["call"]["channel_name"]
+    link = f"{base}/dashboard/calls/{sid}"
+    ddb = f"http://127.0.0.1:{env['DDB_PORT']}"
+    deadline = time.monotonic() + 90
+    emails: list = []
+    slack = ""
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{ddb}/moto-api/data.json", timeout=20) as answer:
+            emails = [m for m in json.loads(answer.read()).get("ses", {}).get("Message", []) if link in m["body"]]
+        slack = Path(env["SLACK_LOG"]).read_text()
+        if emails and link in slack:
+            break
+        time.sleep(1)
+    [email] = emails
+    assert email["destinations"]["ToAddresses"] == ["owner@calltracking.local"]
+    assert "+14155550112" in email["subject"] and source in email["body"] and f'href="{link}"' in email["body"]
+    assert "+14155550112" in slack and f"Source: {source}" in slack and f"<{link}|Open the call>" in slack
 
 
 def _finished_calls(base: str, rep: dict) -> list[dict]:

@@ -31,6 +31,7 @@ def deployed(**over: str) -> settings.Settings:
         "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
         "TWILIO_AUTH_TOKEN_PARAM": "/calltracking/prod/twilio-auth-token",
         "DEFAULT_FORWARD_TO": "+12025550100",
+        "ALERTS_FROM_EMAIL": "alerts@calls.example.com",
     }
     return settings.load({**env, **over})
 
@@ -50,6 +51,11 @@ def test_a_complete_deployed_stage_has_no_problems():
         ({"TWILIO_AUTH_TOKEN_PARAM": ""}, "forwarded unverified"),
         ({"TWILIO_AUTH_TOKEN_PARAM": "", "TWILIO_AUTH_TOKEN": "x" * 32}, "plain text"),
         ({"SSM_ENDPOINT": "http://127.0.0.1:4566"}, "SSM_ENDPOINT"),
+        ({"SES_ENDPOINT": "http://127.0.0.1:4566"}, "SES_ENDPOINT"),
+        ({"ALERTS_FROM_EMAIL": ""}, "ALERTS_FROM_EMAIL is not set"),
+        ({"ALERTS_FROM_EMAIL": "REPLACE-WITH-alerts@your-verified-domain"}, "ALERTS_FROM_EMAIL is not set"),
+        ({"ALERTS_FROM_EMAIL": "alerts"}, "not an email address"),
+        ({"SUMMARY_HOUR": "24"}, "SUMMARY_HOUR"),
     ],
 )
 def test_each_problem_is_named(over, words):

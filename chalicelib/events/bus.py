@@ -76,6 +76,15 @@ subscribe(
     gate="chalicelib.integrations.webhooks:wanted_types",
 )
 family("webhook:", "chalicelib.integrations.webhooks:deliver", retry_setting="outbound_webhook_retry_seconds")
+# Alerts: one subscriber finds the recipients a call change alerts and queues one message per
+# recipient ("alert:<recipient id>"), each sent (or held for a digest) and retried on its own.
+subscribe(
+    "alerts",
+    ("call.completed", "call.updated"),
+    "chalicelib.integrations.alerts.dispatch:on_event",
+    gate="chalicelib.integrations.alerts.dispatch:wanted_types",
+)
+family("alert:", "chalicelib.integrations.alerts.dispatch:deliver")
 
 
 def _load(path: str) -> Any:

@@ -2,8 +2,8 @@
 
 ``chalice local`` runs no stream, queue or schedule handlers. The pump reads the embedded
 DynamoDB's stream of the calls table and the embedded SQS queue (moto's server serves
-both) and calls the same handler functions with Lambda-shaped events; it runs the sweep on
-a schedule too. Short polls only: moto's server answers one request at a time, and a long
+both) and calls the same handler functions with Lambda-shaped events; it runs the sweep and the
+alerts' run on a schedule too. Short polls only: moto's server answers one request at a time, and a long
 poll would hold the voice webhook's DynamoDB requests behind it.
 
     python -m chalicelib.events.local_pump      (make run starts it)
@@ -119,13 +119,21 @@ class Pump:
                 return total
         raise RuntimeError("the event pump did not drain: something keeps failing")
 
-    def run_forever(self, interval: float = 0.5, sweep_every: float = 900.0) -> None:
+    def run_forever(self, interval: float = 0.5, sweep_every: float = 900.0, alerts_every: float = 60.0) -> None:
+        # The alerts' scheduled run (digests, conditions, summaries): deployed every 5 minutes, here every minute.
+        # Imported here, not at the top: only the long-running local pump runs it, never a test's drain().
+        from chalicelib.integrations.alerts import schedule as alerts_schedule
+
+        last_alerts = 0.0
         while True:
             try:
                 busy = self.stream_once() + self.queue_once()
                 if time.monotonic() - self._last_sweep > sweep_every:
                     self._last_sweep = time.monotonic()
                     sweep.run()
+                if time.monotonic() - last_alerts > alerts_every:
+                    last_alerts = time.monotonic()
+                    alerts_schedule.run()
             except Exception:
                 logger.exception("event pump round failed; trying again")
                 busy = 0

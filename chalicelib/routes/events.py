@@ -1,4 +1,4 @@
-"""The call events' handlers: the calls table's stream, the fan-out queue, the scheduled sweep.
+"""The call events' handlers: the calls table's stream, the fan-out queue, the scheduled sweep and alerts run.
 
 Chalice takes the stream ARN and the queue name as literals when it packages the app, so
 they come from the stage's settings. A stage without ``CALLS_STREAM_ARN`` (local, tests)
@@ -16,10 +16,12 @@ from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
     from chalicelib.events import delivery, stream, sweep
+    from chalicelib.integrations.alerts import schedule as alerts_schedule
 else:  # background work only: loaded on first use (see lazy_module)
     delivery = lazy_module("chalicelib.events.delivery")
     stream = lazy_module("chalicelib.events.stream")
     sweep = lazy_module("chalicelib.events.sweep")
+    alerts_schedule = lazy_module("chalicelib.integrations.alerts.schedule")
 
 bp = Blueprint(__name__)
 _settings = get_settings()
@@ -39,3 +41,9 @@ def call_events(event: Any) -> None:
 @bp.schedule(Rate(15, unit=Rate.MINUTES))
 def sweep_call_events(event: Any) -> None:
     sweep.run()
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES))
+def alerts_and_summaries(event: Any) -> None:
+    """Digests whose window ended, alerts on conditions (pools, webhooks, stuck events), summaries."""
+    alerts_schedule.run()

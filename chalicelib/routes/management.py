@@ -1,4 +1,4 @@
-"""The management API (API key required): channels, pools, numbers, calls, spend, reports, blocklist, webhooks."""
+"""The management API (API key required): channels, pools, numbers, calls, spend, reports, webhooks, alerts..."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from chalicelib import channels, numbers, pools
     from chalicelib.events import stream as event_stream
     from chalicelib.integrations import webhooks
+    from chalicelib.integrations.alerts import api as alerts
     from chalicelib.recordings import playback
     from chalicelib.reports import calllog, outcomes, sizing, spend, summaries
 else:  # management only: loaded on first use (see lazy_module)
@@ -24,6 +25,7 @@ else:  # management only: loaded on first use (see lazy_module)
     numbers = lazy_module("chalicelib.numbers")
     event_stream = lazy_module("chalicelib.events.stream")
     webhooks = lazy_module("chalicelib.integrations.webhooks")
+    alerts = lazy_module("chalicelib.integrations.alerts.api")
     pools = lazy_module("chalicelib.pools")
     playback = lazy_module("chalicelib.recordings.playback")
     calllog = lazy_module("chalicelib.reports.calllog")
@@ -234,3 +236,44 @@ def resend_webhook_delivery(endpoint_id: str, delivery_id: str) -> Response:
 @bp.route("/v1/webhooks/{endpoint_id}/test", methods=["POST"])
 def test_webhook(endpoint_id: str) -> Response:
     return json_response(webhooks.send_test(endpoint_id))
+
+
+@bp.route("/v1/alerts/recipients", methods=["POST"])
+def create_alert_recipient() -> Response:
+    return json_response(alerts.create(_body()), 201)
+
+
+@bp.route("/v1/alerts/recipients", methods=["GET"])
+def list_alert_recipients() -> Response:
+    return json_response({"recipients": alerts.list_all()})
+
+
+@bp.route("/v1/alerts/recipients/{recipient_id}", methods=["GET"])
+def get_alert_recipient(recipient_id: str) -> Response:
+    return json_response(alerts.get(recipient_id))
+
+
+@bp.route("/v1/alerts/recipients/{recipient_id}", methods=["PATCH"])
+def update_alert_recipient(recipient_id: str) -> Response:
+    return json_response(alerts.update(recipient_id, _body()))
+
+
+@bp.route("/v1/alerts/recipients/{recipient_id}", methods=["DELETE"])
+def delete_alert_recipient(recipient_id: str) -> Response:
+    alerts.delete(recipient_id)
+    return Response(body="", status_code=204)
+
+
+@bp.route("/v1/alerts/recipients/{recipient_id}/test", methods=["POST"])
+def test_alert_recipient(recipient_id: str) -> Response:
+    return json_response(alerts.send_test(recipient_id))
+
+
+@bp.route("/v1/alerts/sender", methods=["GET"])
+def alerts_sender() -> Response:
+    return json_response(alerts.sender_status())
+
+
+@bp.route("/v1/alerts/summary", methods=["GET"])
+def alerts_summary_preview() -> Response:
+    return json_response(alerts.summary_preview(query(bp.current_request)))

@@ -143,3 +143,36 @@ def webhook_attempt(endpoint_id: str, at_ms: int, delivery_id: str, attempt: int
 def webhook_message(endpoint_id: str, delivery_id: str) -> Key:
     """One delivery (an event for an endpoint): its event, to send again, and its attempts so far."""
     return Key(f"HOOK#{endpoint_id}#messages", delivery_id)
+
+
+# --- alerts and summaries ------------------------------------------------------------------------
+
+ALERT_RECIPIENTS_PK = "ALERT#recipients"  # one item per recipient, sk = the recipient id
+
+
+def alert_recipient(recipient_id: str) -> Key:
+    return Key(ALERT_RECIPIENTS_PK, recipient_id)
+
+
+def alert_window(recipient_id: str) -> Key:
+    """A recipient's current rate-limit window: when it started and how many alerts it sent."""
+    return Key(f"ALERT#{recipient_id}", "window")
+
+
+def alert_digest_lock(recipient_id: str) -> Key:
+    """Held while one scheduled run sends a recipient's digest (two runs never send it twice)."""
+    return Key(f"ALERT#{recipient_id}", "digest-lock")
+
+
+def alert_digest(recipient_id: str) -> str:
+    """Partition of the alerts held back for a recipient's next digest (sk: ``<epoch ms, 13 digits>#<id>``)."""
+    return f"ALERT#{recipient_id}#digest"
+
+
+def alert_digest_entry(recipient_id: str, at_ms: int, entry_id: str) -> Key:
+    return Key(alert_digest(recipient_id), f"{at_ms:013d}#{entry_id}")
+
+
+def alert_sent(condition: str, recipient_id: str) -> Key:
+    """A scheduled alert or summary sent to a recipient for one condition and period: sent once."""
+    return Key(f"ALERT#sent#{condition}", recipient_id)

@@ -56,6 +56,8 @@ def start(*, table_prefix: str = "stack-", extra_env: dict[str, str] | None = No
         "DYNAMODB_ENDPOINT": ddb,
         "SQS_ENDPOINT": ddb,
         "S3_ENDPOINT": ddb,
+        "SSM_ENDPOINT": ddb,  # alert channels' secrets
+        "SES_ENDPOINT": ddb,  # alert emails
         "TABLE_PREFIX": table_prefix,
         "PUBLIC_BASE_URL": base,
         **(extra_env or {}),

@@ -1,0 +1,1 @@
+"""Alerts and summaries: recipients, call alerts, scheduled alerts, digests and summary emails."""

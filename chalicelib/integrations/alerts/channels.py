@@ -1,0 +1,88 @@
+"""Sending one message to one recipient: SES v2 email, a Slack incoming webhook, a Telegram bot.
+
+Slack and Telegram go through ``chalicelib/integrations/outbound.py``, the same SSRF-safe
+requests webhooks make (checked addresses, no redirects, timeouts). A send that may work
+later raises (the event delivery retries it); one that never will (a revoked Slack webhook,
+a bot removed from its chat) raises ``delivery.GiveUp``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib import secrets
+from chalicelib.events import delivery
+from chalicelib.integrations import outbound, webhooks
+from chalicelib.integrations.alerts import messages
+from chalicelib.settings import get_settings
+
+TIMEOUT_SECONDS = 10.0
+_clients: dict[tuple[Any, ...], Any] = {}
+
+
+def ses() -> Any:
+    """The SES v2 client (built once per endpoint and region)."""
+    s = get_settings()
+    key = (s.region, s.ses_endpoint)
+    if key not in _clients:
+        import boto3  # background work only
+        from botocore.config import Config
+
+        config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
+        _clients[key] = boto3.client("sesv2", region_name=s.region, endpoint_url=s.ses_endpoint, config=config)
+    return _clients[key]
+
+
+def send_email(to: str, subject: str, text: str, html_body: str) -> str:
+    """One email with a text and an HTML part; SES's message id."""
+    s = get_settings()
+    if not s.alerts_from_email:
+        raise delivery.GiveUp("ALERTS_FROM_EMAIL is not set: no email can be sent")
+    answer = ses().send_email(
+        FromEmailAddress=s.alerts_from_email,
+        Destination={"ToAddresses": [to]},
+        Content={
+            "Simple": {
+                "Subject": {"Data": subject[:200], "Charset": "UTF-8"},
+                "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": html_body, "Charset": "UTF-8"}},
+            }
+        },
+    )
+    return str(answer.get("MessageId", ""))
+
+
+def _post(url: str, payload: dict[str, Any], what: str) -> outbound.Answer:
+    try:
+        answer = outbound.request(
+            "POST",
+            url,
+            headers={"content-type": "application/json", "user-agent": "calltracking-alerts/1"},
+            body=json.dumps(payload).encode(),
+            timeout=TIMEOUT_SECONDS,
+            allow_loopback=webhooks.loopback_allowed(),
+        )
+    except outbound.Refused as exc:
+        raise delivery.GiveUp(f"{what}: refused: {exc}") from None
+    if 200 <= answer.status < 300:
+        return answer
+    if answer.status == 429 or answer.status >= 500:
+        retry = answer.headers.get("retry-after", "")
+        raise delivery.RetryIn(f"{what} answered {answer.status}", int(retry) if retry.isdigit() else None)
+    raise delivery.GiveUp(f"{what} answered {answer.status}: {answer.body[:200].decode('utf-8', 'replace')}")
+
+
+def send(recipient: dict[str, Any], alert: dict[str, Any]) -> None:
+    """Send one alert (or digest) on the recipient's channel."""
+    channel = recipient.get("channel")
+    if channel == "email":
+        send_email(recipient["email"], alert["title"], messages.as_text(alert), messages.as_html(alert))
+        return
+    secret = secrets.parameter(str(recipient["secret_param"]), f"the {channel} secret of an alert recipient")
+    if channel == "slack":
+        _post(secret, messages.as_slack(alert), "the Slack webhook")
+    elif channel == "telegram":
+        url = f"{get_settings().telegram_api_base_url}/bot{secret}/sendMessage"
+        _post(url, messages.as_telegram(alert, str(recipient["telegram_chat_id"])), "Telegram")
+    else:
+        raise delivery.GiveUp(f"unknown channel {channel!r}")

@@ -1,0 +1,168 @@
+"""Call alerts through the call events, and the two brakes: quiet hours and a per-recipient limit.
+
+The ``alerts`` subscriber finds the recipients a call change is for and queues one message
+per recipient (``alert:<recipient id>``), so each is claimed, sent and retried on its own
+(``chalicelib/events/delivery.py``): the same call, rule and change never alerts twice.
+
+A recipient's limit is a window: the first alert opens it (``limit.minutes`` long) and at
+most ``limit.count`` alerts go out in it; the rest are held for the recipient's digest,
+which the scheduled run sends once the window has ended (``schedule.py``). An alert in the
+recipient's quiet hours is held too, for the first digest after them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pynamodb.exceptions import UpdateError
+
+from chalicelib import clock
+from chalicelib.events import bus
+from chalicelib.events.model import Event
+from chalicelib.integrations.alerts import channels, messages, recipients
+from chalicelib.observability import logger
+from chalicelib.settings import get_settings
+from chalicelib.store import keys
+from chalicelib.store.models import CounterModel
+from chalicelib.store.ops import condition_failed, expires_after
+
+SUBSCRIBER_PREFIX = "alert:"
+EVENT_TYPES = ("call.completed", "call.updated")
+HOLD_DAYS = 30
+# A missed call, voicemail or first call older than this alerts nobody: a replay of old events
+# (the sweep resends up to 48 hours, a rebuild or a restore) must not page anyone about last week.
+# A sale is a change made now, whatever the call's age.
+STALE_MS = 24 * 3_600_000
+
+
+def wanted_types() -> set[str]:
+    """The subscriber's gate: no enabled recipient of a call alert, no message."""
+    for item in recipients.all_items():
+        data = item.data or {}
+        if data.get("enabled") and set(data.get("events", [])) & set(recipients.CALL_ALERTS):
+            return set(EVENT_TYPES)
+    return set()
+
+
+def on_event(event: Event) -> None:
+    """The ``alerts`` subscriber: one message per recipient this change alerts."""
+    kinds = messages.kinds_of(event.type, event.call, event.changes)
+    if not kinds:
+        return
+    names = [
+        SUBSCRIBER_PREFIX + item.sk
+        for item in recipients.all_items()
+        if (item.data or {}).get("enabled") and messages.wanted((item.data or {}).get("events", []), kinds, event.type)
+    ]
+    if names:
+        bus.publish_to(event, names)
+
+
+def deliver(event: Event, recipient_id: str) -> None:
+    """The ``alert:<recipient id>`` subscriber: send, or hold for the digest."""
+    try:
+        item = recipients.load(recipient_id)
+    except Exception:  # deleted since: nobody to tell
+        return
+    data: dict[str, Any] = item.data or {}
+    if not data.get("enabled"):
+        return
+    kinds = messages.wanted(
+        data.get("events", []), messages.kinds_of(event.type, event.call, event.changes), event.type
+    )
+    now = clock.now_ms()
+    started = event.call.get("started_at")
+    if started and now - clock.parse_iso(str(started)) > STALE_MS:
+        kinds = [k for k in kinds if k == "sale"]
+    if not kinds:
+        return
+    alert = messages.call_alert(kinds, event.call, get_settings().public_base_url, event.occurred_at)
+    route(recipient_id, data, alert, event.id, now)
+
+
+def route(recipient_id: str, data: dict[str, Any], alert: dict[str, Any], entry_id: str, now: int) -> str:
+    """Send now ("sent") or keep for the digest ("held")."""
+    if in_quiet_hours(data, now):
+        hold(recipient_id, alert, entry_id, "quiet hours")
+        return "held"
+    if take_slot(recipient_id, data, entry_id, now):
+        channels.send(data, alert)
+        return "sent"
+    hold(recipient_id, alert, entry_id, "limit")
+    return "held"
+
+
+def zone(data: dict[str, Any]) -> ZoneInfo:
+    return ZoneInfo(data.get("timezone") or get_settings().report_timezone)
+
+
+def in_quiet_hours(data: dict[str, Any], now_ms: int) -> bool:
+    """Whether ``now`` falls in the recipient's quiet hours (which may cross midnight). Pure."""
+    quiet = data.get("quiet_hours")
+    if not quiet:
+        return False
+    local = datetime.fromtimestamp(now_ms / 1000, tz=zone(data))
+    minute = local.hour * 60 + local.minute
+    start = int(quiet["start"][:2]) * 60 + int(quiet["start"][3:])
+    end = int(quiet["end"][:2]) * 60 + int(quiet["end"][3:])
+    return start <= minute < end if start < end else (minute >= start or minute < end)
+
+
+def _limit(data: dict[str, Any]) -> tuple[int, int]:
+    s = get_settings()
+    limit = data.get("limit") or {}
+    return int(limit.get("count", s.alert_limit_count)), int(limit.get("minutes", s.alert_limit_minutes)) * 60_000
+
+
+def take_slot(recipient_id: str, data: dict[str, Any], entry_id: str, now: int) -> bool:
+    """One of the window's alerts for this entry (the same entry asking again keeps its slot).
+
+    Two conditional writes at most: count one more in the open window, or open a new one.
+    """
+    count, window_ms = _limit(data)
+    item = CounterModel(*keys.alert_window(recipient_id))
+    try:
+        item.update(
+            actions=[CounterModel.total.add(1), CounterModel.keys.add({entry_id})],
+            condition=(CounterModel.lease_until > now) & (CounterModel.total < count),
+        )
+        return True
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+    try:
+        item.update(
+            actions=[
+                CounterModel.total.set(1),
+                CounterModel.lease_until.set(now + window_ms),
+                CounterModel.keys.set({entry_id}),
+                CounterModel.expires_at.set(expires_after(now, 2)),
+            ],
+            condition=CounterModel.pk.does_not_exist() | (CounterModel.lease_until <= now),
+        )
+        return True
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+    current = CounterModel.get(*keys.alert_window(recipient_id), consistent_read=True)
+    return entry_id in (current.keys or set())
+
+
+def window_open_until(recipient_id: str) -> int | None:
+    try:
+        return int(CounterModel.get(*keys.alert_window(recipient_id), consistent_read=True).lease_until or 0)
+    except CounterModel.DoesNotExist:
+        return None
+
+
+def hold(recipient_id: str, alert: dict[str, Any], entry_id: str, why: str) -> None:
+    """Keep an alert for the digest (keyed by its time and entry: holding it again changes nothing)."""
+    at = int(alert.get("at") or clock.now_ms())
+    CounterModel(
+        *keys.alert_digest_entry(recipient_id, at, entry_id[:80]),
+        data={**alert, "held_for": why},
+        expires_at=expires_after(clock.now_ms(), HOLD_DAYS),
+    ).save()
+    logger.info("alert held for the digest", recipient_id=recipient_id, why=why)

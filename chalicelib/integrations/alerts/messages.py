@@ -1,0 +1,185 @@
+"""What an alert says: which alerts a call change makes, and the words for each channel. Pure.
+
+An alert is a small dict (its title, lines, link, the call's caller and source) kept as it
+is in a digest, so a digest says exactly what the alerts it replaces would have said.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from chalicelib import attribution
+
+TITLES = {
+    "missed_call": "Missed call",
+    "voicemail": "Voicemail left",
+    "first_time_caller": "First-time caller",
+    "sale": "Call marked a sale",
+    "pool_exhausted": "Number pool exhausted",
+    "webhook_disabled": "Webhook endpoint disabled",
+    "events_stuck": "Call events need attention",
+}
+
+
+def kinds_of(event_type: str, call: dict[str, Any], changes: dict[str, Any]) -> list[str]:
+    """The call alerts one event makes (spam and blocked calls make none).
+
+    A call's end says missed or voicemail and first-time caller; a later change says a voicemail
+    that arrived after the call ended, or that the call became a sale (outcome, or a ``sale`` tag).
+    """
+    if call.get("blocked") or call.get("outcome") == "spam":
+        return []
+    out: list[str] = []
+    if event_type == "call.completed":
+        if call.get("result") == "missed":
+            out.append("missed_call")
+        if call.get("result") == "voicemail":
+            out.append("voicemail")
+        if call.get("first_time"):
+            out.append("first_time_caller")
+        if _sale(call):
+            out.append("sale")
+    elif event_type == "call.updated":
+        if "voicemail" in changes and call.get("voicemail") and not changes["voicemail"]:
+            out.append("voicemail")
+        was = {"outcome": changes.get("outcome", call.get("outcome")), "tags": changes.get("tags", call.get("tags"))}
+        if ("outcome" in changes or "tags" in changes) and _sale(call) and not _sale(was):
+            out.append("sale")
+    return out
+
+
+def _sale(call: dict[str, Any]) -> bool:
+    return call.get("outcome") == "sale" or "sale" in {str(t).lower() for t in call.get("tags") or []}
+
+
+def wanted(events: list[str], kinds: list[str], event_type: str) -> list[str]:
+    """The kinds a recipient gets: a voicemail at the call's end is a missed call too."""
+    out = [k for k in kinds if k in events]
+    if event_type == "call.completed" and "voicemail" in kinds and "missed_call" in events and "missed_call" not in out:
+        out.insert(0, "missed_call")
+    return out
+
+
+def source_label(call: dict[str, Any]) -> str:
+    """The call's source as a person reads it: the channel's name, or the web source."""
+    if call.get("channel_name"):
+        return str(call["channel_name"])
+    key = attribution.source_key(call.get("attribution"), call.get("kind"))
+    return key.removeprefix("web:")
+
+
+def call_link(base_url: str, call_sid: str) -> str:
+    """The call's page in the dashboard (its recording: ``#recording``)."""
+    return f"{base_url}/dashboard/calls/{call_sid}"
+
+
+def call_alert(kinds: list[str], call: dict[str, Any], base_url: str, at_ms: int) -> dict[str, Any]:
+    caller = call.get("caller") or "a withheld number"
+    who = "first-time caller" if call.get("first_time") else "repeat caller"
+    link = call_link(base_url, str(call.get("sid")))
+    title = " · ".join(TITLES[k] for k in kinds) + f": {caller}"
+    lines = [
+        f"Caller: {caller} ({who})",
+        f"Source: {source_label(call)}",
+    ]
+    if call.get("caller_city") or call.get("caller_state"):
+        lines.append("From: " + ", ".join(x for x in (call.get("caller_city"), call.get("caller_state")) if x))
+    if call.get("started_at"):
+        lines.append(f"At: {call['started_at']}")
+    alert: dict[str, Any] = {
+        "kinds": kinds,
+        "title": title,
+        "lines": lines,
+        "link": link,
+        "link_text": "Open the call",
+        "call_sid": call.get("sid"),
+        "caller": caller,
+        "source": source_label(call),
+        "at": at_ms,
+    }
+    if "voicemail" in kinds or call.get("voicemail"):
+        alert["listen"] = link + "#recording"
+    return alert
+
+
+def condition_alert(kind: str, text: str, lines: list[str], link: str | None, at_ms: int) -> dict[str, Any]:
+    return {"kinds": [kind], "title": f"{TITLES[kind]}: {text}", "lines": lines, "link": link, "at": at_ms}
+
+
+def digest(alerts: list[dict[str, Any]], why: str) -> dict[str, Any]:
+    """Many alerts as one: the count, then one line each (the call's link included)."""
+    lines = [why]
+    for a in alerts:
+        line = a["title"]
+        if a.get("source"):
+            line += f" — {a['source']}"
+        if a.get("link"):
+            line += f" — {a['link']}"
+        lines.append(line)
+    n = len(alerts)
+    return {"kinds": ["digest"], "title": f"{n} alert{'s' if n != 1 else ''} while you were away", "lines": lines}
+
+
+# --- per channel ---------------------------------------------------------------------------------
+
+
+def as_text(alert: dict[str, Any]) -> str:
+    parts = [alert["title"], "", *alert["lines"]]
+    if alert.get("link"):
+        parts += ["", f"{alert.get('link_text', 'Open')}: {alert['link']}"]
+    if alert.get("listen"):
+        parts.append(f"Listen: {alert['listen']}")
+    return "\n".join(parts)
+
+
+def as_html(alert: dict[str, Any]) -> str:
+    """A small email body: inline styles, one table, no scripts (what mail clients render)."""
+    rows = "".join(
+        f'<tr><td style="padding:4px 0;font:14px Arial,sans-serif;color:#222">{html.escape(line)}</td></tr>'
+        for line in alert["lines"]
+    )
+    links = ""
+    for key, label in (("link", alert.get("link_text", "Open")), ("listen", "Listen to the voicemail")):
+        if alert.get(key):
+            links += (
+                f'<a href="{html.escape(alert[key], quote=True)}" style="display:inline-block;margin:8px 8px 0 0;'
+                "padding:8px 14px;background:#1a56db;color:#ffffff;text-decoration:none;border-radius:4px;"
+                f'font:bold 14px Arial,sans-serif">{html.escape(label)}</a>'
+            )
+    return (
+        '<!doctype html><html><body style="margin:0;padding:16px;background:#ffffff">'
+        '<table role="presentation" cellpadding="0" cellspacing="0" style="max-width:560px">'
+        '<tr><td style="padding:0 0 8px;font:bold 18px Arial,sans-serif;color:#111">'
+        f"{html.escape(alert['title'])}</td></tr>"
+        f"{rows}<tr><td>{links}</td></tr></table></body></html>"
+    )
+
+
+def as_slack(alert: dict[str, Any]) -> dict[str, Any]:
+    """An incoming webhook's message: ``text`` (notifications) and one mrkdwn section."""
+
+    def esc(s: str) -> str:  # Slack's three control characters
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    body = "\n".join(esc(line) for line in alert["lines"])
+    if alert.get("link"):
+        body += f"\n<{alert['link']}|{alert.get('link_text', 'Open')}>"
+    if alert.get("listen"):
+        body += f"  ·  <{alert['listen']}|Listen>"
+    return {
+        "text": esc(alert["title"]),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{esc(alert['title'])}*\n{body}"}}],
+    }
+
+
+def as_telegram(alert: dict[str, Any], chat_id: str) -> dict[str, Any]:
+    """A Bot API ``sendMessage`` body in Telegram's HTML mode."""
+    text = f"<b>{html.escape(alert['title'])}</b>\n" + "\n".join(html.escape(line) for line in alert["lines"])
+    if alert.get("link"):
+        text += (
+            f'\n<a href="{html.escape(alert["link"], quote=True)}">{html.escape(alert.get("link_text", "Open"))}</a>'
+        )
+    if alert.get("listen"):
+        text += f' · <a href="{html.escape(alert["listen"], quote=True)}">Listen</a>'
+    return {"chat_id": chat_id, "text": text[:4096], "parse_mode": "HTML", "disable_web_page_preview": True}

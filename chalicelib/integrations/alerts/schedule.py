@@ -1,0 +1,208 @@
+"""The scheduled run (every 5 minutes): digests that are due, alerts on conditions, summaries.
+
+* A digest is due once the recipient's limit window has ended and it is outside its quiet
+  hours: everything held goes out as one message, then is forgotten.
+* Conditions are checked, not events: a pool refused more than ``ALERT_POOL_EXHAUSTED_PER_HOUR``
+  numbers in an hour (UTC hours, leasing's counts), a webhook endpoint the system disabled,
+  events parked or in the dead-letter queue. A sent-marker per (condition, period,
+  recipient) makes each go out once: once per pool and hour, once per endpoint and
+  disabling, once per day while events are stuck.
+* Summaries go at the recipient's hour (its time zone, else ``REPORT_TIMEZONE``), once per
+  period: yesterday, and on Mondays last week.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib import clock
+from chalicelib.events import bus
+from chalicelib.integrations.alerts import channels, dispatch, messages, recipients, summary
+from chalicelib.leasing import sites
+from chalicelib.observability import logger
+from chalicelib.reports import aggregates
+from chalicelib.settings import get_settings
+from chalicelib.store import keys
+from chalicelib.store.models import CounterModel, PoolModel
+from chalicelib.store.ops import condition_failed, expires_after
+
+LOCK_MS = 5 * 60_000
+MARK_DAYS = 14
+MAX_DIGEST = 500
+
+
+def run(now_ms: int | None = None) -> dict[str, int]:
+    now = clock.now_ms() if now_ms is None else now_ms
+    found = {"digests": 0, "conditions": 0, "summaries": 0}
+    items = [i for i in recipients.all_items() if (i.data or {}).get("enabled")]
+    if not items:
+        return found
+    for item in items:
+        try:
+            found["digests"] += send_digest(item.sk, item.data or {}, now)
+        except Exception:
+            logger.exception("sending a digest failed; the next run tries again", recipient_id=item.sk)
+    wanting = [i for i in items if set((i.data or {}).get("events", [])) & set(recipients.SCHEDULED_ALERTS)]
+    if wanting:
+        for condition, kind, alert in conditions(now):
+            for item in wanting:
+                if kind in (item.data or {}).get("events", []):
+                    found["conditions"] += _once(f"{kind}:{condition}", item, alert, now)
+    for item in items:
+        for kind in (item.data or {}).get("summaries", []):
+            try:
+                found["summaries"] += send_summary(item.sk, item.data or {}, kind, now)
+            except Exception:
+                logger.exception("sending a summary failed; the next run tries again", recipient_id=item.sk)
+    logger.info("alerts run", extra={"alerts": found})
+    return found
+
+
+# --- digests -------------------------------------------------------------------------------------
+
+
+def _lock(recipient_id: str, now: int) -> bool:
+    try:
+        CounterModel(*keys.alert_digest_lock(recipient_id)).update(
+            actions=[CounterModel.lease_until.set(now + LOCK_MS), CounterModel.expires_at.set(expires_after(now, 1))],
+            condition=CounterModel.pk.does_not_exist() | (CounterModel.lease_until < now),
+        )
+        return True
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        return False
+
+
+def send_digest(recipient_id: str, data: dict[str, Any], now: int) -> int:
+    """One digest of everything held, when it is due; 1 if sent."""
+    held = list(CounterModel.query(keys.alert_digest(recipient_id), limit=MAX_DIGEST))
+    if not held or dispatch.in_quiet_hours(data, now):
+        return 0
+    if (dispatch.window_open_until(recipient_id) or 0) > now:
+        return 0  # the limit's window is still open: the digest goes when it ends
+    if not _lock(recipient_id, now):
+        return 0
+    try:
+        alerts = [dict(i.data or {}) for i in held]
+        quiet = sum(1 for a in alerts if a.get("held_for") == "quiet hours")
+        why = (
+            f"{len(alerts)} alert(s) held back: {quiet} during quiet hours, {len(alerts) - quiet} over the limit "
+            f"of {(data.get('limit') or {}).get('count')} per {(data.get('limit') or {}).get('minutes')} minutes."
+        )
+        channels.send(data, messages.digest(alerts, why))
+        with CounterModel.batch_write() as batch:
+            for i in held:
+                batch.delete(i)
+    finally:
+        CounterModel(*keys.alert_digest_lock(recipient_id)).delete()
+    return 1
+
+
+# --- conditions ----------------------------------------------------------------------------------
+
+
+def conditions(now: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """(condition id with its period, alert kind, the alert) for each condition that holds now."""
+    s = get_settings()
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    since = sites.hour(now - 3_600_000)
+    for pool in PoolModel.scan(attributes_to_get=["pool_id", "name"]):
+        for bucket in CounterModel.query(keys.pool_exhausted(pool.pool_id), CounterModel.sk >= since):
+            if int(bucket.total or 0) > s.alert_pool_exhausted_per_hour:
+                text = f"{pool.name or pool.pool_id} had no free number {int(bucket.total)} times"
+                lines = [
+                    f"Hour (UTC): {bucket.sk}:00",
+                    f"Visitors saw the original number instead {int(bucket.total)} times "
+                    f"(alert above {s.alert_pool_exhausted_per_hour} an hour).",
+                    "Add numbers to the pool, or shorten its hold time (GET /v1/pools/{id}/sizing suggests a size).",
+                ]
+                alert = messages.condition_alert("pool_exhausted", text, lines, None, now)
+                out.append((f"{pool.pool_id}:{bucket.sk}", "pool_exhausted", alert))
+    for hook in CounterModel.query(keys.WEBHOOKS_PK):
+        d = hook.data or {}
+        if not d.get("enabled") and d.get("disabled_reason"):
+            lines = [f"URL: {d.get('url')}", f"Why: {d['disabled_reason']}", "Fix the receiver, then PATCH it enabled."]
+            alert = messages.condition_alert("webhook_disabled", str(hook.sk), lines, None, now)
+            out.append((f"{hook.sk}:{d.get('updated_at')}", "webhook_disabled", alert))
+    parked = sum(1 for _ in CounterModel.query(keys.PARKED_PK, limit=100))
+    dead = _dead_letters()
+    if parked or dead:
+        lines = [
+            f"Parked stream records: {parked} (GET /v1/events/parked)",
+            f"Messages in the dead-letter queue {s.events_dlq}: {dead}",
+            "A subscriber kept failing or a record could not be read: see the logs, fix, then replay.",
+        ]
+        text = f"{parked} parked, {dead} dead-lettered"
+        day = datetime.fromtimestamp(now / 1000, tz=UTC).strftime("%Y-%m-%d")
+        out.append((day, "events_stuck", messages.condition_alert("events_stuck", text, lines, None, now)))
+    return out
+
+
+def _dead_letters() -> int:
+    answer = bus.sqs().get_queue_attributes(
+        QueueUrl=bus.queue_url(get_settings().events_dlq), AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return int(answer.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
+
+
+def _mark(condition: str, recipient_id: str, now: int) -> bool:
+    try:
+        CounterModel(
+            *keys.alert_sent(condition, recipient_id), expires_at=expires_after(now, MARK_DAYS), total=now
+        ).save(condition=CounterModel.pk.does_not_exist())
+        return True
+    except PutError as exc:
+        if not condition_failed(exc):
+            raise
+        return False
+
+
+def _unmark(condition: str, recipient_id: str) -> None:
+    CounterModel(*keys.alert_sent(condition, recipient_id)).delete()
+
+
+def _once(condition: str, item: CounterModel, alert: dict[str, Any], now: int) -> int:
+    """Route the alert once per (condition, recipient); a failed send is tried again next run."""
+    if not _mark(condition, item.sk, now):
+        return 0
+    try:
+        dispatch.route(item.sk, item.data or {}, alert, condition, now)
+    except Exception:
+        _unmark(condition, item.sk)
+        logger.exception("a scheduled alert failed; the next run tries again", recipient_id=item.sk)
+        return 0
+    return 1
+
+
+# --- summaries -----------------------------------------------------------------------------------
+
+
+def send_summary(recipient_id: str, data: dict[str, Any], kind: str, now: int) -> int:
+    """The latest complete period's summary, once, from the recipient's hour on; 1 if sent."""
+    if data.get("channel") != "email":
+        return 0
+    local = datetime.fromtimestamp(now / 1000, tz=dispatch.zone(data))
+    hour = int(data.get("summary_hour", get_settings().summary_hour))
+    if kind == "weekly" and local.weekday() == 0 and local.hour < hour:
+        return 0
+    if kind == "daily" and local.hour < hour:
+        return 0
+    today = datetime.strptime(aggregates.day(now), "%Y-%m-%d").date()
+    start, _, _, _ = summary.period(kind, today)
+    condition = f"summary:{kind}:{start.isoformat()}"
+    if not _mark(condition, recipient_id, now):
+        return 0
+    try:
+        built = summary.build(kind, today, now)
+        base = get_settings().public_base_url
+        channels.send_email(
+            data["email"], summary.subject(built), summary.as_text(built, base), summary.as_html(built, base)
+        )
+    except Exception:
+        _unmark(condition, recipient_id)
+        raise
+    return 1
