@@ -9,11 +9,14 @@ API_PORT ?= 8000
 .PHONY: rebuild-reports run test lint typecheck pytest bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke site site-build
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
+	# The owner's CLI, `calltracking` (calltracking_cli/, editable: it runs this checkout's code).
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+CLI := $(VENV)/bin/calltracking
 
 node: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -44,8 +47,9 @@ run: venv
 	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) scripts/run-local.sh
 
 # Play Twilio's side of a call against `make run`: make call TO=+12015550100 [FROM=...] [ANSWER=no]
+# The CLI takes make run's DDB_PORT and API_PORT, so `make call API_PORT=8100` reaches `make run API_PORT=8100`.
 call: venv
-	$(PY) scripts/local.py call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)")
 
 # Pause and resume `make run`'s embedded DynamoDB: while paused every request to it hangs,
 # as an unreachable endpoint does; calls are still forwarded and completed once it is back.
@@ -71,11 +75,11 @@ bench: venv
 
 # Management API keys: make apikey NAME="CI deploys" | make apikeys | make apikey-revoke ID=abc123defg  [STAGE=prod]
 apikey: venv
-	$(PY) scripts/apikeys.py create --name "$(NAME)" $(if $(STAGE),--stage "$(STAGE)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) keys create --name "$(NAME)" $(if $(STAGE),--stage "$(STAGE)")
 apikeys: venv
-	$(PY) scripts/apikeys.py list $(if $(STAGE),--stage "$(STAGE)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) keys list $(if $(STAGE),--stage "$(STAGE)")
 apikey-revoke: venv
-	$(PY) scripts/apikeys.py revoke "$(ID)" $(if $(STAGE),--stage "$(STAGE)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) keys revoke "$(ID)" $(if $(STAGE),--stage "$(STAGE)")
 
 # After changing REPORT_TIMEZONE: count every call again in the new days (safe while calls come in) [STAGE=prod]
 rebuild-reports: venv
