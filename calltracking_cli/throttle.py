@@ -31,8 +31,9 @@ class Limit:
 
 
 def limits(rate: float = DEFAULT_RATE, burst: int = DEFAULT_BURST) -> list[Limit]:
-    """The lease endpoint's POST and its CORS preflight; /twilio/* keep the account's limits."""
-    return [Limit(LEASES, "POST", rate, burst), Limit(LEASES, "OPTIONS", rate, burst)]
+    """The lease endpoint's POST (its only method in the API: tests/test_cli_package_template.py);
+    /twilio/* keep the account's limits."""
+    return [Limit(LEASES, "POST", rate, burst)]
 
 
 def patch_operations(wanted: list[Limit], current: dict[str, Any]) -> list[dict[str, str]]:

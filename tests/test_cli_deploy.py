@@ -297,4 +297,4 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     # stage's methodSettings, where AWS keeps them; so deploy sets them again here, and they hold.)
     settings = apigw.get_stage(restApiId=api_id, stageName="api")["methodSettings"]
     assert settings["~1v1~1leases/POST"]["throttlingRateLimit"] == 50.0
-    assert settings["~1v1~1leases/OPTIONS"]["throttlingBurstLimit"] == 100
+    assert settings["~1v1~1leases/POST"]["throttlingBurstLimit"] == 100

@@ -28,11 +28,10 @@ def api() -> Iterator[tuple[Any, str]]:
 def test_the_lease_endpoint_gets_its_own_limits_and_twilio_routes_none(api):
     client, api_id = api
     changed = throttle.apply(client, api_id, "api", throttle.limits(20, 40))
-    assert changed == 4
+    assert changed == 2
     settings = client.get_stage(restApiId=api_id, stageName="api")["methodSettings"]
     assert settings["~1v1~1leases/POST"]["throttlingRateLimit"] == 20.0
     assert settings["~1v1~1leases/POST"]["throttlingBurstLimit"] == 40
-    assert settings["~1v1~1leases/OPTIONS"]["throttlingRateLimit"] == 20.0
     assert not any(key.startswith("~1twilio") or key.startswith("*") for key in settings)
 
 
@@ -40,7 +39,7 @@ def test_a_second_run_changes_nothing_and_a_new_limit_changes_only_itself(api):
     client, api_id = api
     throttle.apply(client, api_id, "api", throttle.limits())
     assert throttle.apply(client, api_id, "api", throttle.limits()) == 0
-    assert throttle.apply(client, api_id, "api", throttle.limits(rate=75)) == 2  # POST and OPTIONS rate
+    assert throttle.apply(client, api_id, "api", throttle.limits(rate=75)) == 1  # the rate only
     settings = client.get_stage(restApiId=api_id, stageName="api")["methodSettings"]
     assert settings["~1v1~1leases/POST"]["throttlingRateLimit"] == 75.0
     assert settings["~1v1~1leases/POST"]["throttlingBurstLimit"] == throttle.DEFAULT_BURST
