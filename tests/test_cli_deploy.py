@@ -17,6 +17,7 @@ CloudFormation skips alarms and bucket settings: tests/test_infra.py asserts tho
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -298,3 +299,82 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     settings = apigw.get_stage(restApiId=api_id, stageName="api")["methodSettings"]
     assert settings["~1v1~1leases/POST"]["throttlingRateLimit"] == 50.0
     assert settings["~1v1~1leases/POST"]["throttlingBurstLimit"] == 100
+
+    # status: what is deployed, the dead-letter queue's depth, parked records, the numbers at Twilio
+    sqs = boto3.client("sqs", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    dlq = sqs.get_queue_url(QueueName="calltracking-acme-events-dlq")["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody="{}")
+    twilio.seen.clear()
+    done = run(project, aws, twilio, "status", "--stage", STAGE)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "calltracking-acme-infra: CREATE_COMPLETE" in done.stdout
+    assert f"CallsStreamArn = {outputs['CallsStreamArn']}" in done.stdout
+    assert f"API        https://{api_id}.execute-api.us-east-1.amazonaws.com/api/" in done.stdout
+    assert "dead letters 1" in done.stdout and "parked     0" in done.stdout
+    assert twilio.seen == [("GET", f"{numbers_path}.json")]  # one list of the account's numbers, read-only
+    assert "thing(s) to look at" in done.stdout
+
+
+def test_a_subaccount_whose_token_twilio_does_not_give_is_refused(project, aws, twilio):
+    """Prism answers with the spec's example account, whose auth_token ("auth_token") is no token."""
+    sub = "AC" + "b" * 32
+    twilio.seen.clear()
+    done = run(project, aws, twilio, *setup_args(), "--subaccount-sid", sub)
+    # The subaccount is fetched with the parent's credentials (which proves it is theirs) ...
+    assert twilio.seen == [("GET", f"/2010-04-01/Accounts/{sub}.json")]
+    # ... and without a usable token of its own nothing is written
+    assert done.returncode == 1 and "subaccount's auth token" in done.stderr, done.stderr
+    nothing_in_aws(aws)
+
+
+class _Subaccount(BaseHTTPRequestHandler):
+    """Twilio's Account fetch for a subaccount, answered as Twilio does: with the subaccount's own token."""
+
+    seen: list[tuple[str, str | None]] = []
+
+    def do_GET(self) -> None:
+        type(self).seen.append((self.path, self.headers.get("Authorization")))
+        sid = self.path.rsplit("/", 1)[-1].removesuffix(".json")
+        body = json.dumps(
+            {
+                "sid": sid,
+                "owner_account_sid": ACCOUNT,
+                "status": "active",
+                "friendly_name": "Acme",
+                "auth_token": SUB_TOKEN,
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+SUB = "AC" + "c" * 32
+SUB_TOKEN = "fedcba9876543210fedcba9876543210"
+
+
+def test_setup_of_a_client_on_a_subaccount_stores_the_subaccounts_sid_and_token(project, aws):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Subaccount)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    class Fake:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+
+    try:
+        done = run(project, aws, Fake, *setup_args(), "--subaccount-sid", SUB)  # type: ignore[arg-type]
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stdout + done.stderr
+    path, auth = _Subaccount.seen[0]
+    assert path == f"/2010-04-01/Accounts/{SUB}.json"
+    assert auth == "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()  # the parent's credentials
+    env = json.loads((project / ".chalice" / "config.json").read_text())["stages"][STAGE]["environment_variables"]
+    assert env["TWILIO_ACCOUNT_SID"] == SUB  # the app buys and verifies as the subaccount
+    ssm = boto3.client("ssm", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    token = ssm.get_parameter(Name=f"/calltracking/{STAGE}/twilio-auth-token", WithDecryption=True)["Parameter"]
+    assert token["Value"] == SUB_TOKEN
