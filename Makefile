@@ -6,17 +6,35 @@ PY := $(VENV)/bin/python
 DDB_PORT ?= 8001
 API_PORT ?= 8000
 
-.PHONY: rebuild-reports run test lint typecheck pytest bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke site site-build
+.PHONY: lock package rebuild-reports run test lint typecheck pytest bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke site site-build
 
+# The venv is installed from the locks only, every file checked against its hash (`make lock` writes them).
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+$(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
-	# The owner's CLI, `calltracking` (calltracking_cli/, editable: it runs this checkout's code).
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	# The owner's CLI, `calltracking` (calltracking_cli/, editable: it runs this checkout's code);
+	# setuptools comes from the lock, so nothing unhashed is fetched.
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 CLI := $(VENV)/bin/calltracking
+
+# After changing requirements*.txt (and installing the new pin into the venv): pin every dependency,
+# transitive ones included, with the hashes of all its files on PyPI. Versions come from what the venv
+# has installed (its `pip freeze` as constraints) and the current locks, never a newer release, so the
+# same venv always gives the same locks; then pip checks that installing the locks would change nothing.
+LOCK_TOOLS := pip-tools==7.6.2
+LOCK_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+	--newline=lf --annotation-style=line -c .local/lock/installed.txt
+lock:
+	test -x $(VENV)/bin/pip-compile || $(PY) -m pip install -q $(LOCK_TOOLS)
+	mkdir -p .local/lock
+	$(PY) -m pip freeze --all --exclude-editable | grep -v ' @ ' > .local/lock/installed.txt
+	$(LOCK_COMPILE) -o requirements.lock requirements.txt
+	$(LOCK_COMPILE) -o requirements-dev.lock requirements-dev.txt
+	@! $(PY) -m pip install --dry-run --require-hashes -r requirements-dev.lock | grep '^Would install' \
+	  || { echo "the locks differ from the venv: install the pins above first (.venv/bin/pip install <pkg>==<version>)"; exit 1; }
 
 node: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -72,6 +90,10 @@ test: lint typecheck pytest
 
 bench: venv
 	$(PY) -m bench
+
+# The Lambda package as deployed (trimmed, compiled): make package [STAGE=dev] -> .local/package/out-<stage>/
+package: venv
+	$(PY) -m calltracking_cli.package --stage $(or $(STAGE),dev)
 
 # Management API keys: make apikey NAME="CI deploys" | make apikeys | make apikey-revoke ID=abc123defg  [STAGE=prod]
 apikey: venv

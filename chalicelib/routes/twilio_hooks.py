@@ -8,6 +8,7 @@ the status callbacks answer 503 then, so that they are sent again.
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urlencode
 
 from chalice import Blueprint, Response
@@ -70,11 +71,15 @@ def _idempotency_token() -> str | None:
 
 @bp.route("/twilio/voice", methods=["POST"], content_types=FORM)
 def voice() -> Response:
+    started = time.perf_counter()
     path, to = _with_forward_to("/twilio/voice")
     form, verified = _form_if_verifiable(path)
     if not verified:
-        return twiml(webhook.voice_unverified(form.get("From"), to))
-    return twiml(webhook.answer_voice(form, to, _idempotency_token()))
+        answer = webhook.voice_unverified(form.get("From"), to)
+    else:
+        answer = webhook.answer_voice(form, to, _idempotency_token())
+    webhook.answered(started)
+    return twiml(answer)
 
 
 @bp.route("/twilio/dial-status", methods=["POST"], content_types=FORM)
@@ -124,11 +129,13 @@ def fallback() -> Response:
     # Twilio only comes here when /twilio/voice failed: forward without the database, to the
     # phone the fallback URL names. The signature is still checked (a forged request gets a
     # 403) unless the auth token cannot be read: then the call is forwarded all the same.
+    started = time.perf_counter()
     path, to = _with_forward_to("/twilio/fallback")
     form, verified = _form_if_verifiable(path)
-    if not verified:
-        return twiml(webhook.voice_unverified(form.get("From"), to))
-    return twiml(webhook.fallback(form.get("From"), to))
+    caller = form.get("From")
+    answer = webhook.fallback(caller, to) if verified else webhook.voice_unverified(caller, to)
+    webhook.answered(started, via_fallback=True)
+    return twiml(answer)
 
 
 __all__ = ["bp", "parse_form"]

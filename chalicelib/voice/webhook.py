@@ -13,6 +13,7 @@ happens in subscribers of the call events (``chalicelib/events/``), never here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,7 +21,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import attribution, calls, clock
 from chalicelib.errors import StorageUnavailable
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import FALLBACK_HITS, ROUTING_FAILURES, VOICE_ANSWERED, VOICE_DURATION, logger, metrics
 from chalicelib.routing import default_route, line_name_and_flow, lookup, nowhere
 from chalicelib.store.models import CallModel
 from chalicelib.validation import loose_e164
@@ -49,6 +50,7 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None, toke
             route = default_route(url_forward_to)
         attr = calls.attribute(route, number, pool, now)
     except Exception:
+        metrics.add_metric(name=ROUTING_FAILURES, unit=MetricUnit.Count, value=1)
         logger.exception("routing failed; forwarding to the line's phone from its URL, or the default", called=called)
         route, attr, degraded = default_route(url_forward_to), attribution.unattributed("routing failed"), True
     answer = twiml.forward(route, caller)
@@ -102,6 +104,7 @@ def dial_finished(params: dict[str, str], step: int = 0) -> str:
     try:
         route, _, _ = lookup(loose_e164(params.get("To")) or "")
     except Exception:
+        metrics.add_metric(name=ROUTING_FAILURES, unit=MetricUnit.Count, value=1)
         logger.exception("looking up the failover route failed")
         route = nowhere() if step > 0 else default_route()
     return twiml.forward(route, loose_e164(params.get("From")), step=step + 1)
@@ -139,6 +142,20 @@ def fallback(caller: str | None, url_forward_to: str | None = None) -> str:
     """Forward to the line's phone (from the fallback URL, which Twilio signs) or the default
     phone, without touching the database."""
     return twiml.forward(default_route(url_forward_to), caller)
+
+
+def answered(started: float, *, via_fallback: bool = False) -> None:
+    """Count and time one answer to Twilio's voice request (``started``: ``time.perf_counter()`` at arrival).
+
+    Every answer counts, whatever path made it (stored, repeat, blocked, degraded, unverified);
+    the fallback URL's answers count as fallback hits too: Twilio only asks it after the voice
+    URL failed or took too long, which is what the alarms watch.
+    """
+    if via_fallback:
+        metrics.add_metric(name=FALLBACK_HITS, unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=VOICE_ANSWERED, unit=MetricUnit.Count, value=1)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    metrics.add_metric(name=VOICE_DURATION, unit=MetricUnit.Milliseconds, value=round(elapsed_ms, 1))
 
 
 # --- when the Twilio auth token cannot be read ---------------------------------------------------
