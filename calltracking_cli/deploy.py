@@ -17,12 +17,13 @@ In order, each step safe to run again:
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shlex
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -171,25 +172,39 @@ def resources(deployed: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [r for r in deployed.get("resources", []) if r.get("resource_type") == kind]
 
 
-def ship_package(project: Project, session: Any, stage: str, deployed: dict[str, Any], *, delay: int) -> int:
-    """Replace each Lambda function's code with the optimized package; returns how many were updated."""
-    try:
-        from calltracking_cli import package  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        click.echo("package: calltracking_cli/package.py is not in this checkout; the functions keep chalice's package")
-        return 0
+def ship_package(
+    session: Any, project: Project, stage: str, region: str, deployed: dict[str, Any], *, delay: int
+) -> int:
+    """Replace each Lambda function's code with the optimized package; returns how many were updated.
+
+    The package is built once per content (``package.cached_build``), and a function already
+    running exactly that zip (Lambda's ``CodeSha256``) is left alone, so a second deploy changes nothing.
+    """
+    from calltracking_cli import package
+
     functions = resources(deployed, "lambda_function")
-    with tempfile.TemporaryDirectory(prefix="calltracking-package-") as out:
-        built = package.build(stage, Path(out))
-        code = Path(built.zip_path).read_bytes()
-        client = session.client("lambda")
-        for function in functions:
-            client.update_function_code(FunctionName=function["lambda_arn"], ZipFile=code)
-            client.get_waiter("function_updated_v2").wait(
-                FunctionName=function["lambda_arn"], WaiterConfig={"Delay": delay, "MaxAttempts": 300}
-            )
-    click.echo(f"package: {len(functions)} function(s) now run the optimized package ({len(code) / 1e6:.1f} MB)")
-    return len(functions)
+    try:
+        built = package.cached_build(stage, project_dir=project.root, region=region)
+    except package.PackageError as exc:
+        raise click.ClickException(f"the optimized package could not be built: {exc}") from None
+    code = Path(built.zip_path).read_bytes()
+    sha = base64.b64encode(hashlib.sha256(code).digest()).decode()
+    client = session.client("lambda")
+    updated = 0
+    for function in functions:
+        arn = function["lambda_arn"]
+        if client.get_function_configuration(FunctionName=arn).get("CodeSha256") == sha:
+            continue
+        client.update_function_code(FunctionName=arn, ZipFile=code)
+        client.get_waiter("function_updated_v2").wait(
+            FunctionName=arn, WaiterConfig={"Delay": delay, "MaxAttempts": 300}
+        )
+        updated += 1
+    click.echo(
+        f"package: {updated} of {len(functions)} function(s) updated to the optimized package "
+        f"({len(code) / 1e6:.1f} MB, sha256 {sha[:12]})"
+    )
+    return updated
 
 
 def repoint_numbers(project: Project, stage: str, region: str, *, force: bool = False) -> int:
@@ -221,6 +236,7 @@ def repoint_numbers(project: Project, stage: str, region: str, *, force: bool = 
     help="POST /v1/leases: requests per second across the API",
 )
 @click.option("--leases-burst", type=int, default=throttle.DEFAULT_BURST, show_default=True)
+@click.option("--skip-package", is_flag=True, help="leave chalice's own (slower to start) package in place")
 @click.option("--repoint-all", is_flag=True, help="re-point every number, even those this stage pointed here")
 @click.option("--wait-delay", type=int, default=10, hidden=True, help="seconds between status polls")
 @click.pass_obj
@@ -231,6 +247,7 @@ def deploy(
     chalice_command: str,
     leases_rate: float,
     leases_burst: int,
+    skip_package: bool,
     repoint_all: bool,
     wait_delay: int,
 ) -> None:
@@ -260,7 +277,10 @@ def deploy(
         click.echo(f"PUBLIC_BASE_URL is API Gateway's: {api_url}; deploying again so the app knows it")
         deployed = chalice_deploy(project, stage, chosen, chalice_command)
 
-    ship_package(project, session, stage, deployed, delay=max(1, wait_delay // 5))
+    if skip_package:
+        click.echo("package: skipped (--skip-package): the functions run chalice's own package")
+    else:
+        ship_package(session, project, stage, chosen, deployed, delay=max(1, wait_delay // 5))
 
     if api:
         api_stage = project.stage(stage).get("api_gateway_stage", "api")

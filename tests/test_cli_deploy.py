@@ -107,6 +107,10 @@ def project(tmp_path: Path) -> Path:
         shutil.copy(ROOT / ".chalice" / name, tmp_path / ".chalice" / name)
     (tmp_path / "infra").mkdir()
     shutil.copy(ROOT / "infra" / "tables.yaml", tmp_path / "infra" / "tables.yaml")
+    # and the app, which deploy packages (package.build: chalice package, trimmed and compiled)
+    for name in ("app.py", "requirements.txt", "requirements.lock"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "chalicelib", tmp_path / "chalicelib", ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
 
 
@@ -242,6 +246,12 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     ddb = _numbers_table(aws)
     assert "calltracking-acme-numbers" in ddb.list_tables()["TableNames"]
 
+    # and the function runs the optimized package, not the stand-in's code
+    assert "package: 1 of 1 function(s) updated" in done.stdout, done.stdout
+    lam = boto3.client("lambda", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    shipped = lam.get_function_configuration(FunctionName=f"calltracking-{STAGE}")
+    assert shipped["CodeSize"] > 1_000_000
+
     # and the lease endpoint is throttled on the REST API the deploy made
     deployed = json.loads((project / ".chalice" / "deployed" / f"{STAGE}.json").read_text())
     api_id = next(r for r in deployed["resources"] if r["resource_type"] == "rest_api")["rest_api_id"]
@@ -280,6 +290,7 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     numbers_path = f"/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers"
     assert sorted(twilio.seen) == [("POST", f"{numbers_path}/PN{i:032x}.json") for i in (0, 1)]
     assert "numbers: 2 re-pointed" in done.stdout
+    shipped = lam.get_function_configuration(FunctionName=f"calltracking-{STAGE}")  # rebuilt: the stage changed
     items = ddb.scan(TableName="calltracking-acme-numbers")["Items"]
     bases = {i["number"]["S"]: i.get("hooks_base", {}).get("S") for i in items}
     assert bases == {"+12025550170": PUBLIC_URL, "+12025550171": PUBLIC_URL, "+12025550172": OLD_URL}
@@ -294,6 +305,10 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == outputs
     assert twilio.seen == []
     assert "numbers: 0 re-pointed" in done.stdout and "up to date" in done.stdout
+    # chalice deploy uploads its own package on every run, so the optimized one (built once, cached)
+    # goes back on; what runs is the optimized package again.
+    assert "package: 1 of 1 function(s) updated" in done.stdout
+    assert lam.get_function_configuration(FunctionName=f"calltracking-{STAGE}")["CodeSha256"] == shipped["CodeSha256"]
     # (moto's create_deployment, which the stand-in calls on every run as Chalice does, resets the
     # stage's methodSettings, where AWS keeps them; so deploy sets them again here, and they hold.)
     settings = apigw.get_stage(restApiId=api_id, stageName="api")["methodSettings"]

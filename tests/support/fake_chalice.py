@@ -6,7 +6,7 @@ that part is checked on ``chalice package``'s template with cfn-lint instead
 (tests/test_cli_package_template.py). This stand-in makes what ``chalice deploy`` makes that the
 CLI's later steps use, in moto through the same AWS APIs: the role, the Lambda function, a REST
 API with a deployed ``api`` stage; and it writes ``.chalice/deployed/<stage>.json`` in Chalice's
-own format. Like Chalice, a second run updates what the first made.
+own format. Like Chalice, a second run updates what the first made, uploading its package again.
 
     python tests/support/fake_chalice.py --project-dir DIR deploy --stage STAGE
 """
@@ -48,6 +48,9 @@ def main() -> None:
     if deployed_path.exists():
         deployed = json.loads(deployed_path.read_text())
         fn = next(r for r in deployed["resources"] if r["resource_type"] == "lambda_function")
+        # As chalice deploy does on every run: its own package again, and the stage's environment.
+        lam.update_function_code(FunctionName=fn["lambda_arn"], ZipFile=_zip())
+        lam.get_waiter("function_updated_v2").wait(FunctionName=fn["lambda_arn"], WaiterConfig={"Delay": 1})
         lam.update_function_configuration(FunctionName=fn["lambda_arn"], Environment={"Variables": env})
         api = next(r for r in deployed["resources"] if r["resource_type"] == "rest_api")
         apigw.create_deployment(restApiId=api["rest_api_id"], stageName="api")
