@@ -25,7 +25,7 @@ def stack_summary(session: Any, name: str) -> tuple[str, dict[str, str]]:
     return str(stack["StackStatus"]), {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def misdirected_numbers() -> list[str]:
+def misdirected_numbers(client: Any = None) -> list[str]:
     """Active numbers whose voice, fallback or status URL at the provider is not this deployment's.
 
     Runs inside ``stage_environment``. Twilio's list is one request per page; numbers bought
@@ -40,7 +40,8 @@ def misdirected_numbers() -> list[str]:
     ours = {n.number: n for n in NumberModel.scan(NumberModel.status == "active") if n.provider == "twilio"}
     if not ours:
         return []
-    client = twilio_api.client(s.twilio_account_sid, secrets.twilio_auth_token(), base_url=s.twilio_api_base_url)
+    if client is None:
+        client = twilio_api.client(s.twilio_account_sid, secrets.twilio_auth_token(), base_url=s.twilio_api_base_url)
     found: list[str] = []
     for remote in client.incoming_phone_numbers.stream(page_size=1000):
         item = ours.get(str(remote.phone_number))
