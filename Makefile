@@ -10,10 +10,14 @@ API_PORT ?= 8000
 
 # The venv is installed from the locks only, every file checked against its hash (`make lock` writes them).
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.lock requirements-dev.lock
+$(VENV)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	# The owner's CLI, `calltracking` (calltracking_cli/, editable: it runs this checkout's code);
+	# setuptools comes from the lock, so nothing unhashed is fetched.
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+CLI := $(VENV)/bin/calltracking
 
 # After changing requirements*.txt (and installing the new pin into the venv): pin every dependency,
 # transitive ones included, with the hashes of all its files on PyPI. Versions come from what the venv
@@ -72,8 +76,9 @@ run: venv
 	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) scripts/run-local.sh
 
 # Play Twilio's side of a call against `make run`: make call TO=+12015550100 [FROM=...] [ANSWER=no]
+# The CLI takes make run's DDB_PORT and API_PORT, so `make call API_PORT=8100` reaches `make run API_PORT=8100`.
 call: venv
-	$(PY) scripts/local.py call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)")
 
 # Pause and resume `make run`'s embedded DynamoDB: while paused every request to it hangs,
 # as an unreachable endpoint does; calls are still forwarded and completed once it is back.
@@ -103,11 +108,11 @@ package: venv
 
 # Management API keys: make apikey NAME="CI deploys" | make apikeys | make apikey-revoke ID=abc123defg  [STAGE=prod]
 apikey: venv
-	$(PY) scripts/apikeys.py create --name "$(NAME)" $(if $(STAGE),--stage "$(STAGE)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) keys create --name "$(NAME)" $(if $(STAGE),--stage "$(STAGE)")
 apikeys: venv
-	$(PY) scripts/apikeys.py list $(if $(STAGE),--stage "$(STAGE)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) keys list $(if $(STAGE),--stage "$(STAGE)")
 apikey-revoke: venv
-	$(PY) scripts/apikeys.py revoke "$(ID)" $(if $(STAGE),--stage "$(STAGE)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) keys revoke "$(ID)" $(if $(STAGE),--stage "$(STAGE)")
 
 # Dashboard users: make user EMAIL=owner@example.com ROLE=admin (asks for a password, or makes one up) | make users  [STAGE=prod]
 user: venv

@@ -1,7 +1,7 @@
 """API keys for the management API: ``Authorization: Bearer <key>``, compared in constant time.
 
 Two kinds of key open it: stored keys (``chalicelib/apikeys.py``, made with
-``scripts/apikeys.py``; identity ``key:<key id>``) and the deployment's bootstrap key
+``calltracking keys``; identity ``key:<key id>``) and the deployment's bootstrap key
 (``API_KEY`` / ``API_KEY_PARAM``; identity ``key:`` + 8 hex of its SHA-256). The identity
 goes into the logs; the key never does.
 """

@@ -116,6 +116,7 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
         pool_id=pool_id,
         friendly_name=bought.friendly_name,
         hooks_to=forward_to,
+        hooks_base=get_settings().public_base_url,
         created_at=clock.now_ms(),
         # A never-leased number sorts first among the least recently released.
         lease_ended_at=0 if kind == "pool" else None,
@@ -205,6 +206,35 @@ def repoint(*, forward_to: str, channel_id: str | None = None, pool_id: str | No
                 f"(the telephony provider failed: {exc}); save it again to finish"
             ) from None
         item.update(actions=[NumberModel.hooks_to.set(forward_to)])
+    return len(stale)
+
+
+def repoint_deployment(*, force: bool = False) -> int:
+    """Point every active number's webhooks at this deployment's ``PUBLIC_BASE_URL``, where they are not yet.
+
+    ``calltracking deploy`` calls it after the URL may have changed. Each number remembers the base
+    URL it was last pointed at (``hooks_base``), so a second run sends nothing to the provider, and a
+    run that failed half way finishes on the next. Numbers of another provider (a local number in a
+    copied table) are left alone. ``force`` re-points them all (after a change made in the provider's
+    console, which ``hooks_base`` cannot see). Returns how many numbers were re-pointed.
+    """
+    base = get_settings().public_base_url
+    provider = get_provider()
+    stale = [
+        n
+        for n in NumberModel.scan(NumberModel.status == "active")
+        if (force or n.hooks_base != base) and n.provider == provider.name
+    ]
+    for done, item in enumerate(stale):
+        hooks = webhooks(item.hooks_to)  # after the scan: an empty PUBLIC_BASE_URL with no numbers is fine
+        try:
+            provider.update(item.provider_sid, hooks)
+        except TelephonyError as exc:
+            raise UpstreamError(
+                f"{done} number(s) re-pointed, {len(stale) - done} still point at the old URL "
+                f"(the telephony provider failed on {item.number}: {exc}); run it again to finish"
+            ) from None
+        item.update(actions=[NumberModel.hooks_base.set(base)])
     return len(stale)
 
 

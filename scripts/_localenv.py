@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -10,10 +9,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def stage_env(stage: str = "local") -> dict[str, str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    env = dict(config.get("environment_variables", {}))
-    env.update(config["stages"][stage].get("environment_variables", {}))
-    return env
+    """The stage's variables; for the local stage with ``make run``'s DDB_PORT/API_PORT applied
+    (calltracking_cli.project is the one place that knows how)."""
+    from calltracking_cli.project import LOCAL, Project, local_ports
+
+    project = Project(ROOT)
+    env = project.stage_env(stage)
+    return {**env, **local_ports(os.environ)} if stage == LOCAL else env
 
 
 def apply(overrides: dict[str, str] | None = None, stage: str = "local") -> dict[str, str]:

@@ -6,15 +6,12 @@
     python scripts/local.py seed-admin           (the dashboard's demo admin: prints email and password)
     python scripts/local.py seed-alerts --slack-url http://127.0.0.1:8025/services/LOCAL/DEMO/webhook
     python scripts/local.py emails               (what the embedded SES has sent)
-    python scripts/local.py call --to +12015550100 [--from +14155550111] [--answer yes|no|busy]
+
+(Playing a call is ``calltracking call`` / ``make call``: calltracking_cli/call.py; ``simulate_call``
+is imported here for the tests that used it from this module.)
 
 Settings come from the ``local`` stage in ``.chalice/config.json``; variables already in
 the environment win, so tests can point these at their own DynamoDB and server.
-
-The call simulator sends what Twilio sends for one inbound call, signed with the local
-auth token: the voice webhook, then (when the TwiML dials) the dial action, the
-recording callback when recording is on, and the final call status. It prints the TwiML
-and the stored call.
 """
 
 from __future__ import annotations
@@ -22,18 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
-from xml.etree import ElementTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from calltracking_cli.call import simulate_call  # noqa: F401  (re-exported for the tests)
 from scripts import _localenv
 
 DEMO_CHANNELS = (
@@ -167,9 +161,6 @@ def seed() -> None:
     print(f"  {DEMO_POOL['name']:<14} pool of {DEMO_POOL_SIZE} numbers")
 
 
-RETRY_SECONDS = 120.0
-
-
 DEMO_ADMIN = "admin@example.com"
 
 
@@ -186,39 +177,6 @@ def seed_admin() -> None:
         print(f"{DEMO_ADMIN} (exists: password unchanged; make user EMAIL=... ROLE=admin adds another)")
         return
     print(f"{DEMO_ADMIN} {password}")
-
-
-def _post(base: str, path: str, params: dict[str, str], token: str, *, retry: bool = False) -> str:
-    """Post like Twilio. ``retry``: a status callback answered 503 is sent again every 2 s for
-    up to two minutes (what Twilio's connection overrides do), so a paused DynamoDB can come back."""
-    from twilio.request_validator import RequestValidator
-
-    signature = RequestValidator(token).compute_signature(base + path, params)
-    deadline = time.monotonic() + RETRY_SECONDS
-    # Twilio sends the same token with every retry of one request.
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": signature,
-        "I-Twilio-Idempotency-Token": secrets.token_hex(16),
-    }
-    while True:
-        req = urllib.request.Request(base + path, data=urlencode(params).encode(), headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return str(resp.read().decode())
-        except urllib.error.HTTPError as err:
-            if retry and err.code == 503 and time.monotonic() < deadline:
-                print(f"  {path}: the call store is unavailable; retrying in 2 s", file=sys.stderr, flush=True)
-                time.sleep(2)
-                continue
-            raise SystemExit(f"{path} answered {err.code}: {err.read().decode()}") from None
-
-
-def _get_call(base: str, sid: str, api_key: str | None = None) -> Any:
-    key = api_key or _setting("API_KEY")
-    req = urllib.request.Request(f"{base}/v1/calls/{sid}", headers={"Authorization": f"Bearer {key}"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read())
 
 
 def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
@@ -263,73 +221,6 @@ def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
     return made
 
 
-def _path(base: str, url: str, default: str) -> str:
-    return url[len(base) :] if url.startswith(base) else default
-
-
-def _recording(common: dict[str, str], sid: str, seconds: int) -> dict[str, str]:
-    return {
-        **common,
-        "RecordingSid": "RE" + secrets.token_hex(16),
-        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE{sid[2:]}",
-        "RecordingStatus": "completed",
-        "RecordingDuration": str(seconds),
-        "RecordingChannels": "2",
-    }
-
-
-def simulate_call(
-    base: str,
-    to: str,
-    caller: str,
-    answer: str = "yes",
-    talk_seconds: int = 42,
-    token: str | None = None,
-    api_key: str | None = None,
-) -> dict[str, Any]:
-    """Play one inbound call against a running server; returns the TwiML steps and the stored call."""
-    token = token or _setting("TWILIO_AUTH_TOKEN")
-    sid = "CA" + secrets.token_hex(16)
-    common = {"AccountSid": _setting("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32, "CallSid": sid}
-    common |= {"From": caller, "To": to, "Called": to, "Caller": caller, "Direction": "inbound"}
-    steps: list[dict[str, str]] = []
-    twiml = _post(base, "/twilio/voice", {**common, "CallStatus": "ringing", "FromCity": "SAN FRANCISCO"}, token)
-    steps.append({"webhook": "/twilio/voice", "twiml": twiml})
-    duration = 4
-    for _ in range(10):  # the primary phone, then each failover phone, then maybe voicemail
-        root = ElementTree.fromstring(twiml)
-        dial, record = root.find("Dial"), root.find("Record")
-        if dial is not None:
-            status = {"yes": "completed", "no": "no-answer", "busy": "busy"}.get(answer, "failed")
-            dialled = {**common, "DialCallSid": "CA" + secrets.token_hex(16), "DialCallStatus": status}
-            if status == "completed":
-                dialled["DialCallDuration"] = str(talk_seconds)
-                duration += talk_seconds + 2
-            else:
-                duration += 20
-            path = _path(base, dial.get("action", ""), "/twilio/dial-status")
-            twiml = _post(base, path, dialled, token)
-            steps.append({"webhook": path, "twiml": twiml})
-            if status == "completed" and dial.get("record"):
-                rec = _recording(common, sid, talk_seconds)
-                rec_path = _path(base, dial.get("recordingStatusCallback", ""), "/twilio/recording-status")
-                steps.append({"webhook": rec_path, "twiml": _post(base, rec_path, rec, token, retry=True)})
-        elif record is not None:
-            rec = _recording(common, sid, 12)
-            path = _path(base, record.get("action", ""), "/twilio/voicemail")
-            twiml = _post(base, path, rec, token)
-            steps.append({"webhook": path, "twiml": twiml})
-            rec_path = _path(base, record.get("recordingStatusCallback", ""), "/twilio/recording-status")
-            steps.append({"webhook": rec_path, "twiml": _post(base, rec_path, rec, token, retry=True)})
-            duration += 15
-        else:
-            break
-    done = {**common, "CallStatus": "completed", "CallDuration": str(duration)}
-    final = _post(base, "/twilio/call-status", done, token, retry=True)
-    steps.append({"webhook": "/twilio/call-status", "twiml": final})
-    return {"call_sid": sid, "steps": steps, "call": _get_call(base, sid, api_key)}
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -342,12 +233,6 @@ def main(argv: list[str] | None = None) -> None:
     alerts = sub.add_parser("seed-alerts", help="demo alert recipients: an email owner and a Slack channel")
     alerts.add_argument("--slack-url", default=None, help="a Slack incoming webhook URL (make run's local stub)")
     sub.add_parser("emails", help="the emails the embedded SES has sent (alerts and summaries)")
-    call = sub.add_parser("call", help="simulate one inbound call against a running local server")
-    call.add_argument("--to", required=True, help="the tracking number called (E.164)")
-    call.add_argument("--from", dest="caller", default="+14155550111")
-    call.add_argument("--answer", default="yes", choices=["yes", "no", "busy"])
-    call.add_argument("--talk-seconds", type=int, default=42)
-    call.add_argument("--base-url", default=None, help="default: PUBLIC_BASE_URL of the local stage")
     args = parser.parse_args(argv)
     if args.cmd == "create-tables":
         create_tables()
@@ -357,26 +242,13 @@ def main(argv: list[str] | None = None) -> None:
         seed()
     elif args.cmd == "seed-admin":
         seed_admin()
-    elif args.cmd == "seed-calls":
-        print(f"  {seed_calls(args.days)} calls over the last {args.days} days")
     elif args.cmd == "seed-alerts":
         seed_alerts(args.slack_url)
     elif args.cmd == "emails":
         for email in sent_emails():
             print(f"To: {', '.join(email['destinations'].get('ToAddresses', []))}\nSubject: {email['subject']}\n")
     else:
-        base = (args.base_url or _setting("PUBLIC_BASE_URL")).rstrip("/")
-        result = simulate_call(base, args.to, args.caller, args.answer, args.talk_seconds)
-        for step in result["steps"]:
-            print(f"--> {step['webhook']}\n{step['twiml']}\n")
-        print(json.dumps(result["call"], indent=2))
-        if result["call"].get("recording"):
-            sid = result["call_sid"]
-            print(
-                f"\nrecording: the event pump copies it into the embedded S3 (bucket {_setting('TABLE_PREFIX')}"
-                f"recordings, key recordings/{sid}/<recording sid>.wav) and deletes it at the local provider;"
-                f"\n  a playable link: curl -H 'Authorization: Bearer <key>' {base}/v1/calls/{sid}/recording"
-            )
+        print(f"  {seed_calls(args.days)} calls over the last {args.days} days")
 
 
 if __name__ == "__main__":

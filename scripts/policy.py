@@ -30,7 +30,7 @@ GLOBAL_SERVICES = ("s3",)
 
 def path_of(stage: str) -> Path:
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    return ROOT / ".chalice" / config["stages"][stage]["iam_policy_file"]
+    return ROOT / ".chalice" / str(config["stages"][stage]["iam_policy_file"])
 
 
 def _strings(value: Any) -> list[str]:

@@ -48,9 +48,9 @@ def log_lines():
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """scripts/apikeys.py against this test process's DynamoDB (conftest put it in os.environ)."""
+    """`calltracking keys` against this test process's DynamoDB (conftest put it in os.environ)."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "apikeys.py"), *args],
+        [sys.executable, "-m", "calltracking_cli", "keys", *args],
         capture_output=True,
         text=True,
         timeout=120,

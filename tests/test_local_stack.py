@@ -173,3 +173,41 @@ def test_the_seeded_month_reports_what_the_calls_list_says(running):
     assert rep["total"]["calls"] == len(finished) > 20
     assert rep["total"]["answered"] == sum(1 for c in finished if c["result"] == "answered")
     assert rep["total"]["unique_callers"] == len({c["caller"] for c in finished})
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as the Makefile runs it: `make call`/`make apikey` pass make run's DDB_PORT and API_PORT."""
+    return subprocess.run(
+        [str(servers.ROOT / ".venv" / "bin" / "python"), "-m", "calltracking_cli", *args],
+        env=env,
+        cwd=servers.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_make_call_and_the_key_commands_follow_make_runs_ports(running):
+    # Given: `make run` on ports other than 8000/8001 (the issue: `make call` and the key script ignored them)
+    base, env = running
+    numbers = get(base, "/v1/numbers?status=active")["numbers"]
+    channel_number = next(n["number"] for n in numbers if n["kind"] == "channel")
+
+    # When: `make call TO=... API_PORT=... DDB_PORT=...` (no base URL given)
+    done = _cli(env, "call", "--to", channel_number, "--answer", "no")
+    # Then: it reached this server and stored the call
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "--> /twilio/voice" in done.stdout and '"answered": false' in done.stdout
+
+    # When: `make apikey NAME=...`: the key lands in this stack's DynamoDB and works on this server
+    done = _cli(env, "keys", "create", "--name", "ports")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"127.0.0.1:{env['DDB_PORT']}" in done.stderr
+    key = done.stdout.strip()
+    req = urllib.request.Request(base + "/v1/channels", headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(req, timeout=20) as resp:
+        assert resp.status == 200
+
+    # and `calltracking numbers list` sees the same inventory
+    done = _cli(env, "numbers", "list")
+    assert done.returncode == 0 and channel_number in done.stdout

@@ -153,6 +153,7 @@ class NumberModel(StoreModel):
     created_at = NumberAttribute()
     released_at = NumberAttribute(null=True)  # when the number went back to the carrier
     hooks_to = UnicodeAttribute(null=True)  # the line's phone the number's webhook URLs carry (?to=)
+    hooks_base = UnicodeAttribute(null=True)  # the PUBLIC_BASE_URL its webhook URLs were last pointed at
     # Lease state (pool numbers only); epoch milliseconds.
     lease_session_id = UnicodeAttribute(null=True)
     lease_started_at = NumberAttribute(null=True)

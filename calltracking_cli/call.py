@@ -1,0 +1,153 @@
+"""``calltracking call``: play Twilio's side of one inbound call against a running server (``make run``).
+
+It sends what Twilio sends for one inbound call, signed with the stage's auth token: the voice
+webhook, then (when the TwiML dials) the dial action, the recording callback when recording is
+on, and the final call status; then it reads the stored call back through the API. The server,
+token and key are the local stage's, with ``make run``'s ``API_PORT`` honoured.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlencode
+from xml.etree import ElementTree
+
+import click
+
+from calltracking_cli.project import LOCAL, Project
+
+
+def _setting(key: str) -> str:
+    """A setting as the local stage sees it (``make run``'s ports, then the environment)."""
+    return Project().effective_env(LOCAL).get(key, "")
+
+
+RETRY_SECONDS = 120.0
+
+
+def _post(base: str, path: str, params: dict[str, str], token: str, *, retry: bool = False) -> str:
+    """Post like Twilio. ``retry``: a status callback answered 503 is sent again every 2 s for
+    up to two minutes (what Twilio's connection overrides do), so a paused DynamoDB can come back."""
+    from twilio.request_validator import RequestValidator
+
+    signature = RequestValidator(token).compute_signature(base + path, params)
+    deadline = time.monotonic() + RETRY_SECONDS
+    # Twilio sends the same token with every retry of one request.
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": signature,
+        "I-Twilio-Idempotency-Token": secrets.token_hex(16),
+    }
+    while True:
+        req = urllib.request.Request(base + path, data=urlencode(params).encode(), headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return str(resp.read().decode())
+        except urllib.error.HTTPError as err:
+            if retry and err.code == 503 and time.monotonic() < deadline:
+                print(f"  {path}: the call store is unavailable; retrying in 2 s", file=sys.stderr, flush=True)
+                time.sleep(2)
+                continue
+            raise SystemExit(f"{path} answered {err.code}: {err.read().decode()}") from None
+
+
+def _get_call(base: str, sid: str, api_key: str | None = None) -> Any:
+    key = api_key or _setting("API_KEY")
+    req = urllib.request.Request(f"{base}/v1/calls/{sid}", headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def _path(base: str, url: str, default: str) -> str:
+    return url[len(base) :] if url.startswith(base) else default
+
+
+def _recording(common: dict[str, str], sid: str, seconds: int) -> dict[str, str]:
+    return {
+        **common,
+        "RecordingSid": "RE" + secrets.token_hex(16),
+        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE{sid[2:]}",
+        "RecordingStatus": "completed",
+        "RecordingDuration": str(seconds),
+        "RecordingChannels": "2",
+    }
+
+
+def simulate_call(
+    base: str,
+    to: str,
+    caller: str,
+    answer: str = "yes",
+    talk_seconds: int = 42,
+    token: str | None = None,
+    api_key: str | None = None,
+) -> dict[str, Any]:
+    """Play one inbound call against a running server; returns the TwiML steps and the stored call."""
+    token = token or _setting("TWILIO_AUTH_TOKEN")
+    sid = "CA" + secrets.token_hex(16)
+    common = {"AccountSid": _setting("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32, "CallSid": sid}
+    common |= {"From": caller, "To": to, "Called": to, "Caller": caller, "Direction": "inbound"}
+    steps: list[dict[str, str]] = []
+    twiml = _post(base, "/twilio/voice", {**common, "CallStatus": "ringing", "FromCity": "SAN FRANCISCO"}, token)
+    steps.append({"webhook": "/twilio/voice", "twiml": twiml})
+    duration = 4
+    for _ in range(10):  # the primary phone, then each failover phone, then maybe voicemail
+        root = ElementTree.fromstring(twiml)
+        dial, record = root.find("Dial"), root.find("Record")
+        if dial is not None:
+            status = {"yes": "completed", "no": "no-answer", "busy": "busy"}.get(answer, "failed")
+            dialled = {**common, "DialCallSid": "CA" + secrets.token_hex(16), "DialCallStatus": status}
+            if status == "completed":
+                dialled["DialCallDuration"] = str(talk_seconds)
+                duration += talk_seconds + 2
+            else:
+                duration += 20
+            path = _path(base, dial.get("action", ""), "/twilio/dial-status")
+            twiml = _post(base, path, dialled, token)
+            steps.append({"webhook": path, "twiml": twiml})
+            if status == "completed" and dial.get("record"):
+                rec = _recording(common, sid, talk_seconds)
+                rec_path = _path(base, dial.get("recordingStatusCallback", ""), "/twilio/recording-status")
+                steps.append({"webhook": rec_path, "twiml": _post(base, rec_path, rec, token, retry=True)})
+        elif record is not None:
+            rec = _recording(common, sid, 12)
+            path = _path(base, record.get("action", ""), "/twilio/voicemail")
+            twiml = _post(base, path, rec, token)
+            steps.append({"webhook": path, "twiml": twiml})
+            rec_path = _path(base, record.get("recordingStatusCallback", ""), "/twilio/recording-status")
+            steps.append({"webhook": rec_path, "twiml": _post(base, rec_path, rec, token, retry=True)})
+            duration += 15
+        else:
+            break
+    done = {**common, "CallStatus": "completed", "CallDuration": str(duration)}
+    final = _post(base, "/twilio/call-status", done, token, retry=True)
+    steps.append({"webhook": "/twilio/call-status", "twiml": final})
+    return {"call_sid": sid, "steps": steps, "call": _get_call(base, sid, api_key)}
+
+
+@click.command()
+@click.option("--to", "to", required=True, help="the tracking number called (E.164)")
+@click.option("--from", "caller", default="+14155550111", show_default=True)
+@click.option("--answer", type=click.Choice(["yes", "no", "busy"]), default="yes", show_default=True)
+@click.option("--talk-seconds", type=int, default=42, show_default=True)
+@click.option("--base-url", default=None, help="default: the local stage's PUBLIC_BASE_URL (API_PORT)")
+def call(to: str, caller: str, answer: str, talk_seconds: int, base_url: str | None) -> None:
+    """Simulate one inbound call against a running local server and print the TwiML and the stored call."""
+    base = (base_url or _setting("PUBLIC_BASE_URL")).rstrip("/")
+    result = simulate_call(base, to, caller, answer, talk_seconds)
+    for step in result["steps"]:
+        click.echo(f"--> {step['webhook']}\n{step['twiml']}\n")
+    click.echo(json.dumps(result["call"], indent=2))
+    if result["call"].get("recording"):
+        sid = result["call_sid"]
+        click.echo(
+            f"\nrecording: the event pump copies it into the embedded S3 (bucket {_setting('TABLE_PREFIX')}"
+            f"recordings, key recordings/{sid}/<recording sid>.wav) and deletes it at the local provider;"
+            f"\n  a playable link: curl -H 'Authorization: Bearer <key>' {base}/v1/calls/{sid}/recording"
+        )

@@ -1,0 +1,112 @@
+"""What ``setup`` and ``deploy`` refuse, in words that say what to fix: pure functions, no network.
+
+Each returns a list of problems (empty when fine), so one run shows everything to fix at once,
+before anything is created in AWS or Twilio.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+PLACEHOLDER = "REPLACE-WITH"  # how .chalice/config.json marks what a deployment must fill in
+ACCOUNT_SID = re.compile(r"AC[0-9a-f]{32}")
+AUTH_TOKEN = re.compile(r"[0-9a-f]{32}")
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+STAGE = re.compile(r"[a-z][a-z0-9]{0,19}")  # goes into table, bucket, queue, function and SSM names
+
+
+def _placeholder(name: str, value: str) -> list[str]:
+    if PLACEHOLDER in value.upper():
+        return [f"{name} is still the placeholder {value!r}: put in your own value"]
+    return []
+
+
+def account_sid(value: str, *, name: str = "the Twilio account SID") -> list[str]:
+    if not value:
+        return [f"{name} is missing: it is on the Twilio console's home page (AC followed by 32 hex digits)"]
+    if found := _placeholder(name, value):
+        return found
+    if not ACCOUNT_SID.fullmatch(value):
+        return [f"{name} {value!r} is malformed: it is AC followed by 32 lowercase hex digits"]
+    return []
+
+
+def auth_token(value: str) -> list[str]:
+    if not value:
+        return ["the Twilio auth token is missing: it is next to the account SID on the Twilio console"]
+    if found := _placeholder("the Twilio auth token", value):
+        return found
+    if not AUTH_TOKEN.fullmatch(value):
+        return ["the Twilio auth token is malformed: it is 32 lowercase hex digits (not shown here)"]
+    return []
+
+
+def public_url(value: str) -> list[str]:
+    """Empty is allowed: ``deploy`` then uses API Gateway's own URL."""
+    if not value:
+        return []
+    if found := _placeholder("the public URL", value):
+        return found
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or "." not in parts.hostname:
+        return [
+            f"the public URL {value!r} must be an https:// URL with a host name, e.g. https://calls.example.com/api"
+        ]
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return [f"the public URL {value!r} must have no query, fragment or credentials"]
+    return []
+
+
+def phone(value: str, *, name: str = "the default forward-to phone") -> list[str]:
+    if not value:
+        return [f"{name} is missing: the business's main phone in E.164, e.g. +12025550100"]
+    if found := _placeholder(name, value):
+        return found
+    if not E164.fullmatch(value):
+        return [f"{name} {value!r} is not an E.164 phone number like +12025550100"]
+    # Function-level import: phonenumbers is heavy and only needed when a phone is checked.
+    import phonenumbers
+
+    try:
+        valid = phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        valid = False
+    return [] if valid else [f"{name} {value!r} is not a valid phone number"]
+
+
+def region(value: str) -> list[str]:
+    if not value:
+        return [
+            "the AWS region is missing: pass --region (e.g. --region eu-west-1) or set AWS_DEFAULT_REGION; "
+            "Chalice reads AWS_DEFAULT_REGION, not AWS_REGION"
+        ]
+    if not REGION.fullmatch(value):
+        return [f"{value!r} is not an AWS region like us-east-1 or eu-west-1"]
+    return []
+
+
+def email(value: str) -> list[str]:
+    """Optional: the alarms' SNS topic is subscribed to it (AWS sends a confirmation mail)."""
+    if value and not EMAIL.fullmatch(value):
+        return [f"the alarm email {value!r} is not an email address"]
+    return []
+
+
+def stage_name(value: str) -> list[str]:
+    if value == "local":
+        return ["the local stage is `make run`'s: it needs no setup"]
+    if not STAGE.fullmatch(value):
+        return [f"the stage {value!r} must be 1 to 20 lowercase letters and digits, starting with a letter"]
+    return []
+
+
+def stage_env(env: dict[str, str]) -> list[str]:
+    """Placeholders left in a stage's environment (``deploy`` refuses them)."""
+    return [
+        f"{key} in .chalice/config.json is still {value!r}: run `calltracking setup`"
+        for key, value in env.items()
+        if PLACEHOLDER in value.upper()
+    ]

@@ -1,0 +1,293 @@
+"""``calltracking deploy``: the infrastructure stack, the app, the fast package, throttling, the numbers.
+
+In order, each step safe to run again:
+
+1. refuse a stage with placeholders, no region, or a policy still naming the example account;
+2. create or update the CloudFormation stack from ``infra/tables.yaml`` (tables, stream,
+   queues, bucket, alarms) and wait for it;
+3. put its outputs (stream ARN, queue names, bucket) into the stage's environment variables;
+4. ``chalice deploy`` (role, Lambda, API Gateway, event sources); a stage without a public URL
+   takes API Gateway's and is deployed again with it;
+5. replace each Lambda function's code with the optimized package (``calltracking_cli.package``),
+   because ``chalice deploy`` has no hook to ship compiled bytecode or a pruned botocore;
+6. set API Gateway's per-method throttling (``throttle.py``);
+7. re-point every number whose webhooks do not yet point at the public URL (each number
+   remembers the URL it was pointed at, so a second run sends Twilio nothing).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from calltracking_cli import checks, throttle
+from calltracking_cli.project import Project, stage_environment
+
+# infra stack output -> the stage's environment variable that the app reads
+OUTPUT_SETTINGS = {
+    "CallsStreamArn": "CALLS_STREAM_ARN",
+    "EventsQueueName": "EVENTS_QUEUE",
+    "EventsDeadLetterQueueName": "EVENTS_DLQ",
+    "RecordingsBucketName": "RECORDINGS_BUCKET",
+}
+NO_UPDATES = "No updates are to be performed"
+
+
+def region_of(project: Project, stage: str, given: str | None) -> str:
+    """The region: --region, what setup recorded, then AWS_DEFAULT_REGION or AWS_REGION."""
+    return (
+        given
+        or project.deploy_settings(stage).get("region")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or os.environ.get("AWS_REGION")
+        or ""
+    )
+
+
+def preflight(project: Project, stage: str, region: str) -> list[str]:
+    """Everything that keeps ``stage`` from being deployed, before anything is created."""
+    found = checks.stage_name(stage) + checks.region(region)
+    try:
+        env = project.stage_env(stage)
+    except KeyError as exc:
+        return [*found, str(exc.args[0])]
+    found += checks.stage_env(env)
+    found += checks.account_sid(env.get("TWILIO_ACCOUNT_SID", ""), name="TWILIO_ACCOUNT_SID")
+    found += checks.phone(env.get("DEFAULT_FORWARD_TO", ""), name="DEFAULT_FORWARD_TO")
+    found += checks.public_url(env.get("PUBLIC_BASE_URL", ""))
+    sys.path.insert(0, str(project.root))
+    from scripts import policy as policy_tool  # the checkout's own policy tool
+
+    policy_file = project.root / ".chalice" / project.stage(stage).get("iam_policy_file", f"policy-{stage}.json")
+    if not policy_file.exists():
+        found.append(f"{policy_file.name} does not exist: run `calltracking setup --stage {stage}`")
+    else:
+        regions, accounts = policy_tool.scoped_to(json.loads(policy_file.read_text()))
+        if policy_tool.EXAMPLE_ACCOUNT in accounts:
+            found.append(f"{policy_file.name} names the example account: run `calltracking setup --stage {stage}`")
+        elif region and regions != {region}:
+            found.append(f"{policy_file.name} is for {sorted(regions)}, not {region}: run setup again")
+    return found
+
+
+def _declared_parameters(template: str) -> set[str]:
+    import yaml
+
+    return set((yaml.safe_load(template) or {}).get("Parameters", {}) or {})
+
+
+def stack_parameters(project: Project, stage: str, template: str) -> list[dict[str, str]]:
+    """The stack's parameters, only those the template declares (the alarms add AlarmEmail, FunctionName)."""
+    env = project.stage_env(stage)
+    app_name = project.config().get("app_name", "calltracking")
+    values = {
+        "TablePrefix": env["TABLE_PREFIX"],
+        "AlarmEmail": project.deploy_settings(stage).get("alarm_email", "") or "",
+        "FunctionName": f"{app_name}-{stage}",
+    }
+    declared = _declared_parameters(template)
+    return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items() if k in declared]
+
+
+def ensure_stack(cfn: Any, name: str, template: str, parameters: list[dict[str, str]], *, delay: int) -> dict[str, str]:
+    """Create or update the stack and wait; returns its outputs."""
+    from botocore.exceptions import ClientError
+
+    try:
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    except ClientError as exc:
+        if "does not exist" not in str(exc):
+            raise
+        stack = None
+    if stack is not None and stack["StackStatus"] == "ROLLBACK_COMPLETE":
+        raise click.ClickException(
+            f"stack {name} failed to create (ROLLBACK_COMPLETE): read its events, delete it, and deploy again"
+        )
+    args = {
+        "StackName": name,
+        "TemplateBody": template,
+        "Parameters": parameters,
+        "Tags": [{"Key": "app", "Value": "calltracking"}],
+    }
+    if stack is None:
+        click.echo(f"stack {name}: creating")
+        cfn.create_stack(**args, OnFailure="ROLLBACK")
+        cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": delay, "MaxAttempts": 720})
+    else:
+        try:
+            cfn.update_stack(**args)
+        except ClientError as exc:
+            if NO_UPDATES not in str(exc):
+                raise
+            click.echo(f"stack {name}: up to date")
+        else:
+            click.echo(f"stack {name}: updating")
+            cfn.get_waiter("stack_update_complete").wait(
+                StackName=name, WaiterConfig={"Delay": delay, "MaxAttempts": 720}
+            )
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def apply_outputs(project: Project, stage: str, outputs: dict[str, str]) -> bool:
+    """Write the stack's outputs into the stage's environment; True when something changed."""
+    config = project.config()
+    env = config["stages"][stage].setdefault("environment_variables", {})
+    changed = False
+    for output, setting in OUTPUT_SETTINGS.items():
+        if output in outputs and env.get(setting) != outputs[output]:
+            env[setting] = outputs[output]
+            changed = True
+    if changed:
+        project.write_config(config)
+    return changed
+
+
+def chalice_deploy(project: Project, stage: str, region: str, command: str) -> dict[str, Any]:
+    """Run ``chalice deploy`` (or ``command``, e.g. a test's stand-in); returns .chalice/deployed/<stage>.json."""
+    argv = [*shlex.split(command), "--project-dir", str(project.root), "deploy", "--stage", stage]
+    click.echo("$ " + " ".join(argv))
+    # Chalice reads AWS_DEFAULT_REGION, not AWS_REGION.
+    done = subprocess.run(argv, env={**os.environ, "AWS_DEFAULT_REGION": region}, check=False)
+    if done.returncode != 0:
+        raise click.ClickException(
+            f"chalice deploy failed (exit {done.returncode}); the stack is in place, run deploy again"
+        )
+    deployed = project.deployed(stage)
+    if not deployed:
+        raise click.ClickException(f"chalice deploy wrote no .chalice/deployed/{stage}.json")
+    return deployed
+
+
+def resources(deployed: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in deployed.get("resources", []) if r.get("resource_type") == kind]
+
+
+def ship_package(
+    session: Any, project: Project, stage: str, region: str, deployed: dict[str, Any], *, delay: int
+) -> int:
+    """Replace each Lambda function's code with the optimized package; returns how many were updated.
+
+    The package is built once per content (``package.cached_build``), and a function already
+    running exactly that zip (Lambda's ``CodeSha256``) is left alone, so a second deploy changes nothing.
+    """
+    from calltracking_cli import package
+
+    functions = resources(deployed, "lambda_function")
+    try:
+        built = package.cached_build(stage, project_dir=project.root, region=region)
+    except package.PackageError as exc:
+        raise click.ClickException(f"the optimized package could not be built: {exc}") from None
+    code = Path(built.zip_path).read_bytes()
+    sha = base64.b64encode(hashlib.sha256(code).digest()).decode()
+    client = session.client("lambda")
+    updated = 0
+    for function in functions:
+        arn = function["lambda_arn"]
+        if client.get_function_configuration(FunctionName=arn).get("CodeSha256") == sha:
+            continue
+        client.update_function_code(FunctionName=arn, ZipFile=code)
+        client.get_waiter("function_updated_v2").wait(
+            FunctionName=arn, WaiterConfig={"Delay": delay, "MaxAttempts": 300}
+        )
+        updated += 1
+    click.echo(
+        f"package: {updated} of {len(functions)} function(s) updated to the optimized package "
+        f"({len(code) / 1e6:.1f} MB, sha256 {sha[:12]})"
+    )
+    return updated
+
+
+def repoint_numbers(project: Project, stage: str, region: str, *, force: bool = False) -> int:
+    """Point every active number at the stage's public URL where it is not yet."""
+    with stage_environment(project, stage, extra={"AWS_DEFAULT_REGION": region}):
+        from chalicelib import numbers
+        from chalicelib.errors import ApiError
+
+        try:
+            return numbers.repoint_deployment(force=force)
+        except ApiError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+@click.command()
+@click.option("--stage", default="prod", show_default=True)
+@click.option("--region", default=None, help="default: what setup recorded, then AWS_DEFAULT_REGION/AWS_REGION")
+@click.option(
+    "--chalice",
+    "chalice_command",
+    default=str(Path(sys.executable).parent / "chalice"),
+    help="the chalice command (default: the one next to this Python)",
+)
+@click.option(
+    "--leases-rate",
+    type=float,
+    default=throttle.DEFAULT_RATE,
+    show_default=True,
+    help="POST /v1/leases: requests per second across the API",
+)
+@click.option("--leases-burst", type=int, default=throttle.DEFAULT_BURST, show_default=True)
+@click.option("--skip-package", is_flag=True, help="leave chalice's own (slower to start) package in place")
+@click.option("--repoint-all", is_flag=True, help="re-point every number, even those this stage pointed here")
+@click.option("--wait-delay", type=int, default=10, hidden=True, help="seconds between status polls")
+@click.pass_obj
+def deploy(
+    project: Project,
+    stage: str,
+    region: str | None,
+    chalice_command: str,
+    leases_rate: float,
+    leases_burst: int,
+    skip_package: bool,
+    repoint_all: bool,
+    wait_delay: int,
+) -> None:
+    """Create or update the stack, deploy the app, ship the fast package, throttle, re-point numbers."""
+    import boto3
+
+    chosen = region_of(project, stage, region)
+    found = preflight(project, stage, chosen)
+    if found:
+        raise click.ClickException("nothing was deployed; fix these first:\n  - " + "\n  - ".join(found))
+    session = boto3.session.Session(region_name=chosen)
+    template = project.template_path.read_text()
+    name = project.deploy_settings(stage).get("stack_name") or f"{project.stage_env(stage)['TABLE_PREFIX']}infra"
+    outputs = ensure_stack(
+        session.client("cloudformation"), name, template, stack_parameters(project, stage, template), delay=wait_delay
+    )
+    if apply_outputs(project, stage, outputs):
+        click.echo(".chalice/config.json: the stack's stream, queues and bucket are in the stage's environment")
+
+    deployed = chalice_deploy(project, stage, chosen, chalice_command)
+    api = resources(deployed, "rest_api")
+    api_url = str(api[0]["rest_api_url"]).rstrip("/") if api else ""
+    if not project.stage_env(stage).get("PUBLIC_BASE_URL") and api_url:
+        config = project.config()
+        config["stages"][stage]["environment_variables"]["PUBLIC_BASE_URL"] = api_url
+        project.write_config(config)
+        click.echo(f"PUBLIC_BASE_URL is API Gateway's: {api_url}; deploying again so the app knows it")
+        deployed = chalice_deploy(project, stage, chosen, chalice_command)
+
+    if skip_package:
+        click.echo("package: skipped (--skip-package): the functions run chalice's own package")
+    else:
+        ship_package(session, project, stage, chosen, deployed, delay=max(1, wait_delay // 5))
+
+    if api:
+        api_stage = project.stage(stage).get("api_gateway_stage", "api")
+        wanted = throttle.limits(leases_rate, leases_burst)
+        changed = throttle.apply(session.client("apigateway"), api[0]["rest_api_id"], api_stage, wanted)
+        click.echo(f"throttling: {throttle.LEASES} at {leases_rate:g}/s, burst {leases_burst} ({changed} change(s))")
+
+    moved = repoint_numbers(project, stage, chosen, force=repoint_all)
+    click.echo(f"numbers: {moved} re-pointed at {project.stage_env(stage).get('PUBLIC_BASE_URL')}")
+    click.echo(f"deployed {stage}: {project.stage_env(stage).get('PUBLIC_BASE_URL')}")

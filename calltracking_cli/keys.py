@@ -1,0 +1,102 @@
+"""``calltracking keys create|list|revoke``: management API keys, stored hashed in the stage's counters table.
+
+``create`` prints the key (``ct_<key id>_<secret>``) on stdout, once: only a hash is kept,
+so a lost key is revoked and replaced, never recovered. Notes go to stderr, so
+``KEY=$(calltracking keys create --name ci)`` captures just the key. ``list`` never shows a key
+or a hash. ``revoke`` takes effect at once in this process and within 60 s in every running
+Lambda (each caches a good key for that long). The local stage (default) follows ``make run``'s
+DDB_PORT; a deployed stage uses its TABLE_PREFIX against AWS (credentials from the environment;
+it needs dynamodb:GetItem, PutItem, Query and UpdateItem on the stage's counters table).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from calltracking_cli.project import LOCAL, Project, stage_environment
+
+stage_option = click.option("--stage", default=LOCAL, show_default=True, help="whose tables")
+json_option = click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
+
+
+def _run(project: Project, stage: str, action: Callable[[Any], Any]) -> Any:
+    """``action(apikeys module)`` against the stage's tables; an API error becomes a message and exit 1."""
+    with stage_environment(project, stage):
+        from chalicelib import apikeys
+        from chalicelib.errors import ApiError
+        from chalicelib.settings import get_settings
+
+        s = get_settings()
+        click.echo(f"table {s.table_name('counters')} ({s.dynamodb_endpoint or f'AWS {s.region}'})", err=True)
+        try:
+            return action(apikeys)
+        except ApiError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+def _table(keys: list[dict[str, Any]]) -> None:
+    if not keys:
+        click.echo("no API keys", err=True)
+        return
+    rows = [("ID", "NAME", "CREATED", "STATUS", "KEY")]
+    for k in keys:
+        status = f"revoked {k['revoked_at']}" if k["revoked_at"] else "active"
+        rows.append((k["id"], k["name"], k["created_at"] or "", status, f"ct_{k['id']}_...{k['hint']}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+
+
+@click.group()
+def keys() -> None:
+    """Management API keys: create (shown once), list, revoke."""
+
+
+@keys.command()
+@click.option("--name", required=True, help="who or what uses it, e.g. 'CI deploys'")
+@stage_option
+@json_option
+@click.pass_obj
+def create(project: Project, name: str, stage: str, as_json: bool) -> None:
+    """Make a key and print it (once)."""
+    made = _run(project, stage, lambda apikeys: apikeys.create(name))
+    if as_json:
+        click.echo(json.dumps(made, indent=2))
+    else:
+        click.echo(f"created API key {made['id']} ({made['name']}); it is shown only now:", err=True)
+        click.echo(made["key"])
+
+
+@keys.command(name="list")
+@stage_option
+@json_option
+@click.pass_obj
+def list_(project: Project, stage: str, as_json: bool) -> None:
+    """Every key: id, name, dates, status, last 4 characters."""
+    found = _run(project, stage, lambda apikeys: apikeys.list_keys())
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+    else:
+        _table(found)
+
+
+@keys.command()
+@click.argument("key_id", metavar="KEY_ID")
+@stage_option
+@json_option
+@click.pass_obj
+def revoke(project: Project, key_id: str, stage: str, as_json: bool) -> None:
+    """Stop a key from working (by id; a pasted key works too, and is never echoed)."""
+    key_id = key_id.strip()
+    if key_id.startswith("ct_"):
+        key_id = key_id[3:].split("_", 1)[0]
+    gone = _run(project, stage, lambda apikeys: apikeys.revoke(key_id))
+    if as_json:
+        click.echo(json.dumps(gone, indent=2))
+    else:
+        click.echo(f"revoked {gone['id']} ({gone['name']}) at {gone['revoked_at']}")
+        click.echo("running Lambdas stop accepting it within 60 s", err=True)

@@ -1,0 +1,147 @@
+"""The CLI's pure parts: what setup and deploy refuse, make run's ports, and status's check of the
+numbers' URLs at Twilio (through the real SDK, against a local server answering Twilio's list)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from calltracking_cli import checks, twilio_api
+from calltracking_cli.project import LOCAL, Project, local_ports
+from calltracking_cli.status import misdirected_numbers
+from tests.conftest import BASE_URL
+
+GOOD_SID = "AC" + "0123456789abcdef" * 2
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "words"),
+    [
+        (checks.account_sid, "REPLACE-WITH-YOUR-ACCOUNT-SID", "placeholder"),
+        (checks.account_sid, "AC123", "malformed"),
+        (checks.account_sid, "", "missing"),
+        (checks.auth_token, "REPLACE-WITH-TOKEN", "placeholder"),
+        (checks.auth_token, "short", "32 lowercase hex"),
+        (checks.public_url, "http://calls.example.com/api", "https://"),
+        (checks.public_url, "https://REPLACE-WITH-YOUR-API-DOMAIN/api", "placeholder"),
+        (checks.public_url, "https://calls.example.com/api?x=1", "no query"),
+        (checks.public_url, "https://localhost/api", "https://"),
+        (checks.phone, "2025550100", "E.164"),
+        (checks.phone, "+12005550100", "not a valid"),  # area codes never start with 0 or 1 after +1
+        (checks.region, "", "AWS_DEFAULT_REGION"),
+        (checks.region, "Europe", "not an AWS region"),
+        (checks.email, "owner-at-example.com", "not an email"),
+        (checks.stage_name, "Acme Corp", "lowercase"),
+        (checks.stage_name, "local", "make run"),
+    ],
+)
+def test_each_bad_input_says_what_to_fix(check, value, words):
+    found = check(value)
+    assert len(found) == 1 and words in found[0]
+
+
+@pytest.mark.parametrize(
+    ("check", "value"),
+    [
+        (checks.account_sid, GOOD_SID),
+        (checks.auth_token, "0123456789abcdef" * 2),
+        (checks.public_url, "https://abc123.execute-api.eu-west-1.amazonaws.com/api"),
+        (checks.public_url, ""),  # deploy takes API Gateway's
+        (checks.phone, "+12025550123"),
+        (checks.region, "eu-west-1"),
+        (checks.email, ""),
+        (checks.stage_name, "acme2"),
+    ],
+)
+def test_good_inputs_pass(check, value):
+    assert check(value) == []
+
+
+def test_the_shipped_config_is_refused_as_it_is():
+    env = Project().stage_env("prod")
+    found = checks.stage_env(env)
+    assert any("TWILIO_ACCOUNT_SID" in f for f in found) and any("PUBLIC_BASE_URL" in f for f in found)
+
+
+def test_make_runs_ports_become_the_local_stages_endpoints():
+    env = Project().effective_env(LOCAL, {"DDB_PORT": "8101", "API_PORT": "8100"})
+    assert env["DYNAMODB_ENDPOINT"] == env["SQS_ENDPOINT"] == env["S3_ENDPOINT"] == "http://127.0.0.1:8101"
+    assert env["PUBLIC_BASE_URL"] == "http://127.0.0.1:8100"
+    # without them, the local stage's own settings (what `make run` uses by default)
+    env = Project().effective_env(LOCAL, {})
+    assert env["DYNAMODB_ENDPOINT"] == "http://127.0.0.1:8001" and env["PUBLIC_BASE_URL"] == "http://127.0.0.1:8000"
+    # an endpoint already in the environment wins (tests point commands at their own DynamoDB)
+    env = Project().effective_env(LOCAL, {"DDB_PORT": "8101", "DYNAMODB_ENDPOINT": "http://127.0.0.1:9"})
+    assert env["DYNAMODB_ENDPOINT"] == "http://127.0.0.1:9"
+    with pytest.raises(ValueError, match="DDB_PORT"):
+        local_ports({"DDB_PORT": "80; rm -rf /"})
+
+
+def test_a_deployed_stage_keeps_its_own_tables_whatever_the_shell_says():
+    env = Project().effective_env("prod", {"TABLE_PREFIX": "calltracking-dev-", "DYNAMODB_ENDPOINT": "http://x"})
+    assert env["TABLE_PREFIX"] == "calltracking-prod-"  # a stale variable never sends a command elsewhere
+    assert env["DYNAMODB_ENDPOINT"] == "http://x"  # endpoints may be overridden (tests, a local stack)
+
+
+class _Twilio(BaseHTTPRequestHandler):
+    """Twilio's IncomingPhoneNumbers list: one number pointing here, one pointing elsewhere."""
+
+    numbers: list[dict[str, Any]] = []
+
+    def do_GET(self) -> None:
+        body = json.dumps(
+            {"incoming_phone_numbers": self.numbers, "next_page_uri": None, "page": 0, "page_size": 1000}
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_status_lists_the_numbers_whose_twilio_urls_do_not_point_here(tables):
+    from chalicelib.store.models import NumberModel
+
+    for number in ("+12025550181", "+12025550182", "+12025550183"):
+        NumberModel(
+            number,
+            provider="twilio",
+            provider_sid="PN" + "1" * 32,
+            status="active",
+            kind="channel",
+            channel_id="c",
+            hooks_to="+12025550100",
+            created_at=1,
+        ).save()
+    here = f"{BASE_URL}/twilio/voice?to=%2B12025550100"
+    _Twilio.numbers = [
+        {
+            "phone_number": "+12025550181",
+            "voice_url": here,
+            "voice_fallback_url": f"{BASE_URL}/twilio/fallback?to=%2B12025550100",
+            "status_callback": f"{BASE_URL}/twilio/call-status",
+        },
+        {
+            "phone_number": "+12025550182",
+            "voice_url": "https://old.example.com/api/twilio/voice",
+            "voice_fallback_url": "",
+            "status_callback": "",
+        },
+        {"phone_number": "+19995550100", "voice_url": "https://elsewhere.example.com"},  # not this stage's
+    ]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Twilio)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = twilio_api.client(GOOD_SID, "0" * 32, base_url=f"http://127.0.0.1:{server.server_address[1]}")
+        found = misdirected_numbers(client)
+    finally:
+        server.shutdown()
+    # +12025550183 is not at Twilio at all: not this check's business (numbers list shows it)
+    assert found == ["+12025550182: voice https://old.example.com/api/twilio/voice"]
