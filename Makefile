@@ -116,9 +116,9 @@ apikey-revoke: venv
 
 # Dashboard users: make user EMAIL=owner@example.com ROLE=admin (asks for a password, or makes one up) | make users  [STAGE=prod]
 user: venv
-	$(PY) scripts/users.py create --email "$(EMAIL)" --role "$(or $(ROLE),viewer)" $(if $(STAGE),--stage "$(STAGE)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) users create --email "$(EMAIL)" --role "$(or $(ROLE),viewer)" $(if $(STAGE),--stage "$(STAGE)")
 users: venv
-	$(PY) scripts/users.py list $(if $(STAGE),--stage "$(STAGE)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) users list $(if $(STAGE),--stage "$(STAGE)")
 
 # After changing REPORT_TIMEZONE: count every call again in the new days (safe while calls come in) [STAGE=prod]
 rebuild-reports: venv

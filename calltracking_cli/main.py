@@ -10,7 +10,7 @@ import click
 
 from calltracking_cli.project import ROOT, Project
 
-# module -> its command's name; adding a command (e.g. ``users``) is one file and one line here.
+# module -> its command's name; adding a command is one file and one line here.
 COMMANDS = {
     "setup": "calltracking_cli.setup",
     "deploy": "calltracking_cli.deploy",
@@ -18,6 +18,7 @@ COMMANDS = {
     "numbers": "calltracking_cli.numbers",
     "keys": "calltracking_cli.keys",
     "call": "calltracking_cli.call",
+    "users": "calltracking_cli.users",
 }
 
 

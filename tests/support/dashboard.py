@@ -10,7 +10,7 @@
 
 ``dashboard`` (one per test module) is the local stack (``tests/support/stack.py``: moto's
 DynamoDB and the app served like ``chalice local`` on free ports, over plain http, so the
-cookies are not ``Secure``) plus Debian's Chromium. Users are made with ``scripts/users.py``
+cookies are not ``Secure``) plus Debian's Chromium. Users are made with ``calltracking users create``
 (``chalicelib.dashboard.users`` against the stack's tables), and a signed-in context is one
 that went through the real sign-in form. ``axe_check`` runs npm's axe-core (evaluated through
 the DevTools protocol, which the page's CSP does not govern: the page itself stays under its
@@ -95,9 +95,9 @@ class Dashboard:
 
 
 def add_user(stack: stack_mod.Stack, email: str, role: str, password: str) -> None:
-    """Create a user in the stack's tables with ``scripts/users.py`` (``chalicelib.dashboard.users``)."""
+    """Create a user in the stack's tables as an owner does: ``calltracking users create`` (the CLI)."""
     env = {**os.environ, **stack.env}
-    cmd = [sys.executable, str(servers.ROOT / "scripts" / "users.py"), "create", "--email", email, "--role", role]
+    cmd = [sys.executable, "-m", "calltracking_cli", "users", "create", "--email", email, "--role", role]
     subprocess.run(
         [*cmd, "--password-stdin"],
         input=password + "\n",
