@@ -7,8 +7,10 @@ daily summary agrees with the report API; secrets stay in SSM.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.integrations.alerts import dispatch, messages, schedule
 from tests.conftest import BASE_URL, pump
@@ -97,6 +99,32 @@ def test_a_voicemail_gives_a_listen_link_and_a_sale_alerts_once(alerting: Any, s
     pump().drain()
     [sale] = stub.paths("/hook")
     assert "Call marked a sale" in sale["text"]
+
+
+def test_the_alert_link_opens_the_calls_page_in_the_dashboard_for_a_signed_in_owner(alerting: Any, stub: Stub) -> None:
+    """The alert's link is the dashboard's route for the call (and ``#recording`` its player's section)."""
+    from chalicelib.dashboard import users
+    from tests.test_dashboard_auth import PASSWORD, STAGE_PATH, Browser
+
+    api = alerting
+    recipient(api, channel="slack", slack_webhook_url=stub.url + SLACK_PATH, events=["missed_call"])
+    sid = missed_call(api, line(api), sid_of(9))
+    pump().drain()
+    [message] = stub.paths(SLACK_PATH)
+    link = re.search(r"<([^|>]+)\|Open the call>", message["blocks"][0]["text"]["text"])
+    assert link and link.group(1).startswith(BASE_URL + "/dashboard/calls/")
+    path = urlsplit(link.group(1)).path.removeprefix(STAGE_PATH)  # the test client has no stage path
+    # A signed-out browser following the link is sent to sign in, and comes back to that call
+    owner = Browser(api.client)
+    first = owner.get(path)
+    assert first.status_code == 303 and "/dashboard/signin" in first.headers["Location"]
+    users.create_user("owner@example.com", "viewer", PASSWORD)
+    assert owner.sign_in("owner@example.com", next_path=path).status_code == 303
+    assert owner.last.headers["Location"].endswith(path)
+    page = owner.get(path)
+    assert page.status_code == 200
+    html = page.body.decode()
+    assert CALLER in html and sid in html and 'id="recording"' in html
 
 
 # --- the brakes: the limit and quiet hours ---------------------------------------------------------
