@@ -3,6 +3,7 @@
     python scripts/local.py create-tables        (the tables, and the event queues)
     python scripts/local.py pump                 (the event pump: stream, queue, sweep)
     python scripts/local.py seed
+    python scripts/local.py seed-admin           (the dashboard's demo admin: prints email and password)
     python scripts/local.py call --to +12015550100 [--from +14155550111] [--answer yes|no|busy]
 
 Settings come from the ``local`` stage in ``.chalice/config.json``; variables already in
@@ -114,6 +115,24 @@ def seed() -> None:
 
 
 RETRY_SECONDS = 120.0
+
+
+DEMO_ADMIN = "admin@example.com"
+
+
+def seed_admin() -> None:
+    """The demo admin for the dashboard, with a new random password each time (printed: email, password)."""
+    _env()
+    from chalicelib.dashboard import users
+    from chalicelib.errors import Conflict
+
+    password = users.generate_password()
+    try:
+        users.create_user(DEMO_ADMIN, "admin", password)
+    except Conflict:
+        print(f"{DEMO_ADMIN} (exists: password unchanged; make user EMAIL=... ROLE=admin adds another)")
+        return
+    print(f"{DEMO_ADMIN} {password}")
 
 
 def _post(base: str, path: str, params: dict[str, str], token: str, *, retry: bool = False) -> str:
@@ -264,6 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("create-tables")
     sub.add_parser("pump", help="run the event pump (make run starts it)")
     sub.add_parser("seed")
+    sub.add_parser("seed-admin", help="the dashboard's demo admin; prints its email and password")
     history = sub.add_parser("seed-calls", help="a past month of calls on the demo channels")
     history.add_argument("--days", type=int, default=30)
     call = sub.add_parser("call", help="simulate one inbound call against a running local server")
@@ -279,6 +299,8 @@ def main(argv: list[str] | None = None) -> None:
         pump()
     elif args.cmd == "seed":
         seed()
+    elif args.cmd == "seed-admin":
+        seed_admin()
     elif args.cmd == "seed-calls":
         print(f"  {seed_calls(args.days)} calls over the last {args.days} days")
     else:

@@ -28,9 +28,12 @@ PUMP_PID=$!
 echo "demo data:"
 "$PY" scripts/local.py seed
 "$PY" scripts/local.py seed-calls --days 30
+read -r DEMO_EMAIL DEMO_PASSWORD < <("$PY" scripts/local.py seed-admin)
 
 cat <<MSG
 
+  dashboard    ${PUBLIC_BASE_URL}/dashboard
+               sign in as ${DEMO_EMAIL}  password ${DEMO_PASSWORD}   (a new password each run; more users: make user EMAIL=... ROLE=viewer)
   API          ${PUBLIC_BASE_URL}   (management key: local-dev-key)
   demo page    ${PUBLIC_BASE_URL}/demo?utm_source=newsletter&utm_medium=email
   channels     curl -H 'Authorization: Bearer local-dev-key' ${PUBLIC_BASE_URL}/v1/numbers

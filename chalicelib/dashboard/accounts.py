@@ -60,7 +60,7 @@ def signin(request: Request) -> Response:
     """Check the form's token, then the email and password (within the attempt limits); a new session."""
     fields = web.form(request)
     if not web.tokens_match(fields.get("csrf"), web.read_cookie(request, web.SIGNIN_COOKIE)):
-        raise Forbidden("the sign-in form has expired or did not come from this dashboard: reload it and try again")
+        raise Forbidden("The sign-in form has expired or did not come from this dashboard. Reload it and try again.")
     next_path = web.safe_next(fields.get("next"))
     email = (fields.get("email") or "").strip()[: users.MAX_EMAIL]
     try:
@@ -127,7 +127,7 @@ def set_disabled(request: Request, raw_email: str, disabled: bool) -> Response:
     web.check_csrf(request, viewer)
     email = users.normalise_email(web.path_email(raw_email))
     if disabled and email == viewer.email:
-        raise BadRequest("you cannot disable yourself: ask another admin")
+        raise BadRequest("You cannot disable yourself: ask another admin.")
     user = users.set_disabled(email, disabled)
     what = "disabled: their sessions have ended" if disabled else "enabled: they can sign in again"
     return _users_page(request, viewer, notice=f"{user['email']} is {what}.")

@@ -134,6 +134,16 @@ def get_user(email: str) -> dict[str, Any] | None:
         return None
 
 
+def active_role(email: str) -> str | None:
+    """The role of an active user; ``None`` for a disabled or unknown one."""
+    try:
+        item = CounterModel.get(*keys.dashboard_user(email))
+    except CounterModel.DoesNotExist:
+        return None
+    role = (item.data or {}).get("role")
+    return str(role) if item.state == ACTIVE and role in ROLES else None
+
+
 def set_disabled(email: str, disabled: bool) -> dict[str, Any]:
     """Disable (every session of the user ends at once) or enable a user; 404 if there is none."""
     address = normalise_email(email)

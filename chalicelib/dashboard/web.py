@@ -269,10 +269,10 @@ def require(request: Request, *, role: str = "viewer") -> Viewer:
     if found is None:
         if request.method in ("GET", "HEAD"):
             raise Redirect(signin_location(request))
-        raise Unauthorized("sign in first: this session has ended or never began")
+        raise Unauthorized("Please sign in again: this session has ended or never began.")
     viewer = Viewer(email=found.email, role=found.role, csrf=found.csrf, session_id=found.session_id)
     if _RANK.get(viewer.role, -1) < _RANK[role]:
-        raise Forbidden("this page is for admins only")
+        raise Forbidden("This page is for admins only. Ask an admin if you need something changed.")
     return viewer
 
 
@@ -322,7 +322,7 @@ def check_csrf(request: Request, viewer: Viewer) -> dict[str, str]:
     fields = form(request)
     presented = fields.get("csrf") or header(request, "x-csrf-token")
     if not tokens_match(presented, viewer.csrf):
-        raise Forbidden("this form has expired or did not come from this dashboard: reload the page and try again")
+        raise Forbidden("This form has expired or did not come from this dashboard. Reload the page and try again.")
     return fields
 
 
@@ -344,13 +344,19 @@ def _env() -> jinja2.Environment:
 
 
 def media_origins() -> str:
-    """Where the recordings' presigned URLs point (the player's ``media-src``)."""
+    """Where the recordings' presigned URLs point (the player's ``media-src``): the stage's bucket
+    only. The S3 client presigns path-style URLs (``recordings/storage.py``), so the source names
+    the host and the bucket's path; a CSP source ending in ``/`` matches that path's prefix."""
     s = get_settings()
+    bucket = s.recordings_bucket
     if s.s3_endpoint:
         p = urlsplit(s.s3_endpoint)
-        return f"{p.scheme}://{p.netloc}"
-    bucket = s.recordings_bucket
-    return f"https://{bucket}.s3.{s.region}.amazonaws.com https://s3.{s.region}.amazonaws.com"
+        hosts = [f"{p.scheme}://{p.netloc}"]
+    else:
+        hosts = [f"https://s3.{s.region}.amazonaws.com"]
+        if s.region == "us-east-1":  # botocore presigns us-east-1 on the global endpoint
+            hosts.append("https://s3.amazonaws.com")
+    return " ".join(f"{host}/{bucket}/" for host in hosts)
 
 
 def csp() -> str:

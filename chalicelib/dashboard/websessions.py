@@ -6,8 +6,10 @@ keeps the email, the role (so a request costs one read), the session's CSRF toke
 times: when it began and when it was last used. Every request checks both in code with
 ``chalicelib.clock``: older than ``DASHBOARD_SESSION_HOURS`` since sign-in, or unused for
 ``DASHBOARD_IDLE_MINUTES``, and the session is refused although its item may still exist.
-The item's TTL (the absolute end) only tidies up, up to days late. ``last_seen_at`` is written
-at most once a minute (``TOUCH_MS``), so browsing is not a write per request.
+The item's TTL (the absolute end) only tidies up, up to days late. The last use is written
+at most once a minute (``TOUCH_MS``), so browsing is not a write per request; at that moment
+the user is read again as well (still active? the same role?), so that a session never
+outlives its user's disabling by more than a minute even if deleting it had failed.
 
 Sign-in always makes a new session with a new token (a token planted before sign-in, session
 fixation, is never promoted); sign-out deletes the item; disabling a user deletes all of
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib import clock
 from chalicelib.dashboard import users
@@ -95,9 +98,20 @@ def current(token: str | None, *, touch: bool = True) -> Session | None:
     last_seen = int(item.total or created)  # ``total``: the counters' number attribute, here the last use
     if now - created >= absolute_ms or now - last_seen >= idle_ms or now < created:
         return None
+    role = str(data.get("role", "viewer"))
     if touch and now - last_seen >= TOUCH_MS:
+        # Once a minute the user is read again too: disabling deletes the user's sessions, and
+        # this bounds what a session could outlive that by (a delete that failed) to a minute.
+        current_role = users.active_role(str(data.get("email", "")))
+        if current_role is None:
+            item.delete()
+            return None
         try:
-            item.update(actions=[CounterModel.total.set(now)], condition=CounterModel.sk.exists())
+            actions: list[Action] = [CounterModel.total.set(now)]
+            if current_role != role:
+                role = current_role
+                actions.append(CounterModel.data.set({**data, "role": role}))
+            item.update(actions=actions, condition=CounterModel.sk.exists())
         except UpdateError as exc:
             if condition_failed(exc):  # signed out or disabled meanwhile
                 return None
@@ -105,7 +119,7 @@ def current(token: str | None, *, touch: bool = True) -> Session | None:
         last_seen = now
     return Session(
         email=str(data.get("email", "")),
-        role=str(data.get("role", "viewer")),
+        role=role,
         csrf=str(data.get("csrf", "")),
         session_id=item.pk.partition("#")[2],
         created_at=created,

@@ -20,11 +20,12 @@ real CSP) and fails on serious or critical violations. ``capture`` saves a full-
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -187,17 +188,11 @@ def dashboard(chromium: Browser) -> Iterator[Dashboard]:
 
 
 def routed(dashboard: Dashboard, path: str, method: str = "GET") -> bool:
-    """Whether the app has a route for ``path`` (Chalice's local server answers 403 with
-    ``Missing Authentication Token`` for one it does not know, as API Gateway does)."""
-    import urllib.error
-    import urllib.request
-
+    """Whether the app has a route for ``path`` (the local server answers 403 with ``Missing
+    Authentication Token`` for one it does not know, as API Gateway does)."""
     req = urllib.request.Request(dashboard.url(path), method=method, data=b"" if method != "GET" else None)
     try:
         with urllib.request.urlopen(req, timeout=10):
             return True
     except urllib.error.HTTPError as err:
-        body = err.read()
-        return not (err.code == 403 and b"Missing Authentication Token" in body) and not (
-            err.code == 404 and json.loads(body or b"{}").get("message") == "Not Found"
-        )
+        return not (err.code == 403 and b"Missing Authentication Token" in err.read())
