@@ -225,6 +225,36 @@ def test_the_story_has_the_attribution_and_the_callers_earlier_calls(api, biz):
     assert story.story(first)["earlier"] == []
 
 
+def test_the_story_of_a_website_call_shows_its_visit():
+    attr = {
+        "confidence": "late",
+        "pool_id": "pl_1",
+        "channel_group": "paid search",
+        "source": {
+            "utm_source": "google",
+            "utm_medium": "cpc",
+            "utm_campaign": "boilers-winter",
+            "utm_term": "boiler repair",
+            "landing_page": "https://example.com/boilers?utm_source=google",
+            "referrer": "https://www.google.com/",
+            "gclid": "Cj0KCQ",
+            "device": "mobile",
+        },
+    }
+    c = CallModel("CA1", started_at=1_790_000_000_000, caller="+14155550100", kind="pool", attribution=attr)
+    c.status_rank, c.answered, c.talk_time, c.first_time = 4, True, 61, True
+    d = story.details(c)
+    assert (d["source"], d["campaign"], d["keyword"], d["medium"]) == (
+        "google",
+        "boilers-winter",
+        "boiler repair",
+        "cpc",
+    )
+    assert d["landing_page"].startswith("https://example.com/boilers") and d["referrer"] == "https://www.google.com/"
+    assert d["click_ids"] == {"gclid": "Cj0KCQ"} and d["device"] == "mobile"
+    assert d["confidence_words"].startswith("medium") and d["result"] == "answered" and d["talk_time"] == 61
+
+
 def test_the_outcome_form_becomes_the_apis_body():
     assert story.outcome_body(
         {"outcome": "sale", "revenue": "1,250.50", "note": " ok ", "tags": "a, b,,", "csrf": "x"}
@@ -260,6 +290,12 @@ def test_the_vendored_uplot_is_the_npm_packages_bytes(vendored, npm):
     assert (ROOT / "chalicelib/dashboard/static/vendor" / vendored).read_bytes() == (package / npm).read_bytes(), (
         "run `make dashboard-vendor` and commit the copy"
     )
+
+
+def test_the_story_page_plays_with_the_one_recording_player():
+    # chalicelib/site/player.js is the player's source; the dashboard serves a copy (make dashboard-vendor)
+    copy = ROOT / "chalicelib/dashboard/static/player.js"
+    assert copy.read_bytes() == (ROOT / "chalicelib/site/player.js").read_bytes(), "run `make dashboard-vendor`"
 
 
 # --- the pages, through Chalice's test client ------------------------------------------------------

@@ -32,7 +32,7 @@ else:  # dashboard only: loaded on its first request (see lazy_module)
     outcomes = lazy_module("chalicelib.reports.outcomes")
 
 bp = Blueprint(__name__)
-FORMS = ["application/x-www-form-urlencoded"]
+FORMS = ["application/x-www-form-urlencoded"]  # forms only, as the shell's: JSON would make them API routes
 
 
 def talk(seconds: int | None) -> str:
