@@ -209,7 +209,7 @@ def ship_package(
 
 def repoint_numbers(project: Project, stage: str, region: str, *, force: bool = False) -> int:
     """Point every active number at the stage's public URL where it is not yet."""
-    with stage_environment(project, stage, extra={"AWS_DEFAULT_REGION": region}):
+    with stage_environment(project, stage, extra={"AWS_REGION": region, "AWS_DEFAULT_REGION": region}):
         from chalicelib import numbers
         from chalicelib.errors import ApiError
 

@@ -29,9 +29,19 @@ ENDPOINT_OVERRIDES = (
     "STORE_CONNECT_TIMEOUT",
     "STORE_READ_TIMEOUT",
     "STORE_MAX_ATTEMPTS",
+    "SSM_CONNECT_TIMEOUT",
+    "SSM_READ_TIMEOUT",
+    "SSM_MAX_ATTEMPTS",
 )
 # A command run from a laptop against AWS can afford to wait longer than the app does.
-CLI_TIMEOUTS = {"STORE_CONNECT_TIMEOUT": "5", "STORE_READ_TIMEOUT": "20", "STORE_MAX_ATTEMPTS": "5"}
+CLI_TIMEOUTS = {
+    "STORE_CONNECT_TIMEOUT": "5",
+    "STORE_READ_TIMEOUT": "20",
+    "STORE_MAX_ATTEMPTS": "5",
+    "SSM_CONNECT_TIMEOUT": "5",
+    "SSM_READ_TIMEOUT": "10",
+    "SSM_MAX_ATTEMPTS": "3",
+}
 
 
 def local_ports(environ: Mapping[str, str]) -> dict[str, str]:
@@ -128,6 +138,9 @@ class Project:
             return {**self.stage_env(stage), **local_ports(environ), **environ}
         env = {**CLI_TIMEOUTS, **self.stage_env(stage)}
         env |= {k: environ[k] for k in ENDPOINT_OVERRIDES if environ.get(k)}
+        region = self.deploy_settings(stage).get("region")
+        if region:  # the stage's region, whatever AWS_REGION the shell has (chalicelib reads AWS_REGION first)
+            env |= {"AWS_REGION": region, "AWS_DEFAULT_REGION": region}
         return {**environ, **env}
 
 

@@ -83,7 +83,7 @@ def status(project: Project, stage: str, region: str | None) -> None:
     click.echo(f"API        {api[0]['rest_api_url'] if api else 'not deployed'}")
     click.echo(f"public URL {env.get('PUBLIC_BASE_URL') or '(not set)'}")
     problems = 0
-    with stage_environment(project, stage, extra={"AWS_DEFAULT_REGION": chosen}):
+    with stage_environment(project, stage, extra={"AWS_REGION": chosen, "AWS_DEFAULT_REGION": chosen}):
         from chalicelib.settings import get_settings
         from chalicelib.settings import problems as setting_problems
 

@@ -145,3 +145,15 @@ def test_status_lists_the_numbers_whose_twilio_urls_do_not_point_here(tables):
         server.shutdown()
     # +12025550183 is not at Twilio at all: not this check's business (numbers list shows it)
     assert found == ["+12025550182: voice https://old.example.com/api/twilio/voice"]
+
+
+def test_a_deployed_stage_runs_in_the_region_setup_recorded(tmp_path):
+    import shutil
+
+    (tmp_path / ".chalice").mkdir()
+    shutil.copy(Project().config_path, tmp_path / ".chalice" / "config.json")
+    project = Project(tmp_path)
+    project.write_deploy_settings("prod", {"region": "eu-west-1"})
+    env = project.effective_env("prod", {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"})
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
+    assert env["SSM_READ_TIMEOUT"] == "10"  # a laptop may wait longer for SSM than the voice webhook does

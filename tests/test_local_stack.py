@@ -45,7 +45,8 @@ def running():
         start_new_session=True,
     )
     try:
-        servers.wait_for_port(api_port, proc, timeout=90)
+        # seeding a month of calls takes ~30 s alone, minutes on a machine shared by parallel test runs
+        servers.wait_for_port(api_port, proc, timeout=300)
         yield f"http://127.0.0.1:{api_port}", env
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
