@@ -153,7 +153,7 @@ def cached_build(stage: str = "dev", *, project_dir: Path = ROOT, region: str = 
     The key hashes everything that goes into the zip (app, chalicelib, stage config, the pinned
     requirements) and this module, so a changed input or trimming rule builds again.
     """
-    key = source_hash(project_dir, stage)
+    key = source_hash(project_dir, stage, region)
     out = CACHE_DIR / f"built-{stage}-{key}"
     manifest = out / "built.json"
     with _locked(project_dir, name="cache.lock"):
@@ -175,9 +175,9 @@ def cached_build(stage: str = "dev", *, project_dir: Path = ROOT, region: str = 
         return built
 
 
-def source_hash(project_dir: Path, stage: str) -> str:
-    """A digest of every input of the package (and of the rules that trim it)."""
-    digest = hashlib.sha256(stage.encode())
+def source_hash(project_dir: Path, stage: str, region: str = "") -> str:
+    """A digest of every input of the package (and of the rules that trim it), the stage and region too."""
+    digest = hashlib.sha256(f"{stage}\0{region}".encode())
     files = [project_dir / "app.py", Path(__file__), _requirements(project_dir), project_dir / ".chalice/config.json"]
     files += sorted(p for p in (project_dir / "chalicelib").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     files += sorted((project_dir / ".chalice").glob("policy-*.json"))
