@@ -88,10 +88,10 @@ def region(value: str) -> list[str]:
     return []
 
 
-def email(value: str) -> list[str]:
-    """Optional: the alarms' SNS topic is subscribed to it (AWS sends a confirmation mail)."""
+def email(value: str, *, name: str = "the alarm email") -> list[str]:
+    """Optional addresses: the alarms' SNS subscription (AWS sends a confirmation mail), the alerts' sender."""
     if value and not EMAIL.fullmatch(value):
-        return [f"the alarm email {value!r} is not an email address"]
+        return [f"{name} {value!r} is not an email address"]
     return []
 
 

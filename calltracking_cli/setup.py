@@ -33,6 +33,7 @@ class Answers:
     alarm_email: str
     subaccount_sid: str
     table_prefix: str
+    alerts_from: str = ""  # the SES sender of alert and summary emails; empty: no email alerts yet
 
     def problems(self) -> list[str]:
         found = checks.stage_name(self.stage)
@@ -44,6 +45,7 @@ class Answers:
         found += checks.phone(self.forward_to)
         found += checks.region(self.region)
         found += checks.email(self.alarm_email)
+        found += checks.email(self.alerts_from, name="the alerts' sender")
         if not checks.STAGE.fullmatch(self.table_prefix.rstrip("-").replace("-", "")):
             found.append(f"the table prefix {self.table_prefix!r} must be lowercase letters, digits and '-'")
         return found
@@ -94,6 +96,9 @@ def stage_entry(project: Project, answers: Answers, *, account_sid: str) -> dict
             "TWILIO_AUTH_TOKEN_PARAM": f"/calltracking/{answers.stage}/twilio-auth-token",
             "API_KEY_PARAM": f"/calltracking/{answers.stage}/api-key",
             "DEFAULT_FORWARD_TO": answers.forward_to,
+            # Alert and summary emails come from here (a verified SES identity: GET /v1/alerts/sender
+            # says whether it is); empty until the owner has one, which settings report as a problem.
+            "ALERTS_FROM_EMAIL": answers.alerts_from,
         }
     )
     if answers.stage != TEMPLATE_STAGE and answers.stage not in stages:
@@ -178,6 +183,7 @@ def run(project: Project, answers: Answers) -> None:
 @click.option("--forward-to", envvar="DEFAULT_FORWARD_TO", help="the business's main phone, E.164")
 @click.option("--region", envvar=["AWS_DEFAULT_REGION", "AWS_REGION"], help="AWS region [AWS_DEFAULT_REGION]")
 @click.option("--alarm-email", envvar="ALARM_EMAIL", help="who gets the alarms (optional)")
+@click.option("--alerts-from", envvar="ALERTS_FROM_EMAIL", help="the verified SES sender of alert emails (optional)")
 @click.option("--table-prefix", default=None, help="default: calltracking-<stage>-")
 @click.pass_obj
 def setup(
@@ -190,6 +196,7 @@ def setup(
     forward_to: str | None,
     region: str | None,
     alarm_email: str | None,
+    alerts_from: str | None,
     table_prefix: str | None,
 ) -> None:
     """Check and write a deployed stage's settings: Twilio credentials (tried against Twilio), SSM
@@ -202,6 +209,7 @@ def setup(
         forward_to=_ask(forward_to, "Default forward-to phone (E.164)"),
         region=_ask(region, "AWS region"),
         alarm_email=_ask(alarm_email, "Alarm email (optional)", optional=True),
+        alerts_from=_ask(alerts_from, "Sender of alert emails, a verified SES identity (optional)", optional=True),
         subaccount_sid=subaccount_sid.strip(),
         table_prefix=table_prefix or f"calltracking-{stage}-",
     )

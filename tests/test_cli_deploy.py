@@ -148,6 +148,7 @@ def setup_args(**override: str) -> list[str]:
         "--public-url": OLD_URL,
         "--forward-to": FORWARD_TO,
         "--alarm-email": "owner@acme.example.com",
+        "--alerts-from": "alerts@acme.example.com",
         **override,
     }
     return ["setup", "--stage", STAGE, *[x for kv in values.items() for x in kv]]
@@ -220,6 +221,7 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     assert env["TABLE_PREFIX"] == f"calltracking-{STAGE}-"
     assert env["TWILIO_AUTH_TOKEN_PARAM"] == f"/calltracking/{STAGE}/twilio-auth-token"
     assert env["TWILIO_ACCOUNT_SID"] == ACCOUNT and env["PUBLIC_BASE_URL"] == OLD_URL
+    assert env["ALERTS_FROM_EMAIL"] == "alerts@acme.example.com"  # the template's placeholder replaced
     policy = (project / ".chalice" / f"policy-{STAGE}.json").read_text()
     assert f"table/calltracking-{STAGE}-calls" in policy and f"parameter/calltracking/{STAGE}/api-key" in policy
     assert "calltracking-prod" not in policy and "111122223333" not in policy and "123456789012" in policy
