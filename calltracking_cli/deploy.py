@@ -86,13 +86,17 @@ def _declared_parameters(template: str) -> set[str]:
 
 
 def stack_parameters(project: Project, stage: str, template: str) -> list[dict[str, str]]:
-    """The stack's parameters, only those the template declares (the alarms add AlarmEmail, FunctionName)."""
+    """The stack's parameters, only those the template declares (the alarms add AlarmEmail, FunctionName,
+    NoCallsAlarmHours: ``no_calls_alarm_hours`` in .chalice/deploy.json, 0 = off)."""
     env = project.stage_env(stage)
     app_name = project.config().get("app_name", "calltracking")
     values = {
         "TablePrefix": env["TABLE_PREFIX"],
         "AlarmEmail": project.deploy_settings(stage).get("alarm_email", "") or "",
         "FunctionName": f"{app_name}-{stage}",
+        # Every declared parameter is passed, defaults included: CloudFormation then sees an unchanged
+        # stack as unchanged (moto, like an update that omits one, compares only what was sent).
+        "NoCallsAlarmHours": str(int(project.deploy_settings(stage).get("no_calls_alarm_hours", 0) or 0)),
     }
     declared = _declared_parameters(template)
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items() if k in declared]

@@ -39,6 +39,8 @@ ADMIN_PID=$!
 echo "demo data:"
 "$PY" scripts/local.py seed
 "$PY" scripts/local.py seed-calls --days 30
+# Demo alert recipients (an email owner, a Slack channel on the local stub), after the demo month:
+# calls from before a recipient existed alert nobody.
 "$PY" scripts/local.py seed-alerts --slack-url "http://127.0.0.1:${SLACK_PORT}/services/LOCAL/DEMO/webhook"
 wait "$ADMIN_PID"
 read -r DEMO_EMAIL DEMO_PASSWORD < "$ADMIN_OUT"

@@ -43,6 +43,18 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     # These two take no body: whatever is sent must still never make a 5xx.
     ("POST", "/v1/webhooks/{endpoint_id}/test"): {"note": "ignored"},
     ("POST", "/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend"): {"note": "ignored"},
+    ("POST", "/v1/alerts/recipients"): {
+        "name": "Owner",
+        "channel": "email",
+        "email": "owner@example.com",
+        "events": ["missed_call", "voicemail"],
+        "summaries": ["daily"],
+        "timezone": "America/New_York",
+        "quiet_hours": {"start": "22:00", "end": "07:00"},
+        "limit": {"count": 5, "minutes": 10},
+    },
+    ("PATCH", "/v1/alerts/recipients/{recipient_id}"): {"name": "Owner 2", "summary_hour": 9, "enabled": True},
+    ("POST", "/v1/alerts/recipients/{recipient_id}/test"): {"note": "ignored"},
     ("POST", "/v1/leases"): {
         "site_key": "{site_key}",
         "visitor_id": "visitor-0001",
@@ -56,6 +68,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
 EXAMPLES_PER_ROUTE = 40
 # Routes that read no body: hostile text in one must not make a 5xx, but it is not theirs to refuse.
 BODYLESS = {
+    ("POST", "/v1/alerts/recipients/{recipient_id}/test"),
     ("POST", "/v1/webhooks/{endpoint_id}/test"),
     ("POST", "/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend"),
 }
@@ -120,7 +133,11 @@ def stage(api):
     sid = "CA" + "c" * 32
     api.twilio("/twilio/voice", {"CallSid": sid, "From": "+14155550111", "To": number})
     hook = body(api.call("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/hook", "enabled": False}))
+    owner = body(
+        api.call("POST", "/v1/alerts/recipients", {"name": "Owner", "channel": "email", "email": "o@example.com"})
+    )
     return {
+        "recipient_id": owner["id"],
         "channel_id": ch["id"],
         "pool_id": pool["id"],
         "site_key": pool["site_key"],

@@ -131,7 +131,11 @@ def test_a_missed_call(running, monkeypatch):
     slack = ""
     while time.monotonic() < deadline:
         with urllib.request.urlopen(f"{ddb}/moto-api/data.json", timeout=20) as answer:
-            emails = [m for m in json.loads(answer.read()).get("ses", {}).get("Message", []) if link in m["body"]]
+            emails = [
+                m
+                for m in json.loads(answer.read()).get("ses", {}).get("Message", [])
+                if m["subject"].startswith("Missed call") and link in m["body"]
+            ]
         slack = Path(env["SLACK_LOG"]).read_text()
         if emails and link in slack:
             break

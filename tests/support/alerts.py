@@ -69,6 +69,14 @@ def alerting(api: Any, settings_env: Any, stub: Stub) -> Any:
         TELEGRAM_API_BASE_URL=stub.url + "/telegram",
     )
     ses().create_email_identity(EmailIdentity="calls.example.test")
+    # moto loads SSM's default parameters on its first SSM request: slow on a busy machine, and not
+    # what the app's timeouts are for, so that first request is made here, patiently.
+    from botocore.config import Config
+
+    patient = Config(read_timeout=120, retries={"max_attempts": 1})
+    boto3.client("ssm", region_name="us-east-1", endpoint_url=DDB_ENDPOINT, config=patient).put_parameter(
+        Name="/warm-up", Value="x", Type="String", Overwrite=True
+    )
     return api
 
 

@@ -51,10 +51,11 @@ def on_event(event: Event) -> None:
     kinds = messages.kinds_of(event.type, event.call, event.changes)
     if not kinds:
         return
+    now = clock.now_ms()
     names = [
         SUBSCRIBER_PREFIX + item.sk
         for item in recipients.all_items()
-        if (item.data or {}).get("enabled") and messages.wanted((item.data or {}).get("events", []), kinds, event.type)
+        if (item.data or {}).get("enabled") and _news(item.data or {}, event, kinds, now)
     ]
     if names:
         bus.publish_to(event, names)
@@ -69,17 +70,23 @@ def deliver(event: Event, recipient_id: str) -> None:
     data: dict[str, Any] = item.data or {}
     if not data.get("enabled"):
         return
-    kinds = messages.wanted(
-        data.get("events", []), messages.kinds_of(event.type, event.call, event.changes), event.type
-    )
     now = clock.now_ms()
-    started = event.call.get("started_at")
-    if started and now - clock.parse_iso(str(started)) > STALE_MS:
-        kinds = [k for k in kinds if k == "sale"]
+    kinds = _news(data, event, messages.kinds_of(event.type, event.call, event.changes), now)
     if not kinds:
         return
     alert = messages.call_alert(kinds, event.call, get_settings().public_base_url, event.occurred_at)
     route(recipient_id, data, alert, event.id, now)
+
+
+def _news(data: dict[str, Any], event: Event, kinds: list[str], now: int) -> list[str]:
+    """What of ``kinds`` this recipient gets: what it wants, and only news (a missed call more than
+    a day old, or from before the recipient existed, is not; a sale marked now is)."""
+    wanted = messages.wanted(data.get("events", []), kinds, event.type)
+    started = event.call.get("started_at")
+    started_ms = clock.parse_iso(str(started)) if started else now
+    if now - started_ms > STALE_MS or started_ms < int(data.get("created_at") or 0):
+        wanted = [k for k in wanted if k == "sale"]
+    return wanted
 
 
 def route(recipient_id: str, data: dict[str, Any], alert: dict[str, Any], entry_id: str, now: int) -> str:
