@@ -13,7 +13,7 @@ import statistics
 from typing import Any
 
 from bench import common
-from bench.voice import _client
+from bench.voice import with_and_without
 
 N = 200  # voice webhooks per side
 RECIPIENTS = 10
@@ -26,58 +26,23 @@ def run() -> dict[str, Any]:
 
 
 def _measure() -> dict[str, Any]:
-    import time
-    from urllib.parse import urlencode
-
-    from twilio.request_validator import RequestValidator
-
-    from chalicelib import channels, numbers
     from chalicelib.integrations.alerts import recipients
-    from chalicelib.settings import get_settings
-    from chalicelib.store import models
 
-    models.create_tables()
-    ch = channels.create({"name": "Radio", "forward_to": "+12025550144"})
-    number = numbers.provision({"channel_id": ch["id"]})["number"]
-    s = get_settings()
-    validator = RequestValidator(s.twilio_auth_token)
-    url = s.public_base_url + "/twilio/voice"
-
-    def post(client: Any, i: int) -> float:
-        params = {"CallSid": f"CA{i:032d}", "From": "+14155550111", "To": number, "CallStatus": "ringing"}
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": validator.compute_signature(url, params),
-        }
-        t0 = time.perf_counter()
-        r = client.http.post("/twilio/voice", headers=headers, body=urlencode(params))
-        elapsed = time.perf_counter() - t0
-        assert r.status_code == 200 and b"<Dial" in r.body, r.body
-        return elapsed
-
-    counts: dict[int, list[int]] = {0: [], RECIPIENTS: []}
-    times: dict[int, list[float]] = {0: [], RECIPIENTS: []}
     everything = [*recipients.CALL_ALERTS, *recipients.SCHEDULED_ALERTS]
-    with _client() as client, common.counting() as counter:
-        post(client, 10**6)  # warm: imports, connections, caches
-        for half in [0, RECIPIENTS] * (N // BLOCK):
-            if half == RECIPIENTS:
-                for r in range(RECIPIENTS):
-                    recipients.create(
-                        {
-                            "name": f"Owner {r}",
-                            "channel": "email",
-                            "email": f"owner{r}@example.com",
-                            "events": everything,
-                        }
-                    )
-            else:
-                for item in recipients.list_all():
-                    recipients.delete(item["id"])
-            for _ in range(BLOCK):
-                counter.reset()
-                times[half].append(post(client, len(times[0]) + len(times[RECIPIENTS]) + 1))
-                counts[half].append(counter.total)
+
+    def add() -> None:
+        for r in range(RECIPIENTS):
+            recipients.create(
+                {"name": f"Owner {r}", "channel": "email", "email": f"owner{r}@example.com", "events": everything}
+            )
+
+    def remove() -> None:
+        for item in recipients.list_all():
+            recipients.delete(item["id"])
+
+    by_side = with_and_without(add, remove, n=N, block=BLOCK)
+    counts = {RECIPIENTS if k else 0: v for k, v in by_side[0].items()}
+    times = {RECIPIENTS if k else 0: v for k, v in by_side[1].items()}
 
     med = {k: statistics.median(v) for k, v in times.items()}
     return {

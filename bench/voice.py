@@ -12,6 +12,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -42,8 +43,60 @@ def _client() -> Any:
     return Client(app, stage_name="bench", project_dir=str(project))
 
 
-def _measure() -> dict[str, Any]:
+def signed_voice_post() -> Callable[[Any, int, str], float]:
+    """``post(client, i, to)``: Twilio's first voice request for call ``i`` to ``to``, signed as
+    Twilio signs it, through the app; returns its time and checks that the call was forwarded."""
     from twilio.request_validator import RequestValidator
+
+    from chalicelib.settings import get_settings
+
+    s = get_settings()
+    validator = RequestValidator(s.twilio_auth_token)
+    url = s.public_base_url + "/twilio/voice"
+
+    def post(client: Any, i: int, to: str) -> float:
+        params = {"CallSid": f"CA{i:032d}", "From": "+14155550111", "To": to, "CallStatus": "ringing"}
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": validator.compute_signature(url, params),
+        }
+        t0 = time.perf_counter()
+        r = client.http.post("/twilio/voice", headers=headers, body=urlencode(params))
+        elapsed = time.perf_counter() - t0
+        assert r.status_code == 200 and b"<Dial" in r.body, r.body
+        return elapsed
+
+    return post
+
+
+def with_and_without(
+    add: Callable[[], None], remove: Callable[[], None], *, n: int, block: int
+) -> tuple[dict[bool, list[int]], dict[bool, list[float]]]:
+    """The voice webhook's DynamoDB requests and times to a channel's number, ``n`` calls without
+    and ``n`` with what ``add`` configures (webhook endpoints, alert recipients...), alternating in
+    blocks of ``block`` calls in one process against one embedded DynamoDB, so a noisy moment
+    falls on both sides. Keyed by whether it was configured."""
+    from chalicelib import channels, numbers
+    from chalicelib.store import models
+
+    models.create_tables()
+    ch = channels.create({"name": "Radio", "forward_to": "+12025550144"})
+    number = numbers.provision({"channel_id": ch["id"]})["number"]
+    post = signed_voice_post()
+    counts: dict[bool, list[int]] = {False: [], True: []}
+    times: dict[bool, list[float]] = {False: [], True: []}
+    with _client() as client, common.counting() as counter:
+        post(client, 10**6, number)  # warm: imports, connections, caches
+        for configured in [False, True] * (n // block):
+            add() if configured else remove()
+            for _ in range(block):
+                counter.reset()
+                times[configured].append(post(client, len(times[False]) + len(times[True]) + 1, number))
+                counts[configured].append(counter.total)
+    return counts, times
+
+
+def _measure() -> dict[str, Any]:
     from twilio.twiml.voice_response import VoiceResponse
 
     from chalicelib import channels, numbers, pools
@@ -62,20 +115,7 @@ def _measure() -> dict[str, Any]:
     endpoint.lease(json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-0001", "page_url": SITE}), SITE, UA)
 
     s = get_settings()
-    validator = RequestValidator(s.twilio_auth_token)
-    url = s.public_base_url + "/twilio/voice"
-
-    def post(client: Any, i: int, to: str) -> float:
-        params = {"CallSid": f"CA{i:032d}", "From": "+14155550111", "To": to, "CallStatus": "ringing"}
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": validator.compute_signature(url, params),
-        }
-        t0 = time.perf_counter()
-        r = client.http.post("/twilio/voice", headers=headers, body=urlencode(params))
-        elapsed = time.perf_counter() - t0
-        assert r.status_code == 200 and b"<Dial" in r.body, r.body
-        return elapsed
+    post = signed_voice_post()
 
     def bare() -> float:
         t0 = time.perf_counter()

@@ -15,7 +15,7 @@ from typing import Any
 from unittest import mock
 
 from bench import common
-from bench.voice import _client
+from bench.voice import with_and_without
 
 N = 200  # voice webhooks per side
 ENDPOINTS = 10
@@ -28,52 +28,22 @@ def run() -> dict[str, Any]:
 
 
 def _measure() -> dict[str, Any]:
-    import time
-    from urllib.parse import urlencode
-
-    from twilio.request_validator import RequestValidator
-
-    from chalicelib import channels, numbers
     from chalicelib.integrations import outbound, webhooks
-    from chalicelib.settings import get_settings
-    from chalicelib.store import models
 
-    models.create_tables()
-    ch = channels.create({"name": "Radio", "forward_to": "+12025550144"})
-    number = numbers.provision({"channel_id": ch["id"]})["number"]
-    s = get_settings()
-    validator = RequestValidator(s.twilio_auth_token)
-    url = s.public_base_url + "/twilio/voice"
-
-    def post(client: Any, i: int) -> float:
-        params = {"CallSid": f"CA{i:032d}", "From": "+14155550111", "To": number, "CallStatus": "ringing"}
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": validator.compute_signature(url, params),
-        }
-        t0 = time.perf_counter()
-        r = client.http.post("/twilio/voice", headers=headers, body=urlencode(params))
-        elapsed = time.perf_counter() - t0
-        assert r.status_code == 200 and b"<Dial" in r.body, r.body
-        return elapsed
-
-    counts: dict[int, list[int]] = {0: [], ENDPOINTS: []}
-    times: dict[int, list[float]] = {0: [], ENDPOINTS: []}
     public = ipaddress.ip_address("93.184.216.34")  # no network: the endpoints' host is taken as public
-    with _client() as client, common.counting() as counter:
-        post(client, 10**6)  # warm: imports, connections, caches
-        for half in [0, ENDPOINTS] * (N // BLOCK):
-            if half == ENDPOINTS:
-                with mock.patch.object(outbound, "resolve", lambda *a, **k: public):
-                    for e in range(ENDPOINTS):
-                        webhooks.create({"url": f"https://crm{e}.example.com/hooks"})
-            else:
-                for item in webhooks.list_all():
-                    webhooks.delete(item["id"])
-            for _ in range(BLOCK):
-                counter.reset()
-                times[half].append(post(client, len(times[0]) + len(times[ENDPOINTS]) + 1))
-                counts[half].append(counter.total)
+
+    def add() -> None:
+        with mock.patch.object(outbound, "resolve", lambda *a, **k: public):
+            for e in range(ENDPOINTS):
+                webhooks.create({"url": f"https://crm{e}.example.com/hooks"})
+
+    def remove() -> None:
+        for item in webhooks.list_all():
+            webhooks.delete(item["id"])
+
+    by_side = with_and_without(add, remove, n=N, block=BLOCK)
+    counts = {ENDPOINTS if k else 0: v for k, v in by_side[0].items()}
+    times = {ENDPOINTS if k else 0: v for k, v in by_side[1].items()}
 
     med = {k: statistics.median(v) for k, v in times.items()}
     return {
