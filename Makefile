@@ -58,13 +58,11 @@ site-build:
 # The dashboard's chart library, uPlot (an exact version pinned in package.json), copied as npm ships
 # it into the app's static files and committed, so `chalice deploy` needs no node and no CDN is used
 # at run time; tests/test_dashboard_pages.py fails when the committed copy differs from the package.
-# The recording player (chalicelib/site/player.js) is copied beside it, for the call page.
 VENDOR := chalicelib/dashboard/static/vendor
 dashboard-vendor: node
 	mkdir -p $(VENDOR)
 	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css $(VENDOR)/
 	cp node_modules/uplot/LICENSE $(VENDOR)/uPlot.LICENSE
-	cp chalicelib/site/player.js chalicelib/dashboard/static/player.js
 
 # Debian's Chromium for the browser tests (Playwright drives it via executable_path).
 chromium:

@@ -26,7 +26,7 @@ from tests.conftest import DDB_ENDPOINT, body
 from tests.support import browser as br
 from tests.test_recordings import recorded_call
 
-PLAYER = Path(__file__).resolve().parents[1] / "chalicelib" / "site" / "player.js"
+PLAYER = Path(__file__).resolve().parents[1] / "chalicelib" / "dashboard" / "static" / "player.js"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHUNK, PAUSE = 4000, 0.125  # 32 kB/s: twice the WAV's 16 kB/s, so it plays while the rest is fetched
 # Every answer is 16 kB at most (a 206 may be shorter than asked): the rest takes further range
