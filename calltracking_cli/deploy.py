@@ -102,6 +102,16 @@ def stack_parameters(project: Project, stage: str, template: str) -> list[dict[s
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items() if k in declared]
 
 
+def _unchanged(cfn: Any, stack: dict[str, Any], template: str, parameters: list[dict[str, str]]) -> bool:
+    """Whether the stack already has this template body and these parameter values."""
+    have = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+    want = {p["ParameterKey"]: p["ParameterValue"] for p in parameters}
+    if any(have.get(k) != v for k, v in want.items()):
+        return False
+    body = cfn.get_template(StackName=stack["StackName"], TemplateStage="Original")["TemplateBody"]
+    return isinstance(body, str) and body == template
+
+
 def ensure_stack(cfn: Any, name: str, template: str, parameters: list[dict[str, str]], *, delay: int) -> dict[str, str]:
     """Create or update the stack and wait; returns its outputs."""
     from botocore.exceptions import ClientError
@@ -126,6 +136,10 @@ def ensure_stack(cfn: Any, name: str, template: str, parameters: list[dict[str, 
         click.echo(f"stack {name}: creating")
         cfn.create_stack(**args, OnFailure="ROLLBACK")
         cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": delay, "MaxAttempts": 720})
+    elif _unchanged(cfn, stack, template, parameters):
+        # Nothing to send: CloudFormation would answer "No updates are to be performed" (and moto,
+        # which compares a Number parameter's resolved value with the string sent, never does).
+        click.echo(f"stack {name}: up to date")
     else:
         try:
             cfn.update_stack(**args)

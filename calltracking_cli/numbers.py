@@ -13,20 +13,14 @@ from typing import Any
 
 import click
 
-from calltracking_cli.project import LOCAL, Project, stage_environment
+from calltracking_cli.project import LOCAL, Project, run_on_stage
 
 stage_option = click.option("--stage", default=LOCAL, show_default=True)
 
 
 def _run(project: Project, stage: str, action: Callable[[Any], Any]) -> Any:
-    with stage_environment(project, stage):
-        from chalicelib import numbers as numbers_module
-        from chalicelib.errors import ApiError
-
-        try:
-            return action(numbers_module)
-        except ApiError as exc:
-            raise click.ClickException(exc.message) from None
+    """``action(numbers module)`` against the stage's tables (see ``run_on_stage``)."""
+    return run_on_stage(project, stage, "chalicelib.numbers", action, show_table=False)
 
 
 @click.group()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,3 +178,24 @@ def stage_environment(
         os.environ.clear()
         os.environ.update(before)
         reset()
+
+
+def run_on_stage(project: Project, stage: str, module: str, action: Callable[[Any], Any], *, show_table: bool) -> Any:
+    """``action(<the chalicelib module>)`` against ``stage``'s tables; an API error becomes Click's
+    message and exit 1 (never a traceback). ``show_table`` names the counters table on stderr, so
+    an owner sees which stage's data a command touched."""
+    import importlib
+
+    import click
+
+    with stage_environment(project, stage):
+        from chalicelib.errors import ApiError
+        from chalicelib.settings import get_settings
+
+        if show_table:
+            s = get_settings()
+            click.echo(f"table {s.table_name('counters')} ({s.dynamodb_endpoint or f'AWS {s.region}'})", err=True)
+        try:
+            return action(importlib.import_module(module))
+        except ApiError as exc:
+            raise click.ClickException(exc.message) from None

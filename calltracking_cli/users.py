@@ -20,25 +20,15 @@ from typing import Any
 
 import click
 
-from calltracking_cli.project import LOCAL, Project, stage_environment
+from calltracking_cli.project import LOCAL, Project, run_on_stage
 
 stage_option = click.option("--stage", default=LOCAL, show_default=True, help="whose tables")
 json_option = click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
 
 
 def _run(project: Project, stage: str, action: Callable[[Any], Any]) -> Any:
-    """``action(users module)`` against the stage's tables; an API error becomes a message and exit 1."""
-    with stage_environment(project, stage):
-        from chalicelib.dashboard import users
-        from chalicelib.errors import ApiError
-        from chalicelib.settings import get_settings
-
-        s = get_settings()
-        click.echo(f"table {s.table_name('counters')} ({s.dynamodb_endpoint or f'AWS {s.region}'})", err=True)
-        try:
-            return action(users)
-        except ApiError as exc:
-            raise click.ClickException(exc.message) from None
+    """``action(users module)`` against the stage's tables (see ``run_on_stage``)."""
+    return run_on_stage(project, stage, "chalicelib.dashboard.users", action, show_table=True)
 
 
 def _password(email: str, generate: bool, password_stdin: bool) -> tuple[str | None, bool]:

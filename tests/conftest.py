@@ -58,6 +58,9 @@ _CLIENT_PROJECT = Path(tempfile.mkdtemp(prefix="chalice-test-"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    from tests.support import browser
+
+    browser.close_shared()
     servers.stop(_ddb_proc)
 
 

@@ -40,17 +40,9 @@ DOCS = servers.ROOT / "docs" / "dashboard-overview.png"
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Chromium that plays audio without a click (a person's click does it on the dashboard)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=br.chromium_path(),
-            headless=True,
-            args=[*br.ARGS, "--autoplay-policy=no-user-gesture-required"],
-        )
+    """The shared Chromium (audio plays without a click: a person's click does it on the dashboard)."""
+    with br.launched() as b:
         yield b
-        b.close()
 
 
 def _stack_env(stack: stack_mod.Stack) -> dict[str, str]:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from chalicelib.telephony import local_audio
 from tests.conftest import DDB_ENDPOINT, body
@@ -104,15 +104,9 @@ class ExpiringS3:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    # Audio plays without a click in a test (a person's click does it on the dashboard).
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=br.chromium_path(),
-            headless=True,
-            args=[*br.ARGS, "--autoplay-policy=no-user-gesture-required"],
-        )
+    """The shared Chromium (audio plays without a click: a person's click does it on the dashboard)."""
+    with br.launched() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -39,16 +39,38 @@ def chromium_path() -> str:
     return path
 
 
+_shared: dict[str, Any] = {}
+
+
 @contextmanager
 def launched() -> Iterator[Browser]:
-    """One headless Debian Chromium for a whole test session."""
-    path = chromium_path()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, headless=True, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    """The test process's one headless Debian Chromium, shared by every browser test in it.
+
+    Playwright's sync API runs one event loop per thread: a second ``sync_playwright()`` started
+    while another module's is still open fails ("Sync API inside the asyncio loop"), which is what
+    happens when xdist puts two browser-test modules on one worker. So the browser is started once,
+    kept, and closed at the end of the session (``close_shared``, from conftest). Audio may play
+    without a click (the recording player's tests; a person's click does it on the dashboard).
+    """
+    browser = _shared.get("browser")
+    if browser is None or not browser.is_connected():
+        if "pw" not in _shared:
+            _shared["pw"] = sync_playwright().start()
+        _shared["browser"] = _shared["pw"].chromium.launch(
+            executable_path=chromium_path(),
+            headless=True,
+            args=[*ARGS, "--autoplay-policy=no-user-gesture-required"],
+        )
+    yield _shared["browser"]
+
+
+def close_shared() -> None:
+    """Close the shared browser and Playwright (end of the test session)."""
+    browser, pw = _shared.pop("browser", None), _shared.pop("pw", None)
+    if browser is not None:
+        browser.close()
+    if pw is not None:
+        pw.stop()
 
 
 def new_context(
