@@ -94,7 +94,7 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 pytest: venv node chromium
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 --durations=20
 
 test: lint typecheck pytest
 
