@@ -1,10 +1,11 @@
-"""``calltracking users create|list|disable|enable``: the people who may sign in to the dashboard.
+"""``calltracking users create|list|disable|enable|unlock``: the people who may sign in to the dashboard.
 
 ``create`` asks for the password twice in a terminal (leave it empty to have one made up);
 otherwise (``--generate``, or no terminal) it makes one up and prints it on stdout, once: only
 an Argon2 hash is kept. ``--password-stdin`` reads it from the first line of standard input
 (scripts and tests), never from the command line, where other users of the machine could see it.
 ``disable`` ends the user's sessions at once; ``enable`` lets them sign in again.
+``unlock`` clears every sign-in failure count of the email (the 429's lock), from every address.
 ``make user EMAIL=... ROLE=admin`` runs ``create``; ``make users`` runs ``list``.
 
 The local stage (default) follows ``make run``'s DDB_PORT; a deployed stage uses its
@@ -58,7 +59,7 @@ def _table(found: list[dict[str, Any]]) -> None:
 
 @click.group()
 def users() -> None:
-    """Dashboard users: create (admin or viewer), list, disable, enable."""
+    """Dashboard users: create (admin or viewer), list, disable, enable, unlock."""
 
 
 @users.command()
@@ -130,3 +131,17 @@ def disable(project: Project, email: str, stage: str, as_json: bool) -> None:
 def enable(project: Project, email: str, stage: str, as_json: bool) -> None:
     """Let a disabled user sign in again."""
     _set_disabled(project, stage, email, False, as_json)
+
+
+@users.command()
+@click.argument("email")
+@stage_option
+@json_option
+@click.pass_obj
+def unlock(project: Project, email: str, stage: str, as_json: bool) -> None:
+    """Clear a user's failed sign-ins, so they may sign in again at once from any address."""
+    done = _run(project, stage, lambda module: module.unlock(email))
+    if as_json:
+        click.echo(json.dumps(done, indent=2))
+    else:
+        click.echo(f"{done['email']} can sign in again ({done['cleared']} sign-in counters cleared)")

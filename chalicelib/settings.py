@@ -70,12 +70,14 @@ class Settings(NamedTuple):
     recordings_delete_at_twilio: bool  # delete Twilio's copy once ours is verified
     recording_url_seconds: int  # how long a presigned playback URL works
     # The dashboard's sign-in (chalicelib/dashboard/): sessions end after this long without a
-    # request, and this long after sign-in whatever happens; failed sign-ins per email and per
-    # client address in one window, past which sign-in answers 429 without checking the password.
+    # request, and this long after sign-in whatever happens; failed sign-ins in one window per
+    # email from one client address, per email from addresses its user never signed in from (the
+    # ceiling), and per client address, past which sign-in answers 429 without checking the password.
     dashboard_idle_minutes: int
     dashboard_session_hours: int
     dashboard_signin_window_minutes: int
-    dashboard_signin_email_limit: int
+    dashboard_signin_email_ip_limit: int
+    dashboard_signin_email_ceiling: int
     dashboard_signin_ip_limit: int
     # Alerts and summaries (chalicelib/integrations/alerts/): the SES sender, where the
     # Slack/Telegram secrets live in SSM, the Telegram Bot API's base (a local stub in tests).
@@ -205,7 +207,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         dashboard_idle_minutes=_int(e, "DASHBOARD_IDLE_MINUTES", 30),
         dashboard_session_hours=_int(e, "DASHBOARD_SESSION_HOURS", 12),
         dashboard_signin_window_minutes=_int(e, "DASHBOARD_SIGNIN_WINDOW_MINUTES", 15),
-        dashboard_signin_email_limit=_int(e, "DASHBOARD_SIGNIN_EMAIL_LIMIT", 5),
+        dashboard_signin_email_ip_limit=_int(e, "DASHBOARD_SIGNIN_EMAIL_IP_LIMIT", 5),
+        dashboard_signin_email_ceiling=_int(e, "DASHBOARD_SIGNIN_EMAIL_CEILING", 100),
         dashboard_signin_ip_limit=_int(e, "DASHBOARD_SIGNIN_IP_LIMIT", 50),
         alerts_from_email=e.get("ALERTS_FROM_EMAIL", "").strip(),
         ses_endpoint=e.get("SES_ENDPOINT") or None,

@@ -1,4 +1,4 @@
-"""``calltracking users create|list|disable|enable`` run as a separate process against this test's
+"""``calltracking users create|list|disable|enable|unlock`` run as a separate process against this test's
 DynamoDB (the local stage: variables already in the environment win, as for `make run`'s ports);
 the users it makes are the ones the dashboard's sign-in checks."""
 
@@ -79,3 +79,28 @@ def test_mistakes_are_clear_messages_not_tracebacks(tables):
     assert done.returncode == 1 and "Traceback" not in done.stderr
     done = cli("disable", "nobody@example.com")
     assert done.returncode == 1 and "Traceback" not in done.stderr
+
+
+def test_unlock_clears_every_sign_in_lock_of_an_email(tables, settings_env):
+    from chalicelib.dashboard import users
+    from chalicelib.dashboard.signin_limits import SignInLimited
+
+    settings_env(DASHBOARD_SIGNIN_EMAIL_CEILING="6")
+    users.create_user("owner@example.com", "admin", "a long pass phrase")
+    # Given five wrong passwords from one address (locked there) and one from another (the ceiling)
+    for ip in ["203.0.113.1"] * 5 + ["203.0.113.2"]:
+        with pytest.raises(users.WrongCredentials):
+            users.authenticate("owner@example.com", "wrong password", ip)
+    for ip in ("203.0.113.1", "203.0.113.3"):
+        with pytest.raises(SignInLimited):
+            users.authenticate("owner@example.com", "a long pass phrase", ip)
+    # When the owner unlocks the email from a shell
+    done = cli("unlock", " Owner@Example.com ")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "owner@example.com can sign in again" in done.stdout
+    # Then both the locked address and a new one get in
+    for ip in ("203.0.113.1", "203.0.113.3"):
+        assert users.authenticate("owner@example.com", "a long pass phrase", ip)["email"] == "owner@example.com"
+    # and an email nobody has is a clear message, not a traceback
+    done = cli("unlock", "nobody@example.com")
+    assert done.returncode == 1 and "no user nobody@example.com" in done.stderr and "Traceback" not in done.stderr

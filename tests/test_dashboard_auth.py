@@ -36,10 +36,15 @@ TEMPLATES = ROOT / "chalicelib" / "dashboard" / "templates"
 class Browser:
     """A browser over Chalice's test client: keeps cookies, reads the CSRF token off pages."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, source_ip: str = "127.0.0.1") -> None:
         self.client = client
         self.cookies: dict[str, str] = {}
         self.last: Any = None
+        self.source_ip = source_ip  # the address API Gateway sees this browser at (chalice local's own)
+
+    def _from_here(self) -> None:
+        # Chalice's test client writes one fixed sourceIp into every event; this browser has its own.
+        self.client.http._local_gateway.event_converter.LOCAL_SOURCE_IP = self.source_ip
 
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         h = dict(extra or {})
@@ -60,10 +65,12 @@ class Browser:
         return response
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> Any:
+        self._from_here()
         return self._keep(self.client.http.get(path, headers=self._headers(headers)))
 
     def post(self, path: str, fields: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Any:
         h = self._headers({"Content-Type": FORM, **(headers or {})})
+        self._from_here()
         return self._keep(self.client.http.post(path, headers=h, body=urlencode(fields or {})))
 
     def csrf(self) -> str:
@@ -448,6 +455,102 @@ def test_attempts_arriving_at_once_check_no_more_than_five_passwords(users_mod: 
     with ThreadPoolExecutor(8) as pool:
         outcomes = list(pool.map(attempt, range(16)))
     assert outcomes.count("checked") == 5 and outcomes.count("limited") == 11
+
+
+HOME = "198.51.100.7"  # the owner's usual address
+ELSEWHERE = "203.0.113.66"  # somebody else's
+
+
+def test_wrong_passwords_from_elsewhere_do_not_lock_the_owner_out_of_their_usual_address(
+    api: Any, users_mod: Any
+) -> None:
+    # Given the only admin, who signs in from their usual address
+    users_mod.create_user("a@example.com", "admin", PASSWORD)
+    assert Browser(api.client, source_ip=HOME).sign_in("a@example.com").status_code == 303
+    # When someone at another address tries five wrong passwords
+    attacker = Browser(api.client, source_ip=ELSEWHERE)
+    for _ in range(5):
+        assert attacker.sign_in("a@example.com", "not the password").status_code == 401
+    # Then the owner still signs in from their usual address
+    assert Browser(api.client, source_ip=HOME).sign_in("a@example.com").status_code == 303
+    # while the other address is refused with Retry-After, even with the right password
+    r = attacker.sign_in("a@example.com")
+    assert r.status_code == 429 and 0 < int(header(r, "Retry-After")) <= 15 * 60
+    assert "ct_session" not in attacker.cookies
+
+
+def test_an_email_tried_from_many_new_addresses_is_held_to_its_ceiling(users_mod: Any, settings_env: Any) -> None:
+    from chalicelib.dashboard.signin_limits import SignInLimited
+
+    settings_env(DASHBOARD_SIGNIN_EMAIL_CEILING="6")
+    users_mod.create_user("a@example.com", "admin", PASSWORD)
+    # Given six wrong passwords from three addresses the user never signed in from, two each
+    for n in range(6):
+        with pytest.raises(users_mod.WrongCredentials):
+            users_mod.authenticate("a@example.com", "wrong password", f"203.0.113.{n // 2}")
+    # When a fourth new address tries, with the right password
+    with pytest.raises(SignInLimited) as refused:
+        users_mod.authenticate("a@example.com", PASSWORD, "203.0.113.50")
+    # Then it is refused for the rest of the window, said in Retry-After
+    assert 0 < refused.value.retry_after <= 15 * 60
+    assert refused.value.headers == {"Retry-After": str(refused.value.retry_after)}
+
+
+def test_addresses_the_user_signed_in_from_are_not_held_to_the_ceiling_for_30_days(
+    users_mod: Any, settings_env: Any, fake_clock: Any
+) -> None:
+    from chalicelib.dashboard.signin_limits import SignInLimited
+    from chalicelib.store import keys
+    from chalicelib.store.models import CounterModel
+
+    settings_env(DASHBOARD_SIGNIN_EMAIL_CEILING="2")
+    users_mod.create_user("a@example.com", "admin", PASSWORD)
+
+    def reach_the_ceiling() -> None:
+        for ip in ("203.0.113.1", "203.0.113.2"):
+            with pytest.raises(users_mod.WrongCredentials):
+                users_mod.authenticate("a@example.com", "wrong password", ip)
+        with pytest.raises(SignInLimited):
+            users_mod.authenticate("a@example.com", PASSWORD, "203.0.113.3")
+
+    # Given the owner signed in from their usual address a week ago (kept hashed, never as typed)
+    users_mod.authenticate("a@example.com", PASSWORD, HOME)
+    assert HOME not in repr(CounterModel.get(*keys.dashboard_user("a@example.com")).attribute_values)
+    fake_clock.advance(7 * 86_400)
+    # When the ceiling is reached from addresses they never used
+    reach_the_ceiling()
+    # Then the usual address still gets in, a typo first included
+    with pytest.raises(users_mod.WrongCredentials):
+        users_mod.authenticate("a@example.com", "a typo typo", HOME)
+    assert users_mod.authenticate("a@example.com", PASSWORD, HOME)["email"] == "a@example.com"
+    # but an address last used more than 30 days ago is a new one again
+    fake_clock.advance(31 * 86_400)
+    reach_the_ceiling()
+    with pytest.raises(SignInLimited):
+        users_mod.authenticate("a@example.com", PASSWORD, HOME)
+
+
+def test_a_user_keeps_their_five_latest_sign_in_addresses_of_the_last_30_days() -> None:
+    from chalicelib.dashboard import signin_limits
+
+    day = 86_400_000
+    now = 100 * day
+    h = {ip: signin_limits.address_hash("a@example.com", ip) for ip in (f"192.0.2.{n}" for n in range(8))}
+    # Given sign-ins from seven addresses over the month, one of them twice, one 31 days ago
+    refs = {signin_limits.address_ref(h[f"192.0.2.{n}"], now - n * day) for n in range(7)}
+    refs |= {signin_limits.address_ref(h["192.0.2.7"], now - 31 * day)}
+    refs |= {signin_limits.address_ref(h["192.0.2.0"], now - 9 * day)}
+    # Then the five latest addresses are kept, each once, and the rest forgotten
+    kept = refs - signin_limits.stale_refs(refs, now)
+    assert kept == {signin_limits.address_ref(h[f"192.0.2.{n}"], now - n * day) for n in range(5)}
+    assert signin_limits.is_known(kept, h["192.0.2.4"], now)
+    assert not signin_limits.is_known(kept, h["192.0.2.4"], now + 27 * day)  # 31 days after its sign-in
+    assert not signin_limits.is_known(refs, h["192.0.2.7"], now)
+    # An address is hashed with the email: the same address is another hash for another user
+    assert h["192.0.2.0"] != signin_limits.address_hash("b@example.com", "192.0.2.0")
+    assert "192.0.2.0" not in h["192.0.2.0"]
+    # and a request without a source address is never one the user is known at
+    assert signin_limits.address_hash("a@example.com", "unknown") is None
 
 
 # ---------------------------------------------------------------------------------------------- session limits

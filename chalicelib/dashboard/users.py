@@ -5,7 +5,9 @@ the normalised email), beside the other configuration items (API keys, webhook e
 a handful of users needs no table, index or policy of its own, and listing them is one Query.
 The item holds ``state`` (``active`` or ``disabled``: a top-level attribute, so writes can be
 conditional on it), ``data`` (role, the Argon2 hash, dates) and ``keys``: the user's sessions
-(``<created ms>:<session id>``), so that disabling a user ends each of them at once.
+(``<created ms>:<session id>``), so that disabling a user ends each of them at once, and
+``signed_in_from``: the hashed addresses of their latest successful sign-ins, which
+``signin_limits`` spares the per-email ceiling (``unlock`` clears the failure counts).
 
 Why sessions are listed on the user: a request then costs one read (the session, which
 carries the role), not two; the price is that disabling must find them, and that sign-in and
@@ -211,17 +213,22 @@ def authenticate(email: str, password: str, source_ip: str) -> dict[str, Any]:
     """The user whose email and password these are, if active; else ``WrongCredentials`` (401).
 
     Past the attempt limits ``signin_limits.SignInLimited`` (429 with ``Retry-After``) comes
-    first, and the password is not checked at all.
+    first, and the password is not checked at all. A right password remembers ``source_ip``
+    (hashed) as one of the user's sign-in addresses, spared the per-email ceiling from then on.
     """
     from argon2.exceptions import InvalidHashError, VerificationError  # with the hasher, on first use
 
     address = (email or "").strip().lower()[:MAX_EMAIL]
-    attempt = signin_limits.begin(address, source_ip)
-    secret = password if isinstance(password, str) else ""
     try:
         item: CounterModel | None = CounterModel.get(*keys.dashboard_user(address)) if address else None
     except CounterModel.DoesNotExist:
         item = None
+    # Read before counting (the same one read whether or not the user exists), so an address the
+    # user signed in from lately is spared the per-email ceiling.
+    where = signin_limits.address_hash(address, source_ip)
+    known = item is not None and signin_limits.is_known(item.signed_in_from or set(), where, clock.now_ms())
+    attempt = signin_limits.begin(address, source_ip, known=known)
+    secret = password if isinstance(password, str) else ""
     data: dict[str, Any] = (item.data or {}) if item is not None else {}
     stored = data.get("password_hash") if isinstance(data.get("password_hash"), str) else None
     if len(secret) > MAX_PASSWORD:
@@ -233,6 +240,41 @@ def authenticate(email: str, password: str, source_ip: str) -> dict[str, Any]:
     if item is None or stored is None or item.state != ACTIVE:
         raise WrongCredentials()
     signin_limits.succeeded(attempt)
+    _remember_address(item, where)
     if hasher().check_needs_rehash(stored):  # the parameters were raised since: store the stronger hash
         item.update(actions=[CounterModel.data.set({**data, "password_hash": hasher().hash(secret)})])
     return _public(item)
+
+
+def _remember_address(item: CounterModel, where: str | None) -> None:
+    """Keep where the user just signed in from (hashed, see ``signin_limits``): one atomic ADD,
+    then the refs past the latest 5 of 30 days are dropped, as ``attach_session`` drops sessions."""
+    if where is None:
+        return
+    now = clock.now_ms()
+    try:
+        item.update(
+            actions=[CounterModel.signed_in_from.add({signin_limits.address_ref(where, now)})],
+            condition=CounterModel.sk.exists(),
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):  # a user deleted meanwhile has nowhere to remember
+            return
+        raise
+    stale = signin_limits.stale_refs(item.signed_in_from or set(), now)
+    if stale:
+        item.update(actions=[CounterModel.signed_in_from.delete(stale)])
+
+
+def unlock(email: str) -> dict[str, Any]:
+    """Clear every sign-in lock of a user: the failure counts of their email and of their email
+    from each address (the per-address counts are shared with other emails and stay); 404 if
+    there is no such user.
+
+    Why 404 rather than clearing anyway: counts of an email nobody has lock nobody out, and an
+    owner who mistyped the email should hear so instead of a success that changed nothing.
+    """
+    address = normalise_email(email)
+    if get_user(address) is None:
+        raise NotFound(f"no user {address}")
+    return {"email": address, "cleared": signin_limits.unlock(address)}

@@ -51,6 +51,17 @@ def signin_failures(kind: str, who: str, window: str) -> Key:
     return Key(f"SIGNINFAIL#{kind}#{who}", window)
 
 
+def signin_failures_from(email: str, window: str, address: str) -> Key:
+    """Failed sign-ins of one email (hashed) from one client address (hashed) in one window: the
+    email's partition holds every address's, so they can all be cleared at once."""
+    return Key(f"SIGNINFAIL#emailip#{email}", f"{window}#{address}")
+
+
+def signin_failure_partitions(email: str) -> tuple[str, ...]:
+    """Every partition holding an email's (hashed) failure counts, whatever the window or address."""
+    return (signin_failures("email", email, "").pk, signin_failures_from(email, "", "").pk)
+
+
 # --- callers ---------------------------------------------------------------------------------
 
 

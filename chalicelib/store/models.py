@@ -291,6 +291,9 @@ class CounterModel(StoreModel):
     revenue = NumberAttribute(null=True)
     callers = UnicodeSetAttribute(null=True)  # "<caller hash>:<call>" so a call can be taken out again
     keys = UnicodeSetAttribute(null=True)
+    # Dashboard users: "<epoch ms>:<address hash>" of their latest successful sign-ins
+    # (chalicelib/dashboard/signin_limits.py), a set so that each sign-in is one atomic ADD.
+    signed_in_from = UnicodeSetAttribute(null=True)
     # Event deliveries (pk "EVENT#<event id>", sk the subscriber): claimed, then done or failed.
     state = UnicodeAttribute(null=True)  # "running", "done" or "failed"
     lease_until = NumberAttribute(null=True)  # a "running" claim older than this was lost (epoch ms)
