@@ -222,6 +222,25 @@ def test_rotation_signs_with_both_secrets_during_the_overlap(api: Any, receiver:
     assert body(api.call("GET", f"/v1/webhooks/{ep['id']}"))["previous_secret_valid_until"] is None
 
 
+def test_many_rotations_keep_only_the_newest_previous_secrets(api: Any, receiver: Receiver) -> None:
+    # Given an endpoint whose secret is rotated 40 times, each with a week-long overlap
+    ep = endpoint(api, receiver, events=["call.completed"])
+    rotated = [ep["secret"]]
+    for _ in range(40):
+        answer = api.call("POST", f"/v1/webhooks/{ep['id']}/rotate-secret", {"overlap_hours": 168})
+        rotated.append(body(answer)["secret"])
+    # When it is sent a test event
+    receiver.secrets[:] = rotated[::-1]  # newest first
+    assert body(api.call("POST", f"/v1/webhooks/{ep['id']}/test"))["ok"] is True
+    # Then it is signed with the current secret and the previous ones the cap keeps, no more
+    [got] = receiver.got
+    keep = 1 + webhooks.MAX_PREVIOUS_SECRETS
+    assert got.verified_by == list(range(keep))  # the newest verifies, and the two before it still do
+    signature = got.headers["webhook-signature"]
+    assert len(signature.split(" ")) == keep and len(signature) <= keep * 48
+    assert len((webhooks._load(ep["id"]).data or {})["secrets"]) == keep
+
+
 def test_resend_and_test_event(api: Any, receiver: Receiver) -> None:
     ep = endpoint(api, receiver, events=["call.completed"])
     call(api, line(api))

@@ -41,6 +41,7 @@ SUBSCRIBER_PREFIX = "webhook:"
 TIMEOUT_SECONDS = 10.0
 SECRET_BYTES = 24
 DEFAULT_OVERLAP_HOURS = 24
+MAX_PREVIOUS_SECRETS = 2  # previous secrets kept verifying besides the current one (see rotate_secret)
 MAX_OVERLAP_HOURS = 7 * 24
 DISABLE_AFTER_MS = 5 * 24 * 3_600_000  # an endpoint failing this long is disabled
 LOG_DAYS = 30
@@ -179,7 +180,13 @@ def delete(endpoint_id: str) -> None:
 
 
 def rotate_secret(endpoint_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """A new secret, shown once; the previous one keeps verifying for the overlap (default 24 h)."""
+    """A new secret, shown once; the previous one keeps verifying for the overlap (default 24 h).
+
+    Every delivery is signed with each secret still verifying, so at most ``MAX_PREVIOUS_SECRETS``
+    (2) previous secrets are kept, the newest: rotating again drops the oldest even inside its
+    overlap. The ``webhook-signature`` header stays at three signatures (about 150 bytes) however
+    often the secret is rotated; two rotations in a row still leave a receiver mid-switch verified.
+    """
     v.reject_unknown(body, {"overlap_hours"})
     hours = v.integer(body, "overlap_hours", default=DEFAULT_OVERLAP_HOURS, lo=0, hi=MAX_OVERLAP_HOURS)
     assert hours is not None
@@ -190,7 +197,8 @@ def rotate_secret(endpoint_id: str, body: dict[str, Any]) -> dict[str, Any]:
     kept = [s for s in data.get("secrets", []) if s.get("until") is None or s["until"] > now]
     previous = [{"key": s["key"], "until": until if s.get("until") is None else min(s["until"], until)} for s in kept]
     secret = _new_secret()
-    data["secrets"] = [{"key": secret, "until": None}] + [s for s in previous if s["until"] > now]
+    previous = [s for s in previous if s["until"] > now][:MAX_PREVIOUS_SECRETS]  # newest first
+    data["secrets"] = [{"key": secret, "until": None}, *previous]
     data["updated_at"] = now
     item.update(actions=[CounterModel.data.set(data)], condition=CounterModel.sk.exists())
     item.data = data
@@ -306,6 +314,7 @@ def _attempt(data: dict[str, Any], msg_id: str, body: str) -> tuple[outbound.Ans
     """One signed POST: (answer or None, error, duration ms)."""
     now = clock.now_ms()
     valid = [s["key"] for s in data.get("secrets", []) if s.get("until") is None or s["until"] > now]
+    valid = valid[: 1 + MAX_PREVIOUS_SECRETS]  # an endpoint rotated before the cap may still hold more
     headers = {
         "content-type": "application/json",
         "user-agent": "calltracking-webhooks/1",

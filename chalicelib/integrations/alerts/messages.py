@@ -173,13 +173,50 @@ def as_slack(alert: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+TELEGRAM_LIMIT = 4096  # sendMessage's limit on a message's text
+ELLIPSIS = "…"
+
+
+def _units(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (a character outside the BMP is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit(text: str, room: int) -> str:
+    """``text`` cut (before escaping) so that its escaped form fits in ``room``, marked with "…"."""
+    if _units(html.escape(text)) <= room:
+        return text
+    room -= _units(ELLIPSIS)
+    if room < 0:
+        return ""
+    used = 0
+    for end, ch in enumerate(text):
+        used += _units(html.escape(ch))  # escaping is per character: the sum is the escaped length
+        if used > room:
+            return text[:end] + ELLIPSIS
+    return text  # not reached: the whole text did not fit
+
+
 def as_telegram(alert: dict[str, Any], chat_id: str) -> dict[str, Any]:
-    """A Bot API ``sendMessage`` body in Telegram's HTML mode."""
-    text = f"<b>{html.escape(alert['title'])}</b>\n" + "\n".join(html.escape(line) for line in alert["lines"])
+    """A Bot API ``sendMessage`` body in Telegram's HTML mode, at most ``TELEGRAM_LIMIT`` long.
+
+    The plain text (title, then lines) is cut before it is escaped and marked up, so a cut never
+    falls inside an entity or a tag; the links after it are kept whole. The length counted is the
+    raw text sent, in UTF-16 units, so it fits whatever Telegram counts (it counts after parsing
+    entities, which is shorter).
+    """
+    tail = ""
     if alert.get("link"):
-        text += (
+        tail += (
             f'\n<a href="{html.escape(alert["link"], quote=True)}">{html.escape(alert.get("link_text", "Open"))}</a>'
         )
     if alert.get("listen"):
-        text += f' · <a href="{html.escape(alert["listen"], quote=True)}">Listen</a>'
-    return {"chat_id": chat_id, "text": text[:4096], "parse_mode": "HTML", "disable_web_page_preview": True}
+        tail += f' · <a href="{html.escape(alert["listen"], quote=True)}">Listen</a>'
+    if _units(tail) > TELEGRAM_LIMIT // 2:  # links built from an absurd base URL: the text matters more
+        tail = ""
+    room = TELEGRAM_LIMIT - _units("<b></b>\n") - _units(tail)
+    title = _fit(alert["title"], room)
+    room -= _units(html.escape(title))
+    body = _fit("\n".join(alert["lines"]), room)
+    text = f"<b>{html.escape(title)}</b>\n{html.escape(body)}{tail}"
+    return {"chat_id": chat_id, "text": text, "parse_mode": "HTML", "disable_web_page_preview": True}
