@@ -4,11 +4,13 @@ Requests come from ``ct.js`` as CORS "simple" posts (JSON sent as ``text/plain``
 preflight is needed. The pool's allowed origins are the only ones answered with CORS
 headers; others are refused. Each answer says whether the visitor is tracked.
 
-Requests per call (counted in ``bench/``): a new lease is four: the visitor's holder item
-(``limits``: a visitor who holds a number keeps it, handed over to their new session), the
-client address's hourly count, one query for candidates and one transaction (number,
-session, lease history, holder); a hand-over is two (the holder item and the transaction); a
-renewal is one conditional update. Pool settings come from a short per-process cache.
+Requests per call (counted in ``bench/``): a new lease is three: one read of the visitor's
+holder item and the client address's item together (``limits``: a visitor who holds a number
+keeps it, handed over to their new session; what the address holds and started this hour),
+one query for candidates and one transaction (number, session, lease history, holder,
+address); four when the address is at its cap (its numbers are looked up, one BatchGetItem).
+A hand-over is two (the read and the transaction); a renewal is one conditional update.
+Pool settings come from a short per-process cache.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """What keeps one client from draining a pool: one lease per visitor at a time, hourly budgets
-of new leases per visitor and per client address, and how long one lease may be renewed.
+of new leases per visitor and per client address, a cap on the numbers one client address
+holds at once, and how long one lease may be renewed.
 
 The lease endpoint is public and its only gate, the ``Origin`` header, is one any program can
 send. So:
@@ -14,11 +15,22 @@ send. So:
   requests at once (tabs opened together) end with one number.
 * **New leases per visitor** (``LEASES_PER_VISITOR_HOUR``), hand-overs included: counted on
   the same holder item, so the check costs no request of its own. Visitor ids are chosen by
-  the client, so this stops careless scripts, not determined ones: the address budget does.
-* **New leases per client address** (``LEASES_PER_IP_HOUR``): one atomic ADD per new lease
-  on an hourly counter, per pool (kept two hours). The address is API Gateway's
+  the client, so this stops careless scripts, not determined ones: the address limits do.
+* **Numbers held at once per client address** (``LEASES_HELD_PER_IP``) and **new leases per
+  client address and hour** (``LEASES_PER_IP_HOUR``), per pool, on one item per (pool,
+  address) that the lease's own transaction updates with both limits as its conditions
+  (``Address``, ``address_write``); it is read together with the holder item, so neither
+  costs a request of its own. The hourly budget alone did not bound what an address holds:
+  renewals keep a lease for ``LEASE_MAX_SECONDS``, so one address could hold the budget times
+  ``LEASE_MAX_SECONDS``/3600 numbers (2,400 with the defaults). The cap counts the numbers
+  whose lease the address started and that still run; renewals and hand-overs (from any
+  address) keep counting there and never add. The address is API Gateway's
   ``requestContext.identity.sourceIp``, never a header a client can set (``X-Forwarded-For``).
-  It is generous because mobile carriers put many people behind one address.
+  Both are generous because offices and mobile carriers put many people behind one address.
+  The cap is a fixed number, not a share of the pool, because the pool's size is not known
+  without a query of its own: 20 numbers lets 20 visitors behind one address (those who left
+  less than the hold time ago included) be tracked at once; a pool of fewer than about twice
+  that can still be emptied by one address, so lower it for small pools.
 * **How long a lease is renewed** (``LEASE_MAX_SECONDS``): a lease that started longer ago is
   not renewed and its number goes back to the pool at once; a session that old gets no new one.
 
@@ -188,7 +200,7 @@ def _address(key: keys.Key, address: str, item: CounterModel | None) -> Address:
     if item is None or item.held is None:
         return Address(key, address)
     held = {str(n): int(v) for n, v in item.held.attribute_values.items()}
-    hours = {str(h): int(v) for h, v in (item.hours.attribute_values if item.hours is not None else {}).items()}
+    hours = None if item.hours is None else {str(h): int(v) for h, v in item.hours.attribute_values.items()}
     return Address(key, address, held, hours)
 
 
@@ -253,12 +265,16 @@ def address_write(limit: AddressLimit, number: str, now_ms: int) -> Write:
         actions = [CounterModel.held.set({number: now_ms}), CounterModel.hours.set({this_hour: 1}), keep]
         return Write(actions, CounterModel.held.does_not_exist())
     held, hours = CounterModel.held, CounterModel.hours
-    actions = [held[number].set(now_ms), hours[this_hour].set((hours[this_hour] | 0) + 1), keep]
+    actions = [held[number].set(now_ms), keep]
     condition = size(held) < limit.held + len(addr.gone)  # type: ignore[no-untyped-call]
     for n in sorted(addr.gone):
-        condition &= held[n] == (addr.held or {})[n]
+        condition &= held[n] == addr.held[n]
         if n != number:  # a number taken again is set above (one path may not be set and removed)
             actions.append(held[n].remove())
-    condition &= hours[this_hour].does_not_exist() | (hours[this_hour] < limit.per_hour)
-    actions += [hours[h].remove() for h in sorted(addr.hours or {}) if h != this_hour]
+    if addr.hours is None:  # never written without ``held``; a whole map then, not an entry of none
+        actions.append(hours.set({this_hour: 1}))
+    else:
+        actions.append(hours[this_hour].set((hours[this_hour] | 0) + 1))
+        actions += [hours[h].remove() for h in sorted(addr.hours) if h != this_hour]  # past hours
+        condition &= hours[this_hour].does_not_exist() | (hours[this_hour] < limit.per_hour)
     return Write(actions, condition)
