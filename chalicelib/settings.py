@@ -62,6 +62,7 @@ class Settings(NamedTuple):
     report_timezone: str  # IANA name: the business's days, for reports
     # What one client may take from a pool (chalicelib/leasing/limits.py).
     leases_per_ip_hour: int
+    leases_held_per_ip: int  # numbers one client address may hold in one pool at once
     leases_per_visitor_hour: int
     lease_max_seconds: int
     # Recordings: copied from Twilio into the stage's private bucket (chalicelib/recordings/).
@@ -198,6 +199,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         outbound_webhook_retry_seconds=hook_retries,
         report_timezone=_zone(e.get("REPORT_TIMEZONE", "").strip() or "UTC"),
         leases_per_ip_hour=_int(e, "LEASES_PER_IP_HOUR", 600),
+        leases_held_per_ip=_int(e, "LEASES_HELD_PER_IP", 20),
         leases_per_visitor_hour=_int(e, "LEASES_PER_VISITOR_HOUR", 30),
         lease_max_seconds=_int(e, "LEASE_MAX_SECONDS", 4 * 3600),
         s3_endpoint=e.get("S3_ENDPOINT") or None,

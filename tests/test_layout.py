@@ -58,7 +58,7 @@ KEY_PREFIXES = (
     "PARKED",
     "HOOK#",
     "VISITOR#",
-    "LEASERATE#",
+    "LEASEADDR#",
     "DASHUSER",
     "WEBSESSION#",
     "SIGNINFAIL#",

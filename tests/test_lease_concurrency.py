@@ -21,6 +21,7 @@ from chalicelib import clock
 from chalicelib.errors import ApiError
 from chalicelib.leasing import endpoint, sites
 from chalicelib.store.models import LeaseModel
+from tests.conftest import body
 from tests.test_leases import SITE, UA, make_pool
 
 THREADS = 16
@@ -106,3 +107,27 @@ def test_no_number_is_held_twice(api):
             nxt = chain[idx + 1]
             assert int(nxt.started_at) >= until, f"{number} given to {nxt.session_id} while {session} held it"
             assert int(nxt.prev_ended_at) >= until
+
+
+def test_new_leases_racing_from_one_address_stay_within_its_cap(api, fake_clock, settings_env):
+    # Given a cap of 3 numbers held at once per client address, and a pool of 10
+    settings_env(LEASES_HELD_PER_IP="3")
+    pool = make_pool(api, size=10)
+    sites.clear_cache()
+
+    def ask(i: int) -> dict:
+        raw = json.dumps({"site_key": pool["site_key"], "visitor_id": f"visitor-race-{i:03d}", "page_url": f"{SITE}/"})
+        return endpoint.lease(raw, SITE, UA, "203.0.113.7")[0]
+
+    # When 24 new visitors behind that one address ask at once, 8 at a time
+    with ThreadPoolExecutor(8) as ex:
+        answers = list(ex.map(ask, range(24)))
+    # Then at most 3 of them hold a number (the cap is a condition of the lease's own write, so
+    # requests that read the address's item together cannot all pass it), the rest keep the page's own
+    tracked = {a["number"] for a in answers if a["tracked"]}
+    assert 1 <= len(tracked) <= 3, answers
+    assert {(a["reason"], a["number"]) for a in answers if not a["tracked"]} == {("rate_limited", "+12025550123")}
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["leased_now"] == len(tracked)
+    # ... and another address is not affected
+    other = json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-else", "page_url": f"{SITE}/"})
+    assert endpoint.lease(other, SITE, UA, "198.51.100.20")[0]["tracked"]

@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 import pytest
 
 from chalicelib import attribution, calls
+from chalicelib.leasing import limits
 from chalicelib.reports import aggregates
 from chalicelib.routing import Route
 from chalicelib.store import connections, keys
@@ -118,6 +119,32 @@ def test_bucket_keys_round_trip() -> None:
 def test_lease_confidence(call_at: int, expected: str | None) -> None:
     # a lease that ended at 1000 ms, with a 500 ms grace window
     assert attribution.lease_confidence(call_at, 1000, 500) == expected
+
+
+# --- what one client address holds ------------------------------------------------------------
+
+
+def test_an_address_counts_a_number_until_the_number_shows_its_lease_ended() -> None:
+    # Given an address whose item names four numbers it started leases on, and two new leases this hour
+    held = {"+12025550101": T - 10, "+12025550102": T - 20, "+12025550103": T - 30, "+12025550104": T - 40}
+    addr = limits.Address(keys.lease_address("p1", "a1"), "a1", held, {"2026-11-02T15": 2})
+    assert addr.leases_in("2026-11-02T15") == 2 and addr.leases_in("2026-11-02T16") == 0
+    # When it is under its cap, nothing is looked up: every number counts
+    assert addr.to_check(5) == [] and addr.holding() == 4
+    # When it is at its cap, every number is looked up
+    assert sorted(addr.to_check(4)) == sorted(held)
+    found = {
+        "+12025550101": limits.NumberLease("a1", T + 1),  # renewed since: still held
+        "+12025550102": limits.NumberLease("a1", T),  # ran out just now (the clock decides, not TTL)
+        "+12025550103": limits.NumberLease("b2", T + 900_000),  # leased since by another address
+        "+12025550104": limits.NumberLease(None, None),  # released
+    }
+    after = addr.checked(found, T)
+    # Then only the lease still running counts
+    assert after.gone == frozenset({"+12025550102", "+12025550103", "+12025550104"})
+    assert after.holding() == 1 and after.to_check(4) == []
+    # ... and a number that was not found at all no longer counts either
+    assert addr.checked({}, T).holding() == 0
 
 
 # --- TwiML ---------------------------------------------------------------------------------------

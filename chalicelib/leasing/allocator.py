@@ -14,18 +14,23 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.leasing.limits import Holder, holder_write
+from chalicelib.leasing.limits import AddressLimit, Holder, address_write, holder_write
 from chalicelib.store import connections
 from chalicelib.store.models import CounterModel, LeaseModel, NumberModel, SessionModel
 from chalicelib.store.ops import condition_failed, expires_after, failed_conditions, transaction_cancelled
 
 CANDIDATES_PER_QUERY = 5
 MAX_ROUNDS = 4
-HOLDER_ITEM = 3  # the holder's position in the lease transaction
+HOLDER_ITEM = 3  # the holder's position in the lease transaction (the address's item follows it)
 
 
 class HolderMoved(Exception):
     """Another request of the same visitor started a lease first (their holder item changed)."""
+
+
+class AddressMoved(Exception):
+    """The client address's item does not allow this lease any more: another request from the
+    address started one (or removed an ended one) since it was read, or a limit is reached."""
 
 
 @dataclass(frozen=True)
@@ -64,12 +69,19 @@ def candidates(pool_id: str, now_ms: int, *, limit: int = CANDIDATES_PER_QUERY) 
 
 
 def allocate(
-    pool_id: str, session: SessionModel, hold_ms: int, now_ms: int, history_days: int, holder: Holder | None = None
+    pool_id: str,
+    session: SessionModel,
+    hold_ms: int,
+    now_ms: int,
+    history_days: int,
+    holder: Holder | None = None,
+    address: AddressLimit | None = None,
 ) -> Lease | None:
     """Lease the least recently released free number of the pool to ``session``; ``None`` if none is free.
 
     The session item is written in the same transaction, so a lease never exists without it;
-    so is the visitor's ``holder`` item when given (``HolderMoved`` if it changed since read).
+    so is the visitor's ``holder`` item when given (``HolderMoved`` if it changed since read),
+    and the client ``address``'s item with its limits as conditions (``AddressMoved`` if they fail).
     """
     expires = now_ms + hold_ms
     tried: set[str] = set()
@@ -79,7 +91,7 @@ def allocate(
             return None
         for cand in found:
             tried.add(cand.number)
-            if _take(cand, pool_id, session, now_ms, expires, history_days, holder):
+            if _take(cand, pool_id, session, now_ms, expires, history_days, holder, address):
                 return Lease(cand.number, session.session_id, now_ms, expires)
     return None
 
@@ -92,6 +104,7 @@ def _take(
     expires: int,
     history_days: int,
     holder: Holder | None,
+    address: AddressLimit | None,
 ) -> bool:
     lease = LeaseModel(
         cand.number,
@@ -113,6 +126,10 @@ def _take(
                     NumberModel.lease_started_at.set(now_ms),
                     NumberModel.lease_expires_at.set(expires),
                     NumberModel.lease_ended_at.set(expires),
+                    # Whose cap it counts against while it runs (limits.Address): renewals keep it.
+                    NumberModel.lease_address.set(address.address.address)
+                    if address is not None
+                    else NumberModel.lease_address.remove(),
                 ],
                 # Free now, and still in the state the candidate was read in: the lease history's
                 # ``prev_*`` fields then describe exactly the lease this one follows.
@@ -123,9 +140,16 @@ def _take(
             if holder is not None:
                 held = holder_write(holder, session, cand.number, now_ms)
                 tx.update(CounterModel(holder.key.pk, holder.key.sk), actions=held.actions, condition=held.condition)
+            if address is not None:
+                took = address_write(address, cand.number, now_ms)
+                key = address.address.key
+                tx.update(CounterModel(key.pk, key.sk), actions=took.actions, condition=took.condition)
     except TransactWriteError as exc:
-        if HOLDER_ITEM in failed_conditions(exc):
+        failed = failed_conditions(exc)
+        if holder is not None and HOLDER_ITEM in failed:
             raise HolderMoved from None
+        if address is not None and (HOLDER_ITEM + 1 if holder is not None else HOLDER_ITEM) in failed:
+            raise AddressMoved from None
         if transaction_cancelled(exc):
             return False  # somebody took it first (or it is not free): try the next one
         raise

@@ -4,11 +4,13 @@ Requests come from ``ct.js`` as CORS "simple" posts (JSON sent as ``text/plain``
 preflight is needed. The pool's allowed origins are the only ones answered with CORS
 headers; others are refused. Each answer says whether the visitor is tracked.
 
-Requests per call (counted in ``bench/``): a new lease is four: the visitor's holder item
-(``limits``: a visitor who holds a number keeps it, handed over to their new session), the
-client address's hourly count, one query for candidates and one transaction (number,
-session, lease history, holder); a hand-over is two (the holder item and the transaction); a
-renewal is one conditional update. Pool settings come from a short per-process cache.
+Requests per call (counted in ``bench/``): a new lease is three: one read of the visitor's
+holder item and the client address's item together (``limits``: a visitor who holds a number
+keeps it, handed over to their new session; what the address holds and started this hour),
+one query for candidates and one transaction (number, session, lease history, holder,
+address); four when the address is at its cap (its numbers are looked up, one BatchGetItem).
+A hand-over is two (the read and the transaction); a renewal is one conditional update.
+Pool settings come from a short per-process cache.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from chalicelib.store.models import PoolModel, SessionModel
 
 MAX_BODY_BYTES = 8 * 1024
 CUT = {"url": 1000, "text": 200, "id": 100}
+# Tries of a new lease whose address item was changed by another request from the address in
+# between (an office's visitors arriving together): each try reads the item again.
+ADDRESS_ATTEMPTS = 3
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 CLICK_ID_KEYS = ("gclid", "gbraid", "wbraid", "yclid", "fbclid", "msclkid")  # gbraid, wbraid: Google's iOS click ids
 CLIENT_ID_KEYS = ("ga", "ga_session", "ym")  # ga_session: the GA4 session id, stored as ga_session_id
@@ -231,8 +236,9 @@ def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None, client_
                 return _untracked(pool, "session_limit")
         if session.created_at <= now - max_ms:
             return _untracked(pool, "session_limit")
-    # The visitor's holder item: the number they hold under another session, their budget.
-    holder = limits.read_holder(pool.pool_id, req["visitor_id"])
+    # The visitor's holder item (the number they hold under another session, their budget) and
+    # the client address's item (the numbers it holds, its budget), read together.
+    holder, address = limits.read_holder_and_address(pool.pool_id, req["visitor_id"], client_ip)
     within_budget = holder.leases_in(sites.hour(now)) < s.leases_per_visitor_hour
     # A new visit with another campaign by a visitor who holds a number takes that number over,
     # so they still hold one and calls go to the new campaign; otherwise they get the lease held.
@@ -241,24 +247,36 @@ def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None, client_
     got, holder = _keep_the_visitors_number(pool, req, session, holder, hand_over, hold_ms, now)
     if got is not None:
         return _tracked(pool, got)
-    # A new lease, within the visitor's and the client address's hourly budgets.
+    # A new lease, within the visitor's hourly budget and the client address's limits.
     if not within_budget:
         return _rate_limited(pool, "visitor")
-    if client_ip and limits.count_address(pool.pool_id, client_ip, now) > s.leases_per_ip_hour:
-        return _rate_limited(pool, "address")
+    address, refused = _check_address(address, now)
+    if refused:
+        return _rate_limited(pool, refused)
     if session is None:
         session = sessions.new(pool.pool_id, req, now)
     elif not req["renew"]:
         sessions.add_page(session, req, now)
     sessions.touch(session, now)
-    try:
-        got = allocator.allocate(pool.pool_id, session, hold_ms, now, s.lease_history_days, holder)
-    except allocator.HolderMoved:
-        # The same visitor's other request (another tab) started or moved a lease meanwhile: that
-        # one is theirs. (Never a second number: this transaction held only if nothing had moved.)
-        moved = limits.read_holder(pool.pool_id, req["visitor_id"])
-        got, _ = _keep_the_visitors_number(pool, req, session, moved, False, hold_ms, now)
-        return _tracked(pool, got) if got is not None else _rate_limited(pool, "visitor")
+    for attempt in range(ADDRESS_ATTEMPTS):
+        limit = None if address is None else limits.AddressLimit(address, s.leases_held_per_ip, s.leases_per_ip_hour)
+        try:
+            got = allocator.allocate(pool.pool_id, session, hold_ms, now, s.lease_history_days, holder, limit)
+            break
+        except allocator.HolderMoved:
+            # The same visitor's other request (another tab) started or moved a lease meanwhile: that
+            # one is theirs. (Never a second number: this transaction held only if nothing had moved.)
+            moved = limits.read_holder(pool.pool_id, req["visitor_id"])
+            got, _ = _keep_the_visitors_number(pool, req, session, moved, False, hold_ms, now)
+            return _tracked(pool, got) if got is not None else _rate_limited(pool, "visitor")
+        except allocator.AddressMoved:
+            # Another request from the address started a lease (or tidied its item) since it was
+            # read, or a limit is now reached: read it again and decide again.
+            if attempt == ADDRESS_ATTEMPTS - 1:
+                return _rate_limited(pool, "address")
+            address, refused = _check_address(limits.read_address(pool.pool_id, client_ip or ""), now)
+            if refused:
+                return _rate_limited(pool, refused)
     if got is None:
         sites.count_exhaustion(pool.pool_id, now, req["visitor_id"])
         logger.info("pool exhausted", pool_id=pool.pool_id)
@@ -301,6 +319,20 @@ def _keep_the_visitors_number(
     return got, holder
 
 
+def _check_address(address: limits.Address | None, now: int) -> tuple[limits.Address | None, str | None]:
+    """The client address's item ready for a new lease, and which of its limits the lease would
+    pass, if any: its new leases this hour (``LEASES_PER_IP_HOUR``), or the numbers it holds at
+    once (``LEASES_HELD_PER_IP``; looked up on the numbers when it is at the cap, so the cap frees
+    as soon as a lease ends). The lease's transaction checks both again, as conditions."""
+    if address is None:
+        return None, None
+    s = get_settings()
+    if address.leases_in(sites.hour(now)) >= s.leases_per_ip_hour:
+        return address, "address"
+    address = limits.check_address(address, s.leases_held_per_ip, now)
+    return address, "address_held" if address.holding() >= s.leases_held_per_ip else None
+
+
 def _rate_limited(pool: PoolModel, who: str) -> dict[str, Any]:
-    logger.info("new lease refused: over the hourly budget", pool_id=pool.pool_id, budget=who)
+    logger.info("new lease refused: over a budget", pool_id=pool.pool_id, budget=who)
     return _untracked(pool, "rate_limited")

@@ -83,9 +83,9 @@ def lease_holder(pool_id: str, visitor_id: str) -> Key:
     return Key(f"VISITOR#{pool_id}#{visitor_id}", "lease")
 
 
-def lease_rate(pool_id: str, address: str, hour: str) -> Key:
-    """New leases from one client address (hashed) to one pool in one hour (``YYYY-MM-DDTHH``, UTC)."""
-    return Key(f"LEASERATE#{pool_id}#{address}", hour)
+def lease_address(pool_id: str, address: str) -> Key:
+    """One client address (hashed) in one pool: the numbers it holds and its new leases per hour."""
+    return Key(f"LEASEADDR#{pool_id}#{address}", "held")
 
 
 # --- report aggregates and spend ---------------------------------------------------------------

@@ -159,6 +159,7 @@ class NumberModel(StoreModel):
     lease_started_at = NumberAttribute(null=True)
     lease_expires_at = NumberAttribute(null=True)
     lease_ended_at = NumberAttribute(null=True)  # when the last lease ended: least recently released goes first
+    lease_address = UnicodeAttribute(null=True)  # who started it (hashed): renewals and hand-overs keep it
     pool_index = NumberPoolIndex()
 
 
@@ -294,6 +295,11 @@ class CounterModel(StoreModel):
     # Dashboard users: "<epoch ms>:<address hash>" of their latest successful sign-ins
     # (chalicelib/dashboard/signin_limits.py), a set so that each sign-in is one atomic ADD.
     signed_in_from = UnicodeSetAttribute(null=True)
+    # A client address's item in a pool (chalicelib/leasing/limits.py): maps, so that one
+    # entry can be set, removed or compared inside a transaction without reading the others.
+    # Typed Any: its entries are addressed as paths (``held[number].set(...)``), not read as values.
+    held: MapAttribute[Any, Any] = MapAttribute(null=True)  # number -> when this address's lease on it started
+    hours: MapAttribute[Any, Any] = MapAttribute(null=True)  # hour -> new leases it started in that hour
     # Event deliveries (pk "EVENT#<event id>", sk the subscriber): claimed, then done or failed.
     state = UnicodeAttribute(null=True)  # "running", "done" or "failed"
     lease_until = NumberAttribute(null=True)  # a "running" claim older than this was lost (epoch ms)
