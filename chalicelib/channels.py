@@ -35,6 +35,7 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
 
 def create(body: dict[str, Any]) -> dict[str, Any]:
     f = _fields(body, partial=False)
+    numbers.refuse_tracking_numbers(numbers.forward_phones(f))
     f["disclosure"] = flow.disclosure_for(f.get("record"), f.get("disclosure"))
     now = clock.now_ms()
     ch = ChannelModel("ch_" + secrets.token_hex(8), created_at=now, updated_at=now, **f)
@@ -58,6 +59,7 @@ def update(channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
     f = _fields(body, partial=True)
     if not f:
         raise BadRequest(f"nothing to change; send one or more of: {', '.join(sorted(FIELDS))}")
+    numbers.refuse_tracking_numbers(numbers.forward_phones(f))
     ch = load(channel_id)
     for key, value in f.items():
         setattr(ch, key, value)

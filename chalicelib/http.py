@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from chalice import Response
 from chalice.app import Request
 
 from chalicelib import settings
-from chalicelib.errors import ApiError
+from chalicelib.errors import ApiError, NotFound
 from chalicelib.observability import logger
 from chalicelib.store import connections
 
@@ -50,10 +51,19 @@ def _warn_about_settings_once() -> None:
 
 
 def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Checks API keys, gives Twilio's webhooks the short DynamoDB timeouts, and turns every
-    ApiError, wherever raised, into a JSON 4xx."""
+    """Checks API keys and path ids, gives Twilio's webhooks the short DynamoDB timeouts, turns
+    every ApiError, wherever raised, into a JSON 4xx, and marks every /v1/ answer ``no-store``."""
     _warn_about_settings_once()
     resource = (event.context or {}).get("resourcePath", "") or ""
+    response = _answer(event, get_response, resource)
+    if resource.startswith("/v1/"):
+        # Calls, callers' numbers, keys' results, a visitor's lease: nothing under /v1/ may be kept
+        # by a browser, proxy or CDN, errors included (a cached 200 could be served after a 401).
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _answer(event: Request, get_response: Callable[[Request], Response], resource: str) -> Response:
     try:
         if resource.startswith("/twilio/"):
             with connections.voice_path():
@@ -64,10 +74,23 @@ def middleware(event: Request, get_response: Callable[[Request], Response]) -> R
             from chalicelib import auth  # management API only: kept out of the voice path's cold start
 
             logger.append_keys(api_key_id=auth.identify(event.headers.get("authorization")))
+            _require_path_ids(event)
         return _uniform(get_response(event))
     except ApiError as exc:
         logger.info("request refused", status=exc.status, code=exc.code, reason=exc.message, path=resource)
         return json_response(exc.body(), exc.status, getattr(exc, "headers", None))
+
+
+def _require_path_ids(event: Request) -> None:
+    """A 404 for an id in the path that is empty or blank (``POST /v1/webhooks//test``): it names
+    nothing, and handed on it reached DynamoDB as an empty key, which DynamoDB refuses (a 500).
+
+    Checked here, once for every route, after the API key (a caller without one learns nothing);
+    an id that is merely unknown or malformed is each domain's to refuse, as it already does.
+    The value is decoded as well, since a gateway may hand path parameters on still encoded."""
+    for name, value in (event.uri_params or {}).items():
+        if not unquote(value or "").strip():
+            raise NotFound(f"'{name}' is empty in the path {event.context.get('path', '')!r}; it names nothing")
 
 
 def _dashboard(event: Request, get_response: Callable[[Request], Response]) -> Response:

@@ -100,6 +100,7 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
                 raise Conflict("no number is available for that country, area code and pattern")
             wanted = found[0].number
         _ensure_free(wanted)
+        _refuse_forward_target(wanted)
         bought = provider.buy(wanted, hooks)
     except TelephonyError as exc:
         if exc.client_error:
@@ -130,6 +131,57 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
     if kind == "overflow":
         _set_overflow_number(pool_id or "", bought.number)
     return to_dict(item)
+
+
+def forward_phones(fields: dict[str, Any]) -> dict[str, str]:
+    """Every phone a line sends calls to, by the field that names it: ``forward_to``, each
+    ``flow.failover`` phone, the ``flow.after_hours`` forward (the shapes ``voice.flow`` checks).
+    ``fields`` is a channel's or pool's fields, as validated for saving or as stored."""
+    out: dict[str, str] = {}
+    if fields.get("forward_to"):
+        out["forward_to"] = fields["forward_to"]
+    fl = fields.get("flow") or {}
+    for i, phone in enumerate(fl.get("failover") or []):
+        out[f"flow.failover[{i}]"] = phone
+    after = fl.get("after_hours") or {}
+    if after.get("forward_to"):
+        out["flow.after_hours.forward_to"] = after["forward_to"]
+    return out
+
+
+def refuse_tracking_numbers(phones: dict[str, str]) -> None:
+    """A 400 when a phone a line forwards to (``{field: E.164}``, see ``forward_phones``) is
+    one of this deployment's active tracking numbers: its calls would come back to us, be
+    forwarded to it again, and loop (each leg billed) until the carrier gives up.
+
+    A released number is not ours any more, so it may be any business's phone. Channels and
+    pools (the API, the seeding script, and a dashboard form when there is one) all save through here."""
+    for field, phone in phones.items():
+        try:
+            item = NumberModel.get(phone)
+        except NumberModel.DoesNotExist:
+            continue
+        if item.status == "active":
+            raise BadRequest(
+                f"'{field}' {phone} is one of this deployment's tracking numbers: its calls would come "
+                "back here and loop; forward to the business's own phone"
+            )
+
+
+def _refuse_forward_target(number: str) -> None:
+    """A 400 when ``number``, about to be bought, is a phone a channel or pool forwards to (the
+    same loop as ``refuse_tracking_numbers``, from the other side). Two scans, as the lists do:
+    buying a number is rare, and a carrier seldom offers a number someone uses."""
+    for kind, lines in (("channel", ChannelModel.scan()), ("pool", PoolModel.scan())):
+        for line in lines:
+            fields = {"forward_to": line.forward_to, "flow": line.flow}
+            for field, phone in forward_phones(fields).items():
+                if phone == number:
+                    line_id = line.channel_id if isinstance(line, ChannelModel) else line.pool_id
+                    raise BadRequest(
+                        f"{number} is where {kind} {line_id} forwards its calls ('{field}'): as a tracking "
+                        "number its calls would come back here and loop"
+                    )
 
 
 def _ensure_free(number: str) -> None:

@@ -79,6 +79,7 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
 
 def create(body: dict[str, Any]) -> dict[str, Any]:
     f = _fields(body, partial=False)
+    numbers.refuse_tracking_numbers(numbers.forward_phones(f))
     f["disclosure"] = flow.disclosure_for(f.get("record"), f.get("disclosure"))
     now = clock.now_ms()
     pool = PoolModel(
@@ -104,6 +105,7 @@ def update(pool_id: str, body: dict[str, Any]) -> dict[str, Any]:
     f = _fields(body, partial=True)
     if not f:
         raise BadRequest(f"nothing to change; send one or more of: {', '.join(sorted(FIELDS))}")
+    numbers.refuse_tracking_numbers(numbers.forward_phones(f))
     pool = load(pool_id)
     if f.get("exhaustion_policy") == "overflow" and not pool.overflow_number:
         raise Conflict("add an overflow number first: POST /v1/numbers with pool_id and overflow true")

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from chalicelib.errors import BadRequest, NotFound, Unauthorized
 from chalicelib.observability import logger
 from chalicelib.store.models import CounterModel
 from tests.conftest import API_KEY, DDB_ENDPOINT, body
+from tests.test_leases import lease, make_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUTE = "/v1/channels"  # any management route
@@ -339,3 +341,33 @@ def test_the_command_reports_errors(tables):
     assert done.returncode == 1 and "name" in done.stderr
     done = cli("frobnicate", check=False)
     assert done.returncode == 2  # argparse: unknown subcommand
+
+
+# --- no management answer is kept by a cache -------------------------------------------------
+
+
+def management_routes() -> list[tuple[str, str]]:
+    """Every (method, path) of the API under /v1/, the public lease endpoint included."""
+    from app import app
+
+    return sorted((m, path) for path, entries in app.routes.items() if path.startswith("/v1/") for m in entries)
+
+
+def test_every_management_answer_says_no_store(api):
+    # Given every /v1/ route, with ids that name nothing and bodies that are no good...
+    answers = []
+    for method, template in management_routes():
+        path = re.sub(r"\{[^}]+\}", "nothing-here", template)
+        send = None if method in ("GET", "DELETE") else {}
+        # When it is called with the key, and without one
+        answers.append((method, path, api.call(method, path, send)))
+        answers.append((method, path, api.call(method, path, send, key=None)))
+    # ... and the lists, the calls CSV and a lease are asked for as they should be
+    for path in ("/v1/channels", "/v1/calls", "/v1/calls?format=csv"):
+        answers.append(("GET", path, api.call("GET", path)))
+    pool = make_pool(api, size=1)
+    answers.append(("POST", "/v1/leases", lease(api, pool)))
+    assert {r.status_code for *_, r in answers} >= {200, 400, 401, 404}
+    # Then every answer, success or error, JSON or CSV, tells caches not to keep it
+    for method, path, r in answers:
+        assert r.headers.get("Cache-Control") == "no-store", (method, path, r.status_code, r.headers)

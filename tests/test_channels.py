@@ -96,3 +96,27 @@ def test_channel_with_an_active_number_cannot_be_deleted(api):
     assert r.status_code == 409 and "release" in body(r)["error"]["message"]
     assert api.call("DELETE", f"/v1/numbers/{num['number']}").status_code == 200
     assert api.call("DELETE", f"/v1/channels/{ch['id']}").status_code == 204
+
+
+def test_forwarding_a_channel_to_one_of_our_tracking_numbers_is_refused(api):
+    # Given a channel with a tracking number of this deployment
+    radio = new_channel(api)
+    tracking = body(api.call("POST", "/v1/numbers", {"channel_id": radio["id"]}))["number"]
+    looping = [
+        {"forward_to": tracking},
+        {"flow": {"failover": ["+12025550111", tracking]}},
+        {"flow": {"after_hours": {"action": "forward", "forward_to": tracking}}},
+    ]
+    for change in looping:
+        # When a channel is created, or changed, to send its calls to that number
+        created = api.call("POST", "/v1/channels", {"name": "Loop", "forward_to": "+12025550155", **change})
+        changed = api.call("PATCH", f"/v1/channels/{radio['id']}", change)
+        # Then both are refused with a message that names the loop, and nothing is saved
+        for r in (created, changed):
+            assert r.status_code == 400, (change, r.body)
+            assert tracking in body(r)["error"]["message"] and "tracking number" in body(r)["error"]["message"]
+    assert [c["id"] for c in body(api.call("GET", "/v1/channels"))["channels"]] == [radio["id"]]
+    assert body(api.call("GET", f"/v1/channels/{radio['id']}")) == radio
+    # ... while a number given back to the carrier is any phone again
+    assert api.call("DELETE", f"/v1/numbers/{tracking}").status_code == 200
+    assert api.call("PATCH", f"/v1/channels/{radio['id']}", {"forward_to": tracking}).status_code == 200

@@ -10,6 +10,7 @@ written out (which is not UTF-8 at all).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -210,3 +211,36 @@ def test_a_lone_surrogate_is_refused_where_it_would_have_been_stored(api, stage)
     # A well-formed pair (an emoji escaped as two halves) is text like any other.
     raw = json.dumps({**fill(TEMPLATES[("POST", "/v1/leases")], stage), "utm": {"source": "\U0001f600"}}).encode()
     assert json.loads(send(api, "POST", "/v1/leases", raw).body)["tracked"] is True
+
+
+# --- path ids: an empty or blank id names nothing ---------------------------------------------
+
+
+def id_routes() -> list[tuple[str, str]]:
+    """Every (method, path) of the management API with an id in its path."""
+    from app import app
+
+    return sorted(
+        (method, path)
+        for path, entries in app.routes.items()
+        if path.startswith("/v1/") and "{" in path
+        for method in entries
+    )
+
+
+@pytest.mark.parametrize("blank", ["", "%20", "%09"], ids=["empty", "space", "tab"])
+def test_an_empty_path_id_is_a_404_never_a_500(api, blank):
+    # Given every management route that takes an id (POST /v1/webhooks//test answered 500)
+    assert ("POST", "/v1/webhooks/{endpoint_id}/test") in id_routes()
+    for method, template in id_routes():
+        for name in re.findall(r"\{([^}]+)\}", template):
+            # When that id (one at a time) is empty or blank, the others well-formed but unknown
+            path = re.sub(r"\{([^}]+)\}", lambda m, name=name: blank if m[1] == name else "unknown", template)
+            r = send(api, method, path, b"{}" if method in ("POST", "PUT", "PATCH") else b"")
+            # Then the answer is a 4xx in the API's error shape (a trailing empty id may instead
+            # name the list route above it, which answers as that route does, or 405), never a 5xx
+            assert r.status_code < 500, (method, path, r.status_code, r.body)
+            if r.status_code >= 400:
+                assert set(body(r)["error"]) >= {"code", "message"}, (method, path, r.body)
+            if not path.endswith("/" + blank) or blank:
+                assert r.status_code == 404 and body(r)["error"]["code"] == "not_found", (method, path, r.body)

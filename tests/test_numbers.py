@@ -185,3 +185,30 @@ def test_a_repoint_the_provider_fails_is_502_and_saving_again_finishes_it(api, c
     # When it is saved again, every number points at the new phone
     assert api.call("PATCH", f"/v1/channels/{channel['id']}", {"forward_to": "+12025550177"}).status_code == 200
     assert [fallback_phone(n) for n in numbers] == ["+12025550177"] * 2
+
+
+def test_forwarding_a_pool_to_one_of_our_tracking_numbers_is_refused(api, channel):
+    # Given a tracking number of this deployment
+    tracking = body(api.call("POST", "/v1/numbers", {"channel_id": channel["id"]}))["number"]
+    spec = {"name": "Shop", "allowed_origins": ["https://shop.example.com"], "original_number": "+12025550100"}
+    # When a pool is created to forward to it, or a pool is changed to
+    created = api.call("POST", "/v1/pools", {**spec, "forward_to": tracking})
+    pool = body(api.call("POST", "/v1/pools", {**spec, "forward_to": "+12025550144"}))
+    changed = api.call("PATCH", f"/v1/pools/{pool['id']}", {"flow": {"failover": [tracking]}})
+    # Then both are refused, naming the loop, and the pool is as it was
+    for r in (created, changed):
+        assert r.status_code == 400 and tracking in body(r)["error"]["message"], r.body
+    assert [p["id"] for p in body(api.call("GET", "/v1/pools"))["pools"]] == [pool["id"]]
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["flow"] == {}
+
+
+def test_buying_a_number_a_line_forwards_to_is_refused(api):
+    # Given a channel whose calls go to a phone in the local provider's range
+    phone = "+12015550150"
+    ch = body(api.call("POST", "/v1/channels", {"name": "Loop", "forward_to": "+12025550144"}))
+    assert api.call("PATCH", f"/v1/channels/{ch['id']}", {"flow": {"failover": [phone]}}).status_code == 200
+    # When that phone is bought as a tracking number
+    r = api.call("POST", "/v1/numbers", {"channel_id": ch["id"], "number": phone})
+    # Then it is refused, naming the loop, and nothing is bought
+    assert r.status_code == 400 and phone in body(r)["error"]["message"], r.body
+    assert body(api.call("GET", "/v1/numbers"))["numbers"] == []

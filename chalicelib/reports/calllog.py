@@ -176,9 +176,14 @@ def calls_csv(query: dict[str, str]) -> tuple[str, str | None]:
 
 def write_csv(rows: list[dict[str, Any]]) -> str:
     """Calls as the API shows them (``calls.to_dict``) as CSV text: the export's columns, every
-    cell through ``csv_cell``. The dashboard's export of its filtered log writes with this too."""
+    cell through ``csv_cell``. The dashboard's export of its filtered log writes with this too.
+
+    Every cell is quoted (``QUOTE_ALL``), not only those holding a comma: a spreadsheet told
+    (or guessing) ``;`` or tab as well as ``,`` then still keeps a cell holding ``;`` or a tab
+    whole. Quotes are for readability only; ``csv_cell`` alone makes every cell safe, for
+    spreadsheets that read the quotes and for those that do not."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", quoting=csv.QUOTE_ALL)
     writer.writeheader()
     for c in rows:
         attr = c.get("attribution") or {}
@@ -209,14 +214,33 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # ... except a plain number or an E.164 phone number, so that CRMs still import phones as phones.
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Where a spreadsheet may start a cell inside a cell's text: at its start, and after any
+# separator some locale splits CSV on (``,`` ``;`` tab) or a line break; the place is unsafe
+# when the text there, after spaces and double quotes (which a spreadsheet may drop or read as
+# a quoted field's opening), starts a formula.
+_UNSAFE_START = re.compile(r'(?:\A|(?<=[,;\t\r\n]))(?=(?:[^\S\t\r\n]|")*[=+\-@\t\r])')
 
 
 def csv_cell(value: Any) -> str:
-    """One cell's text: a formula start quoted as text (``'=...``), and text that cannot be
-    UTF-8 (a lone surrogate, if any was ever stored) replaced, so one call cannot break the export."""
+    """One cell's text, safe in a spreadsheet of any locale, and text that cannot be UTF-8 (a lone
+    surrogate, if any was ever stored) replaced, so one call cannot break the export.
+
+    Our CSV is split on ``,``, but a spreadsheet in a continental locale splits it on ``;``, and
+    one may be told tab too; each makes a cell of the text after such a separator *inside* a
+    cell (``spring;=1+1;`` gives ``=1+1``), and quoting the cell does not stop it, because that
+    cell's opening quote is not where the spreadsheet's field starts. So a ``'`` (what a
+    spreadsheet takes as "text follows", and a reader sees as plainly added) goes in front of
+    every place that could start a formula: the cell's start and every place after ``,`` ``;``
+    tab, CR or LF, when the text there, after any spaces and ``"``, starts with ``=`` ``+``
+    ``-`` ``@`` tab or CR (OWASP's list): ``spring;=1+1;`` becomes ``spring;'=1+1;``, and
+    ``x; "=1"`` becomes ``x;' "=1"``. Only a whole cell that is a plain number or an E.164 phone
+    is left as it is (CRMs import those as numbers); after a separator even ``-5`` is escaped,
+    since there the spreadsheet's cell runs on into the next cells' text. Everything else is
+    kept, so a cell reads as it was written, with a ``'`` before each formula start.
+    """
     if value is None:
         return ""
     text = _LONE_SURROGATE.sub("\ufffd", value if isinstance(value, str) else str(value))
-    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+    if _PLAIN_NUMBER.fullmatch(text):
+        return text
+    return _UNSAFE_START.sub("'", text)
