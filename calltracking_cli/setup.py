@@ -35,8 +35,9 @@ class Answers:
     table_prefix: str
     alerts_from: str = ""  # the SES sender of alert and summary emails; empty: no email alerts yet
 
-    def problems(self) -> list[str]:
-        found = checks.stage_name(self.stage)
+    def problems(self, existing: dict[str, Any] | None = None) -> list[str]:
+        """What to fix; ``existing``: the stage's entry in .chalice/config.json, if it has one."""
+        found = checks.stage_name(self.stage, existing)
         found += checks.account_sid(self.account_sid)
         found += checks.auth_token(self.auth_token)
         if self.subaccount_sid:
@@ -110,7 +111,7 @@ def stage_entry(project: Project, answers: Answers, *, account_sid: str) -> dict
 
 
 def run(project: Project, answers: Answers) -> None:
-    found = answers.problems()
+    found = answers.problems(project.config().get("stages", {}).get(answers.stage))
     if found:
         raise click.ClickException("nothing was changed; fix these first:\n  - " + "\n  - ".join(found))
 

@@ -157,3 +157,51 @@ def test_a_deployed_stage_runs_in_the_region_setup_recorded(tmp_path):
     env = project.effective_env("prod", {"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"})
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
     assert env["SSM_READ_TIMEOUT"] == "10"  # a laptop may wait longer for SSM than the voice webhook does
+
+
+# --- the local stack's stage names -------------------------------------------------------------------
+
+DEPLOYED_TEST_STAGE = {"iam_policy_file": "policy-test.json", "environment_variables": {"STAGE": "test"}}
+GOOD_SETUP = [
+    "--account-sid", GOOD_SID, "--forward-to", "+12025550123", "--region", "eu-west-1",
+    "--public-url", "https://calls.example.com/api",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["local", "test"])
+def test_a_new_stage_named_like_the_local_stack_is_refused(name):
+    # Given no stage of that name (or only the local stack's own) in .chalice/config.json
+    for existing in (None, {"environment_variables": {"STAGE": name, "CALLTRACKING_LOCAL": "true"}}):
+        # When setup or deploy checks the name
+        found = checks.stage_name(name, existing)
+        # Then it is refused, saying why
+        assert len(found) == 1 and "reserved for the local stack" in found[0] and "make run" in found[0]
+
+
+def test_an_existing_deployed_stage_named_test_keeps_working():
+    # Given a stage `test` made before the names were reserved: a deployed one
+    # When setup is run again on it, or it is deployed
+    # Then its name is accepted (it behaves as deployed: Settings.local is never true in Lambda)
+    assert checks.stage_name("test", DEPLOYED_TEST_STAGE) == []
+
+
+def test_setup_refuses_a_new_stage_named_test_before_touching_anything(tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from calltracking_cli.main import cli
+
+    # Given a checkout without a stage `test`, and otherwise good answers
+    (tmp_path / ".chalice").mkdir()
+    shutil.copy(Project().config_path, tmp_path / ".chalice" / "config.json")
+    before = (tmp_path / ".chalice" / "config.json").read_text()
+    # When setup is asked to make it
+    done = CliRunner().invoke(
+        cli,
+        ["--project-dir", str(tmp_path), "setup", "--stage", "test", *GOOD_SETUP],
+        env={"TWILIO_AUTH_TOKEN": "0123456789abcdef" * 2},
+    )
+    # Then it stops with the reason, and nothing was written (nor Twilio or AWS asked: no network here)
+    assert done.exit_code == 1 and "reserved for the local stack" in done.output, done.output
+    assert (tmp_path / ".chalice" / "config.json").read_text() == before
