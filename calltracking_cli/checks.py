@@ -18,6 +18,11 @@ REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 STAGE = re.compile(r"[a-z][a-z0-9]{0,19}")  # goes into table, bucket, queue, function and SSM names
+# Where setup takes the Twilio auth token from: never the command line, where ps and shell history see it.
+AUTH_SOURCES = (
+    "set TWILIO_AUTH_TOKEN, pipe it in with --auth-token-stdin "
+    "(e.g. `pass twilio/token | calltracking setup --auth-token-stdin ...`), or run setup at a terminal to be asked"
+)
 RESERVED_STAGES = ("local", "test")  # the local stack's and the tests' (see stage_name)
 
 
@@ -39,7 +44,9 @@ def account_sid(value: str, *, name: str = "the Twilio account SID") -> list[str
 
 def auth_token(value: str) -> list[str]:
     if not value:
-        return ["the Twilio auth token is missing: it is next to the account SID on the Twilio console"]
+        return [
+            f"the Twilio auth token is missing: {AUTH_SOURCES} (it is next to the account SID on the Twilio console)"
+        ]
     if found := _placeholder("the Twilio auth token", value):
         return found
     if not AUTH_TOKEN.fullmatch(value):
