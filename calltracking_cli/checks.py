@@ -7,6 +7,8 @@ before anything is created in AWS or Twilio.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 PLACEHOLDER = "REPLACE-WITH"  # how .chalice/config.json marks what a deployment must fill in
@@ -16,6 +18,12 @@ REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 STAGE = re.compile(r"[a-z][a-z0-9]{0,19}")  # goes into table, bucket, queue, function and SSM names
+# Where setup takes the Twilio auth token from: never the command line, where ps and shell history see it.
+AUTH_SOURCES = (
+    "set TWILIO_AUTH_TOKEN, pipe it in with --auth-token-stdin "
+    "(e.g. `pass twilio/token | calltracking setup --auth-token-stdin ...`), or run setup at a terminal to be asked"
+)
+RESERVED_STAGES = ("local", "test")  # the local stack's and the tests' (see stage_name)
 
 
 def _placeholder(name: str, value: str) -> list[str]:
@@ -36,7 +44,9 @@ def account_sid(value: str, *, name: str = "the Twilio account SID") -> list[str
 
 def auth_token(value: str) -> list[str]:
     if not value:
-        return ["the Twilio auth token is missing: it is next to the account SID on the Twilio console"]
+        return [
+            f"the Twilio auth token is missing: {AUTH_SOURCES} (it is next to the account SID on the Twilio console)"
+        ]
     if found := _placeholder("the Twilio auth token", value):
         return found
     if not AUTH_TOKEN.fullmatch(value):
@@ -95,9 +105,22 @@ def email(value: str, *, name: str = "the alarm email") -> list[str]:
     return []
 
 
-def stage_name(value: str) -> list[str]:
-    if value == "local":
-        return ["the local stage is `make run`'s: it needs no setup"]
+def stage_name(value: str, existing: Mapping[str, Any] | None = None) -> list[str]:
+    """A stage's name; ``existing``: its entry in .chalice/config.json, if it has one.
+
+    ``local`` and ``test`` are the local stack's and the tests' names, so a new deployed stage
+    may not take them. A deployed one made before that rule (an entry without
+    ``CALLTRACKING_LOCAL``) keeps working: setup may be run on it again and it may be deployed;
+    since the app no longer judges by name (``Settings.local`` is never true in Lambda), it
+    simply behaves as the deployment it is. ``make run``'s own ``local`` entry is never set up.
+    """
+    if value in RESERVED_STAGES:
+        env = (existing or {}).get("environment_variables", {})
+        if existing is None or str(env.get("CALLTRACKING_LOCAL", "")).lower() in ("true", "1"):
+            return [
+                f"the stage names {' and '.join(RESERVED_STAGES)} are reserved for the local stack "
+                "(`make run` and the tests): choose another name for a deployed stage"
+            ]
     if not STAGE.fullmatch(value):
         return [f"the stage {value!r} must be 1 to 20 lowercase letters and digits, starting with a letter"]
     return []

@@ -35,8 +35,9 @@ class Answers:
     table_prefix: str
     alerts_from: str = ""  # the SES sender of alert and summary emails; empty: no email alerts yet
 
-    def problems(self) -> list[str]:
-        found = checks.stage_name(self.stage)
+    def problems(self, existing: dict[str, Any] | None = None) -> list[str]:
+        """What to fix; ``existing``: the stage's entry in .chalice/config.json, if it has one."""
+        found = checks.stage_name(self.stage, existing)
         found += checks.account_sid(self.account_sid)
         found += checks.auth_token(self.auth_token)
         if self.subaccount_sid:
@@ -51,11 +52,37 @@ class Answers:
         return found
 
 
-def _ask(value: str | None, text: str, *, hide: bool = False, optional: bool = False) -> str:
+def _ask(value: str | None, text: str, *, optional: bool = False) -> str:
     """An option's value; asked for only when missing and someone is at the terminal."""
     if value is None and sys.stdin.isatty():
-        return str(click.prompt(text, default="" if optional else None, hide_input=hide, show_default=False)).strip()
+        return str(click.prompt(text, default="" if optional else None, show_default=False)).strip()
     return (value or "").strip()
+
+
+def read_auth_token(*, from_stdin: bool, from_env: str | None) -> str:
+    """The Twilio auth token: piped in (``--auth-token-stdin``), else ``TWILIO_AUTH_TOKEN``, else asked
+    for with the input hidden when someone is at the terminal; empty when there is none (the checks
+    then say the ways). ``--auth-token-stdin`` at a terminal asks hidden too rather than echo it."""
+    interactive = sys.stdin.isatty()
+    if from_stdin and not interactive:
+        return sys.stdin.readline().strip()
+    if not from_stdin and from_env and from_env.strip():
+        return from_env.strip()
+    if interactive:
+        return str(click.prompt("Twilio auth token", hide_input=True, show_default=False)).strip()
+    return ""
+
+
+def _no_token_on_the_command_line(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--auth-token`` is refused, not ignored: the token would already be in ps and the shell's
+    history, and silently ignoring it would leave the owner believing setup used it. The same
+    parameter still takes ``TWILIO_AUTH_TOKEN`` from the environment."""
+    if value is not None and ctx.get_parameter_source(param.name or "") == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError(
+            "--auth-token is no longer accepted: a token on the command line is visible in ps and the shell's "
+            f"history. Instead {checks.AUTH_SOURCES}."
+        )
+    return value
 
 
 def policy_for(project: Project, stage: str, prefix: str) -> dict[str, Any]:
@@ -110,7 +137,7 @@ def stage_entry(project: Project, answers: Answers, *, account_sid: str) -> dict
 
 
 def run(project: Project, answers: Answers) -> None:
-    found = answers.problems()
+    found = answers.problems(project.config().get("stages", {}).get(answers.stage))
     if found:
         raise click.ClickException("nothing was changed; fix these first:\n  - " + "\n  - ".join(found))
 
@@ -177,7 +204,12 @@ def run(project: Project, answers: Answers) -> None:
 @click.command()
 @click.option("--stage", default="prod", show_default=True, help="the stage; an agency uses one per client")
 @click.option("--account-sid", envvar="TWILIO_ACCOUNT_SID", help="Twilio account SID (AC...) [TWILIO_ACCOUNT_SID]")
-@click.option("--auth-token", envvar="TWILIO_AUTH_TOKEN", help="Twilio auth token [TWILIO_AUTH_TOKEN]")
+@click.option("--auth-token", envvar="TWILIO_AUTH_TOKEN", hidden=True, callback=_no_token_on_the_command_line)
+@click.option(
+    "--auth-token-stdin",
+    is_flag=True,
+    help="read the Twilio auth token from stdin (or set TWILIO_AUTH_TOKEN; at a terminal it is asked for, hidden)",
+)
 @click.option("--subaccount-sid", default="", help="a client's Twilio subaccount (its numbers and token)")
 @click.option("--public-url", envvar="PUBLIC_BASE_URL", help="the API's public URL; empty: API Gateway's own")
 @click.option("--forward-to", envvar="DEFAULT_FORWARD_TO", help="the business's main phone, E.164")
@@ -191,6 +223,7 @@ def setup(
     stage: str,
     account_sid: str | None,
     auth_token: str | None,
+    auth_token_stdin: bool,
     subaccount_sid: str,
     public_url: str | None,
     forward_to: str | None,
@@ -204,7 +237,7 @@ def setup(
     answers = Answers(
         stage=stage,
         account_sid=_ask(account_sid, "Twilio account SID"),
-        auth_token=_ask(auth_token, "Twilio auth token", hide=True),
+        auth_token=read_auth_token(from_stdin=auth_token_stdin, from_env=auth_token),
         public_url=_ask(public_url, "Public URL (empty: API Gateway's)", optional=True),
         forward_to=_ask(forward_to, "Default forward-to phone (E.164)"),
         region=_ask(region, "AWS region"),

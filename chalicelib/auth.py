@@ -38,7 +38,9 @@ def identify(authorization: str | None) -> str:
     if key_id is not None:
         return "key:" + key_id
     # Comparing digests keeps the comparison constant-time whatever the lengths. A deployment
-    # may run on stored keys alone, with no bootstrap key configured.
-    if _bootstrap_configured() and hmac.compare_digest(_digest(token), _digest(api_key())):
+    # may run on stored keys alone, with no bootstrap key configured, and a bootstrap key whose
+    # SSM parameter was deleted (or may not be read) is revoked: api_key() is None.
+    bootstrap = api_key() if _bootstrap_configured() else None
+    if bootstrap is not None and hmac.compare_digest(_digest(token), _digest(bootstrap)):
         return "key:" + _digest(token).hex()[:8]
     raise Unauthorized("the API key is not valid")

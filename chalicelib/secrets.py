@@ -13,6 +13,17 @@ Only a container that never had the value raises ``SecretUnavailable`` (a 503), 
 its requests tries again within the same limits: the Twilio routes then answer without
 verifying the request and write nothing (``chalicelib/routes/twilio_hooks.py``).
 
+The bootstrap API key is the exception to "keep the last good value": when SSM answers that
+its parameter does not exist (``ParameterNotFound``) or that this role may not read it
+(``AccessDeniedException``), those are answers, not failures: deleting the parameter (or
+denying access to it) is how an owner revokes that key. The cached key is dropped and no
+bootstrap key is accepted (``api_key()`` is ``None``; stored keys still work) until SSM gives
+the value again; that answer is itself kept for ``SECRETS_RETRY_SECONDS``, so a flood of wrong
+keys costs one SSM read a minute, not one each. Throttling, 5xx, timeouts and network errors
+still keep the last good key. The Twilio auth token keeps its last good value on every error:
+it verifies calls, and a call is forwarded whatever happens; a wrong or missing token would not
+stop forwarding, only make every call unverified and unstored.
+
 (Powertools parameters caches too, but once its ``max_age`` is past a failed read raises
 instead of keeping the last good value; given this client, it would add nothing else here.)
 """
@@ -21,10 +32,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib import clock
 from chalicelib.errors import SecretUnavailable
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
@@ -32,14 +43,20 @@ from chalicelib.settings import get_settings
 
 @dataclass
 class _Entry:
-    value: str
-    read_again_at: float  # monotonic seconds
+    value: str | None  # None: SSM said the parameter is gone or not ours to read (revocable secrets only)
+    read_again_at: float  # seconds, from _now()
 
 
 _cache: dict[str, _Entry] = {}
 _clients: dict[tuple[Any, ...], Any] = {}
 _lock = threading.Lock()
-_now: Callable[[], float] = time.monotonic  # tests move it to make a cached value stale
+
+
+def _now() -> float:
+    """Seconds from the one injectable clock (``chalicelib/clock.py``), so tests move a cached value's
+    age as they move everything else's. A wall clock, not a monotonic one: a step of the container's
+    clock moves a refresh by that much, harmless against intervals of minutes."""
+    return clock.now_ms() / 1000
 
 
 def _client(patient: bool = False) -> Any:
@@ -95,7 +112,23 @@ def _fetch(name: str, patient: bool = False) -> str:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+# SSM's answers that the parameter is not there for this role: they revoke a revocable secret.
+_REVOKING_CODES = {"ParameterNotFound", "AccessDeniedException"}
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)  # botocore's ClientError; anything else has none
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
 def _from_ssm(name: str, what: str, patient: bool = False) -> str:
+    value = _lookup(name, what, patient, revocable=False)
+    assert value is not None  # only a revocable secret is ever cached as absent
+    return value
+
+
+def _lookup(name: str, what: str, patient: bool, *, revocable: bool) -> str | None:
+    """The parameter's value, cached; ``None`` only for a ``revocable`` one SSM says is gone or denied."""
     entry = _cache.get(name)
     if entry is not None and _now() < entry.read_again_at:
         return entry.value
@@ -108,9 +141,18 @@ def _from_ssm(name: str, what: str, patient: bool = False) -> str:
         try:
             value = _fetch(name, patient)
         except Exception as exc:  # whatever SSM or the network did: timeouts, throttling, 5xx, denied
+            if revocable and _error_code(exc) in _REVOKING_CODES:
+                logger.warning(
+                    "SSM says a revocable secret is gone or not readable; none is accepted until it is back",
+                    parameter=name,
+                    code=_error_code(exc),
+                )
+                _cache[name] = _Entry(None, now + s.secrets_retry_seconds)
+                return None
             if entry is None:
                 logger.warning("reading a secret from SSM failed and none is cached", parameter=name, error=repr(exc))
                 raise SecretUnavailable(f"{what} could not be read from SSM") from None
+            # The last answer stands: a good value, or (revocable) "gone": a failing SSM revives nothing.
             logger.warning("refreshing a secret from SSM failed; the last good value is kept", parameter=name)
             entry.read_again_at = now + s.secrets_retry_seconds
             return entry.value
@@ -131,9 +173,14 @@ def twilio_auth_token() -> str:
     return _read(s.twilio_auth_token, s.twilio_auth_token_param, "the Twilio auth token")
 
 
-def api_key() -> str:
+def api_key() -> str | None:
+    """The bootstrap API key; ``None`` when its SSM parameter is gone or access to it is denied
+    (revoked: see the module's docstring). ``SecretUnavailable`` when it cannot be read and none is
+    cached, or none is configured."""
     s = get_settings()
-    return _read(s.api_key, s.api_key_param, "the API key")
+    if s.api_key_param:
+        return _lookup(s.api_key_param, "the API key", False, revocable=True)
+    return _read(s.api_key, "", "the API key")
 
 
 def clear_cache() -> None:

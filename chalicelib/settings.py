@@ -8,7 +8,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 TABLES = ("channels", "pools", "numbers", "calls", "sessions", "leases", "counters")
-LOCAL_STAGES = ("local", "test")  # every other stage is deployed: Lambda, SSM, real Twilio
+# Chalice() writes AWS_EXECUTION_ENV into every process that imports the app, Lambda or not
+# ("AWS_Lambda aws-chalice/<version>" when it was absent); Lambda's own value names the runtime.
+_CHALICE_OUTSIDE_LAMBDA = re.compile(r"AWS_Lambda( aws-chalice/\S+)+")
 PLACEHOLDER = "REPLACE-WITH"  # how .chalice/config.json marks what a deployment must fill in
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
@@ -17,6 +19,9 @@ class Settings(NamedTuple):
     """Immutable, like the environment it is read from (a NamedTuple: cheaper to define than a dataclass)."""
 
     stage: str
+    # The local stack (`make run`) or the tests, never a deployment: loopback webhook targets, the
+    # demo page, cookies without Secure on http, and no deployed-stage checks (see ``_local``).
+    local: bool
     region: str
     table_prefix: str
     dynamodb_endpoint: str | None
@@ -147,6 +152,28 @@ def _delays(env: dict[str, str], key: str, default: str) -> tuple[int, ...]:
     return delays
 
 
+def _local(env: dict[str, str]) -> bool:
+    """Whether this process is the local stack or the tests: ``CALLTRACKING_LOCAL=true`` (or ``1``),
+    and not in Lambda.
+
+    Not the stage's name: a deployed stage may be named ``local`` or ``test`` (setup now refuses
+    to make one, but older ones exist), and what local allows (sending to loopback, the demo page,
+    cookies without ``Secure``) must never happen in a deployment. Lambda always sets
+    ``AWS_LAMBDA_FUNCTION_NAME`` and ``AWS_EXECUTION_ENV`` (``AWS_Lambda_python3.12``), so even a
+    deployed stage whose environment says ``CALLTRACKING_LOCAL=true`` is not local. The one
+    ``AWS_EXECUTION_ENV`` that does not count is the placeholder Chalice itself writes when the
+    variable is absent (``chalice local``, the test client), which never names a runtime. Any other
+    ``CALLTRACKING_LOCAL`` value (``yes``, a typo) is not local either: this switch fails towards
+    deployed, and never raises.
+    """
+    if env.get("CALLTRACKING_LOCAL", "").strip().lower() not in ("true", "1"):
+        return False
+    if "AWS_LAMBDA_FUNCTION_NAME" in env:
+        return False
+    execution = env.get("AWS_EXECUTION_ENV")
+    return execution is None or bool(_CHALICE_OUTSIDE_LAMBDA.fullmatch(execution))
+
+
 def load(env: dict[str, str] | None = None) -> Settings:
     """Build settings from an environment mapping (``os.environ`` by default)."""
     e = dict(os.environ if env is None else env)
@@ -162,6 +189,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
     hook_retries = _delays(e, "OUTBOUND_WEBHOOK_RETRY_SECONDS", DEFAULT_OUTBOUND_WEBHOOK_RETRY_SECONDS)
     return Settings(
         stage=e.get("STAGE", "dev"),
+        local=_local(e),
         region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
         table_prefix=prefix,
         dynamodb_endpoint=e.get("DYNAMODB_ENDPOINT") or None,
@@ -239,7 +267,7 @@ def problems(s: Settings | None = None) -> list[str]:
     or the fallback from forwarding calls.
     """
     s = s or get_settings()
-    deployed = s.stage not in LOCAL_STAGES
+    deployed = not s.local
     found: list[str] = []
     if not s.default_forward_to:
         if deployed:

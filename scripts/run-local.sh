@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 DDB_PORT=${DDB_PORT:-8001}
 API_PORT=${API_PORT:-8000}
+# The local stack (never true in Lambda): loopback webhook targets, the demo page, cookies over http.
+export CALLTRACKING_LOCAL=true
 export DYNAMODB_ENDPOINT="http://127.0.0.1:${DDB_PORT}"
 export SQS_ENDPOINT="$DYNAMODB_ENDPOINT"  # moto's server serves SQS and the DynamoDB stream too
 export S3_ENDPOINT="$DYNAMODB_ENDPOINT"   # and S3: the recordings bucket

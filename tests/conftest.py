@@ -28,6 +28,7 @@ _ddb_proc, DDB_ENDPOINT = servers.start_dynamodb()
 os.environ.update(
     {
         "STAGE": "test",
+        "CALLTRACKING_LOCAL": "true",  # loopback receivers, the demo page: the local stack's (never in Lambda)
         "TELEPHONY": "local",
         "TABLE_PREFIX": "test-",
         "DYNAMODB_ENDPOINT": DDB_ENDPOINT,

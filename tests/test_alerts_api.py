@@ -129,8 +129,18 @@ class FakeSes:
         return {"ProductionAccessEnabled": False, "SendingEnabled": True}
 
 
-def test_a_deployed_stage_checks_verification_and_the_sandbox(settings_env: Any, monkeypatch: Any) -> None:
-    settings_env(STAGE="prod", ALERTS_FROM_EMAIL="alerts@shop.example")
+@pytest.mark.parametrize(
+    "deployed",
+    [
+        {"STAGE": "prod", "CALLTRACKING_LOCAL": "false"},
+        # a stage named like the local one, in Lambda (whose environment claims local, wrongly)
+        {"STAGE": "test", "CALLTRACKING_LOCAL": "true", "AWS_LAMBDA_FUNCTION_NAME": "calltracking-test"},
+    ],
+)
+def test_a_deployed_stage_checks_verification_and_the_sandbox(
+    settings_env: Any, monkeypatch: Any, deployed: dict[str, str]
+) -> None:
+    settings_env(**deployed, ALERTS_FROM_EMAIL="alerts@shop.example")
     monkeypatch.setattr(channels, "ses", FakeSes)
     found = sender.status()
     assert found["sandbox"] is True and found["verification_status"] == "PENDING" and not found["ready"]

@@ -115,8 +115,9 @@ def project(tmp_path: Path) -> Path:
 
 
 def run(
-    project: Path, aws: str, twilio: type[Proxy], *args: str, region: bool = True
+    project: Path, aws: str, twilio: type[Proxy], *args: str, region: bool = True, token: str = TOKEN
 ) -> subprocess.CompletedProcess[str]:
+    """The CLI as a process; ``token`` is on its stdin, which ``setup --auth-token-stdin`` reads."""
     env = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -137,21 +138,20 @@ def run(
         cwd=ROOT,
         env=env,
         timeout=300,
-        stdin=subprocess.DEVNULL,
+        input=token + "\n",
     )
 
 
 def setup_args(**override: str) -> list[str]:
     values = {
         "--account-sid": ACCOUNT,
-        "--auth-token": TOKEN,
         "--public-url": OLD_URL,
         "--forward-to": FORWARD_TO,
         "--alarm-email": "owner@acme.example.com",
         "--alerts-from": "alerts@acme.example.com",
         **override,
     }
-    return ["setup", "--stage", STAGE, *[x for kv in values.items() for x in kv]]
+    return ["setup", "--stage", STAGE, "--auth-token-stdin", *[x for kv in values.items() for x in kv]]
 
 
 def nothing_in_aws(aws: str) -> None:
@@ -195,7 +195,7 @@ def test_placeholders_and_a_missing_region_stop_setup_before_anything_is_created
 
 def test_setup_refuses_credentials_twilio_rejects(project, aws, twilio):
     twilio.seen.clear()
-    done = run(project, aws, twilio, *setup_args(**{"--auth-token": "nothex"}))
+    done = run(project, aws, twilio, *setup_args(), token="nothex")
     assert done.returncode == 1 and "32 lowercase hex" in done.stderr
     nothing_in_aws(aws)
 

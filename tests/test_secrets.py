@@ -13,10 +13,10 @@ from xml.etree import ElementTree
 import boto3
 import pytest
 
-from chalicelib import secrets
+from chalicelib import clock, secrets
 from tests.conftest import AUTH_TOKEN, DDB_ENDPOINT, DEFAULT_PHONE, body
 from tests.support import snapshot
-from tests.support.faults import MODES, ssm_failing
+from tests.support.faults import ABSENT_MODES, MODES, ssm_failing
 
 PARAM = "/calltracking/test/twilio-auth-token"
 CALLER = "+14155550111"
@@ -41,10 +41,10 @@ def token_in_ssm(api, settings_env):
 
 
 @pytest.fixture
-def later(monkeypatch):
-    """Move the secrets' clock: ``later(301)`` makes a value read now due for a refresh."""
+def later(tables):
+    """Move the clock (the wall clock, shifted): ``later(301)`` makes a value read now due for a refresh."""
     offset = [0.0]
-    monkeypatch.setattr(secrets, "_now", lambda: time.monotonic() + offset[0])
+    clock.set_source(lambda: time.time() + offset[0])  # the tables fixture puts the real clock back
 
     def advance(seconds: float) -> None:
         offset[0] += seconds
@@ -154,7 +154,7 @@ def tags(response) -> list[str]:
     return [el.tag for el in ElementTree.fromstring(response.body)]
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", MODES + ABSENT_MODES)  # a call is still verified and forwarded, even then
 def test_warm_container_keeps_the_last_good_token_when_ssm_fails(token_in_ssm, later, mode):
     # Given a container that read the token, and a call it verified
     api = token_in_ssm
@@ -188,3 +188,63 @@ def test_a_missing_bootstrap_key_in_ssm_is_503_not_500(api, settings_env):
         r = api.call("GET", "/v1/channels", key="ct_notakey_atall")
     # Then the management API says "try again", not "server error" or "wrong key"
     assert r.status_code == 503 and body(r)["error"]["code"] == "secret_unavailable"
+
+
+# --- the bootstrap API key: deleting its parameter (or denying access to it) revokes it ---------------
+
+KEY_PARAM = "/calltracking/test/api-key"
+BOOTSTRAP = "bootstrap-key-from-ssm-0123456789"
+
+
+@pytest.fixture
+def key_in_ssm(api, settings_env, fake_clock):
+    """A deployment's bootstrap key as an SSM SecureString, read by a container that has used it."""
+    ssm().put_parameter(Name=KEY_PARAM, Value=BOOTSTRAP, Type="SecureString", Overwrite=True)
+    settings_env(API_KEY="", API_KEY_PARAM=KEY_PARAM, SSM_ENDPOINT=DDB_ENDPOINT)
+    assert api.call("GET", "/v1/channels", key=BOOTSTRAP).status_code == 200
+    return api
+
+
+def test_a_deleted_bootstrap_key_is_refused_once_the_refresh_time_passes(key_in_ssm, fake_clock):
+    api = key_in_ssm
+    # Given the key's parameter deleted (the owner revokes the bootstrap key)
+    ssm().delete_parameter(Name=KEY_PARAM)
+    # When the container's copy is due for a refresh (SECRETS_REFRESH_SECONDS, 300)
+    fake_clock.advance(301)
+    # Then the old key is refused, and stays refused (a day later too), not kept as "the last good value"
+    assert api.call("GET", "/v1/channels", key=BOOTSTRAP).status_code == 401
+    fake_clock.advance(25 * 3600)
+    refused = api.call("GET", "/v1/channels", key=BOOTSTRAP)
+    assert refused.status_code == 401 and body(refused)["error"]["code"] == "unauthorized"
+    # When the parameter exists again, it is accepted again once the absence is read again (60 s)
+    ssm().put_parameter(Name=KEY_PARAM, Value=BOOTSTRAP, Type="SecureString", Overwrite=True)
+    fake_clock.advance(61)
+    assert api.call("GET", "/v1/channels", key=BOOTSTRAP).status_code == 200
+
+
+@pytest.mark.parametrize("mode", ABSENT_MODES)
+def test_a_bootstrap_key_ssm_says_is_gone_or_denied_opens_nothing(key_in_ssm, fake_clock, mode):
+    api = key_in_ssm
+    # Given SSM answering that the parameter is not there, or not ours to read
+    fake_clock.advance(301)
+    with ssm_failing(mode):
+        # When the old key is used after the refresh time, or by a new container
+        warm = api.call("GET", "/v1/channels", key=BOOTSTRAP)
+        secrets.clear_cache()
+        cold = api.call("GET", "/v1/channels", key=BOOTSTRAP)
+    # Then it is refused as a wrong key is (401), not kept and not "try again"
+    assert warm.status_code == cold.status_code == 401, (warm.body, cold.body)
+    # ... and once access returns, it works again
+    fake_clock.advance(61)
+    assert api.call("GET", "/v1/channels", key=BOOTSTRAP).status_code == 200
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_bootstrap_key_is_kept_while_ssm_is_failing(key_in_ssm, fake_clock, mode):
+    # Given a container that read the key, and SSM throttling, failing, refusing or hanging at refresh time
+    fake_clock.advance(301)
+    with ssm_failing(mode):
+        # When the key is used
+        kept = key_in_ssm.call("GET", "/v1/channels", key=BOOTSTRAP)
+    # Then the last good value is kept (for SECRETS_RETRY_SECONDS, then SSM is asked again)
+    assert kept.status_code == 200

@@ -74,7 +74,7 @@ def test_the_shipped_deployed_stages_are_flagged_until_filled_in():
 
 def test_an_empty_default_phone_is_a_warning_at_the_first_request_not_an_error(api, settings_env, monkeypatch, caplog):
     # Given a deployed stage without a default phone, in a fresh container
-    settings_env(STAGE="prod", DEFAULT_FORWARD_TO="")
+    settings_env(STAGE="prod", CALLTRACKING_LOCAL="false", DEFAULT_FORWARD_TO="")
     monkeypatch.setattr(http, "_settings_checked", False)
     caplog.set_level(logging.WARNING)
     # When calls come in
@@ -93,3 +93,56 @@ def test_importing_the_app_never_fails_on_a_bad_setting():
     env |= {"STAGE": "prod", "DEFAULT_FORWARD_TO": "", "PUBLIC_BASE_URL": "", "TELEPHONY": "twilio"}
     done = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# --- local or deployed: a signal Lambda never gives, not the stage's name ------------------------------
+
+LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "calltracking-test", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"}
+
+
+@pytest.mark.parametrize(
+    ("env", "local"),
+    [
+        ({"STAGE": "local", "CALLTRACKING_LOCAL": "true"}, True),
+        ({"STAGE": "anything", "CALLTRACKING_LOCAL": "1"}, True),
+        ({"STAGE": "local"}, False),  # the name alone says nothing
+        ({"STAGE": "test"}, False),
+        ({"STAGE": "test", "CALLTRACKING_LOCAL": "yes-please"}, False),
+        ({"STAGE": "test", "CALLTRACKING_LOCAL": "true", "AWS_LAMBDA_FUNCTION_NAME": "calltracking-test"}, False),
+        ({"STAGE": "local", "CALLTRACKING_LOCAL": "true", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"}, False),
+        # Chalice writes this placeholder into any process that imports the app: not Lambda's
+        ({"STAGE": "test", "CALLTRACKING_LOCAL": "true", "AWS_EXECUTION_ENV": "AWS_Lambda aws-chalice/1.31.4"}, True),
+        ({"CALLTRACKING_LOCAL": "true", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12 aws-chalice/1.31.4"}, False),
+    ],
+)
+def test_local_is_what_the_environment_says_and_never_in_lambda(env, local):
+    # Given an environment as a mapping (load reads nothing else: no database, no os.environ)
+    # When it is loaded
+    s = settings.load(env)
+    # Then it is local only when asked to be, outside Lambda
+    assert s.local is local
+
+
+def test_a_stage_named_test_in_lambda_reports_the_deployed_stages_problems():
+    # Given a stage named `test` running in Lambda, whose environment claims to be local
+    env = {"STAGE": "test", "CALLTRACKING_LOCAL": "true", "DEFAULT_FORWARD_TO": "", "SSM_ENDPOINT": "http://x"}
+    env |= LAMBDA
+    # When its settings are checked
+    found = " | ".join(settings.problems(settings.load(env)))
+    # Then it is judged as the deployed stage it is
+    assert "DEFAULT_FORWARD_TO is empty" in found and "SSM_ENDPOINT is set on a deployed stage" in found
+    assert "TWILIO_AUTH_TOKEN_PARAM is not set" in found
+
+
+def test_a_stage_named_test_in_lambda_refuses_loopback_and_demo_and_sets_secure_cookies(api, settings_env):
+    from chalicelib.dashboard import web
+
+    # Given a stage named `test` in Lambda, served over plain http, whose environment claims to be local
+    settings_env(STAGE="test", CALLTRACKING_LOCAL="true", PUBLIC_BASE_URL="http://calls.example.test/api", **LAMBDA)
+    # When a webhook endpoint on this machine is added (Lambda's runtime API, say)
+    hook = api.call("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next"})
+    # Then it is refused, the demo page is not there, and the session cookie is Secure all the same
+    assert hook.status_code == 400 and body(hook)["error"]["code"] == "bad_request"
+    demo = api.client.http.get("/demo")
+    assert demo.status_code == 404 and body(demo)["error"]["code"] == "not_found"
+    assert "Secure" in web.cookie("ct_session", "x").split("; ")

@@ -340,7 +340,7 @@ def test_an_address_that_turns_private_is_refused_at_delivery(
 
 def test_loopback_is_refused_on_a_deployed_stage(api: Any, receiver: Receiver, settings_env: Any) -> None:
     ep = endpoint(api, receiver, events=["call.completed"])
-    settings_env(STAGE="prod")
+    settings_env(STAGE="prod", CALLTRACKING_LOCAL="false")
     answer = api.call("POST", "/v1/webhooks", {"url": "https://127.0.0.1/hooks"})
     assert answer.status_code == 400 and "loopback" in body(answer)["error"]["message"]
     assert api.call("POST", "/v1/webhooks", {"url": receiver.url}).status_code == 400  # http, and loopback

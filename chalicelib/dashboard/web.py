@@ -49,7 +49,7 @@ from chalice.app import Request
 
 from chalicelib.dashboard import websessions
 from chalicelib.errors import ApiError, BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
-from chalicelib.settings import LOCAL_STAGES, get_settings
+from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
     import jinja2
@@ -226,9 +226,9 @@ def asset_response(served: str) -> Response:
 
 
 def secure_cookies() -> bool:
-    """``Secure`` on every stage but a local one served over plain http."""
+    """``Secure`` everywhere but the local stack served over plain http (``Settings.local``)."""
     s = get_settings()
-    return not (s.stage in LOCAL_STAGES and s.public_base_url.startswith("http://"))
+    return not (s.local and s.public_base_url.startswith("http://"))
 
 
 def cookie(name: str, value: str, *, path: str = "/dashboard", max_age: int | None = None) -> str:

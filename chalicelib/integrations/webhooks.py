@@ -56,8 +56,9 @@ TEST_TYPE = "webhook.test"
 
 
 def loopback_allowed() -> bool:
-    """Only the local stage (and the tests) may send to a receiver on this machine."""
-    return get_settings().stage in ("local", "test")
+    """Only the local stack and the tests may send to a receiver on this machine (``Settings.local``:
+    never in Lambda, whatever the stage is named: there loopback is the runtime API)."""
+    return get_settings().local
 
 
 def check_url(value: Any) -> str:

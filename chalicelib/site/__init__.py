@@ -44,8 +44,8 @@ def script_response(if_none_match: str | None) -> Response:
 
 
 def demo_response() -> Response:
-    """The demo landing page, wired to the demo pool (local stage only)."""
-    if get_settings().stage not in ("local", "test"):
+    """The demo landing page, wired to the demo pool (the local stack and the tests only)."""
+    if not get_settings().local:
         raise NotFound("the demo page is served by the local stack only")
     pool = next((p for p in PoolModel.scan() if p.name == DEMO_POOL_NAME), None)
     if pool is None:

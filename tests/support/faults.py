@@ -20,10 +20,14 @@ from tests.support import servers
 ERRORS = {
     "throttle": (400, "ThrottlingException", "Rate of requests exceeds the allowed throughput."),
     "server-error": (500, "InternalServerError", "Internal server error"),
+    # SSM's definite answers (not failures): the parameter is gone, or this role may not read it.
+    "not-found": (400, "ParameterNotFound", "Parameter not found."),
+    "denied": (400, "AccessDeniedException", "User is not authorized to perform: ssm:GetParameter"),
 }
 # How each service names its errors' ``__type`` (botocore reads what follows the '#').
 TYPE_PREFIX = {"dynamodb": "com.amazonaws.dynamodb.v20120810#", "ssm": ""}
-MODES = ("throttle", "server-error", "refused", "hang")
+MODES = ("throttle", "server-error", "refused", "hang")  # SSM or the network failing
+ABSENT_MODES = ("not-found", "denied")  # SSM answering that the secret is not there for us
 
 
 class FaultyEndpoint:

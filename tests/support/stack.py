@@ -60,6 +60,7 @@ def start(*, table_prefix: str = "stack-", extra_env: dict[str, str] | None = No
         "SES_ENDPOINT": ddb,  # alert emails
         "TABLE_PREFIX": table_prefix,
         "PUBLIC_BASE_URL": base,
+        "CALLTRACKING_LOCAL": "true",  # the local stage's, kept whatever the caller's environment says
         **(extra_env or {}),
     }
     env = {k: v for k, v in os.environ.items() if k not in overrides}

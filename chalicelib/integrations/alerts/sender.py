@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.integrations.alerts import channels
-from chalicelib.settings import LOCAL_STAGES, get_settings
+from chalicelib.settings import get_settings
 
 
 def _identity(name: str) -> dict[str, Any] | None:
@@ -53,7 +53,7 @@ def status() -> dict[str, Any]:
                 f"SES identity {out['identity']} is {found.get('VerificationStatus')}, not verified: "
                 "add the DNS records SES shows for it (or click the link SES emailed), then wait for SUCCESS"
             )
-    if s.stage not in LOCAL_STAGES:
+    if not s.local:  # the embedded SES (moto) has no sandbox to report; every deployment's account may
         account = channels.ses().get_account()
         out["sandbox"] = not account.get("ProductionAccessEnabled", False)
         if out["sandbox"]:
