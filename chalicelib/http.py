@@ -99,6 +99,7 @@ def _dashboard(event: Request, get_response: Callable[[Request], Response]) -> R
     from chalicelib.dashboard import web  # dashboard requests only: Jinja2 and the pages stay off the voice path
 
     try:
+        _require_path_ids(event)  # an empty id names nothing, signed in or not: a 404 page, never a 500
         return get_response(event)
     except (web.Redirect, ApiError) as exc:
         if isinstance(exc, ApiError):

@@ -414,3 +414,14 @@ def test_the_recording_link_is_a_presigned_url_for_the_session(api):
     r = b.get(f"/dashboard/calls/{sid}/recording")
     assert r.status_code == 200 and "X-Amz-Signature" in body(r)["url"]
     assert api.client.http.get(f"/dashboard/calls/{sid}/recording").status_code == 303  # no session
+
+
+def test_an_empty_call_id_in_a_dashboard_path_is_a_404_page_not_a_500(api):
+    # Given a signed-in admin
+    b = Browser(api)
+    for path in ("/dashboard/calls//recording", "/dashboard/calls/%20/recording"):
+        # When a path names no call
+        r = b.get(path)
+        # Then the answer is the dashboard's 404 page, not Chalice's 500
+        assert r.status_code == 404, (path, r.status_code)
+        assert "text/html" in {k.lower(): v for k, v in r.headers.items()}.get("content-type", "")
