@@ -2,9 +2,8 @@
 
 from chalice import Chalice, ConvertToMiddleware
 
-from chalicelib import http
-from chalicelib.observability import logger, metrics
-from chalicelib.routes import dashboard_auth, dashboard_pages, events, management, public, twilio_hooks
+from chalicelib.core.observability import logger, metrics
+from chalicelib.routes import dashboard_auth, dashboard_pages, events, http, management, public, twilio_hooks
 
 app = Chalice(app_name="calltracking", configure_logs=False)
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))

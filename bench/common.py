@@ -54,8 +54,8 @@ def local_env(endpoint: str, prefix: str) -> None:
             "POWERTOOLS_LOG_LEVEL": "CRITICAL",
         }
     )
-    from chalicelib.leasing import sites
-    from chalicelib.settings import get_settings
+    from chalicelib import sites
+    from chalicelib.core.settings import get_settings
     from chalicelib.store import connections
     from chalicelib.voice import blocklist
 

@@ -49,8 +49,8 @@ def run() -> dict[str, Any]:
 
 
 def _measure(size: int) -> dict[str, Any]:
-    from chalicelib import clock
-    from chalicelib.dashboard import calllog, overview
+    from chalicelib.core import clock
+    from chalicelib.dashboard import logpage, overview
 
     end_ms, build_seconds = report_bench.seed(size)
     clock.set_source(lambda: end_ms / 1000)
@@ -63,14 +63,14 @@ def _measure(size: int) -> dict[str, Any]:
             seconds = time.perf_counter() - t0
             over_requests, over_ops = counter.total, dict(counter.ops)
 
-            calllog.clear_cache()
+            logpage.clear_cache()
             counter.reset()
-            calllog.log({})
-            calllog.source_choices()
+            logpage.log({})
+            logpage.source_choices()
             cold = counter.total
             counter.reset()
-            log = calllog.log({})
-            calllog.source_choices()
+            log = logpage.log({})
+            logpage.source_choices()
             warm, warm_ops = counter.total, dict(counter.ops)
         pages = _pages()
     finally:
@@ -116,12 +116,12 @@ def _signed_in() -> Iterator[tuple[Any, dict[str, str]]]:
 
 def _pages() -> dict[str, Any]:
     """DynamoDB requests of whole pages as a browser gets them (the session's read included)."""
-    from chalicelib.dashboard import calllog
+    from chalicelib.dashboard import logpage
 
     out: dict[str, Any] = {}
     with _signed_in() as (client, cookie), common.counting() as counter:
         for name, path in (("overview_page", "/dashboard?range=90d"), ("log_page", "/dashboard/calls")):
-            calllog.clear_cache()
+            logpage.clear_cache()
             counter.reset()
             assert client.http.get(path, headers=cookie).status_code == 200
             out[f"{name}_cold_process"] = counter.total

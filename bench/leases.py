@@ -38,8 +38,8 @@ def run() -> dict[str, Any]:
 def _measure(ddb: str) -> dict[str, Any]:
     import boto3
 
-    from chalicelib import numbers, pools
-    from chalicelib.leasing import endpoint, sites
+    from chalicelib import numbers, pools, sites
+    from chalicelib.leasing import endpoint
     from chalicelib.store import models
 
     models.create_tables()

@@ -3,7 +3,7 @@
 Budget (issue 6): the same number of DynamoDB requests at both sizes. Calls are built as
 finished call items with the same contribution the live code computes
 (``aggregates.contribution``), written with batch writes together with the aggregates they add
-up to; then ``summaries.channels_report`` runs once per size against a fresh embedded
+up to; then ``figures.channels_report`` runs once per size against a fresh embedded
 DynamoDB, with its requests counted (botocore event hooks) and timed. Time is stated as the
 ratio of the large report to the small one.
 """
@@ -40,7 +40,7 @@ def run() -> dict[str, Any]:
 
 
 def _forget() -> None:
-    from chalicelib import settings
+    from chalicelib.core import settings
     from chalicelib.store import connections
 
     settings.get_settings.cache_clear()
@@ -48,7 +48,7 @@ def _forget() -> None:
 
 
 def _measure(size: int) -> dict[str, Any]:
-    from chalicelib import clock
+    from chalicelib.core import clock
 
     end_ms, build_seconds = seed(size)
     clock.set_source(lambda: end_ms / 1000)
@@ -99,15 +99,15 @@ def seed(size: int) -> tuple[int, float]:
 
 
 def _report(size: int, build_seconds: float) -> dict[str, Any]:
-    from chalicelib import clock
-    from chalicelib.reports import summaries
+    from chalicelib.core import clock
+    from chalicelib.reports import figures
 
     query = {"from": "2026-06-24", "to": "2026-09-21", "model": "last_touch"}  # 90 days
     with common.counting() as counter:
-        summaries.channels_report(query)  # warm: connections and clients are built once per process
+        figures.channels_report(query)  # warm: connections and clients are built once per process
         counter.reset()
         t0 = time.perf_counter()
-        report = summaries.channels_report(query)
+        report = figures.channels_report(query)
         seconds = time.perf_counter() - t0
     clock.set_source(None)
     return {

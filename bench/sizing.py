@@ -6,8 +6,8 @@ browser is played as ``ct.js`` behaves: the first page asks for a number, later 
 the held lease with no request, a timer renews it every ``renew_after_seconds`` while the
 page is visible, and a visitor the pool refused asks again on every page. The requests go
 to the real lease endpoint code (``chalicelib.leasing.endpoint.lease``) and every call to the real
-voice webhook (``chalicelib.voice.webhook.answer_voice``), against the embedded DynamoDB, with the
-clock injected (``chalicelib.clock.set_source``), so a simulated day takes seconds.
+voice webhook (``chalicelib.voice.inbound.answer_voice``), against the embedded DynamoDB, with the
+clock injected (``chalicelib.core.clock.set_source``), so a simulated day takes seconds.
 
 The simulator knows which visit each call came from and classifies the stored attribution:
 correct (that session, confidence active), late (that session, confidence late), wrong
@@ -324,12 +324,13 @@ def reuse(policy: str, rng: random.Random) -> Iterator[None]:
 
 def simulate(s: Scenario, *, size: int, policy: str = "lrr", replication: int = 0) -> dict[str, Any]:
     """Run one replication against the DynamoDB chalicelib is configured for; the figures as a dict."""
-    from chalicelib import clock, numbers, pools
-    from chalicelib.leasing import endpoint, sites
-    from chalicelib.observability import metrics
+    from chalicelib import numbers, pools, sites
+    from chalicelib.core import clock
+    from chalicelib.core.observability import metrics
+    from chalicelib.leasing import endpoint
     from chalicelib.reports import sizing
     from chalicelib.store.models import CallModel
-    from chalicelib.voice import webhook
+    from chalicelib.voice import inbound
 
     visitors = traffic(s, replication)
     start = DAY0 + s.start_hour * 3600
@@ -419,7 +420,7 @@ def simulate(s: Scenario, *, size: int, policy: str = "lrr", replication: int = 
                 return
             record["after_lease_end"] = t > b.spans[-1][1]  # only these can be spoilt by reuse
             sid = f"CA{replication:08x}{v.index:024x}"
-            webhook.answer_voice(
+            inbound.answer_voice(
                 {"CallSid": sid, "From": f"+1646{v.index:07d}", "To": b.number, "CallStatus": "ringing"}
             )
             metrics.clear_metrics()  # what each Lambda invocation's flush does (metrics are disabled here)

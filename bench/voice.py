@@ -48,7 +48,7 @@ def signed_voice_post() -> Callable[[Any, int, str], float]:
     Twilio signs it, through the app; returns its time and checks that the call was forwarded."""
     from twilio.request_validator import RequestValidator
 
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
 
     s = get_settings()
     validator = RequestValidator(s.twilio_auth_token)
@@ -100,8 +100,8 @@ def _measure() -> dict[str, Any]:
     from twilio.twiml.voice_response import VoiceResponse
 
     from chalicelib import channels, numbers, pools
+    from chalicelib.core.settings import get_settings
     from chalicelib.leasing import endpoint
-    from chalicelib.settings import get_settings
     from chalicelib.store import models
     from tests.support.faults import dynamodb_failing
 

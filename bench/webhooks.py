@@ -28,18 +28,19 @@ def run() -> dict[str, Any]:
 
 
 def _measure() -> dict[str, Any]:
-    from chalicelib.integrations import outbound, webhooks
+    from chalicelib.integrations import outbound
+    from chalicelib.integrations.webhooks import endpoints
 
     public = ipaddress.ip_address("93.184.216.34")  # no network: the endpoints' host is taken as public
 
     def add() -> None:
         with mock.patch.object(outbound, "resolve", lambda *a, **k: public):
             for e in range(ENDPOINTS):
-                webhooks.create({"url": f"https://crm{e}.example.com/hooks"})
+                endpoints.create({"url": f"https://crm{e}.example.com/hooks"})
 
     def remove() -> None:
-        for item in webhooks.list_all():
-            webhooks.delete(item["id"])
+        for item in endpoints.list_all():
+            endpoints.delete(item["id"])
 
     by_side = with_and_without(add, remove, n=N, block=BLOCK)
     counts = {ENDPOINTS if k else 0: v for k, v in by_side[0].items()}

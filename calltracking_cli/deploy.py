@@ -64,8 +64,7 @@ def preflight(project: Project, stage: str, region: str) -> list[str]:
     found += checks.account_sid(env.get("TWILIO_ACCOUNT_SID", ""), name="TWILIO_ACCOUNT_SID")
     found += checks.phone(env.get("DEFAULT_FORWARD_TO", ""), name="DEFAULT_FORWARD_TO")
     found += checks.public_url(env.get("PUBLIC_BASE_URL", ""))
-    sys.path.insert(0, str(project.root))
-    from scripts import policy as policy_tool  # the checkout's own policy tool
+    from calltracking_cli import policy as policy_tool  # the checkout's own policy tool
 
     policy_file = project.root / ".chalice" / project.stage(stage).get("iam_policy_file", f"policy-{stage}.json")
     if not policy_file.exists():
@@ -229,7 +228,7 @@ def repoint_numbers(project: Project, stage: str, region: str, *, force: bool = 
     """Point every active number at the stage's public URL where it is not yet."""
     with stage_environment(project, stage, extra={"AWS_REGION": region, "AWS_DEFAULT_REGION": region}):
         from chalicelib import numbers
-        from chalicelib.errors import ApiError
+        from chalicelib.core.errors import ApiError
 
         try:
             return numbers.repoint_deployment(force=force)

@@ -25,7 +25,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="print JSON i
 
 def _run(project: Project, stage: str, action: Callable[[Any], Any]) -> Any:
     """``action(apikeys module)`` against the stage's tables (see ``run_on_stage``)."""
-    return run_on_stage(project, stage, "chalicelib.apikeys", action, show_table=True)
+    return run_on_stage(project, stage, "chalicelib.access.apikeys", action, show_table=True)
 
 
 def _table(keys: list[dict[str, Any]]) -> None:

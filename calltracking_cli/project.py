@@ -155,10 +155,10 @@ def stage_environment(
     go back to what it was.
     """
     # Function-level imports: chalicelib reads settings lazily, and the CLI's --help should not load it.
-    from chalicelib import secrets
-    from chalicelib import settings as settings_module
+    from chalicelib.core import secrets
+    from chalicelib.core import settings as settings_module
+    from chalicelib.core.telephony import set_provider
     from chalicelib.store import connections
-    from chalicelib.telephony import set_provider
 
     before = dict(os.environ)
     env = {**project.effective_env(stage), **(extra or {})}
@@ -189,8 +189,8 @@ def run_on_stage(project: Project, stage: str, module: str, action: Callable[[An
     import click
 
     with stage_environment(project, stage):
-        from chalicelib.errors import ApiError
-        from chalicelib.settings import get_settings
+        from chalicelib.core.errors import ApiError
+        from chalicelib.core.settings import get_settings
 
         if show_table:
             s = get_settings()

@@ -144,9 +144,8 @@ def run(project: Project, answers: Answers) -> None:
     # Function-level imports: boto3 and the policy tool are needed only once the inputs are good.
     import boto3
 
-    sys.path.insert(0, str(project.root))
+    from calltracking_cli import policy as policy_tool
     from calltracking_cli import twilio_api
-    from scripts import policy as policy_tool
 
     try:
         account = twilio_api.fetch_account(answers.account_sid, answers.auth_token, answers.subaccount_sid or None)

@@ -32,8 +32,9 @@ def misdirected_numbers(client: Any = None) -> list[str]:
     elsewhere (not in the stage's table) are not this deployment's business.
     """
     from calltracking_cli import twilio_api
-    from chalicelib import numbers, secrets
-    from chalicelib.settings import get_settings
+    from chalicelib import numbers
+    from chalicelib.core import secrets
+    from chalicelib.core.settings import get_settings
     from chalicelib.store.models import NumberModel
 
     s = get_settings()
@@ -84,8 +85,8 @@ def status(project: Project, stage: str, region: str | None) -> None:
     click.echo(f"public URL {env.get('PUBLIC_BASE_URL') or '(not set)'}")
     problems = 0
     with stage_environment(project, stage, extra={"AWS_REGION": chosen, "AWS_DEFAULT_REGION": chosen}):
-        from chalicelib.settings import get_settings
-        from chalicelib.settings import problems as setting_problems
+        from chalicelib.core.settings import get_settings
+        from chalicelib.core.settings import problems as setting_problems
 
         for problem in setting_problems():
             problems += 1

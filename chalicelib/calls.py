@@ -19,15 +19,16 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import attribution, clock
-from chalicelib.errors import BadRequest, StorageUnavailable
-from chalicelib.observability import logger
+from chalicelib import attribution
+from chalicelib.core import clock
+from chalicelib.core.errors import BadRequest, StorageUnavailable
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
+from chalicelib.core.validation import loose_e164
 from chalicelib.routing import Route, lookup
-from chalicelib.settings import get_settings
 from chalicelib.store import connections
 from chalicelib.store.models import CallModel, CounterModel, NumberModel, PoolModel
 from chalicelib.store.ops import condition_failed, expires_after, failed_conditions, get_or_404
-from chalicelib.validation import loose_e164
 
 # Twilio's call statuses in the order a call moves through them; a callback never
 # moves a call backwards, whatever order the callbacks arrive in.

@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chalicelib import clock, numbers
-from chalicelib import validation as v
-from chalicelib.errors import BadRequest
+from chalicelib import handling, numbers
+from chalicelib.core import clock
+from chalicelib.core import validation as v
+from chalicelib.core.errors import BadRequest
 from chalicelib.store.models import ChannelModel
 from chalicelib.store.ops import get_or_404
-from chalicelib.voice import flow
 
 FIELDS = {"name", "forward_to", "record", "disclosure", "flow"}
 
@@ -30,13 +30,13 @@ def to_dict(ch: ChannelModel) -> dict[str, Any]:
 
 def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     v.reject_unknown(body, FIELDS)
-    return flow.handling_fields(body, partial=partial)
+    return handling.handling_fields(body, partial=partial)
 
 
 def create(body: dict[str, Any]) -> dict[str, Any]:
     f = _fields(body, partial=False)
     numbers.refuse_tracking_numbers(numbers.forward_phones(f))
-    f["disclosure"] = flow.disclosure_for(f.get("record"), f.get("disclosure"))
+    f["disclosure"] = handling.disclosure_for(f.get("record"), f.get("disclosure"))
     now = clock.now_ms()
     ch = ChannelModel("ch_" + secrets.token_hex(8), created_at=now, updated_at=now, **f)
     ch.save(condition=ChannelModel.channel_id.does_not_exist())
@@ -63,7 +63,7 @@ def update(channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
     ch = load(channel_id)
     for key, value in f.items():
         setattr(ch, key, value)
-    ch.disclosure = flow.disclosure_for(ch.record, ch.disclosure)
+    ch.disclosure = handling.disclosure_for(ch.record, ch.disclosure)
     ch.updated_at = clock.now_ms()
     ch.save(condition=ChannelModel.channel_id.exists())
     if "forward_to" in f:

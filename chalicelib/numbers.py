@@ -12,13 +12,13 @@ from urllib.parse import unquote, urlencode
 
 from pynamodb.exceptions import PutError
 
-from chalicelib import clock
-from chalicelib import validation as v
-from chalicelib.errors import BadRequest, Conflict, NotFound, UpstreamError
-from chalicelib.settings import get_settings
+from chalicelib.core import clock
+from chalicelib.core import validation as v
+from chalicelib.core.errors import BadRequest, Conflict, NotFound, UpstreamError
+from chalicelib.core.settings import get_settings
+from chalicelib.core.telephony import TelephonyError, Webhooks, get_provider
 from chalicelib.store.models import ChannelModel, NumberModel, PoolModel
 from chalicelib.store.ops import condition_failed, get_or_404
-from chalicelib.telephony import TelephonyError, Webhooks, get_provider
 
 PROVISION_FIELDS = {"channel_id", "pool_id", "country", "area_code", "contains", "number", "overflow"}
 
@@ -135,7 +135,7 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
 
 def forward_phones(fields: dict[str, Any]) -> dict[str, str]:
     """Every phone a line sends calls to, by the field that names it: ``forward_to``, each
-    ``flow.failover`` phone, the ``flow.after_hours`` forward (the shapes ``voice.flow`` checks).
+    ``flow.failover`` phone, the ``flow.after_hours`` forward (the shapes ``chalicelib.handling`` checks).
     ``fields`` is a channel's or pool's fields, as validated for saving or as stored."""
     out: dict[str, str] = {}
     if fields.get("forward_to"):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chalicelib import clock, numbers
-from chalicelib import validation as v
-from chalicelib.errors import BadRequest, Conflict
-from chalicelib.leasing import sites
+from chalicelib import handling, numbers, sites
+from chalicelib.core import clock
+from chalicelib.core import validation as v
+from chalicelib.core.errors import BadRequest, Conflict
 from chalicelib.store.models import NumberModel, PoolModel
 from chalicelib.store.ops import get_or_404
-from chalicelib.voice import flow
 
 FIELDS = {
     "name",
@@ -51,7 +50,7 @@ def to_dict(p: PoolModel) -> dict[str, Any]:
 
 def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     v.reject_unknown(body, FIELDS)
-    out = flow.handling_fields(body, partial=partial)
+    out = handling.handling_fields(body, partial=partial)
     if "allowed_origins" in body or not partial:
         origins = body.get("allowed_origins")
         if not isinstance(origins, list) or not origins:
@@ -80,7 +79,7 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
 def create(body: dict[str, Any]) -> dict[str, Any]:
     f = _fields(body, partial=False)
     numbers.refuse_tracking_numbers(numbers.forward_phones(f))
-    f["disclosure"] = flow.disclosure_for(f.get("record"), f.get("disclosure"))
+    f["disclosure"] = handling.disclosure_for(f.get("record"), f.get("disclosure"))
     now = clock.now_ms()
     pool = PoolModel(
         "pl_" + secrets.token_hex(8),
@@ -111,7 +110,7 @@ def update(pool_id: str, body: dict[str, Any]) -> dict[str, Any]:
         raise Conflict("add an overflow number first: POST /v1/numbers with pool_id and overflow true")
     for key, value in f.items():
         setattr(pool, key, value)
-    pool.disclosure = flow.disclosure_for(pool.record, pool.disclosure)
+    pool.disclosure = handling.disclosure_for(pool.record, pool.disclosure)
     pool.updated_at = clock.now_ms()
     pool.save(condition=PoolModel.pool_id.exists())
     sites.forget(pool.site_key)

@@ -57,7 +57,7 @@ def _setting(key: str) -> str:
 
 def create_tables() -> None:
     _env()
-    from chalicelib.events.local_pump import create_queues
+    from calltracking_local.pump import create_queues
     from chalicelib.recordings.storage import create_bucket
     from chalicelib.store.models import create_tables as create
 
@@ -120,9 +120,9 @@ def sent_emails() -> list[dict[str, Any]]:
 
 def pump() -> None:
     _env()
-    from chalicelib.events import local_pump
+    from calltracking_local import pump
 
-    local_pump.main()
+    pump.main()
 
 
 def seed() -> None:
@@ -167,8 +167,8 @@ DEMO_ADMIN = "admin@example.com"
 def seed_admin() -> None:
     """The demo admin for the dashboard, with a new random password each time (printed: email, password)."""
     _env()
+    from chalicelib.core.errors import Conflict
     from chalicelib.dashboard import users
-    from chalicelib.errors import Conflict
 
     password = users.generate_password()
     try:
@@ -187,9 +187,9 @@ def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
     _env()
     import random
 
-    from chalicelib import clock
+    from chalicelib.core import clock
     from chalicelib.store.models import NumberModel
-    from chalicelib.voice import webhook
+    from chalicelib.voice import inbound
 
     rnd = random.Random(seed)
     lines = sorted(n.number for n in NumberModel.scan(NumberModel.kind == "channel") if n.status == "active")
@@ -204,15 +204,15 @@ def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
                 clock.set_source(lambda t=t: t)
                 sid = f"CA{day:04d}{i:04d}" + "0" * 24
                 base = {"CallSid": sid, "From": f"+1415555{rnd.randint(100, 160):04d}", "To": rnd.choice(lines)}
-                webhook.answer_voice({**base, "CallStatus": "ringing"})
+                inbound.answer_voice({**base, "CallStatus": "ringing"})
                 talk = rnd.randint(20, 400)
                 answered = rnd.random() < 0.75
                 status = "completed" if answered else "no-answer"
-                webhook.dial_finished(
+                inbound.dial_finished(
                     {**base, "DialCallStatus": status, "DialCallDuration": str(talk if answered else 0)}
                 )
                 clock.set_source(lambda t=t, talk=talk: t + talk + 10)
-                webhook.call_finished(
+                inbound.call_finished(
                     {**base, "CallStatus": "completed", "CallDuration": str(talk + 10 if answered else 25)}
                 )
                 made += 1

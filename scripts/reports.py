@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for key, value in _localenv.stage_env(args.stage).items():
         os.environ.setdefault(key, value)
+    from chalicelib.core.settings import get_settings
     from chalicelib.reports import aggregates
-    from chalicelib.settings import get_settings
 
     s = get_settings()
     print(f"rebuilding {s.table_name('counters')} in {s.report_timezone} days", file=sys.stderr)

@@ -73,16 +73,17 @@ def reset_dynamodb() -> None:
 @pytest.fixture
 def tables() -> Iterator[None]:
     """Empty tables for each test."""
-    from chalicelib import clock, secrets
-    from chalicelib.events import bus, local_pump
+    from calltracking_local import pump
+    from chalicelib.core import clock, secrets
+    from chalicelib.core.telephony import set_provider
+    from chalicelib.events import bus
     from chalicelib.recordings import storage
     from chalicelib.store import models
-    from chalicelib.telephony import set_provider
 
     reset_dynamodb()
     models.create_tables()
     bus.reset()
-    local_pump.create_queues()
+    pump.create_queues()
     storage.reset()
     storage.create_bucket()
     global _PUMP
@@ -103,7 +104,7 @@ def pump() -> Any:
     """The local event pump of this test process (the one ``make run`` runs beside the app)."""
     global _PUMP
     if _PUMP is None:
-        from chalicelib.events.local_pump import Pump
+        from calltracking_local.pump import Pump
 
         _PUMP = Pump()
     return _PUMP
@@ -175,7 +176,7 @@ def body(response: Any) -> Any:
 @pytest.fixture
 def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Change settings for one test: ``settings_env(DEFAULT_FORWARD_TO="")``."""
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
 
     def apply(**values: str) -> None:
         for key, value in values.items():
@@ -193,7 +194,7 @@ T0 = 1_790_000_000.0  # 2026-09-21T13:33:20Z, the fake clock's start
 @pytest.fixture
 def fake_clock(tables: None) -> Any:
     """Time stands still until the test moves it (``fake_clock.advance(seconds)``)."""
-    from chalicelib import clock
+    from chalicelib.core import clock
 
     fake = clock.FakeClock(T0)
     clock.set_source(fake)

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from chalicelib import observability
+from chalicelib.core import observability
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "tables.yaml"

@@ -11,10 +11,10 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import clock
+from chalicelib import sites
+from chalicelib.core import clock
 from chalicelib.events import stream
-from chalicelib.integrations.alerts import channels, dispatch, schedule, sender
-from chalicelib.leasing import sites
+from chalicelib.integrations.alerts import dispatch, schedule, sender, transports
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 from chalicelib.voice import blocklist
@@ -141,7 +141,7 @@ def test_a_deployed_stage_checks_verification_and_the_sandbox(
     settings_env: Any, monkeypatch: Any, deployed: dict[str, str]
 ) -> None:
     settings_env(**deployed, ALERTS_FROM_EMAIL="alerts@shop.example")
-    monkeypatch.setattr(channels, "ses", FakeSes)
+    monkeypatch.setattr(transports, "ses", FakeSes)
     found = sender.status()
     assert found["sandbox"] is True and found["verification_status"] == "PENDING" and not found["ready"]
     assert any("not verified" in p and "DNS" in p for p in found["problems"])

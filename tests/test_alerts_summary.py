@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.integrations.alerts import schedule, summary
+from chalicelib.integrations.alerts import schedule, summary_email
 from tests.conftest import BASE_URL, body, pump
 from tests.support import browser as br
 from tests.support.alerts import SENDER, recipient, sent_emails
@@ -69,7 +69,7 @@ def seeded(alerting: Any, settings_env: Any, fake_clock: Any) -> Any:
 
 def test_the_daily_summary_has_the_report_apis_totals_for_the_local_day(seeded: Any, fake_clock: Any) -> None:
     api = seeded
-    built = summary.build("daily", date(2026, 9, 22), int(fake_clock.t * 1000))
+    built = summary_email.build("daily", date(2026, 9, 22), int(fake_clock.t * 1000))
     report = body(api.call("GET", f"/v1/reports/channels?from={DAY}&to={DAY}"))
     assert (built["from"], built["to"]) == (DAY, DAY)
     for key in ("calls", "answered", "missed", "voicemail", "first_time_callers"):
@@ -86,7 +86,7 @@ def test_the_daily_summary_has_the_report_apis_totals_for_the_local_day(seeded: 
     by_source = {r["source"]: (r["now"], r["before"]) for r in built["first_time_by_source"]}
     assert by_source == {"Google Ads": (3, 0), "Radio FM": (1, 1), "Billboard": (1, 0)}
     # The weekly one for the week of the 21st agrees with the API too
-    week = summary.build("weekly", date(2026, 9, 28), int(fake_clock.t * 1000))
+    week = summary_email.build("weekly", date(2026, 9, 28), int(fake_clock.t * 1000))
     report = body(api.call("GET", "/v1/reports/channels?from=2026-09-21&to=2026-09-27"))
     assert (week["from"], week["to"]) == ("2026-09-21", "2026-09-27")
     assert {k: week["totals"][k] for k in ("calls", "missed")} == {k: report["total"][k] for k in ("calls", "missed")}
@@ -113,8 +113,8 @@ def test_the_summary_is_emailed_once_at_the_recipients_hour(seeded: Any, fake_cl
 
 
 def test_the_summary_html_reads_well_in_chromium(seeded: Any, fake_clock: Any) -> None:
-    built = summary.build("daily", date(2026, 9, 22), int(fake_clock.t * 1000))
-    html = summary.as_html(built, BASE_URL)
+    built = summary_email.build("daily", date(2026, 9, 22), int(fake_clock.t * 1000))
+    html = summary_email.as_html(built, BASE_URL)
     # What mail clients keep: no scripts, no style sheets, no external resources
     assert "<script" not in html and "<style" not in html and "<link" not in html and "<table" in html
     axe = (ROOT / "node_modules" / "axe-core" / "axe.min.js").read_text()

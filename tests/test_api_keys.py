@@ -15,9 +15,9 @@ import boto3
 import pytest
 from pynamodb.exceptions import GetError
 
-from chalicelib import apikeys, auth
-from chalicelib.errors import BadRequest, NotFound, Unauthorized
-from chalicelib.observability import logger
+from chalicelib.access import apikeys, auth
+from chalicelib.core.errors import BadRequest, NotFound, Unauthorized
+from chalicelib.core.observability import logger
 from chalicelib.store.models import CounterModel
 from tests.conftest import API_KEY, DDB_ENDPOINT, body
 from tests.test_leases import lease, make_pool

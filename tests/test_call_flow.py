@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from chalicelib import clock
+from chalicelib.core import clock
 from chalicelib.voice import blocklist
 from tests.conftest import BASE_URL, body
 

@@ -27,8 +27,8 @@ def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str
 
 
 def test_a_user_made_by_the_command_can_sign_in_and_a_disabled_one_cannot(tables):
+    from chalicelib.core.errors import ApiError
     from chalicelib.dashboard import users
-    from chalicelib.errors import ApiError
 
     # Given an owner who adds a viewer with a password of their own (read from stdin, never argv)
     done = cli(

@@ -787,8 +787,8 @@ def test_pages_redirects_and_errors_carry_the_security_headers(api: Any, path: s
 
 
 def test_media_src_allows_the_recordings_bucket_where_urls_are_presigned(api: Any) -> None:
+    from chalicelib.core.settings import get_settings
     from chalicelib.recordings import storage
-    from chalicelib.settings import get_settings
 
     r = Browser(api.client).get("/dashboard/signin")
     media = _csp(r)["media-src"].split()

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.dashboard import calllog, overview, story
-from chalicelib.errors import BadRequest
+from chalicelib.core.errors import BadRequest
+from chalicelib.dashboard import logpage, overview, story
 from chalicelib.store.models import CallModel
 from tests.conftest import body, pump
 from tests.test_reports import DAY, Business, at
@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def biz(api):
-    from chalicelib import clock
+    from chalicelib.core import clock
 
     fake = clock.FakeClock(at("2026-10-10T12:00:00"))
     clock.set_source(fake)
-    calllog.clear_cache()
+    logpage.clear_cache()
     return Business(api, fake)
 
 
@@ -106,7 +106,7 @@ def test_summarize_splits_the_periods_and_stacks_the_days_by_source():
 
 
 def test_log_filters_are_checked():
-    f = calllog.parse_filters({"result": "missed", "first_time": "yes", "caller": "(415) 555-0111"}, "2026-10-10")
+    f = logpage.parse_filters({"result": "missed", "first_time": "yes", "caller": "(415) 555-0111"}, "2026-10-10")
     assert f.caller == "+14155550111" and f.first_time is True and f.start == "2026-09-11"
     for bad in (
         {"result": "maybe"},
@@ -119,23 +119,23 @@ def test_log_filters_are_checked():
         {"tag": "x" * 41},
     ):
         with pytest.raises(BadRequest):
-            calllog.parse_filters(bad, "2026-10-10")
+            logpage.parse_filters(bad, "2026-10-10")
 
 
 def test_a_forged_cursor_is_refused_before_it_reaches_dynamodb():
-    f = calllog.parse_filters({}, "2026-10-10")
-    good = calllog._encode("2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1"}})
-    assert calllog._decode(good, ["2026-10", "2026-09"])[0] == "2026-10"
+    f = logpage.parse_filters({}, "2026-10-10")
+    good = logpage._encode("2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1"}})
+    assert logpage._decode(good, ["2026-10", "2026-09"])[0] == "2026-10"
     forged = [
         "not base64 at all!",
-        calllog._encode("2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-09"}, "started_at": {"N": "1"}}),
-        calllog._encode("2026-10", {"call_sid": {"N": "1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1"}}),
-        calllog._encode("2019-01", {}),
-        calllog._encode("2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1e9"}}),
+        logpage._encode("2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-09"}, "started_at": {"N": "1"}}),
+        logpage._encode("2026-10", {"call_sid": {"N": "1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1"}}),
+        logpage._encode("2019-01", {}),
+        logpage._encode("2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1e9"}}),
     ]
     for cursor in forged:
         with pytest.raises(BadRequest):
-            calllog.page(f, cursor)
+            logpage.page(f, cursor)
 
 
 # --- against the embedded DynamoDB ----------------------------------------------------------------
@@ -172,16 +172,16 @@ def test_the_log_pages_newest_first_and_filters(api, biz):
         sids.append(biz.call("Google Ads" if i % 2 else "Radio FM 101", f"+1415555{i:04d}", result="answered"))
     missed = biz.call("Google Ads", "+14155550001", result="missed")
     api.call("PATCH", f"/v1/calls/{sids[2]}", {"outcome": "sale", "revenue": 10, "tags": ["boiler"]})
-    f = calllog.parse_filters({}, "2026-10-10")
-    first = calllog.page(f, size=3)
+    f = logpage.parse_filters({}, "2026-10-10")
+    first = logpage.page(f, size=3)
     assert [c.call_sid for c in first.calls] == [missed, sids[6], sids[5]] and first.requests == 1
-    second = calllog.page(f, first.cursor, size=3)
+    second = logpage.page(f, first.cursor, size=3)
     assert [c.call_sid for c in second.calls] == [sids[4], sids[3], sids[2]]
-    third = calllog.page(f, second.cursor, size=3)
+    third = logpage.page(f, second.cursor, size=3)
     assert [c.call_sid for c in third.calls] == [sids[1], sids[0]] and third.cursor is None
 
     def sids_for(**q: str) -> list[str]:
-        return [c.call_sid for c in calllog.page(calllog.parse_filters(q, "2026-10-10")).calls]
+        return [c.call_sid for c in logpage.page(logpage.parse_filters(q, "2026-10-10")).calls]
 
     assert sids_for(result="missed") == [missed]
     assert sids_for(outcome="sale") == [sids[2]] and sids_for(tag="boiler") == [sids[2]]
@@ -192,15 +192,15 @@ def test_the_log_pages_newest_first_and_filters(api, biz):
 
 
 def test_a_filtered_page_comes_back_short_with_a_cursor_rather_than_reading_on(api, biz, monkeypatch):
-    monkeypatch.setattr(calllog, "CHUNK", 2)  # each query reads two calls: three queries read six
+    monkeypatch.setattr(logpage, "CHUNK", 2)  # each query reads two calls: three queries read six
     sids = []
     for i in range(8):
         biz.fake.advance(60)
         sids.append(biz.call("Google Ads", f"+1415555{i:04d}", result="missed" if i == 0 else "answered"))
-    f = calllog.parse_filters({"result": "missed"}, "2026-10-10")
-    p = calllog.page(f)
+    f = logpage.parse_filters({"result": "missed"}, "2026-10-10")
+    p = logpage.page(f)
     assert p.calls == [] and p.short and p.cursor and p.requests == 3
-    rest = calllog.page(f, p.cursor)
+    rest = logpage.page(f, p.cursor)
     assert [c.call_sid for c in rest.calls] == [sids[0]] and rest.cursor is None
 
 
@@ -208,7 +208,7 @@ def test_the_csv_is_the_filtered_list_with_formula_cells_escaped(api, biz):
     a = biz.call("Google Ads", "+14155550001")
     biz.call("Radio FM 101", "+14155550002")
     api.call("PATCH", f"/v1/calls/{a}", {"outcome": "sale", "revenue": 50, "note": "=HYPERLINK(1)"})
-    text, cut = calllog.export_csv({"outcome": "sale"})
+    text, cut = logpage.export_csv({"outcome": "sale"})
     rows = list(csv.DictReader(io.StringIO(text)))
     assert not cut and [r["sid"] for r in rows] == [a]
     assert rows[0]["note"] == "'=HYPERLINK(1)" and rows[0]["revenue"] == "50.0"

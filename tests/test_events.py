@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from chalicelib import clock
+from chalicelib.core import clock
+from chalicelib.core.settings import get_settings
 from chalicelib.events import bus, delivery, model, stream, sweep
-from chalicelib.settings import get_settings
 from tests.conftest import T0, body, pump
 
 CALLER = "+14155550111"
@@ -302,7 +302,7 @@ def test_changing_the_time_zone_and_rebuilding_moves_calls_to_their_local_day(ap
 
 
 def test_an_unknown_time_zone_is_refused_at_start() -> None:
-    from chalicelib.settings import load
+    from chalicelib.core.settings import load
 
     with pytest.raises(ValueError, match="IANA"):
         load({"REPORT_TIMEZONE": "Mars/Olympus"})

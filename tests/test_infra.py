@@ -8,7 +8,7 @@
 * The DynamoDB permissions in ``.chalice/policy-<stage>.json`` are exactly the (table,
   action) pairs that ``chalicelib`` calls, found by reading its source: a new model, index
   or operation without a policy change fails here, and so does a permission nothing uses.
-* Every ARN in a policy names one region and one account (``scripts/policy.py`` sets them),
+* Every ARN in a policy names one region and one account (``calltracking_cli/policy.py`` sets them),
   never ``*``, and no statement grants ``*`` except where AWS has no resource-level permission:
   the stream event source's ``ListStreams`` and X-Ray's two write actions (Lambda's active
   tracing, ``"xray": true`` on every deployed stage; Chalice adds them only to policies it
@@ -36,9 +36,9 @@ from moto import mock_aws
 from pynamodb.indexes import Index
 from pynamodb.models import Model
 
-from chalicelib import settings
+from calltracking_cli import policy as policy_tool
+from chalicelib.core import settings
 from chalicelib.store.models import ALL_MODELS
-from scripts import policy as policy_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "infra" / "tables.yaml"
@@ -49,8 +49,8 @@ STACK_PREFIX = "calltracking-ci-"
 
 # Code that never runs in a deployed Lambda, so the policy need not cover it.
 LOCAL_ONLY_MODULES = {
-    "chalicelib/telephony/local.py",  # TELEPHONY=local only
-    "chalicelib/events/local_pump.py",  # the local stack's stand-in for Streams, SQS and the schedule
+    "calltracking_local/telephony.py",  # TELEPHONY=local only
+    "calltracking_local/pump.py",  # the local stack's stand-in for Streams, SQS and the schedule
 }
 LOCAL_ONLY_FUNCTIONS = {
     ("chalicelib/store/models.py", "create_tables"),  # the local stack and tests; deployments use infra/
@@ -286,10 +286,10 @@ TRANSACTION_ACTIONS = {
 AMBIGUOUS = {"get", "query", "count", "update", "delete", "exists"}
 # Builtins whose result carries the models of their arguments: next(iter(Model.query(...))).
 PASS_THROUGH = {"next", "iter", "list", "sorted", "reversed", "min", "max", "cast", "tuple"}
-# boto3's SSM client methods (chalicelib/secrets.py), with the parameter keyword each takes.
+# boto3's SSM client methods (chalicelib/core/secrets.py), with the parameter keyword each takes.
 SSM_ACTIONS = {
     ("get_parameter", "Name"): {"ssm:GetParameter"},
-    ("put_parameter", "Name"): {"ssm:PutParameter"},  # alert channels' secrets (chalicelib/secrets.py)
+    ("put_parameter", "Name"): {"ssm:PutParameter"},  # alert channels' secrets (chalicelib/core/secrets.py)
     ("delete_parameter", "Name"): {"ssm:DeleteParameter"},
     ("get_parameters", "Names"): {"ssm:GetParameters"},
     ("get_parameters_by_path", "Path"): {"ssm:GetParametersByPath"},
@@ -599,7 +599,7 @@ def test_policy_names_one_region_and_one_account(stage: str) -> None:
     assert policy_tool.problems(stage) == (
         [
             f"{policy_tool.path_of(stage).name} names the example account {policy_tool.EXAMPLE_ACCOUNT}: "
-            f"run python scripts/policy.py set --stage {stage} --account <yours> --region <yours>"
+            f"run python -m calltracking_cli.policy set --stage {stage} --account <yours> --region <yours>"
         ]
         if account == policy_tool.EXAMPLE_ACCOUNT
         else []

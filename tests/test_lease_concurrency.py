@@ -17,9 +17,10 @@ import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
-from chalicelib import clock
-from chalicelib.errors import ApiError
-from chalicelib.leasing import endpoint, sites
+from chalicelib import sites
+from chalicelib.core import clock
+from chalicelib.core.errors import ApiError
+from chalicelib.leasing import endpoint
 from chalicelib.store.models import LeaseModel
 from tests.conftest import body
 from tests.test_leases import SITE, UA, make_pool

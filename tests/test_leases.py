@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chalicelib import clock
+from chalicelib.core import clock
 from chalicelib.store.models import LeaseModel, NumberModel, SessionModel
 from tests.conftest import T0, body
 
@@ -230,7 +230,8 @@ def test_page_views_are_bounded(api, fake_clock):
 
 def test_a_renewal_is_one_write_and_cannot_take_anothers_number(api, fake_clock):
     from bench.common import counting
-    from chalicelib.leasing import endpoint, sites
+    from chalicelib import sites
+    from chalicelib.leasing import endpoint
 
     pool = make_pool(api, size=3)
     mine = leased(api, pool, "visitor-aaaa")
@@ -382,7 +383,8 @@ def test_over_its_budget_a_visitor_asking_again_keeps_the_lease_it_holds(api, fa
 def test_the_same_visitor_asking_from_many_tabs_at_once_holds_one_number(api):
     from concurrent.futures import ThreadPoolExecutor
 
-    from chalicelib.leasing import endpoint, sites
+    from chalicelib import sites
+    from chalicelib.leasing import endpoint
 
     pool = make_pool(api, size=10)
     sites.clear_cache()
@@ -557,7 +559,7 @@ def test_a_session_renewing_past_the_longest_lease_is_released(api, fake_clock):
 
 
 def test_refused_visitors_mark_a_bounded_number_of_buckets():
-    from chalicelib.leasing import sites
+    from chalicelib import sites
 
     # However many visitors are refused, they mark at most REFUSED_BUCKETS small strings...
     marks = [sites.refused_bucket(f"visitor-{i:06d}") for i in range(100_000)]
@@ -571,7 +573,7 @@ def test_refused_visitors_mark_a_bounded_number_of_buckets():
 
 
 def test_refused_visitors_are_counted_once_each_in_the_hours_item(api, fake_clock):
-    from chalicelib.leasing import sites
+    from chalicelib import sites
     from chalicelib.store import keys
     from chalicelib.store.models import CounterModel
 

@@ -17,8 +17,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from chalicelib.telephony import local_audio
-from chalicelib.telephony.local import LocalTelephony
+from calltracking_local import audio
+from calltracking_local.telephony import LocalTelephony
 from scripts.local import simulate_call
 from tests.support import servers
 
@@ -87,7 +87,7 @@ def test_demo_data_and_a_simulated_recorded_call(running, monkeypatch):
     while not (call := get(base, f"/v1/calls/{result['call_sid']}"))["recording"]["archived"]:
         assert time.monotonic() < deadline, "the recording was not archived within 10 s"
         time.sleep(0.2)
-    wav = local_audio.wav_bytes()
+    wav = audio.wav_bytes()
     assert call["recording"]["size"] == len(wav)
     assert call["recording"]["url"] == f"{base}/v1/calls/{result['call_sid']}/recording"
     s3 = boto3.client(

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import observability
-from chalicelib.errors import StorageUnavailable
-from chalicelib.voice import webhook
+from chalicelib.core import observability
+from chalicelib.core.errors import StorageUnavailable
+from chalicelib.voice import inbound
 from tests.conftest import DEFAULT_PHONE, body
 
 Emitted = dict[str, Any]
@@ -72,13 +72,13 @@ def test_voice_duration_covers_the_routing(
     api: Any, emitted: Callable[[], Emitted], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number = _number(api)
-    real_lookup = webhook.lookup
+    real_lookup = inbound.lookup
 
     def slow_lookup(called: str) -> Any:
         time.sleep(0.25)
         return real_lookup(called)
 
-    monkeypatch.setattr(webhook, "lookup", slow_lookup)
+    monkeypatch.setattr(inbound, "lookup", slow_lookup)
     emitted()
     api.twilio("/twilio/voice", {"CallSid": "CA2", "From": "+14155550111", "To": number})
     assert emitted()[observability.VOICE_DURATION]["values"][0] >= 250
@@ -90,7 +90,7 @@ def test_a_routing_failure_is_counted_and_the_call_still_forwarded(
     def broken_lookup(called: str) -> Any:
         raise StorageUnavailable("DynamoDB is down")
 
-    monkeypatch.setattr(webhook, "lookup", broken_lookup)
+    monkeypatch.setattr(inbound, "lookup", broken_lookup)
     emitted()
     answer = api.twilio("/twilio/voice", {"CallSid": "CA3", "From": "+14155550111", "To": "+12015550199"})
     assert answer.status_code == 200 and DEFAULT_PHONE.encode() in answer.body

@@ -6,8 +6,8 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-from chalicelib.telephony import TelephonyError, get_provider, set_provider
-from chalicelib.telephony.local import LocalTelephony
+from calltracking_local.telephony import LocalTelephony
+from chalicelib.core.telephony import TelephonyError, get_provider, set_provider
 from tests.conftest import BASE_URL, body
 
 

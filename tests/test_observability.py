@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chalicelib.observability import logger
+from chalicelib.core.observability import logger
 from tests.conftest import API_KEY, body
 
 

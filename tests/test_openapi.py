@@ -106,7 +106,7 @@ def test_the_description_has_exactly_the_apps_routes():
 
 def test_each_operation_says_how_it_is_authorised_and_how_it_refuses():
     """Management routes take the bearer key (401), webhooks Twilio's signature (403), public ones nothing."""
-    from chalicelib.http import _needs_key
+    from chalicelib.routes.http import _needs_key
 
     spec = load_spec()
     assert spec["security"] == [{"bearerAuth": []}]

@@ -240,3 +240,18 @@ def test_nothing_in_chalicelib_imports_what_the_trim_drops() -> None:
                 if twilio_domain or any(name == d or name.startswith(f"{d}.") for d in dropped):
                     imported.append((str(path.relative_to(ROOT)), name))
     assert imported == []
+
+
+def test_the_package_carries_only_what_runs_in_lambda(tree: Path) -> None:
+    """The local stack's pump, telephony provider and audio, the scripts and the owner's CLI stay out."""
+    shipped = {p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file()}
+    local = sorted(
+        p
+        for p in shipped
+        if p.startswith(("calltracking_local/", "scripts/", "calltracking_cli/", "tests/", "bench/"))
+        or "local_pump" in p
+        or "local_audio" in p
+    )
+    assert local == []
+    # and the check looks where the app is
+    assert "chalicelib/voice/inbound.py" in shipped or "chalicelib/voice/inbound.pyc" in shipped

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.privacy.urls import CLICK_ID_PARAMETERS, page_url, referrer
+from chalicelib.core.privacy import CLICK_ID_PARAMETERS, page_url, referrer
 
 SHOP = "https://shop.example.com"
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import pytest
 from playwright.sync_api import Browser
 
-from chalicelib.telephony import local_audio
+from calltracking_local import audio
 from tests.conftest import DDB_ENDPOINT, body
 from tests.support import browser as br
 from tests.test_recordings import recorded_call
@@ -149,7 +149,7 @@ def test_the_player_seeks_with_ranges_and_resumes_where_it_was_when_the_url_expi
     # The duration is the recording's, from the WAV header S3 served.
     page.wait_for_function("document.getElementById('a').duration > 0", timeout=15_000)
     duration = page.evaluate("document.getElementById('a').duration")
-    assert duration == pytest.approx(local_audio.SECONDS, abs=0.1)
+    assert duration == pytest.approx(audio.SECONDS, abs=0.1)
 
     first = _signature(issued[0])[:6]
 
@@ -160,7 +160,7 @@ def test_the_player_seeks_with_ranges_and_resumes_where_it_was_when_the_url_expi
     assert len(issued) == 2 and _signature(issued[1]) != _signature(issued[0])
     assert [e["status"] for e in proxy.log if e["signature"] == first][-1] == 403
     resumed = page.evaluate("window.resumedAt[0]")
-    assert resumed == pytest.approx(local_audio.SECONDS / 2, abs=0.25)  # where the listener was
+    assert resumed == pytest.approx(audio.SECONDS / 2, abs=0.25)  # where the listener was
     page.wait_for_function(f"document.getElementById('a').currentTime > {resumed + 0.5}", timeout=15_000)
     assert page.evaluate("document.getElementById('a').paused") is False
 

@@ -16,16 +16,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from calltracking_local import audio
+from calltracking_local.telephony import LocalTelephony
+from chalicelib.core.settings import bucket_name
+from chalicelib.core.telephony import get_provider
 from chalicelib.events import bus, model
 from chalicelib.recordings import archive, storage
-from chalicelib.settings import bucket_name
 from chalicelib.store.models import CallModel
-from chalicelib.telephony import get_provider, local_audio
-from chalicelib.telephony.local import LocalTelephony
 from tests.conftest import BASE_URL, body, pump
 
 CALLER, CALLED = "+14155550111", "+12015550100"
-WAV = local_audio.wav_bytes()
+WAV = audio.wav_bytes()
 SEEN: list[dict[str, Any]] = []  # what a webhook-like subscriber received
 
 
@@ -55,7 +56,7 @@ def recorded_call(api: Any, *, drain: bool = True) -> tuple[str, str]:
         "RecordingSid": rec_sid,
         "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/{rec_sid}",
         "RecordingStatus": "completed",
-        "RecordingDuration": str(local_audio.SECONDS),
+        "RecordingDuration": str(audio.SECONDS),
     }
     assert api.twilio("/twilio/recording-status", rec).status_code == 200
     done = {**common, "CallStatus": "completed", "CallDuration": "20"}
@@ -96,7 +97,7 @@ def test_a_recorded_call_is_archived_verified_and_deleted_at_the_provider(api, w
     assert call["recording"] == {
         "sid": rec_sid,
         "url": f"{BASE_URL}/v1/calls/{sid}/recording",
-        "duration": local_audio.SECONDS,
+        "duration": audio.SECONDS,
         "size": len(WAV),
         "archived": True,
     }
@@ -196,7 +197,7 @@ def test_playback_is_a_presigned_url_that_answers_ranges(api):
 
     assert answer.status_code == 200
     link = body(answer)
-    assert (link["size"], link["duration"], link["content_type"]) == (len(WAV), local_audio.SECONDS, "audio/wav")
+    assert (link["size"], link["duration"], link["content_type"]) == (len(WAV), audio.SECONDS, "audio/wav")
     query = parse_qs(urlsplit(link["url"]).query)
     assert query["X-Amz-Expires"] == ["300"] and query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
     req = urllib.request.Request(link["url"], headers={"Range": "bytes=1000-1999"})

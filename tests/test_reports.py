@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib import clock
+from chalicelib.core import clock
 from tests.conftest import body
 
 DAY = 86_400

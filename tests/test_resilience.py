@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import clock
-from chalicelib.settings import load
+from chalicelib.core import clock
+from chalicelib.core.settings import load
 from chalicelib.voice import blocklist
 from tests.conftest import BASE_URL, DEFAULT_PHONE, body
 from tests.support.faults import dynamodb_failing
@@ -55,8 +55,8 @@ def test_with_dynamodb_down_a_call_goes_to_its_lines_phone_from_the_url(api, set
     # Given a deployment without a default phone, and a number whose voice URL names its line's phone
     settings_env(DEFAULT_FORWARD_TO="")
     ch, number = line(api)
+    from chalicelib.core.telephony import get_provider
     from chalicelib.store.models import NumberModel
-    from chalicelib.telephony import get_provider
 
     voice_url = get_provider().hooks[NumberModel.get(number).provider_sid].voice_url
     path = voice_url.removeprefix(BASE_URL)

@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 import boto3
 import pytest
 
-from chalicelib import clock, secrets
+from chalicelib.core import clock, secrets
 from tests.conftest import AUTH_TOKEN, DDB_ENDPOINT, DEFAULT_PHONE, body
 from tests.support import snapshot
 from tests.support.faults import ABSENT_MODES, MODES, ssm_failing

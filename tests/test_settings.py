@@ -13,7 +13,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from chalicelib import http, settings
+from chalicelib.core import settings
+from chalicelib.routes import http
 from tests.conftest import body
 
 ROOT = Path(__file__).resolve().parents[1]

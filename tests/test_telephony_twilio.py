@@ -22,8 +22,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 from twilio.http.http_client import TwilioHttpClient
 
-from chalicelib.telephony import AvailableNumber, TelephonyError, Webhooks, get_provider, set_provider
-from chalicelib.telephony.twilio import TwilioTelephony
+from chalicelib.core.telephony import AvailableNumber, TelephonyError, Webhooks, get_provider, set_provider
+from chalicelib.core.telephony.twilio import TwilioTelephony
 from tests.conftest import AUTH_TOKEN, BASE_URL, body
 from tests.support import prism as prism_support
 from tests.support import servers
@@ -310,7 +310,7 @@ def test_a_missing_auth_token_is_an_upstream_error_not_a_crash(prism_url):
 
 
 def test_importing_the_provider_does_not_import_the_sdk():
-    code = "import sys, chalicelib.telephony.twilio; print(sorted({'twilio.rest', 'requests'} & set(sys.modules)))"
+    code = "import sys, chalicelib.core.telephony.twilio; print(sorted({'twilio.rest', 'requests'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], cwd=servers.ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

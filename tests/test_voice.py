@@ -95,8 +95,8 @@ def test_no_twiml_a_caller_can_hear_says_the_number_is_dead():
 def test_the_fallback_forwards_to_the_phone_its_url_names(api, line):
     # Given a number bought for a channel: its fallback URL names the channel's phone
     ch, number = line(record=False)
+    from chalicelib.core.telephony import get_provider
     from chalicelib.store.models import NumberModel
-    from chalicelib.telephony import get_provider
 
     url = get_provider().hooks[NumberModel.get(number).provider_sid].voice_fallback_url
     path = url.removeprefix(BASE_URL)

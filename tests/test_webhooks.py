@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from chalicelib import clock
+from chalicelib.core import clock
 from chalicelib.events import bus, model
-from chalicelib.integrations import webhooks
+from chalicelib.integrations.webhooks import endpoints
 from tests.conftest import body, pump
 from tests.test_events import callbacks, dead_letters, line
 
@@ -216,8 +216,8 @@ def test_rotation_signs_with_both_secrets_during_the_overlap(api: Any, receiver:
     assert all(sig.startswith("v1,") for sig in got.headers["webhook-signature"].split(" "))
     # After the overlap only the new secret signs
     clock.set_source(clock.FakeClock(clock.now_ms() / 1000 + 25 * 3600))
-    d = webhooks._load(ep["id"]).data or {}
-    assert webhooks.sign([s["key"] for s in d["secrets"] if s["until"] is None], "msg_x", 0, "{}").count("v1,") == 1
+    d = endpoints._load(ep["id"]).data or {}
+    assert endpoints.sign([s["key"] for s in d["secrets"] if s["until"] is None], "msg_x", 0, "{}").count("v1,") == 1
     assert "previous_secret_valid_until" in body(api.call("GET", f"/v1/webhooks/{ep['id']}"))
     assert body(api.call("GET", f"/v1/webhooks/{ep['id']}"))["previous_secret_valid_until"] is None
 
@@ -234,11 +234,11 @@ def test_many_rotations_keep_only_the_newest_previous_secrets(api: Any, receiver
     assert body(api.call("POST", f"/v1/webhooks/{ep['id']}/test"))["ok"] is True
     # Then it is signed with the current secret and the previous ones the cap keeps, no more
     [got] = receiver.got
-    keep = 1 + webhooks.MAX_PREVIOUS_SECRETS
+    keep = 1 + endpoints.MAX_PREVIOUS_SECRETS
     assert got.verified_by == list(range(keep))  # the newest verifies, and the two before it still do
     signature = got.headers["webhook-signature"]
     assert len(signature.split(" ")) == keep and len(signature) <= keep * 48
-    assert len((webhooks._load(ep["id"]).data or {})["secrets"]) == keep
+    assert len((endpoints._load(ep["id"]).data or {})["secrets"]) == keep
 
 
 def test_resend_and_test_event(api: Any, receiver: Receiver) -> None:
@@ -276,11 +276,11 @@ def test_filters_by_channel_and_a_disabled_endpoint_gets_nothing(api: Any, recei
 def test_the_payload_never_carries_a_twilio_media_url() -> None:
     rec = {"sid": "RE1", "url": "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1", "duration": 3}
     event = model.Event("evt_1", "call.updated", "CA1", 0, {"sid": "CA1", "recording": rec}, {"recording": rec})
-    data = webhooks.payload(event)["data"]
+    data = endpoints.payload(event)["data"]
     assert data["call"]["recording"] == {"sid": "RE1", "duration": 3} and "url" not in data["changes"]["recording"]
-    assert "twilio.com" not in json.dumps(webhooks.payload(event))
+    assert "twilio.com" not in json.dumps(endpoints.payload(event))
     recorded = {**body_of_a_call(), "recording": rec, "recorded": True}
-    completed = webhooks.payload(model.Event("evt_2", "call.completed", "CA1", 0, recorded))
+    completed = endpoints.payload(model.Event("evt_2", "call.completed", "CA1", 0, recorded))
     assert documented_payload_errors(completed) == [] and "url" not in completed["data"]["call"]["recording"]
 
 

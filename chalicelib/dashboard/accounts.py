@@ -17,9 +17,9 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
+from chalicelib.core.errors import ApiError, BadRequest, Forbidden
 from chalicelib.dashboard import users, web, websessions
 from chalicelib.dashboard.signin_limits import SignInLimited
-from chalicelib.errors import ApiError, BadRequest, Forbidden
 
 SIGNIN_PATH = "/dashboard/signin"
 

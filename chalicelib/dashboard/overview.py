@@ -21,9 +21,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from chalicelib import clock
-from chalicelib.errors import BadRequest
-from chalicelib.reports import aggregates, summaries
+from chalicelib.core import clock
+from chalicelib.core.errors import BadRequest
+from chalicelib.reports import aggregates, figures
 from chalicelib.reports.aggregates import NUMBERS
 from chalicelib.reports.spend import date as parse_date
 from chalicelib.store import keys
@@ -32,7 +32,7 @@ from chalicelib.store.models import CounterModel
 PRESETS = {"today": 1, "7d": 7, "30d": 30, "90d": 90}
 PRESET_LABELS = {"today": "Today", "7d": "7 days", "30d": "30 days", "90d": "90 days", "custom": "Custom"}
 DEFAULT_PRESET = "30d"
-MAX_DAYS = summaries.MAX_RANGE_DAYS
+MAX_DAYS = figures.MAX_RANGE_DAYS
 MODELS = {"last_touch": "last", "first_touch": "first"}
 # The bucket fields the overview needs: everything but the caller sets.
 BUCKET_FIELDS = ["sk", *NUMBERS]
@@ -174,7 +174,7 @@ def read_buckets(model: str, source: str, start: str, end: str) -> dict[str, dic
         day, _, tag = item.sk.partition("#")
         if tag == "spam":
             continue
-        acc = days.setdefault(day, summaries._empty())
+        acc = days.setdefault(day, figures._empty())
         for key in NUMBERS:
             acc[key] += Decimal(str(getattr(item, key) or 0))
     return days
@@ -190,7 +190,7 @@ def summarize(
 
     ``per_source``: source -> day -> numbers (both periods); ``spend``: source -> day -> amount.
     """
-    cur, prev = summaries._empty(), summaries._empty()
+    cur, prev = figures._empty(), figures._empty()
     cur_spend, prev_spend = Decimal(0), Decimal(0)
     rows: list[dict[str, Any]] = []
     dates = rng.dates()
@@ -201,10 +201,10 @@ def summarize(
     index = {d: i for i, d in enumerate(dates)}
     for source in sorted(set(per_source) | set(spend)):
         days = per_source.get(source, {})
-        acc, acc_prev = summaries._empty(), summaries._empty()
+        acc, acc_prev = figures._empty(), figures._empty()
         for day, nums in days.items():
             if rng.start <= day <= rng.end:
-                summaries._merge(acc, nums)
+                figures._merge(acc, nums)
                 i = index[day]
                 s = series.setdefault(source, {"calls": [0] * len(dates)})
                 s["calls"][i] += int(nums["calls"])
@@ -212,19 +212,19 @@ def summarize(
                 missed[i] += int(nums["missed"])
                 other[i] += int(nums["calls"]) - int(nums["answered"]) - int(nums["missed"])
             elif rng.prev_start <= day <= rng.prev_end:
-                summaries._merge(acc_prev, nums)
+                figures._merge(acc_prev, nums)
         money = spend.get(source, {})
         s_cur = sum((v for d, v in money.items() if rng.start <= d <= rng.end), Decimal(0))
         s_prev = sum((v for d, v in money.items() if rng.prev_start <= d <= rng.prev_end), Decimal(0))
-        summaries._merge(cur, acc)
-        summaries._merge(prev, acc_prev)
+        figures._merge(cur, acc)
+        figures._merge(prev, acc_prev)
         cur_spend += s_cur
         prev_spend += s_prev
         if acc["calls"] or s_cur:
             label = labels.get(source, source.removeprefix("web:"))
-            rows.append({"source": source, "label": label, **summaries._row(acc, s_cur)})
+            rows.append({"source": source, "label": label, **figures._row(acc, s_cur)})
     rows.sort(key=lambda r: (-r["calls"], r["label"].lower()))
-    total, total_prev = summaries._row(cur, cur_spend), summaries._row(prev, prev_spend)
+    total, total_prev = figures._row(cur, cur_spend), figures._row(prev, prev_spend)
     for r in [*rows, total, total_prev]:
         if not r["spend"]:  # no spend entered: the cost per call is unknown, not zero
             r["cost_per_call"] = None
@@ -263,13 +263,13 @@ def overview(query: dict[str, str]) -> dict[str, Any]:
     today = aggregates.day(clock.now_ms())
     rng = parse_range(query, today)
     model = parse_model(query)
-    sources = summaries._sources()
-    labels = summaries._labels() if any(s.startswith("ch_") for s in sources) else {}
+    sources = figures._sources()
+    labels = figures._labels() if any(s.startswith("ch_") for s in sources) else {}
     per_source: dict[str, dict[str, dict[str, Any]]] = {}
     spend: dict[str, dict[str, Decimal]] = {}
     for source in sources:
         per_source[source] = read_buckets(MODELS[model], source, rng.prev_start, rng.end)
-        spend[source] = summaries._spend(source, rng.prev_start, rng.end)
+        spend[source] = figures._spend(source, rng.prev_start, rng.end)
     out = summarize(rng, per_source, spend, labels)
     return {
         **out,

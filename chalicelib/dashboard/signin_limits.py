@@ -44,9 +44,9 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chalicelib import clock
-from chalicelib.errors import ApiError
-from chalicelib.settings import get_settings
+from chalicelib.core import clock
+from chalicelib.core.errors import ApiError
+from chalicelib.core.settings import get_settings
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import expires_after

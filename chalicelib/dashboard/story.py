@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import attribution, calls
-from chalicelib.dashboard.calllog import local_time, source_label
-from chalicelib.errors import BadRequest
+from chalicelib.core.errors import BadRequest
+from chalicelib.dashboard.logpage import local_time, source_label
 from chalicelib.reports.outcomes import MAX_TAGS, OUTCOMES
 from chalicelib.store.models import CallModel
 

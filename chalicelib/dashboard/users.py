@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib import clock
+from chalicelib.core import clock
+from chalicelib.core.errors import ApiError, BadRequest, Conflict, NotFound
 from chalicelib.dashboard import signin_limits
-from chalicelib.errors import ApiError, BadRequest, Conflict, NotFound
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import condition_failed

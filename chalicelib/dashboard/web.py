@@ -5,8 +5,8 @@ admin), ``fields = web.check_csrf(request, viewer)`` when it changes anything, a
 ``web.render(request, "page.html", viewer=viewer, ...)``.
 
 **How errors become pages.** A dashboard route raises as every route does: ``web.Redirect``
-(to send a signed-out browser to sign-in) or any ``chalicelib.errors.ApiError`` (403, 404,
-400...). The app's one middleware (``chalicelib.http.middleware``) sees that the request is
+(to send a signed-out browser to sign-in) or any ``chalicelib.core.errors.ApiError`` (403, 404,
+400...). The app's one middleware (``chalicelib.routes.http.middleware``) sees that the request is
 under ``/dashboard`` and hands the exception to ``error_response`` here, which answers a 303
 with ``Location`` for a ``Redirect`` and the HTML error page (``error.html``) with the
 error's status and headers (``Retry-After`` of a 429 kept) for an ``ApiError``, instead of
@@ -47,9 +47,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 from chalice import ChaliceUnhandledError, Response  # type: ignore[attr-defined]
 from chalice.app import Request
 
+from chalicelib.core.errors import ApiError, BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
+from chalicelib.core.settings import get_settings
 from chalicelib.dashboard import websessions
-from chalicelib.errors import ApiError, BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
-from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
     import jinja2

@@ -4,7 +4,7 @@ The cookie carries a random token (256 bits); the session item is keyed by its S
 (``store.keys.web_session``), so a leaked table or backup holds no usable session. The item
 keeps the email, the role (so a request costs one read), the session's CSRF token and two
 times: when it began and when it was last used. Every request checks both in code with
-``chalicelib.clock``: older than ``DASHBOARD_SESSION_HOURS`` since sign-in, or unused for
+``chalicelib.core.clock``: older than ``DASHBOARD_SESSION_HOURS`` since sign-in, or unused for
 ``DASHBOARD_IDLE_MINUTES``, and the session is refused although its item may still exist.
 The item's TTL (the absolute end) only tidies up, up to days late. The last use is written
 at most once a minute (``TOUCH_MS``), so browsing is not a write per request; at that moment
@@ -27,9 +27,9 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib import clock
+from chalicelib.core import clock
+from chalicelib.core.settings import get_settings
 from chalicelib.dashboard import users
-from chalicelib.settings import get_settings
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import condition_failed, expires_after

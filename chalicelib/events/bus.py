@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
 from chalicelib.events.model import TYPES, Event, dumps
-from chalicelib.observability import logger
-from chalicelib.settings import get_settings
 
 SEND_ATTEMPTS = 3
 
@@ -72,10 +72,10 @@ subscribe("recordings", ("call.completed", "call.updated", "call.deleted"), "cha
 subscribe(
     "webhooks",
     TYPES,
-    "chalicelib.integrations.webhooks:on_event",
-    gate="chalicelib.integrations.webhooks:wanted_types",
+    "chalicelib.integrations.webhooks.endpoints:on_event",
+    gate="chalicelib.integrations.webhooks.endpoints:wanted_types",
 )
-family("webhook:", "chalicelib.integrations.webhooks:deliver", retry_setting="outbound_webhook_retry_seconds")
+family("webhook:", "chalicelib.integrations.webhooks.endpoints:deliver", retry_setting="outbound_webhook_retry_seconds")
 # Alerts: one subscriber finds the recipients a call change alerts and queues one message per
 # recipient ("alert:<recipient id>"), each sent (or held for a digest) and retried on its own.
 subscribe(

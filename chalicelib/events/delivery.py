@@ -17,11 +17,11 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock
+from chalicelib.core import clock
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import MAX_VISIBILITY_SECONDS, get_settings
 from chalicelib.events import bus
 from chalicelib.events.model import Event
-from chalicelib.observability import logger
-from chalicelib.settings import MAX_VISIBILITY_SECONDS, get_settings
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import condition_failed, expires_after

@@ -13,10 +13,10 @@ import hashlib
 import json
 from typing import Any
 
-from chalicelib import clock
+from chalicelib.core import clock
+from chalicelib.core.observability import logger
 from chalicelib.events import bus
 from chalicelib.events.model import Event, PoisonRecord, from_record
-from chalicelib.observability import logger
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import expires_after

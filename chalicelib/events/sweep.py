@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib import calls, clock
+from chalicelib import calls
+from chalicelib.core import clock
+from chalicelib.core.observability import logger
 from chalicelib.events import bus, delivery, stream
 from chalicelib.events.model import Event, event_id
-from chalicelib.observability import logger
 from chalicelib.store.models import CallModel
 
 WINDOW_HOURS = 48

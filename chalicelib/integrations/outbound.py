@@ -105,7 +105,7 @@ def resolve(url: str, *, allow_loopback: bool = False) -> IPAddress:
 class _Budget:
     """One deadline and one byte cap for a whole exchange (connect, TLS handshake, sending, headers, body).
 
-    The deadline is ``time.monotonic()`` (not ``chalicelib.clock``, which tests fake): sockets wait in
+    The deadline is ``time.monotonic()`` (not ``chalicelib.core.clock``, which tests fake): sockets wait in
     real time. Every socket operation is given the time left, so a receiver trickling a byte just
     inside each wait still cannot hold a request past its timeout.
     """

@@ -19,13 +19,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib import clock
-from chalicelib import validation as v
-from chalicelib.errors import ApiError, BadRequest, Forbidden
-from chalicelib.leasing import allocator, limits, sessions, sites
-from chalicelib.observability import logger
-from chalicelib.privacy import urls as privacy_urls
-from chalicelib.settings import get_settings
+from chalicelib import sites
+from chalicelib.core import clock
+from chalicelib.core import privacy as privacy_urls
+from chalicelib.core import validation as v
+from chalicelib.core.errors import ApiError, BadRequest, Forbidden
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
+from chalicelib.leasing import allocator, limits, sessions
 from chalicelib.store.models import PoolModel, SessionModel
 
 MAX_BODY_BYTES = 8 * 1024
@@ -85,7 +86,7 @@ def _text(value: Any, name: str, limit: int) -> str | None:
 
 
 def _url(value: Any, name: str, keep: Callable[[str], str | None]) -> str | None:
-    """An http(s) URL cut down by ``keep`` (privacy: origin + path, see chalicelib/privacy/urls.py).
+    """An http(s) URL cut down by ``keep`` (privacy: origin + path, see chalicelib/core/privacy.py).
 
     Cut to length only after ``keep``, so that long dropped parameters cannot push kept ones out.
     """

@@ -47,7 +47,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import size
 
-from chalicelib.leasing.sites import hour
+from chalicelib.sites import hour
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel, NumberModel, SessionModel
 from chalicelib.store.ops import expires_after

@@ -12,7 +12,7 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size
 
-from chalicelib.settings import get_settings
+from chalicelib.core.settings import get_settings
 from chalicelib.store.models import SessionModel
 from chalicelib.store.ops import condition_failed, expires_after
 

@@ -19,14 +19,14 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock
+from chalicelib.core import clock
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
+from chalicelib.core.telephony import get_provider
 from chalicelib.events.model import Event
-from chalicelib.observability import logger
 from chalicelib.recordings import storage
-from chalicelib.settings import get_settings
 from chalicelib.store.models import CallModel
 from chalicelib.store.ops import condition_failed
-from chalicelib.telephony import get_provider
 
 
 class CopyMismatch(RuntimeError):

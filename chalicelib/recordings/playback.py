@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import calls, clock
-from chalicelib.errors import NotFound, RecordingUnavailable
-from chalicelib.observability import logger
+from chalicelib import calls
+from chalicelib.core import clock
+from chalicelib.core.errors import NotFound, RecordingUnavailable
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
 from chalicelib.recordings import archive, storage
-from chalicelib.settings import get_settings
 
 
 def link(call_sid: str) -> dict[str, Any]:

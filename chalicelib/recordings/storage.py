@@ -6,7 +6,7 @@ import contextlib
 import re
 from typing import Any
 
-from chalicelib.settings import get_settings
+from chalicelib.core.settings import get_settings
 
 CONTENT_TYPE = "audio/wav"  # the key ends in .wav: Twilio's media in WAV, as fetched
 _SAFE = re.compile(r"[^0-9A-Za-z_-]")

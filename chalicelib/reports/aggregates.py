@@ -31,8 +31,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import attribution
 from chalicelib.calls import is_final, result_of
-from chalicelib.observability import logger
-from chalicelib.settings import get_settings
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
 from chalicelib.store import connections, keys
 from chalicelib.store.models import CallModel, CounterModel
 from chalicelib.store.ops import dynamo_number, transaction_cancelled

@@ -15,8 +15,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib import attribution, calls, clock
-from chalicelib.errors import BadRequest
+from chalicelib import attribution, calls
+from chalicelib.core import clock
+from chalicelib.core.errors import BadRequest
 from chalicelib.store.models import CallModel
 
 MAX_PAGE = 200

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import calls, clock
-from chalicelib import validation as v
-from chalicelib.errors import BadRequest
+from chalicelib import calls
+from chalicelib.core import clock
+from chalicelib.core import validation as v
+from chalicelib.core.errors import BadRequest
 from chalicelib.store.models import CallModel
 from chalicelib.store.ops import dynamo_number
 

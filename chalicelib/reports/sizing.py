@@ -16,9 +16,9 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib import clock
-from chalicelib.errors import BadRequest
-from chalicelib.leasing.sites import distinct_refused
+from chalicelib.core import clock
+from chalicelib.core.errors import BadRequest
+from chalicelib.sites import distinct_refused
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel, LeaseModel, NumberModel, PoolModel
 from chalicelib.store.ops import get_or_404
@@ -150,7 +150,7 @@ def pool_sizing(pool_id: str, now_ms: int, target: float = DEFAULT_TARGET) -> di
             spans.append((start, min(end, now_ms)))
 
     refused: Counter[int] = Counter()
-    for item in CounterModel.query(keys.pool_exhausted(pool_id)):  # what leasing.sites.count_exhaustion writes
+    for item in CounterModel.query(keys.pool_exhausted(pool_id)):  # what sites.count_exhaustion writes
         hour = clock.parse_iso(f"{item.sk}:00:00Z") // HOUR_MS
         if since // HOUR_MS <= hour <= last:
             # Distinct visitors refused, estimated from the hour's buckets; else refused requests.

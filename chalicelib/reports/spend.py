@@ -7,8 +7,8 @@ import io
 from datetime import datetime
 from typing import Any
 
-from chalicelib import validation as v
-from chalicelib.errors import BadRequest
+from chalicelib.core import validation as v
+from chalicelib.core.errors import BadRequest
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import dynamo_number

@@ -1,7 +1,7 @@
 """The dashboard's shell routes: sign-in, sign-out, the user admin and the hashed static assets.
 
 The dashboard's modules load on the first dashboard request (``lazy_module``), never with
-``import app``. Errors raised here become HTML pages in ``chalicelib.http``'s middleware.
+``import app``. Errors raised here become HTML pages in ``chalicelib.routes.http``'s middleware.
 """
 
 from __future__ import annotations

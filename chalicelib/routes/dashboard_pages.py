@@ -3,7 +3,7 @@
 Every page asks ``web.require`` first (a signed-out browser is sent to sign-in; a viewer may see
 all of these and tag outcomes), and every change checks the CSRF token. The dashboard's modules
 load on the first dashboard request (``lazy_module``), never with ``import app``. Errors raised
-here become HTML pages in ``chalicelib.http``'s middleware, except where a page shows the
+here become HTML pages in ``chalicelib.routes.http``'s middleware, except where a page shows the
 problem itself (a bad filter on the log, a bad outcome form).
 """
 
@@ -14,17 +14,17 @@ from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
 
-from chalicelib.errors import BadRequest
-from chalicelib.http import json_response
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.settings import get_settings
 from chalicelib.routes import lazy_module
-from chalicelib.settings import get_settings
+from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
-    from chalicelib.dashboard import calllog, overview, story, web
+    from chalicelib.dashboard import logpage, overview, story, web
     from chalicelib.recordings import playback
     from chalicelib.reports import outcomes
 else:  # dashboard only: loaded on its first request (see lazy_module)
-    calllog = lazy_module("chalicelib.dashboard.calllog")
+    logpage = lazy_module("chalicelib.dashboard.logpage")
     overview = lazy_module("chalicelib.dashboard.overview")
     story = lazy_module("chalicelib.dashboard.story")
     web = lazy_module("chalicelib.dashboard.web")
@@ -58,12 +58,12 @@ def calls_page() -> Response:
     req = bp.current_request
     viewer = web.require(req)
     q = web.query_params(req)
-    choices = calllog.source_choices()
+    choices = logpage.source_choices()
     context: dict[str, Any] = {"choices": choices, "choice_values": {v for v, _ in choices}, **_common()}
     try:
-        data = calllog.log(q)
+        data = logpage.log(q)
     except BadRequest as exc:  # a bad filter: the form again, with what was wrong, and no calls
-        filters = calllog.parse_filters({}, calllog.today())
+        filters = logpage.parse_filters({}, logpage.today())
         context.update(filters=filters, rows=[], cursor=None, short=False, error=exc.message)
         context.update(query=filters.query(), filtered=True, cursor_in=False)
         return web.render(req, "calls.html", viewer=viewer, status=400, **context)
@@ -77,7 +77,7 @@ def calls_page() -> Response:
 def calls_csv() -> Response:
     req = bp.current_request
     web.require(req)
-    text, cut = calllog.export_csv(web.query_params(req))
+    text, cut = logpage.export_csv(web.query_params(req))
     headers = web.page_headers(
         {
             "Content-Type": "text/csv; charset=utf-8",

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Rate
 
+from chalicelib.core.settings import get_settings
 from chalicelib.routes import lazy_module
-from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
     from chalicelib.events import delivery, stream, sweep

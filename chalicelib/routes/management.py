@@ -6,25 +6,26 @@ from typing import TYPE_CHECKING
 
 from chalice import Blueprint, Response
 
-from chalicelib import calls, clock
-from chalicelib.errors import BadRequest
-from chalicelib.http import Headers, json_response, query
+from chalicelib import calls
+from chalicelib.core import clock
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.validation import json_body
 from chalicelib.routes import lazy_module
-from chalicelib.validation import json_body
+from chalicelib.routes.http import Headers, json_response, query
 from chalicelib.voice import blocklist
 
 if TYPE_CHECKING:
     from chalicelib import channels, numbers, pools
     from chalicelib.events import stream as event_stream
-    from chalicelib.integrations import webhooks
     from chalicelib.integrations.alerts import api as alerts
+    from chalicelib.integrations.webhooks import endpoints
     from chalicelib.recordings import playback
-    from chalicelib.reports import calllog, outcomes, sizing, spend, summaries
+    from chalicelib.reports import calllog, figures, outcomes, sizing, spend
 else:  # management only: loaded on first use (see lazy_module)
     channels = lazy_module("chalicelib.channels")
     numbers = lazy_module("chalicelib.numbers")
     event_stream = lazy_module("chalicelib.events.stream")
-    webhooks = lazy_module("chalicelib.integrations.webhooks")
+    endpoints = lazy_module("chalicelib.integrations.webhooks.endpoints")
     alerts = lazy_module("chalicelib.integrations.alerts.api")
     pools = lazy_module("chalicelib.pools")
     playback = lazy_module("chalicelib.recordings.playback")
@@ -32,7 +33,7 @@ else:  # management only: loaded on first use (see lazy_module)
     outcomes = lazy_module("chalicelib.reports.outcomes")
     sizing = lazy_module("chalicelib.reports.sizing")
     spend = lazy_module("chalicelib.reports.spend")
-    summaries = lazy_module("chalicelib.reports.summaries")
+    figures = lazy_module("chalicelib.reports.figures")
 
 bp = Blueprint(__name__)
 
@@ -136,12 +137,12 @@ def import_spend() -> Response:
 
 @bp.route("/v1/reports/channels", methods=["GET"])
 def channels_report() -> Response:
-    return json_response(summaries.channels_report(query(bp.current_request)))
+    return json_response(figures.channels_report(query(bp.current_request)))
 
 
 @bp.route("/v1/reports/daily", methods=["GET"])
 def daily_report() -> Response:
-    return json_response(summaries.daily_report(query(bp.current_request)))
+    return json_response(figures.daily_report(query(bp.current_request)))
 
 
 @bp.route("/v1/blocked-callers", methods=["GET"])
@@ -193,49 +194,49 @@ def parked_events() -> Response:
 
 @bp.route("/v1/webhooks", methods=["POST"])
 def create_webhook() -> Response:
-    return json_response(webhooks.create(_body()), 201)
+    return json_response(endpoints.create(_body()), 201)
 
 
 @bp.route("/v1/webhooks", methods=["GET"])
 def list_webhooks() -> Response:
-    return json_response({"webhooks": webhooks.list_all()})
+    return json_response({"webhooks": endpoints.list_all()})
 
 
 @bp.route("/v1/webhooks/{endpoint_id}", methods=["GET"])
 def get_webhook(endpoint_id: str) -> Response:
-    return json_response(webhooks.get(endpoint_id))
+    return json_response(endpoints.get(endpoint_id))
 
 
 @bp.route("/v1/webhooks/{endpoint_id}", methods=["PATCH"])
 def update_webhook(endpoint_id: str) -> Response:
-    return json_response(webhooks.update(endpoint_id, _body()))
+    return json_response(endpoints.update(endpoint_id, _body()))
 
 
 @bp.route("/v1/webhooks/{endpoint_id}", methods=["DELETE"])
 def delete_webhook(endpoint_id: str) -> Response:
-    webhooks.delete(endpoint_id)
+    endpoints.delete(endpoint_id)
     return Response(body="", status_code=204)
 
 
 @bp.route("/v1/webhooks/{endpoint_id}/rotate-secret", methods=["POST"])
 def rotate_webhook_secret(endpoint_id: str) -> Response:
     raw = bp.current_request.raw_body
-    return json_response(webhooks.rotate_secret(endpoint_id, _body() if raw else {}))
+    return json_response(endpoints.rotate_secret(endpoint_id, _body() if raw else {}))
 
 
 @bp.route("/v1/webhooks/{endpoint_id}/deliveries", methods=["GET"])
 def webhook_deliveries(endpoint_id: str) -> Response:
-    return json_response({"deliveries": webhooks.deliveries(endpoint_id)})
+    return json_response({"deliveries": endpoints.deliveries(endpoint_id)})
 
 
 @bp.route("/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend", methods=["POST"])
 def resend_webhook_delivery(endpoint_id: str, delivery_id: str) -> Response:
-    return json_response(webhooks.resend(endpoint_id, delivery_id), 202)
+    return json_response(endpoints.resend(endpoint_id, delivery_id), 202)
 
 
 @bp.route("/v1/webhooks/{endpoint_id}/test", methods=["POST"])
 def test_webhook(endpoint_id: str) -> Response:
-    return json_response(webhooks.send_test(endpoint_id))
+    return json_response(endpoints.send_test(endpoint_id))
 
 
 @bp.route("/v1/alerts/recipients", methods=["POST"])

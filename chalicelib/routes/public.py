@@ -5,8 +5,8 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import site
-from chalicelib.http import json_response
 from chalicelib.leasing import endpoint
+from chalicelib.routes.http import json_response
 
 bp = Blueprint(__name__)
 

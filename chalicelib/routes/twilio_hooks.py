@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 
 from chalice import Blueprint, Response
 
-from chalicelib.errors import BadRequest, SecretUnavailable
-from chalicelib.http import twiml
-from chalicelib.validation import is_e164
+from chalicelib.core.errors import BadRequest, SecretUnavailable
+from chalicelib.core.validation import is_e164
+from chalicelib.routes.http import twiml
+from chalicelib.voice import inbound
 from chalicelib.voice import twiml as answers
-from chalicelib.voice import webhook
 from chalicelib.voice.webhook_auth import FormParams, parse_form, verified_form
 
 bp = Blueprint(__name__)
@@ -75,10 +75,10 @@ def voice() -> Response:
     path, to = _with_forward_to("/twilio/voice")
     form, verified = _form_if_verifiable(path)
     if not verified:
-        answer = webhook.voice_unverified(form.get("From"), to)
+        answer = inbound.voice_unverified(form.get("From"), to)
     else:
-        answer = webhook.answer_voice(form, to, _idempotency_token())
-    webhook.answered(started)
+        answer = inbound.answer_voice(form, to, _idempotency_token())
+    inbound.answered(started)
     return twiml(answer)
 
 
@@ -88,13 +88,13 @@ def dial_status() -> Response:
     path = "/twilio/dial-status" + (f"?step={step}" if "step" in _query() else "")
     form, verified = _form_if_verifiable(path)
     if not verified:
-        return twiml(webhook.dial_finished_unverified(form))
-    return twiml(webhook.dial_finished(form, step))
+        return twiml(inbound.dial_finished_unverified(form))
+    return twiml(inbound.dial_finished(form, step))
 
 
 @bp.route("/twilio/call-status", methods=["POST"], content_types=FORM)
 def call_status() -> Response:
-    return twiml(webhook.call_finished(_form("/twilio/call-status")))
+    return twiml(inbound.call_finished(_form("/twilio/call-status")))
 
 
 @bp.route("/twilio/recording-status", methods=["POST"], content_types=FORM)
@@ -103,7 +103,7 @@ def recording_status() -> Response:
     if kind not in (None, "voicemail"):
         raise BadRequest("'kind' must be voicemail when given")
     path = "/twilio/recording-status" + ("?kind=voicemail" if kind else "")
-    return twiml(webhook.recording_finished(_form(path), kind or "call"))
+    return twiml(inbound.recording_finished(_form(path), kind or "call"))
 
 
 @bp.route("/twilio/voicemail", methods=["POST"], content_types=FORM)
@@ -111,7 +111,7 @@ def voicemail() -> Response:
     form, verified = _form_if_verifiable("/twilio/voicemail")
     if not verified:
         return twiml(answers.goodbye())
-    return twiml(webhook.voicemail_finished(form))
+    return twiml(inbound.voicemail_finished(form))
 
 
 @bp.route("/twilio/whisper/{kind}/{target_id}", methods=["POST"], content_types=FORM)
@@ -121,7 +121,7 @@ def whisper(kind: str, target_id: str) -> Response:
     _, verified = _form_if_verifiable(f"/twilio/whisper/{kind}/{target_id}")
     if not verified:
         return twiml(answers.whisper(None, {}))
-    return twiml(webhook.whisper(kind, target_id))
+    return twiml(inbound.whisper(kind, target_id))
 
 
 @bp.route("/twilio/fallback", methods=["POST"], content_types=FORM)
@@ -133,8 +133,8 @@ def fallback() -> Response:
     path, to = _with_forward_to("/twilio/fallback")
     form, verified = _form_if_verifiable(path)
     caller = form.get("From")
-    answer = webhook.fallback(caller, to) if verified else webhook.voice_unverified(caller, to)
-    webhook.answered(started, via_fallback=True)
+    answer = inbound.fallback(caller, to) if verified else inbound.voice_unverified(caller, to)
+    inbound.answered(started, via_fallback=True)
     return twiml(answer)
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from chalice import Response
 
-from chalicelib.errors import NotFound
-from chalicelib.settings import get_settings
+from chalicelib.core.errors import NotFound
+from chalicelib.core.settings import get_settings
 from chalicelib.store.models import PoolModel
 
 HERE = Path(__file__).resolve().parent

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from pynamodb.connection import Connection, TableConnection
 
-from chalicelib.settings import get_settings
+from chalicelib.core.settings import get_settings
 
 
 class Timeouts(NamedTuple):

@@ -26,7 +26,7 @@ from pynamodb.constants import ATTR_DEFINITIONS, GLOBAL_SECONDARY_INDEXES, INDEX
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from chalicelib.settings import get_settings
+from chalicelib.core.settings import get_settings
 from chalicelib.store import connections
 
 

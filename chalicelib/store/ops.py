@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from pynamodb.models import Model
 
-from chalicelib.errors import NotFound, dynamodb_code
+from chalicelib.core.errors import NotFound, dynamodb_code
 
 _M = TypeVar("_M", bound=Model)
 MAX_ID_LENGTH = 64  # our ids and Twilio's sids are shorter; DynamoDB refuses keys over 2 KB with a 500-worthy error

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib import clock
-from chalicelib import validation as v
-from chalicelib.errors import BadRequest
+from chalicelib.core import clock
+from chalicelib.core import validation as v
+from chalicelib.core.errors import BadRequest
 from chalicelib.store import keys
 from chalicelib.store.cache import TTLCache
 from chalicelib.store.models import CounterModel

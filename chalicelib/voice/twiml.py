@@ -13,10 +13,10 @@ from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from chalicelib import clock
+from chalicelib import handling
+from chalicelib.core import clock
+from chalicelib.core.settings import get_settings
 from chalicelib.routing import Route
-from chalicelib.settings import get_settings
-from chalicelib.voice import flow
 
 VOICEMAIL_MAX_SECONDS = 180
 # Where no phone is known (no line, no default): neutral, since the number may be fine and
@@ -36,7 +36,7 @@ class Plan:
 def plan(route: Route, at: datetime) -> Plan:
     """Business hours decide between the route's phones and the after-hours action."""
     fl = route.flow or {}
-    if not flow.is_open(fl, at):
+    if not handling.is_open(fl, at):
         after = fl.get("after_hours") or {"action": "voicemail"}
         if after["action"] == "forward":
             return Plan("dial", (after["forward_to"],))
@@ -100,7 +100,7 @@ def _unanswered(fl: dict[str, Any]) -> str:
 def voicemail(route: Route) -> str:
     vr = VoiceResponse()
     fl = route.flow or {}
-    _say(vr, fl.get("voicemail_prompt", flow.DEFAULT_VOICEMAIL_PROMPT), fl)
+    _say(vr, fl.get("voicemail_prompt", handling.DEFAULT_VOICEMAIL_PROMPT), fl)
     vr.record(
         action=_url("/twilio/voicemail"),
         method="POST",
@@ -116,7 +116,7 @@ def voicemail(route: Route) -> str:
 
 def whisper(name: str | None, fl: dict[str, Any]) -> str:
     """What the agent hears on answering: "Call from <line>" (the line's own text if it set one)."""
-    text = str(fl.get("whisper_text", flow.DEFAULT_WHISPER))
+    text = str(fl.get("whisper_text", handling.DEFAULT_WHISPER))
     vr = VoiceResponse()
     vr.say(text.replace("{name}", name or "a tracked number"))
     return str(vr)

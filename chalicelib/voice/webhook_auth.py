@@ -11,9 +11,9 @@ from urllib.parse import parse_qsl
 
 from twilio.request_validator import RequestValidator
 
-from chalicelib.errors import BadRequest, Forbidden, PayloadTooLarge
-from chalicelib.secrets import twilio_auth_token
-from chalicelib.settings import get_settings
+from chalicelib.core.errors import BadRequest, Forbidden, PayloadTooLarge
+from chalicelib.core.secrets import twilio_auth_token
+from chalicelib.core.settings import get_settings
 
 MAX_FORM_BYTES = 64 * 1024
 

@@ -75,7 +75,7 @@ FaultyDynamoDB = FaultyEndpoint  # the name the first fault tests used
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     """Settings are read per request, so changing the environment is all it takes."""
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
 
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)

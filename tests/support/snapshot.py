@@ -8,7 +8,7 @@ import boto3
 
 
 def _client() -> Any:
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
 
     s = get_settings()
     return boto3.client("dynamodb", endpoint_url=s.dynamodb_endpoint, region_name=s.region)
@@ -36,7 +36,7 @@ def tables() -> dict[str, list[dict[str, Any]]]:
 
 def item(table: str, key: dict[str, str]) -> dict[str, Any]:
     """One item by its string key attributes (``{"call_sid": "CA..."}``), raw; ``{}`` if absent."""
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
 
     name = get_settings().table_name(table)
     got = _client().get_item(TableName=name, Key={k: {"S": v} for k, v in key.items()}, ConsistentRead=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib import clock
-from chalicelib.errors import BadRequest
-from chalicelib.integrations.alerts import channels, messages, recipients, sender, summary
+from chalicelib.core import clock
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.settings import get_settings
+from chalicelib.integrations.alerts import messages, recipients, sender, summary_email, transports
 from chalicelib.reports import aggregates
 from chalicelib.reports.spend import date as parse_date
-from chalicelib.settings import get_settings
 
 create = recipients.create
 list_all = recipients.list_all
@@ -29,7 +29,7 @@ def send_test(recipient_id: str) -> dict[str, Any]:
     )
     alert["title"] = "Test alert: this recipient is set up"
     try:
-        channels.send(item.data or {}, alert)
+        transports.send(item.data or {}, alert)
     except Exception as exc:  # whatever the channel said, said back to the person testing it
         return {"ok": False, "error": str(exc)[:300]}
     return {"ok": True, "error": None}
@@ -45,11 +45,11 @@ def summary_preview(query: dict[str, str]) -> dict[str, Any]:
         raise BadRequest(f"'kind' must be one of: {', '.join(recipients.SUMMARIES)}")
     now = clock.now_ms()
     day = parse_date(query["date"], "date") if query.get("date") else aggregates.day(now)
-    built = summary.build(kind, datetime.strptime(day, "%Y-%m-%d").date(), now)
+    built = summary_email.build(kind, datetime.strptime(day, "%Y-%m-%d").date(), now)
     base = get_settings().public_base_url
     return {
         "summary": built,
-        "subject": summary.subject(built),
-        "text": summary.as_text(built, base),
-        "html": summary.as_html(built, base),
+        "subject": summary_email.subject(built),
+        "text": summary_email.as_text(built, base),
+        "html": summary_email.as_html(built, base),
     }

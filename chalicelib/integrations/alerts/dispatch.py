@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import UpdateError
 
-from chalicelib import clock
+from chalicelib.core import clock
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
 from chalicelib.events import bus
 from chalicelib.events.model import Event
-from chalicelib.integrations.alerts import channels, messages, recipients
-from chalicelib.observability import logger
-from chalicelib.settings import get_settings
+from chalicelib.integrations.alerts import messages, recipients, transports
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import condition_failed, expires_after
@@ -95,7 +95,7 @@ def route(recipient_id: str, data: dict[str, Any], alert: dict[str, Any], entry_
         hold(recipient_id, alert, entry_id, "quiet hours")
         return "held"
     if take_slot(recipient_id, data, entry_id, now):
-        channels.send(data, alert)
+        transports.send(data, alert)
         return "sent"
     hold(recipient_id, alert, entry_id, "limit")
     return "held"

@@ -14,12 +14,12 @@ import secrets as pysecrets
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib import clock, secrets
-from chalicelib import validation as v
-from chalicelib.errors import BadRequest, NotFound, SecretUnavailable
-from chalicelib.integrations import webhooks
-from chalicelib.observability import logger
-from chalicelib.settings import get_settings
+from chalicelib.core import clock, secrets
+from chalicelib.core import validation as v
+from chalicelib.core.errors import BadRequest, NotFound, SecretUnavailable
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
+from chalicelib.integrations.webhooks import endpoints
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 
@@ -70,7 +70,7 @@ def _email(value: Any) -> str:
 def _slack_url(value: Any) -> str:
     """The webhooks' own check (https, public addresses only; loopback on the local stage)."""
     try:
-        return webhooks.check_url(value)
+        return endpoints.check_url(value)
     except BadRequest as exc:
         raise BadRequest(str(exc).replace("'url'", "'slack_webhook_url'", 1)) from None
 

@@ -18,13 +18,13 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib import clock
+from chalicelib import sites
+from chalicelib.core import clock
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
 from chalicelib.events import bus
-from chalicelib.integrations.alerts import channels, dispatch, messages, recipients, summary
-from chalicelib.leasing import sites
-from chalicelib.observability import logger
+from chalicelib.integrations.alerts import dispatch, messages, recipients, summary_email, transports
 from chalicelib.reports import aggregates
-from chalicelib.settings import get_settings
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel, PoolModel
 from chalicelib.store.ops import condition_failed, expires_after
@@ -93,7 +93,7 @@ def send_digest(recipient_id: str, data: dict[str, Any], now: int) -> int:
             f"{len(alerts)} alert(s) held back: {quiet} during quiet hours, {len(alerts) - quiet} over the limit "
             f"of {(data.get('limit') or {}).get('count')} per {(data.get('limit') or {}).get('minutes')} minutes."
         )
-        channels.send(data, messages.digest(alerts, why))
+        transports.send(data, messages.digest(alerts, why))
         with CounterModel.batch_write() as batch:
             for i in held:
                 batch.delete(i)
@@ -192,15 +192,18 @@ def send_summary(recipient_id: str, data: dict[str, Any], kind: str, now: int) -
     if kind == "daily" and local.hour < hour:
         return 0
     today = datetime.strptime(aggregates.day(now), "%Y-%m-%d").date()
-    start, _, _, _ = summary.period(kind, today)
+    start, _, _, _ = summary_email.period(kind, today)
     condition = f"summary:{kind}:{start.isoformat()}"
     if not _mark(condition, recipient_id, now):
         return 0
     try:
-        built = summary.build(kind, today, now)
+        built = summary_email.build(kind, today, now)
         base = get_settings().public_base_url
-        channels.send_email(
-            data["email"], summary.subject(built), summary.as_text(built, base), summary.as_html(built, base)
+        transports.send_email(
+            data["email"],
+            summary_email.subject(built),
+            summary_email.as_text(built, base),
+            summary_email.as_html(built, base),
         )
     except Exception:
         _unmark(condition, recipient_id)

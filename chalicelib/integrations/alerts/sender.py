@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.integrations.alerts import channels
-from chalicelib.settings import get_settings
+from chalicelib.core.settings import get_settings
+from chalicelib.integrations.alerts import transports
 
 
 def _identity(name: str) -> dict[str, Any] | None:
     from botocore.exceptions import ClientError  # loaded with the client
 
     try:
-        answer: dict[str, Any] = channels.ses().get_email_identity(EmailIdentity=name)
+        answer: dict[str, Any] = transports.ses().get_email_identity(EmailIdentity=name)
         return answer
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NotFoundException", "NotFound"):
@@ -54,7 +54,7 @@ def status() -> dict[str, Any]:
                 "add the DNS records SES shows for it (or click the link SES emailed), then wait for SUCCESS"
             )
     if not s.local:  # the embedded SES (moto) has no sandbox to report; every deployment's account may
-        account = channels.ses().get_account()
+        account = transports.ses().get_account()
         out["sandbox"] = not account.get("ProductionAccessEnabled", False)
         if out["sandbox"]:
             problems.append(

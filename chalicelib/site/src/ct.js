@@ -27,7 +27,7 @@
  * What it sends to POST /v1/leases: the site key, the visitor id, the user agent, the page as
  * origin + path + tracking parameters (utm_*, click ids), the referrer as origin + path (only
  * from another host), utm tags, click ids, and the _ga, _ga_<container> and _ym_uid analytics
- * ids. The server cuts URLs the same way whatever it is sent (chalicelib/privacy/urls.py).
+ * ids. The server cuts URLs the same way whatever it is sent (chalicelib/core/privacy.py).
  *
  * It never throws into the page, never writes to the console, and leases nothing in an
  * automated browser (navigator.webdriver). A slow (3 s), failing or refusing API leaves the

@@ -1,6 +1,6 @@
 """The daily and weekly summary email: the period's figures from the report functions, in HTML and text.
 
-Totals come from ``chalicelib/reports/summaries.py`` (what ``GET /v1/reports/channels``
+Totals come from ``chalicelib/reports/figures.py`` (what ``GET /v1/reports/channels``
 answers) for the same days, so the email and the API always agree. Days are the report's
 days (``REPORT_TIMEZONE``); a recipient's own time zone only decides when the email comes.
 
@@ -16,10 +16,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib import calls, clock
+from chalicelib import calls
+from chalicelib.core import clock
+from chalicelib.core.settings import get_settings
 from chalicelib.integrations.alerts import messages
-from chalicelib.reports import summaries
-from chalicelib.settings import get_settings
+from chalicelib.reports import figures
 from chalicelib.store.models import CallModel
 
 TOP_SOURCES = 5
@@ -77,8 +78,8 @@ def not_called_back(start_ms: int, end_ms: int, now_ms: int) -> list[dict[str, A
 def build(kind: str, today: date, now_ms: int) -> dict[str, Any]:
     """The summary's figures for the period before ``today`` (a report day)."""
     start, end, pstart, pend = period(kind, today)
-    cur = summaries.channels_report({"from": start.isoformat(), "to": end.isoformat()})
-    prev = summaries.channels_report({"from": pstart.isoformat(), "to": pend.isoformat()})
+    cur = figures.channels_report({"from": start.isoformat(), "to": end.isoformat()})
+    prev = figures.channels_report({"from": pstart.isoformat(), "to": pend.isoformat()})
     prev_first = {r["source"]: r["first_time_callers"] for r in prev["rows"]}
     sources = sorted({r["source"] for r in cur["rows"]} | set(prev_first))
     labels = {r["source"]: r["label"] for r in prev["rows"] + cur["rows"]}

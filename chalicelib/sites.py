@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.errors import NotFound
+from chalicelib.core.errors import NotFound
 from chalicelib.store import keys
 from chalicelib.store.cache import TTLCache
 from chalicelib.store.models import CounterModel, PoolModel

@@ -28,8 +28,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from chalicelib import validation as v
-from chalicelib.errors import BadRequest
+from chalicelib.core import validation as v
+from chalicelib.core.errors import BadRequest
 
 DEFAULT_DISCLOSURE = "This call may be recorded for quality and training purposes."
 MAX_DISCLOSURE = 500

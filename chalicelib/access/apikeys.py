@@ -25,9 +25,9 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, PynamoDBException
 
-from chalicelib import clock
-from chalicelib import validation as v
-from chalicelib.errors import NotFound, StorageUnavailable
+from chalicelib.core import clock
+from chalicelib.core import validation as v
+from chalicelib.core.errors import NotFound, StorageUnavailable
 from chalicelib.store import keys
 from chalicelib.store.cache import TTLCache
 from chalicelib.store.models import CounterModel

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.telephony.types import AvailableNumber, ProvisionedNumber, TelephonyError, Webhooks
+from chalicelib.core.telephony.types import AvailableNumber, ProvisionedNumber, TelephonyError, Webhooks
 
 if TYPE_CHECKING:
     from twilio.http import HttpClient

@@ -24,14 +24,15 @@ from urllib.parse import urlsplit
 
 from pynamodb.exceptions import PutError
 
-from chalicelib import calls, clock
-from chalicelib import validation as v
-from chalicelib.errors import BadRequest, NotFound
+from chalicelib import calls
+from chalicelib.core import clock
+from chalicelib.core import validation as v
+from chalicelib.core.errors import BadRequest, NotFound
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
 from chalicelib.events import bus, delivery
 from chalicelib.events.model import TYPES, Event
 from chalicelib.integrations import outbound
-from chalicelib.observability import logger
-from chalicelib.settings import get_settings
 from chalicelib.store import keys
 from chalicelib.store.models import CallModel, CounterModel
 from chalicelib.store.ops import expires_after

@@ -12,8 +12,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from chalicelib.core.telephony.types import AvailableNumber, ProvisionedNumber, TelephonyError, Webhooks
 from chalicelib.store.models import NumberModel
-from chalicelib.telephony.types import AvailableNumber, ProvisionedNumber, TelephonyError, Webhooks
 
 # Deleted recordings are remembered on disk: ``make run``'s app, its event pump and the call
 # simulator are separate processes that must agree on what is gone.
@@ -66,11 +66,11 @@ class LocalTelephony:
 
     def fetch_recording(self, recording_sid: str) -> tuple[bytes, str]:
         """Every simulated recording is the same small WAV, until it is deleted."""
-        from chalicelib.telephony import local_audio  # only when a recording is fetched: numbers never need it
+        from calltracking_local import audio  # only when a recording is fetched: numbers never need it
 
         if self.recording_deleted(recording_sid):
             raise TelephonyError(f"recording {recording_sid} was deleted", client_error=True)
-        return local_audio.wav_bytes(), local_audio.CONTENT_TYPE
+        return audio.wav_bytes(), audio.CONTENT_TYPE
 
     def delete_recording(self, recording_sid: str) -> None:
         DELETED_DIR.mkdir(parents=True, exist_ok=True)

@@ -35,10 +35,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import clock
-from chalicelib.errors import SecretUnavailable
-from chalicelib.observability import logger
-from chalicelib.settings import get_settings
+from chalicelib.core import clock
+from chalicelib.core.errors import SecretUnavailable
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
 
 
 @dataclass
@@ -53,7 +53,7 @@ _lock = threading.Lock()
 
 
 def _now() -> float:
-    """Seconds from the one injectable clock (``chalicelib/clock.py``), so tests move a cached value's
+    """Seconds from the one injectable clock (``chalicelib/core/clock.py``), so tests move a cached value's
     age as they move everything else's. A wall clock, not a monotonic one: a step of the container's
     clock moves a refresh by that much, harmless against intervals of minutes."""
     return clock.now_ms() / 1000

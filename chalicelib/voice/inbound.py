@@ -19,12 +19,20 @@ from collections.abc import Callable
 from aws_lambda_powertools.metrics import MetricUnit
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib import attribution, calls, clock
-from chalicelib.errors import StorageUnavailable
-from chalicelib.observability import FALLBACK_HITS, ROUTING_FAILURES, VOICE_ANSWERED, VOICE_DURATION, logger, metrics
+from chalicelib import attribution, calls
+from chalicelib.core import clock
+from chalicelib.core.errors import StorageUnavailable
+from chalicelib.core.observability import (
+    FALLBACK_HITS,
+    ROUTING_FAILURES,
+    VOICE_ANSWERED,
+    VOICE_DURATION,
+    logger,
+    metrics,
+)
+from chalicelib.core.validation import loose_e164
 from chalicelib.routing import default_route, line_name_and_flow, lookup, nowhere
 from chalicelib.store.models import CallModel
-from chalicelib.validation import loose_e164
 from chalicelib.voice import blocklist, twiml
 
 

@@ -8,8 +8,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
-from chalicelib.settings import get_settings
+from chalicelib.core.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from chalicelib.core.settings import get_settings
 
 MAX_BODY_BYTES = 64 * 1024
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

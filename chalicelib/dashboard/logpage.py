@@ -37,15 +37,16 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib import attribution, calls, clock
-from chalicelib.errors import BadRequest
-from chalicelib.reports import aggregates, summaries
+from chalicelib import attribution, calls
+from chalicelib.core import clock
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.settings import get_settings
+from chalicelib.core.validation import loose_e164
+from chalicelib.reports import aggregates, figures
 from chalicelib.reports import calllog as api_log
 from chalicelib.reports.outcomes import OUTCOMES
-from chalicelib.settings import get_settings
 from chalicelib.store.cache import TTLCache
 from chalicelib.store.models import CallModel, ChannelModel, PoolModel
-from chalicelib.validation import loose_e164
 
 PAGE_SIZE = 50
 REQUESTS_PER_PAGE = 3
@@ -383,7 +384,7 @@ def source_choices() -> list[tuple[str, str]]:
 def _load_choices() -> list[tuple[str, str]]:
     channels = sorted((c.name, c.channel_id) for c in ChannelModel.scan(attributes_to_get=["channel_id", "name"]))
     pools = sorted((p.name, p.pool_id) for p in PoolModel.scan(attributes_to_get=["pool_id", "name"]))
-    web = [s for s in summaries._sources() if s.startswith("web:")]
+    web = [s for s in figures._sources() if s.startswith("web:")]
     return (
         [(cid, f"Channel: {name}") for name, cid in channels]
         + [(f"pool:{pid}", f"Website pool: {name}") for name, pid in pools]

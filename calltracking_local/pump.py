@@ -6,7 +6,7 @@ both) and calls the same handler functions with Lambda-shaped events; it runs th
 alerts' run on a schedule too. Short polls only: moto's server answers one request at a time, and a long
 poll would hold the voice webhook's DynamoDB requests behind it.
 
-    python -m chalicelib.events.local_pump      (make run starts it)
+    python -m calltracking_local.pump      (make run starts it)
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import time
 from datetime import datetime
 from typing import Any
 
+from chalicelib.core.observability import logger
+from chalicelib.core.settings import get_settings
 from chalicelib.events import bus, delivery, stream, sweep
-from chalicelib.observability import logger
-from chalicelib.settings import get_settings
 
 
 def _client(service: str) -> Any:

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from chalicelib import clock
-from chalicelib.errors import BadRequest
+from chalicelib.core import clock
+from chalicelib.core.errors import BadRequest
 from chalicelib.reports import aggregates
 from chalicelib.reports.aggregates import NUMBERS
 from chalicelib.reports.spend import date as parse_date

@@ -1,6 +1,6 @@
 """API keys for the management API: ``Authorization: Bearer <key>``, compared in constant time.
 
-Two kinds of key open it: stored keys (``chalicelib/apikeys.py``, made with
+Two kinds of key open it: stored keys (``chalicelib/access/apikeys.py``, made with
 ``calltracking keys``; identity ``key:<key id>``) and the deployment's bootstrap key
 (``API_KEY`` / ``API_KEY_PARAM``; identity ``key:`` + 8 hex of its SHA-256). The identity
 goes into the logs; the key never does.
@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from chalicelib import apikeys
-from chalicelib.errors import Unauthorized
-from chalicelib.secrets import api_key
-from chalicelib.settings import get_settings
+from chalicelib.access import apikeys
+from chalicelib.core.errors import Unauthorized
+from chalicelib.core.secrets import api_key
+from chalicelib.core.settings import get_settings
 
 
 def _digest(value: str) -> bytes:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import secrets
+from chalicelib.core import secrets
+from chalicelib.core.settings import get_settings
 from chalicelib.events import delivery
-from chalicelib.integrations import outbound, webhooks
+from chalicelib.integrations import outbound
 from chalicelib.integrations.alerts import messages
-from chalicelib.settings import get_settings
+from chalicelib.integrations.webhooks import endpoints
 
 TIMEOUT_SECONDS = 10.0
 _clients: dict[tuple[Any, ...], Any] = {}
@@ -60,7 +61,7 @@ def _post(url: str, payload: dict[str, Any], what: str) -> outbound.Answer:
             headers={"content-type": "application/json", "user-agent": "calltracking-alerts/1"},
             body=json.dumps(payload).encode(),
             timeout=TIMEOUT_SECONDS,
-            allow_loopback=webhooks.loopback_allowed(),
+            allow_loopback=endpoints.loopback_allowed(),
         )
     except outbound.Refused as exc:
         raise delivery.GiveUp(f"{what}: refused: {exc}") from None

@@ -6,9 +6,9 @@ is imported only when the twilio provider is first used (the voice path never ne
 
 from __future__ import annotations
 
-from chalicelib.secrets import twilio_auth_token
-from chalicelib.settings import get_settings
-from chalicelib.telephony.types import AvailableNumber, ProvisionedNumber, Telephony, TelephonyError, Webhooks
+from chalicelib.core.secrets import twilio_auth_token
+from chalicelib.core.settings import get_settings
+from chalicelib.core.telephony.types import AvailableNumber, ProvisionedNumber, Telephony, TelephonyError, Webhooks
 
 __all__ = [
     "AvailableNumber",
@@ -30,11 +30,11 @@ def get_provider() -> Telephony:
     if _provider is None:
         s = get_settings()
         if s.telephony == "local":
-            from chalicelib.telephony.local import LocalTelephony  # only the configured provider is loaded
+            from calltracking_local.telephony import LocalTelephony  # only the configured provider is loaded
 
             _provider = LocalTelephony(area_codes=s.local_number_area_codes)
         else:
-            from chalicelib.telephony.twilio import TwilioTelephony  # only the configured provider is loaded
+            from chalicelib.core.telephony.twilio import TwilioTelephony  # only the configured provider is loaded
 
             _provider = TwilioTelephony(
                 account_sid=s.twilio_account_sid,

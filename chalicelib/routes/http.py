@@ -10,9 +10,9 @@ from urllib.parse import unquote
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib import settings
-from chalicelib.errors import ApiError, NotFound
-from chalicelib.observability import logger
+from chalicelib.core import settings
+from chalicelib.core.errors import ApiError, NotFound
+from chalicelib.core.observability import logger
 from chalicelib.store import connections
 
 Headers = dict[str, str | list[str]]
@@ -71,7 +71,7 @@ def _answer(event: Request, get_response: Callable[[Request], Response], resourc
         if resource.startswith("/dashboard"):
             return _dashboard(event, get_response)
         if _needs_key(resource):
-            from chalicelib import auth  # management API only: kept out of the voice path's cold start
+            from chalicelib.access import auth  # management API only: kept out of the voice path's cold start
 
             logger.append_keys(api_key_id=auth.identify(event.headers.get("authorization")))
             _require_path_ids(event)

@@ -5,8 +5,8 @@ names the one region and account the stage runs in, never ``*``. The repository 
 with the region ``us-east-1`` and AWS's documentation account ``111122223333``; before the
 first deploy:
 
-    python scripts/policy.py set --stage prod --account 123456789012 --region eu-west-1
-    python scripts/policy.py check --stage prod    # what is still the example (exit 1), for a deploy command
+    python -m calltracking_cli.policy set --stage prod --account 123456789012 --region eu-west-1
+    python -m calltracking_cli.policy check --stage prod    # what is still the example (exit 1), for a deploy command
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def problems(stage: str) -> list[str]:
     if EXAMPLE_ACCOUNT in accounts:
         found.append(
             f"{path_of(stage).name} names the example account {EXAMPLE_ACCOUNT}: "
-            f"run python scripts/policy.py set --stage {stage} --account <yours> --region <yours>"
+            f"run python -m calltracking_cli.policy set --stage {stage} --account <yours> --region <yours>"
         )
     if len(regions) != 1 or len(accounts) != 1 or not all(REGION.fullmatch(r) for r in regions):
         found.append(f"{path_of(stage).name} does not name one region and one account: {regions} {accounts}")

@@ -29,7 +29,7 @@ class Settings(NamedTuple):
     public_base_url: str
     twilio_account_sid: str
     # Secrets: a plain value (local stage) or the name of an SSM SecureString parameter
-    # (deployed stages), read by chalicelib/secrets.py within the limits below.
+    # (deployed stages), read by chalicelib/core/secrets.py within the limits below.
     twilio_auth_token: str
     twilio_auth_token_param: str
     api_key: str

@@ -1,0 +1,1 @@
+"""The base layer: settings, clock, errors, secrets, validation, privacy cuts, observability, AWS clients, telephony."""

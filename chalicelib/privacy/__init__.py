@@ -1,1 +1,0 @@
-"""Personal data kept to what attribution needs: pure functions, no storage."""
