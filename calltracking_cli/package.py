@@ -41,9 +41,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 # The AWS services the app makes botocore clients for (PynamoDB: dynamodb; the event bus: sqs;
-# recordings: s3; secrets: ssm; the local event pump: dynamodbstreams). tests/test_package.py
-# reads chalicelib for every client(...) call and fails when one is missing here.
-BOTOCORE_SERVICES = ("dynamodb", "dynamodbstreams", "s3", "sesv2", "sqs", "ssm")
+# recordings: s3; secrets: ssm; alerts: sesv2). The stream is read by Lambda's event source
+# mapping, never by a client in Lambda (only the local pump, outside the package, reads it).
+# tests/test_package.py reads chalicelib for every client(...) call and fails when one is missing here.
+BOTOCORE_SERVICES = ("dynamodb", "s3", "sesv2", "sqs", "ssm")
 # botocore/data files every client needs whatever its service.
 BOTOCORE_SHARED = ("_retry.json", "endpoints.json", "partitions.json", "sdk-default-configuration.json")
 # Twilio REST domains the app calls (numbers, recordings: all API 2010).
