@@ -13,22 +13,20 @@ are ``chalicelib/reports/calllog.py``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-
-from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import attribution
 from chalicelib.core import clock
+from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.errors import BadRequest, StorageUnavailable
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.core.validation import loose_e164
 from chalicelib.routing import Route, lookup
-from chalicelib.store import connections
-from chalicelib.store.models import CallModel, CounterModel, NumberModel, PoolModel
-from chalicelib.store.ops import condition_failed, expires_after, failed_conditions, get_or_404
+from chalicelib.store import calls as store
+from chalicelib.store.calls import CallChange, CallRecord
+from chalicelib.store.models import NumberModel, PoolModel
+from chalicelib.store.ops import expires_after, is_storage_error
 
 # Twilio's call statuses in the order a call moves through them; a callback never
 # moves a call backwards, whatever order the callbacks arrive in.
@@ -52,12 +50,12 @@ NO_TOKEN = "-"  # noqa: S105 (not a secret) stored for a voice request without I
 # --- pure rules ------------------------------------------------------------------------------
 
 
-def is_final(c: CallModel) -> bool:
+def is_final(c: CallRecord) -> bool:
     """Whether the call has ended (or was blocked before it began)."""
     return bool(c.blocked) or (c.status_rank is not None and int(c.status_rank) >= FINAL_RANK)
 
 
-def result_of(c: CallModel) -> str | None:
+def result_of(c: CallRecord) -> str | None:
     """How the call ended for the business: answered, voicemail, missed or blocked (None while ringing)."""
     if c.blocked:
         return "blocked"
@@ -88,60 +86,48 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _month(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m")
+# --- changes ---------------------------------------------------------------------------------
 
 
-# --- update actions ------------------------------------------------------------------------
-
-
-def _first_seen_actions(fields: dict[str, Any], started_ms: int, *, exact: bool = False) -> list[Any]:
+def _first_seen(fields: dict[str, Any], started_ms: int, *, exact: bool = False) -> CallChange:
     """Set each field only if no earlier writer did.
 
     The voice webhook knows when the call started (``exact``): its time replaces the
     estimate a callback that arrived first made from the call's duration, so the stored
     call is the same whatever order Twilio delivered its requests in.
     """
-
-    def first(attr: Any, value: Any) -> Any:
-        return attr.set(value) if exact else attr.set(attr | value)
-
-    actions = [
-        first(CallModel.started_at, started_ms),
-        first(CallModel.month, _month(started_ms)),
-        first(CallModel.expires_at, expires_after(started_ms, get_settings().call_retention_days)),
-    ]
-    for key, value in fields.items():
-        if value is not None:
-            attr = getattr(CallModel, key)
-            actions.append(attr.set(attr | value))
-    return actions
+    times = {
+        "started_at": started_ms,
+        "month": store.month_of(started_ms),
+        "expires_at": expires_after(started_ms, get_settings().call_retention_days),
+    }
+    given = {key: value for key, value in fields.items() if value is not None}
+    return CallChange(set=times, set_if_absent=given) if exact else CallChange(set_if_absent={**times, **given})
 
 
-def _route_actions(route: Route, attr: dict[str, Any]) -> list[Any]:
-    return [
-        CallModel.kind.set(route.kind),
-        CallModel.channel_id.set(route.target_id or "") if route.kind == "channel" else CallModel.channel_id.remove(),
-        CallModel.channel_name.set(route.name) if route.name else CallModel.channel_name.remove(),
-        CallModel.pool_id.set(route.target_id or "")
-        if route.kind in ("pool", "overflow")
-        else CallModel.pool_id.remove(),
-        CallModel.forwarded_to.set(route.forward_to) if route.forward_to else CallModel.forwarded_to.remove(),
-        CallModel.recorded.set(route.record),
-        CallModel.attribution.set(attr),
-    ]
+def _route_change(route: Route, attr: dict[str, Any]) -> CallChange:
+    values: dict[str, Any] = {"kind": route.kind, "recorded": route.record, "attribution": attr}
+    if route.kind == "channel":
+        values["channel_id"] = route.target_id or ""
+    if route.name:
+        values["channel_name"] = route.name
+    if route.kind in ("pool", "overflow"):
+        values["pool_id"] = route.target_id or ""
+    if route.forward_to:
+        values["forwarded_to"] = route.forward_to
+    gone = tuple(k for k in ("channel_id", "channel_name", "pool_id", "forwarded_to") if k not in values)
+    return CallChange(set=values, remove=gone)
 
 
-def _touch_actions(caller: str | None, call_sid: str, started_ms: int, attr: dict[str, Any]) -> list[Any]:
+def _touch_change(caller: str | None, call_sid: str, started_ms: int, attr: dict[str, Any]) -> CallChange:
     """First-time or repeat caller, and the first call's source (first touch)."""
     keep = get_settings().call_retention_days
     first = attribution.first_touch(caller, call_sid, started_ms, attr, keep)
-    return [CallModel.first_time.set(first.get("call_sid") == call_sid), CallModel.first_touch.set(first)]
+    return CallChange(set={"first_time": first.get("call_sid") == call_sid, "first_touch": first})
 
 
-def _rank_status(actions: list[Any], status: str) -> None:
-    actions.append(CallModel.status.set(CallModel.status | status))
-    actions.append(CallModel.status_rank.set(CallModel.status_rank | STATUS_RANK.get(status, 0)))
+def _ranked(status: str) -> CallChange:
+    return CallChange(set_if_absent={"status": status, "status_rank": STATUS_RANK.get(status, 0)})
 
 
 def attribute(route: Route, number: NumberModel | None, pool: PoolModel | None, started_ms: int) -> dict[str, Any]:
@@ -149,19 +135,27 @@ def attribute(route: Route, number: NumberModel | None, pool: PoolModel | None, 
 
 
 # --- writes ----------------------------------------------------------------------------------
+# The voice path's writes run as Twilio (``ctx``: the edge's TWILIO context when it passes one,
+# else SYSTEM): the store reads the context for the audit log and a later tenancy only.
 
 
-def _first_voice() -> Any:
+def _first_voice() -> store.Guard:
     """The condition of a voice request's write: no voice request was stored for this call yet,
     and the call has not ended. Twilio waits for the voice webhook's TwiML before the call goes
     on, so a voice request for a stored or finished call is Twilio's retry or a replay (Twilio's
     signatures carry no time): either way it must not re-route or re-attribute the call."""
-    not_over = CallModel.status_rank.does_not_exist() | (CallModel.status_rank < FINAL_RANK)
-    return CallModel.voice_token.does_not_exist() & not_over
+    return store.first_voice(FINAL_RANK)
 
 
 def record_ringing(
-    call_sid: str, fields: dict[str, Any], route: Route, attr: dict[str, Any], now: int, *, token: str | None = None
+    call_sid: str,
+    fields: dict[str, Any],
+    route: Route,
+    attr: dict[str, Any],
+    now: int,
+    *,
+    token: str | None = None,
+    ctx: RequestContext = SYSTEM,
 ) -> bool:
     """The voice webhook's one write: who called, where it went, why it came (first touch too).
 
@@ -174,111 +168,84 @@ def record_ringing(
         first, caller_write = attribution.first_touch_read(
             fields["caller"], call_sid, now, attr, get_settings().call_retention_days
         )
-        actions = _first_seen_actions(fields, now, exact=True) + _route_actions(route, attr)
-        actions += [CallModel.first_time.set(first.get("call_sid") == call_sid), CallModel.first_touch.set(first)]
-        actions += [CallModel.degraded.set(False), CallModel.updated_at.set(now)]
-        actions.append(CallModel.voice_token.set(token or NO_TOKEN))
-        _rank_status(actions, "ringing")
-        try:
-            with TransactWrite(connection=connections.transactions()) as tx:
-                tx.update(CallModel(call_sid), actions=actions, condition=_first_voice())
-                if caller_write is not None:
-                    caller = CounterModel(caller_write.key.pk, caller_write.key.sk)
-                    tx.update(caller, actions=caller_write.actions, condition=caller_write.condition)
-        except TransactWriteError as exc:
-            failed = failed_conditions(exc)
-            if 0 in failed:
-                return False
-            if failed == {1} and attempt == 0:
+        change = _first_seen(fields, now, exact=True) + _route_change(route, attr)
+        change += CallChange(set={"first_time": first.get("call_sid") == call_sid, "first_touch": first})
+        change += CallChange(set={"degraded": False, "updated_at": now, "voice_token": token or NO_TOKEN})
+        change += _ranked("ringing")
+        outcome = store.write_with(call_sid, change, guard=_first_voice(), also=caller_write, ctx=ctx)
+        if outcome == "call_refused":
+            return False
+        if outcome == "also_refused":
+            if attempt == 0:
                 continue  # another call of this new caller was recorded first: read its first touch again
-            raise
+            raise StorageUnavailable("the caller's first touch kept changing; Twilio may send the call again")
         return True
     raise AssertionError("unreachable: the second attempt returns or raises")
 
 
-def record_blocked(call_sid: str, fields: dict[str, Any], now: int, *, token: str | None = None) -> CallModel | None:
+def record_blocked(
+    call_sid: str, fields: dict[str, Any], now: int, *, token: str | None = None, ctx: RequestContext = SYSTEM
+) -> CallRecord | None:
     """A caller on the blocklist: stored as blocked (spam), never dialled; ``None`` for a repeat."""
-    actions = _first_seen_actions(fields, now)
-    actions += [CallModel.blocked.set(True), CallModel.kind.set(CallModel.kind | "blocked")]
-    actions += [CallModel.updated_at.set(now), CallModel.voice_token.set(token or NO_TOKEN)]
-    _rank_status(actions, "blocked")
-    item = CallModel(call_sid)
-    try:
-        item.update(actions=actions, condition=_first_voice())
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return None
-        raise
-    return item
+    change = _first_seen(fields, now) + CallChange(
+        set={"blocked": True, "updated_at": now, "voice_token": token or NO_TOKEN}, set_if_absent={"kind": "blocked"}
+    )
+    return store.update(call_sid, change + _ranked("blocked"), guard=_first_voice(), ctx=ctx)
 
 
-def repeated_voice(call_sid: str, token: str | None) -> str:
+def repeated_voice(call_sid: str, token: str | None, *, ctx: RequestContext = SYSTEM) -> str:
     """Why a voice request was not stored: ``retry`` when the stored call came from a request
     with the same I-Twilio-Idempotency-Token (Twilio sent it again), else ``repeat``."""
     if not token:
         return "repeat"
-    try:
-        stored = CallModel.get(call_sid, attributes_to_get=["voice_token"])
-    except (CallModel.DoesNotExist, PynamoDBException):
-        return "repeat"
-    return "retry" if stored.voice_token == token else "repeat"
+    return "retry" if store.voice_token(call_sid, ctx=ctx) == token else "repeat"
 
 
-def record_dial_result(params: dict[str, str], step: int) -> CallModel | None:
+def record_dial_result(params: dict[str, str], step: int, *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
     """The <Dial> action's result: answered or missed, talk time, which failover step it was for.
 
     A result for an earlier step never overwrites a later one, whatever order Twilio sends them.
     """
     status = params.get("DialCallStatus", "")
-    actions: list[Any] = [
-        CallModel.dial_status.set(status or "unknown"),
-        CallModel.answered.set(status in ANSWERED_DIAL_STATUSES),
-        CallModel.talk_time.set(_int(params.get("DialCallDuration")) or 0),
-        CallModel.dial_step.set(step),
-        CallModel.updated_at.set(clock.now_ms()),
-    ]
+    values: dict[str, Any] = {
+        "dial_status": status or "unknown",
+        "answered": status in ANSWERED_DIAL_STATUSES,
+        "talk_time": _int(params.get("DialCallDuration")) or 0,
+        "dial_step": step,
+        "updated_at": clock.now_ms(),
+    }
     if params.get("DialCallSid"):
-        actions.append(CallModel.dial_call_sid.set(params["DialCallSid"]))
-    later = CallModel.dial_step.does_not_exist() | (CallModel.dial_step <= step)
-    return upsert(params, actions, condition=later)
+        values["dial_call_sid"] = params["DialCallSid"]
+    return upsert(params, CallChange(set=values), guard=store.dial_step_at_most(step), ctx=ctx)
 
 
-def record_voicemail(params: dict[str, str]) -> CallModel | None:
+def record_voicemail(params: dict[str, str], *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
     """The <Record> action: the caller left a message (or hung up without one)."""
     duration = _int(params.get("RecordingDuration")) or 0
-    actions: list[Any] = [CallModel.updated_at.set(clock.now_ms())]
+    values: dict[str, Any] = {"updated_at": clock.now_ms()}
     if params.get("RecordingUrl") and duration > 0:
-        actions += [
-            CallModel.voicemail.set(True),
-            CallModel.recording_url.set(params["RecordingUrl"]),
-            CallModel.recording_duration.set(duration),
-        ]
+        values.update(voicemail=True, recording_url=params["RecordingUrl"], recording_duration=duration)
         if params.get("RecordingSid"):
-            actions.append(CallModel.recording_sid.set(params["RecordingSid"]))
-    return upsert(params, actions)
+            values["recording_sid"] = params["RecordingSid"]
+    return upsert(params, CallChange(set=values), ctx=ctx)
 
 
-def record_status(params: dict[str, str]) -> CallModel | None:
+def record_status(params: dict[str, str], *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
     """The number's status callback: the call's status (never backwards) and total duration."""
     status = params.get("CallStatus", "")
     rank = STATUS_RANK.get(status)
     if rank is None:
         raise BadRequest(f"unknown CallStatus {status!r}")
-    actions: list[Any] = [
-        CallModel.status.set(status),
-        CallModel.status_rank.set(rank),
-        CallModel.updated_at.set(clock.now_ms()),
-    ]
+    values: dict[str, Any] = {"status": status, "status_rank": rank, "updated_at": clock.now_ms()}
     duration = _int(params.get("CallDuration"))
     if duration is not None:
-        actions.append(CallModel.duration.set(duration))
-    condition = CallModel.status_rank.does_not_exist() | (CallModel.status_rank < rank)
-    if rank == FINAL_RANK:
-        condition = condition | (CallModel.status_rank == rank)
-    return upsert(params, actions, condition=condition, started_ms=clock.now_ms() - 1000 * (duration or 0))
+        values["duration"] = duration
+    guard = store.rank_below(rank, or_equal=rank == FINAL_RANK)
+    started = clock.now_ms() - 1000 * (duration or 0)
+    return upsert(params, CallChange(set=values), guard=guard, started_ms=started, ctx=ctx)
 
 
-def record_recording(params: dict[str, str], kind: str = "call") -> CallModel | None:
+def record_recording(params: dict[str, str], kind: str = "call", *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
     """The recording status callback: the recording's SID, URL and length on the call.
 
     ``kind`` is ``voicemail`` for a <Record> message, so the call is a voicemail even when
@@ -286,28 +253,29 @@ def record_recording(params: dict[str, str], kind: str = "call") -> CallModel | 
     """
     if params.get("RecordingStatus", "completed") != "completed":
         return None
-    actions: list[Any] = [
-        CallModel.recording_sid.set(params.get("RecordingSid") or "unknown"),
-        CallModel.recording_duration.set(_int(params.get("RecordingDuration")) or 0),
-        CallModel.updated_at.set(clock.now_ms()),
-    ]
+    values: dict[str, Any] = {
+        "recording_sid": params.get("RecordingSid") or "unknown",
+        "recording_duration": _int(params.get("RecordingDuration")) or 0,
+        "updated_at": clock.now_ms(),
+    }
     if params.get("RecordingUrl"):
-        actions.append(CallModel.recording_url.set(params["RecordingUrl"]))
+        values["recording_url"] = params["RecordingUrl"]
     if kind == "voicemail" and (_int(params.get("RecordingDuration")) or 0) > 0:
-        actions.append(CallModel.voicemail.set(True))
-    return upsert(params, actions)
+        values["voicemail"] = True
+    return upsert(params, CallChange(set=values), ctx=ctx)
 
 
 def upsert(
     params: dict[str, str],
-    actions: list[Any],
+    change: CallChange,
     *,
-    condition: Any = None,
+    guard: store.Guard | None = None,
     started_ms: int | None = None,
-) -> CallModel | None:
+    ctx: RequestContext = SYSTEM,
+) -> CallRecord | None:
     """Apply a callback's changes, creating the call if the voice webhook could not store it.
 
-    ``None`` when the condition says the callback is older than what is stored (ignored).
+    ``None`` when the guard says the callback is older than what is stored (ignored).
     A DynamoDB failure is a ``StorageUnavailable`` (503), so that Twilio sends it again.
     """
     call_sid = params.get("CallSid", "")
@@ -315,36 +283,42 @@ def upsert(
         raise BadRequest("CallSid is missing or malformed")
     logger.append_keys(call_sid=call_sid)
     started = started_ms if started_ms is not None else clock.now_ms()
-    full = actions + _first_seen_actions(caller_fields(params), started)
+    full = change + _first_seen(caller_fields(params), started)
     try:
-        item = CallModel(call_sid)
-        item.update(actions=full, condition=condition)
-    except UpdateError as exc:
-        if condition_failed(exc):
-            logger.info("callback is older than what is stored; ignored")
-            return None
+        item = store.update(call_sid, full, guard=guard, ctx=ctx)
+    except Exception as exc:
+        if not is_storage_error(exc):
+            raise
         raise StorageUnavailable("the call store is unavailable; send this callback again") from exc
+    if item is None:
+        logger.info("callback is older than what is stored; ignored")
+        return None
     if item.kind is None or item.degraded:
-        _complete_routing(item)
+        item = _complete_routing(item, ctx)
     return item
 
 
-def _complete_routing(item: CallModel) -> None:
+def _complete_routing(item: CallRecord, ctx: RequestContext) -> CallRecord:
     """Resolve the route and attribution of a call the voice webhook could not store or route."""
     try:
         route, number, pool = lookup(item.called or "")
         started = int(item.started_at or clock.now_ms())
         attr = attribute(route, number, pool, started)
-        touch = _touch_actions(item.caller, item.call_sid, started, attr)
-        item.update(actions=[*_route_actions(route, attr), *touch, CallModel.degraded.set(False)])
-    except PynamoDBException:
+        touch = _touch_change(item.caller, item.call_sid, started, attr)
+        change = _route_change(route, attr) + touch + CallChange(set={"degraded": False})
+        done = store.update(item.call_sid, change, ctx=ctx)
+        return done or item
+    except Exception as exc:
+        if not is_storage_error(exc):
+            raise
         logger.exception("completing the call's routing failed; a later callback will try again")
+        return item
 
 
 # --- reading ---------------------------------------------------------------------------------
 
 
-def to_dict(c: CallModel) -> dict[str, Any]:
+def to_dict(c: CallRecord) -> dict[str, Any]:
     return {
         "sid": c.call_sid,
         "started_at": clock.iso(int(c.started_at)) if c.started_at is not None else None,
@@ -389,9 +363,10 @@ def to_dict(c: CallModel) -> dict[str, Any]:
     }
 
 
-def load(call_sid: str) -> CallModel:
-    return get_or_404(CallModel, call_sid, "call with sid")
+def load(call_sid: str, *, ctx: RequestContext = SYSTEM) -> CallRecord:
+    """The call, or a 404."""
+    return store.get_or_404(call_sid, ctx=ctx)
 
 
-def get(call_sid: str) -> dict[str, Any]:
-    return to_dict(load(call_sid))
+def get(call_sid: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    return to_dict(load(call_sid, ctx=ctx))

@@ -28,9 +28,6 @@ range up to ``CSV_MAX_ROWS``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,8 +42,11 @@ from chalicelib.core.validation import loose_e164
 from chalicelib.reports import aggregates, figures
 from chalicelib.reports import calllog as api_log
 from chalicelib.reports.outcomes import OUTCOMES
+from chalicelib.store import calls as store
 from chalicelib.store.cache import TTLCache
-from chalicelib.store.models import CallModel, ChannelModel, PoolModel
+from chalicelib.store.calls import CallRecord
+from chalicelib.store.cursor import CursorCodec
+from chalicelib.store.models import ChannelModel, PoolModel
 
 PAGE_SIZE = 50
 REQUESTS_PER_PAGE = 3
@@ -155,12 +155,12 @@ def parse_filters(query: dict[str, str], today: str) -> Filters:
     )
 
 
-def source_of(c: CallModel) -> str:
+def source_of(c: CallRecord) -> str:
     """The report source a call counts under (last touch), as the aggregates file it."""
     return attribution.source_key(c.attribution, c.kind)
 
 
-def matches(c: CallModel, f: Filters) -> bool:
+def matches(c: CallRecord, f: Filters) -> bool:
     """Whether a call passes the filters (the date range is the query's). Pure."""
     if f.source is not None:
         if f.source.startswith("pool:"):
@@ -185,45 +185,8 @@ def matches(c: CallModel, f: Filters) -> bool:
 # --- cursors -----------------------------------------------------------------------------------
 
 
-def _encode(part: str, key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"p": part, "k": key}).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str, parts: list[str]) -> tuple[str, dict[str, Any]]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
-        part, key = data["p"], data["k"]
-        if not isinstance(part, str) or part not in parts or not isinstance(key, dict):
-            raise ValueError
-        if key and not _valid_key(key, part):
-            raise ValueError
-        return part, key
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("'cursor' is not one this page gave out for these filters") from None
-
-
-def _valid_key(key: dict[str, Any], part: str) -> bool:
-    """Only a well-formed key of this partition may go back to DynamoDB as ExclusiveStartKey."""
-    index_attr = "caller" if part.startswith("+") else "month"
-    if set(key) != {"call_sid", index_attr, "started_at"}:
-        return False
-    sid, p, started = key["call_sid"], key[index_attr], key["started_at"]
-    return (
-        isinstance(sid, dict)
-        and set(sid) == {"S"}
-        and isinstance(sid["S"], str)
-        and 0 < len(sid["S"]) <= 64
-        and p == {"S": part}
-        and isinstance(started, dict)
-        and set(started) == {"N"}
-        and isinstance(started["N"], str)
-        and started["N"].isdigit()
-    )
-
-
-def _key_of(c: CallModel, part: str) -> dict[str, Any]:
-    index_attr = "caller" if part.startswith("+") else "month"
-    return {"call_sid": {"S": c.call_sid}, index_attr: {"S": part}, "started_at": {"N": str(int(c.started_at or 0))}}
+# The log's cursors (``p``: a month or a caller), refused unless they name one of the query's parts.
+CURSOR = CursorCodec("p", "'cursor' is not one this page gave out for these filters", store.valid_start_key)
 
 
 # --- pages -------------------------------------------------------------------------------------
@@ -231,7 +194,7 @@ def _key_of(c: CallModel, part: str) -> dict[str, Any]:
 
 @dataclass
 class Page:
-    calls: list[CallModel] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
     cursor: str | None = None
     requests: int = 0
     short: bool = False  # fewer than a page came back although older calls remain
@@ -240,20 +203,7 @@ class Page:
 def _parts(f: Filters) -> list[str]:
     if f.caller:
         return [f.caller]
-    return api_log._months_desc(f.start_ms, f.end_ms)
-
-
-def _one_request(index: Any, part: str, f: Filters, limit: int, start_key: dict[str, Any] | None) -> Any:
-    """Exactly one Query request (PynamoDB's iterator would fetch further pages by itself)."""
-    results = index.query(
-        part,
-        CallModel.started_at.between(f.start_ms, f.end_ms),
-        scan_index_forward=False,
-        page_size=limit,
-        last_evaluated_key=start_key,
-    )
-    raw = next(results.page_iter)
-    return [CallModel.from_raw_data(item) for item in raw.get("Items", [])], results.page_iter.last_evaluated_key
+    return store.months_desc(f.start_ms, f.end_ms)
 
 
 def page(f: Filters, cursor: str | None = None, *, size: int = PAGE_SIZE) -> Page:
@@ -261,7 +211,7 @@ def page(f: Filters, cursor: str | None = None, *, size: int = PAGE_SIZE) -> Pag
     parts = _parts(f)
     start_key: dict[str, Any] | None = None
     if cursor:
-        part, key = _decode(cursor, parts)
+        part, key = CURSOR.decode(cursor, parts)
         parts = parts[parts.index(part) :]
         start_key = key or None
     if f.caller:
@@ -271,22 +221,23 @@ def page(f: Filters, cursor: str | None = None, *, size: int = PAGE_SIZE) -> Pag
         older = i + 1 < len(parts)
         while out.requests < REQUESTS_PER_PAGE:
             want = size - len(out.calls)
-            items, start_key = _one_request(CallModel.month_index, part, f, CHUNK if f.in_python else want, start_key)
+            limit = CHUNK if f.in_python else want
+            items, start_key = store.one_page(part, f.start_ms, f.end_ms, limit=limit, start_key=start_key)
             out.requests += 1
             for n, c in enumerate(items):
                 if matches(c, f):
                     out.calls.append(c)
                     if len(out.calls) == size:
                         last = n + 1 == len(items) and not start_key and not older
-                        out.cursor = None if last else _encode(part, _key_of(c, part))
+                        out.cursor = None if last else CURSOR.encode(part, store.start_key_of(c, part))
                         return out
             if not start_key:
                 break
         if start_key:  # the budget ran out inside this month
-            out.cursor, out.short = _encode(part, start_key), True
+            out.cursor, out.short = CURSOR.encode(part, start_key), True
             return out
         if older and out.requests >= REQUESTS_PER_PAGE:
-            out.cursor, out.short = _encode(parts[i + 1], {}), True
+            out.cursor, out.short = CURSOR.encode(parts[i + 1], {}), True
             return out
     return out
 
@@ -294,15 +245,15 @@ def page(f: Filters, cursor: str | None = None, *, size: int = PAGE_SIZE) -> Pag
 def _caller_page(f: Filters, caller: str, start_key: dict[str, Any] | None, size: int) -> Page:
     """A caller's calls: their keys from the caller index, then the calls themselves by key."""
     out = Page()
-    keys_only, last = _one_request(CallModel.caller_index, caller, f, size, start_key)
+    keys_only, last = store.one_page(caller, f.start_ms, f.end_ms, limit=size, start_key=start_key)
     out.requests += 1
     sids = [k.call_sid for k in keys_only]
     if sids:
-        found = {c.call_sid: c for c in CallModel.batch_get(sids)}
+        found = store.batch_get(sids)
         out.requests += (len(sids) + 99) // 100
         out.calls = [found[s] for s in sids if s in found and matches(found[s], f)]
     if last:
-        out.cursor = _encode(caller, last)
+        out.cursor = CURSOR.encode(caller, last)
         out.short = len(out.calls) < size
     return out
 
@@ -319,7 +270,7 @@ def log(query: dict[str, str]) -> dict[str, Any]:
     return {"filters": f, "rows": [row(c) for c in p.calls], "cursor": p.cursor, "short": p.short}
 
 
-def row(c: CallModel) -> dict[str, Any]:
+def row(c: CallRecord) -> dict[str, Any]:
     """What the log shows of a call."""
     attr = c.attribution or {}
     src = attr.get("source") or {}
@@ -341,7 +292,7 @@ def row(c: CallModel) -> dict[str, Any]:
     }
 
 
-def source_label(c: CallModel) -> str:
+def source_label(c: CallRecord) -> str:
     """A call's source in words: its channel's name, or the web source it came from."""
     if c.channel_name:
         return str(c.channel_name)

@@ -15,7 +15,8 @@ from chalicelib import attribution, calls
 from chalicelib.core.errors import BadRequest
 from chalicelib.dashboard.logpage import local_time, source_label
 from chalicelib.reports.outcomes import MAX_TAGS, OUTCOMES
-from chalicelib.store.models import CallModel
+from chalicelib.store import calls as store
+from chalicelib.store.calls import CallRecord
 
 EARLIER = 10
 CLICK_IDS = ("gclid", "gbraid", "wbraid", "fbclid", "msclkid", "yclid", "dclid")
@@ -33,7 +34,7 @@ def story(call_sid: str) -> dict[str, Any]:
     return {"call": details(c), "earlier": earlier_calls(c)}
 
 
-def details(c: CallModel) -> dict[str, Any]:
+def details(c: CallRecord) -> dict[str, Any]:
     """The call as the story page shows it. Pure."""
     attr = c.attribution or {}
     src = attr.get("source") or {}
@@ -75,22 +76,14 @@ def details(c: CallModel) -> dict[str, Any]:
     }
 
 
-def earlier_calls(c: CallModel) -> list[dict[str, Any]]:
+def earlier_calls(c: CallRecord) -> list[dict[str, Any]]:
     """The same caller's calls before this one, newest first (the caller index, then by key)."""
     if not c.caller or not c.caller.startswith("+") or c.started_at is None:
         return []
-    keys_only = list(
-        CallModel.caller_index.query(
-            c.caller,
-            CallModel.started_at < int(c.started_at),
-            scan_index_forward=False,
-            limit=EARLIER,
-            page_size=EARLIER,
-        )
-    )
+    keys_only = store.earlier_of_caller(c.caller, int(c.started_at), limit=EARLIER)
     if not keys_only:
         return []
-    found = {x.call_sid: x for x in CallModel.batch_get([k.call_sid for k in keys_only])}
+    found = store.batch_get([k.call_sid for k in keys_only])
     out = []
     for k in keys_only:
         x = found.get(k.call_sid)

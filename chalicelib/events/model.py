@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from chalicelib import calls
-from chalicelib.store.models import CallModel
+from chalicelib.store import calls as store
 
 TYPES = ("call.started", "call.completed", "call.updated", "call.deleted")
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"  # who deletes an item when its TTL expires
@@ -63,7 +63,7 @@ def _view(image: dict[str, Any] | None) -> dict[str, Any] | None:
     if not image:
         return None
     try:
-        call = CallModel.from_raw_data(image)
+        call = store.from_image(image)
         if not call.call_sid:
             raise ValueError("no call_sid")
         return {"_final": calls.is_final(call), **calls.to_dict(call)}

@@ -16,7 +16,7 @@ from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.events import bus, delivery, stream
 from chalicelib.events.model import Event, event_id
-from chalicelib.store.models import CallModel
+from chalicelib.store import calls as store
 
 WINDOW_HOURS = 48
 SETTLE_MINUTES = 10  # younger calls may still be on their way through the stream
@@ -37,7 +37,7 @@ def run(now_ms: int | None = None) -> dict[str, Any]:
     wanted = [name for name, sub in bus.SUBSCRIBERS.items() if "call.completed" in sub.types]
     found = {"calls_checked": 0, "resent": 0, "dead_lettered": 0, "running": 0}
     for month in _months(start, end):
-        for call in CallModel.month_index.query(month, CallModel.started_at.between(start, end)):
+        for call in store.started_between(month, start, end):
             if not calls.is_final(call):
                 continue
             found["calls_checked"] += 1

@@ -17,16 +17,14 @@ import base64
 import hashlib
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.core.telephony import get_provider
 from chalicelib.events.model import Event
 from chalicelib.recordings import storage
-from chalicelib.store.models import CallModel
-from chalicelib.store.ops import condition_failed
+from chalicelib.store import calls as store
+from chalicelib.store.calls import CallChange, CallRecord
 
 
 class CopyMismatch(RuntimeError):
@@ -44,35 +42,40 @@ def on_event(event: Event) -> None:
         archive(event.call_sid)
 
 
-def has_copy(c: CallModel) -> bool:
+def has_copy(c: CallRecord) -> bool:
     return bool(c.recording_key and c.recording_size and c.recording_sha256)
 
 
-def archive(call_sid: str) -> CallModel | None:
-    """Copy the call's recording to S3 (once), record it, then delete it at Twilio (when set to)."""
-    try:
-        c = CallModel.get(call_sid, consistent_read=True)
-    except CallModel.DoesNotExist:
+def archive(call_sid: str) -> CallRecord | None:
+    """Copy the call's recording to S3 (once), record it, then delete it at Twilio (when set to).
+
+    Runs as ``SYSTEM`` (a subscriber, or playback on an authorised caller's behalf)."""
+    c = store.get(call_sid, consistent=True)
+    if c is None:
         return None
-    if not c.recording_sid or not c.recording_sid.startswith("RE"):
+    rec_sid = c.recording_sid
+    if not rec_sid or not rec_sid.startswith("RE"):
         return None
-    logger.append_keys(call_sid=call_sid, recording_sid=c.recording_sid)
+    logger.append_keys(call_sid=call_sid, recording_sid=rec_sid)
     if not has_copy(c):
         copied = _copy(c)
         if copied is None:
             return None
         c = copied
     if get_settings().recordings_delete_at_twilio and c.recording_deleted_at_twilio is None:
-        get_provider().delete_recording(c.recording_sid)
-        c.update(
-            actions=[CallModel.recording_deleted_at_twilio.set(clock.now_ms()), CallModel.recording_url.remove()],
-            condition=CallModel.call_sid.exists(),
-        )
+        get_provider().delete_recording(rec_sid)
+        deleted = CallChange(set={"recording_deleted_at_twilio": clock.now_ms()}, remove=("recording_url",))
+        after = store.update(c.call_sid, deleted, guard=store.EXISTS)
         logger.info("recording deleted at the telephony provider")
+        if after is None:
+            # The call was deleted meanwhile (retention or erasure): its call.deleted event
+            # deletes our copy too, and there is no call left to return.
+            return None
+        c = after
     return c
 
 
-def _copy(c: CallModel) -> CallModel | None:
+def _copy(c: CallRecord) -> CallRecord | None:
     rec_sid = str(c.recording_sid)
     data, content_type = get_provider().fetch_recording(rec_sid)
     digest = hashlib.sha256(data).digest()
@@ -88,24 +91,21 @@ def _copy(c: CallModel) -> CallModel | None:
         Metadata={"sha256": digest.hex(), "call-sid": c.call_sid, "recording-sid": rec_sid},
     )
     _verify(client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED"), len(data), digest)
-    try:
-        c.update(
-            actions=[
-                CallModel.recording_key.set(key),
-                CallModel.recording_size.set(len(data)),
-                CallModel.recording_sha256.set(digest.hex()),
-                CallModel.recording_archived_at.set(clock.now_ms()),
-            ],
-            condition=CallModel.call_sid.exists(),
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
+    copied = CallChange(
+        set={
+            "recording_key": key,
+            "recording_size": len(data),
+            "recording_sha256": digest.hex(),
+            "recording_archived_at": clock.now_ms(),
+        }
+    )
+    after = store.update(c.call_sid, copied, guard=store.EXISTS)
+    if after is None:
         logger.info("the call was deleted while its recording was copied; the copy is deleted too")
         client.delete_object(Bucket=bucket, Key=key)
         return None
     logger.info("recording archived", key=key, size=len(data))
-    return c
+    return after
 
 
 def _verify(head: dict[str, Any], size: int, digest: bytes) -> None:

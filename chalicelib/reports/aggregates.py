@@ -33,7 +33,9 @@ from chalicelib import attribution
 from chalicelib.calls import is_final, result_of
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
+from chalicelib.store import calls as store_calls
 from chalicelib.store import connections, keys
+from chalicelib.store.calls import CallRecord
 from chalicelib.store.models import CallModel, CounterModel
 from chalicelib.store.ops import dynamo_number, transaction_cancelled
 
@@ -61,7 +63,7 @@ def day(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=ZoneInfo(get_settings().report_timezone)).strftime("%Y-%m-%d")
 
 
-def contribution(c: CallModel) -> dict[str, dict[str, Any]]:
+def contribution(c: CallRecord) -> dict[str, dict[str, Any]]:
     """What the call adds to the aggregates now: bucket key -> numbers and its caller entry. Pure."""
     if not is_final(c) or c.started_at is None:
         return {}
@@ -96,7 +98,7 @@ def contribution(c: CallModel) -> dict[str, dict[str, Any]]:
     }
 
 
-def sync(c: CallModel, *, attempts: int = 3) -> bool:
+def sync(c: CallRecord, *, attempts: int = 3) -> bool:
     """Bring the aggregates in line with the call (a no-op when nothing changed); False if a
     concurrent writer kept winning, so the caller tries again later."""
     for _ in range(attempts):
@@ -111,7 +113,10 @@ def sync(c: CallModel, *, attempts: int = 3) -> bool:
         except TransactWriteError as exc:
             if not transaction_cancelled(exc):
                 raise
-        c = CallModel.get(c.call_sid, consistent_read=True)  # somebody else moved it: look again
+        again = store_calls.get(c.call_sid, consistent=True)  # somebody else moved it: look again
+        if again is None:
+            return True  # deleted since: a deleted call's days stay as they were counted
+        c = again
     logger.warning("aggregates not synced after retries", call_sid=c.call_sid)
     return False
 
@@ -119,9 +124,8 @@ def sync(c: CallModel, *, attempts: int = 3) -> bool:
 def on_event(event: Event) -> None:
     """The reports subscriber: the call as it is now decides what it adds (so order and repeats
     of events do not matter). A failure raises, so the delivery is retried, never swallowed."""
-    try:
-        call = CallModel.get(event.call_sid, consistent_read=True)
-    except CallModel.DoesNotExist:
+    call = store_calls.get(event.call_sid, consistent=True)
+    if call is None:
         return  # deleted since: a deleted call's days stay as they were counted
     if not sync(call):
         raise RuntimeError(f"the aggregates of {event.call_sid} did not settle; try again")
@@ -132,7 +136,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
     moves from the buckets it was counted in to the right ones, one transaction each, so it
     is safe while calls come in. Returns how many calls were looked at."""
     n = 0
-    for call in CallModel.scan():
+    for call in store_calls.scan_all():
         if not sync(call):
             logger.warning("a call could not be moved; run the rebuild again", call_sid=call.call_sid)
         n += 1

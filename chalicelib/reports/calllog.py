@@ -6,33 +6,20 @@ carries the month and DynamoDB's last key, checked before it goes back to Dynamo
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
-import json
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import attribution, calls
 from chalicelib.core import clock
+from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.errors import BadRequest
-from chalicelib.store.models import CallModel
+from chalicelib.store import calls as store
+from chalicelib.store.cursor import CursorCodec
 
 MAX_PAGE = 200
 MAX_RANGE_DAYS = 366
-
-
-def _months_desc(start_ms: int, end_ms: int) -> list[str]:
-    months = []
-    cur = datetime.fromtimestamp(end_ms / 1000, tz=UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    first = datetime.fromtimestamp(start_ms / 1000, tz=UTC).strftime("%Y-%m")
-    while True:
-        months.append(cur.strftime("%Y-%m"))
-        if months[-1] <= first:
-            return months
-        cur = (cur - timedelta(days=1)).replace(day=1)
 
 
 # Times outside 1970..9998 would take the month arithmetic past what datetime can hold.
@@ -64,40 +51,11 @@ def parse_range(query: dict[str, str]) -> tuple[int, int]:
     return start, end
 
 
-def _cursor_decode(cursor: str) -> tuple[str, dict[str, Any]]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
-        month, key = data["m"], data["k"]
-        if not isinstance(month, str) or not isinstance(key, dict):
-            raise ValueError
-        if key and not _valid_call_key(key, month):
-            raise ValueError
-        return month, key
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
-        raise BadRequest("'cursor' is not one this API gave out") from None
+# The API's cursors (``m``: the month); the dashboard's log has its own message and part name.
+CURSOR = CursorCodec("m", "'cursor' is not one this API gave out", store.valid_start_key)
 
 
-def _valid_call_key(key: dict[str, Any], month: str) -> bool:
-    """A cursor goes back to DynamoDB as ExclusiveStartKey: only a well-formed key may."""
-    if set(key) != {"call_sid", "month", "started_at"}:
-        return False
-    sid, m, started = key["call_sid"], key["month"], key["started_at"]
-    return (
-        sid == {"S": sid.get("S")}
-        and isinstance(sid.get("S"), str)
-        and 0 < len(sid["S"]) <= 64
-        and m == {"S": month}
-        and started == {"N": started.get("N")}
-        and isinstance(started.get("N"), str)
-        and started["N"].isdigit()
-    )
-
-
-def _cursor_encode(month: str, key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"m": month, "k": key}).encode()).decode().rstrip("=")
-
-
-def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE) -> dict[str, Any]:
+def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Calls newest first within [from, to], filtered by channel or pool and answered/missed."""
     unknown = sorted(set(query) - {"from", "to", "limit", "cursor", "channel_id", "pool_id", "answered", "format"})
     if unknown:
@@ -112,20 +70,12 @@ def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE) -> dict[str, 
     answered_q = query.get("answered")
     if answered_q not in (None, "", "true", "false"):
         raise BadRequest("'answered' must be true or false")
-    filt = None
-    if query.get("channel_id"):
-        filt = CallModel.channel_id == query["channel_id"]
-    if query.get("pool_id"):
-        cond = CallModel.pool_id == query["pool_id"]
-        filt = cond if filt is None else filt & cond
-    if answered_q:
-        cond = CallModel.answered == True if answered_q == "true" else CallModel.answered != True  # noqa: E712
-        filt = cond if filt is None else filt & cond
+    answered = (answered_q == "true") if answered_q else None
 
-    months = _months_desc(start, end)
+    months = store.months_desc(start, end)
     last_key: dict[str, Any] | None = None
     if query.get("cursor"):
-        month, key = _cursor_decode(query["cursor"])
+        month, key = CURSOR.decode(query["cursor"])
         if month not in months:
             raise BadRequest("'cursor' does not belong to this date range")
         months = months[months.index(month) :]
@@ -133,19 +83,20 @@ def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE) -> dict[str, 
 
     items: list[dict[str, Any]] = []
     for month in months:
-        results = CallModel.month_index.query(
+        found, last_key = store.in_month(
             month,
-            CallModel.started_at.between(start, end),
-            filter_condition=filt,
-            scan_index_forward=False,
+            start,
+            end,
             limit=limit - len(items),
-            last_evaluated_key=last_key,
+            start_key=last_key,
+            channel_id=query.get("channel_id") or None,
+            pool_id=query.get("pool_id") or None,
+            answered=answered,
+            ctx=ctx,
         )
-        for c in results:
-            items.append(calls.to_dict(c))
-        last_key = results.last_evaluated_key
+        items += [calls.to_dict(c) for c in found]
         if len(items) >= limit:
-            next_cursor = _cursor_encode(month, last_key) if last_key else _next_month_cursor(months, month)
+            next_cursor = CURSOR.encode(month, last_key) if last_key else _next_month_cursor(months, month)
             return {"calls": items, "next_cursor": next_cursor}
         last_key = None
     return {"calls": items, "next_cursor": None}
@@ -154,7 +105,7 @@ def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE) -> dict[str, 
 def _next_month_cursor(months: list[str], month: str) -> str | None:
     """A cursor for the start of the month after ``month`` (older), if the range has one."""
     i = months.index(month)
-    return _cursor_encode(months[i + 1], {}) if i + 1 < len(months) else None
+    return CURSOR.encode(months[i + 1], {}) if i + 1 < len(months) else None
 
 
 CSV_MAX_PAGE = 5000
@@ -169,9 +120,9 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def calls_csv(query: dict[str, str]) -> tuple[str, str | None]:
+def calls_csv(query: dict[str, str], *, ctx: RequestContext = SYSTEM) -> tuple[str, str | None]:
     """The calls page as CSV (up to 5,000 rows; the next page's cursor is returned separately)."""
-    page = list_calls({k: val for k, val in query.items() if k != "format"}, max_page=CSV_MAX_PAGE)
+    page = list_calls({k: val for k, val in query.items() if k != "format"}, max_page=CSV_MAX_PAGE, ctx=ctx)
     return write_csv(page["calls"]), page["next_cursor"]
 
 

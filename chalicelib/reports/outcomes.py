@@ -10,29 +10,35 @@ from typing import Any
 from chalicelib import calls
 from chalicelib.core import clock
 from chalicelib.core import validation as v
+from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.errors import BadRequest
-from chalicelib.store.models import CallModel
+from chalicelib.store import calls as store
+from chalicelib.store.calls import CallChange, CallRecord
 from chalicelib.store.ops import dynamo_number
 
 OUTCOMES = ("lead", "sale", "spam", "none")
 MAX_TAGS = 20
 
 
-def set_outcome(call_sid: str, body: dict[str, Any]) -> CallModel:
+def set_outcome(call_sid: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> CallRecord:
     """``PATCH /v1/calls/{sid}``: outcome, revenue, note, tags; the aggregates follow."""
     v.reject_unknown(body, {"outcome", "revenue", "note", "tags"})
     if not body:
         raise BadRequest("nothing to change; send one or more of: note, outcome, revenue, tags")
-    actions: list[Any] = [CallModel.updated_at.set(clock.now_ms())]
+    values: dict[str, Any] = {"updated_at": clock.now_ms()}
+    gone: list[str] = []
     if "outcome" in body:
         if body["outcome"] not in OUTCOMES:
             raise BadRequest(f"'outcome' must be one of: {', '.join(OUTCOMES)}")
-        actions.append(CallModel.outcome.set(body["outcome"]))
+        values["outcome"] = body["outcome"]
     if "revenue" in body:
-        actions.append(CallModel.revenue.set(dynamo_number(v.money(body["revenue"], "revenue"))))
+        values["revenue"] = dynamo_number(v.money(body["revenue"], "revenue"))
     if "note" in body:
         note = v.string(body, "note", max_len=2000)
-        actions.append(CallModel.note.set(note) if note else CallModel.note.remove())
+        if note:
+            values["note"] = note
+        else:
+            gone.append("note")
     if "tags" in body:
         tags = body["tags"]
         if not isinstance(tags, list) or len(tags) > MAX_TAGS:
@@ -40,7 +46,12 @@ def set_outcome(call_sid: str, body: dict[str, Any]) -> CallModel:
         if not all(isinstance(t, str) and 0 < len(t.strip()) <= 40 for t in tags):
             raise BadRequest("each tag must be text of 1 to 40 characters")
         clean = {t.strip() for t in tags}
-        actions.append(CallModel.tags.set(clean) if clean else CallModel.tags.remove())
-    item = calls.load(call_sid)
-    item.update(actions=actions, condition=CallModel.call_sid.exists())
-    return item
+        if clean:
+            values["tags"] = clean
+        else:
+            gone.append("tags")
+    item = calls.load(call_sid, ctx=ctx)
+    # Deleted between the read and the write: a 404, as if the read had missed it.
+    return store.update(item.call_sid, CallChange(set=values, remove=tuple(gone)), guard=store.EXISTS, ctx=ctx) or (
+        calls.load(call_sid, ctx=ctx)
+    )

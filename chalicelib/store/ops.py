@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.models import Model
 
 from chalicelib.core.errors import NotFound, dynamodb_code
@@ -28,6 +29,12 @@ def get_or_404(model: type[_M], key: str, what: str) -> _M:
 def condition_failed(exc: BaseException) -> bool:
     """Whether a PynamoDB write failed only because its condition did not hold."""
     return dynamodb_code(exc) == "ConditionalCheckFailedException"
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is DynamoDB's (through PynamoDB): a failure of the store, not a bug. Code
+    outside ``store/`` asks this instead of importing PynamoDB's exception types."""
+    return isinstance(exc, PynamoDBException)
 
 
 def transaction_cancelled(exc: BaseException) -> bool:

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
-from pynamodb.exceptions import PynamoDBException
 
 from chalicelib import attribution, calls
 from chalicelib.core import clock
@@ -32,7 +31,8 @@ from chalicelib.core.observability import (
 )
 from chalicelib.core.validation import loose_e164
 from chalicelib.routing import default_route, line_name_and_flow, lookup, nowhere
-from chalicelib.store.models import CallModel
+from chalicelib.store.calls import CallRecord
+from chalicelib.store.ops import is_storage_error
 from chalicelib.voice import blocklist, twiml
 
 
@@ -186,11 +186,13 @@ def dial_finished_unverified(params: dict[str, str]) -> str:
     return twiml.forward(nowhere(), None, step=1)
 
 
-def _store_or_go_on(write: Callable[[], CallModel | None]) -> None:
+def _store_or_go_on(write: Callable[[], CallRecord | None]) -> None:
     """For callbacks the caller is waiting on (<Dial> and <Record> actions): the call goes on
     even if DynamoDB is down; the final status callback still completes the record."""
     try:
         write()
-    except (StorageUnavailable, PynamoDBException):
+    except Exception as exc:
+        if not (isinstance(exc, StorageUnavailable) or is_storage_error(exc)):
+            raise
         metrics.add_metric(name="CallbackStoreFailed", unit=MetricUnit.Count, value=1)
         logger.exception("storing a dial or voicemail result failed; the call goes on")

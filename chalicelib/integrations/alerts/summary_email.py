@@ -21,7 +21,8 @@ from chalicelib.core import clock
 from chalicelib.core.settings import get_settings
 from chalicelib.integrations.alerts import messages
 from chalicelib.reports import figures
-from chalicelib.store.models import CallModel
+from chalicelib.store import calls as store
+from chalicelib.store.calls import CallRecord
 
 TOP_SOURCES = 5
 MAX_NOT_CALLED_BACK = 25
@@ -53,9 +54,9 @@ def _months(start_ms: int, end_ms: int) -> list[str]:
 
 def not_called_back(start_ms: int, end_ms: int, now_ms: int) -> list[dict[str, Any]]:
     """Missed calls (voicemails too) in [start, end) whose caller has not reached us since."""
-    by_caller: dict[str, list[CallModel]] = {}
+    by_caller: dict[str, list[CallRecord]] = {}
     for month in _months(start_ms, now_ms):
-        for c in CallModel.month_index.query(month, CallModel.started_at.between(start_ms, now_ms)):
+        for c in store.started_between(month, start_ms, now_ms):
             if c.caller:
                 by_caller.setdefault(c.caller, []).append(c)
     out = []

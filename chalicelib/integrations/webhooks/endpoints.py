@@ -34,7 +34,8 @@ from chalicelib.events import bus, delivery
 from chalicelib.events.model import TYPES, Event
 from chalicelib.integrations import outbound
 from chalicelib.store import keys
-from chalicelib.store.models import CallModel, CounterModel
+from chalicelib.store.calls import CallRecord
+from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import expires_after
 
 SCHEMA_VERSION = 1
@@ -466,7 +467,7 @@ def send_test(endpoint_id: str) -> dict[str, Any]:
 
 def _sample_call(now: int) -> dict[str, Any]:
     """A made-up answered call, shaped exactly like a real one."""
-    sample = CallModel(
+    sample = CallRecord(
         "CA" + "0" * 32,
         started_at=now,
         caller="+12025550100",
