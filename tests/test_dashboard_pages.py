@@ -124,14 +124,20 @@ def test_log_filters_are_checked():
 
 def test_a_forged_cursor_is_refused_before_it_reaches_dynamodb():
     f = logpage.parse_filters({}, "2026-10-10")
-    good = logpage._encode("2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1"}})
-    assert logpage._decode(good, ["2026-10", "2026-09"])[0] == "2026-10"
+    good = logpage.CURSOR.encode(
+        "2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1"}}
+    )
+    assert logpage.CURSOR.decode(good, ["2026-10", "2026-09"])[0] == "2026-10"
     forged = [
         "not base64 at all!",
-        logpage._encode("2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-09"}, "started_at": {"N": "1"}}),
-        logpage._encode("2026-10", {"call_sid": {"N": "1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1"}}),
-        logpage._encode("2019-01", {}),
-        logpage._encode("2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1e9"}}),
+        logpage.CURSOR.encode(
+            "2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-09"}, "started_at": {"N": "1"}}
+        ),
+        logpage.CURSOR.encode("2026-10", {"call_sid": {"N": "1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1"}}),
+        logpage.CURSOR.encode("2019-01", {}),
+        logpage.CURSOR.encode(
+            "2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1e9"}}
+        ),
     ]
     for cursor in forged:
         with pytest.raises(BadRequest):
