@@ -8,6 +8,7 @@ declared keep survives the package's trim; every OpenAPI fragment's paths are in
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import textwrap
@@ -122,6 +123,26 @@ def test_every_openapi_fragment_path_is_in_docs_openapi() -> None:
             missing = [m for m in ops if m in METHODS and m not in doc["paths"][path]]
             assert missing == [], f"{fragment}: {path} {missing} not in docs/openapi.yaml"
         assert set(part.get("webhooks", {})) <= set(doc.get("webhooks", {})), fragment
+
+
+def test_every_fragment_path_is_served_by_the_declared_routes_module() -> None:
+    import app
+
+    for integration in [i for i in ALL if i.openapi]:
+        # Given the integration's routes module, registered with the app
+        assert integration.routes, integration.name
+        module = importlib.import_module(integration.routes)
+        assert isinstance(module.bp, Blueprint)
+        served = {
+            (path, method.lower())
+            for path, entries in app.app.routes.items()
+            for method, entry in entries.items()
+            if entry.view_function.__module__ == integration.routes
+        }
+        # Then every operation its fragment names is one of that module's routes
+        part = yaml.safe_load((ROOT / integration.openapi).read_text())
+        wanted = {(path, m) for path, ops in part["paths"].items() for m in ops if m in METHODS}
+        assert wanted and wanted <= served, (integration.name, sorted(wanted - served))
 
 
 def test_every_declared_schedule_is_registered_with_chalice_under_its_name() -> None:
