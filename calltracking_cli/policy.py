@@ -97,6 +97,48 @@ def scope(policy: dict[str, Any], *, account: str, region: str) -> dict[str, Any
     return {**policy, "Statement": statements}
 
 
+def fill(statement: dict[str, Any], *, region: str, account: str, prefix: str, stage: str) -> dict[str, Any]:
+    """An integration's declared statement (``chalicelib/integrations/registry.py``) for one stage:
+    ``{region}``, ``{account}``, ``{prefix}`` (its ``TABLE_PREFIX``) and ``{stage}`` filled in."""
+    values = {"region": region, "account": account, "prefix": prefix, "stage": stage}
+
+    def put(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.format(**values)
+        if isinstance(value, list):
+            return [put(v) for v in value]
+        if isinstance(value, dict):
+            return {k: put(v) for k, v in value.items()}
+        return value
+
+    return {k: put(v) for k, v in statement.items()}
+
+
+def declared_missing(stage: str) -> list[str]:
+    """The integrations' declared statements the stage's policy lacks (same Sid, actions and resources)."""
+    # The CLI reads the declarations, which are strings only (no handler is imported).
+    from chalicelib.integrations.wiring import INTEGRATIONS
+
+    policy = json.loads(path_of(stage).read_text())
+    regions, accounts = scoped_to(policy)
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    prefix = str(config["stages"][stage]["environment_variables"]["TABLE_PREFIX"])
+    by_sid = {st.get("Sid"): st for st in policy["Statement"]}
+    missing = []
+    for integration in INTEGRATIONS:
+        for declared in integration.iam:
+            want = fill(declared, region=min(regions), account=min(accounts), prefix=prefix, stage=stage)
+            have = by_sid.get(want.get("Sid"))
+            if have is None or _normal(have) != _normal(want):
+                missing.append(f"{integration.name}: {json.dumps(want)}")
+    return missing
+
+
+def _normal(statement: dict[str, Any]) -> dict[str, Any]:
+    """A statement compared as sets (the order of actions and resources means nothing to IAM)."""
+    return {k: sorted(_strings(v)) if k in ("Action", "Resource") else v for k, v in statement.items()}
+
+
 def problems(stage: str) -> list[str]:
     """What keeps the stage's policy from being deployed as it is."""
     regions, accounts = scoped_to(json.loads(path_of(stage).read_text()))
@@ -108,6 +150,8 @@ def problems(stage: str) -> list[str]:
         )
     if len(regions) != 1 or len(accounts) != 1 or not all(REGION.fullmatch(r) for r in regions):
         found.append(f"{path_of(stage).name} does not name one region and one account: {regions} {accounts}")
+        return found
+    found += [f"{path_of(stage).name} lacks what an integration declares: {m}" for m in declared_missing(stage)]
     return found
 
 

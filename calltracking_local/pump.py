@@ -2,9 +2,9 @@
 
 ``chalice local`` runs no stream, queue or schedule handlers. The pump reads the embedded
 DynamoDB's stream of the calls table and the embedded SQS queue (moto's server serves
-both) and calls the same handler functions with Lambda-shaped events; it runs the sweep and the
-alerts' run on a schedule too. Short polls only: moto's server answers one request at a time, and a long
-poll would hold the voice webhook's DynamoDB requests behind it.
+both) and calls the same handler functions with Lambda-shaped events; it runs every declared
+schedule too, at its local cadence (``run_due``). Short polls only: moto's server answers one
+request at a time, and a long poll would hold the voice webhook's DynamoDB requests behind it.
 
     python -m calltracking_local.pump      (make run starts it)
 """
@@ -18,7 +18,9 @@ from typing import Any
 
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
-from chalicelib.events import bus, delivery, stream, sweep
+from chalicelib.events import bus, delivery, stream
+from chalicelib.integrations import wiring
+from chalicelib.integrations.registry import load
 
 
 def _client(service: str) -> Any:
@@ -46,7 +48,7 @@ class Pump:
     def __init__(self) -> None:
         self._arn: str | None = None
         self._iterators: dict[str, str] = {}
-        self._last_sweep = 0.0
+        self._last_run: dict[str, float] = {}  # a schedule's name: when the pump last ran it
 
     def _stream_arn(self) -> str | None:
         table = _client("dynamodb").describe_table(TableName=get_settings().table_name("calls"))["Table"]
@@ -119,21 +121,33 @@ class Pump:
                 return total
         raise RuntimeError("the event pump did not drain: something keeps failing")
 
-    def run_forever(self, interval: float = 0.5, sweep_every: float = 900.0, alerts_every: float = 60.0) -> None:
-        # The alerts' scheduled run (digests, conditions, summaries): deployed every 5 minutes, here every minute.
-        # Imported here, not at the top: only the long-running local pump runs it, never a test's drain().
-        from chalicelib.integrations.alerts import schedule as alerts_schedule
+    def run_due(self, now: float | None = None) -> list[str]:
+        """Run every declared schedule whose local cadence has passed (each on the first round); their names.
 
-        last_alerts = 0.0
+        The same declarations ``routes/events.py`` registers with Chalice (``chalicelib/integrations/
+        wiring.py``), read at each round so nothing here lists a schedule. A test's ``drain()`` never
+        runs them.
+        """
+        now = time.monotonic() if now is None else now
+        ran = []
+        for integration in wiring.INTEGRATIONS:
+            for schedule in integration.schedules:
+                last = self._last_run.get(schedule.name)
+                if last is not None and now - last < schedule.local_every:
+                    continue
+                self._last_run[schedule.name] = now
+                try:
+                    load(schedule.handler)()
+                except Exception:
+                    logger.exception("scheduled run failed; it runs again at its next turn", schedule=schedule.name)
+                ran.append(schedule.name)
+        return ran
+
+    def run_forever(self, interval: float = 0.5) -> None:
         while True:
             try:
                 busy = self.stream_once() + self.queue_once()
-                if time.monotonic() - self._last_sweep > sweep_every:
-                    self._last_sweep = time.monotonic()
-                    sweep.run()
-                if time.monotonic() - last_alerts > alerts_every:
-                    last_alerts = time.monotonic()
-                    alerts_schedule.run()
+                self.run_due()
             except Exception:
                 logger.exception("event pump round failed; trying again")
                 busy = 0

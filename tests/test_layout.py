@@ -67,6 +67,15 @@ HEAVY = (
 )
 
 
+# What ``import app`` may load under a HEAVY name: the integrations' declarations (each folder's
+# ``integration.py``, the registry and the one list), read when ``routes/events.py`` registers the
+# declared schedules, and the packages they sit in. They hold strings and small dataclasses; what
+# they name loads on first use (``test_declarations_stay_light`` holds them to it).
+DECLARATION_MODULES = ("chalicelib.integrations.registry", "chalicelib.integrations.wiring")
+# The only modules a declaration may import from outside chalicelib.
+DECLARATION_STDLIB = ("__future__", "dataclasses", "importlib", "typing", "collections.abc")
+
+
 def _modules() -> dict[str, Path]:
     out = {}
     for path in sorted(PKG.rglob("*.py")):
@@ -112,6 +121,9 @@ def imports_of(module: str) -> set[str]:
 
 
 GRAPH = {m: imports_of(m) for m in MODULES}
+DECLARATIONS = {m for m in MODULES if m.endswith(".integration") or m in DECLARATION_MODULES}
+# ... and the packages Python runs on the way to them
+LIGHT = DECLARATIONS | {".".join(m.split(".")[:n]) for m in DECLARATIONS for n in range(2, m.count(".") + 1)}
 
 
 def _layer(module: str) -> int:
@@ -257,8 +269,10 @@ def test_import_app_loads_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     loaded = json.loads(out.stdout)
     # Then nothing only the management API or a background job needs is loaded
-    heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY))
+    heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in HEAVY) and m not in LIGHT)
     assert heavy == []
+    # (the declarations are there: the schedules are registered from them)
+    assert "chalicelib.integrations.wiring" in loaded
     # (and the check is not vacuous: the voice path itself is there)
     assert "chalicelib.voice.inbound" in loaded and "chalicelib.store.models" in loaded
 
@@ -275,3 +289,28 @@ def test_management_modules_still_load_on_first_use(module: str) -> None:
         f"assert {module!r} in sys.modules, 'not loaded on first use'"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+
+
+def test_declarations_stay_light() -> None:
+    """What ``import app`` may load under a HEAVY name imports nothing that could make it heavy: a
+    declaration imports the standard library's basics and other declarations only, and the packages
+    on the way to one run no import at all."""
+    # Given every declaration module and the packages it sits in
+    assert {"chalicelib.integrations.wiring", "chalicelib.integrations.webhooks.integration"} <= DECLARATIONS
+    offending = []
+    for module in sorted(LIGHT):
+        tree = ast.parse(MODULES[module].read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                ours = _resolve(name) if name.startswith("chalicelib") else None
+                # When it imports, Then only the standard library's basics or another declaration
+                allowed = name in DECLARATION_STDLIB or (ours is not None and ours in DECLARATIONS)
+                if module not in DECLARATIONS or not allowed:
+                    offending.append(f"{module} imports {name}")
+    assert offending == []

@@ -1,14 +1,14 @@
 """Subscribers and the fan-out queue: one SQS message per (event, subscriber).
 
 A subscriber is a name, the event types it wants and a handler named by its import path,
-so this module imports no subscriber (they sit beside it, not below it) and a handler is
-loaded only when a message for it arrives. The queue is a standard SQS queue with a
-dead-letter queue; every message is handled on its own (``chalicelib/events/delivery.py``).
+declared by its integration (``chalicelib/integrations/wiring.py``, the one list), so this
+module imports no subscriber's code and a handler is loaded only when a message for it
+arrives. The queue is a standard SQS queue with a dead-letter queue; every message is handled
+on its own (``chalicelib/events/delivery.py``).
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,7 +16,9 @@ from typing import Any
 
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
-from chalicelib.events.model import TYPES, Event, dumps
+from chalicelib.events.model import Event, dumps
+from chalicelib.integrations.registry import Integration, load
+from chalicelib.integrations.wiring import INTEGRATIONS
 
 SEND_ATTEMPTS = 3
 
@@ -64,32 +66,26 @@ def unsubscribe(name: str) -> None:
     SUBSCRIBERS.pop(name, None)
 
 
-# The product's own subscribers. (Tests add theirs with ``subscribe``.)
-subscribe("reports", ("call.completed", "call.updated"), "chalicelib.reports.aggregates:on_event")
-subscribe("recordings", ("call.completed", "call.updated", "call.deleted"), "chalicelib.recordings.archive:on_event")
-# Webhooks: one subscriber finds the endpoints an event is for and queues one message per
-# endpoint ("webhook:<endpoint id>"), each delivered and retried on its own, Svix-like schedule.
-subscribe(
-    "webhooks",
-    TYPES,
-    "chalicelib.integrations.webhooks.endpoints:on_event",
-    gate="chalicelib.integrations.webhooks.endpoints:wanted_types",
-)
-family("webhook:", "chalicelib.integrations.webhooks.endpoints:deliver", retry_setting="outbound_webhook_retry_seconds")
-# Alerts: one subscriber finds the recipients a call change alerts and queues one message per
-# recipient ("alert:<recipient id>"), each sent (or held for a digest) and retried on its own.
-subscribe(
-    "alerts",
-    ("call.completed", "call.updated"),
-    "chalicelib.integrations.alerts.dispatch:on_event",
-    gate="chalicelib.integrations.alerts.dispatch:wanted_types",
-)
-family("alert:", "chalicelib.integrations.alerts.dispatch:deliver")
+def declare(integrations: Iterable[Integration]) -> None:
+    """Take the subscribers and families of ``integrations`` (their declarations, not their code)."""
+    for integration in integrations:
+        for sub in integration.subscribers:
+            subscribe(sub.name, sub.types, sub.handler, retry_setting=sub.retry_setting, gate=sub.gate)
+        for fam in integration.families:
+            family(fam.prefix, fam.handler, retry_setting=fam.retry_setting)
 
 
-def _load(path: str) -> Any:
-    module, _, func = path.partition(":")
-    return getattr(importlib.import_module(module), func)
+def forget(integration: Integration) -> None:
+    """Drop what ``declare`` took from ``integration`` (a test's made-up integration)."""
+    for sub in integration.subscribers:
+        SUBSCRIBERS.pop(sub.name, None)
+    for fam in integration.families:
+        FAMILIES.pop(fam.prefix, None)
+
+
+# The product's own subscribers and every integration's, from the one list. (Tests add theirs with
+# ``subscribe``.)
+declare(INTEGRATIONS)
 
 
 def _family_of(name: str) -> Family | None:
@@ -99,12 +95,12 @@ def _family_of(name: str) -> Family | None:
 def handler_of(name: str) -> Callable[[Event], None]:
     sub = SUBSCRIBERS.get(name)
     if sub is not None:
-        fn: Callable[[Event], None] = _load(sub.handler)
+        fn: Callable[[Event], None] = load(sub.handler)
         return fn
     fam = _family_of(name)
     if fam is None:
         raise LookupError(f"no subscriber named {name!r}")
-    member_fn: Callable[[Event, str], None] = _load(fam.handler)
+    member_fn: Callable[[Event, str], None] = load(fam.handler)
     member = name[len(fam.prefix) :]
     return lambda event: member_fn(event, member)
 
@@ -181,7 +177,7 @@ def _gates(names: set[str], events: list[Event]) -> dict[str, frozenset[str]]:
         if sub.gate is None:
             continue
         try:
-            out[name] = frozenset(_load(sub.gate)())
+            out[name] = frozenset(load(sub.gate)())
         except Exception:
             logger.exception("subscriber gate failed; publishing to it anyway", subscriber=name)
     return out

@@ -1,1 +1,1 @@
-"""Integrations: what leaves the app for other systems (webhooks; alerts and conversions later)."""
+"""Integrations: what leaves the app for other systems, one folder each, declared in ``wiring.py``'s one list."""

@@ -1,0 +1,15 @@
+"""Reports as a subscriber, declared like an integration: the aggregates follow every call change."""
+
+from __future__ import annotations
+
+from chalicelib.integrations.registry import Integration, SubscriberDecl
+
+INTEGRATION = Integration(
+    name="reports",
+    summary="the aggregates per source and day, kept up to date by every completed or updated call",
+    # Not gated: every completed call counts, whatever is configured.
+    subscribers=(
+        SubscriberDecl("reports", ("call.completed", "call.updated"), "chalicelib.reports.aggregates:on_event"),
+    ),
+    routes="chalicelib.routes.management",
+)
