@@ -27,7 +27,8 @@ from chalicelib.core.settings import get_settings
 from chalicelib.core.validation import loose_e164
 from chalicelib.routing import Route, lookup
 from chalicelib.store import connections
-from chalicelib.store.models import CallModel, CounterModel, NumberModel, PoolModel
+from chalicelib.store.lines import Number, Pool
+from chalicelib.store.models import CallModel, CounterModel
 from chalicelib.store.ops import condition_failed, expires_after, failed_conditions, get_or_404
 
 # Twilio's call statuses in the order a call moves through them; a callback never
@@ -144,7 +145,7 @@ def _rank_status(actions: list[Any], status: str) -> None:
     actions.append(CallModel.status_rank.set(CallModel.status_rank | STATUS_RANK.get(status, 0)))
 
 
-def attribute(route: Route, number: NumberModel | None, pool: PoolModel | None, started_ms: int) -> dict[str, Any]:
+def attribute(route: Route, number: Number | None, pool: Pool | None, started_ms: int) -> dict[str, Any]:
     return attribution.resolve(number, started_ms, channel_name=route.name, pool=pool)
 
 
