@@ -301,7 +301,7 @@ class Browser:
 def reuse(policy: str, rng: random.Random) -> Iterator[None]:
     """``lrr`` is the product; ``random`` swaps the candidate list for the free numbers in random order."""
     from chalicelib.leasing import allocator
-    from chalicelib.store.models import NumberModel
+    from chalicelib.store import leases
 
     if policy == "lrr":
         yield
@@ -311,7 +311,7 @@ def reuse(policy: str, rng: random.Random) -> Iterator[None]:
     original = allocator.candidates
 
     def shuffled(pool_id: str, now_ms: int, *, limit: int = allocator.CANDIDATES_PER_QUERY) -> list[Any]:
-        free = list(NumberModel.pool_index.query(pool_id, NumberModel.lease_ended_at <= now_ms))
+        free = leases.free_numbers(pool_id, now_ms)
         rng.shuffle(free)
         return free
 

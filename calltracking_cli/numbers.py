@@ -68,9 +68,9 @@ def list_(project: Project, include_released: bool, stage: str) -> None:
     """The stage's numbers: number, status, channel or pool."""
 
     def listed(n: Any) -> list[dict[str, Any]]:
-        from chalicelib.store.models import NumberModel
+        from chalicelib.store import lines
 
-        items = [n.to_dict(item) for item in NumberModel.scan()]
+        items = [n.to_dict(item) for item in lines.list_numbers()]
         return [i for i in items if include_released or i["status"] == "active"]
 
     for item in sorted(_run(project, stage, listed), key=lambda i: i["number"]):

@@ -35,10 +35,10 @@ def misdirected_numbers(client: Any = None) -> list[str]:
     from chalicelib import numbers
     from chalicelib.core import secrets
     from chalicelib.core.settings import get_settings
-    from chalicelib.store.models import NumberModel
+    from chalicelib.store import lines
 
     s = get_settings()
-    ours = {n.number: n for n in NumberModel.scan(NumberModel.status == "active") if n.provider == "twilio"}
+    ours = {n.number: n for n in lines.active_numbers() if n.provider == "twilio"}
     if not ours:
         return []
     if client is None:

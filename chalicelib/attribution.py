@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel, LeaseModel, NumberModel, PoolModel, SessionModel
+from chalicelib.store import keys, leases
+from chalicelib.store.lines import Number, Pool
+from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import expires_after
 
 
@@ -33,7 +34,7 @@ def unattributed(reason: str) -> dict[str, Any]:
 
 
 def resolve(
-    number: NumberModel | None, call_time_ms: int, *, channel_name: str | None = None, pool: PoolModel | None = None
+    number: Number | None, call_time_ms: int, *, channel_name: str | None = None, pool: Pool | None = None
 ) -> dict[str, Any]:
     """The attribution of a call to ``number`` at ``call_time_ms``."""
     if number is None:
@@ -66,49 +67,42 @@ def lease_confidence(call_ms: int, lease_end_ms: int, grace_ms: int) -> str | No
     return None
 
 
-def attribute_pool_call(number: NumberModel, pool: PoolModel, call_ms: int) -> dict[str, Any]:
+def attribute_pool_call(number: Number, pool: Pool, call_ms: int) -> dict[str, Any]:
     """The session whose lease on ``number`` started last before the call, with a confidence.
 
     One query of the lease history (newest two starts) and one session read. The newest
     lease's end is on the number item; an older one's end is on the lease that followed it.
     """
-    recent = list(LeaseModel.query(number.number, scan_index_forward=False, limit=2))
+    recent = leases.latest_starts(number.number, limit=2)
     lease, end = None, None
     for i, item in enumerate(recent):
-        if int(item.started_at) <= call_ms:
+        if item.started_at <= call_ms:
             lease = item
             if i == 0:
                 current = number.lease_session_id == item.session_id and number.lease_expires_at is not None
-                end = int(number.lease_expires_at) if current else None
+                end = int(number.lease_expires_at) if current and number.lease_expires_at is not None else None
             else:
-                end = int(recent[i - 1].prev_ended_at) if recent[i - 1].prev_ended_at is not None else None
+                end = recent[i - 1].prev_ended_at
             break
     if lease is None and recent:
         # Two or more leases started after the call (a late-resolved record): look further back.
-        older = list(
-            LeaseModel.query(number.number, LeaseModel.started_at <= call_ms, scan_index_forward=False, limit=1)
-        )
-        if older:
-            lease = older[0]
-            nxt = list(LeaseModel.query(number.number, LeaseModel.started_at > call_ms, limit=1))
-            end = int(nxt[0].prev_ended_at) if nxt and nxt[0].prev_ended_at is not None else None
+        older = leases.start_at_or_before(number.number, call_ms)
+        if older is not None:
+            lease = older
+            nxt = leases.start_after(number.number, call_ms)
+            end = nxt.prev_ended_at if nxt is not None else None
     if lease is None or end is None:
         return {**unattributed("no lease on this number before the call"), "pool_id": number.pool_id}
     confidence = lease_confidence(call_ms, end, int(pool.grace_seconds) * 1000)
     if confidence is None:
         return {**unattributed("the last lease ended before the grace window"), "pool_id": number.pool_id}
-    if lease.source is not None:
-        source = dict(lease.source)
-    else:  # a lease recorded before leases carried their source
-        try:
-            source = dict(SessionModel.get(lease.session_id).source or {})
-        except SessionModel.DoesNotExist:
-            source = {}
+    # A lease recorded before leases carried their source: the session's.
+    source = dict(lease.source) if lease.source is not None else (leases.session_source(lease.session_id) or {})
     return {
         "confidence": confidence,
         "pool_id": number.pool_id,
         "session_id": lease.session_id,
-        "lease_started_at": int(lease.started_at),
+        "lease_started_at": lease.started_at,
         "lease_ended_at": end,
         "source": source,
         "channel_group": channel_group(source),

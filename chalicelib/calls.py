@@ -25,7 +25,7 @@ from chalicelib.core.validation import loose_e164
 from chalicelib.routing import Route, lookup
 from chalicelib.store import calls as store
 from chalicelib.store.calls import CallChange, CallRecord
-from chalicelib.store.models import NumberModel, PoolModel
+from chalicelib.store.lines import Number, Pool
 from chalicelib.store.ops import expires_after, is_storage_error
 
 # Twilio's call statuses in the order a call moves through them; a callback never
@@ -130,7 +130,7 @@ def _ranked(status: str) -> CallChange:
     return CallChange(set_if_absent={"status": status, "status_rank": STATUS_RANK.get(status, 0)})
 
 
-def attribute(route: Route, number: NumberModel | None, pool: PoolModel | None, started_ms: int) -> dict[str, Any]:
+def attribute(route: Route, number: Number | None, pool: Pool | None, started_ms: int) -> dict[str, Any]:
     return attribution.resolve(number, started_ms, channel_name=route.name, pool=pool)
 
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from chalicelib import handling, numbers
 from chalicelib.core import clock
 from chalicelib.core import validation as v
+from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.errors import BadRequest
-from chalicelib.store.models import ChannelModel
-from chalicelib.store.ops import get_or_404
+from chalicelib.store import lines
+from chalicelib.store.lines import Channel
 
 FIELDS = {"name", "forward_to", "record", "disclosure", "flow"}
 
 
-def to_dict(ch: ChannelModel) -> dict[str, Any]:
+def to_dict(ch: Channel) -> dict[str, Any]:
     return {
         "id": ch.channel_id,
         "name": ch.name,
@@ -33,46 +35,51 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     return handling.handling_fields(body, partial=partial)
 
 
-def create(body: dict[str, Any]) -> dict[str, Any]:
+def create(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     f = _fields(body, partial=False)
     numbers.refuse_tracking_numbers(numbers.forward_phones(f))
-    f["disclosure"] = handling.disclosure_for(f.get("record"), f.get("disclosure"))
     now = clock.now_ms()
-    ch = ChannelModel("ch_" + secrets.token_hex(8), created_at=now, updated_at=now, **f)
-    ch.save(condition=ChannelModel.channel_id.does_not_exist())
+    ch = Channel(
+        channel_id="ch_" + secrets.token_hex(8),
+        name=f["name"],
+        forward_to=f["forward_to"],
+        record=bool(f.get("record", False)),
+        disclosure=handling.disclosure_for(f.get("record"), f.get("disclosure")),
+        flow=f.get("flow"),
+        created_at=now,
+        updated_at=now,
+    )
+    lines.create_channel(ch, ctx=ctx)
     return to_dict(ch)
 
 
-def load(channel_id: str) -> ChannelModel:
-    return get_or_404(ChannelModel, channel_id, "channel with id")
+def load(channel_id: str, *, ctx: RequestContext = SYSTEM) -> Channel:
+    return lines.get_channel(channel_id, ctx=ctx)
 
 
-def get(channel_id: str) -> dict[str, Any]:
-    return to_dict(load(channel_id))
+def get(channel_id: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    return to_dict(load(channel_id, ctx=ctx))
 
 
-def list_all() -> list[dict[str, Any]]:
-    return sorted((to_dict(c) for c in ChannelModel.scan()), key=lambda c: (c["name"].lower(), c["id"]))
+def list_all(*, ctx: RequestContext = SYSTEM) -> list[dict[str, Any]]:
+    return sorted((to_dict(c) for c in lines.list_channels(ctx=ctx)), key=lambda c: (c["name"].lower(), c["id"]))
 
 
-def update(channel_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def update(channel_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     f = _fields(body, partial=True)
     if not f:
         raise BadRequest(f"nothing to change; send one or more of: {', '.join(sorted(FIELDS))}")
     numbers.refuse_tracking_numbers(numbers.forward_phones(f))
-    ch = load(channel_id)
-    for key, value in f.items():
-        setattr(ch, key, value)
-    ch.disclosure = handling.disclosure_for(ch.record, ch.disclosure)
-    ch.updated_at = clock.now_ms()
-    ch.save(condition=ChannelModel.channel_id.exists())
+    ch = replace(load(channel_id, ctx=ctx), **f)
+    ch = replace(ch, disclosure=handling.disclosure_for(ch.record, ch.disclosure), updated_at=clock.now_ms())
+    lines.save_channel(ch, ctx=ctx)
     if "forward_to" in f:
         numbers.repoint(channel_id=channel_id, forward_to=ch.forward_to)
     return to_dict(ch)
 
 
-def delete(channel_id: str) -> None:
+def delete(channel_id: str, *, ctx: RequestContext = SYSTEM) -> None:
     """Delete a channel that has no active numbers; its calls keep the channel's name."""
-    load(channel_id)
+    load(channel_id, ctx=ctx)
     numbers.require_none_active(channel_id=channel_id)
-    ChannelModel(channel_id).delete()
+    lines.delete_channel(channel_id, ctx=ctx)

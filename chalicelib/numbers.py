@@ -10,15 +10,14 @@ import time
 from typing import Any
 from urllib.parse import unquote, urlencode
 
-from pynamodb.exceptions import PutError
-
 from chalicelib.core import clock
 from chalicelib.core import validation as v
+from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.errors import BadRequest, Conflict, NotFound, UpstreamError
 from chalicelib.core.settings import get_settings
 from chalicelib.core.telephony import TelephonyError, Webhooks, get_provider
-from chalicelib.store.models import ChannelModel, NumberModel, PoolModel
-from chalicelib.store.ops import condition_failed, get_or_404
+from chalicelib.store import lines
+from chalicelib.store.lines import Channel, Number, Pool
 
 PROVISION_FIELDS = {"channel_id", "pool_id", "country", "area_code", "contains", "number", "overflow"}
 
@@ -44,7 +43,7 @@ def webhooks(forward_to: str | None = None) -> Webhooks:
     )
 
 
-def to_dict(n: NumberModel) -> dict[str, Any]:
+def to_dict(n: Number) -> dict[str, Any]:
     out: dict[str, Any] = {
         "number": n.number,
         "display": v.display(n.number),
@@ -60,24 +59,24 @@ def to_dict(n: NumberModel) -> dict[str, Any]:
     return out
 
 
-def _target(body: dict[str, Any]) -> tuple[str, str | None, str | None, str]:
+def _target(body: dict[str, Any], ctx: RequestContext) -> tuple[str, str | None, str | None, str]:
     """The number's kind, its channel or pool, and that line's phone."""
     channel_id = v.string(body, "channel_id", max_len=64)
     pool_id = v.string(body, "pool_id", max_len=64)
     if bool(channel_id) == bool(pool_id):
         raise BadRequest("give exactly one of 'channel_id' or 'pool_id'")
     if channel_id:
-        channel = get_or_404(ChannelModel, channel_id, "channel with id")
+        channel = lines.get_channel(channel_id, ctx=ctx)
         return "channel", channel_id, None, channel.forward_to
-    pool = get_or_404(PoolModel, pool_id or "", "pool with id")
+    pool = lines.get_pool(pool_id or "", ctx=ctx)
     overflow = v.boolean(body, "overflow", default=False)
     return ("overflow" if overflow else "pool"), None, pool_id, pool.forward_to
 
 
-def provision(body: dict[str, Any]) -> dict[str, Any]:
+def provision(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Search for a number (or take the one given) and buy it for a channel or a pool."""
     v.reject_unknown(body, PROVISION_FIELDS)
-    kind, channel_id, pool_id, forward_to = _target(body)
+    kind, channel_id, pool_id, forward_to = _target(body, ctx)
     if kind != "overflow" and "overflow" in body and body["overflow"]:
         raise BadRequest("'overflow' applies to pool numbers only")
     country = (v.string(body, "country", max_len=2) or "US").upper()
@@ -107,7 +106,7 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
             raise Conflict(f"the telephony provider refused: {exc}") from None
         raise UpstreamError(f"the telephony provider failed: {exc}") from None
 
-    item = NumberModel(
+    item = Number(
         bought.number,
         provider=provider.name,
         provider_sid=bought.sid,
@@ -122,14 +121,10 @@ def provision(body: dict[str, Any]) -> dict[str, Any]:
         # A never-leased number sorts first among the least recently released.
         lease_ended_at=0 if kind == "pool" else None,
     )
-    try:
-        item.save(condition=NumberModel.number.does_not_exist() | (NumberModel.status == "released"))
-    except PutError as exc:
-        if condition_failed(exc):
-            raise Conflict(f"{bought.number} is already a tracking number here") from None
-        raise
+    if not lines.create_number(item, ctx=ctx):
+        raise Conflict(f"{bought.number} is already a tracking number here")
     if kind == "overflow":
-        _set_overflow_number(pool_id or "", bought.number)
+        lines.set_overflow_number(pool_id or "", bought.number, clock.now_ms())
     return to_dict(item)
 
 
@@ -157,11 +152,8 @@ def refuse_tracking_numbers(phones: dict[str, str]) -> None:
     A released number is not ours any more, so it may be any business's phone. Channels and
     pools (the API, the seeding script, and a dashboard form when there is one) all save through here."""
     for field, phone in phones.items():
-        try:
-            item = NumberModel.get(phone)
-        except NumberModel.DoesNotExist:
-            continue
-        if item.status == "active":
+        item = lines.find_number(phone)
+        if item is not None and item.status == "active":
             raise BadRequest(
                 f"'{field}' {phone} is one of this deployment's tracking numbers: its calls would come "
                 "back here and loop; forward to the business's own phone"
@@ -172,12 +164,16 @@ def _refuse_forward_target(number: str) -> None:
     """A 400 when ``number``, about to be bought, is a phone a channel or pool forwards to (the
     same loop as ``refuse_tracking_numbers``, from the other side). Two scans, as the lists do:
     buying a number is rare, and a carrier seldom offers a number someone uses."""
-    for kind, lines in (("channel", ChannelModel.scan()), ("pool", PoolModel.scan())):
-        for line in lines:
+    every: tuple[tuple[str, list[Channel] | list[Pool]], ...] = (
+        ("channel", lines.list_channels()),
+        ("pool", lines.list_pools()),
+    )
+    for kind, found in every:
+        for line in found:
             fields = {"forward_to": line.forward_to, "flow": line.flow}
             for field, phone in forward_phones(fields).items():
                 if phone == number:
-                    line_id = line.channel_id if isinstance(line, ChannelModel) else line.pool_id
+                    line_id = line.channel_id if isinstance(line, Channel) else line.pool_id
                     raise BadRequest(
                         f"{number} is where {kind} {line_id} forwards its calls ('{field}'): as a tracking "
                         "number its calls would come back here and loop"
@@ -185,33 +181,34 @@ def _refuse_forward_target(number: str) -> None:
 
 
 def _ensure_free(number: str) -> None:
-    try:
-        existing = NumberModel.get(number)
-    except NumberModel.DoesNotExist:
-        return
-    if existing.status == "active":
+    existing = lines.find_number(number)
+    if existing is not None and existing.status == "active":
         raise Conflict(f"{number} is already a tracking number here")
 
 
-def load(number: str) -> NumberModel:
+def load(number: str) -> Number:
     e164 = v.e164(unquote(number), "number")
-    try:
-        return NumberModel.get(e164)
-    except NumberModel.DoesNotExist:
-        raise NotFound(f"{e164} is not a tracking number here") from None
+    found = lines.find_number(e164)
+    if found is None:
+        raise NotFound(f"{e164} is not a tracking number here")
+    return found
 
 
-def get(number: str) -> dict[str, Any]:
+def get(number: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     return to_dict(load(number))
 
 
 def list_all(
-    *, status: str | None = None, channel_id: str | None = None, pool_id: str | None = None
+    *,
+    status: str | None = None,
+    channel_id: str | None = None,
+    pool_id: str | None = None,
+    ctx: RequestContext = SYSTEM,
 ) -> list[dict[str, Any]]:
     if status not in (None, "active", "released"):
         raise BadRequest("'status' must be 'active' or 'released'")
     out = []
-    for n in NumberModel.scan():
+    for n in lines.list_numbers(ctx=ctx):
         if (
             (status and n.status != status)
             or (channel_id and n.channel_id != channel_id)
@@ -224,8 +221,7 @@ def list_all(
 
 def require_none_active(*, channel_id: str | None = None, pool_id: str | None = None) -> None:
     """A 409 naming the active numbers of a channel or pool that is about to be deleted."""
-    cond = NumberModel.channel_id == channel_id if channel_id else NumberModel.pool_id == pool_id
-    active = [n.number for n in NumberModel.scan(cond) if n.status == "active"]
+    active = [n.number for n in lines.numbers_of(channel_id=channel_id, pool_id=pool_id) if n.status == "active"]
     if active:
         what = "channel" if channel_id else "pool"
         raise Conflict(f"release the {what}'s numbers first: {', '.join(active)}")
@@ -239,8 +235,8 @@ def repoint(*, forward_to: str, channel_id: str | None = None, pool_id: str | No
     the time budget left, and costs nothing when every number is up to date. Returns how
     many numbers were re-pointed; an ``UpstreamError`` says how many are left.
     """
-    cond = NumberModel.channel_id == channel_id if channel_id else NumberModel.pool_id == pool_id
-    stale = [n for n in NumberModel.scan(cond) if n.status == "active" and n.hooks_to != forward_to]
+    found = lines.numbers_of(channel_id=channel_id, pool_id=pool_id)
+    stale = [n for n in found if n.status == "active" and n.hooks_to != forward_to]
     if not stale:
         return 0
     hooks = webhooks(forward_to)
@@ -257,7 +253,7 @@ def repoint(*, forward_to: str, channel_id: str | None = None, pool_id: str | No
                 f"saved, but {left} number(s) still forward to the old phone when the database is down "
                 f"(the telephony provider failed: {exc}); save it again to finish"
             ) from None
-        item.update(actions=[NumberModel.hooks_to.set(forward_to)])
+        lines.set_hooks_to(item.number, forward_to)
     return len(stale)
 
 
@@ -272,11 +268,7 @@ def repoint_deployment(*, force: bool = False) -> int:
     """
     base = get_settings().public_base_url
     provider = get_provider()
-    stale = [
-        n
-        for n in NumberModel.scan(NumberModel.status == "active")
-        if (force or n.hooks_base != base) and n.provider == provider.name
-    ]
+    stale = [n for n in lines.active_numbers() if (force or n.hooks_base != base) and n.provider == provider.name]
     for done, item in enumerate(stale):
         hooks = webhooks(item.hooks_to)  # after the scan: an empty PUBLIC_BASE_URL with no numbers is fine
         try:
@@ -286,11 +278,11 @@ def repoint_deployment(*, force: bool = False) -> int:
                 f"{done} number(s) re-pointed, {len(stale) - done} still point at the old URL "
                 f"(the telephony provider failed on {item.number}: {exc}); run it again to finish"
             ) from None
-        item.update(actions=[NumberModel.hooks_base.set(base)])
+        lines.set_hooks_base(item.number, base)
     return len(stale)
 
 
-def release(number: str) -> dict[str, Any]:
+def release(number: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Give the number back to the carrier; its item (and its calls) stay, marked released."""
     item = load(number)
     if item.status == "released":
@@ -301,15 +293,7 @@ def release(number: str) -> dict[str, Any]:
         if not exc.client_error:
             raise UpstreamError(f"the telephony provider failed: {exc}") from None
         # A 404 from the carrier means it is gone already: mark it released here too.
-    item.update(
-        actions=[
-            NumberModel.status.set("released"),
-            NumberModel.released_at.set(clock.now_ms()),
-            NumberModel.lease_session_id.remove(),
-            NumberModel.lease_expires_at.remove(),
-            NumberModel.lease_ended_at.remove(),  # leaves the pool index: never offered again
-        ]
-    )
+    item = lines.mark_released(item.number, clock.now_ms(), ctx=ctx)
     if item.kind == "overflow" and item.pool_id:
         _clear_overflow_number(item.pool_id, item.number)
     return to_dict(item)
@@ -318,14 +302,7 @@ def release(number: str) -> dict[str, Any]:
 # The pool item names its overflow number; it follows the number's purchase and release.
 
 
-def _set_overflow_number(pool_id: str, number: str) -> None:
-    PoolModel(pool_id).update(actions=[PoolModel.overflow_number.set(number), PoolModel.updated_at.set(clock.now_ms())])
-
-
 def _clear_overflow_number(pool_id: str, number: str) -> None:
-    pool = get_or_404(PoolModel, pool_id, "pool with id")
+    pool = lines.get_pool(pool_id)
     if pool.overflow_number == number:
-        actions: list[Any] = [PoolModel.overflow_number.remove(), PoolModel.updated_at.set(clock.now_ms())]
-        if pool.exhaustion_policy == "overflow":
-            actions.append(PoolModel.exhaustion_policy.set("original"))
-        pool.update(actions=actions)
+        lines.clear_overflow_number(pool_id, clock.now_ms(), back_to_original=pool.exhaustion_policy == "overflow")

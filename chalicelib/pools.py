@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from chalicelib import handling, numbers, sites
 from chalicelib.core import clock
 from chalicelib.core import validation as v
+from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.errors import BadRequest, Conflict
-from chalicelib.store.models import NumberModel, PoolModel
-from chalicelib.store.ops import get_or_404
+from chalicelib.store import lines
+from chalicelib.store.lines import Pool
 
 FIELDS = {
     "name",
@@ -28,7 +30,7 @@ POLICIES = ("original", "overflow")
 MAX_ORIGINS = 20
 
 
-def to_dict(p: PoolModel) -> dict[str, Any]:
+def to_dict(p: Pool) -> dict[str, Any]:
     return {
         "id": p.pool_id,
         "site_key": p.site_key,
@@ -76,61 +78,68 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     return out
 
 
-def create(body: dict[str, Any]) -> dict[str, Any]:
+def create(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     f = _fields(body, partial=False)
     numbers.refuse_tracking_numbers(numbers.forward_phones(f))
-    f["disclosure"] = handling.disclosure_for(f.get("record"), f.get("disclosure"))
     now = clock.now_ms()
-    pool = PoolModel(
-        "pl_" + secrets.token_hex(8),
+    pool = Pool(
+        pool_id="pl_" + secrets.token_hex(8),
         site_key="sk_" + secrets.token_urlsafe(18),
+        name=f["name"],
+        allowed_origins=f["allowed_origins"],
+        original_number=f["original_number"],
+        hold_seconds=f["hold_seconds"],
+        grace_seconds=f["grace_seconds"],
+        exhaustion_policy=f["exhaustion_policy"],
+        overflow_number=None,
+        forward_to=f["forward_to"],
+        record=bool(f.get("record", False)),
+        disclosure=handling.disclosure_for(f.get("record"), f.get("disclosure")),
+        flow=f.get("flow"),
         created_at=now,
         updated_at=now,
-        **f,
     )
-    pool.save(condition=PoolModel.pool_id.does_not_exist())
+    lines.create_pool(pool, ctx=ctx)
     return to_dict(pool)
 
 
-def load(pool_id: str) -> PoolModel:
-    return get_or_404(PoolModel, pool_id, "pool with id")
+def load(pool_id: str, *, ctx: RequestContext = SYSTEM) -> Pool:
+    return lines.get_pool(pool_id, ctx=ctx)
 
 
-def list_all() -> list[dict[str, Any]]:
-    return sorted((to_dict(p) for p in PoolModel.scan()), key=lambda p: (p["name"].lower(), p["id"]))
+def list_all(*, ctx: RequestContext = SYSTEM) -> list[dict[str, Any]]:
+    return sorted((to_dict(p) for p in lines.list_pools(ctx=ctx)), key=lambda p: (p["name"].lower(), p["id"]))
 
 
-def update(pool_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def update(pool_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     f = _fields(body, partial=True)
     if not f:
         raise BadRequest(f"nothing to change; send one or more of: {', '.join(sorted(FIELDS))}")
     numbers.refuse_tracking_numbers(numbers.forward_phones(f))
-    pool = load(pool_id)
+    pool = load(pool_id, ctx=ctx)
     if f.get("exhaustion_policy") == "overflow" and not pool.overflow_number:
         raise Conflict("add an overflow number first: POST /v1/numbers with pool_id and overflow true")
-    for key, value in f.items():
-        setattr(pool, key, value)
-    pool.disclosure = handling.disclosure_for(pool.record, pool.disclosure)
-    pool.updated_at = clock.now_ms()
-    pool.save(condition=PoolModel.pool_id.exists())
+    pool = replace(pool, **f)
+    pool = replace(pool, disclosure=handling.disclosure_for(pool.record, pool.disclosure), updated_at=clock.now_ms())
+    lines.save_pool(pool, ctx=ctx)
     sites.forget(pool.site_key)
     if "forward_to" in f:
         numbers.repoint(pool_id=pool_id, forward_to=pool.forward_to)  # its overflow number too
     return to_dict(pool)
 
 
-def delete(pool_id: str) -> None:
-    load(pool_id)
+def delete(pool_id: str, *, ctx: RequestContext = SYSTEM) -> None:
+    load(pool_id, ctx=ctx)
     numbers.require_none_active(pool_id=pool_id)
-    PoolModel(pool_id).delete()
+    lines.delete_pool(pool_id, ctx=ctx)
 
 
-def status(pool_id: str) -> dict[str, Any]:
+def status(pool_id: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """The pool with its size, numbers leased now, utilization and how often it ran out."""
-    pool = load(pool_id)
+    pool = load(pool_id, ctx=ctx)
     now = clock.now_ms()
     size = leased = 0
-    for n in NumberModel.pool_index.query(pool_id):
+    for n in lines.pool_numbers(pool_id):
         if n.status != "active" or n.kind != "pool":
             continue
         size += 1

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.core.settings import get_settings
-from chalicelib.store.models import ChannelModel, NumberModel, PoolModel
+from chalicelib.store import lines
+from chalicelib.store.lines import Number, Pool
 
 
 @dataclass(frozen=True)
@@ -38,25 +39,20 @@ def nowhere() -> Route:
     return Route("unknown", None, None, None, False, None)
 
 
-def lookup(called: str) -> tuple[Route, NumberModel | None, PoolModel | None]:
+def lookup(called: str) -> tuple[Route, Number | None, Pool | None]:
     """The route for a called number, its number item and (for pool numbers) its pool."""
-    try:
-        number = NumberModel.get(called)
-    except NumberModel.DoesNotExist:
-        return default_route(), None, None
-    if number.status != "active":
+    number = lines.find_number(called)
+    if number is None or number.status != "active":
         return default_route(), None, None
     if number.kind == "channel" and number.channel_id:
-        try:
-            ch = ChannelModel.get(number.channel_id)
-        except ChannelModel.DoesNotExist:
+        ch = lines.find_channel(number.channel_id)
+        if ch is None:
             return default_route(), number, None
         route = Route("channel", ch.channel_id, ch.name, ch.forward_to, bool(ch.record), ch.disclosure, ch.flow)
         return route, number, None
     if number.pool_id:
-        try:
-            pool = PoolModel.get(number.pool_id)
-        except PoolModel.DoesNotExist:
+        pool = lines.find_pool(number.pool_id)
+        if pool is None:
             return default_route(), number, None
         route = Route(
             number.kind, pool.pool_id, pool.name, pool.forward_to, bool(pool.record), pool.disclosure, pool.flow
@@ -67,13 +63,11 @@ def lookup(called: str) -> tuple[Route, NumberModel | None, PoolModel | None]:
 
 def line_name_and_flow(kind: str, target_id: str) -> tuple[str | None, dict[str, Any]]:
     """A channel's or pool's name and flow settings (for the whisper); ``(None, {})`` if it is gone."""
-    try:
-        if kind == "channel":
-            ch = ChannelModel.get(target_id)
-            return ch.name, dict(ch.flow or {})
-        if kind in ("pool", "overflow"):
-            pool = PoolModel.get(target_id)
-            return pool.name, dict(pool.flow or {})
-    except (ChannelModel.DoesNotExist, PoolModel.DoesNotExist):
-        pass
-    return None, {}
+    line: lines.Channel | lines.Pool | None = None
+    if kind == "channel":
+        line = lines.find_channel(target_id)
+    elif kind in ("pool", "overflow"):
+        line = lines.find_pool(target_id)
+    if line is None:
+        return None, {}
+    return line.name, dict(line.flow or {})

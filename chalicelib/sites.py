@@ -11,13 +11,11 @@ import hashlib
 import math
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 from chalicelib.core.errors import NotFound
-from chalicelib.store import keys
+from chalicelib.store import lines
 from chalicelib.store.cache import TTLCache
-from chalicelib.store.models import CounterModel, PoolModel
-from chalicelib.store.ops import expires_after
+from chalicelib.store.lines import Pool
 
 CACHE_SECONDS = 30.0
 EXHAUSTION_KEEP_DAYS = 8
@@ -25,15 +23,15 @@ EXHAUSTION_KEEP_DAYS = 8
 # the hour's item stays a few KB however many are refused (a set of visitor hashes grew until
 # DynamoDB's 400 KB item limit turned refusals into errors).
 REFUSED_BUCKETS = 1024
-_cache: TTLCache[PoolModel | None] = TTLCache(CACHE_SECONDS)
+_cache: TTLCache[Pool | None] = TTLCache(CACHE_SECONDS)
 _SITE_KEY = re.compile(r"sk_[A-Za-z0-9_-]{10,40}")
 
 
-def by_site_key(site_key: str) -> PoolModel:
+def by_site_key(site_key: str) -> Pool:
     """The pool a public site key names, cached briefly per process (settings change rarely)."""
     if not _SITE_KEY.fullmatch(site_key):
         raise NotFound("unknown site key")
-    pool = _cache.get_or_load(site_key, lambda: next(iter(PoolModel.site_key_index.query(site_key, limit=1)), None))
+    pool = _cache.get_or_load(site_key, lambda: lines.pool_by_site_key(site_key))
     if pool is None:
         raise NotFound("unknown site key")
     return pool
@@ -73,21 +71,16 @@ def distinct_refused(marked: int, refused: int) -> int:
 def count_exhaustion(pool_id: str, now_ms: int, visitor_id: str | None = None) -> None:
     """One more refusal, counted per hour (kept 8 days); the visitor's bucket too, so sizing
     counts a visitor refused on several pages about once (``distinct_refused``)."""
-    actions: list[Any] = [
-        CounterModel.total.add(1),
-        CounterModel.expires_at.set(expires_after(now_ms, EXHAUSTION_KEEP_DAYS)),
-    ]
-    if visitor_id:
-        actions.append(CounterModel.keys.add({refused_bucket(visitor_id)}))
-    CounterModel(keys.pool_exhausted(pool_id), hour(now_ms)).update(actions=actions)
+    bucket = refused_bucket(visitor_id) if visitor_id else None
+    lines.count_exhaustion(pool_id, hour(now_ms), now_ms, keep_days=EXHAUSTION_KEEP_DAYS, bucket=bucket)
 
 
 def exhaustion_counts(pool_id: str, now_ms: int) -> dict[str, int]:
     since_7d = hour(now_ms - 7 * 86_400_000)
     since_24h = hour(now_ms - 86_400_000)
     last_24h = last_7d = 0
-    for item in CounterModel.query(keys.pool_exhausted(pool_id), CounterModel.sk > since_7d):
-        last_7d += int(item.total)
-        if item.sk > since_24h:
-            last_24h += int(item.total)
+    for item in lines.exhausted_hours(pool_id, after=since_7d):
+        last_7d += item.refused
+        if item.hour > since_24h:
+            last_24h += item.refused
     return {"last_24h": last_24h, "last_7d": last_7d}

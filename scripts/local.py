@@ -129,11 +129,11 @@ def seed() -> None:
     """Demo channels with one tracking number each, and a demo pool (idempotent by name)."""
     _env()
     from chalicelib import channels, numbers, pools
-    from chalicelib.store.models import ChannelModel, NumberModel, PoolModel
+    from chalicelib.store import lines
 
     forward_to = os.environ.get("DEFAULT_FORWARD_TO") or "+12025550100"
-    have = {c.name: c for c in ChannelModel.scan()}
-    active = list(NumberModel.scan(NumberModel.status == "active"))
+    have = {c.name: c for c in lines.list_channels()}
+    active = lines.active_numbers()
     for spec in DEMO_CHANNELS:
         channel = have.get(str(spec["name"]))
         if channel is None:
@@ -144,7 +144,7 @@ def seed() -> None:
         if not any(n.channel_id == channel_id for n in active):
             got = numbers.provision({"channel_id": channel_id})
             print(f"  {spec['name']:<14} {got['number']}")
-    pool = next((p for p in PoolModel.scan() if p.name == DEMO_POOL["name"]), None)
+    pool = next((p for p in lines.list_pools() if p.name == DEMO_POOL["name"]), None)
     if pool is None:
         origins = list(DEMO_POOL["allowed_origins"])  # type: ignore[call-overload]
         base = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
@@ -188,11 +188,11 @@ def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
     import random
 
     from chalicelib.core import clock
-    from chalicelib.store.models import NumberModel
+    from chalicelib.store import lines as line_store
     from chalicelib.voice import inbound
 
     rnd = random.Random(seed)
-    lines = sorted(n.number for n in NumberModel.scan(NumberModel.kind == "channel") if n.status == "active")
+    lines = sorted(n.number for n in line_store.active_numbers() if n.kind == "channel")
     if not lines:
         raise SystemExit("no channel numbers: run `python scripts/local.py seed` first")
     start = time.time() - days * 86_400

@@ -43,10 +43,10 @@ from chalicelib.reports import aggregates, figures
 from chalicelib.reports import calllog as api_log
 from chalicelib.reports.outcomes import OUTCOMES
 from chalicelib.store import calls as store
+from chalicelib.store import lines
 from chalicelib.store.cache import TTLCache
 from chalicelib.store.calls import CallRecord
 from chalicelib.store.cursor import CursorCodec
-from chalicelib.store.models import ChannelModel, PoolModel
 
 PAGE_SIZE = 50
 REQUESTS_PER_PAGE = 3
@@ -333,8 +333,8 @@ def source_choices() -> list[tuple[str, str]]:
 
 
 def _load_choices() -> list[tuple[str, str]]:
-    channels = sorted((c.name, c.channel_id) for c in ChannelModel.scan(attributes_to_get=["channel_id", "name"]))
-    pools = sorted((p.name, p.pool_id) for p in PoolModel.scan(attributes_to_get=["pool_id", "name"]))
+    channels = sorted((name, cid) for cid, name in lines.channel_names().items())
+    pools = sorted((name, pid) for pid, name in lines.pool_names().items())
     web = [s for s in figures._sources() if s.startswith("web:")]
     return (
         [(cid, f"Channel: {name}") for name, cid in channels]

@@ -27,7 +27,8 @@ from chalicelib.core.errors import ApiError, BadRequest, Forbidden
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.leasing import allocator, limits, sessions
-from chalicelib.store.models import PoolModel, SessionModel
+from chalicelib.store.leases import Session
+from chalicelib.store.lines import Pool
 
 MAX_BODY_BYTES = 8 * 1024
 CUT = {"url": 1000, "text": 200, "id": 100}
@@ -170,7 +171,7 @@ def lease(
         raise CorsError(exc, headers) from None
 
 
-def _allowed_origin(pool: PoolModel, origin: str | None) -> str:
+def _allowed_origin(pool: Pool, origin: str | None) -> str:
     if not origin:
         raise Forbidden("the lease endpoint answers browsers only: the Origin header is missing")
     try:
@@ -182,7 +183,7 @@ def _allowed_origin(pool: PoolModel, origin: str | None) -> str:
     return origin
 
 
-def _untracked(pool: PoolModel, reason: str) -> dict[str, Any]:
+def _untracked(pool: Pool, reason: str) -> dict[str, Any]:
     number = pool.original_number
     if reason == "pool_exhausted" and pool.exhaustion_policy == "overflow" and pool.overflow_number:
         number = pool.overflow_number
@@ -196,7 +197,7 @@ def _untracked(pool: PoolModel, reason: str) -> dict[str, Any]:
     }
 
 
-def _tracked(pool: PoolModel, got: allocator.Lease) -> dict[str, Any]:
+def _tracked(pool: Pool, got: allocator.Lease) -> dict[str, Any]:
     hold = int(pool.hold_seconds)
     return {
         "tracked": True,
@@ -211,7 +212,7 @@ def _tracked(pool: PoolModel, got: allocator.Lease) -> dict[str, Any]:
     }
 
 
-def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None, client_ip: str | None) -> dict[str, Any]:
+def _answer(pool: Pool, req: dict[str, Any], header_ua: str | None, client_ip: str | None) -> dict[str, Any]:
     if is_bot(header_ua) or (req["user_agent"] is not None and is_bot(req["user_agent"])):
         return _untracked(pool, "bot")
     s = get_settings()
@@ -257,8 +258,8 @@ def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None, client_
     if session is None:
         session = sessions.new(pool.pool_id, req, now)
     elif not req["renew"]:
-        sessions.add_page(session, req, now)
-    sessions.touch(session, now)
+        session = sessions.add_page(session, req, now)
+    session = sessions.touch(session, now)
     for attempt in range(ADDRESS_ATTEMPTS):
         limit = None if address is None else limits.AddressLimit(address, s.leases_held_per_ip, s.leases_per_ip_hour)
         try:
@@ -287,9 +288,9 @@ def _answer(pool: PoolModel, req: dict[str, Any], header_ua: str | None, client_
 
 
 def _keep_the_visitors_number(
-    pool: PoolModel,
+    pool: Pool,
     req: dict[str, Any],
-    session: SessionModel | None,
+    session: Session | None,
     holder: limits.Holder,
     hand_over: bool,
     hold_ms: int,
@@ -305,8 +306,7 @@ def _keep_the_visitors_number(
     if not holder.may_hold(now, max_ms) or holder.session_id == mine:
         return None, holder
     if hand_over:
-        new = sessions.new(pool.pool_id, req, now)
-        sessions.touch(new, now)
+        new = sessions.touch(sessions.new(pool.pool_id, req, now), now)
         try:
             # None: the earlier session no longer holds the number (its lease has ended).
             return allocator.hand_over(holder, new, hold_ms, now, s.lease_history_days), holder
@@ -334,6 +334,6 @@ def _check_address(address: limits.Address | None, now: int) -> tuple[limits.Add
     return address, "address_held" if address.holding() >= s.leases_held_per_ip else None
 
 
-def _rate_limited(pool: PoolModel, who: str) -> dict[str, Any]:
+def _rate_limited(pool: Pool, who: str) -> dict[str, Any]:
     logger.info("new lease refused: over a budget", pool_id=pool.pool_id, budget=who)
     return _untracked(pool, "rate_limited")

@@ -7,25 +7,23 @@ points at it (``LEASE_HISTORY_DAYS``); page views are bounded (``MAX_PAGES``).
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-from pynamodb.expressions.condition import size
-
 from chalicelib.core.settings import get_settings
-from chalicelib.store.models import SessionModel
-from chalicelib.store.ops import condition_failed, expires_after
+from chalicelib.store import leases
+from chalicelib.store.leases import Session
+from chalicelib.store.ops import expires_after
 
 MAX_PAGES = 50  # page views kept per session
 
 
-def existing(pool_id: str, req: dict[str, Any]) -> SessionModel | None:
+def existing(pool_id: str, req: dict[str, Any]) -> Session | None:
     """The session the request names, if it is this visitor's in this pool."""
     if not req["session_id"]:
         return None
-    try:
-        session = SessionModel.get(req["session_id"])
-    except SessionModel.DoesNotExist:
+    session = leases.get_session(req["session_id"])
+    if session is None:
         return None
     if session.pool_id != pool_id or session.visitor_id != req["visitor_id"]:
         return None  # not this visitor's: start their own
@@ -58,45 +56,36 @@ def _device(user_agent: str | None) -> str | None:
     return "desktop"
 
 
-def touch(session: SessionModel, now: int) -> None:
+def touch(session: Session, now: int) -> Session:
     """Seen now; kept as long as the lease history that may point at it."""
-    session.last_seen_at = now
-    session.expires_at = expires_after(now, get_settings().lease_history_days)
+    return replace(session, last_seen_at=now, expires_at=expires_after(now, get_settings().lease_history_days))
 
 
-def new(pool_id: str, req: dict[str, Any], now: int) -> SessionModel:
+def new(pool_id: str, req: dict[str, Any], now: int) -> Session:
     """A new visit (not saved: the allocator saves it in the same transaction as its lease)."""
-    session = SessionModel(
+    session = Session(
         "s_" + secrets.token_urlsafe(16),
         pool_id=pool_id,
         visitor_id=req["visitor_id"],
         source=source_of(req),
-        pages=[],
+        pages=(),
         created_at=now,
         last_seen_at=now,
     )
-    add_page(session, req, now)
-    return session
+    return add_page(session, req, now)
 
 
 def _page(req: dict[str, Any], now: int) -> dict[str, Any]:
     return {"url": req["page_url"], "at": now}
 
 
-def add_page(session: SessionModel, req: dict[str, Any], now: int) -> None:
-    if req["page_url"] and len(session.pages or []) < MAX_PAGES:
-        session.pages = [*(session.pages or []), _page(req, now)]  # type: ignore[list-item]
+def add_page(session: Session, req: dict[str, Any], now: int) -> Session:
+    """The session with this page view added, while it has fewer than MAX_PAGES (not saved)."""
+    if req["page_url"] and len(session.pages) < MAX_PAGES:
+        return replace(session, pages=(*session.pages, _page(req, now)))
+    return session
 
 
 def record_page(session_id: str, req: dict[str, Any], now: int) -> None:
     """Append a page view to a held session (bounded: past MAX_PAGES views only ``last_seen_at`` moves)."""
-    actions: list[Any] = [SessionModel.last_seen_at.set(now)]
-    try:
-        SessionModel(session_id).update(
-            actions=[*actions, SessionModel.pages.set(SessionModel.pages.append([_page(req, now)]))],  # type: ignore[list-item]
-            condition=size(SessionModel.pages) < MAX_PAGES,  # type: ignore[no-untyped-call]
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        SessionModel(session_id).update(actions=actions)
+    leases.record_page(session_id, _page(req, now), now, max_pages=MAX_PAGES)

@@ -15,8 +15,8 @@ from chalicelib.reports import aggregates
 from chalicelib.reports.aggregates import NUMBERS
 from chalicelib.reports.spend import date as parse_date
 from chalicelib.reports.spend import source as parse_source
-from chalicelib.store import keys
-from chalicelib.store.models import ChannelModel, CounterModel
+from chalicelib.store import keys, lines
+from chalicelib.store.models import CounterModel
 
 MODELS = ("last_touch", "first_touch")
 MAX_RANGE_DAYS = 366
@@ -77,7 +77,7 @@ def _sources() -> list[str]:
 
 
 def _labels() -> dict[str, str]:
-    return {c.channel_id: c.name for c in ChannelModel.scan(attributes_to_get=["channel_id", "name"])}
+    return lines.channel_names()
 
 
 def _row(acc: dict[str, Any], spend: Decimal) -> dict[str, Any]:

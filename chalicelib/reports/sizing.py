@@ -19,9 +19,7 @@ from typing import Any
 from chalicelib.core import clock
 from chalicelib.core.errors import BadRequest
 from chalicelib.sites import distinct_refused
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel, LeaseModel, NumberModel, PoolModel
-from chalicelib.store.ops import get_or_404
+from chalicelib.store import leases, lines
 
 WINDOW_DAYS = 7
 DEFAULT_TARGET = 0.01
@@ -124,25 +122,24 @@ def pool_sizing(pool_id: str, now_ms: int, target: float = DEFAULT_TARGET) -> di
     on each) counts several times, so under overflow the rate is overstated and the
     recommendation errs on the large side.
     """
-    pool = get_or_404(PoolModel, pool_id, "pool with id")
+    pool = lines.get_pool(pool_id)
     since = now_ms - WINDOW_DAYS * DAY_MS
     last = now_ms // HOUR_MS
-    numbers = [n for n in NumberModel.pool_index.query(pool_id) if n.status == "active" and n.kind == "pool"]
+    numbers = [n for n in lines.pool_numbers(pool_id) if n.status == "active" and n.kind == "pool"]
 
     leased: Counter[int] = Counter()
     spans: list[tuple[int, int]] = []  # (start, end or now) of every lease in the window
     holds: list[int] = []
     for number in numbers:
-        history = list(LeaseModel.query(number.number, LeaseModel.started_at >= since))
+        history = leases.starts_since(number.number, since)
         for i, lease in enumerate(history):
-            start = int(lease.started_at)
+            start = lease.started_at
             leased[start // HOUR_MS] += 1
             end: int | None = None
             if i + 1 < len(history):
-                nxt = history[i + 1].prev_ended_at
-                end = int(nxt) if nxt is not None else None
+                end = history[i + 1].prev_ended_at
             elif number.lease_session_id == lease.session_id and number.lease_expires_at is not None:
-                end = int(number.lease_expires_at)
+                end = number.lease_expires_at
             if end is None:
                 continue
             if end <= now_ms:
@@ -150,11 +147,11 @@ def pool_sizing(pool_id: str, now_ms: int, target: float = DEFAULT_TARGET) -> di
             spans.append((start, min(end, now_ms)))
 
     refused: Counter[int] = Counter()
-    for item in CounterModel.query(keys.pool_exhausted(pool_id)):  # what sites.count_exhaustion writes
-        hour = clock.parse_iso(f"{item.sk}:00:00Z") // HOUR_MS
+    for item in lines.exhausted_hours(pool_id):  # what sites.count_exhaustion writes
+        hour = clock.parse_iso(f"{item.hour}:00:00Z") // HOUR_MS
         if since // HOUR_MS <= hour <= last:
             # Distinct visitors refused, estimated from the hour's buckets; else refused requests.
-            refused[hour] += distinct_refused(len(item.keys), int(item.total)) if item.keys else int(item.total)
+            refused[hour] += distinct_refused(len(item.buckets), item.refused) if item.buckets else item.refused
 
     demand = leased + refused
     peak, per_hour, peak_hours = busy_hour(demand, last)

@@ -15,7 +15,7 @@ from chalice import Response
 
 from chalicelib.core.errors import NotFound
 from chalicelib.core.settings import get_settings
-from chalicelib.store.models import PoolModel
+from chalicelib.store import lines
 
 HERE = Path(__file__).resolve().parent
 SCRIPT_FILE = "ct.min.js"  # built from src/ct.js by `make site`, committed
@@ -47,7 +47,7 @@ def demo_response() -> Response:
     """The demo landing page, wired to the demo pool (the local stack and the tests only)."""
     if not get_settings().local:
         raise NotFound("the demo page is served by the local stack only")
-    pool = next((p for p in PoolModel.scan() if p.name == DEMO_POOL_NAME), None)
+    pool = next((p for p in lines.list_pools() if p.name == DEMO_POOL_NAME), None)
     if pool is None:
         raise NotFound("the demo pool does not exist: run `make run`, which seeds it")
     html = (HERE / "demo.html").read_text(encoding="utf-8")

@@ -26,7 +26,8 @@ from chalicelib.events import bus
 from chalicelib.integrations.alerts import dispatch, messages, recipients, summary_email, transports
 from chalicelib.reports import aggregates
 from chalicelib.store import keys
-from chalicelib.store.models import CounterModel, PoolModel
+from chalicelib.store.lines import exhausted_hours, pool_names
+from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import condition_failed, expires_after
 
 LOCK_MS = 5 * 60_000
@@ -110,18 +111,18 @@ def conditions(now: int) -> list[tuple[str, str, dict[str, Any]]]:
     s = get_settings()
     out: list[tuple[str, str, dict[str, Any]]] = []
     since = sites.hour(now - 3_600_000)
-    for pool in PoolModel.scan(attributes_to_get=["pool_id", "name"]):
-        for bucket in CounterModel.query(keys.pool_exhausted(pool.pool_id), CounterModel.sk >= since):
-            if int(bucket.total or 0) > s.alert_pool_exhausted_per_hour:
-                text = f"{pool.name or pool.pool_id} had no free number {int(bucket.total)} times"
+    for pool_id, pool_name in pool_names().items():
+        for bucket in exhausted_hours(pool_id, since=since):
+            if bucket.refused > s.alert_pool_exhausted_per_hour:
+                text = f"{pool_name or pool_id} had no free number {bucket.refused} times"
                 lines = [
-                    f"Hour (UTC): {bucket.sk}:00",
-                    f"Visitors saw the original number instead {int(bucket.total)} times "
+                    f"Hour (UTC): {bucket.hour}:00",
+                    f"Visitors saw the original number instead {bucket.refused} times "
                     f"(alert above {s.alert_pool_exhausted_per_hour} an hour).",
                     "Add numbers to the pool, or shorten its hold time (GET /v1/pools/{id}/sizing suggests a size).",
                 ]
                 alert = messages.condition_alert("pool_exhausted", text, lines, None, now)
-                out.append((f"{pool.pool_id}:{bucket.sk}", "pool_exhausted", alert))
+                out.append((f"{pool_id}:{bucket.hour}", "pool_exhausted", alert))
     for hook in CounterModel.query(keys.WEBHOOKS_PK):
         d = hook.data or {}
         if not d.get("enabled") and d.get("disabled_reason"):
