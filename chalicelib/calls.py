@@ -13,7 +13,6 @@ are ``chalicelib/reports/calllog.py``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
@@ -88,10 +87,6 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _month(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m")
-
-
 # --- update actions ------------------------------------------------------------------------
 
 
@@ -108,7 +103,7 @@ def _first_seen_actions(fields: dict[str, Any], started_ms: int, *, exact: bool 
 
     actions = [
         first(CallModel.started_at, started_ms),
-        first(CallModel.month, _month(started_ms)),
+        first(CallModel.month, clock.month_key(started_ms)),
         first(CallModel.expires_at, expires_after(started_ms, get_settings().call_retention_days)),
     ]
     for key, value in fields.items():

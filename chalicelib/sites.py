@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.core import clock
 from chalicelib.core.errors import NotFound
 from chalicelib.store import keys
 from chalicelib.store.cache import TTLCache
@@ -47,11 +47,6 @@ def clear_cache() -> None:
     _cache.clear()
 
 
-def hour(ms: int) -> str:
-    """The hour bucket of an exhaustion count (UTC)."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H")
-
-
 def refused_bucket(visitor_id: str) -> str:
     """The bucket a refused visitor marks (the same one on every page they are refused on)."""
     digest = int.from_bytes(hashlib.sha256(visitor_id.encode()).digest()[:4], "big")
@@ -79,12 +74,12 @@ def count_exhaustion(pool_id: str, now_ms: int, visitor_id: str | None = None) -
     ]
     if visitor_id:
         actions.append(CounterModel.keys.add({refused_bucket(visitor_id)}))
-    CounterModel(keys.pool_exhausted(pool_id), hour(now_ms)).update(actions=actions)
+    CounterModel(keys.pool_exhausted(pool_id), clock.hour_key(now_ms)).update(actions=actions)
 
 
 def exhaustion_counts(pool_id: str, now_ms: int) -> dict[str, int]:
-    since_7d = hour(now_ms - 7 * 86_400_000)
-    since_24h = hour(now_ms - 86_400_000)
+    since_7d = clock.hour_key(now_ms - 7 * 86_400_000)
+    since_24h = clock.hour_key(now_ms - 86_400_000)
     last_24h = last_7d = 0
     for item in CounterModel.query(keys.pool_exhausted(pool_id), CounterModel.sk > since_7d):
         last_7d += int(item.total)

@@ -47,7 +47,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import size
 
-from chalicelib.sites import hour
+from chalicelib.core import clock
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel, NumberModel, SessionModel
 from chalicelib.store.ops import expires_after
@@ -117,7 +117,7 @@ class Write:
 
 def holder_write(holder: Holder, session: SessionModel, number: str, now_ms: int) -> Write:
     """The holder item's update: the new lease, one more this hour, if the item is still as it was read."""
-    this_hour = hour(now_ms)
+    this_hour = clock.hour_key(now_ms)
     data = {
         "session_id": session.session_id,
         "number": number,
@@ -259,7 +259,7 @@ def address_write(limit: AddressLimit, number: str, now_ms: int) -> Write:
     exactly one) and this hour's count. Two requests that read the item together cannot both
     pass them when only one may, and ones that may, do not conflict (no version number).
     """
-    addr, this_hour = limit.address, hour(now_ms)
+    addr, this_hour = limit.address, clock.hour_key(now_ms)
     keep = CounterModel.expires_at.set(expires_after(now_ms, HOLDER_KEEP_DAYS))
     if addr.held is None:  # the address's first lease in the pool (for a day at least)
         actions = [CounterModel.held.set({number: now_ms}), CounterModel.hours.set({this_hour: 1}), keep]

@@ -12,7 +12,6 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import attribution, calls
@@ -22,17 +21,6 @@ from chalicelib.store.models import CallModel
 
 MAX_PAGE = 200
 MAX_RANGE_DAYS = 366
-
-
-def _months_desc(start_ms: int, end_ms: int) -> list[str]:
-    months = []
-    cur = datetime.fromtimestamp(end_ms / 1000, tz=UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    first = datetime.fromtimestamp(start_ms / 1000, tz=UTC).strftime("%Y-%m")
-    while True:
-        months.append(cur.strftime("%Y-%m"))
-        if months[-1] <= first:
-            return months
-        cur = (cur - timedelta(days=1)).replace(day=1)
 
 
 # Times outside 1970..9998 would take the month arithmetic past what datetime can hold.
@@ -122,7 +110,7 @@ def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE) -> dict[str, 
         cond = CallModel.answered == True if answered_q == "true" else CallModel.answered != True  # noqa: E712
         filt = cond if filt is None else filt & cond
 
-    months = _months_desc(start, end)
+    months = clock.months_desc(start, end)
     last_key: dict[str, Any] | None = None
     if query.get("cursor"):
         month, key = _cursor_decode(query["cursor"])
