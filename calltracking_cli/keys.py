@@ -11,12 +11,12 @@ it needs dynamodb:GetItem, PutItem, Query and UpdateItem on the stage's counters
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from calltracking_cli.output import columns, echo_json, show
 from calltracking_cli.project import LOCAL, Project, run_on_stage
 
 stage_option = click.option("--stage", default=LOCAL, show_default=True, help="whose tables")
@@ -36,9 +36,7 @@ def _table(keys: list[dict[str, Any]]) -> None:
     for k in keys:
         status = f"revoked {k['revoked_at']}" if k["revoked_at"] else "active"
         rows.append((k["id"], k["name"], k["created_at"] or "", status, f"ct_{k['id']}_...{k['hint']}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    columns(rows)
 
 
 @click.group()
@@ -55,7 +53,7 @@ def create(project: Project, name: str, stage: str, as_json: bool) -> None:
     """Make a key and print it (once)."""
     made = _run(project, stage, lambda apikeys: apikeys.create(name))
     if as_json:
-        click.echo(json.dumps(made, indent=2))
+        echo_json(made)
     else:
         click.echo(f"created API key {made['id']} ({made['name']}); it is shown only now:", err=True)
         click.echo(made["key"])
@@ -67,11 +65,7 @@ def create(project: Project, name: str, stage: str, as_json: bool) -> None:
 @click.pass_obj
 def list_(project: Project, stage: str, as_json: bool) -> None:
     """Every key: id, name, dates, status, last 4 characters."""
-    found = _run(project, stage, lambda apikeys: apikeys.list_keys())
-    if as_json:
-        click.echo(json.dumps(found, indent=2))
-    else:
-        _table(found)
+    show(_run(project, stage, lambda apikeys: apikeys.list_keys()), as_json, _table)
 
 
 @keys.command()
@@ -86,7 +80,7 @@ def revoke(project: Project, key_id: str, stage: str, as_json: bool) -> None:
         key_id = key_id[3:].split("_", 1)[0]
     gone = _run(project, stage, lambda apikeys: apikeys.revoke(key_id))
     if as_json:
-        click.echo(json.dumps(gone, indent=2))
+        echo_json(gone)
     else:
         click.echo(f"revoked {gone['id']} ({gone['name']}) at {gone['revoked_at']}")
         click.echo("running Lambdas stop accepting it within 60 s", err=True)

@@ -14,13 +14,13 @@ TABLE_PREFIX against AWS (credentials from the environment; the table is printed
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from calltracking_cli.output import columns, echo_json, show
 from calltracking_cli.project import LOCAL, Project, run_on_stage
 
 stage_option = click.option("--stage", default=LOCAL, show_default=True, help="whose tables")
@@ -52,9 +52,7 @@ def _table(found: list[dict[str, Any]]) -> None:
         return
     rows = [("EMAIL", "ROLE", "STATUS", "CREATED")]
     rows += [(u["email"], u["role"], "disabled" if u["disabled"] else "active", u["created_at"] or "") for u in found]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    for r in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    columns(rows)
 
 
 @click.group()
@@ -84,7 +82,7 @@ def create(
 
     made, password = _run(project, stage, add)
     if as_json:
-        click.echo(json.dumps({**made, "password": password} if made_up else made, indent=2))
+        echo_json({**made, "password": password} if made_up else made)
         return
     click.echo(f"added {made['email']} ({made['role']})", err=True)
     if made_up:
@@ -98,19 +96,12 @@ def create(
 @click.pass_obj
 def list_(project: Project, stage: str, as_json: bool) -> None:
     """Every user: email, role, status, when added."""
-    found = _run(project, stage, lambda module: module.list_users())
-    if as_json:
-        click.echo(json.dumps(found, indent=2))
-    else:
-        _table(found)
+    show(_run(project, stage, lambda module: module.list_users()), as_json, _table)
 
 
 def _set_disabled(project: Project, stage: str, email: str, disabled: bool, as_json: bool) -> None:
     changed = _run(project, stage, lambda module: module.set_disabled(email, disabled))
-    if as_json:
-        click.echo(json.dumps(changed, indent=2))
-    else:
-        click.echo(f"{changed['email']} is {'disabled' if changed['disabled'] else 'active'}")
+    show(changed, as_json, lambda c: click.echo(f"{c['email']} is {'disabled' if c['disabled'] else 'active'}"))
 
 
 @users.command()
@@ -141,7 +132,5 @@ def enable(project: Project, email: str, stage: str, as_json: bool) -> None:
 def unlock(project: Project, email: str, stage: str, as_json: bool) -> None:
     """Clear a user's failed sign-ins, so they may sign in again at once from any address."""
     done = _run(project, stage, lambda module: module.unlock(email))
-    if as_json:
-        click.echo(json.dumps(done, indent=2))
-    else:
-        click.echo(f"{done['email']} can sign in again ({done['cleared']} sign-in counters cleared)")
+    cleared = "{email} can sign in again ({cleared} sign-in counters cleared)"
+    show(done, as_json, lambda d: click.echo(cleared.format(**d)))

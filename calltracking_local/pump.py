@@ -16,6 +16,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from chalicelib.core import aws
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.events import bus, delivery, stream
@@ -24,10 +25,8 @@ from chalicelib.integrations.registry import load
 
 
 def _client(service: str) -> Any:
-    import boto3
-
-    s = get_settings()
-    return boto3.client(service, region_name=s.region, endpoint_url=s.dynamodb_endpoint)
+    """The embedded DynamoDB's (or its stream's) client, with botocore's own limits: local only."""
+    return aws.client(service, None, endpoint=get_settings().dynamodb_endpoint)
 
 
 def create_queues() -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from datetime import UTC, datetime
 
+from chalicelib.core import clock
 from chalicelib.core.errors import NotFound
 from chalicelib.store import lines
 from chalicelib.store.cache import TTLCache
@@ -45,11 +45,6 @@ def clear_cache() -> None:
     _cache.clear()
 
 
-def hour(ms: int) -> str:
-    """The hour bucket of an exhaustion count (UTC)."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H")
-
-
 def refused_bucket(visitor_id: str) -> str:
     """The bucket a refused visitor marks (the same one on every page they are refused on)."""
     digest = int.from_bytes(hashlib.sha256(visitor_id.encode()).digest()[:4], "big")
@@ -72,12 +67,12 @@ def count_exhaustion(pool_id: str, now_ms: int, visitor_id: str | None = None) -
     """One more refusal, counted per hour (kept 8 days); the visitor's bucket too, so sizing
     counts a visitor refused on several pages about once (``distinct_refused``)."""
     bucket = refused_bucket(visitor_id) if visitor_id else None
-    lines.count_exhaustion(pool_id, hour(now_ms), now_ms, keep_days=EXHAUSTION_KEEP_DAYS, bucket=bucket)
+    lines.count_exhaustion(pool_id, clock.hour_key(now_ms), now_ms, keep_days=EXHAUSTION_KEEP_DAYS, bucket=bucket)
 
 
 def exhaustion_counts(pool_id: str, now_ms: int) -> dict[str, int]:
-    since_7d = hour(now_ms - 7 * 86_400_000)
-    since_24h = hour(now_ms - 86_400_000)
+    since_7d = clock.hour_key(now_ms - 7 * 86_400_000)
+    since_24h = clock.hour_key(now_ms - 86_400_000)
     last_24h = last_7d = 0
     for item in lines.exhausted_hours(pool_id, after=since_7d):
         last_7d += item.refused

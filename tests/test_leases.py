@@ -584,7 +584,7 @@ def test_refused_visitors_are_counted_once_each_in_the_hours_item(api, fake_cloc
     for visitor in [*visitors, *visitors[:100]]:
         sites.count_exhaustion(pool["id"], now, visitor)
     # Then the hour's item holds one mark per bucket, the refusals, and the sizing sees ~300 visitors
-    item = CounterModel.get(keys.pool_exhausted(pool["id"]), sites.hour(now))
+    item = CounterModel.get(keys.pool_exhausted(pool["id"]), clock.hour_key(now))
     assert item.keys == {sites.refused_bucket(v) for v in visitors} and int(item.total) == 400
     sizing = body(api.call("GET", f"/v1/pools/{pool['id']}/sizing"))
     assert abs(sizing["observed"]["exhausted_last_7d"] - 300) <= 10

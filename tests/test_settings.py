@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +148,96 @@ def test_a_stage_named_test_in_lambda_refuses_loopback_and_demo_and_sets_secure_
     demo = api.client.http.get("/demo")
     assert demo.status_code == 404 and body(demo)["error"]["code"] == "not_found"
     assert "Secure" in web.cookie("ct_session", "x").split("; ")
+
+
+# --- declared once: the field, its variable, default, parser and documentation line ------------------------
+
+README = (ROOT / "README.md").read_text()
+
+
+def _readme_settings_block() -> str:
+    start = README.index("<!-- settings: made by python -m chalicelib.core.settings -->\n")
+    end = README.index("<!-- /settings -->")
+    return README[README.index("\n", start) + 1 : end]
+
+
+def _readme_rows() -> dict[str, str]:
+    """Each variable named in the first column of the README's settings tables, with its default cell."""
+    rows: dict[str, str] = {}
+    for line in _readme_settings_block().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[0]):
+                rows[name] = cells[2]
+    return rows
+
+
+def test_every_declared_variable_is_in_the_readme_with_its_default_and_nothing_else_is():
+    # Given the declarations and the README's configuration tables
+    declared = {name: d.default_shown() for d in settings.DECLARED.values() for name in (d.env, *d.also)}
+    # When the tables' variables and defaults are read
+    rows = _readme_rows()
+    # Then each declared variable is there with its default, and the tables name nothing undeclared
+    assert {k: rows.get(k) for k in declared} == declared
+    assert set(rows) - set(declared) == set()
+
+
+def test_the_readme_tables_are_made_from_the_declarations():
+    # Given the declarations (field, variable, default, parser, documentation line, section)
+    # When the README's tables are made from them
+    made = settings.readme_table()
+    # Then the README holds exactly those tables (python -m chalicelib.core.settings prints them)
+    assert _readme_settings_block() == made
+
+
+def test_each_setting_is_declared_once_in_a_section():
+    # Given every field of Settings
+    fields = settings.Settings._fields
+    # When their declarations are read
+    declared = [settings.DECLARED[f] for f in fields]
+    # Then each has one, in a known section, with a variable no other setting reads, and a documentation line
+    sections = {s.name for s in settings.SECTIONS}
+    assert all(d.section in sections and d.doc for d in declared)
+    names = [n for d in declared for n in (d.env, *d.also)]
+    assert len(names) == len(set(names))
+
+
+def test_a_refused_value_names_its_variable():
+    # Given a variable whose value its parser refuses
+    # When settings are loaded
+    # Then the error names the variable, as each hand-written check did
+    with pytest.raises(ValueError, match=r"^RECORDINGS_DELETE_AT_TWILIO must be true or false, not 'maybe'$"):
+        settings.load({"RECORDINGS_DELETE_AT_TWILIO": "maybe"})
+    with pytest.raises(ValueError, match=r"^TELEPHONY must be 'twilio' or 'local'"):
+        settings.load({"TELEPHONY": "sip"})
+    with pytest.raises(ValueError, match=r"^EVENT_RETRY_SECONDS must be delays"):
+        settings.load({"EVENT_RETRY_SECONDS": "99999"})
+
+
+@pytest.mark.parametrize(
+    ("env", "field", "value"),
+    [
+        ({}, "stage", "dev"),
+        ({"STAGE": ""}, "stage", ""),  # an empty value is a value when the default applies only if unset
+        ({"TABLE_PREFIX": ""}, "table_prefix", ""),
+        ({"RING_TIMEOUT_SECONDS": "  "}, "ring_timeout_seconds", 20),  # blank: the default
+        ({"STORE_CONNECT_TIMEOUT": "3"}, "store_connect_timeout", 3.0),
+        ({"TABLE_PREFIX": "t-"}, "events_queue", "t-events"),  # derived from an earlier setting
+        ({"TABLE_PREFIX": "t-", "EVENTS_DLQ": ""}, "events_dlq", "t-events-dlq"),
+        ({"TABLE_PREFIX": "T_"}, "recordings_bucket", "t-recordings"),
+        ({"RECORDINGS_BUCKET": " my.bucket "}, "recordings_bucket", "my.bucket"),
+        ({"STAGE": "prod"}, "alerts_ssm_prefix", "/calltracking/prod/alerts"),
+        ({"ALERTS_SSM_PREFIX": "/x/"}, "alerts_ssm_prefix", "/x"),
+        ({"AWS_DEFAULT_REGION": "eu-west-1"}, "region", "eu-west-1"),
+        ({"AWS_REGION": "eu-west-2", "AWS_DEFAULT_REGION": "eu-west-1"}, "region", "eu-west-2"),
+        ({"DYNAMODB_ENDPOINT": ""}, "dynamodb_endpoint", None),
+        ({"LOCAL_NUMBER_AREA_CODES": " 305, ,646"}, "local_number_area_codes", ("305", "646")),
+        ({"DEFAULT_REGION": "gb"}, "default_region", "GB"),
+    ],
+)
+def test_a_declaration_reads_its_variable_as_the_hand_written_load_did(env, field, value):
+    # Given an environment as a mapping
+    # When it is loaded
+    s = settings.load(env)
+    # Then the field has the value the hand-written load() gave it
+    assert getattr(s, field) == value

@@ -1,10 +1,17 @@
-"""The one injectable clock: leases, hours and simulations read time from here."""
+"""The one injectable clock: leases, hours and simulations read time from here; and every time
+bucket (hour, day, month keys, the months a range spans, a local day's midnight), pure functions of
+epoch milliseconds, so that no module keeps its own copy."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
 
 _source: Callable[[], float] = time.time
 
@@ -54,3 +61,71 @@ def parse_iso(value: str) -> int:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1000)
+
+
+# --- time buckets ------------------------------------------------------------------------------------
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def hour_key(ms: int) -> str:
+    """The UTC hour a time falls in, ``2026-09-21T13``: hourly counters (exhaustion, lease budgets)."""
+    return _utc(ms).strftime("%Y-%m-%dT%H")
+
+
+def month_key(ms: int) -> str:
+    """The UTC month a time falls in, ``2026-09``: the calls' month index partitions."""
+    return _utc(ms).strftime("%Y-%m")
+
+
+def day_key(ms: int) -> str:
+    """The UTC day a time falls in, ``2026-09-21``."""
+    return _utc(ms).strftime("%Y-%m-%d")
+
+
+def months(start_ms: int, end_ms: int) -> list[str]:
+    """The UTC months from ``start_ms``'s to ``end_ms``'s, oldest first (none when the start's month
+    is after the end's).
+
+    Counted from the start month's first midnight: the two copies this replaces kept the start's
+    time of day, and so left out the end's month when the range ended on the 1st before that hour
+    (the sweep and the not-called-back list missed that month's calls).
+    """
+    out: list[str] = []
+    cur = _utc(start_ms).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = _utc(end_ms)
+    while cur <= end:
+        out.append(cur.strftime("%Y-%m"))
+        cur = (cur + timedelta(days=32)).replace(day=1)
+    return out
+
+
+def months_desc(start_ms: int, end_ms: int) -> list[str]:
+    """The UTC months from ``end_ms``'s back to ``start_ms``'s, newest first (the call log's pages);
+    at least the end's month."""
+    return months(start_ms, end_ms)[::-1] or [month_key(end_ms)]
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    from zoneinfo import ZoneInfo  # not on the voice path's cold start: only reports and pages read zones
+
+    return ZoneInfo(name)
+
+
+def local_day(ms: int, zone: str) -> str:
+    """The day a time falls in, in ``zone`` (IANA): a report's day is the business's day."""
+    return datetime.fromtimestamp(ms / 1000, tz=_zone(zone)).strftime("%Y-%m-%d")
+
+
+def local_minute(ms: int, zone: str) -> str:
+    """A time as ``2026-09-21 09:33`` in ``zone``: how pages show a call's time."""
+    return datetime.fromtimestamp(ms / 1000, tz=_zone(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+def midnight_ms(day: date | str, zone: str) -> int:
+    """The first millisecond of ``day`` (a date or ``YYYY-MM-DD``) in ``zone``."""
+    d = datetime.strptime(day, "%Y-%m-%d").date() if isinstance(day, str) else day
+    return int(datetime(d.year, d.month, d.day, tzinfo=_zone(zone)).timestamp() * 1000)

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.core import clock
+from chalicelib.core import aws, clock
 from chalicelib.core.errors import SecretUnavailable
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
@@ -48,7 +48,6 @@ class _Entry:
 
 
 _cache: dict[str, _Entry] = {}
-_clients: dict[tuple[Any, ...], Any] = {}
 _lock = threading.Lock()
 
 
@@ -60,29 +59,13 @@ def _now() -> float:
 
 
 def _client(patient: bool = False) -> Any:
-    """An SSM client with this deployment's limits, built once per (region, endpoint, limits).
+    """An SSM client with this deployment's limits (deployed stages only: the local stage's secrets
+    are plain values).
 
     ``patient``: the management API and background work (alert channels' secrets), which may
     wait as long as their other storage requests do (``STORE_*`` timeouts).
     """
-    s = get_settings()
-    connect, read = (
-        (s.store_connect_timeout, s.store_read_timeout) if patient else (s.ssm_connect_timeout, s.ssm_read_timeout)
-    )
-    key = (s.region, s.ssm_endpoint, connect, read, s.ssm_max_attempts)
-    client = _clients.get(key)
-    if client is None:
-        import boto3  # deployed stages only: the local stage's secrets are plain values
-        from botocore.config import Config
-
-        config = Config(
-            connect_timeout=connect,
-            read_timeout=read,
-            retries={"total_max_attempts": 1},  # _fetch retries: botocore waits up to 1 s after throttling
-        )
-        client = boto3.session.Session().client("ssm", region_name=s.region, endpoint_url=s.ssm_endpoint, config=config)
-        _clients[key] = client
-    return client
+    return aws.client("ssm", aws.patient() if patient else aws.voice(), endpoint=get_settings().ssm_endpoint)
 
 
 RETRY_PAUSE_SECONDS = 0.05
@@ -187,7 +170,7 @@ def clear_cache() -> None:
     """Forget every value and client (tests; a new container starts like this)."""
     with _lock:
         _cache.clear()
-        _clients.clear()
+    aws.forget("ssm")
 
 
 # --- secrets the product writes: alert channels' Slack webhook URLs and Telegram bot tokens ---

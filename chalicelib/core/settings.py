@@ -1,11 +1,29 @@
-"""The one place that reads the environment: every setting the product has."""
+"""The one place that reads the environment: every setting the product has, each declared once.
+
+A setting is one line in ``Settings`` below: its field and type, and a declaration made by its
+feature section (``_core(...)``, ``_voice(...)``, ...) naming its environment variable, its default,
+the parser that turns the variable's text into the field's type (mypy checks the two agree), and
+the line that documents it. ``load()`` and the README's configuration table are both made from these
+declarations (``python -m chalicelib.core.settings`` prints the table; ``tests/test_settings.py``
+holds the README to it), so a setting is never written twice.
+
+Decisions the issue left open: ``Settings`` stays a NamedTuple (the cheapest class to define, on the
+voice path's cold start; no pydantic), whose field defaults are the declarations themselves (read by
+``load()`` from ``Settings._field_defaults``; ``Settings()`` alone is never built). A default is text,
+parsed like the variable would be, so the README shows exactly what applies; a default that depends
+on another setting (the queues' and bucket's names on ``TABLE_PREFIX``) is derived from the values
+declared before it.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar, cast
+
+T = TypeVar("T")
 
 TABLES = ("channels", "pools", "numbers", "calls", "sessions", "leases", "counters")
 # Chalice() writes AWS_EXECUTION_ENV into every process that imports the app, Lambda or not
@@ -13,95 +31,6 @@ TABLES = ("channels", "pools", "numbers", "calls", "sessions", "leases", "counte
 _CHALICE_OUTSIDE_LAMBDA = re.compile(r"AWS_Lambda( aws-chalice/\S+)+")
 PLACEHOLDER = "REPLACE-WITH"  # how .chalice/config.json marks what a deployment must fill in
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
-
-
-class Settings(NamedTuple):
-    """Immutable, like the environment it is read from (a NamedTuple: cheaper to define than a dataclass)."""
-
-    stage: str
-    # The local stack (`make run`) or the tests, never a deployment: loopback webhook targets, the
-    # demo page, cookies without Secure on http, and no deployed-stage checks (see ``_local``).
-    local: bool
-    region: str
-    table_prefix: str
-    dynamodb_endpoint: str | None
-    telephony: str  # "twilio" or "local"
-    public_base_url: str
-    twilio_account_sid: str
-    # Secrets: a plain value (local stage) or the name of an SSM SecureString parameter
-    # (deployed stages), read by chalicelib/core/secrets.py within the limits below.
-    twilio_auth_token: str
-    twilio_auth_token_param: str
-    api_key: str
-    api_key_param: str
-    ssm_endpoint: str | None  # tests and the local stack only (a fault-injecting or moto's server)
-    # SSM is read on the voice path, which must answer inside Twilio's 15 s: short and few.
-    ssm_connect_timeout: float
-    ssm_read_timeout: float
-    ssm_max_attempts: int
-    secrets_refresh_seconds: float  # a good value is read again after this long
-    secrets_retry_seconds: float  # after a failed refresh the last good value is kept this long
-    twilio_api_base_url: str | None
-    default_forward_to: str | None
-    default_region: str  # region for phone numbers written without a country code
-    ring_timeout_seconds: int
-    # The webhook path must answer well inside Twilio's 15 s limit.
-    webhook_connect_timeout: float
-    webhook_read_timeout: float
-    webhook_max_attempts: int
-    # Everything else (management API, lease endpoint, background work) may wait and retry longer.
-    store_connect_timeout: float
-    store_read_timeout: float
-    store_max_attempts: int
-    local_number_area_codes: tuple[str, ...]
-    call_retention_days: int
-    lease_history_days: int
-    # Call events: the calls table's stream (deployed: a literal ARN from the infra stack),
-    # the fan-out queue and its dead-letter queue, and the retry delays of a failing subscriber.
-    calls_stream_arn: str
-    sqs_endpoint: str | None
-    events_queue: str
-    events_dlq: str
-    event_retry_seconds: tuple[int, ...]
-    outbound_webhook_retry_seconds: tuple[int, ...]  # between attempts to deliver to a webhook endpoint
-    report_timezone: str  # IANA name: the business's days, for reports
-    # What one client may take from a pool (chalicelib/leasing/limits.py).
-    leases_per_ip_hour: int
-    leases_held_per_ip: int  # numbers one client address may hold in one pool at once
-    leases_per_visitor_hour: int
-    lease_max_seconds: int
-    # Recordings: copied from Twilio into the stage's private bucket (chalicelib/recordings/).
-    s3_endpoint: str | None
-    recordings_bucket: str
-    recordings_delete_at_twilio: bool  # delete Twilio's copy once ours is verified
-    recording_url_seconds: int  # how long a presigned playback URL works
-    # The dashboard's sign-in (chalicelib/dashboard/): sessions end after this long without a
-    # request, and this long after sign-in whatever happens; failed sign-ins in one window per
-    # email from one client address, per email from addresses its user never signed in from (the
-    # ceiling), and per client address, past which sign-in answers 429 without checking the password.
-    dashboard_idle_minutes: int
-    dashboard_session_hours: int
-    dashboard_signin_window_minutes: int
-    dashboard_signin_email_ip_limit: int
-    dashboard_signin_email_ceiling: int
-    dashboard_signin_ip_limit: int
-    # Alerts and summaries (chalicelib/integrations/alerts/): the SES sender, where the
-    # Slack/Telegram secrets live in SSM, the Telegram Bot API's base (a local stub in tests).
-    alerts_from_email: str
-    ses_endpoint: str | None  # tests and the local stack only (moto's server)
-    alerts_ssm_prefix: str
-    telegram_api_base_url: str
-    alert_pool_exhausted_per_hour: int  # "pool exhausted more than N times in an hour"
-    alert_limit_count: int  # a recipient's default limit: this many alerts ...
-    alert_limit_minutes: int  # ... per this many minutes, then one digest
-    summary_hour: int  # the default local hour summaries are sent at
-
-    def table_name(self, name: str) -> str:
-        if name not in TABLES:
-            raise KeyError(name)
-        return f"{self.table_prefix}{name}"
-
-
 # A failing subscriber is tried again after these delays (then its message goes to the
 # dead-letter queue): close to Svix's schedule, shortened to what one Lambda retry loop needs.
 DEFAULT_RETRY_SECONDS = "10,60,300,1800,7200,18000"
@@ -109,29 +38,135 @@ DEFAULT_RETRY_SECONDS = "10,60,300,1800,7200,18000"
 DEFAULT_OUTBOUND_WEBHOOK_RETRY_SECONDS = "5,300,1800,7200,18000,36000,36000"
 MAX_VISIBILITY_SECONDS = 43_200  # SQS's ChangeMessageVisibility limit (12 hours)
 
+# When a declaration's default applies: the variable absent ("unset": an empty value is a value,
+# such as an empty TABLE_PREFIX), absent or empty ("empty"), or absent, empty or only spaces ("blank").
+When = Literal["unset", "empty", "blank"]
 
-def _zone(name: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+class Refused(ValueError):
+    """A parser's refusal of a value; ``load()`` says which variable it was."""
+
+
+class Declared(NamedTuple):
+    """One setting: where it comes from, what applies without it, how it is read, what it means."""
+
+    section: str
+    env: str
+    default: str  # text, parsed like the variable's own value
+    parse: Callable[[str], Any]
+    doc: str  # the README's line
+    when: When = "unset"
+    shown: str | None = None  # the README's default when the text alone would mislead ("AWS", "unset")
+    derive: Callable[[Mapping[str, Any]], str] | None = None  # a default made from earlier settings' values
+    read: Callable[[Mapping[str, str]], Any] | None = None  # the whole environment, for the odd one out
+    also: tuple[str, ...] = ()  # further variables read in its place
+
+    def value(self, env: Mapping[str, str], earlier: Mapping[str, Any]) -> Any:
+        if self.read is not None:
+            return self.read(env)
+        raw = env.get(self.env)
+        if raw is None or (self.when == "empty" and not raw) or (self.when == "blank" and not raw.strip()):
+            raw = self.derive(earlier) if self.derive is not None else self.default
+        try:
+            return self.parse(raw)
+        except Refused as exc:
+            raise ValueError(f"{self.env} {exc}") from None
+
+    def default_shown(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        return f"`{self.default}`" if self.default else "—"
+
+
+class _Section:
+    """A feature section's declarations: ``_voice("RING_TIMEOUT_SECONDS", "20", int, "...")``.
+
+    Typed as returning the parsed value so that mypy holds each parser to its field's type; what
+    it really returns is the declaration, kept by the NamedTuple as the field's default.
+    """
+
+    def __init__(self, name: str, doc: str) -> None:
+        self.name = name
+        self.doc = doc
+
+    def __call__(
+        self,
+        env: str,
+        default: str,
+        parse: Callable[[str], T],
+        doc: str,
+        *,
+        when: When = "unset",
+        shown: str | None = None,
+        derive: Callable[[Mapping[str, Any]], str] | None = None,
+    ) -> T:
+        return cast(T, Declared(self.name, env, default, parse, doc, when, shown, derive))
+
+    def computed(
+        self, env: str, read: Callable[[Mapping[str, str]], T], doc: str, *, shown: str, also: tuple[str, ...] = ()
+    ) -> T:
+        """A setting read from the whole environment (local-or-deployed, the region)."""
+        return cast(T, Declared(self.name, env, "", str, doc, shown=shown, read=read, also=also))
+
+
+# --- parsers: a variable's text to a field's value ---------------------------------------------------
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _stripped(raw: str) -> str:
+    return raw.strip()
+
+
+def _optional(raw: str) -> str | None:
+    """An endpoint or value that may be absent: empty is ``None``."""
+    return raw or None
+
+
+def _url(raw: str) -> str:
+    return raw.strip().rstrip("/")
+
+
+def _upper(raw: str) -> str:
+    return raw.upper()
+
+
+def _bool(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word not in ("true", "false", "1", "0", "yes", "no"):
+        raise Refused(f"must be true or false, not {word!r}")
+    return word in ("true", "1", "yes")
+
+
+def _delays(raw: str) -> tuple[int, ...]:
+    delays = tuple(int(x) for x in raw.split(",") if x.strip())
+    if not delays or any(not 0 <= r <= MAX_VISIBILITY_SECONDS for r in delays):
+        raise Refused(f"must be delays of 0 to {MAX_VISIBILITY_SECONDS} seconds, comma-separated")
+    return delays
+
+
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(a.strip() for a in raw.split(",") if a.strip())
+
+
+def _telephony(raw: str) -> str:
+    telephony = raw.strip().lower()
+    if telephony not in ("twilio", "local"):
+        raise Refused(f"must be 'twilio' or 'local', not {telephony!r}")
+    return telephony
+
+
+def _zone(raw: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when a zone is read, not at import
+
+    name = raw.strip()
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(f"REPORT_TIMEZONE {name!r} is not an IANA time zone like America/Los_Angeles") from None
+        raise Refused(f"{name!r} is not an IANA time zone like America/Los_Angeles") from None
     return name
-
-
-def _int(env: dict[str, str], key: str, default: int) -> int:
-    raw = env.get(key, "")
-    return int(raw) if raw.strip() else default
-
-
-def _bool(env: dict[str, str], key: str, default: bool) -> bool:
-    raw = env.get(key, "").strip().lower()
-    if not raw:
-        return default
-    if raw not in ("true", "false", "1", "0", "yes", "no"):
-        raise ValueError(f"{key} must be true or false, not {raw!r}")
-    return raw in ("true", "1", "yes")
 
 
 def bucket_name(name: str) -> str:
@@ -140,19 +175,7 @@ def bucket_name(name: str) -> str:
     return cleaned if len(cleaned) >= 3 else f"{cleaned}-recordings"
 
 
-def _float(env: dict[str, str], key: str, default: float) -> float:
-    raw = env.get(key, "")
-    return float(raw) if raw.strip() else default
-
-
-def _delays(env: dict[str, str], key: str, default: str) -> tuple[int, ...]:
-    delays = tuple(int(x) for x in env.get(key, default).split(",") if x.strip())
-    if not delays or any(not 0 <= r <= MAX_VISIBILITY_SECONDS for r in delays):
-        raise ValueError(f"{key} must be delays of 0 to {MAX_VISIBILITY_SECONDS} seconds, comma-separated")
-    return delays
-
-
-def _local(env: dict[str, str]) -> bool:
+def _local(env: Mapping[str, str]) -> bool:
     """Whether this process is the local stack or the tests: ``CALLTRACKING_LOCAL=true`` (or ``1``),
     and not in Lambda.
 
@@ -174,89 +197,444 @@ def _local(env: dict[str, str]) -> bool:
     return execution is None or bool(_CHALICE_OUTSIDE_LAMBDA.fullmatch(execution))
 
 
-def load(env: dict[str, str] | None = None) -> Settings:
-    """Build settings from an environment mapping (``os.environ`` by default)."""
+def _region(env: Mapping[str, str]) -> str:
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+# --- the feature sections, in the README's order -----------------------------------------------------
+
+_core = _Section("core", "the deployment, its tables and its DynamoDB client")
+_telephony_section = _Section("telephony", "the phone network: Twilio, or the local stack's fictional numbers")
+_secrets = _Section("secrets", "the Twilio auth token and the bootstrap API key, and how SSM is read")
+_voice = _Section("voice", "Twilio's webhooks: where calls go and how long they may wait")
+_leasing = _Section("leasing", "the site script's numbers (DNI): what one client may take from a pool")
+_events = _Section("events", "call events: the stream, the fan-out queue and its retries")
+_webhooks = _Section("webhooks", "outbound webhooks")
+_reports = _Section("reports", "reports")
+_recordings = _Section("recordings", "recordings, copied from Twilio into the stage's private bucket")
+_dashboard = _Section("dashboard", "the dashboard's sessions and sign-in limits")
+_alerts = _Section("alerts", "alerts and summary emails")
+SECTIONS = (
+    _core,
+    _telephony_section,
+    _secrets,
+    _voice,
+    _leasing,
+    _events,
+    _webhooks,
+    _reports,
+    _recordings,
+    _dashboard,
+    _alerts,
+)
+
+_AWS = "AWS"
+
+
+class Settings(NamedTuple):
+    """Immutable, like the environment it is read from; one field per setting, declared once."""
+
+    stage: str = _core("STAGE", "dev", _text, "`local`, `dev`, `prod`")
+    # The local stack (`make run`) or the tests, never a deployment (see ``_local``).
+    local: bool = _core.computed(
+        "CALLTRACKING_LOCAL",
+        _local,
+        "`true` (or `1`) in the local stack and the tests only (`make run` and the `local` stage set it): "
+        "allows `http://127.0.0.1`/`localhost` webhook targets, serves `/demo`, leaves `Secure` off the "
+        "dashboard cookie on plain http and skips the deployed-stage checks. Ignored in Lambda "
+        "(`AWS_LAMBDA_FUNCTION_NAME` or Lambda's `AWS_EXECUTION_ENV` set), whatever the stage is named",
+        shown="unset",
+    )
+    region: str = _core.computed(
+        "AWS_REGION",
+        _region,
+        "the AWS region of the tables, queues, bucket and parameters (Lambda sets it)",
+        shown="`us-east-1`",
+        also=("AWS_DEFAULT_REGION",),
+    )
+    table_prefix: str = _core("TABLE_PREFIX", "calltracking-dev-", _text, "DynamoDB table name prefix")
+    dynamodb_endpoint: str | None = _core(
+        "DYNAMODB_ENDPOINT",
+        "",
+        _optional,
+        "a DynamoDB endpoint other than AWS's (the local stage's embedded one)",
+        shown=_AWS,
+    )
+    public_base_url: str = _core(
+        "PUBLIC_BASE_URL",
+        "",
+        _url,
+        "this deployment's public URL (API Gateway stage URL); Twilio signatures are checked against it + "
+        "the route path, never the Host header",
+        shown="— (required)",
+    )
+    default_region: str = _core("DEFAULT_REGION", "US", _upper, "country for phone numbers typed without `+`")
+    # Everything but Twilio's webhooks (management API, lease endpoint, background work) may wait and retry longer.
+    store_connect_timeout: float = _core(
+        "STORE_CONNECT_TIMEOUT",
+        "2",
+        float,
+        "DynamoDB client connect timeout (seconds) for everything but Twilio's webhooks (management API, "
+        "lease endpoint, reports, background work), which may wait and retry longer",
+        when="blank",
+    )
+    store_read_timeout: float = _core(
+        "STORE_READ_TIMEOUT", "10", float, "the same clients' read timeout (seconds)", when="blank"
+    )
+    store_max_attempts: int = _core(
+        "STORE_MAX_ATTEMPTS", "4", int, "the same clients' attempts per request", when="blank"
+    )
+    call_retention_days: int = _core(
+        "CALL_RETENTION_DAYS",
+        "730",
+        int,
+        "calls (caller numbers, recordings) are deleted this long after the call: DynamoDB TTL, then the "
+        "recording with its call; keep `infra/tables.yaml`'s recordings lifecycle rule equal",
+        when="blank",
+    )
+
+    telephony: str = _telephony_section(
+        "TELEPHONY", "twilio", _telephony, "`twilio` (real REST API) or `local` (fictional numbers, no network)"
+    )
+    twilio_account_sid: str = _telephony_section("TWILIO_ACCOUNT_SID", "", _text, "your Twilio account")
+    twilio_api_base_url: str | None = _telephony_section(
+        "TWILIO_API_BASE_URL",
+        "",
+        _optional,
+        "override Twilio's REST base URL (the contract tests point it at Prism)",
+        shown="Twilio's",
+    )
+    local_number_area_codes: tuple[str, ...] = _telephony_section(
+        "LOCAL_NUMBER_AREA_CODES",
+        "201,202,212,312,415",
+        _list,
+        "the area codes the local provider's fictional numbers are made in (`TELEPHONY=local`)",
+    )
+
+    # Secrets: a plain value (local stage) or the name of an SSM SecureString parameter
+    # (deployed stages), read by chalicelib/core/secrets.py within the limits below.
+    twilio_auth_token: str = _secrets("TWILIO_AUTH_TOKEN", "", _text, "the Twilio auth token itself (local stage only)")
+    twilio_auth_token_param: str = _secrets(
+        "TWILIO_AUTH_TOKEN_PARAM", "", _text, "the SSM SecureString name holding the Twilio auth token (deployed)"
+    )
+    api_key: str = _secrets("API_KEY", "", _text, "the bootstrap management API key itself (local stage only)")
+    api_key_param: str = _secrets(
+        "API_KEY_PARAM", "", _text, "the SSM SecureString name holding the bootstrap management API key (deployed)"
+    )
+    ssm_endpoint: str | None = _secrets(
+        "SSM_ENDPOINT",
+        "",
+        _optional,
+        "an SSM endpoint other than AWS's (tests and the local stack only)",
+        shown=_AWS,
+    )
+    # SSM is read on the voice path, which must answer inside Twilio's 15 s: short and few.
+    ssm_connect_timeout: float = _secrets(
+        "SSM_CONNECT_TIMEOUT",
+        "0.5",
+        float,
+        "connect timeout (seconds) for reading those parameters: the voice webhook may have to wait for one "
+        '(see "A call is never dropped")',
+        when="blank",
+    )
+    ssm_read_timeout: float = _secrets(
+        "SSM_READ_TIMEOUT", "0.5", float, "read timeout (seconds) for them", when="blank"
+    )
+    ssm_max_attempts: int = _secrets(
+        "SSM_MAX_ATTEMPTS",
+        "2",
+        int,
+        "attempts for one read: a further attempt follows at once after throttling or a fast failure, never "
+        "after a timeout",
+        when="blank",
+    )
+    secrets_refresh_seconds: float = _secrets(
+        "SECRETS_REFRESH_SECONDS",
+        "300",
+        float,
+        "a secret read from SSM is read again after this long (rotation without a redeploy)",
+        when="blank",
+    )
+    secrets_retry_seconds: float = _secrets(
+        "SECRETS_RETRY_SECONDS",
+        "60",
+        float,
+        "after a failed refresh the last good value is kept this long before SSM is asked again",
+        when="blank",
+    )
+
+    default_forward_to: str | None = _voice(
+        "DEFAULT_FORWARD_TO",
+        "",
+        _optional,
+        "where a call goes when neither the database nor the number's own URL names its line's phone (an "
+        "unknown number, or one bought before URLs carried the phone, while DynamoDB is down); without it such "
+        "callers hear a neutral apology. Empty on a deployed stage is a warning in the logs at each container's "
+        "first request and in `settings.problems()` (for a deploy or status command), never an error",
+    )
+    ring_timeout_seconds: int = _voice(
+        "RING_TIMEOUT_SECONDS",
+        "20",
+        int,
+        "how long the business phone rings before the call counts as missed",
+        when="blank",
+    )
+    # The webhook path must answer well inside Twilio's 15 s limit.
+    webhook_connect_timeout: float = _voice(
+        "WEBHOOK_CONNECT_TIMEOUT",
+        "0.5",
+        float,
+        "DynamoDB client connect timeout (seconds) for Twilio's webhooks only, so the voice webhook answers "
+        "well inside Twilio's 15 s",
+        when="blank",
+    )
+    webhook_read_timeout: float = _voice(
+        "WEBHOOK_READ_TIMEOUT", "0.8", float, "the same clients' read timeout (seconds)", when="blank"
+    )
+    webhook_max_attempts: int = _voice(
+        "WEBHOOK_MAX_ATTEMPTS", "2", int, "the same clients' attempts per request", when="blank"
+    )
+
+    lease_history_days: int = _leasing(
+        "LEASE_HISTORY_DAYS", "90", int, "visitor sessions and the lease history are kept this long", when="blank"
+    )
+    leases_per_ip_hour: int = _leasing(
+        "LEASES_PER_IP_HOUR",
+        "600",
+        int,
+        "new leases one client address (API Gateway's `sourceIp`) may start in one pool per hour; more get the "
+        "page's own number (`rate_limited`). It does not bound what the address holds (renewals keep leases): "
+        "`LEASES_HELD_PER_IP` does",
+        when="blank",
+    )
+    leases_held_per_ip: int = _leasing(
+        "LEASES_HELD_PER_IP",
+        "20",
+        int,
+        "numbers one client address may hold in one pool at once (leases it started that still run, renewed "
+        "ones included); more get the page's own number (`rate_limited`). Lower it for pools of fewer than "
+        "about twice this many numbers",
+        when="blank",
+    )
+    leases_per_visitor_hour: int = _leasing(
+        "LEASES_PER_VISITOR_HOUR", "30", int, "new leases one visitor id may start in one pool per hour", when="blank"
+    )
+    lease_max_seconds: int = _leasing(
+        "LEASE_MAX_SECONDS",
+        "14400",
+        int,
+        "the longest one lease is renewed; then its number goes back to the pool",
+        when="blank",
+        shown="`14400` (4 h)",
+    )
+
+    # Deployed: a literal ARN from the infra stack.
+    calls_stream_arn: str = _events(
+        "CALLS_STREAM_ARN",
+        "",
+        _stripped,
+        "the calls table's stream (the infra stack's `CallsStreamArn` output); empty: no stream handler",
+    )
+    sqs_endpoint: str | None = _events(
+        "SQS_ENDPOINT",
+        "",
+        _optional,
+        "an SQS endpoint other than AWS's (the local stage's embedded one)",
+        shown=_AWS,
+    )
+    events_queue: str = _events(
+        "EVENTS_QUEUE",
+        "",
+        _text,
+        "the call events' queue",
+        when="empty",
+        shown="`<TABLE_PREFIX>events`",
+        derive=lambda v: f"{v['table_prefix']}events",
+    )
+    events_dlq: str = _events(
+        "EVENTS_DLQ",
+        "",
+        _text,
+        "the call events' dead-letter queue",
+        when="empty",
+        shown="`<TABLE_PREFIX>events-dlq`",
+        derive=lambda v: f"{v['table_prefix']}events-dlq",
+    )
+    event_retry_seconds: tuple[int, ...] = _events(
+        "EVENT_RETRY_SECONDS",
+        DEFAULT_RETRY_SECONDS,
+        _delays,
+        "delays before a failing subscriber is tried again; after the last, the dead-letter queue",
+    )
+
+    outbound_webhook_retry_seconds: tuple[int, ...] = _webhooks(
+        "OUTBOUND_WEBHOOK_RETRY_SECONDS",
+        DEFAULT_OUTBOUND_WEBHOOK_RETRY_SECONDS,
+        _delays,
+        "delays before a failed webhook delivery is tried again (after the first, immediate attempt); then the "
+        "dead-letter queue",
+    )
+
+    report_timezone: str = _reports(
+        "REPORT_TIMEZONE",
+        "UTC",
+        _zone,
+        "the business's time zone (IANA): the days reports count calls on; after a change run `make rebuild-reports`",
+        when="blank",
+    )
+
+    s3_endpoint: str | None = _recordings(
+        "S3_ENDPOINT",
+        "",
+        _optional,
+        "an S3 endpoint other than AWS's (the local stage's embedded one; path-style addressing)",
+        shown=_AWS,
+    )
+    recordings_bucket: str = _recordings(
+        "RECORDINGS_BUCKET",
+        "",
+        _stripped,
+        "the stage's private S3 bucket for call recordings (the infra stack's `RecordingsBucketName` output)",
+        when="blank",
+        shown="`<TABLE_PREFIX>recordings` (made a valid bucket name)",
+        derive=lambda v: bucket_name(f"{v['table_prefix']}recordings"),
+    )
+    recordings_delete_at_twilio: bool = _recordings(
+        "RECORDINGS_DELETE_AT_TWILIO",
+        "true",
+        _bool,
+        "delete Twilio's copy of a recording once ours is verified (size and SHA-256)",
+        when="blank",
+    )
+    recording_url_seconds: int = _recordings(
+        "RECORDING_URL_SECONDS", "300", int, "how long a presigned playback URL works", when="blank"
+    )
+
+    dashboard_idle_minutes: int = _dashboard(
+        "DASHBOARD_IDLE_MINUTES", "30", int, "a dashboard session ends after this long without a request", when="blank"
+    )
+    dashboard_session_hours: int = _dashboard(
+        "DASHBOARD_SESSION_HOURS",
+        "12",
+        int,
+        "a dashboard session ends this long after sign-in, however busy",
+        when="blank",
+    )
+    dashboard_signin_window_minutes: int = _dashboard(
+        "DASHBOARD_SIGNIN_WINDOW_MINUTES", "15", int, "the window in which failed sign-ins are counted", when="blank"
+    )
+    dashboard_signin_email_ip_limit: int = _dashboard(
+        "DASHBOARD_SIGNIN_EMAIL_IP_LIMIT",
+        "5",
+        int,
+        "failed sign-ins per email from one client address in one window; past it 429 with `Retry-After`",
+        when="blank",
+    )
+    dashboard_signin_email_ceiling: int = _dashboard(
+        "DASHBOARD_SIGNIN_EMAIL_CEILING",
+        "100",
+        int,
+        "failed sign-ins per email in one window from addresses its user has not signed in from in the last "
+        "30 days (replaces `DASHBOARD_SIGNIN_EMAIL_LIMIT`, now ignored)",
+        when="blank",
+    )
+    dashboard_signin_ip_limit: int = _dashboard(
+        "DASHBOARD_SIGNIN_IP_LIMIT",
+        "50",
+        int,
+        "failed sign-ins per client address in one window; past it 429 with `Retry-After`",
+        when="blank",
+    )
+
+    alerts_from_email: str = _alerts(
+        "ALERTS_FROM_EMAIL",
+        "",
+        _stripped,
+        "the address alert and summary emails come from; its address or domain must be a verified SES identity "
+        "(`GET /v1/alerts/sender` checks)",
+        shown="— (a problem on deployed stages)",
+    )
+    ses_endpoint: str | None = _alerts(
+        "SES_ENDPOINT",
+        "",
+        _optional,
+        "an SES endpoint other than AWS's (tests and the local stack: moto)",
+        shown=_AWS,
+    )
+    alerts_ssm_prefix: str = _alerts(
+        "ALERTS_SSM_PREFIX",
+        "",
+        _url,
+        "where alert recipients' Slack webhook URLs and Telegram bot tokens are kept (SSM SecureString, one "
+        "parameter per recipient)",
+        when="blank",
+        shown="`/calltracking/<STAGE>/alerts`",
+        derive=lambda v: f"/calltracking/{v['stage']}/alerts",
+    )
+    telegram_api_base_url: str = _alerts(
+        "TELEGRAM_API_BASE_URL",
+        "https://api.telegram.org",
+        _url,
+        "Telegram's Bot API (tests point it at a local stub)",
+        when="blank",
+    )
+    alert_pool_exhausted_per_hour: int = _alerts(
+        "ALERT_POOL_EXHAUSTED_PER_HOUR",
+        "10",
+        int,
+        "a pool refusing more than this many visitors in an hour alerts its recipients",
+        when="blank",
+    )
+    alert_limit_count: int = _alerts(
+        "ALERT_LIMIT_COUNT",
+        "5",
+        int,
+        "a new recipient's default limit: this many alerts (per `ALERT_LIMIT_MINUTES`), then one digest",
+        when="blank",
+    )
+    alert_limit_minutes: int = _alerts(
+        "ALERT_LIMIT_MINUTES", "10", int, "the minutes of a new recipient's default limit", when="blank"
+    )
+    summary_hour: int = _alerts(
+        "SUMMARY_HOUR", "8", int, "a new recipient's default local hour for summary emails", when="blank"
+    )
+
+    def table_name(self, name: str) -> str:
+        if name not in TABLES:
+            raise KeyError(name)
+        return f"{self.table_prefix}{name}"
+
+
+DECLARED: dict[str, Declared] = cast("dict[str, Declared]", Settings._field_defaults)
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from an environment mapping (``os.environ`` by default), in declaration order
+    (a derived default reads the settings declared before it)."""
     e = dict(os.environ if env is None else env)
-    telephony = e.get("TELEPHONY", "twilio").strip().lower()
-    if telephony not in ("twilio", "local"):
-        raise ValueError(f"TELEPHONY must be 'twilio' or 'local', not {telephony!r}")
-    base = e.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
-    area_codes = tuple(
-        a.strip() for a in e.get("LOCAL_NUMBER_AREA_CODES", "201,202,212,312,415").split(",") if a.strip()
-    )
-    prefix = e.get("TABLE_PREFIX", "calltracking-dev-")
-    retries = _delays(e, "EVENT_RETRY_SECONDS", DEFAULT_RETRY_SECONDS)
-    hook_retries = _delays(e, "OUTBOUND_WEBHOOK_RETRY_SECONDS", DEFAULT_OUTBOUND_WEBHOOK_RETRY_SECONDS)
-    return Settings(
-        stage=e.get("STAGE", "dev"),
-        local=_local(e),
-        region=e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION") or "us-east-1",
-        table_prefix=prefix,
-        dynamodb_endpoint=e.get("DYNAMODB_ENDPOINT") or None,
-        telephony=telephony,
-        public_base_url=base,
-        twilio_account_sid=e.get("TWILIO_ACCOUNT_SID", ""),
-        twilio_auth_token=e.get("TWILIO_AUTH_TOKEN", ""),
-        twilio_auth_token_param=e.get("TWILIO_AUTH_TOKEN_PARAM", ""),
-        api_key=e.get("API_KEY", ""),
-        api_key_param=e.get("API_KEY_PARAM", ""),
-        ssm_endpoint=e.get("SSM_ENDPOINT") or None,
-        ssm_connect_timeout=_float(e, "SSM_CONNECT_TIMEOUT", 0.5),
-        ssm_read_timeout=_float(e, "SSM_READ_TIMEOUT", 0.5),
-        ssm_max_attempts=_int(e, "SSM_MAX_ATTEMPTS", 2),
-        secrets_refresh_seconds=_float(e, "SECRETS_REFRESH_SECONDS", 300.0),
-        secrets_retry_seconds=_float(e, "SECRETS_RETRY_SECONDS", 60.0),
-        twilio_api_base_url=e.get("TWILIO_API_BASE_URL") or None,
-        default_forward_to=e.get("DEFAULT_FORWARD_TO") or None,
-        default_region=e.get("DEFAULT_REGION", "US").upper(),
-        ring_timeout_seconds=_int(e, "RING_TIMEOUT_SECONDS", 20),
-        webhook_connect_timeout=_float(e, "WEBHOOK_CONNECT_TIMEOUT", 0.5),
-        webhook_read_timeout=_float(e, "WEBHOOK_READ_TIMEOUT", 0.8),
-        webhook_max_attempts=_int(e, "WEBHOOK_MAX_ATTEMPTS", 2),
-        store_connect_timeout=_float(e, "STORE_CONNECT_TIMEOUT", 2.0),
-        store_read_timeout=_float(e, "STORE_READ_TIMEOUT", 10.0),
-        store_max_attempts=_int(e, "STORE_MAX_ATTEMPTS", 4),
-        local_number_area_codes=area_codes,
-        call_retention_days=_int(e, "CALL_RETENTION_DAYS", 730),
-        lease_history_days=_int(e, "LEASE_HISTORY_DAYS", 90),
-        calls_stream_arn=e.get("CALLS_STREAM_ARN", "").strip(),
-        sqs_endpoint=e.get("SQS_ENDPOINT") or None,
-        events_queue=e.get("EVENTS_QUEUE") or f"{prefix}events",
-        events_dlq=e.get("EVENTS_DLQ") or f"{prefix}events-dlq",
-        event_retry_seconds=retries,
-        outbound_webhook_retry_seconds=hook_retries,
-        report_timezone=_zone(e.get("REPORT_TIMEZONE", "").strip() or "UTC"),
-        leases_per_ip_hour=_int(e, "LEASES_PER_IP_HOUR", 600),
-        leases_held_per_ip=_int(e, "LEASES_HELD_PER_IP", 20),
-        leases_per_visitor_hour=_int(e, "LEASES_PER_VISITOR_HOUR", 30),
-        lease_max_seconds=_int(e, "LEASE_MAX_SECONDS", 4 * 3600),
-        s3_endpoint=e.get("S3_ENDPOINT") or None,
-        recordings_bucket=e.get("RECORDINGS_BUCKET", "").strip() or bucket_name(f"{prefix}recordings"),
-        recordings_delete_at_twilio=_bool(e, "RECORDINGS_DELETE_AT_TWILIO", True),
-        recording_url_seconds=_int(e, "RECORDING_URL_SECONDS", 300),
-        dashboard_idle_minutes=_int(e, "DASHBOARD_IDLE_MINUTES", 30),
-        dashboard_session_hours=_int(e, "DASHBOARD_SESSION_HOURS", 12),
-        dashboard_signin_window_minutes=_int(e, "DASHBOARD_SIGNIN_WINDOW_MINUTES", 15),
-        dashboard_signin_email_ip_limit=_int(e, "DASHBOARD_SIGNIN_EMAIL_IP_LIMIT", 5),
-        dashboard_signin_email_ceiling=_int(e, "DASHBOARD_SIGNIN_EMAIL_CEILING", 100),
-        dashboard_signin_ip_limit=_int(e, "DASHBOARD_SIGNIN_IP_LIMIT", 50),
-        alerts_from_email=e.get("ALERTS_FROM_EMAIL", "").strip(),
-        ses_endpoint=e.get("SES_ENDPOINT") or None,
-        alerts_ssm_prefix=(
-            e.get("ALERTS_SSM_PREFIX", "").strip() or f"/calltracking/{e.get('STAGE', 'dev')}/alerts"
-        ).rstrip("/"),
-        telegram_api_base_url=(e.get("TELEGRAM_API_BASE_URL", "").strip() or "https://api.telegram.org").rstrip("/"),
-        alert_pool_exhausted_per_hour=_int(e, "ALERT_POOL_EXHAUSTED_PER_HOUR", 10),
-        alert_limit_count=_int(e, "ALERT_LIMIT_COUNT", 5),
-        alert_limit_minutes=_int(e, "ALERT_LIMIT_MINUTES", 10),
-        summary_hour=_int(e, "SUMMARY_HOUR", 8),
-    )
+    values: dict[str, Any] = {}
+    for field, declared in DECLARED.items():
+        values[field] = declared.value(e, values)
+    return Settings(**values)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings, read from the environment once."""
     return load()
+
+
+def readme_table() -> str:
+    """The README's configuration tables, one per section, made from the declarations."""
+    out: list[str] = []
+    for section in SECTIONS:
+        rows = [d for d in DECLARED.values() if d.section == section.name]
+        out += [f"**{section.name}**: {section.doc}", "", "| variable | meaning | default |", "|---|---|---|"]
+        for d in rows:
+            names = " or ".join(f"`{n}`" for n in (d.env, *d.also))
+            out.append(f"| {names} | {d.doc} | {d.default_shown()} |")
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
 
 
 def problems(s: Settings | None = None) -> list[str]:
@@ -308,3 +686,7 @@ def problems(s: Settings | None = None) -> list[str]:
     if not 0 <= s.summary_hour <= 23:
         found.append(f"SUMMARY_HOUR {s.summary_hour} is not an hour of the day (0 to 23)")
     return found
+
+
+if __name__ == "__main__":  # python -m chalicelib.core.settings: the README's tables
+    print(readme_table(), end="")

@@ -32,7 +32,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from chalicelib import attribution, calls
 from chalicelib.core import clock
@@ -89,11 +88,6 @@ class Filters:
         return out
 
 
-def _local_midnight_ms(day: str) -> int:
-    tz = ZoneInfo(get_settings().report_timezone)
-    return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=tz).timestamp() * 1000)
-
-
 def _date(value: str, name: str) -> str:
     try:
         day = datetime.strptime(value, "%Y-%m-%d")
@@ -142,8 +136,8 @@ def parse_filters(query: dict[str, str], today: str) -> Filters:
         if not caller or not _E164.fullmatch(caller):
             raise BadRequest("'caller' must be a phone number, like +14155550123")
     return Filters(
-        start_ms=_local_midnight_ms(start),
-        end_ms=_local_midnight_ms(end_day) - 1,
+        start_ms=clock.midnight_ms(start, get_settings().report_timezone),
+        end_ms=clock.midnight_ms(end_day, get_settings().report_timezone) - 1,
         start=start,
         end=end,
         source=source,
@@ -302,7 +296,7 @@ def source_label(c: CallRecord) -> str:
 
 def local_time(ms: int) -> str:
     """A time in the business's zone, as a person reads it (``2026-11-30 14:05``)."""
-    return datetime.fromtimestamp(ms / 1000, tz=ZoneInfo(get_settings().report_timezone)).strftime("%Y-%m-%d %H:%M")
+    return clock.local_minute(ms, get_settings().report_timezone)
 
 
 def export_csv(query: dict[str, str]) -> tuple[str, bool]:

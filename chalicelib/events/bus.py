@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core import aws
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.events.model import Event, dumps
@@ -120,21 +121,12 @@ def interested(event: Event) -> list[str]:
 
 # --- SQS -----------------------------------------------------------------------------------
 
-_clients: dict[tuple[Any, ...], Any] = {}
 _urls: dict[tuple[Any, ...], str] = {}
 
 
 def sqs() -> Any:
-    """The SQS client, with timeouts a stream batch can afford (built once per settings)."""
-    s = get_settings()
-    key = (s.sqs_endpoint, s.region)
-    if key not in _clients:
-        import boto3  # the voice path never sends events: kept out of its cold start
-        from botocore.config import Config
-
-        config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
-        _clients[key] = boto3.client("sqs", region_name=s.region, endpoint_url=s.sqs_endpoint, config=config)
-    return _clients[key]
+    """The SQS client, with timeouts a stream batch can afford (the voice path never sends events)."""
+    return aws.client("sqs", aws.STREAM_BATCH, endpoint=get_settings().sqs_endpoint)
 
 
 def queue_url(name: str | None = None) -> str:
@@ -148,7 +140,7 @@ def queue_url(name: str | None = None) -> str:
 
 def reset() -> None:
     """Forget clients and queue URLs (a test or benchmark that moved the endpoint)."""
-    _clients.clear()
+    aws.forget("sqs")
     _urls.clear()
 
 

@@ -8,7 +8,6 @@ counted, not resent: they failed on their own merit and wait for an admin.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import calls
@@ -22,21 +21,12 @@ WINDOW_HOURS = 48
 SETTLE_MINUTES = 10  # younger calls may still be on their way through the stream
 
 
-def _months(start_ms: int, end_ms: int) -> list[str]:
-    out, cur = [], datetime.fromtimestamp(start_ms / 1000, tz=UTC).replace(day=1)
-    end = datetime.fromtimestamp(end_ms / 1000, tz=UTC)
-    while cur <= end:
-        out.append(cur.strftime("%Y-%m"))
-        cur = (cur + timedelta(days=32)).replace(day=1)
-    return out
-
-
 def run(now_ms: int | None = None) -> dict[str, Any]:
     now = clock.now_ms() if now_ms is None else now_ms
     start, end = now - WINDOW_HOURS * 3_600_000, now - SETTLE_MINUTES * 60_000
     wanted = [name for name, sub in bus.SUBSCRIBERS.items() if "call.completed" in sub.types]
     found = {"calls_checked": 0, "resent": 0, "dead_lettered": 0, "running": 0}
-    for month in _months(start, end):
+    for month in clock.months(start, end):
         for call in store.started_between(month, start, end):
             if not calls.is_final(call):
                 continue

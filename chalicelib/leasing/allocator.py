@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.core import clock
 from chalicelib.leasing.limits import AddressLimit, Holder, campaign
-from chalicelib.sites import hour
 from chalicelib.store import leases
 from chalicelib.store.leases import AddressMoved, HolderMoved, Session
 from chalicelib.store.lines import Number
@@ -40,7 +40,7 @@ def candidates(pool_id: str, now_ms: int, *, limit: int = CANDIDATES_PER_QUERY) 
 
 
 def _marks(session: Session, now_ms: int) -> leases.Marks:
-    return leases.Marks(hour(now_ms), campaign(session.source or {}))
+    return leases.Marks(clock.hour_key(now_ms), campaign(session.source or {}))
 
 
 def allocate(

@@ -241,7 +241,7 @@ def _answer(pool: Pool, req: dict[str, Any], header_ua: str | None, client_ip: s
     # The visitor's holder item (the number they hold under another session, their budget) and
     # the client address's item (the numbers it holds, its budget), read together.
     holder, address = limits.read_holder_and_address(pool.pool_id, req["visitor_id"], client_ip)
-    within_budget = holder.leases_in(sites.hour(now)) < s.leases_per_visitor_hour
+    within_budget = holder.leases_in(clock.hour_key(now)) < s.leases_per_visitor_hour
     # A new visit with another campaign by a visitor who holds a number takes that number over,
     # so they still hold one and calls go to the new campaign; otherwise they get the lease held.
     new_campaign = limits.campaign(sessions.source_of(req)) != holder.campaign
@@ -328,7 +328,7 @@ def _check_address(address: limits.Address | None, now: int) -> tuple[limits.Add
     if address is None:
         return None, None
     s = get_settings()
-    if address.leases_in(sites.hour(now)) >= s.leases_per_ip_hour:
+    if address.leases_in(clock.hour_key(now)) >= s.leases_per_ip_hour:
         return address, "address"
     address = limits.check_address(address, s.leases_held_per_ip, now)
     return address, "address_held" if address.holding() >= s.leases_held_per_ip else None

@@ -6,36 +6,21 @@ import contextlib
 import re
 from typing import Any
 
+from chalicelib.core import aws
 from chalicelib.core.settings import get_settings
 
 CONTENT_TYPE = "audio/wav"  # the key ends in .wav: Twilio's media in WAV, as fetched
 _SAFE = re.compile(r"[^0-9A-Za-z_-]")
 
-_clients: dict[tuple[Any, ...], Any] = {}
-
 
 def s3() -> Any:
-    """The S3 client (built once per endpoint): path-style for moto's server, SigV4 for presigning."""
-    s = get_settings()
-    key = (s.s3_endpoint, s.region)
-    if key not in _clients:
-        import boto3  # background and management work only: kept out of the voice path's cold start
-        from botocore.config import Config
-
-        config = Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            connect_timeout=2,
-            read_timeout=20,
-            retries={"max_attempts": 3, "mode": "standard"},
-        )
-        _clients[key] = boto3.client("s3", region_name=s.region, endpoint_url=s.s3_endpoint, config=config)
-    return _clients[key]
+    """The S3 client (background and management work only): path-style for moto's server, SigV4 for presigning."""
+    return aws.client("s3", aws.MEDIA, endpoint=get_settings().s3_endpoint, path_style=True)
 
 
 def reset() -> None:
     """Forget the client (a test that moved the endpoint)."""
-    _clients.clear()
+    aws.forget("s3")
 
 
 def bucket() -> str:

@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import attribution
 from chalicelib.calls import is_final, result_of
+from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.store import calls as store_calls
@@ -60,7 +59,7 @@ if TYPE_CHECKING:
 
 def day(ms: int) -> str:
     """The report day of a time: the business's local day (``REPORT_TIMEZONE``)."""
-    return datetime.fromtimestamp(ms / 1000, tz=ZoneInfo(get_settings().report_timezone)).strftime("%Y-%m-%d")
+    return clock.local_day(ms, get_settings().report_timezone)
 
 
 def contribution(c: CallRecord) -> dict[str, dict[str, Any]]:

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.store import connections, ops
 from chalicelib.store.keys import Key
@@ -114,19 +115,12 @@ def from_image(image: dict[str, Any]) -> CallRecord:
 
 def month_of(ms: int) -> str:
     """The month index's partition (``YYYY-MM``, UTC) of a call that started at ``ms``."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m")
+    return clock.month_key(ms)
 
 
 def months_desc(start_ms: int, end_ms: int) -> list[str]:
     """The month index's partitions covering [start_ms, end_ms], newest first."""
-    months = []
-    cur = datetime.fromtimestamp(end_ms / 1000, tz=UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    first = month_of(start_ms)
-    while True:
-        months.append(cur.strftime("%Y-%m"))
-        if months[-1] <= first:
-            return months
-        cur = (cur - timedelta(days=1)).replace(day=1)
+    return clock.months_desc(start_ms, end_ms)
 
 
 def valid_start_key(key: dict[str, Any], part: str) -> bool:

@@ -13,12 +13,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from chalicelib import sites
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
@@ -110,7 +109,7 @@ def conditions(now: int) -> list[tuple[str, str, dict[str, Any]]]:
     """(condition id with its period, alert kind, the alert) for each condition that holds now."""
     s = get_settings()
     out: list[tuple[str, str, dict[str, Any]]] = []
-    since = sites.hour(now - 3_600_000)
+    since = clock.hour_key(now - 3_600_000)
     for pool_id, pool_name in pool_names().items():
         for bucket in exhausted_hours(pool_id, since=since):
             if bucket.refused > s.alert_pool_exhausted_per_hour:
@@ -138,7 +137,7 @@ def conditions(now: int) -> list[tuple[str, str, dict[str, Any]]]:
             "A subscriber kept failing or a record could not be read: see the logs, fix, then replay.",
         ]
         text = f"{parked} parked, {dead} dead-lettered"
-        day = datetime.fromtimestamp(now / 1000, tz=UTC).strftime("%Y-%m-%d")
+        day = clock.day_key(now)
         out.append((day, "events_stuck", messages.condition_alert("events_stuck", text, lines, None, now)))
     return out
 

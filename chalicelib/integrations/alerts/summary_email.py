@@ -12,7 +12,7 @@ are listed, oldest first.
 from __future__ import annotations
 
 import html
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,24 +38,10 @@ def period(kind: str, today: date) -> tuple[date, date, date, date]:
     return start, end, start - timedelta(days=7), end - timedelta(days=7)
 
 
-def _day_ms(d: date) -> int:
-    local = datetime(d.year, d.month, d.day, tzinfo=ZoneInfo(get_settings().report_timezone))
-    return int(local.timestamp() * 1000)
-
-
-def _months(start_ms: int, end_ms: int) -> list[str]:
-    out, cur = [], datetime.fromtimestamp(start_ms / 1000, tz=UTC).replace(day=1)
-    end = datetime.fromtimestamp(end_ms / 1000, tz=UTC)
-    while cur <= end:
-        out.append(cur.strftime("%Y-%m"))
-        cur = (cur + timedelta(days=32)).replace(day=1)
-    return out
-
-
 def not_called_back(start_ms: int, end_ms: int, now_ms: int) -> list[dict[str, Any]]:
     """Missed calls (voicemails too) in [start, end) whose caller has not reached us since."""
     by_caller: dict[str, list[CallRecord]] = {}
-    for month in _months(start_ms, now_ms):
+    for month in clock.months(start_ms, now_ms):
         for c in store.started_between(month, start_ms, now_ms):
             if c.caller:
                 by_caller.setdefault(c.caller, []).append(c)
@@ -97,7 +83,8 @@ def build(kind: str, today: date, now_ms: int) -> dict[str, Any]:
         {"source": r["label"], "calls": r["calls"], "answered": r["answered"], "missed": r["missed"]}
         for r in cur["rows"][:TOP_SOURCES]
     ]
-    missed = not_called_back(_day_ms(start), _day_ms(end + timedelta(days=1)), now_ms)
+    zone = get_settings().report_timezone
+    missed = not_called_back(clock.midnight_ms(start, zone), clock.midnight_ms(end + timedelta(days=1), zone), now_ms)
     return {
         "kind": kind,
         "from": start.isoformat(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.core import secrets
+from chalicelib.core import aws, secrets
 from chalicelib.core.settings import get_settings
 from chalicelib.events import delivery
 from chalicelib.integrations import outbound
@@ -19,20 +19,11 @@ from chalicelib.integrations.alerts import messages
 from chalicelib.integrations.webhooks import endpoints
 
 TIMEOUT_SECONDS = 10.0
-_clients: dict[tuple[Any, ...], Any] = {}
 
 
 def ses() -> Any:
-    """The SES v2 client (built once per endpoint and region)."""
-    s = get_settings()
-    key = (s.region, s.ses_endpoint)
-    if key not in _clients:
-        import boto3  # background work only
-        from botocore.config import Config
-
-        config = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
-        _clients[key] = boto3.client("sesv2", region_name=s.region, endpoint_url=s.ses_endpoint, config=config)
-    return _clients[key]
+    """The SES v2 client (background work only)."""
+    return aws.client("sesv2", aws.EMAIL, endpoint=get_settings().ses_endpoint)
 
 
 def send_email(to: str, subject: str, text: str, html_body: str) -> str:
