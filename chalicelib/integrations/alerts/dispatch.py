@@ -40,7 +40,7 @@ STALE_MS = 24 * 3_600_000
 def wanted_types() -> set[str]:
     """The subscriber's gate: no enabled recipient of a call alert, no message."""
     for item in recipients.all_items():
-        data = item.data or {}
+        data = item.settings
         if data.get("enabled") and set(data.get("events", [])) & set(recipients.CALL_ALERTS):
             return set(EVENT_TYPES)
     return set()
@@ -53,9 +53,9 @@ def on_event(event: Event) -> None:
         return
     now = clock.now_ms()
     names = [
-        SUBSCRIBER_PREFIX + item.sk
+        SUBSCRIBER_PREFIX + item.id
         for item in recipients.all_items()
-        if (item.data or {}).get("enabled") and _news(item.data or {}, event, kinds, now)
+        if item.settings.get("enabled") and _news(item.settings, event, kinds, now)
     ]
     if names:
         bus.publish_to(event, names)
@@ -67,7 +67,7 @@ def deliver(event: Event, recipient_id: str) -> None:
         item = recipients.load(recipient_id)
     except Exception:  # deleted since: nobody to tell
         return
-    data: dict[str, Any] = item.data or {}
+    data: dict[str, Any] = item.settings
     if not data.get("enabled"):
         return
     now = clock.now_ms()

@@ -25,7 +25,8 @@ from chalicelib.core.settings import get_settings
 from chalicelib.events import bus
 from chalicelib.integrations.alerts import dispatch, messages, recipients, summary_email, transports
 from chalicelib.reports import aggregates
-from chalicelib.store import keys
+from chalicelib.store import keys, webhooks
+from chalicelib.store.alerts import Recipient
 from chalicelib.store.models import CounterModel, PoolModel
 from chalicelib.store.ops import condition_failed, expires_after
 
@@ -37,26 +38,26 @@ MAX_DIGEST = 500
 def run(now_ms: int | None = None) -> dict[str, int]:
     now = clock.now_ms() if now_ms is None else now_ms
     found = {"digests": 0, "conditions": 0, "summaries": 0}
-    items = [i for i in recipients.all_items() if (i.data or {}).get("enabled")]
+    items = [i for i in recipients.all_items() if i.settings.get("enabled")]
     if not items:
         return found
     for item in items:
         try:
-            found["digests"] += send_digest(item.sk, item.data or {}, now)
+            found["digests"] += send_digest(item.id, item.settings, now)
         except Exception:
-            logger.exception("sending a digest failed; the next run tries again", recipient_id=item.sk)
-    wanting = [i for i in items if set((i.data or {}).get("events", [])) & set(recipients.SCHEDULED_ALERTS)]
+            logger.exception("sending a digest failed; the next run tries again", recipient_id=item.id)
+    wanting = [i for i in items if set(i.settings.get("events", [])) & set(recipients.SCHEDULED_ALERTS)]
     if wanting:
         for condition, kind, alert in conditions(now):
             for item in wanting:
-                if kind in (item.data or {}).get("events", []):
+                if kind in item.settings.get("events", []):
                     found["conditions"] += _once(f"{kind}:{condition}", item, alert, now)
     for item in items:
-        for kind in (item.data or {}).get("summaries", []):
+        for kind in item.settings.get("summaries", []):
             try:
-                found["summaries"] += send_summary(item.sk, item.data or {}, kind, now)
+                found["summaries"] += send_summary(item.id, item.settings, kind, now)
             except Exception:
-                logger.exception("sending a summary failed; the next run tries again", recipient_id=item.sk)
+                logger.exception("sending a summary failed; the next run tries again", recipient_id=item.id)
     logger.info("alerts run", extra={"alerts": found})
     return found
 
@@ -122,12 +123,12 @@ def conditions(now: int) -> list[tuple[str, str, dict[str, Any]]]:
                 ]
                 alert = messages.condition_alert("pool_exhausted", text, lines, None, now)
                 out.append((f"{pool.pool_id}:{bucket.sk}", "pool_exhausted", alert))
-    for hook in CounterModel.query(keys.WEBHOOKS_PK):
-        d = hook.data or {}
+    for hook in webhooks.list_endpoints():
+        d = hook.settings
         if not d.get("enabled") and d.get("disabled_reason"):
             lines = [f"URL: {d.get('url')}", f"Why: {d['disabled_reason']}", "Fix the receiver, then PATCH it enabled."]
-            alert = messages.condition_alert("webhook_disabled", str(hook.sk), lines, None, now)
-            out.append((f"{hook.sk}:{d.get('updated_at')}", "webhook_disabled", alert))
+            alert = messages.condition_alert("webhook_disabled", hook.id, lines, None, now)
+            out.append((f"{hook.id}:{d.get('updated_at')}", "webhook_disabled", alert))
     parked = sum(1 for _ in CounterModel.query(keys.PARKED_PK, limit=100))
     dead = _dead_letters()
     if parked or dead:
@@ -165,15 +166,15 @@ def _unmark(condition: str, recipient_id: str) -> None:
     CounterModel(*keys.alert_sent(condition, recipient_id)).delete()
 
 
-def _once(condition: str, item: CounterModel, alert: dict[str, Any], now: int) -> int:
+def _once(condition: str, item: Recipient, alert: dict[str, Any], now: int) -> int:
     """Route the alert once per (condition, recipient); a failed send is tried again next run."""
-    if not _mark(condition, item.sk, now):
+    if not _mark(condition, item.id, now):
         return 0
     try:
-        dispatch.route(item.sk, item.data or {}, alert, condition, now)
+        dispatch.route(item.id, item.settings, alert, condition, now)
     except Exception:
-        _unmark(condition, item.sk)
-        logger.exception("a scheduled alert failed; the next run tries again", recipient_id=item.sk)
+        _unmark(condition, item.id)
+        logger.exception("a scheduled alert failed; the next run tries again", recipient_id=item.id)
         return 0
     return 1
 
