@@ -176,3 +176,32 @@ def test_two_runners_never_both_advance(tables: None) -> None:
     assert migrations._save(seen, moved)
     # Then the second is refused and stops
     assert not migrations._save(seen, moved)
+
+
+def test_the_migrate_command_upgrades_a_stage_and_status_shows_the_version(tables: None) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from calltracking_cli.status import schema_line
+    from chalicelib.store import accounts
+    from tests.support import servers
+
+    # Given the snapshot's items on the local stage's tables
+    _load_snapshot()
+    assert schema_line() == ("0 of 1: 1 migration(s) to run (calltracking migrate)", True)
+    # When the owner runs ``calltracking migrate``
+    done = subprocess.run(
+        [sys.executable, "-m", "calltracking_cli", "migrate"],
+        capture_output=True,
+        text=True,
+        cwd=servers.ROOT,
+        env=dict(os.environ),
+        timeout=120,
+    )
+    # Then it says what ran, and status shows the latest version with nothing pending
+    assert done.returncode == 0, done.stderr
+    assert "1: typed users" in done.stdout and "1 (up to date)" in done.stdout
+    assert schema_line() == ("1 (up to date)", False)
+    owner = accounts.get_user("owner@example.com")
+    assert owner is not None and owner.role == "admin"
