@@ -1,4 +1,5 @@
-"""Alert recipients: their settings as typed items (``store.shapes``), one Query for all."""
+"""Alert recipients (settings as typed items, ``store.shapes``), their rate-limit windows, the
+alerts held for their digests, and the marks of scheduled alerts sent."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.store import keys, shapes
-from chalicelib.store.models import StoreModel, _meta
-from chalicelib.store.ops import condition_failed
+from chalicelib.store.models import CounterModel, StoreModel, _meta
+from chalicelib.store.ops import condition_failed, expires_after
 
 FIELDS = (
     "name",
@@ -102,3 +103,110 @@ def save_recipient(recipient: Recipient, *, ctx: RequestContext = SYSTEM) -> boo
 
 def delete_recipient(recipient_id: str, *, ctx: RequestContext = SYSTEM) -> None:
     RecipientItem(*keys.alert_recipient(recipient_id)).delete()
+
+
+# --- rate-limit windows, digests and sent marks ---------------------------------------------------
+
+
+def take_window_slot(recipient_id: str, entry_id: str, now_ms: int, *, count: int, window_ms: int) -> bool:
+    """One of the recipient's window's alerts for this entry (the same entry asking again keeps
+    its slot). Two conditional writes at most: count one more in the open window, or open a new one."""
+    item = CounterModel(*keys.alert_window(recipient_id))
+    try:
+        item.update(
+            actions=[CounterModel.total.add(1), CounterModel.keys.add({entry_id})],
+            condition=(CounterModel.lease_until > now_ms) & (CounterModel.total < count),
+        )
+        return True
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+    try:
+        item.update(
+            actions=[
+                CounterModel.total.set(1),
+                CounterModel.lease_until.set(now_ms + window_ms),
+                CounterModel.keys.set({entry_id}),
+                CounterModel.expires_at.set(expires_after(now_ms, 2)),
+            ],
+            condition=CounterModel.pk.does_not_exist() | (CounterModel.lease_until <= now_ms),
+        )
+        return True
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+    current = CounterModel.get(*keys.alert_window(recipient_id), consistent_read=True)
+    return entry_id in (current.keys or set())
+
+
+def window_open_until(recipient_id: str) -> int | None:
+    """When the recipient's current window ends (epoch ms); ``None`` if there never was one."""
+    try:
+        return int(CounterModel.get(*keys.alert_window(recipient_id), consistent_read=True).lease_until or 0)
+    except CounterModel.DoesNotExist:
+        return None
+
+
+@dataclass(frozen=True)
+class HeldAlert:
+    key: tuple[str, str]  # its item's key, to delete it once sent
+    alert: dict[str, Any]  # the alert as it was held, with ``held_for``
+
+
+def hold_alert(recipient_id: str, at_ms: int, entry_id: str, alert: dict[str, Any], *, expires_at_ms: int) -> None:
+    """Keep an alert for the digest (keyed by its time and entry: holding it again changes nothing)."""
+    CounterModel(
+        *keys.alert_digest_entry(recipient_id, at_ms, entry_id), data=alert, expires_at=expires_after(expires_at_ms, 0)
+    ).save()
+
+
+def held_alerts(recipient_id: str, limit: int) -> list[HeldAlert]:
+    """The alerts held for a recipient's digest, oldest first (one Query)."""
+    return [
+        HeldAlert((i.pk, i.sk), dict(i.data or {}))
+        for i in CounterModel.query(keys.alert_digest(recipient_id), limit=limit)
+    ]
+
+
+def forget_held(held: list[HeldAlert]) -> None:
+    with CounterModel.batch_write() as batch:
+        for h in held:
+            batch.delete(CounterModel(*h.key))
+
+
+def lock_digest(recipient_id: str, now_ms: int, *, lock_ms: int) -> bool:
+    """Held while one scheduled run sends a recipient's digest: ``False`` if another run holds it."""
+    try:
+        CounterModel(*keys.alert_digest_lock(recipient_id)).update(
+            actions=[
+                CounterModel.lease_until.set(now_ms + lock_ms),
+                CounterModel.expires_at.set(expires_after(now_ms, 1)),
+            ],
+            condition=CounterModel.pk.does_not_exist() | (CounterModel.lease_until < now_ms),
+        )
+        return True
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        return False
+
+
+def unlock_digest(recipient_id: str) -> None:
+    CounterModel(*keys.alert_digest_lock(recipient_id)).delete()
+
+
+def mark_sent(condition: str, recipient_id: str, now_ms: int, *, keep_days: float) -> bool:
+    """Mark a scheduled alert as sent to a recipient (a conditional put): ``False`` if it already was."""
+    try:
+        CounterModel(
+            *keys.alert_sent(condition, recipient_id), expires_at=expires_after(now_ms, keep_days), total=now_ms
+        ).save(condition=CounterModel.pk.does_not_exist())
+        return True
+    except PutError as exc:
+        if not condition_failed(exc):
+            raise
+        return False
+
+
+def unmark_sent(condition: str, recipient_id: str) -> None:
+    CounterModel(*keys.alert_sent(condition, recipient_id)).delete()

@@ -16,8 +16,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
-
 from chalicelib import sites
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
@@ -25,10 +23,11 @@ from chalicelib.core.settings import get_settings
 from chalicelib.events import bus
 from chalicelib.integrations.alerts import dispatch, messages, recipients, summary_email, transports
 from chalicelib.reports import aggregates
+from chalicelib.store import alerts as alerts_store
+from chalicelib.store import events as events_store
 from chalicelib.store import keys, webhooks
 from chalicelib.store.alerts import Recipient
 from chalicelib.store.models import CounterModel, PoolModel
-from chalicelib.store.ops import condition_failed, expires_after
 
 LOCK_MS = 5 * 60_000
 MARK_DAYS = 14
@@ -66,21 +65,12 @@ def run(now_ms: int | None = None) -> dict[str, int]:
 
 
 def _lock(recipient_id: str, now: int) -> bool:
-    try:
-        CounterModel(*keys.alert_digest_lock(recipient_id)).update(
-            actions=[CounterModel.lease_until.set(now + LOCK_MS), CounterModel.expires_at.set(expires_after(now, 1))],
-            condition=CounterModel.pk.does_not_exist() | (CounterModel.lease_until < now),
-        )
-        return True
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        return False
+    return alerts_store.lock_digest(recipient_id, now, lock_ms=LOCK_MS)
 
 
 def send_digest(recipient_id: str, data: dict[str, Any], now: int) -> int:
     """One digest of everything held, when it is due; 1 if sent."""
-    held = list(CounterModel.query(keys.alert_digest(recipient_id), limit=MAX_DIGEST))
+    held = alerts_store.held_alerts(recipient_id, MAX_DIGEST)
     if not held or dispatch.in_quiet_hours(data, now):
         return 0
     if (dispatch.window_open_until(recipient_id) or 0) > now:
@@ -88,18 +78,16 @@ def send_digest(recipient_id: str, data: dict[str, Any], now: int) -> int:
     if not _lock(recipient_id, now):
         return 0
     try:
-        alerts = [dict(i.data or {}) for i in held]
+        alerts = [h.alert for h in held]
         quiet = sum(1 for a in alerts if a.get("held_for") == "quiet hours")
         why = (
             f"{len(alerts)} alert(s) held back: {quiet} during quiet hours, {len(alerts) - quiet} over the limit "
             f"of {(data.get('limit') or {}).get('count')} per {(data.get('limit') or {}).get('minutes')} minutes."
         )
         transports.send(data, messages.digest(alerts, why))
-        with CounterModel.batch_write() as batch:
-            for i in held:
-                batch.delete(i)
+        alerts_store.forget_held(held)
     finally:
-        CounterModel(*keys.alert_digest_lock(recipient_id)).delete()
+        alerts_store.unlock_digest(recipient_id)
     return 1
 
 
@@ -129,7 +117,7 @@ def conditions(now: int) -> list[tuple[str, str, dict[str, Any]]]:
             lines = [f"URL: {d.get('url')}", f"Why: {d['disabled_reason']}", "Fix the receiver, then PATCH it enabled."]
             alert = messages.condition_alert("webhook_disabled", hook.id, lines, None, now)
             out.append((f"{hook.id}:{d.get('updated_at')}", "webhook_disabled", alert))
-    parked = sum(1 for _ in CounterModel.query(keys.PARKED_PK, limit=100))
+    parked = len(events_store.parked_records(100))
     dead = _dead_letters()
     if parked or dead:
         lines = [
@@ -151,19 +139,11 @@ def _dead_letters() -> int:
 
 
 def _mark(condition: str, recipient_id: str, now: int) -> bool:
-    try:
-        CounterModel(
-            *keys.alert_sent(condition, recipient_id), expires_at=expires_after(now, MARK_DAYS), total=now
-        ).save(condition=CounterModel.pk.does_not_exist())
-        return True
-    except PutError as exc:
-        if not condition_failed(exc):
-            raise
-        return False
+    return alerts_store.mark_sent(condition, recipient_id, now, keep_days=MARK_DAYS)
 
 
 def _unmark(condition: str, recipient_id: str) -> None:
-    CounterModel(*keys.alert_sent(condition, recipient_id)).delete()
+    alerts_store.unmark_sent(condition, recipient_id)
 
 
 def _once(condition: str, item: Recipient, alert: dict[str, Any], now: int) -> int:
