@@ -34,23 +34,9 @@ from chalicelib.calls import is_final, result_of
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.store import connections, keys
+from chalicelib.store.aggregates import NUMBERS as NUMBERS  # the bucket's numbers, named where they are stored
 from chalicelib.store.models import CallModel, CounterModel
 from chalicelib.store.ops import dynamo_number, transaction_cancelled
-
-NUMBERS = (
-    "calls",
-    "answered",
-    "missed",
-    "voicemail",
-    "first_time",
-    "talk_time",
-    "answer_time",
-    "answer_timed",
-    "leads",
-    "sales",
-    "revenue",
-)
-
 
 if TYPE_CHECKING:
     from chalicelib.events.model import Event
