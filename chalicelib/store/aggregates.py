@@ -10,10 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.context import SYSTEM, RequestContext
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
+from chalicelib.store import connections, keys
+from chalicelib.store.models import CallModel, CounterModel
+from chalicelib.store.ops import dynamo_number, transaction_cancelled
 
 # The numbers each day bucket adds up (top-level number attributes of its item).
 NUMBERS = (
@@ -78,3 +83,50 @@ def save_spend(entries: Iterable[tuple[str, str, int | float]], *, ctx: RequestC
             added.add(source)
     # A source with spend and no calls yet is still a row (its cost per call is unknown, not zero).
     CounterModel(*keys.REPORT_SOURCES).update(actions=[CounterModel.keys.add(added)])
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What one bucket gains (negative: loses) when a call's contribution moves."""
+
+    add: dict[str, Decimal]
+    callers_add: frozenset[str]
+    callers_del: frozenset[str]
+
+
+def apply_contribution(
+    call_sid: str,
+    contribution: dict[str, dict[str, Any]],
+    version: int,
+    deltas: dict[str, Delta],
+    sources: set[str],
+    *,
+    ctx: RequestContext = SYSTEM,
+) -> bool:
+    """Record a call's new contribution on the call and add the deltas to its buckets, in one
+    transaction conditional on the call's contribution version; ``False`` if another writer
+    moved the call first (read it again and retry)."""
+    condition = CallModel.agg_version == version if version else CallModel.agg_version.does_not_exist()
+    try:
+        with TransactWrite(connection=connections.transactions()) as tx:
+            tx.update(
+                CallModel(call_sid),
+                actions=[CallModel.agg.set(contribution), CallModel.agg_version.set(version + 1)],
+                condition=condition,
+            )
+            for bucket, d in deltas.items():
+                actions: list[Any] = [getattr(CounterModel, k).add(dynamo_number(x)) for k, x in d.add.items() if x]
+                both = d.callers_add & d.callers_del
+                if d.callers_add - both:
+                    actions.append(CounterModel.callers.add(set(d.callers_add - both)))
+                if d.callers_del - both:
+                    actions.append(CounterModel.callers.delete(set(d.callers_del - both)))
+                if actions:
+                    tx.update(CounterModel(*keys.split_bucket(bucket)), actions=actions)
+            if sources:
+                tx.update(CounterModel(*keys.REPORT_SOURCES), actions=[CounterModel.keys.add(sources)])
+    except TransactWriteError as exc:
+        if transaction_cancelled(exc):
+            return False
+        raise
+    return True
