@@ -205,3 +205,21 @@ def test_the_migrate_command_upgrades_a_stage_and_status_shows_the_version(table
     assert schema_line() == ("1 (up to date)", False)
     owner = accounts.get_user("owner@example.com")
     assert owner is not None and owner.role == "admin"
+
+
+def test_items_written_by_this_release_keep_the_old_shape_for_a_rollback(tables: None) -> None:
+    from chalicelib.dashboard import users, websessions
+    from chalicelib.store.models import CounterModel
+
+    # Given a user, a session, a password rehash and a disable, all written by this release
+    users.create_user("new@example.com", "admin", "a long enough password")
+    user = users.authenticate("new@example.com", "a long enough password", "203.0.113.9")
+    token = websessions.start(user["email"], user["role"])
+    # When the code before schema 1 reads them (only ``data``, ``state`` and ``total``)
+    old_user = CounterModel.get("DASHUSER", "new@example.com")
+    old_session = CounterModel.get(f"WEBSESSION#{websessions.session_id(token)}", "session")
+    # Then it finds everything it needs: the hash, the role, the session's email, role and token
+    assert old_user.data["password_hash"].startswith("$argon2id$") and old_user.data["role"] == "admin"
+    assert old_user.state == "active" and old_user.keys
+    assert old_session.data["email"] == "new@example.com" and old_session.data["role"] == "admin"
+    assert old_session.data["csrf"] and old_session.total
