@@ -19,6 +19,7 @@ COMMANDS = {
     "keys": "calltracking_cli.keys",
     "call": "calltracking_cli.call",
     "users": "calltracking_cli.users",
+    "migrate": "calltracking_cli.migrate",
 }
 
 

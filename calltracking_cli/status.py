@@ -2,7 +2,8 @@
 
 The infra stack's status and outputs, the API's URL, the numbers whose webhooks at Twilio do
 not point at this deployment (read from Twilio itself, so a change made in Twilio's console
-shows), the dead-letter queue's depth and how many stream records are parked.
+shows), the dead-letter queue's depth, how many stream records are parked, and the tables'
+schema version with a running migration's progress (``calltracking migrate``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ def misdirected_numbers(client: Any = None) -> list[str]:
     return found
 
 
+def schema_line() -> tuple[str, bool]:
+    """The schema version (and a running migration's progress) and whether a migration is pending."""
+    from chalicelib.store import migrations
+
+    found = migrations.state()
+    return found.describe(), bool(found.pending)
+
+
 def parked_count() -> int:
     from chalicelib.events import stream
 
@@ -101,6 +110,9 @@ def status(project: Project, stage: str, region: str | None) -> None:
             parked = parked_count()
             problems += parked > 0
             click.echo(f"parked     {parked} stream record(s) (GET /v1/events/parked)")
+            schema, pending = schema_line()
+            problems += pending
+            click.echo(f"schema     {schema}")
             wrong = misdirected_numbers()
             problems += len(wrong)
             click.echo(f"numbers    {len(wrong)} not pointing here (calltracking deploy --repoint-all re-points them)")

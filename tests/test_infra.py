@@ -294,7 +294,21 @@ SSM_ACTIONS = {
     ("get_parameters", "Names"): {"ssm:GetParameters"},
     ("get_parameters_by_path", "Path"): {"ssm:GetParametersByPath"},
 }
-MODELS = {m.__name__: m for m in ALL_MODELS}
+
+
+def _item_types() -> list[type[Model]]:
+    """Typed item classes that share a table with a model of ``ALL_MODELS`` (the counters table's
+    users, sessions, endpoints, recipients, schema item): their requests are that table's."""
+    import chalicelib.store.accounts
+    import chalicelib.store.alerts
+    import chalicelib.store.migrations
+    import chalicelib.store.webhooks  # noqa: F401 - imported for the classes they define
+    from chalicelib.store.models import StoreModel
+
+    return [m for m in StoreModel.__subclasses__() if m not in ALL_MODELS]
+
+
+MODELS = {m.__name__: m for m in (*ALL_MODELS, *_item_types())}
 
 
 @dataclass(frozen=True)

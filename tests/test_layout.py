@@ -44,6 +44,7 @@ KEY_PREFIXES = (
     "WEBSESSION#",
     "SIGNINFAIL#",
     "ALERT#",
+    "SCHEMA",
 )
 # Loaded by ``import app`` they would cost every cold start, the voice webhook's included.
 HEAVY = (

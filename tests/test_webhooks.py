@@ -216,7 +216,7 @@ def test_rotation_signs_with_both_secrets_during_the_overlap(api: Any, receiver:
     assert all(sig.startswith("v1,") for sig in got.headers["webhook-signature"].split(" "))
     # After the overlap only the new secret signs
     clock.set_source(clock.FakeClock(clock.now_ms() / 1000 + 25 * 3600))
-    d = endpoints._load(ep["id"]).data or {}
+    d = endpoints._load(ep["id"]).settings
     assert endpoints.sign([s["key"] for s in d["secrets"] if s["until"] is None], "msg_x", 0, "{}").count("v1,") == 1
     assert "previous_secret_valid_until" in body(api.call("GET", f"/v1/webhooks/{ep['id']}"))
     assert body(api.call("GET", f"/v1/webhooks/{ep['id']}"))["previous_secret_valid_until"] is None
@@ -238,7 +238,7 @@ def test_many_rotations_keep_only_the_newest_previous_secrets(api: Any, receiver
     assert got.verified_by == list(range(keep))  # the newest verifies, and the two before it still do
     signature = got.headers["webhook-signature"]
     assert len(signature.split(" ")) == keep and len(signature) <= keep * 48
-    assert len((endpoints._load(ep["id"]).data or {})["secrets"]) == keep
+    assert len(endpoints._load(ep["id"]).settings["secrets"]) == keep
 
 
 def test_resend_and_test_event(api: Any, receiver: Receiver) -> None:

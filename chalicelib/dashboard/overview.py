@@ -26,8 +26,7 @@ from chalicelib.core.errors import BadRequest
 from chalicelib.reports import aggregates, figures
 from chalicelib.reports.aggregates import NUMBERS
 from chalicelib.reports.spend import date as parse_date
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
+from chalicelib.store import aggregates as stored
 
 PRESETS = {"today": 1, "7d": 7, "30d": 30, "90d": 90}
 PRESET_LABELS = {"today": "Today", "7d": "7 days", "30d": "30 days", "90d": "90 days", "custom": "Custom"}
@@ -35,7 +34,6 @@ DEFAULT_PRESET = "30d"
 MAX_DAYS = figures.MAX_RANGE_DAYS
 MODELS = {"last_touch": "last", "first_touch": "first"}
 # The bucket fields the overview needs: everything but the caller sets.
-BUCKET_FIELDS = ["sk", *NUMBERS]
 
 # The totals in the order the page shows them: key, label, kind (how it is shown and compared).
 TOTALS = (
@@ -166,17 +164,12 @@ COLUMNS = (
 def read_buckets(model: str, source: str, start: str, end: str) -> dict[str, dict[str, Any]]:
     """Day -> summed numbers for one source (one query, spam left out, caller sets not read)."""
     days: dict[str, dict[str, Any]] = {}
-    for item in CounterModel.query(
-        keys.aggregate(model, source),
-        CounterModel.sk.between(start, end + "~"),
-        attributes_to_get=BUCKET_FIELDS,
-    ):
-        day, _, tag = item.sk.partition("#")
-        if tag == "spam":
+    for bucket in stored.buckets(model, source, start, end, callers=False):
+        if bucket.spam:
             continue
-        acc = days.setdefault(day, figures._empty())
+        acc = days.setdefault(bucket.day, figures._empty())
         for key in NUMBERS:
-            acc[key] += Decimal(str(getattr(item, key) or 0))
+            acc[key] += bucket.numbers[key]
     return days
 
 

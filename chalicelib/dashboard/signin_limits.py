@@ -47,9 +47,7 @@ from dataclasses import dataclass
 from chalicelib.core import clock
 from chalicelib.core.errors import ApiError
 from chalicelib.core.settings import get_settings
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
-from chalicelib.store.ops import expires_after
+from chalicelib.store import accounts, keys
 
 KNOWN_ADDRESSES = 5  # a user's latest addresses spared the per-email ceiling
 KNOWN_DAYS = 30  # ... if they signed in from them this recently
@@ -134,10 +132,8 @@ def _window() -> tuple[str, int, int]:
 
 
 def _add(key: keys.Key, amount: int, end_ms: int, length_ms: int) -> int:
-    item = CounterModel(key.pk, key.sk)
-    ttl = expires_after(end_ms + length_ms, 0)  # gone a window after it ends; the key's window is what counts
-    item.update(actions=[CounterModel.total.add(amount), CounterModel.expires_at.set(ttl)])
-    return int(item.total or 0)
+    # Gone a window after it ends; the key's window is what counts.
+    return accounts.add_sign_in_failures(key, amount, expires_at_ms=end_ms + length_ms)
 
 
 def begin(email: str, source_ip: str, *, known: bool) -> Attempt:
@@ -174,8 +170,4 @@ def succeeded(attempt: Attempt) -> None:
 def unlock(email: str) -> int:
     """Forget every failure count of ``email`` (per email and per email and address, every
     window): it may be tried again at once from anywhere. Returns how many counters went."""
-    found = [item for pk in keys.signin_failure_partitions(_who(email)) for item in CounterModel.query(pk)]
-    with CounterModel.batch_write() as batch:
-        for item in found:
-            batch.delete(item)
-    return len(found)
+    return accounts.clear_sign_in_failures(keys.signin_failure_partitions(_who(email)))

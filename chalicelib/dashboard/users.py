@@ -3,8 +3,8 @@
 One item per user in the counters table (``store.keys.dashboard_user``: pk ``DASHUSER``, sk
 the normalised email), beside the other configuration items (API keys, webhook endpoints):
 a handful of users needs no table, index or policy of its own, and listing them is one Query.
-The item holds ``state`` (``active`` or ``disabled``: a top-level attribute, so writes can be
-conditional on it), ``data`` (role, the Argon2 hash, dates) and ``keys``: the user's sessions
+The item (``store.accounts.UserItem``) holds ``state`` (``active`` or ``disabled``, so writes
+can be conditional on it), the role, the Argon2 hash, its dates and ``keys``: the user's sessions
 (``<created ms>:<session id>``), so that disabling a user ends each of them at once, and
 ``signed_in_from``: the hashed addresses of their latest successful sign-ins, which
 ``signin_limits`` spares the per-email ceiling (``unlock`` clears the failure counts).
@@ -28,20 +28,16 @@ import secrets
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import PutError, UpdateError
-
 from chalicelib.core import clock
 from chalicelib.core.errors import ApiError, BadRequest, Conflict, NotFound
 from chalicelib.dashboard import signin_limits
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
-from chalicelib.store.ops import condition_failed
+from chalicelib.store import accounts
+from chalicelib.store.accounts import User
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
 ROLES = ("admin", "viewer")
-ACTIVE, DISABLED = "active", "disabled"
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256  # Argon2 takes any length; a megabyte "password" would only cost us CPU
 MAX_EMAIL = 254
@@ -97,86 +93,60 @@ def _check_role(role: str) -> str:
     return value
 
 
-def _public(item: CounterModel) -> dict[str, Any]:
+def _public(user: User) -> dict[str, Any]:
     """What may be shown about a user: never the hash, never a session."""
-    data: dict[str, Any] = item.data or {}
     return {
-        "email": item.sk,
-        "role": data.get("role", "viewer"),
-        "disabled": item.state == DISABLED,
-        "created_at": clock.iso(data.get("created_at")),
-        "disabled_at": clock.iso(data.get("disabled_at")) if item.state == DISABLED else None,
+        "email": user.email,
+        "role": user.role or "viewer",
+        "disabled": not user.active,
+        "created_at": clock.iso(user.created_at),
+        "disabled_at": clock.iso(user.disabled_at) if not user.active else None,
     }
 
 
 def create_user(email: str, role: str, password: str) -> dict[str, Any]:
     """A new user (409 if the email is taken)."""
     address, kind, secret = normalise_email(email), _check_role(role), _check_password(password)
-    now = clock.now_ms()
-    data = {"role": kind, "password_hash": hasher().hash(secret), "created_at": now, "disabled_at": None}
-    item = CounterModel(*keys.dashboard_user(address), state=ACTIVE, data=data)
-    try:
-        item.save(condition=CounterModel.sk.does_not_exist())
-    except PutError as exc:
-        if condition_failed(exc):
-            raise Conflict(f"there is already a user {address}") from None
-        raise
-    return _public(item)
+    user = accounts.create_user(address, kind, hasher().hash(secret), clock.now_ms())
+    if user is None:
+        raise Conflict(f"there is already a user {address}")
+    return _public(user)
 
 
 def list_users() -> list[dict[str, Any]]:
     """Every user, disabled ones included, by email."""
-    return sorted((_public(i) for i in CounterModel.query(keys.DASHBOARD_USERS_PK)), key=lambda u: u["email"])
+    return [_public(u) for u in accounts.list_users()]
 
 
 def get_user(email: str) -> dict[str, Any] | None:
     try:
-        return _public(CounterModel.get(*keys.dashboard_user(normalise_email(email))))
-    except (CounterModel.DoesNotExist, BadRequest):
+        user = accounts.get_user(normalise_email(email))
+    except BadRequest:
         return None
+    return _public(user) if user is not None else None
 
 
 def active_role(email: str) -> str | None:
     """The role of an active user; ``None`` for a disabled or unknown one."""
-    try:
-        item = CounterModel.get(*keys.dashboard_user(email))
-    except CounterModel.DoesNotExist:
+    user = accounts.get_user(email)
+    if user is None:
         return None
-    role = (item.data or {}).get("role")
-    return str(role) if item.state == ACTIVE and role in ROLES else None
+    return user.role if user.active and user.role in ROLES else None
 
 
 def set_disabled(email: str, disabled: bool) -> dict[str, Any]:
     """Disable (every session of the user ends at once) or enable a user; 404 if there is none."""
     address = normalise_email(email)
-    try:
-        item = CounterModel.get(*keys.dashboard_user(address))
-    except CounterModel.DoesNotExist:
-        raise NotFound(f"no user {address}") from None
-    data: dict[str, Any] = dict(item.data or {})
-    data["disabled_at"] = clock.now_ms() if disabled else None
-    try:
-        # The write answers with the item as it now is: every session attached before it. None
-        # can be attached after it (attach_session is conditional on ``active``).
-        item.update(
-            actions=[CounterModel.state.set(DISABLED if disabled else ACTIVE), CounterModel.data.set(data)],
-            condition=CounterModel.sk.exists(),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):
-            raise NotFound(f"no user {address}") from None
-        raise
-    if disabled and item.keys:
-        _end_sessions(sorted(item.keys))
-    return _public(item)
+    user = accounts.set_disabled(address, disabled, clock.now_ms())
+    if user is None:
+        raise NotFound(f"no user {address}")
+    if disabled and user.sessions:
+        _end_sessions(sorted(user.sessions))
+    return _public(user)
 
 
 def _end_sessions(refs: list[str]) -> None:
-    with CounterModel.batch_write() as batch:
-        for ref in refs:
-            session_id = ref.partition(":")[2]
-            if session_id:
-                batch.delete(CounterModel(*keys.web_session(session_id)))
+    accounts.delete_web_sessions(s for ref in refs if (s := ref.partition(":")[2]))
 
 
 def attach_session(email: str, ref: str, *, stale_before_ms: int) -> bool:
@@ -185,28 +155,12 @@ def attach_session(email: str, ref: str, *, stale_before_ms: int) -> bool:
     Sessions that began before ``stale_before_ms`` (past the absolute limit) are dropped from
     the list on the way (their items end by TTL).
     """
-    item = CounterModel(*keys.dashboard_user(email))
-    try:
-        item.update(actions=[CounterModel.keys.add({ref})], condition=CounterModel.state == ACTIVE)
-    except UpdateError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    stale = {r for r in (item.keys or set()) if int(r.partition(":")[0] or 0) < stale_before_ms}
-    if stale:
-        item.update(actions=[CounterModel.keys.delete(stale)])
-    return True
+    return accounts.attach_session(email, ref, stale_before_ms=stale_before_ms)
 
 
 def detach_session(email: str, ref: str) -> None:
     """Forget a session that was signed out."""
-    try:
-        CounterModel(*keys.dashboard_user(email)).update(
-            actions=[CounterModel.keys.delete({ref})], condition=CounterModel.sk.exists()
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):  # a user deleted meanwhile has nothing to forget
-            raise
+    accounts.detach_session(email, ref)
 
 
 def authenticate(email: str, password: str, source_ip: str) -> dict[str, Any]:
@@ -219,51 +173,41 @@ def authenticate(email: str, password: str, source_ip: str) -> dict[str, Any]:
     from argon2.exceptions import InvalidHashError, VerificationError  # with the hasher, on first use
 
     address = (email or "").strip().lower()[:MAX_EMAIL]
-    try:
-        item: CounterModel | None = CounterModel.get(*keys.dashboard_user(address)) if address else None
-    except CounterModel.DoesNotExist:
-        item = None
+    user = accounts.get_user(address) if address else None
     # Read before counting (the same one read whether or not the user exists), so an address the
     # user signed in from lately is spared the per-email ceiling.
     where = signin_limits.address_hash(address, source_ip)
-    known = item is not None and signin_limits.is_known(item.signed_in_from or set(), where, clock.now_ms())
+    known = user is not None and signin_limits.is_known(set(user.signed_in_from), where, clock.now_ms())
     attempt = signin_limits.begin(address, source_ip, known=known)
     secret = password if isinstance(password, str) else ""
-    data: dict[str, Any] = (item.data or {}) if item is not None else {}
-    stored = data.get("password_hash") if isinstance(data.get("password_hash"), str) else None
+    stored = user.password_hash if user is not None else None
     if len(secret) > MAX_PASSWORD:
         raise WrongCredentials()
     try:
         hasher().verify(stored or _dummy_hash(), secret)
     except (VerificationError, InvalidHashError):
         raise WrongCredentials() from None
-    if item is None or stored is None or item.state != ACTIVE:
+    if user is None or stored is None or not user.active:
         raise WrongCredentials()
     signin_limits.succeeded(attempt)
-    _remember_address(item, where)
+    _remember_address(user.email, where)
     if hasher().check_needs_rehash(stored):  # the parameters were raised since: store the stronger hash
-        item.update(actions=[CounterModel.data.set({**data, "password_hash": hasher().hash(secret)})])
-    return _public(item)
+        accounts.set_password_hash(user, hasher().hash(secret))
+    return _public(user)
 
 
-def _remember_address(item: CounterModel, where: str | None) -> None:
+def _remember_address(email: str, where: str | None) -> None:
     """Keep where the user just signed in from (hashed, see ``signin_limits``): one atomic ADD,
     then the refs past the latest 5 of 30 days are dropped, as ``attach_session`` drops sessions."""
     if where is None:
         return
     now = clock.now_ms()
-    try:
-        item.update(
-            actions=[CounterModel.signed_in_from.add({signin_limits.address_ref(where, now)})],
-            condition=CounterModel.sk.exists(),
-        )
-    except UpdateError as exc:
-        if condition_failed(exc):  # a user deleted meanwhile has nowhere to remember
-            return
-        raise
-    stale = signin_limits.stale_refs(item.signed_in_from or set(), now)
+    refs = accounts.add_sign_in_address(email, signin_limits.address_ref(where, now))
+    if refs is None:  # a user deleted meanwhile has nowhere to remember
+        return
+    stale = signin_limits.stale_refs(set(refs), now)
     if stale:
-        item.update(actions=[CounterModel.signed_in_from.delete(stale)])
+        accounts.drop_sign_in_addresses(email, stale)
 
 
 def unlock(email: str) -> dict[str, Any]:

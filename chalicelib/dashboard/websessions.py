@@ -21,32 +21,18 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
-from typing import Any
-
-from pynamodb.exceptions import UpdateError
-from pynamodb.expressions.update import Action
 
 from chalicelib.core import clock
 from chalicelib.core.settings import get_settings
 from chalicelib.dashboard import users
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
-from chalicelib.store.ops import condition_failed, expires_after
+from chalicelib.store import accounts
+from chalicelib.store.accounts import WebSession as Session
 
 TOKEN_BYTES = 32
 TOUCH_MS = 60_000
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
-
-@dataclass(frozen=True)
-class Session:
-    email: str
-    role: str
-    csrf: str
-    session_id: str  # the token's SHA-256
-    created_at: int
-    last_seen_at: int
+__all__ = ["Session", "current", "end", "session_id", "start"]
 
 
 def session_id(token: str) -> str:
@@ -67,73 +53,48 @@ def start(email: str, role: str) -> str:
     sid = session_id(token)
     now = clock.now_ms()
     _, absolute_ms = _limits_ms()
-    data = {"email": email, "role": role, "csrf": secrets.token_urlsafe(TOKEN_BYTES), "created_at": now}
-    item = CounterModel(*keys.web_session(sid), data=data, total=now)
-    item.expires_at = expires_after(now + absolute_ms, 0)
-    item.save()
+    session = Session(sid, email, role, secrets.token_urlsafe(TOKEN_BYTES), now, now)
+    accounts.put_web_session(session, expires_at_ms=now + absolute_ms)
     if not users.attach_session(email, f"{now}:{sid}", stale_before_ms=now - absolute_ms):
-        item.delete()
+        accounts.delete_web_session(sid)
         raise users.WrongCredentials()
     return token
 
 
-def _load(token: str | None) -> CounterModel | None:
+def _load(token: str | None) -> Session | None:
     if not token or not _TOKEN.fullmatch(token):
         return None
-    try:
-        return CounterModel.get(*keys.web_session(session_id(token)))
-    except CounterModel.DoesNotExist:
-        return None
+    return accounts.get_web_session(session_id(token))
 
 
 def current(token: str | None, *, touch: bool = True) -> Session | None:
     """The live session of this cookie token, or ``None`` (unknown, signed out, idle or too old)."""
-    item = _load(token)
-    if item is None:
+    found = _load(token)
+    if found is None:
         return None
-    data: dict[str, Any] = item.data or {}
     now = clock.now_ms()
     idle_ms, absolute_ms = _limits_ms()
-    created = int(data.get("created_at") or 0)
-    last_seen = int(item.total or created)  # ``total``: the counters' number attribute, here the last use
+    created, last_seen, role = found.created_at, found.last_seen_at, found.role
     if now - created >= absolute_ms or now - last_seen >= idle_ms or now < created:
         return None
-    role = str(data.get("role", "viewer"))
     if touch and now - last_seen >= TOUCH_MS:
         # Once a minute the user is read again too: disabling deletes the user's sessions, and
         # this bounds what a session could outlive that by (a delete that failed) to a minute.
-        current_role = users.active_role(str(data.get("email", "")))
+        current_role = users.active_role(found.email)
         if current_role is None:
-            item.delete()
+            accounts.delete_web_session(found.session_id)
             return None
-        try:
-            actions: list[Action] = [CounterModel.total.set(now)]
-            if current_role != role:
-                role = current_role
-                actions.append(CounterModel.data.set({**data, "role": role}))
-            item.update(actions=actions, condition=CounterModel.sk.exists())
-        except UpdateError as exc:
-            if condition_failed(exc):  # signed out or disabled meanwhile
-                return None
-            raise
-        last_seen = now
-    return Session(
-        email=str(data.get("email", "")),
-        role=role,
-        csrf=str(data.get("csrf", "")),
-        session_id=item.pk.partition("#")[2],
-        created_at=created,
-        last_seen_at=last_seen,
-    )
+        if not accounts.touch_web_session(found, now, current_role):
+            return None
+        role, last_seen = current_role, now
+    return Session(found.session_id, found.email, role, found.csrf, created, last_seen)
 
 
 def end(token: str | None) -> None:
     """Sign-out: the session's item is deleted (and dropped from its user's list)."""
-    item = _load(token)
-    if item is None:
+    found = _load(token)
+    if found is None:
         return
-    data: dict[str, Any] = item.data or {}
-    item.delete()
-    email = data.get("email")
-    if isinstance(email, str) and email:
-        users.detach_session(email, f"{data.get('created_at')}:{item.pk.partition('#')[2]}")
+    accounts.delete_web_session(found.session_id)
+    if found.email:
+        users.detach_session(found.email, f"{found.created_at}:{found.session_id}")

@@ -15,16 +15,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import MAX_VISIBILITY_SECONDS, get_settings
 from chalicelib.events import bus
 from chalicelib.events.model import Event
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
-from chalicelib.store.ops import condition_failed, expires_after
+from chalicelib.store import events as events_store
 
 CLAIM_MS = 15 * 60 * 1000  # longer than a subscriber may run (the Lambda timeout)
 KEEP_DAYS = 14  # how long a delivery is remembered (longer than SQS keeps a message)
@@ -86,48 +82,20 @@ def deliver(record: dict[str, Any]) -> str:
 
 def _claim(event_id: str, subscriber: str, now: int) -> str:
     """ "claimed", "done" (delivered before) or "busy" (another copy holds it)."""
-    item = CounterModel(*keys.event_delivery(event_id, subscriber))
-    free = (
-        CounterModel.pk.does_not_exist()
-        | (CounterModel.state == "failed")
-        | ((CounterModel.state == "running") & (CounterModel.lease_until < now))
-    )
-    try:
-        item.update(
-            actions=[
-                CounterModel.state.set("running"),
-                CounterModel.lease_until.set(now + CLAIM_MS),
-                CounterModel.attempts.add(1),
-                CounterModel.expires_at.set(expires_after(now, KEEP_DAYS)),
-            ],
-            condition=free,
-        )
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        current = CounterModel.get(*keys.event_delivery(event_id, subscriber), consistent_read=True)
-        return "done" if current.state == "done" else "busy"
-    return "claimed"
+    return events_store.claim_delivery(event_id, subscriber, now, claim_ms=CLAIM_MS, keep_days=KEEP_DAYS)
 
 
 def _release(event_id: str, subscriber: str, now: int, error: str) -> None:
-    CounterModel(*keys.event_delivery(event_id, subscriber)).update(
-        actions=[CounterModel.state.set("failed"), CounterModel.data.set({"error": error, "at": now})]
-    )
+    events_store.release_delivery(event_id, subscriber, now, error)
 
 
 def _done(event_id: str, subscriber: str, now: int) -> None:
-    CounterModel(*keys.event_delivery(event_id, subscriber)).update(
-        actions=[CounterModel.state.set("done"), CounterModel.lease_until.remove()]
-    )
+    events_store.finish_delivery(event_id, subscriber)
 
 
 def state_of(event_id: str, subscriber: str) -> str | None:
     """A delivery's state: None (never tried), "running", "done" or "failed"."""
-    try:
-        return CounterModel.get(*keys.event_delivery(event_id, subscriber), consistent_read=True).state
-    except CounterModel.DoesNotExist:
-        return None
+    return events_store.delivery_state(event_id, subscriber)
 
 
 def _later(record: dict[str, Any], attempt: int, why: str, delays: tuple[int, ...], asked: int | None = None) -> None:

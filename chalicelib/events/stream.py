@@ -17,9 +17,7 @@ from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.events import bus
 from chalicelib.events.model import Event, PoisonRecord, from_record
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
-from chalicelib.store.ops import expires_after
+from chalicelib.store import events as events_store
 
 PARK_DAYS = 30
 MAX_PARKED_BYTES = 32 * 1024
@@ -54,22 +52,14 @@ def park(record: Any, reason: str) -> None:
         text = repr(record)
     rid = _record_id(record)
     logger.error("stream record parked", record_id=rid, reason=reason)
-    data = {"reason": reason[:500], "record": text[:MAX_PARKED_BYTES], "parked_at": now}
-    key = keys.parked_record(rid)
-    CounterModel(key.pk, key.sk, data=data, expires_at=expires_after(now, PARK_DAYS)).save()
+    events_store.park_record(rid, reason[:500], text[:MAX_PARKED_BYTES], now, keep_days=PARK_DAYS)
 
 
 def parked(limit: int = 100) -> list[dict[str, Any]]:
     """Parked records, newest first."""
-    items = CounterModel.query(keys.PARKED_PK, limit=limit)
     out = [
-        {
-            "id": item.sk,
-            "reason": (item.data or {}).get("reason"),
-            "parked_at": clock.iso((item.data or {}).get("parked_at")),
-            "record": (item.data or {}).get("record"),
-        }
-        for item in items
+        {"id": p.id, "reason": p.reason, "parked_at": clock.iso(p.parked_at), "record": p.record}
+        for p in events_store.parked_records(limit)
     ]
     return sorted(out, key=lambda r: r["parked_at"] or "", reverse=True)
 
@@ -77,13 +67,13 @@ def parked(limit: int = 100) -> list[dict[str, Any]]:
 def retry_parked() -> dict[str, int]:
     """Try every parked record again (the code may have been fixed); forget those that now work."""
     done = left = 0
-    for item in CounterModel.query(keys.PARKED_PK):
+    for item in events_store.parked_records():
         try:
-            record = json.loads((item.data or {}).get("record") or "null")
+            record = json.loads(item.record or "null")
             bus.publish(from_record(record))
         except (PoisonRecord, ValueError, TypeError):
             left += 1
             continue
-        item.delete()
+        events_store.forget_parked(item.id)
         done += 1
     return {"parked_retried": done, "parked_left": left}

@@ -24,34 +24,16 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
-
 from chalicelib import attribution
 from chalicelib.calls import is_final, result_of
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
+from chalicelib.store import aggregates as stored
 from chalicelib.store import calls as store_calls
-from chalicelib.store import connections, keys
+from chalicelib.store import keys
+from chalicelib.store.aggregates import NUMBERS as NUMBERS  # the bucket's numbers, named where they are stored
 from chalicelib.store.calls import CallRecord
-from chalicelib.store.models import CallModel, CounterModel
-from chalicelib.store.ops import dynamo_number, transaction_cancelled
-
-NUMBERS = (
-    "calls",
-    "answered",
-    "missed",
-    "voicemail",
-    "first_time",
-    "talk_time",
-    "answer_time",
-    "answer_timed",
-    "leads",
-    "sales",
-    "revenue",
-)
-
 
 if TYPE_CHECKING:
     from chalicelib.events.model import Event
@@ -106,12 +88,8 @@ def sync(c: CallRecord, *, attempts: int = 3) -> bool:
         if new == old:
             return True
         version = int(c.agg_version or 0)
-        try:
-            _apply(c.call_sid, old, new, version)
+        if _apply(c.call_sid, old, new, version):
             return True
-        except TransactWriteError as exc:
-            if not transaction_cancelled(exc):
-                raise
         again = store_calls.get(c.call_sid, consistent=True)  # somebody else moved it: look again
         if again is None:
             return True  # deleted since: a deleted call's days stay as they were counted
@@ -144,35 +122,19 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
     return n
 
 
-def _apply(call_sid: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], version: int) -> None:
-    deltas: dict[str, dict[str, Any]] = {}
+def _apply(call_sid: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], version: int) -> bool:
+    """Move the call's contribution from ``old`` to ``new``; ``False`` if another writer moved it first."""
+    add: dict[str, dict[str, Decimal]] = {}
+    callers: dict[str, tuple[set[str], set[str]]] = {}
     for sign, side in ((-1, old), (1, new)):
         for bucket, vec in side.items():
-            d = deltas.setdefault(bucket, {"add": {}, "callers_add": set(), "callers_del": set()})
+            sums = add.setdefault(bucket, {})
+            gained, lost = callers.setdefault(bucket, (set(), set()))
             for key in NUMBERS:
                 if key in vec:
-                    d["add"][key] = d["add"].get(key, Decimal(0)) + sign * Decimal(str(vec[key]))
+                    sums[key] = sums.get(key, Decimal(0)) + sign * Decimal(str(vec[key]))
             if "caller" in vec:
-                d["callers_add" if sign > 0 else "callers_del"].add(vec["caller"])
+                (gained if sign > 0 else lost).add(vec["caller"])
+    deltas = {b: stored.Delta(add[b], frozenset(callers[b][0]), frozenset(callers[b][1])) for b in add}
     sources = {keys.bucket_source(b) for b in new}
-    condition = CallModel.agg_version == version if version else CallModel.agg_version.does_not_exist()
-    with TransactWrite(connection=connections.transactions()) as tx:
-        tx.update(
-            CallModel(call_sid),
-            actions=[CallModel.agg.set(new), CallModel.agg_version.set(version + 1)],
-            condition=condition,
-        )
-        for bucket, d in deltas.items():
-            actions: list[Any] = []
-            for key, amount in d["add"].items():
-                if amount:
-                    actions.append(getattr(CounterModel, key).add(dynamo_number(amount)))
-            both = d["callers_add"] & d["callers_del"]
-            if d["callers_add"] - both:
-                actions.append(CounterModel.callers.add(d["callers_add"] - both))
-            if d["callers_del"] - both:
-                actions.append(CounterModel.callers.delete(d["callers_del"] - both))
-            if actions:
-                tx.update(CounterModel(*keys.split_bucket(bucket)), actions=actions)
-        if sources:
-            tx.update(CounterModel(*keys.REPORT_SOURCES), actions=[CounterModel.keys.add(sources)])
+    return stored.apply_contribution(call_sid, new, version, deltas, sources)

@@ -15,8 +15,8 @@ from chalicelib.reports import aggregates
 from chalicelib.reports.aggregates import NUMBERS
 from chalicelib.reports.spend import date as parse_date
 from chalicelib.reports.spend import source as parse_source
-from chalicelib.store import keys, lines
-from chalicelib.store.models import CounterModel
+from chalicelib.store import aggregates as stored
+from chalicelib.store import lines
 
 MODELS = ("last_touch", "first_touch")
 MAX_RANGE_DAYS = 366
@@ -52,28 +52,22 @@ def _options(query: dict[str, str]) -> tuple[str, str, str, bool]:
 def _buckets(model: str, source: str, start: str, end: str, spam: bool) -> dict[str, dict[str, Any]]:
     """Day -> summed numbers and caller set, for one source (one query)."""
     days: dict[str, dict[str, Any]] = {}
-    for item in CounterModel.query(keys.aggregate(model, source), CounterModel.sk.between(start, end + "~")):
-        day, _, tag = item.sk.partition("#")
-        if tag == "spam" and not spam:
+    for bucket in stored.buckets(model, source, start, end):
+        if bucket.spam and not spam:
             continue
-        acc = days.setdefault(day, _empty())
+        acc = days.setdefault(bucket.day, _empty())
         for key in NUMBERS:
-            acc[key] += Decimal(str(getattr(item, key) or 0))
-        acc["callers"] |= {c.split(":", 1)[0] for c in (item.callers or set())}
+            acc[key] += bucket.numbers[key]
+        acc["callers"] |= {c.split(":", 1)[0] for c in bucket.callers}
     return days
 
 
 def _spend(source: str, start: str, end: str) -> dict[str, Decimal]:
-    return {
-        i.sk: Decimal(str(i.total)) for i in CounterModel.query(keys.spend(source), CounterModel.sk.between(start, end))
-    }
+    return stored.spend(source, start, end)
 
 
 def _sources() -> list[str]:
-    try:
-        return sorted(CounterModel.get(*keys.REPORT_SOURCES).keys or set())
-    except CounterModel.DoesNotExist:
-        return []
+    return stored.sources()
 
 
 def _labels() -> dict[str, str]:

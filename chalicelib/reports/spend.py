@@ -9,8 +9,7 @@ from typing import Any
 
 from chalicelib.core import validation as v
 from chalicelib.core.errors import BadRequest
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
+from chalicelib.store import aggregates as stored
 from chalicelib.store.ops import dynamo_number
 
 MAX_CSV_BYTES = 1024 * 1024
@@ -84,8 +83,4 @@ def import_spend(raw: bytes | str | None) -> dict[str, Any]:
 
 
 def _save_spend(entries: list[dict[str, Any]]) -> None:
-    with CounterModel.batch_write() as batch:
-        for e in entries:
-            batch.save(CounterModel(keys.spend(e["source"]), e["date"], total=dynamo_number(e["amount"])))
-    # A source with spend and no calls yet is still a row (its cost per call is unknown, not zero).
-    CounterModel(*keys.REPORT_SOURCES).update(actions=[CounterModel.keys.add({e["source"] for e in entries})])
+    stored.save_spend((e["source"], e["date"], dynamo_number(e["amount"])) for e in entries)

@@ -31,6 +31,11 @@ def blocked_callers() -> Key:
     return Key("CONFIG", "blocked-callers")
 
 
+def schema_version() -> Key:
+    """The counters table's schema version and its running migration (``store.migrations``)."""
+    return Key("SCHEMA", "version")
+
+
 # --- dashboard users and their sessions ----------------------------------------------------
 
 DASHBOARD_USERS_PK = "DASHUSER"  # one item per dashboard user, sk = the normalised email

@@ -29,7 +29,7 @@ def send_test(recipient_id: str) -> dict[str, Any]:
     )
     alert["title"] = "Test alert: this recipient is set up"
     try:
-        transports.send(item.data or {}, alert)
+        transports.send(item.settings, alert)
     except Exception as exc:  # whatever the channel said, said back to the person testing it
         return {"ok": False, "error": str(exc)[:300]}
     return {"ok": True, "error": None}

@@ -11,31 +11,28 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.context import RequestContext
-from chalicelib.integrations.alerts import recipients
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
+from chalicelib.store import alerts as alerts_store
+from chalicelib.store.alerts import HeldAlert
 
 
-def _held_for(phone: str) -> list[tuple[str, CounterModel]]:
-    out = []
-    for recipient in recipients.all_items():
-        for item in CounterModel.query(keys.alert_digest(recipient.sk), consistent_read=True):
-            if (item.data or {}).get("caller") == phone:
-                out.append((recipient.sk, item))
-    return out
+def _held_for(phone: str, ctx: RequestContext) -> list[tuple[str, HeldAlert]]:
+    return [
+        (recipient.id, held)
+        for recipient in alerts_store.list_recipients(ctx=ctx)
+        for held in alerts_store.held_alerts_naming(recipient.id, phone)
+    ]
 
 
 def export(phone: str, ctx: RequestContext) -> dict[str, Any]:
     """The alerts held for a digest that name ``phone``, by recipient id (empty when none)."""
     held: dict[str, list[dict[str, Any]]] = {}
-    for recipient_id, item in _held_for(phone):
-        held.setdefault(recipient_id, []).append(dict(item.data or {}))
+    for recipient_id, item in _held_for(phone, ctx):
+        held.setdefault(recipient_id, []).append(item.alert)
     return {"held_alerts": held} if held else {}
 
 
 def erase(phone: str, ctx: RequestContext) -> int:
     """Delete the held alerts that name ``phone``; how many went."""
-    held = _held_for(phone)
-    for _, item in held:
-        item.delete()
+    held = _held_for(phone, ctx)
+    alerts_store.forget_held([item for _, item in held])
     return len(held)

@@ -16,17 +16,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.events import bus
 from chalicelib.events.model import Event
 from chalicelib.integrations.alerts import messages, recipients, transports
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
-from chalicelib.store.ops import condition_failed, expires_after
+from chalicelib.store import alerts as alerts_store
 
 SUBSCRIBER_PREFIX = "alert:"
 EVENT_TYPES = ("call.completed", "call.updated")
@@ -40,7 +36,7 @@ STALE_MS = 24 * 3_600_000
 def wanted_types() -> set[str]:
     """The subscriber's gate: no enabled recipient of a call alert, no message."""
     for item in recipients.all_items():
-        data = item.data or {}
+        data = item.settings
         if data.get("enabled") and set(data.get("events", [])) & set(recipients.CALL_ALERTS):
             return set(EVENT_TYPES)
     return set()
@@ -53,9 +49,9 @@ def on_event(event: Event) -> None:
         return
     now = clock.now_ms()
     names = [
-        SUBSCRIBER_PREFIX + item.sk
+        SUBSCRIBER_PREFIX + item.id
         for item in recipients.all_items()
-        if (item.data or {}).get("enabled") and _news(item.data or {}, event, kinds, now)
+        if item.settings.get("enabled") and _news(item.settings, event, kinds, now)
     ]
     if names:
         bus.publish_to(event, names)
@@ -67,7 +63,7 @@ def deliver(event: Event, recipient_id: str) -> None:
         item = recipients.load(recipient_id)
     except Exception:  # deleted since: nobody to tell
         return
-    data: dict[str, Any] = item.data or {}
+    data: dict[str, Any] = item.settings
     if not data.get("enabled"):
         return
     now = clock.now_ms()
@@ -129,47 +125,16 @@ def take_slot(recipient_id: str, data: dict[str, Any], entry_id: str, now: int) 
     Two conditional writes at most: count one more in the open window, or open a new one.
     """
     count, window_ms = _limit(data)
-    item = CounterModel(*keys.alert_window(recipient_id))
-    try:
-        item.update(
-            actions=[CounterModel.total.add(1), CounterModel.keys.add({entry_id})],
-            condition=(CounterModel.lease_until > now) & (CounterModel.total < count),
-        )
-        return True
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-    try:
-        item.update(
-            actions=[
-                CounterModel.total.set(1),
-                CounterModel.lease_until.set(now + window_ms),
-                CounterModel.keys.set({entry_id}),
-                CounterModel.expires_at.set(expires_after(now, 2)),
-            ],
-            condition=CounterModel.pk.does_not_exist() | (CounterModel.lease_until <= now),
-        )
-        return True
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-    current = CounterModel.get(*keys.alert_window(recipient_id), consistent_read=True)
-    return entry_id in (current.keys or set())
+    return alerts_store.take_window_slot(recipient_id, entry_id, now, count=count, window_ms=window_ms)
 
 
 def window_open_until(recipient_id: str) -> int | None:
-    try:
-        return int(CounterModel.get(*keys.alert_window(recipient_id), consistent_read=True).lease_until or 0)
-    except CounterModel.DoesNotExist:
-        return None
+    return alerts_store.window_open_until(recipient_id)
 
 
 def hold(recipient_id: str, alert: dict[str, Any], entry_id: str, why: str) -> None:
     """Keep an alert for the digest (keyed by its time and entry: holding it again changes nothing)."""
     at = int(alert.get("at") or clock.now_ms())
-    CounterModel(
-        *keys.alert_digest_entry(recipient_id, at, entry_id[:80]),
-        data={**alert, "held_for": why},
-        expires_at=expires_after(clock.now_ms(), HOLD_DAYS),
-    ).save()
+    expires = clock.now_ms() + int(HOLD_DAYS * 86_400_000)
+    alerts_store.hold_alert(recipient_id, at, entry_id[:80], {**alert, "held_for": why}, expires_at_ms=expires)
     logger.info("alert held for the digest", recipient_id=recipient_id, why=why)

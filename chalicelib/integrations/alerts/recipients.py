@@ -20,8 +20,8 @@ from chalicelib.core.errors import BadRequest, NotFound, SecretUnavailable
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.integrations.webhooks import endpoints
-from chalicelib.store import keys
-from chalicelib.store.models import CounterModel
+from chalicelib.store import alerts
+from chalicelib.store.alerts import Recipient
 
 CHANNELS = ("email", "slack", "telegram")
 CALL_ALERTS = ("missed_call", "voicemail", "first_time_caller", "sale")
@@ -188,11 +188,11 @@ def _settings_from(
     return out, secret
 
 
-def public(item: CounterModel) -> dict[str, Any]:
+def public(item: Recipient) -> dict[str, Any]:
     """What the API shows: never the secret, only its hint."""
-    d: dict[str, Any] = item.data or {}
+    d = item.settings
     return {
-        "id": item.sk,
+        "id": item.id,
         "name": d.get("name"),
         "channel": d.get("channel"),
         "email": d.get("email"),
@@ -210,17 +210,15 @@ def public(item: CounterModel) -> dict[str, Any]:
     }
 
 
-def load(recipient_id: str) -> CounterModel:
-    if 0 < len(recipient_id) <= 64:
-        try:
-            return CounterModel.get(*keys.alert_recipient(recipient_id), consistent_read=True)
-        except CounterModel.DoesNotExist:
-            pass
+def load(recipient_id: str) -> Recipient:
+    found = alerts.get_recipient(recipient_id) if 0 < len(recipient_id) <= 64 else None
+    if found is not None:
+        return found
     raise NotFound(f"no alert recipient {recipient_id[:64]!r}")
 
 
-def all_items() -> list[CounterModel]:
-    return list(CounterModel.query(keys.ALERT_RECIPIENTS_PK))
+def all_items() -> list[Recipient]:
+    return alerts.list_recipients()
 
 
 def _store_secret(recipient_id: str, secret: str) -> None:
@@ -240,8 +238,8 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
     data["updated_at"] = now
     if secret is not None:  # first the secret, so no recipient ever lacks its parameter
         _store_secret(recipient_id, secret)
-    item = CounterModel(*keys.alert_recipient(recipient_id), data=data)
-    item.save(condition=CounterModel.sk.does_not_exist())
+    item = Recipient(recipient_id, data)
+    alerts.create_recipient(item)
     return public(item)
 
 
@@ -255,17 +253,18 @@ def get(recipient_id: str) -> dict[str, Any]:
 
 def update(recipient_id: str, body: dict[str, Any]) -> dict[str, Any]:
     item = load(recipient_id)
-    data, secret = _settings_from(body, dict(item.data or {}), recipient_id)
+    data, secret = _settings_from(body, dict(item.settings), recipient_id)
     data["updated_at"] = clock.now_ms()
     if secret is not None:
         _store_secret(recipient_id, secret)
-    item.update(actions=[CounterModel.data.set(data)], condition=CounterModel.sk.exists())
-    item.data = data
+    item = Recipient(recipient_id, data)
+    if not alerts.save_recipient(item):
+        raise NotFound(f"no alert recipient {recipient_id[:64]!r}")
     return public(item)
 
 
 def delete(recipient_id: str) -> None:
     item = load(recipient_id)
-    item.delete()
-    if (item.data or {}).get("secret_param"):
-        secrets.delete_parameter(str(item.data["secret_param"]))
+    alerts.delete_recipient(item.id)
+    if item.settings.get("secret_param"):
+        secrets.delete_parameter(str(item.settings["secret_param"]))

@@ -16,18 +16,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
-
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.events import bus
 from chalicelib.integrations.alerts import dispatch, messages, recipients, summary_email, transports
 from chalicelib.reports import aggregates
-from chalicelib.store import keys
+from chalicelib.store import alerts as alerts_store
+from chalicelib.store import events as events_store
+from chalicelib.store import webhooks
+from chalicelib.store.alerts import Recipient
 from chalicelib.store.lines import exhausted_hours, pool_names
-from chalicelib.store.models import CounterModel
-from chalicelib.store.ops import condition_failed, expires_after
 
 LOCK_MS = 5 * 60_000
 MARK_DAYS = 14
@@ -37,26 +36,26 @@ MAX_DIGEST = 500
 def run(now_ms: int | None = None) -> dict[str, int]:
     now = clock.now_ms() if now_ms is None else now_ms
     found = {"digests": 0, "conditions": 0, "summaries": 0}
-    items = [i for i in recipients.all_items() if (i.data or {}).get("enabled")]
+    items = [i for i in recipients.all_items() if i.settings.get("enabled")]
     if not items:
         return found
     for item in items:
         try:
-            found["digests"] += send_digest(item.sk, item.data or {}, now)
+            found["digests"] += send_digest(item.id, item.settings, now)
         except Exception:
-            logger.exception("sending a digest failed; the next run tries again", recipient_id=item.sk)
-    wanting = [i for i in items if set((i.data or {}).get("events", [])) & set(recipients.SCHEDULED_ALERTS)]
+            logger.exception("sending a digest failed; the next run tries again", recipient_id=item.id)
+    wanting = [i for i in items if set(i.settings.get("events", [])) & set(recipients.SCHEDULED_ALERTS)]
     if wanting:
         for condition, kind, alert in conditions(now):
             for item in wanting:
-                if kind in (item.data or {}).get("events", []):
+                if kind in item.settings.get("events", []):
                     found["conditions"] += _once(f"{kind}:{condition}", item, alert, now)
     for item in items:
-        for kind in (item.data or {}).get("summaries", []):
+        for kind in item.settings.get("summaries", []):
             try:
-                found["summaries"] += send_summary(item.sk, item.data or {}, kind, now)
+                found["summaries"] += send_summary(item.id, item.settings, kind, now)
             except Exception:
-                logger.exception("sending a summary failed; the next run tries again", recipient_id=item.sk)
+                logger.exception("sending a summary failed; the next run tries again", recipient_id=item.id)
     logger.info("alerts run", extra={"alerts": found})
     return found
 
@@ -65,21 +64,12 @@ def run(now_ms: int | None = None) -> dict[str, int]:
 
 
 def _lock(recipient_id: str, now: int) -> bool:
-    try:
-        CounterModel(*keys.alert_digest_lock(recipient_id)).update(
-            actions=[CounterModel.lease_until.set(now + LOCK_MS), CounterModel.expires_at.set(expires_after(now, 1))],
-            condition=CounterModel.pk.does_not_exist() | (CounterModel.lease_until < now),
-        )
-        return True
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
-        return False
+    return alerts_store.lock_digest(recipient_id, now, lock_ms=LOCK_MS)
 
 
 def send_digest(recipient_id: str, data: dict[str, Any], now: int) -> int:
     """One digest of everything held, when it is due; 1 if sent."""
-    held = list(CounterModel.query(keys.alert_digest(recipient_id), limit=MAX_DIGEST))
+    held = alerts_store.held_alerts(recipient_id, MAX_DIGEST)
     if not held or dispatch.in_quiet_hours(data, now):
         return 0
     if (dispatch.window_open_until(recipient_id) or 0) > now:
@@ -87,18 +77,16 @@ def send_digest(recipient_id: str, data: dict[str, Any], now: int) -> int:
     if not _lock(recipient_id, now):
         return 0
     try:
-        alerts = [dict(i.data or {}) for i in held]
+        alerts = [h.alert for h in held]
         quiet = sum(1 for a in alerts if a.get("held_for") == "quiet hours")
         why = (
             f"{len(alerts)} alert(s) held back: {quiet} during quiet hours, {len(alerts) - quiet} over the limit "
             f"of {(data.get('limit') or {}).get('count')} per {(data.get('limit') or {}).get('minutes')} minutes."
         )
         transports.send(data, messages.digest(alerts, why))
-        with CounterModel.batch_write() as batch:
-            for i in held:
-                batch.delete(i)
+        alerts_store.forget_held(held)
     finally:
-        CounterModel(*keys.alert_digest_lock(recipient_id)).delete()
+        alerts_store.unlock_digest(recipient_id)
     return 1
 
 
@@ -122,13 +110,13 @@ def conditions(now: int) -> list[tuple[str, str, dict[str, Any]]]:
                 ]
                 alert = messages.condition_alert("pool_exhausted", text, lines, None, now)
                 out.append((f"{pool_id}:{bucket.hour}", "pool_exhausted", alert))
-    for hook in CounterModel.query(keys.WEBHOOKS_PK):
-        d = hook.data or {}
+    for hook in webhooks.list_endpoints():
+        d = hook.settings
         if not d.get("enabled") and d.get("disabled_reason"):
             lines = [f"URL: {d.get('url')}", f"Why: {d['disabled_reason']}", "Fix the receiver, then PATCH it enabled."]
-            alert = messages.condition_alert("webhook_disabled", str(hook.sk), lines, None, now)
-            out.append((f"{hook.sk}:{d.get('updated_at')}", "webhook_disabled", alert))
-    parked = sum(1 for _ in CounterModel.query(keys.PARKED_PK, limit=100))
+            alert = messages.condition_alert("webhook_disabled", hook.id, lines, None, now)
+            out.append((f"{hook.id}:{d.get('updated_at')}", "webhook_disabled", alert))
+    parked = len(events_store.parked_records(100))
     dead = _dead_letters()
     if parked or dead:
         lines = [
@@ -150,30 +138,22 @@ def _dead_letters() -> int:
 
 
 def _mark(condition: str, recipient_id: str, now: int) -> bool:
-    try:
-        CounterModel(
-            *keys.alert_sent(condition, recipient_id), expires_at=expires_after(now, MARK_DAYS), total=now
-        ).save(condition=CounterModel.pk.does_not_exist())
-        return True
-    except PutError as exc:
-        if not condition_failed(exc):
-            raise
-        return False
+    return alerts_store.mark_sent(condition, recipient_id, now, keep_days=MARK_DAYS)
 
 
 def _unmark(condition: str, recipient_id: str) -> None:
-    CounterModel(*keys.alert_sent(condition, recipient_id)).delete()
+    alerts_store.unmark_sent(condition, recipient_id)
 
 
-def _once(condition: str, item: CounterModel, alert: dict[str, Any], now: int) -> int:
+def _once(condition: str, item: Recipient, alert: dict[str, Any], now: int) -> int:
     """Route the alert once per (condition, recipient); a failed send is tried again next run."""
-    if not _mark(condition, item.sk, now):
+    if not _mark(condition, item.id, now):
         return 0
     try:
-        dispatch.route(item.sk, item.data or {}, alert, condition, now)
+        dispatch.route(item.id, item.settings, alert, condition, now)
     except Exception:
-        _unmark(condition, item.sk)
-        logger.exception("a scheduled alert failed; the next run tries again", recipient_id=item.sk)
+        _unmark(condition, item.id)
+        logger.exception("a scheduled alert failed; the next run tries again", recipient_id=item.id)
         return 0
     return 1
 

@@ -22,8 +22,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from pynamodb.exceptions import PutError
-
 from chalicelib import calls
 from chalicelib.core import clock
 from chalicelib.core import validation as v
@@ -33,10 +31,9 @@ from chalicelib.core.settings import get_settings
 from chalicelib.events import bus, delivery
 from chalicelib.events.model import TYPES, Event
 from chalicelib.integrations import outbound
-from chalicelib.store import keys
+from chalicelib.store import webhooks
 from chalicelib.store.calls import CallRecord
-from chalicelib.store.models import CounterModel
-from chalicelib.store.ops import expires_after
+from chalicelib.store.webhooks import Endpoint
 
 SCHEMA_VERSION = 1
 SUBSCRIBER_PREFIX = "webhook:"
@@ -92,12 +89,12 @@ def _new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def _public(item: CounterModel) -> dict[str, Any]:
-    d: dict[str, Any] = item.data or {}
+def _public(item: Endpoint) -> dict[str, Any]:
+    d = item.settings
     now = clock.now_ms()
     previous = [s["until"] for s in d.get("secrets", []) if s.get("until") and s["until"] > now]
     return {
-        "id": item.sk,
+        "id": item.id,
         "url": d["url"],
         "events": d["events"],
         "channel_id": d.get("channel_id"),
@@ -132,18 +129,16 @@ def _settings_from(body: dict[str, Any], current: dict[str, Any]) -> dict[str, A
     return out
 
 
-def _load(endpoint_id: str) -> CounterModel:
-    if len(endpoint_id) <= 64:
-        try:
-            return CounterModel.get(*keys.webhook_endpoint(endpoint_id), consistent_read=True)
-        except CounterModel.DoesNotExist:
-            pass
+def _load(endpoint_id: str) -> Endpoint:
+    found = webhooks.get_endpoint(endpoint_id) if len(endpoint_id) <= 64 else None
+    if found is not None:
+        return found
     raise NotFound(f"no webhook endpoint {endpoint_id[:64]!r}")
 
 
 def create(body: dict[str, Any]) -> dict[str, Any]:
     """A new endpoint; the answer is the only place its secret is shown."""
-    if sum(1 for _ in CounterModel.query(keys.WEBHOOKS_PK)) >= MAX_ENDPOINTS:
+    if len(webhooks.list_endpoints()) >= MAX_ENDPOINTS:
         raise BadRequest(f"at most {MAX_ENDPOINTS} webhook endpoints")
     now = clock.now_ms()
     data = _settings_from(body, {"enabled": True, "created_at": now})
@@ -152,16 +147,13 @@ def create(body: dict[str, Any]) -> dict[str, Any]:
     secret = _new_secret()
     data["secrets"] = [{"key": secret, "until": None}]
     endpoint_id = "ep_" + secrets.token_hex(8)
-    try:
-        item = CounterModel(*keys.webhook_endpoint(endpoint_id), data=data)
-        item.save(condition=CounterModel.sk.does_not_exist())
-    except PutError:  # an id collision: vanishingly rare, and the client may simply try again
-        raise
+    item = Endpoint(endpoint_id, data)
+    webhooks.create_endpoint(item)  # an id collision raises: vanishingly rare, the client may try again
     return {**_public(item), "secret": secret}
 
 
 def list_all() -> list[dict[str, Any]]:
-    found = [_public(item) for item in CounterModel.query(keys.WEBHOOKS_PK)]
+    found = [_public(item) for item in webhooks.list_endpoints()]
     return sorted(found, key=lambda e: (e["created_at"] or "", e["id"]))
 
 
@@ -171,15 +163,16 @@ def get(endpoint_id: str) -> dict[str, Any]:
 
 def update(endpoint_id: str, body: dict[str, Any]) -> dict[str, Any]:
     item = _load(endpoint_id)
-    data = _settings_from(body, dict(item.data or {}))
+    data = _settings_from(body, dict(item.settings))
     data["updated_at"] = clock.now_ms()
-    item.update(actions=[CounterModel.data.set(data)], condition=CounterModel.sk.exists())
-    item.data = data
+    item = Endpoint(item.id, data)
+    if not webhooks.save_endpoint(item):
+        raise NotFound(f"no webhook endpoint {endpoint_id[:64]!r}")
     return _public(item)
 
 
 def delete(endpoint_id: str) -> None:
-    _load(endpoint_id).delete()
+    webhooks.delete_endpoint(_load(endpoint_id).id)
 
 
 def rotate_secret(endpoint_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -195,7 +188,7 @@ def rotate_secret(endpoint_id: str, body: dict[str, Any]) -> dict[str, Any]:
     assert hours is not None
     item = _load(endpoint_id)
     now = clock.now_ms()
-    data = dict(item.data or {})
+    data = dict(item.settings)
     until = now + hours * 3_600_000
     kept = [s for s in data.get("secrets", []) if s.get("until") is None or s["until"] > now]
     previous = [{"key": s["key"], "until": until if s.get("until") is None else min(s["until"], until)} for s in kept]
@@ -203,27 +196,27 @@ def rotate_secret(endpoint_id: str, body: dict[str, Any]) -> dict[str, Any]:
     previous = [s for s in previous if s["until"] > now][:MAX_PREVIOUS_SECRETS]  # newest first
     data["secrets"] = [{"key": secret, "until": None}, *previous]
     data["updated_at"] = now
-    item.update(actions=[CounterModel.data.set(data)], condition=CounterModel.sk.exists())
-    item.data = data
+    item = Endpoint(item.id, data)
+    if not webhooks.save_endpoint(item):
+        raise NotFound(f"no webhook endpoint {endpoint_id[:64]!r}")
     return {**_public(item), "secret": secret}
 
 
 def _disable(endpoint_id: str, reason: str) -> None:
     item = _load(endpoint_id)
-    data = dict(item.data or {})
+    data = dict(item.settings)
     data.update(enabled=False, disabled_reason=reason, updated_at=clock.now_ms())
-    item.update(actions=[CounterModel.data.set(data)], condition=CounterModel.sk.exists())
+    webhooks.save_endpoint(Endpoint(item.id, data))  # deleted meanwhile: nothing left to disable
     logger.warning("webhook endpoint disabled", endpoint_id=endpoint_id, reason=reason)
 
 
-def _set_failing_since(item: CounterModel, since: int | None) -> None:
-    data = {**(item.data or {}), "failing_since": since}
-    item.update(actions=[CounterModel.data.set(data)], condition=CounterModel.sk.exists())
+def _set_failing_since(item: Endpoint, since: int | None) -> None:
+    webhooks.save_endpoint(Endpoint(item.id, {**item.settings, "failing_since": since}))
 
 
-def _failing(item: CounterModel, now: int) -> bool:
+def _failing(item: Endpoint, now: int) -> bool:
     """Note a failure; whether the endpoint has now failed long enough to be disabled."""
-    since = (item.data or {}).get("failing_since")
+    since = item.settings.get("failing_since")
     if since is None:
         _set_failing_since(item, now)
         return False
@@ -287,8 +280,8 @@ def _matches(data: dict[str, Any], event: Event) -> bool:
 def wanted_types() -> set[str]:
     """The event types some enabled endpoint wants (the subscriber's gate: no endpoint, no message)."""
     found: set[str] = set()
-    for item in CounterModel.query(keys.WEBHOOKS_PK):
-        data = item.data or {}
+    for item in webhooks.list_endpoints():
+        data = item.settings
         if data.get("enabled"):
             found.update(data.get("events", []))
     return found
@@ -296,21 +289,13 @@ def wanted_types() -> set[str]:
 
 def on_event(event: Event) -> None:
     """The ``webhooks`` subscriber: one message per endpoint that wants this event."""
-    wanted = [item.sk for item in CounterModel.query(keys.WEBHOOKS_PK) if _matches(item.data or {}, event)]
+    wanted = [item.id for item in webhooks.list_endpoints() if _matches(item.settings, event)]
     if wanted:
         bus.publish_to(event, [SUBSCRIBER_PREFIX + endpoint_id for endpoint_id in wanted])
 
 
 def _count_attempt(endpoint_id: str, msg_id: str, event: Event, now: int) -> int:
-    item = CounterModel(*keys.webhook_message(endpoint_id, msg_id))
-    item.update(
-        actions=[
-            CounterModel.attempts.add(1),
-            CounterModel.data.set({"event": event.to_json()}),
-            CounterModel.expires_at.set(expires_after(now, LOG_DAYS)),
-        ]
-    )
-    return int(item.attempts or 1)
+    return webhooks.count_attempt(endpoint_id, msg_id, event.to_json(), expires_at_ms=now + LOG_DAYS * 86_400_000)
 
 
 def _attempt(data: dict[str, Any], msg_id: str, body: str) -> tuple[outbound.Answer | None, str | None, int]:
@@ -344,9 +329,12 @@ def _attempt(data: dict[str, Any], msg_id: str, body: str) -> tuple[outbound.Ans
 
 def _log(endpoint_id: str, msg_id: str, event: Event, attempt: int, answer: Any, error: str | None, ms: int) -> None:
     now = clock.now_ms()
-    CounterModel(
-        *keys.webhook_attempt(endpoint_id, now, msg_id, attempt),
-        data={
+    webhooks.log_attempt(
+        endpoint_id,
+        now,
+        msg_id,
+        attempt,
+        {
             "delivery_id": msg_id,
             "event_id": event.id,
             "type": event.type,
@@ -358,8 +346,8 @@ def _log(endpoint_id: str, msg_id: str, event: Event, attempt: int, answer: Any,
             "response": answer.body[:LOG_BODY_BYTES].decode("utf-8", "replace") if answer else None,
             "error": error,
         },
-        expires_at=expires_after(now, LOG_DAYS),
-    ).save()
+        expires_at_ms=now + LOG_DAYS * 86_400_000,
+    )
 
 
 def _retry_after(value: str | None) -> int | None:
@@ -384,7 +372,7 @@ def deliver(event: Event, member: str) -> None:
         item = _load(endpoint_id)
     except NotFound:
         return  # deleted since: nothing to deliver to
-    data: dict[str, Any] = item.data or {}
+    data = item.settings
     if not data.get("enabled"):
         return
     msg_id = delivery_id(event.id, endpoint_id)
@@ -421,8 +409,7 @@ def deliveries(endpoint_id: str, limit: int = 50) -> list[dict[str, Any]]:
     """The endpoint's attempts, newest first."""
     _load(endpoint_id)
     out = []
-    for item in CounterModel.query(keys.webhook_attempts(endpoint_id), scan_index_forward=False, limit=limit):
-        d = dict(item.data or {})
+    for d in webhooks.attempts(endpoint_id, limit):
         d["at"] = clock.iso(d.get("at"))
         out.append(d)
     return out
@@ -433,11 +420,10 @@ def resend(endpoint_id: str, msg_id: str) -> dict[str, Any]:
     _load(endpoint_id)
     if len(msg_id) > 64:
         raise NotFound("no such delivery")
-    try:
-        item = CounterModel.get(*keys.webhook_message(endpoint_id, msg_id))
-    except CounterModel.DoesNotExist:
-        raise NotFound(f"no delivery {msg_id!r} for this endpoint") from None
-    event = Event.from_json((item.data or {})["event"])
+    stored = webhooks.delivery_event(endpoint_id, msg_id)
+    if stored is None:
+        raise NotFound(f"no delivery {msg_id!r} for this endpoint")
+    event = Event.from_json(stored)
     # A subscriber name of its own, so the delivery markers of earlier attempts do not skip it.
     bus.publish_to(event, [f"{SUBSCRIBER_PREFIX}{endpoint_id}:resend-{clock.now_ms()}"])
     return {"delivery_id": msg_id, "event_id": event.id, "status": "queued"}
@@ -445,8 +431,7 @@ def resend(endpoint_id: str, msg_id: str) -> dict[str, Any]:
 
 def send_test(endpoint_id: str) -> dict[str, Any]:
     """Send a ``webhook.test`` event now (once, not retried) and say what the endpoint answered."""
-    item = _load(endpoint_id)
-    data: dict[str, Any] = item.data or {}
+    data = _load(endpoint_id).settings
     now = clock.now_ms()
     test_id = "evt_test_" + secrets.token_hex(12)
     event = Event(test_id, "call.completed", "CA" + "0" * 32, now, _sample_call(now))

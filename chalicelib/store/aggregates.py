@@ -1,0 +1,132 @@
+"""Report aggregates (per source and day), the sources that have any, and spend per source and day.
+
+Aggregate items (pk ``AGG#<model>#<source>``, sk ``<day>`` or ``<day>#spam``) keep their
+numbers and caller set as top-level attributes, so every change is an atomic ADD; the
+subscriber that writes them (``reports.aggregates``) does so in a transaction with the call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.core.context import SYSTEM, RequestContext
+from chalicelib.store import connections, keys
+from chalicelib.store.models import CallModel, CounterModel
+from chalicelib.store.ops import dynamo_number, transaction_cancelled
+
+# The numbers each day bucket adds up (top-level number attributes of its item).
+NUMBERS = (
+    "calls",
+    "answered",
+    "missed",
+    "voicemail",
+    "first_time",
+    "talk_time",
+    "answer_time",
+    "answer_timed",
+    "leads",
+    "sales",
+    "revenue",
+)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    day: str  # YYYY-MM-DD
+    spam: bool  # the bucket of calls marked spam that day
+    numbers: dict[str, Decimal]
+    callers: frozenset[str]  # "<caller hash>:<call>" (empty unless asked for)
+
+
+def buckets(
+    model: str, source: str, start: str, end: str, *, callers: bool = True, ctx: RequestContext = SYSTEM
+) -> list[Bucket]:
+    """One source's day buckets from ``start`` to ``end`` (days, both included) under an
+    attribution model: one Query. Without ``callers`` only the numbers are read (smaller pages)."""
+    fields = None if callers else ["sk", *NUMBERS]
+    out = []
+    for item in CounterModel.query(
+        keys.aggregate(model, source), CounterModel.sk.between(start, end + "~"), attributes_to_get=fields
+    ):
+        day, _, tag = item.sk.partition("#")
+        numbers = {key: Decimal(str(getattr(item, key) or 0)) for key in NUMBERS}
+        out.append(Bucket(day, tag == "spam", numbers, frozenset(item.callers or ()) if callers else frozenset()))
+    return out
+
+
+def spend(source: str, start: str, end: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Decimal]:
+    """Day -> amount spent on one source (one Query)."""
+    found = CounterModel.query(keys.spend(source), CounterModel.sk.between(start, end))
+    return {i.sk: Decimal(str(i.total)) for i in found}
+
+
+def sources(*, ctx: RequestContext = SYSTEM) -> list[str]:
+    """Every source that has calls or spend, sorted (one read)."""
+    try:
+        return sorted(CounterModel.get(*keys.REPORT_SOURCES).keys or set())
+    except CounterModel.DoesNotExist:
+        return []
+
+
+def save_spend(entries: Iterable[tuple[str, str, int | float]], *, ctx: RequestContext = SYSTEM) -> None:
+    """Store (source, day, amount) entries, then add their sources to the report's list."""
+    added: set[str] = set()
+    with CounterModel.batch_write() as batch:
+        for source, day, amount in entries:
+            batch.save(CounterModel(keys.spend(source), day, total=amount))
+            added.add(source)
+    # A source with spend and no calls yet is still a row (its cost per call is unknown, not zero).
+    CounterModel(*keys.REPORT_SOURCES).update(actions=[CounterModel.keys.add(added)])
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What one bucket gains (negative: loses) when a call's contribution moves."""
+
+    add: dict[str, Decimal]
+    callers_add: frozenset[str]
+    callers_del: frozenset[str]
+
+
+def apply_contribution(
+    call_sid: str,
+    contribution: dict[str, dict[str, Any]],
+    version: int,
+    deltas: dict[str, Delta],
+    sources: set[str],
+    *,
+    ctx: RequestContext = SYSTEM,
+) -> bool:
+    """Record a call's new contribution on the call and add the deltas to its buckets, in one
+    transaction conditional on the call's contribution version; ``False`` if another writer
+    moved the call first (read it again and retry)."""
+    condition = CallModel.agg_version == version if version else CallModel.agg_version.does_not_exist()
+    try:
+        with TransactWrite(connection=connections.transactions()) as tx:
+            tx.update(
+                CallModel(call_sid),
+                actions=[CallModel.agg.set(contribution), CallModel.agg_version.set(version + 1)],
+                condition=condition,
+            )
+            for bucket, d in deltas.items():
+                actions: list[Any] = [getattr(CounterModel, k).add(dynamo_number(x)) for k, x in d.add.items() if x]
+                both = d.callers_add & d.callers_del
+                if d.callers_add - both:
+                    actions.append(CounterModel.callers.add(set(d.callers_add - both)))
+                if d.callers_del - both:
+                    actions.append(CounterModel.callers.delete(set(d.callers_del - both)))
+                if actions:
+                    tx.update(CounterModel(*keys.split_bucket(bucket)), actions=actions)
+            if sources:
+                tx.update(CounterModel(*keys.REPORT_SOURCES), actions=[CounterModel.keys.add(sources)])
+    except TransactWriteError as exc:
+        if transaction_cancelled(exc):
+            return False
+        raise
+    return True

@@ -1,0 +1,147 @@
+"""Webhook endpoints (settings and secrets as typed items, ``store.shapes``) and their deliveries' log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.exceptions import UpdateError
+
+from chalicelib.core.context import SYSTEM, RequestContext
+from chalicelib.store import keys, shapes
+from chalicelib.store.models import CounterModel, StoreModel, _meta
+from chalicelib.store.ops import condition_failed, expires_after
+
+FIELDS = (
+    "url",
+    "events",
+    "channel_id",
+    "pool_id",
+    "enabled",
+    "disabled_reason",
+    "description",
+    "created_at",
+    "updated_at",
+    "failing_since",
+    "secrets",
+)
+
+
+class EndpointItem(StoreModel):
+    """A webhook endpoint (pk ``HOOK#endpoints``, sk its id)."""
+
+    Meta = _meta("counters")
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    url = UnicodeAttribute(null=True)
+    events = ListAttribute(of=UnicodeAttribute, null=True)
+    channel_id = UnicodeAttribute(null=True)
+    pool_id = UnicodeAttribute(null=True)
+    enabled = BooleanAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    created_at = NumberAttribute(null=True)
+    updated_at = NumberAttribute(null=True)
+    failing_since = NumberAttribute(null=True)
+    # [{"key": "whsec_…", "until": epoch ms or null}]: stored as they are, they must be able to sign
+    secrets = JSONAttribute(null=True)
+    shape = NumberAttribute(null=True)
+    data = JSONAttribute(null=True)  # schema 0, still written for a rollback
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An endpoint's id and settings (``FIELDS``; the domain validates them, the store keeps them)."""
+
+    id: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _endpoint(item: EndpointItem) -> Endpoint:
+    return Endpoint(item.sk, shapes.read(item, FIELDS))
+
+
+def list_endpoints(*, ctx: RequestContext = SYSTEM) -> list[Endpoint]:
+    return [_endpoint(i) for i in EndpointItem.query(keys.WEBHOOKS_PK)]
+
+
+def get_endpoint(endpoint_id: str, *, ctx: RequestContext = SYSTEM) -> Endpoint | None:
+    try:
+        return _endpoint(EndpointItem.get(*keys.webhook_endpoint(endpoint_id), consistent_read=True))
+    except EndpointItem.DoesNotExist:
+        return None
+
+
+def create_endpoint(endpoint: Endpoint, *, ctx: RequestContext = SYSTEM) -> None:
+    """Store a new endpoint (an id collision raises: vanishingly rare, the client may try again)."""
+    item = EndpointItem(*keys.webhook_endpoint(endpoint.id))
+    item.update(
+        actions=shapes.write(EndpointItem, FIELDS, endpoint.settings), condition=EndpointItem.sk.does_not_exist()
+    )
+
+
+def save_endpoint(endpoint: Endpoint, *, ctx: RequestContext = SYSTEM) -> bool:
+    """Replace an existing endpoint's settings; ``False`` if it was deleted meanwhile."""
+    try:
+        EndpointItem(*keys.webhook_endpoint(endpoint.id)).update(
+            actions=shapes.write(EndpointItem, FIELDS, endpoint.settings), condition=EndpointItem.sk.exists()
+        )
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def delete_endpoint(endpoint_id: str, *, ctx: RequestContext = SYSTEM) -> None:
+    EndpointItem(*keys.webhook_endpoint(endpoint_id)).delete()
+
+
+# --- deliveries and their log ----------------------------------------------------------------------
+
+
+def count_attempt(endpoint_id: str, delivery_id: str, event: dict[str, Any], *, expires_at_ms: int) -> int:
+    """Count one more attempt of a delivery (keeping its event, to send again); the attempt's number."""
+    item = CounterModel(*keys.webhook_message(endpoint_id, delivery_id))
+    item.update(
+        actions=[
+            CounterModel.attempts.add(1),
+            CounterModel.data.set({"event": event}),
+            CounterModel.expires_at.set(expires_after(expires_at_ms, 0)),
+        ]
+    )
+    return int(item.attempts or 1)
+
+
+def log_attempt(
+    endpoint_id: str, at_ms: int, delivery_id: str, attempt: int, record: dict[str, Any], *, expires_at_ms: int
+) -> None:
+    """One line of the endpoint's delivery log."""
+    CounterModel(
+        *keys.webhook_attempt(endpoint_id, at_ms, delivery_id, attempt),
+        data=record,
+        expires_at=expires_after(expires_at_ms, 0),
+    ).save()
+
+
+def attempts(endpoint_id: str, limit: int) -> list[dict[str, Any]]:
+    """The endpoint's logged attempts, newest first."""
+    query = CounterModel.query(keys.webhook_attempts(endpoint_id), scan_index_forward=False, limit=limit)
+    return [dict(item.data or {}) for item in query]
+
+
+def delivery_event(endpoint_id: str, delivery_id: str) -> dict[str, Any] | None:
+    """The event a delivery carries (as ``Event.to_json``), or ``None`` if there is no such delivery."""
+    try:
+        item = CounterModel.get(*keys.webhook_message(endpoint_id, delivery_id))
+    except CounterModel.DoesNotExist:
+        return None
+    event = (item.data or {}).get("event")
+    return event if isinstance(event, dict) else None
