@@ -56,6 +56,7 @@ LOCAL_ONLY_FUNCTIONS = {
     ("chalicelib/store/models.py", "create_tables"),  # the local stack and tests; deployments use infra/
     ("chalicelib/site/__init__.py", "demo_response"),  # answers 404 outside the local stage
     ("chalicelib/reports/aggregates.py", "rebuild"),  # an operator's command (scripts/reports.py), not the Lambda
+    ("chalicelib/store/calls.py", "scan_all"),  # read only by that rebuild
 }
 
 # Lambda's active tracing writes with these; X-Ray has no resource-level permissions ("*").
@@ -505,6 +506,8 @@ class Source:
             return
         if method not in PYNAMO_ACTIONS:
             return
+        if isinstance(recv, ast.Name) and self._module(recv.id) is not None:
+            return  # a repository's function (store.batch_get): its own module's calls are read there
         if isinstance(recv, ast.Attribute) and any(
             recv.attr in MODELS[m].get_attributes() for m in self.models_of(recv.value, scope)
         ):

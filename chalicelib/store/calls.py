@@ -364,14 +364,12 @@ def one_page(
     """Exactly one Query request (PynamoDB's iterator would fetch further pages by itself) of a
     month (``YYYY-MM``: whole calls) or a caller (``+E.164``: keys only, see ``batch_get``),
     newest first, within [start_ms, end_ms]; and DynamoDB's key to resume from."""
-    index = CallModel.caller_index if part.startswith("+") else CallModel.month_index
-    results = index.query(
-        part,
-        CallModel.started_at.between(start_ms, end_ms),
-        scan_index_forward=False,
-        page_size=limit,
-        last_evaluated_key=start_key,
-    )
+    between = CallModel.started_at.between(start_ms, end_ms)
+    page: dict[str, Any] = {"scan_index_forward": False, "page_size": limit, "last_evaluated_key": start_key}
+    if part.startswith("+"):  # each index named at its call: the IAM policy test reads which one is queried
+        results = CallModel.caller_index.query(part, between, **page)
+    else:
+        results = CallModel.month_index.query(part, between, **page)
     raw = next(results.page_iter)
     return [from_image(item) for item in raw.get("Items", [])], results.page_iter.last_evaluated_key
 
