@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.core import clock, secrets
 from chalicelib.core import validation as v
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest, NotFound, SecretUnavailable
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
@@ -231,7 +232,8 @@ def _store_secret(recipient_id: str, secret: str) -> None:
         raise SecretUnavailable("the secret could not be stored in SSM just now; try again") from None
 
 
-def create(body: dict[str, Any]) -> dict[str, Any]:
+def create(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    log_change(ctx, "alert_recipients.create")
     if len(all_items()) >= MAX_RECIPIENTS:
         raise BadRequest(f"at most {MAX_RECIPIENTS} alert recipients")
     recipient_id = "rcp_" + pysecrets.token_hex(8)
@@ -253,7 +255,8 @@ def get(recipient_id: str) -> dict[str, Any]:
     return public(load(recipient_id))
 
 
-def update(recipient_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def update(recipient_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    log_change(ctx, "alert_recipients.update", recipient_id=recipient_id)
     item = load(recipient_id)
     data, secret = _settings_from(body, dict(item.data or {}), recipient_id)
     data["updated_at"] = clock.now_ms()
@@ -264,7 +267,8 @@ def update(recipient_id: str, body: dict[str, Any]) -> dict[str, Any]:
     return public(item)
 
 
-def delete(recipient_id: str) -> None:
+def delete(recipient_id: str, *, ctx: RequestContext = SYSTEM) -> None:
+    log_change(ctx, "alert_recipients.delete", recipient_id=recipient_id)
     item = load(recipient_id)
     item.delete()
     if (item.data or {}).get("secret_param"):
