@@ -279,7 +279,8 @@ def require(request: Request, *, role: str = "viewer") -> Viewer:
     viewer = Viewer(email=found.email, role=found.role, csrf=found.csrf, session_id=found.session_id)
     # The dashboard's edge: the session's user and role become the request's context, for the
     # routes (``viewer.context`` or ``routes.http.caller``) to hand on as ``ctx=``.
-    attach(request.context, viewer.context)
+    if isinstance(getattr(request, "context", None), dict):  # a stand-in request (a test, a script) may have none
+        attach(request.context, viewer.context)
     if _RANK.get(viewer.role, -1) < _RANK[role]:
         raise Forbidden("This page is for admins only. Ask an admin if you need something changed.")
     return viewer
