@@ -9,7 +9,10 @@ import pytest
 from chalicelib.core import context
 from chalicelib.core.context import SYSTEM, TWILIO, RequestContext
 from chalicelib.leasing import endpoint
+from tests.test_api_keys import log_lines  # noqa: F401  (a fixture)
 from tests.test_dashboard_auth import admin, users_mod, viewer  # noqa: F401  (fixtures)
+from tests.test_dashboard_pages import Browser as PagesBrowser
+from tests.test_dashboard_pages import biz  # noqa: F401  (a fixture)
 from tests.test_leases import SITE, UA, lease, make_pool
 
 CALLER = "+14155550111"
@@ -125,3 +128,15 @@ def test_the_log_fields_name_the_caller_never_a_secret():
         "api_key_name": "CI deploys",
     }
     assert context.for_user("a@example.com", "viewer").log_fields()["actor_kind"] == "user"
+
+
+def test_a_viewers_outcome_tag_is_logged_as_theirs(api, biz, log_lines):  # noqa: F811
+    # Given a call and a signed-in viewer
+    sid = biz.call("Google Ads", "+14155550009", talk=75)
+    b = PagesBrowser(api)
+    # When they tag it a sale on the call page
+    form = {"csrf": b.csrf, "outcome": "sale"}
+    assert b.post(f"/dashboard/calls/{sid}/outcome", form).status_code == 303
+    # Then the change is logged as theirs
+    [line] = [line for line in log_lines() if line.get("action") == "calls.set_outcome"]
+    assert (line["actor"], line["actor_kind"], line["call_sid"]) == ("viewer@example.com", "user", sid)
