@@ -56,12 +56,12 @@ def create_channel() -> Response:
 
 @bp.route("/v1/channels", methods=["GET"])
 def list_channels() -> Response:
-    return json_response({"channels": channels.list_all()})
+    return json_response({"channels": channels.list_all(ctx=_ctx())})
 
 
 @bp.route("/v1/channels/{channel_id}", methods=["GET"])
 def get_channel(channel_id: str) -> Response:
-    return json_response(channels.get(channel_id))
+    return json_response(channels.get(channel_id, ctx=_ctx()))
 
 
 @bp.route("/v1/channels/{channel_id}", methods=["PATCH"])
@@ -84,13 +84,17 @@ def provision_number() -> Response:
 def list_numbers() -> Response:
     q = query(bp.current_request)
     return json_response(
-        {"numbers": numbers.list_all(status=q.get("status"), channel_id=q.get("channel_id"), pool_id=q.get("pool_id"))}
+        {
+            "numbers": numbers.list_all(
+                status=q.get("status"), channel_id=q.get("channel_id"), pool_id=q.get("pool_id"), ctx=_ctx()
+            )
+        }
     )
 
 
 @bp.route("/v1/numbers/{number}", methods=["GET"])
 def get_number(number: str) -> Response:
-    return json_response(numbers.get(number))
+    return json_response(numbers.get(number, ctx=_ctx()))
 
 
 @bp.route("/v1/numbers/{number}", methods=["DELETE"])
@@ -103,7 +107,7 @@ def list_calls() -> Response:
     req = bp.current_request
     q = query(req)
     if q.get("format") == "csv" or "text/csv" in (req.headers.get("accept") or ""):
-        body, cursor = calllog.calls_csv(q)
+        body, cursor = calllog.calls_csv(q, ctx=_ctx())
         headers: Headers = {
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": 'attachment; filename="calls.csv"',
@@ -113,12 +117,12 @@ def list_calls() -> Response:
         return Response(body=body, status_code=200, headers=headers)
     if q.get("format") not in (None, "json"):
         raise BadRequest("'format' must be json or csv")
-    return json_response(calllog.list_calls(q))
+    return json_response(calllog.list_calls(q, ctx=_ctx()))
 
 
 @bp.route("/v1/calls/{sid}", methods=["GET"])
 def get_call(sid: str) -> Response:
-    return json_response(calls.get(sid))
+    return json_response(calls.get(sid, ctx=_ctx()))
 
 
 @bp.route("/v1/calls/{sid}/recording", methods=["GET"])
@@ -168,12 +172,12 @@ def create_pool() -> Response:
 
 @bp.route("/v1/pools", methods=["GET"])
 def list_pools() -> Response:
-    return json_response({"pools": pools.list_all()})
+    return json_response({"pools": pools.list_all(ctx=_ctx())})
 
 
 @bp.route("/v1/pools/{pool_id}", methods=["GET"])
 def get_pool(pool_id: str) -> Response:
-    return json_response(pools.status(pool_id))
+    return json_response(pools.status(pool_id, ctx=_ctx()))
 
 
 @bp.route("/v1/pools/{pool_id}/sizing", methods=["GET"])
