@@ -105,9 +105,9 @@ bench: venv
 package: venv
 	$(PY) -m calltracking_cli.package --stage $(or $(STAGE),dev)
 
-# Management API keys: make apikey NAME="CI deploys" | make apikeys | make apikey-revoke ID=abc123defg  [STAGE=prod]
+# Management API keys: make apikey NAME="CI deploys" [SCOPE=read|write|admin] | make apikeys | make apikey-revoke ID=abc123defg  [STAGE=prod]
 apikey: venv
-	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) keys create --name "$(NAME)" $(if $(STAGE),--stage "$(STAGE)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) keys create --name "$(NAME)" $(if $(SCOPE),--scope "$(SCOPE)") $(if $(STAGE),--stage "$(STAGE)")
 apikeys: venv
 	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) keys list $(if $(STAGE),--stage "$(STAGE)")
 apikey-revoke: venv

@@ -7,6 +7,10 @@ or a hash. ``revoke`` takes effect at once in this process and within 60 s in ev
 Lambda (each caches a good key for that long). The local stage (default) follows ``make run``'s
 DDB_PORT; a deployed stage uses its TABLE_PREFIX against AWS (credentials from the environment;
 it needs dynamodb:GetItem, PutItem, Query and UpdateItem on the stage's counters table).
+
+``--scope`` (``read``, ``write`` or ``admin``) says what the key may do; ``write`` unless given,
+so that a key able to add a webhook or an alert recipient (where call data is sent) is always
+asked for by name. Keys made before scopes existed are listed, and work, as ``admin``.
 """
 
 from __future__ import annotations
@@ -32,10 +36,10 @@ def _table(keys: list[dict[str, Any]]) -> None:
     if not keys:
         click.echo("no API keys", err=True)
         return
-    rows = [("ID", "NAME", "CREATED", "STATUS", "KEY")]
+    rows = [("ID", "NAME", "SCOPE", "CREATED", "STATUS", "KEY")]
     for k in keys:
         status = f"revoked {k['revoked_at']}" if k["revoked_at"] else "active"
-        rows.append((k["id"], k["name"], k["created_at"] or "", status, f"ct_{k['id']}_...{k['hint']}"))
+        rows.append((k["id"], k["name"], k["scope"], k["created_at"] or "", status, f"ct_{k['id']}_...{k['hint']}"))
     columns(rows)
 
 
@@ -46,16 +50,25 @@ def keys() -> None:
 
 @keys.command()
 @click.option("--name", required=True, help="who or what uses it, e.g. 'CI deploys'")
+@click.option(
+    "--scope",
+    type=click.Choice(["read", "write", "admin"]),
+    default="write",
+    show_default=True,
+    help="read: GETs; write: also changes channels, pools, numbers, outcomes, spend; admin: also webhooks, alerts",
+)
 @stage_option
 @json_option
 @click.pass_obj
-def create(project: Project, name: str, stage: str, as_json: bool) -> None:
+def create(project: Project, name: str, scope: str, stage: str, as_json: bool) -> None:
     """Make a key and print it (once)."""
-    made = _run(project, stage, lambda apikeys: apikeys.create(name))
+    made = _run(project, stage, lambda apikeys: apikeys.create(name, scope))
     if as_json:
         echo_json(made)
     else:
-        click.echo(f"created API key {made['id']} ({made['name']}); it is shown only now:", err=True)
+        click.echo(
+            f"created API key {made['id']} ({made['name']}, scope {made['scope']}); it is shown only now:", err=True
+        )
         click.echo(made["key"])
 
 
@@ -64,7 +77,7 @@ def create(project: Project, name: str, stage: str, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def list_(project: Project, stage: str, as_json: bool) -> None:
-    """Every key: id, name, dates, status, last 4 characters."""
+    """Every key: id, name, scope, dates, status, last 4 characters."""
     show(_run(project, stage, lambda apikeys: apikeys.list_keys()), as_json, _table)
 
 

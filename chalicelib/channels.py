@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib import handling, numbers
 from chalicelib.core import clock
 from chalicelib.core import validation as v
-from chalicelib.core.context import SYSTEM, RequestContext
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest
 from chalicelib.store import lines
 from chalicelib.store.lines import Channel
@@ -36,6 +36,7 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
 
 
 def create(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    log_change(ctx, "channels.create")
     f = _fields(body, partial=False)
     numbers.refuse_tracking_numbers(numbers.forward_phones(f))
     now = clock.now_ms()
@@ -66,6 +67,7 @@ def list_all(*, ctx: RequestContext = SYSTEM) -> list[dict[str, Any]]:
 
 
 def update(channel_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    log_change(ctx, "channels.update", channel_id=channel_id)
     f = _fields(body, partial=True)
     if not f:
         raise BadRequest(f"nothing to change; send one or more of: {', '.join(sorted(FIELDS))}")
@@ -80,6 +82,7 @@ def update(channel_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTE
 
 def delete(channel_id: str, *, ctx: RequestContext = SYSTEM) -> None:
     """Delete a channel that has no active numbers; its calls keep the channel's name."""
+    log_change(ctx, "channels.delete", channel_id=channel_id)
     load(channel_id, ctx=ctx)
     numbers.require_none_active(channel_id=channel_id)
     lines.delete_channel(channel_id, ctx=ctx)

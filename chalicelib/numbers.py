@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlencode
 
 from chalicelib.core import clock
 from chalicelib.core import validation as v
-from chalicelib.core.context import SYSTEM, RequestContext
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest, Conflict, NotFound, UpstreamError
 from chalicelib.core.settings import get_settings
 from chalicelib.core.telephony import TelephonyError, Webhooks, get_provider
@@ -75,6 +75,7 @@ def _target(body: dict[str, Any], ctx: RequestContext) -> tuple[str, str | None,
 
 def provision(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Search for a number (or take the one given) and buy it for a channel or a pool."""
+    log_change(ctx, "numbers.provision")
     v.reject_unknown(body, PROVISION_FIELDS)
     kind, channel_id, pool_id, forward_to = _target(body, ctx)
     if kind != "overflow" and "overflow" in body and body["overflow"]:
@@ -284,6 +285,7 @@ def repoint_deployment(*, force: bool = False) -> int:
 
 def release(number: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Give the number back to the carrier; its item (and its calls) stay, marked released."""
+    log_change(ctx, "numbers.release", number=number)
     item = load(number)
     if item.status == "released":
         return to_dict(item)

@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib import handling, numbers, sites
 from chalicelib.core import clock
 from chalicelib.core import validation as v
-from chalicelib.core.context import SYSTEM, RequestContext
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest, Conflict
 from chalicelib.store import lines
 from chalicelib.store.lines import Pool
@@ -79,6 +79,7 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
 
 
 def create(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    log_change(ctx, "pools.create")
     f = _fields(body, partial=False)
     numbers.refuse_tracking_numbers(numbers.forward_phones(f))
     now = clock.now_ms()
@@ -112,6 +113,7 @@ def list_all(*, ctx: RequestContext = SYSTEM) -> list[dict[str, Any]]:
 
 
 def update(pool_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    log_change(ctx, "pools.update", pool_id=pool_id)
     f = _fields(body, partial=True)
     if not f:
         raise BadRequest(f"nothing to change; send one or more of: {', '.join(sorted(FIELDS))}")
@@ -129,6 +131,7 @@ def update(pool_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) 
 
 
 def delete(pool_id: str, *, ctx: RequestContext = SYSTEM) -> None:
+    log_change(ctx, "pools.delete", pool_id=pool_id)
     load(pool_id, ctx=ctx)
     numbers.require_none_active(pool_id=pool_id)
     lines.delete_pool(pool_id, ctx=ctx)

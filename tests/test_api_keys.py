@@ -90,7 +90,7 @@ def test_created_key_works_on_a_management_route(api):
     assert len(key_id) == 10 and len(secret) >= 43  # token_urlsafe(32): 256 random bits
     r = api.call("GET", ROUTE, key=made["key"])
     assert r.status_code == 200, r.body
-    assert auth.identify(f"Bearer {made['key']}") == f"key:{key_id}"
+    assert auth.identify(f"Bearer {made['key']}").actor == f"key:{key_id}"
 
 
 def test_each_key_is_new(tables):
@@ -109,7 +109,7 @@ def test_list_shows_keys_without_secret_or_hash(tables):
     made = apikeys.create("Reporting dashboard")
     _, secret = split(made["key"])
     [listed] = apikeys.list_keys()
-    assert set(listed) == {"id", "name", "created_at", "revoked_at", "status", "hint"}
+    assert set(listed) == {"id", "name", "scope", "created_at", "revoked_at", "status", "hint"}
     assert listed["id"] == made["id"] and listed["name"] == "Reporting dashboard"
     assert listed["status"] == "active" and listed["revoked_at"] is None
     assert listed["hint"] == secret[-4:]
@@ -275,7 +275,7 @@ def test_logs_carry_the_key_id_never_the_key(api, log_lines, monkeypatch):
     assert api.call("GET", ROUTE, key=made["key"]).status_code == 200
     assert api.call("GET", f"{ROUTE}/ch_nope", key=made["key"]).status_code == 404  # logged as refused
     api.call("GET", ROUTE, key=f"ct_{key_id}_{'B' * len(secret)}")  # a wrong secret
-    assert appended[:2] == [{"api_key_id": f"key:{key_id}"}] * 2
+    assert appended[:2] == [{"api_key_id": f"key:{key_id}", "api_key_name": "logged"}] * 2
     refused = [line for line in log_lines() if line["message"] == "request refused"]
     assert refused[0]["api_key_id"] == f"key:{key_id}" and refused[0]["status"] == 404
     assert refused[-1]["status"] == 401
@@ -289,7 +289,7 @@ def test_logs_carry_the_key_id_never_the_key(api, log_lines, monkeypatch):
 def test_the_bootstrap_key_still_works_with_its_hash_identity(api):
     assert api.call("GET", ROUTE).status_code == 200  # conftest's API_KEY
     want = "key:" + hashlib.sha256(API_KEY.encode()).hexdigest()[:8]
-    assert auth.identify(f"Bearer {API_KEY}") == want
+    assert auth.identify(f"Bearer {API_KEY}").actor == want
 
 
 def test_stored_keys_work_without_a_bootstrap_key(api, settings_env):
@@ -328,7 +328,7 @@ def test_the_command_creates_lists_and_revokes(api):
 
 def test_the_command_create_json_and_revoke_by_pasted_key(api):
     made = json.loads(cli("create", "--name", "json", "--json").stdout)
-    assert set(made) == {"id", "key", "name", "created_at"}
+    assert set(made) == {"id", "key", "name", "scope", "created_at"}
     done = cli("revoke", made["key"])  # a whole key pasted by mistake: its id is used
     assert made["id"] in done.stdout and split(made["key"])[1] not in done.stdout + done.stderr
     assert apikeys.list_keys()[0]["status"] == "revoked"

@@ -8,6 +8,19 @@ characters as a hint, and the SHA-256 of the secret, never the key. A plain SHA-
 enough here: the secret is random and long, so there is nothing to guess from a leaked hash
 that a slow password hash would protect (those exist for low-entropy, human-chosen secrets).
 
+**Scopes.** Each key has one scope, ``read``, ``write`` or ``admin`` (cumulative; what each
+opens is ``chalicelib/routes/scopes.py``). A new key is ``write`` unless asked otherwise: enough
+for a script or CRM that records outcomes and spend, while what reveals or redirects data
+(webhooks, alert recipients, keys) must be asked for by name (``--scope admin``). Keys made
+before scopes existed have none stored and read as ``admin``: they could do everything, and
+taking that away on an upgrade would break their scripts unannounced.
+
+**Two shapes.** Keys made before issue 23 hold their fields only in the item's ``data`` JSON;
+new keys are written with typed attributes (``CounterModel.key_*``) *and* the same ``data``,
+so that a rollback to the previous release still reads (and refuses revoked) keys. Reading
+prefers the typed attributes and falls back to ``data``; a key counts as revoked when either
+shape says so. A later migration may drop ``data`` once no release reads it.
+
 Checking a request costs one GetItem on the key id, compared with ``hmac.compare_digest``.
 Valid keys are then cached per process for ``CACHE_SECONDS`` (60 s), so a warm Lambda does
 not read on every request; a revocation is seen at once by the process that makes it and
@@ -21,13 +34,17 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import PutError, PynamoDBException
+from pynamodb.expressions.update import Action
 
 from chalicelib.core import clock
 from chalicelib.core import validation as v
-from chalicelib.core.errors import NotFound, StorageUnavailable
+from chalicelib.core.context import SCOPES, SYSTEM, RequestContext, Scope
+from chalicelib.core.errors import BadRequest, NotFound, StorageUnavailable
+from chalicelib.core.observability import logger
 from chalicelib.store import keys
 from chalicelib.store.cache import TTLCache
 from chalicelib.store.models import CounterModel
@@ -41,8 +58,25 @@ CACHE_MAX = 1000
 # ct_<id>_<secret>: the id has no "_", so the first two underscores split the key.
 _KEY = re.compile(r"ct_([a-z0-9]{10})_([A-Za-z0-9_-]{43})")
 
-# key id -> the secret's SHA-256, valid keys only; the injectable clock, so tests can move time.
-_cache: TTLCache[bytes] = TTLCache(CACHE_SECONDS, max_entries=CACHE_MAX, now=lambda: clock.now_ms() / 1000)
+DEFAULT_SCOPE: Scope = "write"
+LEGACY_SCOPE: Scope = "admin"  # keys stored before scopes existed
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """One stored key as read from either shape of its item; never the key itself."""
+
+    key_id: str
+    name: str
+    scope: Scope
+    secret_sha256: str | None
+    hint: str
+    created_at: int | None
+    revoked_at: int | None
+
+
+# key id -> its record, valid keys only; the injectable clock, so tests can move time.
+_cache: TTLCache[ApiKey] = TTLCache(CACHE_SECONDS, max_entries=CACHE_MAX, now=lambda: clock.now_ms() / 1000)
 
 
 def _hash(secret: str) -> bytes:
@@ -55,23 +89,57 @@ def parse(key: str) -> tuple[str, str] | None:
     return (m.group(1), m.group(2)) if m else None
 
 
-def _public(item: CounterModel) -> dict[str, Any]:
-    """What may be shown about a key: never the hash, never the key."""
+def parse_scope(value: str | None) -> Scope:
+    """A scope named by a person (the CLI); 400 for anything else."""
+    if value is None:
+        return DEFAULT_SCOPE
+    if value not in SCOPES:
+        raise BadRequest(f"'scope' must be one of {', '.join(SCOPES)}")
+    return value
+
+
+def _record(item: CounterModel) -> ApiKey:
+    """The key in ``item``, typed attributes first, the old ``data`` JSON for what they lack."""
     data: dict[str, Any] = item.data or {}
-    revoked = data.get("revoked_at")
+    stored_scope = item.key_scope
+    if stored_scope is None:
+        scope: Scope = LEGACY_SCOPE
+    elif stored_scope in SCOPES:
+        scope = stored_scope
+    else:
+        scope = "read"  # not a value this code writes: the least it can mean
+    secret = item.key_secret_sha256 or data.get("secret_sha256")
+    revoked = item.key_revoked_at or data.get("revoked_at")
+    created = item.key_created_at or data.get("created_at")
+    return ApiKey(
+        key_id=item.sk,
+        name=item.key_name if item.key_name is not None else str(data.get("name", "")),
+        scope=scope,
+        secret_sha256=secret if isinstance(secret, str) else None,
+        hint=item.key_hint if item.key_hint is not None else str(data.get("hint", "")),
+        created_at=int(created) if created else None,
+        revoked_at=int(revoked) if revoked else None,
+    )
+
+
+def _public(key: ApiKey) -> dict[str, Any]:
+    """What may be shown about a key: never the hash, never the key."""
     return {
-        "id": item.sk,
-        "name": data.get("name", ""),
-        "created_at": clock.iso(data.get("created_at")),
-        "revoked_at": clock.iso(revoked),
-        "status": "revoked" if revoked else "active",
-        "hint": data.get("hint", ""),
+        "id": key.key_id,
+        "name": key.name,
+        "scope": key.scope,
+        "created_at": clock.iso(key.created_at),
+        "revoked_at": clock.iso(key.revoked_at),
+        "status": "revoked" if key.revoked_at else "active",
+        "hint": key.hint,
     }
 
 
-def create(name: str) -> dict[str, Any]:
-    """A new key. The answer is the only place the key ever appears: it is stored hashed."""
+def create(name: str, scope: str | None = None, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    """A new key (``scope`` ``write`` unless named). The answer is the only place the key ever
+    appears: it is stored hashed."""
     label = v.string({"name": name}, "name", required=True, max_len=100, min_len=1)
+    granted = parse_scope(scope)
     now = clock.now_ms()
     tries = 0
     while True:
@@ -86,22 +154,37 @@ def create(name: str) -> dict[str, Any]:
         }
         try:
             # Never over another key: a (most unlikely) id collision just draws again.
-            CounterModel(*keys.api_key(key_id), data=data).save(condition=CounterModel.sk.does_not_exist())
+            CounterModel(
+                *keys.api_key(key_id),
+                data=data,
+                key_name=label,
+                key_scope=granted,
+                key_secret_sha256=data["secret_sha256"],
+                key_hint=data["hint"],
+                key_created_at=now,
+            ).save(condition=CounterModel.sk.does_not_exist())
         except PutError:
             tries += 1
             if tries == 3:
                 raise
             continue
-        return {"id": key_id, "key": f"{PREFIX}{key_id}_{secret}", "name": label, "created_at": clock.iso(now)}
+        logger.info("API key created", key_id=key_id, scope=granted, **ctx.log_fields())
+        return {
+            "id": key_id,
+            "key": f"{PREFIX}{key_id}_{secret}",
+            "name": label,
+            "scope": granted,
+            "created_at": clock.iso(now),
+        }
 
 
 def list_keys() -> list[dict[str, Any]]:
     """Every key, revoked ones included, oldest first; without hashes or keys."""
-    found = [_public(item) for item in CounterModel.query(keys.API_KEYS_PK)]
+    found = [_public(_record(item)) for item in CounterModel.query(keys.API_KEYS_PK)]
     return sorted(found, key=lambda k: (k["created_at"] or "", k["id"]))
 
 
-def revoke(key_id: str) -> dict[str, Any]:
+def revoke(key_id: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Revoke a key (again is harmless). This process stops accepting it at once; others
     within ``CACHE_SECONDS``."""
     _cache.pop(key_id)
@@ -110,15 +193,19 @@ def revoke(key_id: str) -> dict[str, Any]:
     except CounterModel.DoesNotExist:
         raise NotFound(f"no API key with id {key_id!r}") from None
     data: dict[str, Any] = dict(item.data or {})
-    if not data.get("revoked_at"):
-        data["revoked_at"] = clock.now_ms()
-        item.update(actions=[CounterModel.data.set(data)], condition=CounterModel.sk.exists())
+    if not _record(item).revoked_at:
+        now = clock.now_ms()
+        data["revoked_at"] = now
+        # Both shapes: this release reads either, the one before reads only ``data``.
+        actions: list[Action] = [CounterModel.data.set(data), CounterModel.key_revoked_at.set(now)]
+        item.update(actions=actions, condition=CounterModel.sk.exists())
+        logger.info("API key revoked", key_id=key_id, **ctx.log_fields())
     _cache.pop(key_id)  # in case a request cached it while this ran
-    return _public(item)
+    return _public(_record(item))
 
 
-def authenticate(key: str) -> str | None:
-    """The key id if ``key`` is a stored, unrevoked key with the right secret; else ``None``.
+def authenticate(key: str) -> ApiKey | None:
+    """The stored key if ``key`` is a stored, unrevoked key with the right secret; else ``None``.
 
     A DynamoDB failure is a 503 (try again), not a 401: the key may well be good.
     """
@@ -128,24 +215,22 @@ def authenticate(key: str) -> str | None:
     key_id, secret = parsed
     presented = _hash(secret)
     fresh, cached = _cache.get(key_id)
-    if fresh and cached is not None:
-        return key_id if hmac.compare_digest(presented, cached) else None
+    if fresh and cached is not None and cached.secret_sha256 is not None:
+        return cached if hmac.compare_digest(presented, bytes.fromhex(cached.secret_sha256)) else None
     try:
         item = CounterModel.get(*keys.api_key(key_id))
     except CounterModel.DoesNotExist:
         return None
     except PynamoDBException:
         raise StorageUnavailable("the API key could not be checked just now; try again") from None
-    data: dict[str, Any] = item.data or {}
-    stored = data.get("secret_sha256")
-    if not isinstance(stored, str) or data.get("revoked_at"):
+    found = _record(item)
+    if found.secret_sha256 is None or found.revoked_at:
         _cache.pop(key_id)
         return None
-    expected = bytes.fromhex(stored)
-    if not hmac.compare_digest(presented, expected):
+    if not hmac.compare_digest(presented, bytes.fromhex(found.secret_sha256)):
         return None
-    _cache.put(key_id, expected)
-    return key_id
+    _cache.put(key_id, found)
+    return found
 
 
 def clear_cache() -> None:

@@ -9,8 +9,9 @@ is partitioned by it yet.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 DEFAULT_ACCOUNT = "default"
 
@@ -40,6 +41,69 @@ class RequestContext:
     def allows(self, scope: Scope) -> bool:
         return scope in self.scopes
 
+    def log_fields(self) -> dict[str, Any]:
+        """Who made a change, for its log line (and, later, the audit log): never a secret."""
+        fields: dict[str, Any] = {"actor": self.actor, "actor_kind": self.kind, "account_id": self.account_id}
+        if self.key_name is not None:
+            fields["api_key_name"] = self.key_name
+        return fields
+
 
 SYSTEM = RequestContext(kind="system", actor="system", scopes=scopes_up_to("admin"))
 TWILIO = RequestContext(kind="twilio", actor="twilio", scopes=frozenset({"write"}))
+
+
+# --- reaching a request's context -----------------------------------------------------------------
+#
+# Where a request's context lives: on the request itself, under ``CONTEXT_KEY`` in the Chalice
+# request's ``context`` dict (API Gateway's ``requestContext``), not in a module global or a
+# contextvar. The request object is made afresh for every request and dropped after it, so
+# nothing can leak from one request into the next (a warm Lambda, ``chalice local``'s one
+# process), there is nothing to reset when a handler raises, and a route reads its caller from
+# the request it already holds (``bp.current_request``). Functions below the routes never look
+# it up: routes hand it on as the keyword argument ``ctx``.
+CONTEXT_KEY = "calltracking.request_context"
+
+
+def attach(request_context: MutableMapping[str, Any], ctx: RequestContext) -> RequestContext:
+    """Store ``ctx`` as the caller of the request whose ``context`` dict is ``request_context``."""
+    request_context[CONTEXT_KEY] = ctx
+    return ctx
+
+
+def of(request_context: Mapping[str, Any] | None) -> RequestContext | None:
+    """The caller stored on a request by ``attach``; ``None`` if no edge identified one."""
+    found = (request_context or {}).get(CONTEXT_KEY)
+    return found if isinstance(found, RequestContext) else None
+
+
+def for_api_key(actor: str, name: str | None, scope: Scope) -> RequestContext:
+    """An API key's context: ``actor`` is its log identity (``key:<id>``), never the key."""
+    return RequestContext(kind="api_key", actor=actor, scopes=scopes_up_to(scope), key_name=name)
+
+
+def for_user(email: str, role: str) -> RequestContext:
+    """A dashboard user's context. An ``admin`` holds every scope, a ``viewer`` ``read``.
+
+    Dashboard pages are gated by role (``dashboard.web.require``), not by these scopes: a viewer
+    tags outcomes on the call page, as the page has always allowed. The scopes say what the same
+    person may do in API terms, for an audit line or a later shared check; nothing below the
+    edge refuses a write by them.
+    """
+    return RequestContext(
+        kind="user", actor=email, role=role, scopes=scopes_up_to("admin" if role == "admin" else "read")
+    )
+
+
+def for_site(site_key: str) -> RequestContext:
+    """The lease endpoint's caller: a website, named by its pool's site key (public: it is in the
+    script tag). It holds no scope: a site key opens the lease endpoint and nothing else."""
+    return RequestContext(kind="site", actor="site:" + site_key)
+
+
+def log_change(ctx: RequestContext, action: str, **ids: Any) -> None:
+    """One INFO line per change asked of the domain (``action`` such as ``channels.update``), with
+    who asked (``log_fields``) and the ids it names: what an audit log will later be built from."""
+    from chalicelib.core.observability import logger  # Powertools: not needed to name a caller
+
+    logger.info("change requested", action=action, **ids, **ctx.log_fields())

@@ -47,6 +47,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 from chalice import ChaliceUnhandledError, Response  # type: ignore[attr-defined]
 from chalice.app import Request
 
+from chalicelib.core.context import RequestContext, attach, for_user
 from chalicelib.core.errors import ApiError, BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
 from chalicelib.core.settings import get_settings
 from chalicelib.dashboard import websessions
@@ -95,6 +96,11 @@ class Viewer:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def context(self) -> RequestContext:
+        """This person as the request's caller (``context.for_user``: their email and role)."""
+        return for_user(self.email, self.role)
 
 
 class Redirect(ChaliceUnhandledError):  # type: ignore[misc]
@@ -271,6 +277,10 @@ def require(request: Request, *, role: str = "viewer") -> Viewer:
             raise Redirect(signin_location(request))
         raise Unauthorized("Please sign in again: this session has ended or never began.")
     viewer = Viewer(email=found.email, role=found.role, csrf=found.csrf, session_id=found.session_id)
+    # The dashboard's edge: the session's user and role become the request's context, for the
+    # routes (``viewer.context`` or ``routes.http.caller``) to hand on as ``ctx=``.
+    if isinstance(getattr(request, "context", None), dict):  # a stand-in request (a test, a script) may have none
+        attach(request.context, viewer.context)
     if _RANK.get(viewer.role, -1) < _RANK[role]:
         raise Forbidden("This page is for admins only. Ask an admin if you need something changed.")
     return viewer

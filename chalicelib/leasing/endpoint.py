@@ -23,6 +23,7 @@ from chalicelib import sites
 from chalicelib.core import clock
 from chalicelib.core import privacy as privacy_urls
 from chalicelib.core import validation as v
+from chalicelib.core.context import RequestContext, for_site
 from chalicelib.core.errors import ApiError, BadRequest, Forbidden
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
@@ -148,18 +149,30 @@ def parse(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def lease(
-    raw: bytes | str | None, origin: str | None, header_user_agent: str | None, client_ip: str | None = None
+    raw: bytes | str | None,
+    origin: str | None,
+    header_user_agent: str | None,
+    client_ip: str | None = None,
+    *,
+    on_context: Callable[[RequestContext], object] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Answer one lease request: the number to show and the CORS headers to send it with.
 
     ``client_ip`` is the address API Gateway saw (``requestContext.identity.sourceIp``), never
     a header the client sets; without it (in-process simulations) no address budget applies.
+
+    The lease endpoint's edge: once the site key names a pool, the request's caller is that site
+    (``for_site``), handed to ``on_context`` (the route attaches it to its request). A callback
+    rather than a third value in the answer, so that the simulations and benchmarks calling
+    this in-process keep their two-value answer.
     """
     body = v.json_body(raw, None, max_bytes=MAX_BODY_BYTES)
     site_key = body.get("site_key")
     if not isinstance(site_key, str):
         raise BadRequest("'site_key' must be the data-site value of the script tag")
     pool = sites.by_site_key(site_key)
+    if on_context is not None:
+        on_context(for_site(pool.site_key))
     allowed = _allowed_origin(pool, origin)
     headers = cors_headers(allowed)
     try:

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib import calls
 from chalicelib.core import clock
 from chalicelib.core import validation as v
-from chalicelib.core.context import SYSTEM, RequestContext
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest
 from chalicelib.store import calls as store
 from chalicelib.store.calls import CallChange, CallRecord
@@ -22,6 +22,7 @@ MAX_TAGS = 20
 
 def set_outcome(call_sid: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> CallRecord:
     """``PATCH /v1/calls/{sid}``: outcome, revenue, note, tags; the aggregates follow."""
+    log_change(ctx, "calls.set_outcome", call_sid=call_sid)
     v.reject_unknown(body, {"outcome", "revenue", "note", "tags"})
     if not body:
         raise BadRequest("nothing to change; send one or more of: note, outcome, revenue, tags")

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.core import validation as v
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest
 from chalicelib.store import aggregates as stored
 from chalicelib.store.ops import dynamo_number
@@ -39,8 +40,9 @@ def date(value: Any, name: str = "date") -> str:
     return day.strftime("%Y-%m-%d")
 
 
-def put_spend(body: dict[str, Any]) -> dict[str, Any]:
+def put_spend(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """``PUT /v1/spend``: one source's spend on one day (replaces what was there)."""
+    log_change(ctx, "spend.put")
     v.reject_unknown(body, {"source", "date", "amount"})
     entry: dict[str, Any] = {
         "source": source(body.get("source")),
@@ -51,8 +53,9 @@ def put_spend(body: dict[str, Any]) -> dict[str, Any]:
     return {**entry, "amount": float(entry["amount"])}
 
 
-def import_spend(raw: bytes | str | None) -> dict[str, Any]:
+def import_spend(raw: bytes | str | None, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """CSV ``date,source,amount`` (header required): all rows or none, errors by line."""
+    log_change(ctx, "spend.import")
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else (raw or "")
     if len(text) > MAX_CSV_BYTES:
         raise BadRequest(f"the CSV is larger than {MAX_CSV_BYTES} bytes; split it")

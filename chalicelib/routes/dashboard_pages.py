@@ -103,7 +103,7 @@ def save_outcome(sid: str) -> Response:
     viewer = web.require(req)  # a viewer may tag outcomes
     form = web.check_csrf(req, viewer)
     try:
-        outcomes.set_outcome(sid, story.outcome_body(form))
+        outcomes.set_outcome(sid, story.outcome_body(form), ctx=viewer.context)
     except BadRequest as exc:  # the story again, with what was wrong
         data = story.story(sid)
         return web.render(req, "call.html", viewer=viewer, status=400, error=exc.message, **data, **_common())

@@ -1,4 +1,10 @@
-"""HTTP plumbing shared by every route: error mapping, API-key checks, timeouts per route, JSON and TwiML answers."""
+"""HTTP plumbing shared by every route: error mapping, API keys and scopes, timeouts per route, JSON and TwiML answers.
+
+Each edge builds the request's ``RequestContext`` and attaches it to the request
+(``chalicelib.core.context.attach``): the API key check here, the dashboard's ``web.require``,
+the Twilio signature check (``voice.webhook_auth.verified_request``) and the lease endpoint.
+Routes read it with ``caller(request)`` and hand it on as ``ctx=``.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,11 @@ from urllib.parse import unquote
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.core import settings
+from chalicelib.core import context, settings
+from chalicelib.core.context import RequestContext
 from chalicelib.core.errors import ApiError, NotFound
 from chalicelib.core.observability import logger
+from chalicelib.routes import scopes
 from chalicelib.store import connections
 
 Headers = dict[str, str | list[str]]
@@ -73,12 +81,24 @@ def _answer(event: Request, get_response: Callable[[Request], Response], resourc
         if _needs_key(resource):
             from chalicelib.access import auth  # management API only: kept out of the voice path's cold start
 
-            logger.append_keys(api_key_id=auth.identify(event.headers.get("authorization")))
+            ctx = context.attach(event.context, auth.identify(event.headers.get("authorization")))
+            # Powertools' inject_lambda_context(clear_state=True) drops these at the next request.
+            logger.append_keys(api_key_id=ctx.actor, api_key_name=ctx.key_name)
+            scopes.enforce(ctx, event.method, resource)  # before the path ids: a key refused learns nothing
             _require_path_ids(event)
         return _uniform(get_response(event))
     except ApiError as exc:
         logger.info("request refused", status=exc.status, code=exc.code, reason=exc.message, path=resource)
         return json_response(exc.body(), exc.status, getattr(exc, "headers", None))
+
+
+def caller(request: Request) -> RequestContext:
+    """The context an edge attached to ``request``. A route behind no edge that builds one is a
+    bug (a 500), never a request run as nobody or as the system."""
+    found = context.of(request.context)
+    if found is None:
+        raise RuntimeError(f"no request context on {request.context.get('resourcePath')!r}: which edge admits it?")
+    return found
 
 
 def _require_path_ids(event: Request) -> None:

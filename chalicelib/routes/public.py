@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib import site
+from chalicelib.core.context import attach
 from chalicelib.leasing import endpoint
 from chalicelib.routes.http import json_response
 
@@ -16,7 +17,13 @@ def lease() -> Response:
     req = bp.current_request
     # The address API Gateway saw; X-Forwarded-For and the like are the client's to write.
     client_ip = ((req.context or {}).get("identity") or {}).get("sourceIp")
-    answer, headers = endpoint.lease(req.raw_body, req.headers.get("origin"), req.headers.get("user-agent"), client_ip)
+    answer, headers = endpoint.lease(
+        req.raw_body,
+        req.headers.get("origin"),
+        req.headers.get("user-agent"),
+        client_ip,
+        on_context=lambda ctx: attach(req.context, ctx),
+    )
     return json_response(answer, 200, headers)
 
 

@@ -18,7 +18,7 @@ from chalicelib.core.validation import is_e164
 from chalicelib.routes.http import twiml
 from chalicelib.voice import inbound
 from chalicelib.voice import twiml as answers
-from chalicelib.voice.webhook_auth import FormParams, parse_form, verified_form
+from chalicelib.voice.webhook_auth import FormParams, parse_form, verified_request
 
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
@@ -28,7 +28,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 def _form(path: str) -> dict[str, str]:
     """The signed form. ``path`` includes any query string exactly as this app wrote it (TwiML, number URLs)."""
     req = bp.current_request
-    return verified_form(path, req.raw_body, req.headers.get("x-twilio-signature"))
+    return verified_request(path, req.raw_body, req.headers.get("x-twilio-signature"), req.context)
 
 
 def _form_if_verifiable(path: str) -> tuple[FormParams, bool]:
@@ -38,7 +38,7 @@ def _form_if_verifiable(path: str) -> tuple[FormParams, bool]:
     """
     req = bp.current_request
     try:
-        return verified_form(path, req.raw_body, req.headers.get("x-twilio-signature")), True
+        return verified_request(path, req.raw_body, req.headers.get("x-twilio-signature"), req.context), True
     except SecretUnavailable:
         return parse_form(req.raw_body), False
 

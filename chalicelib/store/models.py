@@ -304,6 +304,15 @@ class CounterModel(StoreModel):
     state = UnicodeAttribute(null=True)  # "running", "done" or "failed"
     lease_until = NumberAttribute(null=True)  # a "running" claim older than this was lost (epoch ms)
     attempts = NumberAttribute(null=True)
+    # API keys (pk "APIKEY", sk the key id; chalicelib/access/apikeys.py): typed since issue 23.
+    # Keys written before carry these only in ``data`` (and no scope: read as admin); new keys are
+    # written in both shapes, so a rollback to the code before still reads them.
+    key_name = UnicodeAttribute(null=True)
+    key_scope = UnicodeAttribute(null=True)  # "read", "write" or "admin"
+    key_secret_sha256 = UnicodeAttribute(null=True)  # hex; never the key
+    key_hint = UnicodeAttribute(null=True)  # the secret's last four characters
+    key_created_at = NumberAttribute(null=True)  # epoch ms
+    key_revoked_at = NumberAttribute(null=True)  # epoch ms; absent while active
 
 
 ALL_MODELS: tuple[type[StoreModel], ...] = (

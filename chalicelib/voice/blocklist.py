@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core import validation as v
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest
 from chalicelib.store import keys
 from chalicelib.store.cache import TTLCache
@@ -35,8 +36,9 @@ def entries() -> list[str]:
     return list(_load())
 
 
-def replace(body: dict[str, Any]) -> dict[str, Any]:
+def replace(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Set the whole list: E.164 numbers, or prefixes like ``+1900*``."""
+    log_change(ctx, "blocked_callers.replace")
     v.reject_unknown(body, {"callers"})
     raw = body.get("callers")
     if not isinstance(raw, list) or len(raw) > MAX_ENTRIES:

@@ -7,10 +7,13 @@ Twilio signs them.
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from twilio.request_validator import RequestValidator
 
+from chalicelib.core.context import TWILIO, attach
 from chalicelib.core.errors import BadRequest, Forbidden, PayloadTooLarge
 from chalicelib.core.secrets import twilio_auth_token
 from chalicelib.core.settings import get_settings
@@ -51,6 +54,18 @@ def verified_form(path: str, raw: bytes | str | None, signature: str | None) -> 
     # RequestValidator compares in constant time.
     if not RequestValidator(twilio_auth_token()).validate(url, params, signature):
         raise Forbidden("X-Twilio-Signature does not match this request")
+    return params
+
+
+def verified_request(
+    path: str, raw: bytes | str | None, signature: str | None, request_context: MutableMapping[str, Any]
+) -> FormParams:
+    """``verified_form``, and the request's caller becomes ``TWILIO`` (attached to its
+    ``request_context`` dict): the Twilio webhooks' edge. Nothing is attached when the signature
+    is missing or wrong (a 403) or cannot be checked (the auth token is unreadable), so a request
+    Twilio did not sign never runs as Twilio."""
+    params = verified_form(path, raw, signature)
+    attach(request_context, TWILIO)
     return params
 
 

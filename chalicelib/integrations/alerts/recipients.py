@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.core import clock, secrets
 from chalicelib.core import validation as v
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest, NotFound, SecretUnavailable
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
@@ -229,7 +230,8 @@ def _store_secret(recipient_id: str, secret: str) -> None:
         raise SecretUnavailable("the secret could not be stored in SSM just now; try again") from None
 
 
-def create(body: dict[str, Any]) -> dict[str, Any]:
+def create(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    log_change(ctx, "alert_recipients.create")
     if len(all_items()) >= MAX_RECIPIENTS:
         raise BadRequest(f"at most {MAX_RECIPIENTS} alert recipients")
     recipient_id = "rcp_" + pysecrets.token_hex(8)
@@ -251,7 +253,8 @@ def get(recipient_id: str) -> dict[str, Any]:
     return public(load(recipient_id))
 
 
-def update(recipient_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def update(recipient_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    log_change(ctx, "alert_recipients.update", recipient_id=recipient_id)
     item = load(recipient_id)
     data, secret = _settings_from(body, dict(item.settings), recipient_id)
     data["updated_at"] = clock.now_ms()
@@ -263,7 +266,8 @@ def update(recipient_id: str, body: dict[str, Any]) -> dict[str, Any]:
     return public(item)
 
 
-def delete(recipient_id: str) -> None:
+def delete(recipient_id: str, *, ctx: RequestContext = SYSTEM) -> None:
+    log_change(ctx, "alert_recipients.delete", recipient_id=recipient_id)
     item = load(recipient_id)
     alerts.delete_recipient(item.id)
     if item.settings.get("secret_param"):

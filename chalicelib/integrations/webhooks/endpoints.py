@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from chalicelib import calls
 from chalicelib.core import clock
 from chalicelib.core import validation as v
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest, NotFound
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
@@ -136,9 +137,10 @@ def _load(endpoint_id: str) -> Endpoint:
     raise NotFound(f"no webhook endpoint {endpoint_id[:64]!r}")
 
 
-def create(body: dict[str, Any]) -> dict[str, Any]:
+def create(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """A new endpoint; the answer is the only place its secret is shown."""
-    if len(webhooks.list_endpoints()) >= MAX_ENDPOINTS:
+    log_change(ctx, "webhooks.create")
+    if len(webhooks.list_endpoints(ctx=ctx)) >= MAX_ENDPOINTS:
         raise BadRequest(f"at most {MAX_ENDPOINTS} webhook endpoints")
     now = clock.now_ms()
     data = _settings_from(body, {"enabled": True, "created_at": now})
@@ -161,7 +163,8 @@ def get(endpoint_id: str) -> dict[str, Any]:
     return _public(_load(endpoint_id))
 
 
-def update(endpoint_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def update(endpoint_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    log_change(ctx, "webhooks.update", endpoint_id=endpoint_id)
     item = _load(endpoint_id)
     data = _settings_from(body, dict(item.settings))
     data["updated_at"] = clock.now_ms()
@@ -171,11 +174,12 @@ def update(endpoint_id: str, body: dict[str, Any]) -> dict[str, Any]:
     return _public(item)
 
 
-def delete(endpoint_id: str) -> None:
-    webhooks.delete_endpoint(_load(endpoint_id).id)
+def delete(endpoint_id: str, *, ctx: RequestContext = SYSTEM) -> None:
+    log_change(ctx, "webhooks.delete", endpoint_id=endpoint_id)
+    webhooks.delete_endpoint(_load(endpoint_id).id, ctx=ctx)
 
 
-def rotate_secret(endpoint_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def rotate_secret(endpoint_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """A new secret, shown once; the previous one keeps verifying for the overlap (default 24 h).
 
     Every delivery is signed with each secret still verifying, so at most ``MAX_PREVIOUS_SECRETS``
@@ -183,6 +187,7 @@ def rotate_secret(endpoint_id: str, body: dict[str, Any]) -> dict[str, Any]:
     overlap. The ``webhook-signature`` header stays at three signatures (about 150 bytes) however
     often the secret is rotated; two rotations in a row still leave a receiver mid-switch verified.
     """
+    log_change(ctx, "webhooks.rotate_secret", endpoint_id=endpoint_id)
     v.reject_unknown(body, {"overlap_hours"})
     hours = v.integer(body, "overlap_hours", default=DEFAULT_OVERLAP_HOURS, lo=0, hi=MAX_OVERLAP_HOURS)
     assert hours is not None
@@ -415,8 +420,9 @@ def deliveries(endpoint_id: str, limit: int = 50) -> list[dict[str, Any]]:
     return out
 
 
-def resend(endpoint_id: str, msg_id: str) -> dict[str, Any]:
+def resend(endpoint_id: str, msg_id: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Queue a delivery again (same ``webhook-id``), whatever became of it before."""
+    log_change(ctx, "webhooks.resend", endpoint_id=endpoint_id, delivery_id=msg_id)
     _load(endpoint_id)
     if len(msg_id) > 64:
         raise NotFound("no such delivery")

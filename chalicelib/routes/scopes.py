@@ -1,0 +1,69 @@
+"""Which API key scope each management route needs, in one table, checked in one place.
+
+Scopes are cumulative (``chalicelib.core.context``): ``read`` opens every ``GET``; ``write``
+also changes channels, pools, numbers, calls (outcomes), spend and blocked callers; ``admin``
+also opens webhooks and alerts (every method: they say where call data is sent and can show
+signing secrets) and whatever else reveals or changes secrets. ``http.middleware`` calls
+``enforce`` once per request, after the key is identified and before the route runs, so no
+route body checks a scope.
+
+The table is by path prefix, so a new route under a listed prefix gets its neighbours' rule;
+a prefix that is not listed needs ``admin`` (fail closed), and ``tests/test_api_key_scopes.py``
+fails on any ``/v1/`` route no rule names, so adding a route means choosing its scope here.
+"""
+
+from __future__ import annotations
+
+from chalicelib.core.context import SCOPES, RequestContext, Scope
+from chalicelib.core.errors import Forbidden
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# (path prefix, scope to read, scope to change). A prefix matches the path itself and what is
+# under it ("/v1/calls" matches "/v1/calls/{sid}/recording", not "/v1/callsx").
+RULES: tuple[tuple[str, Scope, Scope], ...] = (
+    ("/v1/channels", "read", "write"),
+    ("/v1/pools", "read", "write"),
+    ("/v1/numbers", "read", "write"),
+    ("/v1/calls", "read", "write"),
+    ("/v1/spend", "read", "write"),
+    ("/v1/blocked-callers", "read", "write"),
+    ("/v1/reports", "read", "write"),
+    ("/v1/events", "read", "write"),
+    ("/v1/webhooks", "admin", "admin"),
+    ("/v1/alerts", "admin", "admin"),
+)
+UNLISTED: Scope = "admin"
+
+
+def rule_for(resource: str) -> tuple[str, Scope, Scope] | None:
+    """The rule naming ``resource`` (a route template such as ``/v1/calls/{sid}``), if any."""
+    for rule in RULES:
+        prefix = rule[0]
+        if resource == prefix or resource.startswith(prefix + "/"):
+            return rule
+    return None
+
+
+def required(method: str, resource: str) -> Scope:
+    """The scope ``method resource`` needs."""
+    rule = rule_for(resource)
+    if rule is None:
+        return UNLISTED
+    return rule[1] if method.upper() in READS else rule[2]
+
+
+def highest(ctx: RequestContext) -> Scope | None:
+    """The widest scope a context holds (an API key holds one and all below it)."""
+    held = [scope for scope in reversed(SCOPES) if ctx.allows(scope)]
+    return held[0] if held else None
+
+
+def enforce(ctx: RequestContext, method: str, resource: str) -> None:
+    """403 unless ``ctx`` holds the scope the route needs."""
+    needed = required(method, resource)
+    if ctx.allows(needed):
+        return
+    has = highest(ctx)
+    held = f"the '{has}' scope" if has else "no scope"
+    raise Forbidden(f"this API key has {held}; {method.upper()} {resource} needs '{needed}'")
