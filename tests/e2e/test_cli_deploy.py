@@ -11,8 +11,8 @@ What is not: ``chalice deploy`` is replaced by tests/support/fake_chalice.py (th
 ``--chalice`` option), because moto's API Gateway cannot import Chalice's Swagger 2.0 and the real
 command fails there. The stand-in makes the role, the Lambda function and a REST API in moto
 and writes ``.chalice/deployed/<stage>.json`` like Chalice; the API Gateway template Chalice
-would deploy is checked with cfn-lint in tests/test_cli_package_template.py. moto's
-CloudFormation skips alarms and bucket settings: tests/test_infra.py asserts those on the template.
+would deploy is checked with cfn-lint in tests/e2e/test_cli_package_template.py. moto's
+CloudFormation skips alarms and bucket settings: tests/integration/test_infra.py asserts those on the template.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import BASE_URL, body
 from tests.support import servers
+from tests.support.env import BASE_URL, body
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,7 @@
 """What ``chalice deploy`` would make in API Gateway, checked on ``chalice package``'s template.
 
 moto cannot import Chalice's Swagger 2.0 (/work/shared/NOTES-aws-local.md), so
-tests/test_cli_deploy.py uses a stand-in for ``chalice deploy``; this test runs the real
+tests/e2e/test_cli_deploy.py uses a stand-in for ``chalice deploy``; this test runs the real
 ``chalice package`` on a stage as ``calltracking deploy`` leaves it (the infra stack's outputs in
 its environment) and holds the template to cfn-lint and to what the CLI's later steps assume:
 the routes ``deploy`` throttles exist under the stage it patches, and the stream and queue
@@ -30,7 +30,7 @@ STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/calltracking-dev-calls/s
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     project = tmp_path_factory.mktemp("package")
     for name in ("app.py", "requirements.txt"):
         shutil.copy(ROOT / name, project / name)
@@ -66,8 +66,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], 
     return json.loads(path.read_text()), path
 
 
-def test_cfn_lint_passes_on_chalice_packages_template(template):
-    _, path = template
+def test_cfn_lint_passes_on_chalice_packages_template(packaged):
+    _, path = packaged
     done = subprocess.run(
         [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())", "--", str(path)],
         capture_output=True,
@@ -77,8 +77,8 @@ def test_cfn_lint_passes_on_chalice_packages_template(template):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_the_throttled_routes_exist_in_the_stage_deploy_patches(template):
-    body, _ = template
+def test_the_throttled_routes_exist_in_the_stage_deploy_patches(packaged):
+    body, _ = packaged
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     api = body["Resources"]["RestAPI"]["Properties"]
     assert api["StageName"] == config["stages"]["dev"]["api_gateway_stage"]
@@ -89,8 +89,8 @@ def test_the_throttled_routes_exist_in_the_stage_deploy_patches(template):
     assert "post" in paths["/twilio/voice"]
 
 
-def test_the_event_handlers_use_the_stacks_outputs(template):
-    body, _ = template
+def test_the_event_handlers_use_the_stacks_outputs(packaged):
+    body, _ = packaged
     functions = {k: v for k, v in body["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
     events = [e for f in functions.values() for e in f["Properties"].get("Events", {}).values()]
     streams = [e["Properties"]["Stream"] for e in events if e["Type"] == "DynamoDB"]

@@ -21,12 +21,11 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.support import dashboard as dash
-from tests.support.dashboard import chromium, dashboard  # noqa: F401  (fixtures)
 
 FORM = "application/x-www-form-urlencoded"
 PASSWORD = "correct horse battery staple"
 STAGE_PATH = "/api"  # the path of the tests' PUBLIC_BASE_URL
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "chalicelib" / "dashboard" / "templates"
 
 
@@ -855,7 +854,7 @@ def test_a_refused_dashboard_request_is_a_page_not_json(viewer: Browser) -> None
 
 
 def test_the_app_does_not_load_the_dashboard_on_import() -> None:
-    """(tests/test_layout.py holds every heavy module out; this names the dashboard's own.)"""
+    """(tests/unit/test_layout.py holds every heavy module out; this names the dashboard's own.)"""
     names = "('chalicelib.dashboard', 'jinja2', 'argon2')"
     code = f"import sys, app; print(sorted(m for m in sys.modules if m.startswith({names})))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -882,7 +881,7 @@ def _get_status(url: str) -> int:
         return int(err.code)
 
 
-def test_browser_sign_in_page_is_accessible_and_captured(dashboard: dash.Dashboard) -> None:  # noqa: F811
+def test_browser_sign_in_page_is_accessible_and_captured(dashboard: dash.Dashboard) -> None:
     from tests.support import browser as br
 
     context = br.new_context(dashboard.browser)
@@ -905,7 +904,7 @@ def test_browser_sign_in_page_is_accessible_and_captured(dashboard: dash.Dashboa
     context.close()
 
 
-def test_browser_admin_uses_the_users_page_and_signs_out(dashboard: dash.Dashboard) -> None:  # noqa: F811
+def test_browser_admin_uses_the_users_page_and_signs_out(dashboard: dash.Dashboard) -> None:
     from tests.support import browser as br
 
     context = dashboard.signed_in("admin")
@@ -946,7 +945,7 @@ def test_browser_admin_uses_the_users_page_and_signs_out(dashboard: dash.Dashboa
     context.close()
 
 
-def test_browser_a_viewer_sees_the_403_page_without_a_users_link(dashboard: dash.Dashboard) -> None:  # noqa: F811
+def test_browser_a_viewer_sees_the_403_page_without_a_users_link(dashboard: dash.Dashboard) -> None:
     context = dashboard.signed_in("viewer")
     page = context.new_page()
     response = page.goto(dashboard.url("/dashboard/users"))
@@ -958,7 +957,7 @@ def test_browser_a_viewer_sees_the_403_page_without_a_users_link(dashboard: dash
     context.close()
 
 
-def test_browser_signed_out_is_sent_to_sign_in_from_every_page(dashboard: dash.Dashboard) -> None:  # noqa: F811
+def test_browser_signed_out_is_sent_to_sign_in_from_every_page(dashboard: dash.Dashboard) -> None:
     from tests.support import browser as br
 
     context = br.new_context(dashboard.browser)
@@ -975,7 +974,7 @@ def test_browser_signed_out_is_sent_to_sign_in_from_every_page(dashboard: dash.D
     context.close()
 
 
-def test_browser_cookies_are_httponly_lax_and_not_secure_on_local_http(dashboard: dash.Dashboard) -> None:  # noqa: F811
+def test_browser_cookies_are_httponly_lax_and_not_secure_on_local_http(dashboard: dash.Dashboard) -> None:
     context = dashboard.signed_in("viewer")
     cookie = next(c for c in context.cookies() if c["name"] == "ct_session")
     assert cookie["httpOnly"] is True and cookie["sameSite"] == "Lax" and cookie["secure"] is False
@@ -986,7 +985,7 @@ def test_browser_cookies_are_httponly_lax_and_not_secure_on_local_http(dashboard
     context.close()
 
 
-def test_make_run_prints_the_dashboard_and_a_demo_admin_who_can_sign_in(chromium: Any) -> None:  # noqa: F811
+def test_make_run_prints_the_dashboard_and_a_demo_admin_who_can_sign_in(chromium: Any) -> None:
     import os
     import signal
     import time

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from scripts import _localenv
 from scripts.local import simulate_call
@@ -31,18 +31,10 @@ from tests.support import browser as br
 from tests.support import dashboard as dash
 from tests.support import servers
 from tests.support import stack as stack_mod
-from tests.support.dashboard import dashboard  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 CALLER = "+14155550142"
 DOCS = servers.ROOT / "docs" / "dashboard-overview.png"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """The shared Chromium (audio plays without a click: a person's click does it on the dashboard)."""
-    with br.launched() as b:
-        yield b
 
 
 def _stack_env(stack: stack_mod.Stack) -> dict[str, str]:
@@ -51,7 +43,7 @@ def _stack_env(stack: stack_mod.Stack) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def pump(dashboard: dash.Dashboard) -> Iterator[subprocess.Popen[bytes]]:  # noqa: F811
+def pump(dashboard: dash.Dashboard) -> Iterator[subprocess.Popen[bytes]]:
     """The event pump beside the server, as ``make run`` starts it."""
     proc = subprocess.Popen(
         [sys.executable, str(servers.ROOT / "scripts" / "local.py"), "pump"],
@@ -89,7 +81,7 @@ def _total(page: Page, key: str) -> str:
     return page.locator(f'.total[data-key="{key}"] .total-value').inner_text()
 
 
-def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_path):  # noqa: F811
+def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_path):
     stack = dashboard.stack
     # Given a recorded channel with a number, and nothing called yet
     code, channel = stack.request(
@@ -214,7 +206,7 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     context.close()
 
 
-def test_a_viewer_sees_a_seeded_month_and_it_is_the_readmes_screenshot(dashboard, pump):  # noqa: F811
+def test_a_viewer_sees_a_seeded_month_and_it_is_the_readmes_screenshot(dashboard, pump):
     """A month of demo calls (``make run``'s seeding) on a phone and a desktop; the README's picture."""
     env = _stack_env(dashboard.stack)
     local = [sys.executable, str(servers.ROOT / "scripts" / "local.py")]

@@ -68,7 +68,7 @@ def app_routes() -> set[tuple[str, str]]:
     from app import app
 
     # The dashboard's pages (/dashboard...) are HTML for people behind a session cookie, not the
-    # API: they are tested in tests/test_dashboard_*.py, and described in the README.
+    # API: they are tested in tests/*/test_dashboard_*.py, and described in the README.
     return {
         (method, path)
         for path, entries in app.routes.items()

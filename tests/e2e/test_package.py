@@ -21,7 +21,7 @@ import pytest
 
 from calltracking_cli import package
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENV = {
     "STAGE": "dev",
     "TELEPHONY": "twilio",

@@ -19,15 +19,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import pytest
-from playwright.sync_api import Browser
 
 from calltracking_local import audio
-from tests.conftest import DDB_ENDPOINT, body
+from tests.integration.test_recordings import recorded_call
 from tests.support import browser as br
-from tests.test_recordings import recorded_call
+from tests.support.database import DDB_ENDPOINT
+from tests.support.env import body
 
-PLAYER = Path(__file__).resolve().parents[1] / "chalicelib" / "dashboard" / "static" / "player.js"
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PLAYER = Path(__file__).resolve().parents[2] / "chalicelib" / "dashboard" / "static" / "player.js"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHUNK, PAUSE = 4000, 0.125  # 32 kB/s: twice the WAV's 16 kB/s, so it plays while the rest is fetched
 # Every answer is 16 kB at most (a 206 may be shorter than asked): the rest takes further range
 # requests, as a recording too long to fetch at once does, so an expired URL is noticed soon.
@@ -100,13 +100,6 @@ class ExpiringS3:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """The shared Chromium (audio plays without a click: a person's click does it on the dashboard)."""
-    with br.launched() as b:
-        yield b
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ SITE = "https://shop.example.test"
 US_ORIGINAL = "+16175550123"  # (617) 555-0123: a valid number; the local provider mints no 617 numbers
 RU_ORIGINAL = "+74951234567"
 RU_NUMBERS = [f"+7495123000{i}" for i in range(1, 5)]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 BUILT_SCRIPT = servers.ROOT / "chalicelib" / "site" / "ct.min.js"  # `make site` builds it from src/ct.js
 SCRIPT_LIMIT = 10 * 1024
 # A console spy: the script must never write to the console itself.

@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from chalicelib.integrations.alerts import dispatch, messages, schedule
-from tests.conftest import BASE_URL, pump
+from tests.integration.test_events import callbacks, line
 from tests.support.alerts import BOT_TOKEN, CALLER, SENDER, SLACK_PATH, Stub, recipient, sent_emails
-from tests.test_events import callbacks, line
+from tests.support.database import pump
+from tests.support.env import BASE_URL
 
 
 def missed_call(api: Any, number: str, sid: str, caller: str = CALLER) -> str:
@@ -108,7 +109,7 @@ def test_a_voicemail_gives_a_listen_link_and_a_sale_alerts_once(alerting: Any, s
 def test_the_alert_link_opens_the_calls_page_in_the_dashboard_for_a_signed_in_owner(alerting: Any, stub: Stub) -> None:
     """The alert's link is the dashboard's route for the call (and ``#recording`` its player's section)."""
     from chalicelib.dashboard import users
-    from tests.test_dashboard_auth import PASSWORD, STAGE_PATH, Browser
+    from tests.e2e.test_dashboard_auth import PASSWORD, STAGE_PATH, Browser
 
     api = alerting
     recipient(api, channel="slack", slack_webhook_url=stub.url + SLACK_PATH, events=["missed_call"])

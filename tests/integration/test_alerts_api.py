@@ -18,9 +18,10 @@ from chalicelib.integrations.alerts import dispatch, schedule, sender, transport
 from chalicelib.store import keys
 from chalicelib.store.models import CounterModel
 from chalicelib.voice import blocklist
-from tests.conftest import AUTH_TOKEN, DDB_ENDPOINT, body, pump
+from tests.integration.test_events import line
 from tests.support.alerts import BOT_TOKEN, SLACK_PATH, Stub, recipient
-from tests.test_events import line
+from tests.support.database import DDB_ENDPOINT, pump
+from tests.support.env import AUTH_TOKEN, body
 
 # --- recipients and their secrets ----------------------------------------------------------------
 

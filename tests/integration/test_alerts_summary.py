@@ -12,14 +12,15 @@ from typing import Any
 import pytest
 
 from chalicelib.integrations.alerts import schedule, summary_email
-from tests.conftest import BASE_URL, body, pump
+from tests.integration.test_alerts import sid_of
+from tests.integration.test_events import callbacks
 from tests.support import browser as br
 from tests.support.alerts import SENDER, recipient, sent_emails
-from tests.test_alerts import sid_of
-from tests.test_events import callbacks
+from tests.support.database import pump
+from tests.support.env import BASE_URL, body
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 ZONE = "America/New_York"
 DAY = "2026-09-21"  # the seeded local day (a Monday)
 

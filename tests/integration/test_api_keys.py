@@ -19,10 +19,11 @@ from chalicelib.access import apikeys, auth
 from chalicelib.core.errors import BadRequest, NotFound, Unauthorized
 from chalicelib.core.observability import logger
 from chalicelib.store.models import CounterModel
-from tests.conftest import API_KEY, DDB_ENDPOINT, body
-from tests.test_leases import lease, make_pool
+from tests.integration.test_leases import lease, make_pool
+from tests.support.database import DDB_ENDPOINT
+from tests.support.env import API_KEY, body
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROUTE = "/v1/channels"  # any management route
 
 

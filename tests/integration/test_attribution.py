@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.attribution import channel_group
-from tests.conftest import body
-from tests.test_leases import SITE, leased, make_pool
+from tests.integration.test_leases import SITE, leased, make_pool
+from tests.support.env import body
 
 CALLER = "+14155550111"
 

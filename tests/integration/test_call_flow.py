@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.core import clock
 from chalicelib.voice import blocklist
-from tests.conftest import BASE_URL, body
+from tests.support.env import BASE_URL, body
 
 CALLER = "+14155550111"
 # Wednesday 2026-11-18, 15:00 UTC = 10:00 in New York; 03:00 UTC the next day = 22:00 there.
@@ -109,7 +109,7 @@ def test_recording_callback_alone_marks_voicemail(api, at):
     # The query string is part of what Twilio signs: a signature for the bare path does not fit.
     from twilio.request_validator import RequestValidator
 
-    from tests.conftest import AUTH_TOKEN
+    from tests.support.env import AUTH_TOKEN
 
     sig = RequestValidator(AUTH_TOKEN).compute_signature(BASE_URL + "/twilio/recording-status", rec)
     assert api.twilio("/twilio/recording-status?kind=voicemail", rec, signature=sig).status_code == 403
@@ -204,7 +204,7 @@ def test_bad_blocklists_are_400(api, at):
 
 
 def test_pools_take_flows_too(api, at):
-    from tests.test_leases import make_pool
+    from tests.integration.test_leases import make_pool
 
     pool = make_pool(api, size=1, flow={"whisper": True, "failover": ["+12025550111"]})
     root = voice(api, pool["numbers"][0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import body
+from tests.support.env import body
 
 
 def new_channel(api, **over):

@@ -14,7 +14,7 @@ from calltracking_cli import throttle
 
 
 @pytest.fixture
-def api() -> Iterator[tuple[Any, str]]:
+def rest_api() -> Iterator[tuple[Any, str]]:
     with mock_aws():
         client = boto3.client("apigateway", region_name="us-east-1")
         api_id = client.create_rest_api(name="calltracking")["id"]
@@ -25,8 +25,8 @@ def api() -> Iterator[tuple[Any, str]]:
         yield client, api_id
 
 
-def test_the_lease_endpoint_gets_its_own_limits_and_twilio_routes_none(api):
-    client, api_id = api
+def test_the_lease_endpoint_gets_its_own_limits_and_twilio_routes_none(rest_api):
+    client, api_id = rest_api
     changed = throttle.apply(client, api_id, "api", throttle.limits(20, 40))
     assert changed == 2
     settings = client.get_stage(restApiId=api_id, stageName="api")["methodSettings"]
@@ -35,8 +35,8 @@ def test_the_lease_endpoint_gets_its_own_limits_and_twilio_routes_none(api):
     assert not any(key.startswith("~1twilio") or key.startswith("*") for key in settings)
 
 
-def test_a_second_run_changes_nothing_and_a_new_limit_changes_only_itself(api):
-    client, api_id = api
+def test_a_second_run_changes_nothing_and_a_new_limit_changes_only_itself(rest_api):
+    client, api_id = rest_api
     throttle.apply(client, api_id, "api", throttle.limits())
     assert throttle.apply(client, api_id, "api", throttle.limits()) == 0
     assert throttle.apply(client, api_id, "api", throttle.limits(rate=75)) == 1  # the rate only

@@ -13,7 +13,7 @@ import pytest
 from calltracking_cli import checks, twilio_api
 from calltracking_cli.project import LOCAL, Project, local_ports
 from calltracking_cli.status import misdirected_numbers
-from tests.conftest import BASE_URL
+from tests.support.env import BASE_URL
 
 GOOD_SID = "AC" + "0123456789abcdef" * 2
 

@@ -11,8 +11,8 @@ import re
 import pytest
 
 from chalicelib.reports.calllog import CSV_COLUMNS, FORMULA_STARTS, csv_cell, write_csv
-from tests.conftest import body
-from tests.test_leases import SITE, leased, make_pool
+from tests.integration.test_leases import SITE, leased, make_pool
+from tests.support.env import body
 
 PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 CALLER = "+14155550111"

@@ -2,8 +2,8 @@
 
 The data layer is tested without a browser: pure parts (ranges, changes, filters) directly,
 the reads against the embedded DynamoDB with calls made through the signed Twilio webhooks and
-the event pump, as in tests/test_reports.py. The pages are rendered through Chalice's test
-client with a signed-in session (tests/test_dashboard_flow.py drives them in Chromium).
+the event pump, as in tests/integration/test_reports.py. The pages are rendered through Chalice's test
+client with a signed-in session (tests/e2e/test_dashboard_flow.py drives them in Chromium).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import pytest
 from chalicelib.core.errors import BadRequest
 from chalicelib.dashboard import logpage, overview, story
 from chalicelib.store.models import CallModel
-from tests.conftest import body, pump
-from tests.test_reports import DAY, Business, at
+from tests.integration.test_reports import DAY, Business, at
+from tests.support.database import pump
+from tests.support.env import body
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -294,7 +295,7 @@ def test_the_vendored_uplot_is_the_npm_packages_bytes(vendored, npm):
 
 def test_the_story_page_plays_with_the_one_recording_player():
     # The call page loads the player the expiring-URL browser test exercises: one file, no copy.
-    from tests.test_recording_player import PLAYER
+    from tests.e2e.test_recording_player import PLAYER
 
     assert PLAYER == ROOT / "chalicelib/dashboard/static/player.js"
     assert "asset('player.js')" in (ROOT / "chalicelib/dashboard/templates/call.html").read_text()
@@ -405,7 +406,7 @@ def test_the_story_page_and_the_outcome_editor(api, biz):
 
 
 def test_the_recording_link_is_a_presigned_url_for_the_session(api):
-    from tests.test_recordings import recorded_call
+    from tests.integration.test_recordings import recorded_call
 
     sid, _ = recorded_call(api)
     b = Browser(api)

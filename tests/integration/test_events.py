@@ -18,7 +18,8 @@ from boto3.dynamodb.types import TypeSerializer
 from chalicelib.core import clock
 from chalicelib.core.settings import get_settings
 from chalicelib.events import bus, delivery, model, stream, sweep
-from tests.conftest import T0, body, pump
+from tests.support.database import pump
+from tests.support.env import T0, body
 
 CALLER = "+14155550111"
 SER = TypeSerializer()
@@ -44,7 +45,7 @@ def always_fail(event: model.Event) -> None:
 def recorder(tables: None) -> Any:
     RECEIVED.clear()
     FAILURES.clear()
-    bus.subscribe("test-recorder", model.TYPES, "tests.test_events:record")
+    bus.subscribe("test-recorder", model.TYPES, "tests.integration.test_events:record")
     yield RECEIVED
     bus.unsubscribe("test-recorder")
 
@@ -165,7 +166,7 @@ class DoublingPump:
 
 def test_200_calls_shuffled_and_repeated_make_one_completed_each_and_exact_reports(api: Any, recorder: Any) -> None:
     # Given 200 calls whose callbacks arrive shuffled and some twice, and a stream that delivers twice
-    bus.subscribe("test-recorder", ["call.completed"], "tests.test_events:record")  # what this test counts
+    bus.subscribe("test-recorder", ["call.completed"], "tests.integration.test_events:record")  # what this test counts
     clock.set_source(clock.FakeClock(T0))
     number = line(api)
     rnd = random.Random(7)
@@ -215,7 +216,7 @@ def dead_letters() -> list[dict[str, Any]]:
 
 
 def test_a_subscriber_that_always_fails_ends_in_the_dead_letter_queue_with_its_attempts(api: Any, tables: None) -> None:
-    bus.subscribe("test-broken", ["call.completed"], "tests.test_events:always_fail")
+    bus.subscribe("test-broken", ["call.completed"], "tests.integration.test_events:always_fail")
     try:
         sid = one_call(api, line(api))
         pump().drain()

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import API_KEY, body
+from tests.integration.test_leases import SITE, UA, make_pool
 from tests.support import snapshot
-from tests.test_leases import SITE, UA, make_pool
+from tests.support.env import API_KEY, body
 
 # Every route that takes a JSON body, with a valid body to start from (so that mutations reach
 # past the first check). A new JSON route fails test_every_json_route_is_fuzzed until it is here.

@@ -31,7 +31,6 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from moto import mock_aws
 from pynamodb.indexes import Index
 from pynamodb.models import Model
@@ -40,7 +39,7 @@ from calltracking_cli import policy as policy_tool
 from chalicelib.core import settings
 from chalicelib.store.models import ALL_MODELS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "tables.yaml"
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
 DEPLOYED_STAGES = sorted(name for name, stage in CONFIG["stages"].items() if "iam_policy_file" in stage)
@@ -119,15 +118,10 @@ def _pairs(items: Iterable[dict[str, str]], key: str, value: str) -> dict[str, s
 # --- (a) the template against the models ------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return yaml.safe_load(TEMPLATE.read_text())
-
-
 @contextlib.contextmanager
 def _no_bucket_policy_warning() -> Iterator[None]:
     """moto's CloudFormation skips the bucket's TLS-only policy, the alarms and the email subscription
-    (cfn-lint and tests/test_alarms.py check them on the template) and warns so."""
+    (cfn-lint and tests/unit/test_alarms.py check them on the template) and warns so."""
     with warnings.catch_warnings():
         for skipped in ("AWS::S3::BucketPolicy", "AWS::CloudWatch::Alarm", "AWS::SNS::Subscription"):
             warnings.filterwarnings("ignore", message=f"Tried to parse {skipped}", category=UserWarning)
@@ -218,7 +212,7 @@ def test_table_settings_match_model(model: type[Model], template: dict[str, Any]
 def test_template_has_only_the_model_tables(template: dict[str, Any]) -> None:
     tables = [r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
     assert len(tables) == len(ALL_MODELS) == len(settings.TABLES)
-    # TablePrefix names everything; the rest only configure the alarms (tests/test_alarms.py).
+    # TablePrefix names everything; the rest only configure the alarms (tests/unit/test_alarms.py).
     assert set(template["Parameters"]) == {"TablePrefix", "AlarmEmail", "FunctionName", "NoCallsAlarmHours"}
 
 

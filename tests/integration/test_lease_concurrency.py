@@ -22,8 +22,8 @@ from chalicelib.core import clock
 from chalicelib.core.errors import ApiError
 from chalicelib.leasing import endpoint
 from chalicelib.store.models import LeaseModel
-from tests.conftest import body
-from tests.test_leases import SITE, UA, make_pool
+from tests.integration.test_leases import SITE, UA, make_pool
+from tests.support.env import body
 
 THREADS = 16
 REQUESTS = 2000

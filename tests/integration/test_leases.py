@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.core import clock
 from chalicelib.store.models import LeaseModel, NumberModel, SessionModel
-from tests.conftest import T0, body
+from tests.support.env import T0, body
 
 SITE = "https://shop.example.com"
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"

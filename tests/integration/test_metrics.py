@@ -1,6 +1,6 @@
 """The voice path's own metrics reach stdout as CloudWatch embedded-metric (EMF) JSON, where they happen.
 
-infra/tables.yaml alarms on these names (tests/test_alarms.py holds the two together); each test
+infra/tables.yaml alarms on these names (tests/unit/test_alarms.py holds the two together); each test
 here makes the thing happen through the real app and reads the EMF lines Powertools prints.
 """
 
@@ -16,7 +16,7 @@ import pytest
 from chalicelib.core import observability
 from chalicelib.core.errors import StorageUnavailable
 from chalicelib.voice import inbound
-from tests.conftest import DEFAULT_PHONE, body
+from tests.support.env import DEFAULT_PHONE, body
 
 Emitted = dict[str, Any]
 

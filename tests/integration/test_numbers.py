@@ -8,7 +8,7 @@ import pytest
 
 from calltracking_local.telephony import LocalTelephony
 from chalicelib.core.telephony import TelephonyError, get_provider, set_provider
-from tests.conftest import BASE_URL, body
+from tests.support.env import BASE_URL, body
 
 
 @pytest.fixture

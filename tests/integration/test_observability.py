@@ -8,7 +8,7 @@ import json
 import pytest
 
 from chalicelib.core.observability import logger
-from tests.conftest import API_KEY, body
+from tests.support.env import API_KEY, body
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from chalicelib.core.telephony import get_provider
 from chalicelib.events import bus, model
 from chalicelib.recordings import archive, storage
 from chalicelib.store.models import CallModel
-from tests.conftest import BASE_URL, body, pump
+from tests.support.database import pump
+from tests.support.env import BASE_URL, body
 
 CALLER, CALLED = "+14155550111", "+12015550100"
 WAV = audio.wav_bytes()
@@ -37,7 +38,7 @@ def seen(event: model.Event) -> None:
 @pytest.fixture
 def watcher(tables: None) -> Any:
     SEEN.clear()
-    bus.subscribe("test-webhooks", model.TYPES, "tests.test_recordings:seen")
+    bus.subscribe("test-webhooks", model.TYPES, "tests.integration.test_recordings:seen")
     yield SEEN
     bus.unsubscribe("test-webhooks")
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.core import clock
-from tests.conftest import body
+from tests.support.env import body
 
 DAY = 86_400
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from chalicelib.core import clock
 from chalicelib.core.settings import load
 from chalicelib.voice import blocklist
-from tests.conftest import BASE_URL, DEFAULT_PHONE, body
+from tests.support.env import BASE_URL, DEFAULT_PHONE, body
 from tests.support.faults import dynamodb_failing
 
 CALLER = "+14155550111"

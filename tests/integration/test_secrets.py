@@ -14,8 +14,9 @@ import boto3
 import pytest
 
 from chalicelib.core import clock, secrets
-from tests.conftest import AUTH_TOKEN, DDB_ENDPOINT, DEFAULT_PHONE, body
 from tests.support import snapshot
+from tests.support.database import DDB_ENDPOINT
+from tests.support.env import AUTH_TOKEN, DEFAULT_PHONE, body
 from tests.support.faults import ABSENT_MODES, MODES, ssm_failing
 
 PARAM = "/calltracking/test/twilio-auth-token"

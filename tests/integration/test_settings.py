@@ -15,9 +15,9 @@ import pytest
 
 from chalicelib.core import settings
 from chalicelib.routes import http
-from tests.conftest import body
+from tests.support.env import body
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from chalicelib.reports import sizing
 from chalicelib.store.models import CounterModel
-from tests.conftest import body
-from tests.test_leases import leased, make_pool
+from tests.integration.test_leases import leased, make_pool
+from tests.support.env import body
 
 # --- Erlang B and the recommendation ---------------------------------------------------------
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.core.settings import get_settings
 from chalicelib.store import connections
-from tests.conftest import body
+from tests.support.env import body
 
 
 def test_twilio_webhooks_use_short_timeouts_and_the_api_longer_ones(api: Any, monkeypatch: Any) -> None:

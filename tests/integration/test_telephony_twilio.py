@@ -24,9 +24,9 @@ from twilio.http.http_client import TwilioHttpClient
 
 from chalicelib.core.telephony import AvailableNumber, TelephonyError, Webhooks, get_provider, set_provider
 from chalicelib.core.telephony.twilio import TwilioTelephony
-from tests.conftest import AUTH_TOKEN, BASE_URL, body
 from tests.support import prism as prism_support
 from tests.support import servers
+from tests.support.env import AUTH_TOKEN, BASE_URL, body
 
 pytestmark = pytest.mark.contract
 

@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 import pytest
 
 from chalicelib.voice import twiml
-from tests.conftest import BASE_URL, DEFAULT_PHONE, body
+from tests.support.env import BASE_URL, DEFAULT_PHONE, body
 
 CALLER = "+14155550111"
 
@@ -110,7 +110,7 @@ def test_the_fallback_forwards_to_the_phone_its_url_names(api, line):
 def test_a_phone_changed_in_the_url_breaks_the_signature(api):
     from twilio.request_validator import RequestValidator
 
-    from tests.conftest import AUTH_TOKEN
+    from tests.support.env import AUTH_TOKEN
 
     params = {"CallSid": "CA961", "From": CALLER, "To": "+12015550100"}
     sig = RequestValidator(AUTH_TOKEN).compute_signature(BASE_URL + "/twilio/fallback?to=%2B12025550144", params)
@@ -140,7 +140,7 @@ def test_missing_and_forged_signatures_are_403(api, line):
     # A signature for other parameters does not carry over.
     from twilio.request_validator import RequestValidator
 
-    from tests.conftest import AUTH_TOKEN
+    from tests.support.env import AUTH_TOKEN
 
     sig = RequestValidator(AUTH_TOKEN).compute_signature(BASE_URL + "/twilio/voice", {**params, "To": "+1999"})
     assert api.twilio("/twilio/voice", params, signature=sig).status_code == 403
@@ -163,7 +163,7 @@ def test_host_header_does_not_change_the_signed_url(api, line):
     params = {"CallSid": "CA301", "From": CALLER, "To": number}
     from twilio.request_validator import RequestValidator
 
-    from tests.conftest import AUTH_TOKEN
+    from tests.support.env import AUTH_TOKEN
 
     sig = RequestValidator(AUTH_TOKEN).compute_signature("https://evil.example/twilio/voice", params)
     r = api.client.http.post(
@@ -275,8 +275,8 @@ def test_fallback_forwards_to_the_default_phone_without_the_database(api, monkey
 
 def test_a_voice_post_replayed_after_the_call_ended_changes_nothing(api, fake_clock):
     from chalicelib.store.models import NumberModel
+    from tests.integration.test_leases import leased, make_pool
     from tests.support import snapshot
-    from tests.test_leases import leased, make_pool
 
     # Given a pool number leased to one visitor, and a call to it that ended
     pool = make_pool(api, size=1, hold_seconds=60, grace_seconds=0)

@@ -22,8 +22,9 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from chalicelib.core import clock
 from chalicelib.events import bus, model
 from chalicelib.integrations.webhooks import endpoints
-from tests.conftest import body, pump
-from tests.test_events import callbacks, dead_letters, line
+from tests.integration.test_events import callbacks, dead_letters, line
+from tests.support.database import pump
+from tests.support.env import body
 
 CALLER = "+14155550122"
 
@@ -86,7 +87,7 @@ def documented_payload_errors(payload: Any) -> list[str]:
     import jsonschema
     import yaml
 
-    from tests.test_openapi import SPEC_PATH
+    from tests.e2e.test_openapi import SPEC_PATH
 
     spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
     schema = {"$ref": "#/components/schemas/WebhookPayload", "components": spec["components"]}

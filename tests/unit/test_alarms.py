@@ -1,7 +1,7 @@
 """infra/tables.yaml's alarms, read on the template itself: moto's CloudFormation skips alarms and
 email subscriptions while reporting success, so a stack created there proves nothing about them.
 
-The metrics they watch are the ones the app emits (tests/test_metrics.py shows each is emitted,
+The metrics they watch are the ones the app emits (tests/integration/test_metrics.py shows each is emitted,
 under the same namespace and dimension these alarms name).
 """
 
@@ -13,21 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
-import yaml
 from moto import mock_aws
 
 from chalicelib.core import observability
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "tables.yaml"
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
 DEPLOYED_STAGES = sorted(name for name, stage in CONFIG["stages"].items() if "iam_policy_file" in stage)
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return yaml.safe_load(TEMPLATE.read_text())
 
 
 def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

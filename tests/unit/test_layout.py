@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "chalicelib"
 
 # Layers, lowest first: a module may import its own layer or a lower one, never a higher one.
