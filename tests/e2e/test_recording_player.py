@@ -23,7 +23,7 @@ import pytest
 from calltracking_local import audio
 from tests.integration.test_recordings import recorded_call
 from tests.support import browser as br
-from tests.support.database import DDB_ENDPOINT
+from tests.support import database
 from tests.support.env import body
 
 PLAYER = Path(__file__).resolve().parents[2] / "chalicelib" / "dashboard" / "static" / "player.js"
@@ -104,7 +104,7 @@ class ExpiringS3:
 
 @pytest.fixture
 def proxy() -> Iterator[ExpiringS3]:
-    p = ExpiringS3(DDB_ENDPOINT)
+    p = ExpiringS3(database.endpoint())
     yield p
     p.close()
 

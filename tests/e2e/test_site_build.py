@@ -13,11 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import site as site_bench
-from tests.support import servers
-
-ROOT = servers.ROOT
-BUILT = ROOT / "chalicelib" / "site" / "ct.min.js"
+from tests.unit.test_site_build import BUILT, ROOT
 
 
 def _build(out: Path) -> bytes:
@@ -41,14 +37,6 @@ def test_the_committed_script_is_the_build_of_the_source(tmp_path):
     again = _build(tmp_path / "b.js")
     assert first == again, "the build is not reproducible: same input, different bytes"
     assert first == BUILT.read_bytes(), "chalicelib/site/ct.min.js is stale: run `make site` and commit it"
-
-
-def test_the_built_script_fits_its_budget_and_carries_no_build_details():
-    built = BUILT.read_bytes()
-    assert site_bench.gzipped_size(built) <= site_bench.BUDGET_GZIP_BYTES
-    text = built.decode("ascii")  # esbuild escapes anything else
-    assert "sourceMappingURL" not in text and str(ROOT) not in text and "/*" not in text
-    assert not (ROOT / "chalicelib" / "site" / "ct.js").exists(), "the old hand-minified script is gone"
 
 
 def test_get_ct_js_serves_the_built_file(api):

@@ -43,8 +43,3 @@ def test_a_second_run_changes_nothing_and_a_new_limit_changes_only_itself(rest_a
     settings = client.get_stage(restApiId=api_id, stageName="api")["methodSettings"]
     assert settings["~1v1~1leases/POST"]["throttlingRateLimit"] == 75.0
     assert settings["~1v1~1leases/POST"]["throttlingBurstLimit"] == throttle.DEFAULT_BURST
-
-
-def test_resource_paths_are_escaped_as_json_pointers():
-    assert throttle.Limit("/v1/leases", "POST", 1, 1).key == "~1v1~1leases/POST"
-    assert throttle.Limit("/a~b", "GET", 1, 1).key == "~1a~0b/GET"

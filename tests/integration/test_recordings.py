@@ -18,7 +18,6 @@ import pytest
 
 from calltracking_local import audio
 from calltracking_local.telephony import LocalTelephony
-from chalicelib.core.settings import bucket_name
 from chalicelib.core.telephony import get_provider
 from chalicelib.events import bus, model
 from chalicelib.recordings import archive, storage
@@ -248,9 +247,3 @@ def test_deleting_the_call_deletes_its_recording(api):
     pump().drain()
 
     assert stored(sid, rec_sid) is None
-
-
-def test_the_default_bucket_name_is_a_valid_s3_name():
-    assert bucket_name("calltracking-dev-recordings") == "calltracking-dev-recordings"
-    assert bucket_name("My_Prefix.recordings") == "my-prefix-recordings"
-    assert len(bucket_name("x" * 80)) == 63

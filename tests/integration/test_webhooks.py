@@ -25,8 +25,7 @@ from chalicelib.integrations.webhooks import endpoints
 from tests.integration.test_events import callbacks, dead_letters, line
 from tests.support.database import pump
 from tests.support.env import body
-
-CALLER = "+14155550122"
+from tests.unit.test_webhooks import CALLER, documented_payload_errors
 
 
 @dataclass
@@ -80,19 +79,6 @@ def receiver() -> Iterator[Receiver]:
     yield state
     srv.shutdown()
     srv.server_close()
-
-
-def documented_payload_errors(payload: Any) -> list[str]:
-    """What in ``payload`` breaks ``WebhookPayload`` in docs/openapi.yaml (OpenAPI 3.1 is JSON Schema 2020-12)."""
-    import jsonschema
-    import yaml
-
-    from tests.e2e.test_openapi import SPEC_PATH
-
-    spec = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
-    schema = {"$ref": "#/components/schemas/WebhookPayload", "components": spec["components"]}
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(payload)]
 
 
 def endpoint(api: Any, receiver: Receiver, **extra: Any) -> dict[str, Any]:
@@ -272,24 +258,6 @@ def test_filters_by_channel_and_a_disabled_endpoint_gets_nothing(api: Any, recei
     assert body(api.call("GET", "/v1/webhooks"))["webhooks"][0]["id"] == other["id"]
     assert api.call("DELETE", f"/v1/webhooks/{other['id']}").status_code == 204
     assert api.call("GET", f"/v1/webhooks/{other['id']}").status_code == 404
-
-
-def test_the_payload_never_carries_a_twilio_media_url() -> None:
-    rec = {"sid": "RE1", "url": "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1", "duration": 3}
-    event = model.Event("evt_1", "call.updated", "CA1", 0, {"sid": "CA1", "recording": rec}, {"recording": rec})
-    data = endpoints.payload(event)["data"]
-    assert data["call"]["recording"] == {"sid": "RE1", "duration": 3} and "url" not in data["changes"]["recording"]
-    assert "twilio.com" not in json.dumps(endpoints.payload(event))
-    recorded = {**body_of_a_call(), "recording": rec, "recorded": True}
-    completed = endpoints.payload(model.Event("evt_2", "call.completed", "CA1", 0, recorded))
-    assert documented_payload_errors(completed) == [] and "url" not in completed["data"]["call"]["recording"]
-
-
-def body_of_a_call() -> dict[str, Any]:
-    from chalicelib import calls
-    from chalicelib.store.models import CallModel
-
-    return calls.to_dict(CallModel("CA" + "2" * 32, started_at=0, caller=CALLER, kind="channel"))
 
 
 # --- refusals -----------------------------------------------------------------------------------
