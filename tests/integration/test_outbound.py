@@ -86,12 +86,6 @@ def test_a_silent_server_times_out() -> None:
         silent.close()
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/", "https://user:pw@example.com/", "not a url", "https:///x"])
-def test_only_plain_http_urls(url: str) -> None:
-    with pytest.raises(outbound.Refused):
-        outbound.request("POST", url)
-
-
 # --- one deadline and one byte cap over the whole exchange ---------------------------------------
 
 

@@ -7,7 +7,9 @@ import csv
 import io
 import re
 
-from chalicelib.reports.calllog import FORMULA_STARTS, write_csv
+import pytest
+
+from chalicelib.reports.calllog import FORMULA_STARTS, csv_cell, write_csv
 
 PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
@@ -121,3 +123,30 @@ def test_escaped_cells_stay_readable():
     # ... text with separators but no formula, numbers and phones are left as they were
     assert row["utm_campaign"] == "boiler;new customer, Smith"
     assert (row["caller"], row["revenue"], row["sid"]) == (CALLER, "-12.5", "CA" + "a" * 32)
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("\tTAB", "'\tTAB"),
+        ("\rCR", "'\rCR"),
+        ("-", "'-"),
+        ("+1 415 555 0111", "'+1 415 555 0111"),  # not E.164: a formula to a spreadsheet
+        ("+14155550111", "+14155550111"),  # E.164 stays a phone number
+        ("-12.50", "-12.50"),
+        ("+3", "+3"),
+        ("12", "12"),
+        (-5, "-5"),
+        (True, "True"),
+        (None, ""),
+        ("plain = text", "plain = text"),
+        ("bad \ud800 text", "bad \ufffd text"),  # a lone surrogate cannot break the export
+        ("=\udfff", "'=\ufffd"),
+    ],
+)
+def test_the_cell_rule(value, cell):
+    assert csv_cell(value) == cell

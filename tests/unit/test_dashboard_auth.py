@@ -4,6 +4,8 @@ unchanged; the module there says what the area is)."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +73,43 @@ def test_templates_have_no_inline_script_or_style() -> None:
         for tag in re.findall(r"<script[^>]*>", html):
             assert "src=" in tag or 'type="application/json"' in tag, f"{path.name}: {tag}"
         assert not re.search(r"\son[a-z]+=", html), f"{path.name}: an inline event handler"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://evil.example/dashboard",
+        "//evil.example/dashboard",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/dashboard/../v1/calls",
+        "/dashboard/%2e%2e/v1",
+        "/dashboard%2f..%2fv1",
+        "javascript:alert(1)",
+        "/v1/calls",
+        "/dashboardx",
+        "/dashboard\r\nSet-Cookie: x=1",
+        "",
+    ],
+)
+def test_next_never_leaves_the_dashboard(value: str) -> None:
+    from chalicelib.dashboard import web
+
+    assert web.safe_next(value) == "/dashboard"
+
+
+def test_the_app_does_not_load_the_dashboard_on_import() -> None:
+    """(tests/unit/test_layout.py holds every heavy module out; this names the dashboard's own.)"""
+    names = "('chalicelib.dashboard', 'jinja2', 'argon2')"
+    code = f"import sys, app; print(sorted(m for m in sys.modules if m.startswith({names})))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert (
+        "chalicelib.routes.dashboard_auth"
+        in subprocess.run(
+            [sys.executable, "-c", "import sys, app; print(sorted(sys.modules))"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )

@@ -80,3 +80,19 @@ def test_an_unknown_time_zone_is_refused_at_start() -> None:
 
     with pytest.raises(ValueError, match="IANA"):
         load({"REPORT_TIMEZONE": "Mars/Olympus"})
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not a record",
+        {"eventName": "INSERT"},
+        rec("UPSERT", None, image()),
+        rec("INSERT", None, None),
+        rec("INSERT", None, {"call_sid": {"N": "not a number"}}),
+        rec("INSERT", None, {"started_at": {"N": "1"}}),  # no call sid
+    ],
+)
+def test_records_that_can_never_be_events_are_poison(bad: Any) -> None:
+    with pytest.raises(model.PoisonRecord):
+        model.from_record(bad)

@@ -78,3 +78,9 @@ def test_a_name_that_does_not_resolve_is_worth_another_try(monkeypatch: pytest.M
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     with pytest.raises(outbound.Unresolved):  # an OSError: retried, not refused for good
         outbound.request("POST", "https://hooks.example.com/x")
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/", "https://user:pw@example.com/", "not a url", "https:///x"])
+def test_only_plain_http_urls(url: str) -> None:
+    with pytest.raises(outbound.Refused):
+        outbound.request("POST", url)

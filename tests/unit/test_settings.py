@@ -4,6 +4,9 @@ unchanged; the module there says what the area is)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +83,33 @@ def test_a_stage_named_test_in_lambda_reports_the_deployed_stages_problems():
     # Then it is judged as the deployed stage it is
     assert "DEFAULT_FORWARD_TO is empty" in found and "SSM_ENDPOINT is set on a deployed stage" in found
     assert "TWILIO_AUTH_TOKEN_PARAM is not set" in found
+
+
+@pytest.mark.parametrize(
+    ("over", "words"),
+    [
+        ({"DEFAULT_FORWARD_TO": ""}, "DEFAULT_FORWARD_TO is empty"),
+        ({"DEFAULT_FORWARD_TO": "202-555-0100"}, "not an E.164"),
+        ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL"),
+        ({"PUBLIC_BASE_URL": "https://REPLACE-WITH-YOUR-API-DOMAIN/api"}, "PUBLIC_BASE_URL"),
+        ({"TWILIO_ACCOUNT_SID": "REPLACE-WITH-YOUR-ACCOUNT-SID"}, "TWILIO_ACCOUNT_SID"),
+        ({"TWILIO_AUTH_TOKEN_PARAM": ""}, "forwarded unverified"),
+        ({"TWILIO_AUTH_TOKEN_PARAM": "", "TWILIO_AUTH_TOKEN": "x" * 32}, "plain text"),
+        ({"SSM_ENDPOINT": "http://127.0.0.1:4566"}, "SSM_ENDPOINT"),
+        ({"SES_ENDPOINT": "http://127.0.0.1:4566"}, "SES_ENDPOINT"),
+        ({"ALERTS_FROM_EMAIL": ""}, "ALERTS_FROM_EMAIL is not set"),
+        ({"ALERTS_FROM_EMAIL": "REPLACE-WITH-alerts@your-verified-domain"}, "ALERTS_FROM_EMAIL is not set"),
+        ({"ALERTS_FROM_EMAIL": "alerts"}, "not an email address"),
+        ({"SUMMARY_HOUR": "24"}, "SUMMARY_HOUR"),
+    ],
+)
+def test_each_problem_is_named(over, words):
+    found = settings.problems(deployed(**over))
+    assert len(found) == 1 and words in found[0], found
+
+
+def test_importing_the_app_never_fails_on_a_bad_setting():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env |= {"STAGE": "prod", "DEFAULT_FORWARD_TO": "", "PUBLIC_BASE_URL": "", "TELEPHONY": "twilio"}
+    done = subprocess.run([sys.executable, "-c", "import app"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
