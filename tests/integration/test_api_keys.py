@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
@@ -32,22 +31,6 @@ def _fresh_cache():
     apikeys.clear_cache()
     yield
     apikeys.clear_cache()
-
-
-@pytest.fixture
-def log_lines():
-    """Powertools' JSON log lines written during the test."""
-    stream = io.StringIO()
-    handler = logger.registered_handler
-    old_stream, old_level = handler.setStream(stream), logger.log_level
-    logger.setLevel("INFO")
-
-    def lines():
-        return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
-
-    yield lines
-    handler.setStream(old_stream)
-    logger.setLevel(old_level)
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

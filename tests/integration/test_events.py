@@ -47,9 +47,6 @@ def recorder(tables: None) -> Any:
     bus.unsubscribe("test-recorder")
 
 
-# --- the pure part: what a change means ---------------------------------------------------------
-
-
 # --- delivery through the stack ----------------------------------------------------------------
 
 

@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-import io
 import json
 
-import pytest
-
-from chalicelib.core.observability import logger
 from tests.support.env import API_KEY, body
-
-
-@pytest.fixture
-def log_lines():
-    stream = io.StringIO()
-    handler = logger.registered_handler
-    old = handler.setStream(stream)
-    logger.setLevel("INFO")
-
-    def lines():
-        return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
-
-    yield lines
-    handler.setStream(old)
-    logger.setLevel("WARNING")
 
 
 def test_voice_webhook_logs_once_with_the_call_sid(api, log_lines):
