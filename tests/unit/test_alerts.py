@@ -1,5 +1,11 @@
-"""The tests of ``tests/integration/test_alerts.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""Alerts and summaries, end to end: a missed call through the voice webhook, its callbacks and
+the event pump becomes an email that moto's SES recorded, a Slack message and a Telegram message
+to local stub receivers; the limit turns a flood into a digest; quiet hours hold alerts; the
+daily summary agrees with the report API; secrets stay in SSM.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_alerts.py``.
+"""
 
 from __future__ import annotations
 

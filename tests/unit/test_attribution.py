@@ -1,5 +1,8 @@
-"""The tests of ``tests/integration/test_attribution.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""Attribution of pool calls to sessions (active, late, unattributed) and channel-group rules.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_attribution.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
-"""The tests of ``tests/integration/test_cli_throttle.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""The throttling step against moto's API Gateway (create_rest_api, create_deployment, update_stage
+are what moto serves): the patch operations are applied and read back from ``methodSettings``.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_cli_throttle.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
-"""The tests of ``tests/integration/test_cli_units.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""The CLI's pure parts: what setup and deploy refuse, make run's ports, and status's check of the
+numbers' URLs at Twilio (through the real SDK, against a local server answering Twilio's list).
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_cli_units.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,10 @@
-"""The tests of ``tests/integration/test_csv_export.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""The calls CSV cannot run formulas: every cell a spreadsheet would read as one is escaped,
+whoever wrote it (a website visitor through the lease endpoint, a caller's carrier, a user of
+the API), while plain numbers and E.164 phone numbers stay as they are for CRM imports.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_csv_export.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,13 @@
-"""The tests of ``tests/e2e/test_dashboard_auth.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""Who may use the dashboard: sign-in and sign-out, sessions and their limits, CSRF, attempt limits,
+roles, the user admin, headers; then the same pages in Debian's Chromium (axe-core, screenshots).
+
+The first part drives the app through Chalice's test client with a small cookie jar (a
+``Browser``), against the embedded DynamoDB; the last part uses the shared browser helpers of
+``tests/support/dashboard.py`` on the app served like ``chalice local``.
+
+The tests of this area that need no database, network or server; the ones that need
+processes, builds or Chromium are in ``tests/e2e/test_dashboard_auth.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,13 @@
-"""The tests of ``tests/integration/test_dashboard_pages.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""The dashboard's pages: the overview, the call log and a call's story, their data and their HTML.
+
+The data layer is tested without a browser: pure parts (ranges, changes, filters) directly,
+the reads against the embedded DynamoDB with calls made through the signed Twilio webhooks and
+the event pump, as in tests/integration/test_reports.py. The pages are rendered through Chalice's test
+client with a signed-in session (tests/e2e/test_dashboard_flow.py drives them in Chromium).
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_dashboard_pages.py``.
+"""
 
 from __future__ import annotations
 

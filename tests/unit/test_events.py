@@ -1,5 +1,12 @@
-"""The tests of ``tests/integration/test_events.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""Call events: stream records become events, fanned out through SQS, delivered once in effect,
+retried, dead-lettered, parked, swept; the reports follow them; days in the business's time zone.
+
+All against moto's server (DynamoDB, its stream, SQS) through the same local event pump that
+``make run`` runs beside the app.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_events.py``.
+"""
 
 from __future__ import annotations
 

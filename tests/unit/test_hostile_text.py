@@ -1,5 +1,14 @@
-"""The tests of ``tests/integration/test_hostile_text.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""Arbitrary text, lone surrogates included, at every route that takes JSON: never a 5xx, a
+refusal stores nothing, and text that cannot be UTF-8 is a 400 wherever it comes in.
+
+A lone surrogate (``"\ud800"``) is valid JSON text once escaped, which is how a client's
+``json.dumps`` sends it; DynamoDB, the CSV export and the reports cannot hold it. The bodies
+are sent as raw bytes, as a client could: ASCII with escapes, and UTF-8 with the surrogate
+written out (which is not UTF-8 at all).
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_hostile_text.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,22 @@
-"""The tests of ``tests/integration/test_infra.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""infra/tables.yaml and the Lambda's IAM policies, held against the code.
+
+* The template is deployed into moto's CloudFormation and every table compared with its
+  PynamoDB model (names, keys, attribute types, GSIs); TTL, point-in-time recovery, SSE and
+  the retain policies are read from the template (moto's CloudFormation ignores those).
+* cfn-lint passes on the template and on the policies (wrapped in a template, so the action
+  names and ARNs are checked too).
+* The DynamoDB permissions in ``.chalice/policy-<stage>.json`` are exactly the (table,
+  action) pairs that ``chalicelib`` calls, found by reading its source: a new model, index
+  or operation without a policy change fails here, and so does a permission nothing uses.
+* Every ARN in a policy names one region and one account (``calltracking_cli/policy.py`` sets them),
+  never ``*``, and no statement grants ``*`` except where AWS has no resource-level permission:
+  the stream event source's ``ListStreams`` and X-Ray's two write actions (Lambda's active
+  tracing, ``"xray": true`` on every deployed stage; Chalice adds them only to policies it
+  generates). Metrics go to the logs, not to ``PutMetricData``.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_infra.py``.
+"""
 
 from __future__ import annotations
 

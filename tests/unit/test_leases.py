@@ -1,5 +1,8 @@
-"""The tests of ``tests/integration/test_leases.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""Pools, the public lease endpoint, sessions and the lease history.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_leases.py``.
+"""
 
 from __future__ import annotations
 

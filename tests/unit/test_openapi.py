@@ -1,5 +1,12 @@
-"""The tests of ``tests/e2e/test_openapi.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""docs/openapi.yaml: a valid OpenAPI 3 description of exactly the app's routes, and true of the app.
+
+The last test starts the local stack, makes a little real traffic (a lease, a recorded call
+attributed to it, a missed call) and runs Schemathesis against the stack from the description:
+no 5xx, and every response's status, content type and body as documented.
+
+The tests of this area that need no database, network or server; the ones that need
+processes, builds or Chromium are in ``tests/e2e/test_openapi.py``.
+"""
 
 from __future__ import annotations
 

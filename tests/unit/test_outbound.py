@@ -1,5 +1,9 @@
-"""The tests of ``tests/integration/test_outbound.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""Safe outbound HTTP: addresses inside are refused, the checked address is the one connected
+to (no second lookup), no redirects, bounded reads and time. Pure plus a loopback server.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_outbound.py``.
+"""
 
 from __future__ import annotations
 

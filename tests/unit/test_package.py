@@ -1,5 +1,13 @@
-"""The tests of ``tests/e2e/test_package.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""The Lambda package as deployed: built once for real, trimmed, and still able to do everything the app does.
+
+Every check runs the unzipped package in a fresh interpreter started with ``-I -S`` (no site-packages,
+no environment paths) and ``sys.path`` pointed at the package only, the tree made read-only and
+``-B`` (root ignores the read-only mode; ``-I`` ignores ``PYTHONDONTWRITEBYTECODE``), as Lambda runs it
+from ``/var/task``.
+
+The tests of this area that need no database, network or server; the ones that need
+processes, builds or Chromium are in ``tests/e2e/test_package.py``.
+"""
 
 from __future__ import annotations
 

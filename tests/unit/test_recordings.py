@@ -1,5 +1,12 @@
-"""The tests of ``tests/integration/test_recordings.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""Recordings in the stage's own bucket: archived after the call by the ``recordings`` subscriber,
+verified, deleted at the provider, played through presigned URLs, deleted with their call.
+
+Against moto's server (DynamoDB, its stream, SQS and S3) through the local event pump, with
+the local telephony provider serving its small real WAV as every call's recording.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_recordings.py``.
+"""
 
 from __future__ import annotations
 

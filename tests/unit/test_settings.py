@@ -1,5 +1,9 @@
-"""The tests of ``tests/integration/test_settings.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""Settings problems: said loudly (a warning at a container's first request, and a list a deploy or
+status command can show), never raised, so that a bad setting cannot stop calls being forwarded.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_settings.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,12 @@
-"""The tests of ``tests/e2e/test_site_build.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""The site script's build: the committed ``ct.min.js`` is exactly what ``make site`` makes of the source.
+
+The built file is committed (deploys need no node), so a source edited without ``make site`` would
+ship the old script: this rebuilds it with the Makefile's own recipe and compares bytes. It needs
+node_modules (``make pytest`` installs them through the ``node`` target).
+
+The tests of this area that need no database, network or server; the ones that need
+processes, builds or Chromium are in ``tests/e2e/test_site_build.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""The tests of ``tests/integration/test_sizing.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""Pool sizing: Erlang B, the recommendation, the sizing endpoint, and a short run of the simulator.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_sizing.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,12 @@
-"""The tests of ``tests/integration/test_telephony_twilio.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""The twilio provider, with the real Twilio SDK, against Prism serving Twilio's published OpenAPI spec.
+
+Prism runs with ``--errors``, so a request our code sends that breaks the spec comes back
+422 (and fails these tests), and every exchange the SDK had is recorded and checked.
+Prism answers with the spec's examples: assert on shape, not on values.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_telephony_twilio.py``.
+"""
 
 from __future__ import annotations
 

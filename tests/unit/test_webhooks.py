@@ -1,5 +1,12 @@
-"""The tests of ``tests/integration/test_webhooks.py`` that need no database, network or server (moved here
-unchanged; the module there says what the area is)."""
+"""Webhooks against a real HTTP receiver that verifies with the ``standardwebhooks`` library:
+the events of a call, signed afresh on every attempt, retried, disabled, rotated, refused.
+
+The receiver runs on loopback (allowed on the local and test stages only); the events go
+through the same stream, SQS fan-out and local event pump as every subscriber's.
+
+The tests of this area that need no database, network or server; the ones that need
+the database are in ``tests/integration/test_webhooks.py``.
+"""
 
 from __future__ import annotations
 
