@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DDB_PORT ?= 8001
 API_PORT ?= 8000
 
-.PHONY: lock package rebuild-reports run test lint typecheck pytest bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor
+.PHONY: lock package rebuild-reports run test lint typecheck pytest unit bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor
 
 # The venv is installed from the locks only, every file checked against its hash (`make lock` writes them).
 venv: $(VENV)/.installed
@@ -44,7 +44,7 @@ node_modules/.installed: package.json package-lock.json
 
 # The site script: the readable source built small by esbuild (pinned in package.json) into the file
 # GET /ct.js serves. The built file is committed, so `chalice deploy` and the Lambda package need no
-# node; tests/test_site_build.py rebuilds it (site-build, SITE_OUT=<a temporary file>) and fails
+# node; tests/e2e/test_site_build.py rebuilds it (site-build, SITE_OUT=<a temporary file>) and fails
 # when it is stale. Same input, same bytes: no sourcemap, no banner, no date. ES2020 is the syntax of
 # the browsers that have the APIs the script needs (String.matchAll, fetch keepalive); lowering it
 # further would cost bytes and widen nothing.
@@ -57,7 +57,7 @@ site-build:
 
 # The dashboard's chart library, uPlot (an exact version pinned in package.json), copied as npm ships
 # it into the app's static files and committed, so `chalice deploy` needs no node and no CDN is used
-# at run time; tests/test_dashboard_pages.py fails when the committed copy differs from the package.
+# at run time; tests/unit/test_dashboard_pages.py fails when the committed copy differs from the package.
 VENDOR := chalicelib/dashboard/static/vendor
 dashboard-vendor: node
 	mkdir -p $(VENDOR)
@@ -93,8 +93,14 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
+# The three kinds (tests/unit, tests/integration, tests/e2e: pyproject's testpaths) in one run, so
+# xdist balances them over the two workers.
 pytest: venv node chromium
 	$(PY) -m pytest -n 2 --durations=20
+
+# The unit tests alone: no database, no network, no node or Chromium needed; seconds.
+unit: venv
+	$(PY) -m pytest tests/unit -q
 
 test: lint typecheck pytest
 

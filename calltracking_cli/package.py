@@ -16,7 +16,7 @@ domains and its async HTTP stack. ``build`` runs ``chalice package`` and then re
 * every module compiled for the runtime's Python with unchecked-hash pycs, which Python uses
   without looking at the source's timestamp (a zip's timestamps are not kept exactly).
 
-``tests/test_package.py`` builds the real package and proves that every client the app makes
+``tests/e2e/test_package.py`` builds the real package and proves that every client the app makes
 still loads from it, with nothing else on ``sys.path``.
 """
 
@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The AWS services the app makes botocore clients for (PynamoDB: dynamodb; the event bus: sqs;
 # recordings: s3; secrets: ssm; alerts: sesv2). The stream is read by Lambda's event source
 # mapping, never by a client in Lambda (only the local pump, outside the package, reads it).
-# tests/test_package.py reads chalicelib for every client(...) call and fails when one is missing here.
+# tests/e2e/test_package.py reads chalicelib for every client(...) call and fails when one is missing here.
 BOTOCORE_SERVICES = ("dynamodb", "s3", "sesv2", "sqs", "ssm")
 # botocore/data files every client needs whatever its service.
 BOTOCORE_SHARED = ("_retry.json", "endpoints.json", "partitions.json", "sdk-default-configuration.json")

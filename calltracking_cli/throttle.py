@@ -31,7 +31,7 @@ class Limit:
 
 
 def limits(rate: float = DEFAULT_RATE, burst: int = DEFAULT_BURST) -> list[Limit]:
-    """The lease endpoint's POST (its only method in the API: tests/test_cli_package_template.py);
+    """The lease endpoint's POST (its only method in the API: tests/e2e/test_cli_package_template.py);
     /twilio/* keep the account's limits."""
     return [Limit(LEASES, "POST", rate, burst)]
 

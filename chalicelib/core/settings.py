@@ -4,7 +4,7 @@ A setting is one line in ``Settings`` below: its field and type, and a declarati
 feature section (``_core(...)``, ``_voice(...)``, ...) naming its environment variable, its default,
 the parser that turns the variable's text into the field's type (mypy checks the two agree), and
 the line that documents it. ``load()`` and the README's configuration table are both made from these
-declarations (``python -m chalicelib.core.settings`` prints the table; ``tests/test_settings.py``
+declarations (``python -m chalicelib.core.settings`` prints the table; ``tests/{unit,integration}/test_settings.py``
 holds the README to it), so a setting is never written twice.
 
 Decisions the issue left open: ``Settings`` stays a NamedTuple (the cheapest class to define, on the

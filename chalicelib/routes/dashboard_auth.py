@@ -15,7 +15,7 @@ web = lazy_module("chalicelib.dashboard.web")
 
 bp = Blueprint(__name__)
 # HTML forms only: the dashboard's pages post forms (a JSON body would make it an API route,
-# documented in docs/openapi.yaml and fuzzed by tests/test_hostile_text.py).
+# documented in docs/openapi.yaml and fuzzed by tests/integration/test_hostile_text.py).
 FORMS = ["application/x-www-form-urlencoded"]
 
 

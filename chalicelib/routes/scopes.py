@@ -8,7 +8,7 @@ signing secrets) and whatever else reveals or changes secrets. ``http.middleware
 route body checks a scope.
 
 The table is by path prefix, so a new route under a listed prefix gets its neighbours' rule;
-a prefix that is not listed needs ``admin`` (fail closed), and ``tests/test_api_key_scopes.py``
+a prefix that is not listed needs ``admin`` (fail closed), and ``tests/integration/test_api_key_scopes.py``
 fails on any ``/v1/`` route no rule names, so adding a route means choosing its scope here.
 """
 

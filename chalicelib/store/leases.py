@@ -9,7 +9,7 @@ Correctness lives in the conditions written here (``../shared/DESIGN.md``): a nu
 by one conditional write on its item, in one transaction with the session, the lease history
 and the visitor's and address's items, so no two sessions ever hold it; the pool index only
 suggests candidates, least recently released first; TTL is housekeeping, never the lease clock.
-Each function is the same one request it was before it moved here (``tests/test_leases.py``
+Each function is the same one request it was before it moved here (``tests/{unit,integration}/test_leases.py``
 and ``bench/leases.py`` count them).
 
 The lease endpoint and the voice path read and write as ``SYSTEM``: a site key or a called

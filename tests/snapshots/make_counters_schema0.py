@@ -4,7 +4,7 @@ Run once, from a checkout of the code before the migration (``git worktree add /
 house~0``, then ``cd /tmp/schema0 && <venv>/bin/python <this file> <output>``): it makes a user
 of each role (one disabled), signs one in (a web session and a remembered address), an
 endpoint and two alert recipients through the public functions of that code, inside moto, and
-dumps every counters item in DynamoDB's JSON. The JSON is committed; ``tests/test_migrations.py``
+dumps every counters item in DynamoDB's JSON. The JSON is committed; ``tests/integration/test_migrations.py``
 loads it and upgrades it with today's code. Never regenerate it with code after schema 1.
 """
 

@@ -14,7 +14,8 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import DDB_ENDPOINT, body
+from tests.support.database import DDB_ENDPOINT
+from tests.support.env import body
 
 CALLER = "+14155550177"
 SENDER = "alerts@calls.example.test"

@@ -1,7 +1,5 @@
 """Shared helpers for the dashboard's browser tests: a running app, signed-in contexts, axe, screenshots.
 
-    from tests.support.dashboard import chromium, dashboard  # noqa: F401  (fixtures)
-
     def test_something(dashboard):
         page = dashboard.signed_in("viewer").new_page()
         page.goto(dashboard.url("/dashboard/calls"))
@@ -170,12 +168,6 @@ def start(**kwargs: Any) -> stack_mod.Stack:
     """The local stack for dashboard tests, with its own tables."""
     kwargs.setdefault("table_prefix", f"dash{secrets.token_hex(3)}-")
     return stack_mod.start(**kwargs)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    with br.launched() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

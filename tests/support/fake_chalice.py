@@ -1,9 +1,9 @@
-"""A stand-in for ``chalice deploy`` against moto's server, for tests/test_cli_deploy.py.
+"""A stand-in for ``chalice deploy`` against moto's server, for tests/e2e/test_cli_deploy.py.
 
 Why not the real one: moto's API Gateway imports only OpenAPI 3 and Chalice emits Swagger 2.0,
 so the real ``chalice deploy`` fails at its API Gateway step (/work/shared/NOTES-aws-local.md);
 that part is checked on ``chalice package``'s template with cfn-lint instead
-(tests/test_cli_package_template.py). This stand-in makes what ``chalice deploy`` makes that the
+(tests/e2e/test_cli_package_template.py). This stand-in makes what ``chalice deploy`` makes that the
 CLI's later steps use, in moto through the same AWS APIs: the role, the Lambda function, a REST
 API with a deployed ``api`` stage; and it writes ``.chalice/deployed/<stage>.json`` in Chalice's
 own format. Like Chalice, a second run updates what the first made, uploading its package again.

@@ -1,0 +1,213 @@
+"""Call-flow settings: whisper, disclosure voice, business hours, failover, voicemail, blocking."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from xml.etree import ElementTree
+
+import pytest
+
+from chalicelib.core import clock
+from chalicelib.voice import blocklist
+from tests.support.env import BASE_URL, body
+
+CALLER = "+14155550111"
+# Wednesday 2026-11-18, 15:00 UTC = 10:00 in New York; 03:00 UTC the next day = 22:00 there.
+OPEN = datetime(2026, 11, 18, 15, 0, tzinfo=UTC).timestamp()
+NIGHT = datetime(2026, 11, 19, 3, 0, tzinfo=UTC).timestamp()
+HOURS = {
+    "timezone": "America/New_York",
+    "weekly": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+}
+
+
+@pytest.fixture
+def at(tables):
+    def set_time(t: float) -> None:
+        clock.set_source(clock.FakeClock(t))
+
+    set_time(OPEN)
+    blocklist.clear_cache()
+    yield set_time
+    blocklist.clear_cache()
+
+
+def line(api, **flow):
+    ch = body(
+        api.call(
+            "POST",
+            "/v1/channels",
+            {"name": "Google Ads", "forward_to": "+12025550144", "record": True, "flow": flow},
+        )
+    )
+    assert "id" in ch, ch
+    return ch, body(api.call("POST", "/v1/numbers", {"channel_id": ch["id"]}))["number"]
+
+
+def voice(api, number, sid="CA1", caller=CALLER):
+    r = api.twilio("/twilio/voice", {"CallSid": sid, "From": caller, "To": number})
+    assert r.status_code == 200, r.body
+    return ElementTree.fromstring(r.body)
+
+
+def dial_result(api, number, status, step, sid="CA1"):
+    params = {"CallSid": sid, "From": CALLER, "To": number, "DialCallStatus": status}
+    if status == "completed":
+        params["DialCallDuration"] = "30"
+    r = api.twilio(f"/twilio/dial-status?step={step}", params)
+    assert r.status_code == 200, r.body
+    return ElementTree.fromstring(r.body)
+
+
+def call(api, sid="CA1"):
+    return body(api.call("GET", f"/v1/calls/{sid}"))
+
+
+def test_whisper_goes_to_the_agent_only(api, at):
+    ch, number = line(api, whisper=True, whisper_text="Tracked call from {name}")
+    root = voice(api, number)
+    num = root.find("Dial/Number")
+    assert num.get("url") == f"{BASE_URL}/twilio/whisper/channel/{ch['id']}"
+    assert root.find("Say").text != "Tracked call from Google Ads"  # the caller hears the disclosure only
+    r = api.twilio(f"/twilio/whisper/channel/{ch['id']}", {"CallSid": "CA2", "From": CALLER, "To": "+12025550144"})
+    assert ElementTree.fromstring(r.body).find("Say").text == "Tracked call from Google Ads"
+    assert api.twilio(f"/twilio/whisper/channel/{ch['id']}", {"CallSid": "CA2"}, signature=None).status_code == 403
+
+
+def test_disclosure_language_and_voice(api, at):
+    _, number = line(api, disclosure_language="es-MX", disclosure_voice="Polly.Mia")
+    say = voice(api, number).find("Say")
+    assert (say.get("language"), say.get("voice")) == ("es-MX", "Polly.Mia")
+
+
+def test_after_hours_voicemail_is_stored_as_voicemail(api, at):
+    _, number = line(api, hours=HOURS, after_hours={"action": "voicemail"}, voicemail_prompt="Leave a message.")
+    assert voice(api, number, sid="CA10").find("Dial") is not None  # 10:00 on a Wednesday: open
+    at(NIGHT)
+    root = voice(api, number, sid="CA11")
+    assert root.find("Dial") is None and root.find("Say").text == "Leave a message."
+    rec = root.find("Record")
+    assert rec.get("action") == f"{BASE_URL}/twilio/voicemail"
+    assert rec.get("recordingStatusCallback") == f"{BASE_URL}/twilio/recording-status?kind=voicemail"
+    left = {"CallSid": "CA11", "From": CALLER, "To": number, "RecordingUrl": "https://api.twilio.com/RE1"}
+    left |= {"RecordingDuration": "14", "RecordingSid": "RE1"}
+    api.twilio("/twilio/voicemail", left)
+    api.twilio("/twilio/call-status", {"CallSid": "CA11", "From": CALLER, "To": number, "CallStatus": "completed"})
+    c = call(api, "CA11")
+    assert c["voicemail"] is True and c["result"] == "voicemail" and c["answered"] is None
+    assert c["recording"]["sid"] == "RE1" and c["recording"]["duration"] == 14
+    assert c["recording"]["url"] == f"{BASE_URL}/v1/calls/CA11/recording"  # the API's link, never Twilio's
+
+
+def test_recording_callback_alone_marks_voicemail(api, at):
+    _, number = line(api, hours=HOURS)
+    at(NIGHT)
+    voice(api, number, sid="CA12")
+    rec = {"CallSid": "CA12", "RecordingSid": "RE2", "RecordingUrl": "https://x.example/RE2", "RecordingDuration": "9"}
+    assert api.twilio("/twilio/recording-status?kind=voicemail", rec).status_code == 200
+    assert call(api, "CA12")["result"] == "voicemail"
+    # The query string is part of what Twilio signs: a signature for the bare path does not fit.
+    from twilio.request_validator import RequestValidator
+
+    from tests.support.env import AUTH_TOKEN
+
+    sig = RequestValidator(AUTH_TOKEN).compute_signature(BASE_URL + "/twilio/recording-status", rec)
+    assert api.twilio("/twilio/recording-status?kind=voicemail", rec, signature=sig).status_code == 403
+
+
+def test_closed_dates_and_after_hours_forward(api, at):
+    hours = {**HOURS, "closed_dates": ["2026-11-18"]}
+    _, number = line(api, hours=hours, after_hours={"action": "forward", "forward_to": "+12025550177"})
+    root = voice(api, number)
+    assert root.find("Dial/Number").text == "+12025550177"
+
+
+def test_failover_walks_the_list_then_voicemail(api, at):
+    _, number = line(api, failover=["+12025550111", "+12025550122"], when_unanswered="voicemail")
+    assert voice(api, number).find("Dial/Number").text == "+12025550144"
+    nxt = dial_result(api, number, "no-answer", 0)
+    assert nxt.find("Dial/Number").text == "+12025550111" and nxt.find("Say") is None  # no second disclosure
+    assert nxt.find("Dial").get("action") == f"{BASE_URL}/twilio/dial-status?step=1"
+    nxt = dial_result(api, number, "busy", 1)
+    assert nxt.find("Dial/Number").text == "+12025550122"
+    nxt = dial_result(api, number, "failed", 2)
+    assert nxt.find("Record") is not None
+    c = call(api)
+    assert c["answered"] is False and c["dial_status"] == "failed"
+
+
+def test_failover_answered_on_the_second_phone_survives_a_late_first_result(api, at):
+    _, number = line(api, failover=["+12025550111"])
+    voice(api, number)
+    assert [e.tag for e in dial_result(api, number, "completed", 1)] == ["Hangup"]
+    dial_result(api, number, "no-answer", 0)  # Twilio delivered the first phone's result late
+    c = call(api)
+    assert c["answered"] is True and c["result"] == "answered" and c["talk_time"] == 30
+
+
+def test_without_failover_unanswered_calls_hear_a_message(api, at):
+    _, number = line(api)
+    root = dial_result(api, number, "no-answer", 0)
+    assert [e.tag for e in root] == ["Say", "Hangup"]
+    assert call(api)["result"] == "missed"
+
+
+def test_blocked_callers_are_rejected_and_stored_as_blocked(api, at):
+    _, number = line(api)
+    r = api.call("PUT", "/v1/blocked-callers", {"callers": ["+1 415 555 0111", "+1900*"]})
+    assert body(r) == {"callers": ["+14155550111", "+1900*"]}
+    assert body(api.call("GET", "/v1/blocked-callers"))["callers"] == ["+14155550111", "+1900*"]
+    for sid, caller in (("CA30", CALLER), ("CA31", "+19005550100")):
+        root = voice(api, number, sid=sid, caller=caller)
+        assert [e.tag for e in root] == ["Reject"]
+        api.twilio("/twilio/call-status", {"CallSid": sid, "From": caller, "To": number, "CallStatus": "busy"})
+        c = call(api, sid)
+        assert c["blocked"] is True and c["result"] == "blocked" and c["status"] == "blocked"
+    assert voice(api, number, sid="CA32", caller="+14155550199").find("Dial") is not None
+
+
+@pytest.mark.parametrize(
+    ("flow", "words"),
+    [
+        ({"hours": {"timezone": "Mars/Olympus", "weekly": {}}}, "time zone"),
+        ({"hours": {"timezone": "UTC", "weekly": {"funday": []}}}, "days"),
+        ({"hours": {"timezone": "UTC", "weekly": {"mon": [["9am", "5pm"]]}}}, "HH:MM"),
+        ({"hours": {"timezone": "UTC", "weekly": {"mon": [["17:00", "09:00"]]}}}, "not before"),
+        ({"hours": {"timezone": "UTC", "weekly": {}, "closed_dates": ["christmas"]}}, "date"),
+        ({"failover": ["+12025550111", "call mum"]}, "failover[1]"),
+        ({"failover": ["+12025550111"] * 6}, "at most"),
+        ({"after_hours": {"action": "forward"}}, "forward_to"),
+        ({"after_hours": {"action": "dance"}}, "after_hours"),
+        ({"when_unanswered": "sing"}, "when_unanswered"),
+        ({"voicemail_prompt": "x" * 501}, "longer"),
+        ({"whisper": "yes"}, "whisper"),
+        ({"disclosure_voice": "<script>"}, "voice"),
+        ({"colour": "red"}, "colour"),
+        ("everything", "object"),
+    ],
+)
+def test_bad_flows_are_400_and_nothing_is_saved(api, at, flow, words):
+    r = api.call("POST", "/v1/channels", {"name": "X", "forward_to": "+12025550144", "flow": flow})
+    assert r.status_code == 400 and words in body(r)["error"]["message"], r.body
+    assert body(api.call("GET", "/v1/channels"))["channels"] == []
+    ch, _ = line(api)
+    r = api.call("PATCH", f"/v1/channels/{ch['id']}", {"flow": flow})
+    assert r.status_code == 400
+    assert body(api.call("GET", f"/v1/channels/{ch['id']}"))["flow"] == {}
+
+
+def test_bad_blocklists_are_400(api, at):
+    for payload in ({"callers": "+14155550111"}, {"callers": ["not a phone"]}, {"numbers": []}):
+        r = api.call("PUT", "/v1/blocked-callers", payload)
+        assert r.status_code == 400, payload
+    assert body(api.call("GET", "/v1/blocked-callers"))["callers"] == []
+
+
+def test_pools_take_flows_too(api, at):
+    from tests.integration.test_leases import make_pool
+
+    pool = make_pool(api, size=1, flow={"whisper": True, "failover": ["+12025550111"]})
+    root = voice(api, pool["numbers"][0])
+    assert root.find("Dial/Number").get("url") == f"{BASE_URL}/twilio/whisper/pool/{pool['id']}"
+    r = api.twilio(f"/twilio/whisper/pool/{pool['id']}", {"CallSid": "CA2"})
+    assert ElementTree.fromstring(r.body).find("Say").text == "Call from Shop."

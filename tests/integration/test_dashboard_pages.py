@@ -1,0 +1,246 @@
+"""The dashboard's pages: the overview, the call log and a call's story, their data and their HTML.
+
+The data layer is tested without a browser: pure parts (ranges, changes, filters) directly,
+the reads against the embedded DynamoDB with calls made through the signed Twilio webhooks and
+the event pump, as in tests/integration/test_reports.py. The pages are rendered through Chalice's test
+client with a signed-in session (tests/e2e/test_dashboard_flow.py drives them in Chromium).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+import pytest
+
+from chalicelib.dashboard import logpage, overview, story
+from chalicelib.store.models import CallModel
+from tests.integration.test_reports import DAY, Business, at
+from tests.support.database import pump
+from tests.support.env import body
+
+
+@pytest.fixture
+def biz(api):
+    from chalicelib.core import clock
+
+    fake = clock.FakeClock(at("2026-10-10T12:00:00"))
+    clock.set_source(fake)
+    logpage.clear_cache()
+    return Business(api, fake)
+
+
+# --- against the embedded DynamoDB ----------------------------------------------------------------
+
+
+def test_overview_totals_and_change_come_from_the_aggregates(api, biz):
+    google = biz.lines["Google Ads"][0]
+    biz.fake.advance(-8 * DAY)  # the previous 7 days: one call
+    biz.call("Radio FM 101", "+14155550001")
+    biz.fake.advance(8 * DAY)
+    a = biz.call("Google Ads", "+14155550002", talk=90)
+    biz.call("Google Ads", "+14155550003", result="missed")
+    biz.call("Radio FM 101", "+14155550001", talk=30)  # a repeat caller
+    api.call("PATCH", f"/v1/calls/{a}", {"outcome": "sale", "revenue": 1200})
+    api.call("PUT", "/v1/spend", {"source": google, "date": "2026-10-10", "amount": 300})
+    pump().drain()
+    out = overview.overview({"range": "7d"})
+    t = {x["key"]: x for x in out["totals"]}
+    assert (t["calls"]["value"], t["answered"]["value"], t["missed"]["value"]) == (3, 2, 1)
+    assert t["first_time_callers"]["value"] == 2 and t["avg_talk_time"]["value"] == 60.0
+    assert t["revenue"]["value"] == 1200 and t["cost_per_call"]["value"] == 100.0 and t["roi"]["value"] == 3.0
+    assert t["calls"]["previous"] == 1 and t["calls"]["change"]["text"] == "up 200%"
+    rows = {r["label"]: r for r in out["rows"]}
+    assert rows["Google Ads"]["calls"] == 2 and rows["Radio FM 101"]["calls"] == 1
+    assert out["chart"]["dates"][-1] == "2026-10-10" and sum(out["chart"]["missed"]) == 1
+    first = overview.overview({"range": "7d", "model": "first_touch"})
+    assert {r["label"]: r["calls"] for r in first["rows"]} == {"Google Ads": 2, "Radio FM 101": 1}
+
+
+def test_the_log_pages_newest_first_and_filters(api, biz):
+    sids = []
+    for i in range(7):
+        biz.fake.advance(3600)
+        sids.append(biz.call("Google Ads" if i % 2 else "Radio FM 101", f"+1415555{i:04d}", result="answered"))
+    missed = biz.call("Google Ads", "+14155550001", result="missed")
+    api.call("PATCH", f"/v1/calls/{sids[2]}", {"outcome": "sale", "revenue": 10, "tags": ["boiler"]})
+    f = logpage.parse_filters({}, "2026-10-10")
+    first = logpage.page(f, size=3)
+    assert [c.call_sid for c in first.calls] == [missed, sids[6], sids[5]] and first.requests == 1
+    second = logpage.page(f, first.cursor, size=3)
+    assert [c.call_sid for c in second.calls] == [sids[4], sids[3], sids[2]]
+    third = logpage.page(f, second.cursor, size=3)
+    assert [c.call_sid for c in third.calls] == [sids[1], sids[0]] and third.cursor is None
+
+    def sids_for(**q: str) -> list[str]:
+        return [c.call_sid for c in logpage.page(logpage.parse_filters(q, "2026-10-10")).calls]
+
+    assert sids_for(result="missed") == [missed]
+    assert sids_for(outcome="sale") == [sids[2]] and sids_for(tag="boiler") == [sids[2]]
+    assert sids_for(source=biz.lines["Radio FM 101"][0]) == [sids[6], sids[4], sids[2], sids[0]]
+    assert sids_for(caller="+14155550001") == [missed, sids[1]]
+    assert sids_for(first_time="no") == [missed]
+    assert sids_for(**{"from": "2026-10-11", "to": "2026-10-12"}) == []
+
+
+def test_a_filtered_page_comes_back_short_with_a_cursor_rather_than_reading_on(api, biz, monkeypatch):
+    monkeypatch.setattr(logpage, "CHUNK", 2)  # each query reads two calls: three queries read six
+    sids = []
+    for i in range(8):
+        biz.fake.advance(60)
+        sids.append(biz.call("Google Ads", f"+1415555{i:04d}", result="missed" if i == 0 else "answered"))
+    f = logpage.parse_filters({"result": "missed"}, "2026-10-10")
+    p = logpage.page(f)
+    assert p.calls == [] and p.short and p.cursor and p.requests == 3
+    rest = logpage.page(f, p.cursor)
+    assert [c.call_sid for c in rest.calls] == [sids[0]] and rest.cursor is None
+
+
+def test_the_csv_is_the_filtered_list_with_formula_cells_escaped(api, biz):
+    a = biz.call("Google Ads", "+14155550001")
+    biz.call("Radio FM 101", "+14155550002")
+    api.call("PATCH", f"/v1/calls/{a}", {"outcome": "sale", "revenue": 50, "note": "=HYPERLINK(1)"})
+    text, cut = logpage.export_csv({"outcome": "sale"})
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert not cut and [r["sid"] for r in rows] == [a]
+    assert rows[0]["note"] == "'=HYPERLINK(1)" and rows[0]["revenue"] == "50.0"
+
+
+def test_the_story_has_the_attribution_and_the_callers_earlier_calls(api, biz):
+    first = biz.call("Radio FM 101", "+14155550001")
+    biz.fake.advance(DAY)
+    second = biz.call("Google Ads", "+14155550001")
+    s = story.story(second)
+    assert s["call"]["source"] == "Google Ads" and s["call"]["confidence"] == "static"
+    assert s["call"]["first_time"] is False and s["call"]["first_touch"]["call_sid"] == first
+    assert [e["sid"] for e in s["earlier"]] == [first]
+    assert story.story(first)["earlier"] == []
+
+
+# --- the pages, through Chalice's test client ------------------------------------------------------
+
+
+class Browser:
+    """A signed-in session against the test client: its cookie and CSRF token."""
+
+    def __init__(self, api: Any, role: str = "viewer") -> None:
+        from chalicelib.dashboard import users, websessions
+
+        email = f"{role}@example.com"
+        users.create_user(email, role, "a long enough password 123")
+        self.token = websessions.start(email, role)
+        self.csrf = websessions.current(self.token).csrf
+        self.api = api
+
+    def get(self, path: str, **headers: str) -> Any:
+        return self.api.client.http.get(path, headers={"Cookie": f"ct_session={self.token}", **headers})
+
+    def post(self, path: str, form: dict[str, str]) -> Any:
+        from urllib.parse import urlencode
+
+        h = {"Cookie": f"ct_session={self.token}", "Content-Type": "application/x-www-form-urlencoded"}
+        return self.api.client.http.post(path, headers=h, body=urlencode(form))
+
+
+def html(response: Any) -> str:
+    text = response.body.decode() if isinstance(response.body, bytes) else response.body
+    return str(text)
+
+
+def test_pages_send_a_signed_out_browser_to_sign_in(api):
+    for path in ("/dashboard", "/dashboard/calls", "/dashboard/calls.csv", "/dashboard/calls/CA1"):
+        r = api.client.http.get(path)
+        assert r.status_code == 303 and "/dashboard/signin?next=" in r.headers["Location"], path
+
+
+def test_the_empty_overview_and_log_say_what_to_do_next(api):
+    b = Browser(api)
+    for path in ("/dashboard", "/dashboard/calls"):
+        r = b.get(path)
+        assert r.status_code == 200
+        page = html(r)
+        assert "No calls yet" in page and "/v1/numbers" in page and "ct.js" in page and "data-site=" in page
+        assert "unsafe-inline" not in r.headers["Content-Security-Policy"]
+        assert not re.search(r"<script(?![^>]*(src=|type=\"application/json\"))", page), "an inline script"
+        assert " style=" not in page
+
+
+def test_the_overview_page_shows_totals_chart_data_and_rows(api, biz):
+    a = biz.call("Google Ads", "+14155550002", talk=90)
+    biz.call("Google Ads", "+14155550003", result="missed")
+    api.call("PATCH", f"/v1/calls/{a}", {"outcome": "sale", "revenue": 1200})
+    pump().drain()
+    page = html(Browser(api).get("/dashboard?range=7d"))
+    assert "No calls yet" not in page
+    assert re.search(r'data-key="calls">\s*<span class="total-label">Calls</span>\s*<span class="total-value">2<', page)
+    assert "up from none" in page and "1,200.00" in page
+    data = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page, re.S)
+    assert data and '"Google Ads"' in data.group(1)
+    assert "vendor-uPlot.iife.min." in page and "overview." in page
+    bad = Browser(api, "admin").get("/dashboard?range=week")
+    assert bad.status_code == 400 and "range" in html(bad) and bad.headers["Content-Type"].startswith("text/html")
+
+
+def test_the_log_page_filters_pages_and_exports(api, biz):
+    for i in range(3):
+        biz.fake.advance(60)
+        biz.call("Google Ads", f"+1415555000{i}", result="missed" if i == 1 else "answered")
+    b = Browser(api)
+    page = html(b.get("/dashboard/calls"))
+    assert page.count('href="/api/dashboard/calls/CA') == 3  # stage-aware links (PUBLIC_BASE_URL's /api)
+    missed = html(b.get("/dashboard/calls?result=missed"))
+    assert missed.count("result-missed") == 1 and "+14155550001" in missed and "+14155550000" not in missed
+    bad = b.get("/dashboard/calls?result=maybe")
+    assert bad.status_code == 400 and "must be one of" in html(bad)
+    r = b.get("/dashboard/calls.csv?result=missed")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(html(r))))
+    assert [row["caller"] for row in rows] == ["+14155550001"]
+
+
+def test_the_story_page_and_the_outcome_editor(api, biz):
+    sid = biz.call("Google Ads", "+14155550009", talk=75)
+    b = Browser(api)
+    page = html(b.get(f"/dashboard/calls/{sid}"))
+    assert "Call from +14155550009" in page and "Google Ads" in page and "certain" in page
+    assert "not recorded" in page and 'name="csrf"' in page
+    # A viewer tags it a sale with revenue; the story shows it, the API too
+    form = {"csrf": b.csrf, "outcome": "sale", "revenue": "250.5", "tags": "vip, boiler", "note": "n"}
+    r = b.post(f"/dashboard/calls/{sid}/outcome", form)
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/dashboard/calls/{sid}?saved=1")
+    assert body(api.call("GET", f"/v1/calls/{sid}"))["revenue"] == 250.5
+    saved = html(b.get(f"/dashboard/calls/{sid}?saved=1"))
+    assert "Saved." in saved and 'value="250.50"' in saved and 'value="boiler, vip"' in saved
+    # Without the token: refused, nothing changed
+    r = b.post(f"/dashboard/calls/{sid}/outcome", {"outcome": "spam"})
+    assert r.status_code == 403
+    assert CallModel.get(sid).outcome == "sale"
+    # A bad form: the page again, with what was wrong
+    r = b.post(f"/dashboard/calls/{sid}/outcome", {"csrf": b.csrf, "outcome": "sale", "revenue": "-3"})
+    assert r.status_code == 400 and "negative" in html(r)
+    assert b.get("/dashboard/calls/CA404").status_code == 404
+
+
+def test_the_recording_link_is_a_presigned_url_for_the_session(api):
+    from tests.integration.test_recordings import recorded_call
+
+    sid, _ = recorded_call(api)
+    b = Browser(api)
+    page = html(b.get(f"/dashboard/calls/{sid}"))
+    assert 'id="player"' in page and f"/dashboard/calls/{sid}/recording" in page and "player." in page
+    r = b.get(f"/dashboard/calls/{sid}/recording")
+    assert r.status_code == 200 and "X-Amz-Signature" in body(r)["url"]
+    assert api.client.http.get(f"/dashboard/calls/{sid}/recording").status_code == 303  # no session
+
+
+def test_an_empty_call_id_in_a_dashboard_path_is_a_404_page_not_a_500(api):
+    # Given a signed-in admin
+    b = Browser(api)
+    for path in ("/dashboard/calls//recording", "/dashboard/calls/%20/recording"):
+        # When a path names no call
+        r = b.get(path)
+        # Then the answer is the dashboard's 404 page, not Chalice's 500
+        assert r.status_code == 404, (path, r.status_code)
+        assert "text/html" in {k.lower(): v for k, v in r.headers.items()}.get("content-type", "")
