@@ -8,13 +8,12 @@ number), ``unattributed`` (none of these).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib.store import keys, leases
+from chalicelib.store import callers, leases
+from chalicelib.store.callers import FirstTouchWrite
 from chalicelib.store.lines import Number, Pool
-from chalicelib.store.models import CounterModel
 from chalicelib.store.ops import expires_after
 
 
@@ -275,25 +274,7 @@ def first_touch(caller: str | None, call_sid: str, started_ms: int, attr: dict[s
     mine = touch(attr, call_sid, started_ms)
     if not caller or not caller.startswith("+"):
         return mine
-    expires = expires_after(started_ms, keep_days)
-    item = CounterModel(*keys.caller_first_touch(caller))
-    item.update(
-        actions=[
-            CounterModel.data.set(CounterModel.data | mine),  # type: ignore[arg-type]
-            CounterModel.expires_at.set(expires),  # kept as long as the caller's latest call
-        ]
-    )
-    return item.data or mine
-
-
-@dataclass(frozen=True)
-class FirstTouchWrite:
-    """The caller item's update that records a call, for a transaction, and the condition
-    under which the first touch read for it still holds."""
-
-    key: keys.Key
-    actions: list[Any]
-    condition: Any
+    return callers.record_first_touch(caller, mine, expires_after(started_ms, keep_days)) or mine
 
 
 def first_touch_read(
@@ -306,14 +287,6 @@ def first_touch_read(
     mine = touch(attr, call_sid, started_ms)
     if not caller or not caller.startswith("+"):
         return mine, None
-    key = keys.caller_first_touch(caller)
-    try:
-        first = CounterModel.get(key.pk, key.sk).data or None
-    except CounterModel.DoesNotExist:
-        first = None
-    actions = [
-        CounterModel.data.set(CounterModel.data | mine),  # type: ignore[arg-type]
-        CounterModel.expires_at.set(expires_after(started_ms, keep_days)),  # kept as long as the latest call
-    ]
-    condition = CounterModel.data.exists() if first else CounterModel.data.does_not_exist()
-    return (first or mine), FirstTouchWrite(key, actions, condition)
+    first = callers.first_touch(caller)
+    write = callers.first_touch_write(caller, mine, expires_after(started_ms, keep_days), read=first is not None)
+    return (first or mine), write

@@ -19,7 +19,8 @@ taking that away on an upgrade would break their scripts unannounced.
 new keys are written with typed attributes (``CounterModel.key_*``) *and* the same ``data``,
 so that a rollback to the previous release still reads (and refuses revoked) keys. Reading
 prefers the typed attributes and falls back to ``data``; a key counts as revoked when either
-shape says so. A later migration may drop ``data`` once no release reads it.
+shape says so. A later migration may drop ``data`` once no release reads it. The items, in
+both shapes, are ``chalicelib/store/apikeys.py``'s; this module keeps the rules.
 
 Checking a request costs one GetItem on the key id, compared with ``hmac.compare_digest``.
 Valid keys are then cached per process for ``CACHE_SECONDS`` (60 s), so a warm Lambda does
@@ -37,17 +38,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import PutError, PynamoDBException
-from pynamodb.expressions.update import Action
-
 from chalicelib.core import clock
 from chalicelib.core import validation as v
 from chalicelib.core.context import SCOPES, SYSTEM, RequestContext, Scope
 from chalicelib.core.errors import BadRequest, NotFound, StorageUnavailable
 from chalicelib.core.observability import logger
-from chalicelib.store import keys
+from chalicelib.store import apikeys as store
 from chalicelib.store.cache import TTLCache
-from chalicelib.store.models import CounterModel
+from chalicelib.store.ops import is_storage_error
 
 PREFIX = "ct_"
 ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -98,27 +96,23 @@ def parse_scope(value: str | None) -> Scope:
     return value
 
 
-def _record(item: CounterModel) -> ApiKey:
-    """The key in ``item``, typed attributes first, the old ``data`` JSON for what they lack."""
-    data: dict[str, Any] = item.data or {}
-    stored_scope = item.key_scope
-    if stored_scope is None:
-        scope: Scope = LEGACY_SCOPE
-    elif stored_scope in SCOPES:
-        scope = stored_scope
+def _record(stored: store.StoredKey) -> ApiKey:
+    """The key as granted: a scope this code never wrote reads as the least it can mean."""
+    scope: Scope
+    if stored.scope is None:
+        scope = LEGACY_SCOPE
+    elif stored.scope in SCOPES:
+        scope = stored.scope
     else:
         scope = "read"  # not a value this code writes: the least it can mean
-    secret = item.key_secret_sha256 or data.get("secret_sha256")
-    revoked = item.key_revoked_at or data.get("revoked_at")
-    created = item.key_created_at or data.get("created_at")
     return ApiKey(
-        key_id=item.sk,
-        name=item.key_name if item.key_name is not None else str(data.get("name", "")),
+        key_id=stored.key_id,
+        name=stored.name,
         scope=scope,
-        secret_sha256=secret if isinstance(secret, str) else None,
-        hint=item.key_hint if item.key_hint is not None else str(data.get("hint", "")),
-        created_at=int(created) if created else None,
-        revoked_at=int(revoked) if revoked else None,
+        secret_sha256=stored.secret_sha256,
+        hint=stored.hint,
+        created_at=stored.created_at,
+        revoked_at=stored.revoked_at,
     )
 
 
@@ -139,34 +133,27 @@ def create(name: str, scope: str | None = None, *, ctx: RequestContext = SYSTEM)
     """A new key (``scope`` ``write`` unless named). The answer is the only place the key ever
     appears: it is stored hashed."""
     label = v.string({"name": name}, "name", required=True, max_len=100, min_len=1)
+    assert label is not None  # required: a missing name was a 400 already
     granted = parse_scope(scope)
     now = clock.now_ms()
     tries = 0
     while True:
         key_id = "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
         secret = secrets.token_urlsafe(SECRET_BYTES)
-        data = {
-            "name": label,
-            "secret_sha256": _hash(secret).hex(),
-            "hint": secret[-4:],
-            "created_at": now,
-            "revoked_at": None,
-        }
-        try:
-            # Never over another key: a (most unlikely) id collision just draws again.
-            CounterModel(
-                *keys.api_key(key_id),
-                data=data,
-                key_name=label,
-                key_scope=granted,
-                key_secret_sha256=data["secret_sha256"],
-                key_hint=data["hint"],
-                key_created_at=now,
-            ).save(condition=CounterModel.sk.does_not_exist())
-        except PutError:
+        stored = store.StoredKey(
+            key_id=key_id,
+            name=label,
+            scope=granted,
+            secret_sha256=_hash(secret).hex(),
+            hint=secret[-4:],
+            created_at=now,
+            revoked_at=None,
+        )
+        # Never over another key: a (most unlikely) id collision just draws again.
+        if not store.create(stored):
             tries += 1
             if tries == 3:
-                raise
+                raise StorageUnavailable("no free API key id was drawn; try again")
             continue
         logger.info("API key created", key_id=key_id, scope=granted, **ctx.log_fields())
         return {
@@ -180,7 +167,7 @@ def create(name: str, scope: str | None = None, *, ctx: RequestContext = SYSTEM)
 
 def list_keys() -> list[dict[str, Any]]:
     """Every key, revoked ones included, oldest first; without hashes or keys."""
-    found = [_public(_record(item)) for item in CounterModel.query(keys.API_KEYS_PK)]
+    found = [_public(_record(stored)) for stored in store.list_all()]
     return sorted(found, key=lambda k: (k["created_at"] or "", k["id"]))
 
 
@@ -188,20 +175,13 @@ def revoke(key_id: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Revoke a key (again is harmless). This process stops accepting it at once; others
     within ``CACHE_SECONDS``."""
     _cache.pop(key_id)
-    try:
-        item = CounterModel.get(*keys.api_key(key_id))
-    except CounterModel.DoesNotExist:
-        raise NotFound(f"no API key with id {key_id!r}") from None
-    data: dict[str, Any] = dict(item.data or {})
-    if not _record(item).revoked_at:
-        now = clock.now_ms()
-        data["revoked_at"] = now
-        # Both shapes: this release reads either, the one before reads only ``data``.
-        actions: list[Action] = [CounterModel.data.set(data), CounterModel.key_revoked_at.set(now)]
-        item.update(actions=actions, condition=CounterModel.sk.exists())
+    stored, revoked = store.revoke(key_id, clock.now_ms())
+    if stored is None:
+        raise NotFound(f"no API key with id {key_id!r}")
+    if revoked:
         logger.info("API key revoked", key_id=key_id, **ctx.log_fields())
     _cache.pop(key_id)  # in case a request cached it while this ran
-    return _public(_record(item))
+    return _public(_record(stored))
 
 
 def authenticate(key: str) -> ApiKey | None:
@@ -218,12 +198,14 @@ def authenticate(key: str) -> ApiKey | None:
     if fresh and cached is not None and cached.secret_sha256 is not None:
         return cached if hmac.compare_digest(presented, bytes.fromhex(cached.secret_sha256)) else None
     try:
-        item = CounterModel.get(*keys.api_key(key_id))
-    except CounterModel.DoesNotExist:
+        stored = store.get(key_id)
+    except Exception as exc:
+        if is_storage_error(exc):
+            raise StorageUnavailable("the API key could not be checked just now; try again") from None
+        raise
+    if stored is None:
         return None
-    except PynamoDBException:
-        raise StorageUnavailable("the API key could not be checked just now; try again") from None
-    found = _record(item)
+    found = _record(stored)
     if found.secret_sha256 is None or found.revoked_at:
         _cache.pop(key_id)
         return None

@@ -242,7 +242,7 @@ def update(
 
 class CounterWrite(Protocol):
     """A conditional update of a counters item that must happen in the same transaction as a
-    call's write (the caller's first touch: ``attribution.FirstTouchWrite``)."""
+    call's write (the caller's first touch: ``store.callers.FirstTouchWrite``)."""
 
     @property
     def key(self) -> Key: ...

@@ -14,9 +14,8 @@ from chalicelib.core import clock
 from chalicelib.core import validation as v
 from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest
-from chalicelib.store import keys
+from chalicelib.store import config
 from chalicelib.store.cache import TTLCache
-from chalicelib.store.models import CounterModel
 
 MAX_ENTRIES = 1000
 CACHE_SECONDS = 30.0
@@ -24,16 +23,8 @@ _PREFIX = re.compile(r"\+\d{1,14}\*")
 _cache: TTLCache[tuple[str, ...]] = TTLCache(CACHE_SECONDS, max_entries=1)
 
 
-def _load() -> tuple[str, ...]:
-    try:
-        item = CounterModel.get(*keys.blocked_callers())
-    except CounterModel.DoesNotExist:
-        return ()
-    return tuple((item.data or {}).get("callers", []))
-
-
 def entries() -> list[str]:
-    return list(_load())
+    return list(config.blocked_callers())
 
 
 def replace(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
@@ -50,8 +41,7 @@ def replace(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, 
         else:
             out.add(v.e164(entry, f"callers[{i}]"))
     callers = sorted(out)
-    key = keys.blocked_callers()
-    CounterModel(key.pk, key.sk, total=len(callers), data={"callers": callers, "updated_at": clock.now_ms()}).save()
+    config.save_blocked_callers(callers, clock.now_ms())
     _cache.clear()
     return {"callers": callers}
 
@@ -60,7 +50,7 @@ def is_blocked(caller: str | None) -> bool:
     """Whether ``caller`` is on the list (a DynamoDB failure propagates: the caller falls back)."""
     if not caller:
         return False
-    entries = _cache.get_or_load("callers", _load)
+    entries = _cache.get_or_load("callers", config.blocked_callers)
     return any(caller.startswith(e[:-1]) if e.endswith("*") else caller == e for e in entries)
 
 

@@ -315,3 +315,69 @@ def test_declarations_stay_light() -> None:
                 if module not in DECLARATIONS or not allowed:
                     offending.append(f"{module} imports {name}")
     assert offending == []
+
+
+# Only store/ talks to DynamoDB's library or holds its models; every other layer gets records.
+STORE_ONLY = ("pynamodb", "chalicelib.store.models")
+
+
+def store_only_imports(tree: ast.AST, package: str) -> list[str]:
+    """The names in ``tree`` (a module of ``package``) that only ``store/`` may import: PynamoDB
+    or the models module, however spelled (``import``, ``from ... import``, relative, the module
+    imported from its package), at module level or inside a function."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parent = parts[: len(parts) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            # `from chalicelib.store import models` imports the models module itself
+            names = [base, *(f"{base}.{a.name}" for a in node.names)]
+        else:
+            continue
+        for name in names:
+            if any(name == s or name.startswith(s + ".") for s in STORE_ONLY):
+                found.append(f"{getattr(node, 'lineno', 0)}: {name}")
+                break
+    return found
+
+
+def test_only_the_store_imports_pynamodb() -> None:
+    # Given every module of chalicelib outside store/
+    offenders = {}
+    for module, path in MODULES.items():
+        if module == "chalicelib.store" or module.startswith("chalicelib.store."):
+            continue
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        # When its imports are read, those inside functions too
+        found = store_only_imports(ast.parse(path.read_text()), package)
+        if found:
+            offenders[str(path.relative_to(ROOT))] = found
+    # Then none is PynamoDB or the models: they reach DynamoDB through a repository of store/
+    assert offenders == {}
+    # (and the walk is not vacuous: the store itself is full of them)
+    store = MODULES["chalicelib.store.calls"]
+    assert store_only_imports(ast.parse(store.read_text()), "chalicelib.store")
+
+
+def test_the_store_only_check_catches_every_spelling() -> None:
+    # Given modules of a feature package that reach for PynamoDB or the models in each way
+    planted = {
+        "from pynamodb.exceptions import PutError": ["1: pynamodb.exceptions"],
+        "import pynamodb.attributes as a": ["1: pynamodb.attributes"],
+        "from chalicelib.store.models import CounterModel": ["1: chalicelib.store.models"],
+        "from chalicelib.store import keys, models": ["1: chalicelib.store.models"],
+        "import chalicelib.store.models": ["1: chalicelib.store.models"],
+        "from ..store.models import CounterModel": ["1: chalicelib.store.models"],
+        "def f():\n    from pynamodb.models import Model  # lazily\n": ["2: pynamodb.models"],
+    }
+    for code, expected in planted.items():
+        # When the check reads it, Then it names the line and the import
+        assert store_only_imports(ast.parse(code), "chalicelib.voice") == expected, code
+    # And a repository's import, or a name that only starts alike, is fine
+    clean = "from chalicelib.store import calls, keys\nimport pynamodbish\nfrom chalicelib.store.modelsx import y"
+    assert store_only_imports(ast.parse(clean), "chalicelib.voice") == []
