@@ -12,12 +12,22 @@ import re
 import tempfile
 from pathlib import Path
 
+from chalicelib.core.settings import get_settings
 from chalicelib.core.telephony.types import AvailableNumber, ProvisionedNumber, TelephonyError, Webhooks
 from chalicelib.store.models import NumberModel
 
-# Deleted recordings are remembered on disk: ``make run``'s app, its event pump and the call
-# simulator are separate processes that must agree on what is gone.
-DELETED_DIR = Path(tempfile.gettempdir()) / "calltracking-local-telephony" / "deleted-recordings"
+BASE_DIR = Path(tempfile.gettempdir()) / "calltracking-local-telephony"
+
+
+def deleted_dir() -> Path:
+    """Where deleted recordings are remembered, on disk: ``make run``'s app, its event pump and the
+    call simulator are separate processes that must agree on what is gone. One folder per embedded
+    DynamoDB (endpoint and table prefix), so a second stack on other ports shares nothing with the first."""
+    s = get_settings()
+    stack = hashlib.sha256(f"{s.dynamodb_endpoint}|{s.table_prefix}".encode()).hexdigest()[:16]
+    return BASE_DIR / stack / "deleted-recordings"
+
+
 _RECORDING_SID = re.compile(r"RE[0-9A-Za-z]{1,62}")
 
 
@@ -73,11 +83,12 @@ class LocalTelephony:
         return audio.wav_bytes(), audio.CONTENT_TYPE
 
     def delete_recording(self, recording_sid: str) -> None:
-        DELETED_DIR.mkdir(parents=True, exist_ok=True)
-        (DELETED_DIR / _checked(recording_sid)).touch()
+        folder = deleted_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / _checked(recording_sid)).touch()
 
     def recording_deleted(self, recording_sid: str) -> bool:
-        return (DELETED_DIR / _checked(recording_sid)).exists()
+        return (deleted_dir() / _checked(recording_sid)).exists()
 
 
 def _checked(recording_sid: str) -> str:

@@ -12,11 +12,17 @@ export SQS_ENDPOINT="$DYNAMODB_ENDPOINT"  # moto's server serves SQS and the Dyn
 export S3_ENDPOINT="$DYNAMODB_ENDPOINT"   # and S3: the recordings bucket
 export SSM_ENDPOINT="$DYNAMODB_ENDPOINT"  # and SSM: alert channels' secrets (Slack webhook URLs)
 export SES_ENDPOINT="$DYNAMODB_ENDPOINT"  # and SES: alert and summary emails
-SLACK_PORT=${SLACK_PORT:-8025}
-SLACK_LOG=${SLACK_LOG:-/tmp/calltracking-slack.log}
+# Everything this stack writes and prints follows its ports, so two stacks side by side share no
+# log, stub or hint: logs under .local/run-<API_PORT>/, the Slack stub on API_PORT + 25 (8025).
+RUN_DIR=".local/run-${API_PORT}"
+mkdir -p "$RUN_DIR"
+SLACK_PORT=${SLACK_PORT:-$((API_PORT + 25))}
+SLACK_LOG=${SLACK_LOG:-${RUN_DIR}/slack.log}
 export PUBLIC_BASE_URL="http://127.0.0.1:${API_PORT}"
+# The commands the hints below print reach this stack, not the default one.
+if [ "$DDB_PORT" = 8001 ] && [ "$API_PORT" = 8000 ]; then PORTS=""; else PORTS="DDB_PORT=${DDB_PORT} API_PORT=${API_PORT} "; fi
 
-"$PY" scripts/dynamodb_server.py --port "$DDB_PORT" >/tmp/calltracking-dynamodb.log 2>&1 &
+"$PY" scripts/dynamodb_server.py --port "$DDB_PORT" >"${RUN_DIR}/dynamodb.log" 2>&1 &
 DDB_PID=$!
 PUMP_PID=""
 # A local stand-in for Slack's incoming webhooks: the demo Slack recipient's alerts land in its log.
@@ -25,14 +31,14 @@ SLACK_PID=$!
 trap 'kill $DDB_PID $PUMP_PID $SLACK_PID 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 100); do
   if (exec 3<>"/dev/tcp/127.0.0.1/${DDB_PORT}") 2>/dev/null; then break; fi
-  kill -0 "$DDB_PID" 2>/dev/null || { echo "embedded DynamoDB failed to start: see /tmp/calltracking-dynamodb.log"; exit 1; }
+  kill -0 "$DDB_PID" 2>/dev/null || { echo "embedded DynamoDB failed to start: see ${RUN_DIR}/dynamodb.log"; exit 1; }
   sleep 0.1
 done
 
 "$PY" scripts/local.py create-tables
 # The event pump does locally what DynamoDB Streams, SQS and the schedule do when deployed:
 # call changes become events, and the reports (and every other subscriber) follow them.
-"$PY" scripts/local.py pump >/tmp/calltracking-events.log 2>&1 &
+"$PY" scripts/local.py pump >"${RUN_DIR}/events.log" 2>&1 &
 PUMP_PID=$!
 # The dashboard's demo admin, made while the demo data is seeded (its password hash takes a moment).
 ADMIN_OUT=$(mktemp)
@@ -51,15 +57,15 @@ rm -f "$ADMIN_OUT"
 cat <<MSG
 
   dashboard    ${PUBLIC_BASE_URL}/dashboard
-               sign in as ${DEMO_EMAIL}  password ${DEMO_PASSWORD}   (a new password each run; more users: make user EMAIL=... ROLE=viewer)
+               sign in as ${DEMO_EMAIL}  password ${DEMO_PASSWORD}   (a new password each run; more users: make ${PORTS}user EMAIL=... ROLE=viewer)
   API          ${PUBLIC_BASE_URL}   (management key: local-dev-key)
   demo page    ${PUBLIC_BASE_URL}/demo?utm_source=newsletter&utm_medium=email
   channels     curl -H 'Authorization: Bearer local-dev-key' ${PUBLIC_BASE_URL}/v1/numbers
-  a call       make call TO=<a tracking number above>
+  a call       make ${PORTS}call TO=<a tracking number above>
   DynamoDB     ${DYNAMODB_ENDPOINT} (stop it to see calls survive: kill ${DDB_PID})
-  events       the event pump (pid ${PUMP_PID}), log in /tmp/calltracking-events.log
-  alerts       a missed call (make call TO=<number> ANSWER=no) emails owner@calltracking.local
-               (read it: .venv/bin/python scripts/local.py emails) and posts to the local Slack stub
+  events       the event pump (pid ${PUMP_PID}), log in ${RUN_DIR}/events.log
+  alerts       a missed call (make ${PORTS}call TO=<number> ANSWER=no) emails owner@calltracking.local
+               (read it: ${PORTS}.venv/bin/python scripts/local.py emails) and posts to the local Slack stub
                (tail -f ${SLACK_LOG}); recipients: GET /v1/alerts/recipients
   recordings   copied by the pump into the embedded S3 (${S3_ENDPOINT}, bucket calltracking-local-recordings);
                play one: GET /v1/calls/<sid>/recording gives a presigned URL

@@ -36,14 +36,17 @@ def running():
     slack_log = Path(tempfile.mkdtemp(prefix="slack-stub-")) / "slack.log"
     env |= {"DDB_PORT": str(ddb_port), "API_PORT": str(api_port)}
     env |= {"SLACK_PORT": str(servers.free_port()), "SLACK_LOG": str(slack_log)}
-    proc = subprocess.Popen(
-        [str(servers.ROOT / "scripts" / "run-local.sh")],
-        env=env,
-        cwd=servers.ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    printed = slack_log.parent / "make-run.out"  # what make run prints, read by the tests below
+    env["MAKE_RUN_OUT"] = str(printed)
+    with printed.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(servers.ROOT / "scripts" / "run-local.sh")],
+            env=env,
+            cwd=servers.ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         # seeding a month of calls takes ~30 s alone, minutes on a machine shared by parallel test runs
         servers.wait_for_port(api_port, proc, timeout=300)
@@ -102,6 +105,13 @@ def test_demo_data_and_a_simulated_recorded_call(running, monkeypatch):
     obj = s3.get_object(Bucket="calltracking-local-recordings", Key=f"recordings/{result['call_sid']}/{rec_sid}.wav")
     data = obj["Body"].read()
     assert data == wav and obj["Metadata"]["sha256"] == hashlib.sha256(wav).hexdigest()
+    # Twilio's copy (the local provider's) is gone, as that stack remembers it
+    from calltracking_cli.project import Project, local_ports
+    from calltracking_local import telephony as local_provider
+    from chalicelib.core import settings as settings_module
+
+    stack = settings_module.load({**Project(servers.ROOT).stage_env("local"), **local_ports(env)})
+    monkeypatch.setattr(local_provider, "get_settings", lambda: stack)
     assert LocalTelephony(area_codes=("201",)).recording_deleted(rec_sid)
     link = get(base, f"/v1/calls/{result['call_sid']}/recording")
     with urllib.request.urlopen(urllib.request.Request(link["url"], headers={"Range": "bytes=0-99"})) as resp:
@@ -216,3 +226,30 @@ def test_make_call_and_the_key_commands_follow_make_runs_ports(running):
     # and `calltracking numbers list` sees the same inventory
     done = _cli(env, "numbers", "list")
     assert done.returncode == 0 and channel_number in done.stdout
+
+
+def test_a_stack_on_other_ports_prints_and_writes_only_what_follows_its_ports(running):
+    # Given: make run on ports other than 8000/8001 (a second stack beside the default one)
+    base, env = running
+    api_port, ddb_port = env["API_PORT"], env["DDB_PORT"]
+    printed = Path(env["MAKE_RUN_OUT"]).read_text()
+    # Then its logs live in a folder named by its API port, and nothing is written to a shared path
+    run_dir = servers.ROOT / ".local" / f"run-{api_port}"
+    assert (run_dir / "dynamodb.log").exists() and (run_dir / "events.log").exists()
+    assert f".local/run-{api_port}/events.log" in printed
+    assert "/tmp/calltracking" not in printed  # (the test itself put the Slack log in a temporary folder)
+    # and every command it suggests reaches this stack, not the default one
+    ports = f"DDB_PORT={ddb_port} API_PORT={api_port}"
+    assert f"make {ports} call TO=" in printed and f"{ports} .venv/bin/python scripts/local.py emails" in printed
+    assert base in printed
+
+
+def test_the_local_providers_deleted_recordings_are_per_stack(monkeypatch):
+    from calltracking_local import telephony as local
+    from chalicelib.core.settings import get_settings
+
+    # Given two stacks: the same table prefix on two embedded DynamoDBs
+    first = local.deleted_dir()
+    monkeypatch.setattr(local, "get_settings", lambda: get_settings()._replace(dynamodb_endpoint="http://127.0.0.1:1"))
+    # Then each remembers its deleted recordings in a folder of its own
+    assert local.deleted_dir() != first
