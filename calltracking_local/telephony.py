@@ -39,9 +39,21 @@ class LocalTelephony:
         self.hooks: dict[str, Webhooks] = {}
 
     def _taken(self) -> set[str]:
-        return {
+        """Numbers never offered: ours, and every phone a line forwards to or a pool's page shows. A
+        real carrier cannot sell the business its own phone; the fictional range can, and buying one
+        would be refused as a call loop (``numbers.provision``)."""
+        from chalicelib import numbers
+        from chalicelib.store import lines
+
+        taken = {
             n.number for n in NumberModel.scan(NumberModel.status == "active", attributes_to_get=["number", "status"])
         }
+        line_phones = [(c.forward_to, c.flow) for c in lines.list_channels()]
+        line_phones += [(p.forward_to, p.flow) for p in lines.list_pools()]
+        for forward_to, flow in line_phones:
+            taken |= set(numbers.forward_phones({"forward_to": forward_to, "flow": flow}).values())
+        taken |= {p.original_number for p in lines.list_pools() if p.original_number}
+        return taken
 
     def search(self, *, country: str, area_code: str | None, contains: str | None, limit: int) -> list[AvailableNumber]:
         if country != "US":

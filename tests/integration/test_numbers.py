@@ -212,3 +212,14 @@ def test_buying_a_number_a_line_forwards_to_is_refused(api):
     # Then it is refused, naming the loop, and nothing is bought
     assert r.status_code == 400 and phone in body(r)["error"]["message"], r.body
     assert body(api.call("GET", "/v1/numbers"))["numbers"] == []
+
+
+def test_the_local_provider_never_offers_a_phone_a_line_forwards_to(api):
+    # Given a channel that forwards to the first number of the local provider's fictional range
+    first = "+12015550100"
+    ch = body(api.call("POST", "/v1/channels", {"name": "Shop", "forward_to": first}))
+    # When a number is bought for it without naming one (the provider picks)
+    r = api.call("POST", "/v1/numbers", {"channel_id": ch["id"]})
+    # Then another number is bought: a carrier cannot sell the business its own phone
+    assert r.status_code == 201, r.body
+    assert body(r)["number"] != first
