@@ -44,7 +44,7 @@ def _measure(ddb: str) -> dict[str, Any]:
 
     models.create_tables()
     pool = pools.create(
-        {"name": "Bench", "allowed_origins": [SITE], "original_number": "+12025550123", "forward_to": "+12025550144"}
+        {"name": "Bench", "allowed_origins": [SITE], "original_number": "+16465550123", "forward_to": "+16465550144"}
     )
     for i in range(POOL_SIZE):
         numbers.provision({"pool_id": pool["id"], "number": f"+1{201 + i // 100}5550{100 + i % 100}"})
