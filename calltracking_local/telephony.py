@@ -48,11 +48,9 @@ class LocalTelephony:
         taken = {
             n.number for n in NumberModel.scan(NumberModel.status == "active", attributes_to_get=["number", "status"])
         }
-        line_phones = [(c.forward_to, c.flow) for c in lines.list_channels()]
-        line_phones += [(p.forward_to, p.flow) for p in lines.list_pools()]
-        for forward_to, flow in line_phones:
-            taken |= set(numbers.forward_phones({"forward_to": forward_to, "flow": flow}).values())
-        taken |= {p.original_number for p in lines.list_pools() if p.original_number}
+        pools = lines.list_pools()
+        taken |= {phone for phone, *_ in numbers.line_phones(lines.list_channels(), pools)}
+        taken |= {p.original_number for p in pools if p.original_number}
         return taken
 
     def search(self, *, country: str, area_code: str | None, contains: str | None, limit: int) -> list[AvailableNumber]:

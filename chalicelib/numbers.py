@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlencode
 
@@ -161,24 +162,26 @@ def refuse_tracking_numbers(phones: dict[str, str]) -> None:
             )
 
 
+def line_phones(channels: list[Channel], pools: list[Pool]) -> Iterator[tuple[str, str, str, str]]:
+    """``(phone, kind, line id, field)`` for every phone these channels and pools send calls to."""
+    for ch in channels:
+        for field, phone in forward_phones({"forward_to": ch.forward_to, "flow": ch.flow}).items():
+            yield phone, "channel", ch.channel_id, field
+    for pool in pools:
+        for field, phone in forward_phones({"forward_to": pool.forward_to, "flow": pool.flow}).items():
+            yield phone, "pool", pool.pool_id, field
+
+
 def _refuse_forward_target(number: str) -> None:
     """A 400 when ``number``, about to be bought, is a phone a channel or pool forwards to (the
     same loop as ``refuse_tracking_numbers``, from the other side). Two scans, as the lists do:
     buying a number is rare, and a carrier seldom offers a number someone uses."""
-    every: tuple[tuple[str, list[Channel] | list[Pool]], ...] = (
-        ("channel", lines.list_channels()),
-        ("pool", lines.list_pools()),
-    )
-    for kind, found in every:
-        for line in found:
-            fields = {"forward_to": line.forward_to, "flow": line.flow}
-            for field, phone in forward_phones(fields).items():
-                if phone == number:
-                    line_id = line.channel_id if isinstance(line, Channel) else line.pool_id
-                    raise BadRequest(
-                        f"{number} is where {kind} {line_id} forwards its calls ('{field}'): as a tracking "
-                        "number its calls would come back here and loop"
-                    )
+    for phone, kind, line_id, field in line_phones(lines.list_channels(), lines.list_pools()):
+        if phone == number:
+            raise BadRequest(
+                f"{number} is where {kind} {line_id} forwards its calls ('{field}'): as a tracking "
+                "number its calls would come back here and loop"
+            )
 
 
 def _ensure_free(number: str) -> None:
