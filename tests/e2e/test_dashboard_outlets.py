@@ -11,11 +11,6 @@ signed-in page, add an alert recipient, add a webhook and type a month's spend.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -24,40 +19,9 @@ from playwright.sync_api import Page, expect
 from tests.e2e.test_dashboard_flow import _check
 from tests.support import browser as br
 from tests.support import dashboard as dash
+from tests.support.alerts import Stub
 
 pytestmark = pytest.mark.browser
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver on loopback (the local stage allows it): what it got, what it answers."""
-
-    url: str = ""
-    got: list[dict[str, Any]] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-            state.got.append(json.loads(raw))
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"received":true}')
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{srv.server_address[1]}/hooks"
-    yield state
-    srv.shutdown()
-    srv.server_close()
 
 
 def set_up_outlets(
@@ -154,7 +118,7 @@ def test_alerts_add_refuse_keep_test_edit_and_remove(dashboard: dash.Dashboard) 
     assert not log.page_errors and not log.console, log
 
 
-def test_webhooks_secret_once_test_event_log_and_resend(dashboard: dash.Dashboard, receiver: Receiver) -> None:
+def test_webhooks_secret_once_test_event_log_and_resend(dashboard: dash.Dashboard, stub: Stub) -> None:
     _channel(dashboard, "Billboard I-95")
     page = dashboard.signed_in("admin").new_page()
     log = br.watch(page)
@@ -166,7 +130,7 @@ def test_webhooks_secret_once_test_event_log_and_resend(dashboard: dash.Dashboar
     expect(page.locator("#url-error")).to_have_text("'url' must start with https://")
     expect(page.locator("#url")).to_have_value("http://hooks.example.com/calls")
 
-    page.fill("#url", receiver.url)
+    page.fill("#url", stub.url + "/hooks")
     page.uncheck('input[name="events"][value="call.started"]')
     page.select_option("#channel_id", label="Billboard I-95")
     page.click("text=Add endpoint")
@@ -177,8 +141,8 @@ def test_webhooks_secret_once_test_event_log_and_resend(dashboard: dash.Dashboar
     page.click("text=Send a test event")
     expect(page.locator("#test-result")).to_contain_text("your endpoint answered 200")
     expect(page.locator(".deliveries tbody tr").first).to_contain_text("webhook.test")
-    expect(page.locator(".deliveries tbody tr").first).to_contain_text('{"received":true}')
-    assert receiver.got[-1]["type"] == "webhook.test"
+    expect(page.locator(".deliveries tbody tr").first).to_contain_text('{"ok":true}')
+    assert stub.paths("/hooks")[-1]["type"] == "webhook.test"
     assert secret not in page.content()  # shown once only
     _check(page, "dashboard-webhook")
 
@@ -330,14 +294,14 @@ def test_users_reset_role_delete_and_your_own_password(dashboard: dash.Dashboard
     assert not log.page_errors and not log.console, log
 
 
-def test_the_helper_sets_up_alerts_a_webhook_and_a_months_spend(dashboard: dash.Dashboard, receiver: Receiver) -> None:
+def test_the_helper_sets_up_alerts_a_webhook_and_a_months_spend(dashboard: dash.Dashboard, stub: Stub) -> None:
     _channel(dashboard, "Google Business Profile")
     page = dashboard.signed_in("admin").new_page()
     base, label = dashboard.stack.base_url, "Google Business Profile"
-    secret = set_up_outlets(page, base, webhook_url=receiver.url, source_label=label, month="2026-09")
+    secret = set_up_outlets(page, base, webhook_url=stub.url + "/hooks", source_label=label, month="2026-09")
     assert secret.startswith("whsec_")
     recipients = dashboard.stack.request("GET", "/v1/alerts/recipients")[1]["recipients"]
     assert any(r["email"] == "owner@example.com" for r in recipients)
-    assert any(w["url"] == receiver.url for w in dashboard.stack.request("GET", "/v1/webhooks")[1]["webhooks"])
+    assert any(w["url"] == stub.url + "/hooks" for w in dashboard.stack.request("GET", "/v1/webhooks")[1]["webhooks"])
     report = dashboard.stack.request("GET", "/v1/reports/channels?from=2026-09-01&to=2026-09-30")[1]
     assert any(r["spend"] == 1250 for r in report["rows"])
