@@ -340,3 +340,26 @@ def test_your_own_password_needs_the_current_one(api, admin):
     assert r.status_code == 200 and "Your password is changed" in html(r)
     assert admin.get("/dashboard/account").status_code == 200  # this session goes on
     assert users.authenticate("admin@example.com", "a new long password", "203.0.113.9")
+
+
+def test_a_calls_delivery_shows_in_the_log_and_is_resent_from_it(api, admin, stub):
+    from tests.integration.test_events import callbacks, line
+    from tests.support.database import pump
+
+    r = admin.post("/dashboard/webhooks", {"csrf": admin.csrf, "url": stub.url + "/hook", "events": "call.completed"})
+    assert r.status_code == 201
+    (ep,) = body(api.call("GET", "/v1/webhooks"))["webhooks"]
+    for path, params in callbacks("CA" + "7" * 32, line(api), "+14155550123", answered=True):
+        assert api.twilio(path, params).status_code == 200
+    pump().drain()
+    page = html(admin.get(f"/dashboard/webhooks/{ep['id']}"))
+    (delivery,) = re.findall(r"/deliveries/(msg_[0-9a-f]+)/resend", page)
+    assert "call.completed" in page and ">200<" in page.replace(" ", "")
+    resent = admin.post(f"/dashboard/webhooks/{ep['id']}/deliveries/{delivery}/resend", {"csrf": admin.csrf})
+    assert resent.status_code == 200 and f"Delivery {delivery} is queued again" in html(resent)
+    pump().drain()
+    assert [b["type"] for b in stub.paths("/hook")] == ["call.completed", "call.completed"]
+    assert (
+        admin.post(f"/dashboard/webhooks/{ep['id']}/deliveries/msg_nope/resend", {"csrf": admin.csrf}).status_code
+        == 404
+    )
