@@ -173,7 +173,10 @@ def test_spend_grid_and_csv_upload_with_preview_and_row_errors(dashboard: dash.D
     expect(page.get_by_label("Radio KXYZ, 2026-11")).to_have_value("1250.00")
 
     csv_text = 'date,source,amount\nOct 3 2026,Radio KXYZ,"$1,250.00"\n13/10/2026,radio kxyz,80\n2026-10-05,Nobody,5\n'
-    page.fill("#csv", csv_text)
+    page.set_input_files(
+        "#csv-file", files=[{"name": "spend.csv", "mimeType": "text/csv", "buffer": csv_text.encode()}]
+    )
+    expect(page.locator("#csv")).to_have_value(csv_text)  # the file's text, read into the form
     page.click("text=Preview")
     expect(page.locator("#preview-summary")).to_have_text("1 row to fix: nothing was saved")
     expect(page.locator(".preview .row-error")).to_contain_text("is not a channel's name")

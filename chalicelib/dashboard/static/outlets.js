@@ -1,6 +1,7 @@
 /* The setup pages' one script (alerts, webhooks, spend, blocked callers, users): a destructive
-   button asks first (data-confirm says what it does), and the alert form shows only the fields
-   of the chosen channel. Every page works without it: the forms are plain posts. */
+   button asks first (data-confirm says what it does), the alert form shows only the fields of
+   the chosen channel, a chosen CSV file's text goes into the upload's text box, and a secret
+   has a copy button. Every page works without it: the forms are plain posts. */
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
@@ -23,6 +24,19 @@
   }
   for (var i = 0; i < radios.length; i++) radios[i].addEventListener("change", show);
   if (radios.length || hidden) show();
+
+  var files = document.querySelectorAll("input[type=file][data-into]");
+  for (var k = 0; k < files.length; k++) {
+    files[k].addEventListener("change", function (event) {
+      var input = event.currentTarget;
+      var target = document.getElementById(input.getAttribute("data-into"));
+      var file = input.files && input.files[0];
+      if (!target || !file) return;
+      var reader = new FileReader();
+      reader.onload = function () { target.value = String(reader.result).replace(/^\ufeff/, ""); };
+      reader.readAsText(file);
+    });
+  }
 
   var copy = document.querySelectorAll("[data-copy]");
   for (var j = 0; j < copy.length; j++) {
