@@ -363,3 +363,39 @@ def test_a_calls_delivery_shows_in_the_log_and_is_resent_from_it(api, admin, stu
         admin.post(f"/dashboard/webhooks/{ep['id']}/deliveries/msg_nope/resend", {"csrf": admin.csrf}).status_code
         == 404
     )
+
+
+def test_the_sender_check_says_what_to_do_next(api, admin, alerting, settings_env):
+    page = html(admin.get("/dashboard/alerts"))
+    assert 'id="sender-state">Ready<' in page and "SUCCESS" in page
+    settings_env(ALERTS_FROM_EMAIL="alerts@unverified.example")
+    page = html(admin.get("/dashboard/alerts"))
+    assert 'id="sender-state">Not ready<' in page
+    steps = re.search(r'<ol class="next-steps">(.*?)</ol>', page, re.S).group(1)
+    import html as h
+
+    assert h.unescape(steps).count("<li>") == 1 and "SES has no identity for alerts@unverified.example" in h.unescape(
+        steps
+    )
+    assert body(api.call("GET", "/v1/alerts/sender"))["problems"][0] in h.unescape(steps)
+
+
+def test_a_slack_test_shows_what_slack_answered_and_the_secret_never(api, admin, alerting, stub):
+    from tests.support.alerts import SLACK_PATH
+
+    hook = stub.url + SLACK_PATH
+    r = admin.post(
+        "/dashboard/alerts",
+        {"csrf": admin.csrf, "name": "#sales", "channel": "slack", "slack_webhook_url": hook, "events": "missed_call"},
+    )
+    assert r.status_code == 201, html(r)
+    assert hook not in html(r) and SLACK_PATH not in html(r)
+    (made,) = body(api.call("GET", "/v1/alerts/recipients"))["recipients"]
+    edit = html(admin.get(f"/dashboard/alerts?edit={made['id']}"))
+    assert SLACK_PATH not in edit and made["secret_hint"] in edit  # only its last four characters
+    stub.answers.append(500)
+    tested = html(admin.post(f"/dashboard/alerts/{made['id']}/test", {"csrf": admin.csrf}))
+    assert "The test to #sales failed. The channel answered:" in tested and "500" in tested
+    tested = html(admin.post(f"/dashboard/alerts/{made['id']}/test", {"csrf": admin.csrf}))
+    assert "Test sent to #sales: the channel accepted it" in tested
+    assert [b["text"] for b in stub.paths(SLACK_PATH)][-1]  # the message reached the stub
