@@ -40,14 +40,17 @@ def add(request: Request) -> Response:
     form = web.check_csrf(request, viewer)
     typed = form.get("caller", "")
     from_call = (form.get("call") or "")[:64]
+    before = blocklist.entries()
     try:
-        done = blocklist.replace({"callers": [typed, *blocklist.entries()]}, ctx=viewer.context)
+        done = blocklist.replace({"callers": [typed, *before]}, ctx=viewer.context)
     except BadRequest as exc:
         errors = formerrors.errors_for(exc.message, ALIASES)
         return render(request, viewer, status=400, typed=typed[:40], errors=errors, from_call=from_call)
     if from_call:
         return web.redirect(f"/dashboard/calls/{quote(from_call)}?blocked=1")
-    return render(request, viewer, notice=f"Blocked {typed.strip()}: {len(done['callers'])} on the list.")
+    added = sorted(set(done["callers"]) - set(before))
+    said = f"Blocked {added[0]}" if added else f"{typed.strip()[:40]} was already blocked"
+    return render(request, viewer, notice=f"{said}: {len(done['callers'])} on the list.")
 
 
 def remove(request: Request) -> Response:

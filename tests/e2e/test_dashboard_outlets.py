@@ -229,6 +229,7 @@ def test_blocked_callers_add_remove_and_block_from_a_spam_call(dashboard: dash.D
     expect(page.locator("#caller")).to_have_value("not a phone")
     page.fill("#caller", "(202) 555-0144")
     page.click("button:text-is('Block')")
+    expect(page.locator(".notice-ok")).to_have_text("Blocked +12025550144: 1 on the list.")
     expect(page.locator(".blocked-list")).to_contain_text("+12025550144")
     _check(page, "dashboard-blocked")
 
