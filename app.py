@@ -3,7 +3,17 @@
 from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.core.observability import logger, metrics
-from chalicelib.routes import dashboard_auth, dashboard_pages, events, http, management, public, twilio_hooks
+from chalicelib.integrations.wiring import INTEGRATIONS
+from chalicelib.routes import (
+    dashboard_auth,
+    dashboard_pages,
+    events,
+    http,
+    management,
+    public,
+    register_integration_routes,
+    twilio_hooks,
+)
 
 app = Chalice(app_name="calltracking", configure_logs=False)
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
@@ -15,3 +25,5 @@ app.register_blueprint(public.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(dashboard_auth.bp)
 app.register_blueprint(dashboard_pages.bp)
+# Each integration's (and reports', recordings', events') own routes, from the one wiring list.
+register_integration_routes(app, INTEGRATIONS)

@@ -95,7 +95,7 @@ def status(project: Project, stage: str, region: str | None) -> None:
     problems = 0
     with stage_environment(project, stage, extra={"AWS_REGION": chosen, "AWS_DEFAULT_REGION": chosen}):
         from chalicelib.core.settings import get_settings
-        from chalicelib.core.settings import problems as setting_problems
+        from chalicelib.integrations.wiring import settings_problems as setting_problems
 
         for problem in setting_problems():
             problems += 1
