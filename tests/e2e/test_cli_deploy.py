@@ -338,6 +338,7 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     said = json.loads(done.stdout)
     assert said["ok"] is False and said["facts"]["dead_letters"] == 1 and said["facts"]["api_url"]
     assert [p["kind"] for p in said["problems"]] == ["dead_letters"]
+    assert said["facts"]["migration_pending"] is False  # deploy ran the migrations once its code was live
 
 
 def test_a_subaccount_whose_token_twilio_does_not_give_is_refused(project, aws, twilio):
