@@ -146,6 +146,13 @@ def parse_delays(raw: str) -> tuple[int, ...]:
     return delays
 
 
+def parse_concurrency(raw: str) -> int:
+    value = int(raw)
+    if not 2 <= value <= 1000:
+        raise Refused(f"must be 2 to 1000 (SQS event sources' maximum concurrency), not {value}")
+    return value
+
+
 def parse_list(raw: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in raw.split(",") if a.strip())
 
@@ -456,6 +463,14 @@ class Settings(NamedTuple):
         when="empty",
         shown="`<TABLE_PREFIX>events-dlq`",
         derive=lambda v: f"{v['table_prefix']}events-dlq",
+    )
+    events_max_concurrency: int = _events(
+        "EVENTS_MAX_CONCURRENCY",
+        "5",
+        parse_concurrency,
+        "the most copies of the events queue's handler Lambda runs at once (2 to 1000, SQS's range): a burst "
+        "of events waits in the queue instead of taking the account's concurrency from the voice webhook",
+        when="blank",
     )
     event_retry_seconds: tuple[int, ...] = _events(
         "EVENT_RETRY_SECONDS",

@@ -214,6 +214,8 @@ def test_a_refused_value_names_its_variable():
         settings.load({"TELEPHONY": "sip"})
     with pytest.raises(ValueError, match=r"^EVENT_RETRY_SECONDS must be delays"):
         settings.load({"EVENT_RETRY_SECONDS": "99999"})
+    with pytest.raises(ValueError, match=r"^EVENTS_MAX_CONCURRENCY must be 2 to 1000"):
+        settings.load({"EVENTS_MAX_CONCURRENCY": "1"})
 
 
 @pytest.mark.parametrize(
