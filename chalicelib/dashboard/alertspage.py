@@ -14,10 +14,10 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.core.settings import get_settings
 from chalicelib.dashboard import formerrors, web
 from chalicelib.integrations.alerts import api as alerts
 from chalicelib.integrations.alerts import recipients
+from chalicelib.integrations.alerts import settings as alert_settings
 
 ALIASES = {
     "quiet_hours.start": "quiet_start",
@@ -112,7 +112,7 @@ def _as_form(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def _blank() -> dict[str, Any]:
-    s = get_settings()
+    s = alert_settings.get()
     return {
         **{k: "" for k in FORM_FIELDS},
         "channel": "email",
