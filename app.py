@@ -6,6 +6,7 @@ from chalicelib.core.observability import logger, metrics
 from chalicelib.integrations.wiring import INTEGRATIONS
 from chalicelib.routes import (
     dashboard_auth,
+    dashboard_outlets,  # setup: alerts, webhooks, spend, blocked callers, users
     dashboard_pages,
     events,
     http,
@@ -25,5 +26,6 @@ app.register_blueprint(public.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(dashboard_auth.bp)
 app.register_blueprint(dashboard_pages.bp)
+app.register_blueprint(dashboard_outlets.bp)
 # Each integration's (and reports', recordings', events') own routes, from the one wiring list.
 register_integration_routes(app, INTEGRATIONS)

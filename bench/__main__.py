@@ -10,7 +10,18 @@ from typing import Any
 
 from bench import common
 
-ALL = ["coldstart", "leases", "voice", "reports", "sizing", "site", "webhooks", "dashboard", "alerts"]
+ALL = [
+    "coldstart",
+    "leases",
+    "voice",
+    "reports",
+    "sizing",
+    "site",
+    "webhooks",
+    "dashboard",
+    "dashboard_setup",
+    "alerts",
+]
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
 

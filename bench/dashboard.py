@@ -91,8 +91,8 @@ def _measure(size: int) -> dict[str, Any]:
 
 
 @contextmanager
-def _signed_in() -> Iterator[tuple[Any, dict[str, str]]]:
-    """Chalice's test client over the app, in process, and a signed-in viewer's cookie."""
+def _signed_in(role: str = "viewer") -> Iterator[tuple[Any, dict[str, str]]]:
+    """Chalice's test client over the app, in process, and a signed-in ``role``'s cookie."""
     import json
     import tempfile
     from pathlib import Path
@@ -103,8 +103,8 @@ def _signed_in() -> Iterator[tuple[Any, dict[str, str]]]:
     from chalicelib.dashboard import users, websessions
 
     email = f"bench-{time.monotonic_ns()}@example.com"
-    users.create_user(email, "viewer", "a long enough password for the bench")
-    token = websessions.start(email, "viewer")
+    users.create_user(email, role, "a long enough password for the bench")
+    token = websessions.start(email, role)
     project = Path(tempfile.mkdtemp(prefix="chalice-bench-"))
     (project / ".chalice").mkdir()
     (project / ".chalice" / "config.json").write_text(

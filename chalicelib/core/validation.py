@@ -176,12 +176,76 @@ def origin(value: Any) -> str:
     return out
 
 
+_CURRENCY = re.compile(r"^(?:[$€£₽]|[A-Za-z]{3}(?![A-Za-z]))\s*|\s*(?:[$€£₽]|(?<![A-Za-z])[A-Za-z]{3})$")
+_SPACES = re.compile("[ \u00a0\u2009\u202f]")  # space, no-break space, thin space, narrow no-break space
+_GROUPED = re.compile(r"\d{1,3}(?:S\d{3})+")  # digits in thousands, S standing for the separator
+
+
+def _grouped(digits: str, sep: str) -> bool:
+    return _GROUPED.fullmatch(digits.replace(sep, "S")) is not None
+
+
+def _amount_text(text: str, name: str) -> str:
+    """What a person typed (``$1,250.00``, ``1 250,00``, ``€ 80``, ``1250 USD``) as plain decimal
+    text (``1250.00``); a 400 that says why when it is not one amount or could be read two ways."""
+    like = f"'{name}' must be a number like 125.50"
+    raw = text.strip()
+    body = _CURRENCY.sub("", raw, count=1).strip() if raw else raw
+    body = _CURRENCY.sub("", body, count=1).strip()  # a sign before and a code after: "$80 USD"
+    if body.startswith(("-", "\u2212", "(")):
+        raise BadRequest(f"'{name}' must not be negative")
+    body = _SPACES.sub(" ", body)
+    if not body or not re.fullmatch(r"[\d., ]+", body) or not re.search(r"\d", body):
+        raise BadRequest(like)
+    marks = [c for c in body if c in ".,"]
+    if " " in body:  # spaces group thousands; a . or , left is the decimal mark
+        whole, mark, cents = body, "", ""
+        if marks:
+            if len(marks) > 1:
+                raise BadRequest(f"'{name}' {raw!r} mixes separators: write it like 1250.00")
+            whole, mark, cents = body.rpartition(marks[0])
+        if not _grouped(whole, " ") or (mark and not re.fullmatch(r"\d{1,2}", cents)):
+            raise BadRequest(f"'{name}' {raw!r} is not one amount: write it like 1 250,00 or 1250.00")
+        return whole.replace(" ", "") + (("." + cents) if mark else "")
+    if not marks:
+        return body
+    last = marks[-1]
+    whole, _, cents = body.rpartition(last)
+    other = "," if last == "." else "."
+    if other in whole:  # both marks: the last is the decimal one, the other groups thousands
+        if last in whole or not _grouped(whole, other) or not re.fullmatch(r"\d{1,2}", cents):
+            raise BadRequest(f"'{name}' {raw!r} is not one amount: write it like 1,250.00 or 1.250,00")
+        return whole.replace(other, "") + "." + cents
+    if len(marks) > 1:  # 1,250,000 or 1.250.000: thousands only
+        if not _grouped(body, last):
+            raise BadRequest(f"'{name}' {raw!r} is not one amount: write it like 1,250,000 or 1250000")
+        return body.replace(last, "")
+    if len(cents) == 3 and whole and whole != "0":
+        raise BadRequest(
+            f"'{name}' {raw!r} is ambiguous (thousands, or three decimals?): "
+            f"write {whole}{cents}.00 if it is {whole}{cents}, or give at most two decimals"
+        )
+    if len(cents) > 2 or not cents.isdigit():
+        raise BadRequest(f"'{name}' must be at most 1,000,000,000 with at most two decimals")
+    return (whole or "0") + "." + cents
+
+
 def money(value: Any, name: str) -> Decimal:
-    """An amount of money: not negative, at most a billion, at most two decimals; or a 400."""
+    """An amount of money: not negative, at most a billion, at most two decimals; or a 400.
+
+    JSON numbers are taken as they are. Text is taken as people type it: a currency sign or
+    code before or after (``$ € £ ₽``, ``USD``: dropped, amounts are in the business's one
+    currency), thousands grouped by ``,`` ``.`` or a space (no-break and thin spaces too), and a
+    decimal ``.`` or ``,``. Text that reads two ways is refused, never guessed: ``1,250`` and
+    ``1.250`` (a thousand and more, or one and a quarter?) ask for ``1250.00`` or ``1.25``.
+    The management API (``PUT /v1/spend``, its CSV import, a call's revenue) and every
+    dashboard form read amounts here, so both refuse the same text with the same words.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise BadRequest(f"'{name}' must be a number like 125.50")
+    text = _amount_text(value, name) if isinstance(value, str) else str(value)
     try:
-        amount = Decimal(str(value))
+        amount = Decimal(text)
     except InvalidOperation:
         raise BadRequest(f"'{name}' must be a number like 125.50") from None
     if not amount.is_finite() or amount < 0:

@@ -18,7 +18,7 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib.core.errors import ApiError, BadRequest, Forbidden
-from chalicelib.dashboard import users, web, websessions
+from chalicelib.dashboard import formerrors, users, web, websessions
 from chalicelib.dashboard.signin_limits import SignInLimited
 
 SIGNIN_PATH = "/dashboard/signin"
@@ -131,3 +131,83 @@ def set_disabled(request: Request, raw_email: str, disabled: bool) -> Response:
     user = users.set_disabled(email, disabled)
     what = "disabled: their sessions have ended" if disabled else "enabled: they can sign in again"
     return _users_page(request, viewer, notice=f"{user['email']} is {what}.")
+
+
+# --- what an admin does to another user, and what anyone does to their own password ----------------
+
+
+def _user_action(request: Request, raw_email: str) -> tuple[web.Viewer, dict[str, str], str]:
+    viewer = web.require(request, role="admin")
+    fields = web.check_csrf(request, viewer)
+    return viewer, fields, users.normalise_email(web.path_email(raw_email))
+
+
+def _refused(request: Request, viewer: web.Viewer, exc: ApiError) -> Response:
+    if exc.status >= 500:
+        raise exc
+    return _users_page(request, viewer, status=exc.status, error=exc.message)
+
+
+def reset_password(request: Request, raw_email: str) -> Response:
+    """A made-up password for another user, shown once; their sessions end, their locks clear."""
+    viewer, _, email = _user_action(request, raw_email)
+    if email == viewer.email:
+        raise BadRequest("Change your own password on your account page.")
+    try:
+        done = users.reset_password(email)
+    except ApiError as exc:
+        return _refused(request, viewer, exc)
+    notice = f"{done['email']} has a new password: their sessions have ended. Pass it on; they can change it."
+    return _users_page(request, viewer, notice=notice, new_password=done["password"])
+
+
+def set_role(request: Request, raw_email: str) -> Response:
+    viewer, fields, email = _user_action(request, raw_email)
+    if email == viewer.email:
+        raise BadRequest("You cannot change your own role: ask another admin.")
+    try:
+        done = users.set_role(email, fields.get("role", ""))
+    except ApiError as exc:
+        return _refused(request, viewer, exc)
+    return _users_page(request, viewer, notice=f"{done['email']} is now {done['role']}, from their next sign-in.")
+
+
+def delete_user(request: Request, raw_email: str) -> Response:
+    viewer, _, email = _user_action(request, raw_email)
+    if email == viewer.email:
+        raise BadRequest("You cannot delete yourself: ask another admin.")
+    try:
+        done = users.delete_user(email)
+    except ApiError as exc:
+        return _refused(request, viewer, exc)
+    return _users_page(request, viewer, notice=f"Deleted {done['email']}: they can no longer sign in.")
+
+
+def unlock(request: Request, raw_email: str) -> Response:
+    """What ``calltracking users unlock`` does: clear the sign-in locks of the email."""
+    viewer, _, email = _user_action(request, raw_email)
+    try:
+        users.unlock(email)
+    except ApiError as exc:
+        return _refused(request, viewer, exc)
+    return _users_page(request, viewer, notice=f"{email} may try to sign in again at once.")
+
+
+def account_page(request: Request, *, status: int = 200, **context: Any) -> Response:
+    viewer = web.require(request)
+    context.setdefault("errors", {})
+    return web.render(request, "account.html", viewer=viewer, status=status, **context)
+
+
+def change_password(request: Request) -> Response:
+    """Your own new password (the current one required); your other sessions end."""
+    viewer = web.require(request)
+    fields = web.check_csrf(request, viewer)
+    new, again = fields.get("new_password") or "", fields.get("new_password_again") or ""
+    try:
+        if new != again:
+            raise BadRequest("'new_password_again' does not match the new password")
+        users.change_password(viewer.email, fields.get("current_password") or "", new, keep_session=viewer.session_id)
+    except BadRequest as exc:
+        return account_page(request, status=400, errors=formerrors.errors_for(exc.message))
+    return account_page(request, notice="Your password is changed. Your other sessions have ended.")

@@ -222,3 +222,69 @@ def unlock(email: str) -> dict[str, Any]:
     if get_user(address) is None:
         raise NotFound(f"no user {address}")
     return {"email": address, "cleared": signin_limits.unlock(address)}
+
+
+# --- changes an admin (or the user) makes from the dashboard ---------------------------------------
+
+
+def _active_admins() -> set[str]:
+    return {u.email for u in accounts.list_users() if u.active and u.role == "admin"}
+
+
+def change_password(email: str, current: str, new: str, *, keep_session: str | None = None) -> dict[str, Any]:
+    """A user's own new password, given the current one (400 naming ``current_password`` if it is
+    wrong); every other session of theirs ends (``keep_session``: the session id asking)."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    user = accounts.get_user(normalise_email(email))
+    if user is None or not user.active:
+        raise NotFound("no such active user")
+    try:
+        hasher().verify(user.password_hash or _dummy_hash(), (current or "")[:MAX_PASSWORD])
+    except (VerificationError, InvalidHashError):
+        raise BadRequest("'current_password' is not your current password") from None
+    if not isinstance(new, str) or not MIN_PASSWORD <= len(new) <= MAX_PASSWORD:
+        raise BadRequest(f"'new_password' must be {MIN_PASSWORD} to {MAX_PASSWORD} characters long")
+    if new == current:
+        raise BadRequest("'new_password' must differ from the current one")
+    accounts.set_password_hash(user, hasher().hash(new))
+    _end_sessions(sorted(r for r in user.sessions if r.partition(":")[2] != keep_session))
+    return _public(user)
+
+
+def reset_password(email: str) -> dict[str, Any]:
+    """A made-up password for a user who lost theirs (shown once, to the admin asking): every
+    session of theirs ends and their sign-in locks are cleared."""
+    user = accounts.get_user(normalise_email(email))
+    if user is None:
+        raise NotFound(f"no user {email[:254]}")
+    password = generate_password()
+    accounts.set_password_hash(user, hasher().hash(password))
+    _end_sessions(sorted(user.sessions))
+    signin_limits.unlock(user.email)
+    return {**_public(user), "password": password}
+
+
+def set_role(email: str, role: str) -> dict[str, Any]:
+    """Another role for a user (never the last active admin's taken away); their sessions end, so
+    the new role holds from their next sign-in."""
+    address, kind = normalise_email(email), _check_role(role)
+    if kind != "admin" and _active_admins() == {address}:
+        raise BadRequest(f"{address} is the last admin: make another admin first")
+    user = accounts.set_role(address, kind)
+    if user is None:
+        raise NotFound(f"no user {address}")
+    _end_sessions(sorted(user.sessions))
+    return _public(user)
+
+
+def delete_user(email: str) -> dict[str, Any]:
+    """Delete a user and end their sessions; never the last active admin."""
+    address = normalise_email(email)
+    if _active_admins() == {address}:
+        raise BadRequest(f"{address} is the last admin: make another admin first")
+    user = accounts.delete_user(address)
+    if user is None:
+        raise NotFound(f"no user {address}")
+    _end_sessions(sorted(user.sessions))
+    return _public(user)

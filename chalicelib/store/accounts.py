@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.core.context import SYSTEM, RequestContext
@@ -183,6 +183,39 @@ def set_disabled(email: str, disabled: bool, now_ms: int, *, ctx: RequestContext
             condition=UserItem.sk.exists(),
         )
     except UpdateError as exc:
+        if condition_failed(exc):
+            return None
+        raise
+    return _user(item)
+
+
+def set_role(email: str, role: str, *, ctx: RequestContext = SYSTEM) -> User | None:
+    """Give a user another role; ``None`` if there is none. The answer holds the sessions to end
+    (each carries the role it began with)."""
+    try:
+        item = UserItem.get(*keys.dashboard_user(email))
+    except UserItem.DoesNotExist:
+        return None
+    c = _user(item)
+    changed = User(c.email, role, c.active, c.password_hash, c.created_at, c.disabled_at, c.sessions, c.signed_in_from)
+    try:
+        item.update(actions=_user_typed(changed), condition=UserItem.sk.exists())
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return None
+        raise
+    return _user(item)
+
+
+def delete_user(email: str, *, ctx: RequestContext = SYSTEM) -> User | None:
+    """Delete a user; the user as it was (its sessions to end), or ``None`` if there was none."""
+    try:
+        item = UserItem.get(*keys.dashboard_user(email))
+    except UserItem.DoesNotExist:
+        return None
+    try:
+        item.delete(condition=UserItem.sk.exists())
+    except DeleteError as exc:
         if condition_failed(exc):
             return None
         raise

@@ -75,14 +75,38 @@ def sources(*, ctx: RequestContext = SYSTEM) -> list[str]:
 
 
 def save_spend(entries: Iterable[tuple[str, str, int | float]], *, ctx: RequestContext = SYSTEM) -> None:
-    """Store (source, day, amount) entries, then add their sources to the report's list."""
+    """Store (source, day, amount) entries, then each touched month's total, then add their
+    sources to the report's list.
+
+    A month's total is an item of its own in the source's partition (sk ``YYYY-MM``, which sorts
+    before the month's days, so the day queries of ``spend`` never count it), rewritten from
+    the month's days after every write: the dashboard's month-by-source grid then reads any
+    sources' months in one BatchGetItem (``month_spend``) instead of a Query per source."""
     added: set[str] = set()
+    months: set[tuple[str, str]] = set()
     with CounterModel.batch_write() as batch:
         for source, day, amount in entries:
             batch.save(CounterModel(keys.spend(source), day, total=amount))
             added.add(source)
+            months.add((source, day[:7]))
+    with CounterModel.batch_write() as batch:
+        for source, month in sorted(months):
+            days = spend(source, month + "-01", month + "-31")
+            batch.save(CounterModel(keys.spend(source), month, total=dynamo_number(sum(days.values(), Decimal(0)))))
     # A source with spend and no calls yet is still a row (its cost per call is unknown, not zero).
     CounterModel(*keys.REPORT_SOURCES).update(actions=[CounterModel.keys.add(added)])
+
+
+def month_spend(
+    sources: Iterable[str], months: Iterable[str], *, ctx: RequestContext = SYSTEM
+) -> dict[tuple[str, str], Decimal]:
+    """(source, ``YYYY-MM``) -> the month's total spend, for each pair that has any (one
+    BatchGetItem per 100 pairs; see ``save_spend``)."""
+    wanted = [(keys.spend(s), m) for s in sorted(set(sources)) for m in sorted(set(months))]
+    out: dict[tuple[str, str], Decimal] = {}
+    for item in CounterModel.batch_get(wanted):
+        out[(item.pk.split("#", 1)[1], item.sk)] = Decimal(str(item.total or 0))
+    return out
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,14 @@ PAGES: tuple[str, ...] = (
     "/dashboard/calls/CA00000000000000000000000000000000",
     "/dashboard/calls/CA00000000000000000000000000000000/recording",
     "/dashboard/users",
+    # setup-outlets: begin
+    "/dashboard/alerts",
+    "/dashboard/webhooks",
+    "/dashboard/webhooks/ep_0000000000000000",
+    "/dashboard/spend",
+    "/dashboard/blocked",
+    "/dashboard/account",
+    # setup-outlets: end
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
 ACTIONS: tuple[str, ...] = (
@@ -59,6 +67,12 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/users/someone@example.com/disable",
     "/dashboard/users/someone@example.com/enable",
     "/dashboard/calls/CA00000000000000000000000000000000/outcome",
+    # setup-outlets: begin (three of their actions here, each parametrized four times; every one of
+    # their actions is held to CSRF and role in tests/integration/test_dashboard_outlets.py)
+    "/dashboard/alerts",
+    "/dashboard/spend",
+    "/dashboard/account/password",
+    # setup-outlets: end
 )
 
 
