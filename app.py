@@ -3,7 +3,16 @@
 from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.core.observability import logger, metrics
-from chalicelib.routes import dashboard_auth, dashboard_pages, events, http, management, public, twilio_hooks
+from chalicelib.routes import (
+    dashboard_auth,
+    dashboard_pages,
+    dashboard_setup,
+    events,
+    http,
+    management,
+    public,
+    twilio_hooks,
+)
 
 app = Chalice(app_name="calltracking", configure_logs=False)
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
@@ -15,3 +24,4 @@ app.register_blueprint(public.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(dashboard_auth.bp)
 app.register_blueprint(dashboard_pages.bp)
+app.register_blueprint(dashboard_setup.bp)  # numbers, channels, pools, call handling, first run

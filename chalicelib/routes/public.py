@@ -1,4 +1,4 @@
-"""Public routes: the lease endpoint websites call, the site script, and the demo page."""
+"""Public routes: the lease endpoint websites call, the site script, the demo page and test website."""
 
 from __future__ import annotations
 
@@ -30,6 +30,17 @@ def lease() -> Response:
 @bp.route("/ct.js", methods=["GET"])
 def script() -> Response:
     return site.script_response(bp.current_request.headers.get("if-none-match"))
+
+
+@bp.route("/demo/site", methods=["GET", "POST"], content_types=["application/x-www-form-urlencoded"])
+def test_site() -> Response:
+    """A stand-in for the owner's website (local stack only): paste a pool's script tag into it."""
+    req = bp.current_request
+    from urllib.parse import parse_qsl  # this local page only
+
+    raw = req.raw_body or b""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return site.test_site_response(req.method, dict(parse_qsl(text[:8192])))
 
 
 @bp.route("/demo", methods=["GET"])
