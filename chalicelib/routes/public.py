@@ -32,15 +32,20 @@ def script() -> Response:
     return site.script_response(bp.current_request.headers.get("if-none-match"))
 
 
-@bp.route("/demo/site", methods=["GET", "POST"], content_types=["application/x-www-form-urlencoded"])
+@bp.route("/demo/site", methods=["GET"])
 def test_site() -> Response:
-    """A stand-in for the owner's website (local stack only): paste a pool's script tag into it."""
+    """A stand-in for the owner's website (local stack only), carrying the script tag pasted into it."""
+    return site.test_site_response("GET", {})
+
+
+@bp.route("/demo/site", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def paste_test_site() -> Response:
     req = bp.current_request
     from urllib.parse import parse_qsl  # this local page only
 
     raw = req.raw_body or b""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    return site.test_site_response(req.method, dict(parse_qsl(text[:8192])))
+    return site.test_site_response("POST", dict(parse_qsl(text[:8192])))
 
 
 @bp.route("/demo", methods=["GET"])

@@ -51,6 +51,15 @@ PAGES: tuple[str, ...] = (
     "/dashboard/calls/CA00000000000000000000000000000000",
     "/dashboard/calls/CA00000000000000000000000000000000/recording",
     "/dashboard/users",
+    # the setup pages
+    "/dashboard/start",
+    "/dashboard/numbers",
+    "/dashboard/channels",
+    "/dashboard/channels/ch_0000000000000000",
+    "/dashboard/channels/ch_0000000000000000/delete",
+    "/dashboard/pools",
+    "/dashboard/pools/pl_0000000000000000",
+    "/dashboard/pools/pl_0000000000000000/delete",
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
 ACTIONS: tuple[str, ...] = (
@@ -59,6 +68,19 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/users/someone@example.com/disable",
     "/dashboard/users/someone@example.com/enable",
     "/dashboard/calls/CA00000000000000000000000000000000/outcome",
+    # the setup pages
+    "/dashboard/numbers",
+    "/dashboard/numbers/%2B12015550100/release",
+    "/dashboard/channels",
+    "/dashboard/channels/ch_0000000000000000",
+    "/dashboard/channels/ch_0000000000000000/handling",
+    "/dashboard/channels/ch_0000000000000000/delete",
+    "/dashboard/pools",
+    "/dashboard/pools/pl_0000000000000000",
+    "/dashboard/pools/pl_0000000000000000/handling",
+    "/dashboard/pools/pl_0000000000000000/numbers",
+    "/dashboard/pools/pl_0000000000000000/check",
+    "/dashboard/pools/pl_0000000000000000/delete",
 )
 
 
