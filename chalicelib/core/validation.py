@@ -142,6 +142,23 @@ def display(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+def typed(number: str | None) -> str:
+    """A stored E.164 number as the owner would type it back into a form: national when it is of
+    ``DEFAULT_REGION`` (``(202) 555-0144``), else international (``+44 20 7946 0958``), so that
+    ``e164`` reads it back as the same number."""
+    if not number:
+        return ""
+    import phonenumbers  # lazily, as in e164()
+
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    fmt = phonenumbers.PhoneNumberFormat
+    national = phonenumbers.region_code_for_number(parsed) == get_settings().default_region
+    return phonenumbers.format_number(parsed, fmt.NATIONAL if national else fmt.INTERNATIONAL)
+
+
 def loose_e164(value: str | None) -> str | None:
     """Best-effort E.164 for numbers Twilio sends (may be 'anonymous' or a client id): never raises."""
     if not value:

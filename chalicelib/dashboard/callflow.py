@@ -117,7 +117,7 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         "disclosure": line.get("disclosure") or "",
         "whisper": "on" if fl.get("whisper") else "",
         "whisper_text": fl.get("whisper_text", ""),
-        "failover": "\n".join(v.display(p) for p in fl.get("failover", [])),
+        "failover": "\n".join(v.typed(p) for p in fl.get("failover", [])),
         "when_unanswered": fl.get("when_unanswered", "message"),
         "voicemail_prompt": fl.get("voicemail_prompt", ""),
         "tz": get_settings().report_timezone,
@@ -133,7 +133,7 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
                 out[f"{day}_open"], out[f"{day}_close"] = spans[0]
     after = fl.get("after_hours") or {}
     if after.get("action") == "forward":
-        out.update(after_hours="forward", after_hours_forward=v.display(after["forward_to"]))
+        out.update(after_hours="forward", after_hours_forward=v.typed(after["forward_to"]))
     return out
 
 
@@ -176,7 +176,7 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
         steps = _steps(twiml.forward(route, "+15555550100", at=opened), route, fl)
         for step in range(1, len(plan.phones) + 1):
             steps.append({"when": "If nobody answers, the line is busy or the call fails", "text": ""})
-            steps[-1]["text"] = "; ".join(
+            steps[-1]["text"] = " ".join(
                 s["text"] for s in _steps(twiml.forward(route, "+15555550100", step=step, at=opened), route, fl)
             )
         out.append({"title": title, "steps": steps})

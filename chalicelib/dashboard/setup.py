@@ -60,6 +60,11 @@ def line_choices() -> list[tuple[str, str]]:
     return [(d["id"], ("Channel: " if d["kind"] == "channel" else "Website pool: ") + d["name"]) for d in found]
 
 
+def phone(number: str | None) -> str:
+    """A stored phone as people write it (the form takes it back as typed)."""
+    return v.typed(number)
+
+
 def line_path(line_id: str) -> str:
     return f"/dashboard/{'channels' if line_id.startswith('ch_') else 'pools'}/{line_id}"
 

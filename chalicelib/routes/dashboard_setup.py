@@ -148,8 +148,9 @@ def create_channel() -> Response:
 def _channel_page(req: Request, channel_id: str, *, status: int = 200, **extra: Any) -> Response:
     viewer = web.require(req)
     data = setup.channel_page(channel_id)
+    line = data["line"]
     context: dict[str, Any] = {
-        "main_form": data["line"],
+        "main_form": {**line, "forward_to": setup.phone(line["forward_to"])},
         "handling": callflow.form_from_line(data["line"]),
         "main_errors": {},
         "handling_errors": {},
@@ -256,7 +257,13 @@ def _pool_page(req: Request, pool_id: str, *, status: int = 200, **extra: Any) -
     viewer = web.require(req)
     data = setup.pool_page(pool_id)
     line = data["line"]
-    main = {**line, "allowed_origins": "\n".join(line["allowed_origins"]), "hold_minutes": line["hold_seconds"] // 60}
+    main = {
+        **line,
+        "forward_to": setup.phone(line["forward_to"]),
+        "original_number": setup.phone(line["original_number"]),
+        "allowed_origins": "\n".join(line["allowed_origins"]),
+        "hold_minutes": line["hold_seconds"] // 60,
+    }
     context: dict[str, Any] = {
         "main_form": main,
         "handling": callflow.form_from_line(line),

@@ -1,0 +1,103 @@
+"""The setup pages' pure parts: the call-handling form to the API's body and back, which field a
+refusal names, what a caller hears in words, phones as people type them, the install check's tag test."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib import handling
+from chalicelib.core import validation as v
+from chalicelib.core.errors import BadRequest
+from chalicelib.dashboard import callflow, install
+from chalicelib.site import parse_tag
+
+
+def test_the_form_is_the_apis_flow_and_the_domain_accepts_it() -> None:
+    form = {
+        "hours_on": "on",
+        "tz": "America/New_York",
+        "mon_open": "09:00",
+        "mon_close": "17:00",
+        "failover": "(202) 555-0111\n+44 20 7946 0958",
+        "when_unanswered": "voicemail",
+        "voicemail_prompt": "Leave a message.",
+        "record": "on",
+    }
+    body = callflow.body_from_form(form)
+    flow = handling.parse(body["flow"])
+    assert flow is not None
+    assert flow["hours"]["weekly"] == {"mon": [["09:00", "17:00"]]}
+    assert flow["failover"] == ["+12025550111", "+442079460958"]
+    assert body["record"] is True and body["disclosure"] is None
+    # and back: the form shows what was saved, phones as people type them
+    back = callflow.form_from_line({"record": True, "flow": flow})
+    assert back["mon_open"] == "09:00" and back["hours_on"] == "on"
+    assert back["failover"].splitlines() == ["(202) 555-0111", "+44 20 7946 0958"]
+    assert [v.e164(p, "x") for p in back["failover"].splitlines()] == flow["failover"]
+
+
+def test_a_half_typed_day_is_refused_on_that_day() -> None:
+    with pytest.raises(BadRequest) as err:
+        callflow.body_from_form({"hours_on": "on", "tue_open": "09:00"})
+    assert callflow.field_of(err.value.message) == "tue_open"
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ("'forward_to' is not a phone number: x", "forward_to"),
+        ("'flow.failover[1]' is not a valid phone number: '12'", "failover"),
+        ("'flow.hours.timezone' 'Mars/Base' is not a known time zone", "tz"),
+        ("'flow.after_hours.forward_to' must be a phone number as a string", "after_hours_forward"),
+        ("'hold_seconds' must be between 60 and 86400", "hold_minutes"),
+        ("no number is available for that country", "form"),
+    ],
+)
+def test_a_refusal_is_shown_beside_the_field_it_names(message: str, field: str) -> None:
+    assert callflow.field_of(message) == field
+
+
+def test_the_preview_tells_the_voice_webhooks_own_twiml_in_words(settings_env) -> None:
+    settings_env(PUBLIC_BASE_URL="https://calls.example.com")
+    flow = handling.parse(
+        {
+            "hours": {"timezone": "UTC", "weekly": {d: [["09:00", "17:00"]] for d in handling.DAYS[:5]}},
+            "failover": ["+12025550111"],
+            "when_unanswered": "voicemail",
+            "voicemail_prompt": "Leave a message, please.",
+            "whisper": True,
+        }
+    )
+    line = {"id": "ch_1", "name": "Radio", "forward_to": "+12025550144", "record": True, "flow": flow}
+    line["disclosure"] = handling.DEFAULT_DISCLOSURE
+    scenarios = callflow.preview("channel", line)
+    assert [s["title"] for s in scenarios] == ["During business hours", "Outside business hours and on closed dates"]
+    words = " ".join(step["text"] for step in scenarios[0]["steps"])
+    assert handling.DEFAULT_DISCLOSURE in words
+    assert "Rings (202) 555-0144" in words and "recording the conversation" in words
+    assert "whoever answers hears “Call from Radio.”" in words
+    assert "Rings (202) 555-0111" in words and "voicemail" in words
+    closed = " ".join(step["text"] for step in scenarios[1]["steps"])
+    assert "Leave a message, please." in closed and "Rings" not in closed
+
+
+def test_the_install_check_finds_only_this_pools_tag() -> None:
+    html = '<p>x</p><script async src="https://api.example.com/ct.js" data-site="sk_abcdefghijkl"></script>'
+    assert install.has_tag(html, "sk_abcdefghijkl")
+    assert not install.has_tag(html, "sk_abcdefghijk")
+    assert not install.has_tag("<p>sk_abcdefghijkl</p>", "sk_abcdefghijkl")
+
+
+def test_the_install_check_fetches_only_the_pools_own_sites() -> None:
+    pool = {"allowed_origins": ["https://www.example.com"]}
+    assert install.check_url(pool, "https://www.example.com/contact") == "https://www.example.com/contact"
+    for bad in ("http://169.254.169.254/latest", "https://evil.example.net/", "file:///etc/passwd", ""):
+        with pytest.raises(BadRequest):
+            install.check_url(pool, bad)
+
+
+def test_the_test_website_keeps_only_a_site_tags_two_attributes() -> None:
+    tag = '<script async src="http://127.0.0.1:8000/ct.js" data-site="sk_abcdefghijkl"></script>'
+    assert parse_tag(tag) == ("http://127.0.0.1:8000/ct.js", "sk_abcdefghijkl")
+    assert parse_tag('<script src="javascript:alert(1)//ct.js" data-site="sk_abcdefghijkl">') is None
+    assert parse_tag("<img src=x onerror=alert(1)>") is None
