@@ -609,7 +609,9 @@ def test_a_viewer_gets_403_on_the_user_admin_page_and_its_actions_sent_by_hand(v
     assert f'href="{STAGE_PATH}/dashboard/users"' not in text(page)
 
 
-SETUP_ACTIONS = [a for a in dash.ACTIONS if a.startswith(("/dashboard/numbers", "/dashboard/channels", "/dashboard/pools"))]
+SETUP_ACTIONS = [
+    a for a in dash.ACTIONS if a.startswith(("/dashboard/numbers", "/dashboard/channels", "/dashboard/pools"))
+]
 
 
 @pytest.mark.parametrize("path", SETUP_ACTIONS)
