@@ -17,7 +17,7 @@ from chalicelib import channels, numbers, pools
 from chalicelib.core import clock
 from chalicelib.core import validation as v
 from chalicelib.core.context import SYSTEM, RequestContext
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, UpstreamError
 from chalicelib.core.settings import get_settings
 from chalicelib.dashboard import callflow, logpage
 from chalicelib.store import aggregates, lines
@@ -86,9 +86,35 @@ def twilio_state(n: Number, line: dict[str, Any] | None) -> tuple[str, str]:
     return "here", "Points at this deployment"
 
 
-def number_rows(q: str = "", *, show_released: bool = False) -> list[dict[str, Any]]:
+def provider_states() -> dict[str, tuple[str, str]]:
+    """Where each owned number's voice URL points at the provider now, by SID: one request to the
+    provider (no DynamoDB), for the numbers page's "Check at Twilio"."""
+    from chalicelib.core.telephony import TelephonyError, get_provider  # this check only
+
+    base = get_settings().public_base_url
+    try:
+        urls = get_provider().voice_urls()
+    except TelephonyError as exc:
+        raise UpstreamError(f"the telephony provider could not list your numbers: {exc}") from None
+    out: dict[str, tuple[str, str]] = {}
+    for sid, voice_url in urls.items():
+        if voice_url.startswith(base + "/twilio/voice"):
+            out[sid] = ("here", "Twilio sends its calls here (checked just now)")
+        else:
+            where = urlsplit(voice_url).netloc or "nowhere"
+            out[sid] = (
+                "elsewhere",
+                f"Twilio sends its calls to {where} (checked just now): `calltracking deploy --repoint-all`",
+            )
+    return out
+
+
+def number_rows(
+    q: str = "", *, show_released: bool = False, at_provider: dict[str, tuple[str, str]] | None = None
+) -> list[dict[str, Any]]:
     """Every tracking number with its line, forward-to, calls in the last 30 days and state at the
-    provider; ``q`` keeps those whose number, line or forward-to contains it (digits or words)."""
+    provider (as each number remembers it, or ``at_provider``: as the provider said just now);
+    ``q`` keeps those whose number, line or forward-to contains it (digits or words)."""
     directory = line_directory()
     end, tz = clock.now_ms(), get_settings().report_timezone
     start = end - (CALLS_DAYS - 1) * 86_400_000
@@ -99,6 +125,10 @@ def number_rows(q: str = "", *, show_released: bool = False) -> list[dict[str, A
             continue
         line = directory.get(n.channel_id or n.pool_id or "")
         state, state_text = twilio_state(n, line)
+        if at_provider is not None and n.status == "active":
+            state, state_text = at_provider.get(
+                n.provider_sid, ("elsewhere", "Not in your Twilio account (checked just now): released there?")
+            )
         row = {
             "number": n.number,
             "display": v.display(n.number),

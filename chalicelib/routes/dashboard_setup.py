@@ -60,7 +60,13 @@ NOTICES = {
 def _numbers_page(req: Request, *, status: int = 200, **extra: Any) -> Response:
     viewer = web.require(req)
     q = web.query_params(req)
-    rows = setup.number_rows(q.get("q", ""), show_released=q.get("released") == "1")
+    at_provider, provider_error = None, ""
+    if q.get("check") == "1":  # "Check at Twilio": one request to the provider, none to DynamoDB
+        try:
+            at_provider = setup.provider_states()
+        except ApiError as exc:
+            provider_error = exc.message
+    rows = setup.number_rows(q.get("q", ""), show_released=q.get("released") == "1", at_provider=at_provider)
     context: dict[str, Any] = {
         "rows": rows,
         "q": q.get("q", ""),
@@ -70,6 +76,8 @@ def _numbers_page(req: Request, *, status: int = 200, **extra: Any) -> Response:
         "errors": {},
         "available": None,
         "notice": NOTICES.get(_notice(req), ""),
+        "checked": at_provider is not None,
+        "provider_error": provider_error,
     }
     context.update(extra)
     if viewer.is_admin and q.get("find") == "1" and "errors" not in extra:

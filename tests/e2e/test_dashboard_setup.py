@@ -109,6 +109,10 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     expect(row).to_contain_text("Google Ads")
     expect(row).to_contain_text("(202) 555-0144")
     expect(row).to_contain_text("here")
+    page.click("#check-twilio")  # asks the provider itself where the number points
+    expect(page.locator("#numbers-table tbody tr")).to_contain_text(
+        "here Twilio sends its calls here (checked just now)"
+    )
     page.goto(dashboard.url("/dashboard/numbers?find=1&country=US&area_code=201"))
     expect(page.locator("fieldset.choices label")).not_to_have_count(0)
     _check(page, "setup-numbers-search")
