@@ -236,7 +236,10 @@ def pool_rows() -> list[dict[str, Any]]:
     for n in lines.active_numbers():
         if n.pool_id and n.kind == "pool":
             counts[n.pool_id] = counts.get(n.pool_id, 0) + 1
-    return [{**p, "size": counts.get(p["id"], 0)} for p in pools.list_all()]
+    return [
+        {**p, "size": counts.get(p["id"], 0), "original_display": v.display(p["original_number"])}
+        for p in pools.list_all()
+    ]
 
 
 def origin_hint() -> str:

@@ -208,6 +208,23 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     page.goto(dashboard.url("/dashboard/start"))
     expect(page.locator("#checklist-heading")).to_contain_text("3 of 4 done")  # no alert recipient yet
 
+    # When a pool number is released, the confirmation says what happens to calls to it first
+    page.goto(dashboard.url("/dashboard/numbers?q=website"))
+    before = page.locator("#numbers-table tbody tr").count()
+    page.locator("#numbers-table tbody tr").first.locator("text=Release").click()
+    expect(page.locator("main")).to_contain_text("stop reaching Website at once")
+    _check(page, "setup-number-release")
+    page.click("button.button-danger")
+    expect(page.locator(".notice-ok")).to_contain_text("Released")
+    page.goto(dashboard.url("/dashboard/numbers?q=website"))
+    expect(page.locator("#numbers-table tbody tr")).to_have_count(before - 1)
+
+    # and a channel with a number is not deleted: the page says to release its number first
+    page.goto(channel_url + "/delete")
+    page.click("button.button-danger")
+    expect(page.locator(".notice-error")).to_contain_text("release the channel's numbers first")
+    _check(page, "setup-channel-delete-refused")
+
 
 def test_a_viewer_sees_the_setup_pages_read_only(dashboard: dash.Dashboard) -> None:
     context = dashboard.signed_in("viewer")
@@ -217,6 +234,14 @@ def test_a_viewer_sees_the_setup_pages_read_only(dashboard: dash.Dashboard) -> N
         assert page.locator("h1").count() == 1
         assert page.locator("form[method=post]:not([action$=signout])").count() == 0, path
     _check(page, "setup-pools-viewer")
+    # A channel's page: its settings and call handling shown, none of it changeable
+    status, made = dashboard.stack.request("POST", "/v1/channels", {"name": "Print ad", "forward_to": "+12025550144"})
+    assert status == 201
+    page.goto(dashboard.url(f"/dashboard/channels/{made['id']}"))
+    expect(page.locator("#main-name")).to_be_disabled()
+    expect(page.locator("#h-voicemail_prompt")).to_be_disabled()
+    assert page.locator("main button").count() == 0
+    _check(page, "setup-channel-viewer")
     # A POST by hand, with the session's own CSRF token, is a 403
     csrf = page.locator("input[name=csrf]").first.input_value()
     answer = page.request.post(
