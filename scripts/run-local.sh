@@ -58,9 +58,10 @@ wait "$ADMIN_PID"
 read -r DEMO_EMAIL DEMO_PASSWORD < "$ADMIN_OUT"
 rm -f "$ADMIN_OUT"
 
+if [ "${DEMO:-yes}" = no ]; then FIRST="   (a fresh install: it opens on the setup checklist)"; else FIRST=""; fi
 cat <<MSG
 
-  dashboard    ${PUBLIC_BASE_URL}/dashboard
+  dashboard    ${PUBLIC_BASE_URL}/dashboard${FIRST}
                sign in as ${DEMO_EMAIL}  password ${DEMO_PASSWORD}   (a new password each run; more users: make ${PORTS}user EMAIL=... ROLE=viewer)
   API          ${PUBLIC_BASE_URL}   (management key: local-dev-key)
   demo page    ${PUBLIC_BASE_URL}/demo?utm_source=newsletter&utm_medium=email   (with demo data)
