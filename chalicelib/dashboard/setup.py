@@ -288,6 +288,32 @@ def pool_page(pool_id: str) -> dict[str, Any]:
     }
 
 
+VISIT_MINUTES = 3  # a visit's own length, before the hold time starts: the sizing advice's assumption
+MAX_VISITORS = 100_000
+
+
+def size_advice(raw_visitors: str, hold_seconds: int, size: int) -> dict[str, Any]:
+    """The pool size the sizing model (Erlang B, ``reports.sizing``) suggests for the visitors the owner
+    expects in the busiest hour, and the share it would leave untracked at the pool's size now. Pure:
+    no request (the observed advice is ``GET /v1/pools/{id}/sizing``, one query per number)."""
+    from chalicelib.reports import sizing  # this advice only
+
+    raw = raw_visitors.replace(",", "").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_VISITORS:
+        raise BadRequest(f"'visitors' must be a whole number of visitors from 1 to {MAX_VISITORS:,}")
+    visitors = int(raw)
+    load = visitors * (VISIT_MINUTES + hold_seconds / 60) / 60  # erlangs: arrivals per hour x hours held
+    suggested = sizing.recommend(load, sizing.DEFAULT_TARGET)
+    return {
+        "visitors": visitors,
+        "suggested": suggested,
+        "target_percent": sizing.DEFAULT_TARGET * 100,
+        "overflow_now_percent": round(sizing.erlang_b(load, size) * 100, 1),
+        "size": size,
+        "to_add": max(0, suggested - size),
+    }
+
+
 def add_pool_numbers(pool_id: str, form: dict[str, str], *, ctx: RequestContext = SYSTEM) -> list[dict[str, Any]]:
     """Buy ``count`` numbers for a pool, one purchase each, as ``POST /v1/numbers`` does."""
     raw = form.get("count", "").strip() or "1"

@@ -286,6 +286,13 @@ def _pool_page(req: Request, pool_id: str, *, status: int = 200, **extra: Any) -
         "days": callflow.DAY_NAMES,
     }
     context.update(extra)
+    visitors = web.query_params(req).get("visitors")
+    context.update(advice=None, advice_errors={}, visitors=visitors or "")
+    if visitors is not None:  # the sizing model's advice: pure arithmetic, no request
+        try:
+            context["advice"] = setup.size_advice(visitors, line["hold_seconds"], line["size"])
+        except ApiError as exc:
+            context["advice_errors"] = {"visitors": exc.message}
     return web.render(req, "line.html", viewer=viewer, status=status, **data, **context)
 
 

@@ -129,6 +129,10 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     page.click("text=Buy numbers")
     expect(page.locator(".notice-ok")).to_contain_text("Bought")
     pool_url = page.url.split("?")[0]
+    # (and the sizing model says how many numbers the site's busiest hour needs)
+    page.fill("#size-visitors", "120")
+    page.click("text=Suggest a size")
+    expect(page.locator("#size-advice")).to_contain_text("track about 99% of 120 visitors an hour")
 
     # And its script tag is copied into the test website the stack serves
     tag = page.input_value("#script-tag")

@@ -101,3 +101,34 @@ def test_the_test_website_keeps_only_a_site_tags_two_attributes() -> None:
     assert parse_tag(tag) == ("http://127.0.0.1:8000/ct.js", "sk_abcdefghijkl")
     assert parse_tag('<script src="javascript:alert(1)//ct.js" data-site="sk_abcdefghijkl">') is None
     assert parse_tag("<img src=x onerror=alert(1)>") is None
+
+
+def test_the_size_advice_is_the_sizing_models_for_the_visitors_expected() -> None:
+    from chalicelib.dashboard import setup
+    from chalicelib.reports import sizing
+
+    advice = setup.size_advice("1,200", hold_seconds=900, size=4)
+    load = 1200 * (setup.VISIT_MINUTES + 15) / 60
+    assert advice["suggested"] == sizing.recommend(load, 0.01)
+    assert sizing.erlang_b(load, advice["suggested"]) <= 0.01 < sizing.erlang_b(load, advice["suggested"] - 1)
+    assert advice["to_add"] == advice["suggested"] - 4 and advice["overflow_now_percent"] > 50
+    with pytest.raises(BadRequest, match="'visitors'"):
+        setup.size_advice("lots", hold_seconds=900, size=4)
+
+
+def test_a_tracking_numbers_call_counts_on_its_own_day_and_is_no_report_source() -> None:
+    from chalicelib.reports import aggregates
+    from chalicelib.store import keys
+    from chalicelib.store.calls import CallRecord
+
+    c = CallRecord(
+        call_sid="CA" + "1" * 32, called="+12015550100", kind="channel", status_rank=4, started_at=1_790_000_000_000
+    )
+    got = aggregates.contribution(c)
+    number_buckets = [b for b in got if keys.is_number_bucket(b)]
+    assert len(number_buckets) == 1 and got[number_buckets[0]] == {"calls": 1}
+    assert keys.split_bucket(number_buckets[0]).sk.endswith("#+12015550100")
+    blocked = CallRecord(
+        call_sid="CA" + "2" * 32, called="+12015550100", kind="blocked", blocked=True, status_rank=4, started_at=1
+    )
+    assert not any(keys.is_number_bucket(b) for b in aggregates.contribution(blocked))
