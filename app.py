@@ -3,6 +3,7 @@
 from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.core.observability import logger, metrics
+from chalicelib.integrations.wiring import INTEGRATIONS
 from chalicelib.routes import (
     dashboard_auth,
     dashboard_pages,
@@ -11,6 +12,7 @@ from chalicelib.routes import (
     http,
     management,
     public,
+    register_integration_routes,
     twilio_hooks,
 )
 
@@ -25,3 +27,5 @@ app.register_blueprint(events.bp)
 app.register_blueprint(dashboard_auth.bp)
 app.register_blueprint(dashboard_pages.bp)
 app.register_blueprint(dashboard_setup.bp)  # numbers, channels, pools, call handling, first run
+# Each integration's (and reports', recordings', events') own routes, from the one wiring list.
+register_integration_routes(app, INTEGRATIONS)

@@ -1,6 +1,7 @@
 """``calltracking migrate [--stage] [--minutes] [--dry-run]``: bring a stage's tables to this code's schema.
 
-Run it after ``calltracking deploy`` (the deployed code reads both shapes, so calls and
+``calltracking deploy`` runs it once its code is live (``--migrate-minutes``); run it by hand
+to finish what a deploy's budget left (the deployed code reads both shapes, so calls and
 sign-ins go on while it runs). It runs the pending numbered migrations of
 ``chalicelib.store.migrations`` in chunks, each saving its cursor, until they are done or
 ``--minutes`` have passed; run it again to go on from where it stopped. ``calltracking
@@ -18,13 +19,8 @@ import click
 from calltracking_cli.project import LOCAL, Project, run_on_stage
 
 
-@click.command()
-@click.option("--stage", default=LOCAL, show_default=True, help="whose tables")
-@click.option("--minutes", default=10.0, show_default=True, help="stop (resumably) after this long")
-@click.option("--dry-run", is_flag=True, help="only show the schema version and what would run")
-@click.pass_obj
-def migrate(project: Project, stage: str, minutes: float, dry_run: bool) -> None:
-    """Run the pending data migrations of a stage's tables (resumable; see calltracking status)."""
+def run_migrations(project: Project, stage: str, minutes: float, *, dry_run: bool = False) -> Any:
+    """Run the stage's pending migrations for at most ``minutes`` (resumable); the schema's state after."""
     deadline = time.monotonic() + minutes * 60
 
     def remaining_ms() -> int:
@@ -43,6 +39,16 @@ def migrate(project: Project, stage: str, minutes: float, dry_run: bool) -> None
             click.echo(f"schema     {after.describe()}")
         return after
 
-    after = run_on_stage(project, stage, "chalicelib.store.migrations", act, show_table=True)
+    return run_on_stage(project, stage, "chalicelib.store.migrations", act, show_table=True)
+
+
+@click.command()
+@click.option("--stage", default=LOCAL, show_default=True, help="whose tables")
+@click.option("--minutes", default=10.0, show_default=True, help="stop (resumably) after this long")
+@click.option("--dry-run", is_flag=True, help="only show the schema version and what would run")
+@click.pass_obj
+def migrate(project: Project, stage: str, minutes: float, dry_run: bool) -> None:
+    """Run the pending data migrations of a stage's tables (resumable; see calltracking status)."""
+    after = run_migrations(project, stage, minutes, dry_run=dry_run)
     if not dry_run and after.version < after.latest:
         raise click.ClickException("not finished: run calltracking migrate again to go on from where it stopped")

@@ -7,7 +7,7 @@ dependencies carry: botocore's models of 400+ services, phonenumbers' geocoder, 
 domains and its async HTTP stack. ``build`` runs ``chalice package`` and then rewrites its zip:
 
 * dependencies pinned by ``requirements.lock`` (the versions the tests ran), not re-resolved;
-* botocore's data cut to the services the app makes clients for (``BOTOCORE_SERVICES``);
+* botocore's data cut to the services the app makes clients for (``botocore_services()``);
 * the data phonenumbers keeps for geocoding, carriers and time zones dropped (the app parses,
   validates and formats only: what the ``phonenumberslite`` distribution ships);
 * Twilio REST domains other than ``api`` (2010) dropped, and Twilio's async HTTP client's
@@ -40,11 +40,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The AWS services the app makes botocore clients for (PynamoDB: dynamodb; the event bus: sqs;
-# recordings: s3; secrets: ssm; alerts: sesv2). The stream is read by Lambda's event source
-# mapping, never by a client in Lambda (only the local pump, outside the package, reads it).
-# tests/e2e/test_package.py reads chalicelib for every client(...) call and fails when one is missing here.
-BOTOCORE_SERVICES = ("dynamodb", "s3", "sesv2", "sqs", "ssm")
+# The AWS services the app makes botocore clients for: the base's (PynamoDB: dynamodb; secrets:
+# ssm) and those each integration declares it keeps (the event bus: sqs; recordings: s3; alerts:
+# sesv2, ssm). The stream is read by Lambda's event source mapping, never by a client in Lambda
+# (only the local pump, outside the package, reads it). tests/e2e/test_package.py reads chalicelib
+# for every client(...) call and fails when one is missing here.
+CORE_BOTOCORE_SERVICES = ("dynamodb", "ssm")
+
+
+def botocore_services() -> tuple[str, ...]:
+    """The base's services and every integration's declared keeps."""
+    # The declarations are strings only (no handler is imported); the CLI has put the project on sys.path.
+    from chalicelib.integrations.wiring import INTEGRATIONS
+
+    return tuple(sorted({*CORE_BOTOCORE_SERVICES, *(s for i in INTEGRATIONS for s in i.keep.botocore_services)}))
+
+
 # botocore/data files every client needs whatever its service.
 BOTOCORE_SHARED = ("_retry.json", "endpoints.json", "partitions.json", "sdk-default-configuration.json")
 # Twilio REST domains the app calls (numbers, recordings: all API 2010).
@@ -221,9 +232,10 @@ def trim(tree: Path) -> None:
     for rel in UNUSED_PATHS:
         _remove(tree / rel)
     data = tree / "botocore" / "data"
+    services = botocore_services()
     if data.is_dir():
         for entry in data.iterdir():
-            if entry.is_dir() and entry.name not in BOTOCORE_SERVICES:
+            if entry.is_dir() and entry.name not in services:
                 _remove(entry)
             elif entry.is_file() and entry.name not in BOTOCORE_SHARED:
                 entry.unlink()

@@ -7,6 +7,11 @@ first deploy:
 
     python -m calltracking_cli.policy set --stage prod --account 123456789012 --region eu-west-1
     python -m calltracking_cli.policy check --stage prod    # what is still the example (exit 1), for a deploy command
+
+After adding an integration (or changing what one declares), write its IAM statements into
+each stage's policy, filled for that stage's account, region and table prefix:
+
+    python -m calltracking_cli.policy sync --stage dev
 """
 
 from __future__ import annotations
@@ -114,24 +119,52 @@ def fill(statement: dict[str, Any], *, region: str, account: str, prefix: str, s
     return {k: put(v) for k, v in statement.items()}
 
 
-def declared_missing(stage: str) -> list[str]:
-    """The integrations' declared statements the stage's policy lacks (same Sid, actions and resources)."""
+def _declared(stage: str, policy: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(integration, statement) for every statement the integrations declare, filled for ``stage``."""
     # The CLI reads the declarations, which are strings only (no handler is imported).
     from chalicelib.integrations.wiring import INTEGRATIONS
 
-    policy = json.loads(path_of(stage).read_text())
     regions, accounts = scoped_to(policy)
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     prefix = str(config["stages"][stage]["environment_variables"]["TABLE_PREFIX"])
+    return [
+        (i.name, fill(declared, region=min(regions), account=min(accounts), prefix=prefix, stage=stage))
+        for i in INTEGRATIONS
+        for declared in i.iam
+    ]
+
+
+def declared_missing(stage: str) -> list[str]:
+    """The integrations' declared statements the stage's policy lacks (same Sid, actions and resources)."""
+    policy = json.loads(path_of(stage).read_text())
     by_sid = {st.get("Sid"): st for st in policy["Statement"]}
     missing = []
-    for integration in INTEGRATIONS:
-        for declared in integration.iam:
-            want = fill(declared, region=min(regions), account=min(accounts), prefix=prefix, stage=stage)
-            have = by_sid.get(want.get("Sid"))
-            if have is None or _normal(have) != _normal(want):
-                missing.append(f"{integration.name}: {json.dumps(want)}")
+    for name, want in _declared(stage, policy):
+        have = by_sid.get(want.get("Sid"))
+        if have is None or _normal(have) != _normal(want):
+            missing.append(f"{name}: {json.dumps(want)}")
     return missing
+
+
+def sync(stage: str) -> list[str]:
+    """Write every declared statement into the stage's policy (replacing one of the same Sid, else
+    added at the end); the Sids written. Statements nobody declares are the policy's own and stay."""
+    path = path_of(stage)
+    policy = json.loads(path.read_text())
+    statements: list[dict[str, Any]] = policy["Statement"]
+    written = []
+    for _, want in _declared(stage, policy):
+        at = next((n for n, st in enumerate(statements) if st.get("Sid") == want.get("Sid")), None)
+        if at is not None and _normal(statements[at]) == _normal(want):
+            continue
+        if at is None:
+            statements.append(want)
+        else:
+            statements[at] = want
+        written.append(str(want.get("Sid")))
+    if written:
+        path.write_text(json.dumps(policy, indent=2) + "\n")
+    return written
 
 
 def _normal(statement: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +184,11 @@ def problems(stage: str) -> list[str]:
     if len(regions) != 1 or len(accounts) != 1 or not all(REGION.fullmatch(r) for r in regions):
         found.append(f"{path_of(stage).name} does not name one region and one account: {regions} {accounts}")
         return found
-    found += [f"{path_of(stage).name} lacks what an integration declares: {m}" for m in declared_missing(stage)]
+    found += [
+        f"{path_of(stage).name} lacks what an integration declares (python -m calltracking_cli.policy sync "
+        f"--stage {stage}): {m}"
+        for m in declared_missing(stage)
+    ]
     return found
 
 
@@ -164,7 +201,16 @@ def main(argv: list[str] | None = None) -> None:
     set_cmd.add_argument("--region", required=True)
     check = sub.add_parser("check", help="list what is still the example")
     check.add_argument("--stage", required=True)
+    sync_cmd = sub.add_parser("sync", help="write the integrations' declared statements into the stage's policy")
+    sync_cmd.add_argument("--stage", required=True)
     args = parser.parse_args(argv)
+    if args.cmd == "sync":
+        written = sync(args.stage)
+        print(
+            f"{path_of(args.stage).relative_to(ROOT)}: "
+            + (", ".join(written) + " written" if written else "up to date")
+        )
+        return
     if args.cmd == "set":
         path = path_of(args.stage)
         policy = scope(json.loads(path.read_text()), account=args.account, region=args.region)

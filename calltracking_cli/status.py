@@ -8,6 +8,9 @@ schema version with a running migration's progress (``calltracking migrate``).
 
 from __future__ import annotations
 
+import json
+import sys
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import click
@@ -70,52 +73,124 @@ def parked_count() -> int:
     return len(stream.parked(limit=1000))
 
 
-@click.command()
-@click.option("--stage", default="prod", show_default=True)
-@click.option("--region", default=None)
-@click.pass_obj
-def status(project: Project, stage: str, region: str | None) -> None:
-    """Show the stack, the API URL, misdirected numbers, the dead-letter queue and parked events."""
+@dataclass
+class Facts:
+    """What ``status`` read about a stage (None: not read, as the stack is not there)."""
+
+    stage: str
+    region: str
+    stack_name: str
+    stack_status: str
+    outputs: dict[str, str] = field(default_factory=dict)
+    api_url: str | None = None
+    public_url: str | None = None
+    config_problems: list[str] = field(default_factory=list)
+    dead_letters: int | None = None
+    parked: int | None = None
+    schema: str | None = None
+    migration_pending: bool = False
+    misdirected: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    text: str
+    fix: str
+
+
+def problems_of(facts: Facts) -> list[Problem]:
+    """Everything ``status`` knows to be wrong, each with what to do about it. Pure."""
+    found = [
+        Problem("config", p, "set it in .chalice/config.json, then calltracking deploy") for p in facts.config_problems
+    ]
+    if not facts.stack_status.endswith("_COMPLETE") or "ROLLBACK" in facts.stack_status:
+        found.append(
+            Problem("stack", f"the infra stack {facts.stack_name} is {facts.stack_status}", "run calltracking deploy")
+        )
+    if facts.api_url is None:
+        found.append(Problem("api", "the API is not deployed", "run calltracking deploy"))
+    if facts.dead_letters:
+        found.append(
+            Problem(
+                "dead_letters",
+                f"{facts.dead_letters} event(s) in the events dead-letter queue",
+                "read GET /v1/events/parked and the logs; fix the subscriber, then redrive the queue",
+            )
+        )
+    if facts.parked:
+        found.append(
+            Problem("parked", f"{facts.parked} stream record(s) parked", "read GET /v1/events/parked and the logs")
+        )
+    if facts.migration_pending:
+        found.append(Problem("schema", f"schema {facts.schema}", "run calltracking migrate"))
+    for line in facts.misdirected or []:
+        found.append(Problem("numbers", f"not pointing here: {line}", "run calltracking deploy --repoint-all"))
+    return found
+
+
+def gather(project: Project, stage: str, region: str) -> Facts:
+    """Read the stage: its stack, API, settings, queues, stream, schema and numbers at Twilio."""
     import boto3
 
-    chosen = region_of(project, stage, region)
-    if not chosen:
-        raise click.ClickException("no region: pass --region or run calltracking setup")
-    session = boto3.session.Session(region_name=chosen)
+    session = boto3.session.Session(region_name=region)
     env = project.stage_env(stage)
     name = project.deploy_settings(stage).get("stack_name") or f"{env['TABLE_PREFIX']}infra"
     stack_status, outputs = stack_summary(session, name)
-    click.echo(f"stage      {stage} ({chosen})")
-    click.echo(f"stack      {name}: {stack_status}")
-    for key in sorted(outputs):
-        click.echo(f"             {key} = {outputs[key]}")
     api = resources(project.deployed(stage), "rest_api")
-    click.echo(f"API        {api[0]['rest_api_url'] if api else 'not deployed'}")
-    click.echo(f"public URL {env.get('PUBLIC_BASE_URL') or '(not set)'}")
-    problems = 0
-    with stage_environment(project, stage, extra={"AWS_REGION": chosen, "AWS_DEFAULT_REGION": chosen}):
+    facts = Facts(stage, region, name, stack_status, outputs, api[0]["rest_api_url"] if api else None)
+    facts.public_url = env.get("PUBLIC_BASE_URL") or None
+    with stage_environment(project, stage, extra={"AWS_REGION": region, "AWS_DEFAULT_REGION": region}):
         from chalicelib.core.settings import get_settings
-        from chalicelib.core.settings import problems as setting_problems
+        from chalicelib.integrations.wiring import settings_problems
 
-        for problem in setting_problems():
-            problems += 1
-            click.echo(f"config     {problem}")
+        facts.config_problems = settings_problems()
         if stack_status.endswith("_COMPLETE"):
             sqs = session.client("sqs")
             dlq = sqs.get_queue_url(QueueName=get_settings().events_dlq)["QueueUrl"]
             attrs = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
-            depth = int(attrs["Attributes"]["ApproximateNumberOfMessages"])
-            problems += depth > 0
-            click.echo(f"dead letters {depth} in the events dead-letter queue")
-            parked = parked_count()
-            problems += parked > 0
-            click.echo(f"parked     {parked} stream record(s) (GET /v1/events/parked)")
-            schema, pending = schema_line()
-            problems += pending
-            click.echo(f"schema     {schema}")
-            wrong = misdirected_numbers()
-            problems += len(wrong)
-            click.echo(f"numbers    {len(wrong)} not pointing here (calltracking deploy --repoint-all re-points them)")
-            for line in wrong:
-                click.echo(f"             {line}")
-    click.echo("all well" if not problems else f"{problems} thing(s) to look at")
+            facts.dead_letters = int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+            facts.parked = parked_count()
+            facts.schema, facts.migration_pending = schema_line()
+            facts.misdirected = misdirected_numbers()
+    return facts
+
+
+def show(facts: Facts, found: list[Problem]) -> None:
+    click.echo(f"stage      {facts.stage} ({facts.region})")
+    click.echo(f"stack      {facts.stack_name}: {facts.stack_status}")
+    for key in sorted(facts.outputs):
+        click.echo(f"             {key} = {facts.outputs[key]}")
+    click.echo(f"API        {facts.api_url or 'not deployed'}")
+    click.echo(f"public URL {facts.public_url or '(not set)'}")
+    if facts.dead_letters is not None:
+        click.echo(f"dead letters {facts.dead_letters} in the events dead-letter queue")
+        click.echo(f"parked     {facts.parked} stream record(s) (GET /v1/events/parked)")
+        click.echo(f"schema     {facts.schema}")
+        click.echo(f"numbers    {len(facts.misdirected or [])} not pointing here")
+    for problem in found:
+        click.echo(f"problem    {problem.kind}: {problem.text} -> {problem.fix}")
+    click.echo("all well" if not found else f"{len(found)} thing(s) to look at")
+
+
+@click.command()
+@click.option("--stage", default="prod", show_default=True)
+@click.option("--region", default=None)
+@click.option("--json", "as_json", is_flag=True, help="one JSON object (for monitoring) instead of lines")
+@click.pass_obj
+def status(project: Project, stage: str, region: str | None, as_json: bool) -> None:
+    """Show the stack, the API URL, misdirected numbers, the dead-letter queue and parked events.
+
+    Exits 1 when anything needs looking at (one line per problem, with the fix), 0 when all is well.
+    """
+    chosen = region_of(project, stage, region)
+    if not chosen:
+        raise click.ClickException("no region: pass --region or run calltracking setup")
+    facts = gather(project, stage, chosen)
+    found = problems_of(facts)
+    if as_json:
+        click.echo(json.dumps({"facts": asdict(facts), "problems": [asdict(p) for p in found], "ok": not found}))
+    else:
+        show(facts, found)
+    if found:
+        sys.exit(1)

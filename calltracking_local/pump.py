@@ -35,7 +35,7 @@ def create_queues() -> None:
     sqs = bus.sqs()
     dlq = sqs.create_queue(QueueName=s.events_dlq)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    max_attempts = max(len(s.event_retry_seconds), len(s.outbound_webhook_retry_seconds))
+    max_attempts = bus.most_attempts()
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_attempts + 3)}
     sqs.create_queue(
         QueueName=s.events_queue,

@@ -4,8 +4,9 @@ A setting is one line in ``Settings`` below: its field and type, and a declarati
 feature section (``_core(...)``, ``_voice(...)``, ...) naming its environment variable, its default,
 the parser that turns the variable's text into the field's type (mypy checks the two agree), and
 the line that documents it. ``load()`` and the README's configuration table are both made from these
-declarations (``python -m chalicelib.core.settings`` prints the table; ``tests/{unit,integration}/test_settings.py``
-holds the README to it), so a setting is never written twice.
+declarations (``python -m chalicelib.integrations.wiring`` prints the tables, this module's sections
+and then each integration's own, declared the same way in its folder's ``settings.py``;
+``tests/unit/test_settings.py`` holds the README to them), so a setting is never written twice.
 
 Decisions the issue left open: ``Settings`` stays a NamedTuple (the cheapest class to define, on the
 voice path's cold start; no pydantic), whose field defaults are the declarations themselves (read by
@@ -34,8 +35,6 @@ _E164 = re.compile(r"\+[1-9]\d{6,14}")
 # A failing subscriber is tried again after these delays (then its message goes to the
 # dead-letter queue): close to Svix's schedule, shortened to what one Lambda retry loop needs.
 DEFAULT_RETRY_SECONDS = "10,60,300,1800,7200,18000"
-# Webhook endpoints: Svix's schedule after the first, immediate attempt.
-DEFAULT_OUTBOUND_WEBHOOK_RETRY_SECONDS = "5,300,1800,7200,18000,36000,36000"
 MAX_VISIBILITY_SECONDS = 43_200  # SQS's ChangeMessageVisibility limit (12 hours)
 
 # When a declaration's default applies: the variable absent ("unset": an empty value is a value,
@@ -78,7 +77,7 @@ class Declared(NamedTuple):
         return f"`{self.default}`" if self.default else "—"
 
 
-class _Section:
+class Section:
     """A feature section's declarations: ``_voice("RING_TIMEOUT_SECONDS", "20", int, "...")``.
 
     Typed as returning the parsed value so that mypy holds each parser to its field's type; what
@@ -112,53 +111,60 @@ class _Section:
 # --- parsers: a variable's text to a field's value ---------------------------------------------------
 
 
-def _text(raw: str) -> str:
+def parse_text(raw: str) -> str:
     return raw
 
 
-def _stripped(raw: str) -> str:
+def parse_stripped(raw: str) -> str:
     return raw.strip()
 
 
-def _optional(raw: str) -> str | None:
+def parse_optional(raw: str) -> str | None:
     """An endpoint or value that may be absent: empty is ``None``."""
     return raw or None
 
 
-def _url(raw: str) -> str:
+def parse_url(raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
-def _upper(raw: str) -> str:
+def parse_upper(raw: str) -> str:
     return raw.upper()
 
 
-def _bool(raw: str) -> bool:
+def parse_bool(raw: str) -> bool:
     word = raw.strip().lower()
     if word not in ("true", "false", "1", "0", "yes", "no"):
         raise Refused(f"must be true or false, not {word!r}")
     return word in ("true", "1", "yes")
 
 
-def _delays(raw: str) -> tuple[int, ...]:
+def parse_delays(raw: str) -> tuple[int, ...]:
     delays = tuple(int(x) for x in raw.split(",") if x.strip())
     if not delays or any(not 0 <= r <= MAX_VISIBILITY_SECONDS for r in delays):
         raise Refused(f"must be delays of 0 to {MAX_VISIBILITY_SECONDS} seconds, comma-separated")
     return delays
 
 
-def _list(raw: str) -> tuple[str, ...]:
+def parse_concurrency(raw: str) -> int:
+    value = int(raw)
+    if not 2 <= value <= 1000:
+        raise Refused(f"must be 2 to 1000 (SQS event sources' maximum concurrency), not {value}")
+    return value
+
+
+def parse_list(raw: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in raw.split(",") if a.strip())
 
 
-def _telephony(raw: str) -> str:
+def parse_telephony(raw: str) -> str:
     telephony = raw.strip().lower()
     if telephony not in ("twilio", "local"):
         raise Refused(f"must be 'twilio' or 'local', not {telephony!r}")
     return telephony
 
 
-def _zone(raw: str) -> str:
+def parse_zone(raw: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when a zone is read, not at import
 
     name = raw.strip()
@@ -203,17 +209,15 @@ def _region(env: Mapping[str, str]) -> str:
 
 # --- the feature sections, in the README's order -----------------------------------------------------
 
-_core = _Section("core", "the deployment, its tables and its DynamoDB client")
-_telephony_section = _Section("telephony", "the phone network: Twilio, or the local stack's fictional numbers")
-_secrets = _Section("secrets", "the Twilio auth token and the bootstrap API key, and how SSM is read")
-_voice = _Section("voice", "Twilio's webhooks: where calls go and how long they may wait")
-_leasing = _Section("leasing", "the site script's numbers (DNI): what one client may take from a pool")
-_events = _Section("events", "call events: the stream, the fan-out queue and its retries")
-_webhooks = _Section("webhooks", "outbound webhooks")
-_reports = _Section("reports", "reports")
-_recordings = _Section("recordings", "recordings, copied from Twilio into the stage's private bucket")
-_dashboard = _Section("dashboard", "the dashboard's sessions and sign-in limits")
-_alerts = _Section("alerts", "alerts and summary emails")
+_core = Section("core", "the deployment, its tables and its DynamoDB client")
+_telephony_section = Section("telephony", "the phone network: Twilio, or the local stack's fictional numbers")
+_secrets = Section("secrets", "the Twilio auth token and the bootstrap API key, and how SSM is read")
+_voice = Section("voice", "Twilio's webhooks: where calls go and how long they may wait")
+_leasing = Section("leasing", "the site script's numbers (DNI): what one client may take from a pool")
+_events = Section("events", "call events: the stream, the fan-out queue and its retries")
+_reports = Section("reports", "reports")
+_recordings = Section("recordings", "recordings, copied from Twilio into the stage's private bucket")
+_dashboard = Section("dashboard", "the dashboard's sessions and sign-in limits")
 SECTIONS = (
     _core,
     _telephony_section,
@@ -221,11 +225,9 @@ SECTIONS = (
     _voice,
     _leasing,
     _events,
-    _webhooks,
     _reports,
     _recordings,
     _dashboard,
-    _alerts,
 )
 
 _AWS = "AWS"
@@ -234,7 +236,7 @@ _AWS = "AWS"
 class Settings(NamedTuple):
     """Immutable, like the environment it is read from; one field per setting, declared once."""
 
-    stage: str = _core("STAGE", "dev", _text, "`local`, `dev`, `prod`")
+    stage: str = _core("STAGE", "dev", parse_text, "`local`, `dev`, `prod`")
     # The local stack (`make run`) or the tests, never a deployment (see ``_local``).
     local: bool = _core.computed(
         "CALLTRACKING_LOCAL",
@@ -252,23 +254,23 @@ class Settings(NamedTuple):
         shown="`us-east-1`",
         also=("AWS_DEFAULT_REGION",),
     )
-    table_prefix: str = _core("TABLE_PREFIX", "calltracking-dev-", _text, "DynamoDB table name prefix")
+    table_prefix: str = _core("TABLE_PREFIX", "calltracking-dev-", parse_text, "DynamoDB table name prefix")
     dynamodb_endpoint: str | None = _core(
         "DYNAMODB_ENDPOINT",
         "",
-        _optional,
+        parse_optional,
         "a DynamoDB endpoint other than AWS's (the local stage's embedded one)",
         shown=_AWS,
     )
     public_base_url: str = _core(
         "PUBLIC_BASE_URL",
         "",
-        _url,
+        parse_url,
         "this deployment's public URL (API Gateway stage URL); Twilio signatures are checked against it + "
         "the route path, never the Host header",
         shown="— (required)",
     )
-    default_region: str = _core("DEFAULT_REGION", "US", _upper, "country for phone numbers typed without `+`")
+    default_region: str = _core("DEFAULT_REGION", "US", parse_upper, "country for phone numbers typed without `+`")
     # Everything but Twilio's webhooks (management API, lease endpoint, background work) may wait and retry longer.
     store_connect_timeout: float = _core(
         "STORE_CONNECT_TIMEOUT",
@@ -294,37 +296,39 @@ class Settings(NamedTuple):
     )
 
     telephony: str = _telephony_section(
-        "TELEPHONY", "twilio", _telephony, "`twilio` (real REST API) or `local` (fictional numbers, no network)"
+        "TELEPHONY", "twilio", parse_telephony, "`twilio` (real REST API) or `local` (fictional numbers, no network)"
     )
-    twilio_account_sid: str = _telephony_section("TWILIO_ACCOUNT_SID", "", _text, "your Twilio account")
+    twilio_account_sid: str = _telephony_section("TWILIO_ACCOUNT_SID", "", parse_text, "your Twilio account")
     twilio_api_base_url: str | None = _telephony_section(
         "TWILIO_API_BASE_URL",
         "",
-        _optional,
+        parse_optional,
         "override Twilio's REST base URL (the contract tests point it at Prism)",
         shown="Twilio's",
     )
     local_number_area_codes: tuple[str, ...] = _telephony_section(
         "LOCAL_NUMBER_AREA_CODES",
         "201,202,212,312,415",
-        _list,
+        parse_list,
         "the area codes the local provider's fictional numbers are made in (`TELEPHONY=local`)",
     )
 
     # Secrets: a plain value (local stage) or the name of an SSM SecureString parameter
     # (deployed stages), read by chalicelib/core/secrets.py within the limits below.
-    twilio_auth_token: str = _secrets("TWILIO_AUTH_TOKEN", "", _text, "the Twilio auth token itself (local stage only)")
-    twilio_auth_token_param: str = _secrets(
-        "TWILIO_AUTH_TOKEN_PARAM", "", _text, "the SSM SecureString name holding the Twilio auth token (deployed)"
+    twilio_auth_token: str = _secrets(
+        "TWILIO_AUTH_TOKEN", "", parse_text, "the Twilio auth token itself (local stage only)"
     )
-    api_key: str = _secrets("API_KEY", "", _text, "the bootstrap management API key itself (local stage only)")
+    twilio_auth_token_param: str = _secrets(
+        "TWILIO_AUTH_TOKEN_PARAM", "", parse_text, "the SSM SecureString name holding the Twilio auth token (deployed)"
+    )
+    api_key: str = _secrets("API_KEY", "", parse_text, "the bootstrap management API key itself (local stage only)")
     api_key_param: str = _secrets(
-        "API_KEY_PARAM", "", _text, "the SSM SecureString name holding the bootstrap management API key (deployed)"
+        "API_KEY_PARAM", "", parse_text, "the SSM SecureString name holding the bootstrap management API key (deployed)"
     )
     ssm_endpoint: str | None = _secrets(
         "SSM_ENDPOINT",
         "",
-        _optional,
+        parse_optional,
         "an SSM endpoint other than AWS's (tests and the local stack only)",
         shown=_AWS,
     )
@@ -366,7 +370,7 @@ class Settings(NamedTuple):
     default_forward_to: str | None = _voice(
         "DEFAULT_FORWARD_TO",
         "",
-        _optional,
+        parse_optional,
         "where a call goes when neither the database nor the number's own URL names its line's phone (an "
         "unknown number, or one bought before URLs carried the phone, while DynamoDB is down); without it such "
         "callers hear a neutral apology. Empty on a deployed stage is a warning in the logs at each container's "
@@ -432,20 +436,20 @@ class Settings(NamedTuple):
     calls_stream_arn: str = _events(
         "CALLS_STREAM_ARN",
         "",
-        _stripped,
+        parse_stripped,
         "the calls table's stream (the infra stack's `CallsStreamArn` output); empty: no stream handler",
     )
     sqs_endpoint: str | None = _events(
         "SQS_ENDPOINT",
         "",
-        _optional,
+        parse_optional,
         "an SQS endpoint other than AWS's (the local stage's embedded one)",
         shown=_AWS,
     )
     events_queue: str = _events(
         "EVENTS_QUEUE",
         "",
-        _text,
+        parse_text,
         "the call events' queue",
         when="empty",
         shown="`<TABLE_PREFIX>events`",
@@ -454,31 +458,31 @@ class Settings(NamedTuple):
     events_dlq: str = _events(
         "EVENTS_DLQ",
         "",
-        _text,
+        parse_text,
         "the call events' dead-letter queue",
         when="empty",
         shown="`<TABLE_PREFIX>events-dlq`",
         derive=lambda v: f"{v['table_prefix']}events-dlq",
     )
+    events_max_concurrency: int = _events(
+        "EVENTS_MAX_CONCURRENCY",
+        "5",
+        parse_concurrency,
+        "the most copies of the events queue's handler Lambda runs at once (2 to 1000, SQS's range): a burst "
+        "of events waits in the queue instead of taking the account's concurrency from the voice webhook",
+        when="blank",
+    )
     event_retry_seconds: tuple[int, ...] = _events(
         "EVENT_RETRY_SECONDS",
         DEFAULT_RETRY_SECONDS,
-        _delays,
+        parse_delays,
         "delays before a failing subscriber is tried again; after the last, the dead-letter queue",
-    )
-
-    outbound_webhook_retry_seconds: tuple[int, ...] = _webhooks(
-        "OUTBOUND_WEBHOOK_RETRY_SECONDS",
-        DEFAULT_OUTBOUND_WEBHOOK_RETRY_SECONDS,
-        _delays,
-        "delays before a failed webhook delivery is tried again (after the first, immediate attempt); then the "
-        "dead-letter queue",
     )
 
     report_timezone: str = _reports(
         "REPORT_TIMEZONE",
         "UTC",
-        _zone,
+        parse_zone,
         "the business's time zone (IANA): the days reports count calls on; after a change run `make rebuild-reports`",
         when="blank",
     )
@@ -486,14 +490,14 @@ class Settings(NamedTuple):
     s3_endpoint: str | None = _recordings(
         "S3_ENDPOINT",
         "",
-        _optional,
+        parse_optional,
         "an S3 endpoint other than AWS's (the local stage's embedded one; path-style addressing)",
         shown=_AWS,
     )
     recordings_bucket: str = _recordings(
         "RECORDINGS_BUCKET",
         "",
-        _stripped,
+        parse_stripped,
         "the stage's private S3 bucket for call recordings (the infra stack's `RecordingsBucketName` output)",
         when="blank",
         shown="`<TABLE_PREFIX>recordings` (made a valid bucket name)",
@@ -502,7 +506,7 @@ class Settings(NamedTuple):
     recordings_delete_at_twilio: bool = _recordings(
         "RECORDINGS_DELETE_AT_TWILIO",
         "true",
-        _bool,
+        parse_bool,
         "delete Twilio's copy of a recording once ours is verified (size and SHA-256)",
         when="blank",
     )
@@ -546,59 +550,6 @@ class Settings(NamedTuple):
         when="blank",
     )
 
-    alerts_from_email: str = _alerts(
-        "ALERTS_FROM_EMAIL",
-        "",
-        _stripped,
-        "the address alert and summary emails come from; its address or domain must be a verified SES identity "
-        "(`GET /v1/alerts/sender` checks)",
-        shown="— (a problem on deployed stages)",
-    )
-    ses_endpoint: str | None = _alerts(
-        "SES_ENDPOINT",
-        "",
-        _optional,
-        "an SES endpoint other than AWS's (tests and the local stack: moto)",
-        shown=_AWS,
-    )
-    alerts_ssm_prefix: str = _alerts(
-        "ALERTS_SSM_PREFIX",
-        "",
-        _url,
-        "where alert recipients' Slack webhook URLs and Telegram bot tokens are kept (SSM SecureString, one "
-        "parameter per recipient)",
-        when="blank",
-        shown="`/calltracking/<STAGE>/alerts`",
-        derive=lambda v: f"/calltracking/{v['stage']}/alerts",
-    )
-    telegram_api_base_url: str = _alerts(
-        "TELEGRAM_API_BASE_URL",
-        "https://api.telegram.org",
-        _url,
-        "Telegram's Bot API (tests point it at a local stub)",
-        when="blank",
-    )
-    alert_pool_exhausted_per_hour: int = _alerts(
-        "ALERT_POOL_EXHAUSTED_PER_HOUR",
-        "10",
-        int,
-        "a pool refusing more than this many visitors in an hour alerts its recipients",
-        when="blank",
-    )
-    alert_limit_count: int = _alerts(
-        "ALERT_LIMIT_COUNT",
-        "5",
-        int,
-        "a new recipient's default limit: this many alerts (per `ALERT_LIMIT_MINUTES`), then one digest",
-        when="blank",
-    )
-    alert_limit_minutes: int = _alerts(
-        "ALERT_LIMIT_MINUTES", "10", int, "the minutes of a new recipient's default limit", when="blank"
-    )
-    summary_hour: int = _alerts(
-        "SUMMARY_HOUR", "8", int, "a new recipient's default local hour for summary emails", when="blank"
-    )
-
     def table_name(self, name: str) -> str:
         if name not in TABLES:
             raise KeyError(name)
@@ -607,15 +558,28 @@ class Settings(NamedTuple):
 
 DECLARED: dict[str, Declared] = cast("dict[str, Declared]", Settings._field_defaults)
 
+NT = TypeVar("NT", bound=tuple[Any, ...])  # a NamedTuple of declarations
+
+
+def declared(cls: type[Any]) -> dict[str, Declared]:
+    """A settings class's declarations (``Settings`` or an integration's own), field by field."""
+    return cast("dict[str, Declared]", cls._field_defaults)
+
+
+def load_section(cls: type[NT], env: Mapping[str, str], earlier: Mapping[str, Any]) -> NT:
+    """``cls`` (a NamedTuple whose defaults are declarations) read from ``env``, in declaration order;
+    a derived default reads ``earlier`` (the core settings' values) and the fields declared before it."""
+    values: dict[str, Any] = {}
+    for field, declaration in declared(cls).items():
+        values[field] = declaration.value(env, {**earlier, **values})
+    made: NT = cls(**values)
+    return made
+
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from an environment mapping (``os.environ`` by default), in declaration order
     (a derived default reads the settings declared before it)."""
-    e = dict(os.environ if env is None else env)
-    values: dict[str, Any] = {}
-    for field, declared in DECLARED.items():
-        values[field] = declared.value(e, values)
-    return Settings(**values)
+    return load_section(Settings, dict(os.environ if env is None else env), {})
 
 
 @lru_cache(maxsize=1)
@@ -624,12 +588,30 @@ def get_settings() -> Settings:
     return load()
 
 
-def readme_table() -> str:
-    """The README's configuration tables, one per section, made from the declarations."""
+_sections: dict[type[Any], tuple[Settings, Any]] = {}
+
+
+def section(cls: type[NT]) -> NT:
+    """An integration's own settings (``integrations/<name>/settings.py`` declares ``cls`` with its
+    own ``Section``), read from the process's environment once per ``get_settings()`` value: they
+    are read again exactly when the core settings are (``get_settings.cache_clear()``)."""
+    core = get_settings()
+    hit = _sections.get(cls)
+    if hit is not None and hit[0] is core:
+        return cast(NT, hit[1])
+    value = load_section(cls, os.environ, core._asdict())
+    _sections[cls] = (core, value)
+    return value
+
+
+def readme_table(extra: tuple[tuple[Section, type[Any]], ...] = ()) -> str:
+    """The README's configuration tables, one per section, made from the declarations: the core
+    sections, then each integration's (``extra``: its section and its settings class)."""
     out: list[str] = []
-    for section in SECTIONS:
-        rows = [d for d in DECLARED.values() if d.section == section.name]
-        out += [f"**{section.name}**: {section.doc}", "", "| variable | meaning | default |", "|---|---|---|"]
+    tables = [(sec, DECLARED) for sec in SECTIONS] + [(sec, declared(cls)) for sec, cls in extra]
+    for sec, fields in tables:
+        rows = [d for d in fields.values() if d.section == sec.name]
+        out += [f"**{sec.name}**: {sec.doc}", "", "| variable | meaning | default |", "|---|---|---|"]
         for d in rows:
             names = " or ".join(f"`{n}`" for n in (d.env, *d.also))
             out.append(f"| {names} | {d.doc} | {d.default_shown()} |")
@@ -674,19 +656,4 @@ def problems(s: Settings | None = None) -> list[str]:
             )
         if s.ssm_endpoint:
             found.append("SSM_ENDPOINT is set on a deployed stage: it is for tests and the local stack only")
-        if s.ses_endpoint:
-            found.append("SES_ENDPOINT is set on a deployed stage: it is for tests and the local stack only")
-        if not s.alerts_from_email or PLACEHOLDER in s.alerts_from_email:
-            found.append(
-                "ALERTS_FROM_EMAIL is not set: alert and summary emails cannot be sent; set it to an address "
-                "of a domain verified in SES (GET /v1/alerts/sender says whether SES will send from it)"
-            )
-    if s.alerts_from_email and "@" not in s.alerts_from_email:
-        found.append(f"ALERTS_FROM_EMAIL {s.alerts_from_email!r} is not an email address")
-    if not 0 <= s.summary_hour <= 23:
-        found.append(f"SUMMARY_HOUR {s.summary_hour} is not an hour of the day (0 to 23)")
     return found
-
-
-if __name__ == "__main__":  # python -m chalicelib.core.settings: the README's tables
-    print(readme_table(), end="")

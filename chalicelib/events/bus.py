@@ -9,6 +9,7 @@ on its own (``chalicelib/events/delivery.py``).
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,7 +30,9 @@ class Subscriber:
     name: str
     types: frozenset[str]
     handler: str  # "package.module:function", called with the Event
-    retry_setting: str | None = None  # a Settings field with its own retry delays (else EVENT_RETRY_SECONDS)
+    # "package.settings_module:field": a field of its integration's settings (``get()``) holding its own
+    # retry delays (else EVENT_RETRY_SECONDS)
+    retry_setting: str | None = None
     # "package.module:function" answering which of its types it wants right now (asked once per
     # publish): a subscriber with nothing to do (no webhook endpoints) then costs no message.
     gate: str | None = None
@@ -108,11 +111,22 @@ def handler_of(name: str) -> Callable[[Event], None]:
 
 def retry_seconds(name: str) -> tuple[int, ...]:
     """The delays between a subscriber's attempts (its own schedule, or ``EVENT_RETRY_SECONDS``)."""
-    s = get_settings()
     sub = SUBSCRIBERS.get(name) or _family_of(name)
-    setting = sub.retry_setting if sub is not None else None
-    delays: tuple[int, ...] = getattr(s, setting) if setting else s.event_retry_seconds
+    return _delays(sub.retry_setting if sub is not None else None)
+
+
+def _delays(setting: str | None) -> tuple[int, ...]:
+    if not setting:
+        return get_settings().event_retry_seconds
+    module, _, field = setting.partition(":")
+    delays: tuple[int, ...] = getattr(importlib.import_module(module).get(), field)
     return delays
+
+
+def most_attempts() -> int:
+    """The most attempts any subscriber makes (the queue's redrive count must let them all happen)."""
+    settings = {None, *(s.retry_setting for s in SUBSCRIBERS.values()), *(f.retry_setting for f in FAMILIES.values())}
+    return max(len(_delays(setting)) for setting in settings)
 
 
 def interested(event: Event) -> list[str]:

@@ -15,6 +15,8 @@ INTEGRATION = Integration(
             description="completed calls whose events a subscriber never handled, sent again",
         ),
     ),
+    routes="chalicelib.events.routes",
+    scopes=(("/v1/events", "read", "write"),),
     iam=(
         {
             "Sid": "CallsStream",

@@ -10,8 +10,10 @@ Decisions the issue leaves open, recorded here:
 
 * The product's own features that work like integrations (``reports``, ``recordings``, the
   events' sweep) declare themselves the same way, each in its own folder's ``integration.py``.
-* A retry setting is the name of a ``Settings`` field (``outbound_webhook_retry_seconds``), not
-  a new setting: settings are declared in ``core/settings.py`` alone.
+* An integration's settings are its own: ``settings.py`` in its folder declares a NamedTuple with its
+  own ``core.settings.Section`` (one declaration per setting, as the core's), with ``get()``,
+  ``load(env)`` and ``problems(core, own)``; ``settings`` names that module. A retry setting is
+  ``"<that module>:<field>"`` (the field holding its delays).
 * IAM statements are policy statements with ``{region}``, ``{account}``, ``{prefix}`` (the
   stage's ``TABLE_PREFIX``) and ``{stage}`` placeholders; ``calltracking_cli.policy.fill`` fills
   them and the test holds each stage's policy to them. Statements every feature shares (the
@@ -26,7 +28,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+# The API key scopes (chalicelib.core.context.SCOPES): spelt out, as this module imports only the standard library.
+Scope = Literal["read", "write", "admin"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class SubscriberDecl:
     name: str
     types: tuple[str, ...]
     handler: str  # "package.module:function", called with the Event
-    retry_setting: str | None = None  # a Settings field with its own delays (else EVENT_RETRY_SECONDS)
+    retry_setting: str | None = None  # "settings_module:field", its own delays (else EVENT_RETRY_SECONDS)
     # "package.module:function" answering which of its types it wants right now (asked once per publish):
     # with nothing configured (no webhook endpoint, no alert recipient) it answers none: no SQS message.
     gate: str | None = None
@@ -83,7 +88,13 @@ class Integration:
     subscribers: tuple[SubscriberDecl, ...] = ()
     families: tuple[FamilyDecl, ...] = ()
     schedules: tuple[ScheduleDecl, ...] = ()
-    routes: str | None = None  # the module whose routes serve it (its Chalice blueprint's module)
+    routes: str | None = None  # its routes' module in its folder (a Chalice Blueprint ``bp``), registered by app.py
+    # The API key scope its routes need: (path prefix, scope to read, scope to change), merged into
+    # ``routes/scopes.py``'s table (a prefix no rule names needs admin).
+    scopes: tuple[tuple[str, Scope, Scope], ...] = ()
+    # Its settings module in its folder: a NamedTuple of declarations (``SETTINGS``, with its
+    # ``SECTION``), ``get()``, ``load(env)`` and ``problems(core, own)``.
+    settings: str | None = None
     # Policy statements (dicts as in .chalice/policy-*.json), placeholders filled by calltracking_cli.policy.
     iam: tuple[dict[str, Any], ...] = ()
     keep: Keep = field(default_factory=Keep)

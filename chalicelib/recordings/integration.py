@@ -14,7 +14,7 @@ INTEGRATION = Integration(
             "chalicelib.recordings.archive:on_event",
         ),
     ),
-    routes="chalicelib.routes.management",
+    routes="chalicelib.recordings.routes",
     iam=(
         {
             "Sid": "Recordings",

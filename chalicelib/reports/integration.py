@@ -11,5 +11,6 @@ INTEGRATION = Integration(
     subscribers=(
         SubscriberDecl("reports", ("call.completed", "call.updated"), "chalicelib.reports.aggregates:on_event"),
     ),
-    routes="chalicelib.routes.management",
+    routes="chalicelib.reports.routes",
+    scopes=(("/v1/reports", "read", "write"), ("/v1/spend", "read", "write")),
 )

@@ -37,7 +37,7 @@ if _settings.calls_stream_arn:
         stream.handle(event.to_dict())
 
 
-@bp.on_sqs_message(queue=_settings.events_queue, batch_size=1)
+@bp.on_sqs_message(queue=_settings.events_queue, batch_size=1, maximum_concurrency=_settings.events_max_concurrency)
 def call_events(event: Any) -> None:
     delivery.handle(event.to_dict())
 

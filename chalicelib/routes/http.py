@@ -8,36 +8,25 @@ Routes read it with ``caller(request)`` and hand it on as ``ctx=``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import unquote
 
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.core import context, settings
-from chalicelib.core.context import RequestContext
+from chalicelib.core import context
 from chalicelib.core.errors import ApiError, NotFound
 from chalicelib.core.observability import logger
+from chalicelib.core.responses import Headers, caller, json_response, query, twiml
+from chalicelib.integrations import wiring
 from chalicelib.routes import scopes
 from chalicelib.store import connections
 
-Headers = dict[str, str | list[str]]
-JSON: Headers = {"Content-Type": "application/json"}
-XML: Headers = {"Content-Type": "text/xml; charset=utf-8"}
+# Re-exported: the route modules here take their answers from this module.
+__all__ = ["Headers", "caller", "json_response", "middleware", "query", "twiml"]
 
 # Routes anyone may call; every other /v1/ route needs an API key.
 PUBLIC_PREFIXES = ("/twilio/", "/ct.js", "/v1/leases", "/demo")
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    merged: Headers = {**JSON, **(headers or {})}
-    return Response(body=json.dumps(body), status_code=status, headers=merged)
-
-
-def twiml(xml: str) -> Response:
-    return Response(body=xml, status_code=200, headers=XML)
 
 
 def _needs_key(resource_path: str) -> bool:
@@ -54,7 +43,7 @@ def _warn_about_settings_once() -> None:
     if _settings_checked:
         return
     _settings_checked = True
-    for problem in settings.problems():
+    for problem in wiring.settings_problems():
         logger.warning("configuration problem: " + problem)
 
 
@@ -90,15 +79,6 @@ def _answer(event: Request, get_response: Callable[[Request], Response], resourc
     except ApiError as exc:
         logger.info("request refused", status=exc.status, code=exc.code, reason=exc.message, path=resource)
         return json_response(exc.body(), exc.status, getattr(exc, "headers", None))
-
-
-def caller(request: Request) -> RequestContext:
-    """The context an edge attached to ``request``. A route behind no edge that builds one is a
-    bug (a 500), never a request run as nobody or as the system."""
-    found = context.of(request.context)
-    if found is None:
-        raise RuntimeError(f"no request context on {request.context.get('resourcePath')!r}: which edge admits it?")
-    return found
 
 
 def _require_path_ids(event: Request) -> None:
@@ -141,8 +121,3 @@ def _uniform(response: Response) -> Response:
 
 def _snake(name: str) -> str:
     return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
-
-
-def query(request: Request) -> dict[str, str]:
-    """Query parameters as a plain dict (last value wins)."""
-    return dict(request.query_params or {})

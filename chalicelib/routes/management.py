@@ -1,4 +1,7 @@
-"""The management API (API key required): channels, pools, numbers, calls, spend, reports, webhooks, alerts..."""
+"""The management API of the domain (API key required): channels, pools, numbers, calls, blocked callers.
+
+Each integration (and feature shaped like one: reports, recordings, events) serves its own routes
+from its folder's ``routes.py``, registered by ``app.py`` from the wiring list."""
 
 from __future__ import annotations
 
@@ -17,24 +20,14 @@ from chalicelib.voice import blocklist
 
 if TYPE_CHECKING:
     from chalicelib import channels, numbers, pools
-    from chalicelib.events import stream as event_stream
-    from chalicelib.integrations.alerts import api as alerts
-    from chalicelib.integrations.webhooks import endpoints
-    from chalicelib.recordings import playback
-    from chalicelib.reports import calllog, figures, outcomes, sizing, spend
+    from chalicelib.reports import calllog, outcomes, sizing
 else:  # management only: loaded on first use (see lazy_module)
     channels = lazy_module("chalicelib.channels")
     numbers = lazy_module("chalicelib.numbers")
-    event_stream = lazy_module("chalicelib.events.stream")
-    endpoints = lazy_module("chalicelib.integrations.webhooks.endpoints")
-    alerts = lazy_module("chalicelib.integrations.alerts.api")
     pools = lazy_module("chalicelib.pools")
-    playback = lazy_module("chalicelib.recordings.playback")
     calllog = lazy_module("chalicelib.reports.calllog")
     outcomes = lazy_module("chalicelib.reports.outcomes")
     sizing = lazy_module("chalicelib.reports.sizing")
-    spend = lazy_module("chalicelib.reports.spend")
-    figures = lazy_module("chalicelib.reports.figures")
 
 bp = Blueprint(__name__)
 
@@ -125,34 +118,9 @@ def get_call(sid: str) -> Response:
     return json_response(calls.get(sid, ctx=_ctx()))
 
 
-@bp.route("/v1/calls/{sid}/recording", methods=["GET"])
-def get_call_recording(sid: str) -> Response:
-    return json_response(playback.link(sid))
-
-
 @bp.route("/v1/calls/{sid}", methods=["PATCH"])
 def update_call(sid: str) -> Response:
     return json_response(calls.to_dict(outcomes.set_outcome(sid, _body(), ctx=_ctx())))
-
-
-@bp.route("/v1/spend", methods=["PUT"])
-def put_spend() -> Response:
-    return json_response(spend.put_spend(_body(), ctx=_ctx()))
-
-
-@bp.route("/v1/spend/import", methods=["POST"], content_types=["text/csv"])
-def import_spend() -> Response:
-    return json_response(spend.import_spend(bp.current_request.raw_body, ctx=_ctx()), 201)
-
-
-@bp.route("/v1/reports/channels", methods=["GET"])
-def channels_report() -> Response:
-    return json_response(figures.channels_report(query(bp.current_request)))
-
-
-@bp.route("/v1/reports/daily", methods=["GET"])
-def daily_report() -> Response:
-    return json_response(figures.daily_report(query(bp.current_request)))
 
 
 @bp.route("/v1/blocked-callers", methods=["GET"])
@@ -195,96 +163,3 @@ def update_pool(pool_id: str) -> Response:
 def delete_pool(pool_id: str) -> Response:
     pools.delete(pool_id, ctx=_ctx())
     return Response(body="", status_code=204)
-
-
-@bp.route("/v1/events/parked", methods=["GET"])
-def parked_events() -> Response:
-    return json_response({"records": event_stream.parked()})
-
-
-@bp.route("/v1/webhooks", methods=["POST"])
-def create_webhook() -> Response:
-    return json_response(endpoints.create(_body(), ctx=_ctx()), 201)
-
-
-@bp.route("/v1/webhooks", methods=["GET"])
-def list_webhooks() -> Response:
-    return json_response({"webhooks": endpoints.list_all()})
-
-
-@bp.route("/v1/webhooks/{endpoint_id}", methods=["GET"])
-def get_webhook(endpoint_id: str) -> Response:
-    return json_response(endpoints.get(endpoint_id))
-
-
-@bp.route("/v1/webhooks/{endpoint_id}", methods=["PATCH"])
-def update_webhook(endpoint_id: str) -> Response:
-    return json_response(endpoints.update(endpoint_id, _body(), ctx=_ctx()))
-
-
-@bp.route("/v1/webhooks/{endpoint_id}", methods=["DELETE"])
-def delete_webhook(endpoint_id: str) -> Response:
-    endpoints.delete(endpoint_id, ctx=_ctx())
-    return Response(body="", status_code=204)
-
-
-@bp.route("/v1/webhooks/{endpoint_id}/rotate-secret", methods=["POST"])
-def rotate_webhook_secret(endpoint_id: str) -> Response:
-    raw = bp.current_request.raw_body
-    return json_response(endpoints.rotate_secret(endpoint_id, _body() if raw else {}, ctx=_ctx()))
-
-
-@bp.route("/v1/webhooks/{endpoint_id}/deliveries", methods=["GET"])
-def webhook_deliveries(endpoint_id: str) -> Response:
-    return json_response({"deliveries": endpoints.deliveries(endpoint_id)})
-
-
-@bp.route("/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend", methods=["POST"])
-def resend_webhook_delivery(endpoint_id: str, delivery_id: str) -> Response:
-    return json_response(endpoints.resend(endpoint_id, delivery_id, ctx=_ctx()), 202)
-
-
-@bp.route("/v1/webhooks/{endpoint_id}/test", methods=["POST"])
-def test_webhook(endpoint_id: str) -> Response:
-    return json_response(endpoints.send_test(endpoint_id))
-
-
-@bp.route("/v1/alerts/recipients", methods=["POST"])
-def create_alert_recipient() -> Response:
-    return json_response(alerts.create(_body(), ctx=_ctx()), 201)
-
-
-@bp.route("/v1/alerts/recipients", methods=["GET"])
-def list_alert_recipients() -> Response:
-    return json_response({"recipients": alerts.list_all()})
-
-
-@bp.route("/v1/alerts/recipients/{recipient_id}", methods=["GET"])
-def get_alert_recipient(recipient_id: str) -> Response:
-    return json_response(alerts.get(recipient_id))
-
-
-@bp.route("/v1/alerts/recipients/{recipient_id}", methods=["PATCH"])
-def update_alert_recipient(recipient_id: str) -> Response:
-    return json_response(alerts.update(recipient_id, _body(), ctx=_ctx()))
-
-
-@bp.route("/v1/alerts/recipients/{recipient_id}", methods=["DELETE"])
-def delete_alert_recipient(recipient_id: str) -> Response:
-    alerts.delete(recipient_id, ctx=_ctx())
-    return Response(body="", status_code=204)
-
-
-@bp.route("/v1/alerts/recipients/{recipient_id}/test", methods=["POST"])
-def test_alert_recipient(recipient_id: str) -> Response:
-    return json_response(alerts.send_test(recipient_id))
-
-
-@bp.route("/v1/alerts/sender", methods=["GET"])
-def alerts_sender() -> Response:
-    return json_response(alerts.sender_status())
-
-
-@bp.route("/v1/alerts/summary", methods=["GET"])
-def alerts_summary_preview() -> Response:
-    return json_response(alerts.summary_preview(query(bp.current_request)))

@@ -9,36 +9,49 @@ route body checks a scope.
 
 The table is by path prefix, so a new route under a listed prefix gets its neighbours' rule;
 a prefix that is not listed needs ``admin`` (fail closed), and ``tests/integration/test_api_key_scopes.py``
-fails on any ``/v1/`` route no rule names, so adding a route means choosing its scope here.
+fails on any ``/v1/`` route no rule names, so adding a route means choosing its scope: here for the
+domain's routes, in its ``integration.py`` (``scopes=``) for an integration's.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.core.context import SCOPES, RequestContext, Scope
 from chalicelib.core.errors import Forbidden
+from chalicelib.integrations import wiring
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # (path prefix, scope to read, scope to change). A prefix matches the path itself and what is
-# under it ("/v1/calls" matches "/v1/calls/{sid}/recording", not "/v1/callsx").
-RULES: tuple[tuple[str, Scope, Scope], ...] = (
+# under it ("/v1/calls" matches "/v1/calls/{sid}/recording", not "/v1/callsx"). The domain's routes
+# here; each integration's (webhooks, alerts: admin) come from its declaration.
+DOMAIN_RULES: tuple[tuple[str, Scope, Scope], ...] = (
     ("/v1/channels", "read", "write"),
     ("/v1/pools", "read", "write"),
     ("/v1/numbers", "read", "write"),
     ("/v1/calls", "read", "write"),
-    ("/v1/spend", "read", "write"),
     ("/v1/blocked-callers", "read", "write"),
-    ("/v1/reports", "read", "write"),
-    ("/v1/events", "read", "write"),
-    ("/v1/webhooks", "admin", "admin"),
-    ("/v1/alerts", "admin", "admin"),
 )
+Rule = tuple[str, Scope, Scope]
+_rules: tuple[tuple[Any, ...], tuple[Rule, ...]] = ((), ())
+
+
+def rules() -> tuple[Rule, ...]:
+    """The domain's rules and every declared integration's (made again only when the list changes)."""
+    global _rules
+    integrations = wiring.INTEGRATIONS
+    if _rules[0] is not integrations:
+        _rules = (integrations, DOMAIN_RULES + tuple(rule for i in integrations for rule in i.scopes))
+    return _rules[1]
+
+
 UNLISTED: Scope = "admin"
 
 
 def rule_for(resource: str) -> tuple[str, Scope, Scope] | None:
     """The rule naming ``resource`` (a route template such as ``/v1/calls/{sid}``), if any."""
-    for rule in RULES:
+    for rule in rules():
         prefix = rule[0]
         if resource == prefix or resource.startswith(prefix + "/"):
             return rule

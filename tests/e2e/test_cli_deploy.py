@@ -333,13 +333,22 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     sqs.send_message(QueueUrl=dlq, MessageBody="{}")
     twilio.seen.clear()
     done = run(project, aws, twilio, "status", "--stage", STAGE)
-    assert done.returncode == 0, done.stdout + done.stderr
+    # (a dead letter is something to look at: status says so and exits 1, for a monitor or CI to see)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "problem    dead_letters: 1 event(s) in the events dead-letter queue -> " in done.stdout
     assert "calltracking-acme-infra: CREATE_COMPLETE" in done.stdout
     assert f"CallsStreamArn = {outputs['CallsStreamArn']}" in done.stdout
     assert f"API        https://{api_id}.execute-api.us-east-1.amazonaws.com/api/" in done.stdout
     assert "dead letters 1" in done.stdout and "parked     0" in done.stdout
     assert twilio.seen == [("GET", f"{numbers_path}.json")]  # one list of the account's numbers, read-only
     assert "thing(s) to look at" in done.stdout
+    # and as one JSON object for monitoring
+    done = run(project, aws, twilio, "status", "--stage", STAGE, "--json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    said = json.loads(done.stdout)
+    assert said["ok"] is False and said["facts"]["dead_letters"] == 1 and said["facts"]["api_url"]
+    assert [p["kind"] for p in said["problems"]] == ["dead_letters"]
+    assert said["facts"]["migration_pending"] is False  # deploy ran the migrations once its code was live
 
 
 def test_a_subaccount_whose_token_twilio_does_not_give_is_refused(project, aws, twilio):

@@ -97,6 +97,10 @@ def test_the_event_handlers_use_the_stacks_outputs(packaged):
     queues = [e["Properties"]["Queue"] for e in events if e["Type"] == "SQS"]
     assert streams == [STREAM]
     assert any("calltracking-dev-events" in json.dumps(q) for q in queues)
+    # A burst of events waits in the queue: its handler never takes more than EVENTS_MAX_CONCURRENCY
+    # of the account's concurrency away from the voice webhook.
+    [sqs] = [e for e in events if e["Type"] == "SQS"]
+    assert sqs["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 5}
     for function in functions.values():
         env = function["Properties"]["Environment"]["Variables"]
         assert env["RECORDINGS_BUCKET"] == "calltracking-dev-recordings" and env["CALLS_STREAM_ARN"] == STREAM

@@ -101,10 +101,38 @@ def test_a_policy_without_a_declared_statement_is_reported(monkeypatch: pytest.M
     assert any("MadeUp" in p for p in policy_tool.problems("dev"))
 
 
+def test_sync_writes_the_declared_statements_into_the_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a copy of the dev policy and a made-up integration declaring one more statement
+    copy = tmp_path / "policy-dev.json"
+    copy.write_text(policy_tool.path_of("dev").read_text())
+    monkeypatch.setattr(policy_tool, "path_of", lambda stage: copy)
+    before = json.loads(copy.read_text())["Statement"]
+    extra = Integration(
+        name="madeup",
+        summary="",
+        iam=(
+            {
+                "Sid": "MadeUp",
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": ["arn:aws:sqs:{region}:{account}:{prefix}madeup"],
+            },
+        ),
+    )
+    monkeypatch.setattr(wiring, "INTEGRATIONS", (*ALL, extra))
+    # When the policy tool syncs the stage
+    written = policy_tool.sync("dev")
+    # Then the statement is written, nothing else changed, nothing is missing, and a second sync writes nothing
+    after = json.loads(copy.read_text())["Statement"]
+    assert written == ["MadeUp"] and after[:-1] == before and after[-1]["Sid"] == "MadeUp"
+    assert policy_tool.declared_missing("dev") == []
+    assert policy_tool.sync("dev") == []
+
+
 def test_every_declared_keep_is_kept_by_the_package_trim() -> None:
     services = {s for i in ALL for s in i.keep.botocore_services}
     assert {"sqs", "s3", "sesv2", "ssm"} <= services  # the check sees the known ones
-    assert services <= set(package.BOTOCORE_SERVICES)
+    assert services <= set(package.botocore_services())
     dropped = {*package.UNUSED_PACKAGES, *(p.split("/")[0] for p in package.UNUSED_PATHS)}
     kept_packages = {p for i in ALL for p in i.keep.packages}
     assert kept_packages and not kept_packages & dropped
@@ -205,6 +233,9 @@ def madeup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Integrat
                     ),
                 ),
                 schedules=(ScheduleDecl("madeup_crm_sync", 30, "madeup_crm.client:sync", local_seconds=5),),
+                routes="madeup_crm.routes",
+                scopes=(("/v1/madeup-crm", "read", "admin"),),
+                settings="madeup_crm.settings",
             )
             """
         )
@@ -222,6 +253,47 @@ def madeup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Integrat
 
             def sync():
                 CALLED.append(("sync", None))
+            """
+        )
+    )
+    (folder / "routes.py").write_text(
+        textwrap.dedent(
+            """
+            from chalice import Blueprint
+
+            from chalicelib.core.responses import json_response
+
+            bp = Blueprint(__name__)
+
+            @bp.route("/v1/madeup-crm/status", methods=["GET", "POST"])
+            def status():
+                return json_response({"connected": True})
+            """
+        )
+    )
+    (folder / "settings.py").write_text(
+        textwrap.dedent(
+            """
+            from typing import NamedTuple
+
+            from chalicelib.core import settings as core
+            from chalicelib.core.settings import Section, parse_text
+
+            SECTION = Section("madeup_crm", "a made-up CRM")
+
+            class MadeUpSettings(NamedTuple):
+                madeup_crm_portal: str = SECTION("MADEUP_CRM_PORTAL", "", parse_text, "the portal's address")
+
+            SETTINGS = MadeUpSettings
+
+            def get():
+                return core.section(MadeUpSettings)
+
+            def load(env):
+                return core.load_section(MadeUpSettings, env, core.load(env)._asdict())
+
+            def problems(s, own):
+                return [] if own.madeup_crm_portal else ["MADEUP_CRM_PORTAL is not set"]
             """
         )
     )
@@ -270,6 +342,25 @@ def test_a_made_up_integration_is_picked_up_by_the_bus_the_schedules_and_the_pum
     )
     assert "madeup_crm_sync" in Pump().run_due(now=10.0)
     assert CALLED == [("sync", None)]
+
+
+def test_a_made_up_integrations_routes_scopes_and_settings_are_picked_up(madeup: Integration) -> None:
+    from chalicelib.routes import register_integration_routes, scopes
+
+    # When an app registers the listed integrations' routes (as app.py does; a blueprint serves one app,
+    # and the real ones are already the real app's), Then its blueprint is served
+    app = Chalice(app_name="madeup")
+    new = [i for i in wiring.INTEGRATIONS if i not in ALL]
+    assert register_integration_routes(app, new) == ["madeup_crm.routes"]
+    assert set(app.routes["/v1/madeup-crm/status"]) == {"GET", "POST"}
+    # and the API key scopes take its rule: a read key may read, only an admin key may change
+    assert scopes.required("GET", "/v1/madeup-crm/status") == "read"
+    assert scopes.required("POST", "/v1/madeup-crm/status") == "admin"
+    # and its settings are read, tabled for the README under their own section, and checked
+    assert "| `MADEUP_CRM_PORTAL` | the portal's address | — |" in wiring.readme_table()
+    assert "**madeup_crm**: a made-up CRM" in wiring.readme_table()
+    assert "MADEUP_CRM_PORTAL is not set" in wiring.settings_problems({"STAGE": "dev"})
+    assert "MADEUP_CRM_PORTAL is not set" not in wiring.settings_problems({"MADEUP_CRM_PORTAL": "https://x.example"})
 
 
 def _gates_only_for_madeup(real: Any) -> Any:

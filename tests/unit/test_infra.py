@@ -38,6 +38,7 @@ from pynamodb.models import Model
 
 from calltracking_cli import policy as policy_tool
 from chalicelib.core import settings
+from chalicelib.integrations.alerts import settings as alert_settings
 from chalicelib.store.models import ALL_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -583,7 +584,7 @@ def test_policy_secrets(stage: str) -> None:
     params = sorted(v for k, v in env.items() if k.endswith("_PARAM"))
     assert params, f"{stage} reads no secrets from SSM"
     arns = sorted(f"arn:aws:ssm:{_scope(stage)}:parameter{p}" for p in params)
-    alerts = f"arn:aws:ssm:{_scope(stage)}:parameter{settings.load(env).alerts_ssm_prefix}/*"
+    alerts = f"arn:aws:ssm:{_scope(stage)}:parameter{alert_settings.load(env).alerts_ssm_prefix}/*"
     policy = _policy(stage)
     by_sid = {s["Sid"]: s for s in _statements(policy, "ssm")}
     assert set(by_sid) == {"ReadSecrets", "AlertSecrets"}
@@ -717,7 +718,9 @@ def test_template_streams_the_calls_table_into_the_events_queues(template: dict[
     assert s.events_queue == "P-events" and s.events_dlq == "P-events-dlq"
     assert res["EventsDeadLetterQueue"]["Properties"]["QueueName"] == {"Fn::Sub": "${TablePrefix}events-dlq"}
     redrive = res["EventsQueue"]["Properties"]["RedrivePolicy"]
-    longest = max(len(s.event_retry_seconds), len(s.outbound_webhook_retry_seconds))
+    from chalicelib.events import bus
+
+    longest = bus.most_attempts()
     assert redrive["maxReceiveCount"] > longest + 1  # the code dead-letters first
     assert res["EventsQueue"]["Properties"]["VisibilityTimeout"] >= CONFIG["lambda_timeout"] * 6
     assert {"CallsStreamArn", "EventsQueueName", "EventsDeadLetterQueueName"} <= set(template["Outputs"])

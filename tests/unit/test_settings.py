@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.core import settings
+from chalicelib.integrations import wiring
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +29,7 @@ def stage_env(stage: str) -> dict[str, str]:
     return {**CONFIG.get("environment_variables", {}), **CONFIG["stages"][stage].get("environment_variables", {})}
 
 
-def deployed(**over: str) -> settings.Settings:
+def deployed(**over: str) -> dict[str, str]:
     env = {
         "STAGE": "prod",
         "PUBLIC_BASE_URL": "https://calls.example.com/api",
@@ -37,20 +38,20 @@ def deployed(**over: str) -> settings.Settings:
         "DEFAULT_FORWARD_TO": "+12025550100",
         "ALERTS_FROM_EMAIL": "alerts@calls.example.com",
     }
-    return settings.load({**env, **over})
+    return {**env, **over}
 
 
 def test_a_complete_deployed_stage_has_no_problems():
-    assert settings.problems(deployed()) == []
+    assert wiring.settings_problems(deployed()) == []
 
 
 def test_the_shipped_deployed_stages_are_flagged_until_filled_in():
     # .chalice/config.json ships dev and prod with an empty default phone and placeholders.
     for stage in ("dev", "prod"):
-        found = " | ".join(settings.problems(settings.load(stage_env(stage))))
+        found = " | ".join(wiring.settings_problems(stage_env(stage)))
         assert "DEFAULT_FORWARD_TO is empty" in found and "PUBLIC_BASE_URL" in found, stage
     # The local stage, which make run uses, is complete.
-    assert settings.problems(settings.load(stage_env("local"))) == []
+    assert wiring.settings_problems(stage_env("local")) == []
 
 
 LAMBDA = {"AWS_LAMBDA_FUNCTION_NAME": "calltracking-test", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"}
@@ -84,7 +85,7 @@ def test_a_stage_named_test_in_lambda_reports_the_deployed_stages_problems():
     env = {"STAGE": "test", "CALLTRACKING_LOCAL": "true", "DEFAULT_FORWARD_TO": "", "SSM_ENDPOINT": "http://x"}
     env |= LAMBDA
     # When its settings are checked
-    found = " | ".join(settings.problems(settings.load(env)))
+    found = " | ".join(wiring.settings_problems(env))
     # Then it is judged as the deployed stage it is
     assert "DEFAULT_FORWARD_TO is empty" in found and "SSM_ENDPOINT is set on a deployed stage" in found
     assert "TWILIO_AUTH_TOKEN_PARAM is not set" in found
@@ -109,7 +110,7 @@ def test_a_stage_named_test_in_lambda_reports_the_deployed_stages_problems():
     ],
 )
 def test_each_problem_is_named(over, words):
-    found = settings.problems(deployed(**over))
+    found = wiring.settings_problems(deployed(**over))
     assert len(found) == 1 and words in found[0], found
 
 
@@ -126,7 +127,7 @@ README = (ROOT / "README.md").read_text()
 
 
 def _readme_settings_block() -> str:
-    start = README.index("<!-- settings: made by python -m chalicelib.core.settings -->\n")
+    start = README.index("<!-- settings: made by python -m chalicelib.integrations.wiring -->\n")
     end = README.index("<!-- /settings -->")
     return README[README.index("\n", start) + 1 : end]
 
@@ -142,9 +143,15 @@ def _readme_rows() -> dict[str, str]:
     return rows
 
 
+def _every_declaration() -> list[settings.Declared]:
+    """The core's declarations, then each integration's (its folder's settings.py)."""
+    own = [d for m in wiring.settings_modules() for d in settings.declared(m.SETTINGS).values()]
+    return [*settings.DECLARED.values(), *own]
+
+
 def test_every_declared_variable_is_in_the_readme_with_its_default_and_nothing_else_is():
-    # Given the declarations and the README's configuration tables
-    declared = {name: d.default_shown() for d in settings.DECLARED.values() for name in (d.env, *d.also)}
+    # Given the declarations (the core's and each integration's) and the README's configuration tables
+    declared = {name: d.default_shown() for d in _every_declaration() for name in (d.env, *d.also)}
     # When the tables' variables and defaults are read
     rows = _readme_rows()
     # Then each declared variable is there with its default, and the tables name nothing undeclared
@@ -155,21 +162,46 @@ def test_every_declared_variable_is_in_the_readme_with_its_default_and_nothing_e
 def test_the_readme_tables_are_made_from_the_declarations():
     # Given the declarations (field, variable, default, parser, documentation line, section)
     # When the README's tables are made from them
-    made = settings.readme_table()
-    # Then the README holds exactly those tables (python -m chalicelib.core.settings prints them)
+    made = wiring.readme_table()
+    # Then the README holds exactly those tables (python -m chalicelib.integrations.wiring prints them)
     assert _readme_settings_block() == made
 
 
 def test_each_setting_is_declared_once_in_a_section():
-    # Given every field of Settings
-    fields = settings.Settings._fields
-    # When their declarations are read
-    declared = [settings.DECLARED[f] for f in fields]
-    # Then each has one, in a known section, with a variable no other setting reads, and a documentation line
+    # Given every setting, the core's and each integration's
+    declared = _every_declaration()
+    # Then each has one declaration, in a known section, with a variable no other setting reads, and a
+    # documentation line; an integration's settings are in its own section, the core's in the core's
     sections = {s.name for s in settings.SECTIONS}
-    assert all(d.section in sections and d.doc for d in declared)
+    core = settings.declared(settings.Settings)
+    assert len(core) == len(settings.Settings._fields)
+    assert all(d.section in sections and d.doc for d in core.values())
+    for module in wiring.settings_modules():
+        own = settings.declared(module.SETTINGS).values()
+        assert own and all(d.section == module.SECTION.name and d.doc for d in own), module.__name__
+        assert module.SECTION.name not in sections, module.__name__
     names = [n for d in declared for n in (d.env, *d.also)]
     assert len(names) == len(set(names))
+
+
+def test_an_integrations_settings_are_read_again_with_the_core_settings(monkeypatch):
+    # Given the alerts' settings read once in this process
+    from chalicelib.integrations.alerts import settings as alert_settings
+
+    settings.get_settings.cache_clear()
+    monkeypatch.setenv("SUMMARY_HOUR", "6")
+    assert alert_settings.get().summary_hour == 6
+    # When the environment changes and the core settings are read again
+    monkeypatch.setenv("SUMMARY_HOUR", "7")
+    assert alert_settings.get().summary_hour == 6  # read once, like the core's
+    settings.get_settings.cache_clear()
+    # Then the integration's are read again too, and a derived default follows the core's values
+    assert alert_settings.get().summary_hour == 7
+    monkeypatch.setenv("STAGE", "staging")
+    settings.get_settings.cache_clear()
+    assert alert_settings.get().alerts_ssm_prefix == "/calltracking/staging/alerts"
+    monkeypatch.undo()
+    settings.get_settings.cache_clear()
 
 
 def test_a_refused_value_names_its_variable():
@@ -182,6 +214,8 @@ def test_a_refused_value_names_its_variable():
         settings.load({"TELEPHONY": "sip"})
     with pytest.raises(ValueError, match=r"^EVENT_RETRY_SECONDS must be delays"):
         settings.load({"EVENT_RETRY_SECONDS": "99999"})
+    with pytest.raises(ValueError, match=r"^EVENTS_MAX_CONCURRENCY must be 2 to 1000"):
+        settings.load({"EVENTS_MAX_CONCURRENCY": "1"})
 
 
 @pytest.mark.parametrize(
@@ -207,7 +241,9 @@ def test_a_refused_value_names_its_variable():
 )
 def test_a_declaration_reads_its_variable_as_the_hand_written_load_did(env, field, value):
     # Given an environment as a mapping
-    # When it is loaded
-    s = settings.load(env)
+    # When it is loaded (an integration's field by its own settings, a derived default from the core's)
+    from chalicelib.integrations.alerts import settings as alert_settings
+
+    s = alert_settings.load(env) if field in alert_settings.SETTINGS._fields else settings.load(env)
     # Then the field has the value the hand-written load() gave it
     assert getattr(s, field) == value

@@ -22,6 +22,7 @@ from chalicelib.core.settings import get_settings
 from chalicelib.events import bus
 from chalicelib.events.model import Event
 from chalicelib.integrations.alerts import messages, recipients, transports
+from chalicelib.integrations.alerts import settings as alert_settings
 from chalicelib.store import alerts as alerts_store
 
 SUBSCRIBER_PREFIX = "alert:"
@@ -114,7 +115,7 @@ def in_quiet_hours(data: dict[str, Any], now_ms: int) -> bool:
 
 
 def _limit(data: dict[str, Any]) -> tuple[int, int]:
-    s = get_settings()
+    s = alert_settings.get()
     limit = data.get("limit") or {}
     return int(limit.get("count", s.alert_limit_count)), int(limit.get("minutes", s.alert_limit_minutes)) * 60_000
 

@@ -29,7 +29,9 @@ INTEGRATION = Integration(
             description="digests whose window ended, alerts on conditions (pools, webhooks, stuck events), summaries",
         ),
     ),
-    routes="chalicelib.routes.management",
+    routes=f"{_HERE}.routes",
+    scopes=(("/v1/alerts", "admin", "admin"),),
+    settings=f"{_HERE}.settings",
     iam=(
         {
             "Sid": "AlertSecrets",

@@ -19,7 +19,7 @@ from chalicelib.core import validation as v
 from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest, NotFound, SecretUnavailable
 from chalicelib.core.observability import logger
-from chalicelib.core.settings import get_settings
+from chalicelib.integrations.alerts import settings as alert_settings
 from chalicelib.integrations.webhooks import endpoints
 from chalicelib.store import alerts
 from chalicelib.store.alerts import Recipient
@@ -54,7 +54,7 @@ _CLOCK_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
 
 def secret_param(recipient_id: str) -> str:
-    return f"{get_settings().alerts_ssm_prefix}/{recipient_id}"
+    return f"{alert_settings.get().alerts_ssm_prefix}/{recipient_id}"
 
 
 def _hint(secret: str) -> str:
@@ -108,8 +108,8 @@ def _quiet(value: Any) -> dict[str, str] | None:
 def _limit(value: Any) -> dict[str, int]:
     if not isinstance(value, dict) or not set(value) <= {"count", "minutes"}:
         raise BadRequest('\'limit\' must be {"count": 5, "minutes": 10}')
-    count = v.integer(value, "count", default=get_settings().alert_limit_count, lo=1, hi=100)
-    minutes = v.integer(value, "minutes", default=get_settings().alert_limit_minutes, lo=1, hi=1440)
+    count = v.integer(value, "count", default=alert_settings.get().alert_limit_count, lo=1, hi=100)
+    minutes = v.integer(value, "minutes", default=alert_settings.get().alert_limit_minutes, lo=1, hi=1440)
     assert count is not None and minutes is not None
     return {"count": count, "minutes": minutes}
 
@@ -175,7 +175,7 @@ def _settings_from(
     if out["summaries"] and channel != "email":
         raise BadRequest("'summaries' are emails: only email recipients can have them")
     if "summary_hour" in body or "summary_hour" not in current:
-        out["summary_hour"] = v.integer(body, "summary_hour", default=get_settings().summary_hour, lo=0, hi=23)
+        out["summary_hour"] = v.integer(body, "summary_hour", default=alert_settings.get().summary_hour, lo=0, hi=23)
     if "timezone" in body:
         out["timezone"] = _zone(body["timezone"])
     if "quiet_hours" in body:

@@ -21,6 +21,7 @@ from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.events import bus
 from chalicelib.integrations.alerts import dispatch, messages, recipients, summary_email, transports
+from chalicelib.integrations.alerts import settings as alert_settings
 from chalicelib.reports import aggregates
 from chalicelib.store import alerts as alerts_store
 from chalicelib.store import events as events_store
@@ -100,12 +101,12 @@ def conditions(now: int) -> list[tuple[str, str, dict[str, Any]]]:
     since = clock.hour_key(now - 3_600_000)
     for pool_id, pool_name in pool_names().items():
         for bucket in exhausted_hours(pool_id, since=since):
-            if bucket.refused > s.alert_pool_exhausted_per_hour:
+            if bucket.refused > alert_settings.get().alert_pool_exhausted_per_hour:
                 text = f"{pool_name or pool_id} had no free number {bucket.refused} times"
                 lines = [
                     f"Hour (UTC): {bucket.hour}:00",
                     f"Visitors saw the original number instead {bucket.refused} times "
-                    f"(alert above {s.alert_pool_exhausted_per_hour} an hour).",
+                    f"(alert above {alert_settings.get().alert_pool_exhausted_per_hour} an hour).",
                     "Add numbers to the pool, or shorten its hold time (GET /v1/pools/{id}/sizing suggests a size).",
                 ]
                 alert = messages.condition_alert("pool_exhausted", text, lines, None, now)
@@ -166,7 +167,7 @@ def send_summary(recipient_id: str, data: dict[str, Any], kind: str, now: int) -
     if data.get("channel") != "email":
         return 0
     local = datetime.fromtimestamp(now / 1000, tz=dispatch.zone(data))
-    hour = int(data.get("summary_hour", get_settings().summary_hour))
+    hour = int(data.get("summary_hour", alert_settings.get().summary_hour))
     if kind == "weekly" and local.weekday() == 0 and local.hour < hour:
         return 0
     if kind == "daily" and local.hour < hour:

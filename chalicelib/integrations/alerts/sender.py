@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.settings import get_settings
+from chalicelib.integrations.alerts import settings as alert_settings
 from chalicelib.integrations.alerts import transports
 
 
@@ -29,7 +30,7 @@ def _identity(name: str) -> dict[str, Any] | None:
 def status() -> dict[str, Any]:
     """The sender, its identity's verification, the sandbox, and what to do about each problem."""
     s = get_settings()
-    sender = s.alerts_from_email
+    sender = alert_settings.get().alerts_from_email
     out: dict[str, Any] = {"from": sender or None, "identity": None, "verification_status": None, "sandbox": None}
     problems: list[str] = []
     if not sender:

@@ -12,10 +12,10 @@ import json
 from typing import Any
 
 from chalicelib.core import aws, secrets
-from chalicelib.core.settings import get_settings
 from chalicelib.events import delivery
 from chalicelib.integrations import outbound
 from chalicelib.integrations.alerts import messages
+from chalicelib.integrations.alerts import settings as alert_settings
 from chalicelib.integrations.webhooks import endpoints
 
 TIMEOUT_SECONDS = 10.0
@@ -23,12 +23,12 @@ TIMEOUT_SECONDS = 10.0
 
 def ses() -> Any:
     """The SES v2 client (background work only)."""
-    return aws.client("sesv2", aws.EMAIL, endpoint=get_settings().ses_endpoint)
+    return aws.client("sesv2", aws.EMAIL, endpoint=alert_settings.get().ses_endpoint)
 
 
 def send_email(to: str, subject: str, text: str, html_body: str) -> str:
     """One email with a text and an HTML part; SES's message id."""
-    s = get_settings()
+    s = alert_settings.get()
     if not s.alerts_from_email:
         raise delivery.GiveUp("ALERTS_FROM_EMAIL is not set: no email can be sent")
     answer = ses().send_email(
@@ -74,7 +74,7 @@ def send(recipient: dict[str, Any], alert: dict[str, Any]) -> None:
     if channel == "slack":
         _post(secret, messages.as_slack(alert), "the Slack webhook")
     elif channel == "telegram":
-        url = f"{get_settings().telegram_api_base_url}/bot{secret}/sendMessage"
+        url = f"{alert_settings.get().telegram_api_base_url}/bot{secret}/sendMessage"
         _post(url, messages.as_telegram(alert, str(recipient["telegram_chat_id"])), "Telegram")
     else:
         raise delivery.GiveUp(f"unknown channel {channel!r}")

@@ -19,8 +19,14 @@ INTEGRATION = Integration(
             gate=f"{_HERE}.endpoints:wanted_types",
         ),
     ),
-    families=(FamilyDecl("webhook:", f"{_HERE}.endpoints:deliver", retry_setting="outbound_webhook_retry_seconds"),),
-    routes="chalicelib.routes.management",
+    families=(
+        FamilyDecl(
+            "webhook:", f"{_HERE}.endpoints:deliver", retry_setting=f"{_HERE}.settings:outbound_webhook_retry_seconds"
+        ),
+    ),
+    routes=f"{_HERE}.routes",
+    scopes=(("/v1/webhooks", "admin", "admin"),),
+    settings=f"{_HERE}.settings",
     keep=Keep(packages=("standardwebhooks",)),
     openapi="chalicelib/integrations/webhooks/openapi.yaml",
     export=f"{_HERE}.caller_data:export",
