@@ -7,6 +7,7 @@ shows the same page again with the typed values kept and the message beside the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -178,51 +179,72 @@ def channel_page(channel_id: str) -> Response:
 
 @bp.route("/dashboard/channels/{channel_id}", methods=["POST"], content_types=FORMS)
 def update_channel(channel_id: str) -> Response:
-    req = bp.current_request
-    viewer = web.require(req, role="admin")
-    form = web.check_csrf(req, viewer)
-    try:
-        channels.update(channel_id, setup.line_body(form, ("name", "forward_to")), ctx=viewer.context)
-    except ApiError as exc:
-        return _channel_page(req, channel_id, status=exc.status, main_errors=_refusal(exc), main_form=form)
-    setup.forget_lines()
-    return web.redirect(f"/dashboard/channels/{quote(channel_id)}?" + urlencode({"saved": "saved"}))
+    return _update("channel", channel_id, "main")
 
 
 @bp.route("/dashboard/channels/{channel_id}/handling", methods=["POST"], content_types=FORMS)
 def channel_handling(channel_id: str) -> Response:
-    req = bp.current_request
-    viewer = web.require(req, role="admin")
-    form = web.check_csrf(req, viewer)
-    try:
-        channels.update(channel_id, callflow.body_from_form(form), ctx=viewer.context)
-    except ApiError as exc:
-        return _channel_page(req, channel_id, status=exc.status, handling_errors=_refusal(exc), handling=form)
-    return web.redirect(f"/dashboard/channels/{quote(channel_id)}?" + urlencode({"saved": "handling"}) + "#handling")
+    return _update("channel", channel_id, "handling")
 
 
 @bp.route("/dashboard/channels/{channel_id}/delete", methods=["GET"])
 def delete_channel_confirm(channel_id: str) -> Response:
-    req = bp.current_request
-    viewer = web.require(req, role="admin")
-    data = setup.channel_page(channel_id)
-    return web.render(req, "line_delete.html", viewer=viewer, **data)
+    return _delete("channel", channel_id)
 
 
 @bp.route("/dashboard/channels/{channel_id}/delete", methods=["POST"], content_types=FORMS)
 def delete_channel(channel_id: str) -> Response:
+    return _delete("channel", channel_id)
+
+
+# --- what channels and pools share: saving either form, deleting (after a confirmation) ----------
+
+
+def _line(kind: str) -> tuple[Any, Callable[..., Response], Callable[[str], dict[str, Any]], str]:
+    """A kind's domain module, page, page data and path."""
+    if kind == "channel":
+        return channels, _channel_page, setup.channel_page, "/dashboard/channels"
+    return pools, _pool_page, setup.pool_page, "/dashboard/pools"
+
+
+def _update(kind: str, line_id: str, which: str) -> Response:
+    """Save a channel's or pool's ``main`` settings or its call ``handling`` through the domain the
+    API uses; refused, the page again with the form as typed and the message by its field."""
     req = bp.current_request
     viewer = web.require(req, role="admin")
+    form = web.check_csrf(req, viewer)
+    domain, page, _, path = _line(kind)
+    try:  # the form's own checks (a half-typed day) refuse as the domain's do
+        if which == "handling":
+            body = callflow.body_from_form(form)
+        else:
+            body = setup.line_body(form, ("name", "forward_to")) if kind == "channel" else setup.pool_body(form)
+        domain.update(line_id, body, ctx=viewer.context)
+    except ApiError as exc:
+        refused = {f"{which}_errors": _refusal(exc), ("handling" if which == "handling" else "main_form"): form}
+        return page(req, line_id, status=exc.status, **refused)
+    if which == "main":
+        setup.forget_lines()
+    saved = urlencode({"saved": "handling" if which == "handling" else "saved"})
+    return web.redirect(f"{path}/{quote(line_id)}?{saved}" + ("#handling" if which == "handling" else ""))
+
+
+def _delete(kind: str, line_id: str) -> Response:
+    """GET: what deleting does, to confirm; POST: delete (a 409 naming the numbers to release first)."""
+    req = bp.current_request
+    viewer = web.require(req, role="admin")
+    domain, _, data_of, path = _line(kind)
+    if req.method == "GET":
+        return web.render(req, "line_delete.html", viewer=viewer, **data_of(line_id))
     web.check_csrf(req, viewer)
     try:
-        channels.delete(channel_id, ctx=viewer.context)
+        domain.delete(line_id, ctx=viewer.context)
     except ApiError as exc:
         if exc.status != 409:
             raise
-        data = setup.channel_page(channel_id)
-        return web.render(req, "line_delete.html", viewer=viewer, status=409, error=exc.message, **data)
+        return web.render(req, "line_delete.html", viewer=viewer, status=409, error=exc.message, **data_of(line_id))
     setup.forget_lines()
-    return web.redirect("/dashboard/channels?" + urlencode({"saved": "deleted"}))
+    return web.redirect(f"{path}?" + urlencode({"saved": "deleted"}))
 
 
 # --- pools -----------------------------------------------------------------------------------------
@@ -303,27 +325,12 @@ def pool_page(pool_id: str) -> Response:
 
 @bp.route("/dashboard/pools/{pool_id}", methods=["POST"], content_types=FORMS)
 def update_pool(pool_id: str) -> Response:
-    req = bp.current_request
-    viewer = web.require(req, role="admin")
-    form = web.check_csrf(req, viewer)
-    try:
-        pools.update(pool_id, setup.pool_body(form), ctx=viewer.context)
-    except ApiError as exc:
-        return _pool_page(req, pool_id, status=exc.status, main_errors=_refusal(exc), main_form=form)
-    setup.forget_lines()
-    return web.redirect(f"/dashboard/pools/{quote(pool_id)}?" + urlencode({"saved": "saved"}))
+    return _update("pool", pool_id, "main")
 
 
 @bp.route("/dashboard/pools/{pool_id}/handling", methods=["POST"], content_types=FORMS)
 def pool_handling(pool_id: str) -> Response:
-    req = bp.current_request
-    viewer = web.require(req, role="admin")
-    form = web.check_csrf(req, viewer)
-    try:
-        pools.update(pool_id, callflow.body_from_form(form), ctx=viewer.context)
-    except ApiError as exc:
-        return _pool_page(req, pool_id, status=exc.status, handling_errors=_refusal(exc), handling=form)
-    return web.redirect(f"/dashboard/pools/{quote(pool_id)}?" + urlencode({"saved": "handling"}) + "#handling")
+    return _update("pool", pool_id, "handling")
 
 
 @bp.route("/dashboard/pools/{pool_id}/numbers", methods=["POST"], content_types=FORMS)
@@ -353,25 +360,12 @@ def check_pool(pool_id: str) -> Response:
 
 @bp.route("/dashboard/pools/{pool_id}/delete", methods=["GET"])
 def delete_pool_confirm(pool_id: str) -> Response:
-    req = bp.current_request
-    viewer = web.require(req, role="admin")
-    return web.render(req, "line_delete.html", viewer=viewer, **setup.pool_page(pool_id))
+    return _delete("pool", pool_id)
 
 
 @bp.route("/dashboard/pools/{pool_id}/delete", methods=["POST"], content_types=FORMS)
 def delete_pool(pool_id: str) -> Response:
-    req = bp.current_request
-    viewer = web.require(req, role="admin")
-    web.check_csrf(req, viewer)
-    try:
-        pools.delete(pool_id, ctx=viewer.context)
-    except ApiError as exc:
-        if exc.status != 409:
-            raise
-        data = setup.pool_page(pool_id)
-        return web.render(req, "line_delete.html", viewer=viewer, status=409, error=exc.message, **data)
-    setup.forget_lines()
-    return web.redirect("/dashboard/pools?" + urlencode({"saved": "deleted"}))
+    return _delete("pool", pool_id)
 
 
 # --- first run -------------------------------------------------------------------------------------

@@ -11,51 +11,23 @@ with the same message.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from scripts import _localenv
 from scripts.local import simulate_call
 from tests.support import browser as br
 from tests.support import dashboard as dash
-from tests.support import servers
 from tests.support import stack as stack_mod
 
 pytestmark = pytest.mark.browser
 CALLER = "+14155550177"
 
 
-@pytest.fixture(scope="module")
-def pump(dashboard: dash.Dashboard) -> Iterator[subprocess.Popen[bytes]]:
-    """The event pump beside the server, as ``make run`` starts it."""
-    env = {**os.environ, **_localenv.stage_env("local"), **dashboard.stack.env, "POWERTOOLS_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(
-        [sys.executable, str(servers.ROOT / "scripts" / "local.py"), "pump"],
-        env=env,
-        cwd=servers.ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    yield proc
-    servers.stop(proc)
-
-
-def _check(page: Page, name: str) -> None:
-    for width in dash.WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900 if width > 600 else 844})
-        dash.axe_check(page, name=f"{name} at {width} px")
-        wide = page.evaluate("document.documentElement.scrollWidth")
-        assert wide <= width, f"{name} scrolls sideways at {width} px ({wide} px wide)"
-    page.set_viewport_size({"width": 1280, "height": 900})
-    dash.capture(page, name)
+_check = dash.check_page
 
 
 def _e164(display: str) -> str:

@@ -186,6 +186,39 @@ def capture(page: Page, name: str, *, height: int = 900) -> list[Path]:
     return saved
 
 
+def check_page(page: Page, name: str) -> None:
+    """axe-core at both widths (the phone layout is another page to a screen reader), no sideways
+    scrolling, then the screenshots at 1280 and 390 px (``capture``)."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900 if width > 600 else 844})
+        axe_check(page, name=f"{name} at {width} px")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{name} scrolls sideways at {width} px ({wide} px wide)"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    capture(page, name)
+
+
+def stack_env(stack: stack_mod.Stack) -> dict[str, str]:
+    """The local stage's settings pointed at this stack, for the pump and the seeding scripts."""
+    from scripts import _localenv
+
+    return {**os.environ, **_localenv.stage_env("local"), **stack.env, "POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
+@pytest.fixture(scope="module")
+def pump(dashboard: Dashboard) -> Iterator[subprocess.Popen[bytes]]:
+    """The event pump beside the module's stack, as ``make run`` starts it."""
+    proc = subprocess.Popen(
+        [sys.executable, str(servers.ROOT / "scripts" / "local.py"), "pump"],
+        env=stack_env(dashboard.stack),
+        cwd=servers.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield proc
+    servers.stop(proc)
+
+
 def start(**kwargs: Any) -> stack_mod.Stack:
     """The local stack for dashboard tests, with its own tables."""
     kwargs.setdefault("table_prefix", f"dash{secrets.token_hex(3)}-")
