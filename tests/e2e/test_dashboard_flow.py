@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -38,14 +37,7 @@ DOCS = servers.ROOT / "docs" / "dashboard-overview.png"
 _stack_env = dash.stack_env
 
 
-def _wait(what: str, check: Any, seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
-        time.sleep(0.3)
+_wait = dash.wait_for
 
 
 _check = dash.check_page

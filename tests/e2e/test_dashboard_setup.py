@@ -12,7 +12,6 @@ with the same message.
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -35,14 +34,7 @@ def _e164(display: str) -> str:
     return "+" + (digits if len(digits) > 10 else "1" + digits)
 
 
-def _wait(what: str, check: Any, seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
-        time.sleep(0.5)
+_wait = dash.wait_for
 
 
 def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pump: Any) -> None:

@@ -22,6 +22,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -196,6 +197,17 @@ def check_page(page: Page, name: str) -> None:
         assert wide <= width, f"{name} scrolls sideways at {width} px ({wide} px wide)"
     page.set_viewport_size({"width": 1280, "height": 900})
     capture(page, name)
+
+
+def wait_for(what: str, check: Any, seconds: float = 60) -> Any:
+    """``check()``'s first truthy answer, asked every 0.3 s; fails after ``seconds`` naming ``what``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = check()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.3)
 
 
 def stack_env(stack: stack_mod.Stack) -> dict[str, str]:
