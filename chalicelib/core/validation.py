@@ -176,17 +176,18 @@ def loose_e164(value: str | None) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def origin(value: Any) -> str:
-    """``scheme://host[:port]`` in lower case, or a 400."""
+def origin(value: Any, field: str | None = None) -> str:
+    """``scheme://host[:port]`` in lower case, or a 400 (naming ``field`` first when given)."""
+    named = f"'{field}': " if field else ""
     if not isinstance(value, str) or len(value) > 200:
-        raise BadRequest("each allowed origin must be a string like https://www.example.com")
+        raise BadRequest(f"{named}each allowed origin must be a string like https://www.example.com")
     try:
         parts = urlsplit(value.strip())
         port = parts.port  # raises for a port that is not a number in 0..65535
     except ValueError:
-        raise BadRequest(f"{value!r} is not an origin; write it like https://www.example.com") from None
+        raise BadRequest(f"{named}{value!r} is not an origin; write it like https://www.example.com") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        raise BadRequest(f"{value!r} is not an origin; write it like https://www.example.com")
+        raise BadRequest(f"{named}{value!r} is not an origin; write it like https://www.example.com")
     out = f"{parts.scheme}://{parts.hostname.lower()}"
     if port:
         out += f":{port}"

@@ -53,12 +53,12 @@ FIELD_OF = (
     ("area_code", "area_code"),
     ("contains", "contains"),
 )
-_QUOTED = re.compile(r"'([A-Za-z_.\[\]0-9]+)'")
+_QUOTED = re.compile(r"'([A-Za-z_.\[\]0-9]+)'")  # at the start: the domain's messages lead with their field
 
 
 def field_of(message: str) -> str:
     """The form field a refusal is about (``"form"`` when it names none)."""
-    m = _QUOTED.search(message)
+    m = _QUOTED.match(message)
     if not m:
         return "form"
     name = m.group(1)

@@ -132,3 +132,12 @@ def test_a_tracking_numbers_call_counts_on_its_own_day_and_is_no_report_source()
         call_sid="CA" + "2" * 32, called="+12015550100", kind="blocked", blocked=True, status_rank=4, started_at=1
     )
     assert not any(keys.is_number_bucket(b) for b in aggregates.contribution(blocked))
+
+
+def test_only_a_field_named_first_places_the_message_and_a_typed_value_is_never_taken_for_one() -> None:
+    assert callflow.field_of("'example' is not an origin; write it like https://www.example.com") == "form"
+    assert callflow.field_of("the pool's 'name' is taken") == "form"
+    # the pools name the field before the value they quote
+    with pytest.raises(BadRequest) as err:
+        v.origin("example", "allowed_origins")
+    assert callflow.field_of(err.value.message) == "allowed_origins"
