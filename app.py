@@ -8,6 +8,7 @@ from chalicelib.routes import (
     dashboard_auth,
     dashboard_outlets,  # setup: alerts, webhooks, spend, blocked callers, users
     dashboard_pages,
+    dashboard_setup,
     events,
     http,
     management,
@@ -27,5 +28,6 @@ app.register_blueprint(events.bp)
 app.register_blueprint(dashboard_auth.bp)
 app.register_blueprint(dashboard_pages.bp)
 app.register_blueprint(dashboard_outlets.bp)
+app.register_blueprint(dashboard_setup.bp)  # numbers, channels, pools, call handling, first run
 # Each integration's (and reports', recordings', events') own routes, from the one wiring list.
 register_integration_routes(app, INTEGRATIONS)

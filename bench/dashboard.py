@@ -40,10 +40,15 @@ def run() -> dict[str, Any]:
     small, large = (out["sizes"][str(s)] for s in SIZES)
     out["overview_requests_equal"] = small["overview_requests"] == large["overview_requests"]
     out["log_first_page_max"] = max(small["log_page"], large["log_page"])
+    out["setup_pages_max"] = max(out["sizes"][str(s)][p] for s in SIZES for p, _ in SETUP_PAGES)
+    out["setup_pages_within_budget"] = out["setup_pages_max"] <= SETUP_BUDGET
+    out["setup_assets"] = _setup_assets()
+    out["setup_script_within_budget"] = out["setup_assets"]["setup.js"] <= SETUP_SCRIPT_BUDGET
     out["budget"] = {
         "assets_gzip_bytes": ASSET_BUDGET,
         "overview": "equal requests at both sizes",
         "log_first_page": "<= 3 requests",
+        "setup_pages": f"<= {SETUP_BUDGET} requests (3 for the data + the session)",
     }
     return out
 
@@ -114,14 +119,63 @@ def _signed_in(role: str = "viewer") -> Iterator[tuple[Any, dict[str, str]]]:
         yield client, {"Cookie": f"ct_session={token}"}
 
 
+def _setup_lines() -> tuple[str, str]:
+    """A channel and a website pool with a number each, made through the domain (the setup pages' data)."""
+    from chalicelib import channels, pools
+    from chalicelib.core import clock
+    from chalicelib.store import lines
+
+    ch = channels.create({"name": "Bench radio", "forward_to": "+12025550144"})
+    pool = pools.create(
+        {
+            "name": "Bench site",
+            "allowed_origins": ["https://www.example.com"],
+            "original_number": "+12025550199",
+            "forward_to": "+12025550144",
+        }
+    )
+    for number, kind, line in (("+12015550100", "channel", ch["id"]), ("+12015550101", "pool", pool["id"])):
+        ids = {"channel_id": line} if kind == "channel" else {"pool_id": line}
+        item = lines.Number(number, provider="local", provider_sid="PN" + number[1:], status="active", kind=kind, **ids)
+        lines.create_number(lines.Number(**{**item.__dict__, "created_at": clock.now_ms()}))
+    return ch["id"], pool["id"]
+
+
+# The setup pages (numbers, channels, pools, a channel, a pool, the first-run checklist): each at most
+# 3 DynamoDB requests for its data plus the session's read, with the channels' and pools' names kept a
+# minute per process (a cold process reads them once more: two scans, shown beside).
+SETUP_BUDGET = 4
+SETUP_PAGES = (
+    ("numbers_page", "numbers"),
+    ("channels_page", "channels"),
+    ("pools_page", "website pools"),
+    ("channel_page", "channel's"),
+    ("pool_page", "website pool's"),
+    ("start_page", "first-run checklist"),
+)
+SETUP_SCRIPT_BUDGET = 10 * 1024
+
+
 def _pages() -> dict[str, Any]:
     """DynamoDB requests of whole pages as a browser gets them (the session's read included)."""
-    from chalicelib.dashboard import logpage
+    from chalicelib.dashboard import logpage, setup
 
     out: dict[str, Any] = {}
+    channel_id, pool_id = _setup_lines()
+    paths = [
+        ("overview_page", "/dashboard?range=90d"),
+        ("log_page", "/dashboard/calls"),
+        ("numbers_page", "/dashboard/numbers"),
+        ("channels_page", "/dashboard/channels"),
+        ("pools_page", "/dashboard/pools"),
+        ("channel_page", f"/dashboard/channels/{channel_id}"),
+        ("pool_page", f"/dashboard/pools/{pool_id}"),
+        ("start_page", "/dashboard/start"),
+    ]
     with _signed_in() as (client, cookie), common.counting() as counter:
-        for name, path in (("overview_page", "/dashboard?range=90d"), ("log_page", "/dashboard/calls")):
+        for name, path in paths:
             logpage.clear_cache()
+            setup.forget_lines()
             counter.reset()
             assert client.http.get(path, headers=cookie).status_code == 200
             out[f"{name}_cold_process"] = counter.total
@@ -152,6 +206,16 @@ def _assets() -> dict[str, Any]:
     return {"files": files, "gzip_bytes": total, "raw_bytes": sum(f["raw"] for f in files.values())}
 
 
+def _setup_assets() -> dict[str, int]:
+    """The setup pages' own files, gzipped at level 9 (what they add to the shell's stylesheet)."""
+    from chalicelib.dashboard import web
+
+    return {
+        name: len(gzip.compress((web.STATIC / name).read_bytes(), compresslevel=9))
+        for name in ("setup.js", "setup.css")
+    }
+
+
 def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     small, large = (r["sizes"][str(s)] for s in SIZES)
     a = r["assets"]
@@ -176,5 +240,19 @@ def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
             " read; a cold process (the filter's choices read once a minute), 1,000 / 100,000 calls",
             f"{pair('log_first_page_requests')}; {pair('log_page')}; {pair('log_page_cold_process')}",
             "≤ 3 (calls and session)",
+        ),
+        *[
+            (
+                f"DynamoDB requests of the whole {label} page (session read included); a cold process (channel"
+                " and pool names read once a minute), 1,000 / 100,000 calls",
+                f"{pair(key)}; {pair(key + '_cold_process')}",
+                f"≤ {SETUP_BUDGET} (3 for its data and the session)",
+            )
+            for key, label in SETUP_PAGES
+        ],
+        (
+            "The setup pages' own script (setup.js) and stylesheet (setup.css), gzipped (level 9)",
+            f"{r['setup_assets']['setup.js']} B; {r['setup_assets']['setup.css']} B",
+            "script ≤ 10 KB gzipped",
         ),
     ]

@@ -88,7 +88,8 @@ def seed(size: int) -> tuple[int, float]:
                         b[field] = b.get(field, Decimal(0)) + Decimal(str(vec[field]))
                 if "caller" in vec:
                     b["callers"].add(vec["caller"])
-                sources.add(pk.split("#", 2)[2])
+                if not keys.is_number_bucket(key):  # a number's calls per day: not a report source
+                    sources.add(pk.split("#", 2)[2])
             batch.save(c)
     with CounterModel.batch_write() as batch:
         for (pk, sk), b in buckets.items():

@@ -237,6 +237,32 @@ def repoint_numbers(project: Project, stage: str, region: str, *, force: bool = 
             raise click.ClickException(exc.message) from None
 
 
+def first_admin(project: Project, stage: str, region: str, admin_email: str | None) -> list[str]:
+    """How the first admin signs in, as lines to print: the admins there are, or the one made now
+    (with ``admin_email``: a made-up password shown once), or the command that makes one."""
+    with stage_environment(project, stage, extra={"AWS_REGION": region, "AWS_DEFAULT_REGION": region}):
+        from chalicelib.core.errors import ApiError
+        from chalicelib.dashboard import users
+
+        admins = [u["email"] for u in users.list_users() if u["role"] == "admin" and not u["disabled"]]
+        if admins:
+            return [f"sign in as an admin ({', '.join(admins[:3])}{', ...' if len(admins) > 3 else ''})"]
+        if not admin_email:
+            return [
+                "no admin yet: make the first one, then sign in with it:",
+                f"  calltracking users create --email you@example.com --role admin --stage {stage}",
+            ]
+        password = users.generate_password()
+        try:
+            made = users.create_user(admin_email, "admin", password)
+        except ApiError as exc:
+            raise click.ClickException(f"the first admin was not made: {exc.message}") from None
+        return [
+            f"first admin made: {made['email']}",
+            f"  password (shown only now; change it on the Users page): {password}",
+        ]
+
+
 @click.command()
 @click.option("--stage", default="prod", show_default=True)
 @click.option("--region", default=None, help="default: what setup recorded, then AWS_DEFAULT_REGION/AWS_REGION")
@@ -264,6 +290,9 @@ def repoint_numbers(project: Project, stage: str, region: str, *, force: bool = 
     help="run the data migrations for at most this long once the code is live (0: leave them to calltracking migrate)",
 )
 @click.option("--wait-delay", type=int, default=10, hidden=True, help="seconds between status polls")
+@click.option(
+    "--admin-email", default=None, help="when the stage has no admin yet: make this one (password printed once)"
+)
 @click.pass_obj
 def deploy(
     project: Project,
@@ -276,6 +305,7 @@ def deploy(
     repoint_all: bool,
     migrate_minutes: float,
     wait_delay: int,
+    admin_email: str | None,
 ) -> None:
     """Create or update the stack, deploy the app, ship the fast package, throttle, re-point numbers."""
     import boto3
@@ -323,4 +353,11 @@ def deploy(
             click.echo(
                 "schema: not finished in the time given; run calltracking migrate to go on (calls are unaffected)"
             )
-    click.echo(f"deployed {stage}: {project.stage_env(stage).get('PUBLIC_BASE_URL')}")
+    base = str(project.stage_env(stage).get("PUBLIC_BASE_URL") or "").rstrip("/")
+    click.echo(f"deployed {stage}: {base}")
+    click.echo("")
+    click.echo(f"next: open the dashboard, {base}/dashboard")
+    for line in first_admin(project, stage, chosen, admin_email):
+        click.echo("  " + line)
+    click.echo("  it opens on a checklist: make a channel and buy its number, put the site script on your")
+    click.echo("  website (Website page), add an alert recipient, call your number once.")

@@ -84,6 +84,10 @@ class LocalTelephony:
     def release(self, sid: str) -> None:
         self.hooks.pop(sid, None)
 
+    def voice_urls(self) -> dict[str, str]:
+        """The numbers this process bought or re-pointed (the fictional carrier keeps no account)."""
+        return {sid: hooks.voice_url for sid, hooks in self.hooks.items()}
+
     def fetch_recording(self, recording_sid: str) -> tuple[bytes, str]:
         """Every simulated recording is the same small WAV, until it is deleted."""
         from calltracking_local import audio  # only when a recording is fetched: numbers never need it

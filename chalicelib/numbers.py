@@ -74,13 +74,8 @@ def _target(body: dict[str, Any], ctx: RequestContext) -> tuple[str, str | None,
     return ("overflow" if overflow else "pool"), None, pool_id, pool.forward_to
 
 
-def provision(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
-    """Search for a number (or take the one given) and buy it for a channel or a pool."""
-    log_change(ctx, "numbers.provision")
-    v.reject_unknown(body, PROVISION_FIELDS)
-    kind, channel_id, pool_id, forward_to = _target(body, ctx)
-    if kind != "overflow" and "overflow" in body and body["overflow"]:
-        raise BadRequest("'overflow' applies to pool numbers only")
+def search_terms(body: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """The country (``US`` by default), area code and "contains" pattern of a number search, or a 400."""
     country = (v.string(body, "country", max_len=2) or "US").upper()
     if not re.fullmatch(r"[A-Z]{2}", country):
         raise BadRequest("'country' must be a two-letter ISO country code")
@@ -90,6 +85,33 @@ def provision(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str
     contains = v.string(body, "contains", max_len=10)
     if contains is not None and not re.fullmatch(r"[0-9*]{1,10}", contains):
         raise BadRequest("'contains' must be digits (and * as a wildcard)")
+    return country, area_code, contains
+
+
+def available(body: dict[str, Any], *, limit: int = 10) -> list[dict[str, Any]]:
+    """Numbers the provider offers for a search (``country``, ``area_code``, ``contains``): what
+    the dashboard lists before buying one. Twilio's search returns no price."""
+    v.reject_unknown(body, {"country", "area_code", "contains"})
+    country, area_code, contains = search_terms(body)
+    try:
+        found = get_provider().search(country=country, area_code=area_code, contains=contains, limit=limit)
+    except TelephonyError as exc:
+        if exc.client_error:
+            raise BadRequest(f"the telephony provider refused the search: {exc}") from None
+        raise UpstreamError(f"the telephony provider failed: {exc}") from None
+    return [
+        {"number": a.number, "display": v.display(a.number), "locality": a.locality, "region": a.region} for a in found
+    ]
+
+
+def provision(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    """Search for a number (or take the one given) and buy it for a channel or a pool."""
+    log_change(ctx, "numbers.provision")
+    v.reject_unknown(body, PROVISION_FIELDS)
+    kind, channel_id, pool_id, forward_to = _target(body, ctx)
+    if kind != "overflow" and "overflow" in body and body["overflow"]:
+        raise BadRequest("'overflow' applies to pool numbers only")
+    country, area_code, contains = search_terms(body)
     wanted = v.e164(body["number"], "number") if body.get("number") is not None else None
 
     hooks = webhooks(forward_to)

@@ -59,7 +59,7 @@ def _fields(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
             raise BadRequest("'allowed_origins' must be a non-empty list of origins")
         if len(origins) > MAX_ORIGINS:
             raise BadRequest(f"'allowed_origins' may list at most {MAX_ORIGINS} origins")
-        out["allowed_origins"] = sorted({v.origin(o) for o in origins})
+        out["allowed_origins"] = sorted({v.origin(o, "allowed_origins") for o in origins})
     if "original_number" in body or not partial:
         out["original_number"] = v.e164(body.get("original_number"), "original_number")
     hold = v.integer(body, "hold_seconds", default=None if partial else 900, lo=60, hi=86_400)

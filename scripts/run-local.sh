@@ -44,22 +44,28 @@ PUMP_PID=$!
 ADMIN_OUT=$(mktemp)
 "$PY" scripts/local.py seed-admin >"$ADMIN_OUT" &
 ADMIN_PID=$!
+# `make run DEMO=no`: a fresh install (no channels, numbers or calls): the dashboard opens on its
+# first-run checklist, and the test website (/demo/site) takes a pool's script tag.
+if [ "${DEMO:-yes}" != no ]; then
 echo "demo data:"
 "$PY" scripts/local.py seed
 "$PY" scripts/local.py seed-calls --days 30
 # Demo alert recipients (an email owner, a Slack channel on the local stub), after the demo month:
 # calls from before a recipient existed alert nobody.
 "$PY" scripts/local.py seed-alerts --slack-url "http://127.0.0.1:${SLACK_PORT}/services/LOCAL/DEMO/webhook"
+fi
 wait "$ADMIN_PID"
 read -r DEMO_EMAIL DEMO_PASSWORD < "$ADMIN_OUT"
 rm -f "$ADMIN_OUT"
 
+if [ "${DEMO:-yes}" = no ]; then FIRST="   (a fresh install: it opens on the setup checklist)"; else FIRST=""; fi
 cat <<MSG
 
-  dashboard    ${PUBLIC_BASE_URL}/dashboard
+  dashboard    ${PUBLIC_BASE_URL}/dashboard${FIRST}
                sign in as ${DEMO_EMAIL}  password ${DEMO_PASSWORD}   (a new password each run; more users: make ${PORTS}user EMAIL=... ROLE=viewer)
   API          ${PUBLIC_BASE_URL}   (management key: local-dev-key)
-  demo page    ${PUBLIC_BASE_URL}/demo?utm_source=newsletter&utm_medium=email
+  demo page    ${PUBLIC_BASE_URL}/demo?utm_source=newsletter&utm_medium=email   (with demo data)
+  test website ${PUBLIC_BASE_URL}/demo/site   (paste a website pool's script tag into it; \`make run DEMO=no\`: no demo data)
   channels     curl -H 'Authorization: Bearer local-dev-key' ${PUBLIC_BASE_URL}/v1/numbers
   a call       make ${PORTS}call TO=<a tracking number above>
   DynamoDB     ${DYNAMODB_ENDPOINT} (stop it to see calls survive: kill ${DDB_PID})

@@ -142,6 +142,23 @@ def display(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+def typed(number: str | None) -> str:
+    """A stored E.164 number as the owner would type it back into a form: national when it is of
+    ``DEFAULT_REGION`` (``(202) 555-0144``), else international (``+44 20 7946 0958``), so that
+    ``e164`` reads it back as the same number."""
+    if not number:
+        return ""
+    import phonenumbers  # lazily, as in e164()
+
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    fmt = phonenumbers.PhoneNumberFormat
+    national = phonenumbers.region_code_for_number(parsed) == get_settings().default_region
+    return phonenumbers.format_number(parsed, fmt.NATIONAL if national else fmt.INTERNATIONAL)
+
+
 def loose_e164(value: str | None) -> str | None:
     """Best-effort E.164 for numbers Twilio sends (may be 'anonymous' or a client id): never raises."""
     if not value:
@@ -159,17 +176,18 @@ def loose_e164(value: str | None) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def origin(value: Any) -> str:
-    """``scheme://host[:port]`` in lower case, or a 400."""
+def origin(value: Any, field: str | None = None) -> str:
+    """``scheme://host[:port]`` in lower case, or a 400 (naming ``field`` first when given)."""
+    named = f"'{field}': " if field else ""
     if not isinstance(value, str) or len(value) > 200:
-        raise BadRequest("each allowed origin must be a string like https://www.example.com")
+        raise BadRequest(f"{named}each allowed origin must be a string like https://www.example.com")
     try:
         parts = urlsplit(value.strip())
         port = parts.port  # raises for a port that is not a number in 0..65535
     except ValueError:
-        raise BadRequest(f"{value!r} is not an origin; write it like https://www.example.com") from None
+        raise BadRequest(f"{named}{value!r} is not an origin; write it like https://www.example.com") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        raise BadRequest(f"{value!r} is not an origin; write it like https://www.example.com")
+        raise BadRequest(f"{named}{value!r} is not an origin; write it like https://www.example.com")
     out = f"{parts.scheme}://{parts.hostname.lower()}"
     if port:
         out += f":{port}"

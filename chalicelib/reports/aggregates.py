@@ -3,7 +3,8 @@
 Each finished call adds a small vector (calls, answered, missed, voicemail, first-time,
 talk time, time to answer, leads, sales, revenue, and its caller) to two day buckets:
 ``AGG#last#<source>`` (its own source: last touch) and ``AGG#first#<source>`` (the source
-of the caller's first call: first touch). Spam (an outcome of ``spam``, or a blocked
+of the caller's first call: first touch); a tracking number's call adds one to its day under
+``AGG#numbers`` (the numbers page's calls in the last 30 days). Spam (an outcome of ``spam``, or a blocked
 caller) goes to a ``<day>#spam`` bucket that reports leave out unless asked.
 
 Exactly once: the call item keeps what it last added (``agg``) and a version. When the
@@ -73,10 +74,14 @@ def contribution(c: CallRecord) -> dict[str, dict[str, Any]]:
     on = day(int(c.started_at))
     last = attribution.source_key(c.attribution, c.kind)
     first = (c.first_touch or {}).get("source_key") or last
-    return {
+    out = {
         keys.aggregate_bucket("last", last, on, spam=spam): vec,
         keys.aggregate_bucket("first", first, on, spam=spam): vec,
     }
+    if c.called and c.kind in ("channel", "pool", "overflow"):
+        # The numbers page's "calls in the last 30 days", spam included: calls the number got.
+        out[keys.number_calls_bucket(c.called, on)] = {"calls": 1}
+    return out
 
 
 def sync(c: CallRecord, *, attempts: int = 3) -> bool:
@@ -136,5 +141,5 @@ def _apply(call_sid: str, old: dict[str, dict[str, Any]], new: dict[str, dict[st
             if "caller" in vec:
                 (gained if sign > 0 else lost).add(vec["caller"])
     deltas = {b: stored.Delta(add[b], frozenset(callers[b][0]), frozenset(callers[b][1])) for b in add}
-    sources = {keys.bucket_source(b) for b in new}
+    sources = {keys.bucket_source(b) for b in new if not keys.is_number_bucket(b)}
     return stored.apply_contribution(call_sid, new, version, deltas, sources)

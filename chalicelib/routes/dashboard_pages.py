@@ -20,13 +20,14 @@ from chalicelib.routes import lazy_module
 from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
-    from chalicelib.dashboard import logpage, overview, story, web
+    from chalicelib.dashboard import logpage, overview, setup, story, web
     from chalicelib.recordings import playback
     from chalicelib.reports import outcomes
 else:  # dashboard only: loaded on its first request (see lazy_module)
     logpage = lazy_module("chalicelib.dashboard.logpage")
     overview = lazy_module("chalicelib.dashboard.overview")
     story = lazy_module("chalicelib.dashboard.story")
+    setup = lazy_module("chalicelib.dashboard.setup")
     web = lazy_module("chalicelib.dashboard.web")
     playback = lazy_module("chalicelib.recordings.playback")
     outcomes = lazy_module("chalicelib.reports.outcomes")
@@ -50,6 +51,8 @@ def overview_page() -> Response:
     req = bp.current_request
     viewer = web.require(req)
     data = overview.overview(web.query_params(req))
+    if not data.get("has_sources"):  # a fresh install: the first-run checklist instead of empty charts
+        data["checklist"] = setup.checklist()
     return web.render(req, "overview.html", viewer=viewer, **data, **_common())
 
 

@@ -1,4 +1,4 @@
-"""Public routes: the lease endpoint websites call, the site script, and the demo page."""
+"""Public routes: the lease endpoint websites call, the site script, the demo page and test website."""
 
 from __future__ import annotations
 
@@ -30,6 +30,22 @@ def lease() -> Response:
 @bp.route("/ct.js", methods=["GET"])
 def script() -> Response:
     return site.script_response(bp.current_request.headers.get("if-none-match"))
+
+
+@bp.route("/demo/site", methods=["GET"])
+def test_site() -> Response:
+    """A stand-in for the owner's website (local stack only), carrying the script tag pasted into it."""
+    return site.test_site_response("GET", {})
+
+
+@bp.route("/demo/site", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
+def paste_test_site() -> Response:
+    req = bp.current_request
+    from urllib.parse import parse_qsl  # this local page only
+
+    raw = req.raw_body or b""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    return site.test_site_response("POST", dict(parse_qsl(text[:8192])))
 
 
 @bp.route("/demo", methods=["GET"])

@@ -77,3 +77,60 @@ def demo_values(site_key: str, original: str) -> dict[str, str]:
 
 
 DEMO_POOL_NAME = "Demo website"
+
+
+# --- the local "your website" page ---------------------------------------------------------------
+# ``make run`` serves a small stand-in for the owner's website at /demo/site: paste a pool's script
+# tag into its form and the page carries it from then on, so the dashboard's install check, test
+# link and the number swap can be tried for real without a website. Local stack only; the tag is
+# kept in this process (``chalice local`` is one) and only its two attributes are kept, never HTML.
+
+_TAG_SRC = re.compile(r"""\bsrc\s*=\s*["']([^"'<>\s]+/ct\.js)["']""", re.IGNORECASE)
+_TAG_SITE = re.compile(r"""\bdata-site\s*=\s*["'](sk_[A-Za-z0-9_-]{10,40})["']""", re.IGNORECASE)
+_pasted: dict[str, str] = {}
+TEST_SITE_PLACEHOLDER = "+12025550123"
+
+
+def parse_tag(text: str) -> tuple[str, str] | None:
+    """The script URL and site key of a pasted ``<script ... src=".../ct.js" data-site="sk_...">``."""
+    src, site = _TAG_SRC.search(text or ""), _TAG_SITE.search(text or "")
+    if not src or not site or not src.group(1).startswith(("http://", "https://", "/")):
+        return None
+    return src.group(1), site.group(1)
+
+
+def test_site_response(method: str, form: dict[str, str]) -> Response:
+    """The local test website: GET shows it (with the pasted tag), POST pastes a tag."""
+    if not get_settings().local:
+        raise NotFound("the test website is served by the local stack only")
+    message = ""
+    if method == "POST":
+        found = parse_tag(form.get("tag", ""))
+        if found is None:
+            message = "That is not a site script tag: paste the whole <script ...></script> from the dashboard."
+        else:
+            _pasted["src"], _pasted["site"] = found
+            message = "Saved: this page now carries your script."
+    site = _pasted.get("site")
+    pool = lines.pool_by_site_key(site) if site else None
+    original = pool.original_number if pool else TEST_SITE_PLACEHOLDER
+    values = demo_values(site or "", original)
+    tag = ""
+    if site:
+        tag = f'<script async src="{escape(_pasted["src"])}" data-site="{escape(site)}"></script>'
+    html = (HERE / "testsite.html").read_text(encoding="utf-8")
+    replacements = {
+        "TAG": tag,
+        "MESSAGE": escape(message),
+        "PASTED": escape(tag) if tag else "nothing yet",
+        "ORIGINAL_NUMBER": values["ORIGINAL_NUMBER"],
+        "ORIGINAL_NATIONAL": values["ORIGINAL_NATIONAL"],
+    }
+    for key, value in replacements.items():
+        html = html.replace("{{" + key + "}}", value)
+    headers: dict[str, str | list[str]] = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+    return Response(body=html, status_code=200, headers=headers)
+
+
+def forget_test_site() -> None:
+    _pasted.clear()

@@ -74,6 +74,18 @@ def sources(*, ctx: RequestContext = SYSTEM) -> list[str]:
         return []
 
 
+def number_calls(start: str, end: str, *, ctx: RequestContext = SYSTEM) -> dict[str, int]:
+    """Calls per tracking number from day ``start`` to ``end`` (both included): one query, whatever
+    the number of numbers (one small item per number and day with calls)."""
+    out: dict[str, int] = {}
+    for item in CounterModel.query(
+        keys.NUMBER_CALLS, CounterModel.sk.between(start, end + "~"), attributes_to_get=["sk", "calls"]
+    ):
+        number = item.sk.partition("#")[2]
+        out[number] = out.get(number, 0) + int(item.calls or 0)
+    return out
+
+
 def save_spend(entries: Iterable[tuple[str, str, int | float]], *, ctx: RequestContext = SYSTEM) -> None:
     """Store (source, day, amount) entries, then each touched month's total, then add their
     sources to the report's list.

@@ -108,6 +108,18 @@ def aggregate_bucket(model: str, source: str, day: str, *, spam: bool) -> str:
     return f"{aggregate(model, source)}|{day}{'#spam' if spam else ''}"
 
 
+NUMBER_CALLS = "AGG#numbers"  # calls per tracking number and day (sk ``<day>#<number>``): one query for them all
+
+
+def number_calls_bucket(number: str, day: str) -> str:
+    """A tracking number's calls of one day, as a bucket string (not a source: no report reads it)."""
+    return f"{NUMBER_CALLS}|{day}#{number}"
+
+
+def is_number_bucket(bucket: str) -> bool:
+    return bucket.startswith(NUMBER_CALLS + "|")
+
+
 def split_bucket(bucket: str) -> Key:
     pk, sk = bucket.split("|", 1)
     return Key(pk, sk)

@@ -14,7 +14,7 @@ from tests.support import database
 database.start(by=__name__)
 
 from tests.support.alerts import stub  # noqa: E402, F401  (fixture: a receiver on loopback, for webhooks)
-from tests.support.dashboard import dashboard  # noqa: E402, F401  (fixture: the local stack + Chromium)
+from tests.support.dashboard import dashboard, pump  # noqa: E402, F401  (fixtures: the local stack + Chromium; its event pump)
 from tests.support.database import api, fake_clock, tables  # noqa: E402, F401  (fixtures)
 
 if TYPE_CHECKING:

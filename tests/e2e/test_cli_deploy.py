@@ -231,7 +231,14 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     done = run(project, aws, twilio, *deploy)
     assert done.returncode == 0, done.stdout + done.stderr
 
-    # Then: the stack is there and its outputs are in the stage's environment
+    # Then: it ends with the dashboard's address and how the first admin signs in (none yet)
+    assert f"next: open the dashboard, {OLD_URL}/dashboard" in done.stdout
+    assert (
+        "no admin yet" in done.stdout
+        and f"users create --email you@example.com --role admin --stage {STAGE}" in done.stdout
+    )
+
+    # and the stack is there and its outputs are in the stage's environment
     cfn = boto3.client(
         "cloudformation", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t"
     )
@@ -285,8 +292,10 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     config["stages"][STAGE]["environment_variables"]["PUBLIC_BASE_URL"] = PUBLIC_URL
     (project / ".chalice" / "config.json").write_text(json.dumps(config, indent=2))
     twilio.seen.clear()
-    done = run(project, aws, twilio, *deploy)
+    done = run(project, aws, twilio, *deploy, "--admin-email", "Owner@Acme.example.com")
     assert done.returncode == 0, done.stdout + done.stderr
+    # (and, with no admin yet, the one named is made, its password shown once)
+    assert "first admin made: owner@acme.example.com" in done.stdout and "password (shown only now" in done.stdout
 
     # Then: each active number's webhooks are updated once (Prism checked each request against the spec)
     numbers_path = f"/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers"
@@ -307,6 +316,7 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == outputs
     assert twilio.seen == []
     assert "numbers: 0 re-pointed" in done.stdout and "up to date" in done.stdout
+    assert "sign in as an admin (owner@acme.example.com)" in done.stdout
     # chalice deploy uploads its own package on every run, so the optimized one (built once, cached)
     # goes back on; what runs is the optimized package again.
     assert "package: 1 of 1 function(s) updated" in done.stdout

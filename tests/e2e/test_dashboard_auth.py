@@ -609,6 +609,28 @@ def test_a_viewer_gets_403_on_the_user_admin_page_and_its_actions_sent_by_hand(v
     assert f'href="{STAGE_PATH}/dashboard/users"' not in text(page)
 
 
+SETUP_ACTIONS = [
+    a for a in dash.ACTIONS if a.startswith(("/dashboard/numbers", "/dashboard/channels", "/dashboard/pools"))
+]
+
+
+@pytest.mark.parametrize("path", SETUP_ACTIONS)
+def test_a_viewer_sees_the_setup_pages_but_every_change_sent_by_hand_is_403(
+    viewer: Browser, api: Any, path: str
+) -> None:
+    # Given a viewer with a real session and its own CSRF token (the numbers page is theirs to read)
+    page = viewer.get("/dashboard/numbers")
+    assert page.status_code == 200 and "Buy a number" not in text(page)
+    token = viewer.csrf()
+    # When they POST a setup change by hand, with fields that would be valid for an admin
+    fields = {"csrf": token, "name": "Radio", "forward_to": "+12025550144", "line": "ch_0000000000000000"}
+    r = viewer.post(path, fields)
+    # Then it is refused as not theirs to do, and nothing was made
+    assert r.status_code == 403, path
+    assert "admins only" in text(r)
+    assert json.loads(api.call("GET", "/v1/channels").body)["channels"] == []
+
+
 def test_disabling_a_user_ends_their_sessions_at_once_and_enabling_lets_them_back(
     api: Any, admin: Browser, users_mod: Any
 ) -> None:

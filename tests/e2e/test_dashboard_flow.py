@@ -19,13 +19,10 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from scripts import _localenv
 from scripts.local import simulate_call
 from tests.support import browser as br
 from tests.support import dashboard as dash
@@ -37,44 +34,13 @@ CALLER = "+14155550142"
 DOCS = servers.ROOT / "docs" / "dashboard-overview.png"
 
 
-def _stack_env(stack: stack_mod.Stack) -> dict[str, str]:
-    """The local stage's settings pointed at this stack, for the pump and the seeding scripts."""
-    return {**os.environ, **_localenv.stage_env("local"), **stack.env, "POWERTOOLS_LOG_LEVEL": "WARNING"}
+_stack_env = dash.stack_env
 
 
-@pytest.fixture(scope="module")
-def pump(dashboard: dash.Dashboard) -> Iterator[subprocess.Popen[bytes]]:
-    """The event pump beside the server, as ``make run`` starts it."""
-    proc = subprocess.Popen(
-        [sys.executable, str(servers.ROOT / "scripts" / "local.py"), "pump"],
-        env=_stack_env(dashboard.stack),
-        cwd=servers.ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    yield proc
-    servers.stop(proc)
+_wait = dash.wait_for
 
 
-def _wait(what: str, check: Any, seconds: float = 60) -> Any:
-    deadline = time.monotonic() + seconds
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
-        time.sleep(0.3)
-
-
-def _check(page: Page, name: str) -> None:
-    """axe-core at both widths (the phone layout is another page to a screen reader), then screenshots."""
-    for width in dash.WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900 if width > 600 else 844})
-        dash.axe_check(page, name=f"{name} at {width} px")
-        wide = page.evaluate("document.documentElement.scrollWidth")
-        assert wide <= width, f"{name} scrolls sideways at {width} px ({wide} px wide)"
-    page.set_viewport_size({"width": 1280, "height": 900})
-    dash.capture(page, name)
+_check = dash.check_page
 
 
 def _total(page: Page, key: str) -> str:

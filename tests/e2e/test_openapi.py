@@ -38,8 +38,8 @@ CHECKS = ",".join(
 )
 SEED = "20261101"
 MAX_EXAMPLES = "15"
-# Twilio's webhooks need a signature per request; the demo page is a browser page.
-EXCLUDED_PATHS = r"^/(twilio/|demo$)"
+# Twilio's webhooks need a signature per request; the demo page and test website are browser pages.
+EXCLUDED_PATHS = r"^/(twilio/|demo$|demo/site$)"
 # The coverage phase tries every boundary of every schema; its positive half fits the budget (the
 # fuzzing phase sends invalid data too). TRACE is left out of the methods it probes: `chalice local`'s
 # http.server answers it with its own 501 before the app sees it (API Gateway does not).

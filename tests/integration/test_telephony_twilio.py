@@ -171,6 +171,17 @@ def test_update_repoints_and_release_deletes(provider, recorder):
     assert (delete.method, delete.path, delete.status) == ("DELETE", f"{NUMBERS_PATH}/{sid}.json", 204)
 
 
+def test_the_numbers_voice_urls_are_one_list_request(provider, recorder):
+    # When the numbers page checks where the account's numbers point
+    urls = provider.voice_urls()
+
+    # Then one GET of the account's numbers (a request the spec accepts), read as SID -> voice URL
+    assert recorder.problems() == []
+    (listed,) = recorder.exchanges
+    assert (listed.method, listed.path, listed.status) == ("GET", f"{NUMBERS_PATH}.json", 200)
+    assert urls and all(sid.startswith("PN") and isinstance(url, str) for sid, url in urls.items())
+
+
 @pytest.mark.parametrize(
     ("action", "where"),
     [

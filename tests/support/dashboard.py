@@ -22,6 +22,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -59,6 +60,15 @@ PAGES: tuple[str, ...] = (
     "/dashboard/blocked",
     "/dashboard/account",
     # setup-outlets: end
+    # the setup pages
+    "/dashboard/start",
+    "/dashboard/numbers",
+    "/dashboard/channels",
+    "/dashboard/channels/ch_0000000000000000",
+    "/dashboard/channels/ch_0000000000000000/delete",
+    "/dashboard/pools",
+    "/dashboard/pools/pl_0000000000000000",
+    "/dashboard/pools/pl_0000000000000000/delete",
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
 ACTIONS: tuple[str, ...] = (
@@ -73,6 +83,19 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/spend",
     "/dashboard/account/password",
     # setup-outlets: end
+    # the setup pages
+    "/dashboard/numbers",
+    "/dashboard/numbers/%2B12015550100/release",
+    "/dashboard/channels",
+    "/dashboard/channels/ch_0000000000000000",
+    "/dashboard/channels/ch_0000000000000000/handling",
+    "/dashboard/channels/ch_0000000000000000/delete",
+    "/dashboard/pools",
+    "/dashboard/pools/pl_0000000000000000",
+    "/dashboard/pools/pl_0000000000000000/handling",
+    "/dashboard/pools/pl_0000000000000000/numbers",
+    "/dashboard/pools/pl_0000000000000000/check",
+    "/dashboard/pools/pl_0000000000000000/delete",
 )
 
 
@@ -176,6 +199,50 @@ def capture(page: Page, name: str, *, height: int = 900) -> list[Path]:
     if before:
         page.set_viewport_size(before)
     return saved
+
+
+def check_page(page: Page, name: str) -> None:
+    """axe-core at both widths (the phone layout is another page to a screen reader), no sideways
+    scrolling, then the screenshots at 1280 and 390 px (``capture``)."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900 if width > 600 else 844})
+        axe_check(page, name=f"{name} at {width} px")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{name} scrolls sideways at {width} px ({wide} px wide)"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    capture(page, name)
+
+
+def wait_for(what: str, check: Any, seconds: float = 60) -> Any:
+    """``check()``'s first truthy answer, asked every 0.3 s; fails after ``seconds`` naming ``what``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = check()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.3)
+
+
+def stack_env(stack: stack_mod.Stack) -> dict[str, str]:
+    """The local stage's settings pointed at this stack, for the pump and the seeding scripts."""
+    from scripts import _localenv
+
+    return {**os.environ, **_localenv.stage_env("local"), **stack.env, "POWERTOOLS_LOG_LEVEL": "WARNING"}
+
+
+@pytest.fixture(scope="module")
+def pump(dashboard: Dashboard) -> Iterator[subprocess.Popen[bytes]]:
+    """The event pump beside the module's stack, as ``make run`` starts it."""
+    proc = subprocess.Popen(
+        [sys.executable, str(servers.ROOT / "scripts" / "local.py"), "pump"],
+        env=stack_env(dashboard.stack),
+        cwd=servers.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield proc
+    servers.stop(proc)
 
 
 def start(**kwargs: Any) -> stack_mod.Stack:

@@ -112,6 +112,11 @@ class TwilioTelephony:
         with _translated(f"updating the webhooks of {sid}"):
             self._rest().incoming_phone_numbers(sid).update(**_hook_fields(hooks))
 
+    def voice_urls(self) -> dict[str, str]:
+        with _translated("listing the account's numbers"):
+            owned = self._rest().incoming_phone_numbers.list(limit=1000)
+        return {str(n.sid): str(n.voice_url or "") for n in owned if n.sid}
+
     def release(self, sid: str) -> None:
         """Release ``sid``; only a 404 counts as the caller's fault (the number is gone already).
 

@@ -57,6 +57,11 @@ class Telephony(Protocol):
         """Give the number back to the carrier."""
         ...
 
+    def voice_urls(self) -> dict[str, str]:
+        """Every number the account owns, by its SID: the voice URL the provider has for it now
+        (one request: what the dashboard's numbers page checks against this deployment)."""
+        ...
+
     def fetch_recording(self, recording_sid: str) -> tuple[bytes, str]:
         """A recording's audio (WAV) and its content type, fetched with the account's credentials."""
         ...

@@ -1,0 +1,221 @@
+"""The call-handling form of a channel or pool: its fields to the API's body and back, which field a
+refusal names, and a preview of what a caller hears, in words.
+
+The form is only a way of typing the API's body (``record``, ``disclosure``, ``flow``): the body goes
+to ``channels.update`` / ``pools.update``, whose rules (``chalicelib.handling``) refuse or accept it,
+so the page and ``PATCH /v1/channels/{id}`` can never disagree. The preview runs the voice webhook's
+own TwiML (``chalicelib.voice.twiml``) for a time inside and outside business hours and tells each
+verb as a step.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from xml.etree import ElementTree
+
+from chalicelib import handling
+from chalicelib.core import clock
+from chalicelib.core import validation as v
+from chalicelib.core.errors import BadRequest
+from chalicelib.core.settings import get_settings
+from chalicelib.routing import Route
+from chalicelib.voice import twiml
+
+DAYS = handling.DAYS
+DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
+CHECKED = ("on", "true", "1", "yes")
+
+# A refusal's message starts with the field it is about (``'flow.hours.weekly.mon' ...``): the form
+# field that shows it. The first matching prefix wins.
+FIELD_OF = (
+    ("flow.hours.weekly.", None),  # the day itself: ``<day>_open``
+    ("flow.hours.timezone", "tz"),
+    ("flow.hours.closed_dates", "closed_dates"),
+    ("flow.hours", "hours_on"),
+    ("flow.after_hours", "after_hours_forward"),
+    ("flow.failover", "failover"),
+    ("flow.whisper_text", "whisper_text"),
+    ("flow.voicemail_prompt", "voicemail_prompt"),
+    ("flow.when_unanswered", "when_unanswered"),
+    ("flow.", "flow"),
+    ("allowed_origins", "allowed_origins"),
+    ("original_number", "original_number"),
+    ("forward_to", "forward_to"),
+    ("hold_seconds", "hold_minutes"),
+    ("disclosure", "disclosure"),
+    ("name", "name"),
+    ("channel_id", "line"),
+    ("pool_id", "line"),
+    ("number", "number"),
+    ("country", "country"),
+    ("area_code", "area_code"),
+    ("contains", "contains"),
+)
+_QUOTED = re.compile(r"'([A-Za-z_.\[\]0-9]+)'")  # at the start: the domain's messages lead with their field
+
+
+def field_of(message: str) -> str:
+    """The form field a refusal is about (``"form"`` when it names none)."""
+    m = _QUOTED.match(message)
+    if not m:
+        return "form"
+    name = m.group(1)
+    for prefix, field in FIELD_OF:
+        if name.startswith(prefix):
+            if field is None:
+                return name.removeprefix(prefix).split(".")[0].split("[")[0] + "_open"
+            return field
+    return "form"
+
+
+def checked(form: dict[str, str], name: str) -> bool:
+    return form.get(name, "").strip().lower() in CHECKED
+
+
+def _phones(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"[\n,;]+", text or "") if p.strip()]
+
+
+def body_from_form(form: dict[str, str]) -> dict[str, Any]:
+    """The API body (``record``, ``disclosure``, ``flow``) the call-handling form stands for."""
+    flow: dict[str, Any] = {"whisper": checked(form, "whisper")}
+    if form.get("whisper_text", "").strip():
+        flow["whisper_text"] = form["whisper_text"]
+    if checked(form, "hours_on"):
+        weekly: dict[str, list[list[str]]] = {}
+        for day in DAYS:
+            start, end = form.get(f"{day}_open", "").strip(), form.get(f"{day}_close", "").strip()
+            if bool(start) != bool(end):
+                raise BadRequest(f"'flow.hours.weekly.{day}' needs both an opening and a closing time (or neither)")
+            if start:
+                weekly[day] = [[start, end]]
+        dates = [d for d in re.split(r"[\s,;]+", form.get("closed_dates", "")) if d]
+        tz = form.get("tz", "").strip() or get_settings().report_timezone
+        flow["hours"] = {"timezone": tz, "weekly": weekly, "closed_dates": dates}
+        if form.get("after_hours") == "forward":
+            flow["after_hours"] = {"action": "forward", "forward_to": form.get("after_hours_forward", "")}
+        else:
+            flow["after_hours"] = {"action": "voicemail"}
+    failover = _phones(form.get("failover", ""))
+    if failover:
+        flow["failover"] = failover
+    flow["when_unanswered"] = "voicemail" if form.get("when_unanswered") == "voicemail" else "message"
+    if form.get("voicemail_prompt", "").strip():
+        flow["voicemail_prompt"] = form["voicemail_prompt"]
+    body: dict[str, Any] = {"record": checked(form, "record"), "flow": flow}
+    body["disclosure"] = form.get("disclosure", "").strip() or None
+    return body
+
+
+def form_from_line(line: dict[str, Any]) -> dict[str, str]:
+    """The form's values for a channel or pool as the API shows it (``to_dict``)."""
+    fl = line.get("flow") or {}
+    out: dict[str, str] = {
+        "record": "on" if line.get("record") else "",
+        "disclosure": line.get("disclosure") or "",
+        "whisper": "on" if fl.get("whisper") else "",
+        "whisper_text": fl.get("whisper_text", ""),
+        "failover": "\n".join(v.typed(p) for p in fl.get("failover", [])),
+        "when_unanswered": fl.get("when_unanswered", "message"),
+        "voicemail_prompt": fl.get("voicemail_prompt", ""),
+        "tz": get_settings().report_timezone,
+        "after_hours": "voicemail",
+        "after_hours_forward": "",
+        "closed_dates": "",
+    }
+    hours = fl.get("hours")
+    if hours:
+        out.update(hours_on="on", tz=hours["timezone"], closed_dates=" ".join(hours.get("closed_dates", [])))
+        for day, spans in hours.get("weekly", {}).items():
+            if spans:
+                out[f"{day}_open"], out[f"{day}_close"] = spans[0]
+    after = fl.get("after_hours") or {}
+    if after.get("action") == "forward":
+        out.update(after_hours="forward", after_hours_forward=v.typed(after["forward_to"]))
+    return out
+
+
+# --- what a caller hears -------------------------------------------------------------------------
+
+
+def _probe_times(flow: dict[str, Any], start: datetime) -> tuple[datetime | None, datetime | None]:
+    """A coming moment when the line is open, and one when it is closed (``None``: never, this week)."""
+    opened = closed = None
+    at = start.replace(second=0, microsecond=0)
+    for _ in range(8 * 24 * 4):  # every quarter hour of the next eight days
+        if handling.is_open(flow, at):
+            opened = opened or at
+        else:
+            closed = closed or at
+        if opened and closed:
+            break
+        at += timedelta(minutes=15)
+    return opened, closed
+
+
+def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a caller hears, as scenarios (``title``, ``steps`` in words), from the voice webhook's
+    own TwiML for this line as saved."""
+    route = Route(
+        kind,
+        line["id"],
+        line["name"],
+        line.get("forward_to"),
+        bool(line.get("record")),
+        line.get("disclosure"),
+        line.get("flow") or None,
+    )
+    fl = line.get("flow") or {}
+    opened, closed = _probe_times(fl, clock.now())
+    out: list[dict[str, Any]] = []
+    if opened is not None:
+        plan = twiml.plan(route, opened)
+        title = "During business hours" if fl.get("hours") else "When someone calls"
+        steps = _steps(twiml.forward(route, "+15555550100", at=opened), route, fl)
+        for step in range(1, len(plan.phones) + 1):
+            steps.append({"when": "If nobody answers, the line is busy or the call fails", "text": ""})
+            steps[-1]["text"] = " ".join(
+                s["text"] for s in _steps(twiml.forward(route, "+15555550100", step=step, at=opened), route, fl)
+            )
+        out.append({"title": title, "steps": steps})
+    if closed is not None:
+        out.append(
+            {
+                "title": "Outside business hours and on closed dates",
+                "steps": _steps(twiml.forward(route, "+15555550100", at=closed), route, fl),
+            }
+        )
+    return out
+
+
+def _steps(xml: str, route: Route, fl: dict[str, Any]) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = []
+    for verb in ElementTree.fromstring(xml):  # noqa: S314  (our own TwiML, never input)
+        text = _describe(verb, route, fl)
+        if text:
+            steps.append({"when": "", "text": text})
+    return steps
+
+
+def _describe(verb: ElementTree.Element, route: Route, fl: dict[str, Any]) -> str:
+    if verb.tag == "Say":
+        return f"The caller hears: “{(verb.text or '').strip()}”"
+    if verb.tag == "Dial":
+        phones = [n.text or "" for n in verb.iter("Number")]
+        text = f"Rings {', '.join(v.display(p) for p in phones)} for up to {verb.get('timeout')} seconds"
+        if verb.get("record"):
+            text += ", recording the conversation once it is answered"
+        if any(n.get("url") for n in verb.iter("Number")):
+            heard = ElementTree.fromstring(twiml.whisper(route.name, fl)).findtext("Say") or ""  # noqa: S314
+            text += f"; whoever answers hears “{heard.strip()}” first (the caller does not)"
+        return text + "."
+    if verb.tag == "Record":
+        minutes = int(verb.get("maxLength") or twiml.VOICEMAIL_MAX_SECONDS) // 60
+        return f"After a beep the caller leaves a voicemail (up to {minutes} minutes); it shows on the call's page."
+    if verb.tag == "Hangup":
+        return "The call ends."
+    if verb.tag == "Reject":
+        return "The call is rejected."
+    return ""

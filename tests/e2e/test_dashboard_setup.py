@@ -1,0 +1,230 @@
+"""Setting up call tracking with pages only, in Debian's Chromium, on a fresh stack without demo data.
+
+Sign in → the first-run checklist → a channel (a refused phone keeps what was typed) → its number
+bought → a website pool with numbers → its script tag pasted into the stack's test website → the
+install check passes → the test link swaps the number → business hours and voicemail (a half-typed
+day refused beside its field) → a signed (simulated Twilio) call to the channel's number shows on the
+overview and on the numbers page. Every page: axe-core at 1280 and 390 px, screenshots. Then: a viewer
+sees the pages without forms and a POST by hand is a 403; the API and the page refuse the same input
+with the same message.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from scripts.local import simulate_call
+from tests.support import browser as br
+from tests.support import dashboard as dash
+from tests.support import stack as stack_mod
+
+pytestmark = pytest.mark.browser
+CALLER = "+14155550177"
+
+
+_check = dash.check_page
+
+
+def _e164(display: str) -> str:
+    digits = re.sub(r"\D", "", display)
+    return "+" + (digits if len(digits) > 10 else "1" + digits)
+
+
+_wait = dash.wait_for
+
+
+def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pump: Any) -> None:
+    base = dashboard.stack.base_url
+    page = dashboard.signed_in("admin").new_page()
+
+    # Given a fresh install, the dashboard opens on the first-run checklist
+    page.goto(dashboard.url("/dashboard"))
+    expect(page.locator("#checklist-heading")).to_contain_text("0 of 4 done")
+    _check(page, "setup-first-run")
+
+    # When a channel is made with a phone that is not one, the form says so beside it and keeps the name
+    page.goto(dashboard.url("/dashboard/channels"))
+    page.fill("#new-name", "Google Ads")
+    page.fill("#new-forward_to", "12")
+    page.click("text=Make channel")
+    expect(page.locator("#new-forward_to-error")).to_contain_text("'forward_to'")
+    expect(page.locator("#new-name")).to_have_value("Google Ads")
+    expect(page.locator("#new-forward_to")).to_have_value("12")
+    _check(page, "setup-channels-refused")
+    # ... and typed as people type a phone, it is taken
+    page.fill("#new-forward_to", "(202) 555-0144")
+    page.click("text=Make channel")
+    expect(page.locator("h1")).to_have_text("Google Ads")
+
+    # When its number is bought from its page
+    page.click("text=Buy a number")
+    expect(page.locator(".notice-ok")).to_contain_text("Bought")
+    channel_number = _e164(page.locator(".big-number").inner_text())
+    channel_url = page.url.split("?")[0]
+
+    # Then the numbers page answers "which number is on my Google ad?"
+    page.goto(dashboard.url("/dashboard/numbers?q=google"))
+    row = page.locator("#numbers-table tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Google Ads")
+    expect(row).to_contain_text("(202) 555-0144")
+    expect(row).to_contain_text("here")
+    page.click("#check-twilio")  # asks the provider itself where the number points
+    expect(page.locator("#numbers-table tbody tr")).to_contain_text(
+        "here Twilio sends its calls here (checked just now)"
+    )
+    page.goto(dashboard.url("/dashboard/numbers?find=1&country=US&area_code=201"))
+    expect(page.locator("fieldset.choices label")).not_to_have_count(0)
+    _check(page, "setup-numbers-search")
+
+    # When a website pool is made for the stack's test website, with two numbers
+    page.goto(dashboard.url("/dashboard/pools"))
+    page.fill("#new-name", "Website")
+    page.fill("#new-allowed_origins", base)
+    page.fill("#new-original_number", "(202) 555-0199")
+    page.fill("#new-forward_to", "202.555.0144")
+    page.click("text=Make pool")
+    expect(page.locator("h1")).to_have_text("Website")
+    page.fill("#buy-count", "2")
+    page.click("text=Buy numbers")
+    expect(page.locator(".notice-ok")).to_contain_text("Bought")
+    pool_url = page.url.split("?")[0]
+    # (and the sizing model says how many numbers the site's busiest hour needs)
+    page.fill("#size-visitors", "120")
+    page.click("text=Suggest a size")
+    expect(page.locator("#size-advice")).to_contain_text("track about 99% of 120 visitors an hour")
+
+    # And its script tag is copied into the test website the stack serves
+    tag = page.input_value("#script-tag")
+    assert 'data-site="sk_' in tag and "/ct.js" in tag
+    page.click("button[data-copy=script-tag]")
+    expect(page.locator('[data-copied="script-tag"]')).to_contain_text("Copied")
+    site = page.context.new_page()
+    site.goto(base + "/demo/site")
+    site.fill("#site-tag", tag)
+    site.click("#site-save")
+    expect(site.locator("#site-message")).to_contain_text("Saved")
+    site.close()
+
+    # Then the install check finds it
+    page.goto(pool_url)
+    page.click("text=Check the page")
+    expect(page.locator("#check-result")).to_contain_text("Installed")
+    _check(page, "setup-pool")
+
+    # And the test link shows a visitor one of the pool's numbers in place of the site's own
+    link = page.locator("#test-link").get_attribute("href") or ""
+    assert "utm_source=" in link
+    visitor = br.new_context(dashboard.browser)
+    vpage = visitor.new_page()
+    vpage.goto(link)
+    expect(vpage.locator("#site-phone")).not_to_have_text("(202) 555-0199", timeout=10_000)
+    swapped = _e164(vpage.locator("#site-phone").inner_text())
+    visitor.close()
+    page.goto(dashboard.url("/dashboard/numbers?q=website"))
+    pool_numbers = [_e164(t) for t in page.locator("#numbers-table tbody th").all_inner_texts()]
+    assert swapped in pool_numbers and channel_number not in pool_numbers
+
+    # When business hours are half typed, the day is refused beside it and the greeting kept
+    page.goto(channel_url)
+    page.check("#h-hours_on")
+    page.fill("#h-tz", "America/New_York")
+    page.fill("#h-mon_open", "09:00")
+    page.select_option("#h-when_unanswered", "voicemail")
+    page.fill("#h-voicemail_prompt", "Thanks for calling Acme. Leave a message.")
+    page.click("text=Save call handling")
+    expect(page.locator("#h-mon-error")).to_contain_text("opening and a closing time")
+    expect(page.locator("#h-voicemail_prompt")).to_have_value("Thanks for calling Acme. Leave a message.")
+    # ... and saved whole, the preview says what a caller hears
+    for day in ("mon", "tue", "wed", "thu", "fri"):
+        page.fill(f"#h-{day}_open", "09:00")
+        page.fill(f"#h-{day}_close", "17:00")
+    page.click("text=Save call handling")
+    expect(page.locator(".notice-ok")).to_contain_text("Call handling saved")
+    preview = page.locator(".preview")
+    expect(preview).to_contain_text("During business hours")
+    expect(preview).to_contain_text("Outside business hours")
+    expect(preview).to_contain_text("Thanks for calling Acme")
+    _check(page, "setup-channel")
+
+    # When a call (signed as Twilio signs) comes to the new number
+    simulate_call(
+        base,
+        channel_number,
+        CALLER,
+        answer="yes",
+        talk_seconds=5,
+        token=stack_mod.AUTH_TOKEN,
+        api_key=stack_mod.API_KEY,
+    )
+
+    # Then it is on the overview, and on the numbers page
+    def counted() -> bool:
+        page.goto(dashboard.url("/dashboard"))
+        return page.locator("#totals-heading").count() > 0
+
+    _wait("the call on the overview", counted)
+    expect(page.locator('.total[data-key="calls"] .total-value')).to_have_text("1")
+    page.goto(dashboard.url("/dashboard/numbers"))
+    row = page.locator("#numbers-table tbody tr", has_text="Google Ads")
+    expect(row.locator("td.num")).to_have_text("1")
+    _check(page, "setup-numbers")
+    page.goto(dashboard.url("/dashboard/start"))
+    expect(page.locator("#checklist-heading")).to_contain_text("3 of 4 done")  # no alert recipient yet
+
+    # When a pool number is released, the confirmation says what happens to calls to it first
+    page.goto(dashboard.url("/dashboard/numbers?q=website"))
+    before = page.locator("#numbers-table tbody tr").count()
+    page.locator("#numbers-table tbody tr").first.locator("text=Release").click()
+    expect(page.locator("main")).to_contain_text("stop reaching Website at once")
+    _check(page, "setup-number-release")
+    page.click("button.button-danger")
+    expect(page.locator(".notice-ok")).to_contain_text("Released")
+    page.goto(dashboard.url("/dashboard/numbers?q=website"))
+    expect(page.locator("#numbers-table tbody tr")).to_have_count(before - 1)
+
+    # and a channel with a number is not deleted: the page says to release its number first
+    page.goto(channel_url + "/delete")
+    page.click("button.button-danger")
+    expect(page.locator(".notice-error")).to_contain_text("release the channel's numbers first")
+    _check(page, "setup-channel-delete-refused")
+
+
+def test_a_viewer_sees_the_setup_pages_read_only(dashboard: dash.Dashboard) -> None:
+    context = dashboard.signed_in("viewer")
+    page = context.new_page()
+    for path in ("/dashboard/numbers", "/dashboard/channels", "/dashboard/pools"):
+        page.goto(dashboard.url(path))
+        assert page.locator("h1").count() == 1
+        assert page.locator("form[method=post]:not([action$=signout])").count() == 0, path
+    _check(page, "setup-pools-viewer")
+    # A channel's page: its settings and call handling shown, none of it changeable
+    status, made = dashboard.stack.request("POST", "/v1/channels", {"name": "Print ad", "forward_to": "+12025550144"})
+    assert status == 201
+    page.goto(dashboard.url(f"/dashboard/channels/{made['id']}"))
+    expect(page.locator("#main-name")).to_be_disabled()
+    expect(page.locator("#h-voicemail_prompt")).to_be_disabled()
+    assert page.locator("main button").count() == 0
+    _check(page, "setup-channel-viewer")
+    # A POST by hand, with the session's own CSRF token, is a 403
+    csrf = page.locator("input[name=csrf]").first.input_value()
+    answer = page.request.post(
+        dashboard.url("/dashboard/channels"), form={"csrf": csrf, "name": "X", "forward_to": "+12025550144"}
+    )
+    assert answer.status == 403
+    context.close()
+
+
+def test_the_api_and_the_page_refuse_the_same_input_with_the_same_message(dashboard: dash.Dashboard) -> None:
+    status, body = dashboard.stack.request("POST", "/v1/channels", {"name": "Radio", "forward_to": "555"})
+    assert status == 400
+    page = dashboard.signed_in("admin").new_page()
+    page.goto(dashboard.url("/dashboard/channels"))
+    page.fill("#new-name", "Radio")
+    page.fill("#new-forward_to", "555")
+    page.click("text=Make channel")
+    assert page.locator("#new-forward_to-error").inner_text() == body["error"]["message"]
