@@ -3,8 +3,9 @@
 Sign in → the first-run checklist → a channel (a refused phone keeps what was typed) → its number
 bought → a website pool with numbers → its script tag pasted into the stack's test website → the
 install check passes → the test link swaps the number → business hours and voicemail (a half-typed
-day refused beside its field) → a signed (simulated Twilio) call to the channel's number shows on the
-overview and on the numbers page. Every page: axe-core at 1280 and 390 px, screenshots. Then: a viewer
+day refused beside its field) → an alert recipient, a webhook and this month's spend (the outlets
+pages, ``set_up_outlets``) → a signed (simulated Twilio) call to the channel's number shows on the
+overview with a cost per call, reaches the webhook, and shows on the numbers page. Every page: axe-core at 1280 and 390 px, screenshots. Then: a viewer
 sees the pages without forms and a POST by hand is a 403; the API and the page refuse the same input
 with the same message.
 """
@@ -12,12 +13,15 @@ with the same message.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from scripts.local import simulate_call
+from tests.e2e.test_dashboard_outlets import set_up_outlets
+from tests.support.alerts import Stub
 from tests.support import browser as br
 from tests.support import dashboard as dash
 from tests.support import stack as stack_mod
@@ -37,7 +41,7 @@ def _e164(display: str) -> str:
 _wait = dash.wait_for
 
 
-def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pump: Any) -> None:
+def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pump: Any, stub: Stub) -> None:
     base = dashboard.stack.base_url
     page = dashboard.signed_in("admin").new_page()
 
@@ -151,6 +155,10 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     expect(preview).to_contain_text("Thanks for calling Acme")
     _check(page, "setup-channel")
 
+    # When the owner adds an alert recipient and a webhook and types this month's spend on Google Ads
+    month = datetime.now(UTC).strftime("%Y-%m")
+    set_up_outlets(page, base, webhook_url=stub.url + "/hooks", source_label="Google Ads", month=month)
+
     # When a call (signed as Twilio signs) comes to the new number
     simulate_call(
         base,
@@ -165,16 +173,21 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     # Then it is on the overview, and on the numbers page
     def counted() -> bool:
         page.goto(dashboard.url("/dashboard"))
-        return page.locator("#totals-heading").count() > 0
+        total = page.locator('.total[data-key="calls"] .total-value')
+        return total.count() > 0 and total.inner_text().strip() == "1"
 
     _wait("the call on the overview", counted)
     expect(page.locator('.total[data-key="calls"] .total-value')).to_have_text("1")
+    # with a cost per call from the month's spend (a money figure, not "–")
+    expect(page.locator('.total[data-key="cost_per_call"] .total-value')).to_have_text(re.compile(r"\d"))
+    # and the webhook got the call's events, signed
+    _wait("the call's events at the webhook", lambda: bool(stub.paths("/hooks")))
     page.goto(dashboard.url("/dashboard/numbers"))
     row = page.locator("#numbers-table tbody tr", has_text="Google Ads")
     expect(row.locator("td.num")).to_have_text("1")
     _check(page, "setup-numbers")
     page.goto(dashboard.url("/dashboard/start"))
-    expect(page.locator("#checklist-heading")).to_contain_text("3 of 4 done")  # no alert recipient yet
+    expect(page.locator("#checklist-heading")).to_contain_text("4 of 4 done")
 
     # When a pool number is released, the confirmation says what happens to calls to it first
     page.goto(dashboard.url("/dashboard/numbers?q=website"))
