@@ -23,7 +23,7 @@ from chalicelib.integrations.conversions import delivery
 from chalicelib.store import calls as calls_store
 from chalicelib.store import conversions as conv_store
 from chalicelib.store.models import CallModel
-from tests.support.conversions import DEVELOPER_TOKEN, GA4Receiver, GoogleAdsReceiver, ga4, google_ads  # noqa: F401
+from tests.support.conversions import DEVELOPER_TOKEN, GA4Receiver, GoogleAdsReceiver
 from tests.support.env import T0, body
 
 CALLER = "+12025550123"

@@ -14,8 +14,8 @@ from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.integrations.conversions import platforms, rules
 from chalicelib.integrations.conversions import settings as conv_settings
-from chalicelib.integrations.conversions.platform import Destination as PlatformDestination
 from chalicelib.integrations.conversions.platform import DAY_MS, Platform, window_ms
+from chalicelib.integrations.conversions.platform import Destination as PlatformDestination
 from chalicelib.store import conversions as store
 from chalicelib.store.conversions import Destination
 
