@@ -141,7 +141,8 @@ def access_token(dest: Destination) -> str:
         scopes=[SCOPE],
     )
     try:
-        creds.refresh(_Transport(dest.local))  # type: ignore[arg-type,no-untyped-call]
+        # before_request refreshes a credential that has no token yet (and sets the header we then build)
+        creds.before_request(_Transport(dest.local), "POST", SCOPE, {})  # type: ignore[arg-type,no-untyped-call]
     except exceptions.RefreshError as exc:
         if "invalid_grant" in str(exc):
             raise DisableDestination(
