@@ -276,6 +276,11 @@ def test_google_ads_uploads_reads_row_errors_retries_too_recent_after_6_hours_an
     # A stale call.completed arriving after it restates nothing
     run_queue([record(event(c_ok, "completed", NOW - HOUR + 80_000), sub)])
     assert len(google_ads.adjustments) == 1
+    # A call that no longer counts (marked spam): a retraction, once
+    spam = {**richer, "outcome": "spam"}
+    run_queue([record(event(spam, "updated", at + 1000, outcome="sale"), sub)] * 2)
+    assert [a["adjustmentType"] for a in google_ads.adjustments] == ["RESTATEMENT", "RETRACTION"]
+    assert google_ads.adjustments[1]["orderId"] == c_ok["sid"] and "restatementValue" not in google_ads.adjustments[1]
 
 
 def test_an_answer_lost_to_our_timeout_then_already_exists_counts_as_delivered(
