@@ -77,7 +77,13 @@ def wanted_types() -> set[str]:
 def on_event(event: Event) -> None:
     if event.type not in TYPES:
         return
-    wanted = [d.id for d in active()]
+    # A completed call goes only where some rule takes it; an update anywhere active (it may set
+    # an outcome a rule waits for, or change what was sent).
+    wanted = [
+        d.id
+        for d in active()
+        if event.type == "call.updated" or any(rules.why_not(r, event.call) is None for r in d.data.get("rules", []))
+    ]
     if wanted:
         bus.publish_to(event, [SUBSCRIBER_PREFIX + d for d in wanted])
 
