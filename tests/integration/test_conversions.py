@@ -451,3 +451,56 @@ def test_a_calls_page_shows_where_it_was_sent_and_a_viewer_cannot_change_destina
     refused = viewer.post(f"/dashboard/conversions/{dest['id']}/pause", {"csrf": viewer.csrf})
     assert refused.status_code == 403
     assert body(api.call("GET", f"/v1/conversions/destinations/{dest['id']}"))["paused"] is False
+
+
+def test_the_demo_month_plus_web_calls_with_click_ids_sends_exactly_the_eligible_ones(
+    api: Any, conv: Any, google_ads: GoogleAdsReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scripts import local
+    from tests.integration.test_events import line
+
+    # Given make run's demo month (channel calls, through the real voice code) ...
+    line(api)
+    monkeypatch.setattr(local, "_env", lambda: None)  # this process's settings are the tests'
+    assert local.seed_calls(days=30, per_day=1, seed=29) > 10
+    clock.set_source(None)  # seed_calls moved the clock; the rest runs at the real time
+    now = clock.now_ms()
+    # ... plus web calls whose visits carry Google click ids, some missed or short
+    expected = set()
+    for i in range(12):
+        source = {"gclid": f"g-{i}"} if i % 4 else {"gbraid": f"gb-{i}"}
+        answered, talk = i % 5 != 0, 5 if i % 6 == 1 else 90
+        put_call(f"CW{i:032d}", now - (i + 1) * 86_400_000, source=source, answered=answered, talk_time=talk)
+        if answered and talk >= 30:
+            expected.add(f"CW{i:032d}")
+    dest = create(
+        api,
+        {
+            "platform": "google_ads",
+            "settings": {"customer_id": "1234567890"},
+            "credentials": {
+                "developer_token": DEVELOPER_TOKEN,
+                "client_id": "c",
+                "client_secret": "s",
+                "refresh_token": "r",
+            },
+            "rules": [{"action": "customers/1234567890/conversionActions/1", "min_talk_seconds": 30, "value": 40}],
+            "backfill_days": 0,
+        },
+    )
+    google_ads.fail_first = 2
+    # When every final call's event comes three times, shuffled
+    records = []
+    for record_ in calls_store.scan_all():
+        if calls.is_final(record_):
+            c = calls.to_dict(record_)
+            records.append(
+                record(event(c, "completed", clock.parse_iso(c["started_at"]) + 60_000), f"conversion:{dest['id']}")
+            )
+    assert len(records) > 20
+    tripled = records * 3
+    random.Random(7).shuffle(tripled)
+    run_queue(tripled)
+    # Then Google has exactly the eligible web calls (channel calls have no click id), each once
+    assert set(google_ads.conversions) == expected
+    assert len(google_ads.rows_sent()) == len(expected) + 2  # each once, plus the two refused tries
