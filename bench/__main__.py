@@ -21,6 +21,7 @@ ALL = [
     "dashboard",
     "dashboard_setup",
     "alerts",
+    "conversions",
 ]
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"

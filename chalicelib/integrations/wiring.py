@@ -23,6 +23,7 @@ from chalicelib.core.settings import get_settings, load, problems
 from chalicelib.core.settings import readme_table as core_readme_table
 from chalicelib.events.integration import INTEGRATION as EVENTS
 from chalicelib.integrations.alerts.integration import INTEGRATION as ALERTS
+from chalicelib.integrations.conversions.integration import INTEGRATION as CONVERSIONS
 from chalicelib.integrations.registry import Integration
 from chalicelib.integrations.webhooks.integration import INTEGRATION as WEBHOOKS
 from chalicelib.recordings.integration import INTEGRATION as RECORDINGS
@@ -34,6 +35,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     RECORDINGS,
     WEBHOOKS,
     ALERTS,
+    CONVERSIONS,
 )
 
 

@@ -69,6 +69,8 @@ PAGES: tuple[str, ...] = (
     "/dashboard/pools",
     "/dashboard/pools/pl_0000000000000000",
     "/dashboard/pools/pl_0000000000000000/delete",
+    "/dashboard/conversions",
+    "/dashboard/conversions/cd_0000000000000000",
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
 ACTIONS: tuple[str, ...] = (
@@ -96,6 +98,13 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/pools/pl_0000000000000000/numbers",
     "/dashboard/pools/pl_0000000000000000/check",
     "/dashboard/pools/pl_0000000000000000/delete",
+    "/dashboard/conversions",
+    "/dashboard/conversions/cd_0000000000000000/credentials",
+    "/dashboard/conversions/cd_0000000000000000/rules",
+    "/dashboard/conversions/cd_0000000000000000/rules/ru_0/delete",
+    "/dashboard/conversions/cd_0000000000000000/pause",
+    "/dashboard/conversions/cd_0000000000000000/resume",
+    "/dashboard/conversions/cd_0000000000000000/test",
 )
 
 

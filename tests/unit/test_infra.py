@@ -39,6 +39,7 @@ from pynamodb.models import Model
 from calltracking_cli import policy as policy_tool
 from chalicelib.core import settings
 from chalicelib.integrations.alerts import settings as alert_settings
+from chalicelib.integrations.conversions import settings as conversion_settings
 from chalicelib.store.models import ALL_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -585,21 +586,26 @@ def test_policy_secrets(stage: str) -> None:
     assert params, f"{stage} reads no secrets from SSM"
     arns = sorted(f"arn:aws:ssm:{_scope(stage)}:parameter{p}" for p in params)
     alerts = f"arn:aws:ssm:{_scope(stage)}:parameter{alert_settings.load(env).alerts_ssm_prefix}/*"
+    conversions = f"arn:aws:ssm:{_scope(stage)}:parameter{conversion_settings.load(env).conversions_ssm_prefix}/*"
     policy = _policy(stage)
     by_sid = {s["Sid"]: s for s in _statements(policy, "ssm")}
-    assert set(by_sid) == {"ReadSecrets", "AlertSecrets"}
+    assert set(by_sid) == {"ReadSecrets", "AlertSecrets", "ConversionCredentials"}
     in_code = _ssm_actions_in_code()
     assert in_code == {"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"}
     assert _as_list(by_sid["ReadSecrets"]["Action"]) == ["ssm:GetParameter"]
     assert sorted(_as_list(by_sid["ReadSecrets"]["Resource"])) == arns
     assert set(_as_list(by_sid["AlertSecrets"]["Action"])) == in_code
     assert _as_list(by_sid["AlertSecrets"]["Resource"]) == [alerts]
+    assert set(_as_list(by_sid["ConversionCredentials"]["Action"])) == in_code
+    assert _as_list(by_sid["ConversionCredentials"]["Resource"]) == [conversions]
     [kms] = _statements(policy, "kms")
     assert _as_list(kms["Action"]) == ["kms:Decrypt"]
     assert _as_list(kms["Resource"]) == [f"arn:aws:kms:{_scope(stage)}:key/*"]
     cond = kms["Condition"]
     assert cond["StringLike"]["kms:ViaService"] == f"ssm.{_scope(stage).split(':')[0]}.amazonaws.com"
-    assert sorted(_as_list(cond["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"])) == sorted([*arns, alerts])
+    assert sorted(_as_list(cond["StringLike"]["kms:EncryptionContext:PARAMETER_ARN"])) == sorted(
+        [*arns, alerts, conversions]
+    )
 
 
 # What each SES v2 operation the code calls needs in IAM (chalicelib/integrations/alerts/).

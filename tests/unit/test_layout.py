@@ -46,6 +46,7 @@ KEY_PREFIXES = (
     "WEBSESSION#",
     "SIGNINFAIL#",
     "ALERT#",
+    "CONV#",
     "SCHEMA",
 )
 # Loaded by ``import app`` they would cost every cold start, the voice webhook's included.
@@ -67,6 +68,7 @@ HEAVY = (
     "jinja2",
     "argon2",
     "calltracking_local",
+    "google",  # google-auth: the ad platforms' OAuth refresh, loaded on a conversion's first send
 )
 
 

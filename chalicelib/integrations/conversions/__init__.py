@@ -1,0 +1,1 @@
+"""Calls as conversions in the ad platforms: destinations, rules, exactly-once delivery, the log."""
