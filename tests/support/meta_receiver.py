@@ -18,9 +18,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.support import receivers
 
 ACTION_SOURCES = {
     "email",
@@ -166,14 +167,14 @@ def running() -> Iterator[MetaReceiver]:
     state = MetaReceiver()
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(receivers.JsonHandler):
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length") or 0))
             with lock:
                 state.requests += 1
                 if state.fail_next:
                     busy = {"message": "An unknown error occurred", "type": "OAuthException", "code": 1}
-                    self._answer(state.fail_next.pop(0), {"error": {**busy, "is_transient": True}})
+                    self.answer_json(state.fail_next.pop(0), {"error": {**busy, "is_transient": True}})
                     return
                 if self.path != f"/{state.version}/{state.pixel_id}/events":
                     self._error(400, 803, None, "Unknown path", f"no such object {self.path}")
@@ -197,7 +198,7 @@ def running() -> Iterator[MetaReceiver]:
                         continue  # Meta's deduplication: the second is dropped, the request still succeeds
                     state.seen.add(key)
                     (state.test_events if test else state.events).append(e)
-                self._answer(200, {"events_received": len(data), "messages": [], "fbtrace_id": "AtraceOK"})
+                self.answer_json(200, {"events_received": len(data), "messages": [], "fbtrace_id": "AtraceOK"})
 
         def _error(self, status: int, code: int, subcode: int | None, title: str, message: str) -> None:
             error: dict[str, Any] = {"message": "Invalid parameter" if code == 100 else message}
@@ -207,24 +208,8 @@ def running() -> Iterator[MetaReceiver]:
             if title:
                 error["error_user_title"], error["error_user_msg"] = title, message
             state.refused.append(error)
-            self._answer(status, {"error": error})
+            self.answer_json(status, {"error": error})
 
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    try:
+    with receivers.serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        srv.shutdown()
-        srv.server_close()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import threading
 import time
@@ -26,9 +25,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support import receivers
 
 ID_COLUMNS = {"UserId", "ClientId", "Yclid"}
 OPTIONAL = {
@@ -150,7 +150,7 @@ def running() -> Iterator[MetricaReceiver]:
     state = MetricaReceiver()
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(receivers.JsonHandler):
         def _prefix(self) -> str:
             return f"/management/v1/counter/{state.counter}/offline_conversions/"
 
@@ -180,7 +180,7 @@ def running() -> Iterator[MetricaReceiver]:
                     return
                 upload = Upload(len(state.uploads) + 1001, state.counter, rows, column, parse_qs(parts.query), text)
                 state.uploads.append(upload)
-                self._answer(200, {"uploading": upload.json()})
+                self.answer_json(200, {"uploading": upload.json()})
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
@@ -189,35 +189,19 @@ def running() -> Iterator[MetricaReceiver]:
                 if not self._authorized():
                     return
                 if parts.path == self._prefix() + "calls_uploadings":
-                    self._answer(200, {"uploadings": [u.json() for u in state.uploads]})
+                    self.answer_json(200, {"uploadings": [u.json() for u in state.uploads]})
                     return
                 m = re.fullmatch(re.escape(self._prefix()) + r"calls_uploading/(\d+)", parts.path)
                 found = [u for u in state.uploads if m and u.id == int(m.group(1))]
                 if not found:
                     self._error(404, "not_found", "Uploading not found")
                     return
-                self._answer(200, {"uploading": found[0].json()})
+                self.answer_json(200, {"uploading": found[0].json()})
 
         def _error(self, status: int, kind: str, message: str) -> None:
-            self._answer(status, {"errors": [{"error_type": kind, "message": message}], "code": status,
+            self.answer_json(status, {"errors": [{"error_type": kind, "message": message}], "code": status,
                                   "message": message})  # fmt: skip
 
-        def _answer(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    state.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    try:
+    with receivers.serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        srv.shutdown()
-        srv.server_close()
