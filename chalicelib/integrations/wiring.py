@@ -36,10 +36,19 @@ INTEGRATIONS: tuple[Integration, ...] = (
     ALERTS,
 )
 
+# The conversions platforms' own settings modules (base URLs, API versions), named, not imported: a
+# platform is no integration of its own (``conversions/INTERFACE.md``) and loads on its first send.
+CONVERSION_PLATFORM_SETTINGS: tuple[str, ...] = (
+    "chalicelib.integrations.conversions.meta.settings",
+    "chalicelib.integrations.conversions.metrica.settings",
+)
+
 
 def settings_modules() -> list[ModuleType]:
-    """Each integration's settings module (``settings=`` in its declaration), imported now."""
-    return [importlib.import_module(i.settings) for i in INTEGRATIONS if i.settings]
+    """Each integration's settings module (``settings=`` in its declaration), then each conversions
+    platform's, imported now."""
+    names = [i.settings for i in INTEGRATIONS if i.settings] + list(CONVERSION_PLATFORM_SETTINGS)
+    return [importlib.import_module(name) for name in names]
 
 
 def settings_problems(env: Mapping[str, str] | None = None) -> list[str]:
