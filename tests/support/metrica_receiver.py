@@ -80,6 +80,7 @@ class MetricaReceiver:
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
     fail_next: list[int] = field(default_factory=list)
     now: float | None = None
+    hang_seconds: float = 0.0  # take the file, then answer this late (a lost answer)
 
     def rows(self) -> list[dict[str, str]]:
         return [r for u in self.uploads for r in u.rows]
@@ -180,7 +181,8 @@ def running() -> Iterator[MetricaReceiver]:
                     return
                 upload = Upload(len(state.uploads) + 1001, state.counter, rows, column, parse_qs(parts.query), text)
                 state.uploads.append(upload)
-                self.answer_json(200, {"uploading": upload.json()})
+            time.sleep(state.hang_seconds)
+            self.answer_json(200, {"uploading": upload.json()})
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)

@@ -163,3 +163,18 @@ def test_send_test_proves_token_and_counter_without_uploading(metrica: metrica_r
     bad = platform.send_test(destination(metrica, token="y0_wrong"), now)
     assert not bad.ok and "OAuth token" in bad.messages[0]
     assert metrica.uploads == []
+
+
+def test_an_upload_without_an_answer_is_not_sent_again(
+    metrica: metrica_receiver.MetricaReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.integrations.conversions.metrica import client
+
+    # Given Metrica taking the file but answering after our deadline (it keeps every row it is given)
+    monkeypatch.setattr(client, "TIMEOUT_SECONDS", 0.3)
+    metrica.hang_seconds = 1.0
+    now = int(time.time() * 1000)
+    [outcome] = metrica_platform().send(destination(metrica), [conversion(now, "CA" + "a" * 32)], now)
+    # Then the call is final, not transient: a retry would count it twice in Metrica
+    assert outcome.kind == "final" and outcome.code == "NO_ANSWER" and "not sent again" in outcome.reason
+    assert len(metrica.uploads) == 1
