@@ -23,6 +23,7 @@ from chalicelib.core.settings import get_settings, load, problems
 from chalicelib.core.settings import readme_table as core_readme_table
 from chalicelib.events.integration import INTEGRATION as EVENTS
 from chalicelib.integrations.alerts.integration import INTEGRATION as ALERTS
+from chalicelib.integrations.conversions.integration import INTEGRATION as CONVERSIONS
 from chalicelib.integrations.registry import Integration
 from chalicelib.integrations.webhooks.integration import INTEGRATION as WEBHOOKS
 from chalicelib.recordings.integration import INTEGRATION as RECORDINGS
@@ -34,21 +35,13 @@ INTEGRATIONS: tuple[Integration, ...] = (
     RECORDINGS,
     WEBHOOKS,
     ALERTS,
-)
-
-# The conversions platforms' own settings modules (base URLs, API versions), named, not imported: a
-# platform is no integration of its own (``conversions/INTERFACE.md``) and loads on its first send.
-CONVERSION_PLATFORM_SETTINGS: tuple[str, ...] = (
-    "chalicelib.integrations.conversions.meta.settings",
-    "chalicelib.integrations.conversions.metrica.settings",
+    CONVERSIONS,
 )
 
 
 def settings_modules() -> list[ModuleType]:
-    """Each integration's settings module (``settings=`` in its declaration), then each conversions
-    platform's, imported now."""
-    names = [i.settings for i in INTEGRATIONS if i.settings] + list(CONVERSION_PLATFORM_SETTINGS)
-    return [importlib.import_module(name) for name in names]
+    """Each integration's settings module (``settings=`` in its declaration), imported now."""
+    return [importlib.import_module(i.settings) for i in INTEGRATIONS if i.settings]
 
 
 def settings_problems(env: Mapping[str, str] | None = None) -> list[str]:

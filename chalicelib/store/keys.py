@@ -161,6 +161,42 @@ def webhook_message(endpoint_id: str, delivery_id: str) -> Key:
     return Key(f"HOOK#{endpoint_id}#messages", delivery_id)
 
 
+# --- conversions (calls sent to ad platforms) -------------------------------------------------------
+
+CONVERSIONS_PK = "CONV#destinations"  # one item per destination (settings, rules; never its credentials)
+CONVERSIONS_LATER_PK = "CONV#later"  # conversions a platform said to send later, sk by due time
+
+
+def conversion_destination(destination_id: str) -> Key:
+    return Key(CONVERSIONS_PK, destination_id)
+
+
+def conversion_log(destination_id: str) -> str:
+    """Partition of a destination's delivery log (sk: ``<epoch ms, 13 digits>#<call>#<rule>#<n>``)."""
+    return f"CONV#{destination_id}#log"
+
+
+def conversion_log_line(destination_id: str, at_ms: int, call_sid: str, rule_id: str, n: str) -> Key:
+    return Key(conversion_log(destination_id), f"{at_ms:013d}#{call_sid}#{rule_id}#{n}")
+
+
+def conversion_call(call_sid: str) -> str:
+    """Partition of a call's conversions: ``state#<destination>#<rule>`` and ``log#<ms>#...`` lines."""
+    return f"CONV#call#{call_sid}"
+
+
+def conversion_state(call_sid: str, destination_id: str, rule_id: str) -> Key:
+    return Key(conversion_call(call_sid), f"state#{destination_id}#{rule_id}")
+
+
+def conversion_call_log_line(call_sid: str, at_ms: int, destination_id: str, rule_id: str, n: str) -> Key:
+    return Key(conversion_call(call_sid), f"log#{at_ms:013d}#{destination_id}#{rule_id}#{n}")
+
+
+def conversion_later(due_ms: int, destination_id: str, call_sid: str, rule_id: str) -> Key:
+    return Key(CONVERSIONS_LATER_PK, f"{due_ms:013d}#{destination_id}#{call_sid}#{rule_id}")
+
+
 # --- alerts and summaries ------------------------------------------------------------------------
 
 ALERT_RECIPIENTS_PK = "ALERT#recipients"  # one item per recipient, sk = the recipient id

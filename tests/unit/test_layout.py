@@ -46,6 +46,7 @@ KEY_PREFIXES = (
     "WEBSESSION#",
     "SIGNINFAIL#",
     "ALERT#",
+    "CONV#",
     "SCHEMA",
 )
 # Loaded by ``import app`` they would cost every cold start, the voice webhook's included.

@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from chalicelib.integrations import outbound
+from chalicelib.integrations.conversions import settings as own
 from chalicelib.integrations.conversions.meta import events
-from chalicelib.integrations.conversions.meta import settings as own
 from chalicelib.integrations.conversions.platform import (
     ClickIds,
     Consent,

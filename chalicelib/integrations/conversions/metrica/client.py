@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from chalicelib.integrations import outbound
+from chalicelib.integrations.conversions import settings as own
 from chalicelib.integrations.conversions.metrica import calls
-from chalicelib.integrations.conversions.metrica import settings as own
 from chalicelib.integrations.conversions.platform import (
     Conversion,
     Destination,

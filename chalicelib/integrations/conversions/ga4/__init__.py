@@ -1,0 +1,1 @@
+"""GA4: Measurement Protocol events for converting calls."""

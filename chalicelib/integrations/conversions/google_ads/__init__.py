@@ -1,0 +1,1 @@
+"""Google Ads: offline click conversions over REST (no gRPC library)."""
