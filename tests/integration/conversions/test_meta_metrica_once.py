@@ -1,0 +1,86 @@
+"""Through the shared layer: a Meta or Metrica destination made with the API, a call event delivered
+three times (SQS redelivery, a duplicated stream record) sends the call once. The receivers are the
+platforms' (``tests/support/meta_receiver.py``, ``metrica_receiver.py``); the events are fed Lambda-shaped
+to the events' own ``delivery.deliver``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib import calls
+from chalicelib.core import clock
+from chalicelib.events import delivery as event_delivery
+from chalicelib.events.model import Event, dumps, event_id
+from chalicelib.store import calls as calls_store
+from chalicelib.store.models import CallModel
+from tests.support import meta_receiver, metrica_receiver
+from tests.support.env import T0, body
+
+NOW = int(T0 * 1000)
+CALLER = "+14155550188"
+
+
+@pytest.fixture
+def meta(alerting: Any, settings_env: Any, fake_clock: Any) -> Iterator[meta_receiver.MetaReceiver]:
+    with meta_receiver.running() as receiver:
+        receiver.now = T0
+        settings_env(META_GRAPH_BASE_URL=receiver.url, META_GRAPH_API_VERSION=receiver.version)
+        yield receiver
+
+
+@pytest.fixture
+def metrica(alerting: Any, settings_env: Any, fake_clock: Any) -> Iterator[metrica_receiver.MetricaReceiver]:
+    with metrica_receiver.running() as receiver:
+        receiver.now = T0
+        settings_env(METRICA_API_BASE_URL=receiver.url)
+        yield receiver
+
+
+def put_call(sid: str, source: dict[str, Any]) -> dict[str, Any]:
+    """A finished web call in the calls table; its API view (what a call event carries)."""
+    started = NOW - 3_600_000
+    attribution = {"confidence": "active", "pool_id": "pl_1", "session_id": "s1", "lease_started_at": started - 600_000,
+                   "source": source, "channel_group": "social"}  # fmt: skip
+    CallModel(sid, month=clock.month_key(started), started_at=started, attribution=attribution, caller=CALLER,
+              called="+14155550100", kind="pool", status="completed", answered=True, talk_time=80, duration=90,
+              first_time=True, status_rank=calls.FINAL_RANK).save()  # fmt: skip
+    record = calls_store.get(sid, consistent=True)
+    assert record is not None
+    return calls.to_dict(record)
+
+
+def deliver_three_times(call: dict[str, Any], destination_id: str) -> None:
+    ev = Event(event_id(call["sid"], "completed", str(NOW)), "call.completed", call["sid"], NOW - 60_000, call, {})
+    rec = {"body": dumps(ev, "conversion:" + destination_id), "attributes": {"ApproximateReceiveCount": "1"},
+           "receiptHandle": "rh"}  # fmt: skip
+    for _ in range(3):
+        event_delivery.deliver(rec)
+
+
+def create(api: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    answer = api.call("POST", "/v1/conversions/destinations", {**payload, "backfill_days": 0})
+    assert answer.status_code == 201, answer.body
+    return dict(body(answer))
+
+
+def test_a_redelivered_call_event_sends_one_meta_event(api: Any, meta: meta_receiver.MetaReceiver) -> None:
+    dest = create(api, {"platform": "meta", "name": "Meta ads", "settings": {"pixel_id": meta.pixel_id},
+                        "credentials": {"access_token": meta.token},
+                        "rules": [{"action": "Lead", "value": 40, "currency": "usd"}]})  # fmt: skip
+    call = put_call("CA" + "m" * 32, {"fbclid": "IwAR0abc", "consent_ad_user_data": "granted"})
+    deliver_three_times(call, dest["id"])
+    assert meta.requests == 1 and [e["event_id"] for e in meta.events] == [call["sid"]]
+    assert meta.events[0]["custom_data"] == {"value": 40, "currency": "USD"} and "ph" in meta.events[0]["user_data"]
+
+
+def test_a_redelivered_call_event_uploads_one_metrica_row(api: Any, metrica: metrica_receiver.MetricaReceiver) -> None:
+    dest = create(api, {"platform": "metrica", "name": "Metrica", "settings": {"counter_id": metrica.counter},
+                        "credentials": {"oauth_token": metrica.token}, "rules": [{"action": "call"}]})  # fmt: skip
+    call = put_call("CA" + "y" * 32, {"ym_client_id": "1700000000987654321"})
+    deliver_three_times(call, dest["id"])
+    assert len(metrica.uploads) == 1 and len(metrica.rows()) == 1
+    row = metrica.rows()[0]
+    assert row["ClientId"] == "1700000000987654321" and row["PhoneNumber"] == ""  # no consent: no number
