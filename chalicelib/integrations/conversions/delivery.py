@@ -187,6 +187,13 @@ def send_planned(
             )
         else:
             to_send.append((conv, cid))
+    every = int(getattr(platform, "send_every_minutes", 0) or 0)
+    if every and not in_background:  # a platform that takes files (Metrica): the later queue sends them in batches
+        slot = (now // (every * 60_000) + 1) * every * 60_000
+        why = f"waiting for the next file to {platform.title} (one every {every} minutes)"
+        for conv, cid in to_send:
+            _record(item, conv, cid, Outcome.later(slot, why), now, basis=basis.get(cid))
+        return []
     failed: list[str] = []
     for start in range(0, len(to_send), max(1, platform.batch_size)):
         batch = to_send[start : start + platform.batch_size]
@@ -368,6 +375,7 @@ def run_later(now_ms: int | None = None, limit: int = 100) -> dict[str, int]:
     """Send what is due from the later queue (each taken once), by destination."""
     now = clock.now_ms() if now_ms is None else now_ms
     counts = {"due": 0, "sent": 0, "pushed": 0}
+    planned: dict[str, tuple[Destination, list[tuple[Conversion, str, dict[str, Any] | None]]]] = {}
     for due in store.due_later(now, limit):
         counts["due"] += 1
         item = store.get_destination(due.destination_id)
@@ -395,8 +403,11 @@ def run_later(now_ms: int | None = None, limit: int = 100) -> dict[str, int]:
         cid = claim_id(call["sid"], item.id, rule["id"], f"later-{kind}", str(tries))
         if events_store.claim_delivery(cid, CLAIMER, now, claim_ms=CLAIM_MS, keep_days=_keep_days(item)) != "claimed":
             continue
-        send_planned(item, [(conv, cid, None)], now, in_background=True)
+        # Sent together per destination, so a platform that takes files gets one per run, not one per call.
+        planned.setdefault(item.id, (item, []))[1].append((conv, cid, None))
         counts["sent"] += 1
+    for item, batch in planned.values():
+        send_planned(item, batch, now, in_background=True)
     return counts
 
 

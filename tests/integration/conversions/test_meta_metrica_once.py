@@ -76,11 +76,29 @@ def test_a_redelivered_call_event_sends_one_meta_event(api: Any, meta: meta_rece
     assert meta.events[0]["custom_data"] == {"value": 40, "currency": "USD"} and "ph" in meta.events[0]["user_data"]
 
 
-def test_a_redelivered_call_event_uploads_one_metrica_row(api: Any, metrica: metrica_receiver.MetricaReceiver) -> None:
+def test_metrica_calls_wait_for_the_next_file_and_a_redelivered_event_uploads_one_row(
+    api: Any, metrica: metrica_receiver.MetricaReceiver, fake_clock: Any
+) -> None:
+    from chalicelib.integrations.conversions import delivery
+
     dest = create(api, {"platform": "metrica", "name": "Metrica", "settings": {"counter_id": metrica.counter},
                         "credentials": {"oauth_token": metrica.token}, "rules": [{"action": "call"}]})  # fmt: skip
-    call = put_call("CA" + "y" * 32, {"ym_client_id": "1700000000987654321"})
-    deliver_three_times(call, dest["id"])
-    assert len(metrica.uploads) == 1 and len(metrica.rows()) == 1
-    row = metrica.rows()[0]
-    assert row["ClientId"] == "1700000000987654321" and row["PhoneNumber"] == ""  # no consent: no number
+    # Given two web calls, one of them delivered three times
+    first = put_call("CA" + "y" * 32, {"ym_client_id": "1700000000987654321"})
+    second = put_call("CA" + "z" * 32, {"ym_client_id": "1700000000111111111", "consent_ad_user_data": "granted"})
+    deliver_three_times(first, dest["id"])
+    deliver_three_times(second, dest["id"])
+    # Then nothing is uploaded yet: Metrica takes files, one every 30 minutes
+    assert metrica.uploads == [] and delivery.run_later()["sent"] == 0
+    # When the next slot comes, one file carries both calls, once each
+    fake_clock.advance(30 * 60)
+    metrica.now = T0 + 30 * 60
+    assert delivery.run_later()["sent"] == 2
+    assert len(metrica.uploads) == 1
+    rows = {r["ClientId"]: r for r in metrica.rows()}
+    assert set(rows) == {"1700000000987654321", "1700000000111111111"}
+    assert rows["1700000000987654321"]["PhoneNumber"] == ""  # no consent: no number
+    assert rows["1700000000111111111"]["PhoneNumber"] == CALLER
+    # and a later run or another redelivery sends nothing again
+    deliver_three_times(first, dest["id"])
+    assert delivery.run_later()["sent"] == 0 and len(metrica.uploads) == 1
