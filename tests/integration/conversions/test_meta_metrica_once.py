@@ -102,3 +102,19 @@ def test_metrica_calls_wait_for_the_next_file_and_a_redelivered_event_uploads_on
     # and a later run or another redelivery sends nothing again
     deliver_three_times(first, dest["id"])
     assert delivery.run_later()["sent"] == 0 and len(metrica.uploads) == 1
+    # When Metrica has processed the file, the next check after the half hour logs it for each call,
+    # reading the upload's status once for both
+    metrica.uploads[0].status = "PROCESSED"
+    fake_clock.advance(30 * 60)
+    metrica.now = T0 + 60 * 60
+    gets = len([r for r in metrica.requests if r[0] == "GET"])
+    delivery.run_later()
+    assert len([r for r in metrica.requests if r[0] == "GET"]) == gets + 1
+    log = body(api.call("GET", f"/v1/conversions/destinations/{dest['id']}/deliveries"))
+    lines = log["deliveries"]
+    checks = [line for line in lines if line.get("kind") == "check"]
+    assert len(checks) == 2 and all("processed" in line["reason"] for line in checks), lines
+    # and nothing is asked again
+    fake_clock.advance(60 * 60)
+    delivery.run_later()
+    assert len([r for r in metrica.requests if r[0] == "GET"]) == gets + 1

@@ -85,12 +85,17 @@ class MetricaPlatform:
                 ready.append(i)
         chosen = [batch[i] for i in ready]
         for column, indexes in calls.files(chosen):
-            for j, outcome in zip(indexes, self._upload(destination, chosen, indexes, column), strict=True):
+            for j, outcome in zip(indexes, self._upload(destination, chosen, indexes, column, now_ms), strict=True):
                 outcomes[ready[j]] = outcome
         return [o for o in outcomes if o is not None]
 
     def _upload(
-        self, destination: Destination, batch: Sequence[Conversion], indexes: list[int], column: str | None
+        self,
+        destination: Destination,
+        batch: Sequence[Conversion],
+        indexes: list[int],
+        column: str | None,
+        now_ms: int,
     ) -> list[Outcome]:
         body, content_type = calls.multipart(calls.csv_text(batch, indexes, column))
         sent = calls.csv_text(batch, indexes, column, mask=True)
@@ -126,7 +131,15 @@ class MetricaPlatform:
             if status in REFUSED:
                 return [Outcome.final(words, code=status, sent=sent, answer=shown, status=answer.status)] * n
             return [
-                Outcome.ok(words, code=status or None, sent=sent, answer=shown, status=answer.status, ref=upload_id)
+                Outcome.ok(
+                    words,
+                    code=status or None,
+                    sent=sent,
+                    answer=shown,
+                    status=answer.status,
+                    ref=upload_id,
+                    retry_at_ms=now_ms + RECHECK_MS,  # when the shared schedule first asks ``check``
+                )
             ] * n
         words = _words(answer.body, answer.status)
         if answer.status >= 500 or answer.status == 429:
