@@ -16,6 +16,7 @@ from tests.support import database
 database.start(by=__name__)
 
 from tests.support.alerts import alerting, stub  # noqa: E402, F401  (fixtures: receivers, SES and SSM)
+from tests.support.conversions import ga4, google_ads  # noqa: E402, F401  (fixtures: the ad platforms' receivers)
 from tests.support.database import api, fake_clock, tables  # noqa: E402, F401  (fixtures)
 
 

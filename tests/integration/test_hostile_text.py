@@ -27,6 +27,7 @@ EXAMPLES_PER_ROUTE = 40
 BODYLESS = {
     ("POST", "/v1/alerts/recipients/{recipient_id}/test"),
     ("POST", "/v1/webhooks/{endpoint_id}/test"),
+    ("POST", "/v1/conversions/destinations/{destination_id}/test"),
     ("POST", "/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend"),
 }
 
@@ -71,8 +72,10 @@ def has_surrogate(value: Any, *, ascii_escapes: bool = False) -> bool:
 
 
 @pytest.fixture
-def stage(api):
-    """A channel, a pool with a free number, and a stored call: what the routes' paths and bodies name."""
+def stage(api, alerting, settings_env):
+    """A channel, a pool with a free number, and a stored call: what the routes' paths and bodies name
+    (SSM on moto's server for the credentials; GA4 at a closed local port for "send test")."""
+    settings_env(GA4_BASE_URL="http://127.0.0.1:9")
     ch = body(api.call("POST", "/v1/channels", {"name": "Google Ads", "forward_to": "+12025550144"}))
     number = body(api.call("POST", "/v1/numbers", {"channel_id": ch["id"]}))["number"]
     pool = make_pool(api, size=2)
@@ -82,7 +85,15 @@ def stage(api):
     owner = body(
         api.call("POST", "/v1/alerts/recipients", {"name": "Owner", "channel": "email", "email": "o@example.com"})
     )
+    dest = body(
+        api.call(
+            "POST",
+            "/v1/conversions/destinations",
+            {"platform": "ga4", "settings": {"measurement_id": "G-TEST1234"}, "backfill_days": 0},
+        )
+    )
     return {
+        "destination_id": dest["id"],
         "recipient_id": owner["id"],
         "channel_id": ch["id"],
         "pool_id": pool["id"],

@@ -39,6 +39,18 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     # These two take no body: whatever is sent must still never make a 5xx.
     ("POST", "/v1/webhooks/{endpoint_id}/test"): {"note": "ignored"},
     ("POST", "/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/resend"): {"note": "ignored"},
+    ("POST", "/v1/conversions/destinations"): {
+        "platform": "ga4",
+        "name": "GA4",
+        "settings": {"measurement_id": "G-TEST1234"},
+        "rules": [{"action": "phone_call", "min_talk_seconds": 10, "value": 5, "tags": ["vip"]}],
+        "backfill_days": 0,
+        "paused": True,
+    },
+    ("PATCH", "/v1/conversions/destinations/{destination_id}"): {"name": "GA4 2", "paused": True},
+    ("PUT", "/v1/conversions/destinations/{destination_id}/credentials"): {"api_secret": "s3cret"},
+    ("POST", "/v1/conversions/destinations/{destination_id}/test"): {"note": "ignored"},
+    ("POST", "/v1/conversions/destinations/{destination_id}/backfill"): {"days": 3},
     ("POST", "/v1/alerts/recipients"): {
         "name": "Owner",
         "channel": "email",

@@ -24,6 +24,7 @@ from chalicelib.integrations.alerts import dispatch, messages, recipients, summa
 from chalicelib.integrations.alerts import settings as alert_settings
 from chalicelib.reports import aggregates
 from chalicelib.store import alerts as alerts_store
+from chalicelib.store import conversions as conversions_store
 from chalicelib.store import events as events_store
 from chalicelib.store import webhooks
 from chalicelib.store.alerts import Recipient
@@ -117,6 +118,7 @@ def conditions(now: int) -> list[tuple[str, str, dict[str, Any]]]:
             lines = [f"URL: {d.get('url')}", f"Why: {d['disabled_reason']}", "Fix the receiver, then PATCH it enabled."]
             alert = messages.condition_alert("webhook_disabled", hook.id, lines, None, now)
             out.append((f"{hook.id}:{d.get('updated_at')}", "webhook_disabled", alert))
+    out += _conversions_stuck(now)
     parked = len(events_store.parked_records(100))
     dead = _dead_letters()
     if parked or dead:
@@ -128,6 +130,32 @@ def conditions(now: int) -> list[tuple[str, str, dict[str, Any]]]:
         text = f"{parked} parked, {dead} dead-lettered"
         day = clock.day_key(now)
         out.append((day, "events_stuck", messages.condition_alert("events_stuck", text, lines, None, now)))
+    return out
+
+
+def _conversions_stuck(now: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """A conversion destination that gave up on calls past its retries, or was disabled (dead
+    credentials): ``events_stuck`` naming it, once a day while it stays so."""
+    out = []
+    for dest in conversions_store.list_destinations():
+        d = dest.data
+        stuck = d.get("stuck") or {}
+        if not stuck.get("count") and not d.get("disabled_reason"):
+            continue
+        name = f"{d.get('name') or dest.id} ({d.get('platform')}, {dest.id})"
+        lines = [f"Destination: {name}"]
+        if d.get("disabled_reason"):
+            lines.append(f"Disabled: {d['disabled_reason']}")
+        if stuck.get("count"):
+            lines.append(f"Conversions given up or refused since {clock.iso(stuck.get('since'))}: {stuck['count']}")
+            lines.append(f"Last reason: {stuck.get('reason')}")
+        lines.append(
+            f"See its delivery log: GET /v1/conversions/destinations/{dest.id}/deliveries; fix, then PATCH it "
+            "enabled (which clears this)."
+        )
+        text = f"conversions to {name} need attention"
+        alert = messages.condition_alert("events_stuck", text, lines, None, now)
+        out.append((f"conv:{dest.id}:{clock.day_key(now)}", "events_stuck", alert))
     return out
 
 

@@ -29,14 +29,14 @@ INTEGRATION = Integration(
             "conversions_later",
             15,
             f"{_HERE}.delivery:run_later",
-            local_seconds=30.0,
+            local_seconds=300.0,  # make run: a 6-hour wait is simulated by the clock, not waited for
             description="conversions a platform said to send later (Google's TOO_RECENT_EVENT), when due",
         ),
         ScheduleDecl(
             "conversions_backfill",
             5,
             f"{_HERE}.delivery:run_backfill",
-            local_seconds=20.0,
+            local_seconds=120.0,
             description="a new destination's past calls, a page at a time from a stored cursor",
         ),
     ),
