@@ -118,3 +118,16 @@ def test_metrica_calls_wait_for_the_next_file_and_a_redelivered_event_uploads_on
     fake_clock.advance(60 * 60)
     delivery.run_later()
     assert len([r for r in metrica.requests if r[0] == "GET"]) == gets + 1
+
+
+def test_meta_and_metrica_settings_and_actions_are_checked_by_the_api(api: Any, alerting: Any) -> None:
+    def made(platform: str, settings: dict[str, Any], action: str) -> Any:
+        payload = {"platform": platform, "settings": settings, "rules": [{"action": action}], "backfill_days": 0}
+        return api.call("POST", "/v1/conversions/destinations", payload)
+
+    bad_pixel = made("meta", {"pixel_id": "abc"}, "Lead")
+    assert bad_pixel.status_code == 400 and "pixel" in body(bad_pixel)["error"]["message"]
+    bad_event = made("meta", {"pixel_id": "123456789012345"}, "Lead!<script>")
+    assert bad_event.status_code == 400 and "event name" in body(bad_event)["error"]["message"]
+    bad_counter = made("metrica", {"counter_id": "12ab"}, "call")
+    assert bad_counter.status_code == 400 and "counter" in body(bad_counter)["error"]["message"]

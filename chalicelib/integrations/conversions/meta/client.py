@@ -42,6 +42,7 @@ _DEAD_TOKEN = {190, 102, 10}
 _TRANSIENT = {1, 2, 4, 17, 32, 341, 613, 80004}
 _PIXEL = re.compile(r"\d{5,20}")
 _TEST_CODE = re.compile(r"[A-Za-z0-9]{1,64}")
+_EVENT_NAME = re.compile(r"[A-Za-z0-9_ -]{1,50}")
 
 
 class MetaPlatform:
@@ -72,6 +73,12 @@ class MetaPlatform:
             if key in settings:
                 out[key] = settings[key]
         return out
+
+    def check_action(self, action: str, settings: Mapping[str, object]) -> str | None:
+        """A rule's event name: a standard event (``Lead``, ``Contact``, ``Purchase``) or a custom one."""
+        if not _EVENT_NAME.fullmatch(action):
+            return "a Meta event name is 1 to 50 letters, digits, spaces, '_' or '-' (a standard one: Lead, Contact)"
+        return None
 
     def why_not(self, conversion: Conversion, now_ms: int, settings: Mapping[str, object]) -> str | None:
         return events.why_not(conversion, now_ms, window_ms(self, settings))
