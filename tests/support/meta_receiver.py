@@ -177,7 +177,13 @@ def running() -> Iterator[MetaReceiver]:
                     self.answer_json(state.fail_next.pop(0), {"error": {**busy, "is_transient": True}})
                     return
                 if self.path != f"/{state.version}/{state.pixel_id}/events":
-                    self._error(400, 803, None, "Unknown path", f"no such object {self.path}")
+                    # Graph's answer for an object that does not exist or this token cannot see
+                    object_id = self.path.split("/")[2]
+                    message = (
+                        f"Unsupported post request. Object with ID '{object_id}' does not exist, cannot be loaded "
+                        "due to missing permissions, or does not support this operation"
+                    )
+                    self._error(400, 100, 33, "", message)
                     return
                 if not (self.headers.get("content-type") or "").startswith("application/x-www-form-urlencoded"):
                     self._error(400, 100, 2804002, "Invalid body", "send the parameters form-encoded")
@@ -201,7 +207,7 @@ def running() -> Iterator[MetaReceiver]:
                 self.answer_json(200, {"events_received": len(data), "messages": [], "fbtrace_id": "AtraceOK"})
 
         def _error(self, status: int, code: int, subcode: int | None, title: str, message: str) -> None:
-            error: dict[str, Any] = {"message": "Invalid parameter" if code == 100 else message}
+            error: dict[str, Any] = {"message": "Invalid parameter" if code == 100 and title else message}
             error.update({"type": "OAuthException", "code": code, "is_transient": False, "fbtrace_id": "AtraceErr"})
             if subcode is not None:
                 error["error_subcode"] = subcode

@@ -160,3 +160,13 @@ def test_send_test_uses_the_test_event_code(meta: meta_receiver.MetaReceiver) ->
     assert meta.test_events[0]["action_source"] == "phone_call"
     missing = meta_platform.send_test(destination(meta), now)
     assert not missing.ok and "test event code" in missing.messages[0]
+
+
+def test_an_unknown_dataset_disables_the_destination(meta: meta_receiver.MetaReceiver) -> None:
+    from chalicelib.integrations.conversions import platforms
+
+    now = int(time.time() * 1000)
+    wrong = Destination("dst_meta", "meta", {"pixel_id": "999999999"}, {"access_token": meta.token}, local=True)
+    with pytest.raises(DisableDestination, match="dataset"):
+        platforms.get("meta").send(wrong, [conversion(now), conversion(now, call_sid="CA" + "5" * 32)], now)
+    assert meta.requests == 1  # not tried again event by event

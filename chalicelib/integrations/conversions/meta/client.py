@@ -117,6 +117,11 @@ class MetaPlatform:
         words = _words(error, answer.status)
         if code in _DEAD_TOKEN or answer.status == 401:
             raise DisableDestination(f"Meta refused the access token: {words}")
+        if code == 803 or (code == 100 and error.get("error_subcode") == 33):
+            # The dataset does not exist or this token cannot see it: no event could ever go.
+            raise DisableDestination(
+                f"Meta does not know the dataset (pixel) id, or the token cannot reach it: {words}"
+            )
         if answer.status >= 500 or answer.status == 429 or code in _TRANSIENT or error.get("is_transient") is True:
             return [Outcome.transient(words, code=_code(error), sent=sent, answer=shown, status=answer.status)] * len(
                 batch
