@@ -21,6 +21,7 @@ from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
     from chalicelib.dashboard import logpage, overview, story, web
+    from chalicelib.integrations.conversions import pages as conversions
     from chalicelib.recordings import playback
     from chalicelib.reports import outcomes
 else:  # dashboard only: loaded on its first request (see lazy_module)
@@ -28,6 +29,7 @@ else:  # dashboard only: loaded on its first request (see lazy_module)
     overview = lazy_module("chalicelib.dashboard.overview")
     story = lazy_module("chalicelib.dashboard.story")
     web = lazy_module("chalicelib.dashboard.web")
+    conversions = lazy_module("chalicelib.integrations.conversions.pages")
     playback = lazy_module("chalicelib.recordings.playback")
     outcomes = lazy_module("chalicelib.reports.outcomes")
 
@@ -94,7 +96,8 @@ def call_page(sid: str) -> Response:
     viewer = web.require(req)
     data = story.story(sid)
     saved = web.query_params(req).get("saved") == "1"
-    return web.render(req, "call.html", viewer=viewer, saved=saved, **data, **_common())
+    sent = conversions.of_call(sid)
+    return web.render(req, "call.html", viewer=viewer, saved=saved, conversions=sent, **data, **_common())
 
 
 @bp.route("/dashboard/calls/{sid}/outcome", methods=["POST"], content_types=FORMS)
@@ -106,7 +109,10 @@ def save_outcome(sid: str) -> Response:
         outcomes.set_outcome(sid, story.outcome_body(form), ctx=viewer.context)
     except BadRequest as exc:  # the story again, with what was wrong
         data = story.story(sid)
-        return web.render(req, "call.html", viewer=viewer, status=400, error=exc.message, **data, **_common())
+        sent = conversions.of_call(sid)
+        return web.render(
+            req, "call.html", viewer=viewer, status=400, error=exc.message, conversions=sent, **data, **_common()
+        )
     return web.redirect(f"/dashboard/calls/{quote(sid)}?" + urlencode({"saved": "1"}))
 
 
@@ -115,3 +121,51 @@ def call_recording(sid: str) -> Response:
     req = bp.current_request
     web.require(req)
     return json_response(playback.link(sid), headers={"Cache-Control": "no-store"})
+
+
+# --- the ad platforms (calls as conversions): chalicelib/integrations/conversions/pages.py ----------
+
+
+@bp.route("/dashboard/conversions", methods=["GET"])
+def conversions_page() -> Response:
+    return conversions.list_page(bp.current_request)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/conversions", methods=["POST"], content_types=FORMS)
+def add_conversion_destination() -> Response:
+    return conversions.create(bp.current_request)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/conversions/{destination_id}", methods=["GET"])
+def conversion_page(destination_id: str) -> Response:
+    return conversions.detail_page(bp.current_request, destination_id)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/conversions/{destination_id}/credentials", methods=["POST"], content_types=FORMS)
+def conversion_credentials(destination_id: str) -> Response:
+    return conversions.set_credentials(bp.current_request, destination_id)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/conversions/{destination_id}/rules", methods=["POST"], content_types=FORMS)
+def conversion_add_rule(destination_id: str) -> Response:
+    return conversions.add_rule(bp.current_request, destination_id)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/conversions/{destination_id}/rules/{rule_id}/delete", methods=["POST"], content_types=FORMS)
+def conversion_remove_rule(destination_id: str, rule_id: str) -> Response:
+    return conversions.remove_rule(bp.current_request, destination_id, rule_id)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/conversions/{destination_id}/pause", methods=["POST"], content_types=FORMS)
+def conversion_pause(destination_id: str) -> Response:
+    return conversions.pause(bp.current_request, destination_id, True)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/conversions/{destination_id}/resume", methods=["POST"], content_types=FORMS)
+def conversion_resume(destination_id: str) -> Response:
+    return conversions.pause(bp.current_request, destination_id, False)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/conversions/{destination_id}/test", methods=["POST"], content_types=FORMS)
+def conversion_test(destination_id: str) -> Response:
+    return conversions.send_test(bp.current_request, destination_id)  # type: ignore[no-any-return]

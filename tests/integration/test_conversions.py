@@ -414,3 +414,16 @@ def test_a_backfill_sends_the_windows_eligible_calls_resuming_from_its_cursor(
 def test_nothing_is_queued_without_a_destination(conv: Any) -> None:
     assert delivery.wanted_types() == set()
     assert conv_store.list_destinations() == []
+
+
+def test_two_copies_racing_for_the_same_conversion_cannot_both_claim_it(api: Any, conv: Any) -> None:
+    # Given a destination and a call that counts
+    dest = ga4_destination(api)
+    call = put_call("CA" + "c" * 32, NOW - HOUR, source={"ga_client_id": "1.2"})
+    item = conv_store.get_destination(dest["id"])
+    assert item is not None
+    # When one copy has claimed it (and not finished), a second copy of any event finds it busy
+    first = delivery._plan(item, call, NOW, None)
+    assert [c.rule_id for c, _, _ in first] == [item.data["rules"][0]["id"]]
+    with pytest.raises(event_delivery.RetryIn):
+        delivery._plan(item, call, NOW, None)

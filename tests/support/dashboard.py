@@ -51,6 +51,8 @@ PAGES: tuple[str, ...] = (
     "/dashboard/calls/CA00000000000000000000000000000000",
     "/dashboard/calls/CA00000000000000000000000000000000/recording",
     "/dashboard/users",
+    "/dashboard/conversions",
+    "/dashboard/conversions/cd_0000000000000000",
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
 ACTIONS: tuple[str, ...] = (
@@ -59,6 +61,13 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/users/someone@example.com/disable",
     "/dashboard/users/someone@example.com/enable",
     "/dashboard/calls/CA00000000000000000000000000000000/outcome",
+    "/dashboard/conversions",
+    "/dashboard/conversions/cd_0000000000000000/credentials",
+    "/dashboard/conversions/cd_0000000000000000/rules",
+    "/dashboard/conversions/cd_0000000000000000/rules/ru_0/delete",
+    "/dashboard/conversions/cd_0000000000000000/pause",
+    "/dashboard/conversions/cd_0000000000000000/resume",
+    "/dashboard/conversions/cd_0000000000000000/test",
 )
 
 
