@@ -185,6 +185,8 @@ class MetaPlatform:
         except OSError as exc:
             return TestResult(False, (f"Meta could not be reached: {exc}",))
         messages = [outcome.reason]
+        if outcome.kind == "sent":
+            messages.append(f"It shows in Events Manager → the dataset → Test events (code {code}), never in ads")
         messages += [str(m) for m in _json(outcome.answer.encode()).get("messages") or []]
         return TestResult(outcome.kind == "sent", tuple(messages), outcome.sent, outcome.answer, outcome.status)
 
