@@ -10,7 +10,7 @@ from typing import Any
 
 from bench import common
 
-ALL = ["coldstart", "leases", "voice", "reports", "sizing", "site", "webhooks", "dashboard", "alerts"]
+ALL = ["coldstart", "leases", "voice", "reports", "sizing", "site", "webhooks", "dashboard", "alerts", "conversions"]
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
 

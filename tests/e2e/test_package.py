@@ -154,6 +154,23 @@ def test_twilio_and_phonenumbers_still_do_what_the_app_asks(tree: Path) -> None:
     assert json.loads(out) == ["+12015550123", "+442079460018", "+4930901820", "+33123456789", "+81312345678"]
 
 
+def test_the_ad_platforms_clients_load_from_the_package_without_grpc_or_cryptography(tree: Path) -> None:
+    # The Google Ads client's OAuth refresh (google-auth, pure Python) and both platform clients
+    out = _run_in_package(
+        tree,
+        "import sys, json\n"
+        "from google.oauth2.credentials import Credentials\n"
+        "from google.auth import exceptions\n"
+        "from chalicelib.integrations.conversions import platforms\n"
+        "names = [platforms.get(n).title for n in platforms.names()]\n"
+        "Credentials(None, refresh_token='r', client_id='c', client_secret='s', token_uri='https://x/token')\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('grpc', 'cryptography', 'proto'))\n"
+        "print(json.dumps([names, heavy]))\n",
+    )
+    names, heavy = json.loads(out)
+    assert {"Google Ads", "GA4"} <= set(names) and heavy == []
+
+
 def test_every_module_ships_bytecode_python_uses_without_checking_the_source(tree: Path, built: package.Built) -> None:
     tag = "cpython-" + built.runtime.removeprefix("python").replace(".", "")
     sources = [p for p in tree.rglob("*.py")]

@@ -159,11 +159,11 @@ def test_a_month_of_calls_is_sent_exactly_once_under_tripled_shuffled_records_an
     # Given a GA4 destination with two rules, and a receiver that fails its first two requests
     dest = ga4_destination(api)
     ga4.fail_first = 2
-    # And 40 calls of the last two days: some missed, some short, some with no GA4 client id, some
+    # And 24 calls of the last day: some missed, some short, some with no GA4 client id, some
     # static, half set to "lead" later (a call.updated after the call.completed)
     records = []
     expected: set[tuple[str, str]] = set()
-    for i in range(40):
+    for i in range(24):
         sid = f"CA{i:032d}"
         started = NOW - i * HOUR
         source = {} if i % 3 == 0 else {"ga_client_id": f"{1000 + i}.1700000000", "ga_session_id": "1700000001"}
@@ -427,3 +427,22 @@ def test_two_copies_racing_for_the_same_conversion_cannot_both_claim_it(api: Any
     assert [c.rule_id for c, _, _ in first] == [item.data["rules"][0]["id"]]
     with pytest.raises(event_delivery.RetryIn):
         delivery._plan(item, call, NOW, None)
+
+
+def test_a_calls_page_shows_where_it_was_sent_and_a_viewer_cannot_change_destinations(
+    api: Any, conv: Any, ga4: GA4Receiver
+) -> None:
+    from tests.integration.test_dashboard_pages import Browser, html
+
+    dest = ga4_destination(api)
+    c = put_call("CA" + "d" * 32, NOW - HOUR, source={"ga_client_id": "1.2"})
+    run_queue([record(event(c, "completed", NOW), f"conversion:{dest['id']}")])
+    viewer = Browser(api, "viewer")
+    page = html(viewer.get(f"/dashboard/calls/{c['sid']}"))
+    assert "Sent to ad platforms" in page and "GA4 site" in page and ">sent<" in page
+    # The destination's page shows the log in words; a viewer's post by hand is refused
+    detail = html(viewer.get(f"/dashboard/conversions/{dest['id']}"))
+    assert "GA4 took the event" in detail and "ga4-secret" not in detail
+    refused = viewer.post(f"/dashboard/conversions/{dest['id']}/pause", {"csrf": viewer.csrf})
+    assert refused.status_code == 403
+    assert body(api.call("GET", f"/v1/conversions/destinations/{dest['id']}"))["paused"] is False

@@ -68,6 +68,7 @@ HEAVY = (
     "jinja2",
     "argon2",
     "calltracking_local",
+    "google",  # google-auth: the ad platforms' OAuth refresh, loaded on a conversion's first send
 )
 
 

@@ -51,7 +51,7 @@ INTEGRATION = Integration(
             "Resource": ["arn:aws:ssm:{region}:{account}:parameter/calltracking/{stage}/conversions/*"],
         },
     ),
-    keep=Keep(botocore_services=("ssm",), packages=("requests", "google")),
+    keep=Keep(botocore_services=("ssm",), packages=("google", "rsa", "pyasn1", "pyasn1_modules")),
     openapi="chalicelib/integrations/conversions/openapi.yaml",
     export=f"{_HERE}.caller_data:export",
     erase=f"{_HERE}.caller_data:erase",

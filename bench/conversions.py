@@ -1,0 +1,85 @@
+"""Conversions benchmark: the voice webhook's DynamoDB requests and time with 0 and 4 destinations.
+
+Budget (issue 29): unchanged. Destinations are read by the ``conversions`` subscriber's gate and
+handler after the call's change reaches the stream, never by the voice webhook, so four
+destinations (two Google Ads, two GA4, each with a rule) must add no request and no time to
+answering a call. Both sides run in one process against the same embedded DynamoDB, alternating
+in blocks, as ``bench/webhooks.py`` does.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from bench import common
+from bench.voice import with_and_without
+
+N = 200  # voice webhooks per side
+DESTINATIONS = 4
+BLOCK = 20
+
+
+def run() -> dict[str, Any]:
+    with common.embedded_dynamodb("bench-conversions-"):
+        return _measure()
+
+
+def _measure() -> dict[str, Any]:
+    from chalicelib.integrations.conversions import destinations
+
+    def add() -> None:
+        for i in range(DESTINATIONS // 2):
+            destinations.create(
+                {
+                    "platform": "google_ads",
+                    "settings": {"customer_id": f"123456789{i}"},
+                    "rules": [{"action": f"customers/123456789{i}/conversionActions/1", "value": 10}],
+                    "backfill_days": 0,
+                }
+            )
+            destinations.create(
+                {
+                    "platform": "ga4",
+                    "settings": {"measurement_id": f"G-BENCH{i}000"},
+                    "rules": [{"action": "phone_call"}],
+                    "backfill_days": 0,
+                }
+            )
+
+    def remove() -> None:
+        for item in destinations.list_all():
+            destinations.delete(item["id"])
+
+    by_side = with_and_without(add, remove, n=N, block=BLOCK)
+    counts = {DESTINATIONS if k else 0: v for k, v in by_side[0].items()}
+    times = {DESTINATIONS if k else 0: v for k, v in by_side[1].items()}
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "n_per_side": N,
+        "destinations": DESTINATIONS,
+        "requests_per_voice_webhook": {
+            str(k): {"median": statistics.median(c), "max": max(c), "min": min(c)} for k, c in counts.items()
+        },
+        "median_seconds": {str(k): round(v, 6) for k, v in med.items()},
+        "time_ratio_4_to_0_destinations": round(med[DESTINATIONS] / med[0], 2),
+        "requests_equal": counts[0] == counts[DESTINATIONS],
+        "budget": "requests equal; time ratio about 1",
+    }
+
+
+def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    req = r["requests_per_voice_webhook"]
+    zero, four = req["0"], req[str(r["destinations"])]
+    return [
+        (
+            "DynamoDB requests per voice webhook, 0 / 4 conversion destinations (max)",
+            f"{zero['max']} / {four['max']}",
+            "equal",
+        ),
+        (
+            "Voice webhook time, 4 destinations ÷ 0 destinations (medians)",
+            f"{r['time_ratio_4_to_0_destinations']:g}x",
+            "≈ 1",
+        ),
+    ]
