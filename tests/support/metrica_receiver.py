@@ -15,6 +15,7 @@ otherwise); ``GET .../calls_uploadings`` the list. Bad input: 400 ``{"errors": [
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import re
@@ -182,10 +183,8 @@ def running() -> Iterator[MetricaReceiver]:
                 upload = Upload(len(state.uploads) + 1001, state.counter, rows, column, parse_qs(parts.query), text)
                 state.uploads.append(upload)
             time.sleep(state.hang_seconds)
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
                 self.answer_json(200, {"uploading": upload.json()})
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up waiting (the lost answer a test asked for)
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
