@@ -54,7 +54,8 @@ def public(item: Destination) -> dict[str, Any]:
         "platform": d["platform"],
         "name": d.get("name"),
         "settings": d.get("settings", {}),
-        "rules": d.get("rules", []),
+        # the value is kept as its exact decimal text; shown as the number it is
+        "rules": [{**r, "value": None if r.get("value") is None else float(r["value"])} for r in d.get("rules", [])],
         # Which credentials are set and when: never their values.
         "credentials": {
             f: {"set": f in d.get("credentials", {}), "set_at": clock.iso(d.get("credentials", {}).get(f))}
