@@ -193,6 +193,13 @@ def send_planned(
             )
         else:
             to_send.append((conv, cid))
+    every = int(getattr(platform, "send_every_minutes", 0) or 0)
+    if every and not in_background:  # a platform that takes files (Metrica): the later queue sends them in batches
+        slot = (now // (every * 60_000) + 1) * every * 60_000
+        why = f"waiting for the next file to {platform.title} (one every {every} minutes)"
+        for conv, cid in to_send:
+            _record(item, conv, cid, Outcome.later(slot, why), now, basis=basis.get(cid))
+        return []
     failed: list[str] = []
     for start in range(0, len(to_send), max(1, platform.batch_size)):
         batch = to_send[start : start + platform.batch_size]
@@ -258,6 +265,12 @@ def _record(
             basis_at=basis if basis is not None else now,
         )
         store.put_state(conv.call_sid, item.id, conv.rule_id, state, now_ms=now, keep_days=keep)
+        if outcome.ref and hasattr(platforms.get(item.data["platform"]), "check"):
+            # An upload the platform processes later (Metrica): the later queue reads its result back.
+            due = outcome.retry_at_ms or now + later_delay_ms(1)
+            store.add_later(
+                due, item.id, conv.call_sid, conv.rule_id, {"check": outcome.ref, "tries": 1}, keep_days=keep
+            )
     elif outcome.kind == "later":
         due = outcome.retry_at_ms or now + conv_settings.get().conversions_later_seconds[0] * 1000
         store.put_state(
@@ -374,6 +387,8 @@ def run_later(now_ms: int | None = None, limit: int = 100) -> dict[str, int]:
     """Send what is due from the later queue (each taken once), by destination."""
     now = clock.now_ms() if now_ms is None else now_ms
     counts = {"due": 0, "sent": 0, "pushed": 0}
+    planned: dict[str, tuple[Destination, list[tuple[Conversion, str, dict[str, Any] | None]]]] = {}
+    checked: dict[tuple[str, str], Outcome] = {}  # one read per upload and run, however many calls it holds
     for due in store.due_later(now, limit):
         counts["due"] += 1
         item = store.get_destination(due.destination_id)
@@ -382,6 +397,9 @@ def run_later(now_ms: int | None = None, limit: int = 100) -> dict[str, int]:
         if not store.take_later(due.sk):
             continue
         if item is None:
+            continue
+        if due.data.get("check"):
+            _check(item, due.call_sid, due.rule_id, due.data, now, checked)
             continue
         record = calls_store.get(due.call_sid)
         rule = next((r for r in item.data.get("rules", []) if r["id"] == due.rule_id), None)
@@ -401,9 +419,43 @@ def run_later(now_ms: int | None = None, limit: int = 100) -> dict[str, int]:
         cid = claim_id(call["sid"], item.id, rule["id"], f"later-{kind}", str(tries))
         if events_store.claim_delivery(cid, CLAIMER, now, claim_ms=CLAIM_MS, keep_days=_keep_days(item)) != "claimed":
             continue
-        send_planned(item, [(conv, cid, None)], now, in_background=True)
+        # Sent together per destination, so a platform that takes files gets one per run, not one per call.
+        planned.setdefault(item.id, (item, []))[1].append((conv, cid, None))
         counts["sent"] += 1
+    for item, batch in planned.values():
+        send_planned(item, batch, now, in_background=True)
     return counts
+
+
+CHECK_TRIES = 12
+
+
+def _check(
+    item: Destination,
+    call_sid: str,
+    rule_id: str,
+    data: dict[str, Any],
+    now: int,
+    checked: dict[tuple[str, str], Outcome],
+) -> None:
+    """Read back what the platform made of an upload (``Outcome.ref``): log it once it is processed or
+    refused; ask again when it is still processing (at most ``CHECK_TRIES`` times)."""
+    ref, tries = str(data["check"]), int(data.get("tries", 1))
+    if (item.id, ref) not in checked:
+        platform = platforms.get(item.data["platform"])
+        try:
+            checked[(item.id, ref)] = platform.check(destinations.for_platform(item), ref, now)  # type: ignore[attr-defined]
+        except Exception as exc:  # whatever it was, the upload is still there: ask again later
+            checked[(item.id, ref)] = Outcome.transient(f"{type(exc).__name__}: {exc}"[:300])
+    outcome = checked[(item.id, ref)]
+    if outcome.kind in ("later", "transient") and tries < CHECK_TRIES:
+        due = outcome.retry_at_ms or now + later_delay_ms(tries)
+        store.add_later(due, item.id, call_sid, rule_id, {"check": ref, "tries": tries + 1}, keep_days=_keep_days(item))
+        return
+    record = {"at": now, "call_sid": call_sid, "rule_id": rule_id, "kind": "check", "attempt": tries,
+              "result": outcome.kind, "reason": outcome.reason, "code": outcome.code, "answer": outcome.answer[:4000],
+              "status": outcome.status}  # fmt: skip
+    store.log(item.id, call_sid, rule_id, now, token.token_hex(3), record, keep_days=destinations.LOG_DAYS)
 
 
 def _record_final(item: Destination, conv: Conversion, reason: str, now: int) -> None:

@@ -25,6 +25,8 @@ CREDENTIAL_LABELS = {
     "client_id": "OAuth client id",
     "client_secret": "OAuth client secret",
     "refresh_token": "Refresh token",
+    "access_token": "Conversions API access token",
+    "oauth_token": "Yandex OAuth token",
 }
 SETTING_LABELS = {
     "measurement_id": "Measurement id (G-…)",
@@ -32,6 +34,10 @@ SETTING_LABELS = {
     "login_customer_id": "Manager (login) customer id, if any",
     "window_days": "Click-through window, days (1 to 90)",
     "enhanced_conversions": "Enhanced conversions for leads (hashed phone, with consent)",
+    "pixel_id": "Dataset (pixel) id",
+    "test_event_code": "Test event code (Events Manager → Test events)",
+    "counter_id": "Metrica tag (counter) number",
+    "goal_name": "Calls goal name, if Metrica should make one",
 }
 
 
@@ -159,6 +165,7 @@ def detail_page(request: Request, destination_id: str, *, status: int = 200, **c
         platform=platform,
         notice=context.pop("notice", None) or notice,
         log=destinations.deliveries(dest["id"], LOG_LINES),
+        setting_labels=SETTING_LABELS,
         credential_labels=CREDENTIAL_LABELS,
         **context,
     )

@@ -108,6 +108,10 @@ class Outcome:
     sent: str = ""  # the request as sent (JSON or CSV text), redacted
     answer: str = ""  # the platform's answer, redacted
     status: int | None = None  # HTTP status, when a request was made
+    # A platform that processes uploads later (Metrica: up to two hours) hands back its handle on
+    # this one (the upload id); the shared schedule asks ``platform.check(destination, ref, now_ms)``
+    # again until it answers ``sent`` or ``final``. None: nothing to read back.
+    ref: str | None = None
 
     @classmethod
     def ok(cls, reason: str = "accepted", **kw: object) -> Outcome:
@@ -184,6 +188,16 @@ class Platform(Protocol):
     def send_test(self, destination: Destination, now_ms: int) -> TestResult:
         """A made-up conversion, validate-only where the platform has it."""
         ...
+
+
+# Optional parts of a platform (read with ``getattr``; the protocol above does not require them):
+#
+# * ``send_every_minutes: int`` (absent or 0: send as the call events come). A platform that takes
+#   files rather than events (Metrica's ``upload_calls``) sets it: the shared layer keeps its claimed
+#   conversions and its schedule sends them in batches of ``batch_size`` at this cadence.
+# * ``check(destination, ref, now_ms) -> Outcome``: the processing result of an upload an Outcome
+#   named in ``ref``: ``sent`` (processed), ``final`` (refused, in words), ``later(at_ms, why)``
+#   (still processing: ask again then) or ``transient`` (could not ask just now).
 
 
 def window_ms(platform: Platform, settings: Mapping[str, object] | None = None) -> int:

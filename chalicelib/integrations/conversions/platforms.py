@@ -12,8 +12,8 @@ from chalicelib.integrations.conversions.platform import Platform
 PLATFORMS: dict[str, str] = {
     "google_ads": "chalicelib.integrations.conversions.google_ads.client:PLATFORM",
     "ga4": "chalicelib.integrations.conversions.ga4.client:PLATFORM",
-    # "meta": "chalicelib.integrations.conversions.meta.client:PLATFORM",
-    # "metrica": "chalicelib.integrations.conversions.metrica.client:PLATFORM",
+    "meta": "chalicelib.integrations.conversions.meta.client:PLATFORM",
+    "metrica": "chalicelib.integrations.conversions.metrica.client:PLATFORM",
 }
 
 _loaded: dict[str, Platform] = {}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
 from chalicelib.core import settings as core
-from chalicelib.core.settings import Section, parse_delays, parse_url
+from chalicelib.core.settings import Section, parse_delays, parse_stripped, parse_url
 
 
 def parse_schedule(raw: str) -> tuple[int, ...]:
@@ -75,6 +76,27 @@ class ConversionsSettings(NamedTuple):
         "the GA4 Measurement Protocol's host (`/mp/collect`, `/debug/mp/collect`; tests: a local receiver)",
         when="blank",
     )
+    meta_graph_base_url: str = SECTION(
+        "META_GRAPH_BASE_URL",
+        "https://graph.facebook.com",
+        parse_url,
+        "Meta's Graph API, where the Conversions API's events go (tests point it at a local receiver)",
+        when="blank",
+    )
+    meta_graph_api_version: str = SECTION(
+        "META_GRAPH_API_VERSION",
+        "v25.0",
+        parse_stripped,
+        "the Graph API version the Conversions API is called with (Meta supports each for at least two years)",
+        when="blank",
+    )
+    metrica_api_base_url: str = SECTION(
+        "METRICA_API_BASE_URL",
+        "https://api-metrika.yandex.net",
+        parse_url,
+        "Yandex Metrica's management API, where call files are uploaded (tests point it at a local receiver)",
+        when="blank",
+    )
 
 
 SETTINGS = ConversionsSettings
@@ -95,9 +117,13 @@ def problems(s: core.Settings, c: ConversionsSettings) -> list[str]:
             ("GOOGLE_ADS_API_BASE_URL", c.google_ads_api_base_url),
             ("GOOGLE_OAUTH_TOKEN_URL", c.google_oauth_token_url),
             ("GA4_BASE_URL", c.ga4_base_url),
+            ("META_GRAPH_BASE_URL", c.meta_graph_base_url),
+            ("METRICA_API_BASE_URL", c.metrica_api_base_url),
         ):
             if not value.startswith("https://"):
                 found.append(f"{name} {value!r} is not https on a deployed stage: it is for tests only")
+    if not re.fullmatch(r"v\d+\.\d+", c.meta_graph_api_version):
+        found.append(f"META_GRAPH_API_VERSION {c.meta_graph_api_version!r} is not a Graph API version like v25.0")
     if c.conversions_backfill_days < 0 or c.conversions_backfill_days > 90:
         found.append(f"CONVERSIONS_BACKFILL_DAYS {c.conversions_backfill_days} must be 0 to 90")
     return found

@@ -1,0 +1,1 @@
+"""Meta Conversions API: one server event per converting call (``action_source`` ``phone_call``)."""

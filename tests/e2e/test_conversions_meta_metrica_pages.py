@@ -1,0 +1,89 @@
+"""Meta and Metrica destinations on the ad platforms' pages, in Chromium against the local stack: made
+through the form (the token never shown again), "send test" against the platforms' local receivers
+(Meta's test event code; Metrica's uploads list), the answer read on the page. axe-core at both
+widths; screenshots under ``tests/artifacts/conversions-meta-*`` and ``conversions-metrica-*``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.support import dashboard as dash
+from tests.support import meta_receiver, metrica_receiver
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def receivers() -> Iterator[tuple[meta_receiver.MetaReceiver, metrica_receiver.MetricaReceiver]]:
+    with meta_receiver.running() as meta, metrica_receiver.running() as metrica:
+        yield meta, metrica
+
+
+@pytest.fixture(scope="module")
+def stack(chromium: Any, receivers: Any) -> Iterator[dash.Dashboard]:
+    meta, metrica = receivers
+    env = {"META_GRAPH_BASE_URL": meta.url, "META_GRAPH_API_VERSION": meta.version, "METRICA_API_BASE_URL": metrica.url}
+    running = dash.start(extra_env=env)
+    try:
+        yield dash.Dashboard(stack=running, browser=chromium)
+    finally:
+        running.stop()
+
+
+def _check(page: Any, name: str) -> None:
+    for width in dash.WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900 if width > 600 else 844})
+        dash.axe_check(page, name=f"{name} at {width} px")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{name} scrolls sideways at {width} px ({wide} px wide)"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    dash.capture(page, name)
+
+
+def test_an_admin_makes_and_tests_a_meta_and_a_metrica_destination(stack: dash.Dashboard, receivers: Any) -> None:
+    meta, metrica = receivers
+    page = stack.signed_in("admin").new_page()
+    page.goto(stack.url("/dashboard/conversions"))
+    # Meta: the dataset id, a test event code and the access token; a rule sending Lead
+    page.select_option("#platform", "meta")
+    page.fill("#name", "Meta ads")
+    page.fill("#s-meta-pixel_id", meta.pixel_id)
+    page.fill("#s-meta-test_event_code", "TEST12345")
+    page.fill("#c-meta-access_token", meta.token)
+    page.fill("#r-action", "Lead")
+    page.fill("#r-value", "40")
+    with page.expect_navigation():
+        page.click("text=Add destination")
+    expect(page.locator(".notice-ok")).to_contain_text("will not be shown again")
+    assert meta.token not in page.content()
+    with page.expect_navigation():
+        page.click("button:has-text('Send test')")
+    expect(page.locator("#test-heading")).to_contain_text("accepted")
+    expect(page.locator("main")).to_contain_text("Meta received the event")
+    assert len(meta.test_events) == 1 and meta.events == []
+    _check(page, "conversions-meta-destination")
+    # Metrica: the counter and the OAuth token; send test reads the uploads list, uploads nothing
+    page.goto(stack.url("/dashboard/conversions"))
+    page.select_option("#platform", "metrica")
+    page.fill("#name", "Metrica calls")
+    page.fill("#s-metrica-counter_id", metrica.counter)
+    page.fill("#c-metrica-oauth_token", metrica.token)
+    page.fill("#r-action", "call")
+    with page.expect_navigation():
+        page.click("text=Add destination")
+    expect(page.locator(".notice-ok")).to_contain_text("will not be shown again")
+    assert metrica.token not in page.content()
+    with page.expect_navigation():
+        page.click("button:has-text('Send test')")
+    expect(page.locator("#test-heading")).to_contain_text("accepted")
+    expect(page.locator("main")).to_contain_text("Metrica accepted the token and the counter")
+    assert metrica.uploads == []
+    _check(page, "conversions-metrica-destination")
+    page.goto(stack.url("/dashboard/conversions"))
+    expect(page.locator("tbody")).to_contain_text("Meta ads")
+    expect(page.locator("tbody")).to_contain_text("Metrica calls")
+    _check(page, "conversions-meta-metrica-list")
