@@ -63,7 +63,15 @@ def _measure() -> dict[str, Any]:
         },
         "median_seconds": {str(k): round(v, 6) for k, v in med.items()},
         "time_ratio_4_to_0_destinations": round(med[DESTINATIONS] / med[0], 2),
-        "requests_equal": counts[0] == counts[DESTINATIONS],
+        # The voice path re-reads its blocklist once a minute (one more request on whichever call
+        # comes then, on either side): equal means the same median and as many such calls give or take one.
+        "calls_above_median": {str(k): sum(1 for x in c if x > statistics.median(c)) for k, c in counts.items()},
+        "requests_equal": statistics.median(counts[0]) == statistics.median(counts[DESTINATIONS])
+        and abs(
+            sum(1 for x in counts[0] if x > statistics.median(counts[0]))
+            - sum(1 for x in counts[DESTINATIONS] if x > statistics.median(counts[DESTINATIONS]))
+        )
+        <= 1,
         "budget": "requests equal; time ratio about 1",
     }
 

@@ -5,9 +5,9 @@ bought → a website pool with numbers → its script tag pasted into the stack'
 install check passes → the test link swaps the number → business hours and voicemail (a half-typed
 day refused beside its field) → an alert recipient, a webhook and this month's spend (the outlets
 pages, ``set_up_outlets``) → a signed (simulated Twilio) call to the channel's number shows on the
-overview with a cost per call, reaches the webhook, and shows on the numbers page. Every page: axe-core at 1280 and 390 px, screenshots. Then: a viewer
-sees the pages without forms and a POST by hand is a 403; the API and the page refuse the same input
-with the same message.
+overview with a cost per call, reaches the webhook, and shows on the numbers page. Every page:
+axe-core at 1280 and 390 px, screenshots. Then: a viewer sees the pages without forms and a POST
+by hand is a 403; the API and the page refuse the same input with the same message.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from playwright.sync_api import expect
 
 from scripts.local import simulate_call
 from tests.e2e.test_dashboard_outlets import set_up_outlets
-from tests.support.alerts import Stub
 from tests.support import browser as br
 from tests.support import dashboard as dash
 from tests.support import stack as stack_mod
+from tests.support.alerts import Stub
 
 pytestmark = pytest.mark.browser
 CALLER = "+14155550177"
@@ -178,7 +178,7 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
 
     _wait("the call on the overview", counted)
     expect(page.locator('.total[data-key="calls"] .total-value')).to_have_text("1")
-    # with a cost per call from the month's spend (a money figure, not "–")
+    # with a cost per call from the month's spend (a money figure, not a dash)
     expect(page.locator('.total[data-key="cost_per_call"] .total-value')).to_have_text(re.compile(r"\d"))
     # and the webhook got the call's events, signed
     _wait("the call's events at the webhook", lambda: bool(stub.paths("/hooks")))
