@@ -158,6 +158,13 @@ def _telephony(raw: str) -> str:
     return telephony
 
 
+def _currency(raw: str) -> str:
+    code = raw.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise Refused(f"{raw!r} is not a currency code like USD or EUR")
+    return code
+
+
 def _zone(raw: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when a zone is read, not at import
 
@@ -480,6 +487,13 @@ class Settings(NamedTuple):
         "UTC",
         _zone,
         "the business's time zone (IANA): the days reports count calls on; after a change run `make rebuild-reports`",
+        when="blank",
+    )
+    currency: str = _reports(
+        "CURRENCY",
+        "USD",
+        _currency,
+        "the business's currency (ISO 4217 code): every amount is shown in it (the business profile may override it)",
         when="blank",
     )
 

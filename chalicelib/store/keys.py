@@ -31,6 +31,11 @@ def blocked_callers() -> Key:
     return Key("CONFIG", "blocked-callers")
 
 
+def business_profile() -> Key:
+    """The business's one profile item (name, time zone, currency, country, conversions)."""
+    return Key("CONFIG", "business")
+
+
 def schema_version() -> Key:
     """The counters table's schema version and its running migration (``store.migrations``)."""
     return Key("SCHEMA", "version")
