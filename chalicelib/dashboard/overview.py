@@ -56,18 +56,16 @@ LOWER_IS_BETTER = {"missed", "voicemail", "missed_rate", "cost_per_call"}
 # Source colours: picked by the source's own key (a hash), never by its rank, so a source keeps its
 # colour whatever the range. Colour-blind-safe-ish hues with 3:1 contrast on white.
 PALETTE = (
-    "#0b5cad",
-    "#e07b00",
-    "#2d7a46",
-    "#8e44ad",
-    "#b42318",
-    "#00838f",
-    "#6d4c41",
-    "#5c6bc0",
-    "#ad1457",
-    "#827717",
-    "#37474f",
-    "#d84315",
+    "#0b5cad",  # blue
+    "#e07b00",  # orange
+    "#2d7a46",  # green
+    "#8e44ad",  # purple
+    "#00838f",  # teal
+    "#6d4c41",  # brown
+    "#ad1457",  # magenta
+    "#827717",  # olive
+    "#37474f",  # slate
+    "#5c6bc0",  # indigo
 )
 
 

@@ -104,9 +104,13 @@ def save_outcome(sid: str) -> Response:
     form = web.check_csrf(req, viewer)
     try:
         outcomes.set_outcome(sid, story.outcome_body(form), ctx=viewer.context)
-    except BadRequest as exc:  # the story again, with what was wrong
+    except BadRequest as exc:  # the story again, with what was wrong next to it and everything typed kept
         data = story.story(sid)
-        return web.render(req, "call.html", viewer=viewer, status=400, error=exc.message, **data, **_common())
+        data["call"] = story.keep_typed(data["call"], form)
+        field = "revenue" if "'revenue'" in exc.message else None
+        return web.render(
+            req, "call.html", viewer=viewer, status=400, error=exc.message, error_field=field, **data, **_common()
+        )
     return web.redirect(f"/dashboard/calls/{quote(sid)}?" + urlencode({"saved": "1"}))
 
 

