@@ -147,10 +147,19 @@ def change(key: str, current: float | None, previous: float | None) -> dict[str,
     return {"direction": direction, "text": f"{direction} {amount}", "better": better}
 
 
-def source_colour(source: str) -> str:
-    """A source's colour in charts: from its key, so it is the same in every range. Pure."""
-    digest = hashlib.sha256(source.encode()).digest()
-    return PALETTE[digest[0] % len(PALETTE)]
+def source_colours(sources: list[str] | set[str]) -> dict[str, str]:
+    """Each source's colour in charts, from its own key (a hash picks its slot), so it is the same in
+    every range whatever its rank. Two sources whose hashes meet take the next free slot, in the
+    order of their keys (the list of every source the business has, not the range's). Pure."""
+    out: dict[str, str] = {}
+    used: set[int] = set()
+    for source in sorted(sources):
+        slot = hashlib.sha256(source.encode()).digest()[0] % len(PALETTE)
+        while slot in used and len(used) < len(PALETTE):
+            slot = (slot + 1) % len(PALETTE)
+        used.add(slot)
+        out[source] = PALETTE[slot]
+    return out
 
 
 def display(kind: str, value: float | int | None, currency: str = "USD") -> str:
@@ -221,6 +230,7 @@ def summarize(
     missed = [0] * len(dates)
     other = [0] * len(dates)  # voicemail: its own part of the bar (and missed in the missed rate)
     index = {d: i for i, d in enumerate(dates)}
+    colours = source_colours(set(per_source) | set(spend))
     for source in sorted(set(per_source) | set(spend)):
         days = per_source.get(source, {})
         acc, acc_prev = figures._empty(), figures._empty()
@@ -249,7 +259,7 @@ def summarize(
         if acc["calls"] or s_cur:
             label = attribution.source_name(source, labels.get(source))
             rows.append(
-                {"source": source, "label": label, "colour": source_colour(source), **figures._row(acc, s_cur, counted)}
+                {"source": source, "label": label, "colour": colours[source], **figures._row(acc, s_cur, counted)}
             )
     rows.sort(key=lambda r: (-r["calls"], r["label"].lower()))
     total = figures._row(cur, cur_spend, counted, paid)
@@ -275,7 +285,7 @@ def summarize(
             {
                 "source": s,
                 "label": attribution.source_name(s, labels.get(s)),
-                "colour": source_colour(s),
+                "colour": colours[s],
                 **series[s],
             }
             for s in order
