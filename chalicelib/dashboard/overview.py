@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from chalicelib import attribution, business
+from chalicelib import attribution, business, callbacks
 from chalicelib.core import clock
 from chalicelib.core.errors import BadRequest
 from chalicelib.reports import aggregates, figures
@@ -316,6 +316,7 @@ def overview(query: dict[str, str]) -> dict[str, Any]:
         per_source[source] = read_buckets(MODELS[model], source, rng.prev_start, rng.end)
         spend[source] = figures._spend(source, rng.prev_start, rng.end)
     out = summarize(rng, per_source, spend, labels, counted=biz.conversions, currency=biz.currency)
+    waiting = callbacks.call_back_list()  # one Query: the list is kept by its subscriber
     return {
         **out,
         "range": rng,
@@ -324,4 +325,19 @@ def overview(query: dict[str, str]) -> dict[str, Any]:
         "has_sources": bool(sources),
         "presets": PRESET_LABELS,
         "columns": COLUMNS,
+        "call_back": [call_back_row(w, biz) for w in waiting],
+    }
+
+
+def call_back_row(w: callbacks.ToCallBack, biz: business.Business) -> dict[str, Any]:
+    """A caller waiting for a call back as the overview lists them. Pure but for settings."""
+    return {
+        "caller": w.caller,
+        "caller_display": business.phone(w.caller, biz.country),
+        "tel": business.tel(w.caller),
+        "sid": w.call_sid,
+        "when": clock.local_minute(w.at_ms, biz.timezone),
+        "missed_calls": w.missed_calls,
+        "source": w.source_name,
+        "voicemail": w.voicemail,
     }

@@ -114,6 +114,17 @@ def save_outcome(sid: str) -> Response:
     return web.redirect(f"/dashboard/calls/{quote(sid)}?" + urlencode({"saved": "1"}))
 
 
+@bp.route("/dashboard/calls/{sid}/called-back", methods=["POST"], content_types=FORMS)
+def mark_called_back(sid: str) -> Response:
+    """The call-back list's button: the caller was called back (as ``PATCH /v1/calls/{sid}``
+    with ``called_back: true``); back to the overview, where they are no longer listed."""
+    req = bp.current_request
+    viewer = web.require(req)  # a viewer may mark call-backs, as they tag outcomes
+    web.check_csrf(req, viewer)
+    outcomes.set_outcome(sid, {"called_back": True}, ctx=viewer.context)
+    return web.redirect("/dashboard")
+
+
 @bp.route("/dashboard/calls/{sid}/recording", methods=["GET"])
 def call_recording(sid: str) -> Response:
     req = bp.current_request

@@ -16,13 +16,14 @@ from chalicelib.routes.http import Headers, caller, json_response, query
 from chalicelib.voice import blocklist
 
 if TYPE_CHECKING:
-    from chalicelib import channels, numbers, pools
+    from chalicelib import callbacks, channels, numbers, pools
     from chalicelib.events import stream as event_stream
     from chalicelib.integrations.alerts import api as alerts
     from chalicelib.integrations.webhooks import endpoints
     from chalicelib.recordings import playback
     from chalicelib.reports import calllog, figures, outcomes, sizing, spend
 else:  # management only: loaded on first use (see lazy_module)
+    callbacks = lazy_module("chalicelib.callbacks")
     channels = lazy_module("chalicelib.channels")
     numbers = lazy_module("chalicelib.numbers")
     event_stream = lazy_module("chalicelib.events.stream")
@@ -118,6 +119,11 @@ def list_calls() -> Response:
     if q.get("format") not in (None, "json"):
         raise BadRequest("'format' must be json or csv")
     return json_response(calllog.list_calls(q, ctx=_ctx()))
+
+
+@bp.route("/v1/callbacks", methods=["GET"])
+def list_callbacks() -> Response:
+    return json_response(callbacks.api_list(query(bp.current_request)))
 
 
 @bp.route("/v1/calls/{sid}", methods=["GET"])

@@ -26,6 +26,7 @@ RULES: tuple[tuple[str, Scope, Scope], ...] = (
     ("/v1/pools", "read", "write"),
     ("/v1/numbers", "read", "write"),
     ("/v1/calls", "read", "write"),
+    ("/v1/callbacks", "read", "write"),
     ("/v1/spend", "read", "write"),
     ("/v1/blocked-callers", "read", "write"),
     ("/v1/reports", "read", "write"),

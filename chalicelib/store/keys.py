@@ -36,6 +36,13 @@ def business_profile() -> Key:
     return Key("CONFIG", "business")
 
 
+CALLBACKS_PK = "CALLBACK#pending"  # one item per caller waiting for a call back, sk = the caller
+
+
+def callback_pending(caller: str) -> Key:
+    return Key(CALLBACKS_PK, caller)
+
+
 def schema_version() -> Key:
     """The counters table's schema version and its running migration (``store.migrations``)."""
     return Key("SCHEMA", "version")
