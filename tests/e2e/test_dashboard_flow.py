@@ -244,6 +244,29 @@ def test_a_viewer_sees_a_seeded_month_and_it_is_the_readmes_screenshot(dashboard
     _check(page, "dashboard-overview-month")
     if os.environ.get("UPDATE_README_SCREENSHOT"):  # a test run leaves the tracked picture alone
         shutil.copyfile(dash.ARTIFACTS / "dashboard-overview-month-1280.png", DOCS)
+    # The call-back list is on the first screen of a phone, with tap-to-call links
+    page.set_viewport_size({"width": 390, "height": 844})
+    first = page.locator(".call-back-list li").first
+    expect(first).to_be_visible()
+    box = first.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 844, box
+    waiting = dashboard.stack.request("GET", "/v1/callbacks")[1]["callers"]
+    assert waiting and page.locator(".call-back-list li").count() == min(len(waiting), 10)
+    caller = waiting[0]["caller"]
+    expect(first.locator("a.tel")).to_have_attribute("href", f"tel:{caller}")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    # When that caller calls again and is answered, they leave the list
+    numbers = dashboard.stack.request("GET", "/v1/numbers")[1]["numbers"]
+    line = next(n["number"] for n in numbers if n.get("channel_id"))
+    keys = {"token": stack_mod.AUTH_TOKEN, "api_key": stack_mod.API_KEY}
+    simulate_call(dashboard.stack.base_url, line, caller, answer="yes", talk_seconds=3, **keys)
+
+    def gone() -> bool:
+        return all(w["caller"] != caller for w in dashboard.stack.request("GET", "/v1/callbacks")[1]["callers"])
+
+    _wait("the caller to leave the call-back list", gone, 60)
+    page.reload()
+    expect(page.locator(f'.call-back-list a.tel[href="tel:{caller}"]')).to_have_count(0)
     page.goto(dashboard.url("/dashboard/calls"))
     expect(page.locator("table.calls tbody tr")).to_have_count(50)
     page.click("text=Older calls")
