@@ -15,7 +15,9 @@ from chalicelib import attribution, calls
 from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.errors import BadRequest
+from chalicelib.reports import aggregates
 from chalicelib.store import calls as store
+from chalicelib.store.calls import CallRecord
 from chalicelib.store.cursor import CursorCodec
 
 MAX_PAGE = 200
@@ -55,11 +57,48 @@ def parse_range(query: dict[str, str]) -> tuple[int, int]:
 CURSOR = CursorCodec("m", "'cursor' is not one this API gave out", store.valid_start_key)
 
 
+# Filters applied to the calls read (their attribution is one stored document, not a key): the
+# report source and a breakdown's values, so a drill-down's figures can be checked against its calls.
+ATTRIBUTION_FILTERS = ("source", *aggregates.DIMENSIONS)
+FILTER_CHUNK = 200  # calls one filtered read asks for
+
+
+def attribution_filters(query: dict[str, str]) -> dict[str, str]:
+    """The source and dimension filters asked for, checked. Pure."""
+    out = {}
+    for key in ATTRIBUTION_FILTERS:
+        value = query.get(key)
+        if value is None or value == "":
+            continue
+        if len(value) > 200:
+            raise BadRequest(f"'{key}' is longer than 200 characters")
+        out[key] = value
+    return out
+
+
+def matches(c: CallRecord, filters: dict[str, str]) -> bool:
+    """Whether a call has the source and values asked for, as the breakdown report counts it
+    (last touch: the visit's own values; ``(not set)`` for a value the visit did not have). Pure."""
+    if not filters:
+        return True
+    key = attribution.source_key(c.attribution, c.kind)
+    if "source" in filters and key != filters["source"]:
+        return False
+    visit = (c.attribution or {}).get("source") or {}
+    for dim in aggregates.DIMENSIONS:
+        if dim in filters and (not key.startswith("web:") or aggregates.dimension_value(dim, visit) != filters[dim]):
+            return False
+    return True
+
+
 def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
-    """Calls newest first within [from, to], filtered by channel or pool and answered/missed."""
-    unknown = sorted(set(query) - {"from", "to", "limit", "cursor", "channel_id", "pool_id", "answered", "format"})
+    """Calls newest first within [from, to], filtered by channel or pool, answered/missed, and
+    source, campaign, keyword, ad or landing page (``matches``)."""
+    allowed = {"from", "to", "limit", "cursor", "channel_id", "pool_id", "answered", "format", *ATTRIBUTION_FILTERS}
+    unknown = sorted(set(query) - allowed)
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
+    wanted = attribution_filters(query)
     start, end = parse_range(query)
     try:
         limit = int(query.get("limit") or min(50, max_page))
@@ -83,21 +122,30 @@ def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestC
 
     items: list[dict[str, Any]] = []
     for month in months:
-        found, last_key = store.in_month(
-            month,
-            start,
-            end,
-            limit=limit - len(items),
-            start_key=last_key,
-            channel_id=query.get("channel_id") or None,
-            pool_id=query.get("pool_id") or None,
-            answered=answered,
-            ctx=ctx,
-        )
-        items += [calls.to_dict(c) for c in found]
-        if len(items) >= limit:
-            next_cursor = CURSOR.encode(month, last_key) if last_key else _next_month_cursor(months, month)
-            return {"calls": items, "next_cursor": next_cursor}
+        while True:
+            want = limit - len(items)
+            found, last_key = store.in_month(
+                month,
+                start,
+                end,
+                limit=max(want, FILTER_CHUNK) if wanted else want,
+                start_key=last_key,
+                channel_id=query.get("channel_id") or None,
+                pool_id=query.get("pool_id") or None,
+                answered=answered,
+                ctx=ctx,
+            )
+            for n, c in enumerate(found):
+                if not matches(c, wanted):
+                    continue
+                items.append(calls.to_dict(c))
+                if len(items) >= limit:
+                    if n + 1 < len(found):  # stopped inside what was read: go on right after this call
+                        last_key = store.start_key_of(c, month)
+                    next_cursor = CURSOR.encode(month, last_key) if last_key else _next_month_cursor(months, month)
+                    return {"calls": items, "next_cursor": next_cursor}
+            if not last_key:
+                break
         last_key = None
     return {"calls": items, "next_cursor": None}
 

@@ -161,6 +161,11 @@ def daily_report() -> Response:
     return json_response(figures.daily_report(query(bp.current_request)))
 
 
+@bp.route("/v1/reports/breakdown", methods=["GET"])
+def breakdown_report() -> Response:
+    return json_response(figures.breakdown_report(query(bp.current_request)))
+
+
 @bp.route("/v1/blocked-callers", methods=["GET"])
 def get_blocked_callers() -> Response:
     return json_response({"callers": blocklist.entries()})
