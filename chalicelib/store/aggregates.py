@@ -174,7 +174,7 @@ def apply_contribution(
             for reg in registrations:
                 room = (
                     CounterModel.keys.does_not_exist()
-                    | (size(CounterModel.keys) < reg.cap)
+                    | (size(CounterModel.keys) < reg.cap)  # type: ignore[no-untyped-call]
                     | CounterModel.keys.contains(reg.value)
                 )
                 tx.update(CounterModel(*reg.key), actions=[CounterModel.keys.add({reg.value})], condition=room)
