@@ -53,7 +53,7 @@ CHUNK = 200  # calls one filtered query reads (DynamoDB's 1 MB page may cut it s
 CSV_MAX_ROWS = 5000
 MAX_DAYS = 366
 RESULTS = ("answered", "missed", "voicemail", "blocked")
-FILTERS = ("from", "to", "source", "result", "outcome", "first_time", "tag", "caller", *api_log.aggregates.DIMENSIONS)
+FILTERS = ("from", "to", "source", "result", "outcome", "first_time", "tag", "caller", *aggregates.DIMENSIONS)
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
@@ -148,7 +148,7 @@ def parse_filters(query: dict[str, str], today: str) -> Filters:
         first_time=None if first is None else first == "yes",
         tag=tag,
         caller=caller,
-        dims=tuple(api_log.attribution_filters({k: q[k] for k in api_log.aggregates.DIMENSIONS if k in q}).items()),
+        dims=tuple(api_log.attribution_filters({k: q[k] for k in aggregates.DIMENSIONS if k in q}).items()),
     )
 
 

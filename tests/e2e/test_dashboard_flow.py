@@ -223,7 +223,9 @@ def test_a_viewer_sees_a_seeded_month_and_it_is_the_readmes_screenshot(dashboard
     env = _stack_env(dashboard.stack)
     local = [sys.executable, str(servers.ROOT / "scripts" / "local.py")]
     subprocess.run([*local, "seed"], env=env, cwd=servers.ROOT, check=True, capture_output=True)
+    t0 = time.monotonic()
     subprocess.run([*local, "seed-calls", "--days", "30"], env=env, cwd=servers.ROOT, check=True, capture_output=True)
+    print("TIMING seed-calls", time.monotonic() - t0)
     calls = dashboard.stack.request("GET", "/v1/calls?limit=200")[1]["calls"]
     finished = [c for c in calls if c["result"] in ("answered", "missed", "voicemail")]
     since = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 32 * 86_400))
@@ -236,6 +238,7 @@ def test_a_viewer_sees_a_seeded_month_and_it_is_the_readmes_screenshot(dashboard
         ),
         180,
     )
+    print("TIMING reports", time.monotonic() - t0)
     context = dashboard.signed_in("viewer")
     page = context.new_page()
     log = br.watch(page)
@@ -265,7 +268,9 @@ def test_a_viewer_sees_a_seeded_month_and_it_is_the_readmes_screenshot(dashboard
         }
     assert "boiler-repair" in shown, shown
     for value, figures in shown.items():
-        q = urlencode({"source": "web:google", "campaign": value, "from": start, "to": f"{end}T23:59:59Z", "limit": 200})
+        q = urlencode(
+            {"source": "web:google", "campaign": value, "from": start, "to": f"{end}T23:59:59Z", "limit": 200}
+        )
         found = dashboard.stack.request("GET", f"/v1/calls?{q}")[1]["calls"]
         assert figures == {"calls": len(found), "answered": sum(c["result"] == "answered" for c in found)}, value
         assert {c["source_name"] for c in found} == {"Google"}
