@@ -205,7 +205,7 @@ def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
                 clock.set_source(lambda t=t: t)
                 sid = f"CA{day:04d}{i:04d}" + "0" * 24
                 to = rnd.choice(lines)
-                if pool is not None and rnd.random() < 0.4:  # a visitor from a paid search ad calls the site's number
+                if pool is not None and rnd.random() < 0.25:  # a visitor from a paid search ad calls the site's number
                     to = _demo_visit(pool, rnd, f"{day:04d}{i:04d}") or to
                 base = {"CallSid": sid, "From": f"+1415555{rnd.randint(100, 160):04d}", "To": to}
                 inbound.answer_voice({**base, "CallStatus": "ringing"})
