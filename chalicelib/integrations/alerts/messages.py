@@ -171,8 +171,9 @@ def as_html(alert: dict[str, Any]) -> str:
                 f'font:bold 14px Arial,sans-serif">{html.escape(label)}</a>'
             )
     return (
-        '<!doctype html><html><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(alert['title'])}</title></head>"
         '<body style="margin:0;padding:16px;background:#ffffff">'
         '<table role="presentation" cellpadding="0" cellspacing="0" style="max-width:560px">'
         '<tr><td style="padding:0 0 8px;font:bold 18px Arial,sans-serif;color:#111">'
