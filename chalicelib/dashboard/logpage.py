@@ -326,7 +326,16 @@ def export_csv(query: dict[str, str]) -> tuple[str, bool]:
         cursor = p.cursor
         if not cursor or len(rows) >= CSV_MAX_ROWS:
             break
-    return api_log.write_csv(rows[:CSV_MAX_ROWS]), bool(cursor) and len(rows) >= CSV_MAX_ROWS
+    biz = business.profile()
+    rows = rows[:CSV_MAX_ROWS]
+    text, written = api_log.write_people_csv(
+        rows,
+        zone=biz.timezone,
+        country=biz.country,
+        currency=biz.currency,
+        base_url=get_settings().public_base_url.rstrip("/"),
+    )
+    return text, written < len(rows) or (bool(cursor) and len(rows) >= CSV_MAX_ROWS)
 
 
 # --- the filter form's choices -----------------------------------------------------------------
