@@ -52,6 +52,7 @@ PAGES: tuple[str, ...] = (
     "/dashboard/calls/CA00000000000000000000000000000000",
     "/dashboard/calls/CA00000000000000000000000000000000/recording",
     "/dashboard/users",
+    "/dashboard/settings",
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
 ACTIONS: tuple[str, ...] = (
@@ -61,6 +62,7 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/users/someone@example.com/enable",
     "/dashboard/calls/CA00000000000000000000000000000000/outcome",
     "/dashboard/calls/CA00000000000000000000000000000000/called-back",
+    "/dashboard/settings",
 )
 
 
