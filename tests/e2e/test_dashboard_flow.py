@@ -220,6 +220,17 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     assert rows[0]["sid"] == sid and rows[0]["caller"] == CALLER and rows[0]["outcome"] == "sale"
     assert rows[0]["revenue"] == "1200.0" and rows[0]["tags"] == "boiler;new customer"
     assert rows[0]["channel_name"] == "Google Ads" and rows[0]["answered"] == "True"
+    # Settings: the business's currency is on every amount once saved
+    page.goto(dashboard.url("/dashboard/settings"))
+    _check(page, "dashboard-settings")
+    page.fill("#currency", "EUR")
+    page.fill("#country", "ZZ")
+    page.click("text=Save settings")
+    expect(page.locator(".notice-error")).to_contain_text("country")
+    expect(page.locator("#currency")).to_have_value("EUR")  # what was typed is kept
+    page.fill("#country", "US")
+    page.click("text=Save settings")
+    expect(page.locator(".notice-ok")).to_contain_text("Saved")
     assert log.problems == [], log.problems
     assert not [u for u in asked if u.endswith("/favicon.ico")]
     context.close()
