@@ -49,8 +49,8 @@ def run() -> dict[str, Any]:
 
 
 def _measure(size: int) -> dict[str, Any]:
-    from chalicelib.core import clock
     from chalicelib import business
+    from chalicelib.core import clock
     from chalicelib.dashboard import logpage, overview
 
     end_ms, build_seconds = report_bench.seed(size)
