@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import attribution, calls
+from chalicelib import attribution, business, calls
 from chalicelib.core import clock
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.settings import get_settings
@@ -53,7 +53,7 @@ CHUNK = 200  # calls one filtered query reads (DynamoDB's 1 MB page may cut it s
 CSV_MAX_ROWS = 5000
 MAX_DAYS = 366
 RESULTS = ("answered", "missed", "voicemail", "blocked")
-FILTERS = ("from", "to", "source", "result", "outcome", "first_time", "tag", "caller")
+FILTERS = ("from", "to", "source", "result", "outcome", "first_time", "tag", "caller", *aggregates.DIMENSIONS)
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
@@ -71,15 +71,17 @@ class Filters:
     first_time: bool | None = None
     tag: str | None = None
     caller: str | None = None
+    dims: tuple[tuple[str, str], ...] = ()  # campaign, keyword, ad, landing page: as the breakdown shows them
 
     @property
     def in_python(self) -> bool:
         """Whether calls must be checked here (the caller filter has its own index)."""
-        return any(v is not None for v in (self.source, self.result, self.outcome, self.first_time, self.tag))
+        values = (self.source, self.result, self.outcome, self.first_time, self.tag)
+        return bool(self.dims) or any(v is not None for v in values)
 
     def query(self) -> dict[str, str]:
         """The filters as a query string's fields (for links: paging, the CSV)."""
-        out = {"from": self.start, "to": self.end}
+        out = {"from": self.start, "to": self.end, **dict(self.dims)}
         for key in ("source", "result", "outcome", "tag", "caller"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
@@ -146,6 +148,7 @@ def parse_filters(query: dict[str, str], today: str) -> Filters:
         first_time=None if first is None else first == "yes",
         tag=tag,
         caller=caller,
+        dims=tuple(api_log.attribution_filters({k: q[k] for k in aggregates.DIMENSIONS if k in q}).items()),
     )
 
 
@@ -172,6 +175,8 @@ def matches(c: CallRecord, f: Filters) -> bool:
     if f.first_time is not None and bool(c.first_time) != f.first_time:
         return False
     if f.tag is not None and f.tag not in (c.tags or set()):
+        return False
+    if f.dims and not api_log.matches(c, dict(f.dims)):
         return False
     return f.caller is None or c.caller == f.caller
 
@@ -261,11 +266,14 @@ def log(query: dict[str, str]) -> dict[str, Any]:
     """The log page for a query string: the filters, a page of calls as rows, the next cursor."""
     f = parse_filters(query, today())
     p = page(f, query.get("cursor") or None)
-    return {"filters": f, "rows": [row(c) for c in p.calls], "cursor": p.cursor, "short": p.short}
+    biz = business.profile()
+    return {"filters": f, "rows": [row(c, biz) for c in p.calls], "cursor": p.cursor, "short": p.short}
 
 
-def row(c: CallRecord) -> dict[str, Any]:
-    """What the log shows of a call."""
+def row(c: CallRecord, biz: business.Business | None = None) -> dict[str, Any]:
+    """What the log shows of a call: the caller as the business writes numbers (with a ``tel:``
+    link), the source by its one name, amounts in the business's currency."""
+    biz = biz or business.defaults()
     attr = c.attribution or {}
     src = attr.get("source") or {}
     return {
@@ -273,25 +281,31 @@ def row(c: CallRecord) -> dict[str, Any]:
         "started_at": int(c.started_at) if c.started_at is not None else None,
         "when": local_time(int(c.started_at)) if c.started_at is not None else "",
         "caller": c.caller,
-        "caller_place": ", ".join(p for p in (c.caller_city, c.caller_state) if p),
+        "caller_display": business.phone(c.caller, biz.country),
+        "tel": business.tel(c.caller),
+        "caller_place": business.place(c.caller_city, c.caller_state),
         "source": source_label(c),
+        "source_detail": source_detail(c),
         "campaign": src.get("utm_campaign"),
         "result": calls.result_of(c) or "ringing",
         "talk_time": int(c.talk_time) if c.talk_time is not None and c.answered else None,
         "first_time": c.first_time,
         "outcome": c.outcome,
         "revenue": float(c.revenue) if c.revenue is not None else None,
+        "revenue_display": business.money(c.revenue, biz.currency) if c.revenue else "",
         "tags": sorted(c.tags or []),
         "recorded": bool(c.recording_sid),
     }
 
 
 def source_label(c: CallRecord) -> str:
-    """A call's source in words: its channel's name, or the web source it came from."""
-    if c.channel_name:
-        return str(c.channel_name)
-    key = source_of(c)
-    return key.removeprefix("web:")
+    """A call's source in words, the same as its report row's (``attribution.source_name``)."""
+    return attribution.call_source_name(c.attribution, c.kind, c.channel_name)
+
+
+def source_detail(c: CallRecord) -> str:
+    """What a website call adds to its source's name: medium, channel group, the pool."""
+    return attribution.source_detail(c.attribution, c.channel_name if c.kind in ("pool", "overflow") else None)
 
 
 def local_time(ms: int) -> str:
@@ -312,7 +326,16 @@ def export_csv(query: dict[str, str]) -> tuple[str, bool]:
         cursor = p.cursor
         if not cursor or len(rows) >= CSV_MAX_ROWS:
             break
-    return api_log.write_csv(rows[:CSV_MAX_ROWS]), bool(cursor) and len(rows) >= CSV_MAX_ROWS
+    biz = business.profile()
+    rows = rows[:CSV_MAX_ROWS]
+    text, written = api_log.write_people_csv(
+        rows,
+        zone=biz.timezone,
+        country=biz.country,
+        currency=biz.currency,
+        base_url=get_settings().public_base_url.rstrip("/"),
+    )
+    return text, written < len(rows) or (bool(cursor) and len(rows) >= CSV_MAX_ROWS)
 
 
 # --- the filter form's choices -----------------------------------------------------------------
@@ -333,7 +356,7 @@ def _load_choices() -> list[tuple[str, str]]:
     return (
         [(cid, f"Channel: {name}") for name, cid in channels]
         + [(f"pool:{pid}", f"Website pool: {name}") for name, pid in pools]
-        + [(s, f"Web source: {s.removeprefix('web:')}") for s in web]
+        + [(s, f"Web source: {attribution.source_name(s)}") for s in web]
     )
 
 

@@ -20,11 +20,14 @@ from chalicelib.routes import lazy_module
 from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
-    from chalicelib.dashboard import logpage, overview, setup, story, web
+    from chalicelib import business
+    from chalicelib.dashboard import breakdown, logpage, overview, setup, story, web
     from chalicelib.integrations.conversions import pages as conversions
     from chalicelib.recordings import playback
     from chalicelib.reports import outcomes
 else:  # dashboard only: loaded on its first request (see lazy_module)
+    business = lazy_module("chalicelib.business")
+    breakdown = lazy_module("chalicelib.dashboard.breakdown")
     logpage = lazy_module("chalicelib.dashboard.logpage")
     overview = lazy_module("chalicelib.dashboard.overview")
     story = lazy_module("chalicelib.dashboard.story")
@@ -56,6 +59,59 @@ def overview_page() -> Response:
     if not data.get("has_sources"):  # a fresh install: the first-run checklist instead of empty charts
         data["checklist"] = setup.checklist()
     return web.render(req, "overview.html", viewer=viewer, **data, **_common())
+
+
+@bp.route("/dashboard/breakdown", methods=["GET"])
+def breakdown_page() -> Response:
+    req = bp.current_request
+    viewer = web.require(req)
+    data = breakdown.page(web.query_params(req))
+    return web.render(req, "breakdown.html", viewer=viewer, **data, **_common())
+
+
+def _settings_page(req: Any, viewer: Any, status: int = 200, error: str | None = None, typed: Any = None) -> Response:
+    biz = business.profile()
+    form = typed or {
+        "name": biz.name,
+        "currency": biz.currency,
+        "country": biz.country,
+        "conversions": biz.conversions,
+        "timezone": biz.timezone,
+    }
+    form.setdefault("timezone", biz.timezone)
+    return web.render(
+        req,
+        "settings.html",
+        viewer=viewer,
+        status=status,
+        error=error,
+        form=form,
+        outcomes=business.CONVERSION_OUTCOMES,
+        can_edit=viewer.role == "admin",
+        retention_days=get_settings().call_retention_days,
+        saved=web.query_params(req).get("saved") == "1",
+        **_common(),
+    )
+
+
+@bp.route("/dashboard/settings", methods=["GET"])
+def settings_page() -> Response:
+    req = bp.current_request
+    return _settings_page(req, web.require(req))
+
+
+@bp.route("/dashboard/settings", methods=["POST"], content_types=FORMS)
+def save_settings() -> Response:
+    req = bp.current_request
+    viewer = web.require(req, role="admin")
+    form = web.check_csrf(req, viewer)
+    try:
+        business.save(form, ctx=viewer.context)
+    except BadRequest as exc:  # the form again, as typed, with what was wrong
+        typed: dict[str, Any] = {k: form.get(k, "") for k in ("name", "currency", "country")}
+        typed["conversions"] = tuple(o for o in business.CONVERSION_OUTCOMES if form.get(f"conversion_{o}") == "on")
+        return _settings_page(req, viewer, 400, exc.message, typed)
+    return web.redirect("/dashboard/settings?saved=1")
 
 
 @bp.route("/dashboard/calls", methods=["GET"])
@@ -110,13 +166,34 @@ def save_outcome(sid: str) -> Response:
     form = web.check_csrf(req, viewer)
     try:
         outcomes.set_outcome(sid, story.outcome_body(form), ctx=viewer.context)
-    except BadRequest as exc:  # the story again, with what was wrong
+    except BadRequest as exc:  # the story again, with what was wrong next to it and everything typed kept
         data = story.story(sid)
         sent = conversions.of_call(sid)
+        data["call"] = story.keep_typed(data["call"], form)
+        field = "revenue" if "'revenue'" in exc.message else None
         return web.render(
-            req, "call.html", viewer=viewer, status=400, error=exc.message, conversions=sent, **data, **_common()
+            req,
+            "call.html",
+            viewer=viewer,
+            status=400,
+            error=exc.message,
+            error_field=field,
+            conversions=sent,
+            **data,
+            **_common(),
         )
     return web.redirect(f"/dashboard/calls/{quote(sid)}?" + urlencode({"saved": "1"}))
+
+
+@bp.route("/dashboard/calls/{sid}/called-back", methods=["POST"], content_types=FORMS)
+def mark_called_back(sid: str) -> Response:
+    """The call-back list's button: the caller was called back (as ``PATCH /v1/calls/{sid}``
+    with ``called_back: true``); back to the overview, where they are no longer listed."""
+    req = bp.current_request
+    viewer = web.require(req)  # a viewer may mark call-backs, as they tag outcomes
+    web.check_csrf(req, viewer)
+    outcomes.set_outcome(sid, {"called_back": True}, ctx=viewer.context)
+    return web.redirect("/dashboard")
 
 
 @bp.route("/dashboard/calls/{sid}/recording", methods=["GET"])

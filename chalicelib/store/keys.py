@@ -31,6 +31,18 @@ def blocked_callers() -> Key:
     return Key("CONFIG", "blocked-callers")
 
 
+def business_profile() -> Key:
+    """The business's one profile item (name, time zone, currency, country, conversions)."""
+    return Key("CONFIG", "business")
+
+
+CALLBACKS_PK = "CALLBACK#pending"  # one item per caller waiting for a call back, sk = the caller
+
+
+def callback_pending(caller: str) -> Key:
+    return Key(CALLBACKS_PK, caller)
+
+
 def schema_version() -> Key:
     """The counters table's schema version and its running migration (``store.migrations``)."""
     return Key("SCHEMA", "version")
@@ -123,6 +135,27 @@ def is_number_bucket(bucket: str) -> bool:
 def split_bucket(bucket: str) -> Key:
     pk, sk = bucket.split("|", 1)
     return Key(pk, sk)
+
+
+def dimension(model: str, dim: str, source: str) -> str:
+    """Partition of one source's buckets per value of a dimension (campaign, keyword, ad, landing
+    page): sk ``<day>#<n|s>#<value>`` (``s``: the spam bucket)."""
+    return f"AGGD#{model}#{dim}#{source}"
+
+
+def dimension_bucket(model: str, dim: str, source: str, day: str, value: str, *, spam: bool) -> str:
+    """A dimension bucket as one string (``<pk>|<sk>``), as ``aggregate_bucket``."""
+    return f"{dimension(model, dim, source)}|{day}#{'s' if spam else 'n'}#{value}"
+
+
+def dimension_values(model: str, dim: str, source: str, day: str) -> Key:
+    """The distinct values one source's dimension has on one day (the cap is kept on it)."""
+    return Key(f"AGGV#{model}#{dim}#{source}", day)
+
+
+def is_source_bucket(bucket: str) -> bool:
+    """Whether a bucket string is a source's day bucket (not a dimension's, nor a number's calls)."""
+    return bucket.startswith("AGG#") and not is_number_bucket(bucket)
 
 
 def bucket_source(bucket: str) -> str:

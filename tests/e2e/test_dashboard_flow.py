@@ -19,6 +19,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -31,6 +34,7 @@ from tests.support import stack as stack_mod
 
 pytestmark = pytest.mark.browser
 CALLER = "+14155550142"
+CALLER_SHOWN = "(415) 555-0142"  # a US business writes US numbers nationally
 DOCS = servers.ROOT / "docs" / "dashboard-overview.png"
 
 
@@ -60,8 +64,14 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     page = context.new_page()
     log = br.watch(page)
 
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url))
+
     # The empty overview and log say what to do next
     page.goto(dashboard.url("/dashboard"))
+    icon = page.get_attribute('link[rel="icon"]', "href") or ""
+    got = page.request.get(icon if icon.startswith("http") else dashboard.url(icon))
+    assert got.status == 200 and got.headers["content-type"].startswith("image/svg+xml")
     expect(page.locator("#empty-heading")).to_have_text("No calls yet")
     _check(page, "dashboard-overview-empty")
     page.goto(dashboard.url("/dashboard/calls"))
@@ -86,7 +96,8 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     page.goto(dashboard.url("/dashboard/calls"))
     row = page.locator("table.calls tbody tr")
     expect(row).to_have_count(1)
-    expect(row).to_contain_text(CALLER)
+    expect(row).to_contain_text(CALLER_SHOWN)
+    expect(row.locator("a.tel")).to_have_attribute("href", f"tel:{CALLER}")
     expect(row).to_contain_text("Google Ads")
     expect(row).to_contain_text("answered")
     _check(page, "dashboard-calls")
@@ -114,7 +125,7 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     page.goto(dashboard.url("/dashboard/calls"))
     page.locator("table.calls tbody tr a").first.click()
     page.wait_for_url(f"**/dashboard/calls/{sid}")
-    expect(page.locator("h1")).to_have_text(f"Call from {CALLER}")
+    expect(page.locator("h1")).to_have_text(f"Call from {CALLER_SHOWN}")
     expect(page.locator("main")).to_contain_text("certain: the channel's own number")
     page.wait_for_function("() => document.getElementById('player').duration > 0", timeout=15_000)
     assert page.evaluate("document.getElementById('player').duration") == pytest.approx(8, abs=0.2)
@@ -130,9 +141,18 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
 
     # and tags it a sale with revenue
     page.locator("label.segment", has_text="Sale").click()
-    page.fill("#revenue", "1200")
+    # what people type is refused only when it is ambiguous, and then nothing typed is lost
+    page.fill("#revenue", "1,200")
     page.fill("#tags", "boiler, new customer")
     page.fill("#note", "Booked an install")
+    page.click("text=Save outcome")
+    expect(page.locator(".field-error")).to_contain_text("ambiguous")
+    expect(page.locator("#revenue")).to_have_value("1,200")
+    expect(page.locator("#note")).to_have_value("Booked an install")
+    expect(page.locator("#tags")).to_have_value("boiler, new customer")
+    expect(page.locator("input[name=outcome][value=sale]")).to_be_checked()
+    _check(page, "dashboard-call-refused")
+    page.fill("#revenue", "$1,200.00")
     page.click("text=Save outcome")
     expect(page.locator(".notice-ok")).to_contain_text("Saved")
     expect(page.locator("#revenue")).to_have_value("1200.00")
@@ -148,8 +168,8 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
         return _total(page, "roi") == "300.0%"
 
     _wait("ROI on the overview", roi_shows, 30)
-    assert _total(page, "revenue") == "1,200.00" and _total(page, "cost_per_call") == "300.00"
-    assert _total(page, "leads") == "0"
+    assert _total(page, "revenue") == "$1,200.00" and _total(page, "cost_per_call") == "$300.00"
+    assert _total(page, "conversions") == "1"  # a sale is a conversion
     expect(page.locator("#sources tbody tr")).to_contain_text("300.0%")
 
     # The filtered log's CSV export has the call, and only the matching calls
@@ -157,7 +177,7 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     simulate_call(stack.base_url, number["number"], "+14155550143", answer="no", **keys)
     page.goto(dashboard.url("/dashboard/calls"))
     page.select_option("#f-outcome", "sale")
-    page.click("text=Filter")
+    page.click("form.filters button[type=submit]")
     expect(page.locator("table.calls tbody tr")).to_have_count(1)
     with page.expect_download() as download:
         page.click("text=Export CSV")
@@ -168,7 +188,19 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     assert rows[0]["sid"] == sid and rows[0]["caller"] == CALLER and rows[0]["outcome"] == "sale"
     assert rows[0]["revenue"] == "1200.0" and rows[0]["tags"] == "boiler;new customer"
     assert rows[0]["channel_name"] == "Google Ads" and rows[0]["answered"] == "True"
+    # Settings: the business's currency is on every amount once saved
+    page.goto(dashboard.url("/dashboard/settings"))
+    _check(page, "dashboard-settings")
+    page.fill("#currency", "EUR")
+    page.fill("#country", "ZZ")
+    page.click("text=Save settings")
+    expect(page.locator(".notice-error")).to_contain_text("country")
+    expect(page.locator("#currency")).to_have_value("EUR")  # what was typed is kept
+    page.fill("#country", "US")
+    page.click("text=Save settings")
+    expect(page.locator(".notice-ok")).to_contain_text("Saved")
     assert log.problems == [], log.problems
+    assert not [u for u in asked if u.endswith("/favicon.ico")]
     context.close()
 
 
@@ -199,6 +231,63 @@ def test_a_viewer_sees_a_seeded_month_and_it_is_the_readmes_screenshot(dashboard
     _check(page, "dashboard-overview-month")
     if os.environ.get("UPDATE_README_SCREENSHOT"):  # a test run leaves the tracked picture alone
         shutil.copyfile(dash.ARTIFACTS / "dashboard-overview-month-1280.png", DOCS)
+    # Website calls carry one name everywhere: the overview's row, the chart, the log
+    rows = page.locator("#sources tbody tr")
+    google = rows.filter(has_text="by campaign")
+    expect(google).to_have_count(1)
+    expect(google.locator("th a").first).to_have_text("Google")
+    chart_labels = [s["label"] for s in json.loads(page.locator("#chart-data").text_content() or "{}")["sources"]]
+    assert "Google" in chart_labels and not any(label.islower() for label in chart_labels)
+    # A campaign drill-down whose figures are the calls GET /v1/calls finds filtered the same way
+    google.locator("a", has_text="by campaign").click()
+    page.wait_for_url("**/dashboard/breakdown?**")
+    expect(page.locator("h1")).to_have_text("Google by campaign")
+    _check(page, "dashboard-breakdown-campaign")
+    start, end = page.url.split("from=")[1].split("&")[0], page.url.split("to=")[1].split("&")[0]
+    shown = {}
+    for tr in page.locator("#breakdown tbody tr").all():
+        shown[tr.get_attribute("data-value")] = {
+            k: int(tr.locator(f'td[data-key="{k}"]').inner_text().replace(",", "")) for k in ("calls", "answered")
+        }
+    assert "boiler-repair" in shown, shown
+    for value, figures in shown.items():
+        q = urlencode(
+            {"source": "web:google", "campaign": value, "from": start, "to": f"{end}T23:59:59Z", "limit": 200}
+        )
+        found = dashboard.stack.request("GET", f"/v1/calls?{q}")[1]["calls"]
+        assert figures == {"calls": len(found), "answered": sum(c["result"] == "answered" for c in found)}, value
+        assert {c["source_name"] for c in found} == {"Google"}
+    # the row's link opens the log filtered the same way, with as many calls
+    page.locator("#breakdown tbody tr", has_text="boiler-repair").locator("a").click()
+    page.wait_for_url("**/dashboard/calls?**")
+    expect(page.locator("table.calls tbody tr")).to_have_count(shown["boiler-repair"]["calls"])
+    expect(page.locator("table.calls tbody tr").first).to_contain_text("Google")
+    expect(page.locator("#f-campaign")).to_have_value("boiler-repair")
+    page.goto(dashboard.url("/dashboard?range=30d"))
+
+    # The call-back list is on the first screen of a phone, with tap-to-call links
+    page.set_viewport_size({"width": 390, "height": 844})
+    first = page.locator(".call-back-list li").first
+    expect(first).to_be_visible()
+    box = first.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 844, box
+    waiting = dashboard.stack.request("GET", "/v1/callbacks")[1]["callers"]
+    assert waiting and page.locator(".call-back-list li").count() == min(len(waiting), 10)
+    caller = waiting[0]["caller"]
+    expect(first.locator("a.tel")).to_have_attribute("href", f"tel:{caller}")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    # When that caller calls again and is answered, they leave the list
+    numbers = dashboard.stack.request("GET", "/v1/numbers")[1]["numbers"]
+    line = next(n["number"] for n in numbers if n.get("channel_id"))
+    keys = {"token": stack_mod.AUTH_TOKEN, "api_key": stack_mod.API_KEY}
+    simulate_call(dashboard.stack.base_url, line, caller, answer="yes", talk_seconds=3, **keys)
+
+    def gone() -> bool:
+        return all(w["caller"] != caller for w in dashboard.stack.request("GET", "/v1/callbacks")[1]["callers"])
+
+    _wait("the caller to leave the call-back list", gone, 60)
+    page.reload()
+    expect(page.locator(f'.call-back-list a.tel[href="tel:{caller}"]')).to_have_count(0)
     page.goto(dashboard.url("/dashboard/calls"))
     expect(page.locator("table.calls tbody tr")).to_have_count(50)
     page.click("text=Older calls")

@@ -48,6 +48,7 @@ BLOCKING = ("serious", "critical")
 PAGES: tuple[str, ...] = (
     "/dashboard",
     "/dashboard/calls",
+    "/dashboard/breakdown",
     "/dashboard/calls.csv",
     "/dashboard/calls/CA00000000000000000000000000000000",
     "/dashboard/calls/CA00000000000000000000000000000000/recording",
@@ -71,6 +72,7 @@ PAGES: tuple[str, ...] = (
     "/dashboard/pools/pl_0000000000000000/delete",
     "/dashboard/conversions",
     "/dashboard/conversions/cd_0000000000000000",
+    "/dashboard/settings",
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
 ACTIONS: tuple[str, ...] = (
@@ -105,6 +107,8 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/conversions/cd_0000000000000000/pause",
     "/dashboard/conversions/cd_0000000000000000/resume",
     "/dashboard/conversions/cd_0000000000000000/test",
+    "/dashboard/calls/CA00000000000000000000000000000000/called-back",
+    "/dashboard/settings",
 )
 
 
