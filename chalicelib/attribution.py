@@ -249,6 +249,81 @@ def source_key(attr: dict[str, Any] | None, kind: str | None = None) -> str:
     return "blocked" if kind == "blocked" else "unknown"
 
 
+# How a report source reads to people: the same words in the log, the call page, the overview,
+# emails, webhooks and the CSV. Well-known utm sources get their usual spelling; anything else is
+# shown as it was tagged, with a capital first letter.
+KNOWN_SOURCES = {
+    "google": "Google",
+    "adwords": "Google",
+    "bing": "Bing",
+    "microsoft": "Microsoft Ads",
+    "yahoo": "Yahoo",
+    "yandex": "Yandex",
+    "duckduckgo": "DuckDuckGo",
+    "facebook": "Facebook",
+    "fb": "Facebook",
+    "meta": "Meta",
+    "instagram": "Instagram",
+    "ig": "Instagram",
+    "linkedin": "LinkedIn",
+    "youtube": "YouTube",
+    "tiktok": "TikTok",
+    "twitter": "X (Twitter)",
+    "x": "X (Twitter)",
+    "pinterest": "Pinterest",
+    "reddit": "Reddit",
+    "vk": "VK",
+    "yelp": "Yelp",
+    "newsletter": "Newsletter",
+    "email": "Email",
+}
+GROUP_NAMES = {
+    "paid search": "Paid search",
+    "paid social": "Paid social",
+    "organic search": "Organic search",
+    "social": "Social",
+    "email": "Email",
+    "referral": "Referral",
+    "direct": "Direct visit",
+    "other": "Other website visit",
+    "pool overflow": "Website (no free number)",
+    "unattributed": "Website (source unknown)",
+}
+OTHER_NAMES = {"unknown": "Unknown number", "blocked": "Blocked caller"}
+
+
+def source_name(key: str, channel_name: str | None = None) -> str:
+    """A report source's name for people (``web:google`` -> ``Google``; a channel: its name). Pure."""
+    if not key.startswith("web:"):
+        return channel_name or OTHER_NAMES.get(key, key)
+    raw = key.removeprefix("web:")
+    if raw in KNOWN_SOURCES:
+        return KNOWN_SOURCES[raw]
+    if raw in GROUP_NAMES:
+        return GROUP_NAMES[raw]
+    return raw[:1].upper() + raw[1:]
+
+
+def source_detail(attr: dict[str, Any] | None, pool_name: str | None = None) -> str:
+    """What a website call adds to its source's name: medium, channel group and pool (``cpc · paid
+    search · via pool Website``); empty for a static channel's call. Pure."""
+    attr = attr or {}
+    if attr.get("confidence") == "static":
+        return ""
+    src = attr.get("source") or {}
+    parts = [str(src.get("utm_medium") or "").strip(), str(attr.get("channel_group") or "")]
+    if pool_name:
+        parts.append(f"via pool {pool_name}")
+    return " · ".join(p for p in parts if p)
+
+
+def call_source_name(attr: dict[str, Any] | None, kind: str | None, channel_name: str | None) -> str:
+    """A call's source name, the same as its report row's (a pool call is named by its web source,
+    never by the pool: the pool is a detail). Pure."""
+    key = source_key(attr, kind)
+    return source_name(key, channel_name if key.startswith("ch_") else None)
+
+
 def touch(attr: dict[str, Any] | None, call_sid: str, started_ms: int) -> dict[str, Any]:
     """What a first-touch record keeps of a call's attribution (the call itself has its time)."""
     attr = attr or {}

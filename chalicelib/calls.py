@@ -360,6 +360,9 @@ def to_dict(c: CallRecord) -> dict[str, Any]:
         "blocked": bool(c.blocked),
         "result": result_of(c),
         "attribution": c.attribution,
+        "called_back_at": clock.iso(int(c.called_back_at)) if c.called_back_at is not None else None,
+        "source": attribution.source_key(c.attribution, c.kind),
+        "source_name": attribution.call_source_name(c.attribution, c.kind, c.channel_name),
     }
 
 

@@ -164,6 +164,13 @@ def parse_telephony(raw: str) -> str:
     return telephony
 
 
+def _currency(raw: str) -> str:
+    code = raw.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise Refused(f"{raw!r} is not a currency code like USD or EUR")
+    return code
+
+
 def parse_zone(raw: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when a zone is read, not at import
 
@@ -484,6 +491,13 @@ class Settings(NamedTuple):
         "UTC",
         parse_zone,
         "the business's time zone (IANA): the days reports count calls on; after a change run `make rebuild-reports`",
+        when="blank",
+    )
+    currency: str = _reports(
+        "CURRENCY",
+        "USD",
+        _currency,
+        "the business's currency (ISO 4217 code): every amount is shown in it (the business profile may override it)",
         when="blank",
     )
 

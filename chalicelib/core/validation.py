@@ -177,15 +177,61 @@ def origin(value: Any) -> str:
 
 
 def money(value: Any, name: str) -> Decimal:
-    """An amount of money: not negative, at most a billion, at most two decimals; or a 400."""
+    """An amount of money: not negative, at most a billion, at most two decimals; or a 400.
+
+    Numbers are taken as they are. Text is taken as people type it: ``1250``, ``$1,250.00``,
+    ``1 250,00``, ``1.250,00 €``, ``EUR 99,90``, ``£12``: one currency sign ($ € £ ₽) or code
+    (three letters) before or after, thousands in groups of three separated by ``,`` ``.``, a
+    space or a no-break space, and a decimal ``.`` or ``,`` with one or two digits. A lone
+    separator followed by exactly three digits (``1,250`` or ``1.250``) is a thousands
+    separator: money has at most two decimals. Anything else (``1,2,3``, ``1.250.5``,
+    ``12,34,567``, two currencies) is refused as ambiguous, with what to write instead.
+    """
+    hint = f"'{name}' must be an amount like 1250.50 or $1,250.50"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise BadRequest(f"'{name}' must be a number like 125.50")
+        raise BadRequest(hint)
+    text = _money_text(value, name, hint) if isinstance(value, str) else str(value)
     try:
-        amount = Decimal(str(value))
+        amount = Decimal(text)
     except InvalidOperation:
-        raise BadRequest(f"'{name}' must be a number like 125.50") from None
+        raise BadRequest(hint) from None
     if not amount.is_finite() or amount < 0:
         raise BadRequest(f"'{name}' must not be negative")
     if amount > Decimal("1e9") or amount != amount.quantize(Decimal("0.01")):
         raise BadRequest(f"'{name}' must be at most 1,000,000,000 with at most two decimals")
     return amount
+
+
+_CURRENCY_AROUND = re.compile(r"^\s*(?:([$€£₽]|[A-Za-z]{3})\s*)?(.*?)(?:\s*([$€£₽]|[A-Za-z]{3}))?\s*$", re.S)
+_GROUPED = re.compile(r"\d{1,3}(?:([,. \u00a0\u202f])\d{3})(?:\1\d{3})*")
+
+
+def _money_text(value: str, name: str, hint: str) -> str:
+    """Typed money as plain decimal text (``1250.00``), or a 400 saying why not (``money``)."""
+    text = value.strip()
+    if len(text) > 40:
+        raise BadRequest(f"'{name}' is too long to be an amount")
+    if text.startswith("-"):
+        raise BadRequest(f"'{name}' must not be negative")
+    m = _CURRENCY_AROUND.match(text)
+    if m is None or (m.group(1) and m.group(3)):
+        raise BadRequest(f"'{name}' has two currencies; {hint[len(name) + 3 :]}")
+    body = m.group(2).replace("\u00a0", " ").replace("\u202f", " ")
+    if body.startswith("-"):
+        raise BadRequest(f"'{name}' must not be negative")
+    if not body or not re.fullmatch(r"[\d., ]+", body):
+        raise BadRequest(hint)
+    if re.fullmatch(r"\d+(?:[.,]\d{1,2})?", body):  # 1250, 1250.5, 1250,50
+        return body.replace(",", ".")
+    whole, decimals = body, ""
+    tail = re.search(r"([.,])(\d{1,2})$", body)
+    if tail:
+        whole, decimals = body[: tail.start()], tail.group(2)
+    grouped = _GROUPED.fullmatch(whole)
+    if grouped is None or (tail and grouped.group(1) == tail.group(1)):
+        raise BadRequest(
+            f"'{name}' is ambiguous as written ({value.strip()!r}); write the amount without thousands "
+            "separators, like 1250.50"
+        )
+    digits = re.sub(r"\D", "", whole)
+    return f"{digits}.{decimals}" if decimals else digits

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import attribution, calls
+from chalicelib import attribution, business, calls
 from chalicelib.core import clock
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.settings import get_settings
@@ -261,11 +261,14 @@ def log(query: dict[str, str]) -> dict[str, Any]:
     """The log page for a query string: the filters, a page of calls as rows, the next cursor."""
     f = parse_filters(query, today())
     p = page(f, query.get("cursor") or None)
-    return {"filters": f, "rows": [row(c) for c in p.calls], "cursor": p.cursor, "short": p.short}
+    biz = business.profile()
+    return {"filters": f, "rows": [row(c, biz) for c in p.calls], "cursor": p.cursor, "short": p.short}
 
 
-def row(c: CallRecord) -> dict[str, Any]:
-    """What the log shows of a call."""
+def row(c: CallRecord, biz: business.Business | None = None) -> dict[str, Any]:
+    """What the log shows of a call: the caller as the business writes numbers (with a ``tel:``
+    link), the source by its one name, amounts in the business's currency."""
+    biz = biz or business.defaults()
     attr = c.attribution or {}
     src = attr.get("source") or {}
     return {
@@ -273,25 +276,31 @@ def row(c: CallRecord) -> dict[str, Any]:
         "started_at": int(c.started_at) if c.started_at is not None else None,
         "when": local_time(int(c.started_at)) if c.started_at is not None else "",
         "caller": c.caller,
-        "caller_place": ", ".join(p for p in (c.caller_city, c.caller_state) if p),
+        "caller_display": business.phone(c.caller, biz.country),
+        "tel": business.tel(c.caller),
+        "caller_place": business.place(c.caller_city, c.caller_state),
         "source": source_label(c),
+        "source_detail": source_detail(c),
         "campaign": src.get("utm_campaign"),
         "result": calls.result_of(c) or "ringing",
         "talk_time": int(c.talk_time) if c.talk_time is not None and c.answered else None,
         "first_time": c.first_time,
         "outcome": c.outcome,
         "revenue": float(c.revenue) if c.revenue is not None else None,
+        "revenue_display": business.money(c.revenue, biz.currency) if c.revenue else "",
         "tags": sorted(c.tags or []),
         "recorded": bool(c.recording_sid),
     }
 
 
 def source_label(c: CallRecord) -> str:
-    """A call's source in words: its channel's name, or the web source it came from."""
-    if c.channel_name:
-        return str(c.channel_name)
-    key = source_of(c)
-    return key.removeprefix("web:")
+    """A call's source in words, the same as its report row's (``attribution.source_name``)."""
+    return attribution.call_source_name(c.attribution, c.kind, c.channel_name)
+
+
+def source_detail(c: CallRecord) -> str:
+    """What a website call adds to its source's name: medium, channel group, the pool."""
+    return attribution.source_detail(c.attribution, c.channel_name if c.kind in ("pool", "overflow") else None)
 
 
 def local_time(ms: int) -> str:
@@ -333,7 +342,7 @@ def _load_choices() -> list[tuple[str, str]]:
     return (
         [(cid, f"Channel: {name}") for name, cid in channels]
         + [(f"pool:{pid}", f"Website pool: {name}") for name, pid in pools]
-        + [(s, f"Web source: {s.removeprefix('web:')}") for s in web]
+        + [(s, f"Web source: {attribution.source_name(s)}") for s in web]
     )
 
 

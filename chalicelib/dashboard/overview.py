@@ -16,11 +16,13 @@ local date, as the aggregates' buckets do.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from chalicelib import attribution, business, callbacks
 from chalicelib.core import clock
 from chalicelib.core.errors import BadRequest
 from chalicelib.reports import aggregates, figures
@@ -40,16 +42,31 @@ TOTALS = (
     ("calls", "Calls", "count"),
     ("answered", "Answered", "count"),
     ("missed", "Missed", "count"),
+    ("voicemail", "Voicemail", "count"),
     ("missed_rate", "Missed rate", "rate"),
     ("first_time_callers", "First-time callers", "count"),
     ("avg_talk_time", "Average talk time", "seconds"),
-    ("leads", "Leads", "count"),
+    ("conversions", "Conversions", "count"),
     ("revenue", "Revenue", "money"),
     ("cost_per_call", "Cost per call", "money"),
     ("roi", "ROI", "rate"),
 )
 # Where a rise is bad news (the arrow's text says "worse", not only its colour).
-LOWER_IS_BETTER = {"missed", "missed_rate", "cost_per_call"}
+LOWER_IS_BETTER = {"missed", "voicemail", "missed_rate", "cost_per_call"}
+# Source colours: picked by the source's own key (a hash), never by its rank, so a source keeps its
+# colour whatever the range. Colour-blind-safe-ish hues with 3:1 contrast on white.
+PALETTE = (
+    "#0b5cad",  # blue
+    "#e07b00",  # orange
+    "#2d7a46",  # green
+    "#8e44ad",  # purple
+    "#00838f",  # teal
+    "#6d4c41",  # brown
+    "#ad1457",  # magenta
+    "#827717",  # olive
+    "#37474f",  # slate
+    "#5c6bc0",  # indigo
+)
 
 
 @dataclass(frozen=True)
@@ -130,15 +147,29 @@ def change(key: str, current: float | None, previous: float | None) -> dict[str,
     return {"direction": direction, "text": f"{direction} {amount}", "better": better}
 
 
-def display(kind: str, value: float | int | None) -> str:
-    """A figure as the page shows it. Pure. Money has no currency sign: spend and revenue are
-    entered in the business's own currency, which the product does not know."""
+def source_colours(sources: list[str] | set[str]) -> dict[str, str]:
+    """Each source's colour in charts, from its own key (a hash picks its slot), so it is the same in
+    every range whatever its rank. Two sources whose hashes meet take the next free slot, in the
+    order of their keys (the list of every source the business has, not the range's). Pure."""
+    out: dict[str, str] = {}
+    used: set[int] = set()
+    for source in sorted(sources):
+        slot = hashlib.sha256(source.encode()).digest()[0] % len(PALETTE)
+        while slot in used and len(used) < len(PALETTE):
+            slot = (slot + 1) % len(PALETTE)
+        used.add(slot)
+        out[source] = PALETTE[slot]
+    return out
+
+
+def display(kind: str, value: float | int | None, currency: str = "USD") -> str:
+    """A figure as the page shows it, money with the business's currency. Pure."""
     if value is None:
         return "\u2013"  # an en dash: no figure
     if kind == "count":
         return f"{int(value):,}"
     if kind == "money":
-        return f"{value:,.2f}"
+        return business.money(value, currency)
     if kind == "rate":
         return f"{value * 100:.1f}%"
     seconds = round(float(value))
@@ -150,10 +181,11 @@ COLUMNS = (
     ("calls", "Calls", "count"),
     ("answered", "Answered", "count"),
     ("missed", "Missed", "count"),
+    ("voicemail", "Voicemail", "count"),
     ("missed_rate", "Missed rate", "rate"),
     ("first_time_callers", "First-time", "count"),
     ("avg_talk_time", "Avg talk", "seconds"),
-    ("leads", "Leads", "count"),
+    ("conversions", "Conversions", "count"),
     ("revenue", "Revenue", "money"),
     ("spend", "Spend", "money"),
     ("cost_per_call", "Cost per call", "money"),
@@ -178,20 +210,27 @@ def summarize(
     per_source: dict[str, dict[str, dict[str, Any]]],
     spend: dict[str, dict[str, Decimal]],
     labels: dict[str, str],
+    *,
+    counted: tuple[str, ...] = business.DEFAULT_CONVERSIONS,
+    currency: str = "USD",
 ) -> dict[str, Any]:
     """Totals, their change, the chart's days and the per-source rows from what was read. Pure.
 
-    ``per_source``: source -> day -> numbers (both periods); ``spend``: source -> day -> amount.
+    ``per_source``: source -> day -> numbers (both periods); ``spend``: source -> day -> amount;
+    ``labels``: channel id -> name. Cost per call, per source and overall, is spend over the calls
+    of the sources that had spend in the period (billboard calls do not dilute search spend).
     """
     cur, prev = figures._empty(), figures._empty()
+    paid, paid_prev = figures._empty(), figures._empty()
     cur_spend, prev_spend = Decimal(0), Decimal(0)
     rows: list[dict[str, Any]] = []
     dates = rng.dates()
     series: dict[str, dict[str, list[int]]] = {}
     answered = [0] * len(dates)
     missed = [0] * len(dates)
-    other = [0] * len(dates)  # voicemail: neither answered nor missed
+    other = [0] * len(dates)  # voicemail: its own part of the bar (and missed in the missed rate)
     index = {d: i for i, d in enumerate(dates)}
+    colours = source_colours(set(per_source) | set(spend))
     for source in sorted(set(per_source) | set(spend)):
         days = per_source.get(source, {})
         acc, acc_prev = figures._empty(), figures._empty()
@@ -213,14 +252,18 @@ def summarize(
         figures._merge(prev, acc_prev)
         cur_spend += s_cur
         prev_spend += s_prev
+        if s_cur:
+            figures._merge(paid, acc)
+        if s_prev:
+            figures._merge(paid_prev, acc_prev)
         if acc["calls"] or s_cur:
-            label = labels.get(source, source.removeprefix("web:"))
-            rows.append({"source": source, "label": label, **figures._row(acc, s_cur)})
+            label = attribution.source_name(source, labels.get(source))
+            rows.append(
+                {"source": source, "label": label, "colour": colours[source], **figures._row(acc, s_cur, counted)}
+            )
     rows.sort(key=lambda r: (-r["calls"], r["label"].lower()))
-    total, total_prev = figures._row(cur, cur_spend), figures._row(prev, prev_spend)
-    for r in [*rows, total, total_prev]:
-        if not r["spend"]:  # no spend entered: the cost per call is unknown, not zero
-            r["cost_per_call"] = None
+    total = figures._row(cur, cur_spend, counted, paid)
+    total_prev = figures._row(prev, prev_spend, counted, paid_prev)
     totals = []
     for key, label, kind in TOTALS:
         totals.append(
@@ -231,20 +274,28 @@ def summarize(
                 "value": total[key],
                 "previous": total_prev[key],
                 "change": change(key, total[key], total_prev[key]),
-                "display": display(kind, total[key]),
-                "previous_display": display(kind, total_prev[key]),
+                "display": display(kind, total[key], currency),
+                "previous_display": display(kind, total_prev[key], currency),
             }
         )
     order = [r["source"] for r in rows if r["source"] in series]
     chart = {
         "dates": dates,
-        "sources": [{"source": s, "label": labels.get(s, s.removeprefix("web:")), **series[s]} for s in order],
+        "sources": [
+            {
+                "source": s,
+                "label": attribution.source_name(s, labels.get(s)),
+                "colour": colours[s],
+                **series[s],
+            }
+            for s in order
+        ],
         "answered": answered,
         "missed": missed,
         "voicemail": other,
     }
     for r in rows:
-        r["cells"] = [{"key": k, "value": r[k], "display": display(kind, r[k])} for k, _, kind in COLUMNS]
+        r["cells"] = [{"key": k, "value": r[k], "display": display(kind, r[k], currency)} for k, _, kind in COLUMNS]
     return {"totals": totals, "total": total, "previous": total_prev, "rows": rows, "chart": chart}
 
 
@@ -258,12 +309,14 @@ def overview(query: dict[str, str]) -> dict[str, Any]:
     model = parse_model(query)
     sources = figures._sources()
     labels = figures._labels() if any(s.startswith("ch_") for s in sources) else {}
+    biz = business.profile()
     per_source: dict[str, dict[str, dict[str, Any]]] = {}
     spend: dict[str, dict[str, Decimal]] = {}
     for source in sources:
         per_source[source] = read_buckets(MODELS[model], source, rng.prev_start, rng.end)
         spend[source] = figures._spend(source, rng.prev_start, rng.end)
-    out = summarize(rng, per_source, spend, labels)
+    out = summarize(rng, per_source, spend, labels, counted=biz.conversions, currency=biz.currency)
+    waiting = callbacks.call_back_list()  # one Query: the list is kept by its subscriber
     return {
         **out,
         "range": rng,
@@ -272,4 +325,19 @@ def overview(query: dict[str, str]) -> dict[str, Any]:
         "has_sources": bool(sources),
         "presets": PRESET_LABELS,
         "columns": COLUMNS,
+        "call_back": [call_back_row(w, biz) for w in waiting],
+    }
+
+
+def call_back_row(w: callbacks.ToCallBack, biz: business.Business) -> dict[str, Any]:
+    """A caller waiting for a call back as the overview lists them. Pure but for settings."""
+    return {
+        "caller": w.caller,
+        "caller_display": business.phone(w.caller, biz.country),
+        "tel": business.tel(w.caller),
+        "sid": w.call_sid,
+        "when": clock.local_minute(w.at_ms, biz.timezone),
+        "missed_calls": w.missed_calls,
+        "source": w.source_name,
+        "voicemail": w.voicemail,
     }

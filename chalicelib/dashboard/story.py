@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import attribution, calls
+from chalicelib import attribution, business, calls
 from chalicelib.core.errors import BadRequest
-from chalicelib.dashboard.logpage import local_time, source_label
+from chalicelib.dashboard.logpage import local_time, source_detail, source_label
 from chalicelib.reports.outcomes import MAX_TAGS, OUTCOMES
 from chalicelib.store import calls as store
 from chalicelib.store.calls import CallRecord
@@ -31,20 +31,24 @@ CONFIDENCE_WORDS = {
 
 def story(call_sid: str) -> dict[str, Any]:
     c = calls.load(call_sid)
-    return {"call": details(c), "earlier": earlier_calls(c)}
+    biz = business.profile()
+    return {"call": details(c, biz), "earlier": earlier_calls(c), "currency": biz.currency}
 
 
-def details(c: CallRecord) -> dict[str, Any]:
+def details(c: CallRecord, biz: business.Business | None = None) -> dict[str, Any]:
     """The call as the story page shows it. Pure."""
+    biz = biz or business.defaults()
     attr = c.attribution or {}
     src = attr.get("source") or {}
     confidence = attr.get("confidence")
     return {
         "sid": c.call_sid,
         "caller": c.caller,
-        "caller_place": ", ".join(p for p in (c.caller_city, c.caller_state, c.caller_country) if p),
-        "called": c.called,
-        "forwarded_to": c.forwarded_to,
+        "caller_display": business.phone(c.caller, biz.country),
+        "tel": business.tel(c.caller),
+        "caller_place": business.place(c.caller_city, c.caller_state, c.caller_country),
+        "called": business.phone(c.called, biz.country),
+        "forwarded_to": business.phone(c.forwarded_to, biz.country),
         "when": local_time(int(c.started_at)) if c.started_at is not None else "",
         "result": calls.result_of(c) or "ringing",
         "status": c.status,
@@ -52,6 +56,7 @@ def details(c: CallRecord) -> dict[str, Any]:
         "talk_time": int(c.talk_time) if c.talk_time is not None and c.answered else None,
         "first_time": c.first_time,
         "source": source_label(c),
+        "source_detail": source_detail(c),
         "source_key": attribution.source_key(attr, c.kind),
         "channel_group": attr.get("channel_group"),
         "confidence": confidence,
@@ -66,6 +71,7 @@ def details(c: CallRecord) -> dict[str, Any]:
         "click_ids": {k: src[k] for k in CLICK_IDS if src.get(k)},
         "device": src.get("device"),
         "first_touch": (c.first_touch or {}) if not c.first_time else {},
+        "first_touch_name": first_touch_name(c.first_touch) if not c.first_time else "",
         "recording": bool(c.recording_sid),
         "recording_duration": int(c.recording_duration) if c.recording_duration is not None else None,
         "voicemail": bool(c.voicemail),
@@ -74,6 +80,13 @@ def details(c: CallRecord) -> dict[str, Any]:
         "note": c.note or "",
         "tags": sorted(c.tags or []),
     }
+
+
+def first_touch_name(touch: dict[str, Any] | None) -> str:
+    """The first call's source by its one name. Pure."""
+    touch = touch or {}
+    key = str(touch.get("source_key") or "")
+    return attribution.source_name(key, touch.get("channel_name")) if key else ""
 
 
 def earlier_calls(c: CallRecord) -> list[dict[str, Any]]:
@@ -116,7 +129,7 @@ def outcome_body(form: dict[str, str]) -> dict[str, Any]:
     if outcome not in OUTCOMES:
         raise BadRequest(f"'outcome' must be one of: {', '.join(OUTCOMES)}")
     body["outcome"] = outcome
-    revenue = (form.get("revenue") or "").strip().replace(",", "")
+    revenue = (form.get("revenue") or "").strip()  # as typed: money() reads "$1,250.00" and "1 250,00"
     if revenue:
         body["revenue"] = revenue
     body["note"] = form.get("note") or ""
@@ -125,3 +138,11 @@ def outcome_body(form: dict[str, str]) -> dict[str, Any]:
         raise BadRequest(f"at most {MAX_TAGS} tags")
     body["tags"] = tags
     return body
+
+
+def keep_typed(call: dict[str, Any], form: dict[str, str]) -> dict[str, Any]:
+    """The call's page data with what was typed into the outcome form, so a refused form comes
+    back with everything in it. Pure."""
+    outcome = form.get("outcome") if form.get("outcome") in OUTCOMES else call["outcome"]
+    tags = [t.strip() for t in (form.get("tags") or "").split(",") if t.strip()]
+    return {**call, "outcome": outcome, "revenue": form.get("revenue", ""), "note": form.get("note", ""), "tags": tags}

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from chalicelib import attribution, business
 from chalicelib.core import clock
 from chalicelib.core.errors import BadRequest
 from chalicelib.reports import aggregates
@@ -74,8 +75,17 @@ def _labels() -> dict[str, str]:
     return lines.channel_names()
 
 
-def _row(acc: dict[str, Any], spend: Decimal) -> dict[str, Any]:
+def _row(
+    acc: dict[str, Any],
+    spend: Decimal,
+    counted: tuple[str, ...] = business.DEFAULT_CONVERSIONS,
+    paid: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A row's figures. Pure. A voicemail is a call nobody answered: it has its own column and
+    counts in the missed rate. Cost per call is spend over the calls of sources with spend
+    (``paid``: those calls; by default the row's own) and ``None`` (unknown, never 0) without spend."""
     calls, first = int(acc["calls"]), int(acc["first_time"])
+    paid = acc if paid is None else paid
     answered = int(acc["answered"])
     revenue = acc["revenue"]
 
@@ -87,16 +97,17 @@ def _row(acc: dict[str, Any], spend: Decimal) -> dict[str, Any]:
         "answered": answered,
         "missed": int(acc["missed"]),
         "voicemail": int(acc["voicemail"]),
-        "missed_rate": ratio(int(acc["missed"]), calls, "0.0001"),
+        "missed_rate": ratio(int(acc["missed"]) + int(acc["voicemail"]), calls, "0.0001"),
         "unique_callers": len(acc["callers"]),
         "first_time_callers": first,
         "avg_talk_time": ratio(int(acc["talk_time"]), answered, "0.1"),
         "avg_time_to_answer": ratio(int(acc["answer_time"]), int(acc["answer_timed"]), "0.1"),
         "spend": float(spend),
-        "cost_per_call": ratio(spend, calls),
-        "cost_per_first_time_caller": ratio(spend, first),
+        "cost_per_call": ratio(spend, int(paid["calls"])) if spend else None,
+        "cost_per_first_time_caller": ratio(spend, int(paid["first_time"])) if spend else None,
         "leads": int(acc["leads"]),
         "sales": int(acc["sales"]),
+        "conversions": business.conversions(acc, counted),
         "revenue": float(revenue),
         "roi": ratio(revenue - spend, spend, "0.0001"),
     }
@@ -116,7 +127,8 @@ def channels_report(query: dict[str, str]) -> dict[str, Any]:
     """Per source over the range: the figures of ``_row``, plus the totals."""
     start, end, model, spam = _options(query)
     labels = _labels()
-    rows, total, total_spend = [], _empty(), Decimal(0)
+    counted = business.profile().conversions
+    rows, total, total_spend, paid = [], _empty(), Decimal(0), _empty()
     for source in _sources():
         acc = _empty()
         for day_acc in _buckets(model, source, start, end, spam).values():
@@ -126,7 +138,10 @@ def channels_report(query: dict[str, str]) -> dict[str, Any]:
             continue
         _merge(total, acc)
         total_spend += spend
-        rows.append({"source": source, "label": labels.get(source, source.removeprefix("web:")), **_row(acc, spend)})
+        if spend:
+            _merge(paid, acc)
+        name = attribution.source_name(source, labels.get(source))
+        rows.append({"source": source, "label": name, **_row(acc, spend, counted)})
     rows.sort(key=lambda r: (-r["calls"], r["source"]))
     return {
         "from": start,
@@ -134,7 +149,7 @@ def channels_report(query: dict[str, str]) -> dict[str, Any]:
         "model": f"{model}_touch",
         "include_spam": spam,
         "rows": rows,
-        "total": _row(total, total_spend),
+        "total": _row(total, total_spend, counted, paid),
     }
 
 
@@ -142,6 +157,7 @@ def daily_report(query: dict[str, str]) -> dict[str, Any]:
     """The same figures per day, for one source (``source=``) or all."""
     start, end, model, spam = _options(query)
     sources = [parse_source(query["source"])] if query.get("source") else _sources()
+    counted = business.profile().conversions
     per_day: dict[str, dict[str, Any]] = {}
     spend_day: dict[str, Decimal] = {}
     for source in sources:
@@ -152,6 +168,6 @@ def daily_report(query: dict[str, str]) -> dict[str, Any]:
     days = []
     cur = datetime.strptime(start, "%Y-%m-%d")
     while (d := cur.strftime("%Y-%m-%d")) <= end:
-        days.append({"date": d, **_row(per_day.get(d, _empty()), spend_day.get(d, Decimal(0)))})
+        days.append({"date": d, **_row(per_day.get(d, _empty()), spend_day.get(d, Decimal(0)), counted)})
         cur += timedelta(days=1)
     return {"from": start, "to": end, "model": f"{model}_touch", "source": query.get("source"), "days": days}

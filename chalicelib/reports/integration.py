@@ -10,6 +10,8 @@ INTEGRATION = Integration(
     # Not gated: every completed call counts, whatever is configured.
     subscribers=(
         SubscriberDecl("reports", ("call.completed", "call.updated"), "chalicelib.reports.aggregates:on_event"),
+        # The call-back list (chalicelib/callbacks.py): each caller's entry follows their calls.
+        SubscriberDecl("callbacks", ("call.completed", "call.updated"), "chalicelib.callbacks:on_event"),
     ),
     routes="chalicelib.reports.routes",
     scopes=(("/v1/reports", "read", "write"), ("/v1/spend", "read", "write")),

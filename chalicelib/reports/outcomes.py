@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import calls
+from chalicelib import callbacks, calls
 from chalicelib.core import clock
 from chalicelib.core import validation as v
 from chalicelib.core.context import SYSTEM, RequestContext, log_change
@@ -21,11 +21,11 @@ MAX_TAGS = 20
 
 
 def set_outcome(call_sid: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> CallRecord:
-    """``PATCH /v1/calls/{sid}``: outcome, revenue, note, tags; the aggregates follow."""
+    """``PATCH /v1/calls/{sid}``: outcome, revenue, note, tags, called back; the aggregates follow."""
     log_change(ctx, "calls.set_outcome", call_sid=call_sid)
-    v.reject_unknown(body, {"outcome", "revenue", "note", "tags"})
+    v.reject_unknown(body, {"outcome", "revenue", "note", "tags", "called_back"})
     if not body:
-        raise BadRequest("nothing to change; send one or more of: note, outcome, revenue, tags")
+        raise BadRequest("nothing to change; send one or more of: called_back, note, outcome, revenue, tags")
     values: dict[str, Any] = {"updated_at": clock.now_ms()}
     gone: list[str] = []
     if "outcome" in body:
@@ -51,8 +51,17 @@ def set_outcome(call_sid: str, body: dict[str, Any], *, ctx: RequestContext = SY
             values["tags"] = clean
         else:
             gone.append("tags")
+    if "called_back" in body:  # marked by hand (chalicelib/callbacks.py): true sets the time, false clears it
+        if v.boolean(body, "called_back"):
+            values["called_back_at"] = values["updated_at"]
+        else:
+            gone.append("called_back_at")
     item = calls.load(call_sid, ctx=ctx)
     # Deleted between the read and the write: a 404, as if the read had missed it.
-    return store.update(item.call_sid, CallChange(set=values, remove=tuple(gone)), guard=store.EXISTS, ctx=ctx) or (
+    done = store.update(item.call_sid, CallChange(set=values, remove=tuple(gone)), guard=store.EXISTS, ctx=ctx) or (
         calls.load(call_sid, ctx=ctx)
     )
+    if "called_back" in body and done.caller:
+        # The list shows the mark at once (its subscriber does the same again when the event comes).
+        callbacks.refresh(str(done.caller))
+    return done

@@ -104,10 +104,25 @@ def save_outcome(sid: str) -> Response:
     form = web.check_csrf(req, viewer)
     try:
         outcomes.set_outcome(sid, story.outcome_body(form), ctx=viewer.context)
-    except BadRequest as exc:  # the story again, with what was wrong
+    except BadRequest as exc:  # the story again, with what was wrong next to it and everything typed kept
         data = story.story(sid)
-        return web.render(req, "call.html", viewer=viewer, status=400, error=exc.message, **data, **_common())
+        data["call"] = story.keep_typed(data["call"], form)
+        field = "revenue" if "'revenue'" in exc.message else None
+        return web.render(
+            req, "call.html", viewer=viewer, status=400, error=exc.message, error_field=field, **data, **_common()
+        )
     return web.redirect(f"/dashboard/calls/{quote(sid)}?" + urlencode({"saved": "1"}))
+
+
+@bp.route("/dashboard/calls/{sid}/called-back", methods=["POST"], content_types=FORMS)
+def mark_called_back(sid: str) -> Response:
+    """The call-back list's button: the caller was called back (as ``PATCH /v1/calls/{sid}``
+    with ``called_back: true``); back to the overview, where they are no longer listed."""
+    req = bp.current_request
+    viewer = web.require(req)  # a viewer may mark call-backs, as they tag outcomes
+    web.check_csrf(req, viewer)
+    outcomes.set_outcome(sid, {"called_back": True}, ctx=viewer.context)
+    return web.redirect("/dashboard")
 
 
 @bp.route("/dashboard/calls/{sid}/recording", methods=["GET"])

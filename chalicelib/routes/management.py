@@ -19,9 +19,10 @@ from chalicelib.routes.http import Headers, caller, json_response, query
 from chalicelib.voice import blocklist
 
 if TYPE_CHECKING:
-    from chalicelib import channels, numbers, pools
+    from chalicelib import callbacks, channels, numbers, pools
     from chalicelib.reports import calllog, outcomes, sizing
 else:  # management only: loaded on first use (see lazy_module)
+    callbacks = lazy_module("chalicelib.callbacks")
     channels = lazy_module("chalicelib.channels")
     numbers = lazy_module("chalicelib.numbers")
     pools = lazy_module("chalicelib.pools")
@@ -111,6 +112,11 @@ def list_calls() -> Response:
     if q.get("format") not in (None, "json"):
         raise BadRequest("'format' must be json or csv")
     return json_response(calllog.list_calls(q, ctx=_ctx()))
+
+
+@bp.route("/v1/callbacks", methods=["GET"])
+def list_callbacks() -> Response:
+    return json_response(callbacks.api_list(query(bp.current_request)))
 
 
 @bp.route("/v1/calls/{sid}", methods=["GET"])

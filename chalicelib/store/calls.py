@@ -89,6 +89,7 @@ class CallRecord:
     revenue: float | None = None
     note: str | None = None
     tags: frozenset[str] | None = None
+    called_back_at: float | None = None
     agg: dict[str, Any] | None = None
     agg_version: float | None = None
     updated_at: float | None = None

@@ -31,6 +31,18 @@ def blocked_callers() -> Key:
     return Key("CONFIG", "blocked-callers")
 
 
+def business_profile() -> Key:
+    """The business's one profile item (name, time zone, currency, country, conversions)."""
+    return Key("CONFIG", "business")
+
+
+CALLBACKS_PK = "CALLBACK#pending"  # one item per caller waiting for a call back, sk = the caller
+
+
+def callback_pending(caller: str) -> Key:
+    return Key(CALLBACKS_PK, caller)
+
+
 def schema_version() -> Key:
     """The counters table's schema version and its running migration (``store.migrations``)."""
     return Key("SCHEMA", "version")

@@ -230,6 +230,7 @@ class CallModel(StoreModel):
     revenue = NumberAttribute(null=True)
     note = UnicodeAttribute(null=True)
     tags = UnicodeSetAttribute(null=True)
+    called_back_at = NumberAttribute(null=True)  # marked "called back" by hand (ms), see chalicelib/callbacks.py
     agg = JSONAttribute(null=True)  # what this call last added to the report aggregates, per bucket
     agg_version = NumberAttribute(null=True)
     updated_at = NumberAttribute(null=True)

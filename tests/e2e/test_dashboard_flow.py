@@ -34,6 +34,7 @@ from tests.support import stack as stack_mod
 
 pytestmark = pytest.mark.browser
 CALLER = "+14155550142"
+CALLER_SHOWN = "(415) 555-0142"  # a US business writes US numbers nationally
 DOCS = servers.ROOT / "docs" / "dashboard-overview.png"
 
 
@@ -120,7 +121,8 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     page.goto(dashboard.url("/dashboard/calls"))
     row = page.locator("table.calls tbody tr")
     expect(row).to_have_count(1)
-    expect(row).to_contain_text(CALLER)
+    expect(row).to_contain_text(CALLER_SHOWN)
+    expect(row.locator("a.tel")).to_have_attribute("href", f"tel:{CALLER}")
     expect(row).to_contain_text("Google Ads")
     expect(row).to_contain_text("answered")
     _check(page, "dashboard-calls")
@@ -148,7 +150,7 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     page.goto(dashboard.url("/dashboard/calls"))
     page.locator("table.calls tbody tr a").first.click()
     page.wait_for_url(f"**/dashboard/calls/{sid}")
-    expect(page.locator("h1")).to_have_text(f"Call from {CALLER}")
+    expect(page.locator("h1")).to_have_text(f"Call from {CALLER_SHOWN}")
     expect(page.locator("main")).to_contain_text("certain: the channel's own number")
     page.wait_for_function("() => document.getElementById('player').duration > 0", timeout=15_000)
     assert page.evaluate("document.getElementById('player').duration") == pytest.approx(8, abs=0.2)
@@ -164,9 +166,18 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
 
     # and tags it a sale with revenue
     page.locator("label.segment", has_text="Sale").click()
-    page.fill("#revenue", "1200")
+    # what people type is refused only when it is ambiguous, and then nothing typed is lost
+    page.fill("#revenue", "1,2,00")
     page.fill("#tags", "boiler, new customer")
     page.fill("#note", "Booked an install")
+    page.click("text=Save outcome")
+    expect(page.locator(".field-error")).to_contain_text("ambiguous")
+    expect(page.locator("#revenue")).to_have_value("1,2,00")
+    expect(page.locator("#note")).to_have_value("Booked an install")
+    expect(page.locator("#tags")).to_have_value("boiler, new customer")
+    expect(page.locator("input[name=outcome][value=sale]")).to_be_checked()
+    _check(page, "dashboard-call-refused")
+    page.fill("#revenue", "$1,200.00")
     page.click("text=Save outcome")
     expect(page.locator(".notice-ok")).to_contain_text("Saved")
     expect(page.locator("#revenue")).to_have_value("1200.00")
@@ -182,8 +193,8 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
         return _total(page, "roi") == "300.0%"
 
     _wait("ROI on the overview", roi_shows, 30)
-    assert _total(page, "revenue") == "1,200.00" and _total(page, "cost_per_call") == "300.00"
-    assert _total(page, "leads") == "0"
+    assert _total(page, "revenue") == "$1,200.00" and _total(page, "cost_per_call") == "$300.00"
+    assert _total(page, "conversions") == "1"  # a sale is a conversion
     expect(page.locator("#sources tbody tr")).to_contain_text("300.0%")
 
     # The filtered log's CSV export has the call, and only the matching calls
@@ -191,7 +202,7 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     simulate_call(stack.base_url, number["number"], "+14155550143", answer="no", **keys)
     page.goto(dashboard.url("/dashboard/calls"))
     page.select_option("#f-outcome", "sale")
-    page.click("text=Filter")
+    page.click("form.filters button[type=submit]")
     expect(page.locator("table.calls tbody tr")).to_have_count(1)
     with page.expect_download() as download:
         page.click("text=Export CSV")
@@ -233,6 +244,29 @@ def test_a_viewer_sees_a_seeded_month_and_it_is_the_readmes_screenshot(dashboard
     _check(page, "dashboard-overview-month")
     if os.environ.get("UPDATE_README_SCREENSHOT"):  # a test run leaves the tracked picture alone
         shutil.copyfile(dash.ARTIFACTS / "dashboard-overview-month-1280.png", DOCS)
+    # The call-back list is on the first screen of a phone, with tap-to-call links
+    page.set_viewport_size({"width": 390, "height": 844})
+    first = page.locator(".call-back-list li").first
+    expect(first).to_be_visible()
+    box = first.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 844, box
+    waiting = dashboard.stack.request("GET", "/v1/callbacks")[1]["callers"]
+    assert waiting and page.locator(".call-back-list li").count() == min(len(waiting), 10)
+    caller = waiting[0]["caller"]
+    expect(first.locator("a.tel")).to_have_attribute("href", f"tel:{caller}")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    # When that caller calls again and is answered, they leave the list
+    numbers = dashboard.stack.request("GET", "/v1/numbers")[1]["numbers"]
+    line = next(n["number"] for n in numbers if n.get("channel_id"))
+    keys = {"token": stack_mod.AUTH_TOKEN, "api_key": stack_mod.API_KEY}
+    simulate_call(dashboard.stack.base_url, line, caller, answer="yes", talk_seconds=3, **keys)
+
+    def gone() -> bool:
+        return all(w["caller"] != caller for w in dashboard.stack.request("GET", "/v1/callbacks")[1]["callers"])
+
+    _wait("the caller to leave the call-back list", gone, 60)
+    page.reload()
+    expect(page.locator(f'.call-back-list a.tel[href="tel:{caller}"]')).to_have_count(0)
     page.goto(dashboard.url("/dashboard/calls"))
     expect(page.locator("table.calls tbody tr")).to_have_count(50)
     page.click("text=Older calls")

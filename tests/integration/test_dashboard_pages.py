@@ -50,7 +50,8 @@ def test_overview_totals_and_change_come_from_the_aggregates(api, biz):
     t = {x["key"]: x for x in out["totals"]}
     assert (t["calls"]["value"], t["answered"]["value"], t["missed"]["value"]) == (3, 2, 1)
     assert t["first_time_callers"]["value"] == 2 and t["avg_talk_time"]["value"] == 60.0
-    assert t["revenue"]["value"] == 1200 and t["cost_per_call"]["value"] == 100.0 and t["roi"]["value"] == 3.0
+    # Cost per call: Google's spend over Google's two calls; the unpaid radio call does not dilute it
+    assert t["revenue"]["value"] == 1200 and t["cost_per_call"]["value"] == 150.0 and t["roi"]["value"] == 3.0
     assert t["calls"]["previous"] == 1 and t["calls"]["change"]["text"] == "up 200%"
     rows = {r["label"]: r for r in out["rows"]}
     assert rows["Google Ads"]["calls"] == 2 and rows["Radio FM 101"]["calls"] == 1
@@ -204,7 +205,8 @@ def test_the_story_page_and_the_outcome_editor(api, biz):
     sid = biz.call("Google Ads", "+14155550009", talk=75)
     b = Browser(api)
     page = html(b.get(f"/dashboard/calls/{sid}"))
-    assert "Call from +14155550009" in page and "Google Ads" in page and "certain" in page
+    assert "Call from (415) 555-0009" in page and 'href="tel:+14155550009"' in page
+    assert "Google Ads" in page and "certain" in page
     assert "not recorded" in page and 'name="csrf"' in page
     # A viewer tags it a sale with revenue; the story shows it, the API too
     form = {"csrf": b.csrf, "outcome": "sale", "revenue": "250.5", "tags": "vip, boiler", "note": "n"}
@@ -218,8 +220,18 @@ def test_the_story_page_and_the_outcome_editor(api, biz):
     assert r.status_code == 403
     assert CallModel.get(sid).outcome == "sale"
     # A bad form: the page again, with what was wrong
-    r = b.post(f"/dashboard/calls/{sid}/outcome", {"csrf": b.csrf, "outcome": "sale", "revenue": "-3"})
-    assert r.status_code == 400 and "negative" in html(r)
+    r = b.post(f"/dashboard/calls/{sid}/outcome", {"csrf": b.csrf, "outcome": "lead", "revenue": "-3", "note": "kept"})
+    refused = html(r)
+    assert r.status_code == 400 and "negative" in refused
+    assert 'value="-3"' in refused and ">kept</textarea>" in refused and 'value="lead" checked' in refused
+    # What people type is taken
+    form = {"csrf": b.csrf, "outcome": "sale", "revenue": "$1,250.00", "tags": "", "note": ""}
+    assert b.post(f"/dashboard/calls/{sid}/outcome", form).status_code == 303
+    assert body(api.call("GET", f"/v1/calls/{sid}"))["revenue"] == 1250.0
+    # The call-back button: a viewer may use it, not without the token
+    assert b.post(f"/dashboard/calls/{sid}/called-back", {}).status_code == 403
+    assert b.post(f"/dashboard/calls/{sid}/called-back", {"csrf": b.csrf}).status_code == 303
+    assert body(api.call("GET", f"/v1/calls/{sid}"))["called_back_at"] is not None
     assert b.get("/dashboard/calls/CA404").status_code == 404
 
 

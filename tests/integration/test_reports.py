@@ -158,7 +158,7 @@ def test_spend_csv_import_is_all_or_nothing(api, biz):
     biz.call("Google Ads", "+14155550001")
     rep = report(api, **{"from": "2026-10-01", "to": "2026-10-31"})
     assert by_label(rep)["Google Ads"]["spend"] == 10  # 2026-10-03 was not imported
-    assert by_label(rep)["google"]["spend"] == 5.25 and by_label(rep)["google"]["calls"] == 0
+    assert by_label(rep)["Google"]["spend"] == 5.25 and by_label(rep)["Google"]["calls"] == 0
 
 
 @pytest.mark.parametrize(

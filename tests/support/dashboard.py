@@ -59,6 +59,7 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/users/someone@example.com/disable",
     "/dashboard/users/someone@example.com/enable",
     "/dashboard/calls/CA00000000000000000000000000000000/outcome",
+    "/dashboard/calls/CA00000000000000000000000000000000/called-back",
 )
 
 

@@ -80,12 +80,16 @@ def test_summarize_splits_the_periods_and_stacks_the_days_by_source():
     out = overview.summarize(rng, per_source, spend, {"ch_a": "Radio"})
     total = {t["key"]: t for t in out["totals"]}
     assert total["calls"]["value"] == 4 and total["calls"]["previous"] == 2
-    assert total["revenue"]["value"] == 500 and total["cost_per_call"]["value"] == 25.0
+    # Cost per call spreads the radio spend over the radio's 3 calls only, not the unpaid web call.
+    assert total["revenue"]["value"] == 500 and total["cost_per_call"]["value"] == 33.33
     assert total["roi"]["value"] == 4.0 and total["roi"]["previous"] == -1.0
-    assert [r["label"] for r in out["rows"]] == ["Radio", "google"]
+    assert [r["label"] for r in out["rows"]] == ["Radio", "Google"]
+    google = out["rows"][1]
+    assert google["cost_per_call"] is None and google["voicemail"] == 1 and google["missed_rate"] == 1.0
+    assert total["missed_rate"]["value"] == 0.5  # one missed and one voicemail of four calls
     chart = out["chart"]
     assert chart["dates"][-2:] == ["2026-10-09", "2026-10-10"]
-    assert [s["label"] for s in chart["sources"]] == ["Radio", "google"]
+    assert [s["label"] for s in chart["sources"]] == ["Radio", "Google"]
     assert chart["sources"][0]["calls"][-2:] == [3, 0] and chart["sources"][1]["calls"][-2:] == [0, 1]
     assert chart["answered"][-2:] == [2, 0] and chart["missed"][-2:] == [1, 0] and chart["voicemail"][-1] == 1
 
@@ -149,7 +153,7 @@ def test_the_story_of_a_website_call_shows_its_visit():
     c.status_rank, c.answered, c.talk_time, c.first_time = 4, True, 61, True
     d = story.details(c)
     assert (d["source"], d["campaign"], d["keyword"], d["medium"]) == (
-        "google",
+        "Google",
         "boilers-winter",
         "boiler repair",
         "cpc",
@@ -164,7 +168,7 @@ def test_the_outcome_form_becomes_the_apis_body():
         {"outcome": "sale", "revenue": "1,250.50", "note": " ok ", "tags": "a, b,,", "csrf": "x"}
     ) == {
         "outcome": "sale",
-        "revenue": "1250.50",
+        "revenue": "1,250.50",
         "note": " ok ",
         "tags": ["a", "b"],
     }
@@ -199,3 +203,29 @@ def test_the_story_page_plays_with_the_one_recording_player():
 
     assert PLAYER == ROOT / "chalicelib/dashboard/static/player.js"
     assert "asset('player.js')" in (ROOT / "chalicelib/dashboard/templates/call.html").read_text()
+
+
+def test_source_colours_follow_the_source_not_its_rank():
+    rng = overview.parse_range({"range": "today"}, "2026-10-10")
+
+    def nums(calls: int) -> dict[str, Any]:
+        return {k: Decimal(0) for k in overview.NUMBERS} | {"callers": set(), "calls": Decimal(calls)}
+
+    first = overview.summarize(rng, {"web:google": {"2026-10-10": nums(5)}, "ch_r": {"2026-10-10": nums(1)}}, {}, {})
+    second = overview.summarize(rng, {"web:google": {"2026-10-10": nums(1)}, "ch_r": {"2026-10-10": nums(5)}}, {}, {})
+    colours = [{s["source"]: s["colour"] for s in out["chart"]["sources"]} for out in (first, second)]
+    assert [s["source"] for s in first["chart"]["sources"]] != [s["source"] for s in second["chart"]["sources"]]
+    assert colours[0] == colours[1] and colours[0]["web:google"] != colours[0]["ch_r"]
+
+
+def test_money_is_shown_in_the_business_currency_and_a_sale_is_a_conversion():
+    rng = overview.parse_range({"range": "today"}, "2026-10-10")
+    acc = {k: Decimal(0) for k in overview.NUMBERS} | {"callers": set()}
+    acc.update(calls=Decimal(2), answered=Decimal(2), sales=Decimal(1), leads=Decimal(1), revenue=Decimal(1250))
+    out = overview.summarize(rng, {"ch_a": {"2026-10-10": acc}}, {}, {"ch_a": "Radio"}, currency="EUR")
+    total = {t["key"]: t for t in out["totals"]}
+    assert total["revenue"]["display"] == "€1,250.00"
+    assert total["conversions"]["value"] == 2
+    assert total["cost_per_call"]["display"] == "\u2013"  # no spend: unknown, not 0.00
+    only_sales = overview.summarize(rng, {"ch_a": {"2026-10-10": acc}}, {}, {}, counted=("sale",))
+    assert {t["key"]: t for t in only_sales["totals"]}["conversions"]["value"] == 1

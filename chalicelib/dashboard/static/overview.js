@@ -8,7 +8,8 @@
 (function () {
   "use strict";
 
-  var PALETTE = ["#0b5cad", "#e07b00", "#2d7a46", "#8e44ad", "#b42318", "#00838f", "#6d4c41", "#5c6bc0"];
+  // Each source brings its own colour (the page derives it from the source, not its rank).
+  var SHOWN = 8;
   var OTHER = "#8c959f";
   var DAY = 86400;
 
@@ -25,10 +26,10 @@
         { label: "Voicemail", values: data.voicemail, color: "#e07b00" },
       ];
     }
-    var top = data.sources.slice(0, PALETTE.length - 1);
-    var rest = data.sources.slice(PALETTE.length - 1);
-    var out = top.map(function (s, i) {
-      return { label: s.label, values: s.calls, color: PALETTE[i] };
+    var top = data.sources.slice(0, SHOWN - 1);
+    var rest = data.sources.slice(SHOWN - 1);
+    var out = top.map(function (s) {
+      return { label: s.label, values: s.calls, color: s.colour };
     });
     if (rest.length) {
       out.push({

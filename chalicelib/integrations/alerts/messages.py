@@ -62,11 +62,8 @@ def wanted(events: list[str], kinds: list[str], event_type: str) -> list[str]:
 
 
 def source_label(call: dict[str, Any]) -> str:
-    """The call's source as a person reads it: the channel's name, or the web source."""
-    if call.get("channel_name"):
-        return str(call["channel_name"])
-    key = attribution.source_key(call.get("attribution"), call.get("kind"))
-    return key.removeprefix("web:")
+    """The call's source by its one name (``attribution.call_source_name``), as the dashboard shows it."""
+    return attribution.call_source_name(call.get("attribution"), call.get("kind"), call.get("channel_name"))
 
 
 def call_link(base_url: str, call_sid: str) -> str:

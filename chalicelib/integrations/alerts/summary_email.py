@@ -4,9 +4,8 @@ Totals come from ``chalicelib/reports/figures.py`` (what ``GET /v1/reports/chann
 answers) for the same days, so the email and the API always agree. Days are the report's
 days (``REPORT_TIMEZONE``); a recipient's own time zone only decides when the email comes.
 
-"Not yet called back": we see only inbound calls, so a missed call counts as handled once the
-same caller reached the business later (a later answered call from that number). The rest
-are listed, oldest first.
+"Not yet called back": as ``chalicelib/callbacks.py`` defines it (a later answered call from that
+number, or marked called back by hand). The rest are listed, oldest first.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib import calls
+from chalicelib import callbacks, calls
 from chalicelib.core import clock
 from chalicelib.core.settings import get_settings
 from chalicelib.integrations.alerts import messages
@@ -50,11 +49,9 @@ def not_called_back(start_ms: int, end_ms: int, now_ms: int) -> list[dict[str, A
         found.sort(key=lambda c: int(c.started_at or 0))
         for i, c in enumerate(found):
             started = int(c.started_at or 0)
-            if not start_ms <= started < end_ms or calls.result_of(c) not in ("missed", "voicemail"):
+            if not start_ms <= started < end_ms or not callbacks.needs_call_back(c):
                 continue
-            if c.outcome == "spam":
-                continue
-            if any(calls.result_of(later) == "answered" for later in found[i + 1 :]):
+            if callbacks.called_back(c, found[i + 1 :]):
                 continue
             d = calls.to_dict(c)
             out.append({"caller": caller, "at": d["started_at"], "source": messages.source_label(d), "sid": c.call_sid})
@@ -137,7 +134,11 @@ def as_text(s: dict[str, Any], base_url: str) -> str:
         f"  {r['caller']}  {_local(r['at'])}  {r['source']}  {messages.call_link(base_url, r['sid'])}"
         for r in s["not_called_back"]
     ] or ["  none: every missed caller has been reached"]
-    lines += ["", "A missed call counts as called back once the same caller had an answered call later."]
+    lines += [
+        "",
+        "A missed call counts as called back once the same caller had an answered call later,"
+        " or it was marked called back.",
+    ]
     return "\n".join(lines)
 
 
