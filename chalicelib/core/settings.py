@@ -332,6 +332,19 @@ class Settings(NamedTuple):
     api_key_param: str = _secrets(
         "API_KEY_PARAM", "", parse_text, "the SSM SecureString name holding the bootstrap management API key (deployed)"
     )
+    caller_pepper: str = _secrets(
+        "CALLER_PEPPER",
+        "",
+        parse_text,
+        "the caller-hash key ring itself (local stage and tests only): `VERSION:SECRET` entries, newest first",
+    )
+    caller_pepper_param: str = _secrets(
+        "CALLER_PEPPER_PARAM",
+        "",
+        parse_text,
+        "the SSM SecureString name holding the caller-hash key ring (deployed; read with the Twilio auth token "
+        "in one request; `calltracking setup` makes it, `calltracking caller-key rotate` rotates it)",
+    )
     ssm_endpoint: str | None = _secrets(
         "SSM_ENDPOINT",
         "",
@@ -667,6 +680,13 @@ def problems(s: Settings | None = None) -> list[str]:
                 if not s.twilio_auth_token
                 else "TWILIO_AUTH_TOKEN is set in plain text on a deployed stage: keep it in SSM "
                 "(TWILIO_AUTH_TOKEN_PARAM)"
+            )
+        if not s.caller_pepper_param:
+            found.append(
+                "CALLER_PEPPER_PARAM is not set: deployed stages read the caller-hash key from SSM; "
+                "without it no call is stored (run calltracking setup, which makes it)"
+                if not s.caller_pepper
+                else "CALLER_PEPPER is set in plain text on a deployed stage: keep it in SSM (CALLER_PEPPER_PARAM)"
             )
         if s.ssm_endpoint:
             found.append("SSM_ENDPOINT is set on a deployed stage: it is for tests and the local stack only")

@@ -19,7 +19,6 @@ after changing it, ``make rebuild-reports`` moves every call to its new day (``r
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -69,7 +68,7 @@ def contribution(c: CallRecord) -> dict[str, dict[str, Any]]:
     }
     vec = {k: val for k, val in vec.items() if val not in (0, "0")}
     if c.caller:
-        vec["caller"] = hashlib.sha256(c.caller.encode()).hexdigest()[:12] + ":" + c.call_sid[-10:]
+        vec["caller"] = _caller_entry(c)
     on = day(int(c.started_at))
     last = attribution.source_key(c.attribution, c.kind)
     first = (c.first_touch or {}).get("source_key") or last
@@ -77,6 +76,20 @@ def contribution(c: CallRecord) -> dict[str, dict[str, Any]]:
         keys.aggregate_bucket("last", last, on, spam=spam): vec,
         keys.aggregate_bucket("first", first, on, spam=spam): vec,
     }
+
+
+def _caller_entry(c: CallRecord) -> str:
+    """The call's entry in its buckets' caller sets: the one it was counted with, if any (so a key
+    rotation never re-keys a counted call: DynamoDB cannot add and remove members of one set in one
+    update, and older hashes simply expire with their days), else its keyed hash now. Entries of
+    older code (plain hashes) are keyed by migration 2, not here."""
+    mine = ":" + c.call_sid[-10:]
+    for vec in (c.agg or {}).values():
+        entry = vec.get("caller") if isinstance(vec, dict) else None
+        if isinstance(entry, str) and entry.endswith(mine):
+            return entry
+    assert c.caller is not None
+    return stored.caller_entry(c.caller, c.call_sid)  # keyed: no number, no plain hash
 
 
 def sync(c: CallRecord, *, attempts: int = 3) -> bool:

@@ -7,6 +7,7 @@ subscriber that writes them (``reports.aggregates``) does so in a transaction wi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,6 +16,7 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.core import callerkeys
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.store import connections, keys
 from chalicelib.store.models import CallModel, CounterModel
@@ -41,7 +43,7 @@ class Bucket:
     day: str  # YYYY-MM-DD
     spam: bool  # the bucket of calls marked spam that day
     numbers: dict[str, Decimal]
-    callers: frozenset[str]  # "<caller hash>:<call>" (empty unless asked for)
+    callers: frozenset[str]  # "<caller hash>:<call>" (empty unless asked for): caller_entry's
 
 
 def buckets(
@@ -83,6 +85,17 @@ def save_spend(entries: Iterable[tuple[str, str, int | float]], *, ctx: RequestC
             added.add(source)
     # A source with spend and no calls yet is still a row (its cost per call is unknown, not zero).
     CounterModel(*keys.REPORT_SOURCES).update(actions=[CounterModel.keys.add(added)])
+
+
+# What code before keyed hashes put in the caller sets: sha256(number)[:12] + ":" + the call's end.
+PLAIN_ENTRY = re.compile(r"([0-9a-f]{12}):(.{1,10})")
+
+
+def caller_entry(number: str, call_sid: str) -> str:
+    """A call's entry in its buckets' caller sets: the caller's keyed hash (``core.callerkeys``:
+    ``k<version>.<hex>``, never the number or a plain hash of it) and the call's last ten characters,
+    so one caller's calls count once as a unique caller and each call comes off on its own."""
+    return callerkeys.caller_hash(number) + ":" + call_sid[-10:]
 
 
 @dataclass(frozen=True)

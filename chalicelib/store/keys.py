@@ -83,7 +83,8 @@ def signin_failure_partitions(email: str) -> tuple[str, ...]:
 
 
 def caller_first_touch(caller: str) -> Key:
-    """A caller's first call here (first-time caller and first touch)."""
+    """A caller's first call here (first-time caller and first touch), by the caller's keyed hash
+    (``core.callerkeys``; older code: the number)."""
     return Key(f"CALLER#{caller}", "first")
 
 
