@@ -208,3 +208,44 @@ def test_the_key_comes_with_the_twilio_token_in_one_ssm_request(api, biz, settin
     # Then SSM was asked once, for both values together, and the calls were stored with keyed hashes
     assert sent == ["GetParameters"]
     assert {m.split(".")[0] for m in _aggregate_callers()} == {"k1"}
+
+
+def test_the_rotate_command_puts_a_new_key_first_and_keeps_the_old_one(api, biz, settings_env):
+    from click.testing import CliRunner
+
+    from calltracking_cli.main import cli
+
+    # Given the caller-hash key in SSM, and Ann's first call hashed with it
+    name = "/calltracking/test/caller-pepper-rotated"
+    _ssm().put_parameter(Name=name, Value=CALLER_PEPPER, Type="SecureString")
+    settings_env(CALLER_PEPPER="", CALLER_PEPPER_PARAM=name, SSM_ENDPOINT=DDB_ENDPOINT)
+    secrets.clear_cache()
+    biz.call("Radio FM 101", ANN)
+    assert {m.split(".")[0] for m in _aggregate_callers()} == {"k1"}
+    # When the owner rotates it
+    done = CliRunner().invoke(cli, ["callers", "rotate-key"])
+    # Then the ring has a new key 2 first and key 1 as it was, and the command says so
+    assert done.exit_code == 0, done.output
+    assert "caller-hash key 2 made; key 1 kept" in done.output
+    ring = _ssm().get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"].split()
+    assert ring[0].startswith("2:") and ring[1:] == [CALLER_PEPPER]
+    # And Ann's next call is hashed with key 2 and still a repeat
+    secrets.clear_cache()  # a Lambda takes it within SECRETS_REFRESH_SECONDS
+    again = biz.call("Google Ads", ANN)
+    assert json.loads(api.call("GET", f"/v1/calls/{again}").body)["first_time"] is False
+    assert {m.split(".")[0] for m in _aggregate_callers()} == {"k1", "k2"}
+    # And the key command names the versions, never a secret
+    shown = CliRunner().invoke(cli, ["callers", "key"])
+    assert shown.exit_code == 0 and "versions: 2, 1" in shown.output and ring[0][2:] not in shown.output
+
+
+def test_the_local_stage_keeps_its_key_in_its_config(settings_env):
+    from click.testing import CliRunner
+
+    from calltracking_cli.main import cli
+
+    # Given the local stage's plain key (no SSM parameter)
+    # When the owner asks to rotate it
+    done = CliRunner().invoke(cli, ["callers", "rotate-key"])
+    # Then the command says where it is kept, and nothing changes
+    assert done.exit_code == 1 and "CALLER_PEPPER in .chalice/config.json" in done.output
