@@ -9,8 +9,8 @@ is partitioned by it yet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 DEFAULT_ACCOUNT = "default"
@@ -37,6 +37,7 @@ class RequestContext:
     scopes: frozenset[Scope] = field(default_factory=frozenset)
     key_name: str | None = None  # an API key's name
     role: str | None = None  # a dashboard user's role (admin or viewer)
+    source: str | None = None  # where the request came from: API Gateway's sourceIp (set by ``attach``)
 
     def allows(self, scope: Scope) -> bool:
         return scope in self.scopes
@@ -46,6 +47,8 @@ class RequestContext:
         fields: dict[str, Any] = {"actor": self.actor, "actor_kind": self.kind, "account_id": self.account_id}
         if self.key_name is not None:
             fields["api_key_name"] = self.key_name
+        if self.source is not None:
+            fields["source"] = self.source
         return fields
 
 
@@ -66,9 +69,20 @@ CONTEXT_KEY = "calltracking.request_context"
 
 
 def attach(request_context: MutableMapping[str, Any], ctx: RequestContext) -> RequestContext:
-    """Store ``ctx`` as the caller of the request whose ``context`` dict is ``request_context``."""
+    """Store ``ctx`` as the caller of the request whose ``context`` dict is ``request_context``,
+    with the address the request came from (API Gateway's ``identity.sourceIp``, never a header
+    the client writes) for the audit log."""
+    if ctx.source is None:
+        ctx = replace(ctx, source=source_ip(request_context))
     request_context[CONTEXT_KEY] = ctx
     return ctx
+
+
+def source_ip(request_context: Mapping[str, Any] | None) -> str | None:
+    """API Gateway's ``requestContext.identity.sourceIp``; ``None`` when there is none."""
+    identity = (request_context or {}).get("identity") or {}
+    found = identity.get("sourceIp") if isinstance(identity, Mapping) else None
+    return str(found) if found else None
 
 
 def of(request_context: Mapping[str, Any] | None) -> RequestContext | None:
@@ -101,9 +115,26 @@ def for_site(site_key: str) -> RequestContext:
     return RequestContext(kind="site", actor="site:" + site_key)
 
 
+# Where each change goes besides the log: the audit log (``chalicelib/audit.py`` adds its writer
+# when the app, or the owner's CLI, starts). Registered from above, so core imports nothing of it.
+AuditSink = Callable[[RequestContext, str, dict[str, Any]], None]
+_sinks: list[AuditSink] = []
+
+
+def add_audit_sink(sink: AuditSink) -> None:
+    if sink not in _sinks:
+        _sinks.append(sink)
+
+
 def log_change(ctx: RequestContext, action: str, **ids: Any) -> None:
     """One INFO line per change asked of the domain (``action`` such as ``channels.update``), with
-    who asked (``log_fields``) and the ids it names: what an audit log will later be built from."""
+    who asked (``log_fields``) and the ids it names, and the same in the audit log. A failure to
+    write the audit entry is logged (an alarm's matter), not the change's: it has happened."""
     from chalicelib.core.observability import logger  # Powertools: not needed to name a caller
 
     logger.info("change requested", action=action, **ids, **ctx.log_fields())
+    for sink in _sinks:
+        try:
+            sink(ctx, action, ids)
+        except Exception as exc:  # the audit store failing must not turn a done change into a 500
+            logger.error("audit entry not written", action=action, error=repr(exc), **ctx.log_fields())

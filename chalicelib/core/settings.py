@@ -301,6 +301,13 @@ class Settings(NamedTuple):
         "recording with its call; keep `infra/tables.yaml`'s recordings lifecycle rule equal",
         when="blank",
     )
+    audit_retention_days: int = _core(
+        "AUDIT_RETENTION_DAYS",
+        "400",
+        int,
+        "entries of the audit log (who changed what, sign-ins) are deleted this long after the change (DynamoDB TTL)",
+        when="blank",
+    )
 
     telephony: str = _telephony_section(
         "TELEPHONY", "twilio", parse_telephony, "`twilio` (real REST API) or `local` (fictional numbers, no network)"

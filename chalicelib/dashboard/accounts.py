@@ -12,11 +12,13 @@ they must match. A site elsewhere can neither read the cookie nor set it on this
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from chalice import Response
 from chalice.app import Request
 
+from chalicelib.core.context import RequestContext, for_user, log_change, source_ip
 from chalicelib.core.errors import ApiError, BadRequest, Forbidden
 from chalicelib.dashboard import users, web, websessions
 from chalicelib.dashboard.signin_limits import SignInLimited
@@ -63,13 +65,18 @@ def signin(request: Request) -> Response:
         raise Forbidden("The sign-in form has expired or did not come from this dashboard. Reload it and try again.")
     next_path = web.safe_next(fields.get("next"))
     email = (fields.get("email") or "").strip()[: users.MAX_EMAIL]
+    # Who tried, as typed (cut), from where: the audit log keeps sign-ins and failed ones.
+    tried = RequestContext(kind="user", actor=email or "(no email)", source=source_ip(request.context))
     try:
         user = users.authenticate(email, fields.get("password") or "", _source_ip(request))
         token = websessions.start(user["email"], user["role"])
     except SignInLimited as exc:
+        log_change(tried, "users.signin_failed", reason="limited")
         return _signin_form(request, next_path=next_path, email=email, message=exc.message, status=429, **exc.headers)
     except users.WrongCredentials as exc:
+        log_change(tried, "users.signin_failed", reason="wrong_credentials")
         return _signin_form(request, next_path=next_path, email=email, message=exc.message, status=401)
+    log_change(replace(for_user(user["email"], user["role"]), source=tried.source), "users.signin")
     # A browser that had a session keeps none of it: the old one ends, the new id is fresh.
     websessions.end(web.read_cookie(request, web.SESSION_COOKIE))
     cookies = [web.cookie(web.SESSION_COOKIE, token), web.clear_cookie(web.SIGNIN_COOKIE, path=SIGNIN_PATH)]
@@ -105,7 +112,7 @@ def add_user(request: Request) -> Response:
     if made_up:
         password = users.generate_password()
     try:
-        user = users.create_user(email, role, password)
+        user = users.create_user(email, role, password, ctx=viewer.context)
     except ApiError as exc:
         if exc.status >= 500:
             raise
@@ -128,6 +135,6 @@ def set_disabled(request: Request, raw_email: str, disabled: bool) -> Response:
     email = users.normalise_email(web.path_email(raw_email))
     if disabled and email == viewer.email:
         raise BadRequest("You cannot disable yourself: ask another admin.")
-    user = users.set_disabled(email, disabled)
+    user = users.set_disabled(email, disabled, ctx=viewer.context)
     what = "disabled: their sessions have ended" if disabled else "enabled: they can sign in again"
     return _users_page(request, viewer, notice=f"{user['email']} is {what}.")

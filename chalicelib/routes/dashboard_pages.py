@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
 
+from chalicelib.core.context import log_change
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.settings import get_settings
 from chalicelib.routes import lazy_module
@@ -76,8 +77,9 @@ def calls_page() -> Response:
 @bp.route("/dashboard/calls.csv", methods=["GET"])
 def calls_csv() -> Response:
     req = bp.current_request
-    web.require(req)
+    viewer = web.require(req)
     text, cut = logpage.export_csv(web.query_params(req))
+    log_change(viewer.context, "calls.export", format="csv")
     headers = web.page_headers(
         {
             "Content-Type": "text/csv; charset=utf-8",

@@ -43,6 +43,14 @@ def callback_pending(caller: str) -> Key:
     return Key(CALLBACKS_PK, caller)
 
 
+AUDIT_PREFIX = "AUDIT#"  # the audit log: one partition per month, sk "<epoch ms 13 digits>#<random>"
+
+
+def audit_month(month: str) -> str:
+    """The audit log's partition of a month (``YYYY-MM``)."""
+    return AUDIT_PREFIX + month
+
+
 def schema_version() -> Key:
     """The counters table's schema version and its running migration (``store.migrations``)."""
     return Key("SCHEMA", "version")
