@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 from chalice import Response
 from chalice.app import Request
@@ -138,3 +139,25 @@ def set_disabled(request: Request, raw_email: str, disabled: bool) -> Response:
     user = users.set_disabled(email, disabled, ctx=viewer.context)
     what = "disabled: their sessions have ended" if disabled else "enabled: they can sign in again"
     return _users_page(request, viewer, notice=f"{user['email']} is {what}.")
+
+
+def audit_page(request: Request) -> Response:
+    """The audit log for admins: who changed what, when and from where, newest first; a bad date
+    is said next to its field with what was typed kept (the same ``audit.entries`` as the API)."""
+    from chalicelib import audit  # this page only
+
+    viewer = web.require(request, role="admin")
+    q = {k: v for k, v in web.query_params(request).items() if k in ("from", "to", "cursor") and v}
+    try:
+        page = audit.entries(q, ctx=viewer.context)
+    except BadRequest as exc:
+        field = next((f for f in ("from", "to", "cursor") if f"'{f}'" in exc.message), None)
+        return web.render(
+            request, "audit.html", viewer=viewer, status=400, error=exc.message, error_field=field, form=q, entries=[]
+        )
+    older = None
+    if page["next"]:
+        older = "/dashboard/audit?" + urlencode(
+            {**{k: v for k, v in q.items() if k != "cursor"}, "cursor": page["next"]}
+        )
+    return web.render(request, "audit.html", viewer=viewer, form=q, entries=page["entries"], older=older)

@@ -845,6 +845,32 @@ def test_browser_admin_uses_the_users_page_and_signs_out(dashboard: dash.Dashboa
     context.close()
 
 
+def test_browser_admin_reads_the_audit_log(dashboard: dash.Dashboard) -> None:
+    from tests.support import browser as br
+
+    # Given an admin who has just added a user (an entry with them as who, from this browser)
+    context = dashboard.signed_in("admin", email="audit.admin@example.com")
+    page = context.new_page()
+    log = br.watch(page)
+    page.goto(dashboard.url("/dashboard/users"))
+    page.fill("#new-email", "audited.viewer@example.com")
+    with page.expect_navigation():
+        page.click("text=Add user")
+    # When they open the audit page from the bar
+    with page.expect_navigation():
+        page.click("nav >> text=Audit")
+    # Then the entry is there: who, what, the details and where from
+    assert page.locator("nav a[aria-current=page]").inner_text() == "Audit"
+    row = page.locator("tr", has_text="email: audited.viewer@example.com")
+    assert row.count() == 1
+    assert "audit.admin@example.com" in row.inner_text() and "users.create" in row.inner_text()
+    assert "127.0.0.1" in row.inner_text()
+    dash.axe_check(page, name="audit log")
+    dash.capture(page, "dashboard-audit")
+    assert log.problems == []
+    context.close()
+
+
 def test_browser_a_viewer_sees_the_403_page_without_a_users_link(dashboard: dash.Dashboard) -> None:
     context = dashboard.signed_in("viewer")
     page = context.new_page()
@@ -852,6 +878,7 @@ def test_browser_a_viewer_sees_the_403_page_without_a_users_link(dashboard: dash
     assert response is not None and response.status == 403
     assert page.locator("h1").inner_text() == "Not allowed"
     assert page.locator("nav a", has_text="Users").count() == 0
+    assert page.locator("nav a", has_text="Audit").count() == 0
     dash.axe_check(page, name="403 error page")
     dash.capture(page, "dashboard-error-403")
     context.close()

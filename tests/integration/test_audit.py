@@ -130,3 +130,24 @@ def test_sign_ins_failed_ones_and_a_users_changes_are_entries(api, fixed):
     failed = next(e for e in entries if e["action"] == "users.signin_failed")
     assert failed["details"] == {"reason": "wrong_credentials"} and failed["source"]
     assert "password" not in json.dumps(entries)
+
+
+def test_the_audit_page_is_for_admins_and_says_a_bad_date_next_to_it(api, fixed):
+    from tests.integration.test_dashboard_pages import html
+
+    # Given an admin who added a user, and a viewer
+    admin = Browser(api, "admin")
+    admin.post("/dashboard/users", {"csrf": admin.csrf, "email": "temp@example.com", "role": "viewer"})
+    viewer = Browser(api, "viewer")
+    # When the admin opens the audit page
+    page = admin.get("/dashboard/audit")
+    # Then the change is there, who made it and what
+    text = html(page)
+    assert page.status_code == 200 and "users.create" in text and "email: temp@example.com" in text
+    assert 'aria-current="page">Audit' in text
+    # And a viewer is refused
+    assert viewer.get("/dashboard/audit").status_code == 403
+    # And a hand-made bad date is a 400 whose message is next to its field, the typed value kept
+    bad = admin.get("/dashboard/audit?from=2026-13-01")
+    text = html(bad)
+    assert bad.status_code == 400 and 'id="audit-error"' in text and 'value="2026-13-01"' in text

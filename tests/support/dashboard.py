@@ -51,6 +51,7 @@ PAGES: tuple[str, ...] = (
     "/dashboard/calls/CA00000000000000000000000000000000",
     "/dashboard/calls/CA00000000000000000000000000000000/recording",
     "/dashboard/users",
+    "/dashboard/audit",
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
 ACTIONS: tuple[str, ...] = (
