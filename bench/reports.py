@@ -22,6 +22,7 @@ SIZES = (1_000, 100_000)
 DAYS = 120
 CHANNELS = ("Google Ads", "Radio FM 101", "Billboard A4")
 WEB_SOURCES = ("google", "facebook", "newsletter")
+CAMPAIGNS, KEYWORDS = 30, 45  # distinct values (within a day's cap of 50 per dimension and source)
 
 
 def run() -> dict[str, Any]:
@@ -34,6 +35,9 @@ def run() -> dict[str, Any]:
             _forget()
     small, large = (out["sizes"][str(s)] for s in SIZES)
     out["request_counts_equal"] = small["requests"] == large["requests"]
+    out["breakdown_request_counts_equal"] = all(
+        small["breakdown"][by]["requests"] == large["breakdown"][by]["requests"] for by in small["breakdown"]
+    )
     out["large_to_small_time_ratio"] = round(large["seconds"] / small["seconds"], 2)
     out["budget"] = "the same request count at both sizes"
     return out
@@ -88,7 +92,8 @@ def seed(size: int) -> tuple[int, float]:
                         b[field] = b.get(field, Decimal(0)) + Decimal(str(vec[field]))
                 if "caller" in vec:
                     b["callers"].add(vec["caller"])
-                sources.add(pk.split("#", 2)[2])
+                if keys.is_source_bucket(key):
+                    sources.add(pk.split("#", 2)[2])
             batch.save(c)
     with CounterModel.batch_write() as batch:
         for (pk, sk), b in buckets.items():
@@ -109,15 +114,30 @@ def _report(size: int, build_seconds: float) -> dict[str, Any]:
         t0 = time.perf_counter()
         report = figures.channels_report(query)
         seconds = time.perf_counter() - t0
+        counter_total, ops = counter.total, dict(counter.ops)
+        breakdown: dict[str, Any] = {}
+        for by in ("campaign", "keyword"):
+            q = {**query, "source": "web:google", "by": by}
+            figures.breakdown_report(q)  # warm
+            counter.reset()
+            t0 = time.perf_counter()
+            got = figures.breakdown_report(q)
+            breakdown[by] = {
+                "requests": counter.total,
+                "seconds": round(time.perf_counter() - t0, 4),
+                "rows": len(got["rows"]),
+                "calls": got["total"]["calls"],
+            }
     clock.set_source(None)
     return {
         "calls": size,
         "calls_in_range": report["total"]["calls"],
-        "requests": counter.total,
-        "requests_by_operation": dict(counter.ops),
+        "requests": counter_total,
+        "requests_by_operation": ops,
         "seconds": round(seconds, 4),
         "build_seconds": round(build_seconds, 1),
         "rows": len(report["rows"]),
+        "breakdown": breakdown,
     }
 
 
@@ -131,7 +151,13 @@ def _call(rnd: random.Random, i: int, end_ms: int, channel_ids: list[str]) -> An
         attr: dict[str, Any] = {"confidence": "static", "channel_id": cid}
         kind = "channel"
     else:
-        attr = {"confidence": "active", "pool_id": "pl_bench", "source": {"utm_source": rnd.choice(WEB_SOURCES)}}
+        visit = {
+            "utm_source": rnd.choice(WEB_SOURCES),
+            "utm_campaign": f"campaign-{rnd.randrange(CAMPAIGNS)}",
+            "utm_term": f"keyword {rnd.randrange(KEYWORDS)}",
+            "landing_page": f"https://example.com/page-{rnd.randrange(8)}",
+        }
+        attr = {"confidence": "active", "pool_id": "pl_bench", "source": visit}
         kind = "pool"
     answered = rnd.random() < 0.7
     talk = rnd.randrange(10, 600) if answered else 0
@@ -163,4 +189,12 @@ def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
             "equal",
         ),
         ("Time of that report, 100,000 calls ÷ 1,000 calls", f"{r['large_to_small_time_ratio']:.2f}", "flat"),
+        *(
+            (
+                f"DynamoDB requests of a 90-day breakdown by {by} (one web source), 1,000 / 100,000 calls",
+                f"{small['breakdown'][by]['requests']} / {large['breakdown'][by]['requests']}",
+                "equal",
+            )
+            for by in small.get("breakdown", {})
+        ),
     ]

@@ -336,6 +336,9 @@ def touch(attr: dict[str, Any] | None, call_sid: str, started_ms: int) -> dict[s
         "channel_name": attr.get("channel_name"),
         "utm_source": source.get("utm_source"),
         "utm_campaign": source.get("utm_campaign"),
+        "utm_term": source.get("utm_term"),
+        "utm_content": source.get("utm_content"),
+        "landing_page": source.get("landing_page"),
     }
     return {k: v for k, v in out.items() if v is not None}
 

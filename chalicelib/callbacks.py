@@ -143,6 +143,8 @@ def on_event(event: Event) -> None:
     call = store.get(event.call_sid, consistent=True)
     if call is None or not call.caller or not str(call.caller).startswith("+"):
         return
+    if not needs_call_back(call) and not stored.is_waiting(str(call.caller)):
+        return  # an answered call from someone nobody owes a call: nothing to add or remove (one GetItem)
     refresh(str(call.caller))
 
 

@@ -195,6 +195,7 @@ def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
     lines = sorted(n.number for n in line_store.active_numbers() if n.kind == "channel")
     if not lines:
         raise SystemExit("no channel numbers: run `python scripts/local.py seed` first")
+    pool = next((p for p in line_store.list_pools() if p.name == DEMO_POOL["name"]), None)
     start = time.time() - days * 86_400
     made = 0
     try:
@@ -203,7 +204,10 @@ def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
                 t = start + day * 86_400 + rnd.randint(8 * 3600, 18 * 3600)
                 clock.set_source(lambda t=t: t)
                 sid = f"CA{day:04d}{i:04d}" + "0" * 24
-                base = {"CallSid": sid, "From": f"+1415555{rnd.randint(100, 160):04d}", "To": rnd.choice(lines)}
+                to = rnd.choice(lines)
+                if pool is not None and rnd.random() < 0.25:  # a visitor from a paid search ad calls the site's number
+                    to = _demo_visit(pool, rnd, f"{day:04d}{i:04d}") or to
+                base = {"CallSid": sid, "From": f"+1415555{rnd.randint(100, 160):04d}", "To": to}
                 inbound.answer_voice({**base, "CallStatus": "ringing"})
                 talk = rnd.randint(20, 400)
                 answered = rnd.random() < 0.75
@@ -219,6 +223,42 @@ def seed_calls(days: int = 30, per_day: int = 3, seed: int = 1) -> int:
     finally:
         clock.set_source(None)
     return made
+
+
+DEMO_CAMPAIGNS = (
+    ("boiler-repair", "boiler repair near me", "ad-a", "/boilers"),
+    ("boiler-repair", "emergency boiler repair", "ad-b", "/boilers"),
+    ("winter-service", "heating service", "ad-a", "/service"),
+    ("brand", "acme heating", "ad-c", "/"),
+)
+
+
+def _demo_visit(pool: Any, rnd: Any, visitor: str) -> str | None:
+    """A website visit from a Google Ads click, through the real lease endpoint (in process): the
+    number it was shown, which the visitor then calls (the campaign, keyword and ad are its utm tags)."""
+
+    from chalicelib.leasing import endpoint
+
+    campaign, term, content, path = DEMO_CAMPAIGNS[rnd.randrange(len(DEMO_CAMPAIGNS))]
+    origin = pool.allowed_origins[0]
+    utm = {"utm_source": "google", "utm_medium": "cpc", "utm_campaign": campaign, "utm_term": term}
+    utm["utm_content"] = content
+    query = "&".join(f"{k}={v.replace(' ', '+')}" for k, v in utm.items())
+    body = {
+        "site_key": pool.site_key,
+        "visitor_id": f"demo-visitor-{visitor}",
+        "page_url": f"{origin}{path}?{query}",
+        "referrer": "https://www.google.com/",
+        "utm": {k.removeprefix("utm_"): v for k, v in utm.items()},
+        "click_ids": {"gclid": f"demo{visitor}"},
+        "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1",
+    }
+    try:
+        answer, _ = endpoint.lease(json.dumps(body), origin, body["user_agent"])
+    except Exception:  # a demo without its pool's numbers: the call goes to a channel instead
+        return None
+    number = answer.get("number")
+    return str(number) if number and answer.get("tracked", True) else None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -53,7 +53,7 @@ CHUNK = 200  # calls one filtered query reads (DynamoDB's 1 MB page may cut it s
 CSV_MAX_ROWS = 5000
 MAX_DAYS = 366
 RESULTS = ("answered", "missed", "voicemail", "blocked")
-FILTERS = ("from", "to", "source", "result", "outcome", "first_time", "tag", "caller")
+FILTERS = ("from", "to", "source", "result", "outcome", "first_time", "tag", "caller", *aggregates.DIMENSIONS)
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
@@ -71,15 +71,17 @@ class Filters:
     first_time: bool | None = None
     tag: str | None = None
     caller: str | None = None
+    dims: tuple[tuple[str, str], ...] = ()  # campaign, keyword, ad, landing page: as the breakdown shows them
 
     @property
     def in_python(self) -> bool:
         """Whether calls must be checked here (the caller filter has its own index)."""
-        return any(v is not None for v in (self.source, self.result, self.outcome, self.first_time, self.tag))
+        values = (self.source, self.result, self.outcome, self.first_time, self.tag)
+        return bool(self.dims) or any(v is not None for v in values)
 
     def query(self) -> dict[str, str]:
         """The filters as a query string's fields (for links: paging, the CSV)."""
-        out = {"from": self.start, "to": self.end}
+        out = {"from": self.start, "to": self.end, **dict(self.dims)}
         for key in ("source", "result", "outcome", "tag", "caller"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
@@ -146,6 +148,7 @@ def parse_filters(query: dict[str, str], today: str) -> Filters:
         first_time=None if first is None else first == "yes",
         tag=tag,
         caller=caller,
+        dims=tuple(api_log.attribution_filters({k: q[k] for k in aggregates.DIMENSIONS if k in q}).items()),
     )
 
 
@@ -172,6 +175,8 @@ def matches(c: CallRecord, f: Filters) -> bool:
     if f.first_time is not None and bool(c.first_time) != f.first_time:
         return False
     if f.tag is not None and f.tag not in (c.tags or set()):
+        return False
+    if f.dims and not api_log.matches(c, dict(f.dims)):
         return False
     return f.caller is None or c.caller == f.caller
 
@@ -321,7 +326,16 @@ def export_csv(query: dict[str, str]) -> tuple[str, bool]:
         cursor = p.cursor
         if not cursor or len(rows) >= CSV_MAX_ROWS:
             break
-    return api_log.write_csv(rows[:CSV_MAX_ROWS]), bool(cursor) and len(rows) >= CSV_MAX_ROWS
+    biz = business.profile()
+    rows = rows[:CSV_MAX_ROWS]
+    text, written = api_log.write_people_csv(
+        rows,
+        zone=biz.timezone,
+        country=biz.country,
+        currency=biz.currency,
+        base_url=get_settings().public_base_url.rstrip("/"),
+    )
+    return text, written < len(rows) or (bool(cursor) and len(rows) >= CSV_MAX_ROWS)
 
 
 # --- the filter form's choices -----------------------------------------------------------------

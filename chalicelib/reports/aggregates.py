@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from chalicelib import attribution
 from chalicelib.calls import is_final, result_of
@@ -43,8 +44,32 @@ def day(ms: int) -> str:
     return clock.local_day(ms, get_settings().report_timezone)
 
 
-def contribution(c: CallRecord) -> dict[str, dict[str, Any]]:
-    """What the call adds to the aggregates now: bucket key -> numbers and its caller entry. Pure."""
+# The dimensions a web source's calls are also counted by, and where each one's value comes from
+# (the visit's source for last touch; the first call's touch for first touch).
+DIMENSIONS = {"campaign": "utm_campaign", "keyword": "utm_term", "ad": "utm_content", "landing_page": "landing_page"}
+DIMENSION_CAP = 50  # distinct values per dimension, source and day; more go to OTHER (README)
+NOT_SET = "(not set)"
+OTHER = "(other)"
+MAX_VALUE = 100
+
+
+def dimension_value(dim: str, fields: dict[str, Any]) -> str:
+    """A dimension's value for a visit or touch: trimmed, at most ``MAX_VALUE`` characters; a
+    landing page as host and path. Pure."""
+    raw = fields.get(DIMENSIONS[dim])
+    text = " ".join(str(raw).split()) if raw is not None else ""
+    if dim == "landing_page" and text:
+        parts = urlsplit(text)
+        text = f"{parts.hostname or ''}{parts.path or '/'}" if parts.hostname else text
+    return text[:MAX_VALUE] or NOT_SET
+
+
+def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset()) -> dict[str, dict[str, Any]]:
+    """What the call adds to the aggregates now: bucket key -> numbers and its caller entry. Pure.
+
+    A call from a web source also adds to one bucket per dimension (campaign, keyword, ad,
+    landing page) and model; ``other`` names the (model, dimension) pairs whose value a full day
+    refused (``DIMENSION_CAP``): those count under ``OTHER``."""
     if not is_final(c) or c.started_at is None:
         return {}
     result = result_of(c)
@@ -72,10 +97,19 @@ def contribution(c: CallRecord) -> dict[str, dict[str, Any]]:
     on = day(int(c.started_at))
     last = attribution.source_key(c.attribution, c.kind)
     first = (c.first_touch or {}).get("source_key") or last
-    return {
+    out = {
         keys.aggregate_bucket("last", last, on, spam=spam): vec,
         keys.aggregate_bucket("first", first, on, spam=spam): vec,
     }
+    visit = dict((c.attribution or {}).get("source") or {})
+    touch = dict(c.first_touch or {}) if (c.first_touch or {}).get("source_key") else visit
+    for model, source, fields in (("last", last, visit), ("first", first, touch)):
+        if not source.startswith("web:"):
+            continue
+        for dim in DIMENSIONS:
+            value = OTHER if (model, dim) in other else dimension_value(dim, fields)
+            out[keys.dimension_bucket(model, dim, source, on, value, spam=spam)] = vec
+    return out
 
 
 def _caller_entry(c: CallRecord) -> str:
@@ -95,14 +129,22 @@ def _caller_entry(c: CallRecord) -> str:
 def sync(c: CallRecord, *, attempts: int = 3) -> bool:
     """Bring the aggregates in line with the call (a no-op when nothing changed); False if a
     concurrent writer kept winning, so the caller tries again later."""
-    for _ in range(attempts):
-        new = contribution(c)
+    other = _counted_as_other(c.agg or {})
+    for _ in range(attempts + len(DIMENSIONS) * 2):
+        new = contribution(c, other)
         old: dict[str, dict[str, Any]] = dict(c.agg or {})
         if new == old:
             return True
         version = int(c.agg_version or 0)
-        if _apply(c.call_sid, old, new, version):
+        done = _apply(c.call_sid, old, new, version)
+        if done is True:
             return True
+        if done is not False:  # some days were full: those values count as "other"
+            other = other | done
+            continue
+        attempts -= 1
+        if attempts <= 0:
+            break
         again = store_calls.get(c.call_sid, consistent=True)  # somebody else moved it: look again
         if again is None:
             return True  # deleted since: a deleted call's days stay as they were counted
@@ -135,8 +177,37 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
     return n
 
 
-def _apply(call_sid: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], version: int) -> bool:
-    """Move the call's contribution from ``old`` to ``new``; ``False`` if another writer moved it first."""
+def _counted_as_other(agg: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """The (model, dimension) pairs a call already counts as other: they stay so (no second try). Pure."""
+    out = set()
+    for bucket in agg:
+        if not keys.is_source_bucket(bucket) and bucket.endswith("#" + OTHER):
+            _, model, dim, _ = keys.split_bucket(bucket).pk.split("#", 3)
+            out.add((model, dim))
+    return frozenset(out)
+
+
+def _registrations(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[tuple[str, str], stored.Registration]]:
+    """The dimension values ``new`` adds that ``old`` did not count (each must find room in its day). Pure."""
+    out = []
+    for bucket in sorted(set(new) - set(old)):
+        if keys.is_source_bucket(bucket):
+            continue
+        pk, sk = keys.split_bucket(bucket)
+        _, model, dim, source = pk.split("#", 3)
+        on, _, value = sk.split("#", 2)
+        if value in (OTHER, NOT_SET):
+            continue
+        reg = stored.Registration(keys.dimension_values(model, dim, source, on), value, DIMENSION_CAP)
+        out.append(((model, dim), reg))
+    return out
+
+
+def _apply(
+    call_sid: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], version: int
+) -> bool | frozenset[tuple[str, str]]:
+    """Move the call's contribution from ``old`` to ``new``; ``False`` if another writer moved it
+    first; the (model, dimension) pairs whose day was full, if any was (count those as other)."""
     add: dict[str, dict[str, Decimal]] = {}
     callers: dict[str, tuple[set[str], set[str]]] = {}
     for sign, side in ((-1, old), (1, new)):
@@ -149,5 +220,9 @@ def _apply(call_sid: str, old: dict[str, dict[str, Any]], new: dict[str, dict[st
             if "caller" in vec:
                 (gained if sign > 0 else lost).add(vec["caller"])
     deltas = {b: stored.Delta(add[b], frozenset(callers[b][0]), frozenset(callers[b][1])) for b in add}
-    sources = {keys.bucket_source(b) for b in new}
-    return stored.apply_contribution(call_sid, new, version, deltas, sources)
+    sources = {keys.bucket_source(b) for b in new if keys.is_source_bucket(b)}
+    regs = _registrations(old, new)
+    done = stored.apply_contribution(call_sid, new, version, deltas, sources, tuple(r for _, r in regs))
+    if isinstance(done, frozenset):
+        return frozenset(regs[i][0] for i in done)
+    return done

@@ -15,7 +15,9 @@ from chalicelib import attribution, calls
 from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.errors import BadRequest
+from chalicelib.reports import aggregates
 from chalicelib.store import calls as store
+from chalicelib.store.calls import CallRecord
 from chalicelib.store.cursor import CursorCodec
 
 MAX_PAGE = 200
@@ -55,11 +57,48 @@ def parse_range(query: dict[str, str]) -> tuple[int, int]:
 CURSOR = CursorCodec("m", "'cursor' is not one this API gave out", store.valid_start_key)
 
 
+# Filters applied to the calls read (their attribution is one stored document, not a key): the
+# report source and a breakdown's values, so a drill-down's figures can be checked against its calls.
+ATTRIBUTION_FILTERS = ("source", *aggregates.DIMENSIONS)
+FILTER_CHUNK = 200  # calls one filtered read asks for
+
+
+def attribution_filters(query: dict[str, str]) -> dict[str, str]:
+    """The source and dimension filters asked for, checked. Pure."""
+    out = {}
+    for key in ATTRIBUTION_FILTERS:
+        value = query.get(key)
+        if value is None or value == "":
+            continue
+        if len(value) > 200:
+            raise BadRequest(f"'{key}' is longer than 200 characters")
+        out[key] = value
+    return out
+
+
+def matches(c: CallRecord, filters: dict[str, str]) -> bool:
+    """Whether a call has the source and values asked for, as the breakdown report counts it
+    (last touch: the visit's own values; ``(not set)`` for a value the visit did not have). Pure."""
+    if not filters:
+        return True
+    key = attribution.source_key(c.attribution, c.kind)
+    if "source" in filters and key != filters["source"]:
+        return False
+    visit = (c.attribution or {}).get("source") or {}
+    for dim in aggregates.DIMENSIONS:
+        if dim in filters and (not key.startswith("web:") or aggregates.dimension_value(dim, visit) != filters[dim]):
+            return False
+    return True
+
+
 def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
-    """Calls newest first within [from, to], filtered by channel or pool and answered/missed."""
-    unknown = sorted(set(query) - {"from", "to", "limit", "cursor", "channel_id", "pool_id", "answered", "format"})
+    """Calls newest first within [from, to], filtered by channel or pool, answered/missed, and
+    source, campaign, keyword, ad or landing page (``matches``)."""
+    allowed = {"from", "to", "limit", "cursor", "channel_id", "pool_id", "answered", "format", *ATTRIBUTION_FILTERS}
+    unknown = sorted(set(query) - allowed)
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
+    wanted = attribution_filters(query)
     start, end = parse_range(query)
     try:
         limit = int(query.get("limit") or min(50, max_page))
@@ -83,21 +122,30 @@ def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestC
 
     items: list[dict[str, Any]] = []
     for month in months:
-        found, last_key = store.in_month(
-            month,
-            start,
-            end,
-            limit=limit - len(items),
-            start_key=last_key,
-            channel_id=query.get("channel_id") or None,
-            pool_id=query.get("pool_id") or None,
-            answered=answered,
-            ctx=ctx,
-        )
-        items += [calls.to_dict(c) for c in found]
-        if len(items) >= limit:
-            next_cursor = CURSOR.encode(month, last_key) if last_key else _next_month_cursor(months, month)
-            return {"calls": items, "next_cursor": next_cursor}
+        while True:
+            want = limit - len(items)
+            found, last_key = store.in_month(
+                month,
+                start,
+                end,
+                limit=max(want, FILTER_CHUNK) if wanted else want,
+                start_key=last_key,
+                channel_id=query.get("channel_id") or None,
+                pool_id=query.get("pool_id") or None,
+                answered=answered,
+                ctx=ctx,
+            )
+            for n, c in enumerate(found):
+                if not matches(c, wanted):
+                    continue
+                items.append(calls.to_dict(c))
+                if len(items) >= limit:
+                    if n + 1 < len(found):  # stopped inside what was read: go on right after this call
+                        last_key = store.start_key_of(c, month)
+                    next_cursor = CURSOR.encode(month, last_key) if last_key else _next_month_cursor(months, month)
+                    return {"calls": items, "next_cursor": next_cursor}
+            if not last_key:
+                break
         last_key = None
     return {"calls": items, "next_cursor": None}
 
@@ -126,9 +174,69 @@ def calls_csv(query: dict[str, str], *, ctx: RequestContext = SYSTEM) -> tuple[s
     return write_csv(page["calls"]), page["next_cursor"]
 
 
+# The dashboard's export puts what a spreadsheet user reads first (names, not ids; yes/no; local
+# time; the call's page, which plays its recording in a signed-in browser), then the API's machine
+# columns, all of them, in their order.
+PEOPLE_COLUMNS = (
+    "Time", "Caller", "Caller's place", "Source", "Campaign", "Keyword", "Result", "Talk time (s)",
+    "First-time caller", "Outcome", "Revenue", "Tags", "Note", "Call page",
+)  # fmt: skip
+CSV_MAX_BYTES = 5_500_000  # under Lambda's 6 MB answer, with room for the headers
+
+
+def people_row(c: dict[str, Any], *, zone: str, country: str, currency: str, base_url: str) -> dict[str, Any]:
+    """The readable columns of one call (``calls.to_dict``). Pure but for settings."""
+    from chalicelib import business  # the CSV's readable columns only: not loaded with the call log
+
+    started = c.get("started_at")
+    src = (c.get("attribution") or {}).get("source") or {}
+    yes_no = {True: "yes", False: "no"}
+    return {
+        "Time": clock.local_minute(clock.parse_iso(started), zone) if started else "",
+        "Caller": business.phone(c.get("caller"), country),
+        "Caller's place": business.place(c.get("caller_city"), c.get("caller_state"), c.get("caller_country")),
+        "Source": c.get("source_name"),
+        "Campaign": src.get("utm_campaign"),
+        "Keyword": src.get("utm_term"),
+        "Result": c.get("result"),
+        "Talk time (s)": c.get("talk_time") if c.get("answered") else "",
+        "First-time caller": yes_no.get(c.get("first_time"), ""),  # type: ignore[arg-type]
+        "Outcome": c.get("outcome"),
+        "Revenue": business.money(c["revenue"], currency) if c.get("revenue") else "",
+        "Tags": ", ".join(c.get("tags") or []),
+        "Note": c.get("note"),
+        "Call page": f"{base_url}/dashboard/calls/{c.get('sid')}" + ("#recording" if c.get("recording") else ""),
+    }
+
+
+def write_people_csv(
+    rows: list[dict[str, Any]], *, zone: str, country: str, currency: str, base_url: str, max_bytes: int = CSV_MAX_BYTES
+) -> tuple[str, int]:
+    """The dashboard's export: ``PEOPLE_COLUMNS`` then the machine columns, every cell through
+    ``csv_cell``; stops before ``max_bytes``. The text and how many calls it holds."""
+    head = io.StringIO()
+    header = [
+        f"Time ({zone})" if k == "Time" else (f"Revenue ({currency})" if k == "Revenue" else k) for k in PEOPLE_COLUMNS
+    ]
+    csv.writer(head, quoting=csv.QUOTE_ALL).writerow([*header, *CSV_COLUMNS])
+    parts, size = [head.getvalue()], len(head.getvalue().encode())
+    machine_rows = list(csv.reader(io.StringIO(write_csv(rows), newline="")))[1:]  # the API's cells, escaped
+    written = 0
+    for c, tail in zip(rows, machine_rows, strict=False):
+        line = io.StringIO()
+        people = people_row(c, zone=zone, country=country, currency=currency, base_url=base_url)
+        csv.writer(line, quoting=csv.QUOTE_ALL).writerow([csv_cell(people[k]) for k in PEOPLE_COLUMNS] + tail)
+        size += len(line.getvalue().encode())
+        if size > max_bytes:
+            break
+        parts.append(line.getvalue())
+        written += 1
+    return "".join(parts), written
+
+
 def write_csv(rows: list[dict[str, Any]]) -> str:
     """Calls as the API shows them (``calls.to_dict``) as CSV text: the export's columns, every
-    cell through ``csv_cell``. The dashboard's export of its filtered log writes with this too.
+    cell through ``csv_cell``. The dashboard's export puts readable columns before these (``write_people_csv``).
 
     Every cell is quoted (``QUOTE_ALL``), not only those holding a comma: a spreadsheet told
     (or guessing) ``;`` or tab as well as ``,`` then still keeps a cell holding ``;`` or a tab

@@ -171,3 +171,48 @@ def daily_report(query: dict[str, str]) -> dict[str, Any]:
         days.append({"date": d, **_row(per_day.get(d, _empty()), spend_day.get(d, Decimal(0)), counted)})
         cur += timedelta(days=1)
     return {"from": start, "to": end, "model": f"{model}_touch", "source": query.get("source"), "days": days}
+
+
+BREAKDOWN_BY = tuple(aggregates.DIMENSIONS)
+
+
+def breakdown_report(query: dict[str, str]) -> dict[str, Any]:
+    """One web source's figures per campaign, keyword, ad or landing page (``by``) over the range:
+    one Query of that source's dimension buckets, so it costs the same at any number of calls.
+    Rows are the values the days kept (at most ``DIMENSION_CAP`` a day; more count as "(other)"),
+    calls without the value as "(not set)". Spend is entered per source, so the rows have none."""
+    q = dict(query)
+    source = parse_source(q.pop("source", "") or "")
+    by = q.pop("by", "") or ""
+    if by not in BREAKDOWN_BY:
+        raise BadRequest(f"'by' must be one of: {', '.join(BREAKDOWN_BY)}")
+    if not source.startswith("web:"):
+        raise BadRequest("'source' must be a web source (web:...): a channel's calls have no campaigns")
+    start, end, model, spam = _options(q)
+    counted = business.profile().conversions
+    values: dict[str, dict[str, Any]] = {}
+    total = _empty()
+    for b in stored.dimension_buckets(model, by, source, start, end):
+        if b.spam and not spam:
+            continue
+        acc = values.setdefault(b.value, _empty())
+        for key in NUMBERS:
+            acc[key] += b.numbers[key]
+            total[key] += b.numbers[key]
+        callers = {c.split(":", 1)[0] for c in b.callers}
+        acc["callers"] |= callers
+        total["callers"] |= callers
+    last = (aggregates.OTHER, aggregates.NOT_SET)
+    rows = [{"value": v, **_row(acc, Decimal(0), counted)} for v, acc in values.items()]
+    rows.sort(key=lambda r: (r["value"] in last, -r["calls"], r["value"]))
+    return {
+        "from": start,
+        "to": end,
+        "model": f"{model}_touch",
+        "include_spam": spam,
+        "source": source,
+        "label": attribution.source_name(source),
+        "by": by,
+        "rows": rows,
+        "total": _row(total, Decimal(0), counted),
+    }

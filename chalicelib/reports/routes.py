@@ -41,3 +41,8 @@ def channels_report() -> Response:
 @bp.route("/v1/reports/daily", methods=["GET"])
 def daily_report() -> Response:
     return json_response(figures.daily_report(query(bp.current_request)))
+
+
+@bp.route("/v1/reports/breakdown", methods=["GET"])
+def breakdown_report() -> Response:
+    return json_response(figures.breakdown_report(query(bp.current_request)))

@@ -21,10 +21,11 @@ from chalicelib.routes import lazy_module
 from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
-    from chalicelib.dashboard import logpage, overview, story, web
+    from chalicelib.dashboard import breakdown, logpage, overview, story, web
     from chalicelib.recordings import playback
     from chalicelib.reports import outcomes
 else:  # dashboard only: loaded on its first request (see lazy_module)
+    breakdown = lazy_module("chalicelib.dashboard.breakdown")
     logpage = lazy_module("chalicelib.dashboard.logpage")
     overview = lazy_module("chalicelib.dashboard.overview")
     story = lazy_module("chalicelib.dashboard.story")
@@ -52,6 +53,14 @@ def overview_page() -> Response:
     viewer = web.require(req)
     data = overview.overview(web.query_params(req))
     return web.render(req, "overview.html", viewer=viewer, **data, **_common())
+
+
+@bp.route("/dashboard/breakdown", methods=["GET"])
+def breakdown_page() -> Response:
+    req = bp.current_request
+    viewer = web.require(req)
+    data = breakdown.page(web.query_params(req))
+    return web.render(req, "breakdown.html", viewer=viewer, **data, **_common())
 
 
 @bp.route("/dashboard/calls", methods=["GET"])

@@ -14,13 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import callerkeys
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.store import connections, keys
 from chalicelib.store.models import CallModel, CounterModel
-from chalicelib.store.ops import dynamo_number, transaction_cancelled
+from chalicelib.store.ops import dynamo_number, failed_conditions, transaction_cancelled
 
 # The numbers each day bucket adds up (top-level number attributes of its item).
 NUMBERS = (
@@ -107,19 +108,65 @@ class Delta:
     callers_del: frozenset[str]
 
 
+@dataclass(frozen=True)
+class DimensionBucket:
+    day: str
+    spam: bool
+    value: str
+    numbers: dict[str, Decimal]
+    callers: frozenset[str]
+
+
+def dimension_buckets(
+    model: str, dim: str, source: str, start: str, end: str, *, ctx: RequestContext = SYSTEM
+) -> list[DimensionBucket]:
+    """One source's buckets per value of ``dim`` from ``start`` to ``end`` (days): one Query
+    (a second page only past 1 MB: the cap keeps a day's values few)."""
+    out = []
+    for item in CounterModel.query(keys.dimension(model, dim, source), CounterModel.sk.between(start, end + "~")):
+        day, tag, value = item.sk.split("#", 2)
+        numbers = {key: Decimal(str(getattr(item, key) or 0)) for key in NUMBERS}
+        out.append(DimensionBucket(day, tag == "s", value, numbers, frozenset(item.callers or ())))
+    return out
+
+
+def dimension_values(model: str, dim: str, source: str, day: str, *, ctx: RequestContext = SYSTEM) -> frozenset[str]:
+    """The values registered for one source's dimension on one day (one GetItem; tests, benchmarks)."""
+    try:
+        return frozenset(CounterModel.get(*keys.dimension_values(model, dim, source, day)).keys or ())
+    except CounterModel.DoesNotExist:
+        return frozenset()
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A dimension value a call adds to a day: allowed while the day has fewer than ``cap`` values."""
+
+    key: keys.Key
+    value: str
+    cap: int
+
+
+REFUSED = "refused"
+
+
 def apply_contribution(
     call_sid: str,
     contribution: dict[str, dict[str, Any]],
     version: int,
     deltas: dict[str, Delta],
     sources: set[str],
+    registrations: tuple[Registration, ...] = (),
     *,
     ctx: RequestContext = SYSTEM,
-) -> bool:
+) -> bool | frozenset[int]:
     """Record a call's new contribution on the call and add the deltas to its buckets, in one
     transaction conditional on the call's contribution version; ``False`` if another writer
-    moved the call first (read it again and retry)."""
+    moved the call first (read it again and retry). Each registration adds its value to its
+    day's set unless the set is full (``cap`` values, this one not among them): the indexes of
+    the registrations refused that way come back instead (write those values as "other")."""
     condition = CallModel.agg_version == version if version else CallModel.agg_version.does_not_exist()
+    positions: list[int] = []
     try:
         with TransactWrite(connection=connections.transactions()) as tx:
             tx.update(
@@ -136,10 +183,23 @@ def apply_contribution(
                     actions.append(CounterModel.callers.delete(set(d.callers_del - both)))
                 if actions:
                     tx.update(CounterModel(*keys.split_bucket(bucket)), actions=actions)
+                    positions.append(-1)
+            for reg in registrations:
+                room = (
+                    CounterModel.keys.does_not_exist()
+                    | (size(CounterModel.keys) < reg.cap)  # type: ignore[no-untyped-call]
+                    | CounterModel.keys.contains(reg.value)
+                )
+                tx.update(CounterModel(*reg.key), actions=[CounterModel.keys.add({reg.value})], condition=room)
             if sources:
                 tx.update(CounterModel(*keys.REPORT_SOURCES), actions=[CounterModel.keys.add(sources)])
     except TransactWriteError as exc:
         if transaction_cancelled(exc):
+            failed = failed_conditions(exc)
+            first_reg = 1 + len(positions)
+            refused = frozenset(i - first_reg for i in failed if first_reg <= i < first_reg + len(registrations))
+            if refused and 0 not in failed:
+                return refused
             return False
         raise
     return True

@@ -39,6 +39,15 @@ def delete(caller: str, *, ctx: RequestContext = SYSTEM) -> None:
     CounterModel(*keys.callback_pending(caller)).delete()
 
 
+def is_waiting(caller: str, *, ctx: RequestContext = SYSTEM) -> bool:
+    """Whether the caller has an entry. One GetItem (keys only)."""
+    try:
+        CounterModel.get(*keys.callback_pending(caller), attributes_to_get=["pk"])
+    except CounterModel.DoesNotExist:
+        return False
+    return True
+
+
 def all_waiting(*, ctx: RequestContext = SYSTEM) -> list[Waiting]:
     """Every caller waiting, in no order. One Query (more pages only past 1 MB: thousands of callers)."""
     out = []

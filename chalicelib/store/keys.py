@@ -134,6 +134,27 @@ def split_bucket(bucket: str) -> Key:
     return Key(pk, sk)
 
 
+def dimension(model: str, dim: str, source: str) -> str:
+    """Partition of one source's buckets per value of a dimension (campaign, keyword, ad, landing
+    page): sk ``<day>#<n|s>#<value>`` (``s``: the spam bucket)."""
+    return f"AGGD#{model}#{dim}#{source}"
+
+
+def dimension_bucket(model: str, dim: str, source: str, day: str, value: str, *, spam: bool) -> str:
+    """A dimension bucket as one string (``<pk>|<sk>``), as ``aggregate_bucket``."""
+    return f"{dimension(model, dim, source)}|{day}#{'s' if spam else 'n'}#{value}"
+
+
+def dimension_values(model: str, dim: str, source: str, day: str) -> Key:
+    """The distinct values one source's dimension has on one day (the cap is kept on it)."""
+    return Key(f"AGGV#{model}#{dim}#{source}", day)
+
+
+def is_source_bucket(bucket: str) -> bool:
+    """Whether a bucket string is a source's day bucket (not a dimension's)."""
+    return bucket.startswith("AGG#")
+
+
 def bucket_source(bucket: str) -> str:
     """The source a bucket string counts (``AGG#<model>#<source>|<day>``)."""
     return bucket.split("#", 2)[2].rsplit("|", 1)[0]

@@ -47,6 +47,7 @@ BLOCKING = ("serious", "critical")
 PAGES: tuple[str, ...] = (
     "/dashboard",
     "/dashboard/calls",
+    "/dashboard/breakdown?source=web:google&by=campaign",
     "/dashboard/calls.csv",
     "/dashboard/calls/CA00000000000000000000000000000000",
     "/dashboard/calls/CA00000000000000000000000000000000/recording",

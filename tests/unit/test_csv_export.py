@@ -155,3 +155,45 @@ def test_escaped_cells_stay_readable():
 )
 def test_the_cell_rule(value, cell):
     assert csv_cell(value) == cell
+
+
+def test_the_dashboards_export_reads_as_words_first_and_is_cut_by_bytes():
+    from chalicelib.reports.calllog import CSV_COLUMNS, PEOPLE_COLUMNS, write_people_csv
+
+    call = {
+        "sid": "CA1",
+        "started_at": "2026-12-06T22:23:54.130Z",
+        "caller": "+14155550177",
+        "caller_city": "SAN FRANCISCO",
+        "result": "answered",
+        "answered": True,
+        "talk_time": 61,
+        "first_time": True,
+        "revenue": 1250.0,
+        "source_name": "Google",
+        "note": "two\nlines",
+        "recording": {"sid": "RE1"},
+        "attribution": {"confidence": "active", "source": {"utm_source": "google", "utm_campaign": "=spring"}},
+    }
+    text, written = write_people_csv(
+        [call, call], zone="America/Los_Angeles", country="US", currency="EUR", base_url="https://x.test"
+    )
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert written == 2 and len(rows) == 3
+    assert rows[0][: len(PEOPLE_COLUMNS)][0] == "Time (America/Los_Angeles)" and rows[0][len(PEOPLE_COLUMNS) :] == list(
+        CSV_COLUMNS
+    )
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["Time (America/Los_Angeles)"] == "2026-12-06 14:23" and first["Caller"] == "(415) 555-0177"
+    assert first["First-time caller"] == "yes" and first["Revenue (EUR)"] == "€1,250.00" and first["Source"] == "Google"
+    assert first["Campaign"] == "'=spring" and first["Call page"] == "https://x.test/dashboard/calls/CA1#recording"
+    assert first["Caller's place"] == "San Francisco" and first["note"] == "two\nlines"
+    cut_text, cut = write_people_csv(
+        [call] * 10,
+        zone="America/Los_Angeles",
+        country="US",
+        currency="EUR",
+        base_url="https://x.test",
+        max_bytes=len(text.encode()) - 1,
+    )
+    assert cut == 1 and len(cut_text.encode()) < len(text.encode())

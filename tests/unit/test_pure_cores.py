@@ -77,11 +77,18 @@ def test_a_call_contributes_nothing_until_it_is_final() -> None:
 
 def test_an_answered_call_adds_one_vector_to_last_and_first_touch() -> None:
     c = call(status_rank=4, answered=True, talk_time=30, duration=42, first_time=True, outcome="sale", revenue=125.5)
-    c.first_touch = {"source_key": "web:google"}
+    c.first_touch = {"source_key": "web:google", "utm_campaign": "boilers"}
     got = aggregates.contribution(c)
     last = keys.aggregate_bucket("last", "ch_radio", "2026-11-02", spam=False)
     first = keys.aggregate_bucket("first", "web:google", "2026-11-02", spam=False)
-    assert set(got) == {last, first}
+    # a web source is counted per campaign, keyword, ad and landing page too (a channel is not)
+    dims = {
+        keys.dimension_bucket("first", "campaign", "web:google", "2026-11-02", "boilers", spam=False),
+        keys.dimension_bucket("first", "keyword", "web:google", "2026-11-02", "(not set)", spam=False),
+        keys.dimension_bucket("first", "ad", "web:google", "2026-11-02", "(not set)", spam=False),
+        keys.dimension_bucket("first", "landing_page", "web:google", "2026-11-02", "(not set)", spam=False),
+    }
+    assert set(got) == {last, first} | dims
     vec = got[last]
     assert vec == got[first]
     caller = vec.pop("caller")
@@ -101,6 +108,23 @@ def test_an_answered_call_adds_one_vector_to_last_and_first_touch() -> None:
 def test_spam_and_blocked_calls_go_to_the_spam_buckets() -> None:
     for c in (call(status_rank=4, outcome="spam"), call(blocked=True, kind="blocked")):
         assert all(bucket.endswith("#spam") for bucket in aggregates.contribution(c))
+
+
+def test_dimension_values_are_trimmed_capped_and_pages_are_host_and_path() -> None:
+    assert aggregates.dimension_value("campaign", {"utm_campaign": "  spring   sale "}) == "spring sale"
+    assert aggregates.dimension_value("keyword", {}) == "(not set)"
+    assert aggregates.dimension_value("ad", {"utm_content": "x" * 500}) == "x" * aggregates.MAX_VALUE
+    page = {"landing_page": "https://example.com/boilers?utm_source=google&gclid=1"}
+    assert aggregates.dimension_value("landing_page", page) == "example.com/boilers"
+
+
+def test_a_call_refused_by_a_full_day_counts_as_other() -> None:
+    c = call(status_rank=4, answered=True, talk_time=30, kind="pool")
+    c.attribution = {"confidence": "active", "source": {"utm_source": "google", "utm_campaign": "flood-1"}}
+    got = aggregates.contribution(c, frozenset({("last", "campaign")}))
+    other = keys.dimension_bucket("last", "campaign", "web:google", "2026-11-02", "(other)", spam=False)
+    assert other in got
+    assert aggregates._counted_as_other(got) == {("last", "campaign")}
 
 
 def test_bucket_keys_round_trip() -> None:

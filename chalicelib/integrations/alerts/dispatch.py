@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib import business
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
@@ -71,7 +72,15 @@ def deliver(event: Event, recipient_id: str) -> None:
     kinds = _news(data, event, messages.kinds_of(event.type, event.call, event.changes), now)
     if not kinds:
         return
-    alert = messages.call_alert(kinds, event.call, get_settings().public_base_url, event.occurred_at)
+    biz = business.profile()
+    alert = messages.call_alert(
+        kinds,
+        event.call,
+        get_settings().public_base_url,
+        event.occurred_at,
+        zone=data.get("timezone") or biz.timezone,
+        country=biz.country,
+    )
     route(recipient_id, data, alert, event.id, now)
 
 

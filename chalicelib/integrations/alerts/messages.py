@@ -9,7 +9,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from chalicelib import attribution
+from chalicelib import attribution, business
+from chalicelib.core import clock
 
 TITLES = {
     "missed_call": "Missed call",
@@ -71,8 +72,23 @@ def call_link(base_url: str, call_sid: str) -> str:
     return f"{base_url}/dashboard/calls/{call_sid}"
 
 
-def call_alert(kinds: list[str], call: dict[str, Any], base_url: str, at_ms: int) -> dict[str, Any]:
-    caller = call.get("caller") or "a withheld number"
+def in_words(ms: int, zone: str) -> str:
+    """A time as a person reads it in their zone: ``Monday 7 December, 2:17 pm (America/New_York)``. Pure."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    local = datetime.fromtimestamp(ms / 1000, tz=ZoneInfo(zone))
+    hour = local.hour % 12 or 12
+    return f"{local:%A} {local.day} {local:%B}, {hour}:{local:%M} {'am' if local.hour < 12 else 'pm'} ({zone})"
+
+
+def call_alert(
+    kinds: list[str], call: dict[str, Any], base_url: str, at_ms: int, *, zone: str = "UTC", country: str = "US"
+) -> dict[str, Any]:
+    """A call's alert: who, from where, by which source, when (in words, in the recipient's ``zone``),
+    and links to the call's page and to call the caller back (``tel:``)."""
+    number = call.get("caller")
+    caller = business.phone(number, country) if number else "a withheld number"
     who = "first-time caller" if call.get("first_time") else "repeat caller"
     link = call_link(base_url, str(call.get("sid")))
     title = " · ".join(TITLES[k] for k in kinds) + f": {caller}"
@@ -81,9 +97,9 @@ def call_alert(kinds: list[str], call: dict[str, Any], base_url: str, at_ms: int
         f"Source: {source_label(call)}",
     ]
     if call.get("caller_city") or call.get("caller_state"):
-        lines.append("From: " + ", ".join(x for x in (call.get("caller_city"), call.get("caller_state")) if x))
+        lines.append("From: " + business.place(call.get("caller_city"), call.get("caller_state")))
     if call.get("started_at"):
-        lines.append(f"At: {call['started_at']}")
+        lines.append(f"At: {in_words(clock.parse_iso(str(call['started_at'])), zone)}")
     alert: dict[str, Any] = {
         "kinds": kinds,
         "title": title,
@@ -97,6 +113,9 @@ def call_alert(kinds: list[str], call: dict[str, Any], base_url: str, at_ms: int
     }
     if "voicemail" in kinds or call.get("voicemail"):
         alert["listen"] = link + "#recording"
+    if business.tel(number):
+        alert["call_back"] = business.tel(number)
+        alert["call_back_text"] = f"Call {caller} back"
     return alert
 
 
@@ -127,6 +146,8 @@ def as_text(alert: dict[str, Any]) -> str:
         parts += ["", f"{alert.get('link_text', 'Open')}: {alert['link']}"]
     if alert.get("listen"):
         parts.append(f"Listen: {alert['listen']}")
+    if alert.get("call_back"):
+        parts.append(f"{alert['call_back_text']}: {alert['call_back']}")
     return "\n".join(parts)
 
 
@@ -137,7 +158,12 @@ def as_html(alert: dict[str, Any]) -> str:
         for line in alert["lines"]
     )
     links = ""
-    for key, label in (("link", alert.get("link_text", "Open")), ("listen", "Listen to the voicemail")):
+    buttons = (
+        ("call_back", alert.get("call_back_text", "Call back")),
+        ("link", alert.get("link_text", "Open")),
+        ("listen", "Listen to the voicemail"),
+    )
+    for key, label in buttons:
         if alert.get(key):
             links += (
                 f'<a href="{html.escape(alert[key], quote=True)}" style="display:inline-block;margin:8px 8px 0 0;'
@@ -145,7 +171,10 @@ def as_html(alert: dict[str, Any]) -> str:
                 f'font:bold 14px Arial,sans-serif">{html.escape(label)}</a>'
             )
     return (
-        '<!doctype html><html><body style="margin:0;padding:16px;background:#ffffff">'
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(alert['title'])}</title></head>"
+        '<body style="margin:0;padding:16px;background:#ffffff">'
         '<table role="presentation" cellpadding="0" cellspacing="0" style="max-width:560px">'
         '<tr><td style="padding:0 0 8px;font:bold 18px Arial,sans-serif;color:#111">'
         f"{html.escape(alert['title'])}</td></tr>"

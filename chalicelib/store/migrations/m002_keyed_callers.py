@@ -30,7 +30,7 @@ from chalicelib.store.models import CallModel, CounterModel
 
 WALKS = ("calls", "counters")
 CALLER_PK = "CALLER#"
-AGG_PK = "AGG#"
+AGG_PK = "AGG"  # AGG# (sources) and AGGD# (campaign, keyword, ad, landing page) buckets
 
 
 def _plain(entry: Any) -> bool:
