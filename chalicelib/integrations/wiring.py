@@ -25,6 +25,7 @@ from chalicelib.events.integration import INTEGRATION as EVENTS
 from chalicelib.integrations.alerts.integration import INTEGRATION as ALERTS
 from chalicelib.integrations.registry import Integration
 from chalicelib.integrations.webhooks.integration import INTEGRATION as WEBHOOKS
+from chalicelib.privacy.integration import INTEGRATION as PRIVACY
 from chalicelib.recordings.integration import INTEGRATION as RECORDINGS
 from chalicelib.reports.integration import INTEGRATION as REPORTS
 
@@ -34,6 +35,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     RECORDINGS,
     WEBHOOKS,
     ALERTS,
+    PRIVACY,
 )
 
 

@@ -95,3 +95,27 @@ def first_touch_write(caller: str, touch: dict[str, Any], expires_at: datetime, 
     caller lands first."""
     condition = CounterModel.data.exists() if read else CounterModel.data.does_not_exist()
     return FirstTouchWrite(keys.caller_first_touch(caller), _actions(touch, expires_at), condition)
+
+
+def forget(candidates: list[str], *, ctx: RequestContext = SYSTEM) -> None:
+    """Erasure: the first-touch items kept under each of ``candidates`` (the caller's hashes, and
+    the number older code keyed them by) deleted. One DeleteItem each."""
+    for candidate in candidates:
+        CounterModel(*keys.caller_first_touch(candidate)).delete()
+
+
+def tombstone(caller_hash: str, calls: int, at_ms: int, *, ctx: RequestContext = SYSTEM) -> None:
+    """The record that a caller was erased, by their keyed hash only: when, and how many calls."""
+    key = keys.erased_caller(caller_hash)
+    CounterModel(key.pk, key.sk, data={"erased_at": at_ms, "calls": calls}).save()
+
+
+def erased_at(caller_hashes: list[str], *, ctx: RequestContext = SYSTEM) -> int | None:
+    """When a caller was erased (their tombstone under any of their hashes), or ``None``."""
+    for h in caller_hashes:
+        key = keys.erased_caller(h)
+        try:
+            return int((CounterModel.get(key.pk, key.sk).data or {}).get("erased_at") or 0) or None
+        except CounterModel.DoesNotExist:
+            continue
+    return None

@@ -51,6 +51,11 @@ def audit_month(month: str) -> str:
     return AUDIT_PREFIX + month
 
 
+def erased_caller(caller_hash: str) -> Key:
+    """An erased caller's tombstone, by their keyed hash only (``core.callerkeys``)."""
+    return Key(f"ERASED#{caller_hash}", "tombstone")
+
+
 def schema_version() -> Key:
     """The counters table's schema version and its running migration (``store.migrations``)."""
     return Key("SCHEMA", "version")

@@ -47,6 +47,8 @@ KEY_PREFIXES = (
     "SIGNINFAIL#",
     "ALERT#",
     "SCHEMA",
+    "AUDIT#",
+    "ERASED#",
 )
 # Loaded by ``import app`` they would cost every cold start, the voice webhook's included.
 HEAVY = (

@@ -1,0 +1,152 @@
+"""Erasure: DELETE /v1/callers/{number} takes a caller out of everything we hold. A caller with
+calls in every state is erased, then every table, the recordings bucket, the events sent and the
+log lines are searched for the number, its plain hash and its formatted forms."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+
+from chalicelib.events import bus, model
+from chalicelib.recordings import storage
+from tests.integration.test_recordings import CALLER as ANN
+from tests.integration.test_recordings import recorded_call
+from tests.support import snapshot
+from tests.support.database import pump
+from tests.support.env import body
+
+BOB = "+14155550122"
+LINE = "+12025550144"
+SENT: list[dict[str, Any]] = []  # every event a subscriber of every type received
+
+
+def seen(event: model.Event) -> None:
+    SENT.append(event.to_json())
+
+
+@pytest.fixture
+def watcher(tables: None) -> Any:
+    SENT.clear()
+    bus.subscribe("test-erasure", model.TYPES, "tests.integration.test_erasure:seen")
+    yield SENT
+    bus.unsubscribe("test-erasure")
+
+
+def forms(number: str) -> list[str]:
+    """The number as anything might hold it: E.164, digits, national digits and formats, hashes."""
+    digits = number.lstrip("+")
+    national = digits[1:]
+    return [
+        number,
+        digits,
+        national,
+        f"({national[:3]}) {national[3:6]}-{national[6:]}",
+        f"{national[:3]}-{national[3:6]}-{national[6:]}",
+        f"{national[:3]} {national[3:6]} {national[6:]}",
+        hashlib.sha256(number.encode()).hexdigest()[:12],
+        hashlib.sha256(number.encode()).hexdigest(),
+    ]
+
+
+def everything_held() -> str:
+    """Every item of every table and every object (key, metadata, bytes) of the bucket, as text."""
+    held: dict[str, Any] = {"tables": snapshot.tables(), "objects": []}
+    s3 = storage.s3()
+    for obj in s3.list_objects_v2(Bucket=storage.bucket()).get("Contents", []):
+        head = s3.head_object(Bucket=storage.bucket(), Key=obj["Key"])
+        data = s3.get_object(Bucket=storage.bucket(), Key=obj["Key"])["Body"].read()
+        held["objects"].append({"key": obj["Key"], "meta": head.get("Metadata"), "data": data.decode("latin-1")})
+    return json.dumps(held, default=str)
+
+
+def report_path() -> str:
+    from chalicelib.core import clock
+
+    now = clock.now_ms()
+    return f"/v1/reports/channels?from={clock.day_key(now - 86_400_000)}&to={clock.day_key(now + 86_400_000)}"
+
+
+def voice(api: Any, sid: str, caller: str, to: str) -> None:
+    assert api.twilio("/twilio/voice", {"CallSid": sid, "From": caller, "To": to}).status_code == 200
+
+
+def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api, watcher, log_lines):
+    # Given a channel's number, and Ann's calls in every state: answered and recorded (archived to
+    # S3), missed, ringing still, and blocked; and Bob's call, which stays as it was
+    ch = body(api.call("POST", "/v1/channels", {"name": "Radio", "forward_to": LINE}))
+    number = body(api.call("POST", "/v1/numbers", {"channel_id": ch["id"]}))["number"]
+    recorded_sid, rec_sid = recorded_call(api)
+    missed = "CA" + "2" * 32
+    voice(api, missed, ANN, number)
+    api.twilio(
+        "/twilio/dial-status?step=0", {"CallSid": missed, "From": ANN, "To": number, "DialCallStatus": "no-answer"}
+    )
+    api.twilio("/twilio/call-status", {"CallSid": missed, "From": ANN, "To": number, "CallStatus": "completed"})
+    ringing = "CA" + "3" * 32
+    voice(api, ringing, ANN, number)
+    bob = "CA" + "4" * 32
+    voice(api, bob, BOB, number)
+    api.twilio("/twilio/call-status", {"CallSid": bob, "From": BOB, "To": number, "CallStatus": "completed"})
+    api.call("PUT", "/v1/blocked-callers", {"callers": [ANN]})
+    blocked = "CA" + "5" * 32
+    voice(api, blocked, ANN, number)
+    api.call("PUT", "/v1/blocked-callers", {"callers": []})  # the owner's own list is theirs to keep or not
+    api.call("PATCH", f"/v1/calls/{missed}", {"note": f"call Ann back on {ANN}", "tags": ["vip"]})
+    pump().drain()
+    before = body(api.call("GET", report_path()))
+    assert any(f in everything_held() for f in forms(ANN))
+    # When an admin erases Ann (the path's number percent-encoded, as a client sends it)
+    answer = api.call("DELETE", "/v1/callers/%2B" + ANN.lstrip("+"))
+    pump().drain()
+    # Then every call of hers was anonymised, and a late Twilio callback for one changes nothing
+    done = body(answer)
+    assert answer.status_code == 200 and done["erased_calls"] == 4, done
+    late = {"CallSid": ringing, "From": ANN, "To": number, "CallStatus": "completed", "CallDuration": "9"}
+    assert api.twilio("/twilio/call-status", late).status_code == 200
+    api.twilio("/twilio/recording-status", {"CallSid": recorded_sid, "From": ANN, "RecordingSid": rec_sid})
+    pump().drain()
+    # And nothing we hold has her number, its plain hash or a formatted form: tables, bucket, events, logs
+    held = everything_held()
+    for form in forms(ANN):
+        assert form not in held, form
+    events = json.dumps([e for e in SENT if e["type"] == "caller.erased"])
+    assert events.count('"caller.erased"') == 4
+    # (every event from the first caller.erased on: no call.updated carries her number anywhere)
+    sent_after = json.dumps(SENT[SENT.index(json.loads(events)[0]) :])
+    for form in forms(ANN):
+        assert form not in sent_after, form
+    # (and no log line of the whole test, calls, callbacks and erasure included, carries either caller)
+    logged = json.dumps(log_lines())
+    assert len(log_lines()) > 10
+    for form in forms(ANN) + forms(BOB):
+        assert form not in logged, form
+    # And her recording is gone from the bucket; Bob's call is untouched
+    assert storage.object_key(recorded_sid, rec_sid) not in held
+    assert BOB in held
+    # And reports still count her calls by source, without her as a caller
+    after = body(api.call("GET", report_path()))
+    row_before = next(r for r in before["rows"] if r["label"] == "Radio")
+    row_after = next(r for r in after["rows"] if r["label"] == "Radio")
+    assert row_after["calls"] == row_before["calls"]
+    assert row_after["unique_callers"] == row_before["unique_callers"] - 1
+    # And the erasure is in the audit log, without the number
+    entries = body(api.call("GET", "/v1/audit"))["entries"]
+    erasure = [e for e in entries if e["action"] == "callers.erase"]
+    assert erasure and erasure[0]["details"] == {"calls": 4}
+
+
+@pytest.mark.parametrize("path", ["/v1/callers/not-a-number", "/v1/callers/%2B1"])
+def test_a_bad_number_is_a_400(api, path):
+    r = api.call("DELETE", path)
+    assert r.status_code == 400 and "number" in json.loads(r.body)["error"]["message"]
+
+
+def test_only_an_admin_key_erases(api):
+    from chalicelib.access import apikeys
+
+    writer = apikeys.create("CRM", "write")["key"]
+    r = api.call("DELETE", "/v1/callers/%2B14155550111", key=writer)
+    assert r.status_code == 403
