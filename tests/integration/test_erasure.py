@@ -150,3 +150,47 @@ def test_only_an_admin_key_erases(api):
     writer = apikeys.create("CRM", "write")["key"]
     r = api.call("DELETE", "/v1/callers/%2B14155550111", key=writer)
     assert r.status_code == 403
+
+
+def test_hostile_text_in_the_number_or_the_audit_query_never_makes_a_5xx(api):
+    from urllib.parse import quote
+
+    from hypothesis import HealthCheck, given, settings
+
+    from tests.integration.test_hostile_text import TEXT
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(TEXT)
+    def check(text: str) -> None:
+        raw = quote(text.encode("utf-8", "surrogatepass"), safe="")
+        r = api.call("DELETE", "/v1/callers/" + (raw or "%20"))
+        assert r.status_code < 500 and r.status_code in (400, 404), (text, r.status_code, r.body)
+        a = api.call("GET", "/v1/audit?from=" + raw + "&cursor=" + raw)
+        assert a.status_code < 500, (text, a.status_code, a.body)
+
+    check()
+
+
+def test_access_gives_everything_held_about_a_caller_and_is_audited(api, watcher):
+    # Given Ann's recorded call with a note, and Bob's
+    sid, _ = recorded_call(api)
+    api.call("PATCH", f"/v1/calls/{sid}", {"note": "wants a quote", "outcome": "lead"})
+    ch = body(api.call("POST", "/v1/channels", {"name": "Radio", "forward_to": LINE}))
+    number = body(api.call("POST", "/v1/numbers", {"channel_id": ch["id"]}))["number"]
+    voice(api, "CA" + "6" * 32, BOB, number)
+    # When an admin asks what is held about Ann
+    r = api.call("GET", "/v1/callers/%2B" + ANN.lstrip("+"))
+    # Then her call is there as the API shows calls (note, outcome, recording link), not Bob's
+    got = body(r)
+    assert r.status_code == 200 and got["number"] == ANN and got["erased_at"] is None
+    assert [c["sid"] for c in got["calls"]] == [sid]
+    assert got["calls"][0]["note"] == "wants a quote" and got["calls"][0]["outcome"] == "lead"
+    assert got["calls"][0]["recording"]
+    assert BOB not in json.dumps(got)
+    # And the access is in the audit log, without the number
+    entry = next(e for e in body(api.call("GET", "/v1/audit"))["entries"] if e["action"] == "callers.access")
+    assert entry["details"] == {"calls": 1} and ANN not in json.dumps(entry)
+    # And after her erasure it says when, and holds no call with her number
+    api.call("DELETE", "/v1/callers/%2B" + ANN.lstrip("+"))
+    again = body(api.call("GET", "/v1/callers/%2B" + ANN.lstrip("+")))
+    assert again["erased_at"] and again["calls"] == [] and again["first_touch"] is None
