@@ -301,6 +301,22 @@ class Settings(NamedTuple):
         "recording with its call; keep `infra/tables.yaml`'s recordings lifecycle rule equal",
         when="blank",
     )
+    caller_mask_days: int = _core(
+        "CALLER_MASK_DAYS",
+        "0",
+        int,
+        "caller numbers (and their city, state, country) are taken off calls this long after the call; the call "
+        "and the reports' counts stay until `CALL_RETENTION_DAYS` (0: kept as long as the call)",
+        when="blank",
+    )
+    recording_retention_days: int = _core(
+        "RECORDING_RETENTION_DAYS",
+        "0",
+        int,
+        "recordings are deleted (S3 and Twilio) this long after the call, sooner than the call itself (0: kept "
+        "as long as the call)",
+        when="blank",
+    )
     audit_retention_days: int = _core(
         "AUDIT_RETENTION_DAYS",
         "400",

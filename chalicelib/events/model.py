@@ -28,6 +28,7 @@ from chalicelib import calls
 from chalicelib.store import calls as store
 
 TYPES = ("call.started", "call.completed", "call.updated", "call.deleted", "caller.erased")
+PERSONAL = ("caller", "caller_city", "caller_state", "caller_country")  # never sent as a previous value
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"  # who deletes an item when its TTL expires
 VERSION = 1
 
@@ -108,6 +109,9 @@ def from_record(record: dict[str, Any]) -> list[Event]:
         out.append(Event(event_id(sid, "completed"), "call.completed", sid, at, _public(new)))
     elif new["_final"] and old is not None:
         changes = {k: old.get(k) for k in new if not k.startswith("_") and old.get(k) != new[k]}
+        for k in PERSONAL:  # taken off by retention: the old value is the very data that went
+            if new.get(k) is None:
+                changes.pop(k, None)
         if changes:
             out.append(Event(event_id(sid, "updated", sequence), "call.updated", sid, at, _public(new), changes))
     return out

@@ -33,7 +33,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM, RequestContext
-from chalicelib.store import connections, ops
+from chalicelib.store import connections, keys, ops
 from chalicelib.store.keys import Key
 from chalicelib.store.models import CallModel, CounterModel
 from chalicelib.store.ops import condition_failed, failed_conditions
@@ -324,6 +324,35 @@ def anonymise(
             return None
         raise
     return _record(item)
+
+
+MASKED_FIELDS = ("caller", "caller_city", "caller_state", "caller_country")
+RECORDING_FIELDS = tuple(name for name in ERASED_FIELDS if name.startswith("recording_"))
+
+
+def remove_fields(call_sid: str, names: tuple[str, ...], *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
+    """Retention's write: ``names`` (``MASKED_FIELDS`` or ``RECORDING_FIELDS``) taken off the call;
+    ``None`` when the call is gone. One UpdateItem."""
+    item = CallModel(call_sid)
+    try:
+        item.update(actions=[getattr(CallModel, n).remove() for n in names], condition=CallModel.call_sid.exists())
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return None
+        raise
+    return _record(item)
+
+
+def retention_mark(kind: str, *, ctx: RequestContext = SYSTEM) -> int:
+    """How far the retention sweep of ``kind`` has gone (ms; 0: not begun)."""
+    try:
+        return int(CounterModel.get(*keys.retention_mark(kind)).total or 0)
+    except CounterModel.DoesNotExist:
+        return 0
+
+
+def set_retention_mark(kind: str, ms: int, *, ctx: RequestContext = SYSTEM) -> None:
+    CounterModel(*keys.retention_mark(kind), total=ms).save()
 
 
 def sids_of_caller(caller: str, *, ctx: RequestContext = SYSTEM) -> list[str]:

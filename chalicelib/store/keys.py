@@ -51,6 +51,12 @@ def audit_month(month: str) -> str:
     return AUDIT_PREFIX + month
 
 
+def retention_mark(kind: str) -> Key:
+    """How far the retention sweep has gone for ``kind`` (``mask``, ``recordings``): calls started
+    up to that time are done."""
+    return Key("PURGEMARK#", kind)
+
+
 def erased_caller(caller_hash: str) -> Key:
     """An erased caller's tombstone, by their keyed hash only (``core.callerkeys``)."""
     return Key(f"ERASED#{caller_hash}", "tombstone")

@@ -47,6 +47,7 @@ KEY_PREFIXES = (
     "SIGNINFAIL#",
     "ALERT#",
     "SCHEMA",
+    "PURGEMARK#",
     "AUDIT#",
     "ERASED#",
 )
