@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.core.context import RequestContext, for_user, log_change, source_ip
+from chalicelib.core.context import RequestContext, for_user, log_attempt, log_change, source_ip
 from chalicelib.core.errors import ApiError, BadRequest, Forbidden
 from chalicelib.dashboard import users, web, websessions
 from chalicelib.dashboard.signin_limits import SignInLimited
@@ -72,10 +72,10 @@ def signin(request: Request) -> Response:
         user = users.authenticate(email, fields.get("password") or "", _source_ip(request))
         token = websessions.start(user["email"], user["role"])
     except SignInLimited as exc:
-        log_change(tried, "users.signin_failed", reason="limited")
+        log_attempt(tried, "users.signin_failed", reason="limited")
         return _signin_form(request, next_path=next_path, email=email, message=exc.message, status=429, **exc.headers)
     except users.WrongCredentials as exc:
-        log_change(tried, "users.signin_failed", reason="wrong_credentials")
+        log_attempt(tried, "users.signin_failed", reason="wrong_credentials")
         return _signin_form(request, next_path=next_path, email=email, message=exc.message, status=401)
     log_change(replace(for_user(user["email"], user["role"]), source=tried.source), "users.signin")
     # A browser that had a session keeps none of it: the old one ends, the new id is fresh.

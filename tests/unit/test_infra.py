@@ -73,6 +73,7 @@ LOCAL_ONLY_FUNCTIONS = {
     ("chalicelib/store/calls.py", "scan_all"),  # read only by that rebuild
     # Migrations run from the owner's machine (calltracking migrate / deploy), with the owner's rights.
     ("chalicelib/store/migrations/m002_keyed_callers.py", "step"),
+    ("chalicelib/store/migrations/m003_cut_urls.py", "step"),
 }
 
 
