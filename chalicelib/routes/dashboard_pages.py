@@ -21,11 +21,12 @@ from chalicelib.routes import lazy_module
 from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
-    from chalicelib.dashboard import breakdown, logpage, overview, story, web
+    from chalicelib.dashboard import breakdown, callers, logpage, overview, story, web
     from chalicelib.recordings import playback
     from chalicelib.reports import outcomes
 else:  # dashboard only: loaded on its first request (see lazy_module)
     breakdown = lazy_module("chalicelib.dashboard.breakdown")
+    callers = lazy_module("chalicelib.dashboard.callers")
     logpage = lazy_module("chalicelib.dashboard.logpage")
     overview = lazy_module("chalicelib.dashboard.overview")
     story = lazy_module("chalicelib.dashboard.story")
@@ -141,3 +142,20 @@ def call_recording(sid: str) -> Response:
     req = bp.current_request
     web.require(req)
     return json_response(playback.link(sid), headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/dashboard/callers", methods=["GET"])
+def caller_page() -> Response:
+    """What we hold about one caller (admins), as ``GET /v1/callers/{number}``."""
+    return callers.page(bp.current_request)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/callers.json", methods=["GET"])
+def caller_json() -> Response:
+    return callers.as_json(bp.current_request)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/callers/erase", methods=["POST"], content_types=FORMS)
+def erase_caller() -> Response:
+    """Erase a caller after the form's confirmation (admins), as ``DELETE /v1/callers/{number}``."""
+    return callers.erase(bp.current_request)  # type: ignore[no-any-return]

@@ -871,6 +871,35 @@ def test_browser_admin_reads_the_audit_log(dashboard: dash.Dashboard) -> None:
     context.close()
 
 
+def test_browser_admin_looks_up_and_erases_a_caller(dashboard: dash.Dashboard) -> None:
+    from tests.support import browser as br
+
+    # Given an admin on the caller page
+    context = dashboard.signed_in("admin", email="privacy.admin@example.com")
+    page = context.new_page()
+    log = br.watch(page)
+    page.goto(dashboard.url("/dashboard/callers"))
+    # When they look a number up: what is held (here nothing but the number) and the erase form
+    page.fill("#caller-number", "(415) 555-0199")
+    with page.expect_navigation():
+        page.click("text=Look up")
+    assert "What we hold about +14155550199" in page.inner_text("main")
+    dash.axe_check(page, name="caller data")
+    dash.capture(page, "dashboard-caller")
+    # When they erase without ticking the box, it is said next to it; ticked, it is done
+    with page.expect_navigation():
+        page.click("button.button-danger")
+    assert "Tick the box" in page.inner_text("#confirm-error")
+    dash.axe_check(page, name="caller erase unconfirmed")
+    page.check("input[name=confirm]")
+    with page.expect_navigation():
+        page.click("button.button-danger")
+    assert "Erased: 0 call(s)" in page.inner_text("[role=status]")
+    dash.capture(page, "dashboard-caller-erased")
+    assert log.problems == []
+    context.close()
+
+
 def test_browser_a_viewer_sees_the_403_page_without_a_users_link(dashboard: dash.Dashboard) -> None:
     context = dashboard.signed_in("viewer")
     page = context.new_page()

@@ -194,3 +194,35 @@ def test_access_gives_everything_held_about_a_caller_and_is_audited(api, watcher
     api.call("DELETE", "/v1/callers/%2B" + ANN.lstrip("+"))
     again = body(api.call("GET", "/v1/callers/%2B" + ANN.lstrip("+")))
     assert again["erased_at"] and again["calls"] == [] and again["first_touch"] is None
+
+
+def test_the_dashboard_caller_page_shows_the_data_and_erases_only_when_confirmed(api):
+    from tests.integration.test_dashboard_pages import Browser, html
+
+    # Given Ann's recorded call with a note, an admin and a viewer
+    sid, _ = recorded_call(api)
+    api.call("PATCH", f"/v1/calls/{sid}", {"note": "wants a quote"})
+    admin, viewer = Browser(api, "admin"), Browser(api, "viewer")
+    # When the admin looks her up: her call, its note, the JSON download and the erase form
+    page = admin.get("/dashboard/callers?number=%2B" + ANN.lstrip("+"))
+    text = html(page)
+    assert page.status_code == 200 and "wants a quote" in text and sid[-8:] in text
+    assert "callers.json?number=" in text and "Erase " + ANN in text
+    assert json.loads(admin.get("/dashboard/callers.json?number=%2B" + ANN.lstrip("+")).body)["calls"][0]["sid"] == sid
+    # And a viewer may do neither
+    assert viewer.get("/dashboard/callers?number=%2B" + ANN.lstrip("+")).status_code == 403
+    assert (
+        viewer.post("/dashboard/callers/erase", {"csrf": viewer.csrf, "number": ANN, "confirm": "yes"}).status_code
+        == 403
+    )
+    # When the admin erases without ticking the box: said next to it, nothing erased
+    unticked = admin.post("/dashboard/callers/erase", {"csrf": admin.csrf, "number": ANN})
+    assert unticked.status_code == 400 and 'id="confirm-error"' in html(unticked)
+    assert body(api.call("GET", f"/v1/calls/{sid}"))["caller"] == ANN
+    # When they tick it: the same erasure as the API
+    done = admin.post("/dashboard/callers/erase", {"csrf": admin.csrf, "number": ANN, "confirm": "yes"})
+    assert done.status_code == 200 and "1 call(s) anonymised" in html(done)
+    assert body(api.call("GET", f"/v1/calls/{sid}"))["caller"] is None
+    # And a bad number is said next to the field, as typed
+    bad = admin.get("/dashboard/callers?number=12ab")
+    assert bad.status_code == 400 and 'id="caller-error"' in html(bad) and 'value="12ab"' in html(bad)

@@ -53,6 +53,7 @@ PAGES: tuple[str, ...] = (
     "/dashboard/calls/CA00000000000000000000000000000000/recording",
     "/dashboard/users",
     "/dashboard/audit",
+    "/dashboard/callers",
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
 ACTIONS: tuple[str, ...] = (
@@ -62,6 +63,7 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/users/someone@example.com/enable",
     "/dashboard/calls/CA00000000000000000000000000000000/outcome",
     "/dashboard/calls/CA00000000000000000000000000000000/called-back",
+    "/dashboard/callers/erase",
 )
 
 
