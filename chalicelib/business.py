@@ -14,6 +14,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from chalicelib.core import clock
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
+from chalicelib.core.errors import BadRequest
 from chalicelib.core.settings import get_settings
 from chalicelib.store import business as stored
 from chalicelib.store.cache import TTLCache
@@ -63,6 +66,38 @@ def profile() -> Business:
 
 def clear_cache() -> None:
     _CACHE.clear()
+
+
+def save(form: dict[str, str], *, ctx: RequestContext = SYSTEM) -> Business:
+    """The Settings page's profile (name, currency, country, conversions), checked; saved whole.
+    The time zone stays the deployment's (``REPORT_TIMEZONE``) until a change can move the report
+    days in the background. A 400 names the field that was wrong."""
+    log_change(ctx, "business.save")
+    name = " ".join((form.get("name") or "").split())
+    if len(name) > 80:
+        raise BadRequest("'name' is at most 80 characters")
+    currency = (form.get("currency") or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise BadRequest("'currency' must be a three-letter code like USD or EUR")
+    country = (form.get("country") or "").strip().upper()
+    import phonenumbers  # lazily: the Settings page only
+
+    if country not in phonenumbers.SUPPORTED_REGIONS:
+        raise BadRequest("'country' must be a two-letter country code like US or GB")
+    conversions = tuple(o for o in CONVERSION_OUTCOMES if form.get(f"conversion_{o}") == "on")
+    old = stored.get(ctx=ctx)
+    saved = stored.StoredProfile(
+        name=name or None,
+        timezone=old.timezone,
+        currency=currency,
+        country=country,
+        conversions=conversions,
+        rebuild=old.rebuild,
+        updated_at=clock.now_ms(),
+    )
+    stored.save(saved, ctx=ctx)
+    clear_cache()
+    return merge(saved)
 
 
 # --- how amounts, phones and places are written ------------------------------------------------

@@ -11,7 +11,7 @@ import io
 import re
 from typing import Any
 
-from chalicelib import attribution, calls
+from chalicelib import attribution, business, calls
 from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.errors import BadRequest
@@ -186,8 +186,6 @@ CSV_MAX_BYTES = 5_500_000  # under Lambda's 6 MB answer, with room for the heade
 
 def people_row(c: dict[str, Any], *, zone: str, country: str, currency: str, base_url: str) -> dict[str, Any]:
     """The readable columns of one call (``calls.to_dict``). Pure but for settings."""
-    from chalicelib import business  # the CSV's readable columns only: not loaded with the call log
-
     started = c.get("started_at")
     src = (c.get("attribution") or {}).get("source") or {}
     yes_no = {True: "yes", False: "no"}

@@ -21,10 +21,12 @@ from chalicelib.routes import lazy_module
 from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
+    from chalicelib import business
     from chalicelib.dashboard import breakdown, callers, logpage, overview, story, web
     from chalicelib.recordings import playback
     from chalicelib.reports import outcomes
 else:  # dashboard only: loaded on its first request (see lazy_module)
+    business = lazy_module("chalicelib.business")
     breakdown = lazy_module("chalicelib.dashboard.breakdown")
     callers = lazy_module("chalicelib.dashboard.callers")
     logpage = lazy_module("chalicelib.dashboard.logpage")
@@ -62,6 +64,51 @@ def breakdown_page() -> Response:
     viewer = web.require(req)
     data = breakdown.page(web.query_params(req))
     return web.render(req, "breakdown.html", viewer=viewer, **data, **_common())
+
+
+def _settings_page(req: Any, viewer: Any, status: int = 200, error: str | None = None, typed: Any = None) -> Response:
+    biz = business.profile()
+    form = typed or {
+        "name": biz.name,
+        "currency": biz.currency,
+        "country": biz.country,
+        "conversions": biz.conversions,
+        "timezone": biz.timezone,
+    }
+    form.setdefault("timezone", biz.timezone)
+    return web.render(
+        req,
+        "settings.html",
+        viewer=viewer,
+        status=status,
+        error=error,
+        form=form,
+        outcomes=business.CONVERSION_OUTCOMES,
+        can_edit=viewer.role == "admin",
+        retention_days=get_settings().call_retention_days,
+        saved=web.query_params(req).get("saved") == "1",
+        **_common(),
+    )
+
+
+@bp.route("/dashboard/settings", methods=["GET"])
+def settings_page() -> Response:
+    req = bp.current_request
+    return _settings_page(req, web.require(req))
+
+
+@bp.route("/dashboard/settings", methods=["POST"], content_types=FORMS)
+def save_settings() -> Response:
+    req = bp.current_request
+    viewer = web.require(req, role="admin")
+    form = web.check_csrf(req, viewer)
+    try:
+        business.save(form, ctx=viewer.context)
+    except BadRequest as exc:  # the form again, as typed, with what was wrong
+        typed: dict[str, Any] = {k: form.get(k, "") for k in ("name", "currency", "country")}
+        typed["conversions"] = tuple(o for o in business.CONVERSION_OUTCOMES if form.get(f"conversion_{o}") == "on")
+        return _settings_page(req, viewer, 400, exc.message, typed)
+    return web.redirect("/dashboard/settings?saved=1")
 
 
 @bp.route("/dashboard/calls", methods=["GET"])

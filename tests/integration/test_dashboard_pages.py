@@ -256,3 +256,28 @@ def test_an_empty_call_id_in_a_dashboard_path_is_a_404_page_not_a_500(api):
         # Then the answer is the dashboard's 404 page, not Chalice's 500
         assert r.status_code == 404, (path, r.status_code)
         assert "text/html" in {k.lower(): v for k, v in r.headers.items()}.get("content-type", "")
+
+
+def test_the_settings_page_saves_the_business_profile_that_every_page_reads(api, biz):
+    from chalicelib import business
+
+    sid = biz.call("Google Ads", "+442071838750", talk=30)
+    api.call("PATCH", f"/v1/calls/{sid}", {"outcome": "sale", "revenue": "1 250,00"})
+    admin, viewer = Browser(api, "admin"), Browser(api)
+    page = html(viewer.get("/dashboard/settings"))
+    assert "Only an admin can change these" in page and "UTC" in page and "days" in page
+    form = {"name": "Acme Heating", "currency": "GBP", "country": "GB", "conversion_sale": "on"}
+    assert viewer.post("/dashboard/settings", {"csrf": viewer.csrf, **form}).status_code == 403
+    assert admin.post("/dashboard/settings", form).status_code == 403  # no CSRF token
+    # A bad country: the form again with what was typed and what was wrong
+    r = admin.post("/dashboard/settings", {"csrf": admin.csrf, **form, "country": "Narnia"})
+    assert r.status_code == 400 and "country" in html(r) and 'value="Acme Heating"' in html(r)
+    r = admin.post("/dashboard/settings", {"csrf": admin.csrf, **form})
+    assert r.status_code == 303
+    business.clear_cache()
+    assert business.profile().currency == "GBP" and business.profile().conversions == ("sale",)
+    pump().drain()
+    overview_page = html(admin.get("/dashboard?range=7d"))
+    assert "£1,250.00" in overview_page
+    story_page = html(admin.get(f"/dashboard/calls/{sid}"))
+    assert "020 7183 8750" in story_page  # a number of the business's own country, written nationally

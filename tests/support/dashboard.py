@@ -47,13 +47,14 @@ BLOCKING = ("serious", "critical")
 PAGES: tuple[str, ...] = (
     "/dashboard",
     "/dashboard/calls",
-    "/dashboard/breakdown?source=web:google&by=campaign",
+    "/dashboard/breakdown",
     "/dashboard/calls.csv",
     "/dashboard/calls/CA00000000000000000000000000000000",
     "/dashboard/calls/CA00000000000000000000000000000000/recording",
     "/dashboard/users",
     "/dashboard/audit",
     "/dashboard/callers",
+    "/dashboard/settings",
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
 ACTIONS: tuple[str, ...] = (
@@ -64,6 +65,7 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/calls/CA00000000000000000000000000000000/outcome",
     "/dashboard/calls/CA00000000000000000000000000000000/called-back",
     "/dashboard/callers/erase",
+    "/dashboard/settings",
 )
 
 

@@ -87,6 +87,7 @@ def pump() -> Any:
 def tables() -> Iterator[None]:
     """Empty tables for each test."""
     from calltracking_local import pump as local_pump
+    from chalicelib import business
     from chalicelib.core import clock, secrets
     from chalicelib.core.telephony import set_provider
     from chalicelib.events import bus
@@ -104,6 +105,7 @@ def tables() -> Iterator[None]:
     set_provider(None)
     clock.set_source(None)
     secrets.clear_cache()
+    business.clear_cache()  # the profile is kept a minute per process: a new database has its own
     yield
     clock.set_source(None)
     set_provider(None)
