@@ -1,7 +1,8 @@
 """Erasure: a caller taken out of everything we hold (GDPR article 17; 152-FZ likewise).
 
 For each of the caller's calls (the calls table's caller index): the recording deleted in S3
-and at Twilio, then the call anonymised in one conditional write (``store.calls.anonymise``): no
+and at Twilio, the website visit that led to it deleted (its session: visitor id, source, page
+views), then the call anonymised in one conditional write (``store.calls.anonymise``): no
 number, place, note, tags or recording; of its attribution only what reports count by stays
 (the source, medium, campaign and keyword, the channel or pool, the channel group), so reports
 by source and campaign still equal the calls. The call keeps ``erased_at``: no Twilio callback
@@ -29,7 +30,7 @@ from chalicelib.core.validation import e164
 from chalicelib.integrations import registry, wiring
 from chalicelib.recordings import archive
 from chalicelib.reports import aggregates
-from chalicelib.store import callbacks, callers
+from chalicelib.store import callbacks, callers, leases
 from chalicelib.store import calls as store_calls
 
 # What stays of a call's attribution: what reports count it by, nothing that points at a person.
@@ -80,6 +81,9 @@ def erase(raw: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
             _delete_recording(call)
         except Exception:
             twilio_left += 1
+        session = (call.attribution or {}).get("session_id")
+        if isinstance(session, str) and session:
+            leases.delete_session(session)  # the visit: visitor id, source, page views
         after = store_calls.anonymise(sid, cut_attribution(call.attribution), cut_touch(call.first_touch), now, ctx=ctx)
         if after is not None:
             erased += 1

@@ -95,6 +95,24 @@ def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api,
     voice(api, blocked, ANN, number)
     api.call("PUT", "/v1/blocked-callers", {"callers": []})  # the owner's own list is theirs to keep or not
     api.call("PATCH", f"/v1/calls/{missed}", {"note": f"call Ann back on {ANN}", "tags": ["vip"]})
+    # (and her missed call came from a website visit: its session, as the lease endpoint stores one)
+    from chalicelib.store.models import CallModel, SessionModel
+
+    SessionModel(
+        "s_ann",
+        pool_id="pl_1",
+        visitor_id="v_ann",
+        source={"landing_page": "https://shop.example.com/"},
+        pages=[{"url": "https://shop.example.com/", "at": 1}],
+        created_at=1,
+        last_seen_at=1,
+    ).save()
+    visit = {
+        "confidence": "active",
+        "session_id": "s_ann",
+        "source": {"utm_source": "google", "utm_campaign": "spring"},
+    }
+    CallModel(missed).update(actions=[CallModel.attribution.set(visit)])
     pump().drain()
     before = body(api.call("GET", report_path()))
     assert any(f in everything_held() for f in forms(ANN))
@@ -123,6 +141,10 @@ def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api,
     assert len(log_lines()) > 10
     for form in forms(ANN) + forms(BOB):
         assert form not in logged, form
+    # And her visit's session is gone, her call's campaign kept
+    assert "v_ann" not in held and "s_ann" not in held
+    kept = body(api.call("GET", f"/v1/calls/{missed}"))["attribution"]["source"]
+    assert kept == {"utm_source": "google", "utm_campaign": "spring"}
     # And her recording is gone from the bucket; Bob's call is untouched
     assert storage.object_key(recorded_sid, rec_sid) not in held
     assert BOB in held
