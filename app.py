@@ -2,6 +2,7 @@
 
 from chalice import Chalice, ConvertToMiddleware
 
+from chalicelib import audit
 from chalicelib.core.observability import logger, metrics
 from chalicelib.integrations.wiring import INTEGRATIONS
 from chalicelib.routes import (
@@ -18,6 +19,7 @@ from chalicelib.routes import (
 )
 
 app = Chalice(app_name="calltracking", configure_logs=False)
+audit.install()  # every change an owner or a key makes is also an audit entry
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics(raise_on_empty_metrics=False)))
 app.register_middleware(http.middleware, "http")

@@ -49,6 +49,7 @@ def local_env(endpoint: str, prefix: str) -> None:
             "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
             "TWILIO_AUTH_TOKEN": "bench-token",
             "API_KEY": "bench-key",
+            "CALLER_PEPPER": "1:bench-caller-pepper",
             "DEFAULT_FORWARD_TO": "+12025550199",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "CRITICAL",

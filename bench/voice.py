@@ -1,6 +1,8 @@
 """Voice webhook benchmark: DynamoDB requests per call, and latency against a bare TwiML render.
 
-Budget (issue 5): at most 5 DynamoDB requests per voice webhook. Latency is in-process
+Budget (issue 5): at most 5 DynamoDB requests per voice webhook. Issue 24: the caller-hash key
+is read from SSM with the Twilio auth token in one request, so a new container's voice webhooks
+make exactly one SSM request between them (counted here against the embedded SSM). Latency is in-process
 (Chalice's test client: signature check, middleware, routing, storage) against the embedded
 DynamoDB, normally and with DynamoDB hanging (a server that never answers), stated as
 ratios to rendering the same TwiML with no I/O, measured in the same run.
@@ -139,8 +141,11 @@ def _measure() -> dict[str, Any]:
             for i in range(HANG_N):
                 times["hanging"].append(post(client, 10**7 + i, channel_number))
 
+        ssm = _ssm_requests(client, post, channel_number)
+
     med = {k: statistics.median(v) for k, v in times.items()}
     return {
+        "ssm_requests_first_voice_webhooks": ssm,
         "n": N,
         "requests_per_voice_webhook": {
             kind: {"median": statistics.median(c), "max": max(c)} for kind, c in counts.items()
@@ -154,10 +159,60 @@ def _measure() -> dict[str, Any]:
     }
 
 
+SSM_CALLS = 20
+
+
+def _ssm_requests(client: Any, post: Callable[[Any, int, str], float], to: str) -> dict[str, Any]:
+    """SSM requests of a new container's first ``SSM_CALLS`` voice webhooks, both secrets in SSM
+    (a deployed stage's way), by operation."""
+    import os
+
+    import boto3
+
+    from chalicelib.core import secrets
+    from chalicelib.core.settings import get_settings
+
+    endpoint = os.environ["DYNAMODB_ENDPOINT"]  # the embedded server serves SSM too
+    ssm = boto3.client("ssm", endpoint_url=endpoint, region_name="us-east-1")
+    names = {"TWILIO_AUTH_TOKEN_PARAM": "/calltracking/bench/twilio-auth-token"}
+    names["CALLER_PEPPER_PARAM"] = "/calltracking/bench/caller-pepper"
+    ssm.put_parameter(
+        Name=names["TWILIO_AUTH_TOKEN_PARAM"],
+        Value=os.environ["TWILIO_AUTH_TOKEN"],
+        Type="SecureString",
+        Overwrite=True,
+    )
+    ssm.put_parameter(
+        Name=names["CALLER_PEPPER_PARAM"], Value=os.environ["CALLER_PEPPER"], Type="SecureString", Overwrite=True
+    )
+    os.environ.update({**names, "SSM_ENDPOINT": endpoint})
+    get_settings.cache_clear()
+    secrets.clear_cache()  # a new container
+    sent: list[str] = []
+    secrets._client().meta.events.register(
+        "before-call.ssm", lambda model, **_: sent.append(model.name), unique_id="bench-count-ssm"
+    )
+    try:
+        for i in range(SSM_CALLS):
+            post(client, 10**8 + i, to)
+    finally:
+        for name in (*names, "SSM_ENDPOINT"):
+            os.environ.pop(name, None)
+        get_settings.cache_clear()
+        secrets.clear_cache()
+    return {"voice_webhooks": SSM_CALLS, "requests": len(sent), "operations": sorted(set(sent))}
+
+
 def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     req = r["requests_per_voice_webhook"]
     ch, pool = req["channel"], req["pool"]
+    ssm = r["ssm_requests_first_voice_webhooks"]
     return [
+        (
+            f"SSM requests of a new container's first {ssm['voice_webhooks']} voice webhooks (token + caller key)",
+            f"{ssm['requests']} ({', '.join(ssm['operations'])})",
+            "1",
+        ),
         ("DynamoDB requests per voice webhook, channel call (median / max)", f"{ch['median']:g} / {ch['max']}", "≤ 5"),
         ("DynamoDB requests per voice webhook, pool call (median / max)", f"{pool['median']:g} / {pool['max']}", "≤ 5"),
         ("Voice webhook ÷ bare TwiML render, channel call", f"{r['channel_call_to_bare_twiml_ratio']:g}x", "—"),

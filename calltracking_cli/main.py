@@ -20,6 +20,7 @@ COMMANDS = {
     "call": "calltracking_cli.call",
     "users": "calltracking_cli.users",
     "migrate": "calltracking_cli.migrate",
+    "callers": "calltracking_cli.callers",
 }
 
 

@@ -122,6 +122,7 @@ def stage_entry(project: Project, answers: Answers, *, account_sid: str) -> dict
             "TWILIO_ACCOUNT_SID": account_sid,
             "TWILIO_AUTH_TOKEN_PARAM": f"/calltracking/{answers.stage}/twilio-auth-token",
             "API_KEY_PARAM": f"/calltracking/{answers.stage}/api-key",
+            "CALLER_PEPPER_PARAM": f"/calltracking/{answers.stage}/caller-pepper",
             "DEFAULT_FORWARD_TO": answers.forward_to,
             # Alert and summary emails come from here (a verified SES identity: GET /v1/alerts/sender
             # says whether it is); empty until the owner has one, which settings report as a problem.
@@ -181,6 +182,15 @@ def run(project: Project, answers: Answers) -> None:
         ssm.put_parameter(Name=key_param, Value=api_key, Type="SecureString", Overwrite=False)
         click.echo(f"SSM {key_param}: a new API key, shown only now (or make stored keys: calltracking keys create)")
         click.echo(api_key)
+    pepper_param = f"/calltracking/{answers.stage}/caller-pepper"
+    try:  # never replaced: every stored caller hash was made with it (calltracking callers rotate-key)
+        ssm.get_parameter(Name=pepper_param)
+        click.echo(f"SSM {pepper_param}: kept (the caller-hash key exists)")
+    except ssm.exceptions.ParameterNotFound:
+        from chalicelib.core import callerkeys
+
+        ssm.put_parameter(Name=pepper_param, Value=callerkeys.initial(), Type="SecureString", Overwrite=False)
+        click.echo(f"SSM {pepper_param}: a new caller-hash key (SecureString: losing it voids every caller hash)")
 
     policy_path.write_text(json.dumps(policy, indent=2) + "\n")
     click.echo(f"{policy_path.relative_to(project.root)}: every ARN in {answers.region}, account {aws_account}")

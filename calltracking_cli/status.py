@@ -59,6 +59,18 @@ def misdirected_numbers(client: Any = None) -> list[str]:
     return found
 
 
+def caller_key_exists(session: Any, name: str) -> bool | None:
+    """Whether the caller-hash key's parameter is there (its value is not read); None without one."""
+    if not name:
+        return None
+    ssm = session.client("ssm")
+    try:
+        ssm.get_parameter(Name=name)
+    except ssm.exceptions.ParameterNotFound:
+        return False
+    return True
+
+
 def schema_line() -> tuple[str, bool]:
     """The schema version (and a running migration's progress) and whether a migration is pending."""
     from chalicelib.store import migrations
@@ -90,6 +102,7 @@ class Facts:
     schema: str | None = None
     migration_pending: bool = False
     misdirected: list[str] | None = None
+    caller_key: bool | None = None  # the caller-hash key's SSM parameter exists (None: not a deployed stage's)
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,16 @@ def problems_of(facts: Facts) -> list[Problem]:
         found.append(
             Problem("parked", f"{facts.parked} stream record(s) parked", "read GET /v1/events/parked and the logs")
         )
+    if facts.caller_key is False:
+        found.append(
+            Problem(
+                "caller_key",
+                "the caller-hash key is missing from SSM: no call is stored, and every stored caller hash is useless "
+                "without it",
+                "put back the parameter's last value (SSM keeps its history; or your backup); only if it is lost, "
+                "calltracking setup makes a new one (first-time and unique callers then start over)",
+            )
+        )
     if facts.migration_pending:
         found.append(Problem("schema", f"schema {facts.schema}", "run calltracking migrate"))
     for line in facts.misdirected or []:
@@ -145,6 +168,7 @@ def gather(project: Project, stage: str, region: str) -> Facts:
         from chalicelib.integrations.wiring import settings_problems
 
         facts.config_problems = settings_problems()
+        facts.caller_key = caller_key_exists(session, get_settings().caller_pepper_param)
         if stack_status.endswith("_COMPLETE"):
             sqs = session.client("sqs")
             dlq = sqs.get_queue_url(QueueName=get_settings().events_dlq)["QueueUrl"]

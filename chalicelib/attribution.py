@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from chalicelib.core import callerkeys
 from chalicelib.store import callers, leases
 from chalicelib.store.callers import FirstTouchWrite
 from chalicelib.store.lines import Number, Pool
@@ -352,7 +353,9 @@ def first_touch(caller: str | None, call_sid: str, started_ms: int, attr: dict[s
     mine = touch(attr, call_sid, started_ms)
     if not caller or not caller.startswith("+"):
         return mine
-    return callers.record_first_touch(caller, mine, expires_after(started_ms, keep_days)) or mine
+    current, *older = callerkeys.caller_hashes(caller)
+    _, kept = callers.first_touch_of([*older, caller])  # under an older key, or the number (older code)
+    return callers.record_first_touch(current, kept or mine, expires_after(started_ms, keep_days)) or kept or mine
 
 
 def first_touch_read(
@@ -365,6 +368,11 @@ def first_touch_read(
     mine = touch(attr, call_sid, started_ms)
     if not caller or not caller.startswith("+"):
         return mine, None
-    first = callers.first_touch(caller)
-    write = callers.first_touch_write(caller, mine, expires_after(started_ms, keep_days), read=first is not None)
+    # Keyed by the caller's hash under the newest key; one read (a BatchGetItem once there is more
+    # than one candidate) also finds a first touch kept under an older key or, by older code, under
+    # the number itself, and the write then keeps that first touch under the newest key.
+    hashes = callerkeys.caller_hashes(caller)
+    found_under, first = callers.first_touch_of([*hashes, caller])
+    expires = expires_after(started_ms, keep_days)
+    write = callers.first_touch_write(hashes[0], first or mine, expires, read=found_under == hashes[0])
     return (first or mine), write

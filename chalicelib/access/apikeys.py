@@ -40,9 +40,8 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core import validation as v
-from chalicelib.core.context import SCOPES, SYSTEM, RequestContext, Scope
+from chalicelib.core.context import SCOPES, SYSTEM, RequestContext, Scope, log_change
 from chalicelib.core.errors import BadRequest, NotFound, StorageUnavailable
-from chalicelib.core.observability import logger
 from chalicelib.store import apikeys as store
 from chalicelib.store.cache import TTLCache
 from chalicelib.store.ops import is_storage_error
@@ -155,7 +154,7 @@ def create(name: str, scope: str | None = None, *, ctx: RequestContext = SYSTEM)
             if tries == 3:
                 raise StorageUnavailable("no free API key id was drawn; try again")
             continue
-        logger.info("API key created", key_id=key_id, scope=granted, **ctx.log_fields())
+        log_change(ctx, "api_keys.create", key_id=key_id, scope=granted)
         return {
             "id": key_id,
             "key": f"{PREFIX}{key_id}_{secret}",
@@ -179,7 +178,7 @@ def revoke(key_id: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     if stored is None:
         raise NotFound(f"no API key with id {key_id!r}")
     if revoked:
-        logger.info("API key revoked", key_id=key_id, **ctx.log_fields())
+        log_change(ctx, "api_keys.revoke", key_id=key_id)
     _cache.pop(key_id)  # in case a request cached it while this ran
     return _public(_record(stored))
 

@@ -9,8 +9,10 @@ is partitioned by it yet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 DEFAULT_ACCOUNT = "default"
@@ -37,6 +39,7 @@ class RequestContext:
     scopes: frozenset[Scope] = field(default_factory=frozenset)
     key_name: str | None = None  # an API key's name
     role: str | None = None  # a dashboard user's role (admin or viewer)
+    source: str | None = None  # where the request came from: API Gateway's sourceIp (set by ``attach``)
 
     def allows(self, scope: Scope) -> bool:
         return scope in self.scopes
@@ -46,6 +49,8 @@ class RequestContext:
         fields: dict[str, Any] = {"actor": self.actor, "actor_kind": self.kind, "account_id": self.account_id}
         if self.key_name is not None:
             fields["api_key_name"] = self.key_name
+        if self.source is not None:
+            fields["source"] = self.source
         return fields
 
 
@@ -66,9 +71,21 @@ CONTEXT_KEY = "calltracking.request_context"
 
 
 def attach(request_context: MutableMapping[str, Any], ctx: RequestContext) -> RequestContext:
-    """Store ``ctx`` as the caller of the request whose ``context`` dict is ``request_context``."""
+    """Store ``ctx`` as the caller of the request whose ``context`` dict is ``request_context``,
+    with the address the request came from (API Gateway's ``identity.sourceIp``, never a header
+    the client writes) for the audit log."""
+    found = source_ip(request_context) if ctx.source is None else None
+    if found is not None:
+        ctx = replace(ctx, source=found)
     request_context[CONTEXT_KEY] = ctx
     return ctx
+
+
+def source_ip(request_context: Mapping[str, Any] | None) -> str | None:
+    """API Gateway's ``requestContext.identity.sourceIp``; ``None`` when there is none."""
+    identity = (request_context or {}).get("identity") or {}
+    found = identity.get("sourceIp") if isinstance(identity, Mapping) else None
+    return str(found) if found else None
 
 
 def of(request_context: Mapping[str, Any] | None) -> RequestContext | None:
@@ -101,9 +118,67 @@ def for_site(site_key: str) -> RequestContext:
     return RequestContext(kind="site", actor="site:" + site_key)
 
 
+# Where each change goes besides the log: the audit log (``chalicelib/audit.py`` adds its writer
+# when the app starts). Registered from above, so core imports nothing of it.
+AuditSink = Callable[[RequestContext, str, dict[str, Any]], None]
+_sinks: list[AuditSink] = []
+# Within a request (``changes_of_request``) the entries wait for its answer: a request that is
+# refused (4xx) or fails changed nothing, so it leaves no entry (and stores nothing at all).
+_pending: ContextVar[list[tuple[RequestContext, str, dict[str, Any]]] | None] = ContextVar(
+    "calltracking_pending_changes", default=None
+)
+
+
+def add_audit_sink(sink: AuditSink) -> None:
+    if sink not in _sinks:
+        _sinks.append(sink)
+
+
+def _audit(ctx: RequestContext, action: str, ids: dict[str, Any]) -> None:
+    from chalicelib.core.observability import logger  # Powertools: loaded only when something is logged
+
+    for sink in _sinks:
+        try:
+            sink(ctx, action, ids)
+        except Exception as exc:  # the audit store failing must not turn a done change into a 500
+            logger.error("audit entry not written", action=action, error=repr(exc), **ctx.log_fields())
+
+
+@contextmanager
+def changes_of_request() -> Iterator[Callable[[bool], None]]:
+    """Hold the request's audit entries; ``settle(kept)`` writes them when its answer was a success."""
+    token = _pending.set([])
+
+    def settle(kept: bool) -> None:
+        held = _pending.get() or []
+        _pending.set([])
+        if kept:
+            for entry in held:
+                _audit(*entry)
+
+    try:
+        yield settle
+    finally:
+        _pending.reset(token)
+
+
 def log_change(ctx: RequestContext, action: str, **ids: Any) -> None:
     """One INFO line per change asked of the domain (``action`` such as ``channels.update``), with
-    who asked (``log_fields``) and the ids it names: what an audit log will later be built from."""
+    who asked (``log_fields``) and the ids it names, and the same in the audit log once the
+    request has succeeded."""
     from chalicelib.core.observability import logger  # Powertools: not needed to name a caller
 
     logger.info("change requested", action=action, **ids, **ctx.log_fields())
+    held = _pending.get()
+    if held is None:
+        _audit(ctx, action, ids)
+    else:
+        held.append((ctx, action, ids))
+
+
+def log_attempt(ctx: RequestContext, action: str, **ids: Any) -> None:
+    """A refused attempt that the audit log keeps all the same (a failed sign-in): written now."""
+    from chalicelib.core.observability import logger  # Powertools: loaded only when something is logged
+
+    logger.info("attempt refused", action=action, **ids, **ctx.log_fields())
+    _audit(ctx, action, ids)

@@ -72,17 +72,37 @@ RETRY_PAUSE_SECONDS = 0.05
 _RETRIED_CODES = {"ThrottlingException", "ThrottledException", "InternalServerError", "ServiceUnavailable"}
 
 
-def _fetch(name: str, patient: bool = False) -> str:
-    """One read, tried again at once (``SSM_MAX_ATTEMPTS``) when SSM refused or failed fast:
-    throttling, a 5xx, a refused connection. A timeout is not tried again on this request
-    (SSM is slow, not failing): that would double the wait; the next request tries again."""
+class _NotFound(Exception):
+    """A parameter GetParameters named as invalid: the same answer as GetParameter's ParameterNotFound."""
+
+    response = {"Error": {"Code": "ParameterNotFound"}}
+
+
+def _group(name: str) -> tuple[str, ...]:
+    """The parameters read together with ``name``: the voice path's two (the Twilio auth token and
+    the caller-hash key ring) are one GetParameters request, so keyed caller hashes cost the voice
+    webhook no request of its own; any other parameter alone."""
+    s = get_settings()
+    voice = tuple(p for p in (s.twilio_auth_token_param, s.caller_pepper_param) if p)
+    return voice if name in voice else (name,)
+
+
+def _fetch(names: tuple[str, ...], patient: bool = False) -> dict[str, str]:
+    """One read of ``names`` (GetParameter for one, GetParameters for more), tried again at once
+    (``SSM_MAX_ATTEMPTS``) when SSM refused or failed fast: throttling, a 5xx, a refused
+    connection. A timeout is not tried again on this request (SSM is slow, not failing): that
+    would double the wait; the next request tries again. The values SSM gave, by name (a name
+    missing from GetParameters' answer is one SSM does not have)."""
     from botocore.exceptions import ClientError, EndpointConnectionError  # loaded with the client
 
     attempts = max(1, get_settings().ssm_max_attempts)
     for attempt in range(1, attempts + 1):
         try:
-            answer = _client(patient).get_parameter(Name=name, WithDecryption=True)
-            return str(answer["Parameter"]["Value"])
+            if len(names) == 1:
+                answer = _client(patient).get_parameter(Name=names[0], WithDecryption=True)
+                return {names[0]: str(answer["Parameter"]["Value"])}
+            many = _client(patient).get_parameters(Names=list(names), WithDecryption=True)
+            return {str(p["Name"]): str(p["Value"]) for p in many.get("Parameters", [])}
         except ClientError as exc:
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
             code = str(exc.response.get("Error", {}).get("Code"))
@@ -122,7 +142,10 @@ def _lookup(name: str, what: str, patient: bool, *, revocable: bool) -> str | No
             return entry.value
         s = get_settings()
         try:
-            value = _fetch(name, patient)
+            values = _fetch(_group(name), patient)
+            if name not in values:
+                raise _NotFound(name)
+            value = values[name]
         except Exception as exc:  # whatever SSM or the network did: timeouts, throttling, 5xx, denied
             if revocable and _error_code(exc) in _REVOKING_CODES:
                 logger.warning(
@@ -139,7 +162,8 @@ def _lookup(name: str, what: str, patient: bool, *, revocable: bool) -> str | No
             logger.warning("refreshing a secret from SSM failed; the last good value is kept", parameter=name)
             entry.read_again_at = now + s.secrets_retry_seconds
             return entry.value
-        _cache[name] = _Entry(value, now + s.secrets_refresh_seconds)
+        for read, got in values.items():  # the companion read in the same request is as fresh
+            _cache[read] = _Entry(got, now + s.secrets_refresh_seconds)
         return value
 
 
@@ -154,6 +178,14 @@ def _read(plain: str, param: str, what: str) -> str:
 def twilio_auth_token() -> str:
     s = get_settings()
     return _read(s.twilio_auth_token, s.twilio_auth_token_param, "the Twilio auth token")
+
+
+def caller_pepper() -> str:
+    """The caller-hash key ring (``chalicelib/core/callerkeys.py``): read with the Twilio auth token
+    in one SSM request on deployed stages, kept on errors like it (losing it would make every stored
+    caller hash useless, so nothing ever replaces it but ``calltracking caller-key rotate``)."""
+    s = get_settings()
+    return _read(s.caller_pepper, s.caller_pepper_param, "the caller-hash key")
 
 
 def api_key() -> str | None:

@@ -301,6 +301,29 @@ class Settings(NamedTuple):
         "recording with its call; keep `infra/tables.yaml`'s recordings lifecycle rule equal",
         when="blank",
     )
+    caller_mask_days: int = _core(
+        "CALLER_MASK_DAYS",
+        "0",
+        int,
+        "caller numbers (and their city, state, country) are taken off calls this long after the call; the call "
+        "and the reports' counts stay until `CALL_RETENTION_DAYS` (0: kept as long as the call)",
+        when="blank",
+    )
+    recording_retention_days: int = _core(
+        "RECORDING_RETENTION_DAYS",
+        "0",
+        int,
+        "recordings are deleted (S3 and Twilio) this long after the call, sooner than the call itself (0: kept "
+        "as long as the call)",
+        when="blank",
+    )
+    audit_retention_days: int = _core(
+        "AUDIT_RETENTION_DAYS",
+        "400",
+        int,
+        "entries of the audit log (who changed what, sign-ins) are deleted this long after the change (DynamoDB TTL)",
+        when="blank",
+    )
 
     telephony: str = _telephony_section(
         "TELEPHONY", "twilio", parse_telephony, "`twilio` (real REST API) or `local` (fictional numbers, no network)"
@@ -331,6 +354,19 @@ class Settings(NamedTuple):
     api_key: str = _secrets("API_KEY", "", parse_text, "the bootstrap management API key itself (local stage only)")
     api_key_param: str = _secrets(
         "API_KEY_PARAM", "", parse_text, "the SSM SecureString name holding the bootstrap management API key (deployed)"
+    )
+    caller_pepper: str = _secrets(
+        "CALLER_PEPPER",
+        "",
+        parse_text,
+        "the caller-hash key ring itself (local stage and tests only): `VERSION:SECRET` entries, newest first",
+    )
+    caller_pepper_param: str = _secrets(
+        "CALLER_PEPPER_PARAM",
+        "",
+        parse_text,
+        "the SSM SecureString name holding the caller-hash key ring (deployed; read with the Twilio auth token "
+        "in one request; `calltracking setup` makes it, `calltracking caller-key rotate` rotates it)",
     )
     ssm_endpoint: str | None = _secrets(
         "SSM_ENDPOINT",
@@ -667,6 +703,13 @@ def problems(s: Settings | None = None) -> list[str]:
                 if not s.twilio_auth_token
                 else "TWILIO_AUTH_TOKEN is set in plain text on a deployed stage: keep it in SSM "
                 "(TWILIO_AUTH_TOKEN_PARAM)"
+            )
+        if not s.caller_pepper_param:
+            found.append(
+                "CALLER_PEPPER_PARAM is not set: deployed stages read the caller-hash key from SSM; "
+                "without it no call is stored (run calltracking setup, which makes it)"
+                if not s.caller_pepper
+                else "CALLER_PEPPER is set in plain text on a deployed stage: keep it in SSM (CALLER_PEPPER_PARAM)"
             )
         if s.ssm_endpoint:
             found.append("SSM_ENDPOINT is set on a deployed stage: it is for tests and the local stack only")

@@ -12,11 +12,14 @@ they must match. A site elsewhere can neither read the cookie nor set it on this
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 from chalice import Response
 from chalice.app import Request
 
+from chalicelib.core.context import RequestContext, for_user, log_attempt, log_change, source_ip
 from chalicelib.core.errors import ApiError, BadRequest, Forbidden
 from chalicelib.dashboard import formerrors, users, web, websessions
 from chalicelib.dashboard.signin_limits import SignInLimited
@@ -63,13 +66,18 @@ def signin(request: Request) -> Response:
         raise Forbidden("The sign-in form has expired or did not come from this dashboard. Reload it and try again.")
     next_path = web.safe_next(fields.get("next"))
     email = (fields.get("email") or "").strip()[: users.MAX_EMAIL]
+    # Who tried, as typed (cut), from where: the audit log keeps sign-ins and failed ones.
+    tried = RequestContext(kind="user", actor=email or "(no email)", source=source_ip(request.context))
     try:
         user = users.authenticate(email, fields.get("password") or "", _source_ip(request))
         token = websessions.start(user["email"], user["role"])
     except SignInLimited as exc:
+        log_attempt(tried, "users.signin_failed", reason="limited")
         return _signin_form(request, next_path=next_path, email=email, message=exc.message, status=429, **exc.headers)
     except users.WrongCredentials as exc:
+        log_attempt(tried, "users.signin_failed", reason="wrong_credentials")
         return _signin_form(request, next_path=next_path, email=email, message=exc.message, status=401)
+    log_change(replace(for_user(user["email"], user["role"]), source=tried.source), "users.signin")
     # A browser that had a session keeps none of it: the old one ends, the new id is fresh.
     websessions.end(web.read_cookie(request, web.SESSION_COOKIE))
     cookies = [web.cookie(web.SESSION_COOKIE, token), web.clear_cookie(web.SIGNIN_COOKIE, path=SIGNIN_PATH)]
@@ -105,7 +113,7 @@ def add_user(request: Request) -> Response:
     if made_up:
         password = users.generate_password()
     try:
-        user = users.create_user(email, role, password)
+        user = users.create_user(email, role, password, ctx=viewer.context)
     except ApiError as exc:
         if exc.status >= 500:
             raise
@@ -128,7 +136,7 @@ def set_disabled(request: Request, raw_email: str, disabled: bool) -> Response:
     email = users.normalise_email(web.path_email(raw_email))
     if disabled and email == viewer.email:
         raise BadRequest("You cannot disable yourself: ask another admin.")
-    user = users.set_disabled(email, disabled)
+    user = users.set_disabled(email, disabled, ctx=viewer.context)
     what = "disabled: their sessions have ended" if disabled else "enabled: they can sign in again"
     return _users_page(request, viewer, notice=f"{user['email']} is {what}.")
 
@@ -211,3 +219,25 @@ def change_password(request: Request) -> Response:
     except BadRequest as exc:
         return account_page(request, status=400, errors=formerrors.errors_for(exc.message))
     return account_page(request, notice="Your password is changed. Your other sessions have ended.")
+
+
+def audit_page(request: Request) -> Response:
+    """The audit log for admins: who changed what, when and from where, newest first; a bad date
+    is said next to its field with what was typed kept (the same ``audit.entries`` as the API)."""
+    from chalicelib import audit  # this page only
+
+    viewer = web.require(request, role="admin")
+    q = {k: v for k, v in web.query_params(request).items() if k in ("from", "to", "cursor") and v}
+    try:
+        page = audit.entries(q, ctx=viewer.context)
+    except BadRequest as exc:
+        field = next((f for f in ("from", "to", "cursor") if f"'{f}'" in exc.message), None)
+        return web.render(
+            request, "audit.html", viewer=viewer, status=400, error=exc.message, error_field=field, form=q, entries=[]
+        )
+    older = None
+    if page["next"]:
+        older = "/dashboard/audit?" + urlencode(
+            {**{k: v for k, v in q.items() if k != "cursor"}, "cursor": page["next"]}
+        )
+    return web.render(request, "audit.html", viewer=viewer, form=q, entries=page["entries"], older=older)

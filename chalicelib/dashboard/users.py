@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import clock
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import ApiError, BadRequest, Conflict, NotFound
 from chalicelib.dashboard import signin_limits
 from chalicelib.store import accounts
@@ -104,12 +105,13 @@ def _public(user: User) -> dict[str, Any]:
     }
 
 
-def create_user(email: str, role: str, password: str) -> dict[str, Any]:
+def create_user(email: str, role: str, password: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """A new user (409 if the email is taken)."""
     address, kind, secret = normalise_email(email), _check_role(role), _check_password(password)
     user = accounts.create_user(address, kind, hasher().hash(secret), clock.now_ms())
     if user is None:
         raise Conflict(f"there is already a user {address}")
+    log_change(ctx, "users.create", email=address, role=kind)
     return _public(user)
 
 
@@ -134,12 +136,13 @@ def active_role(email: str) -> str | None:
     return user.role if user.active and user.role in ROLES else None
 
 
-def set_disabled(email: str, disabled: bool) -> dict[str, Any]:
+def set_disabled(email: str, disabled: bool, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Disable (every session of the user ends at once) or enable a user; 404 if there is none."""
     address = normalise_email(email)
     user = accounts.set_disabled(address, disabled, clock.now_ms())
     if user is None:
         raise NotFound(f"no user {address}")
+    log_change(ctx, "users.disable" if disabled else "users.enable", email=address)
     if disabled and user.sessions:
         _end_sessions(sorted(user.sessions))
     return _public(user)

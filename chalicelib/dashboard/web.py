@@ -37,7 +37,7 @@ import json
 import mimetypes
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
@@ -47,7 +47,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 from chalice import ChaliceUnhandledError, Response  # type: ignore[attr-defined]
 from chalice.app import Request
 
-from chalicelib.core.context import RequestContext, attach, for_user
+from chalicelib.core.context import RequestContext, attach, for_user, source_ip
 from chalicelib.core.errors import ApiError, BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
 from chalicelib.core.settings import get_settings
 from chalicelib.dashboard import websessions
@@ -92,6 +92,7 @@ class Viewer:
     role: str  # "admin" or "viewer"
     csrf: str  # this session's CSRF token: every state-changing form carries it
     session_id: str  # the SHA-256 of the cookie's token (what the store keys the session by)
+    source: str | None = None  # the request's address (API Gateway's sourceIp), for the audit log
 
     @property
     def is_admin(self) -> bool:
@@ -100,7 +101,7 @@ class Viewer:
     @property
     def context(self) -> RequestContext:
         """This person as the request's caller (``context.for_user``: their email and role)."""
-        return for_user(self.email, self.role)
+        return replace(for_user(self.email, self.role), source=self.source)
 
 
 class Redirect(ChaliceUnhandledError):  # type: ignore[misc]
@@ -276,7 +277,13 @@ def require(request: Request, *, role: str = "viewer") -> Viewer:
         if request.method in ("GET", "HEAD"):
             raise Redirect(signin_location(request))
         raise Unauthorized("Please sign in again: this session has ended or never began.")
-    viewer = Viewer(email=found.email, role=found.role, csrf=found.csrf, session_id=found.session_id)
+    viewer = Viewer(
+        email=found.email,
+        role=found.role,
+        csrf=found.csrf,
+        session_id=found.session_id,
+        source=source_ip(getattr(request, "context", None)),
+    )
     # The dashboard's edge: the session's user and role become the request's context, for the
     # routes (``viewer.context`` or ``routes.http.caller``) to hand on as ``ctx=``.
     if isinstance(getattr(request, "context", None), dict):  # a stand-in request (a test, a script) may have none

@@ -5,6 +5,9 @@
 * ``call.updated``: a final call changed as the API shows it (outcome, revenue, note, tags, a
   late recording, routing completed later); ``changes`` holds each field's previous value.
 * ``call.deleted``: the item was removed: ``retention`` (DynamoDB's TTL) or ``erasure``.
+* ``caller.erased``: the call's caller was erased (``chalicelib/privacy``): the call as it is now,
+  anonymised, and no ``changes``: an erasure never sends the old number anywhere. Whatever
+  changes on an erased call later (the aggregates taking its caller out) makes no event.
 
 Changes that the API does not show (the aggregates' own bookkeeping, ``updated_at``) make no
 event, so a subscriber's write to the call never feeds back into the stream as work.
@@ -24,7 +27,8 @@ from typing import Any
 from chalicelib import calls
 from chalicelib.store import calls as store
 
-TYPES = ("call.started", "call.completed", "call.updated", "call.deleted")
+TYPES = ("call.started", "call.completed", "call.updated", "call.deleted", "caller.erased")
+PERSONAL = ("caller", "caller_city", "caller_state", "caller_country")  # never sent as a previous value
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"  # who deletes an item when its TTL expires
 VERSION = 1
 
@@ -66,7 +70,7 @@ def _view(image: dict[str, Any] | None) -> dict[str, Any] | None:
         call = store.from_image(image)
         if not call.call_sid:
             raise ValueError("no call_sid")
-        return {"_final": calls.is_final(call), **calls.to_dict(call)}
+        return {"_final": calls.is_final(call), "_erased": bool(call.erased_at), **calls.to_dict(call)}
     except Exception as exc:  # anything a broken image raises: it can never become an event
         raise PoisonRecord(f"the call image cannot be read: {exc}") from None
 
@@ -93,6 +97,10 @@ def from_record(record: dict[str, Any]) -> list[Event]:
     if new is None:
         raise PoisonRecord(f"an {name} record without its new image")
     sid = new["sid"]
+    if new["_erased"]:
+        if old is not None and old["_erased"]:
+            return []  # after the erasure: nothing an erased call does is news to anyone
+        return [Event(event_id(sid, "erased"), "caller.erased", sid, at, _public(new))]
     out: list[Event] = []
     if old is None:
         out.append(Event(event_id(sid, "started"), "call.started", sid, at, _public(new)))
@@ -100,14 +108,17 @@ def from_record(record: dict[str, Any]) -> list[Event]:
     if new["_final"] and not was_final:
         out.append(Event(event_id(sid, "completed"), "call.completed", sid, at, _public(new)))
     elif new["_final"] and old is not None:
-        changes = {k: old.get(k) for k in new if k != "_final" and old.get(k) != new[k]}
+        changes = {k: old.get(k) for k in new if not k.startswith("_") and old.get(k) != new[k]}
+        for k in PERSONAL:  # taken off by retention: the old value is the very data that went
+            if new.get(k) is None:
+                changes.pop(k, None)
         if changes:
             out.append(Event(event_id(sid, "updated", sequence), "call.updated", sid, at, _public(new), changes))
     return out
 
 
 def _public(view: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in view.items() if k != "_final"}
+    return {k: v for k, v in view.items() if not k.startswith("_")}
 
 
 def dumps(event: Event, subscriber: str) -> str:

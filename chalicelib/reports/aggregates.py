@@ -20,7 +20,6 @@ after changing it, ``make rebuild-reports`` moves every call to its new day (``r
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -94,8 +93,9 @@ def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset())
         "revenue": str(Decimal(str(c.revenue or 0))),
     }
     vec = {k: val for k, val in vec.items() if val not in (0, "0")}
-    if c.caller:
-        vec["caller"] = hashlib.sha256(c.caller.encode()).hexdigest()[:12] + ":" + c.call_sid[-10:]
+    entry = _caller_entry(c)
+    if entry:
+        vec["caller"] = entry
     on = day(int(c.started_at))
     last = attribution.source_key(c.attribution, c.kind)
     first = (c.first_touch or {}).get("source_key") or last
@@ -115,6 +115,21 @@ def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset())
             value = OTHER if (model, dim) in other else dimension_value(dim, fields)
             out[keys.dimension_bucket(model, dim, source, on, value, spam=spam)] = vec
     return out
+
+
+def _caller_entry(c: CallRecord) -> str | None:
+    """The call's entry in its buckets' caller sets: the one it was counted with, if any (so a key
+    rotation never re-keys a counted call: DynamoDB cannot add and remove members of one set in one
+    update, and older hashes simply expire with their days), else its keyed hash now. Entries of
+    older code (plain hashes) are keyed by migration 2, not here."""
+    if c.erased_at:
+        return None  # an erased caller leaves the caller sets (the counts stay)
+    mine = ":" + c.call_sid[-10:]
+    for vec in (c.agg or {}).values():
+        entry = vec.get("caller") if isinstance(vec, dict) else None
+        if isinstance(entry, str) and entry.endswith(mine):
+            return entry  # also once retention has masked the number: the keyed entry names no one
+    return stored.caller_entry(c.caller, c.call_sid) if c.caller else None  # keyed: no number, no plain hash
 
 
 def sync(c: CallRecord, *, attempts: int = 3) -> bool:

@@ -49,6 +49,11 @@ def add_user() -> Response:
     return accounts.add_user(bp.current_request)  # type: ignore[no-any-return]
 
 
+@bp.route("/dashboard/audit", methods=["GET"])
+def audit_page() -> Response:
+    return accounts.audit_page(bp.current_request)  # type: ignore[no-any-return]
+
+
 @bp.route("/dashboard/users/{email}/disable", methods=["POST"], content_types=FORMS)
 def disable_user(email: str) -> Response:
     return accounts.set_disabled(bp.current_request, email, True)  # type: ignore[no-any-return]

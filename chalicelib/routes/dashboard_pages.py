@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
 
+from chalicelib.core.context import log_change
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.settings import get_settings
 from chalicelib.routes import lazy_module
@@ -21,13 +22,14 @@ from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
     from chalicelib import business
-    from chalicelib.dashboard import breakdown, logpage, overview, setup, story, web
+    from chalicelib.dashboard import breakdown, callers, logpage, overview, setup, story, web
     from chalicelib.integrations.conversions import pages as conversions
     from chalicelib.recordings import playback
     from chalicelib.reports import outcomes
 else:  # dashboard only: loaded on its first request (see lazy_module)
     business = lazy_module("chalicelib.business")
     breakdown = lazy_module("chalicelib.dashboard.breakdown")
+    callers = lazy_module("chalicelib.dashboard.callers")
     logpage = lazy_module("chalicelib.dashboard.logpage")
     overview = lazy_module("chalicelib.dashboard.overview")
     story = lazy_module("chalicelib.dashboard.story")
@@ -137,8 +139,9 @@ def calls_page() -> Response:
 @bp.route("/dashboard/calls.csv", methods=["GET"])
 def calls_csv() -> Response:
     req = bp.current_request
-    web.require(req)
+    viewer = web.require(req)
     text, cut = logpage.export_csv(web.query_params(req))
+    log_change(viewer.context, "calls.export", format="csv")
     headers = web.page_headers(
         {
             "Content-Type": "text/csv; charset=utf-8",
@@ -249,3 +252,20 @@ def conversion_resume(destination_id: str) -> Response:
 @bp.route("/dashboard/conversions/{destination_id}/test", methods=["POST"], content_types=FORMS)
 def conversion_test(destination_id: str) -> Response:
     return conversions.send_test(bp.current_request, destination_id)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/callers", methods=["GET"])
+def caller_page() -> Response:
+    """What we hold about one caller (admins), as ``GET /v1/callers/{number}``."""
+    return callers.page(bp.current_request)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/callers.json", methods=["GET"])
+def caller_json() -> Response:
+    return callers.as_json(bp.current_request)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/callers/erase", methods=["POST"], content_types=FORMS)
+def erase_caller() -> Response:
+    """Erase a caller after the form's confirmation (admins), as ``DELETE /v1/callers/{number}``."""
+    return callers.erase(bp.current_request)  # type: ignore[no-any-return]

@@ -52,7 +52,9 @@ def middleware(event: Request, get_response: Callable[[Request], Response]) -> R
     every ApiError, wherever raised, into a JSON 4xx, and marks every /v1/ answer ``no-store``."""
     _warn_about_settings_once()
     resource = (event.context or {}).get("resourcePath", "") or ""
-    response = _answer(event, get_response, resource)
+    with context.changes_of_request() as settle:  # its audit entries stand only if it succeeded
+        response = _answer(event, get_response, resource)
+        settle(response.status_code < 400)
     if resource.startswith("/v1/"):
         # Calls, callers' numbers, keys' results, a visitor's lease: nothing under /v1/ may be kept
         # by a browser, proxy or CDN, errors included (a cached 200 could be served after a 401).

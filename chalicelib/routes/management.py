@@ -11,7 +11,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import calls
 from chalicelib.core import clock
-from chalicelib.core.context import RequestContext
+from chalicelib.core.context import RequestContext, log_change
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.validation import json_body
 from chalicelib.routes import lazy_module
@@ -19,10 +19,11 @@ from chalicelib.routes.http import Headers, caller, json_response, query
 from chalicelib.voice import blocklist
 
 if TYPE_CHECKING:
-    from chalicelib import callbacks, channels, numbers, pools
+    from chalicelib import audit, callbacks, channels, numbers, pools
     from chalicelib.reports import calllog, outcomes, sizing
 else:  # management only: loaded on first use (see lazy_module)
     callbacks = lazy_module("chalicelib.callbacks")
+    audit = lazy_module("chalicelib.audit")
     channels = lazy_module("chalicelib.channels")
     numbers = lazy_module("chalicelib.numbers")
     pools = lazy_module("chalicelib.pools")
@@ -102,6 +103,7 @@ def list_calls() -> Response:
     q = query(req)
     if q.get("format") == "csv" or "text/csv" in (req.headers.get("accept") or ""):
         body, cursor = calllog.calls_csv(q, ctx=_ctx())
+        log_change(_ctx(), "calls.export", format="csv")
         headers: Headers = {
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": 'attachment; filename="calls.csv"',
@@ -127,6 +129,12 @@ def get_call(sid: str) -> Response:
 @bp.route("/v1/calls/{sid}", methods=["PATCH"])
 def update_call(sid: str) -> Response:
     return json_response(calls.to_dict(outcomes.set_outcome(sid, _body(), ctx=_ctx())))
+
+
+@bp.route("/v1/audit", methods=["GET"])
+def list_audit() -> Response:
+    """The audit log (admin scope); read only: no route writes, edits or deletes an entry."""
+    return json_response(audit.entries(query(bp.current_request), ctx=_ctx()))
 
 
 @bp.route("/v1/blocked-callers", methods=["GET"])

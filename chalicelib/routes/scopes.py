@@ -33,6 +33,7 @@ DOMAIN_RULES: tuple[tuple[str, Scope, Scope], ...] = (
     ("/v1/calls", "read", "write"),
     ("/v1/callbacks", "read", "write"),
     ("/v1/blocked-callers", "read", "write"),
+    ("/v1/audit", "admin", "admin"),  # who changed what: admins only
 )
 Rule = tuple[str, Scope, Scope]
 _rules: tuple[tuple[Any, ...], tuple[Rule, ...]] = ((), ())

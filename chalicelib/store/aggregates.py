@@ -7,6 +7,7 @@ subscriber that writes them (``reports.aggregates``) does so in a transaction wi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,6 +17,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.core import callerkeys
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.store import connections, keys
 from chalicelib.store.models import CallModel, CounterModel
@@ -42,7 +44,7 @@ class Bucket:
     day: str  # YYYY-MM-DD
     spam: bool  # the bucket of calls marked spam that day
     numbers: dict[str, Decimal]
-    callers: frozenset[str]  # "<caller hash>:<call>" (empty unless asked for)
+    callers: frozenset[str]  # "<caller hash>:<call>" (empty unless asked for): caller_entry's
 
 
 def buckets(
@@ -120,6 +122,17 @@ def month_spend(
     for item in CounterModel.batch_get(wanted):
         out[(item.pk.split("#", 1)[1], item.sk)] = Decimal(str(item.total or 0))
     return out
+
+
+# What code before keyed hashes put in the caller sets: sha256(number)[:12] + ":" + the call's end.
+PLAIN_ENTRY = re.compile(r"([0-9a-f]{12}):(.{1,10})")
+
+
+def caller_entry(number: str, call_sid: str) -> str:
+    """A call's entry in its buckets' caller sets: the caller's keyed hash (``core.callerkeys``:
+    ``k<version>.<hex>``, never the number or a plain hash of it) and the call's last ten characters,
+    so one caller's calls count once as a unique caller and each call comes off on its own."""
+    return callerkeys.caller_hash(number) + ":" + call_sid[-10:]
 
 
 @dataclass(frozen=True)

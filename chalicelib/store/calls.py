@@ -33,7 +33,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM, RequestContext
-from chalicelib.store import connections, ops
+from chalicelib.store import connections, keys, ops
 from chalicelib.store.keys import Key
 from chalicelib.store.models import CallModel, CounterModel
 from chalicelib.store.ops import condition_failed, failed_conditions
@@ -92,6 +92,7 @@ class CallRecord:
     called_back_at: float | None = None
     agg: dict[str, Any] | None = None
     agg_version: float | None = None
+    erased_at: float | None = None
     updated_at: float | None = None
     expires_at: datetime | None = None
 
@@ -195,6 +196,14 @@ def rank_below(rank: int, *, or_equal: bool = False) -> Guard:
 
 
 def _condition(guard: Guard | None) -> Any:
+    """The guard's condition, and always: the call was not erased (a late or replayed Twilio
+    callback for an erased caller's call changes nothing, not even the number back in)."""
+    kept = CallModel.erased_at.does_not_exist()
+    found = _guard_condition(guard)
+    return kept if found is None else found & kept
+
+
+def _guard_condition(guard: Guard | None) -> Any:
     if guard is None:
         return None
     if guard.kind == "exists":
@@ -272,6 +281,83 @@ def write_with(
             return "also_refused"
         raise
     return "stored"
+
+
+# The fields erasure takes off a call: the caller, where they were, what they said or wrote, their
+# recording. Attribution is cut separately (only the source's fields that reports count by stay).
+ERASED_FIELDS = (
+    "caller",
+    "caller_city",
+    "caller_state",
+    "caller_country",
+    "note",
+    "tags",
+    "recording_sid",
+    "recording_url",
+    "recording_duration",
+    "recording_key",
+    "recording_size",
+    "recording_sha256",
+    "recording_archived_at",
+)
+
+
+def anonymise(
+    call_sid: str,
+    attribution: dict[str, Any],
+    first_touch: dict[str, Any] | None,
+    at_ms: int,
+    *,
+    ctx: RequestContext = SYSTEM,
+) -> CallRecord | None:
+    """Erasure's write: ``ERASED_FIELDS`` removed, the cut attribution and first touch set, and
+    ``erased_at`` (from now on no guarded write lands, see ``_condition``); ``None`` when the call is
+    gone or already erased. One UpdateItem."""
+    item = CallModel(call_sid)
+    actions: list[Any] = [getattr(CallModel, name).remove() for name in ERASED_FIELDS]
+    actions += [CallModel.attribution.set(attribution), CallModel.erased_at.set(at_ms)]
+    actions.append(CallModel.first_touch.set(first_touch) if first_touch else CallModel.first_touch.remove())
+    try:
+        item.update(actions=actions, condition=CallModel.call_sid.exists() & CallModel.erased_at.does_not_exist())
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return None
+        raise
+    return _record(item)
+
+
+MASKED_FIELDS = ("caller", "caller_city", "caller_state", "caller_country")
+RECORDING_FIELDS = tuple(name for name in ERASED_FIELDS if name.startswith("recording_"))
+
+
+def remove_fields(call_sid: str, names: tuple[str, ...], *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
+    """Retention's write: ``names`` (``MASKED_FIELDS`` or ``RECORDING_FIELDS``) taken off the call;
+    ``None`` when the call is gone. One UpdateItem."""
+    item = CallModel(call_sid)
+    try:
+        item.update(actions=[getattr(CallModel, n).remove() for n in names], condition=CallModel.call_sid.exists())
+    except UpdateError as exc:
+        if condition_failed(exc):
+            return None
+        raise
+    return _record(item)
+
+
+def retention_mark(kind: str, *, ctx: RequestContext = SYSTEM) -> int:
+    """How far the retention sweep of ``kind`` has gone (ms; 0: not begun)."""
+    try:
+        return int(CounterModel.get(*keys.retention_mark(kind)).total or 0)
+    except CounterModel.DoesNotExist:
+        return 0
+
+
+def set_retention_mark(kind: str, ms: int, *, ctx: RequestContext = SYSTEM) -> None:
+    CounterModel(*keys.retention_mark(kind), total=ms).save()
+
+
+def sids_of_caller(caller: str, *, ctx: RequestContext = SYSTEM) -> list[str]:
+    """Every call of ``caller`` (E.164) still held, newest first: the caller index, page by page."""
+    return [k.call_sid for k in CallModel.caller_index.query(caller, scan_index_forward=False)]
 
 
 # --- reads -----------------------------------------------------------------------------------------

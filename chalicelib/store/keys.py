@@ -43,6 +43,25 @@ def callback_pending(caller: str) -> Key:
     return Key(CALLBACKS_PK, caller)
 
 
+AUDIT_PREFIX = "AUDIT#"  # the audit log: one partition per month, sk "<epoch ms 13 digits>#<random>"
+
+
+def audit_month(month: str) -> str:
+    """The audit log's partition of a month (``YYYY-MM``)."""
+    return AUDIT_PREFIX + month
+
+
+def retention_mark(kind: str) -> Key:
+    """How far the retention sweep has gone for ``kind`` (``mask``, ``recordings``): calls started
+    up to that time are done."""
+    return Key("PURGEMARK#", kind)
+
+
+def erased_caller(caller_hash: str) -> Key:
+    """An erased caller's tombstone, by their keyed hash only (``core.callerkeys``)."""
+    return Key(f"ERASED#{caller_hash}", "tombstone")
+
+
 def schema_version() -> Key:
     """The counters table's schema version and its running migration (``store.migrations``)."""
     return Key("SCHEMA", "version")
@@ -83,7 +102,8 @@ def signin_failure_partitions(email: str) -> tuple[str, ...]:
 
 
 def caller_first_touch(caller: str) -> Key:
-    """A caller's first call here (first-time caller and first touch)."""
+    """A caller's first call here (first-time caller and first touch), by the caller's keyed hash
+    (``core.callerkeys``; older code: the number)."""
     return Key(f"CALLER#{caller}", "first")
 
 

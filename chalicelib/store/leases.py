@@ -595,3 +595,8 @@ def end_if_too_long(number: str, session_id: str, now_ms: int, max_ms: int) -> b
             return False
         raise
     return True
+
+
+def delete_session(session_id: str) -> None:
+    """Erasure: the visit (visitor id, source, page views) of an erased caller's call. One DeleteItem."""
+    SessionModel(session_id).delete()

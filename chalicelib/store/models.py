@@ -233,6 +233,7 @@ class CallModel(StoreModel):
     called_back_at = NumberAttribute(null=True)  # marked "called back" by hand (ms), see chalicelib/callbacks.py
     agg = JSONAttribute(null=True)  # what this call last added to the report aggregates, per bucket
     agg_version = NumberAttribute(null=True)
+    erased_at = NumberAttribute(null=True)  # the caller was erased: anonymised, and no Twilio write lands again
     updated_at = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)  # retention of personal data
     month_index = CallMonthIndex()

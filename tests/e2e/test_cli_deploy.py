@@ -216,9 +216,17 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     token = ssm.get_parameter(Name=f"/calltracking/{STAGE}/twilio-auth-token", WithDecryption=True)["Parameter"]
     assert token["Type"] == "SecureString" and token["Value"] == TOKEN
     assert ssm.get_parameter(Name=f"/calltracking/{STAGE}/api-key")["Parameter"]["Type"] == "SecureString"
+    # And the caller-hash key is made once: a second setup keeps it (every stored caller hash needs it)
+    pepper_name = f"/calltracking/{STAGE}/caller-pepper"
+    pepper = ssm.get_parameter(Name=pepper_name, WithDecryption=True)["Parameter"]
+    assert pepper["Type"] == "SecureString" and pepper["Value"].startswith("1:")
+    again = run(project, aws, twilio, *setup_args())
+    assert again.returncode == 0 and "caller-hash key exists" in again.stdout, again.stdout + again.stderr
+    assert ssm.get_parameter(Name=pepper_name, WithDecryption=True)["Parameter"]["Value"] == pepper["Value"]
     config = json.loads((project / ".chalice" / "config.json").read_text())
     env = config["stages"][STAGE]["environment_variables"]
     assert env["TABLE_PREFIX"] == f"calltracking-{STAGE}-"
+    assert env["CALLER_PEPPER_PARAM"] == pepper_name
     assert env["TWILIO_AUTH_TOKEN_PARAM"] == f"/calltracking/{STAGE}/twilio-auth-token"
     assert env["TWILIO_ACCOUNT_SID"] == ACCOUNT and env["PUBLIC_BASE_URL"] == OLD_URL
     assert env["ALERTS_FROM_EMAIL"] == "alerts@acme.example.com"  # the template's placeholder replaced
@@ -349,6 +357,12 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     assert said["ok"] is False and said["facts"]["dead_letters"] == 1 and said["facts"]["api_url"]
     assert [p["kind"] for p in said["problems"]] == ["dead_letters"]
     assert said["facts"]["migration_pending"] is False  # deploy ran the migrations once its code was live
+    assert said["facts"]["caller_key"] is True
+    # and a stage whose caller-hash key is gone is told so, with how to put it back
+    ssm = boto3.client("ssm", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    ssm.delete_parameter(Name=f"/calltracking/{STAGE}/caller-pepper")
+    said = json.loads(run(project, aws, twilio, "status", "--stage", STAGE, "--json").stdout)
+    assert [p["kind"] for p in said["problems"]] == ["dead_letters", "caller_key"]
 
 
 def test_a_subaccount_whose_token_twilio_does_not_give_is_refused(project, aws, twilio):

@@ -867,6 +867,61 @@ def test_browser_admin_uses_the_users_page_and_signs_out(dashboard: dash.Dashboa
     context.close()
 
 
+def test_browser_admin_reads_the_audit_log(dashboard: dash.Dashboard) -> None:
+    from tests.support import browser as br
+
+    # Given an admin who has just added a user (an entry with them as who, from this browser)
+    context = dashboard.signed_in("admin", email="audit.admin@example.com")
+    page = context.new_page()
+    log = br.watch(page)
+    page.goto(dashboard.url("/dashboard/users"))
+    page.fill("#new-email", "audited.viewer@example.com")
+    with page.expect_navigation():
+        page.click("text=Add user")
+    # When they open the audit page from the bar
+    with page.expect_navigation():
+        page.click("nav >> text=Audit")
+    # Then the entry is there: who, what, the details and where from
+    assert page.locator("nav a[aria-current=page]").inner_text() == "Audit"
+    row = page.locator("tr", has_text="email: audited.viewer@example.com")
+    assert row.count() == 1
+    assert "audit.admin@example.com" in row.inner_text() and "users.create" in row.inner_text()
+    assert "127.0.0.1" in row.inner_text()
+    dash.axe_check(page, name="audit log")
+    dash.capture(page, "dashboard-audit")
+    assert log.problems == []
+    context.close()
+
+
+def test_browser_admin_looks_up_and_erases_a_caller(dashboard: dash.Dashboard) -> None:
+    from tests.support import browser as br
+
+    # Given an admin on the caller page
+    context = dashboard.signed_in("admin", email="privacy.admin@example.com")
+    page = context.new_page()
+    log = br.watch(page)
+    page.goto(dashboard.url("/dashboard/callers"))
+    # When they look a number up: what is held (here nothing but the number) and the erase form
+    page.fill("#caller-number", "(415) 555-0199")
+    with page.expect_navigation():
+        page.click("text=Look up")
+    assert "What we hold about +14155550199" in page.inner_text("main")
+    dash.axe_check(page, name="caller data")
+    dash.capture(page, "dashboard-caller")
+    # When they erase without ticking the box, it is said next to it; ticked, it is done
+    with page.expect_navigation():
+        page.click("button.button-danger")
+    assert "Tick the box" in page.inner_text("#confirm-error")
+    dash.axe_check(page, name="caller erase unconfirmed")
+    page.check("input[name=confirm]")
+    with page.expect_navigation():
+        page.click("button.button-danger")
+    assert "Erased: 0 call(s)" in page.inner_text("[role=status]")
+    dash.capture(page, "dashboard-caller-erased")
+    assert log.problems == []
+    context.close()
+
+
 def test_browser_a_viewer_sees_the_403_page_without_a_users_link(dashboard: dash.Dashboard) -> None:
     context = dashboard.signed_in("viewer")
     page = context.new_page()
@@ -874,6 +929,7 @@ def test_browser_a_viewer_sees_the_403_page_without_a_users_link(dashboard: dash
     assert response is not None and response.status == 403
     assert page.locator("h1").inner_text() == "Not allowed"
     assert page.locator("nav a", has_text="Users").count() == 0
+    assert page.locator("nav a", has_text="Audit").count() == 0
     dash.axe_check(page, name="403 error page")
     dash.capture(page, "dashboard-error-403")
     context.close()

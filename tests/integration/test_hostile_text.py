@@ -191,6 +191,11 @@ def test_an_empty_path_id_is_a_404_never_a_500(api, blank):
             # Then the answer is a 4xx in the API's error shape (a trailing empty id may instead
             # name the list route above it, which answers as that route does, or 405), never a 5xx
             assert r.status_code < 500, (method, path, r.status_code, r.body)
+            if not blank and path.endswith("/") and (r.headers or {}).get("x-amzn-ErrorType"):
+                # A trailing empty id with no list route above it (/v1/callers/) names no route at
+                # all: API Gateway answers that itself (403 in its own shape), the app never sees it.
+                assert r.status_code == 403, (method, path, r.body)
+                continue
             if r.status_code >= 400:
                 assert set(body(r)["error"]) >= {"code", "message"}, (method, path, r.body)
             if not path.endswith("/" + blank) or blank:

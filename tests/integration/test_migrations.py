@@ -70,7 +70,7 @@ def test_snapshot_items_upgrade_to_schema_1_and_read_the_same(tables: None) -> N
     # When the migrations run to the end
     after_run = migrations.run(remaining_ms=FOREVER)
     # Then the table is at the latest schema, and every item reads as it did before
-    assert after_run.version == migrations.LATEST == 1 and after_run.running is None
+    assert after_run.version == migrations.LATEST == 3 and after_run.running is None
     after = _everything()
     assert after == before
     assert [u.email for u in after["users"]] == ["gone@example.com", "owner@example.com", "viewer@example.com"]
@@ -127,7 +127,7 @@ def test_the_runner_resumes_from_its_stored_cursor_in_bounded_chunks(tables: Non
         assert runs < 20
     # Then it finishes, each run having gone on from where the last stopped
     assert runs >= 3
-    assert migrations.state().describe() == "1 (up to date)"
+    assert migrations.state().describe() == "3 (up to date)"
 
 
 def test_the_runner_does_nothing_past_its_deadline(tables: None) -> None:
@@ -189,7 +189,7 @@ def test_the_migrate_command_upgrades_a_stage_and_status_shows_the_version(table
 
     # Given the snapshot's items on the local stage's tables
     _load_snapshot()
-    assert schema_line() == ("0 of 1: 1 migration(s) to run (calltracking migrate)", True)
+    assert schema_line() == ("0 of 3: 3 migration(s) to run (calltracking migrate)", True)
     # When the owner runs ``calltracking migrate``
     done = subprocess.run(
         [sys.executable, "-m", "calltracking_cli", "migrate"],
@@ -201,8 +201,8 @@ def test_the_migrate_command_upgrades_a_stage_and_status_shows_the_version(table
     )
     # Then it says what ran, and status shows the latest version with nothing pending
     assert done.returncode == 0, done.stderr
-    assert "1: typed users" in done.stdout and "1 (up to date)" in done.stdout
-    assert schema_line() == ("1 (up to date)", False)
+    assert "1: typed users" in done.stdout and "2: keyed caller" in done.stdout and "3 (up to date)" in done.stdout
+    assert schema_line() == ("3 (up to date)", False)
     owner = accounts.get_user("owner@example.com")
     assert owner is not None and owner.role == "admin"
 

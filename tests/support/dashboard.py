@@ -72,6 +72,8 @@ PAGES: tuple[str, ...] = (
     "/dashboard/pools/pl_0000000000000000/delete",
     "/dashboard/conversions",
     "/dashboard/conversions/cd_0000000000000000",
+    "/dashboard/audit",
+    "/dashboard/callers",
     "/dashboard/settings",
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
@@ -108,6 +110,7 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/conversions/cd_0000000000000000/resume",
     "/dashboard/conversions/cd_0000000000000000/test",
     "/dashboard/calls/CA00000000000000000000000000000000/called-back",
+    "/dashboard/callers/erase",
     "/dashboard/settings",
 )
 

@@ -14,6 +14,7 @@ from typing import Any
 BASE_URL = "https://calls.example.test/api"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
 API_KEY = "test-api-key"
+CALLER_PEPPER = "1:test-caller-pepper-0123456789"
 DEFAULT_PHONE = "+12025550199"
 T0 = 1_790_000_000.0  # 2026-09-21T13:33:20Z, the fake clock's start
 
@@ -29,6 +30,7 @@ BASE_ENV = {
     "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
     "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
     "API_KEY": API_KEY,
+    "CALLER_PEPPER": CALLER_PEPPER,
     "DEFAULT_FORWARD_TO": DEFAULT_PHONE,
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",

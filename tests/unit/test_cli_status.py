@@ -24,6 +24,7 @@ WELL = Facts(
     schema="1 (up to date)",
     migration_pending=False,
     misdirected=[],
+    caller_key=True,
 )
 
 
@@ -43,6 +44,7 @@ def test_a_healthy_stage_has_no_problem():
         ({"parked": 2}, "parked", "/v1/events/parked"),
         ({"migration_pending": True, "schema": "0 of 1: 1 migration(s) to run"}, "schema", "calltracking migrate"),
         ({"misdirected": ["+12025550100: voice https://elsewhere"]}, "numbers", "--repoint-all"),
+        ({"caller_key": False}, "caller_key", "put back the parameter's last value"),
     ],
 )
 def test_each_problem_is_named_with_its_fix(change, kind, fix):

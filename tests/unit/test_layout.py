@@ -48,6 +48,9 @@ KEY_PREFIXES = (
     "ALERT#",
     "CONV#",
     "SCHEMA",
+    "PURGEMARK#",
+    "AUDIT#",
+    "ERASED#",
 )
 # Loaded by ``import app`` they would cost every cold start, the voice webhook's included.
 HEAVY = (

@@ -35,6 +35,7 @@ def deployed(**over: str) -> dict[str, str]:
         "PUBLIC_BASE_URL": "https://calls.example.com/api",
         "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
         "TWILIO_AUTH_TOKEN_PARAM": "/calltracking/prod/twilio-auth-token",
+        "CALLER_PEPPER_PARAM": "/calltracking/prod/caller-pepper",
         "DEFAULT_FORWARD_TO": "+12025550100",
         "ALERTS_FROM_EMAIL": "alerts@calls.example.com",
     }
@@ -43,6 +44,15 @@ def deployed(**over: str) -> dict[str, str]:
 
 def test_a_complete_deployed_stage_has_no_problems():
     assert wiring.settings_problems(deployed()) == []
+
+
+def test_a_deployed_stage_without_the_caller_key_in_ssm_is_a_problem():
+    # Given a deployed stage with no caller-hash key parameter, or the key in plain text
+    missing = " | ".join(wiring.settings_problems(deployed(CALLER_PEPPER_PARAM="")))
+    plain = " | ".join(wiring.settings_problems(deployed(CALLER_PEPPER_PARAM="", CALLER_PEPPER="1:" + "x" * 20)))
+    # Then each says so, with its fix
+    assert "CALLER_PEPPER_PARAM is not set" in missing and "calltracking setup" in missing
+    assert "CALLER_PEPPER is set in plain text" in plain
 
 
 def test_the_shipped_deployed_stages_are_flagged_until_filled_in():

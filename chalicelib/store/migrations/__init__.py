@@ -27,7 +27,7 @@ from pynamodb.exceptions import PutError
 from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.store import keys
-from chalicelib.store.migrations import m001_typed_items
+from chalicelib.store.migrations import m001_typed_items, m002_keyed_callers, m003_cut_urls
 from chalicelib.store.models import StoreModel, _meta
 from chalicelib.store.ops import condition_failed
 
@@ -44,6 +44,8 @@ class Migration:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "typed users, web sessions, webhook endpoints and alert recipients", m001_typed_items.step),
+    Migration(2, "keyed caller hashes in report sets and first-touch items", m002_keyed_callers.step),
+    Migration(3, "page URLs and referrers stored before the URL cut, cut", m003_cut_urls.step),
 )
 LATEST = MIGRATIONS[-1].number
 

@@ -1,0 +1,101 @@
+"""Erasure: a caller taken out of everything we hold (GDPR article 17; 152-FZ likewise).
+
+For each of the caller's calls (the calls table's caller index): the recording deleted in S3
+and at Twilio, the website visit that led to it deleted (its session: visitor id, source, page
+views), then the call anonymised in one conditional write (``store.calls.anonymise``): no
+number, place, note, tags or recording; of its attribution only what reports count by stays
+(the source, medium, campaign and keyword, the channel or pool, the channel group), so reports
+by source and campaign still equal the calls. The call keeps ``erased_at``: no Twilio callback
+lands on it again (a late or replayed one changes nothing). Its aggregates are synced at once,
+which takes the caller out of the unique-caller sets (the counts stay). Then the caller's
+first-touch items (their keyed hashes, and the number older code keyed them by) and their
+call-back entry are deleted, every integration's ``erase`` hook runs, and a tombstone keeps the
+erasure's time under the keyed hash only.
+
+The stream sees each anonymising write and makes a ``caller.erased`` event (never a
+``call.updated`` whose changes would carry the number to every subscriber). No log line or
+audit entry names the number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote
+
+from chalicelib.core import callerkeys, clock
+from chalicelib.core.context import SYSTEM, RequestContext, log_change
+from chalicelib.core.observability import logger
+from chalicelib.core.telephony import get_provider
+from chalicelib.core.validation import e164
+from chalicelib.integrations import registry, wiring
+from chalicelib.recordings import archive
+from chalicelib.reports import aggregates
+from chalicelib.store import callbacks, callers, leases
+from chalicelib.store import calls as store_calls
+
+# What stays of a call's attribution: what reports count it by, nothing that points at a person.
+KEPT_ATTRIBUTION = ("confidence", "channel_id", "pool_id", "channel_group", "kind")
+KEPT_SOURCE = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "source", "medium", "campaign", "keyword")
+KEPT_TOUCH = ("source_key", "call_sid", "started_at")
+
+
+def cut_attribution(attr: dict[str, Any] | None) -> dict[str, Any]:
+    """The attribution an erased call keeps. Pure."""
+    attr = attr or {}
+    kept: dict[str, Any] = {k: attr[k] for k in KEPT_ATTRIBUTION if k in attr}
+    raw = attr.get("source")
+    source: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    kept["source"] = {k: source[k] for k in KEPT_SOURCE if k in source}
+    return kept
+
+
+def cut_touch(touch: dict[str, Any] | None) -> dict[str, Any] | None:
+    kept = {k: touch[k] for k in KEPT_TOUCH if k in touch} if touch else {}
+    return kept or None
+
+
+def _delete_recording(c: store_calls.CallRecord) -> None:
+    if not c.recording_sid:
+        return
+    archive.delete_object(c.call_sid, c.recording_sid)
+    if not c.recording_deleted_at_twilio:
+        try:
+            get_provider().delete_recording(c.recording_sid)
+        except Exception as exc:  # gone already, or Twilio down: said in the answer, the rest goes on
+            logger.warning("a recording could not be deleted at Twilio", call_sid=c.call_sid, error=repr(exc))
+            raise
+
+
+def erase(raw: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    """Erase the caller ``raw`` (any phone format ``phonenumbers`` reads) everywhere; what was done."""
+    number = e164(unquote(raw), "number")  # a path parameter may still be percent-encoded
+    hashes = callerkeys.caller_hashes(number)
+    now = clock.now_ms()
+    erased = 0
+    twilio_left = 0
+    for sid in store_calls.sids_of_caller(number, ctx=ctx):
+        call = store_calls.get(sid, consistent=True, ctx=ctx)
+        if call is None or call.erased_at:
+            continue
+        try:
+            _delete_recording(call)
+        except Exception:
+            twilio_left += 1
+        session = (call.attribution or {}).get("session_id")
+        if isinstance(session, str) and session:
+            leases.delete_session(session)  # the visit: visitor id, source, page views
+        after = store_calls.anonymise(sid, cut_attribution(call.attribution), cut_touch(call.first_touch), now, ctx=ctx)
+        if after is not None:
+            erased += 1
+            aggregates.sync(after)  # the caller leaves the unique-caller sets; the counts stay
+    callers.forget([*hashes, number], ctx=ctx)
+    callbacks.delete(number, ctx=ctx)
+    hooks = {i.name: int(registry.load(i.erase)(number, ctx)) for i in wiring.INTEGRATIONS if i.erase}
+    callers.tombstone(hashes[0], erased, now, ctx=ctx)
+    log_change(ctx, "callers.erase", calls=erased)  # never the number: the audit log keeps no caller
+    return {
+        "erased_calls": erased,
+        "erased_at": clock.iso(now),
+        "integrations": hooks,
+        "recordings_left_at_twilio": twilio_left,
+    }
