@@ -25,8 +25,9 @@ CREDENTIAL_LABELS = {
     "client_id": "OAuth client id",
     "client_secret": "OAuth client secret",
     "refresh_token": "Refresh token",
-    "access_token": "Conversions API access token",
+    "access_token": "Access token (Meta Conversions API, HubSpot private app)",
     "oauth_token": "Yandex OAuth token",
+    "webhook_url": "Bitrix24 incoming webhook URL (…/rest/1/abc…/)",
 }
 SETTING_LABELS = {
     "measurement_id": "Measurement id (G-…)",
@@ -38,6 +39,11 @@ SETTING_LABELS = {
     "test_event_code": "Test event code (Events Manager → Test events)",
     "counter_id": "Metrica tag (counter) number",
     "goal_name": "Calls goal name, if Metrica should make one",
+    "user_id": "Responsible user id (CRM user by default)",
+    "users": "Responsible per channel or pool (ch_abc=5, po_xyz=7)",
+    "crm_source": "Bitrix24 source id for new leads (CALL)",
+    "won_stages": "Won deal stages (comma-separated)",
+    "lost_stages": "Lost deal stages (comma-separated)",
 }
 
 
