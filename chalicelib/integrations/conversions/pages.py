@@ -23,10 +23,10 @@ CREDENTIAL_LABELS = {
     "api_secret": "Measurement Protocol API secret",
     "developer_token": "Developer token",
     "client_id": "OAuth client id",
-    "client_secret": "OAuth client secret",
     "refresh_token": "Refresh token",
     "access_token": "Access token (Meta Conversions API, HubSpot private app)",
     "oauth_token": "Yandex OAuth token",
+    "client_secret": "OAuth client secret (HubSpot: the app's secret, signs its webhooks)",
     "webhook_url": "Bitrix24 incoming webhook URL (…/rest/1/abc…/)",
 }
 SETTING_LABELS = {

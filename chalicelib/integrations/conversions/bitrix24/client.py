@@ -218,6 +218,51 @@ class Bitrix24Platform:
             raise BitrixError(words, code=code, sent="", answer=crm.shown(answer.body), status=answer.status)
         raise AssertionError("unreachable")
 
+    # --- results back: deals --------------------------------------------------------------------
+
+    def read_deals(
+        self, destination: Destination, cursor: str | None, now_ms: int
+    ) -> tuple[list[crm.Deal], str | None]:
+        """Deals modified since ``cursor`` (``crm.deal.list`` with ``filter`` ``>DATE_MODIFY``,
+        ``order`` by it, ``select`` the stage, amount and contact; 50 a page), each with its
+        contact's phones (``crm.contact.get``); the new cursor (the last one's ``DATE_MODIFY``)."""
+        since = cursor or clock.iso(now_ms - 86_400_000)
+        params = {
+            "filter": {">DATE_MODIFY": since},
+            "order": {"DATE_MODIFY": "ASC"},
+            "select": ["ID", "STAGE_ID", "OPPORTUNITY", "CURRENCY_ID", "CONTACT_ID", "DATE_MODIFY"],
+            "start": 0,
+        }
+        log: list[str] = []
+        try:
+            found = self.call(destination, "crm.deal.list", params, log)
+        except BitrixError as exc:
+            if exc.code in _DEAD or exc.status == 401:
+                raise DisableDestination(f"Bitrix24 refused the webhook: {exc}") from None
+            raise
+        deals: list[crm.Deal] = []
+        last = cursor
+        for raw in found if isinstance(found, list) else []:
+            phones: list[str] = []
+            contact = raw.get("CONTACT_ID")
+            if contact:
+                got = self.call(destination, "crm.contact.get", {"id": int(contact)}, log)
+                for phone in (got or {}).get("PHONE") or []:
+                    if isinstance(phone, dict) and phone.get("VALUE"):
+                        phones.append(str(phone["VALUE"]))
+            modified = str(raw.get("DATE_MODIFY") or "")
+            try:
+                changed = clock.parse_iso(modified)
+            except ValueError:
+                changed = now_ms
+            deals.append(
+                crm.Deal(
+                    str(raw.get("ID")), str(raw.get("STAGE_ID") or ""), raw.get("OPPORTUNITY"), changed, tuple(phones)
+                )
+            )
+            last = modified or last
+        return deals, last
+
     def send_test(self, destination: Destination, now_ms: int) -> TestResult:
         """A harmless read: ``telephony.externalLine.get`` (the portal's lines; needs the telephony scope)."""
         log: list[str] = []

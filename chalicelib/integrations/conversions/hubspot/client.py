@@ -70,7 +70,8 @@ class HubSpotPlatform:
     title = "HubSpot"
     window_days = 90
     batch_size = 1
-    credential_fields: tuple[str, ...] = ("access_token",)
+    # client_secret: the app's secret HubSpot signs its webhooks with (optional: without it, polling only)
+    credential_fields: tuple[str, ...] = ("access_token", "client_secret")
     setting_fields: tuple[str, ...] = ("user_id", "users", "won_stages", "lost_stages")
     takes_static_calls = True
     takes_adjustments = False
@@ -173,6 +174,60 @@ class HubSpotPlatform:
             answer=crm.shown(answer.body),
             retry_at=retry,
             code=str(data.get("category") or "") or None,
+        )
+
+    # --- results back: deals --------------------------------------------------------------------
+
+    def read_deals(
+        self, destination: Destination, cursor: str | None, now_ms: int
+    ) -> tuple[list[crm.Deal], str | None]:
+        """Deals changed since ``cursor`` (ms, text), oldest first, through the CRM search API
+        (``POST /crm/v3/objects/deals/search`` on ``hs_lastmodifieddate`` GTE, sorted by it, 100 a
+        page); the new cursor (the last deal's change time), or the same when none changed."""
+        since = cursor or str(now_ms - 86_400_000)
+        body = {
+            "filterGroups": [{"filters": [{"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": since}]}],
+            "sorts": ["hs_lastmodifieddate"],
+            "properties": ["dealstage", "amount", "hs_lastmodifieddate"],
+            "limit": 100,
+        }
+        found = self.request(destination, "POST", "/crm/v3/objects/deals/search", body, [], now_ms)
+        deals = [self._deal(destination, d, now_ms) for d in found.get("results") or [] if isinstance(d, dict)]
+        last = max((d.changed_at_ms for d in deals), default=None)
+        return deals, (str(last + 1) if last is not None else cursor)
+
+    def deal(self, destination: Destination, deal_id: str, now_ms: int) -> crm.Deal:
+        """One deal (``GET /crm/v3/objects/deals/{id}``), for a webhook's deal event."""
+        path = f"/crm/v3/objects/deals/{deal_id}?properties=dealstage,amount,hs_lastmodifieddate"
+        return self._deal(destination, self.request(destination, "GET", path, None, [], now_ms), now_ms)
+
+    def _deal(self, destination: Destination, raw: dict[str, Any], now_ms: int) -> crm.Deal:
+        props = raw.get("properties") or {}
+        deal_id = str(raw.get("id"))
+        linked = self.request(
+            destination, "GET", f"/crm/v4/objects/deals/{deal_id}/associations/contacts", None, [], now_ms
+        )
+        ids = [str(r.get("toObjectId")) for r in linked.get("results") or [] if isinstance(r, dict)][:10]
+        phones: list[str] = []
+        if ids:
+            read = {
+                "inputs": [{"id": i} for i in ids],
+                "properties": ["phone", "mobilephone"],
+                "propertiesWithHistory": [],
+            }
+            got = self.request(destination, "POST", "/crm/v3/objects/contacts/batch/read", read, [], now_ms)
+            for c in got.get("results") or []:
+                for key in ("phone", "mobilephone"):
+                    value = ((c or {}).get("properties") or {}).get(key)
+                    if value:
+                        phones.append(str(value))
+        changed = props.get("hs_lastmodifieddate")
+        try:
+            changed_ms = clock.parse_iso(changed) if changed and not str(changed).isdigit() else int(changed or now_ms)
+        except ValueError:
+            changed_ms = now_ms
+        return crm.Deal(
+            deal_id, str(props.get("dealstage") or ""), props.get("amount") or None, changed_ms, tuple(phones)
         )
 
     def send_test(self, destination: Destination, now_ms: int) -> TestResult:
