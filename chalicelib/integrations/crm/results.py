@@ -26,6 +26,7 @@ at once (``webhook.py``). Each deal goes through ``apply``:
 
 from __future__ import annotations
 
+import secrets
 import time
 from decimal import Decimal
 from typing import Any
@@ -196,7 +197,7 @@ def _log(
         sid,
         rule,
         now,
-        "r" + str(now % 1000),
+        secrets.token_hex(3),
         {
             "at": now,
             "call_sid": sid,
