@@ -19,7 +19,7 @@ INTEGRATION = Integration(
             "crm_results",
             15,
             f"{_HERE}.results:run",
-            local_seconds=60.0,
+            local_seconds=120.0,  # make run: a deal won in a CRM shows within two minutes
             description="deals changed in each CRM since its cursor, as their first call's outcome and revenue",
         ),
     ),
