@@ -57,7 +57,7 @@ KEEP_DAYS = 400.0
 def crm_destinations() -> list[Destination]:
     found = []
     for d in store.list_destinations():
-        platform = d.data.get("platform")
+        platform = str(d.data.get("platform") or "")
         wanted = platform in platforms.PLATFORMS and d.data.get("enabled") and not d.data.get("paused")
         if wanted and getattr(platforms.get(platform), "crm", False):
             found.append(d)

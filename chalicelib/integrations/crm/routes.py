@@ -24,7 +24,11 @@ bp = Blueprint(__name__)
 @bp.route("/crm/hubspot/{destination_id}", methods=["POST"], content_types=["application/json"])
 def hubspot_webhook(destination_id: str) -> Response:
     request = bp.current_request
+    raw = request.raw_body or b""
     done = webhook.receive(
-        destination_id, f"/crm/hubspot/{destination_id}", request.raw_body or b"", dict(request.headers)
+        destination_id,
+        f"/crm/hubspot/{destination_id}",
+        raw.encode() if isinstance(raw, str) else raw,
+        dict(request.headers),
     )
     return json_response(done)

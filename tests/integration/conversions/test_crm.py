@@ -57,7 +57,8 @@ def destinations(
 ) -> tuple[str, str]:
     b = create(api, {
         "platform": "bitrix24", "name": "Portal",
-        "settings": {"user_id": "1", "users": "pl_1=5", "crm_source": "CALL", "won_stages": "WON", "lost_stages": "LOSE"},
+        "settings": {"user_id": "1", "users": "pl_1=5", "crm_source": "CALL", "won_stages": "WON",
+                     "lost_stages": "LOSE"},
         "credentials": {"webhook_url": bitrix.webhook}, "rules": [RULE],
     })  # fmt: skip
     h = create(api, {
@@ -133,10 +134,9 @@ def test_deals_come_back_as_outcome_and_revenue_once_and_reports_roi_uses_them(
     )
     # When Bitrix24 wins a deal for the first caller's contact (1500) and loses one for the other
     bitrix.contacts = {901: ["+1 (202) 555-0001"], 902: ["+12025550002"]}
-    bitrix.deals = [
-        {"ID": "41", "STAGE_ID": "WON", "OPPORTUNITY": "1500.00", "CURRENCY_ID": "USD", "CONTACT_ID": "901", "DATE_MODIFY": clock.iso(NOW - 1000)},
-        {"ID": "42", "STAGE_ID": "LOSE", "OPPORTUNITY": "0", "CURRENCY_ID": "USD", "CONTACT_ID": "902", "DATE_MODIFY": clock.iso(NOW - 900)},
-    ]  # fmt: skip
+    won = {"ID": "41", "STAGE_ID": "WON", "OPPORTUNITY": "1500.00", "CURRENCY_ID": "USD", "CONTACT_ID": "901"}
+    lost = {"ID": "42", "STAGE_ID": "LOSE", "OPPORTUNITY": "0", "CURRENCY_ID": "USD", "CONTACT_ID": "902"}
+    bitrix.deals = [{**won, "DATE_MODIFY": clock.iso(NOW - 1000)}, {**lost, "DATE_MODIFY": clock.iso(NOW - 900)}]
     item = conv_store.get_destination(b)
     assert item is not None
     said = results.sync(item, NOW)
@@ -173,7 +173,7 @@ def _signed(path: str, raw: bytes, secret: str, stamp_ms: int) -> dict[str, str]
 def test_hubspot_webhooks_are_checked_by_signature_v3_and_a_won_deal_credits_one_call_once(
     api: Any, crm: Any, bitrix: crm_receivers.BitrixReceiver, hubspot: crm_receivers.HubSpotReceiver
 ) -> None:
-    b, h = destinations(api, bitrix, hubspot)
+    _, h = destinations(api, bitrix, hubspot)
     call = put_call("CA" + "4" * 32, NOW - 3 * HOUR, source=UTM, caller="+12025550004")
     run_queue([record(event(call, "completed", NOW - HOUR), f"conversion:{h}")])
     [contact] = hubspot.contacts

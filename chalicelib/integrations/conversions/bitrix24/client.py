@@ -48,7 +48,7 @@ from urllib.parse import urlsplit
 
 from chalicelib.core import clock
 from chalicelib.integrations import outbound
-from chalicelib.integrations.conversions import crm_common as crm
+from chalicelib.integrations.conversions import crm_common as common
 from chalicelib.integrations.conversions.platform import (
     Conversion,
     CrmCall,
@@ -131,7 +131,7 @@ class Bitrix24Platform:
             raise ValueError(
                 "'user_id' must be the number of the Bitrix24 user who gets calls by default (Employees → profile URL)"
             )
-        out: dict[str, object] = {"user_id": user, "users": crm.parse_users(settings.get("users"), numeric=True)}
+        out: dict[str, object] = {"user_id": user, "users": common.parse_users(settings.get("users"), numeric=True)}
         source = str(settings.get("crm_source") or "").strip()
         if source:
             if not _SOURCE_ID.fullmatch(source):
@@ -156,7 +156,7 @@ class Bitrix24Platform:
 
     def _one(self, destination: Destination, conv: Conversion) -> Outcome:
         call = conv.crm
-        user = crm.responsible(destination.settings, call.channel_id, call.pool_id) or "1"
+        user = common.responsible(destination.settings, call.channel_id, call.pool_id) or "1"
         log: list[str] = []
         try:
             reg = self.call(
@@ -187,7 +187,7 @@ class Bitrix24Platform:
         return Outcome.ok(
             words,
             sent="\n".join(log),
-            answer=crm.dumps(reg)[: crm.ANSWER_CHARS],
+            answer=common.dumps(reg)[: common.ANSWER_CHARS],
             status=200,
             ref=f"{reg.get('CRM_ENTITY_TYPE')}:{reg.get('CRM_ENTITY_ID')}",
         )
@@ -196,7 +196,7 @@ class Bitrix24Platform:
         """One REST method; its ``result``, or ``BitrixError`` in words. Paced, and retried on the rate limit."""
         base = webhook_url(destination.credentials.get("webhook_url") or "", local=destination.local)
         body = json.dumps(params, separators=(",", ":")).encode()
-        log.append(f"{method} {crm.dumps(params)}")
+        log.append(f"{method} {common.dumps(params)}")
         for attempt, pause in enumerate((0.0, *BACKOFF_SECONDS)):
             _sleep(pause or (PACE_SECONDS if log[:-1] else 0.0))
             answer = outbound.request(
@@ -207,7 +207,7 @@ class Bitrix24Platform:
                 timeout=TIMEOUT_SECONDS,
                 allow_loopback=destination.local,
             )
-            data = crm.loads(answer.body)
+            data = common.loads(answer.body)
             data = data if isinstance(data, dict) else {}
             if 200 <= answer.status < 300 and "error" not in data:
                 return data.get("result")
@@ -215,14 +215,14 @@ class Bitrix24Platform:
             if code in _LIMIT and attempt < len(BACKOFF_SECONDS):
                 continue
             words = f"Bitrix24 {method}: {data.get('error_description') or code or f'HTTP {answer.status}'}"
-            raise BitrixError(words, code=code, sent="", answer=crm.shown(answer.body), status=answer.status)
+            raise BitrixError(words, code=code, sent="", answer=common.shown(answer.body), status=answer.status)
         raise AssertionError("unreachable")
 
     # --- results back: deals --------------------------------------------------------------------
 
     def read_deals(
         self, destination: Destination, cursor: str | None, now_ms: int
-    ) -> tuple[list[crm.Deal], str | None]:
+    ) -> tuple[list[common.Deal], str | None]:
         """Deals modified since ``cursor`` (``crm.deal.list`` with ``filter`` ``>DATE_MODIFY``,
         ``order`` by it, ``select`` the stage, amount and contact; 50 a page), each with its
         contact's phones (``crm.contact.get``); the new cursor (the last one's ``DATE_MODIFY``)."""
@@ -240,7 +240,7 @@ class Bitrix24Platform:
             if exc.code in _DEAD or exc.status == 401:
                 raise DisableDestination(f"Bitrix24 refused the webhook: {exc}") from None
             raise
-        deals: list[crm.Deal] = []
+        deals: list[common.Deal] = []
         last = cursor
         for raw in found if isinstance(found, list) else []:
             phones: list[str] = []
@@ -256,7 +256,7 @@ class Bitrix24Platform:
             except ValueError:
                 changed = now_ms
             deals.append(
-                crm.Deal(
+                common.Deal(
                     str(raw.get("ID")), str(raw.get("STAGE_ID") or ""), raw.get("OPPORTUNITY"), changed, tuple(phones)
                 )
             )
@@ -277,7 +277,7 @@ class Bitrix24Platform:
             True,
             (f"the webhook works: the portal answered with {lines} external line(s)",),
             sent="\n".join(log),
-            answer=crm.dumps(got)[: crm.ANSWER_CHARS],
+            answer=common.dumps(got)[: common.ANSWER_CHARS],
             status=200,
         )
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.integrations import outbound
-from chalicelib.integrations.conversions import crm_common as crm
+from chalicelib.integrations.conversions import crm_common as common
 from chalicelib.integrations.conversions import settings as own
 from chalicelib.integrations.conversions.platform import (
     Conversion,
@@ -78,7 +78,7 @@ class HubSpotPlatform:
     crm = True
 
     def check_settings(self, settings: Mapping[str, object]) -> dict[str, object]:
-        out: dict[str, object] = {"users": crm.parse_users(settings.get("users"), numeric=True)}
+        out: dict[str, object] = {"users": common.parse_users(settings.get("users"), numeric=True)}
         owner = str(settings.get("user_id") or "").strip()
         if owner:
             if not owner.isdigit() or len(owner) > 12:
@@ -124,7 +124,11 @@ class HubSpotPlatform:
             return Outcome.final(str(exc), code=exc.code, sent=sent, answer=exc.answer, status=exc.status)
         words = f"HubSpot logged call {got.get('id')} on contact {contact}" + (" (a new contact)" if made else "")
         return Outcome.ok(
-            words, sent="\n".join(log), answer=crm.dumps(got)[: crm.ANSWER_CHARS], status=201, ref=f"contact:{contact}"
+            words,
+            sent="\n".join(log),
+            answer=common.dumps(got)[: common.ANSWER_CHARS],
+            status=201,
+            ref=f"contact:{contact}",
         )
 
     def contact(self, destination: Destination, call: CrmCall, log: list[str], now_ms: int) -> tuple[str, bool]:
@@ -149,7 +153,7 @@ class HubSpotPlatform:
         token = destination.credentials.get("access_token") or ""
         if not token:
             raise DisableDestination("no HubSpot access token is stored for this destination")
-        log.append(f"{method} {path} {crm.dumps(payload) if payload is not None else ''}".strip())
+        log.append(f"{method} {path} {common.dumps(payload) if payload is not None else ''}".strip())
         answer = outbound.request(
             method,
             own.get().hubspot_api_base_url + path,
@@ -162,16 +166,16 @@ class HubSpotPlatform:
             timeout=TIMEOUT_SECONDS,
             allow_loopback=destination.local,
         )
-        data = crm.loads(answer.body)
+        data = common.loads(answer.body)
         if 200 <= answer.status < 300:
             return data if isinstance(data, dict) else {}
         data = data if isinstance(data, dict) else {}
         words = f"HubSpot {path}: {data.get('message') or f'HTTP {answer.status}'}"
-        retry = crm.retry_after_ms(answer.headers, now_ms, 10) if answer.status == 429 else None
+        retry = common.retry_after_ms(answer.headers, now_ms, 10) if answer.status == 429 else None
         raise HubSpotError(
             words,
             status=answer.status,
-            answer=crm.shown(answer.body),
+            answer=common.shown(answer.body),
             retry_at=retry,
             code=str(data.get("category") or "") or None,
         )
@@ -180,7 +184,7 @@ class HubSpotPlatform:
 
     def read_deals(
         self, destination: Destination, cursor: str | None, now_ms: int
-    ) -> tuple[list[crm.Deal], str | None]:
+    ) -> tuple[list[common.Deal], str | None]:
         """Deals changed since ``cursor`` (ms, text), oldest first, through the CRM search API
         (``POST /crm/v3/objects/deals/search`` on ``hs_lastmodifieddate`` GTE, sorted by it, 100 a
         page); the new cursor (the last deal's change time), or the same when none changed."""
@@ -196,12 +200,12 @@ class HubSpotPlatform:
         last = max((d.changed_at_ms for d in deals), default=None)
         return deals, (str(last + 1) if last is not None else cursor)
 
-    def deal(self, destination: Destination, deal_id: str, now_ms: int) -> crm.Deal:
+    def deal(self, destination: Destination, deal_id: str, now_ms: int) -> common.Deal:
         """One deal (``GET /crm/v3/objects/deals/{id}``), for a webhook's deal event."""
         path = f"/crm/v3/objects/deals/{deal_id}?properties=dealstage,amount,hs_lastmodifieddate"
         return self._deal(destination, self.request(destination, "GET", path, None, [], now_ms), now_ms)
 
-    def _deal(self, destination: Destination, raw: dict[str, Any], now_ms: int) -> crm.Deal:
+    def _deal(self, destination: Destination, raw: dict[str, Any], now_ms: int) -> common.Deal:
         props = raw.get("properties") or {}
         deal_id = str(raw.get("id"))
         linked = self.request(
@@ -226,7 +230,7 @@ class HubSpotPlatform:
             changed_ms = clock.parse_iso(changed) if changed and not str(changed).isdigit() else int(changed or now_ms)
         except ValueError:
             changed_ms = now_ms
-        return crm.Deal(
+        return common.Deal(
             deal_id, str(props.get("dealstage") or ""), props.get("amount") or None, changed_ms, tuple(phones)
         )
 
@@ -283,7 +287,7 @@ def call_body(conv: Conversion, settings: Mapping[str, object], contact_id: str)
         "hs_call_duration": str(call.duration_seconds * 1000),
         "hs_call_status": call_status(conv),
     }
-    owner = crm.responsible(settings, call.channel_id, call.pool_id)
+    owner = common.responsible(settings, call.channel_id, call.pool_id)
     if owner:
         props["hubspot_owner_id"] = owner
     return {
