@@ -1,4 +1,5 @@
-"""Meta, Metrica, Bitrix24 and HubSpot destinations on the ad platforms' pages, in Chromium against the local stack: made
+"""Meta, Metrica, Bitrix24 and HubSpot destinations on the ad platforms' pages,
+in Chromium against the local stack: made
 through the form (the token never shown again), "send test" against the platforms' local receivers
 (Meta's test event code; Metrica's uploads list), the answer read on the page. axe-core at both
 widths; screenshots under ``tests/artifacts/conversions-meta-*``, ``conversions-metrica-*`` and ``conversions-crm-*``.
@@ -12,8 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.support import dashboard as dash
 from tests.support import crm_receivers, meta_receiver, metrica_receiver
+from tests.support import dashboard as dash
 
 pytestmark = pytest.mark.browser
 
@@ -100,7 +101,7 @@ def test_an_admin_makes_and_tests_a_meta_and_a_metrica_destination(stack: dash.D
 def test_an_admin_connects_bitrix24_and_hubspot_by_pasting_one_credential_tests_them_and_reads_the_log(
     stack: dash.Dashboard, crms: Any
 ) -> None:
-    bitrix, hubspot = crms
+    bitrix, _ = crms
     page = stack.signed_in("admin").new_page()
     # Bitrix24: the incoming webhook URL and the default responsible user
     page.goto(stack.url("/dashboard/conversions"))

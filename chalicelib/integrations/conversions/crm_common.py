@@ -47,10 +47,23 @@ def parse_users(raw: object, *, numeric: bool) -> dict[str, str]:
     return out
 
 
+def users_text(users: Mapping[str, str]) -> str:
+    """The mapping as the owner types it (``ch_abc=5, po_xyz=7``): how it is stored and shown."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(users.items()))
+
+
+def stage_list(raw: object) -> list[str]:
+    """A stored ``won_stages`` / ``lost_stages`` (``WON, C1:WON``) as a list."""
+    items = raw.split(",") if isinstance(raw, str) else list(raw) if isinstance(raw, (list, tuple)) else []
+    return [str(x).strip() for x in items if str(x).strip()]
+
+
 def responsible(settings: Mapping[str, object], channel_id: str | None, pool_id: str | None) -> str | None:
     """The CRM user for a call: its channel's or pool's, else the destination's default (None: the CRM's own)."""
-    users = settings.get("users")
-    users = users if isinstance(users, Mapping) else {}
+    try:
+        users = parse_users(settings.get("users"), numeric=False)
+    except ValueError:
+        users = {}
     for key in (channel_id, pool_id):
         if key and key in users:
             return str(users[key])

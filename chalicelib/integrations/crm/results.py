@@ -39,7 +39,7 @@ from chalicelib.core.errors import ApiError
 from chalicelib.core.observability import logger
 from chalicelib.events.model import event_id
 from chalicelib.integrations.conversions import destinations, platforms
-from chalicelib.integrations.conversions.crm_common import Deal
+from chalicelib.integrations.conversions.crm_common import Deal, stage_list
 from chalicelib.integrations.conversions.platform import DAY_MS, DisableDestination
 from chalicelib.reports import outcomes
 from chalicelib.store import calls as calls_store
@@ -95,7 +95,7 @@ def sync(item: Destination, now: int) -> list[str]:
 def result_of(item: Destination, deal: Deal) -> tuple[str, Decimal | None] | None:
     """(outcome, revenue) the deal's stage means for its call, or None (not a result yet)."""
     settings = item.data.get("settings") or {}
-    if deal.stage in (settings.get("won_stages") or []):
+    if deal.stage in stage_list(settings.get("won_stages")):
         amount = None
         if deal.amount not in (None, ""):
             try:
@@ -103,7 +103,7 @@ def result_of(item: Destination, deal: Deal) -> tuple[str, Decimal | None] | Non
             except ApiError:
                 amount = None
         return "sale", amount
-    if deal.stage in (settings.get("lost_stages") or []):
+    if deal.stage in stage_list(settings.get("lost_stages")):
         return "lead", None
     return None
 

@@ -131,14 +131,17 @@ class Bitrix24Platform:
             raise ValueError(
                 "'user_id' must be the number of the Bitrix24 user who gets calls by default (Employees → profile URL)"
             )
-        out: dict[str, object] = {"user_id": user, "users": common.parse_users(settings.get("users"), numeric=True)}
+        out: dict[str, object] = {
+            "user_id": user,
+            "users": common.users_text(common.parse_users(settings.get("users"), numeric=True)),
+        }
         source = str(settings.get("crm_source") or "").strip()
         if source:
             if not _SOURCE_ID.fullmatch(source):
                 raise ValueError("'crm_source' must be a Bitrix24 source id like CALL or WEB")
             out["crm_source"] = source
-        out["won_stages"] = stages(settings.get("won_stages") or "WON", "won_stages")
-        out["lost_stages"] = stages(settings.get("lost_stages") or "LOSE", "lost_stages")
+        out["won_stages"] = ", ".join(stages(settings.get("won_stages") or "WON", "won_stages"))
+        out["lost_stages"] = ", ".join(stages(settings.get("lost_stages") or "LOSE", "lost_stages"))
         return out
 
     def check_action(self, action: str, settings: Mapping[str, object]) -> str | None:

@@ -78,14 +78,14 @@ class HubSpotPlatform:
     crm = True
 
     def check_settings(self, settings: Mapping[str, object]) -> dict[str, object]:
-        out: dict[str, object] = {"users": common.parse_users(settings.get("users"), numeric=True)}
+        out: dict[str, object] = {"users": common.users_text(common.parse_users(settings.get("users"), numeric=True))}
         owner = str(settings.get("user_id") or "").strip()
         if owner:
             if not owner.isdigit() or len(owner) > 12:
                 raise ValueError("'user_id' must be a HubSpot owner id (a number; Settings → Users → the user's id)")
             out["user_id"] = owner
-        out["won_stages"] = stages(settings.get("won_stages") or "closedwon", "won_stages")
-        out["lost_stages"] = stages(settings.get("lost_stages") or "closedlost", "lost_stages")
+        out["won_stages"] = ", ".join(stages(settings.get("won_stages") or "closedwon", "won_stages"))
+        out["lost_stages"] = ", ".join(stages(settings.get("lost_stages") or "closedlost", "lost_stages"))
         return out
 
     def check_action(self, action: str, settings: Mapping[str, object]) -> str | None:
