@@ -145,6 +145,9 @@ def test_deals_come_back_as_outcome_and_revenue_once_and_reports_roi_uses_them(
     assert calls.to_dict(calls.load(first["sid"]))["revenue"] == 1500.0
     assert calls.to_dict(calls.load(later["sid"]))["outcome"] is None
     assert calls.to_dict(calls.load(other["sid"]))["outcome"] == "lead"
+    # And the reports' revenue (so ROI) is the sum of the won amounts
+    rows = body(api.call("GET", "/v1/reports/channels?from=2026-01-01&to=2026-12-31"))["rows"]
+    assert sum(float(r["revenue"]) for r in rows) == 1500.0
     # And reading the same deals again (the cursor reset: a duplicate) writes nothing new
     conv_store.put_state(results.CURSOR_CALL, b, "cursor", {}, now_ms=NOW, keep_days=1)
     again = results.sync(item, NOW)
@@ -155,6 +158,18 @@ def test_deals_come_back_as_outcome_and_revenue_once_and_reports_roi_uses_them(
     said = results.sync(item, NOW)
     assert any("changed by hand" in s for s in said), said
     assert calls.to_dict(calls.load(first["sid"]))["revenue"] == 1200.0
+    # And the reports follow the hand-set revenue
+    rows = body(api.call("GET", "/v1/reports/channels?from=2026-01-01&to=2026-12-31"))["rows"]
+    assert sum(float(r["revenue"]) for r in rows) == 1200.0  # the 1500 won, then 1200 set by hand
+    # And the erasure export lists what each CRM now holds about the caller (nothing of ours to erase)
+    from chalicelib.core.context import SYSTEM
+    from chalicelib.integrations.crm import caller_data
+
+    held = caller_data.export("+12025550001", SYSTEM)["sent_to_crms"]
+    assert sorted((x["call_sid"], x["crm"]) for x in held) == sorted(
+        (c["sid"], crm) for c in (first, later) for crm in ("bitrix24", "hubspot")
+    )
+    assert caller_data.erase("+12025550001", SYSTEM) == 0
     # And the destination's log shows the results in words
     lines = body(api.call("GET", f"/v1/conversions/destinations/{b}/deliveries"))["deliveries"]
     assert any(x["action"] == "result back" and "revenue 1500" in x["reason"] for x in lines), [
