@@ -80,6 +80,9 @@ class CrmCall:
     status: str = ""  # the call's status (completed, busy, no-answer, ...)
     link: str | None = None  # our dashboard page for the call (its player), never Twilio's media URL
     recorded: bool = False
+    # A presigned URL of the archived recording (minutes long), filled by the shared layer just before
+    # a send, only for a platform with ``takes_recordings`` (Bitrix24 attaches the file itself).
+    recording_url: str | None = None
 
 
 @dataclass(frozen=True)

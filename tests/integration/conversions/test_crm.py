@@ -266,8 +266,12 @@ def test_bitrix24_backs_off_its_rate_limit_and_a_dead_webhook_disables(bitrix: c
     dest = Destination("d", "bitrix24", {"user_id": "1"}, {"webhook_url": bitrix.webhook}, local=True)
     now = int(time.time() * 1000)
     bitrix.limit_next = 2  # QUERY_LIMIT_EXCEEDED twice: the backoff gets through
-    [ok] = platform.send(dest, [conv()], now)
-    assert ok.kind == "sent", ok
+    [ok] = platform.send(dest, [conv(recorded=True, recording_url=bitrix.url + "/recordings/CA9.wav")], now)
+    assert ok.kind == "sent" and "recording attached" in ok.reason, ok
+    # the file itself went with attachRecord (FILE_CONTENT), never as a RECORD_URL
+    [(call_id, data)] = bitrix.records.items()
+    assert data.startswith(b"RIFF") and "RECORD_URL" not in str(bitrix.calls[call_id])
+    assert "base64 characters" in ok.sent
     bitrix.limit_next = 9  # past the backoff: left to the SQS retries
     [later] = platform.send(dest, [conv("+12025550010")], now)
     assert later.kind == "transient" and later.code == "QUERY_LIMIT_EXCEEDED"

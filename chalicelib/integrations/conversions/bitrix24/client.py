@@ -32,13 +32,18 @@ Rate: Bitrix24 allows about 2 requests a second per portal and answers ``QUERY_L
 tried again after ``BACKOFF_SECONDS`` (twice), then left to the SQS retries. A dead webhook
 (``INVALID_CREDENTIALS``, ``NO_AUTH_FOUND``, HTTP 401) disables the destination with an alert.
 
-The recording is not attached yet (``telephony.externalCall.attachRecord`` needs the file's bytes;
-``RECORD_URL`` is deprecated and fails silently, so it is never used): the lead's
-``SOURCE_DESCRIPTION`` carries the link to the call's page on our dashboard, where it plays.
+4. A recorded call's file: ``telephony.externalCall.attachRecord`` (``CALL_ID``, ``FILENAME``
+   ``<call sid>.wav``, ``FILE_CONTENT`` base64), read from our archive through a presigned URL the
+   shared layer gives (``takes_recordings``; never Twilio's media URL). ``RECORD_URL`` is deprecated
+   and fails silently, so it is never used. The copy then lives in the portal (the erasure export
+   says so). A file over ``MAX_RECORDING_BYTES`` or one that cannot be read now is left out, said
+   in the outcome's words: the call is logged all the same, and the lead's ``SOURCE_DESCRIPTION``
+   links to the call's page, where it plays.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -59,6 +64,7 @@ from chalicelib.integrations.conversions.platform import (
 )
 
 TIMEOUT_SECONDS = 8.0
+MAX_RECORDING_BYTES = 4_000_000  # base64 grows it by a third; a long WAV stays on our page
 PACE_SECONDS = 0.5  # about 2 requests a second per portal
 BACKOFF_SECONDS = (1.0, 2.0)  # after QUERY_LIMIT_EXCEEDED
 _WEBHOOK = re.compile(r"/rest/\d{1,10}/[A-Za-z0-9]{6,64}/?")
@@ -123,6 +129,7 @@ class Bitrix24Platform:
     setting_fields: tuple[str, ...] = ("user_id", "users", "crm_source", "won_stages", "lost_stages")
     takes_static_calls = True
     takes_adjustments = False
+    takes_recordings = True  # the shared layer fills ``conv.crm.recording_url``
     crm = True  # first-party: every call (a rule with answered off), results read back by chalicelib.integrations.crm
 
     def check_settings(self, settings: Mapping[str, object]) -> dict[str, object]:
@@ -178,6 +185,7 @@ class Bitrix24Platform:
             lead = reg.get("CRM_CREATED_LEAD")
             if lead:
                 self.call(destination, "crm.lead.update", {"id": int(lead), "fields": lead_fields(call)}, log)
+            record_words = self._attach(destination, conv, str(reg["CALL_ID"]), log)
         except BitrixError as exc:
             sent = "\n".join(log)
             if exc.code in _DEAD or exc.status == 401:
@@ -186,7 +194,7 @@ class Bitrix24Platform:
                 return Outcome.transient(str(exc), code=exc.code, sent=sent, answer=exc.answer, status=exc.status)
             return Outcome.final(str(exc), code=exc.code, sent=sent, answer=exc.answer, status=exc.status)
         where = f"{reg.get('CRM_ENTITY_TYPE') or 'entity'} {reg.get('CRM_ENTITY_ID') or ''}".strip()
-        words = f"Bitrix24 logged the call on {where}" + (" (a new lead)" if lead else "")
+        words = f"Bitrix24 logged the call on {where}" + (" (a new lead)" if lead else "") + record_words
         return Outcome.ok(
             words,
             sent="\n".join(log),
@@ -195,11 +203,35 @@ class Bitrix24Platform:
             ref=f"{reg.get('CRM_ENTITY_TYPE')}:{reg.get('CRM_ENTITY_ID')}",
         )
 
+    def _attach(self, destination: Destination, conv: Conversion, call_id: str, log: list[str]) -> str:
+        """Attach the recording's file; words for the outcome ("" when there is none)."""
+        url = conv.crm.recording_url
+        if not url:
+            return ""
+        try:
+            got = outbound.request(
+                "GET", url, timeout=TIMEOUT_SECONDS, allow_loopback=destination.local, max_bytes=MAX_RECORDING_BYTES + 1
+            )
+        except OSError as exc:
+            return f"; the recording could not be read now ({type(exc).__name__}): not attached"
+        if got.status != 200:
+            return f"; the recording could not be read now (HTTP {got.status}): not attached"
+        if len(got.body) > MAX_RECORDING_BYTES:
+            return "; the recording is too long to attach: it plays on the call's page"
+        params = {
+            "CALL_ID": call_id,
+            "FILENAME": f"{conv.call_sid}.wav",
+            "FILE_CONTENT": base64.b64encode(got.body).decode(),
+        }
+        self.call(destination, "telephony.externalCall.attachRecord", params, log)
+        return "; recording attached"
+
     def call(self, destination: Destination, method: str, params: dict[str, Any], log: list[str]) -> Any:
         """One REST method; its ``result``, or ``BitrixError`` in words. Paced, and retried on the rate limit."""
         base = webhook_url(destination.credentials.get("webhook_url") or "", local=destination.local)
         body = json.dumps(params, separators=(",", ":")).encode()
-        log.append(f"{method} {common.dumps(params)}")
+        shown = {k: (f"<{len(v)} base64 characters>" if k == "FILE_CONTENT" else v) for k, v in params.items()}
+        log.append(f"{method} {common.dumps(shown)}")
         for attempt, pause in enumerate((0.0, *BACKOFF_SECONDS)):
             _sleep(pause or (PACE_SECONDS if log[:-1] else 0.0))
             answer = outbound.request(
