@@ -24,6 +24,7 @@ from chalicelib.core.settings import readme_table as core_readme_table
 from chalicelib.events.integration import INTEGRATION as EVENTS
 from chalicelib.integrations.alerts.integration import INTEGRATION as ALERTS
 from chalicelib.integrations.conversions.integration import INTEGRATION as CONVERSIONS
+from chalicelib.integrations.crm.integration import INTEGRATION as CRM
 from chalicelib.integrations.registry import Integration
 from chalicelib.integrations.webhooks.integration import INTEGRATION as WEBHOOKS
 from chalicelib.privacy.integration import INTEGRATION as PRIVACY
@@ -38,6 +39,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     ALERTS,
     CONVERSIONS,
     PRIVACY,
+    CRM,
 )
 
 

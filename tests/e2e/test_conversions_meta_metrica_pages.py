@@ -1,7 +1,9 @@
-"""Meta and Metrica destinations on the ad platforms' pages, in Chromium against the local stack: made
+"""Meta, Metrica, Bitrix24 and HubSpot destinations on the ad platforms' pages,
+in Chromium against the local stack: made
 through the form (the token never shown again), "send test" against the platforms' local receivers
 (Meta's test event code; Metrica's uploads list), the answer read on the page. axe-core at both
-widths; screenshots under ``tests/artifacts/conversions-meta-*`` and ``conversions-metrica-*``."""
+widths; screenshots under ``tests/artifacts/conversions-meta-*``, ``conversions-metrica-*`` and ``conversions-crm-*``.
+(The CRMs share this module's stack: one stack start for four platforms.)"""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.support import crm_receivers, meta_receiver, metrica_receiver
 from tests.support import dashboard as dash
-from tests.support import meta_receiver, metrica_receiver
 
 pytestmark = pytest.mark.browser
 
@@ -24,9 +26,16 @@ def receivers() -> Iterator[tuple[meta_receiver.MetaReceiver, metrica_receiver.M
 
 
 @pytest.fixture(scope="module")
-def stack(chromium: Any, receivers: Any) -> Iterator[dash.Dashboard]:
+def crms() -> Iterator[tuple[crm_receivers.BitrixReceiver, crm_receivers.HubSpotReceiver]]:
+    with crm_receivers.running_bitrix() as bitrix, crm_receivers.running_hubspot() as hubspot:
+        yield bitrix, hubspot
+
+
+@pytest.fixture(scope="module")
+def stack(chromium: Any, receivers: Any, crms: Any) -> Iterator[dash.Dashboard]:
     meta, metrica = receivers
     env = {"META_GRAPH_BASE_URL": meta.url, "META_GRAPH_API_VERSION": meta.version, "METRICA_API_BASE_URL": metrica.url}
+    env["HUBSPOT_API_BASE_URL"] = crms[1].url
     running = dash.start(extra_env=env)
     try:
         yield dash.Dashboard(stack=running, browser=chromium)
@@ -87,3 +96,41 @@ def test_an_admin_makes_and_tests_a_meta_and_a_metrica_destination(stack: dash.D
     expect(page.locator("tbody")).to_contain_text("Meta ads")
     expect(page.locator("tbody")).to_contain_text("Metrica calls")
     _check(page, "conversions-meta-metrica-list")
+
+
+def test_an_admin_connects_bitrix24_and_hubspot_by_pasting_one_credential_tests_them_and_reads_the_log(
+    stack: dash.Dashboard, crms: Any
+) -> None:
+    bitrix, _ = crms
+    page = stack.signed_in("admin").new_page()
+    # Bitrix24: the incoming webhook URL and the default responsible user
+    page.goto(stack.url("/dashboard/conversions"))
+    page.select_option("#platform", "bitrix24")
+    page.fill("#name", "Bitrix24 portal")
+    page.fill("#s-bitrix24-user_id", "1")
+    page.fill("#s-bitrix24-users", "po_sales=5")
+    page.fill("#c-bitrix24-webhook_url", bitrix.webhook)
+    page.fill("#r-action", "call")
+    with page.expect_navigation():
+        page.click("text=Add destination")
+    expect(page.locator(".notice-ok")).to_contain_text("will not be shown again")
+    assert bitrix.code not in page.content()
+    with page.expect_navigation():
+        page.click("button:has-text('Send test')")
+    expect(page.locator("#test-heading")).to_contain_text("accepted")
+    expect(page.locator("main")).to_contain_text("the webhook works")
+    assert bitrix.requests == ["telephony.externalLine.get"] and bitrix.refused == []
+    expect(page.locator("#log-heading")).to_have_text("Delivery log")
+    _check(page, "conversions-crm-bitrix24")
+    # HubSpot: the private app's token; a revoked one's test says so in HubSpot's words
+    page.goto(stack.url("/dashboard/conversions"))
+    page.select_option("#platform", "hubspot")
+    page.fill("#name", "HubSpot")
+    page.fill("#c-hubspot-access_token", "pat-revoked")
+    page.fill("#r-action", "call")
+    with page.expect_navigation():
+        page.click("text=Add destination")
+    with page.expect_navigation():
+        page.click("button:has-text('Send test')")
+    expect(page.locator("main")).to_contain_text("Authentication credentials not found")
+    _check(page, "conversions-crm-hubspot")

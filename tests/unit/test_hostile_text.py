@@ -51,6 +51,8 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v1/conversions/destinations/{destination_id}/credentials"): {"api_secret": "s3cret"},
     ("POST", "/v1/conversions/destinations/{destination_id}/test"): {"note": "ignored"},
     ("POST", "/v1/conversions/destinations/{destination_id}/backfill"): {"days": 3},
+    # HubSpot's webhook (a JSON list in truth; an object here is refused all the same): signature first
+    ("POST", "/crm/hubspot/{destination_id}"): {"objectId": 1, "subscriptionType": "deal.propertyChange"},
     ("POST", "/v1/alerts/recipients"): {
         "name": "Owner",
         "channel": "email",

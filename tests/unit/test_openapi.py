@@ -68,7 +68,8 @@ def test_the_description_has_exactly_the_apps_routes():
 
 
 def test_each_operation_says_how_it_is_authorised_and_how_it_refuses():
-    """Management routes take the bearer key (401), webhooks Twilio's signature (403), public ones nothing."""
+    """Management routes take the bearer key (401), webhooks Twilio's signature (403) or HubSpot's (401),
+    public ones nothing."""
     from chalicelib.routes.http import _needs_key
 
     spec = load_spec()
@@ -85,6 +86,9 @@ def test_each_operation_says_how_it_is_authorised_and_how_it_refuses():
             if path.startswith("/twilio/"):
                 assert security == [{"twilioSignature": []}], label
                 assert "403" in responses, label
+            elif path.startswith("/crm/hubspot/"):  # HubSpot's webhooks: its signature v3 (401)
+                assert security == [{"hubspotSignature": []}], label
+                assert "401" in responses, label
             elif _needs_key(path):
                 assert security == [{"bearerAuth": []}], label
                 assert "401" in responses, label

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import secrets as token
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from chalicelib import calls
@@ -200,6 +201,8 @@ def send_planned(
         for conv, cid in to_send:
             _record(item, conv, cid, Outcome.later(slot, why), now, basis=basis.get(cid))
         return []
+    if getattr(platform, "takes_recordings", False):
+        to_send = [(_with_recording(conv), cid) for conv, cid in to_send]
     failed: list[str] = []
     for start in range(0, len(to_send), max(1, platform.batch_size)):
         batch = to_send[start : start + platform.batch_size]
@@ -210,6 +213,21 @@ def send_planned(
             else:
                 _record(item, conv, cid, outcome, now, basis=basis.get(cid))
     return failed
+
+
+def _with_recording(conv: Conversion) -> Conversion:
+    """The conversion with a presigned URL of its call's archived recording (a CRM that keeps a copy)."""
+    if not conv.crm.recorded:
+        return conv
+    # Loaded here, for the platforms that take recordings only: the ad platforms' sends never load it.
+    from chalicelib.recordings import playback
+
+    try:
+        url = str(playback.link(conv.call_sid)["url"])
+    except Exception as exc:  # not archived and not copyable now: the call goes without its file
+        logger.warning("no recording link for a CRM", call_sid=conv.call_sid, error=repr(exc)[:200])
+        return conv
+    return replace(conv, crm=replace(conv.crm, recording_url=url))
 
 
 def _send(item: Destination, batch: Sequence[Conversion], now: int) -> list[Outcome]:

@@ -23,10 +23,11 @@ CREDENTIAL_LABELS = {
     "api_secret": "Measurement Protocol API secret",
     "developer_token": "Developer token",
     "client_id": "OAuth client id",
-    "client_secret": "OAuth client secret",
     "refresh_token": "Refresh token",
-    "access_token": "Conversions API access token",
+    "access_token": "Access token (Meta Conversions API, HubSpot private app)",
     "oauth_token": "Yandex OAuth token",
+    "client_secret": "OAuth client secret (HubSpot: the app's secret, signs its webhooks)",
+    "webhook_url": "Bitrix24 incoming webhook URL (…/rest/1/abc…/)",
 }
 SETTING_LABELS = {
     "measurement_id": "Measurement id (G-…)",
@@ -38,6 +39,11 @@ SETTING_LABELS = {
     "test_event_code": "Test event code (Events Manager → Test events)",
     "counter_id": "Metrica tag (counter) number",
     "goal_name": "Calls goal name, if Metrica should make one",
+    "user_id": "Responsible user id (CRM user by default)",
+    "users": "Responsible per channel or pool (ch_abc=5, po_xyz=7)",
+    "crm_source": "Bitrix24 source id for new leads (CALL)",
+    "won_stages": "Won deal stages (comma-separated)",
+    "lost_stages": "Lost deal stages (comma-separated)",
 }
 
 
@@ -81,8 +87,10 @@ def body_from(fields: dict[str, str]) -> dict[str, Any]:
     name = fields.get("platform") or ""
     platform = destinations.platform_of(name)
     settings: dict[str, Any] = {}
+    # Each platform's inputs are named s_<platform>__<field> / c_<platform>__<field> (several platforms
+    # share field names: access_token, user_id); the bare s_<field> / c_<field> of a form posted by hand too.
     for field in platform.setting_fields:
-        raw = (fields.get(f"s_{field}") or "").strip()
+        raw = (fields.get(f"s_{name}__{field}") or fields.get(f"s_{field}") or "").strip()
         if field == "enhanced_conversions":
             settings[field] = raw == "on"
         elif field == "window_days":
@@ -90,11 +98,18 @@ def body_from(fields: dict[str, str]) -> dict[str, Any]:
                 settings[field] = _int(raw, "window days")
         elif raw:
             settings[field] = raw
-    creds = {f: fields[f"c_{f}"] for f in platform.credential_fields if (fields.get(f"c_{f}") or "").strip()}
+    creds = {}
+    for f in platform.credential_fields:
+        value = fields.get(f"c_{name}__{f}") or fields.get(f"c_{f}") or ""
+        if value.strip():
+            creds[f] = value
     body: dict[str, Any] = {"platform": name, "name": (fields.get("name") or "").strip(), "settings": settings}
     if creds:
         body["credentials"] = creds
     rule = rule_from(fields)
+    if rule and getattr(platform, "crm", False):
+        # A CRM takes every call (missed ones and channel calls too): the form's rule says so.
+        rule = {**rule, "answered": False, "static_calls": True}
     if rule:
         body["rules"] = [rule]
     days = _int(fields.get("backfill_days", ""), "backfill days")

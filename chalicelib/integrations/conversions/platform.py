@@ -61,6 +61,31 @@ class Consent:
 
 
 @dataclass(frozen=True)
+class CrmCall:
+    """What a CRM (Bitrix24, HubSpot: the owner's own system, not an ad platform) receives about the call.
+
+    First-party: the caller's number is here whatever the visit's consent says (the owner's CRM is
+    where the owner keeps its callers). Ad platforms never read it.
+    """
+
+    caller: str | None = None  # E.164
+    called: str | None = None  # the tracking number dialled (the CRM's line)
+    forwarded_to: str | None = None
+    channel_id: str | None = None
+    pool_id: str | None = None
+    channel_name: str | None = None
+    source: str = ""  # the report row (``attribution.source_key``): a channel id or ``web:<source>``
+    utm: tuple[tuple[str, str], ...] = ()  # (utm_source, ...), as the visit carried them
+    duration_seconds: int = 0
+    status: str = ""  # the call's status (completed, busy, no-answer, ...)
+    link: str | None = None  # our dashboard page for the call (its player), never Twilio's media URL
+    recorded: bool = False
+    # A presigned URL of the archived recording (minutes long), filled by the shared layer just before
+    # a send, only for a platform with ``takes_recordings`` (Bitrix24 attaches the file itself).
+    recording_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Conversion:
     """One (call, destination, rule) to send: everything any platform needs, nothing it must look up."""
 
@@ -89,6 +114,7 @@ class Conversion:
     adjustment: AdjustmentKind = "none"
     previous_value: float | None = None  # a restatement's value as first sent
     attempt: int = 1  # 1 for the first try of this (call, destination, rule, adjustment)
+    crm: CrmCall = field(default_factory=CrmCall)  # first-party call details, for CRM platforms only
 
     @property
     def key(self) -> str:

@@ -14,6 +14,8 @@ PLATFORMS: dict[str, str] = {
     "ga4": "chalicelib.integrations.conversions.ga4.client:PLATFORM",
     "meta": "chalicelib.integrations.conversions.meta.client:PLATFORM",
     "metrica": "chalicelib.integrations.conversions.metrica.client:PLATFORM",
+    "bitrix24": "chalicelib.integrations.conversions.bitrix24.client:PLATFORM",
+    "hubspot": "chalicelib.integrations.conversions.hubspot.client:PLATFORM",
 }
 
 _loaded: dict[str, Platform] = {}

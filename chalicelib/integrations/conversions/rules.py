@@ -15,7 +15,8 @@ from chalicelib import attribution
 from chalicelib.core import clock
 from chalicelib.core import validation as v
 from chalicelib.core.errors import BadRequest
-from chalicelib.integrations.conversions.platform import AdjustmentKind, ClickIds, Consent, Conversion
+from chalicelib.core.settings import get_settings
+from chalicelib.integrations.conversions.platform import AdjustmentKind, ClickIds, Consent, Conversion, CrmCall
 
 OUTCOMES = ("lead", "sale")
 FIELDS = {
@@ -197,4 +198,29 @@ def conversion(
         adjustment=adjustment,
         previous_value=previous_value,
         attempt=attempt,
+        crm=crm_call(call),
+    )
+
+
+UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+
+
+def crm_call(call: dict[str, Any]) -> CrmCall:
+    """The first-party details a CRM platform receives (see ``CrmCall``)."""
+    source = (call.get("attribution") or {}).get("source") or {}
+    utm = tuple((k, str(source[k])[:200]) for k in UTM if source.get(k))
+    sid = str(call.get("sid") or "")
+    return CrmCall(
+        caller=call.get("caller") if v.is_e164(call.get("caller")) else None,
+        called=call.get("called") if v.is_e164(call.get("called")) else None,
+        forwarded_to=call.get("forwarded_to"),
+        channel_id=call.get("channel_id"),
+        pool_id=call.get("pool_id"),
+        channel_name=call.get("channel_name"),
+        source=source_of(call),
+        utm=utm,
+        duration_seconds=int(call.get("duration") or 0),
+        status=str(call.get("status") or ""),
+        link=f"{get_settings().public_base_url}/dashboard/calls/{sid}" if sid else None,
+        recorded=bool(call.get("recording")),
     )

@@ -97,6 +97,13 @@ class ConversionsSettings(NamedTuple):
         "Yandex Metrica's management API, where call files are uploaded (tests point it at a local receiver)",
         when="blank",
     )
+    hubspot_api_base_url: str = SECTION(
+        "HUBSPOT_API_BASE_URL",
+        "https://api.hubapi.com",
+        parse_url,
+        "HubSpot's CRM API, where calls, contacts and deals are read and written (tests: a local receiver)",
+        when="blank",
+    )
 
 
 SETTINGS = ConversionsSettings
@@ -119,6 +126,7 @@ def problems(s: core.Settings, c: ConversionsSettings) -> list[str]:
             ("GA4_BASE_URL", c.ga4_base_url),
             ("META_GRAPH_BASE_URL", c.meta_graph_base_url),
             ("METRICA_API_BASE_URL", c.metrica_api_base_url),
+            ("HUBSPOT_API_BASE_URL", c.hubspot_api_base_url),
         ):
             if not value.startswith("https://"):
                 found.append(f"{name} {value!r} is not https on a deployed stage: it is for tests only")
