@@ -18,8 +18,13 @@ expects with no configuration: no whisper, always open, no failover, and a short
       "after_hours": {"action": "voicemail"} | {"action": "forward", "forward_to": "+12025550100"},
       "failover": ["+12025550111", "+12025550122"],
       "when_unanswered": "voicemail" | "message",
-      "voicemail_prompt": "Please leave a message after the tone."
+      "voicemail_prompt": "You've reached {name}. Please leave a message after the tone.",
+      "ring_seconds": 20
     }
+
+A line created without ``when_unanswered`` takes voicemail (``new_line_flow``): a caller nobody
+answered leaves a message greeted with the line's name. Lines saved before that keep the short
+"call again later" message until the owner chooses.
 """
 
 from __future__ import annotations
@@ -39,6 +44,11 @@ MAX_FAILOVER = 5
 MAX_CLOSED_DATES = 366
 DEFAULT_WHISPER = "Call from {name}."
 DEFAULT_VOICEMAIL_PROMPT = "Sorry, we can't take your call right now. Please leave a message after the tone."
+# Spoken from the line's name (the business's name as the owner typed it) when the line has one.
+NAMED_VOICEMAIL_PROMPT = "You've reached {name}. " + DEFAULT_VOICEMAIL_PROMPT
+# Twilio rings about 5 s longer than a <Dial>'s timeout attribute says.
+TWILIO_DIAL_EXTRA_SECONDS = 5
+MIN_RING_SECONDS, MAX_RING_SECONDS = 10, 60
 FIELDS = {
     "whisper",
     "whisper_text",
@@ -49,6 +59,7 @@ FIELDS = {
     "failover",
     "when_unanswered",
     "voicemail_prompt",
+    "ring_seconds",
 }
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 _LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
@@ -95,9 +106,39 @@ def parse(raw: Any) -> dict[str, Any] | None:
         if raw["when_unanswered"] not in ("voicemail", "message"):
             raise BadRequest("'flow.when_unanswered' must be 'voicemail' or 'message'")
         out["when_unanswered"] = raw["when_unanswered"]
+    if "ring_seconds" in raw:
+        ring = raw["ring_seconds"]
+        if isinstance(ring, bool) or not isinstance(ring, int) or not MIN_RING_SECONDS <= ring <= MAX_RING_SECONDS:
+            raise BadRequest(
+                f"'flow.ring_seconds' must be a whole number of seconds from {MIN_RING_SECONDS} to {MAX_RING_SECONDS}"
+            )
+        out["ring_seconds"] = ring
     if "hours" in out and "after_hours" not in out:
         out["after_hours"] = {"action": "voicemail"}
     return out
+
+
+def new_line_flow(flow: dict[str, Any] | None) -> dict[str, Any]:
+    """A new line's flow: voicemail when nobody answers unless the owner chose otherwise."""
+    return {"when_unanswered": "voicemail", **(flow or {})}
+
+
+def ring_seconds(flow: dict[str, Any] | None, default: int) -> int:
+    """How long a phone of this line rings (the line's own setting, else the deployment's)."""
+    return int((flow or {}).get("ring_seconds", default))
+
+
+def dial_timeout(ring: int) -> int:
+    """The <Dial> timeout that makes a phone ring about ``ring`` seconds (Twilio adds about 5)."""
+    return max(5, ring - TWILIO_DIAL_EXTRA_SECONDS)
+
+
+def voicemail_prompt(flow: dict[str, Any] | None, name: str | None) -> str:
+    """The voicemail greeting: the line's own text, else one spoken from the line's name."""
+    text = (flow or {}).get("voicemail_prompt")
+    if text is None:
+        text = NAMED_VOICEMAIL_PROMPT if name else DEFAULT_VOICEMAIL_PROMPT
+    return str(text).replace("{name}", name or "us")
 
 
 def _text(value: Any, name: str) -> str:

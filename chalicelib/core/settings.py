@@ -380,7 +380,10 @@ class Settings(NamedTuple):
         "RING_TIMEOUT_SECONDS",
         "20",
         int,
-        "how long the business phone rings before the call counts as missed",
+        "how long the business phone rings before the call counts as missed (or goes on to the next phone or "
+        "voicemail). Twilio rings about 5 s longer than a `<Dial>` timeout, so the `<Dial>` says this minus 5; "
+        "20 s ends the ringing before a mobile's own voicemail (typically after 25 s) can pick up and count "
+        "as answered. A line's `ring_seconds` overrides it",
         when="blank",
     )
     # The webhook path must answer well inside Twilio's 15 s limit.

@@ -39,6 +39,7 @@ FIELD_OF = (
     ("flow.whisper_text", "whisper_text"),
     ("flow.voicemail_prompt", "voicemail_prompt"),
     ("flow.when_unanswered", "when_unanswered"),
+    ("flow.ring_seconds", "ring_seconds"),
     ("flow.", "flow"),
     ("allowed_origins", "allowed_origins"),
     ("original_number", "original_number"),
@@ -104,6 +105,9 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
     flow["when_unanswered"] = "voicemail" if form.get("when_unanswered") == "voicemail" else "message"
     if form.get("voicemail_prompt", "").strip():
         flow["voicemail_prompt"] = form["voicemail_prompt"]
+    ring = form.get("ring_seconds", "").strip()
+    if ring:
+        flow["ring_seconds"] = int(ring) if ring.isdigit() else ring  # the domain refuses what is no number
     body: dict[str, Any] = {"record": checked(form, "record"), "flow": flow}
     body["disclosure"] = form.get("disclosure", "").strip() or None
     return body
@@ -120,6 +124,7 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         "failover": "\n".join(v.typed(p) for p in fl.get("failover", [])),
         "when_unanswered": fl.get("when_unanswered", "message"),
         "voicemail_prompt": fl.get("voicemail_prompt", ""),
+        "ring_seconds": str(fl.get("ring_seconds", "")),
         "tz": get_settings().report_timezone,
         "after_hours": "voicemail",
         "after_hours_forward": "",
@@ -204,7 +209,8 @@ def _describe(verb: ElementTree.Element, route: Route, fl: dict[str, Any]) -> st
         return f"The caller hears: “{(verb.text or '').strip()}”"
     if verb.tag == "Dial":
         phones = [n.text or "" for n in verb.iter("Number")]
-        text = f"Rings {', '.join(v.display(p) for p in phones)} for up to {verb.get('timeout')} seconds"
+        ring = int(verb.get("timeout") or 0) + handling.TWILIO_DIAL_EXTRA_SECONDS
+        text = f"Rings {', '.join(v.display(p) for p in phones)} for about {ring} seconds"
         if verb.get("record"):
             text += ", recording the conversation once it is answered"
         if any(n.get("url") for n in verb.iter("Number")):

@@ -75,7 +75,7 @@ def forward(route: Route, caller: str | None, *, step: int = 0, at: datetime | N
     dial_args: dict[str, Any] = {
         "action": _url(f"/twilio/dial-status?step={step}"),
         "method": "POST",
-        "timeout": get_settings().ring_timeout_seconds,
+        "timeout": handling.dial_timeout(handling.ring_seconds(fl, get_settings().ring_timeout_seconds)),
         "answer_on_bridge": True,
     }
     if caller and caller.startswith("+"):
@@ -100,7 +100,7 @@ def _unanswered(fl: dict[str, Any]) -> str:
 def voicemail(route: Route) -> str:
     vr = VoiceResponse()
     fl = route.flow or {}
-    _say(vr, fl.get("voicemail_prompt", handling.DEFAULT_VOICEMAIL_PROMPT), fl)
+    _say(vr, handling.voicemail_prompt(fl, route.name), fl)
     vr.record(
         action=_url("/twilio/voicemail"),
         method="POST",

@@ -145,8 +145,25 @@ def test_failover_answered_on_the_second_phone_survives_a_late_first_result(api,
     assert c["answered"] is True and c["result"] == "answered" and c["talk_time"] == 30
 
 
-def test_without_failover_unanswered_calls_hear_a_message(api, at):
-    _, number = line(api)
+def test_a_new_line_takes_a_voicemail_greeted_with_its_name_and_it_counts_as_voicemail(api, at):
+    # Given a line created with no choice about unanswered calls
+    ch, number = line(api)
+    assert ch["flow"]["when_unanswered"] == "voicemail"
+    # When its phone rings out (Twilio adds ~5 s to the timeout: 15 rings about 20 s, before a mobile's own voicemail)
+    assert voice(api, number).find("Dial").get("timeout") == "15"
+    root = dial_result(api, number, "no-answer", 0)
+    # Then the caller hears the line's name and leaves a message, and the call is a voicemail
+    assert [e.tag for e in root] == ["Say", "Record", "Hangup"]
+    assert root.find("Say").text.startswith("You've reached Google Ads. ")
+    left = {"CallSid": "CA1", "From": CALLER, "To": number, "RecordingUrl": "https://api.twilio.com/RE9"}
+    api.twilio("/twilio/voicemail", left | {"RecordingDuration": "8", "RecordingSid": "RE9"})
+    api.twilio("/twilio/call-status", {"CallSid": "CA1", "From": CALLER, "To": number, "CallStatus": "completed"})
+    assert call(api)["result"] == "voicemail"
+
+
+def test_a_line_may_ring_longer_or_say_sorry_instead(api, at):
+    _, number = line(api, when_unanswered="message", ring_seconds=30)
+    assert voice(api, number).find("Dial").get("timeout") == "25"
     root = dial_result(api, number, "no-answer", 0)
     assert [e.tag for e in root] == ["Say", "Hangup"]
     assert call(api)["result"] == "missed"
@@ -183,6 +200,10 @@ def test_blocked_callers_are_rejected_and_stored_as_blocked(api, at):
         ({"whisper": "yes"}, "whisper"),
         ({"disclosure_voice": "<script>"}, "voice"),
         ({"colour": "red"}, "colour"),
+        ({"ring_seconds": 5}, "ring_seconds"),
+        ({"ring_seconds": 61}, "ring_seconds"),
+        ({"ring_seconds": "20"}, "ring_seconds"),
+        ({"ring_seconds": True}, "ring_seconds"),
         ("everything", "object"),
     ],
 )
@@ -193,7 +214,7 @@ def test_bad_flows_are_400_and_nothing_is_saved(api, at, flow, words):
     ch, _ = line(api)
     r = api.call("PATCH", f"/v1/channels/{ch['id']}", {"flow": flow})
     assert r.status_code == 400
-    assert body(api.call("GET", f"/v1/channels/{ch['id']}"))["flow"] == {}
+    assert body(api.call("GET", f"/v1/channels/{ch['id']}"))["flow"] == {"when_unanswered": "voicemail"}
 
 
 def test_bad_blocklists_are_400(api, at):
