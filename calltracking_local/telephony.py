@@ -101,6 +101,10 @@ class LocalTelephony:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / _checked(recording_sid)).touch()
 
+    def line_type(self, number: str) -> str | None:
+        """The fictional range has no carrier to ask: unknown, so screening stays off by default."""
+        return None
+
     def recording_deleted(self, recording_sid: str) -> bool:
         return (deleted_dir() / _checked(recording_sid)).exists()
 

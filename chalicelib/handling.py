@@ -19,8 +19,15 @@ expects with no configuration: no whisper, always open, no failover, and a short
       "failover": ["+12025550111", "+12025550122"],
       "when_unanswered": "voicemail" | "message",
       "voicemail_prompt": "You've reached {name}. Please leave a message after the tone.",
-      "ring_seconds": 20
+      "ring_seconds": 20,
+      "screen": true
     }
+
+Call screening (``screen``): whoever answers hears the whisper and must press a key to take the
+call; a phone's own voicemail or a machine cannot, so the caller goes on to the next phone or
+voicemail and the call counts as missed. A new line whose forward-to phone is a mobile (one
+Lookup when it is created) is screened unless the owner said otherwise: a PBX or an answering
+service cannot press, so it is never on by default for them.
 
 A line created without ``when_unanswered`` takes voicemail (``new_line_flow``): a caller nobody
 answered leaves a message greeted with the line's name. Lines saved before that keep the short
@@ -30,6 +37,7 @@ answered leaves a message greeted with the line's name. Lines saved before that 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +51,8 @@ MAX_TEXT = 500
 MAX_FAILOVER = 5
 MAX_CLOSED_DATES = 366
 DEFAULT_WHISPER = "Call from {name}."
+SCREEN_PROMPT = "Press any key to take this call."
+SCREEN_WAIT_SECONDS = 6  # for the key, after the whisper
 DEFAULT_VOICEMAIL_PROMPT = "Sorry, we can't take your call right now. Please leave a message after the tone."
 # Spoken from the line's name (the business's name as the owner typed it) when the line has one.
 NAMED_VOICEMAIL_PROMPT = "You've reached {name}. " + DEFAULT_VOICEMAIL_PROMPT
@@ -60,6 +70,7 @@ FIELDS = {
     "when_unanswered",
     "voicemail_prompt",
     "ring_seconds",
+    "screen",
 }
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 _LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
@@ -76,10 +87,11 @@ def parse(raw: Any) -> dict[str, Any] | None:
     if unknown:
         raise BadRequest(f"unknown flow setting(s): {', '.join(unknown)}; allowed: {', '.join(sorted(FIELDS))}")
     out: dict[str, Any] = {}
-    if "whisper" in raw:
-        if not isinstance(raw["whisper"], bool):
-            raise BadRequest("'flow.whisper' must be true or false")
-        out["whisper"] = raw["whisper"]
+    for key in ("whisper", "screen"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                raise BadRequest(f"'flow.{key}' must be true or false")
+            out[key] = raw[key]
     for key in ("whisper_text", "voicemail_prompt"):
         if key in raw:
             out[key] = _text(raw[key], f"flow.{key}")
@@ -118,9 +130,16 @@ def parse(raw: Any) -> dict[str, Any] | None:
     return out
 
 
-def new_line_flow(flow: dict[str, Any] | None) -> dict[str, Any]:
-    """A new line's flow: voicemail when nobody answers unless the owner chose otherwise."""
-    return {"when_unanswered": "voicemail", **(flow or {})}
+def new_line_flow(
+    flow: dict[str, Any] | None, forward_to: str | None = None, *, line_type: Callable[[str], str | None] | None = None
+) -> dict[str, Any]:
+    """A new line's flow: voicemail when nobody answers unless the owner chose otherwise, and
+    screening when ``forward_to`` is a mobile (``line_type``: the telephony provider's Lookup,
+    asked once here; unknown or failed means not screened) and the owner did not say."""
+    out = {"when_unanswered": "voicemail", **(flow or {})}
+    if "screen" not in out and forward_to and line_type is not None and line_type(forward_to) == "mobile":
+        out["screen"] = True
+    return out
 
 
 def ring_seconds(flow: dict[str, Any] | None, default: int) -> int:

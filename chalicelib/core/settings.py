@@ -306,6 +306,13 @@ class Settings(NamedTuple):
         "override Twilio's REST base URL (the contract tests point it at Prism)",
         shown="Twilio's",
     )
+    twilio_lookups_base_url: str | None = _telephony_section(
+        "TWILIO_LOOKUPS_BASE_URL",
+        "",
+        parse_optional,
+        "override Twilio's Lookup base URL (asked once per new line: is its phone a mobile, so screened by default?)",
+        shown="Twilio's",
+    )
     local_number_area_codes: tuple[str, ...] = _telephony_section(
         "LOCAL_NUMBER_AREA_CODES",
         "201,202,212,312,415",

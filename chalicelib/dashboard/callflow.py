@@ -26,6 +26,7 @@ from chalicelib.voice import twiml
 DAYS = handling.DAYS
 DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
 CHECKED = ("on", "true", "1", "yes")
+PREVIEW_SID = "CA" + "0" * 32  # a made-up call for the preview's TwiML
 
 # A refusal's message starts with the field it is about (``'flow.hours.weekly.mon' ...``): the form
 # field that shows it. The first matching prefix wins.
@@ -81,7 +82,7 @@ def _phones(text: str) -> list[str]:
 
 def body_from_form(form: dict[str, str]) -> dict[str, Any]:
     """The API body (``record``, ``disclosure``, ``flow``) the call-handling form stands for."""
-    flow: dict[str, Any] = {"whisper": checked(form, "whisper")}
+    flow: dict[str, Any] = {"whisper": checked(form, "whisper"), "screen": checked(form, "screen")}
     if form.get("whisper_text", "").strip():
         flow["whisper_text"] = form["whisper_text"]
     if checked(form, "hours_on"):
@@ -120,6 +121,7 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         "record": "on" if line.get("record") else "",
         "disclosure": line.get("disclosure") or "",
         "whisper": "on" if fl.get("whisper") else "",
+        "screen": "on" if fl.get("screen") else "",
         "whisper_text": fl.get("whisper_text", ""),
         "failover": "\n".join(v.typed(p) for p in fl.get("failover", [])),
         "when_unanswered": fl.get("when_unanswered", "message"),
@@ -178,18 +180,21 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
     if opened is not None:
         plan = twiml.plan(route, opened)
         title = "During business hours" if fl.get("hours") else "When someone calls"
-        steps = _steps(twiml.forward(route, "+15555550100", at=opened), route, fl)
+        steps = _steps(twiml.forward(route, "+15555550100", at=opened, call_sid=PREVIEW_SID), route, fl)
         for step in range(1, len(plan.phones) + 1):
             steps.append({"when": "If nobody answers, the line is busy or the call fails", "text": ""})
             steps[-1]["text"] = " ".join(
-                s["text"] for s in _steps(twiml.forward(route, "+15555550100", step=step, at=opened), route, fl)
+                s["text"]
+                for s in _steps(
+                    twiml.forward(route, "+15555550100", step=step, at=opened, call_sid=PREVIEW_SID), route, fl
+                )
             )
         out.append({"title": title, "steps": steps})
     if closed is not None:
         out.append(
             {
                 "title": "Outside business hours and on closed dates",
-                "steps": _steps(twiml.forward(route, "+15555550100", at=closed), route, fl),
+                "steps": _steps(twiml.forward(route, "+15555550100", at=closed, call_sid=PREVIEW_SID), route, fl),
             }
         )
     return out
@@ -213,7 +218,14 @@ def _describe(verb: ElementTree.Element, route: Route, fl: dict[str, Any]) -> st
         text = f"Rings {', '.join(v.display(p) for p in phones)} for about {ring} seconds"
         if verb.get("record"):
             text += ", recording the conversation once it is answered"
-        if any(n.get("url") for n in verb.iter("Number")):
+        if any("/twilio/screen/" in (n.get("url") or "") for n in verb.iter("Number")):
+            screen = twiml.screen(route.name, fl, PREVIEW_SID, 0)
+            heard = ElementTree.fromstring(screen).findtext("Gather/Say") or ""  # noqa: S314
+            text += (
+                f"; whoever answers hears “{heard.strip()}” and must press a key, or the call goes on as not"
+                " answered (a phone's own voicemail cannot press)"
+            )
+        elif any(n.get("url") for n in verb.iter("Number")):
             heard = ElementTree.fromstring(twiml.whisper(route.name, fl)).findtext("Say") or ""  # noqa: S314
             text += f"; whoever answers hears “{heard.strip()}” first (the caller does not)"
         return text + "."

@@ -23,6 +23,7 @@ from chalicelib.voice.webhook_auth import FormParams, parse_form, verified_reque
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
 _TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_CALL_SID = re.compile(r"CA[0-9A-Za-z]{1,62}")
 
 
 def _form(path: str) -> dict[str, str]:
@@ -85,11 +86,12 @@ def voice() -> Response:
 @bp.route("/twilio/dial-status", methods=["POST"], content_types=FORM)
 def dial_status() -> Response:
     step = _step()
-    path = "/twilio/dial-status" + (f"?step={step}" if "step" in _query() else "")
+    screened = _query().get("screen") == "1"
+    path = answers.dial_status_path(step, screened) if "step" in _query() else "/twilio/dial-status"
     form, verified = _form_if_verifiable(path)
     if not verified:
         return twiml(inbound.dial_finished_unverified(form))
-    return twiml(inbound.dial_finished(form, step))
+    return twiml(inbound.dial_finished(form, step, screened=screened))
 
 
 @bp.route("/twilio/call-status", methods=["POST"], content_types=FORM)
@@ -122,6 +124,36 @@ def whisper(kind: str, target_id: str) -> Response:
     if not verified:
         return twiml(answers.whisper(None, {}))
     return twiml(inbound.whisper(kind, target_id))
+
+
+def _screened_call() -> tuple[str, int, str]:
+    """The caller's CallSid and the phone's step a screen URL names, and that query as signed."""
+    call_sid, step = _query().get("call", ""), _step()
+    if not _CALL_SID.fullmatch(call_sid):
+        raise BadRequest("'call' must be the caller's CallSid")
+    return call_sid, step, urlencode({"call": call_sid, "step": step})
+
+
+@bp.route("/twilio/screen/{kind}/{target_id}", methods=["POST"], content_types=FORM)
+def screen(kind: str, target_id: str) -> Response:
+    # Runs on the answerer's leg: without a key press the leg hangs up and the caller goes on.
+    if kind not in ("channel", "pool", "overflow") or not target_id.replace("_", "").isalnum():
+        raise BadRequest("unknown screen target")
+    call_sid, step, query = _screened_call()
+    _, verified = _form_if_verifiable(f"/twilio/screen/{kind}/{target_id}?{query}")
+    if not verified:
+        return twiml(answers.screen(None, {}, call_sid, step))
+    return twiml(inbound.screen(kind, target_id, call_sid, step))
+
+
+@bp.route("/twilio/screen-key", methods=["POST"], content_types=FORM)
+def screen_key() -> Response:
+    call_sid, step, query = _screened_call()
+    form, verified = _form_if_verifiable(f"/twilio/screen-key?{query}")
+    digits = "".join(ch for ch in form.get("Digits", "") if ch.isdigit() or ch in "*#")
+    if not verified:
+        return twiml(answers.empty() if digits else answers.hangup())  # connect; the press is not stored
+    return twiml(inbound.screen_pressed(call_sid, step, digits))
 
 
 @bp.route("/twilio/fallback", methods=["POST"], content_types=FORM)

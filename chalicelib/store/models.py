@@ -222,6 +222,11 @@ class CallModel(StoreModel):
     # a later one (Twilio's retry, or a replay) changes nothing.
     voice_token = UnicodeAttribute(null=True)
     dial_step = NumberAttribute(null=True)  # which phone of the failover list the last dial result is for
+    # Call screening: the key the answerer pressed and for which phone (step); a screened dial
+    # counts as answered only with a press for its own step, whatever Twilio's dial status says.
+    screen_key = UnicodeAttribute(null=True)
+    screen_step = NumberAttribute(null=True)
+    screen_refused = NumberAttribute(null=True)  # the screened phone (1-based) that last answered without a press
     voicemail = BooleanAttribute(null=True)  # the caller left a voicemail (the recording is the message)
     blocked = BooleanAttribute(null=True)  # rejected by the blocklist before anything was dialled
     first_time = BooleanAttribute(null=True)  # the caller's first call here (by caller number)

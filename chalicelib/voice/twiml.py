@@ -7,9 +7,11 @@ URL the app later checks.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -19,6 +21,7 @@ from chalicelib.core.settings import get_settings
 from chalicelib.routing import Route
 
 VOICEMAIL_MAX_SECONDS = 180
+_SID = re.compile(r"CA[0-9A-Za-z]{1,62}")
 # Where no phone is known (no line, no default): neutral, since the number may be fine and
 # only this deployment unable to route it right now.
 CANNOT_CONNECT_MESSAGE = "Sorry, we can't connect your call right now. Please try again later. Goodbye."
@@ -59,8 +62,18 @@ def _say(vr: Any, text: str, fl: dict[str, Any]) -> None:
     vr.say(text, **kwargs)
 
 
-def forward(route: Route, caller: str | None, *, step: int = 0, at: datetime | None = None) -> str:
-    """TwiML for the call's next move along ``route``: dial phone ``step``, voicemail, or apologise."""
+def screens(route: Route, call_sid: str | None) -> bool:
+    """Whether the answerer must press a key: the line says so, and the call is known (the press
+    is stored on it; the database-free fallback paths cannot screen, so they do not)."""
+    return bool((route.flow or {}).get("screen") and route.target_id and call_sid and _SID.fullmatch(call_sid))
+
+
+def forward(
+    route: Route, caller: str | None, *, step: int = 0, at: datetime | None = None, call_sid: str | None = None
+) -> str:
+    """TwiML for the call's next move along ``route``: dial phone ``step``, voicemail, or apologise.
+
+    ``call_sid`` is the caller's call: a screened line's key press is stored on it."""
     vr = VoiceResponse()
     fl = route.flow or {}
     p = plan(route, at or clock.now())
@@ -72,8 +85,9 @@ def forward(route: Route, caller: str | None, *, step: int = 0, at: datetime | N
         return str(vr)
     if step == 0 and route.record and route.disclosure:
         _say(vr, route.disclosure, fl)
+    screened = screens(route, call_sid)
     dial_args: dict[str, Any] = {
-        "action": _url(f"/twilio/dial-status?step={step}"),
+        "action": _url(dial_status_path(step, screened)),
         "method": "POST",
         "timeout": handling.dial_timeout(handling.ring_seconds(fl, get_settings().ring_timeout_seconds)),
         "answer_on_bridge": True,
@@ -85,11 +99,37 @@ def forward(route: Route, caller: str | None, *, step: int = 0, at: datetime | N
         dial_args["recording_status_callback"] = _url("/twilio/recording-status")
         dial_args["recording_status_callback_method"] = "POST"
     dial = vr.dial(**dial_args)
-    if fl.get("whisper") and route.target_id:
+    if screened:
+        # Whoever answers hears the whisper and must press a key before the caller is connected.
+        query = urlencode({"call": call_sid, "step": step})
+        dial.number(p.phones[step], url=_url(f"/twilio/screen/{route.kind}/{route.target_id}?{query}"), method="POST")
+    elif fl.get("whisper") and route.target_id:
         # The agent hears where the call came from before being connected; the caller does not.
         dial.number(p.phones[step], url=_url(f"/twilio/whisper/{route.kind}/{route.target_id}"), method="POST")
     else:
         dial.number(p.phones[step])
+    return str(vr)
+
+
+def dial_status_path(step: int, screened: bool = False) -> str:
+    """The <Dial> action's path and query, exactly as Twilio signs it."""
+    return f"/twilio/dial-status?step={step}" + ("&screen=1" if screened else "")
+
+
+def screen(name: str | None, fl: dict[str, Any], call_sid: str, step: int) -> str:
+    """What a screened phone's answerer hears: the whisper and "press any key"; no key (a voicemail,
+    a machine, a person who declines) hangs up that leg, so the <Dial> ends without connecting."""
+    vr = VoiceResponse()
+    text = str(fl.get("whisper_text", handling.DEFAULT_WHISPER)).replace("{name}", name or "a tracked number")
+    gather = vr.gather(
+        num_digits=1,
+        timeout=handling.SCREEN_WAIT_SECONDS,
+        action=_url("/twilio/screen-key?" + urlencode({"call": call_sid, "step": step})),
+        method="POST",
+        action_on_empty_result=False,
+    )
+    gather.say(f"{text} {handling.SCREEN_PROMPT}")
+    vr.hangup()
     return str(vr)
 
 

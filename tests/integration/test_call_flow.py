@@ -7,7 +7,9 @@ from xml.etree import ElementTree
 
 import pytest
 
+from calltracking_local.telephony import LocalTelephony
 from chalicelib.core import clock
+from chalicelib.core.telephony import set_provider
 from chalicelib.voice import blocklist
 from tests.support.env import BASE_URL, body
 
@@ -232,3 +234,73 @@ def test_pools_take_flows_too(api, at):
     assert root.find("Dial/Number").get("url") == f"{BASE_URL}/twilio/whisper/pool/{pool['id']}"
     r = api.twilio(f"/twilio/whisper/pool/{pool['id']}", {"CallSid": "CA2"})
     assert ElementTree.fromstring(r.body).find("Say").text == "Call from Shop."
+
+
+def test_a_screened_phone_taken_by_its_own_voicemail_is_not_answered_and_the_caller_goes_on(api, at):
+    # Given a screened line with a backup phone
+    ch, number = line(api, screen=True, failover=["+12025550111"])
+    root = voice(api, number)
+    dial = root.find("Dial")
+    assert dial.get("action") == f"{BASE_URL}/twilio/dial-status?step=0&screen=1"
+    screen_url = f"/twilio/screen/channel/{ch['id']}?call=CA1&step=0"
+    assert dial.find("Number").get("url") == BASE_URL + screen_url
+    # When the first phone's voicemail answers: it hears the whisper and the prompt, presses nothing
+    leg = {"CallSid": "CA2", "ParentCallSid": "CA1", "From": CALLER, "To": "+12025550144"}
+    heard = ElementTree.fromstring(api.twilio(screen_url, leg).body)
+    gather = heard.find("Gather")
+    assert gather.get("action") == f"{BASE_URL}/twilio/screen-key?call=CA1&step=0" and gather.get("numDigits") == "1"
+    assert gather.findtext("Say") == "Call from Google Ads. Press any key to take this call."
+    assert heard[-1].tag == "Hangup"  # no key: that leg ends unconnected
+    done = {"CallSid": "CA1", "From": CALLER, "To": number, "DialCallStatus": "completed", "DialCallDuration": "9"}
+    nxt = ElementTree.fromstring(api.twilio("/twilio/dial-status?step=0&screen=1", done).body)
+    # Then Twilio's "completed" is not an answer: the backup phone rings, and the call is not answered
+    assert nxt.find("Dial/Number").text == "+12025550111"
+    assert nxt.find("Dial").get("action") == f"{BASE_URL}/twilio/dial-status?step=1&screen=1"
+    c = call(api)
+    assert c["answered"] is False and c["screen"] == {"pressed": None, "phone": 1}
+    # When a person answers the backup phone and presses 1, the call is theirs
+    pressed = api.twilio("/twilio/screen-key?call=CA1&step=1", {**leg, "CallSid": "CA3", "Digits": "1"})
+    assert pressed.status_code == 200 and len(ElementTree.fromstring(pressed.body)) == 0  # connect
+    end = ElementTree.fromstring(api.twilio("/twilio/dial-status?step=1&screen=1", done).body)
+    assert [e.tag for e in end] == ["Hangup"]
+    c = call(api)
+    assert c["answered"] is True and c["result"] == "answered" and c["screen"] == {"pressed": "1", "phone": 2}
+
+
+def test_screen_urls_are_signed_and_checked(api, at):
+    ch, _ = line(api, screen=True)
+    leg = {"CallSid": "CA2", "Digits": "1"}
+    assert api.twilio("/twilio/screen-key?call=CA1&step=0", leg, signature=None).status_code == 403
+    assert api.twilio(f"/twilio/screen/channel/{ch['id']}?call=CA1&step=0", leg, signature=None).status_code == 403
+    for bad in ("/twilio/screen-key?call=nope&step=0", "/twilio/screen-key?call=CA1&step=x"):
+        assert api.twilio(bad, leg).status_code == 400
+    assert api.call("GET", "/v1/calls/CA1").status_code == 404
+
+
+class MobileLookup(LocalTelephony):
+    """Lookup says +12025550144 is a mobile, every other phone a landline; counts its lookups."""
+
+    def __init__(self) -> None:
+        super().__init__(area_codes=("201",))
+        self.asked: list[str] = []
+
+    def line_type(self, number):
+        self.asked.append(number)
+        return "mobile" if number == "+12025550144" else "landline"
+
+
+def test_screening_is_on_by_default_only_for_a_mobile_looked_up_once(api, at):
+    lookup = MobileLookup()
+    set_provider(lookup)
+    mobile, _ = line(api)
+    desk = body(api.call("POST", "/v1/channels", {"name": "Desk", "forward_to": "+12025550155"}))
+    chosen = body(
+        api.call("POST", "/v1/channels", {"name": "PBX", "forward_to": "+12025550144", "flow": {"screen": False}})
+    )
+    spec = {"name": "Site", "forward_to": "+12025550144", "allowed_origins": ["https://example.com"]}
+    pool = body(api.call("POST", "/v1/pools", spec | {"original_number": "+12025550188"}))
+    assert (mobile["flow"].get("screen"), desk["flow"].get("screen"), chosen["flow"]["screen"]) == (True, None, False)
+    assert pool["flow"].get("screen") is True, pool
+    # Once per new line (not for the one whose owner chose), never per call or per change
+    api.call("PATCH", f"/v1/channels/{desk['id']}", {"name": "Front desk"})
+    assert lookup.asked == ["+12025550144", "+12025550155", "+12025550144"]

@@ -69,3 +69,8 @@ class Telephony(Protocol):
     def delete_recording(self, recording_sid: str) -> None:
         """Delete the recording at the provider (after it was copied to the owner's bucket)."""
         ...
+
+    def line_type(self, number: str) -> str | None:
+        """What kind of line ``number`` is (``mobile``, ``landline``, ``fixedVoip``, ...), ``None``
+        when unknown: one Lookup, asked when a line is created (is call screening on by default?)."""
+        ...
