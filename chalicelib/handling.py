@@ -71,6 +71,7 @@ FIELDS = {
     "voicemail_prompt",
     "ring_seconds",
     "screen",
+    "text_back",
 }
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 _LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
@@ -87,7 +88,7 @@ def parse(raw: Any) -> dict[str, Any] | None:
     if unknown:
         raise BadRequest(f"unknown flow setting(s): {', '.join(unknown)}; allowed: {', '.join(sorted(FIELDS))}")
     out: dict[str, Any] = {}
-    for key in ("whisper", "screen"):
+    for key in ("whisper", "screen", "text_back"):
         if key in raw:
             if not isinstance(raw[key], bool):
                 raise BadRequest(f"'flow.{key}' must be true or false")

@@ -42,6 +42,7 @@ def webhooks(forward_to: str | None = None) -> Webhooks:
         voice_url=f"{base}/twilio/voice{query}",
         voice_fallback_url=f"{base}/twilio/fallback{query}",
         status_callback=f"{base}/twilio/call-status",
+        sms_url=f"{base}/twilio/sms",
     )
 
 

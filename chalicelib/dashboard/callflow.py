@@ -20,6 +20,8 @@ from chalicelib.core import clock
 from chalicelib.core import validation as v
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.settings import get_settings
+from chalicelib.integrations.textback import sender
+from chalicelib.integrations.textback import settings as textback_settings
 from chalicelib.routing import Route
 from chalicelib.voice import twiml
 
@@ -82,7 +84,11 @@ def _phones(text: str) -> list[str]:
 
 def body_from_form(form: dict[str, str]) -> dict[str, Any]:
     """The API body (``record``, ``disclosure``, ``flow``) the call-handling form stands for."""
-    flow: dict[str, Any] = {"whisper": checked(form, "whisper"), "screen": checked(form, "screen")}
+    flow: dict[str, Any] = {
+        "whisper": checked(form, "whisper"),
+        "screen": checked(form, "screen"),
+        "text_back": checked(form, "text_back"),
+    }
     if form.get("whisper_text", "").strip():
         flow["whisper_text"] = form["whisper_text"]
     if checked(form, "hours_on"):
@@ -122,6 +128,7 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         "disclosure": line.get("disclosure") or "",
         "whisper": "on" if fl.get("whisper") else "",
         "screen": "on" if fl.get("screen") else "",
+        "text_back": "on" if fl.get("text_back") else "",
         "whisper_text": fl.get("whisper_text", ""),
         "failover": "\n".join(v.typed(p) for p in fl.get("failover", [])),
         "when_unanswered": fl.get("when_unanswered", "message"),
@@ -190,6 +197,20 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
                 )
             )
         out.append({"title": title, "steps": steps})
+    if fl.get("text_back"):
+        out.append(
+            {
+                "title": "When nobody answered",
+                "steps": [
+                    {
+                        "when": "",
+                        "text": "Within a minute the caller gets one text from the number they called: “"
+                        + text_back_words(line["name"], fl)
+                        + f"” (at most one per caller in {text_back_hours()} hours; never after a STOP).",
+                    }
+                ],
+            }
+        )
     if closed is not None:
         out.append(
             {
@@ -198,6 +219,15 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def text_back_words(name: str, fl: dict[str, Any]) -> str:
+    """The text-back's words as sent now (the integration's own template)."""
+    return sender.text_for(name, fl, clock.now())
+
+
+def text_back_hours() -> int:
+    return textback_settings.get().text_back_window_hours
 
 
 def _steps(xml: str, route: Route, fl: dict[str, Any]) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from chalicelib.events.integration import INTEGRATION as EVENTS
 from chalicelib.integrations.alerts.integration import INTEGRATION as ALERTS
 from chalicelib.integrations.conversions.integration import INTEGRATION as CONVERSIONS
 from chalicelib.integrations.registry import Integration
+from chalicelib.integrations.textback.integration import INTEGRATION as TEXTBACK
 from chalicelib.integrations.webhooks.integration import INTEGRATION as WEBHOOKS
 from chalicelib.recordings.integration import INTEGRATION as RECORDINGS
 from chalicelib.reports.integration import INTEGRATION as REPORTS
@@ -36,6 +37,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     WEBHOOKS,
     ALERTS,
     CONVERSIONS,
+    TEXTBACK,
 )
 
 

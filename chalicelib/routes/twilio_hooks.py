@@ -156,6 +156,14 @@ def screen_key() -> Response:
     return twiml(inbound.screen_pressed(call_sid, step, digits))
 
 
+@bp.route("/twilio/sms", methods=["POST"], content_types=FORM)
+def sms() -> Response:
+    # A text to a tracking number: signed (403 without a valid signature), STOP/START remembered.
+    from chalicelib import texts  # the voice path never loads the messaging TwiML
+
+    return twiml(texts.received(_form("/twilio/sms")))
+
+
 @bp.route("/twilio/fallback", methods=["POST"], content_types=FORM)
 def fallback() -> Response:
     # Twilio only comes here when /twilio/voice failed: forward without the database, to the

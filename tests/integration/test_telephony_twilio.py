@@ -350,6 +350,21 @@ def test_a_line_type_is_one_lookup_the_spec_accepts(lookups_prism_url, recorder)
     assert json.loads(x.body)["line_type_intelligence"] is None and kind is None  # the spec's example: unknown
 
 
+@pytest.mark.parametrize("service", [None, "MG" + "0" * 32])
+def test_a_text_is_one_messages_request_the_spec_accepts(provider, recorder, service):
+    # When a text-back is sent from the tracking number (or through a Messaging Service)
+    sid = provider.send_sms(
+        to="+14155550111", from_="+12015550100", body="Sorry we missed you.", messaging_service_sid=service
+    )
+    # Then it is one POST that Twilio's spec accepts, with the sender as chosen, and its SID is read
+    assert recorder.problems() == []
+    [x] = recorder.exchanges
+    assert (x.method, x.path) == ("POST", f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json")
+    sender = {"MessagingServiceSid": service} if service else {"From": "+12015550100"}
+    assert x.data == {"To": "+14155550111", "Body": "Sorry we missed you.", **sender}
+    assert sid.startswith(("SM", "MM"))
+
+
 def test_a_failed_lookup_leaves_screening_off_and_the_line_is_created(api, settings_env, prism_url):
     # Lookup answering 404 (the v2010 mock has no Lookup paths): the line is made, not screened
     settings_env(TELEPHONY="twilio", TWILIO_API_BASE_URL=prism_url, TWILIO_LOOKUPS_BASE_URL=prism_url)

@@ -163,6 +163,16 @@ class TwilioTelephony:
             if not exc.client_error:  # only a 404 is one here
                 raise
 
+    def send_sms(self, *, to: str, from_: str, body: str, messaging_service_sid: str | None = None) -> str:
+        with _translated(f"texting {to}"):
+            sent = self._rest().messages.create(
+                to=to,
+                from_=from_ if not messaging_service_sid else _or_unset(None),
+                messaging_service_sid=_or_unset(messaging_service_sid),
+                body=body,
+            )
+        return str(sent.sid)
+
     def line_type(self, number: str) -> str | None:
         """Lookup v2's line type intelligence (a paid field: asked once per new line, never per call)."""
         with _translated(f"looking up {number}"):
@@ -173,7 +183,8 @@ class TwilioTelephony:
 
 
 def _hook_fields(hooks: Webhooks) -> dict[str, str]:
-    return {
+    sms = {"sms_url": hooks.sms_url, "sms_method": "POST"} if hooks.sms_url else {}
+    return sms | {
         "voice_url": hooks.voice_url,
         "voice_method": "POST",
         "voice_fallback_url": hooks.voice_fallback_url,
