@@ -101,8 +101,24 @@ def simulate_call(
         root = ElementTree.fromstring(twiml)
         dial, record = root.find("Dial"), root.find("Record")
         if dial is not None:
-            status = {"yes": "completed", "no": "no-answer", "busy": "busy"}.get(answer, "failed")
-            dialled = {**common, "DialCallSid": "CA" + secrets.token_hex(16), "DialCallStatus": status}
+            # "machine": a phone's own voicemail answers (Twilio says completed) but presses nothing.
+            status = {"yes": "completed", "person": "completed", "machine": "completed", "no": "no-answer"}.get(
+                answer, "busy" if answer == "busy" else "failed"
+            )
+            leg = "CA" + secrets.token_hex(16)
+            dialled = {**common, "DialCallSid": leg, "DialCallStatus": status}
+            screen = next((n.get("url", "") for n in dial.iter("Number") if "/twilio/screen/" in n.get("url", "")), "")
+            if screen and status == "completed":
+                # The answerer's leg runs the screen; a person presses 1, a machine does not.
+                leg_params = {**common, "CallSid": leg, "ParentCallSid": sid, "Direction": "outbound-dial"}
+                heard = _post(base, _path(base, screen, screen), leg_params, token)
+                steps.append({"webhook": _path(base, screen, screen), "twiml": heard})
+                gather = ElementTree.fromstring(heard).find("Gather")
+                if answer != "machine" and gather is not None:
+                    key_path = _path(base, gather.get("action", ""), "/twilio/screen-key")
+                    steps.append(
+                        {"webhook": key_path, "twiml": _post(base, key_path, {**leg_params, "Digits": "1"}, token)}
+                    )
             if status == "completed":
                 dialled["DialCallDuration"] = str(talk_seconds)
                 duration += talk_seconds + 2
@@ -134,7 +150,13 @@ def simulate_call(
 @click.command()
 @click.option("--to", "to", required=True, help="the tracking number called (E.164)")
 @click.option("--from", "caller", default="+14155550111", show_default=True)
-@click.option("--answer", type=click.Choice(["yes", "no", "busy"]), default="yes", show_default=True)
+@click.option(
+    "--answer",
+    type=click.Choice(["yes", "person", "machine", "no", "busy"]),
+    default="yes",
+    show_default=True,
+    help="person (= yes) presses a screened line's key; machine: a phone's voicemail answers and presses nothing",
+)
 @click.option("--talk-seconds", type=int, default=42, show_default=True)
 @click.option("--base-url", default=None, help="default: the local stage's PUBLIC_BASE_URL (API_PORT)")
 def call(to: str, caller: str, answer: str, talk_seconds: int, base_url: str | None) -> None:

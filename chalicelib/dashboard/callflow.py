@@ -205,7 +205,7 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
                     {
                         "when": "",
                         "text": "Within a minute the caller gets one text from the number they called: “"
-                        + text_back_words(line["name"], fl)
+                        + text_back_words(line["name"], fl, opened or closed or clock.now())
                         + f"” (at most one per caller in {text_back_hours()} hours; never after a STOP).",
                     }
                 ],
@@ -221,9 +221,10 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def text_back_words(name: str, fl: dict[str, Any]) -> str:
-    """The text-back's words as sent now (the integration's own template)."""
-    return sender.text_for(name, fl, clock.now())
+def text_back_words(name: str, fl: dict[str, Any], at: datetime) -> str:
+    """The text-back's words as sent at ``at`` (the integration's own template; the open-hours words
+    when the line opens at all, as most missed calls come then)."""
+    return sender.text_for(name, fl, at)
 
 
 def text_back_hours() -> int:

@@ -147,12 +147,20 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     for day in ("mon", "tue", "wed", "thu", "fri"):
         page.fill(f"#h-{day}_open", "09:00")
         page.fill(f"#h-{day}_close", "17:00")
+    # ... with call screening, text-back and a longer ring
+    page.check("input[name=screen]")
+    page.check("input[name=text_back]")
+    page.fill("#h-ring_seconds", "25")
     page.click("text=Save call handling")
     expect(page.locator(".notice-ok")).to_contain_text("Call handling saved")
     preview = page.locator(".preview")
     expect(preview).to_contain_text("During business hours")
     expect(preview).to_contain_text("Outside business hours")
     expect(preview).to_contain_text("Thanks for calling Acme")
+    expect(preview).to_contain_text("for about 25 seconds")
+    expect(preview).to_contain_text("must press a key, or the call goes on as not answered")
+    expect(preview).to_contain_text("Within a minute the caller gets one text")
+    expect(page.locator("input[name=screen]")).to_be_checked()
     _check(page, "setup-channel")
 
     # When the owner adds an alert recipient and a webhook and types this month's spend on Google Ads
