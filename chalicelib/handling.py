@@ -20,8 +20,13 @@ expects with no configuration: no whisper, always open, no failover, and a short
       "when_unanswered": "voicemail" | "message",
       "voicemail_prompt": "You've reached {name}. Please leave a message after the tone.",
       "ring_seconds": 20,
-      "screen": true
+      "screen": true,
+      "ring": "in_order" | "together"
     }
+
+``ring: together`` rings the forward-to phone and the backup phones at once (a ring group: the
+first to answer takes the call); ``in_order`` (the default) tries them one after another, each
+for the ring time.
 
 Call screening (``screen``): whoever answers hears the whisper and must press a key to take the
 call; a phone's own voicemail or a machine cannot, so the caller goes on to the next phone or
@@ -72,6 +77,7 @@ FIELDS = {
     "ring_seconds",
     "screen",
     "text_back",
+    "ring",
 }
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 _LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
@@ -126,6 +132,10 @@ def parse(raw: Any) -> dict[str, Any] | None:
                 f"'flow.ring_seconds' must be a whole number of seconds from {MIN_RING_SECONDS} to {MAX_RING_SECONDS}"
             )
         out["ring_seconds"] = ring
+    if "ring" in raw:
+        if raw["ring"] not in ("in_order", "together"):
+            raise BadRequest("'flow.ring' must be 'in_order' (the backup phones one after another) or 'together'")
+        out["ring"] = raw["ring"]
     if "hours" in out and "after_hours" not in out:
         out["after_hours"] = {"action": "voicemail"}
     return out

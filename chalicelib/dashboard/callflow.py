@@ -39,10 +39,11 @@ FIELD_OF = (
     ("flow.hours", "hours_on"),
     ("flow.after_hours", "after_hours_forward"),
     ("flow.failover", "failover"),
+    ("flow.ring_seconds", "ring_seconds"),
+    ("flow.ring", "ring"),
     ("flow.whisper_text", "whisper_text"),
     ("flow.voicemail_prompt", "voicemail_prompt"),
     ("flow.when_unanswered", "when_unanswered"),
-    ("flow.ring_seconds", "ring_seconds"),
     ("flow.", "flow"),
     ("allowed_origins", "allowed_origins"),
     ("original_number", "original_number"),
@@ -109,6 +110,8 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
     failover = _phones(form.get("failover", ""))
     if failover:
         flow["failover"] = failover
+    if form.get("ring") == "together":
+        flow["ring"] = "together"
     flow["when_unanswered"] = "voicemail" if form.get("when_unanswered") == "voicemail" else "message"
     if form.get("voicemail_prompt", "").strip():
         flow["voicemail_prompt"] = form["voicemail_prompt"]
@@ -131,6 +134,7 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         "text_back": "on" if fl.get("text_back") else "",
         "whisper_text": fl.get("whisper_text", ""),
         "failover": "\n".join(v.typed(p) for p in fl.get("failover", [])),
+        "ring": fl.get("ring", "in_order"),
         "when_unanswered": fl.get("when_unanswered", "message"),
         "voicemail_prompt": fl.get("voicemail_prompt", ""),
         "ring_seconds": str(fl.get("ring_seconds", "")),
@@ -188,7 +192,7 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
         plan = twiml.plan(route, opened)
         title = "During business hours" if fl.get("hours") else "When someone calls"
         steps = _steps(twiml.forward(route, "+15555550100", at=opened, call_sid=PREVIEW_SID), route, fl)
-        for step in range(1, len(plan.phones) + 1):
+        for step in range(1, len(plan.groups) + 1):
             steps.append({"when": "If nobody answers, the line is busy or the call fails", "text": ""})
             steps[-1]["text"] = " ".join(
                 s["text"]
@@ -246,7 +250,9 @@ def _describe(verb: ElementTree.Element, route: Route, fl: dict[str, Any]) -> st
     if verb.tag == "Dial":
         phones = [n.text or "" for n in verb.iter("Number")]
         ring = int(verb.get("timeout") or 0) + handling.TWILIO_DIAL_EXTRA_SECONDS
-        text = f"Rings {', '.join(v.display(p) for p in phones)} for about {ring} seconds"
+        shown = [v.display(p) for p in phones]
+        together = f"{', '.join(shown[:-1])} and {shown[-1]} together" if len(shown) > 1 else "".join(shown)
+        text = f"Rings {together} for about {ring} seconds"
         if verb.get("record"):
             text += ", recording the conversation once it is answered"
         if any("/twilio/screen/" in (n.get("url") or "") for n in verb.iter("Number")):

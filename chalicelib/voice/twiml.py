@@ -30,10 +30,19 @@ MISSED_MESSAGE = "Sorry, nobody could take your call right now. Please call agai
 
 @dataclass(frozen=True)
 class Plan:
-    """What the call does now: dial a phone (``phones[step]``), take a voicemail, or say sorry."""
+    """What the call does now: dial the phones of ``groups[step]``, take a voicemail, or say sorry.
+
+    Phones rung in order are a group each; phones rung together (``flow.ring: together``) one group."""
 
     action: str  # "dial", "voicemail" or "message"
     phones: tuple[str, ...] = ()
+    together: bool = False
+
+    @property
+    def groups(self) -> tuple[tuple[str, ...], ...]:
+        if self.together and self.phones:
+            return (self.phones,)
+        return tuple((p,) for p in self.phones)
 
 
 def plan(route: Route, at: datetime) -> Plan:
@@ -46,7 +55,7 @@ def plan(route: Route, at: datetime) -> Plan:
         return Plan("voicemail")
     if not route.forward_to:
         return Plan("message")
-    return Plan("dial", (route.forward_to, *fl.get("failover", [])))
+    return Plan("dial", (route.forward_to, *fl.get("failover", [])), together=fl.get("ring") == "together")
 
 
 def _url(path: str) -> str:
@@ -77,9 +86,10 @@ def forward(
     vr = VoiceResponse()
     fl = route.flow or {}
     p = plan(route, at or clock.now())
-    if p.action == "voicemail" or (p.action == "dial" and step >= len(p.phones) and _unanswered(fl) == "voicemail"):
+    groups = p.groups
+    if p.action == "voicemail" or (p.action == "dial" and step >= len(groups) and _unanswered(fl) == "voicemail"):
         return voicemail(route)
-    if p.action == "message" or step >= len(p.phones):
+    if p.action == "message" or step >= len(groups):
         vr.say(MISSED_MESSAGE if step else CANNOT_CONNECT_MESSAGE)
         vr.hangup()
         return str(vr)
@@ -99,15 +109,16 @@ def forward(
         dial_args["recording_status_callback"] = _url("/twilio/recording-status")
         dial_args["recording_status_callback_method"] = "POST"
     dial = vr.dial(**dial_args)
-    if screened:
-        # Whoever answers hears the whisper and must press a key before the caller is connected.
-        query = urlencode({"call": call_sid, "step": step})
-        dial.number(p.phones[step], url=_url(f"/twilio/screen/{route.kind}/{route.target_id}?{query}"), method="POST")
-    elif fl.get("whisper") and route.target_id:
-        # The agent hears where the call came from before being connected; the caller does not.
-        dial.number(p.phones[step], url=_url(f"/twilio/whisper/{route.kind}/{route.target_id}"), method="POST")
-    else:
-        dial.number(p.phones[step])
+    for phone in groups[step]:  # several: rung together, the first to answer (and press) takes the call
+        if screened:
+            # Whoever answers hears the whisper and must press a key before the caller is connected.
+            query = urlencode({"call": call_sid, "step": step})
+            dial.number(phone, url=_url(f"/twilio/screen/{route.kind}/{route.target_id}?{query}"), method="POST")
+        elif fl.get("whisper") and route.target_id:
+            # The agent hears where the call came from before being connected; the caller does not.
+            dial.number(phone, url=_url(f"/twilio/whisper/{route.kind}/{route.target_id}"), method="POST")
+        else:
+            dial.number(phone)
     return str(vr)
 
 

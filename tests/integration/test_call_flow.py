@@ -206,6 +206,7 @@ def test_blocked_callers_are_rejected_and_stored_as_blocked(api, at):
         ({"ring_seconds": 61}, "ring_seconds"),
         ({"ring_seconds": "20"}, "ring_seconds"),
         ({"ring_seconds": True}, "ring_seconds"),
+        ({"ring": "round"}, "flow.ring"),
         ("everything", "object"),
     ],
 )
@@ -304,3 +305,13 @@ def test_screening_is_on_by_default_only_for_a_mobile_looked_up_once(api, at):
     # Once per new line (not for the one whose owner chose), never per call or per change
     api.call("PATCH", f"/v1/channels/{desk['id']}", {"name": "Front desk"})
     assert lookup.asked == ["+12025550144", "+12025550155", "+12025550144"]
+
+
+def test_a_ring_group_rings_every_phone_at_once_then_voicemail(api, at):
+    # Given a line whose backup phone rings together with its own
+    _, number = line(api, failover=["+12025550111"], ring="together")
+    dial = voice(api, number).find("Dial")
+    # Then both phones are in one <Dial> (the first to answer takes the call)
+    assert [n.text for n in dial.findall("Number")] == ["+12025550144", "+12025550111"]
+    # ... and when neither answers, the caller leaves a voicemail (no second round of ringing)
+    assert dial_result(api, number, "no-answer", 0).find("Record") is not None
