@@ -215,7 +215,12 @@ def repeated_voice(call_sid: str, token: str | None, *, ctx: RequestContext = SY
 
 
 def record_dial_result(
-    params: dict[str, str], step: int, *, screened: bool = False, ctx: RequestContext = SYSTEM
+    params: dict[str, str],
+    step: int,
+    *,
+    screened: bool = False,
+    option: str | None = None,
+    ctx: RequestContext = SYSTEM,
 ) -> CallRecord | None:
     """The <Dial> action's result: answered or missed, talk time, which failover step it was for.
 
@@ -236,6 +241,8 @@ def record_dial_result(
         "dial_step": step,
         "updated_at": clock.now_ms(),
     }
+    if option:
+        values["menu_option"] = option  # carried in the action's URL: no write of its own
     if refused:
         values["screen_refused"] = step + 1  # which phone (1-based) last answered without pressing
     if params.get("DialCallSid"):
@@ -250,10 +257,14 @@ def record_screen_press(call_sid: str, step: int, digits: str, *, ctx: RequestCo
     return upsert({"CallSid": call_sid}, CallChange(set=values), ctx=ctx)
 
 
-def record_voicemail(params: dict[str, str], *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
+def record_voicemail(
+    params: dict[str, str], *, option: str | None = None, ctx: RequestContext = SYSTEM
+) -> CallRecord | None:
     """The <Record> action: the caller left a message (or hung up without one)."""
     duration = _int(params.get("RecordingDuration")) or 0
     values: dict[str, Any] = {"updated_at": clock.now_ms()}
+    if option:
+        values["menu_option"] = option
     if params.get("RecordingUrl") and duration > 0:
         values.update(voicemail=True, recording_url=params["RecordingUrl"], recording_duration=duration)
         if params.get("RecordingSid"):
@@ -383,6 +394,7 @@ def to_dict(c: CallRecord) -> dict[str, Any]:
         ),
         "voicemail": bool(c.voicemail),
         "screen": _screen_of(c),
+        "menu_option": c.menu_option,
         "first_time": c.first_time,
         "first_touch": c.first_touch,
         "outcome": c.outcome,

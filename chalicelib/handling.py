@@ -78,7 +78,10 @@ FIELDS = {
     "screen",
     "text_back",
     "ring",
+    "menu",
 }
+MAX_MENU_OPTIONS = 9
+MAX_LABEL = 40
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 _LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
 _VOICE = re.compile(r"[A-Za-z0-9._-]{1,60}")
@@ -136,6 +139,8 @@ def parse(raw: Any) -> dict[str, Any] | None:
         if raw["ring"] not in ("in_order", "together"):
             raise BadRequest("'flow.ring' must be 'in_order' (the backup phones one after another) or 'together'")
         out["ring"] = raw["ring"]
+    if "menu" in raw:
+        out["menu"] = _menu(raw["menu"])
     if "hours" in out and "after_hours" not in out:
         out["after_hours"] = {"action": "voicemail"}
     return out
@@ -236,6 +241,77 @@ def _after_hours(raw: Any) -> dict[str, Any]:
     if set(raw) != {"action"}:
         raise BadRequest("'flow.after_hours' with action voicemail takes no other settings")
     return {"action": "voicemail"}
+
+
+def _menu(raw: Any) -> dict[str, Any] | None:
+    """``{"prompt": ..., "options": [{"key": "1", "label": "Sales", "forward_to": ...} |
+    {"key": "2", "label": "Service", "action": "voicemail"}], "default": "1"}``; ``None`` clears it."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"prompt", "options", "default"}:
+        raise BadRequest("'flow.menu' must be an object with prompt, options and default")
+    prompt = _text(raw.get("prompt"), "flow.menu.prompt")
+    options = raw.get("options")
+    if not isinstance(options, list) or not 1 <= len(options) <= MAX_MENU_OPTIONS:
+        raise BadRequest(f"'flow.menu.options' must be a list of 1 to {MAX_MENU_OPTIONS} options")
+    out_options: list[dict[str, str]] = []
+    for i, opt in enumerate(options):
+        name = f"flow.menu.options[{i}]"
+        if not isinstance(opt, dict) or set(opt) - {"key", "label", "forward_to", "action"}:
+            raise BadRequest(f"'{name}' must be an object with key, label and forward_to or action")
+        key = opt.get("key")
+        if not isinstance(key, str) or len(key) != 1 or key not in "123456789":
+            raise BadRequest(f"'{name}.key' must be one digit from 1 to 9")
+        if any(o["key"] == key for o in out_options):
+            raise BadRequest(f"'{name}.key' {key} is used by another option")
+        label = _text(opt.get("label"), f"{name}.label")
+        if len(label) > MAX_LABEL:
+            raise BadRequest(f"'{name}.label' is longer than {MAX_LABEL} characters")
+        if opt.get("action") == "voicemail" and "forward_to" not in opt:
+            out_options.append({"key": key, "label": label, "action": "voicemail"})
+        elif "action" in opt:
+            raise BadRequest(f"'{name}' takes either forward_to or action voicemail")
+        else:
+            out_options.append(
+                {"key": key, "label": label, "forward_to": v.e164(opt.get("forward_to"), f"{name}.forward_to")}
+            )
+    default = raw.get("default", out_options[0]["key"])
+    if default not in [o["key"] for o in out_options]:
+        raise BadRequest("'flow.menu.default' must be the key of one of the options")
+    return {"prompt": prompt, "options": out_options, "default": default}
+
+
+def menu_option(flow: dict[str, Any] | None, digits: str | None, speech: str | None) -> dict[str, str] | None:
+    """The option a caller chose by key or by saying its label (or its key); the default when
+    nothing matched; ``None`` when the line has no menu."""
+    menu = (flow or {}).get("menu")
+    if not menu:
+        return None
+    options: list[dict[str, str]] = menu["options"]
+    by_key = {o["key"]: o for o in options}
+    if digits and digits[:1] in by_key:
+        return by_key[digits[:1]]
+    said = (speech or "").lower()
+    words = set(re.findall(r"[a-z0-9]+", said))
+    numbers = {
+        "one": "1",
+        "two": "2",
+        "three": "3",
+        "four": "4",
+        "five": "5",
+        "six": "6",
+        "seven": "7",
+        "eight": "8",
+        "nine": "9",
+    }
+    for word in words:
+        key = numbers.get(word, word)
+        if key in by_key:
+            return by_key[key]
+    for o in options:
+        if o["label"].lower() in said:
+            return o
+    return by_key[menu["default"]]
 
 
 def is_open(flow: dict[str, Any] | None, at: datetime) -> bool:

@@ -41,6 +41,9 @@ FIELD_OF = (
     ("flow.failover", "failover"),
     ("flow.ring_seconds", "ring_seconds"),
     ("flow.ring", "ring"),
+    ("flow.menu.options[0]", "menu_1_to"),
+    ("flow.menu.options[1]", "menu_2_to"),
+    ("flow.menu", "menu_prompt"),
     ("flow.whisper_text", "whisper_text"),
     ("flow.voicemail_prompt", "voicemail_prompt"),
     ("flow.when_unanswered", "when_unanswered"),
@@ -112,6 +115,9 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
         flow["failover"] = failover
     if form.get("ring") == "together":
         flow["ring"] = "together"
+    menu = _menu_from_form(form)
+    if menu is not None:
+        flow["menu"] = menu
     flow["when_unanswered"] = "voicemail" if form.get("when_unanswered") == "voicemail" else "message"
     if form.get("voicemail_prompt", "").strip():
         flow["voicemail_prompt"] = form["voicemail_prompt"]
@@ -121,6 +127,28 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = {"record": checked(form, "record"), "flow": flow}
     body["disclosure"] = form.get("disclosure", "").strip() or None
     return body
+
+
+MENU_KEYS = ("1", "2")  # the form's simple menu: press 1 or 2 (the API takes up to 9)
+
+
+def _menu_from_form(form: dict[str, str]) -> dict[str, Any] | None:
+    """The form's menu (a prompt and options 1 and 2, each a phone or "voicemail"), or ``None``."""
+    prompt = form.get("menu_prompt", "").strip()
+    if not prompt:
+        return None
+    options: list[dict[str, str]] = []
+    for key in MENU_KEYS:
+        label, to = form.get(f"menu_{key}_label", "").strip(), form.get(f"menu_{key}_to", "").strip()
+        if not label and not to:
+            continue
+        option = {"key": key, "label": label}
+        if to.lower() == "voicemail":
+            option["action"] = "voicemail"
+        else:
+            option["forward_to"] = to
+        options.append(option)
+    return {"prompt": prompt, "options": options}
 
 
 def form_from_line(line: dict[str, Any]) -> dict[str, str]:
@@ -149,6 +177,13 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         for day, spans in hours.get("weekly", {}).items():
             if spans:
                 out[f"{day}_open"], out[f"{day}_close"] = spans[0]
+    menu = fl.get("menu") or {}
+    if menu:
+        out["menu_prompt"] = menu["prompt"]
+        for o in menu["options"]:
+            if o["key"] in MENU_KEYS:
+                out[f"menu_{o['key']}_label"] = o["label"]
+                out[f"menu_{o['key']}_to"] = v.typed(o["forward_to"]) if o.get("forward_to") else "voicemail"
     after = fl.get("after_hours") or {}
     if after.get("action") == "forward":
         out.update(after_hours="forward", after_hours_forward=v.typed(after["forward_to"]))
@@ -192,14 +227,32 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
         plan = twiml.plan(route, opened)
         title = "During business hours" if fl.get("hours") else "When someone calls"
         steps = _steps(twiml.forward(route, "+15555550100", at=opened, call_sid=PREVIEW_SID), route, fl)
-        for step in range(1, len(plan.groups) + 1):
-            steps.append({"when": "If nobody answers, the line is busy or the call fails", "text": ""})
-            steps[-1]["text"] = " ".join(
-                s["text"]
-                for s in _steps(
-                    twiml.forward(route, "+15555550100", step=step, at=opened, call_sid=PREVIEW_SID), route, fl
+        if fl.get("menu"):
+            # Each option: what its TwiML does, then (unanswered) what the next step's does.
+            for o in fl["menu"]["options"]:
+                said = [
+                    " ".join(
+                        s["text"]
+                        for s in _steps(
+                            twiml.forward(
+                                route, "+15555550100", step=step, at=opened, call_sid=PREVIEW_SID, option=o["key"]
+                            ),
+                            route,
+                            fl,
+                        )
+                    )
+                    for step in ((0,) if o.get("action") == "voicemail" else (0, 1))
+                ]
+                steps.append({"when": f"Option {o['key']} ({o['label']})", "text": " If nobody answers: ".join(said)})
+        else:
+            for step in range(1, len(plan.groups) + 1):
+                steps.append({"when": "If nobody answers, the line is busy or the call fails", "text": ""})
+                steps[-1]["text"] = " ".join(
+                    s["text"]
+                    for s in _steps(
+                        twiml.forward(route, "+15555550100", step=step, at=opened, call_sid=PREVIEW_SID), route, fl
+                    )
                 )
-            )
         out.append({"title": title, "steps": steps})
     if fl.get("text_back"):
         out.append(
@@ -229,6 +282,20 @@ def text_back_words(name: str, fl: dict[str, Any], at: datetime) -> str:
     """The text-back's words as sent at ``at`` (the integration's own template; the open-hours words
     when the line opens at all, as most missed calls come then)."""
     return sender.text_for(name, fl, at)
+
+
+def _describe_menu(route: Route, fl: dict[str, Any]) -> str:
+    """The menu in words: its prompt, and where each key (or saying the option) leads."""
+    m = fl["menu"]
+    ways = []
+    for o in m["options"]:
+        to = f"rings {v.display(o['forward_to'])}" if o.get("forward_to") else "takes a voicemail"
+        ways.append(f"{o['key']} or “{o['label']}” {to}")
+    default = next(o["label"] for o in m["options"] if o["key"] == m["default"])
+    return (
+        f"The caller hears “{m['prompt']}” and presses or says an option: {'; '.join(ways)}. "
+        f"Nothing pressed: {default}."
+    )
 
 
 def text_back_hours() -> int:
@@ -266,6 +333,8 @@ def _describe(verb: ElementTree.Element, route: Route, fl: dict[str, Any]) -> st
             heard = ElementTree.fromstring(twiml.whisper(route.name, fl)).findtext("Say") or ""  # noqa: S314
             text += f"; whoever answers hears “{heard.strip()}” first (the caller does not)"
         return text + "."
+    if verb.tag == "Gather":
+        return _describe_menu(route, fl)
     if verb.tag == "Record":
         minutes = int(verb.get("maxLength") or twiml.VOICEMAIL_MAX_SECONDS) // 60
         return f"After a beep the caller leaves a voicemail (up to {minutes} minutes); it shows on the call's page."

@@ -64,6 +64,16 @@ def _step() -> int:
     return int(raw)
 
 
+def _option() -> str | None:
+    """The menu option a <Dial> or <Record> action URL carries (one digit), if any."""
+    raw = _query().get("option")
+    if raw is None:
+        return None
+    if len(raw) != 1 or raw not in "123456789":
+        raise BadRequest("'option' must be one digit from 1 to 9")
+    return raw
+
+
 def _idempotency_token() -> str | None:
     """Twilio's I-Twilio-Idempotency-Token: the same on every retry of one request."""
     token = bp.current_request.headers.get("i-twilio-idempotency-token")
@@ -87,11 +97,12 @@ def voice() -> Response:
 def dial_status() -> Response:
     step = _step()
     screened = _query().get("screen") == "1"
-    path = answers.dial_status_path(step, screened) if "step" in _query() else "/twilio/dial-status"
+    option = _option()
+    path = answers.dial_status_path(step, screened, option) if "step" in _query() else "/twilio/dial-status"
     form, verified = _form_if_verifiable(path)
     if not verified:
         return twiml(inbound.dial_finished_unverified(form))
-    return twiml(inbound.dial_finished(form, step, screened=screened))
+    return twiml(inbound.dial_finished(form, step, screened=screened, option=option))
 
 
 @bp.route("/twilio/call-status", methods=["POST"], content_types=FORM)
@@ -110,10 +121,22 @@ def recording_status() -> Response:
 
 @bp.route("/twilio/voicemail", methods=["POST"], content_types=FORM)
 def voicemail() -> Response:
-    form, verified = _form_if_verifiable("/twilio/voicemail")
+    option = _option()
+    form, verified = _form_if_verifiable(answers.voicemail_path(option))
     if not verified:
         return twiml(answers.goodbye())
-    return twiml(inbound.voicemail_finished(form))
+    return twiml(inbound.voicemail_finished(form, option))
+
+
+@bp.route("/twilio/menu/{kind}/{target_id}", methods=["POST"], content_types=FORM)
+def menu(kind: str, target_id: str) -> Response:
+    # The menu's <Gather> action (the caller's own call): the option pressed or said leads on.
+    if kind not in ("channel", "pool", "overflow") or not target_id.replace("_", "").isalnum():
+        raise BadRequest("unknown menu target")
+    form, verified = _form_if_verifiable(f"/twilio/menu/{kind}/{target_id}")
+    if not verified:
+        return twiml(inbound.voice_unverified(form.get("From"), None))
+    return twiml(inbound.menu_chosen(kind, target_id, form))
 
 
 @bp.route("/twilio/whisper/{kind}/{target_id}", methods=["POST"], content_types=FORM)

@@ -81,6 +81,7 @@ class CallRecord:
     degraded: bool | None = None
     voice_token: str | None = None
     dial_step: float | None = None
+    menu_option: str | None = None
     screen_key: str | None = None
     screen_step: float | None = None
     screen_refused: float | None = None

@@ -77,27 +77,79 @@ def screens(route: Route, call_sid: str | None) -> bool:
     return bool((route.flow or {}).get("screen") and route.target_id and call_sid and _SID.fullmatch(call_sid))
 
 
-def forward(
-    route: Route, caller: str | None, *, step: int = 0, at: datetime | None = None, call_sid: str | None = None
-) -> str:
-    """TwiML for the call's next move along ``route``: dial phone ``step``, voicemail, or apologise.
+def option_route(route: Route, key: str) -> tuple[Route, dict[str, str]] | None:
+    """The route a menu option leads to: its own phone (no backup phones, no second menu), then the
+    line's voicemail or message; ``None`` when the line has no such option (any more)."""
+    menu = (route.flow or {}).get("menu") or {}
+    option = next((o for o in menu.get("options", []) if o["key"] == key), None)
+    if option is None:
+        return None
+    fl = {k: v for k, v in (route.flow or {}).items() if k not in ("failover", "ring", "hours", "after_hours", "menu")}
+    phone = option.get("forward_to")
+    return Route(route.kind, route.target_id, route.name, phone, route.record, route.disclosure, fl), option
 
-    ``call_sid`` is the caller's call: a screened line's key press is stored on it."""
+
+def menu(route: Route) -> str:
+    """The line's menu: the disclosure (a recorded line), then "press 1 for ..." by key or by voice;
+    nothing pressed or said still calls the action (its default option)."""
     vr = VoiceResponse()
     fl = route.flow or {}
-    p = plan(route, at or clock.now())
+    m = fl["menu"]
+    if route.record and route.disclosure:
+        _say(vr, route.disclosure, fl)
+    gather = vr.gather(
+        input="dtmf speech",
+        num_digits=1,
+        timeout=5,
+        speech_timeout="auto",
+        hints=", ".join(o["label"] for o in m["options"]),
+        action=_url(f"/twilio/menu/{route.kind}/{route.target_id}"),
+        method="POST",
+        action_on_empty_result=True,
+    )
+    kwargs = {k: fl[f"disclosure_{k}"] for k in ("voice", "language") if fl.get(f"disclosure_{k}")}
+    gather.say(m["prompt"], **kwargs)
+    return str(vr)
+
+
+def forward(
+    route: Route,
+    caller: str | None,
+    *,
+    step: int = 0,
+    at: datetime | None = None,
+    call_sid: str | None = None,
+    option: str | None = None,
+) -> str:
+    """TwiML for the call's next move along ``route``: its menu, dial phone ``step``, voicemail, or apologise.
+
+    ``call_sid`` is the caller's call: a screened line's key press is stored on it. ``option`` is
+    the menu option the caller chose: its phone, then the line's voicemail or message."""
+    vr = VoiceResponse()
+    fl = route.flow or {}
+    when = at or clock.now()
+    if option is not None:
+        chosen = option_route(route, option)
+        if chosen is not None:
+            route, opt = chosen
+            fl = route.flow or {}
+            if opt.get("action") == "voicemail":
+                return voicemail(route, option=option)
+    elif step == 0 and fl.get("menu") and route.target_id and handling.is_open(fl, when):
+        return menu(route)
+    p = plan(route, when)
     groups = p.groups
     if p.action == "voicemail" or (p.action == "dial" and step >= len(groups) and _unanswered(fl) == "voicemail"):
-        return voicemail(route)
+        return voicemail(route, option=option)
     if p.action == "message" or step >= len(groups):
         vr.say(MISSED_MESSAGE if step else CANNOT_CONNECT_MESSAGE)
         vr.hangup()
         return str(vr)
-    if step == 0 and route.record and route.disclosure:
-        _say(vr, route.disclosure, fl)
+    if step == 0 and option is None and route.record and route.disclosure:
+        _say(vr, route.disclosure, fl)  # a menu said it before the menu
     screened = screens(route, call_sid)
     dial_args: dict[str, Any] = {
-        "action": _url(dial_status_path(step, screened)),
+        "action": _url(dial_status_path(step, screened, option)),
         "method": "POST",
         "timeout": handling.dial_timeout(handling.ring_seconds(fl, get_settings().ring_timeout_seconds)),
         "answer_on_bridge": True,
@@ -122,9 +174,16 @@ def forward(
     return str(vr)
 
 
-def dial_status_path(step: int, screened: bool = False) -> str:
-    """The <Dial> action's path and query, exactly as Twilio signs it."""
-    return f"/twilio/dial-status?step={step}" + ("&screen=1" if screened else "")
+def dial_status_path(step: int, screened: bool = False, option: str | None = None) -> str:
+    """The <Dial> action's path and query, exactly as Twilio signs it (the menu option rides along,
+    so it is stored with the dial's result, with no write of its own)."""
+    return (
+        f"/twilio/dial-status?step={step}" + ("&screen=1" if screened else "") + (f"&option={option}" if option else "")
+    )
+
+
+def voicemail_path(option: str | None = None) -> str:
+    return "/twilio/voicemail" + (f"?option={option}" if option else "")
 
 
 def screen(name: str | None, fl: dict[str, Any], call_sid: str, step: int) -> str:
@@ -148,12 +207,12 @@ def _unanswered(fl: dict[str, Any]) -> str:
     return str(fl.get("when_unanswered", "message"))
 
 
-def voicemail(route: Route) -> str:
+def voicemail(route: Route, *, option: str | None = None) -> str:
     vr = VoiceResponse()
     fl = route.flow or {}
     _say(vr, handling.voicemail_prompt(fl, route.name), fl)
     vr.record(
-        action=_url("/twilio/voicemail"),
+        action=_url(voicemail_path(option)),
         method="POST",
         max_length=VOICEMAIL_MAX_SECONDS,
         timeout=5,

@@ -147,7 +147,12 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     for day in ("mon", "tue", "wed", "thu", "fri"):
         page.fill(f"#h-{day}_open", "09:00")
         page.fill(f"#h-{day}_close", "17:00")
-    # ... with call screening, text-back and a longer ring
+    # ... with a menu, call screening, text-back and a longer ring
+    page.fill("#h-menu_prompt", "For sales press 1. For service press 2.")
+    page.fill("#h-menu_1_label", "Sales")
+    page.fill("#h-menu_1_to", "(202) 555-0144")
+    page.fill("#h-menu_2_label", "Service")
+    page.fill("#h-menu_2_to", "voicemail")
     page.check("input[name=screen]")
     page.check("input[name=text_back]")
     page.fill("#h-ring_seconds", "25")
@@ -158,6 +163,9 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     expect(preview).to_contain_text("Outside business hours")
     expect(preview).to_contain_text("Thanks for calling Acme")
     expect(preview).to_contain_text("for about 25 seconds")
+    expect(preview).to_contain_text("“For sales press 1. For service press 2.” and presses or says an option")
+    expect(preview).to_contain_text("2 or “Service” takes a voicemail")
+    expect(page.locator("#h-menu_2_to")).to_have_value("voicemail")
     expect(preview).to_contain_text("must press a key, or the call goes on as not answered")
     expect(preview).to_contain_text("Within a minute the caller gets one text")
     expect(page.locator("input[name=screen]")).to_be_checked()

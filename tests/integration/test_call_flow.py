@@ -207,6 +207,13 @@ def test_blocked_callers_are_rejected_and_stored_as_blocked(api, at):
         ({"ring_seconds": "20"}, "ring_seconds"),
         ({"ring_seconds": True}, "ring_seconds"),
         ({"ring": "round"}, "flow.ring"),
+        ({"menu": {"prompt": "Hi", "options": []}}, "flow.menu.options"),
+        ({"menu": {"prompt": "Hi", "options": [{"key": "0", "label": "A", "action": "voicemail"}]}}, "key"),
+        ({"menu": {"prompt": "Hi", "options": [{"key": "1", "label": "A", "forward_to": "x"}]}}, "forward_to"),
+        (
+            {"menu": {"prompt": "Hi", "options": [{"key": "1", "label": "A", "action": "voicemail"}], "default": "2"}},
+            "default",
+        ),
         ("everything", "object"),
     ],
 )
@@ -315,3 +322,48 @@ def test_a_ring_group_rings_every_phone_at_once_then_voicemail(api, at):
     assert [n.text for n in dial.findall("Number")] == ["+12025550144", "+12025550111"]
     # ... and when neither answers, the caller leaves a voicemail (no second round of ringing)
     assert dial_result(api, number, "no-answer", 0).find("Record") is not None
+
+
+MENU = {
+    "prompt": "For sales press 1. For service press 2.",
+    "options": [
+        {"key": "1", "label": "Sales", "forward_to": "+12025550166"},
+        {"key": "2", "label": "Service", "action": "voicemail"},
+    ],
+    "default": "1",
+}
+
+
+def test_a_menu_choice_routes_and_is_stored_with_the_next_steps_result(api, at):
+    # Given a recorded line with a menu
+    ch, number = line(api, menu=MENU)
+    root = voice(api, number)
+    # Then the caller hears the disclosure, then the menu by key or voice
+    assert [e.tag for e in root] == ["Say", "Gather"]
+    gather = root.find("Gather")
+    assert gather.get("action") == f"{BASE_URL}/twilio/menu/channel/{ch['id']}" and gather.get("input") == "dtmf speech"
+    assert gather.get("actionOnEmptyResult") == "true" and gather.findtext("Say") == MENU["prompt"]
+    # When the caller says "service", the line's voicemail takes the message, and the option is stored
+    base = {"CallSid": "CA1", "From": CALLER, "To": number}
+    chose = ElementTree.fromstring(
+        api.twilio(f"/twilio/menu/channel/{ch['id']}", base | {"SpeechResult": "Service."}).body
+    )
+    assert chose.find("Record").get("action") == f"{BASE_URL}/twilio/voicemail?option=2"
+    left = base | {"RecordingUrl": "https://api.twilio.com/RE5", "RecordingDuration": "6", "RecordingSid": "RE5"}
+    api.twilio("/twilio/voicemail?option=2", left)
+    assert (call(api)["menu_option"], call(api)["voicemail"]) == ("2", True)
+    # When another caller presses nothing, the default (sales) rings, with no second disclosure
+    other = {"CallSid": "CA2", "From": CALLER, "To": number}
+    voice(api, number, sid="CA2")
+    rang = ElementTree.fromstring(api.twilio(f"/twilio/menu/channel/{ch['id']}", other).body)
+    assert [e.tag for e in rang] == ["Dial"] and rang.find("Dial/Number").text == "+12025550166"
+    assert rang.find("Dial").get("action") == f"{BASE_URL}/twilio/dial-status?step=0&option=1"
+    # ... and unanswered, it goes to the line's voicemail, the option kept
+    after = ElementTree.fromstring(
+        api.twilio("/twilio/dial-status?step=0&option=1", other | {"DialCallStatus": "no-answer"}).body
+    )
+    assert after.find("Record").get("action") == f"{BASE_URL}/twilio/voicemail?option=1"
+    assert call(api, "CA2")["menu_option"] == "1"
+    # A bad option in a URL is a 400, an unsigned menu answer a 403
+    assert api.twilio("/twilio/dial-status?step=0&option=x", other | {"DialCallStatus": "busy"}).status_code == 400
+    assert api.twilio(f"/twilio/menu/channel/{ch['id']}", other, signature=None).status_code == 403
