@@ -38,6 +38,7 @@ class LocalTelephony:
         self.area_codes = area_codes or ("201",)
         self.hooks: dict[str, Webhooks] = {}
         self.sent: list[dict[str, str]] = []
+        self.calls: list[dict[str, str]] = []
 
     def _taken(self) -> set[str]:
         """Numbers never offered: ours, and every phone a line forwards to or a pool's page shows. A
@@ -106,6 +107,12 @@ class LocalTelephony:
         """No carrier: the text is kept in ``sent`` (and logged), so tests and ``make run`` can see it."""
         sid = "SM" + hashlib.sha256(f"{to}|{from_}|{body}|{len(self.sent)}".encode()).hexdigest()[:32]
         self.sent.append({"sid": sid, "to": to, "from": from_, "body": body})
+        return sid
+
+    def start_call(self, *, to: str, from_: str, url: str) -> str:
+        """No carrier: the call is kept in ``calls`` (what ``make call`` could play against the app)."""
+        sid = "CA" + hashlib.sha256(f"{to}|{from_}|{url}|{len(self.calls)}".encode()).hexdigest()[:32]
+        self.calls.append({"sid": sid, "to": to, "from": from_, "url": url})
         return sid
 
     def line_type(self, number: str) -> str | None:

@@ -395,6 +395,9 @@ def to_dict(c: CallRecord) -> dict[str, Any]:
         "voicemail": bool(c.voicemail),
         "screen": _screen_of(c),
         "menu_option": c.menu_option,
+        "called_back": (
+            {"at": clock.iso(int(c.called_back_at)), "call_sid": c.callback_sid} if c.called_back_at else None
+        ),
         "first_time": c.first_time,
         "first_touch": c.first_touch,
         "outcome": c.outcome,

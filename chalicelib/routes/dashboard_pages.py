@@ -14,17 +14,19 @@ from urllib.parse import quote, urlencode
 
 from chalice import Blueprint, Response
 
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, Conflict, UpstreamError
 from chalicelib.core.settings import get_settings
 from chalicelib.routes import lazy_module
 from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
+    from chalicelib import callback_dial
     from chalicelib.dashboard import logpage, overview, setup, story, web
     from chalicelib.integrations.conversions import pages as conversions
     from chalicelib.recordings import playback
     from chalicelib.reports import outcomes
 else:  # dashboard only: loaded on its first request (see lazy_module)
+    callback_dial = lazy_module("chalicelib.callback_dial")
     logpage = lazy_module("chalicelib.dashboard.logpage")
     overview = lazy_module("chalicelib.dashboard.overview")
     story = lazy_module("chalicelib.dashboard.story")
@@ -117,6 +119,29 @@ def save_outcome(sid: str) -> Response:
             req, "call.html", viewer=viewer, status=400, error=exc.message, conversions=sent, **data, **_common()
         )
     return web.redirect(f"/dashboard/calls/{quote(sid)}?" + urlencode({"saved": "1"}))
+
+
+@bp.route("/dashboard/calls/{sid}/call-back", methods=["POST"], content_types=FORMS)
+def call_back(sid: str) -> Response:
+    req = bp.current_request
+    viewer = web.require(req, role="admin")  # it rings phones and costs money
+    web.check_csrf(req, viewer)
+    try:
+        callback_dial.call_back(sid, ctx=viewer.context)
+    except (Conflict, UpstreamError) as exc:
+        data = story.story(sid)
+        sent = conversions.of_call(sid)
+        return web.render(
+            req,
+            "call.html",
+            viewer=viewer,
+            status=exc.status,
+            callback_error=exc.message,
+            conversions=sent,
+            **data,
+            **_common(),
+        )
+    return web.redirect(f"/dashboard/calls/{quote(sid)}?" + urlencode({"called_back": "1"}))
 
 
 @bp.route("/dashboard/calls/{sid}/recording", methods=["GET"])

@@ -179,6 +179,16 @@ def screen_key() -> Response:
     return twiml(inbound.screen_pressed(call_sid, step, digits))
 
 
+@bp.route("/twilio/bridge", methods=["POST"], content_types=FORM)
+def bridge() -> Response:
+    # A call back: the owner's phone answered; connect it to the caller. Signed with its query.
+    to, tracking = _query().get("to", ""), _query().get("from", "")
+    if not (is_e164(to) and is_e164(tracking)):
+        raise BadRequest("'to' and 'from' must be E.164 phone numbers")
+    _form(f"/twilio/bridge?{urlencode({'to': to, 'from': tracking})}")
+    return twiml(answers.bridge(to, tracking))
+
+
 @bp.route("/twilio/sms", methods=["POST"], content_types=FORM)
 def sms() -> Response:
     # A text to a tracking number: signed (403 without a valid signature), STOP/START remembered.

@@ -82,6 +82,8 @@ class CallRecord:
     voice_token: str | None = None
     dial_step: float | None = None
     menu_option: str | None = None
+    callback_sid: str | None = None
+    called_back_at: float | None = None
     screen_key: str | None = None
     screen_step: float | None = None
     screen_refused: float | None = None

@@ -224,7 +224,10 @@ class CallModel(StoreModel):
     dial_step = NumberAttribute(null=True)  # which phone of the failover list the last dial result is for
     # Call screening: the key the answerer pressed and for which phone (step); a screened dial
     # counts as answered only with a press for its own step, whatever Twilio's dial status says.
-    menu_option = UnicodeAttribute(null=True)  # the key of the menu option the caller chose
+    menu_option = UnicodeAttribute(null=True)
+    # Called back from the dashboard: the outbound call's SID (the owner's phone, then the caller) and when.
+    callback_sid = UnicodeAttribute(null=True)
+    called_back_at = NumberAttribute(null=True)  # the key of the menu option the caller chose
     screen_key = UnicodeAttribute(null=True)
     screen_step = NumberAttribute(null=True)
     screen_refused = NumberAttribute(null=True)  # the screened phone (1-based) that last answered without a press

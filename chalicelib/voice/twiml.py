@@ -232,6 +232,15 @@ def whisper(name: str | None, fl: dict[str, Any]) -> str:
     return str(vr)
 
 
+def bridge(caller: str, tracking: str) -> str:
+    """The owner answered a call back: connect them to the caller, who sees the tracking number."""
+    vr = VoiceResponse()
+    vr.say("Connecting you to the caller.")
+    dial = vr.dial(caller_id=tracking, answer_on_bridge=True, timeout=handling.dial_timeout(30))
+    dial.number(caller)
+    return str(vr)
+
+
 def reject() -> str:
     vr = VoiceResponse()
     vr.reject(reason="rejected")

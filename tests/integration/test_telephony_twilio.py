@@ -365,6 +365,18 @@ def test_a_text_is_one_messages_request_the_spec_accepts(provider, recorder, ser
     assert sid.startswith(("SM", "MM"))
 
 
+def test_a_call_back_is_one_calls_request_the_spec_accepts(provider, recorder):
+    # When the dashboard calls a caller back: the business's phone first, with the bridge's URL
+    url = f"{BASE_URL}/twilio/bridge?to=%2B14155550111&from=%2B12015550100"
+    sid = provider.start_call(to="+12025550144", from_="+12015550100", url=url)
+    # Then it is one POST the spec accepts, with no status callback (the leg is no inbound call)
+    assert recorder.problems() == []
+    [x] = recorder.exchanges
+    assert (x.method, x.path) == ("POST", f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json")
+    assert x.data == {"To": "+12025550144", "From": "+12015550100", "Url": url, "Method": "POST"}
+    assert sid.startswith("CA")
+
+
 def test_a_failed_lookup_leaves_screening_off_and_the_line_is_created(api, settings_env, prism_url):
     # Lookup answering 404 (the v2010 mock has no Lookup paths): the line is made, not screened
     settings_env(TELEPHONY="twilio", TWILIO_API_BASE_URL=prism_url, TWILIO_LOOKUPS_BASE_URL=prism_url)

@@ -173,6 +173,12 @@ class TwilioTelephony:
             )
         return str(sent.sid)
 
+    def start_call(self, *, to: str, from_: str, url: str) -> str:
+        # No status callback: /twilio/call-status would store the outbound leg as an inbound call.
+        with _translated(f"calling {to}"):
+            made = self._rest().calls.create(to=to, from_=from_, url=url, method="POST")
+        return str(made.sid)
+
     def line_type(self, number: str) -> str | None:
         """Lookup v2's line type intelligence (a paid field: asked once per new line, never per call)."""
         with _translated(f"looking up {number}"):

@@ -76,6 +76,10 @@ class Telephony(Protocol):
         retried here: the Messages API has no idempotency key, so a retry could text twice."""
         ...
 
+    def start_call(self, *, to: str, from_: str, url: str) -> str:
+        """Ring ``to`` showing ``from_``; once answered, Twilio asks ``url`` what to do. Its CallSid."""
+        ...
+
     def line_type(self, number: str) -> str | None:
         """What kind of line ``number`` is (``mobile``, ``landline``, ``fixedVoip``, ...), ``None``
         when unknown: one Lookup, asked when a line is created (is call screening on by default?)."""
