@@ -205,6 +205,18 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     page.goto(dashboard.url("/dashboard/start"))
     expect(page.locator("#checklist-heading")).to_contain_text("4 of 4 done")
 
+    # When a caller nobody answers leaves a voicemail (the menu's phone rang out, or after hours)
+    missed = simulate_call(
+        base, channel_number, "+14155550188", answer="no", token=stack_mod.AUTH_TOKEN, api_key=stack_mod.API_KEY
+    )
+    assert missed["call"]["result"] == "voicemail"
+    # Then the call's page offers to call them back, and the button rings the business's phone
+    page.goto(dashboard.url(f"/dashboard/calls/{missed['call_sid']}"))
+    _check(page, "call-back")
+    page.click("text=Call +14155550188 back")
+    expect(page.locator("#call-back .notice-ok")).to_contain_text("answer it and you are connected")
+    expect(page.locator("#call-back")).to_contain_text("Called back")
+
     # When a pool number is released, the confirmation says what happens to calls to it first
     page.goto(dashboard.url("/dashboard/numbers?q=website"))
     before = page.locator("#numbers-table tbody tr").count()
