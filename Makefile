@@ -77,7 +77,7 @@ run: venv
 # Play Twilio's side of a call against `make run`: make call TO=+12015550100 [FROM=...] [ANSWER=no]
 # The CLI takes make run's DDB_PORT and API_PORT, so `make call API_PORT=8100` reaches `make run API_PORT=8100`.
 call: venv
-	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)") $(if $(DIGITS),--digits "$(DIGITS)")
 
 # Pause and resume `make run`'s embedded DynamoDB: while paused every request to it hangs,
 # as an unreachable endpoint does; calls are still forwarded and completed once it is back.

@@ -23,6 +23,7 @@ from bench import common
 
 N = 200
 HANG_N = 5
+MENU_N = 30  # menu calls: the voice webhook, then the menu's answer (issue 28: at most one request more per step)
 SITE = "https://shop.example.com"
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 
@@ -137,6 +138,7 @@ def _measure() -> dict[str, Any]:
                 times[kind].append(post(client, 2 * i + kind.startswith("p"), to))
                 counts[kind].append(counter.total)
             times["bare"].append(bare())
+        menu_counts = _menu_steps(client, counter)
         with dynamodb_failing("hang", read_timeout=get_settings().webhook_read_timeout):
             for i in range(HANG_N):
                 times["hanging"].append(post(client, 10**7 + i, channel_number))
@@ -156,6 +158,10 @@ def _measure() -> dict[str, Any]:
         "dynamodb_hanging_to_bare_twiml_ratio": round(med["hanging"] / med["bare"], 1),
         "dynamodb_hanging_to_normal_channel_call_ratio": round(med["hanging"] / med["channel"], 1),
         "budget_requests_max": 5,
+        # A line with a menu: its voice webhook (the menu, no <Dial>) and the menu's answer (the option's <Dial>).
+        "menu_requests_per_step": {
+            step: {"median": statistics.median(c), "max": max(c)} for step, c in menu_counts.items()
+        },
     }
 
 
@@ -203,16 +209,62 @@ def _ssm_requests(client: Any, post: Callable[[Any, int, str], float], to: str) 
     return {"voice_webhooks": SSM_CALLS, "requests": len(sent), "operations": sorted(set(sent))}
 
 
+def _menu_steps(client: Any, counter: common.RequestCounter) -> dict[str, list[int]]:
+    """DynamoDB requests of a menu call's two steps, signed as Twilio signs them."""
+    from twilio.request_validator import RequestValidator
+
+    from chalicelib import channels, numbers
+    from chalicelib.core.settings import get_settings
+
+    menu = {
+        "prompt": "For sales press 1.",
+        "options": [{"key": "1", "label": "Sales", "forward_to": "+12025550166"}],
+    }
+    ch = channels.create({"name": "Menu line", "forward_to": "+12025550144", "flow": {"menu": menu}})
+    number = numbers.provision({"channel_id": ch["id"]})["number"]
+    s = get_settings()
+    validator = RequestValidator(s.twilio_auth_token)
+
+    def signed(path: str, params: dict[str, str], expect: bytes) -> None:
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": validator.compute_signature(s.public_base_url + path, params),
+        }
+        r = client.http.post(path, headers=headers, body=urlencode(params))
+        assert r.status_code == 200 and expect in r.body, r.body
+
+    counts: dict[str, list[int]] = {"voice_webhook": [], "menu_answer": []}
+    for i in range(MENU_N):
+        params = {"CallSid": f"CA9{i:031d}", "From": "+14155550111", "To": number, "CallStatus": "ringing"}
+        counter.reset()
+        signed("/twilio/voice", params, b"<Gather")
+        counts["voice_webhook"].append(counter.total)
+        counter.reset()
+        signed(f"/twilio/menu/channel/{ch['id']}", params | {"Digits": "1"}, b"+12025550166")
+        counts["menu_answer"].append(counter.total)
+    return counts
+
+
 def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     req = r["requests_per_voice_webhook"]
     ch, pool = req["channel"], req["pool"]
     ssm = r["ssm_requests_first_voice_webhooks"]
+    menu = r.get("menu_requests_per_step") or {}
+    rows = [
+        (
+            f"DynamoDB requests, menu call: {step.replace('_', ' ')} (median / max)",
+            f"{c['median']:g} / {c['max']}",
+            "≤ channel call" if step == "voice_webhook" else "≤ 1",
+        )
+        for step, c in menu.items()
+    ]
     return [
         (
             f"SSM requests of a new container's first {ssm['voice_webhooks']} voice webhooks (token + caller key)",
             f"{ssm['requests']} ({', '.join(ssm['operations'])})",
             "1",
         ),
+        *rows,
         ("DynamoDB requests per voice webhook, channel call (median / max)", f"{ch['median']:g} / {ch['max']}", "≤ 5"),
         ("DynamoDB requests per voice webhook, pool call (median / max)", f"{pool['median']:g} / {pool['max']}", "≤ 5"),
         ("Voice webhook ÷ bare TwiML render, channel call", f"{r['channel_call_to_bare_twiml_ratio']:g}x", "—"),

@@ -87,6 +87,7 @@ def simulate_call(
     talk_seconds: int = 42,
     token: str | None = None,
     api_key: str | None = None,
+    digits: str = "",
 ) -> dict[str, Any]:
     """Play one inbound call against a running server; returns the TwiML steps and the stored call."""
     token = token or _setting("TWILIO_AUTH_TOKEN")
@@ -99,10 +100,31 @@ def simulate_call(
     duration = 4
     for _ in range(10):  # the primary phone, then each failover phone, then maybe voicemail
         root = ElementTree.fromstring(twiml)
-        dial, record = root.find("Dial"), root.find("Record")
-        if dial is not None:
-            status = {"yes": "completed", "no": "no-answer", "busy": "busy"}.get(answer, "failed")
-            dialled = {**common, "DialCallSid": "CA" + secrets.token_hex(16), "DialCallStatus": status}
+        dial, record, gather = root.find("Dial"), root.find("Record"), root.find("Gather")
+        if gather is not None:  # a menu: press ``digits`` (nothing: its default)
+            path = _path(base, gather.get("action", ""), "/twilio/menu")
+            twiml = _post(base, path, {**common, **({"Digits": digits} if digits else {})}, token)
+            steps.append({"webhook": path, "twiml": twiml})
+            duration += 5
+        elif dial is not None:
+            # "machine": a phone's own voicemail answers (Twilio says completed) but presses nothing.
+            status = {"yes": "completed", "person": "completed", "machine": "completed", "no": "no-answer"}.get(
+                answer, "busy" if answer == "busy" else "failed"
+            )
+            leg = "CA" + secrets.token_hex(16)
+            dialled = {**common, "DialCallSid": leg, "DialCallStatus": status}
+            screen = next((n.get("url", "") for n in dial.iter("Number") if "/twilio/screen/" in n.get("url", "")), "")
+            if screen and status == "completed":
+                # The answerer's leg runs the screen; a person presses 1, a machine does not.
+                leg_params = {**common, "CallSid": leg, "ParentCallSid": sid, "Direction": "outbound-dial"}
+                heard = _post(base, _path(base, screen, screen), leg_params, token)
+                steps.append({"webhook": _path(base, screen, screen), "twiml": heard})
+                gather = ElementTree.fromstring(heard).find("Gather")
+                if answer != "machine" and gather is not None:
+                    key_path = _path(base, gather.get("action", ""), "/twilio/screen-key")
+                    steps.append(
+                        {"webhook": key_path, "twiml": _post(base, key_path, {**leg_params, "Digits": "1"}, token)}
+                    )
             if status == "completed":
                 dialled["DialCallDuration"] = str(talk_seconds)
                 duration += talk_seconds + 2
@@ -134,13 +156,20 @@ def simulate_call(
 @click.command()
 @click.option("--to", "to", required=True, help="the tracking number called (E.164)")
 @click.option("--from", "caller", default="+14155550111", show_default=True)
-@click.option("--answer", type=click.Choice(["yes", "no", "busy"]), default="yes", show_default=True)
+@click.option(
+    "--answer",
+    type=click.Choice(["yes", "person", "machine", "no", "busy"]),
+    default="yes",
+    show_default=True,
+    help="person (= yes) presses a screened line's key; machine: a phone's voicemail answers and presses nothing",
+)
 @click.option("--talk-seconds", type=int, default=42, show_default=True)
+@click.option("--digits", default="", help="the key pressed at a line's menu (empty: its default)")
 @click.option("--base-url", default=None, help="default: the local stage's PUBLIC_BASE_URL (API_PORT)")
-def call(to: str, caller: str, answer: str, talk_seconds: int, base_url: str | None) -> None:
+def call(to: str, caller: str, answer: str, talk_seconds: int, digits: str, base_url: str | None) -> None:
     """Simulate one inbound call against a running local server and print the TwiML and the stored call."""
     base = (base_url or _setting("PUBLIC_BASE_URL")).rstrip("/")
-    result = simulate_call(base, to, caller, answer, talk_seconds)
+    result = simulate_call(base, to, caller, answer, talk_seconds, digits=digits)
     for step in result["steps"]:
         click.echo(f"--> {step['webhook']}\n{step['twiml']}\n")
     click.echo(json.dumps(result["call"], indent=2))

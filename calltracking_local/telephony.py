@@ -37,6 +37,8 @@ class LocalTelephony:
     def __init__(self, *, area_codes: tuple[str, ...]) -> None:
         self.area_codes = area_codes or ("201",)
         self.hooks: dict[str, Webhooks] = {}
+        self.sent: list[dict[str, str]] = []
+        self.calls: list[dict[str, str]] = []
 
     def _taken(self) -> set[str]:
         """Numbers never offered: ours, and every phone a line forwards to or a pool's page shows. A
@@ -100,6 +102,22 @@ class LocalTelephony:
         folder = deleted_dir()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / _checked(recording_sid)).touch()
+
+    def send_sms(self, *, to: str, from_: str, body: str, messaging_service_sid: str | None = None) -> str:
+        """No carrier: the text is kept in ``sent`` (and logged), so tests and ``make run`` can see it."""
+        sid = "SM" + hashlib.sha256(f"{to}|{from_}|{body}|{len(self.sent)}".encode()).hexdigest()[:32]
+        self.sent.append({"sid": sid, "to": to, "from": from_, "body": body})
+        return sid
+
+    def start_call(self, *, to: str, from_: str, url: str) -> str:
+        """No carrier: the call is kept in ``calls`` (what ``make call`` could play against the app)."""
+        sid = "CA" + hashlib.sha256(f"{to}|{from_}|{url}|{len(self.calls)}".encode()).hexdigest()[:32]
+        self.calls.append({"sid": sid, "to": to, "from": from_, "url": url})
+        return sid
+
+    def line_type(self, number: str) -> str | None:
+        """The fictional range has no carrier to ask: unknown, so screening stays off by default."""
+        return None
 
     def recording_deleted(self, recording_sid: str) -> bool:
         return (deleted_dir() / _checked(recording_sid)).exists()

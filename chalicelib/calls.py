@@ -68,6 +68,19 @@ def result_of(c: CallRecord) -> str | None:
     return None
 
 
+def screen_passed(dial_status: str, step: int, c: CallRecord | None) -> bool:
+    """A screened phone was taken: it answered and whoever answered pressed a key for this very
+    phone (``step``). Twilio says ``completed`` for a phone whose voicemail answered and heard the
+    prompt: only the stored press tells a person from a machine."""
+    return (
+        dial_status in ANSWERED_DIAL_STATUSES
+        and c is not None
+        and bool(c.screen_key)
+        and c.screen_step is not None
+        and int(c.screen_step) == step
+    )
+
+
 def caller_fields(params: dict[str, str]) -> dict[str, Any]:
     """Who called which number, from a Twilio request's form."""
     return {
@@ -201,28 +214,57 @@ def repeated_voice(call_sid: str, token: str | None, *, ctx: RequestContext = SY
     return "retry" if store.voice_token(call_sid, ctx=ctx) == token else "repeat"
 
 
-def record_dial_result(params: dict[str, str], step: int, *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
+def record_dial_result(
+    params: dict[str, str],
+    step: int,
+    *,
+    screened: bool = False,
+    option: str | None = None,
+    ctx: RequestContext = SYSTEM,
+) -> CallRecord | None:
     """The <Dial> action's result: answered or missed, talk time, which failover step it was for.
 
     A result for an earlier step never overwrites a later one, whatever order Twilio sends them.
+    A screened dial (``screened``) counts as answered only with a key press stored for its step
+    (one read more, on this callback only); one answered without a press is marked refused.
     """
     status = params.get("DialCallStatus", "")
+    answered = status in ANSWERED_DIAL_STATUSES
+    refused = False
+    if screened and answered:
+        answered = screen_passed(status, step, store.get(params.get("CallSid", ""), consistent=True, ctx=ctx))
+        refused = not answered
     values: dict[str, Any] = {
         "dial_status": status or "unknown",
-        "answered": status in ANSWERED_DIAL_STATUSES,
+        "answered": answered,
         "talk_time": _int(params.get("DialCallDuration")) or 0,
         "dial_step": step,
         "updated_at": clock.now_ms(),
     }
+    if option:
+        values["menu_option"] = option  # carried in the action's URL: no write of its own
+    if refused:
+        values["screen_refused"] = step + 1  # which phone (1-based) last answered without pressing
     if params.get("DialCallSid"):
         values["dial_call_sid"] = params["DialCallSid"]
     return upsert(params, CallChange(set=values), guard=store.dial_step_at_most(step), ctx=ctx)
 
 
-def record_voicemail(params: dict[str, str], *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
+def record_screen_press(call_sid: str, step: int, digits: str, *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
+    """Whoever answered screened phone ``step`` pressed ``digits``: the call is theirs. Stored before
+    the <Dial> ends, so its result can tell a person from a phone's voicemail."""
+    values = {"screen_key": digits[:8], "screen_step": step, "updated_at": clock.now_ms()}
+    return upsert({"CallSid": call_sid}, CallChange(set=values), ctx=ctx)
+
+
+def record_voicemail(
+    params: dict[str, str], *, option: str | None = None, ctx: RequestContext = SYSTEM
+) -> CallRecord | None:
     """The <Record> action: the caller left a message (or hung up without one)."""
     duration = _int(params.get("RecordingDuration")) or 0
     values: dict[str, Any] = {"updated_at": clock.now_ms()}
+    if option:
+        values["menu_option"] = option
     if params.get("RecordingUrl") and duration > 0:
         values.update(voicemail=True, recording_url=params["RecordingUrl"], recording_duration=duration)
         if params.get("RecordingSid"):
@@ -351,6 +393,11 @@ def to_dict(c: CallRecord) -> dict[str, Any]:
             else None
         ),
         "voicemail": bool(c.voicemail),
+        "screen": _screen_of(c),
+        "menu_option": c.menu_option,
+        "called_back": (
+            {"at": clock.iso(int(c.called_back_at)), "call_sid": c.callback_sid} if c.called_back_at else None
+        ),
         "first_time": c.first_time,
         "first_touch": c.first_touch,
         "outcome": c.outcome,
@@ -373,3 +420,12 @@ def load(call_sid: str, *, ctx: RequestContext = SYSTEM) -> CallRecord:
 
 def get(call_sid: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     return to_dict(load(call_sid, ctx=ctx))
+
+
+def _screen_of(c: CallRecord) -> dict[str, Any] | None:
+    """The call screening's outcome: the key pressed and on which phone, or that a phone refused."""
+    if c.screen_key:
+        return {"pressed": c.screen_key, "phone": int(c.screen_step or 0) + 1}
+    if c.screen_refused:
+        return {"pressed": None, "phone": int(c.screen_refused)}
+    return None

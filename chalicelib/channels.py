@@ -46,7 +46,7 @@ def create(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, A
         forward_to=f["forward_to"],
         record=bool(f.get("record", False)),
         disclosure=handling.disclosure_for(f.get("record"), f.get("disclosure")),
-        flow=f.get("flow"),
+        flow=handling.new_line_flow(f.get("flow"), f["forward_to"], line_type=numbers.line_type),
         created_at=now,
         updated_at=now,
     )

@@ -18,13 +18,31 @@ expects with no configuration: no whisper, always open, no failover, and a short
       "after_hours": {"action": "voicemail"} | {"action": "forward", "forward_to": "+12025550100"},
       "failover": ["+12025550111", "+12025550122"],
       "when_unanswered": "voicemail" | "message",
-      "voicemail_prompt": "Please leave a message after the tone."
+      "voicemail_prompt": "You've reached {name}. Please leave a message after the tone.",
+      "ring_seconds": 20,
+      "screen": true,
+      "ring": "in_order" | "together"
     }
+
+``ring: together`` rings the forward-to phone and the backup phones at once (a ring group: the
+first to answer takes the call); ``in_order`` (the default) tries them one after another, each
+for the ring time.
+
+Call screening (``screen``): whoever answers hears the whisper and must press a key to take the
+call; a phone's own voicemail or a machine cannot, so the caller goes on to the next phone or
+voicemail and the call counts as missed. A new line whose forward-to phone is a mobile (one
+Lookup when it is created) is screened unless the owner said otherwise: a PBX or an answering
+service cannot press, so it is never on by default for them.
+
+A line created without ``when_unanswered`` takes voicemail (``new_line_flow``): a caller nobody
+answered leaves a message greeted with the line's name. Lines saved before that keep the short
+"call again later" message until the owner chooses.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +56,14 @@ MAX_TEXT = 500
 MAX_FAILOVER = 5
 MAX_CLOSED_DATES = 366
 DEFAULT_WHISPER = "Call from {name}."
+SCREEN_PROMPT = "Press any key to take this call."
+SCREEN_WAIT_SECONDS = 6  # for the key, after the whisper
 DEFAULT_VOICEMAIL_PROMPT = "Sorry, we can't take your call right now. Please leave a message after the tone."
+# Spoken from the line's name (the business's name as the owner typed it) when the line has one.
+NAMED_VOICEMAIL_PROMPT = "You've reached {name}. " + DEFAULT_VOICEMAIL_PROMPT
+# Twilio rings about 5 s longer than a <Dial>'s timeout attribute says.
+TWILIO_DIAL_EXTRA_SECONDS = 5
+MIN_RING_SECONDS, MAX_RING_SECONDS = 10, 60
 FIELDS = {
     "whisper",
     "whisper_text",
@@ -49,7 +74,14 @@ FIELDS = {
     "failover",
     "when_unanswered",
     "voicemail_prompt",
+    "ring_seconds",
+    "screen",
+    "text_back",
+    "ring",
+    "menu",
 }
+MAX_MENU_OPTIONS = 9
+MAX_LABEL = 40
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 _LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
 _VOICE = re.compile(r"[A-Za-z0-9._-]{1,60}")
@@ -65,10 +97,11 @@ def parse(raw: Any) -> dict[str, Any] | None:
     if unknown:
         raise BadRequest(f"unknown flow setting(s): {', '.join(unknown)}; allowed: {', '.join(sorted(FIELDS))}")
     out: dict[str, Any] = {}
-    if "whisper" in raw:
-        if not isinstance(raw["whisper"], bool):
-            raise BadRequest("'flow.whisper' must be true or false")
-        out["whisper"] = raw["whisper"]
+    for key in ("whisper", "screen", "text_back"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                raise BadRequest(f"'flow.{key}' must be true or false")
+            out[key] = raw[key]
     for key in ("whisper_text", "voicemail_prompt"):
         if key in raw:
             out[key] = _text(raw[key], f"flow.{key}")
@@ -95,9 +128,52 @@ def parse(raw: Any) -> dict[str, Any] | None:
         if raw["when_unanswered"] not in ("voicemail", "message"):
             raise BadRequest("'flow.when_unanswered' must be 'voicemail' or 'message'")
         out["when_unanswered"] = raw["when_unanswered"]
+    if "ring_seconds" in raw:
+        ring = raw["ring_seconds"]
+        if isinstance(ring, bool) or not isinstance(ring, int) or not MIN_RING_SECONDS <= ring <= MAX_RING_SECONDS:
+            raise BadRequest(
+                f"'flow.ring_seconds' must be a whole number of seconds from {MIN_RING_SECONDS} to {MAX_RING_SECONDS}"
+            )
+        out["ring_seconds"] = ring
+    if "ring" in raw:
+        if raw["ring"] not in ("in_order", "together"):
+            raise BadRequest("'flow.ring' must be 'in_order' (the backup phones one after another) or 'together'")
+        out["ring"] = raw["ring"]
+    if "menu" in raw:
+        out["menu"] = _menu(raw["menu"])
     if "hours" in out and "after_hours" not in out:
         out["after_hours"] = {"action": "voicemail"}
     return out
+
+
+def new_line_flow(
+    flow: dict[str, Any] | None, forward_to: str | None = None, *, line_type: Callable[[str], str | None] | None = None
+) -> dict[str, Any]:
+    """A new line's flow: voicemail when nobody answers unless the owner chose otherwise, and
+    screening when ``forward_to`` is a mobile (``line_type``: the telephony provider's Lookup,
+    asked once here; unknown or failed means not screened) and the owner did not say."""
+    out = {"when_unanswered": "voicemail", **(flow or {})}
+    if "screen" not in out and forward_to and line_type is not None and line_type(forward_to) == "mobile":
+        out["screen"] = True
+    return out
+
+
+def ring_seconds(flow: dict[str, Any] | None, default: int) -> int:
+    """How long a phone of this line rings (the line's own setting, else the deployment's)."""
+    return int((flow or {}).get("ring_seconds", default))
+
+
+def dial_timeout(ring: int) -> int:
+    """The <Dial> timeout that makes a phone ring about ``ring`` seconds (Twilio adds about 5)."""
+    return max(5, ring - TWILIO_DIAL_EXTRA_SECONDS)
+
+
+def voicemail_prompt(flow: dict[str, Any] | None, name: str | None) -> str:
+    """The voicemail greeting: the line's own text, else one spoken from the line's name."""
+    text = (flow or {}).get("voicemail_prompt")
+    if text is None:
+        text = NAMED_VOICEMAIL_PROMPT if name else DEFAULT_VOICEMAIL_PROMPT
+    return str(text).replace("{name}", name or "us")
 
 
 def _text(value: Any, name: str) -> str:
@@ -165,6 +241,77 @@ def _after_hours(raw: Any) -> dict[str, Any]:
     if set(raw) != {"action"}:
         raise BadRequest("'flow.after_hours' with action voicemail takes no other settings")
     return {"action": "voicemail"}
+
+
+def _menu(raw: Any) -> dict[str, Any] | None:
+    """``{"prompt": ..., "options": [{"key": "1", "label": "Sales", "forward_to": ...} |
+    {"key": "2", "label": "Service", "action": "voicemail"}], "default": "1"}``; ``None`` clears it."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"prompt", "options", "default"}:
+        raise BadRequest("'flow.menu' must be an object with prompt, options and default")
+    prompt = _text(raw.get("prompt"), "flow.menu.prompt")
+    options = raw.get("options")
+    if not isinstance(options, list) or not 1 <= len(options) <= MAX_MENU_OPTIONS:
+        raise BadRequest(f"'flow.menu.options' must be a list of 1 to {MAX_MENU_OPTIONS} options")
+    out_options: list[dict[str, str]] = []
+    for i, opt in enumerate(options):
+        name = f"flow.menu.options[{i}]"
+        if not isinstance(opt, dict) or set(opt) - {"key", "label", "forward_to", "action"}:
+            raise BadRequest(f"'{name}' must be an object with key, label and forward_to or action")
+        key = opt.get("key")
+        if not isinstance(key, str) or len(key) != 1 or key not in "123456789":
+            raise BadRequest(f"'{name}.key' must be one digit from 1 to 9")
+        if any(o["key"] == key for o in out_options):
+            raise BadRequest(f"'{name}.key' {key} is used by another option")
+        label = _text(opt.get("label"), f"{name}.label")
+        if len(label) > MAX_LABEL:
+            raise BadRequest(f"'{name}.label' is longer than {MAX_LABEL} characters")
+        if opt.get("action") == "voicemail" and "forward_to" not in opt:
+            out_options.append({"key": key, "label": label, "action": "voicemail"})
+        elif "action" in opt:
+            raise BadRequest(f"'{name}' takes either forward_to or action voicemail")
+        else:
+            out_options.append(
+                {"key": key, "label": label, "forward_to": v.e164(opt.get("forward_to"), f"{name}.forward_to")}
+            )
+    default = raw.get("default", out_options[0]["key"])
+    if default not in [o["key"] for o in out_options]:
+        raise BadRequest("'flow.menu.default' must be the key of one of the options")
+    return {"prompt": prompt, "options": out_options, "default": default}
+
+
+def menu_option(flow: dict[str, Any] | None, digits: str | None, speech: str | None) -> dict[str, str] | None:
+    """The option a caller chose by key or by saying its label (or its key); the default when
+    nothing matched; ``None`` when the line has no menu."""
+    menu = (flow or {}).get("menu")
+    if not menu:
+        return None
+    options: list[dict[str, str]] = menu["options"]
+    by_key = {o["key"]: o for o in options}
+    if digits and digits[:1] in by_key:
+        return by_key[digits[:1]]
+    said = (speech or "").lower()
+    words = set(re.findall(r"[a-z0-9]+", said))
+    numbers = {
+        "one": "1",
+        "two": "2",
+        "three": "3",
+        "four": "4",
+        "five": "5",
+        "six": "6",
+        "seven": "7",
+        "eight": "8",
+        "nine": "9",
+    }
+    for word in words:
+        key = numbers.get(word, word)
+        if key in by_key:
+            return by_key[key]
+    for o in options:
+        if o["label"].lower() in said:
+            return o
+    return by_key[menu["default"]]
 
 
 def is_open(flow: dict[str, Any] | None, at: datetime) -> bool:

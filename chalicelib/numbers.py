@@ -15,6 +15,7 @@ from chalicelib.core import clock
 from chalicelib.core import validation as v
 from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import BadRequest, Conflict, NotFound, UpstreamError
+from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.core.telephony import TelephonyError, Webhooks, get_provider
 from chalicelib.store import lines
@@ -41,6 +42,7 @@ def webhooks(forward_to: str | None = None) -> Webhooks:
         voice_url=f"{base}/twilio/voice{query}",
         voice_fallback_url=f"{base}/twilio/fallback{query}",
         status_callback=f"{base}/twilio/call-status",
+        sms_url=f"{base}/twilio/sms",
     )
 
 
@@ -150,6 +152,16 @@ def provision(body: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str
     if kind == "overflow":
         lines.set_overflow_number(pool_id or "", bought.number, clock.now_ms())
     return to_dict(item)
+
+
+def line_type(phone: str) -> str | None:
+    """What kind of phone ``phone`` is, by the provider's Lookup; ``None`` when unknown or when
+    the lookup failed (a line is never refused for it: screening just stays off)."""
+    try:
+        return get_provider().line_type(phone)
+    except TelephonyError as exc:
+        logger.warning("looking up the forward-to phone's line type failed; screening stays off", error=str(exc))
+        return None
 
 
 def forward_phones(fields: dict[str, Any]) -> dict[str, str]:

@@ -61,6 +61,19 @@ def lookup(called: str) -> tuple[Route, Number | None, Pool | None]:
     return default_route(), number, None
 
 
+def route_of(kind: str, target_id: str) -> Route:
+    """The route of a channel or pool by its id (one read: the menu's answer), the default if it is gone."""
+    if kind == "channel":
+        ch = lines.find_channel(target_id)
+        if ch is not None:
+            return Route("channel", ch.channel_id, ch.name, ch.forward_to, bool(ch.record), ch.disclosure, ch.flow)
+    elif kind in ("pool", "overflow"):
+        pool = lines.find_pool(target_id)
+        if pool is not None:
+            return Route(kind, pool.pool_id, pool.name, pool.forward_to, bool(pool.record), pool.disclosure, pool.flow)
+    return default_route()
+
+
 def line_name_and_flow(kind: str, target_id: str) -> tuple[str | None, dict[str, Any]]:
     """A channel's or pool's name and flow settings (for the whisper); ``(None, {})`` if it is gone."""
     line: lines.Channel | lines.Pool | None = None

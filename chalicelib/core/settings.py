@@ -336,6 +336,13 @@ class Settings(NamedTuple):
         "override Twilio's REST base URL (the contract tests point it at Prism)",
         shown="Twilio's",
     )
+    twilio_lookups_base_url: str | None = _telephony_section(
+        "TWILIO_LOOKUPS_BASE_URL",
+        "",
+        parse_optional,
+        "override Twilio's Lookup base URL (asked once per new line: is its phone a mobile, so screened by default?)",
+        shown="Twilio's",
+    )
     local_number_area_codes: tuple[str, ...] = _telephony_section(
         "LOCAL_NUMBER_AREA_CODES",
         "201,202,212,312,415",
@@ -423,7 +430,10 @@ class Settings(NamedTuple):
         "RING_TIMEOUT_SECONDS",
         "20",
         int,
-        "how long the business phone rings before the call counts as missed",
+        "how long the business phone rings before the call counts as missed (or goes on to the next phone or "
+        "voicemail). Twilio rings about 5 s longer than a `<Dial>` timeout, so the `<Dial>` says this minus 5; "
+        "20 s ends the ringing before a mobile's own voicemail (typically after 25 s) can pick up and count "
+        "as answered. A line's `ring_seconds` overrides it",
         when="blank",
     )
     # The webhook path must answer well inside Twilio's 15 s limit.

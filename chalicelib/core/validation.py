@@ -159,6 +159,21 @@ def typed(number: str | None) -> str:
     return phonenumbers.format_number(parsed, fmt.NATIONAL if national else fmt.INTERNATIONAL)
 
 
+def country_of(number: str | None) -> str | None:
+    """The ISO country of an E.164 number (``US``, ``GB``), ``None`` when it is no valid number."""
+    import phonenumbers  # lazily, as in e164()
+
+    if number is None or not is_e164(number):
+        return None
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.region_code_for_number(parsed)
+
+
 def loose_e164(value: str | None) -> str | None:
     """Best-effort E.164 for numbers Twilio sends (may be 'anonymous' or a client id): never raises."""
     if not value:

@@ -20,12 +20,15 @@ from chalicelib.core import clock
 from chalicelib.core import validation as v
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.settings import get_settings
+from chalicelib.integrations.textback import sender
+from chalicelib.integrations.textback import settings as textback_settings
 from chalicelib.routing import Route
 from chalicelib.voice import twiml
 
 DAYS = handling.DAYS
 DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
 CHECKED = ("on", "true", "1", "yes")
+PREVIEW_SID = "CA" + "0" * 32  # a made-up call for the preview's TwiML
 
 # A refusal's message starts with the field it is about (``'flow.hours.weekly.mon' ...``): the form
 # field that shows it. The first matching prefix wins.
@@ -36,6 +39,11 @@ FIELD_OF = (
     ("flow.hours", "hours_on"),
     ("flow.after_hours", "after_hours_forward"),
     ("flow.failover", "failover"),
+    ("flow.ring_seconds", "ring_seconds"),
+    ("flow.ring", "ring"),
+    ("flow.menu.options[0]", "menu_1_to"),
+    ("flow.menu.options[1]", "menu_2_to"),
+    ("flow.menu", "menu_prompt"),
     ("flow.whisper_text", "whisper_text"),
     ("flow.voicemail_prompt", "voicemail_prompt"),
     ("flow.when_unanswered", "when_unanswered"),
@@ -80,7 +88,11 @@ def _phones(text: str) -> list[str]:
 
 def body_from_form(form: dict[str, str]) -> dict[str, Any]:
     """The API body (``record``, ``disclosure``, ``flow``) the call-handling form stands for."""
-    flow: dict[str, Any] = {"whisper": checked(form, "whisper")}
+    flow: dict[str, Any] = {
+        "whisper": checked(form, "whisper"),
+        "screen": checked(form, "screen"),
+        "text_back": checked(form, "text_back"),
+    }
     if form.get("whisper_text", "").strip():
         flow["whisper_text"] = form["whisper_text"]
     if checked(form, "hours_on"):
@@ -101,12 +113,42 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
     failover = _phones(form.get("failover", ""))
     if failover:
         flow["failover"] = failover
+    if form.get("ring") == "together":
+        flow["ring"] = "together"
+    menu = _menu_from_form(form)
+    if menu is not None:
+        flow["menu"] = menu
     flow["when_unanswered"] = "voicemail" if form.get("when_unanswered") == "voicemail" else "message"
     if form.get("voicemail_prompt", "").strip():
         flow["voicemail_prompt"] = form["voicemail_prompt"]
+    ring = form.get("ring_seconds", "").strip()
+    if ring:
+        flow["ring_seconds"] = int(ring) if ring.isdigit() else ring  # the domain refuses what is no number
     body: dict[str, Any] = {"record": checked(form, "record"), "flow": flow}
     body["disclosure"] = form.get("disclosure", "").strip() or None
     return body
+
+
+MENU_KEYS = ("1", "2")  # the form's simple menu: press 1 or 2 (the API takes up to 9)
+
+
+def _menu_from_form(form: dict[str, str]) -> dict[str, Any] | None:
+    """The form's menu (a prompt and options 1 and 2, each a phone or "voicemail"), or ``None``."""
+    prompt = form.get("menu_prompt", "").strip()
+    if not prompt:
+        return None
+    options: list[dict[str, str]] = []
+    for key in MENU_KEYS:
+        label, to = form.get(f"menu_{key}_label", "").strip(), form.get(f"menu_{key}_to", "").strip()
+        if not label and not to:
+            continue
+        option = {"key": key, "label": label}
+        if to.lower() == "voicemail":
+            option["action"] = "voicemail"
+        else:
+            option["forward_to"] = to
+        options.append(option)
+    return {"prompt": prompt, "options": options}
 
 
 def form_from_line(line: dict[str, Any]) -> dict[str, str]:
@@ -116,10 +158,14 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         "record": "on" if line.get("record") else "",
         "disclosure": line.get("disclosure") or "",
         "whisper": "on" if fl.get("whisper") else "",
+        "screen": "on" if fl.get("screen") else "",
+        "text_back": "on" if fl.get("text_back") else "",
         "whisper_text": fl.get("whisper_text", ""),
         "failover": "\n".join(v.typed(p) for p in fl.get("failover", [])),
+        "ring": fl.get("ring", "in_order"),
         "when_unanswered": fl.get("when_unanswered", "message"),
         "voicemail_prompt": fl.get("voicemail_prompt", ""),
+        "ring_seconds": str(fl.get("ring_seconds", "")),
         "tz": get_settings().report_timezone,
         "after_hours": "voicemail",
         "after_hours_forward": "",
@@ -131,6 +177,13 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         for day, spans in hours.get("weekly", {}).items():
             if spans:
                 out[f"{day}_open"], out[f"{day}_close"] = spans[0]
+    menu = fl.get("menu") or {}
+    if menu:
+        out["menu_prompt"] = menu["prompt"]
+        for o in menu["options"]:
+            if o["key"] in MENU_KEYS:
+                out[f"menu_{o['key']}_label"] = o["label"]
+                out[f"menu_{o['key']}_to"] = v.typed(o["forward_to"]) if o.get("forward_to") else "voicemail"
     after = fl.get("after_hours") or {}
     if after.get("action") == "forward":
         out.update(after_hours="forward", after_hours_forward=v.typed(after["forward_to"]))
@@ -173,21 +226,80 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
     if opened is not None:
         plan = twiml.plan(route, opened)
         title = "During business hours" if fl.get("hours") else "When someone calls"
-        steps = _steps(twiml.forward(route, "+15555550100", at=opened), route, fl)
-        for step in range(1, len(plan.phones) + 1):
-            steps.append({"when": "If nobody answers, the line is busy or the call fails", "text": ""})
-            steps[-1]["text"] = " ".join(
-                s["text"] for s in _steps(twiml.forward(route, "+15555550100", step=step, at=opened), route, fl)
-            )
+        steps = _steps(twiml.forward(route, "+15555550100", at=opened, call_sid=PREVIEW_SID), route, fl)
+        if fl.get("menu"):
+            # Each option: what its TwiML does, then (unanswered) what the next step's does.
+            for o in fl["menu"]["options"]:
+                said = [
+                    " ".join(
+                        s["text"]
+                        for s in _steps(
+                            twiml.forward(
+                                route, "+15555550100", step=step, at=opened, call_sid=PREVIEW_SID, option=o["key"]
+                            ),
+                            route,
+                            fl,
+                        )
+                    )
+                    for step in ((0,) if o.get("action") == "voicemail" else (0, 1))
+                ]
+                steps.append({"when": f"Option {o['key']} ({o['label']})", "text": " If nobody answers: ".join(said)})
+        else:
+            for step in range(1, len(plan.groups) + 1):
+                steps.append({"when": "If nobody answers, the line is busy or the call fails", "text": ""})
+                steps[-1]["text"] = " ".join(
+                    s["text"]
+                    for s in _steps(
+                        twiml.forward(route, "+15555550100", step=step, at=opened, call_sid=PREVIEW_SID), route, fl
+                    )
+                )
         out.append({"title": title, "steps": steps})
+    if fl.get("text_back"):
+        out.append(
+            {
+                "title": "When nobody answered",
+                "steps": [
+                    {
+                        "when": "",
+                        "text": "Within a minute the caller gets one text from the number they called: “"
+                        + text_back_words(line["name"], fl, opened or closed or clock.now())
+                        + f"” (at most one per caller in {text_back_hours()} hours; never after a STOP).",
+                    }
+                ],
+            }
+        )
     if closed is not None:
         out.append(
             {
                 "title": "Outside business hours and on closed dates",
-                "steps": _steps(twiml.forward(route, "+15555550100", at=closed), route, fl),
+                "steps": _steps(twiml.forward(route, "+15555550100", at=closed, call_sid=PREVIEW_SID), route, fl),
             }
         )
     return out
+
+
+def text_back_words(name: str, fl: dict[str, Any], at: datetime) -> str:
+    """The text-back's words as sent at ``at`` (the integration's own template; the open-hours words
+    when the line opens at all, as most missed calls come then)."""
+    return sender.text_for(name, fl, at)
+
+
+def _describe_menu(route: Route, fl: dict[str, Any]) -> str:
+    """The menu in words: its prompt, and where each key (or saying the option) leads."""
+    m = fl["menu"]
+    ways = []
+    for o in m["options"]:
+        to = f"rings {v.display(o['forward_to'])}" if o.get("forward_to") else "takes a voicemail"
+        ways.append(f"{o['key']} or “{o['label']}” {to}")
+    default = next(o["label"] for o in m["options"] if o["key"] == m["default"])
+    return (
+        f"The caller hears “{m['prompt']}” and presses or says an option: {'; '.join(ways)}. "
+        f"Nothing pressed: {default}."
+    )
+
+
+def text_back_hours() -> int:
+    return textback_settings.get().text_back_window_hours
 
 
 def _steps(xml: str, route: Route, fl: dict[str, Any]) -> list[dict[str, Any]]:
@@ -204,13 +316,25 @@ def _describe(verb: ElementTree.Element, route: Route, fl: dict[str, Any]) -> st
         return f"The caller hears: “{(verb.text or '').strip()}”"
     if verb.tag == "Dial":
         phones = [n.text or "" for n in verb.iter("Number")]
-        text = f"Rings {', '.join(v.display(p) for p in phones)} for up to {verb.get('timeout')} seconds"
+        ring = int(verb.get("timeout") or 0) + handling.TWILIO_DIAL_EXTRA_SECONDS
+        shown = [v.display(p) for p in phones]
+        together = f"{', '.join(shown[:-1])} and {shown[-1]} together" if len(shown) > 1 else "".join(shown)
+        text = f"Rings {together} for about {ring} seconds"
         if verb.get("record"):
             text += ", recording the conversation once it is answered"
-        if any(n.get("url") for n in verb.iter("Number")):
+        if any("/twilio/screen/" in (n.get("url") or "") for n in verb.iter("Number")):
+            screen = twiml.screen(route.name, fl, PREVIEW_SID, 0)
+            heard = ElementTree.fromstring(screen).findtext("Gather/Say") or ""  # noqa: S314
+            text += (
+                f"; whoever answers hears “{heard.strip()}” and must press a key, or the call goes on as not"
+                " answered (a phone's own voicemail cannot press)"
+            )
+        elif any(n.get("url") for n in verb.iter("Number")):
             heard = ElementTree.fromstring(twiml.whisper(route.name, fl)).findtext("Say") or ""  # noqa: S314
             text += f"; whoever answers hears “{heard.strip()}” first (the caller does not)"
         return text + "."
+    if verb.tag == "Gather":
+        return _describe_menu(route, fl)
     if verb.tag == "Record":
         minutes = int(verb.get("maxLength") or twiml.VOICEMAIL_MAX_SECONDS) // 60
         return f"After a beep the caller leaves a voicemail (up to {minutes} minutes); it shows on the call's page."

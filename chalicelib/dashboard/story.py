@@ -75,6 +75,8 @@ def details(c: CallRecord, biz: business.Business | None = None) -> dict[str, An
         "recording": bool(c.recording_sid),
         "recording_duration": int(c.recording_duration) if c.recording_duration is not None else None,
         "voicemail": bool(c.voicemail),
+        "called_back": {"at": local_time(int(c.called_back_at))} if c.called_back_at else None,
+        "menu_option": c.menu_option,
         "outcome": c.outcome or "none",
         "revenue": f"{c.revenue:.2f}" if c.revenue is not None else "",
         "note": c.note or "",

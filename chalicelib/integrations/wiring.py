@@ -26,6 +26,7 @@ from chalicelib.integrations.alerts.integration import INTEGRATION as ALERTS
 from chalicelib.integrations.conversions.integration import INTEGRATION as CONVERSIONS
 from chalicelib.integrations.crm.integration import INTEGRATION as CRM
 from chalicelib.integrations.registry import Integration
+from chalicelib.integrations.textback.integration import INTEGRATION as TEXTBACK
 from chalicelib.integrations.webhooks.integration import INTEGRATION as WEBHOOKS
 from chalicelib.privacy.integration import INTEGRATION as PRIVACY
 from chalicelib.recordings.integration import INTEGRATION as RECORDINGS
@@ -40,6 +41,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     CONVERSIONS,
     PRIVACY,
     CRM,
+    TEXTBACK,
 )
 
 

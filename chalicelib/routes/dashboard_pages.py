@@ -15,13 +15,13 @@ from urllib.parse import quote, urlencode
 from chalice import Blueprint, Response
 
 from chalicelib.core.context import log_change
-from chalicelib.core.errors import BadRequest
+from chalicelib.core.errors import BadRequest, Conflict, UpstreamError
 from chalicelib.core.settings import get_settings
 from chalicelib.routes import lazy_module
 from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
-    from chalicelib import business
+    from chalicelib import business, callback_dial
     from chalicelib.dashboard import breakdown, callers, logpage, overview, setup, story, web
     from chalicelib.integrations.conversions import pages as conversions
     from chalicelib.recordings import playback
@@ -30,6 +30,7 @@ else:  # dashboard only: loaded on its first request (see lazy_module)
     business = lazy_module("chalicelib.business")
     breakdown = lazy_module("chalicelib.dashboard.breakdown")
     callers = lazy_module("chalicelib.dashboard.callers")
+    callback_dial = lazy_module("chalicelib.callback_dial")
     logpage = lazy_module("chalicelib.dashboard.logpage")
     overview = lazy_module("chalicelib.dashboard.overview")
     story = lazy_module("chalicelib.dashboard.story")
@@ -197,6 +198,29 @@ def mark_called_back(sid: str) -> Response:
     web.check_csrf(req, viewer)
     outcomes.set_outcome(sid, {"called_back": True}, ctx=viewer.context)
     return web.redirect("/dashboard")
+
+
+@bp.route("/dashboard/calls/{sid}/call-back", methods=["POST"], content_types=FORMS)
+def call_back(sid: str) -> Response:
+    req = bp.current_request
+    viewer = web.require(req, role="admin")  # it rings phones and costs money
+    web.check_csrf(req, viewer)
+    try:
+        callback_dial.call_back(sid, ctx=viewer.context)
+    except (Conflict, UpstreamError) as exc:
+        data = story.story(sid)
+        sent = conversions.of_call(sid)
+        return web.render(
+            req,
+            "call.html",
+            viewer=viewer,
+            status=exc.status,
+            callback_error=exc.message,
+            conversions=sent,
+            **data,
+            **_common(),
+        )
+    return web.redirect(f"/dashboard/calls/{quote(sid)}?" + urlencode({"called_back": "1"}))
 
 
 @bp.route("/dashboard/calls/{sid}/recording", methods=["GET"])

@@ -23,6 +23,7 @@ from chalicelib.voice.webhook_auth import FormParams, parse_form, verified_reque
 bp = Blueprint(__name__)
 FORM = ["application/x-www-form-urlencoded"]
 _TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_CALL_SID = re.compile(r"CA[0-9A-Za-z]{1,62}")
 
 
 def _form(path: str) -> dict[str, str]:
@@ -63,6 +64,16 @@ def _step() -> int:
     return int(raw)
 
 
+def _option() -> str | None:
+    """The menu option a <Dial> or <Record> action URL carries (one digit), if any."""
+    raw = _query().get("option")
+    if raw is None:
+        return None
+    if len(raw) != 1 or raw not in "123456789":
+        raise BadRequest("'option' must be one digit from 1 to 9")
+    return raw
+
+
 def _idempotency_token() -> str | None:
     """Twilio's I-Twilio-Idempotency-Token: the same on every retry of one request."""
     token = bp.current_request.headers.get("i-twilio-idempotency-token")
@@ -85,11 +96,13 @@ def voice() -> Response:
 @bp.route("/twilio/dial-status", methods=["POST"], content_types=FORM)
 def dial_status() -> Response:
     step = _step()
-    path = "/twilio/dial-status" + (f"?step={step}" if "step" in _query() else "")
+    screened = _query().get("screen") == "1"
+    option = _option()
+    path = answers.dial_status_path(step, screened, option) if "step" in _query() else "/twilio/dial-status"
     form, verified = _form_if_verifiable(path)
     if not verified:
         return twiml(inbound.dial_finished_unverified(form))
-    return twiml(inbound.dial_finished(form, step))
+    return twiml(inbound.dial_finished(form, step, screened=screened, option=option))
 
 
 @bp.route("/twilio/call-status", methods=["POST"], content_types=FORM)
@@ -108,10 +121,22 @@ def recording_status() -> Response:
 
 @bp.route("/twilio/voicemail", methods=["POST"], content_types=FORM)
 def voicemail() -> Response:
-    form, verified = _form_if_verifiable("/twilio/voicemail")
+    option = _option()
+    form, verified = _form_if_verifiable(answers.voicemail_path(option))
     if not verified:
         return twiml(answers.goodbye())
-    return twiml(inbound.voicemail_finished(form))
+    return twiml(inbound.voicemail_finished(form, option))
+
+
+@bp.route("/twilio/menu/{kind}/{target_id}", methods=["POST"], content_types=FORM)
+def menu(kind: str, target_id: str) -> Response:
+    # The menu's <Gather> action (the caller's own call): the option pressed or said leads on.
+    if kind not in ("channel", "pool", "overflow") or not target_id.replace("_", "").isalnum():
+        raise BadRequest("unknown menu target")
+    form, verified = _form_if_verifiable(f"/twilio/menu/{kind}/{target_id}")
+    if not verified:
+        return twiml(inbound.voice_unverified(form.get("From"), None))
+    return twiml(inbound.menu_chosen(kind, target_id, form))
 
 
 @bp.route("/twilio/whisper/{kind}/{target_id}", methods=["POST"], content_types=FORM)
@@ -122,6 +147,54 @@ def whisper(kind: str, target_id: str) -> Response:
     if not verified:
         return twiml(answers.whisper(None, {}))
     return twiml(inbound.whisper(kind, target_id))
+
+
+def _screened_call() -> tuple[str, int, str]:
+    """The caller's CallSid and the phone's step a screen URL names, and that query as signed."""
+    call_sid, step = _query().get("call", ""), _step()
+    if not _CALL_SID.fullmatch(call_sid):
+        raise BadRequest("'call' must be the caller's CallSid")
+    return call_sid, step, urlencode({"call": call_sid, "step": step})
+
+
+@bp.route("/twilio/screen/{kind}/{target_id}", methods=["POST"], content_types=FORM)
+def screen(kind: str, target_id: str) -> Response:
+    # Runs on the answerer's leg: without a key press the leg hangs up and the caller goes on.
+    if kind not in ("channel", "pool", "overflow") or not target_id.replace("_", "").isalnum():
+        raise BadRequest("unknown screen target")
+    call_sid, step, query = _screened_call()
+    _, verified = _form_if_verifiable(f"/twilio/screen/{kind}/{target_id}?{query}")
+    if not verified:
+        return twiml(answers.screen(None, {}, call_sid, step))
+    return twiml(inbound.screen(kind, target_id, call_sid, step))
+
+
+@bp.route("/twilio/screen-key", methods=["POST"], content_types=FORM)
+def screen_key() -> Response:
+    call_sid, step, query = _screened_call()
+    form, verified = _form_if_verifiable(f"/twilio/screen-key?{query}")
+    digits = "".join(ch for ch in form.get("Digits", "") if ch.isdigit() or ch in "*#")
+    if not verified:
+        return twiml(answers.empty() if digits else answers.hangup())  # connect; the press is not stored
+    return twiml(inbound.screen_pressed(call_sid, step, digits))
+
+
+@bp.route("/twilio/bridge", methods=["POST"], content_types=FORM)
+def bridge() -> Response:
+    # A call back: the owner's phone answered; connect it to the caller. Signed with its query.
+    to, tracking = _query().get("to", ""), _query().get("from", "")
+    if not (is_e164(to) and is_e164(tracking)):
+        raise BadRequest("'to' and 'from' must be E.164 phone numbers")
+    _form(f"/twilio/bridge?{urlencode({'to': to, 'from': tracking})}")
+    return twiml(answers.bridge(to, tracking))
+
+
+@bp.route("/twilio/sms", methods=["POST"], content_types=FORM)
+def sms() -> Response:
+    # A text to a tracking number: signed (403 without a valid signature), STOP/START remembered.
+    from chalicelib import texts  # the voice path never loads the messaging TwiML
+
+    return twiml(texts.received(_form("/twilio/sms")))
 
 
 @bp.route("/twilio/fallback", methods=["POST"], content_types=FORM)

@@ -81,6 +81,11 @@ class CallRecord:
     degraded: bool | None = None
     voice_token: str | None = None
     dial_step: float | None = None
+    menu_option: str | None = None
+    callback_sid: str | None = None
+    screen_key: str | None = None
+    screen_step: float | None = None
+    screen_refused: float | None = None
     voicemail: bool | None = None
     blocked: bool | None = None
     first_time: bool | None = None

@@ -293,3 +293,16 @@ def alert_digest_entry(recipient_id: str, at_ms: int, entry_id: str) -> Key:
 def alert_sent(condition: str, recipient_id: str) -> Key:
     """A scheduled alert or summary sent to a recipient for one condition and period: sent once."""
     return Key(f"ALERT#sent#{condition}", recipient_id)
+
+
+# --- texts -----------------------------------------------------------------------------------
+
+
+def text_back_sent(caller: str, window: str) -> Key:
+    """The one text-back a caller gets in one window (``window``: its start, epoch hours)."""
+    return Key(f"TEXTBACK#{caller}", window)
+
+
+def text_opt_out(caller: str) -> Key:
+    """A caller who texted STOP to a tracking number (remembered until they text START)."""
+    return Key(f"TEXTOPTOUT#{caller}", "stop")

@@ -222,6 +222,15 @@ class CallModel(StoreModel):
     # a later one (Twilio's retry, or a replay) changes nothing.
     voice_token = UnicodeAttribute(null=True)
     dial_step = NumberAttribute(null=True)  # which phone of the failover list the last dial result is for
+    # Call screening: the key the answerer pressed and for which phone (step); a screened dial
+    # counts as answered only with a press for its own step, whatever Twilio's dial status says.
+    menu_option = UnicodeAttribute(null=True)  # the key of the menu option the caller chose
+    # Called back from the dashboard: the outbound call's SID (the owner's phone, then the caller);
+    # when is ``called_back_at`` below (the same mark as "called back" by hand: chalicelib/callbacks.py).
+    callback_sid = UnicodeAttribute(null=True)
+    screen_key = UnicodeAttribute(null=True)
+    screen_step = NumberAttribute(null=True)
+    screen_refused = NumberAttribute(null=True)  # the screened phone (1-based) that last answered without a press
     voicemail = BooleanAttribute(null=True)  # the caller left a voicemail (the recording is the message)
     blocked = BooleanAttribute(null=True)  # rejected by the blocklist before anything was dialled
     first_time = BooleanAttribute(null=True)  # the caller's first call here (by caller number)
@@ -230,7 +239,7 @@ class CallModel(StoreModel):
     revenue = NumberAttribute(null=True)
     note = UnicodeAttribute(null=True)
     tags = UnicodeSetAttribute(null=True)
-    called_back_at = NumberAttribute(null=True)  # marked "called back" by hand (ms), see chalicelib/callbacks.py
+    called_back_at = NumberAttribute(null=True)  # called back (ms): marked by hand or dialled from the dashboard
     agg = JSONAttribute(null=True)  # what this call last added to the report aggregates, per bucket
     agg_version = NumberAttribute(null=True)
     erased_at = NumberAttribute(null=True)  # the caller was erased: anonymised, and no Twilio write lands again

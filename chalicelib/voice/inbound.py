@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib import attribution, calls
+from chalicelib import attribution, calls, handling
 from chalicelib.core import clock
 from chalicelib.core.errors import StorageUnavailable
 from chalicelib.core.observability import (
@@ -30,7 +30,7 @@ from chalicelib.core.observability import (
     metrics,
 )
 from chalicelib.core.validation import loose_e164
-from chalicelib.routing import default_route, line_name_and_flow, lookup, nowhere
+from chalicelib.routing import default_route, line_name_and_flow, lookup, nowhere, route_of
 from chalicelib.store.calls import CallRecord
 from chalicelib.store.ops import is_storage_error
 from chalicelib.voice import blocklist, twiml
@@ -61,7 +61,7 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None, toke
         metrics.add_metric(name=ROUTING_FAILURES, unit=MetricUnit.Count, value=1)
         logger.exception("routing failed; forwarding to the line's phone from its URL, or the default", called=called)
         route, attr, degraded = default_route(url_forward_to), attribution.unattributed("routing failed"), True
-    answer = twiml.forward(route, caller)
+    answer = twiml.forward(route, caller, call_sid=call_sid)
     if not call_sid or degraded:
         # DynamoDB failed once on this request: don't spend Twilio's 15 s on it again.
         # The callbacks create and complete the record (upsert) when it is back.
@@ -101,13 +101,18 @@ def _reject(call_sid: str, fields: dict[str, object], now: int, token: str | Non
     return twiml.reject()
 
 
-def dial_finished(params: dict[str, str], step: int = 0) -> str:
+def dial_finished(params: dict[str, str], step: int = 0, *, screened: bool = False, option: str | None = None) -> str:
     """The <Dial> action: store answered or missed, then the next phone, voicemail, or goodbye.
 
-    ``step`` is which phone of the route (primary, then the failover list) was dialled.
+    ``step`` is which phone of the route (primary, then the failover list) was dialled. A
+    screened dial whose answerer pressed no key (a phone's voicemail, a machine) was not
+    answered: the caller goes on. If the call cannot be read, the dial status decides.
     """
-    _store_or_go_on(lambda: calls.record_dial_result(params, step))
-    if params.get("DialCallStatus", "") in calls.ANSWERED_DIAL_STATUSES:
+    stored = _store_or_go_on(lambda: calls.record_dial_result(params, step, screened=screened, option=option))
+    taken = params.get("DialCallStatus", "") in calls.ANSWERED_DIAL_STATUSES
+    if screened and stored is not None:
+        taken = bool(stored.answered)
+    if taken:
         return twiml.hangup()
     try:
         route, _, _ = lookup(loose_e164(params.get("To")) or "")
@@ -115,12 +120,49 @@ def dial_finished(params: dict[str, str], step: int = 0) -> str:
         metrics.add_metric(name=ROUTING_FAILURES, unit=MetricUnit.Count, value=1)
         logger.exception("looking up the failover route failed")
         route = nowhere() if step > 0 else default_route()
-    return twiml.forward(route, loose_e164(params.get("From")), step=step + 1)
+    caller = loose_e164(params.get("From"))
+    return twiml.forward(route, caller, step=step + 1, call_sid=params.get("CallSid"), option=option)
 
 
-def voicemail_finished(params: dict[str, str]) -> str:
+def screen(kind: str, target_id: str, call_sid: str, step: int) -> str:
+    """What a screened phone's answerer hears (the whisper, generic if the lookup fails) and the key to press."""
+    try:
+        name, fl = line_name_and_flow(kind, target_id)
+    except Exception:
+        logger.exception("screen lookup failed; using a generic whisper")
+        name, fl = None, {}
+    return twiml.screen(name, fl, call_sid, step)
+
+
+def screen_pressed(call_sid: str, step: int, digits: str) -> str:
+    """The answerer pressed a key: stored on the caller's call, then the two are connected (an empty
+    answer ends the answerer's TwiML). If the store fails the call is connected all the same."""
+    if not digits:
+        return twiml.hangup()
+    _store_or_go_on(lambda: calls.record_screen_press(call_sid, step, digits))
+    return twiml.empty()
+
+
+def menu_chosen(kind: str, target_id: str, params: dict[str, str]) -> str:
+    """The menu's <Gather> action: the option pressed or said (or the default) leads on; stored with
+    that step's result (one read here, for the line: no write). The line unreadable: its phone."""
+    caller = loose_e164(params.get("From"))
+    try:
+        route = route_of(kind, target_id)
+    except Exception:
+        metrics.add_metric(name=ROUTING_FAILURES, unit=MetricUnit.Count, value=1)
+        logger.exception("reading the line for its menu failed; forwarding to the default phone")
+        return twiml.forward(default_route(), caller)
+    option = handling.menu_option(route.flow, params.get("Digits"), params.get("SpeechResult"))
+    if option is None:  # the menu was removed while the caller listened
+        return twiml.forward(route, caller, call_sid=params.get("CallSid"))
+    logger.info("menu option chosen", option=option["key"])
+    return twiml.forward(route, caller, call_sid=params.get("CallSid"), option=option["key"])
+
+
+def voicemail_finished(params: dict[str, str], option: str | None = None) -> str:
     """The <Record> action: the caller left a message (or hung up without one)."""
-    _store_or_go_on(lambda: calls.record_voicemail(params))
+    _store_or_go_on(lambda: calls.record_voicemail(params, option=option))
     return twiml.goodbye()
 
 
@@ -186,13 +228,14 @@ def dial_finished_unverified(params: dict[str, str]) -> str:
     return twiml.forward(nowhere(), None, step=1)
 
 
-def _store_or_go_on(write: Callable[[], CallRecord | None]) -> None:
+def _store_or_go_on(write: Callable[[], CallRecord | None]) -> CallRecord | None:
     """For callbacks the caller is waiting on (<Dial> and <Record> actions): the call goes on
-    even if DynamoDB is down; the final status callback still completes the record."""
+    even if DynamoDB is down (``None``); the final status callback still completes the record."""
     try:
-        write()
+        return write()
     except Exception as exc:
         if not (isinstance(exc, StorageUnavailable) or is_storage_error(exc)):
             raise
         metrics.add_metric(name="CallbackStoreFailed", unit=MetricUnit.Count, value=1)
         logger.exception("storing a dial or voicemail result failed; the call goes on")
+        return None

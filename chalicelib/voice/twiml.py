@@ -7,9 +7,11 @@ URL the app later checks.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -19,6 +21,7 @@ from chalicelib.core.settings import get_settings
 from chalicelib.routing import Route
 
 VOICEMAIL_MAX_SECONDS = 180
+_SID = re.compile(r"CA[0-9A-Za-z]{1,62}")
 # Where no phone is known (no line, no default): neutral, since the number may be fine and
 # only this deployment unable to route it right now.
 CANNOT_CONNECT_MESSAGE = "Sorry, we can't connect your call right now. Please try again later. Goodbye."
@@ -27,10 +30,19 @@ MISSED_MESSAGE = "Sorry, nobody could take your call right now. Please call agai
 
 @dataclass(frozen=True)
 class Plan:
-    """What the call does now: dial a phone (``phones[step]``), take a voicemail, or say sorry."""
+    """What the call does now: dial the phones of ``groups[step]``, take a voicemail, or say sorry.
+
+    Phones rung in order are a group each; phones rung together (``flow.ring: together``) one group."""
 
     action: str  # "dial", "voicemail" or "message"
     phones: tuple[str, ...] = ()
+    together: bool = False
+
+    @property
+    def groups(self) -> tuple[tuple[str, ...], ...]:
+        if self.together and self.phones:
+            return (self.phones,)
+        return tuple((p,) for p in self.phones)
 
 
 def plan(route: Route, at: datetime) -> Plan:
@@ -43,7 +55,7 @@ def plan(route: Route, at: datetime) -> Plan:
         return Plan("voicemail")
     if not route.forward_to:
         return Plan("message")
-    return Plan("dial", (route.forward_to, *fl.get("failover", [])))
+    return Plan("dial", (route.forward_to, *fl.get("failover", [])), together=fl.get("ring") == "together")
 
 
 def _url(path: str) -> str:
@@ -59,23 +71,87 @@ def _say(vr: Any, text: str, fl: dict[str, Any]) -> None:
     vr.say(text, **kwargs)
 
 
-def forward(route: Route, caller: str | None, *, step: int = 0, at: datetime | None = None) -> str:
-    """TwiML for the call's next move along ``route``: dial phone ``step``, voicemail, or apologise."""
+def screens(route: Route, call_sid: str | None) -> bool:
+    """Whether the answerer must press a key: the line says so, and the call is known (the press
+    is stored on it; the database-free fallback paths cannot screen, so they do not)."""
+    return bool((route.flow or {}).get("screen") and route.target_id and call_sid and _SID.fullmatch(call_sid))
+
+
+def option_route(route: Route, key: str) -> tuple[Route, dict[str, str]] | None:
+    """The route a menu option leads to: its own phone (no backup phones, no second menu), then the
+    line's voicemail or message; ``None`` when the line has no such option (any more)."""
+    menu = (route.flow or {}).get("menu") or {}
+    option = next((o for o in menu.get("options", []) if o["key"] == key), None)
+    if option is None:
+        return None
+    fl = {k: v for k, v in (route.flow or {}).items() if k not in ("failover", "ring", "hours", "after_hours", "menu")}
+    phone = option.get("forward_to")
+    return Route(route.kind, route.target_id, route.name, phone, route.record, route.disclosure, fl), option
+
+
+def menu(route: Route) -> str:
+    """The line's menu: the disclosure (a recorded line), then "press 1 for ..." by key or by voice;
+    nothing pressed or said still calls the action (its default option)."""
     vr = VoiceResponse()
     fl = route.flow or {}
-    p = plan(route, at or clock.now())
-    if p.action == "voicemail" or (p.action == "dial" and step >= len(p.phones) and _unanswered(fl) == "voicemail"):
-        return voicemail(route)
-    if p.action == "message" or step >= len(p.phones):
+    m = fl["menu"]
+    if route.record and route.disclosure:
+        _say(vr, route.disclosure, fl)
+    gather = vr.gather(
+        input="dtmf speech",
+        num_digits=1,
+        timeout=5,
+        speech_timeout="auto",
+        hints=", ".join(o["label"] for o in m["options"]),
+        action=_url(f"/twilio/menu/{route.kind}/{route.target_id}"),
+        method="POST",
+        action_on_empty_result=True,
+    )
+    kwargs = {k: fl[f"disclosure_{k}"] for k in ("voice", "language") if fl.get(f"disclosure_{k}")}
+    gather.say(m["prompt"], **kwargs)
+    return str(vr)
+
+
+def forward(
+    route: Route,
+    caller: str | None,
+    *,
+    step: int = 0,
+    at: datetime | None = None,
+    call_sid: str | None = None,
+    option: str | None = None,
+) -> str:
+    """TwiML for the call's next move along ``route``: its menu, dial phone ``step``, voicemail, or apologise.
+
+    ``call_sid`` is the caller's call: a screened line's key press is stored on it. ``option`` is
+    the menu option the caller chose: its phone, then the line's voicemail or message."""
+    vr = VoiceResponse()
+    fl = route.flow or {}
+    when = at or clock.now()
+    if option is not None:
+        chosen = option_route(route, option)
+        if chosen is not None:
+            route, opt = chosen
+            fl = route.flow or {}
+            if opt.get("action") == "voicemail":
+                return voicemail(route, option=option)
+    elif step == 0 and fl.get("menu") and route.target_id and handling.is_open(fl, when):
+        return menu(route)
+    p = plan(route, when)
+    groups = p.groups
+    if p.action == "voicemail" or (p.action == "dial" and step >= len(groups) and _unanswered(fl) == "voicemail"):
+        return voicemail(route, option=option)
+    if p.action == "message" or step >= len(groups):
         vr.say(MISSED_MESSAGE if step else CANNOT_CONNECT_MESSAGE)
         vr.hangup()
         return str(vr)
-    if step == 0 and route.record and route.disclosure:
-        _say(vr, route.disclosure, fl)
+    if step == 0 and option is None and route.record and route.disclosure:
+        _say(vr, route.disclosure, fl)  # a menu said it before the menu
+    screened = screens(route, call_sid)
     dial_args: dict[str, Any] = {
-        "action": _url(f"/twilio/dial-status?step={step}"),
+        "action": _url(dial_status_path(step, screened, option)),
         "method": "POST",
-        "timeout": get_settings().ring_timeout_seconds,
+        "timeout": handling.dial_timeout(handling.ring_seconds(fl, get_settings().ring_timeout_seconds)),
         "answer_on_bridge": True,
     }
     if caller and caller.startswith("+"):
@@ -85,11 +161,45 @@ def forward(route: Route, caller: str | None, *, step: int = 0, at: datetime | N
         dial_args["recording_status_callback"] = _url("/twilio/recording-status")
         dial_args["recording_status_callback_method"] = "POST"
     dial = vr.dial(**dial_args)
-    if fl.get("whisper") and route.target_id:
-        # The agent hears where the call came from before being connected; the caller does not.
-        dial.number(p.phones[step], url=_url(f"/twilio/whisper/{route.kind}/{route.target_id}"), method="POST")
-    else:
-        dial.number(p.phones[step])
+    for phone in groups[step]:  # several: rung together, the first to answer (and press) takes the call
+        if screened:
+            # Whoever answers hears the whisper and must press a key before the caller is connected.
+            query = urlencode({"call": call_sid, "step": step})
+            dial.number(phone, url=_url(f"/twilio/screen/{route.kind}/{route.target_id}?{query}"), method="POST")
+        elif fl.get("whisper") and route.target_id:
+            # The agent hears where the call came from before being connected; the caller does not.
+            dial.number(phone, url=_url(f"/twilio/whisper/{route.kind}/{route.target_id}"), method="POST")
+        else:
+            dial.number(phone)
+    return str(vr)
+
+
+def dial_status_path(step: int, screened: bool = False, option: str | None = None) -> str:
+    """The <Dial> action's path and query, exactly as Twilio signs it (the menu option rides along,
+    so it is stored with the dial's result, with no write of its own)."""
+    return (
+        f"/twilio/dial-status?step={step}" + ("&screen=1" if screened else "") + (f"&option={option}" if option else "")
+    )
+
+
+def voicemail_path(option: str | None = None) -> str:
+    return "/twilio/voicemail" + (f"?option={option}" if option else "")
+
+
+def screen(name: str | None, fl: dict[str, Any], call_sid: str, step: int) -> str:
+    """What a screened phone's answerer hears: the whisper and "press any key"; no key (a voicemail,
+    a machine, a person who declines) hangs up that leg, so the <Dial> ends without connecting."""
+    vr = VoiceResponse()
+    text = str(fl.get("whisper_text", handling.DEFAULT_WHISPER)).replace("{name}", name or "a tracked number")
+    gather = vr.gather(
+        num_digits=1,
+        timeout=handling.SCREEN_WAIT_SECONDS,
+        action=_url("/twilio/screen-key?" + urlencode({"call": call_sid, "step": step})),
+        method="POST",
+        action_on_empty_result=False,
+    )
+    gather.say(f"{text} {handling.SCREEN_PROMPT}")
+    vr.hangup()
     return str(vr)
 
 
@@ -97,12 +207,12 @@ def _unanswered(fl: dict[str, Any]) -> str:
     return str(fl.get("when_unanswered", "message"))
 
 
-def voicemail(route: Route) -> str:
+def voicemail(route: Route, *, option: str | None = None) -> str:
     vr = VoiceResponse()
     fl = route.flow or {}
-    _say(vr, fl.get("voicemail_prompt", handling.DEFAULT_VOICEMAIL_PROMPT), fl)
+    _say(vr, handling.voicemail_prompt(fl, route.name), fl)
     vr.record(
-        action=_url("/twilio/voicemail"),
+        action=_url(voicemail_path(option)),
         method="POST",
         max_length=VOICEMAIL_MAX_SECONDS,
         timeout=5,
@@ -119,6 +229,15 @@ def whisper(name: str | None, fl: dict[str, Any]) -> str:
     text = str(fl.get("whisper_text", handling.DEFAULT_WHISPER))
     vr = VoiceResponse()
     vr.say(text.replace("{name}", name or "a tracked number"))
+    return str(vr)
+
+
+def bridge(caller: str, tracking: str) -> str:
+    """The owner answered a call back: connect them to the caller, who sees the tracking number."""
+    vr = VoiceResponse()
+    vr.say("Connecting you to the caller.")
+    dial = vr.dial(caller_id=tracking, answer_on_bridge=True, timeout=handling.dial_timeout(30))
+    dial.number(caller)
     return str(vr)
 
 

@@ -147,12 +147,28 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     for day in ("mon", "tue", "wed", "thu", "fri"):
         page.fill(f"#h-{day}_open", "09:00")
         page.fill(f"#h-{day}_close", "17:00")
+    # ... with a menu, call screening, text-back and a longer ring
+    page.fill("#h-menu_prompt", "For sales press 1. For service press 2.")
+    page.fill("#h-menu_1_label", "Sales")
+    page.fill("#h-menu_1_to", "(202) 555-0144")
+    page.fill("#h-menu_2_label", "Service")
+    page.fill("#h-menu_2_to", "voicemail")
+    page.check("input[name=screen]")
+    page.check("input[name=text_back]")
+    page.fill("#h-ring_seconds", "25")
     page.click("text=Save call handling")
     expect(page.locator(".notice-ok")).to_contain_text("Call handling saved")
     preview = page.locator(".preview")
     expect(preview).to_contain_text("During business hours")
     expect(preview).to_contain_text("Outside business hours")
     expect(preview).to_contain_text("Thanks for calling Acme")
+    expect(preview).to_contain_text("for about 25 seconds")
+    expect(preview).to_contain_text("“For sales press 1. For service press 2.” and presses or says an option")
+    expect(preview).to_contain_text("2 or “Service” takes a voicemail")
+    expect(page.locator("#h-menu_2_to")).to_have_value("voicemail")
+    expect(preview).to_contain_text("must press a key, or the call goes on as not answered")
+    expect(preview).to_contain_text("Within a minute the caller gets one text")
+    expect(page.locator("input[name=screen]")).to_be_checked()
     _check(page, "setup-channel")
 
     # When the owner adds an alert recipient and a webhook and types this month's spend on Google Ads
@@ -188,6 +204,18 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     _check(page, "setup-numbers")
     page.goto(dashboard.url("/dashboard/start"))
     expect(page.locator("#checklist-heading")).to_contain_text("4 of 4 done")
+
+    # When a caller nobody answers leaves a voicemail (the menu's phone rang out, or after hours)
+    missed = simulate_call(
+        base, channel_number, "+14155550188", answer="no", token=stack_mod.AUTH_TOKEN, api_key=stack_mod.API_KEY
+    )
+    assert missed["call"]["result"] == "voicemail"
+    # Then the call's page offers to call them back, and the button rings the business's phone
+    page.goto(dashboard.url(f"/dashboard/calls/{missed['call_sid']}"))
+    _check(page, "call-back")
+    page.click("text=Call +14155550188 back")
+    expect(page.locator("#call-back .notice-ok")).to_contain_text("answer it and you are connected")
+    expect(page.locator("#call-back")).to_contain_text("Called back")
 
     # When a pool number is released, the confirmation says what happens to calls to it first
     page.goto(dashboard.url("/dashboard/numbers?q=website"))

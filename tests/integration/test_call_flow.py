@@ -7,7 +7,9 @@ from xml.etree import ElementTree
 
 import pytest
 
+from calltracking_local.telephony import LocalTelephony
 from chalicelib.core import clock
+from chalicelib.core.telephony import set_provider
 from chalicelib.voice import blocklist
 from tests.support.env import BASE_URL, body
 
@@ -145,8 +147,25 @@ def test_failover_answered_on_the_second_phone_survives_a_late_first_result(api,
     assert c["answered"] is True and c["result"] == "answered" and c["talk_time"] == 30
 
 
-def test_without_failover_unanswered_calls_hear_a_message(api, at):
-    _, number = line(api)
+def test_a_new_line_takes_a_voicemail_greeted_with_its_name_and_it_counts_as_voicemail(api, at):
+    # Given a line created with no choice about unanswered calls
+    ch, number = line(api)
+    assert ch["flow"]["when_unanswered"] == "voicemail"
+    # When its phone rings out (Twilio adds ~5 s to the timeout: 15 rings about 20 s, before a mobile's own voicemail)
+    assert voice(api, number).find("Dial").get("timeout") == "15"
+    root = dial_result(api, number, "no-answer", 0)
+    # Then the caller hears the line's name and leaves a message, and the call is a voicemail
+    assert [e.tag for e in root] == ["Say", "Record", "Hangup"]
+    assert root.find("Say").text.startswith("You've reached Google Ads. ")
+    left = {"CallSid": "CA1", "From": CALLER, "To": number, "RecordingUrl": "https://api.twilio.com/RE9"}
+    api.twilio("/twilio/voicemail", left | {"RecordingDuration": "8", "RecordingSid": "RE9"})
+    api.twilio("/twilio/call-status", {"CallSid": "CA1", "From": CALLER, "To": number, "CallStatus": "completed"})
+    assert call(api)["result"] == "voicemail"
+
+
+def test_a_line_may_ring_longer_or_say_sorry_instead(api, at):
+    _, number = line(api, when_unanswered="message", ring_seconds=30)
+    assert voice(api, number).find("Dial").get("timeout") == "25"
     root = dial_result(api, number, "no-answer", 0)
     assert [e.tag for e in root] == ["Say", "Hangup"]
     assert call(api)["result"] == "missed"
@@ -183,6 +202,18 @@ def test_blocked_callers_are_rejected_and_stored_as_blocked(api, at):
         ({"whisper": "yes"}, "whisper"),
         ({"disclosure_voice": "<script>"}, "voice"),
         ({"colour": "red"}, "colour"),
+        ({"ring_seconds": 5}, "ring_seconds"),
+        ({"ring_seconds": 61}, "ring_seconds"),
+        ({"ring_seconds": "20"}, "ring_seconds"),
+        ({"ring_seconds": True}, "ring_seconds"),
+        ({"ring": "round"}, "flow.ring"),
+        ({"menu": {"prompt": "Hi", "options": []}}, "flow.menu.options"),
+        ({"menu": {"prompt": "Hi", "options": [{"key": "0", "label": "A", "action": "voicemail"}]}}, "key"),
+        ({"menu": {"prompt": "Hi", "options": [{"key": "1", "label": "A", "forward_to": "x"}]}}, "forward_to"),
+        (
+            {"menu": {"prompt": "Hi", "options": [{"key": "1", "label": "A", "action": "voicemail"}], "default": "2"}},
+            "default",
+        ),
         ("everything", "object"),
     ],
 )
@@ -193,7 +224,7 @@ def test_bad_flows_are_400_and_nothing_is_saved(api, at, flow, words):
     ch, _ = line(api)
     r = api.call("PATCH", f"/v1/channels/{ch['id']}", {"flow": flow})
     assert r.status_code == 400
-    assert body(api.call("GET", f"/v1/channels/{ch['id']}"))["flow"] == {}
+    assert body(api.call("GET", f"/v1/channels/{ch['id']}"))["flow"] == {"when_unanswered": "voicemail"}
 
 
 def test_bad_blocklists_are_400(api, at):
@@ -211,3 +242,128 @@ def test_pools_take_flows_too(api, at):
     assert root.find("Dial/Number").get("url") == f"{BASE_URL}/twilio/whisper/pool/{pool['id']}"
     r = api.twilio(f"/twilio/whisper/pool/{pool['id']}", {"CallSid": "CA2"})
     assert ElementTree.fromstring(r.body).find("Say").text == "Call from Shop."
+
+
+def test_a_screened_phone_taken_by_its_own_voicemail_is_not_answered_and_the_caller_goes_on(api, at):
+    # Given a screened line with a backup phone
+    ch, number = line(api, screen=True, failover=["+12025550111"])
+    root = voice(api, number)
+    dial = root.find("Dial")
+    assert dial.get("action") == f"{BASE_URL}/twilio/dial-status?step=0&screen=1"
+    screen_url = f"/twilio/screen/channel/{ch['id']}?call=CA1&step=0"
+    assert dial.find("Number").get("url") == BASE_URL + screen_url
+    # When the first phone's voicemail answers: it hears the whisper and the prompt, presses nothing
+    leg = {"CallSid": "CA2", "ParentCallSid": "CA1", "From": CALLER, "To": "+12025550144"}
+    heard = ElementTree.fromstring(api.twilio(screen_url, leg).body)
+    gather = heard.find("Gather")
+    assert gather.get("action") == f"{BASE_URL}/twilio/screen-key?call=CA1&step=0" and gather.get("numDigits") == "1"
+    assert gather.findtext("Say") == "Call from Google Ads. Press any key to take this call."
+    assert heard[-1].tag == "Hangup"  # no key: that leg ends unconnected
+    done = {"CallSid": "CA1", "From": CALLER, "To": number, "DialCallStatus": "completed", "DialCallDuration": "9"}
+    nxt = ElementTree.fromstring(api.twilio("/twilio/dial-status?step=0&screen=1", done).body)
+    # Then Twilio's "completed" is not an answer: the backup phone rings, and the call is not answered
+    assert nxt.find("Dial/Number").text == "+12025550111"
+    assert nxt.find("Dial").get("action") == f"{BASE_URL}/twilio/dial-status?step=1&screen=1"
+    c = call(api)
+    assert c["answered"] is False and c["screen"] == {"pressed": None, "phone": 1}
+    # When a person answers the backup phone and presses 1, the call is theirs
+    pressed = api.twilio("/twilio/screen-key?call=CA1&step=1", {**leg, "CallSid": "CA3", "Digits": "1"})
+    assert pressed.status_code == 200 and len(ElementTree.fromstring(pressed.body)) == 0  # connect
+    end = ElementTree.fromstring(api.twilio("/twilio/dial-status?step=1&screen=1", done).body)
+    assert [e.tag for e in end] == ["Hangup"]
+    c = call(api)
+    assert c["answered"] is True and c["result"] == "answered" and c["screen"] == {"pressed": "1", "phone": 2}
+
+
+def test_screen_urls_are_signed_and_checked(api, at):
+    ch, _ = line(api, screen=True)
+    leg = {"CallSid": "CA2", "Digits": "1"}
+    assert api.twilio("/twilio/screen-key?call=CA1&step=0", leg, signature=None).status_code == 403
+    assert api.twilio(f"/twilio/screen/channel/{ch['id']}?call=CA1&step=0", leg, signature=None).status_code == 403
+    for bad in ("/twilio/screen-key?call=nope&step=0", "/twilio/screen-key?call=CA1&step=x"):
+        assert api.twilio(bad, leg).status_code == 400
+    assert api.call("GET", "/v1/calls/CA1").status_code == 404
+
+
+class MobileLookup(LocalTelephony):
+    """Lookup says +12025550144 is a mobile, every other phone a landline; counts its lookups."""
+
+    def __init__(self) -> None:
+        super().__init__(area_codes=("201",))
+        self.asked: list[str] = []
+
+    def line_type(self, number):
+        self.asked.append(number)
+        return "mobile" if number == "+12025550144" else "landline"
+
+
+def test_screening_is_on_by_default_only_for_a_mobile_looked_up_once(api, at):
+    lookup = MobileLookup()
+    set_provider(lookup)
+    mobile, _ = line(api)
+    desk = body(api.call("POST", "/v1/channels", {"name": "Desk", "forward_to": "+12025550155"}))
+    chosen = body(
+        api.call("POST", "/v1/channels", {"name": "PBX", "forward_to": "+12025550144", "flow": {"screen": False}})
+    )
+    spec = {"name": "Site", "forward_to": "+12025550144", "allowed_origins": ["https://example.com"]}
+    pool = body(api.call("POST", "/v1/pools", spec | {"original_number": "+12025550188"}))
+    assert (mobile["flow"].get("screen"), desk["flow"].get("screen"), chosen["flow"]["screen"]) == (True, None, False)
+    assert pool["flow"].get("screen") is True, pool
+    # Once per new line (not for the one whose owner chose), never per call or per change
+    api.call("PATCH", f"/v1/channels/{desk['id']}", {"name": "Front desk"})
+    assert lookup.asked == ["+12025550144", "+12025550155", "+12025550144"]
+
+
+def test_a_ring_group_rings_every_phone_at_once_then_voicemail(api, at):
+    # Given a line whose backup phone rings together with its own
+    _, number = line(api, failover=["+12025550111"], ring="together")
+    dial = voice(api, number).find("Dial")
+    # Then both phones are in one <Dial> (the first to answer takes the call)
+    assert [n.text for n in dial.findall("Number")] == ["+12025550144", "+12025550111"]
+    # ... and when neither answers, the caller leaves a voicemail (no second round of ringing)
+    assert dial_result(api, number, "no-answer", 0).find("Record") is not None
+
+
+MENU = {
+    "prompt": "For sales press 1. For service press 2.",
+    "options": [
+        {"key": "1", "label": "Sales", "forward_to": "+12025550166"},
+        {"key": "2", "label": "Service", "action": "voicemail"},
+    ],
+    "default": "1",
+}
+
+
+def test_a_menu_choice_routes_and_is_stored_with_the_next_steps_result(api, at):
+    # Given a recorded line with a menu
+    ch, number = line(api, menu=MENU)
+    root = voice(api, number)
+    # Then the caller hears the disclosure, then the menu by key or voice
+    assert [e.tag for e in root] == ["Say", "Gather"]
+    gather = root.find("Gather")
+    assert gather.get("action") == f"{BASE_URL}/twilio/menu/channel/{ch['id']}" and gather.get("input") == "dtmf speech"
+    assert gather.get("actionOnEmptyResult") == "true" and gather.findtext("Say") == MENU["prompt"]
+    # When the caller says "service", the line's voicemail takes the message, and the option is stored
+    base = {"CallSid": "CA1", "From": CALLER, "To": number}
+    chose = ElementTree.fromstring(
+        api.twilio(f"/twilio/menu/channel/{ch['id']}", base | {"SpeechResult": "Service."}).body
+    )
+    assert chose.find("Record").get("action") == f"{BASE_URL}/twilio/voicemail?option=2"
+    left = base | {"RecordingUrl": "https://api.twilio.com/RE5", "RecordingDuration": "6", "RecordingSid": "RE5"}
+    api.twilio("/twilio/voicemail?option=2", left)
+    assert (call(api)["menu_option"], call(api)["voicemail"]) == ("2", True)
+    # When another caller presses nothing, the default (sales) rings, with no second disclosure
+    other = {"CallSid": "CA2", "From": CALLER, "To": number}
+    voice(api, number, sid="CA2")
+    rang = ElementTree.fromstring(api.twilio(f"/twilio/menu/channel/{ch['id']}", other).body)
+    assert [e.tag for e in rang] == ["Dial"] and rang.find("Dial/Number").text == "+12025550166"
+    assert rang.find("Dial").get("action") == f"{BASE_URL}/twilio/dial-status?step=0&option=1"
+    # ... and unanswered, it goes to the line's voicemail, the option kept
+    after = ElementTree.fromstring(
+        api.twilio("/twilio/dial-status?step=0&option=1", other | {"DialCallStatus": "no-answer"}).body
+    )
+    assert after.find("Record").get("action") == f"{BASE_URL}/twilio/voicemail?option=1"
+    assert call(api, "CA2")["menu_option"] == "1"
+    # A bad option in a URL is a 400, an unsigned menu answer a 403
+    assert api.twilio("/twilio/dial-status?step=0&option=x", other | {"DialCallStatus": "busy"}).status_code == 400
+    assert api.twilio(f"/twilio/menu/channel/{ch['id']}", other, signature=None).status_code == 403

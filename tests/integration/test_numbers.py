@@ -199,7 +199,7 @@ def test_forwarding_a_pool_to_one_of_our_tracking_numbers_is_refused(api, channe
     for r in (created, changed):
         assert r.status_code == 400 and tracking in body(r)["error"]["message"], r.body
     assert [p["id"] for p in body(api.call("GET", "/v1/pools"))["pools"]] == [pool["id"]]
-    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["flow"] == {}
+    assert body(api.call("GET", f"/v1/pools/{pool['id']}"))["flow"] == {"when_unanswered": "voicemail"}
 
 
 def test_buying_a_number_a_line_forwards_to_is_refused(api):

@@ -38,6 +38,7 @@ HOOKS = Webhooks(
 E164 = re.compile(r"\+[1-9]\d{1,14}")
 NUMBER_SID = re.compile(r"PN[0-9a-fA-F]{32}")
 NUMBERS_PATH = f"/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers"
+LOOKUPS_SPEC = prism_support.SPEC.with_name("twilio_lookups_v2.json")
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,14 @@ class Recorder(TwilioHttpClient):
 @pytest.fixture(scope="module")
 def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc, url = prism_support.start(tmp_path_factory.mktemp("prism"))
+    yield url
+    servers.stop(proc)
+
+
+@pytest.fixture(scope="module")
+def lookups_prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Prism serving Twilio's published Lookup v2 spec (its own host, lookups.twilio.com)."""
+    proc, url = prism_support.start(tmp_path_factory.mktemp("prism-lookups"), spec=LOOKUPS_SPEC)
     yield url
     servers.stop(proc)
 
@@ -318,9 +327,67 @@ def test_a_missing_auth_token_is_an_upstream_error_not_a_crash(prism_url):
     assert err.value.client_error is False and "not configured" in str(err.value)
 
 
-def test_the_management_api_buys_and_releases_through_twilio(api, settings_env, prism_url):
+def test_a_line_type_is_one_lookup_the_spec_accepts(lookups_prism_url, recorder):
+    # Given the provider pointed at Prism serving Twilio's Lookup v2 spec
+    p = TwilioTelephony(
+        account_sid=ACCOUNT,
+        auth_token_getter=lambda: TOKEN,
+        api_base_url="http://127.0.0.1:9",  # never asked: only Lookup is
+        lookups_base_url=lookups_prism_url,
+        http_client=recorder,
+    )
+    # When a new line's phone is looked up
+    kind = p.line_type("+14155552671")
+    # Then it was one GET for the line type field only, which the spec accepts, and the answer is read
+    assert recorder.problems() == []
+    [x] = recorder.exchanges
+    assert (x.method, x.path, x.params) == (
+        "GET",
+        "/v2/PhoneNumbers/+14155552671",
+        {"Fields": "line_type_intelligence"},
+    )
+    assert x.auth == (ACCOUNT, TOKEN)
+    assert json.loads(x.body)["line_type_intelligence"] is None and kind is None  # the spec's example: unknown
+
+
+@pytest.mark.parametrize("service", [None, "MG" + "0" * 32])
+def test_a_text_is_one_messages_request_the_spec_accepts(provider, recorder, service):
+    # When a text-back is sent from the tracking number (or through a Messaging Service)
+    sid = provider.send_sms(
+        to="+14155550111", from_="+12015550100", body="Sorry we missed you.", messaging_service_sid=service
+    )
+    # Then it is one POST that Twilio's spec accepts, with the sender as chosen, and its SID is read
+    assert recorder.problems() == []
+    [x] = recorder.exchanges
+    assert (x.method, x.path) == ("POST", f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json")
+    sender = {"MessagingServiceSid": service} if service else {"From": "+12015550100"}
+    assert x.data == {"To": "+14155550111", "Body": "Sorry we missed you.", **sender}
+    assert sid.startswith(("SM", "MM"))
+
+
+def test_a_call_back_is_one_calls_request_the_spec_accepts(provider, recorder):
+    # When the dashboard calls a caller back: the business's phone first, with the bridge's URL
+    url = f"{BASE_URL}/twilio/bridge?to=%2B14155550111&from=%2B12015550100"
+    sid = provider.start_call(to="+12025550144", from_="+12015550100", url=url)
+    # Then it is one POST the spec accepts, with no status callback (the leg is no inbound call)
+    assert recorder.problems() == []
+    [x] = recorder.exchanges
+    assert (x.method, x.path) == ("POST", f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json")
+    assert x.data == {"To": "+12025550144", "From": "+12015550100", "Url": url, "Method": "POST"}
+    assert sid.startswith("CA")
+
+
+def test_a_failed_lookup_leaves_screening_off_and_the_line_is_created(api, settings_env, prism_url):
+    # Lookup answering 404 (the v2010 mock has no Lookup paths): the line is made, not screened
+    settings_env(TELEPHONY="twilio", TWILIO_API_BASE_URL=prism_url, TWILIO_LOOKUPS_BASE_URL=prism_url)
+    set_provider(None)
+    r = api.call("POST", "/v1/channels", {"name": "Radio", "forward_to": "+12025550144"})
+    assert r.status_code == 201 and "screen" not in body(r)["flow"], r.body
+
+
+def test_the_management_api_buys_and_releases_through_twilio(api, settings_env, prism_url, lookups_prism_url):
     """End to end: TELEPHONY=twilio with TWILIO_API_BASE_URL at Prism, built by get_provider()."""
-    settings_env(TELEPHONY="twilio", TWILIO_API_BASE_URL=prism_url)
+    settings_env(TELEPHONY="twilio", TWILIO_API_BASE_URL=prism_url, TWILIO_LOOKUPS_BASE_URL=lookups_prism_url)
     set_provider(None)
     channel = body(api.call("POST", "/v1/channels", {"name": "Radio FM 101", "forward_to": "+12025550144"}))
 

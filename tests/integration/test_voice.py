@@ -45,7 +45,7 @@ def test_recorded_channel_gets_disclosure_then_recorded_dial(api, line):
     assert dial.get("answerOnBridge") == "true"
     assert dial.get("callerId") == CALLER
     assert dial.get("action") == f"{BASE_URL}/twilio/dial-status?step=0"
-    assert dial.get("timeout") == "20"
+    assert dial.get("timeout") == "15"  # RING_TIMEOUT_SECONDS 20 minus the ~5 s Twilio adds
     assert dial.get("record") == "record-from-answer-dual"
     assert dial.get("recordingStatusCallback") == f"{BASE_URL}/twilio/recording-status"
     assert dial.find("Number").text == "+12025550144"
@@ -207,7 +207,7 @@ def test_answered_call_full_lifecycle(api, line):
 
 @pytest.mark.parametrize("dial_status", ["no-answer", "busy", "failed", "canceled"])
 def test_missed_call_hears_a_message_and_is_stored_missed(api, line, dial_status):
-    _, number = line(record=False)
+    _, number = line(record=False, flow={"when_unanswered": "message"})
     voice(api, number, sid="CA500")
     r = api.twilio(
         "/twilio/dial-status", {"CallSid": "CA500", "From": CALLER, "To": number, "DialCallStatus": dial_status}

@@ -83,6 +83,7 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/users/someone@example.com/disable",
     "/dashboard/users/someone@example.com/enable",
     "/dashboard/calls/CA00000000000000000000000000000000/outcome",
+    "/dashboard/calls/CA00000000000000000000000000000000/call-back",  # no-caller-lost
     # setup-outlets: begin (three of their actions here, each parametrized four times; every one of
     # their actions is held to CSRF and role in tests/integration/test_dashboard_outlets.py)
     "/dashboard/alerts",

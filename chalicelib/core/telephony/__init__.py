@@ -40,6 +40,7 @@ def get_provider() -> Telephony:
                 account_sid=s.twilio_account_sid,
                 auth_token_getter=_twilio_auth_token,
                 api_base_url=s.twilio_api_base_url,
+                lookups_base_url=s.twilio_lookups_base_url,
             )
     return _provider
 

@@ -33,13 +33,16 @@ class TwilioTelephony:
         account_sid: str,
         auth_token_getter: Callable[[], str],
         api_base_url: str | None = None,
+        lookups_base_url: str | None = None,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         http_client: HttpClient | None = None,
     ) -> None:
         """``api_base_url`` replaces ``https://api.twilio.com`` (a mock such as Prism);
+        ``lookups_base_url`` replaces ``https://lookups.twilio.com`` (its own spec, its own mock);
         ``http_client`` replaces the SDK's (tests record requests with it)."""
         self.account_sid = account_sid
         self.api_base_url = api_base_url.rstrip("/") if api_base_url else None
+        self.lookups_base_url = lookups_base_url.rstrip("/") if lookups_base_url else None
         self.timeout = timeout
         self._auth_token_getter = auth_token_getter
         self._http_client = http_client
@@ -75,6 +78,8 @@ class TwilioTelephony:
         if self.api_base_url:
             # Every v2010 resource (numbers included) builds its URL from the Api domain's base.
             client.api.base_url = self.api_base_url
+        if self.lookups_base_url:
+            client.lookups.base_url = self.lookups_base_url
         return client
 
     def search(self, *, country: str, area_code: str | None, contains: str | None, limit: int) -> list[AvailableNumber]:
@@ -158,9 +163,34 @@ class TwilioTelephony:
             if not exc.client_error:  # only a 404 is one here
                 raise
 
+    def send_sms(self, *, to: str, from_: str, body: str, messaging_service_sid: str | None = None) -> str:
+        with _translated(f"texting {to}"):
+            sent = self._rest().messages.create(
+                to=to,
+                from_=from_ if not messaging_service_sid else _or_unset(None),
+                messaging_service_sid=_or_unset(messaging_service_sid),
+                body=body,
+            )
+        return str(sent.sid)
+
+    def start_call(self, *, to: str, from_: str, url: str) -> str:
+        # No status callback: /twilio/call-status would store the outbound leg as an inbound call.
+        with _translated(f"calling {to}"):
+            made = self._rest().calls.create(to=to, from_=from_, url=url, method="POST")
+        return str(made.sid)
+
+    def line_type(self, number: str) -> str | None:
+        """Lookup v2's line type intelligence (a paid field: asked once per new line, never per call)."""
+        with _translated(f"looking up {number}"):
+            found = self._rest().lookups.v2.phone_numbers(number).fetch(fields="line_type_intelligence")
+        info = found.line_type_intelligence or {}
+        kind = info.get("type") if isinstance(info, dict) else None
+        return str(kind) if kind else None
+
 
 def _hook_fields(hooks: Webhooks) -> dict[str, str]:
-    return {
+    sms = {"sms_url": hooks.sms_url, "sms_method": "POST"} if hooks.sms_url else {}
+    return sms | {
         "voice_url": hooks.voice_url,
         "voice_method": "POST",
         "voice_fallback_url": hooks.voice_fallback_url,

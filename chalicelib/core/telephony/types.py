@@ -21,6 +21,7 @@ class Webhooks:
     voice_url: str
     voice_fallback_url: str
     status_callback: str
+    sms_url: str | None = None  # texts to the number (STOP remembered); None leaves the number's as it is
 
 
 @dataclass(frozen=True)
@@ -68,4 +69,18 @@ class Telephony(Protocol):
 
     def delete_recording(self, recording_sid: str) -> None:
         """Delete the recording at the provider (after it was copied to the owner's bucket)."""
+        ...
+
+    def send_sms(self, *, to: str, from_: str, body: str, messaging_service_sid: str | None = None) -> str:
+        """Send one text (from the tracking number, or through a Messaging Service); its SID. Never
+        retried here: the Messages API has no idempotency key, so a retry could text twice."""
+        ...
+
+    def start_call(self, *, to: str, from_: str, url: str) -> str:
+        """Ring ``to`` showing ``from_``; once answered, Twilio asks ``url`` what to do. Its CallSid."""
+        ...
+
+    def line_type(self, number: str) -> str | None:
+        """What kind of line ``number`` is (``mobile``, ``landline``, ``fixedVoip``, ...), ``None``
+        when unknown: one Lookup, asked when a line is created (is call screening on by default?)."""
         ...
