@@ -112,6 +112,8 @@ def _as_written_before(number: str) -> None:
         plain = f"{_plain(number)}:{sid[-10:]}"
         agg = json.loads(call["agg"]["S"])  # a JSON attribute
         for bucket, vec in agg.items():
+            if "caller" not in vec:  # a number's calls per day count calls, not callers
+                continue
             keyed = vec["caller"]
             vec["caller"] = plain
             pk, _, sk = bucket.partition("|")
