@@ -14,8 +14,9 @@ concurrent callback fails the condition, re-reads the call and finds nothing lef
 So a report costs requests per source and day range, never per call.
 
 The aggregates follow the call events (``on_event``, a subscriber of ``call.completed`` and
-``call.updated``), never the voice path. Days are the business's days (``REPORT_TIMEZONE``);
-after changing it, ``make rebuild-reports`` moves every call to its new day (``rebuild``).
+``call.updated``), never the voice path. Days are the business's days (its profile's time
+zone, ``REPORT_TIMEZONE`` until one is saved); a change of zone moves every call to its new day
+in the background (``reports/rebuild.py``, a resumable job; ``rebuild`` here does it in one go).
 """
 
 from __future__ import annotations
@@ -26,11 +27,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from chalicelib import attribution
+from chalicelib import attribution, business
 from chalicelib.calls import is_final, result_of
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
-from chalicelib.core.settings import get_settings
 from chalicelib.store import aggregates as stored
 from chalicelib.store import calls as store_calls
 from chalicelib.store import keys
@@ -42,8 +42,8 @@ if TYPE_CHECKING:
 
 
 def day(ms: int) -> str:
-    """The report day of a time: the business's local day (``REPORT_TIMEZONE``)."""
-    return clock.local_day(ms, get_settings().report_timezone)
+    """The report day of a time: the business's local day (``business.timezone()``)."""
+    return clock.local_day(ms, business.timezone())
 
 
 # The dimensions a web source's calls are also counted by, and where each one's value comes from
@@ -158,6 +158,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
     """Every call's contribution again, under the current settings (the time zone): each call
     moves from the buckets it was counted in to the right ones, one transaction each, so it
     is safe while calls come in. Returns how many calls were looked at."""
+    business.clear_cache()  # the zone as saved now, not as this process last read it
     n = 0
     for call in store_calls.scan_all():
         if not sync(call):

@@ -19,8 +19,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from typing import Any
 from urllib.parse import urlencode
 
 import pytest
