@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from typing import Any
 
@@ -283,3 +284,29 @@ def test_the_settings_page_saves_the_business_profile_that_every_page_reads(api,
     assert "£1,250.00" in overview_page
     story_page = html(admin.get(f"/dashboard/calls/{sid}"))
     assert "020 7183 8750" in story_page  # a number of the business's own country, written nationally
+
+
+def test_the_settings_page_changes_the_time_zone_and_shows_the_rebuild(api, biz):
+    from chalicelib import business
+    from chalicelib.reports import rebuild
+
+    admin, viewer = Browser(api, "admin"), Browser(api)
+    form = {"name": "Acme", "currency": "USD", "country": "US", "conversion_sale": "on"}
+    # An unknown zone: refused next to the field, everything typed kept, nothing started
+    r = admin.post("/dashboard/settings", {"csrf": admin.csrf, **form, "timezone": "Pacific Time"})
+    page = html(r)
+    assert r.status_code == 400 and 'id="timezone-error"' in page and "America/Los_Angeles" in page
+    assert 'value="Pacific Time"' in page and 'value="Acme"' in page
+    assert business.rebuild_status()["state"] == "idle"
+    assert (
+        viewer.post("/dashboard/settings", {"csrf": viewer.csrf, **form, "timezone": "Europe/London"}).status_code
+        == 403
+    )
+    # A known one: saved, and the rebuild shows on the page and at its JSON address
+    r = admin.post("/dashboard/settings", {"csrf": admin.csrf, **form, "timezone": "Europe/London"})
+    assert r.status_code == 303
+    page = html(admin.get("/dashboard/settings"))
+    assert 'value="Europe/London"' in page and "Moving calls to Europe/London days" in page
+    assert json.loads(html(viewer.get("/dashboard/settings/rebuild")))["state"] == "running"
+    rebuild.run()
+    assert business.rebuild_status()["phase"] == "check"
