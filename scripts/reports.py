@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     from chalicelib.reports import aggregates
 
     s = get_settings()
-    print(f"rebuilding {s.table_name("counters")} in the business's days", file=sys.stderr)
+    print(f"rebuilding {s.table_name('counters')} in the business's days", file=sys.stderr)
     n = aggregates.rebuild(lambda done: print(f"  {done} calls", file=sys.stderr))
     print(f"{n} calls counted in the business's days")
 
