@@ -310,3 +310,4 @@ def test_the_settings_page_changes_the_time_zone_and_shows_the_rebuild(api, biz)
     assert json.loads(html(viewer.get("/dashboard/settings/rebuild")))["state"] == "running"
     rebuild.run()
     assert business.rebuild_status()["phase"] == "check"
+    assert "calls moved to Europe/London days; checking" in html(admin.get("/dashboard/settings"))

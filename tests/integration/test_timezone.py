@@ -96,3 +96,12 @@ def test_a_second_change_mid_rebuild_starts_over_and_the_old_chunk_gives_way(api
     assert not stored.save_rebuild(ZONE + "@0", {"id": "stale"})  # an old chunk's write is refused
     assert stored.get().rebuild["zone"] == "Europe/London"
     assert business.profile().timezone == "Europe/London"
+
+
+def test_a_small_table_is_moved_in_one_chunk(api: Any) -> None:
+    clock.set_source(clock.FakeClock(LA_2330))
+    one_call(api, line(api))
+    assert api.call("PUT", "/v1/settings/timezone", {"timezone": ZONE}).status_code == 202
+    state = rebuild.run()
+    assert state is not None and state["phase"] == "check" and state["done"] == 1
+    assert days(api) == [1, 0]

@@ -7,7 +7,7 @@
   var text = box.querySelector("[data-rebuild-text]");
   var words = function (s) {
     if (s.state === "done") return "Done: " + s.calls_done + " calls are counted on " + s.timezone + " days.";
-    if (s.phase === "tail") return s.calls_done + " calls moved to " + s.timezone + " days; checking the calls that came in meanwhile.";
+    if (s.phase === "check") return s.calls_done + " calls moved to " + s.timezone + " days; checking the calls that came in meanwhile.";
     return "Moving calls to " + s.timezone + " days: " + s.calls_done + " so far.";
   };
   var poll = function () {
