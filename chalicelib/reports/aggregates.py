@@ -103,6 +103,11 @@ def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset())
         keys.aggregate_bucket("last", last, on, spam=spam): vec,
         keys.aggregate_bucket("first", first, on, spam=spam): vec,
     }
+    if not spam:  # the overview's "Today" by hour (spam is left out of it, as of the day's chart)
+        hour = clock.local_hour(int(c.started_at), business.timezone())
+        per_hour: dict[str, Any] = {k: vec[k] for k in ("calls", "answered", "missed", "voicemail") if k in vec}
+        out[keys.hour_bucket("last", on, hour, last)] = per_hour
+        out[keys.hour_bucket("first", on, hour, first)] = per_hour
     if c.called and c.kind in ("channel", "pool", "overflow"):
         # The numbers page's "calls in the last 30 days", spam included: calls the number got.
         out[keys.number_calls_bucket(c.called, on)] = {"calls": 1}
@@ -183,7 +188,7 @@ def _registrations(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[tuple
     """The dimension values ``new`` adds that ``old`` did not count (each must find room in its day). Pure."""
     out = []
     for bucket in sorted(set(new) - set(old)):
-        if keys.is_source_bucket(bucket) or keys.is_number_bucket(bucket):
+        if keys.is_source_bucket(bucket) or keys.is_number_bucket(bucket) or keys.is_hour_bucket(bucket):
             continue
         pk, sk = keys.split_bucket(bucket)
         _, model, dim, source = pk.split("#", 3)

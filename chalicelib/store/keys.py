@@ -128,6 +128,19 @@ def number_calls_bucket(number: str, day: str) -> str:
     return f"{NUMBER_CALLS}|{day}#{number}"
 
 
+HOURS = "AGGH#"  # calls per hour of a day, all sources of a model in one partition: one query per day
+
+
+def hour_bucket(model: str, day: str, hour: int, source: str) -> str:
+    """A source's calls in one local hour of a day (pk ``AGGH#<model>``, sk ``<day>#<HH>#<source>``):
+    the overview's "Today" chart reads one day of them in one query, whatever the sources."""
+    return f"{HOURS}{model}|{day}#{hour:02d}#{source}"
+
+
+def is_hour_bucket(bucket: str) -> bool:
+    return bucket.startswith(HOURS)
+
+
 def is_number_bucket(bucket: str) -> bool:
     return bucket.startswith(NUMBER_CALLS + "|")
 
