@@ -157,6 +157,28 @@ def test_pages_send_a_signed_out_browser_to_sign_in(api):
         assert r.status_code == 303 and "/dashboard/signin?next=" in r.headers["Location"], path
 
 
+def test_today_is_charted_by_hour_in_the_business_time_zone(api, biz):
+    # Given a business in Los Angeles (UTC-7 in October) and calls at 05:00 and 12:30 UTC
+    api.call("PUT", "/v1/settings/timezone", {"timezone": "America/Los_Angeles"})
+    biz.fake.advance(-7 * 3600)  # 05:00 UTC = 22:00 on the 9th in Los Angeles
+    biz.call("Google Ads", "+14155550002", result="missed")
+    biz.fake.advance(7.5 * 3600)  # 12:30 UTC = 05:30 on the 10th
+    biz.call("Google Ads", "+14155550003", talk=30)
+    biz.call("Radio FM 101", "+14155550004", talk=30)
+    pump().drain()
+    # When the owner opens "Today" (the 10th in Los Angeles)
+    out = overview.overview({"range": "today"})
+    chart = out["chart"]
+    # Then 24 hourly bars in the business's hours: both of today's calls at 5:00, the 9th's left out
+    assert chart["hourly"] and chart["dates"][0] == "0:00" and len(chart["dates"]) == 24
+    assert chart["answered"][5] == 2 and sum(chart["answered"]) == 2 and sum(chart["missed"]) == 0
+    assert {s["label"]: s["calls"][5] for s in chart["sources"]} == {"Google Ads": 1, "Radio FM 101": 1}
+    # A longer range stays by day; the page says which
+    assert "hourly" not in overview.overview({"range": "7d"})["chart"]
+    page = html(Browser(api).get("/dashboard?range=today"))
+    assert "Calls per hour" in page and '<th scope="row">5:00</th>' in page
+
+
 def test_the_empty_overview_and_log_say_what_to_do_next(api):  # the overview: the checklist itself
     b = Browser(api)
     for path in ("/dashboard", "/dashboard/calls"):
