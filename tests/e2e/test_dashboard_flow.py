@@ -221,6 +221,15 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     assert _total(page, "calls") == "2"
     daily = stack.request("GET", f"/v1/reports/daily?from={local_today}&to={local_today}")[1]["days"]
     assert daily[0]["calls"] == 2, daily
+    # "Today" is charted by hour in the business's time zone, with hour labels
+    page.goto(dashboard.url("/dashboard?range=today"))
+    expect(page.locator("#chart[data-ready=true] canvas")).to_have_count(1)
+    expect(page.locator("#chart-heading")).to_have_text("Calls per hour")
+    hourly = json.loads(page.locator("#chart-data").text_content() or "{}")
+    assert hourly["hourly"] and hourly["dates"][0] == "0:00" and len(hourly["dates"]) == 24
+    assert sum(hourly["answered"]) + sum(hourly["missed"]) + sum(hourly["voicemail"]) == 2
+    assert datetime.now(ZoneInfo(zone)).hour - 1 <= max(range(24), key=lambda h: hourly["answered"][h]) <= 23
+    _check(page, "dashboard-overview-today")
     code, followed = stack.request("GET", "/v1/settings/rebuild")
     assert code == 200 and followed["timezone"] == zone and followed["state"] in ("running", "done")
     assert log.problems == [], log.problems
