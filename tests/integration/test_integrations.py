@@ -183,7 +183,8 @@ def test_every_declared_schedule_is_registered_with_chalice_under_its_name() -> 
     registered = {e.name: e for e in app.app.event_sources if hasattr(e, "schedule_expression") and e.name in declared}
     assert set(registered) == set(declared)
     for name, schedule in declared.items():
-        assert registered[name].schedule_expression.to_string() == f"rate({schedule.minutes} minutes)"
+        unit = "minute" if schedule.minutes == 1 else "minutes"  # AWS wants "rate(1 minute)"
+        assert registered[name].schedule_expression.to_string() == f"rate({schedule.minutes} {unit})"
         assert registered[name].handler_string == f"chalicelib.routes.events.{name}"
         assert getattr(event_routes, name) is not None
 
