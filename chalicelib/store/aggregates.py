@@ -82,10 +82,8 @@ def hours(model: str, day: str, *, ctx: RequestContext = SYSTEM) -> dict[str, di
     """Source -> local hour -> calls, answered, missed, voicemail of one day: one query, whatever the
     number of calls (one small item per source and hour with calls)."""
     out: dict[str, dict[int, dict[str, int]]] = {}
-    for item in CounterModel.query(
-        keys.HOURS + model, CounterModel.sk.startswith(day + "#"), attributes_to_get=["sk", *HOUR_NUMBERS]
-    ):
-        _, hour, source = item.sk.split("#", 2)
+    for item in CounterModel.query(keys.hours_partition(model, day), attributes_to_get=["sk", *HOUR_NUMBERS]):
+        hour, source = item.sk.split("#", 1)
         out.setdefault(source, {})[int(hour)] = {k: int(getattr(item, k) or 0) for k in HOUR_NUMBERS}
     return out
 
