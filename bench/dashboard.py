@@ -245,6 +245,11 @@ def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ),
         ("DynamoDB requests of the 90-day overview's data, 1,000 / 100,000 calls", pair("overview_requests"), "equal"),
         (
+            'DynamoDB requests of the "Today" overview\'s data (its chart by hour), 1,000 / 100,000 calls',
+            pair("today_overview_requests"),
+            "equal",
+        ),
+        (
             "DynamoDB requests of the whole 90-day overview page (session read included), 1,000 / 100,000 calls",
             pair("overview_page"),
             "equal",
