@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM, RequestContext, log_change
@@ -68,10 +69,47 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
+def timezone() -> str:
+    """The business's time zone (IANA): the one function everything that counts or shows by day
+    or hour reads (report days, the overview, summaries, alerts' local times, the call log)."""
+    return profile().timezone
+
+
+def check_zone(value: str | None) -> str:
+    """A time zone as typed, checked: an IANA name (``America/Los_Angeles``). Pure."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    text = (value or "").strip()
+    hint = "an IANA time zone like America/Los_Angeles or Europe/London"
+    if not text:
+        raise BadRequest(f"'timezone' must be {hint}")
+    if len(text) > 64 or text.startswith(("/", ".")) or ".." in text:
+        raise BadRequest(f"'timezone' must be {hint}")
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory (America)
+        raise BadRequest(f"'timezone' {text!r} is not a known time zone: write {hint}") from None
+    return text
+
+
+def new_rebuild(zone: str, now_ms: int) -> dict[str, Any]:
+    """A rebuild's first state after a change to ``zone``: pending, from the table's start. Pure."""
+    return {
+        "id": f"{zone}@{now_ms}",
+        "zone": zone,
+        "state": "running",
+        "phase": "scan",
+        "cursor": None,
+        "done": 0,
+        "started_at": now_ms,
+        "updated_at": now_ms,
+    }
+
+
 def save(form: dict[str, str], *, ctx: RequestContext = SYSTEM) -> Business:
-    """The Settings page's profile (name, currency, country, conversions), checked; saved whole.
-    The time zone stays the deployment's (``REPORT_TIMEZONE``) until a change can move the report
-    days in the background. A 400 names the field that was wrong."""
+    """The Settings page's profile (name, currency, country, conversions, time zone), checked; saved
+    whole. A new time zone starts the report days' rebuild (``chalicelib/reports/rebuild.py``, a
+    resumable job); a form without ``timezone`` keeps the zone. A 400 names the field that was wrong."""
     log_change(ctx, "business.save")
     name = " ".join((form.get("name") or "").split())
     if len(name) > 80:
@@ -86,18 +124,65 @@ def save(form: dict[str, str], *, ctx: RequestContext = SYSTEM) -> Business:
         raise BadRequest("'country' must be a two-letter country code like US or GB")
     conversions = tuple(o for o in CONVERSION_OUTCOMES if form.get(f"conversion_{o}") == "on")
     old = stored.get(ctx=ctx)
+    zone, rebuild = old.timezone, old.rebuild
+    if (form.get("timezone") or "").strip():
+        zone = check_zone(form.get("timezone"))
+        if zone != (old.timezone or defaults().timezone):
+            rebuild = new_rebuild(zone, clock.now_ms())
     saved = stored.StoredProfile(
         name=name or None,
-        timezone=old.timezone,
+        timezone=zone,
         currency=currency,
         country=country,
         conversions=conversions,
-        rebuild=old.rebuild,
+        rebuild=rebuild,
         updated_at=clock.now_ms(),
     )
     stored.save(saved, ctx=ctx)
     clear_cache()
     return merge(saved)
+
+
+def change_timezone(data: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    """The API's change of time zone (``{"timezone": ...}``; the rest of the profile kept): the
+    rebuild it started (or the one running, when the zone is unchanged)."""
+    unknown = sorted(set(data) - {"timezone"})
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)[:200]}")
+    value = data.get("timezone")
+    if not isinstance(value, str):
+        raise BadRequest("'timezone' must be an IANA time zone like America/Los_Angeles or Europe/London")
+    zone = check_zone(value)
+    log_change(ctx, "business.timezone", timezone=zone)
+    old = stored.get(ctx=ctx)
+    if zone != (old.timezone or defaults().timezone):
+        from dataclasses import replace
+
+        stored.save(
+            replace(old, timezone=zone, rebuild=new_rebuild(zone, clock.now_ms()), updated_at=clock.now_ms()), ctx=ctx
+        )
+        clear_cache()
+    return rebuild_status(ctx=ctx)
+
+
+def rebuild_status(*, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    """The report days' rebuild as the API and the Settings page show it."""
+    saved = stored.get(ctx=ctx)
+    return progress(saved.timezone or defaults().timezone, saved.rebuild)
+
+
+def progress(zone: str, rebuild: dict[str, Any]) -> dict[str, Any]:
+    """What a person reads of a rebuild's state. Pure."""
+    state = rebuild.get("state") or "idle"
+    return {
+        "timezone": zone,
+        "state": state,  # idle (never changed), running, done
+        "phase": rebuild.get("phase") if state == "running" else None,
+        "calls_done": int(rebuild.get("done") or 0),  # moved (phase scan), then checked again (check)
+        "calls_checked": int(rebuild.get("checked") or 0),
+        "started_at": clock.iso(int(rebuild["started_at"])) if rebuild.get("started_at") else None,
+        "finished_at": clock.iso(int(rebuild["finished_at"])) if rebuild.get("finished_at") else None,
+    }
 
 
 # --- how amounts, phones and places are written ------------------------------------------------

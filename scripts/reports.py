@@ -1,4 +1,5 @@
-"""Report aggregates: rebuild them after the business's time zone (``REPORT_TIMEZONE``) changed.
+"""Report aggregates: rebuild them in one go after the business's time zone changed (the dashboard's change
+runs the same move as a background job, ``chalicelib/reports/rebuild.py``).
 
     python scripts/reports.py rebuild [--stage local|dev|prod]
 
@@ -36,9 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     from chalicelib.reports import aggregates
 
     s = get_settings()
-    print(f"rebuilding {s.table_name('counters')} in {s.report_timezone} days", file=sys.stderr)
+    print(f"rebuilding {s.table_name('counters')} in the business's days", file=sys.stderr)
     n = aggregates.rebuild(lambda done: print(f"  {done} calls", file=sys.stderr))
-    print(f"{n} calls counted in {s.report_timezone} days")
+    print(f"{n} calls counted in the business's days")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,11 @@ def local_day(ms: int, zone: str) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=_zone(zone)).strftime("%Y-%m-%d")
 
 
+def local_hour(ms: int, zone: str) -> int:
+    """The hour of the day (0-23) a time falls in, in ``zone``: the overview's "Today" by hour."""
+    return datetime.fromtimestamp(ms / 1000, tz=_zone(zone)).hour
+
+
 def local_minute(ms: int, zone: str) -> str:
     """A time as ``2026-09-21 09:33`` in ``zone``: how pages show a call's time."""
     return datetime.fromtimestamp(ms / 1000, tz=_zone(zone)).strftime("%Y-%m-%d %H:%M")

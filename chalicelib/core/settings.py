@@ -536,7 +536,8 @@ class Settings(NamedTuple):
         "REPORT_TIMEZONE",
         "UTC",
         parse_zone,
-        "the business's time zone (IANA): the days reports count calls on; after a change run `make rebuild-reports`",
+        "the business's default time zone (IANA) until one is saved on the dashboard's Settings page "
+        "(which then wins): the days and hours reports count calls on",
         when="blank",
     )
     currency: str = _reports(

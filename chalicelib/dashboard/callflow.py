@@ -15,11 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from xml.etree import ElementTree
 
-from chalicelib import handling
+from chalicelib import business, handling
 from chalicelib.core import clock
 from chalicelib.core import validation as v
 from chalicelib.core.errors import BadRequest
-from chalicelib.core.settings import get_settings
 from chalicelib.integrations.textback import sender
 from chalicelib.integrations.textback import settings as textback_settings
 from chalicelib.routing import Route
@@ -104,7 +103,7 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
             if start:
                 weekly[day] = [[start, end]]
         dates = [d for d in re.split(r"[\s,;]+", form.get("closed_dates", "")) if d]
-        tz = form.get("tz", "").strip() or get_settings().report_timezone
+        tz = form.get("tz", "").strip() or business.timezone()
         flow["hours"] = {"timezone": tz, "weekly": weekly, "closed_dates": dates}
         if form.get("after_hours") == "forward":
             flow["after_hours"] = {"action": "forward", "forward_to": form.get("after_hours_forward", "")}
@@ -166,7 +165,7 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         "when_unanswered": fl.get("when_unanswered", "message"),
         "voicemail_prompt": fl.get("voicemail_prompt", ""),
         "ring_seconds": str(fl.get("ring_seconds", "")),
-        "tz": get_settings().report_timezone,
+        "tz": business.timezone(),
         "after_hours": "voicemail",
         "after_hours_forward": "",
         "closed_dates": "",

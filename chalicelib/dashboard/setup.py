@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from chalicelib import channels, numbers, pools
+from chalicelib import business, channels, numbers, pools
 from chalicelib.core import clock
 from chalicelib.core import validation as v
 from chalicelib.core.context import SYSTEM, RequestContext
@@ -116,7 +116,7 @@ def number_rows(
     provider (as each number remembers it, or ``at_provider``: as the provider said just now);
     ``q`` keeps those whose number, line or forward-to contains it (digits or words)."""
     directory = line_directory()
-    end, tz = clock.now_ms(), get_settings().report_timezone
+    end, tz = clock.now_ms(), business.timezone()
     start = end - (CALLS_DAYS - 1) * 86_400_000
     counts = aggregates.number_calls(clock.local_day(start, tz), clock.local_day(end, tz))  # one query, all numbers
     rows = []

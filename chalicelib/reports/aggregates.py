@@ -14,8 +14,9 @@ concurrent callback fails the condition, re-reads the call and finds nothing lef
 So a report costs requests per source and day range, never per call.
 
 The aggregates follow the call events (``on_event``, a subscriber of ``call.completed`` and
-``call.updated``), never the voice path. Days are the business's days (``REPORT_TIMEZONE``);
-after changing it, ``make rebuild-reports`` moves every call to its new day (``rebuild``).
+``call.updated``), never the voice path. Days are the business's days (its profile's time
+zone, ``REPORT_TIMEZONE`` until one is saved); a change of zone moves every call to its new day
+in the background (``reports/rebuild.py``, a resumable job; ``rebuild`` here does it in one go).
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from chalicelib import attribution
+from chalicelib import attribution, business
 from chalicelib.calls import is_final, result_of
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
-from chalicelib.core.settings import get_settings
 from chalicelib.store import aggregates as stored
 from chalicelib.store import calls as store_calls
 from chalicelib.store import keys
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 
 
 def day(ms: int) -> str:
-    """The report day of a time: the business's local day (``REPORT_TIMEZONE``)."""
-    return clock.local_day(ms, get_settings().report_timezone)
+    """The report day of a time: the business's local day (``business.timezone()``)."""
+    return clock.local_day(ms, business.timezone())
 
 
 # The dimensions a web source's calls are also counted by, and where each one's value comes from
@@ -103,6 +103,11 @@ def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset())
         keys.aggregate_bucket("last", last, on, spam=spam): vec,
         keys.aggregate_bucket("first", first, on, spam=spam): vec,
     }
+    if not spam:  # the overview's "Today" by hour (spam is left out of it, as of the day's chart)
+        hour = clock.local_hour(int(c.started_at), business.timezone())
+        per_hour: dict[str, Any] = {k: vec[k] for k in ("calls", "answered", "missed", "voicemail") if k in vec}
+        out[keys.hour_bucket("last", on, hour, last)] = per_hour
+        out[keys.hour_bucket("first", on, hour, first)] = per_hour
     if c.called and c.kind in ("channel", "pool", "overflow"):
         # The numbers page's "calls in the last 30 days", spam included: calls the number got.
         out[keys.number_calls_bucket(c.called, on)] = {"calls": 1}
@@ -173,6 +178,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
     """Every call's contribution again, under the current settings (the time zone): each call
     moves from the buckets it was counted in to the right ones, one transaction each, so it
     is safe while calls come in. Returns how many calls were looked at."""
+    business.clear_cache()  # the zone as saved now, not as this process last read it
     n = 0
     for call in store_calls.scan_all():
         if not sync(call):
@@ -197,7 +203,7 @@ def _registrations(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[tuple
     """The dimension values ``new`` adds that ``old`` did not count (each must find room in its day). Pure."""
     out = []
     for bucket in sorted(set(new) - set(old)):
-        if keys.is_source_bucket(bucket) or keys.is_number_bucket(bucket):
+        if keys.is_source_bucket(bucket) or keys.is_number_bucket(bucket) or keys.is_hour_bucket(bucket):
             continue
         pk, sk = keys.split_bucket(bucket)
         _, model, dim, source = pk.split("#", 3)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.integrations.registry import Integration, SubscriberDecl
+from chalicelib.integrations.registry import Integration, ScheduleDecl, SubscriberDecl
 
 INTEGRATION = Integration(
     name="reports",
@@ -13,6 +13,15 @@ INTEGRATION = Integration(
         # The call-back list (chalicelib/callbacks.py): each caller's entry follows their calls.
         SubscriberDecl("callbacks", ("call.completed", "call.updated"), "chalicelib.callbacks:on_event"),
     ),
+    schedules=(
+        ScheduleDecl(
+            "rebuild_report_days",
+            1,
+            "chalicelib.reports.rebuild:run",
+            local_seconds=2,
+            description="after a change of the business's time zone, a chunk of the report days' rebuild",
+        ),
+    ),
     routes="chalicelib.reports.routes",
-    scopes=(("/v1/reports", "read", "write"), ("/v1/spend", "read", "write")),
+    scopes=(("/v1/reports", "read", "write"), ("/v1/spend", "read", "write"), ("/v1/settings", "read", "write")),
 )

@@ -11,8 +11,10 @@ from chalicelib.core.lazy import lazy_module
 from chalicelib.core.responses import body, caller, json_response, query
 
 if TYPE_CHECKING:
+    from chalicelib import business
     from chalicelib.reports import figures, spend
 else:  # loaded on first use: the voice webhook's cold start never pays for them
+    business = lazy_module("chalicelib.business")
     figures = lazy_module("chalicelib.reports.figures")
     spend = lazy_module("chalicelib.reports.spend")
 
@@ -46,3 +48,16 @@ def daily_report() -> Response:
 @bp.route("/v1/reports/breakdown", methods=["GET"])
 def breakdown_report() -> Response:
     return json_response(figures.breakdown_report(query(bp.current_request)))
+
+
+@bp.route("/v1/settings/timezone", methods=["PUT"])
+def put_timezone() -> Response:
+    """A new business time zone: 202 with the report days' rebuild it started, followed at
+    ``GET /v1/settings/rebuild``."""
+    status = business.change_timezone(body(bp.current_request), ctx=_ctx())
+    return json_response(status, 202, {"Location": "/v1/settings/rebuild"})
+
+
+@bp.route("/v1/settings/rebuild", methods=["GET"])
+def get_rebuild() -> Response:
+    return json_response(business.rebuild_status(ctx=_ctx()))

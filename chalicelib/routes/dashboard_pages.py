@@ -51,7 +51,7 @@ def talk(seconds: int | None) -> str:
 
 def _common() -> dict[str, Any]:
     s = get_settings()
-    return {"timezone": s.report_timezone, "api_base": s.public_base_url.rstrip("/"), "talk": talk}
+    return {"timezone": business.timezone(), "api_base": s.public_base_url.rstrip("/"), "talk": talk}
 
 
 @bp.route("/dashboard", methods=["GET"])
@@ -88,11 +88,13 @@ def _settings_page(req: Any, viewer: Any, status: int = 200, error: str | None =
         viewer=viewer,
         status=status,
         error=error,
+        tz_error=bool(error and error.startswith("'timezone'")),
         form=form,
         outcomes=business.CONVERSION_OUTCOMES,
         can_edit=viewer.role == "admin",
         retention_days=get_settings().call_retention_days,
         saved=web.query_params(req).get("saved") == "1",
+        rebuild=business.rebuild_status(ctx=viewer.context),
         **_common(),
     )
 
@@ -111,10 +113,18 @@ def save_settings() -> Response:
     try:
         business.save(form, ctx=viewer.context)
     except BadRequest as exc:  # the form again, as typed, with what was wrong
-        typed: dict[str, Any] = {k: form.get(k, "") for k in ("name", "currency", "country")}
+        typed: dict[str, Any] = {k: form.get(k, "") for k in ("name", "currency", "country", "timezone")}
         typed["conversions"] = tuple(o for o in business.CONVERSION_OUTCOMES if form.get(f"conversion_{o}") == "on")
         return _settings_page(req, viewer, 400, exc.message, typed)
     return web.redirect("/dashboard/settings?saved=1")
+
+
+@bp.route("/dashboard/settings/rebuild", methods=["GET"])
+def settings_rebuild() -> Response:
+    """The report days' rebuild for the Settings page's progress (the API's ``/v1/settings/rebuild``)."""
+    req = bp.current_request
+    viewer = web.require(req)
+    return json_response(business.rebuild_status(ctx=viewer.context))
 
 
 @bp.route("/dashboard/calls", methods=["GET"])

@@ -77,6 +77,19 @@ def sources(*, ctx: RequestContext = SYSTEM) -> list[str]:
         return []
 
 
+HOUR_NUMBERS = ("calls", "answered", "missed", "voicemail")
+
+
+def hours(model: str, day: str, *, ctx: RequestContext = SYSTEM) -> dict[str, dict[int, dict[str, int]]]:
+    """Source -> local hour -> calls, answered, missed, voicemail of one day: one query, whatever the
+    number of calls (one small item per source and hour with calls)."""
+    out: dict[str, dict[int, dict[str, int]]] = {}
+    for item in CounterModel.query(keys.hours_partition(model, day), attributes_to_get=["sk", *HOUR_NUMBERS]):
+        hour, source = item.sk.split("#", 1)
+        out.setdefault(source, {})[int(hour)] = {k: int(getattr(item, k) or 0) for k in HOUR_NUMBERS}
+    return out
+
+
 def number_calls(start: str, end: str, *, ctx: RequestContext = SYSTEM) -> dict[str, int]:
     """Calls per tracking number from day ``start`` to ``end`` (both included): one query, whatever
     the number of numbers (one small item per number and day with calls)."""

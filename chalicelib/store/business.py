@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib.core.context import SYSTEM, RequestContext
@@ -55,3 +55,13 @@ def save(profile: StoredProfile, *, ctx: RequestContext = SYSTEM) -> None:
         "updated_at": profile.updated_at,
     }
     CounterModel(key.pk, key.sk, data={k: v for k, v in data.items() if v is not None}).save()
+
+
+def save_rebuild(rebuild_id: str, state: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> bool:
+    """The report days' rebuild's state, kept only while the rebuild is still ``rebuild_id`` (a
+    newer change of zone started its own): False when it is not. One GetItem, one PutItem."""
+    old = get(ctx=ctx)
+    if old.rebuild.get("id") != rebuild_id:
+        return False
+    save(replace(old, rebuild=state), ctx=ctx)
+    return True

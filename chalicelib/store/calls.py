@@ -444,6 +444,16 @@ def scan_all(*, ctx: RequestContext = SYSTEM) -> Iterator[CallRecord]:
         yield _record(c)
 
 
+def scan_page(
+    start_key: dict[str, Any] | None, *, limit: int, ctx: RequestContext = SYSTEM
+) -> tuple[list[CallRecord], dict[str, Any] | None]:
+    """Exactly one Scan request of at most ``limit`` calls from ``start_key`` (a resumable job's
+    stored cursor) and DynamoDB's key to resume from (None at the end of the table)."""
+    results = CallModel.scan(limit=None, page_size=limit, last_evaluated_key=start_key)
+    raw = next(results.page_iter)
+    return [from_image(item) for item in raw.get("Items", [])], results.page_iter.last_evaluated_key
+
+
 def one_page(
     part: str,
     start_ms: int,

@@ -148,6 +148,25 @@ def number_calls_bucket(number: str, day: str) -> str:
     return f"{NUMBER_CALLS}|{day}#{number}"
 
 
+HOURS = "AGGH#"  # calls per hour: one partition per model and day, so a day is one small query
+
+
+def hours_partition(model: str, day: str) -> str:
+    """The partition of one day's hour buckets under a model (sk ``<HH>#<source>``): at most 24 items
+    per source, whatever the number of calls or of other days."""
+    return f"{HOURS}{model}#{day}"
+
+
+def hour_bucket(model: str, day: str, hour: int, source: str) -> str:
+    """A source's calls in one local hour of a day, as a bucket string: the overview's "Today" chart
+    reads one day of them in one query, whatever the sources."""
+    return f"{hours_partition(model, day)}|{hour:02d}#{source}"
+
+
+def is_hour_bucket(bucket: str) -> bool:
+    return bucket.startswith(HOURS)
+
+
 def is_number_bucket(bucket: str) -> bool:
     return bucket.startswith(NUMBER_CALLS + "|")
 

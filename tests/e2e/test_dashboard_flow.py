@@ -15,11 +15,14 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -197,6 +200,38 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     page.fill("#country", "US")
     page.click("text=Save settings")
     expect(page.locator(".notice-ok")).to_contain_text("Saved")
+    # The time zone: an unknown one says what to write and keeps what was typed; a real one moves the
+    # report days in the background, with progress on the page, and the overview counts its days
+    page.fill("#timezone", "Pacific time")
+    page.click("text=Save settings")
+    expect(page.locator("#timezone-error")).to_contain_text("America/Los_Angeles")
+    expect(page.locator("#timezone")).to_have_value("Pacific time")
+    # a zone whose date differs from UTC's now, so a call's day moves
+    zone = "Pacific/Pago_Pago" if time.gmtime().tm_hour < 11 else "Pacific/Kiritimati"
+    page.fill("#timezone", zone)
+    page.click("text=Save settings")
+    progress = page.locator("[data-rebuild]")
+    expect(progress).to_contain_text(zone)
+    expect(progress).to_contain_text(re.compile("checking the calls|Done"), timeout=30_000)  # the page follows it
+    _check(page, "dashboard-settings-timezone")
+    local_today = datetime.now(ZoneInfo(zone)).strftime("%Y-%m-%d")
+    page.goto(dashboard.url("/dashboard?range=7d"))
+    chart = json.loads(page.locator("#chart-data").text_content() or "{}")
+    assert chart["dates"][-1] == local_today, (chart["dates"], local_today)
+    assert _total(page, "calls") == "2"
+    daily = stack.request("GET", f"/v1/reports/daily?from={local_today}&to={local_today}")[1]["days"]
+    assert daily[0]["calls"] == 2, daily
+    # "Today" is charted by hour in the business's time zone, with hour labels
+    page.goto(dashboard.url("/dashboard?range=today"))
+    expect(page.locator("#chart[data-ready=true] canvas")).to_have_count(1)
+    expect(page.locator("#chart-heading")).to_have_text("Calls per hour")
+    hourly = json.loads(page.locator("#chart-data").text_content() or "{}")
+    assert hourly["hourly"] and hourly["dates"][0] == "0:00" and len(hourly["dates"]) == 24
+    assert sum(hourly["answered"]) + sum(hourly["missed"]) + sum(hourly["voicemail"]) == 2
+    assert datetime.now(ZoneInfo(zone)).hour - 1 <= max(range(24), key=lambda h: hourly["answered"][h]) <= 23
+    _check(page, "dashboard-overview-today")
+    code, followed = stack.request("GET", "/v1/settings/rebuild")
+    assert code == 200 and followed["timezone"] == zone and followed["state"] in ("running", "done")
     assert log.problems == [], log.problems
     assert not [u for u in asked if u.endswith("/favicon.ico")]
     context.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from typing import Any
 
@@ -156,6 +157,28 @@ def test_pages_send_a_signed_out_browser_to_sign_in(api):
         assert r.status_code == 303 and "/dashboard/signin?next=" in r.headers["Location"], path
 
 
+def test_today_is_charted_by_hour_in_the_business_time_zone(api, biz):
+    # Given a business in Los Angeles (UTC-7 in October) and calls at 05:00 and 12:30 UTC
+    api.call("PUT", "/v1/settings/timezone", {"timezone": "America/Los_Angeles"})
+    biz.fake.advance(-7 * 3600)  # 05:00 UTC = 22:00 on the 9th in Los Angeles
+    biz.call("Google Ads", "+14155550002", result="missed")
+    biz.fake.advance(7.5 * 3600)  # 12:30 UTC = 05:30 on the 10th
+    biz.call("Google Ads", "+14155550003", talk=30)
+    biz.call("Radio FM 101", "+14155550004", talk=30)
+    pump().drain()
+    # When the owner opens "Today" (the 10th in Los Angeles)
+    out = overview.overview({"range": "today"})
+    chart = out["chart"]
+    # Then 24 hourly bars in the business's hours: both of today's calls at 5:00, the 9th's left out
+    assert chart["hourly"] and chart["dates"][0] == "0:00" and len(chart["dates"]) == 24
+    assert chart["answered"][5] == 2 and sum(chart["answered"]) == 2 and sum(chart["missed"]) == 0
+    assert {s["label"]: s["calls"][5] for s in chart["sources"]} == {"Google Ads": 1, "Radio FM 101": 1}
+    # A longer range stays by day; the page says which
+    assert "hourly" not in overview.overview({"range": "7d"})["chart"]
+    page = html(Browser(api).get("/dashboard?range=today"))
+    assert "Calls per hour" in page and '<th scope="row">5:00</th>' in page
+
+
 def test_the_empty_overview_and_log_say_what_to_do_next(api):  # the overview: the checklist itself
     b = Browser(api)
     for path in ("/dashboard", "/dashboard/calls"):
@@ -283,3 +306,30 @@ def test_the_settings_page_saves_the_business_profile_that_every_page_reads(api,
     assert "£1,250.00" in overview_page
     story_page = html(admin.get(f"/dashboard/calls/{sid}"))
     assert "020 7183 8750" in story_page  # a number of the business's own country, written nationally
+
+
+def test_the_settings_page_changes_the_time_zone_and_shows_the_rebuild(api, biz):
+    from chalicelib import business
+    from chalicelib.reports import rebuild
+
+    admin, viewer = Browser(api, "admin"), Browser(api)
+    form = {"name": "Acme", "currency": "USD", "country": "US", "conversion_sale": "on"}
+    # An unknown zone: refused next to the field, everything typed kept, nothing started
+    r = admin.post("/dashboard/settings", {"csrf": admin.csrf, **form, "timezone": "Pacific Time"})
+    page = html(r)
+    assert r.status_code == 400 and 'id="timezone-error"' in page and "America/Los_Angeles" in page
+    assert 'value="Pacific Time"' in page and 'value="Acme"' in page
+    assert business.rebuild_status()["state"] == "idle"
+    assert (
+        viewer.post("/dashboard/settings", {"csrf": viewer.csrf, **form, "timezone": "Europe/London"}).status_code
+        == 403
+    )
+    # A known one: saved, and the rebuild shows on the page and at its JSON address
+    r = admin.post("/dashboard/settings", {"csrf": admin.csrf, **form, "timezone": "Europe/London"})
+    assert r.status_code == 303
+    page = html(admin.get("/dashboard/settings"))
+    assert 'value="Europe/London"' in page and "Moving calls to Europe/London days" in page
+    assert json.loads(html(viewer.get("/dashboard/settings/rebuild")))["state"] == "running"
+    rebuild.run()
+    assert business.rebuild_status()["phase"] == "check"
+    assert "calls moved to Europe/London days; checking" in html(admin.get("/dashboard/settings"))

@@ -37,3 +37,12 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     yield
+
+
+@pytest.fixture(autouse=True)
+def business_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No database here: the business's profile is the deployment's defaults (what an install that
+    never saved Settings has), so code that shows days or amounts reads it without a GetItem."""
+    from chalicelib import business
+
+    monkeypatch.setattr(business, "profile", business.defaults)

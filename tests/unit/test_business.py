@@ -45,3 +45,35 @@ def test_one_name_per_source():
     assert attribution.source_name("web:paid search") == "Paid search"
     assert attribution.source_name("web:my-partner") == "My-partner"
     assert attribution.source_name("unknown") == "Unknown number"
+
+
+def test_a_time_zone_is_an_iana_name_and_a_refusal_says_what_to_write():
+    import pytest
+
+    from chalicelib.core.errors import BadRequest
+
+    assert business.check_zone(" America/Los_Angeles ") == "America/Los_Angeles"
+    assert business.check_zone("UTC") == "UTC"
+    for bad in ("Mars/Olympus", "America", "", None, "../../etc/passwd", "x" * 65):
+        with pytest.raises(BadRequest, match="America/Los_Angeles"):
+            business.check_zone(bad)
+
+
+def test_a_rebuild_starts_at_the_table_start_and_reads_as_progress():
+    rb = business.new_rebuild("Europe/London", 1_790_000_000_000)
+    assert rb["state"] == "running" and rb["phase"] == "scan" and rb["cursor"] is None and rb["done"] == 0
+    shown = business.progress("Europe/London", {**rb, "done": 40, "phase": "check"})
+    assert shown["state"] == "running" and shown["phase"] == "check" and shown["calls_done"] == 40
+    assert shown["started_at"].startswith("2026-") and shown["finished_at"] is None
+    never = business.progress("UTC", {})
+    assert never == {
+        "timezone": "UTC",
+        "state": "idle",
+        "phase": None,
+        "calls_done": 0,
+        "calls_checked": 0,
+        "started_at": None,
+        "finished_at": None,
+    }
+    done = business.progress("UTC", {**rb, "state": "done", "phase": None, "finished_at": 1_790_000_060_000})
+    assert done["phase"] is None and done["finished_at"]

@@ -76,12 +76,12 @@ def test_a_counted_call_keeps_its_entry_across_a_rotation(ring):
         call_sid="CA" + "1" * 32, caller=ANN, status="completed", status_rank=9, started_at=1_790_000_000_000
     )
     counted = contribution(call)
-    entries = {v["caller"] for v in counted.values()}
+    entries = {v["caller"] for v in counted.values() if "caller" in v}  # (hours and numbers count calls only)
     assert len(entries) == 1 and next(iter(entries)).startswith("k1.")
     # When the key is rotated, the same call (now carrying what it added) adds the same entry
     ring("2:second-secret-012345678 1:first-secret-0123456789")
     again = contribution(CallRecord(**{**call.__dict__, "agg": counted}))
-    assert {v["caller"] for v in again.values()} == entries
+    assert {v["caller"] for v in again.values() if "caller" in v} == entries
     # And a call never counted before is hashed with key 2
     fresh = contribution(CallRecord(**{**call.__dict__, "call_sid": "CA" + "2" * 32}))
-    assert {v["caller"].split(".")[0] for v in fresh.values()} == {"k2"}
+    assert {v["caller"].split(".")[0] for v in fresh.values() if "caller" in v} == {"k2"}

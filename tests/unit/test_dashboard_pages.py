@@ -95,7 +95,9 @@ def test_summarize_splits_the_periods_and_stacks_the_days_by_source():
 
 
 def test_log_filters_are_checked():
-    f = logpage.parse_filters({"result": "missed", "first_time": "yes", "caller": "(415) 555-0111"}, "2026-10-10")
+    f = logpage.parse_filters(
+        {"result": "missed", "first_time": "yes", "caller": "(415) 555-0111"}, "2026-10-10", "UTC"
+    )
     assert f.caller == "+14155550111" and f.first_time is True and f.start == "2026-09-11"
     for bad in (
         {"result": "maybe"},
@@ -108,11 +110,11 @@ def test_log_filters_are_checked():
         {"tag": "x" * 41},
     ):
         with pytest.raises(BadRequest):
-            logpage.parse_filters(bad, "2026-10-10")
+            logpage.parse_filters(bad, "2026-10-10", "UTC")
 
 
 def test_a_forged_cursor_is_refused_before_it_reaches_dynamodb():
-    f = logpage.parse_filters({}, "2026-10-10")
+    f = logpage.parse_filters({}, "2026-10-10", "UTC")
     good = logpage.CURSOR.encode(
         "2026-10", {"call_sid": {"S": "CA1"}, "month": {"S": "2026-10"}, "started_at": {"N": "1"}}
     )

@@ -31,6 +31,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/numbers"): {"channel_id": "{channel_id}", "area_code": "201"},
     ("PATCH", "/v1/calls/{sid}"): {"outcome": "lead", "note": "called back", "tags": ["vip"], "revenue": 10},
     ("PUT", "/v1/spend"): {"source": "web:google", "date": "2026-09-21", "amount": "12.50"},
+    ("PUT", "/v1/settings/timezone"): {"timezone": "America/Los_Angeles"},
     ("PUT", "/v1/blocked-callers"): {"callers": ["+19005550100", "+1900*"]},
     # Loopback receivers are allowed on the test stage (refused on deployed ones).
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "events": ["call.completed"], "enabled": False},

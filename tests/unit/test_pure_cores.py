@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 import pytest
 
 from chalicelib import attribution, calls
+from chalicelib.core import clock
 from chalicelib.leasing import limits
 from chalicelib.reports import aggregates
 from chalicelib.routing import Route
@@ -88,7 +89,14 @@ def test_an_answered_call_adds_one_vector_to_last_and_first_touch() -> None:
         keys.dimension_bucket("first", "ad", "web:google", "2026-11-02", "(not set)", spam=False),
         keys.dimension_bucket("first", "landing_page", "web:google", "2026-11-02", "(not set)", spam=False),
     }
-    assert set(got) == {last, first} | dims
+    # and per local hour of its day, for the overview's "Today" chart (calls and their result only)
+    hour = clock.local_hour(T, "UTC")
+    hours = {
+        keys.hour_bucket("last", "2026-11-02", hour, "ch_radio"),
+        keys.hour_bucket("first", "2026-11-02", hour, "web:google"),
+    }
+    assert set(got) == {last, first} | dims | hours
+    assert all(got[h] == {"calls": 1, "answered": 1} for h in hours)
     vec = got[last]
     assert vec == got[first]
     caller = vec.pop("caller")
@@ -107,7 +115,9 @@ def test_an_answered_call_adds_one_vector_to_last_and_first_touch() -> None:
 
 def test_spam_and_blocked_calls_go_to_the_spam_buckets() -> None:
     for c in (call(status_rank=4, outcome="spam"), call(blocked=True, kind="blocked")):
-        assert all(bucket.endswith("#spam") for bucket in aggregates.contribution(c))
+        got = aggregates.contribution(c)
+        assert all(bucket.endswith("#spam") for bucket in got if not keys.is_number_bucket(bucket))
+        assert not any(keys.is_hour_bucket(bucket) for bucket in got)  # spam is left out of the hours
 
 
 def test_dimension_values_are_trimmed_capped_and_pages_are_host_and_path() -> None:
@@ -230,3 +240,34 @@ def test_cache_expires_and_survives_a_clock_going_backwards() -> None:
     cache.put("c", "C")
     cache.put("d", "D")  # over max_entries: the oldest goes
     assert cache.get("b") == (False, None) and cache.get("d") == (True, "D")
+
+
+def test_one_day_is_charted_by_hour_in_the_day_charts_source_order() -> None:
+    from chalicelib.dashboard import overview
+
+    day = {
+        "sources": [
+            {"source": "web:google", "label": "Google", "colour": "#1", "calls": [3]},
+            {"source": "ch_radio", "label": "Radio", "colour": "#2", "calls": [1]},
+        ]
+    }
+    hours = {
+        "web:google": {9: {"calls": 2, "answered": 2}, 23: {"calls": 1, "missed": 1}},
+        "ch_radio": {9: {"calls": 1, "voicemail": 1}},
+    }
+    chart = overview.hourly_chart(day, hours)
+    assert (
+        chart["hourly"] and len(chart["dates"]) == 24 and chart["dates"][0] == "0:00" and chart["dates"][23] == "23:00"
+    )
+    assert [s["label"] for s in chart["sources"]] == ["Google", "Radio"] and chart["sources"][0]["colour"] == "#1"
+    assert (
+        chart["sources"][0]["calls"][9] == 2
+        and chart["sources"][0]["calls"][23] == 1
+        and sum(chart["sources"][1]["calls"]) == 1
+    )
+    assert (
+        chart["answered"][9] == 2
+        and chart["voicemail"][9] == 1
+        and chart["missed"][23] == 1
+        and sum(chart["missed"]) == 1
+    )

@@ -12,6 +12,7 @@
   var SHOWN = 8;
   var OTHER = "#8c959f";
   var DAY = 86400;
+  var HOUR = 3600;
 
   function readData() {
     var el = document.getElementById("chart-data");
@@ -52,7 +53,8 @@
 
   function build(container, legend, data, view) {
     var parts = layers(data, view);
-    var x = data.dates.map(toSeconds);
+    // One day by hour: the hours of the business's day, as seconds from its midnight.
+    var x = data.hourly ? data.dates.map(function (_, h) { return h * HOUR; }) : data.dates.map(toSeconds);
     // Running sums, bottom layer first; drawn tallest first so each lower layer paints over it.
     var sums = [];
     var running = x.map(function () {
@@ -68,7 +70,10 @@
       return i;
     }).reverse();
     var bars = uPlot.paths.bars({ size: [0.7, 40], align: 0 });
-    var series = [{ value: function (u, v) { return v == null ? "" : new Date(v * 1000).toISOString().slice(0, 10); } }];
+    var series = [{ value: function (u, v) {
+      if (v == null) return "";
+      return data.hourly ? Math.round(v / HOUR) + ":00" : new Date(v * 1000).toISOString().slice(0, 10);
+    } }];
     order.forEach(function (i) {
       series.push({
         label: parts[i].label,
@@ -93,15 +98,16 @@
         return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC");
       },
       cursor: { points: { show: false }, drag: { x: false, y: false } },
-      scales: { x: { time: true, range: function (u, min, max) { return [min - 43200, max + 43200]; } }, y: { range: function (u, min, max) { return [0, Math.max(1, Math.ceil(max * 1.1))]; } } },
+      scales: { x: { time: true, range: function (u, min, max) { var pad = data.hourly ? HOUR / 2 : DAY / 2; return [min - pad, max + pad]; } }, y: { range: function (u, min, max) { return [0, Math.max(1, Math.ceil(max * 1.1))]; } } },
       axes: [
         {
           stroke: "#57606a",
           grid: { show: false },
           space: 50,
-          incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY],
+          incrs: data.hourly ? [HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR] : [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY],
           values: function (u, splits) {
             return splits.map(function (s) {
+              if (data.hourly) return Math.round(s / HOUR) + ":00";
               var d = new Date(s * 1000);
               return d.getUTCMonth() + 1 + "/" + d.getUTCDate();
             });

@@ -108,7 +108,7 @@ def route(recipient_id: str, data: dict[str, Any], alert: dict[str, Any], entry_
 
 
 def zone(data: dict[str, Any]) -> ZoneInfo:
-    return ZoneInfo(data.get("timezone") or get_settings().report_timezone)
+    return ZoneInfo(data.get("timezone") or business.timezone())
 
 
 def in_quiet_hours(data: dict[str, Any], now_ms: int) -> bool:

@@ -15,9 +15,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib import callbacks, calls
+from chalicelib import business, callbacks, calls
 from chalicelib.core import clock
-from chalicelib.core.settings import get_settings
 from chalicelib.integrations.alerts import messages
 from chalicelib.reports import figures
 from chalicelib.store import calls as store
@@ -80,7 +79,7 @@ def build(kind: str, today: date, now_ms: int) -> dict[str, Any]:
         {"source": r["label"], "calls": r["calls"], "answered": r["answered"], "missed": r["missed"]}
         for r in cur["rows"][:TOP_SOURCES]
     ]
-    zone = get_settings().report_timezone
+    zone = business.timezone()
     missed = not_called_back(clock.midnight_ms(start, zone), clock.midnight_ms(end + timedelta(days=1), zone), now_ms)
     return {
         "kind": kind,
@@ -115,7 +114,7 @@ def _local(iso: str | None) -> str:
     """A call's time as the business reads it: its report time zone's wall clock."""
     if not iso:
         return ""
-    when = datetime.fromtimestamp(clock.parse_iso(iso) / 1000, tz=ZoneInfo(get_settings().report_timezone))
+    when = datetime.fromtimestamp(clock.parse_iso(iso) / 1000, tz=ZoneInfo(business.timezone()))
     return when.strftime("%Y-%m-%d %H:%M %Z")
 
 
