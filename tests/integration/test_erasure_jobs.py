@@ -174,3 +174,28 @@ def _region() -> str:
     from chalicelib.core.settings import get_settings
 
     return str(get_settings().region)
+
+
+def test_the_dashboard_caller_page_starts_the_job_and_shows_its_progress_then_its_result(api, heavy):
+    from tests.integration.test_dashboard_pages import Browser, html
+
+    admin = Browser(api, "admin")
+    # When the admin looks Ann up: too many calls for one page, so the export job's page
+    looked = admin.get("/dashboard/callers?number=%2B" + ANN.lstrip("+"))
+    assert looked.status_code == 303 and "/dashboard/callers?job=" in looked.headers["Location"]
+    # When they erase her (ticked): the erasure job's page, running, with a way to check again
+    done = admin.post("/dashboard/callers/erase", {"csrf": admin.csrf, "number": ANN, "confirm": "yes"})
+    assert done.status_code == 303
+    job_page = done.headers["Location"][done.headers["Location"].index("/dashboard/") :]
+    running = html(admin.get(job_page))
+    assert "Running in the background: 0 call(s) done" in running and "Check again" in running
+    # When the schedule has run a chunk of it (the export job runs too, in no set order), then to the end
+    while "0 call(s) done" in html(admin.get(job_page)):
+        jobs.run(chunks=1)
+    assert "Running in the background: 2 call(s) done in 1 step(s)" in html(admin.get(job_page))
+    while callerjobs.running():
+        jobs.run(chunks=1)
+    # Then the page says what was erased; an unknown job is said, not a 500
+    assert "Erased: 5 call(s) anonymised in 3 step(s)" in html(admin.get(job_page))
+    missing = admin.get("/dashboard/callers?job=nope")
+    assert missing.status_code == 404 and "no caller job" in html(missing)
