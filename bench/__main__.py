@@ -22,6 +22,7 @@ ALL = [
     "dashboard_setup",
     "alerts",
     "conversions",
+    "callerjobs",
 ]
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"

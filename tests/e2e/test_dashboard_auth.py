@@ -924,7 +924,8 @@ def test_browser_admin_looks_up_and_erases_a_caller(dashboard: dash.Dashboard) -
 
 def _caller_jobs_in(stack: Any) -> dict[str, str]:
     """Three jobs of callers with many calls, in the stack's tables as the schedule leaves them:
-    an erasure under way, an erasure done and an export done; their ids by state."""
+    an erasure under way, an erasure done and an export done; their ids by state. (No event pump
+    runs beside this module's stack, so no schedule moves the running one on.)"""
     import os
     from dataclasses import replace
 
