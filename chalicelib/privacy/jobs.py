@@ -37,7 +37,7 @@ from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.core.validation import e164
 from chalicelib.privacy import access, erasure, erasurelog
-from chalicelib.store import callerjobs
+from chalicelib.store import callerjobs, callers
 from chalicelib.store import calls as store_calls
 from chalicelib.store.cursor import CursorCodec
 
@@ -133,6 +133,8 @@ def chunk(job: callerjobs.CallerJob) -> callerjobs.CallerJob:
         callerjobs.finish(job)
         return job
     number = job.number
+    if job.kind == "access" and (callers.erased_at([job.caller_hash]) or 0) >= job.created_at:
+        return _erased_meanwhile(job)
     start_key = CURSOR.decode(job.cursor, [number])[1] if job.cursor else None
     page, after = store_calls.one_page(number, 0, FAR, limit=PAGE, start_key=start_key)
     sids = [c.call_sid for c in page]
@@ -180,6 +182,16 @@ def _finish(job: callerjobs.CallerJob, number: str) -> callerjobs.CallerJob:
     job = _replace(job, state="done", number=None, cursor=None, result=result)
     callerjobs.finish(job)
     logger.info("caller job done", job_id=job.id, kind=job.kind, calls=job.done, chunks=job.chunks)
+    return job
+
+
+def _erased_meanwhile(job: callerjobs.CallerJob) -> callerjobs.CallerJob:
+    """An export whose caller was erased after it began: its parts go, and no document is made
+    (it would name the number the erasure took away)."""
+    for part in range(1, job.chunks + 1):
+        erasurelog.delete(erasurelog.document_key(job.caller_hash, job.id, part))
+    job = _replace(job, state="done", number=None, cursor=None, result={"error": "the caller was erased meanwhile"})
+    callerjobs.finish(job)
     return job
 
 

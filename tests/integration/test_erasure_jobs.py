@@ -215,3 +215,19 @@ def test_the_dashboard_caller_page_starts_the_job_and_shows_its_progress_then_it
     assert "Erased: 5 call(s) anonymised in 3 step(s)" in html(admin.get(job_page))
     missing = admin.get("/dashboard/callers?job=nope")
     assert missing.status_code == 404 and "no caller job" in html(missing)
+
+
+def test_an_export_under_way_when_its_caller_is_erased_leaves_no_document(api, heavy):
+    # Given an export of Ann's data one chunk in
+    export = body(api.call("GET", path(ANN)))
+    jobs.run(chunks=1)
+    # When she is erased (the erasure job runs to its end first), and the export's next chunk comes
+    erase = body(api.call("DELETE", path(ANN)))
+    while callerjobs.get(erase["id"]).state == "running":  # type: ignore[union-attr]
+        jobs.chunk(callerjobs.get(erase["id"]))  # type: ignore[arg-type]
+    jobs.run()
+    # Then the export ends without a document, and the bucket holds nothing with her number
+    done = body(api.call("GET", export["location"]))
+    assert done["state"] == "done" and "result" not in done
+    for form in forms(ANN):
+        assert form not in everything_held(), form
