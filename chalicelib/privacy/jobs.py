@@ -90,7 +90,9 @@ def public(job: callerjobs.CallerJob) -> dict[str, Any]:
         "started_at": clock.iso(job.created_at),
         "updated_at": clock.iso(job.updated_at),
     }
-    if job.state == "done" and job.kind == "erase":
+    if job.result.get("error"):
+        out["error"] = job.result["error"]  # why a job ended without its result
+    elif job.state == "done" and job.kind == "erase":
         out["result"] = job.result
     if job.state == "done" and job.kind == "access" and job.result.get("key"):
         out["result"] = {

@@ -228,6 +228,6 @@ def test_an_export_under_way_when_its_caller_is_erased_leaves_no_document(api, h
     jobs.run()
     # Then the export ends without a document, and the bucket holds nothing with her number
     done = body(api.call("GET", export["location"]))
-    assert done["state"] == "done" and "result" not in done
+    assert done["state"] == "done" and "result" not in done and done["error"] == "the caller was erased meanwhile"
     for form in forms(ANN):
         assert form not in everything_held(), form
