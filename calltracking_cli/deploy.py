@@ -6,10 +6,16 @@ In order, each step safe to run again:
 2. create or update the CloudFormation stack from ``infra/tables.yaml`` (tables, stream,
    queues, bucket, alarms) and wait for it;
 3. put its outputs (stream ARN, queue names, bucket) into the stage's environment variables;
-4. ``chalice deploy`` (role, Lambda, API Gateway, event sources); a stage without a public URL
-   takes API Gateway's and is deployed again with it;
-5. replace each Lambda function's code with the optimized package (``calltracking_cli.package``),
-   because ``chalice deploy`` has no hook to ship compiled bytecode or a pruned botocore;
+4. build the optimized package (``calltracking_cli.package``: compiled bytecode, pruned botocore)
+   and run Chalice's own deployer with it (``calltracking_cli.chalice_trimmed``: its packager
+   swapped in-process), so the role, the functions, the event sources and the REST API are
+   Chalice's, the API and its URL never change, and every ``CreateFunction``/``UpdateFunctionCode``
+   carries the optimized package: no window in which Chalice's slower package serves. A stage
+   without a public URL takes API Gateway's and is deployed again with it. If Chalice fails, the
+   deploy stops, exits non-zero and says which code each function runs and that the API's last
+   deployment is the one serving;
+5. check each function runs exactly that zip (Lambda's ``CodeSha256``) and ship it where not
+   (a ``--chalice`` command that ignores the package, e.g. plain ``chalice``);
 6. set API Gateway's per-method throttling (``throttle.py``);
 7. re-point every number whose webhooks do not yet point at the public URL (each number
    remembers the URL it was pointed at, so a second run sends Twilio nothing).
@@ -170,16 +176,28 @@ def apply_outputs(project: Project, stage: str, outputs: dict[str, str]) -> bool
     return changed
 
 
-def chalice_deploy(project: Project, stage: str, region: str, command: str) -> dict[str, Any]:
-    """Run ``chalice deploy`` (or ``command``, e.g. a test's stand-in); returns .chalice/deployed/<stage>.json."""
+class ChaliceFailed(click.ClickException):
+    """``chalice deploy`` exited non-zero: what serves is said by ``serving``."""
+
+
+def chalice_deploy(
+    project: Project, stage: str, region: str, command: str, package_zip: Path | None = None
+) -> dict[str, Any]:
+    """Run ``chalice deploy`` (``command``: ``chalice_trimmed`` by default, a test's stand-in, or plain
+    ``chalice``), handing it the optimized package in ``CALLTRACKING_PACKAGE_ZIP``; returns
+    .chalice/deployed/<stage>.json."""
+    from calltracking_cli.chalice_trimmed import PACKAGE_ENV
+
     argv = [*shlex.split(command), "--project-dir", str(project.root), "deploy", "--stage", stage]
     click.echo("$ " + " ".join(argv))
     # Chalice reads AWS_DEFAULT_REGION, not AWS_REGION.
-    done = subprocess.run(argv, env={**os.environ, "AWS_DEFAULT_REGION": region}, check=False)
+    env = {**os.environ, "AWS_DEFAULT_REGION": region}
+    env.pop(PACKAGE_ENV, None)
+    if package_zip is not None:
+        env[PACKAGE_ENV] = str(package_zip)
+    done = subprocess.run(argv, env=env, check=False)
     if done.returncode != 0:
-        raise click.ClickException(
-            f"chalice deploy failed (exit {done.returncode}); the stack is in place, run deploy again"
-        )
+        raise ChaliceFailed(f"chalice deploy failed (exit {done.returncode}); the stack is in place")
     deployed = project.deployed(stage)
     if not deployed:
         raise click.ClickException(f"chalice deploy wrote no .chalice/deployed/{stage}.json")
@@ -190,23 +208,64 @@ def resources(deployed: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [r for r in deployed.get("resources", []) if r.get("resource_type") == kind]
 
 
+def build_package(project: Project, stage: str, region: str) -> Path:
+    """The optimized package for this stage, built once per content (``package.cached_build``)."""
+    from calltracking_cli import package
+
+    try:
+        return Path(package.cached_build(stage, project_dir=project.root, region=region).zip_path)
+    except package.PackageError as exc:
+        raise click.ClickException(f"the optimized package could not be built: {exc}") from None
+
+
+def code_sha(zip_path: Path) -> str:
+    """Lambda's ``CodeSha256`` of a zip: base64 of its SHA-256."""
+    return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
+
+
+def serving(session: Any, project: Project, stage: str, package_zip: Path | None) -> list[str]:
+    """What serves the stage now, one line per function and one for the API, for a failed deploy to say."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    name = f"{project.config().get('app_name', 'calltracking')}-{stage}"
+    ours = code_sha(package_zip) if package_zip is not None else None
+    lines = []
+    try:
+        pages = session.client("lambda").get_paginator("list_functions").paginate()
+        functions = [f for page in pages for f in page["Functions"]]
+    except (BotoCoreError, ClientError) as exc:
+        return [f"what serves could not be read: {exc}"]
+    for f in sorted(functions, key=lambda f: f["FunctionName"]):
+        if f["FunctionName"] != name and not f["FunctionName"].startswith(name + "-"):
+            continue
+        code = f.get("CodeSha256", "")
+        which = "this deploy's optimized package" if code == ours else "the code it ran before this deploy"
+        lines.append(f"{f['FunctionName']}: {which} (sha256 {code[:12]})")
+    if not lines:
+        lines.append(f"no function {name} exists: nothing serves this stage yet")
+    api = resources(project.deployed(stage) or {}, "rest_api")
+    if api:
+        lines.append(
+            f"API {api[0]['rest_api_id']}: its last complete deployment serves, at {api[0].get('rest_api_url', '')}"
+        )
+    else:
+        lines.append("no API was deployed for this stage yet")
+    return lines
+
+
 def ship_package(
     session: Any, project: Project, stage: str, region: str, deployed: dict[str, Any], *, delay: int
 ) -> int:
-    """Replace each Lambda function's code with the optimized package; returns how many were updated.
+    """Make sure each Lambda function runs the optimized package; returns how many had to be updated.
 
-    The package is built once per content (``package.cached_build``), and a function already
-    running exactly that zip (Lambda's ``CodeSha256``) is left alone, so a second deploy changes nothing.
+    ``chalice_trimmed`` already gave Chalice this zip, so normally every function runs it (Lambda's
+    ``CodeSha256``) and nothing is sent; a function that does not (a ``--chalice`` command that
+    ignores the package) is updated now.
     """
-    from calltracking_cli import package
-
     functions = resources(deployed, "lambda_function")
-    try:
-        built = package.cached_build(stage, project_dir=project.root, region=region)
-    except package.PackageError as exc:
-        raise click.ClickException(f"the optimized package could not be built: {exc}") from None
-    code = Path(built.zip_path).read_bytes()
-    sha = base64.b64encode(hashlib.sha256(code).digest()).decode()
+    zip_path = build_package(project, stage, region)
+    code = zip_path.read_bytes()
+    sha = code_sha(zip_path)
     client = session.client("lambda")
     updated = 0
     for function in functions:
@@ -269,8 +328,8 @@ def first_admin(project: Project, stage: str, region: str, admin_email: str | No
 @click.option(
     "--chalice",
     "chalice_command",
-    default=str(Path(sys.executable).parent / "chalice"),
-    help="the chalice command (default: the one next to this Python)",
+    default=f"{sys.executable} -m calltracking_cli.chalice_trimmed",
+    help="the chalice command (default: Chalice's deployer handed the optimized package)",
 )
 @click.option(
     "--leases-rate",
@@ -323,7 +382,15 @@ def deploy(
     if apply_outputs(project, stage, outputs):
         click.echo(".chalice/config.json: the stack's stream, queues and bucket are in the stage's environment")
 
-    deployed = chalice_deploy(project, stage, chosen, chalice_command)
+    def run_chalice() -> dict[str, Any]:
+        zip_path = None if skip_package else build_package(project, stage, chosen)
+        try:
+            return chalice_deploy(project, stage, chosen, chalice_command, zip_path)
+        except ChaliceFailed as exc:
+            what = "\n  ".join(serving(session, project, stage, zip_path))
+            raise ChaliceFailed(f"{exc.message}. What serves now:\n  {what}\nFix the cause and deploy again.") from None
+
+    deployed = run_chalice()
     api = resources(deployed, "rest_api")
     api_url = str(api[0]["rest_api_url"]).rstrip("/") if api else ""
     if not project.stage_env(stage).get("PUBLIC_BASE_URL") and api_url:
@@ -331,7 +398,7 @@ def deploy(
         config["stages"][stage]["environment_variables"]["PUBLIC_BASE_URL"] = api_url
         project.write_config(config)
         click.echo(f"PUBLIC_BASE_URL is API Gateway's: {api_url}; deploying again so the app knows it")
-        deployed = chalice_deploy(project, stage, chosen, chalice_command)
+        deployed = run_chalice()
 
     if skip_package:
         click.echo("package: skipped (--skip-package): the functions run chalice's own package")

@@ -115,7 +115,13 @@ def project(tmp_path: Path) -> Path:
 
 
 def run(
-    project: Path, aws: str, twilio: type[Proxy], *args: str, region: bool = True, token: str = TOKEN
+    project: Path,
+    aws: str,
+    twilio: type[Proxy],
+    *args: str,
+    region: bool = True,
+    token: str = TOKEN,
+    extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The CLI as a process; ``token`` is on its stdin, which ``setup --auth-token-stdin`` reads."""
     env = {
@@ -131,6 +137,7 @@ def run(
     }
     if region:
         env["AWS_DEFAULT_REGION"] = REGION
+    env.update(extra or {})
     return subprocess.run(
         [sys.executable, "-m", "calltracking_cli", "--project-dir", str(project), *args],
         capture_output=True,
@@ -263,8 +270,8 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     ddb = _numbers_table(aws)
     assert "calltracking-acme-numbers" in ddb.list_tables()["TableNames"]
 
-    # and the function runs the optimized package, not the stand-in's code
-    assert "package: 1 of 1 function(s) updated" in done.stdout, done.stdout
+    # and the function runs the optimized package, handed to chalice's deployer: nothing to replace after it
+    assert "package: 0 of 1 function(s) updated" in done.stdout, done.stdout
     lam = boto3.client("lambda", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
     shipped = lam.get_function_configuration(FunctionName=f"calltracking-{STAGE}")
     assert shipped["CodeSize"] > 1_000_000
@@ -325,15 +332,25 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     assert twilio.seen == []
     assert "numbers: 0 re-pointed" in done.stdout and "up to date" in done.stdout
     assert "sign in as an admin (owner@acme.example.com)" in done.stdout
-    # chalice deploy uploads its own package on every run, so the optimized one (built once, cached)
-    # goes back on; what runs is the optimized package again.
-    assert "package: 1 of 1 function(s) updated" in done.stdout
+    # chalice deploy uploads a package on every run: the optimized one (built once, cached), so the
+    # function never ran anything else and nothing is replaced after it.
+    assert "package: 0 of 1 function(s) updated" in done.stdout
     assert lam.get_function_configuration(FunctionName=f"calltracking-{STAGE}")["CodeSha256"] == shipped["CodeSha256"]
     # (moto's create_deployment, which the stand-in calls on every run as Chalice does, resets the
     # stage's methodSettings, where AWS keeps them; so deploy sets them again here, and they hold.)
     settings = apigw.get_stage(restApiId=api_id, stageName="api")["methodSettings"]
     assert settings["~1v1~1leases/POST"]["throttlingRateLimit"] == 50.0
     assert settings["~1v1~1leases/POST"]["throttlingBurstLimit"] == 100
+
+    # When: chalice fails after the function's code is uploaded (as it would at a later API Gateway step)
+    done = run(project, aws, twilio, *deploy, extra={"FAKE_CHALICE_FAIL": "after-lambda"})
+    # Then: deploy exits non-zero and says what serves: the optimized package, the API's last deployment
+    assert done.returncode != 0, done.stdout + done.stderr
+    said = done.stdout + done.stderr
+    assert "chalice deploy failed (exit 1)" in said and "What serves now:" in said, said
+    assert f"calltracking-{STAGE}: this deploy's optimized package (sha256 {shipped['CodeSha256'][:12]})" in said
+    assert f"API {api_id}: its last complete deployment serves" in said
+    assert lam.get_function_configuration(FunctionName=f"calltracking-{STAGE}")["CodeSha256"] == shipped["CodeSha256"]
 
     # status: what is deployed, the dead-letter queue's depth, parked records, the numbers at Twilio
     sqs = boto3.client("sqs", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
@@ -428,3 +445,27 @@ def test_setup_of_a_client_on_a_subaccount_stores_the_subaccounts_sid_and_token(
     ssm = boto3.client("ssm", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
     token = ssm.get_parameter(Name=f"/calltracking/{STAGE}/twilio-auth-token", WithDecryption=True)["Parameter"]
     assert token["Value"] == SUB_TOKEN
+
+
+def test_chalices_own_deployer_uploads_only_the_optimized_package(project, aws, twilio):
+    """The default ``--chalice``: Chalice's real deployer, its packager swapped for the optimized zip.
+
+    Against moto it makes the role and every function, then fails at API Gateway (moto cannot import
+    Chalice's Swagger 2.0): a real failure after the functions' step, which deploy must report."""
+    from calltracking_cli import package
+
+    assert run(project, aws, twilio, *setup_args()).returncode == 0
+    done = run(project, aws, twilio, "deploy", "--stage", STAGE, "--wait-delay", "1")
+    said = done.stdout + done.stderr
+    assert done.returncode != 0 and "What serves now:" in said, said
+    zip_path = Path(package.cached_build(STAGE, project_dir=project, region=REGION).zip_path)
+    sha = base64.b64encode(__import__("hashlib").sha256(zip_path.read_bytes()).digest()).decode()
+    lam = boto3.client("lambda", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    functions = [f for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(f"calltracking-{STAGE}")]
+    # every function Chalice made (the API handler, the schedules, the stream and queue consumers) was
+    # created with the optimized package: CreateFunction never carried Chalice's own
+    assert len(functions) >= 3, [f["FunctionName"] for f in functions]
+    assert {f["CodeSha256"] for f in functions} == {sha}
+    for f in functions:
+        assert f"{f['FunctionName']}: this deploy's optimized package" in said
+    assert "no API was deployed for this stage yet" in said
