@@ -21,6 +21,7 @@ COMMANDS = {
     "users": "calltracking_cli.users",
     "migrate": "calltracking_cli.migrate",
     "callers": "calltracking_cli.callers",
+    "cost": "calltracking_cli.cost",
 }
 
 
