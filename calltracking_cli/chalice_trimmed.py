@@ -36,6 +36,9 @@ def use_package(zip_path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from calltracking_cli import awscalls
+
+    awscalls.install_from_env()  # the deployer's own requests, for the deployer policy's test
     given = os.environ.get(PACKAGE_ENV, "")
     if given:
         zip_path = Path(given)

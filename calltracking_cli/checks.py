@@ -133,3 +133,31 @@ def stage_env(env: dict[str, str]) -> list[str]:
         for key, value in env.items()
         if PLACEHOLDER in value.upper()
     ]
+
+
+PACKAGE_PYTHON = (3, 11)  # the Lambda runtime the lock file, the package and its benchmarks are for
+
+
+def python_version(version: tuple[int, int]) -> list[str]:
+    """Chalice takes the Lambda runtime from the Python running it, and the package's bytecode and
+    pinned wheels are for ``PACKAGE_PYTHON``: deploying from another version would ship another runtime."""
+    if tuple(version) == PACKAGE_PYTHON:
+        return []
+    want = ".".join(map(str, PACKAGE_PYTHON))
+    return [
+        f"this is Python {version[0]}.{version[1]}; the package is built for Lambda's python{want}: "
+        f"make the venv with python{want} (Debian/Ubuntu: apt install python{want} python{want}-venv; "
+        f"then rm -rf .venv && make venv PYTHON=python{want})"
+    ]
+
+
+def twilio_account(kind: str) -> list[str]:
+    """Warnings about the Twilio account setup fetched (a suspended or closed one is refused when it is
+    fetched): a trial account works for trying it out but plays Twilio's notice to every caller and
+    can call only verified numbers, so the business's phone must be verified and real traffic wait."""
+    if kind.lower() != "trial":
+        return []
+    return [
+        "a Twilio trial account: callers hear Twilio's trial notice and calls can be forwarded only to "
+        "verified numbers; upgrade it (Twilio console -> Billing) before pointing real ads at it"
+    ]

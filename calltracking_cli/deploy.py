@@ -63,6 +63,7 @@ def region_of(project: Project, stage: str, given: str | None) -> str:
 def preflight(project: Project, stage: str, region: str) -> list[str]:
     """Everything that keeps ``stage`` from being deployed, before anything is created."""
     found = checks.stage_name(stage, project.config().get("stages", {}).get(stage)) + checks.region(region)
+    found += checks.python_version((sys.version_info.major, sys.version_info.minor))
     try:
         env = project.stage_env(stage)
     except KeyError as exc:

@@ -47,6 +47,7 @@ class Answers:
         found += checks.region(self.region)
         found += checks.email(self.alarm_email)
         found += checks.email(self.alerts_from, name="the alerts' sender")
+        found += checks.python_version((sys.version_info.major, sys.version_info.minor))
         if not checks.STAGE.fullmatch(self.table_prefix.rstrip("-").replace("-", "")):
             found.append(f"the table prefix {self.table_prefix!r} must be lowercase letters, digits and '-'")
         return found
@@ -158,10 +159,21 @@ def run(project: Project, answers: Answers) -> None:
         token = str(getattr(account, "auth_token", "") or "")
         if checks.auth_token(token):
             raise click.ClickException("nothing was changed: Twilio did not give the subaccount's auth token")
+    warnings = checks.twilio_account(str(getattr(account, "type", "") or ""))
     click.echo(f"Twilio account {account.sid} ({account.friendly_name or 'no name'}): credentials accepted")
+    for warning in warnings:
+        click.echo(f"warning: {warning}")
+
+    from botocore.exceptions import BotoCoreError, ClientError
 
     session = boto3.session.Session(region_name=answers.region)
-    aws_account = session.client("sts").get_caller_identity()["Account"]
+    try:
+        aws_account = session.client("sts").get_caller_identity()["Account"]
+    except (BotoCoreError, ClientError) as exc:
+        raise click.ClickException(
+            f"nothing was changed: AWS did not accept the credentials ({exc}); set AWS_PROFILE or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for an identity with infra/deployer-policy.json"
+        ) from None
     click.echo(f"AWS account {aws_account}, region {answers.region}")
 
     policy = policy_tool.scope(

@@ -47,6 +47,7 @@ TOKEN = "0123456789abcdef0123456789abcdef"
 PUBLIC_URL = "https://calls.acme.example.com/api"
 OLD_URL = "https://old-calls.acme.example.com/api"
 FORWARD_TO = "+12025550123"
+AWS_CALLS = "aws-calls.log"
 FAKE_CHALICE = f"{sys.executable} {ROOT / 'tests' / 'support' / 'fake_chalice.py'}"
 
 
@@ -134,6 +135,8 @@ def run(
         "SSM_READ_TIMEOUT": "10",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # every AWS action the CLI (and Chalice's deployer under it) makes: held to the deployer policy
+        "CALLTRACKING_AWS_CALL_LOG": str(project / AWS_CALLS),
     }
     if region:
         env["AWS_DEFAULT_REGION"] = REGION
@@ -147,6 +150,17 @@ def run(
         timeout=300,
         input=token + "\n",
     )
+
+
+def assert_the_deployer_policy_allows_every_action(project: Path) -> None:
+    """Every AWS action the CLI made (setup, deploy with Chalice's deployer, status) is one that
+    infra/deployer-policy.json allows: the policy an owner gives the person or CI that deploys."""
+    from calltracking_cli import awscalls, policy
+
+    made = awscalls.read(str(project / AWS_CALLS))
+    assert len(made) > 10, made
+    doc = policy.deployer(account="123456789012", region=REGION)
+    assert sorted(a for a in made if not policy.allows(doc, a)) == []
 
 
 def setup_args(**override: str) -> list[str]:
@@ -380,6 +394,7 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     ssm.delete_parameter(Name=f"/calltracking/{STAGE}/caller-pepper")
     said = json.loads(run(project, aws, twilio, "status", "--stage", STAGE, "--json").stdout)
     assert [p["kind"] for p in said["problems"]] == ["dead_letters", "caller_key"]
+    assert_the_deployer_policy_allows_every_action(project)
 
 
 def test_a_subaccount_whose_token_twilio_does_not_give_is_refused(project, aws, twilio):
@@ -469,3 +484,4 @@ def test_chalices_own_deployer_uploads_only_the_optimized_package(project, aws, 
     for f in functions:
         assert f"{f['FunctionName']}: this deploy's optimized package" in said
     assert "no API was deployed for this stage yet" in said
+    assert_the_deployer_policy_allows_every_action(project)

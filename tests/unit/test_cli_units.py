@@ -208,3 +208,19 @@ def test_at_a_terminal_the_auth_token_is_asked_for_hidden(monkeypatch):
 def test_each_bad_input_says_what_to_fix(check, value, words):
     found = check(value)
     assert len(found) == 1 and words in found[0]
+
+
+def test_the_package_python_is_checked_before_anything_is_made():
+    from calltracking_cli import checks
+
+    assert checks.python_version((3, 11)) == []
+    (problem,) = checks.python_version((3, 13))
+    assert "Python 3.13" in problem and "python3.11" in problem and "python3.11-venv" in problem
+
+
+def test_a_trial_twilio_account_is_a_warning():
+    from calltracking_cli import checks
+
+    assert checks.twilio_account("Full") == []
+    (warning,) = checks.twilio_account("Trial")
+    assert "trial notice" in warning and "verified numbers" in warning
