@@ -22,6 +22,7 @@ COMMANDS = {
     "migrate": "calltracking_cli.migrate",
     "callers": "calltracking_cli.callers",
     "cost": "calltracking_cli.cost",
+    "restore": "calltracking_cli.restore",
 }
 
 
