@@ -161,3 +161,19 @@ def twilio_account(kind: str) -> list[str]:
         "a Twilio trial account: callers hear Twilio's trial notice and calls can be forwarded only to "
         "verified numbers; upgrade it (Twilio console -> Billing) before pointing real ads at it"
     ]
+
+
+HOSTNAME = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def domain(value: str) -> list[str]:
+    """A custom domain for the API: a host name of yours (not a URL, not API Gateway's own)."""
+    if not value:
+        return []
+    if "://" in value or "/" in value:
+        return [f"the domain {value!r} is a host name, e.g. calls.example.com (no https://, no path)"]
+    if not HOSTNAME.fullmatch(value):
+        return [f"the domain {value!r} is not a host name such as calls.example.com"]
+    if value.endswith(".amazonaws.com"):
+        return [f"the domain {value!r} is AWS's: give a name of your own"]
+    return []

@@ -30,6 +30,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -285,6 +286,73 @@ def ship_package(
     return updated
 
 
+PREVIOUS_GRACE_SECONDS = 4 * 3600  # Twilio's longest call: its callbacks may still post to the old URL
+
+
+def switch_domain(session: Any, project: Project, stage: str, rest_api_id: str, api_stage: str) -> bool:
+    """Move the stage to its custom domain when it is ready; True when ``PUBLIC_BASE_URL`` changed.
+
+    Ready: the certificate issued (``setup --domain``), API Gateway's custom domain made with its
+    base path mapping, and the domain's CNAME to it visible through the resolver. Until then the
+    stage keeps its URL and this says what is missing. At the switch the old URL goes to
+    ``PREVIOUS_BASE_URLS``, so Twilio's requests still signed for it are accepted.
+    """
+    from calltracking_cli import domain as custom
+
+    settings = project.deploy_settings(stage)
+    name, arn = settings.get("domain"), settings.get("certificate_arn")
+    if not name or not arn:
+        return False
+    env = project.stage_env(stage)
+    status, _ = custom.certificate(session, arn)
+    if status != "ISSUED":
+        click.echo(f"domain: the certificate for {name} is {status}; the stage keeps {env.get('PUBLIC_BASE_URL')}")
+        return False
+    target = custom.ensure_api_domain(session, name, arn, rest_api_id, api_stage)
+    new = custom.base_url(name)
+    if env.get("PUBLIC_BASE_URL") == new:
+        return False
+    if not custom.visible(target):
+        click.echo(
+            f"domain: add the DNS record {target.line()}, then deploy again; until then the stage keeps "
+            f"{env.get('PUBLIC_BASE_URL')}"
+        )
+        return False
+    config = project.config()
+    stage_env = config["stages"][stage]["environment_variables"]
+    old = str(stage_env.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    previous = [u for u in str(stage_env.get("PREVIOUS_BASE_URLS") or "").split(",") if u.strip()]
+    stage_env["PREVIOUS_BASE_URLS"] = ",".join(dict.fromkeys([*previous, *([old] if old else [])]))
+    stage_env["PUBLIC_BASE_URL"] = new
+    project.write_config(config)
+    project.write_deploy_settings(stage, {**project.deploy_settings(stage), "switched_at": int(time.time())})
+    click.echo(
+        f"domain: {name} is ready: PUBLIC_BASE_URL is {new}; Twilio's requests signed for {old} are "
+        "accepted until every number is re-pointed and its calls are over"
+    )
+    return True
+
+
+def clear_previous_urls(project: Project, stage: str, now: float) -> bool:
+    """Forget the URLs before a switch once every number was re-pointed after it and Twilio's longest
+    call has had time to end; True when the stage's environment changed."""
+    settings = project.deploy_settings(stage)
+    config = project.config()
+    stage_env = config["stages"][stage]["environment_variables"]
+    if not stage_env.get("PREVIOUS_BASE_URLS"):
+        return False
+    switched, repointed = settings.get("switched_at"), settings.get("repointed_at")
+    if not switched or not repointed or repointed < switched or now - switched < PREVIOUS_GRACE_SECONDS:
+        return False
+    stage_env["PREVIOUS_BASE_URLS"] = ""
+    project.write_config(config)
+    click.echo(
+        "domain: every number points at the new URL and the calls of the switch are over: "
+        "the old URL's signatures are no longer accepted"
+    )
+    return True
+
+
 def repoint_numbers(project: Project, stage: str, region: str, *, force: bool = False) -> int:
     """Point every active number at the stage's public URL where it is not yet."""
     with stage_environment(project, stage, extra={"AWS_REGION": region, "AWS_DEFAULT_REGION": region}):
@@ -391,6 +459,7 @@ def deploy(
             what = "\n  ".join(serving(session, project, stage, zip_path))
             raise ChaliceFailed(f"{exc.message}. What serves now:\n  {what}\nFix the cause and deploy again.") from None
 
+    clear_previous_urls(project, stage, time.time())
     deployed = run_chalice()
     api = resources(deployed, "rest_api")
     api_url = str(api[0]["rest_api_url"]).rstrip("/") if api else ""
@@ -406,6 +475,14 @@ def deploy(
     else:
         ship_package(session, project, stage, chosen, deployed, delay=max(1, wait_delay // 5))
 
+    if api and switch_domain(
+        session, project, stage, api[0]["rest_api_id"], project.stage(stage).get("api_gateway_stage", "api")
+    ):
+        click.echo("deploying again so the app knows its new URL")
+        deployed = run_chalice()
+        if not skip_package:
+            ship_package(session, project, stage, chosen, deployed, delay=max(1, wait_delay // 5))
+
     if api:
         api_stage = project.stage(stage).get("api_gateway_stage", "api")
         wanted = throttle.limits(leases_rate, leases_burst)
@@ -414,6 +491,8 @@ def deploy(
 
     moved = repoint_numbers(project, stage, chosen, force=repoint_all)
     click.echo(f"numbers: {moved} re-pointed at {project.stage_env(stage).get('PUBLIC_BASE_URL')}")
+    if project.stage_env(stage).get("PREVIOUS_BASE_URLS"):
+        project.write_deploy_settings(stage, {**project.deploy_settings(stage), "repointed_at": int(time.time())})
     # The code now live reads both shapes, so the data moves after it, while calls go on.
     if migrate_minutes > 0:
         schema = run_migrations(project, stage, migrate_minutes)

@@ -485,3 +485,73 @@ def test_chalices_own_deployer_uploads_only_the_optimized_package(project, aws, 
         assert f"{f['FunctionName']}: this deploy's optimized package" in said
     assert "no API was deployed for this stage yet" in said
     assert_the_deployer_policy_allows_every_action(project)
+
+
+@pytest.fixture
+def aws_issuing(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server issuing a requested certificate 10 s after it is asked (AWS: once DNS validates)."""
+    monkeypatch.setenv("MOTO_ACM_VALIDATION_WAIT", "10")
+    proc, endpoint = servers.start_dynamodb()
+    yield endpoint
+    servers.stop(proc)
+
+
+def test_a_custom_domain_moves_the_stage_without_refusing_a_call(project, aws_issuing, twilio):
+    import time
+
+    from tests.support.dns_stub import DnsStub
+
+    aws, name = aws_issuing, "calls.acme.example.com"
+    dns = DnsStub()
+    extra = {"CALLTRACKING_DNS_SERVER": dns.address}
+    deploy = ["deploy", "--stage", STAGE, "--chalice", FAKE_CHALICE, "--wait-delay", "1"]
+    # Given: setup with a domain requests its certificate and prints the record that validates it
+    done = run(project, aws, twilio, *setup_args(), "--domain", name, extra=extra)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"domain {name}: certificate pending validation" in done.stdout
+    assert "add this DNS record at your DNS provider: " in done.stdout
+    # and status says the certificate waits for it (a problem: exit 1)
+    said = json.loads(run(project, aws, twilio, "status", "--stage", STAGE, "--json", extra=extra).stdout)
+    assert said["facts"]["certificate"] == "PENDING_VALIDATION" and said["facts"]["validation_visible"] is False
+    assert [p["kind"] for p in said["problems"] if p["kind"] == "domain"] == ["domain"]
+
+    # When: the certificate is issued and deploy runs before the domain's own record exists
+    acm = boto3.client("acm", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    arn = acm.list_certificates()["CertificateSummaryList"][0]["CertificateArn"]
+    for _ in range(30):
+        if acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "ISSUED":
+            break
+        time.sleep(0.5)
+    done = run(project, aws, twilio, *deploy, extra=extra)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Then: API Gateway's domain is made and mapped, and the stage keeps its URL until DNS points there
+    apigw = boto3.client(
+        "apigateway", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    target = apigw.get_domain_name(domainName=name)["regionalDomainName"]
+    deployed = json.loads((project / ".chalice" / "deployed" / f"{STAGE}.json").read_text())
+    api_id = next(r for r in deployed["resources"] if r["resource_type"] == "rest_api")["rest_api_id"]
+    assert [(m["restApiId"], m["stage"]) for m in apigw.get_base_path_mappings(domainName=name)["items"]] == [
+        (api_id, "api")
+    ]
+    assert f"domain: add the DNS record {name} CNAME {target}, then deploy again" in done.stdout
+    env = json.loads((project / ".chalice" / "config.json").read_text())["stages"][STAGE]["environment_variables"]
+    assert env["PUBLIC_BASE_URL"] == OLD_URL
+
+    # When: the record is there and deploy runs again
+    dns.records[name] = target
+    twilio.seen.clear()
+    done = run(project, aws, twilio, *deploy, extra=extra)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Then: the stage's URL is the domain, the old one is still accepted, the app is deployed with both
+    env = json.loads((project / ".chalice" / "config.json").read_text())["stages"][STAGE]["environment_variables"]
+    assert env["PUBLIC_BASE_URL"] == f"https://{name}" and env["PREVIOUS_BASE_URLS"] == OLD_URL
+    lam = boto3.client("lambda", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    live = lam.get_function_configuration(FunctionName=f"calltracking-{STAGE}")["Environment"]["Variables"]
+    assert live["PUBLIC_BASE_URL"] == f"https://{name}" and live["PREVIOUS_BASE_URLS"] == OLD_URL
+    assert (
+        f"domain: {name} is ready" in done.stdout
+        and f"next: open the dashboard, https://{name}/dashboard" in done.stdout
+    )
+    # (status has nothing to say about a domain that is the stage's URL: tests/unit/test_custom_domain.py)
+    dns.close()
