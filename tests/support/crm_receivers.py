@@ -259,6 +259,7 @@ BITRIX_METHODS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     },
     "crm.lead.update": {"id": (int, True), "fields": (dict, True), "params": (dict, False)},
     "crm.deal.list": {"order": (dict, False), "filter": (dict, False), "select": (list, False), "start": (int, False)},
+    "crm.lead.list": {"order": (dict, False), "filter": (dict, False), "select": (list, False), "start": (int, False)},
     "crm.contact.get": {"id": (int, True)},
     "telephony.externalLine.get": {},
 }  # fmt: skip
@@ -409,6 +410,22 @@ class BitrixReceiver:
             since = params.get("filter", {}).get(">DATE_MODIFY")
             found = [d for d in self.deals if since is None or d["DATE_MODIFY"] > since]
             return sorted(found, key=lambda d: d["DATE_MODIFY"])[:50]
+        if method == "crm.lead.list":  # leads are the ones registered calls made (``self.leads``)
+            flt = params.get("filter", {})
+            since, wanted = flt.get(">DATE_MODIFY"), flt.get("@STATUS_ID")
+            rows = []
+            for lead_id, lead in self.leads.items():
+                modified, status = lead.get("DATE_MODIFY"), lead.get("STATUS_ID", "NEW")
+                if modified is None or (since is not None and modified <= since):
+                    continue
+                if wanted is not None and status not in wanted:
+                    continue
+                row = {"ID": str(lead_id), "STATUS_ID": status, "OPPORTUNITY": lead.get("OPPORTUNITY", "0.00"),
+                       "CURRENCY_ID": "USD", "DATE_MODIFY": modified}  # fmt: skip
+                if "PHONE" in params.get("select", []):  # a multiple field comes only when selected by name
+                    row["PHONE"] = [{"VALUE": lead["PHONE"], "VALUE_TYPE": "WORK"}]
+                rows.append(row)
+            return sorted(rows, key=lambda d: d["DATE_MODIFY"])[:50]
         if method == "crm.contact.get":
             return {
                 "ID": str(params["id"]),

@@ -102,10 +102,19 @@ class Deal:
     """A deal as a CRM reported it: its stage, amount (text, as the CRM wrote it), when it changed, and its
     contacts' phone numbers (as the CRM keeps them; the results side normalises them to E.164)."""
 
-    __slots__ = ("amount", "changed_at_ms", "id", "phones", "stage")
+    __slots__ = ("amount", "changed_at_ms", "id", "kind", "phones", "stage")
 
-    def __init__(self, id: str, stage: str, amount: str | None, changed_at_ms: int, phones: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        id: str,
+        stage: str,
+        amount: str | None,
+        changed_at_ms: int,
+        phones: tuple[str, ...],
+        kind: str = "deal",  # "lead": a Bitrix24 lead by its status (``won_lead_statuses``), its id ``lead-<ID>``
+    ) -> None:
         self.id, self.stage, self.amount, self.changed_at_ms, self.phones = id, stage, amount, changed_at_ms, phones
+        self.kind = kind
 
     def __repr__(self) -> str:
         return f"Deal({self.id!r}, {self.stage!r}, {self.amount!r}, {self.changed_at_ms})"

@@ -38,7 +38,8 @@ tried again after ``BACKOFF_SECONDS`` (twice), then left to the SQS retries. A d
    and fails silently, so it is never used. The copy then lives in the portal (the erasure export
    says so). A file over ``MAX_RECORDING_BYTES`` or one that cannot be read now is left out, said
    in the outcome's words: the call is logged all the same, and the lead's ``SOURCE_DESCRIPTION``
-   links to the call's page, where it plays.
+   carries the signed player link (``recordings/shared.py``: no sign-in, expires after
+   ``RECORDING_LINK_DAYS``), where it plays.
 """
 
 from __future__ import annotations
@@ -126,7 +127,15 @@ class Bitrix24Platform:
     window_days = 90  # a CRM takes calls of any age; the backfill never reaches further
     batch_size = 1  # three requests per call
     credential_fields: tuple[str, ...] = ("webhook_url",)
-    setting_fields: tuple[str, ...] = ("user_id", "users", "crm_source", "won_stages", "lost_stages")
+    setting_fields: tuple[str, ...] = (
+        "user_id",
+        "users",
+        "crm_source",
+        "won_stages",
+        "lost_stages",
+        "won_lead_statuses",
+        "lost_lead_statuses",
+    )
     takes_static_calls = True
     takes_adjustments = False
     takes_recordings = True  # the shared layer fills ``conv.crm.recording_url``
@@ -149,6 +158,17 @@ class Bitrix24Platform:
             out["crm_source"] = source
         out["won_stages"] = ", ".join(stages(settings.get("won_stages") or "WON", "won_stages"))
         out["lost_stages"] = ", ".join(stages(settings.get("lost_stages") or "LOSE", "lost_stages"))
+        # Leads by status: off unless the owner names statuses (a lead converted into a deal would
+        # otherwise count twice: its deal's result comes back by stage).
+        for name in ("won_lead_statuses", "lost_lead_statuses"):
+            chosen = stages(settings.get(name) or "", name)
+            if chosen:
+                out[name] = ", ".join(chosen)
+        both = set(stages(out.get("won_lead_statuses") or "", "x")) & set(
+            stages(out.get("lost_lead_statuses") or "", "x")
+        )
+        if both:
+            raise ValueError(f"'lost_lead_statuses': {sorted(both)[0]} is also a won lead status")
         return out
 
     def check_action(self, action: str, settings: Mapping[str, object]) -> str | None:
@@ -217,7 +237,7 @@ class Bitrix24Platform:
         if got.status != 200:
             return f"; the recording could not be read now (HTTP {got.status}): not attached"
         if len(got.body) > MAX_RECORDING_BYTES:
-            return "; the recording is too long to attach: it plays on the call's page"
+            return "; the recording is too long to attach: it plays through the signed link in the lead"
         params = {
             "CALL_ID": call_id,
             "FILENAME": f"{conv.call_sid}.wav",
@@ -258,45 +278,89 @@ class Bitrix24Platform:
     def read_deals(
         self, destination: Destination, cursor: str | None, now_ms: int
     ) -> tuple[list[common.Deal], str | None]:
-        """Deals modified since ``cursor`` (``crm.deal.list`` with ``filter`` ``>DATE_MODIFY``,
-        ``order`` by it, ``select`` the stage, amount and contact; 50 a page), each with its
-        contact's phones (``crm.contact.get``); the new cursor (the last one's ``DATE_MODIFY``)."""
-        since = cursor or clock.iso(now_ms - 86_400_000)
+        """Deals modified since the cursor and, when the owner chose lead statuses, leads too; the new
+        cursor (``<deals' last DATE_MODIFY>|<leads' last DATE_MODIFY>``; a cursor without ``|`` is
+        the deals' alone, as stored before leads were read)."""
+        deals_from, _, leads_from = (cursor or "").partition("|")
+        try:
+            deals, deal_cursor = self._deals(destination, deals_from or None, now_ms)
+            settings = destination.settings
+            statuses = common.stage_list(settings.get("won_lead_statuses")) + common.stage_list(
+                settings.get("lost_lead_statuses")
+            )
+            leads: list[common.Deal] = []
+            lead_cursor = leads_from or None
+            if statuses:
+                leads, lead_cursor = self._leads(destination, lead_cursor, statuses, now_ms)
+        except BitrixError as exc:
+            if exc.code in _DEAD or exc.status == 401:
+                raise DisableDestination(f"Bitrix24 refused the webhook: {exc}") from None
+            raise
+        if not lead_cursor:
+            return deals, deal_cursor
+        return deals + leads, f"{deal_cursor or ''}|{lead_cursor}"
+
+    def _deals(self, destination: Destination, since: str | None, now_ms: int) -> tuple[list[common.Deal], str | None]:
+        """``crm.deal.list`` with ``filter`` ``>DATE_MODIFY``, ``order`` by it, ``select`` the stage, amount
+        and contact (50 a page), each with its contact's phones (``crm.contact.get``)."""
         params = {
-            "filter": {">DATE_MODIFY": since},
+            "filter": {">DATE_MODIFY": since or clock.iso(now_ms - 86_400_000)},
             "order": {"DATE_MODIFY": "ASC"},
             "select": ["ID", "STAGE_ID", "OPPORTUNITY", "CURRENCY_ID", "CONTACT_ID", "DATE_MODIFY"],
             "start": 0,
         }
         log: list[str] = []
-        try:
-            found = self.call(destination, "crm.deal.list", params, log)
-        except BitrixError as exc:
-            if exc.code in _DEAD or exc.status == 401:
-                raise DisableDestination(f"Bitrix24 refused the webhook: {exc}") from None
-            raise
+        found = self.call(destination, "crm.deal.list", params, log)
         deals: list[common.Deal] = []
-        last = cursor
+        last = since
         for raw in found if isinstance(found, list) else []:
             phones: list[str] = []
             contact = raw.get("CONTACT_ID")
             if contact:
                 got = self.call(destination, "crm.contact.get", {"id": int(contact)}, log)
-                for phone in (got or {}).get("PHONE") or []:
-                    if isinstance(phone, dict) and phone.get("VALUE"):
-                        phones.append(str(phone["VALUE"]))
+                phones = _phones((got or {}).get("PHONE"))
             modified = str(raw.get("DATE_MODIFY") or "")
-            try:
-                changed = clock.parse_iso(modified)
-            except ValueError:
-                changed = now_ms
             deals.append(
                 common.Deal(
-                    str(raw.get("ID")), str(raw.get("STAGE_ID") or ""), raw.get("OPPORTUNITY"), changed, tuple(phones)
+                    str(raw.get("ID")),
+                    str(raw.get("STAGE_ID") or ""),
+                    raw.get("OPPORTUNITY"),
+                    _changed(modified, now_ms),
+                    tuple(phones),
                 )
             )
             last = modified or last
         return deals, last
+
+    def _leads(
+        self, destination: Destination, since: str | None, statuses: list[str], now_ms: int
+    ) -> tuple[list[common.Deal], str | None]:
+        """``crm.lead.list`` filtered by ``>DATE_MODIFY`` and ``@STATUS_ID`` (the chosen won and lost
+        statuses), ``order`` by ``DATE_MODIFY``, ``select`` the status, amount and ``PHONE`` (a multiple
+        field: named, or it is not returned); the lead's own phones credit the call."""
+        params = {
+            "filter": {">DATE_MODIFY": since or clock.iso(now_ms - 86_400_000), "@STATUS_ID": statuses},
+            "order": {"DATE_MODIFY": "ASC"},
+            "select": ["ID", "STATUS_ID", "OPPORTUNITY", "CURRENCY_ID", "DATE_MODIFY", "PHONE"],
+            "start": 0,
+        }
+        found = self.call(destination, "crm.lead.list", params, [])
+        leads: list[common.Deal] = []
+        last = since
+        for raw in found if isinstance(found, list) else []:
+            modified = str(raw.get("DATE_MODIFY") or "")
+            leads.append(
+                common.Deal(
+                    f"lead-{raw.get('ID')}",
+                    str(raw.get("STATUS_ID") or ""),
+                    raw.get("OPPORTUNITY"),
+                    _changed(modified, now_ms),
+                    tuple(_phones(raw.get("PHONE"))),
+                    kind="lead",
+                )
+            )
+            last = modified or last
+        return leads, last
 
     def send_test(self, destination: Destination, now_ms: int) -> TestResult:
         """A harmless read: ``telephony.externalLine.get`` (the portal's lines; needs the telephony scope)."""
@@ -315,6 +379,18 @@ class Bitrix24Platform:
             answer=common.dumps(got)[: common.ANSWER_CHARS],
             status=200,
         )
+
+
+def _phones(multi: object) -> list[str]:
+    """A Bitrix24 multiple field's values (``[{"VALUE": "+1...", "VALUE_TYPE": "WORK"}]``)."""
+    return [str(p["VALUE"]) for p in multi if isinstance(p, dict) and p.get("VALUE")] if isinstance(multi, list) else []
+
+
+def _changed(modified: str, now_ms: int) -> int:
+    try:
+        return clock.parse_iso(modified)
+    except ValueError:
+        return now_ms
 
 
 def status_code(conv: Conversion) -> str:
@@ -345,7 +421,9 @@ def lead_fields(call: CrmCall) -> dict[str, str]:
     words = f"call tracking: {call.source or 'unknown source'}"
     if call.link:
         words += f" · {call.link}"
-    fields["SOURCE_DESCRIPTION"] = words[:500]
+    if call.player_link:  # a signed, expiring link: the portal's users listen without a sign-in
+        words += f" · recording: {call.player_link}"
+    fields["SOURCE_DESCRIPTION"] = words[:1000]
     return fields
 
 

@@ -19,8 +19,9 @@ SecureString and sent as ``Authorization: Bearer``. Per call, the CRM API's v3 o
 Answers: 2xx JSON objects; errors ``{"status": "error", "message", "correlationId", "category"}``.
 429 (with ``Retry-After``) and 5xx are tried again later (the shared later queue at the time
 HubSpot names); 401 (revoked token) disables the destination with an alert; other 4xx are final.
-The recording link is our dashboard's call page (it asks for a sign-in and plays the recording
-from a presigned URL that lasts minutes), never Twilio's media URL.
+A recorded call's body carries a signed, expiring link to our player page (``recordings/shared.py``:
+HubSpot's users listen without a sign-in; the page plays from presigned URLs that last minutes),
+never Twilio's media URL and never a link that works forever; the dashboard's call page is there too.
 """
 
 from __future__ import annotations
@@ -276,7 +277,9 @@ def call_status(conv: Conversion) -> str:
 
 def call_body(conv: Conversion, settings: Mapping[str, object], contact_id: str) -> dict[str, Any]:
     call = conv.crm
-    body = _source_words(call) + (f"\nRecording and call story: {call.link}" if call.link else "")
+    body = _source_words(call) + (f"\nCall story (dashboard sign-in): {call.link}" if call.link else "")
+    if call.player_link:  # signed and expiring: HubSpot's users listen without a sign-in
+        body += f"\nRecording (no sign-in needed, the link expires): {call.player_link}"
     props = {
         "hs_timestamp": clock.iso(conv.occurred_at_ms) or "",
         "hs_call_title": f"Tracked call from {call.channel_name or call.source or 'a tracking number'}"[:200],
