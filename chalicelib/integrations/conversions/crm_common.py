@@ -58,6 +58,15 @@ def stage_list(raw: object) -> list[str]:
     return [str(x).strip() for x in items if str(x).strip()]
 
 
+def stage_ids(raw: object, name: str, pattern: re.Pattern[str], example: str) -> list[str]:
+    """The owner's stage (or status) ids, sorted and unique; ``ValueError`` naming one that is not like ``example``."""
+    out = sorted(set(stage_list(raw)))
+    for s in out:
+        if not pattern.fullmatch(s):
+            raise ValueError(f"'{name}': {s[:40]!r} is not {example}")
+    return out
+
+
 def responsible(settings: Mapping[str, object], channel_id: str | None, pool_id: str | None) -> str | None:
     """The CRM user for a call: its channel's or pool's, else the destination's default (None: the CRM's own)."""
     try:

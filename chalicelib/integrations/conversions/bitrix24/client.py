@@ -49,12 +49,14 @@ import json
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.core import clock
 from chalicelib.integrations import outbound
 from chalicelib.integrations.conversions import crm_common as common
+from chalicelib.integrations.conversions import sending
 from chalicelib.integrations.conversions.platform import (
     Conversion,
     CrmCall,
@@ -94,12 +96,6 @@ def _sleep(seconds: float) -> None:  # tests set PACE_SECONDS / BACKOFF_SECONDS 
         time.sleep(seconds)
 
 
-class BitrixError(Exception):
-    def __init__(self, words: str, *, code: str | None, sent: str, answer: str, status: int | None) -> None:
-        super().__init__(words)
-        self.code, self.sent, self.answer, self.status = code, sent, answer, status
-
-
 def webhook_url(raw: str, *, local: bool) -> str:
     """The pasted incoming webhook, normalised to end in ``/``; ``DisableDestination`` if it is not one."""
     url = (raw or "").strip()
@@ -113,12 +109,7 @@ def webhook_url(raw: str, *, local: bool) -> str:
 
 
 def stages(raw: object, name: str) -> list[str]:
-    items = raw.split(",") if isinstance(raw, str) else list(raw) if isinstance(raw, (list, tuple)) else []
-    out = sorted({str(s).strip() for s in items if str(s).strip()})
-    for s in out:
-        if not _STAGE.fullmatch(s):
-            raise ValueError(f"'{name}': {s[:40]!r} is not a Bitrix24 stage id like WON or C1:WON")
-    return out
+    return common.stage_ids(raw, name, _STAGE, "a Bitrix24 stage id like WON or C1:WON")
 
 
 class Bitrix24Platform:
@@ -206,13 +197,8 @@ class Bitrix24Platform:
             if lead:
                 self.call(destination, "crm.lead.update", {"id": int(lead), "fields": lead_fields(call)}, log)
             record_words = self._attach(destination, conv, str(reg["CALL_ID"]), log)
-        except BitrixError as exc:
-            sent = "\n".join(log)
-            if exc.code in _DEAD or exc.status == 401:
-                raise DisableDestination(f"Bitrix24 refused the webhook: {exc}") from None
-            if exc.status == 429 or exc.code in _LIMIT or (exc.status or 0) >= 500:
-                return Outcome.transient(str(exc), code=exc.code, sent=sent, answer=exc.answer, status=exc.status)
-            return Outcome.final(str(exc), code=exc.code, sent=sent, answer=exc.answer, status=exc.status)
+        except sending.Failed as exc:  # the rate limit, 429 and 5xx transient; other refusals final (sending.py)
+            return replace(exc.outcome, sent="\n".join(log))
         where = f"{reg.get('CRM_ENTITY_TYPE') or 'entity'} {reg.get('CRM_ENTITY_ID') or ''}".strip()
         words = f"Bitrix24 logged the call on {where}" + (" (a new lead)" if lead else "") + record_words
         return Outcome.ok(
@@ -247,30 +233,34 @@ class Bitrix24Platform:
         return "; recording attached"
 
     def call(self, destination: Destination, method: str, params: dict[str, Any], log: list[str]) -> Any:
-        """One REST method; its ``result``, or ``BitrixError`` in words. Paced, and retried on the rate limit."""
+        """One REST method; its ``result``, or ``sending.Failed`` (``sending.Dead``) in words. Paced, and retried
+        on the rate limit."""
         base = webhook_url(destination.credentials.get("webhook_url") or "", local=destination.local)
         body = json.dumps(params, separators=(",", ":")).encode()
         shown = {k: (f"<{len(v)} base64 characters>" if k == "FILE_CONTENT" else v) for k, v in params.items()}
         log.append(f"{method} {common.dumps(shown)}")
+        request = sending.JsonRequest(
+            "Bitrix24",
+            "POST",
+            f"{base}{method}.json",
+            {"Content-Type": "application/json", "Accept": "application/json"},
+            body=body,
+            timeout=TIMEOUT_SECONDS,
+            words=lambda data, status: (
+                f"Bitrix24 {method}: {data.get('error_description') or data.get('error') or f'HTTP {status}'}"
+            ),
+            code=lambda data: str(data.get("error") or "") or None,
+            dead=lambda data, status: status == 401 or str(data.get("error") or "") in _DEAD,
+            dead_words="refused the webhook",
+            passing=lambda data, status: str(data.get("error") or "") in _LIMIT,
+            ok=lambda data, status: "error" not in data,
+        )
         for attempt, pause in enumerate((0.0, *BACKOFF_SECONDS)):
             _sleep(pause or (PACE_SECONDS if log[:-1] else 0.0))
-            answer = outbound.request(
-                "POST",
-                f"{base}{method}.json",
-                headers={"Content-Type": "application/json", "Accept": "application/json"},
-                body=body,
-                timeout=TIMEOUT_SECONDS,
-                allow_loopback=destination.local,
-            )
-            data = common.loads(answer.body)
-            data = data if isinstance(data, dict) else {}
-            if 200 <= answer.status < 300 and "error" not in data:
-                return data.get("result")
-            code = str(data.get("error") or "") or None
-            if code in _LIMIT and attempt < len(BACKOFF_SECONDS):
+            reply = sending.send_json(destination, request)
+            if reply.outcome.code in _LIMIT and attempt < len(BACKOFF_SECONDS):
                 continue
-            words = f"Bitrix24 {method}: {data.get('error_description') or code or f'HTTP {answer.status}'}"
-            raise BitrixError(words, code=code, sent="", answer=common.shown(answer.body), status=answer.status)
+            return sending.expect(reply).get("result")
         raise AssertionError("unreachable")
 
     # --- results back: deals --------------------------------------------------------------------
@@ -282,20 +272,16 @@ class Bitrix24Platform:
         cursor (``<deals' last DATE_MODIFY>|<leads' last DATE_MODIFY>``; a cursor without ``|`` is
         the deals' alone, as stored before leads were read)."""
         deals_from, _, leads_from = (cursor or "").partition("|")
-        try:
-            deals, deal_cursor = self._deals(destination, deals_from or None, now_ms)
-            settings = destination.settings
-            statuses = common.stage_list(settings.get("won_lead_statuses")) + common.stage_list(
-                settings.get("lost_lead_statuses")
-            )
-            leads: list[common.Deal] = []
-            lead_cursor = leads_from or None
-            if statuses:
-                leads, lead_cursor = self._leads(destination, lead_cursor, statuses, now_ms)
-        except BitrixError as exc:
-            if exc.code in _DEAD or exc.status == 401:
-                raise DisableDestination(f"Bitrix24 refused the webhook: {exc}") from None
-            raise
+        # (a dead webhook raises sending.Dead: the results side disables the destination)
+        deals, deal_cursor = self._deals(destination, deals_from or None, now_ms)
+        settings = destination.settings
+        statuses = common.stage_list(settings.get("won_lead_statuses")) + common.stage_list(
+            settings.get("lost_lead_statuses")
+        )
+        leads: list[common.Deal] = []
+        lead_cursor = leads_from or None
+        if statuses:
+            leads, lead_cursor = self._leads(destination, lead_cursor, statuses, now_ms)
         if not lead_cursor:
             return deals, deal_cursor
         return deals + leads, f"{deal_cursor or ''}|{lead_cursor}"
@@ -367,8 +353,9 @@ class Bitrix24Platform:
         log: list[str] = []
         try:
             got = self.call(destination, "telephony.externalLine.get", {}, log)
-        except BitrixError as exc:
-            return TestResult(False, (str(exc),), sent="\n".join(log), answer=exc.answer, status=exc.status)
+        except (sending.Failed, sending.Dead) as exc:
+            o = exc.outcome
+            return TestResult(False, (o.reason,), sent="\n".join(log), answer=o.answer, status=o.status)
         except DisableDestination as exc:
             return TestResult(False, (str(exc),))
         lines = len(got) if isinstance(got, list) else 0
