@@ -20,7 +20,7 @@ from chalice.app import Request
 from chalicelib import business, calls
 from chalicelib.core.errors import NotFound
 from chalicelib.core.responses import json_response
-from chalicelib.dashboard import web
+from chalicelib.dashboard import overview, web
 from chalicelib.recordings import playback, shared
 
 NO_STORE: dict[str, str | list[str]] = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -57,7 +57,7 @@ def page(request: Request, sid: str) -> Response:
         sid=sid,
         data_link=web.url(f"/dashboard/listen/{quote(sid)}/recording?{urlencode(query)}"),
         started=_when(int(call.started_at)) if call.started_at else None,
-        duration=int(call.recording_duration) if call.recording_duration else None,
+        duration=overview.display("seconds", call.recording_duration) if call.recording_duration else None,
         expires=_when(expires * 1000),
     )
 

@@ -262,6 +262,8 @@ BITRIX_METHODS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     "crm.lead.list": {"order": (dict, False), "filter": (dict, False), "select": (list, False), "start": (int, False)},
     "crm.contact.get": {"id": (int, True)},
     "telephony.externalLine.get": {},
+    "voximplant.statistic.get": {"FILTER": (dict, False), "SORT": (str, False), "ORDER": (str, False),
+                                 "start": (int, False)},
 }  # fmt: skip
 LEAD_FIELDS = {
     "UTM_SOURCE",
@@ -431,6 +433,19 @@ class BitrixReceiver:
                 "ID": str(params["id"]),
                 "PHONE": [{"VALUE": p, "VALUE_TYPE": "WORK"} for p in self.contacts.get(params["id"], [])],
             }
+        if method == "voximplant.statistic.get":  # the portal's call statistics: finished calls only
+            flt = params.get("FILTER", {})
+            rows = []
+            for call_id, c in self.calls.items():
+                reg, done = c["params"], c.get("finished")
+                start = reg.get("CALL_START_DATE", "")
+                if not done or ("PHONE_NUMBER" in flt and reg["PHONE_NUMBER"] != flt["PHONE_NUMBER"]):
+                    continue
+                if start < flt.get(">=CALL_START_DATE", "") or start > flt.get("<=CALL_START_DATE", "~"):
+                    continue
+                row = {"CALL_ID": call_id, "PHONE_NUMBER": reg["PHONE_NUMBER"], "CALL_START_DATE": start}
+                rows.append({**row, "CALL_DURATION": done.get("DURATION"), "CALL_FAILED_CODE": done.get("STATUS_CODE")})
+            return rows
         if method == "telephony.externalLine.get":
             return [{"NUMBER": "+14155550100", "NAME": "tracking"}]
         return None

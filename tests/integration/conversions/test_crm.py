@@ -340,3 +340,29 @@ def test_a_recorded_call_reaches_both_crms_with_a_signed_player_link(
     assert f"recording: {player}" in lead["SOURCE_DESCRIPTION"]
     assert player in hubspot.calls[0]["properties"]["hs_call_body"]
     assert bitrix.refused == [] and hubspot.refused == []
+
+
+def test_a_bitrix24_retry_after_a_lost_answer_finds_its_own_call_instead_of_logging_it_twice(
+    bitrix: crm_receivers.BitrixReceiver,
+) -> None:
+    from dataclasses import replace
+
+    from chalicelib.integrations.conversions import platforms
+
+    platform = platforms.get("bitrix24")
+    dest = Destination("d", "bitrix24", {"user_id": "1"}, {"webhook_url": bitrix.webhook}, local=True)
+    now = int(time.time() * 1000)
+    # Given a call Bitrix24 registered and finished, whose answer we never heard (a timeout)
+    first = conv("+12025550031")
+    [sent] = platform.send(dest, [first], now)
+    assert sent.kind == "sent" and "voximplant" not in sent.sent  # a first try does not look (one request less)
+    assert len(bitrix.calls) == 1
+    # When the SQS retry sends it again (attempt 2)
+    [again] = platform.send(dest, [replace(first, attempt=2)], now)
+    # Then it finds our marker (the number at our start time) in the call statistics: no second call
+    assert again.kind == "sent" and "already has this call" in again.reason, again
+    assert len(bitrix.calls) == 1 and "voximplant.statistic.get" in again.sent
+    # And a retry of a call Bitrix24 never got registers it: another caller's call is not taken for it
+    other = conv("+12025550032")
+    assert platform.send(dest, [replace(other, attempt=2)], now)[0].kind == "sent"
+    assert len(bitrix.calls) == 2 and bitrix.refused == []

@@ -23,9 +23,12 @@ Per call, in order (names and parameters as Bitrix24's REST reference gives them
 Exactly once: the shared layer claims (call, destination, rule) once. ``register`` has no
 idempotency key, but Bitrix24 documents that registering again with the same parameters before
 ``finish`` answers the same ``CALL_ID`` for 30 minutes: a send cut by a timeout between register
-and finish, tried again by the SQS schedule (first retry after 60 s), finds its own call. A
-timeout *after* ``finish`` answered (its answer lost) and a retry past 30 minutes may log the
-call twice: at-least-once there, said in the README.
+and finish, tried again by the SQS schedule (first retry after 60 s), finds its own call. A retry
+(``conv.attempt`` > 1) first looks for our own marker, the caller's number at our start time to
+the second, among the portal's finished calls (``voximplant.statistic.get``, ``logged_before``):
+a call whose ``finish`` was done but whose answer was lost is found and not logged again. Only a
+webhook whose user may not read the call statistics (the lookup refused) registers again:
+at-least-once there, said in the README.
 
 Rate: Bitrix24 allows about 2 requests a second per portal and answers ``QUERY_LIMIT_EXCEEDED``
 (HTTP 503, no ``Retry-After``): requests are paced ``PACE_SECONDS`` apart and a refused one is
@@ -180,6 +183,12 @@ class Bitrix24Platform:
         user = common.responsible(destination.settings, call.channel_id, call.pool_id) or "1"
         log: list[str] = []
         try:
+            earlier = self.logged_before(destination, conv, log) if conv.attempt > 1 else None
+            if earlier:
+                words = (
+                    f"Bitrix24 already has this call ({earlier}): an earlier try's answer was lost; not logged twice"
+                )
+                return Outcome.ok(words, sent="\n".join(log), status=200, ref=f"call:{earlier}")
             reg = self.call(
                 destination, "telephony.externalcall.register", register_params(conv, destination.settings, user), log
             )
@@ -208,6 +217,31 @@ class Bitrix24Platform:
             status=200,
             ref=f"{reg.get('CRM_ENTITY_TYPE')}:{reg.get('CRM_ENTITY_ID')}",
         )
+
+    def logged_before(self, destination: Destination, conv: Conversion, log: list[str]) -> str | None:
+        """On a retry, our own call in the portal's call statistics, if an earlier try logged it and its answer
+        was lost: ``voximplant.statistic.get`` (externally registered calls are listed there once finished)
+        filtered by the caller's number and our start time to the second, which together are our marker.
+        The ``CALL_ID`` found, or None (none, or the webhook's user may not read the statistics: then the
+        call is registered again, at-least-once)."""
+        start = conv.occurred_at_ms
+        params = {
+            "FILTER": {
+                "PHONE_NUMBER": conv.crm.caller,
+                ">=CALL_START_DATE": clock.iso(start - 1000),
+                "<=CALL_START_DATE": clock.iso(start + 1000),
+            },
+            "SORT": "CALL_START_DATE",
+            "ORDER": "ASC",
+        }
+        try:
+            found = self.call(destination, "voximplant.statistic.get", params, log)
+        except sending.Failed:
+            return None
+        for row in found if isinstance(found, list) else []:
+            if isinstance(row, dict) and row.get("CALL_ID") and row.get("CALL_FAILED_CODE"):
+                return str(row["CALL_ID"])
+        return None
 
     def _attach(self, destination: Destination, conv: Conversion, call_id: str, log: list[str]) -> str:
         """Attach the recording's file; words for the outcome ("" when there is none)."""
