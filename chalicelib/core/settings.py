@@ -586,6 +586,13 @@ class Settings(NamedTuple):
     recording_url_seconds: int = _recordings(
         "RECORDING_URL_SECONDS", "300", int, "how long a presigned playback URL works", when="blank"
     )
+    recording_link_days: int = _recordings(
+        "RECORDING_LINK_DAYS",
+        "30",
+        int,
+        "how long a signed player link sent to a CRM works (its users listen without a sign-in; 1 to 400)",
+        when="blank",
+    )
 
     dashboard_idle_minutes: int = _dashboard(
         "DASHBOARD_IDLE_MINUTES", "30", int, "a dashboard session ends after this long without a request", when="blank"
