@@ -183,13 +183,18 @@ def test_owner_configures_the_plugin_on_its_settings_page(
         page.click("#submit")
         expect(page.locator("#calltracking-tag-error")).to_contain_text("Paste the script tag")
         expect(page.locator("#calltracking-tag")).to_have_value("sk_short")
+        expect(page.locator("#calltracking-tag")).to_have_attribute("aria-invalid", "true")
+        _axe_ours(page)
+        dash.capture(page, "wordpress-settings-refused")
         assert not site.option("calltracking_settings")  # nothing stored yet
         # When the dashboard's tag is pasted, the product URL is read from it and the product answers
         tag = f'<script async src="{dashboard.stack.base_url}/ct.js" data-site="{pool["site_key"]}"></script>'
         page.fill("#calltracking-tag", tag)
         page.click("#submit")
         expect(page.locator(".notice-success")).to_contain_text("Settings saved.")
-        expect(page.locator("#calltracking-status")).to_contain_text("The product answers")
+        expect(page.locator("#calltracking-status")).to_contain_text("The product answers and knows this site key")
+        expect(page.locator("#calltracking-number")).to_contain_text(ORIGINAL)
+        assert page.locator("#calltracking-origin").count() == 0  # the pool allows this site
         expect(page.locator("#calltracking-api-url")).to_have_value(dashboard.stack.base_url)
         saved = site.option("calltracking_settings")
         assert saved["site_key"] == pool["site_key"] and saved["api_url"] == dashboard.stack.base_url

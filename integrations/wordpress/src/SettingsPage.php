@@ -63,29 +63,43 @@ final class SettingsPage
     }
 
     /**
-     * Whether the product answers at the saved URL: GET <url>/ct.js (the owner's own deployment only).
+     * What the owner's deployment says about the saved site key (GET <url>/v1/sites/<key>, public):
+     * whether it answers, the number the pool replaces, and whether this site may use the pool.
      *
-     * @return array{ok: bool, message: string}
+     * @return array{ok: bool, message: string, number: string, origin_ok: bool}
      */
     public static function productStatus(array $settings): array
     {
-        if ($settings['api_url'] === '') {
-            return ['ok' => false, 'message' => __('Not set up yet.', 'calltracking')];
+        $off = ['ok' => false, 'number' => '', 'origin_ok' => false];
+        if ($settings['api_url'] === '' || $settings['site_key'] === '') {
+            return $off + ['message' => __('Not set up yet.', 'calltracking')];
         }
-        $answer = wp_remote_get($settings['api_url'] . '/ct.js', ['timeout' => 5, 'redirection' => 0]);
+        $url = $settings['api_url'] . '/v1/sites/' . rawurlencode($settings['site_key']);
+        $answer = wp_remote_get($url, ['timeout' => 5, 'redirection' => 0]);
         if (is_wp_error($answer)) {
             /* translators: %s: the error WordPress met */
-            return ['ok' => false, 'message' => sprintf(
-                __('The product does not answer: %s', 'calltracking'),
-                $answer->get_error_message()
-            )];
+            $message = sprintf(__('The product does not answer: %s', 'calltracking'), $answer->get_error_message());
+            return $off + ['message' => $message];
         }
         $code = (int) wp_remote_retrieve_response_code($answer);
-        if ($code !== 200) {
-            /* translators: %d: an HTTP status code */
-            return ['ok' => false, 'message' => sprintf(__('The product answered %d.', 'calltracking'), $code)];
+        if ($code === 404) {
+            $message = __('The product answers, but knows no pool with this site key.', 'calltracking');
+            return $off + ['message' => $message];
         }
-        return ['ok' => true, 'message' => __('The product answers: the site script is there.', 'calltracking')];
+        $body = json_decode((string) wp_remote_retrieve_body($answer), true);
+        if ($code !== 200 || !is_array($body) || !isset($body['original_number'])) {
+            /* translators: %d: an HTTP status code */
+            return $off + ['message' => sprintf(__('The product answered %d.', 'calltracking'), $code)];
+        }
+        $home = wp_parse_url(home_url('/'));
+        $origin = ($home['scheme'] ?? 'https') . '://' . ($home['host'] ?? '');
+        $origin .= isset($home['port']) ? ':' . $home['port'] : '';
+        return [
+            'ok' => true,
+            'message' => __('The product answers and knows this site key.', 'calltracking'),
+            'number' => (string) $body['original_number'],
+            'origin_ok' => in_array(strtolower($origin), (array) ($body['allowed_origins'] ?? []), true),
+        ];
     }
 
     public static function testLink(): string
@@ -131,6 +145,16 @@ final class SettingsPage
     echo esc_html($status['message']);
 ?></p>
         <?php if ($status['ok']) : ?>
+<p id="calltracking-number"><?php
+    /* translators: %s: a phone number */
+    $replaces = __('Wherever your pages show %s, visitors see a number of the pool.', 'calltracking');
+    echo esc_html(sprintf($replaces, $status['number']));
+?></p>
+            <?php if (!$status['origin_ok']) : ?>
+<p id="calltracking-origin" class="notice notice-warning inline"><?php
+    echo esc_html__('This site is not among the pool\'s sites: add it on the dashboard\'s pool page.', 'calltracking');
+?></p>
+            <?php endif; ?>
 <p><a id="calltracking-test-link" href="<?php echo esc_url(self::testLink()); ?>" target="_blank" rel="noopener"><?php
     echo esc_html__('Test this page', 'calltracking');
 ?></a> &mdash; <?php
@@ -146,11 +170,13 @@ final class SettingsPage
     echo esc_html__('Script tag or site key', 'calltracking');
 ?></label></th>
 <td>
-<textarea id="calltracking-tag" name="tag" rows="3" class="large-text code" aria-describedby="calltracking-tag-help<?php
+<textarea id="calltracking-tag" name="tag" rows="3" class="large-text code" aria-invalid="<?php
+    echo esc_attr(isset($errors['tag']) ? 'true' : 'false');
+?>" aria-describedby="calltracking-tag-help<?php
     echo esc_attr(isset($errors['tag']) ? ' calltracking-tag-error' : '');
 ?>"><?php echo esc_textarea($tag); ?></textarea>
         <?php if (isset($errors['tag'])) : ?>
-<p id="calltracking-tag-error" class="ct-error"><?php echo esc_html($errors['tag']); ?></p>
+<div id="calltracking-tag-error" class="notice notice-error inline"><p><?php echo esc_html($errors['tag']); ?></p></div>
         <?php endif; ?>
 <p id="calltracking-tag-help" class="description"><?php
     echo esc_html__('The whole <script> tag from the dashboard\'s website page, or its site key.', 'calltracking');
@@ -160,13 +186,17 @@ final class SettingsPage
 <tr>
 <th scope="row"><label for="calltracking-api-url"><?php echo esc_html__('Product URL', 'calltracking'); ?></label></th>
 <td>
-<input id="calltracking-api-url" name="api_url" type="url" class="regular-text code" value="<?php
+<input id="calltracking-api-url" name="api_url" type="url" class="regular-text code" aria-invalid="<?php
+    echo esc_attr(isset($errors['api_url']) ? 'true' : 'false');
+?>" value="<?php
     echo esc_attr($apiUrl);
 ?>" aria-describedby="calltracking-api-url-help<?php
     echo esc_attr(isset($errors['api_url']) ? ' calltracking-api-url-error' : '');
 ?>">
         <?php if (isset($errors['api_url'])) : ?>
-<p id="calltracking-api-url-error" class="ct-error"><?php echo esc_html($errors['api_url']); ?></p>
+<div id="calltracking-api-url-error" class="notice notice-error inline"><p><?php
+    echo esc_html($errors['api_url']);
+?></p></div>
         <?php endif; ?>
 <p id="calltracking-api-url-help" class="description"><?php
     echo esc_html__('Read from the tag when you paste one. The script loads from there only.', 'calltracking');

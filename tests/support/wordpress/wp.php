@@ -3,7 +3,7 @@
 /*
  * The WordPress test's hands, run with PHP in the site's folder (no wp-cli):
  *   php wp.php install URL ADMIN_PASSWORD     install WordPress (admin / ADMIN_PASSWORD)
- *   php wp.php setup PHONE_HTML               the plugin and theme activated, a front page, a subscriber
+ *   php wp.php setup PAGE_HTML PASSWORD       the plugin and theme activated, a front page, a subscriber
  *   php wp.php option NAME JSON               update_option (a test's switch, e.g. the consent stub)
  *   php wp.php get NAME                       get_option, as JSON
  */
@@ -36,6 +36,7 @@ switch ($command) {
             'post_content' => $argv[2],
         ]);
         update_option('show_on_front', 'page');
+        update_option('show_avatars', 0); // Gravatar is on the internet, which the test does not reach
         update_option('page_on_front', $page);
         $subscriber = wp_insert_user([
             'user_login' => 'subscriber',
