@@ -4,7 +4,7 @@
 set -euo pipefail
 need=()
 command -v php >/dev/null 2>&1 || need+=(php-cli)
-php -m 2>/dev/null | grep -qi '^mysqli$' || need+=(php-mysql)
+php -r 'exit(extension_loaded("mysqli") ? 0 : 1);' 2>/dev/null || need+=(php-mysql)
 command -v mariadbd >/dev/null 2>&1 || command -v mysqld >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v phpcs >/dev/null 2>&1 || need+=(php-codesniffer)
 [ -f /usr/share/wordpress/wp-settings.php ] || need+=(wordpress)

@@ -59,20 +59,20 @@ def test_plugin_passes_php_lint_psr12_and_our_checker() -> None:
         assert done.returncode == 0, done.stdout + done.stderr
     done = _run("phpcs", "--standard=PSR12", "--extensions=php", "--report=emacs", str(wp.PLUGIN))
     assert done.returncode == 0, done.stdout
-    done = _run("php", str(CHECKER), *_php_files())
+    done = _run("php", str(CHECKER), "--domain=calltracking", *_php_files())
     assert done.returncode == 0, done.stdout
 
 
-def test_checker_reports_every_unescaped_echo_unsanitized_read_and_unguarded_handler() -> None:
+def test_checker_reports_every_unescaped_echo_unsanitized_read_unguarded_handler_and_foreign_domain() -> None:
     # Given a fixture with a marker on each line that must be reported
     text = BAD_FIXTURE.read_text().splitlines()
     expected = sorted(
         (n, m.group(1)) for n, line in enumerate(text, 1) if (m := re.search(r"BAD:(\w+)", line)) is not None
     )
     rules = {"output not wrapped": "output", "prints without": "printer", "read without": "input"}
-    rules["needs check_admin_referer"] = "handler"
+    rules |= {"needs check_admin_referer": "handler", "without the text domain": "domain"}
     # When the checker reads it
-    done = _run("php", str(CHECKER), str(BAD_FIXTURE))
+    done = _run("php", str(CHECKER), "--domain=calltracking", str(BAD_FIXTURE))
     # Then it fails, reporting exactly those lines, each for its rule
     assert done.returncode == 1
     found = []
@@ -80,7 +80,7 @@ def test_checker_reports_every_unescaped_echo_unsanitized_read_and_unguarded_han
         number, message = line.split(":", 2)[1:]
         found.append((int(number), next(rule for key, rule in rules.items() if key in message)))
     assert sorted(found) == expected, done.stdout
-    assert len(expected) == 12
+    assert len(expected) == 14
 
 
 @pytest.mark.parametrize(

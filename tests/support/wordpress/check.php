@@ -9,12 +9,14 @@
  *  - input: every $_POST / $_GET / $_REQUEST read is sanitize_*(wp_unslash($_X[...])) or sits
  *    inside isset() / empty();
  *  - handlers: a function that reads $_POST, or one hooked on admin_post_* / wp_ajax_*, calls
- *    both check_admin_referer (check_ajax_referer for Ajax) and current_user_can.
+ *    both check_admin_referer (check_ajax_referer for Ajax) and current_user_can;
+ *  - translations: with --domain=NAME, every __(), esc_html__() ... names that text domain last.
  */
 
 const ESCAPES = '/^(esc_(html|attr|url|textarea|js|xml)(__|_x)?|wp_kses(_post|_data)?|absint|intval)$/i';
 const RAW_PRINTERS = ['_e', '_ex', 'printf', 'vprintf', 'print_r', 'var_dump', 'var_export'];
 const SUPERGLOBALS = ['$_POST', '$_GET', '$_REQUEST'];
+const I18N = '/^(__|_e|_x|_ex|_n|_nx|esc_(html|attr)(__|_e|_x))$/i';
 
 /** @return list<array{0:int|string,1:string,2:int}> the tokens without whitespace and comments */
 function significant(string $code): array
@@ -208,7 +210,34 @@ function checkHandlers(array $toks, string $file, array $hooked, array &$problem
     }
 }
 
-$files = array_slice($argv, 1);
+function checkDomain(array $toks, string $file, string $domain, array &$problems): void
+{
+    foreach ($toks as $i => $t) {
+        if ($t[0] !== T_STRING || !preg_match(I18N, $t[1]) || text($toks[$i + 1] ?? ['', '']) !== '(') {
+            continue;
+        }
+        if (in_array($toks[$i - 1][0] ?? null, [T_FUNCTION, T_OBJECT_OPERATOR, T_DOUBLE_COLON], true)) {
+            continue;
+        }
+        $close = closing($toks, $i + 1);
+        $last = $toks[$close - 1];
+        $ok = $last[0] === T_CONSTANT_ENCAPSED_STRING && trim($last[1], '\'"') === $domain
+            && text($toks[$close - 2]) === ',';
+        if (!$ok) {
+            $problems[] = "$file:{$t[2]}: {$t[1]}() without the text domain '$domain'";
+        }
+    }
+}
+
+$domain = '';
+$files = [];
+foreach (array_slice($argv, 1) as $arg) {
+    if (strpos($arg, '--domain=') === 0) {
+        $domain = substr($arg, 9);
+    } else {
+        $files[] = $arg;
+    }
+}
 $all = [];
 foreach ($files as $file) {
     $all[$file] = significant((string) file_get_contents($file));
@@ -222,6 +251,9 @@ foreach ($all as $file => $toks) {
     checkOutput($toks, $file, $problems);
     checkInput($toks, $file, $problems);
     checkHandlers($toks, $file, $hooked, $problems);
+    if ($domain !== '') {
+        checkDomain($toks, $file, $domain, $problems);
+    }
 }
 foreach ($problems as $p) {
     echo $p, "\n";
