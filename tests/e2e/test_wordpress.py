@@ -128,7 +128,7 @@ def pool(dashboard: dash.Dashboard, site: wp.Site) -> dict[str, Any]:
     body["forward_to"] = "+12025550100"
     code, made = stack.request("POST", "/v1/pools", body)
     assert code == 201, made
-    for _ in range(3):  # one for each visit of the module: the test link's, a visitor's, the consenting one's
+    for _ in range(4):  # one for each visit of the module: the test link's, a visitor's, the consenting one's, GTM's
         code, number = stack.request("POST", "/v1/numbers", {"pool_id": made["id"]})
         assert code == 201, number
     return made
@@ -323,3 +323,37 @@ def test_with_the_consent_api_nothing_is_leased_until_marketing_is_allowed(
         site.set_option("ct_test_consent_stub", 0)
         if context:
             context.close()
+
+
+def test_the_readmes_google_tag_manager_snippet_swaps_the_number(
+    dashboard: dash.Dashboard, site: wp.Site, pool: dict[str, Any]
+) -> None:
+    # Given the README's Custom HTML tag, as GTM inserts it: after the page has loaded
+    readme = (wp.servers.ROOT / "README.md").read_text()
+    guide = readme.split("### Installing with Google Tag Manager", 1)[1]
+    snippet = guide.split("```html\n", 1)[1].split("```", 1)[0]
+    snippet = snippet.replace("https://<your API>", dashboard.stack.base_url).replace(
+        "<the pool\\'s site_key>", pool["site_key"]
+    )
+    assert pool["site_key"] in snippet
+    inner = snippet.split("<script>", 1)[1].rsplit("</script>", 1)[0]
+    html = f"<!doctype html><html><head><title>GTM</title></head><body>{PAGE}</body></html>"
+    context = br.new_context(dashboard.browser)
+    try:
+        context.route(
+            site.url + "/gtm-page", lambda route: route.fulfill(status=200, content_type="text/html", body=html)
+        )
+        page = context.new_page()
+        page.goto(site.url + "/gtm-page?utm_source=gtm")
+        page.evaluate(inner)  # what GTM's container does with a Custom HTML tag
+        page.wait_for_function("window.CallTracking && CallTracking.state.status === 'tracked'", timeout=15_000)
+        _swapped(page, page.evaluate("CallTracking.state.number"))
+    finally:
+        context.close()
+
+
+def test_deleting_the_plugin_removes_what_it_stored(site: wp.Site) -> None:
+    # Last in the module: the plugin is gone afterwards
+    assert site.option("calltracking_settings")
+    assert json.loads(site.php("uninstall"))["active"] == []
+    assert site.option("calltracking_settings") is None

@@ -6,6 +6,7 @@
  *   php wp.php setup PAGE_HTML PASSWORD       the plugin and theme activated, a front page, a subscriber
  *   php wp.php option NAME JSON               update_option (a test's switch, e.g. the consent stub)
  *   php wp.php get NAME                       get_option, as JSON
+ *   php wp.php uninstall                      deactivate and uninstall the plugin as Plugins -> Delete does
  */
 
 $command = $argv[1] ?? '';
@@ -48,6 +49,12 @@ switch ($command) {
         break;
     case 'option':
         update_option($argv[2], json_decode($argv[3], true));
+        break;
+    case 'uninstall':
+        require_once ABSPATH . 'wp-admin/includes/plugin.php';
+        deactivate_plugins('calltracking/calltracking.php');
+        uninstall_plugin('calltracking/calltracking.php');
+        echo json_encode(['active' => get_option('active_plugins')]);
         break;
     case 'get':
         echo json_encode(get_option($argv[2], null));
