@@ -107,6 +107,16 @@ def test_consent_api_adds_the_glue_and_editors_are_not_tracked() -> None:
     assert 'data-consent="required"' in got["tags"]["calltracking"]
     assert 'data-category="marketing"' in got["tags"]["calltracking-consent"]
     assert json.loads(_run("php", str(STUB), "6.4", "", "editor").stdout)["enqueued"] == []
+    editors = json.dumps({"track_editors": True})
+    assert len(json.loads(_run("php", str(STUB), "6.4", "", "editor", editors).stdout)["enqueued"]) == 1
+
+
+def test_without_the_consent_api_the_fallback_applies_and_off_is_off() -> None:
+    event = json.loads(_run("php", str(STUB), "6.4", "", "", json.dumps({"consent_mode": "event"})).stdout)
+    assert [s["handle"] for s in event["enqueued"]] == ["calltracking"]  # ct.js waits for ct:consent itself
+    assert 'data-consent="required"' in event["tags"]["calltracking"]
+    off = json.loads(_run("php", str(STUB), "6.4", "", "", json.dumps({"enabled": False})).stdout)
+    assert off["enqueued"] == []
 
 
 # ---------------------------------------------------------------------------------------------- a real WordPress

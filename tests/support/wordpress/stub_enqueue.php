@@ -1,7 +1,8 @@
 <?php
 
 /*
- * The plugin's front end against stubbed WordPress functions: php stub_enqueue.php VERSION [CONSENT_API]
+ * The plugin's front end against stubbed WordPress functions:
+ *   php stub_enqueue.php VERSION [consent] [editor] [SETTINGS_JSON]
  * prints, as JSON, what it passed to wp_enqueue_script and the tags script_loader_tag made, so the
  * 6.3+ `strategy` branch is checked without a WordPress 6.3 (Debian's is 6.1).
  */
@@ -12,6 +13,7 @@ $stubOptions = [
     'enabled' => true, 'site_key' => 'sk_stubstubstub', 'api_url' => 'https://calls.example.com',
     'track_editors' => false, 'consent_mode' => 'always', 'consent_category' => 'marketing',
 ];
+$stubOptions = array_merge($stubOptions, json_decode($argv[4] ?? '{}', true) ?: []);
 if (($argv[2] ?? '') === 'consent') {
     function wp_has_consent($category)
     {
