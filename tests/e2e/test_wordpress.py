@@ -329,6 +329,15 @@ def test_with_the_consent_api_nothing_is_leased_until_marketing_is_allowed(
         assert page.evaluate("CallTracking.state.status") == "tracked", page.evaluate("CallTracking.state")
         assert page.evaluate("window.__sameDocument") == "yes" and len(leases) == 1
         _swapped(page, page.evaluate("CallTracking.state.number"))
+        # And the settings page offers the category instead of the fallback
+        admin = _signed_in(dashboard, site, "admin", site.admin_password)
+        settings = admin.new_page()
+        settings.goto(_settings(site))
+        expect(settings.locator("#calltracking-category")).to_have_value("marketing")
+        assert settings.locator("input[name=consent_mode][type=radio]").count() == 0
+        _axe_ours(settings)
+        dash.capture(settings, "wordpress-settings-consent-api")
+        admin.close()
     finally:
         site.set_option("ct_test_consent_stub", 0)
         if context:
