@@ -111,6 +111,15 @@ def test_consent_api_adds_the_glue_and_editors_are_not_tracked() -> None:
     assert len(json.loads(_run("php", str(STUB), "6.4", "", "editor", editors).stdout)["enqueued"]) == 1
 
 
+def test_the_test_link_skips_consent_for_the_owner_only() -> None:
+    query = "utm_source=calltracking-test&utm_medium=test"
+    visitor = json.loads(_run("php", str(STUB), "6.4", "consent", "", "{}", query).stdout)
+    assert 'data-consent="required"' in visitor["tags"]["calltracking"]  # a visitor typing the link
+    owner = json.loads(_run("php", str(STUB), "6.4", "consent", "editor", "{}", query).stdout)
+    assert [s["handle"] for s in owner["enqueued"]] == ["calltracking"]
+    assert "data-consent" not in owner["tags"]["calltracking"]
+
+
 def test_without_the_consent_api_the_fallback_applies_and_off_is_off() -> None:
     event = json.loads(_run("php", str(STUB), "6.4", "", "", json.dumps({"consent_mode": "event"})).stdout)
     assert [s["handle"] for s in event["enqueued"]] == ["calltracking"]  # ct.js waits for ct:consent itself

@@ -11,7 +11,7 @@ final class Frontend
     public const HANDLE = 'calltracking';
     public const CONSENT_HANDLE = 'calltracking-consent';
 
-    /** @var array<string, string> the data- attributes of each of our handles, set by enqueue() */
+    /** @var array<string, array<string, string>> the data- attributes of each of our handles, set by enqueue() */
     private static array $attributes = [];
 
     /** Whether this WordPress has the loader's ``strategy`` argument (async/defer, 6.3+). */
@@ -27,6 +27,12 @@ final class Frontend
             return false;
         }
         return sanitize_text_field(wp_unslash($_GET['utm_source'])) === Options::TEST_SOURCE;
+    }
+
+    /** The owner following the test link: consent is theirs to give, so the script starts at once. */
+    public static function isOwnerTest(): bool
+    {
+        return self::isTestVisit() && is_user_logged_in() && current_user_can('manage_options');
     }
 
     /** Whether the script belongs on this page for this visitor. */
@@ -50,10 +56,11 @@ final class Frontend
         }
         $attributes = ['data-site' => $settings['site_key']];
         $glue = false;
-        if (Options::consentApiActive() && !self::isTestVisit()) {
+        $ownerTest = self::isOwnerTest();
+        if (Options::consentApiActive() && !$ownerTest) {
             $attributes['data-consent'] = 'required';
             $glue = true;
-        } elseif ($settings['consent_mode'] === 'event' && !self::isTestVisit()) {
+        } elseif ($settings['consent_mode'] === 'event' && !$ownerTest) {
             // Without the Consent API: ct.js waits for the site's own ct:consent event.
             $attributes['data-consent'] = 'required';
         }

@@ -2,7 +2,7 @@
 
 /*
  * The plugin's front end against stubbed WordPress functions:
- *   php stub_enqueue.php VERSION [consent] [editor] [SETTINGS_JSON]
+ *   php stub_enqueue.php VERSION [consent] [editor] [SETTINGS_JSON] [QUERY]
  * prints, as JSON, what it passed to wp_enqueue_script and the tags script_loader_tag made, so the
  * 6.3+ `strategy` branch is checked without a WordPress 6.3 (Debian's is 6.1).
  */
@@ -14,6 +14,7 @@ $stubOptions = [
     'track_editors' => false, 'consent_mode' => 'always', 'consent_category' => 'marketing',
 ];
 $stubOptions = array_merge($stubOptions, json_decode($argv[4] ?? '{}', true) ?: []);
+parse_str($argv[5] ?? '', $_GET);
 if (($argv[2] ?? '') === 'consent') {
     function wp_has_consent($category)
     {
