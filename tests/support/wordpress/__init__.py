@@ -8,10 +8,12 @@ the socket), ``php -S`` on a free port, the two-file test theme, and the plugin 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -63,6 +65,10 @@ class Site:
 
     def stop(self) -> None:
         for proc in reversed(self.procs):
+            if proc.poll() is None and getattr(proc, "own_group", False):
+                # php -S with workers: the workers are the server's children, in its process group.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
             servers.stop(proc)
 
 
@@ -152,7 +158,9 @@ def start(folder: Path, page_html: str) -> Site:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
+        web.own_group = True  # type: ignore[attr-defined]
         site.procs.append(web)
         servers.wait_for_port(port, web)
     except BaseException:
