@@ -286,6 +286,62 @@ def ship_package(
     return updated
 
 
+MIN_UNRESERVED = 100  # AWS keeps at least this much of an account's concurrency unreserved
+
+
+def concurrency_problem(want: int, unreserved: int | None, reserved_now: int) -> str | None:
+    """Why ``want`` concurrent executions cannot be reserved for the API function, or ``None``.
+
+    ``unreserved``: the account's ``UnreservedConcurrentExecutions`` (None: not readable), which
+    includes what this function reserves now (``reserved_now``) once that is released."""
+    if want <= 0 or unreserved is None:
+        return None
+    free = unreserved + reserved_now
+    if free - want < MIN_UNRESERVED:
+        return (
+            f"--api-concurrency {want}: the account has {free} concurrent executions to give and AWS keeps "
+            f"{MIN_UNRESERVED} unreserved; ask AWS for a higher Lambda concurrency quota, or reserve at most "
+            f"{max(0, free - MIN_UNRESERVED)} (0: none)"
+        )
+    return None
+
+
+def reserve_api_concurrency(session: Any, project: Project, stage: str, want: int | None) -> None:
+    """Write the API function's reserved concurrency into the stage's Chalice config (Chalice sets it on
+    every deploy, and removes it when the config has none), after checking the account can give it."""
+    if want is None:
+        return
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    name = f"{project.config().get('app_name', 'calltracking')}-{stage}"
+    client = session.client("lambda")
+    try:
+        unreserved: int | None = int(client.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"])
+    except (BotoCoreError, ClientError, KeyError):
+        unreserved = None
+    try:
+        reserved_now = int(client.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") or 0)
+    except (BotoCoreError, ClientError):
+        reserved_now = 0
+    problem = concurrency_problem(want, unreserved, reserved_now)
+    if problem:
+        raise click.ClickException(f"nothing was deployed: {problem}")
+    config = project.config()
+    functions = config["stages"][stage].setdefault("lambda_functions", {})
+    handler = functions.setdefault("api_handler", {})
+    if want > 0:
+        handler["reserved_concurrency"] = want
+    else:
+        handler.pop("reserved_concurrency", None)
+        if not handler:
+            functions.pop("api_handler")
+        if not functions:
+            config["stages"][stage].pop("lambda_functions")
+    project.write_config(config)
+    checked = "" if unreserved is not None else " (the account's quota could not be read: not checked)"
+    click.echo(f"API function: {want or 'no'} concurrent executions reserved{checked}")
+
+
 PREVIOUS_GRACE_SECONDS = 4 * 3600  # Twilio's longest call: its callbacks may still post to the old URL
 
 
@@ -408,6 +464,13 @@ def first_admin(project: Project, stage: str, region: str, admin_email: str | No
     help="POST /v1/leases: requests per second across the API",
 )
 @click.option("--leases-burst", type=int, default=throttle.DEFAULT_BURST, show_default=True)
+@click.option(
+    "--api-concurrency",
+    type=click.IntRange(min=0),
+    default=None,
+    help="reserve this many concurrent executions for the API function (Twilio's webhooks, the dashboard); "
+    "0 removes the reservation; default: leave it as it is",
+)
 @click.option("--skip-package", is_flag=True, help="leave chalice's own (slower to start) package in place")
 @click.option("--repoint-all", is_flag=True, help="re-point every number, even those this stage pointed here")
 @click.option(
@@ -429,6 +492,7 @@ def deploy(
     chalice_command: str,
     leases_rate: float,
     leases_burst: int,
+    api_concurrency: int | None,
     skip_package: bool,
     repoint_all: bool,
     migrate_minutes: float,
@@ -460,6 +524,7 @@ def deploy(
             raise ChaliceFailed(f"{exc.message}. What serves now:\n  {what}\nFix the cause and deploy again.") from None
 
     clear_previous_urls(project, stage, time.time())
+    reserve_api_concurrency(session, project, stage, api_concurrency)
     deployed = run_chalice()
     api = resources(deployed, "rest_api")
     api_url = str(api[0]["rest_api_url"]).rstrip("/") if api else ""

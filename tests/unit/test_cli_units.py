@@ -245,3 +245,13 @@ def test_a_restore_moment_needs_its_zone_and_must_be_inside_the_recovery_window(
     assert "before the earliest restorable moment, 2026-11-02T00:00Z" in before
     (after,) = restore.check_window(dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC), earliest, latest)
     assert "after the latest restorable moment, 2026-12-07T09:00Z" in after
+
+
+def test_the_api_functions_reservation_leaves_aws_its_unreserved_hundred():
+    from calltracking_cli.deploy import concurrency_problem
+
+    assert concurrency_problem(50, 900, 0) is None  # 900 - 50 >= 100
+    assert concurrency_problem(50, 140, 20) is None  # what it reserves now comes back first
+    problem = concurrency_problem(50, 10, 0)  # a new account: a quota of 10
+    assert problem and "ask AWS for a higher Lambda concurrency quota" in problem and "at most 0" in problem
+    assert concurrency_problem(0, 10, 0) is None and concurrency_problem(50, None, 0) is None

@@ -20,6 +20,7 @@ DOC = json.loads((ROOT / "infra" / "deployer-policy.json").read_text())
 UNSCOPED = {
     "lambda:ListFunctions",
     "lambda:ListEventSourceMappings",
+    "lambda:GetAccountSettings",
     "sts:GetCallerIdentity",
     "acm:RequestCertificate",
     "acm:ListCertificates",
