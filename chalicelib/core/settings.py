@@ -128,6 +128,10 @@ def parse_url(raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def parse_url_list(raw: str) -> tuple[str, ...]:
+    return tuple(u.strip().rstrip("/") for u in raw.split(",") if u.strip())
+
+
 def parse_upper(raw: str) -> str:
     return raw.upper()
 
@@ -276,6 +280,14 @@ class Settings(NamedTuple):
         "this deployment's public URL (API Gateway stage URL); Twilio signatures are checked against it + "
         "the route path, never the Host header",
         shown="— (required)",
+    )
+    previous_base_urls: tuple[str, ...] = _core(
+        "PREVIOUS_BASE_URLS",
+        "",
+        parse_url_list,
+        "public URLs this deployment had before (a custom domain's switch): Twilio signatures made for them "
+        "are accepted too until every number is re-pointed (`deploy` sets and clears it)",
+        shown="empty",
     )
     default_region: str = _core("DEFAULT_REGION", "US", parse_upper, "country for phone numbers typed without `+`")
     # Everything but Twilio's webhooks (management API, lease endpoint, background work) may wait and retry longer.
@@ -581,6 +593,13 @@ class Settings(NamedTuple):
     )
     recording_url_seconds: int = _recordings(
         "RECORDING_URL_SECONDS", "300", int, "how long a presigned playback URL works", when="blank"
+    )
+    recording_link_days: int = _recordings(
+        "RECORDING_LINK_DAYS",
+        "30",
+        int,
+        "how long a signed player link sent to a CRM works (its users listen without a sign-in; 1 to 400)",
+        when="blank",
     )
 
     dashboard_idle_minutes: int = _dashboard(
