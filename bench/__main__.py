@@ -23,6 +23,7 @@ ALL = [
     "alerts",
     "conversions",
     "callcost",
+    "callerjobs",
 ]
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"

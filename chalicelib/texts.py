@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-from chalicelib.core import clock
+from chalicelib.core import callerkeys, clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.observability import logger
 from chalicelib.core.validation import loose_e164
@@ -37,5 +37,7 @@ def received(params: dict[str, str], *, ctx: RequestContext = SYSTEM) -> str:
     said = keyword(params.get("Body"))
     if caller and said:
         texts.set_opted_out(caller, said == "stop", clock.now_ms(), ctx=ctx)
+        if said == "start":  # a STOP kept by keyed hash after an erasure goes too
+            texts.set_opted_out(callerkeys.caller_hash(caller), False, clock.now_ms(), ctx=ctx)
         logger.info("a caller texted a keyword", keyword=said)
     return str(MessagingResponse())

@@ -329,6 +329,14 @@ class Settings(NamedTuple):
         "as long as the call)",
         when="blank",
     )
+    caller_job_threshold: int = _core(
+        "CALLER_JOB_THRESHOLD",
+        "200",
+        int,
+        "a caller with more calls than this is exported or erased by a background job (`GET`/`DELETE "
+        "/v1/callers/{number}` answer 202 with the job to follow); fewer are done within the request",
+        when="blank",
+    )
     audit_retention_days: int = _core(
         "AUDIT_RETENTION_DAYS",
         "400",

@@ -96,7 +96,9 @@ def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api,
     api.call("PUT", "/v1/blocked-callers", {"callers": []})  # the owner's own list is theirs to keep or not
     api.call("PATCH", f"/v1/calls/{missed}", {"note": f"call Ann back on {ANN}", "tags": ["vip"]})
     # (and her missed call came from a website visit: its session, as the lease endpoint stores one)
-    from chalicelib.store.models import CallModel, SessionModel
+    from chalicelib.store import texts
+    from chalicelib.store.models import CallModel, LeaseModel, SessionModel
+    from chalicelib.store.ops import expires_after
 
     SessionModel(
         "s_ann",
@@ -107,12 +109,21 @@ def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api,
         created_at=1,
         last_seen_at=1,
     ).save()
+    # (with its lease start in the lease history, and the next lease's pointer back to it)
+    LeaseModel(
+        number, 5, session_id="s_ann", pool_id="pl_1", source={"landing_page": "https://shop.example.com/"}
+    ).save()
+    LeaseModel(number, 9, session_id="s_other", pool_id="pl_1", prev_session_id="s_ann", prev_ended_at=8).save()
     visit = {
         "confidence": "active",
         "session_id": "s_ann",
+        "lease_started_at": 5,
         "source": {"utm_source": "google", "utm_campaign": "spring"},
     }
     CallModel(missed).update(actions=[CallModel.attribution.set(visit)])
+    # (her missed call was texted back, as the text-back claims it, and she texted STOP)
+    texts.claim_text_back(ANN, "493000", missed, expires_after(0, 30))
+    assert api.twilio("/twilio/sms", {"From": ANN, "To": number, "Body": "STOP"}).status_code == 200
     pump().drain()
     before = body(api.call("GET", report_path()))
     assert any(f in everything_held() for f in forms(ANN))
@@ -122,6 +133,7 @@ def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api,
     # Then every call of hers was anonymised, and a late Twilio callback for one changes nothing
     done = body(answer)
     assert answer.status_code == 200 and done["erased_calls"] == 4, done
+    assert done["integrations"]["textback"] == 2  # the text-back claim and the STOP by number
     late = {"CallSid": ringing, "From": ANN, "To": number, "CallStatus": "completed", "CallDuration": "9"}
     assert api.twilio("/twilio/call-status", late).status_code == 200
     api.twilio("/twilio/recording-status", {"CallSid": recorded_sid, "From": ANN, "RecordingSid": rec_sid})
@@ -141,8 +153,8 @@ def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api,
     assert len(log_lines()) > 10
     for form in forms(ANN) + forms(BOB):
         assert form not in logged, form
-    # And her visit's session is gone, her call's campaign kept
-    assert "v_ann" not in held and "s_ann" not in held
+    # And her visit's session and its lease start are gone (the other lease stays), her call's campaign kept
+    assert "v_ann" not in held and "s_ann" not in held and "s_other" in held
     kept = body(api.call("GET", f"/v1/calls/{missed}"))["attribution"]["source"]
     assert kept == {"utm_source": "google", "utm_campaign": "spring"}
     # And her recording is gone from the bucket; Bob's call is untouched
