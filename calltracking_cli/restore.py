@@ -149,32 +149,40 @@ def restore_to(moment: dt.datetime | None, *, dry_run: bool, say: Callable[[str]
 
 
 def reapply_erasures(staging: str | None) -> str:
-    """Re-apply the logged caller erasures to the staging tables (``staging``) or the live ones (None)."""
-    import importlib
+    """Re-apply the logged caller erasures to the staging tables (``staging``) or the live ones (None).
+
+    On the staging tables only the table names change: the bucket that holds the erasure log and
+    the recordings, and the queues, stay the stage's (pinned before the prefix moves)."""
     import os
 
-    privacy = importlib.import_module("chalicelib.privacy")
-    reapply = getattr(privacy, "reapply_erasures", None)
-    if reapply is None:
-        return "erasures: this version keeps no erasure log outside the tables; none re-applied"
+    from chalicelib.core import context
     from chalicelib.core.settings import get_settings
+    from chalicelib.privacy import reapply
 
-    before = os.environ.get("TABLE_PREFIX")
+    s = get_settings()
+    pinned = {
+        "RECORDINGS_BUCKET": s.recordings_bucket,
+        "EVENTS_QUEUE": s.events_queue,
+        "EVENTS_DLQ": s.events_dlq,
+    }
+    before = {k: os.environ.get(k) for k in [*pinned, "TABLE_PREFIX"]}
     if staging is not None:
-        os.environ["TABLE_PREFIX"] = get_settings().table_prefix + staging
+        os.environ.update({**pinned, "TABLE_PREFIX": s.table_prefix + staging})
         get_settings.cache_clear()
     try:
-        from chalicelib.core import context
-
-        done = reapply(context.SYSTEM)
+        done = reapply.reapply_erasures(context.SYSTEM)
+        while done.get("next"):
+            done = reapply.reapply_erasures(context.SYSTEM, start_after=done["next"])
     finally:
         if staging is not None:
-            if before is None:
-                os.environ.pop("TABLE_PREFIX", None)
-            else:
-                os.environ["TABLE_PREFIX"] = before
+            for key, value in before.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
             get_settings.cache_clear()
-    return f"erasures re-applied to the {'staging' if staging else 'live'} tables: {done}"
+    where = "staging" if staging else "live"
+    return f"erasures re-applied to the {where} tables: {done['objects']} logged erasure(s), {done['calls']} call(s)"
 
 
 def switch(*, overwrite: bool, say: Callable[[str], None]) -> dict[str, int]:
@@ -183,6 +191,7 @@ def switch(*, overwrite: bool, say: Callable[[str], None]) -> dict[str, int]:
 
     s = get_settings()
     client = _client()
+    say(reapply_erasures(STAGING))  # erasures logged since the restore was made
     put: dict[str, int] = {}
     for name in table_names():
         live, staging = s.table_name(name), staging_name(name)

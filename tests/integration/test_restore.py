@@ -8,6 +8,7 @@ after the restore call is one made after the moment restored to."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from calltracking_cli import restore
@@ -80,3 +81,29 @@ def test_a_dry_run_creates_nothing_and_a_table_without_recovery_is_refused(api: 
     assert "after the latest restorable moment" in late
     assert any(line.startswith("would restore ") for line in said)
     assert not [t for t in _ddb().list_tables()["TableNames"] if "restore-" in t]
+
+
+def test_a_caller_erased_after_the_moment_stays_erased_through_the_restore(api: Any) -> None:
+    ch = body(api.call("POST", "/v1/channels", {"name": "Radio", "forward_to": "+12025550144"}))
+    number = body(api.call("POST", "/v1/numbers", {"channel_id": ch["id"]}))["number"]
+    caller, sid = "+14155550177", "CA" + "7" * 32
+    base = {"CallSid": sid, "From": caller, "To": number}
+    for path, params in (
+        ("/twilio/voice", {**base, "CallStatus": "ringing"}),
+        ("/twilio/call-status", {**base, "CallStatus": "completed", "CallDuration": "20"}),
+    ):
+        assert api.twilio(path, params).status_code == 200
+    _with_recovery()
+    said: list[str] = []
+    # Given: the tables restored (the staging copy holds the caller's call, number and all)
+    assert restore.restore_to(None, dry_run=False, say=said.append) == []
+    # When: the caller is erased after that moment, then the restored items are written back over the live ones
+    assert api.call("DELETE", f"/v1/callers/{caller}").status_code in (200, 202)
+    restore.switch(overwrite=True, say=said.append)
+    # Then: the logged erasure was re-applied to the staging copy first: the number did not come back
+    call = body(api.call("GET", f"/v1/calls/{sid}"))
+    assert caller not in json.dumps(call) and call.get("caller") in (None, "")
+    assert any(
+        line.startswith("erasures re-applied to the staging tables: ") and line.endswith(", 1 call(s)") for line in said
+    )
+    restore.discard(say=said.append)
