@@ -73,9 +73,35 @@ def voice(api: Any, sid: str, caller: str, to: str) -> None:
     assert api.twilio("/twilio/voice", {"CallSid": sid, "From": caller, "To": to}).status_code == 200
 
 
-def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api, watcher, log_lines):
-    # Given a channel's number, and Ann's calls in every state: answered and recorded (archived to
-    # S3), missed, ringing still, and blocked; and Bob's call, which stays as it was
+@pytest.fixture
+def echo() -> Any:
+    """A webhook receiver that answers with what it was sent (so the delivery log holds the number)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/hook"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api, watcher, log_lines, echo):
+    # Given a webhook endpoint whose receiver echoes what it gets (its answers are logged), a
+    # channel's number, and Ann's calls in every state: answered and recorded (archived to S3),
+    # missed, ringing still, and blocked; and Bob's call, which stays as it was
+    assert api.call("POST", "/v1/webhooks", {"url": echo}).status_code == 201
     ch = body(api.call("POST", "/v1/channels", {"name": "Radio", "forward_to": LINE}))
     number = body(api.call("POST", "/v1/numbers", {"channel_id": ch["id"]}))["number"]
     recorded_sid, rec_sid = recorded_call(api)
