@@ -164,7 +164,7 @@ def deliveries_of_caller(forms: tuple[str, ...], *, ctx: RequestContext = SYSTEM
                 found.append(
                     {
                         "endpoint_id": endpoint.id,
-                        "url": endpoint.url,
+                        "url": endpoint.settings.get("url"),
                         "delivery_id": item.sk,
                         "event_id": event.get("id"),
                         "type": event.get("type"),
