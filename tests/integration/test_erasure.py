@@ -153,6 +153,9 @@ def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api,
     pump().drain()
     before = body(api.call("GET", report_path()))
     assert any(f in everything_held() for f in forms(ANN))
+    # (and her access document says which webhook endpoint her calls were sent to)
+    held = body(api.call("GET", "/v1/callers/%2B" + ANN.lstrip("+")))
+    assert {d["url"] for d in held["integrations"]["webhooks"]["deliveries"]} == {echo}
     # When an admin erases Ann (the path's number percent-encoded, as a client sends it)
     answer = api.call("DELETE", "/v1/callers/%2B" + ANN.lstrip("+"))
     pump().drain()
