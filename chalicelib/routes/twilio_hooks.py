@@ -74,6 +74,24 @@ def _option() -> str | None:
     return raw
 
 
+def _small(name: str, top: int) -> int | None:
+    """A small whole number a <Dial> action URL carries (a round-robin turn, a screen alert's count)."""
+    raw = _query().get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) > top:
+        raise BadRequest(f"'{name}' must be a whole number up to {top}")
+    return int(raw)
+
+
+def _phone() -> str | None:
+    """The one phone a <Dial> action URL says it rang (stored as the phone that answered)."""
+    raw = _query().get("phone")
+    if raw is not None and not is_e164(raw):
+        raise BadRequest("'phone' must be a phone number in E.164 form")
+    return raw
+
+
 def _idempotency_token() -> str | None:
     """Twilio's I-Twilio-Idempotency-Token: the same on every retry of one request."""
     token = bp.current_request.headers.get("i-twilio-idempotency-token")
@@ -98,11 +116,18 @@ def dial_status() -> Response:
     step = _step()
     screened = _query().get("screen") == "1"
     option = _option()
-    path = answers.dial_status_path(step, screened, option) if "step" in _query() else "/twilio/dial-status"
+    turn, phone, alert = _small("turn", 10**9), _phone(), _small("alert", 1000)
+    path = (
+        answers.dial_status_path(step, screened, option, turn=turn, phone=phone, alert=alert)
+        if "step" in _query()
+        else "/twilio/dial-status"
+    )
     form, verified = _form_if_verifiable(path)
     if not verified:
         return twiml(inbound.dial_finished_unverified(form))
-    return twiml(inbound.dial_finished(form, step, screened=screened, option=option))
+    return twiml(
+        inbound.dial_finished(form, step, screened=screened, option=option, turn=turn or 0, phone=phone, alert=alert)
+    )
 
 
 @bp.route("/twilio/call-status", methods=["POST"], content_types=FORM)

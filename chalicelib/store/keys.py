@@ -110,6 +110,11 @@ def caller_first_touch(caller: str) -> Key:
 # --- pools -----------------------------------------------------------------------------------
 
 
+def line_counter(kind: str, target_id: str) -> str:
+    """Partition of a line's own counters (sk ``turn``: its round-robin turn; ``screen_streak``)."""
+    return f"LINE#{kind}#{target_id}"
+
+
 def pool_exhausted(pool_id: str) -> str:
     """Partition of a pool's hourly "no number was free" counts (sk: ``YYYY-MM-DDTHH`` in UTC)."""
     return f"POOL#{pool_id}#EXHAUSTED"
