@@ -153,6 +153,18 @@ def number_calls_bucket(number: str, day: str) -> str:
     return f"{NUMBER_CALLS}|{day}#{number}"
 
 
+MENU_OPTIONS = "AGGM#menu"  # calls per line, menu option and day (sk ``<day>#<line>#<key>``): one query for all
+
+
+def menu_option_bucket(line: str, option: str, day: str) -> str:
+    """A line's calls through one menu option on one day, as a bucket string (not a source)."""
+    return f"{MENU_OPTIONS}|{day}#{line}#{option}"
+
+
+def is_menu_bucket(bucket: str) -> bool:
+    return bucket.startswith(MENU_OPTIONS + "|")
+
+
 HOURS = "AGGH#"  # calls per hour: one partition per model and day, so a day is one small query
 
 

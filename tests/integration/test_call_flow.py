@@ -11,6 +11,7 @@ from calltracking_local.telephony import LocalTelephony
 from chalicelib.core import clock
 from chalicelib.core.telephony import set_provider
 from chalicelib.voice import blocklist
+from tests.support.database import pump
 from tests.support.env import BASE_URL, body
 
 CALLER = "+14155550111"
@@ -372,6 +373,15 @@ def test_a_menu_choice_routes_and_is_stored_with_the_next_steps_result(api, at):
     listed = {o: [c["sid"] for c in body(api.call("GET", f"/v1/calls?menu_option={o}"))["calls"]] for o in "123"}
     assert listed == {"1": ["CA2"], "2": ["CA1"], "3": []}
     assert "'menu_option' must be one digit" in body(api.call("GET", "/v1/calls?menu_option=0"))["error"]["message"]
+    # ... and the menu report counts the calls per line and option once they end
+    for sid in ("CA1", "CA2"):
+        api.twilio("/twilio/call-status", {"CallSid": sid, "From": CALLER, "To": number, "CallStatus": "completed"})
+    pump().drain()
+    rows = body(api.call("GET", "/v1/reports/menu?from=2026-11-18&to=2026-11-18"))["rows"]
+    assert [(r["line_name"], r["option"], r["calls"], r["voicemail"], r["missed"]) for r in rows] == [
+        ("Google Ads", "1", 1, 0, 1),
+        ("Google Ads", "2", 1, 1, 0),
+    ]
     # A bad option in a URL is a 400, an unsigned menu answer a 403
     assert api.twilio("/twilio/dial-status?step=0&option=x", other | {"DialCallStatus": "busy"}).status_code == 400
     assert api.twilio(f"/twilio/menu/channel/{ch['id']}", other, signature=None).status_code == 403
