@@ -181,7 +181,8 @@ def forward(
         screened,
         option,
         turn=p.turn if p.turn else None,
-        phone=groups[step][0] if len(groups[step]) == 1 else None,
+        # A ring group's phone rung alone (a line with one phone: its forward-to, already on the call).
+        phone=groups[step][0] if len(groups[step]) == 1 and len(p.phones) > 1 else None,
         alert=handling.screen_alert_after(fl) if screened else None,
     )
     dial_args: dict[str, Any] = {
