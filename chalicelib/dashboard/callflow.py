@@ -277,7 +277,7 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
                 {
                     "when": "Screening",
                     "text": f"After {n} screened answer{'s' if n != 1 else ''} in a row without a key press"
-                    " (a phone’s own voicemail answering first), the alert recipients who chose it are told.",
+                    " (a phone's own voicemail answering first), the alert recipients who chose it are told.",
                 }
             )
         out.append({"title": title, "steps": steps})
