@@ -324,6 +324,7 @@ def test_the_call_simulator_plays_each_flow_and_the_pages_show_it(dashboard: das
     page.goto(dashboard.url(f"/dashboard/calls/{rang['call_sid']}"))
     expect(page.locator("main")).to_contain_text("Answered by")
     expect(page.locator("main")).to_contain_text("(202) 555-0111")
+    _check(page, "call-answered-by")
     # The log filters by the menu option, and says which option each call chose
     page.goto(dashboard.url("/dashboard/calls?menu_option=2"))
     expect(page.locator("table.calls tbody tr")).to_have_count(1)
