@@ -62,8 +62,11 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None, toke
         metrics.add_metric(name=ROUTING_FAILURES, unit=MetricUnit.Count, value=1)
         logger.exception("routing failed; forwarding to the line's phone from its URL, or the default", called=called)
         route, attr, degraded = default_route(url_forward_to), attribution.unattributed("routing failed"), True
-    turn = 0 if degraded or not twiml.round_robin(route) else _turn(route)
-    answer = twiml.forward(route, caller, call_sid=call_sid, turn=turn)
+    turn: int | None = 0
+    if not degraded and twiml.round_robin(route):
+        turn = _turn(route)
+        degraded = turn is None  # the counter failed: the store is not asked again on this request
+    answer = twiml.forward(route, caller, call_sid=call_sid, turn=turn or 0)
     if not call_sid or degraded:
         # DynamoDB failed once on this request: don't spend Twilio's 15 s on it again.
         # The callbacks create and complete the record (upsert) when it is back.
@@ -82,13 +85,13 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None, toke
     return answer
 
 
-def _turn(route: Route) -> int:
-    """A round-robin line's next turn (one counter write); the first phone if it cannot be had."""
+def _turn(route: Route) -> int | None:
+    """A round-robin line's next turn (one counter write); ``None`` (the first phone) if it cannot be had."""
     try:
         return lines.next_turn(route.kind, route.target_id or "")
     except Exception:
         logger.exception("the round-robin turn could not be counted; starting at the first phone")
-        return 0
+        return None
 
 
 def _repeated(call_sid: str, token: str | None) -> None:

@@ -443,3 +443,15 @@ def test_refused_screens_in_a_row_alert_once_the_lines_count_is_reached(api, at)
     # Then the second refusal in a row is the one that alerts
     assert screened_call("CA4", False) == {"pressed": None, "phone": 1, "refused_in_row": 2, "alert": True}
     assert screened_call("CA5", False)["alert"] is False
+
+
+def test_a_round_robin_turn_that_cannot_be_counted_rings_the_first_phone_and_asks_nothing_more(api, at, monkeypatch):
+    _, number = line(api, failover=["+12025550111"], ring="round_robin")
+
+    def hung(kind: str, target_id: str) -> int:
+        raise TimeoutError("DynamoDB did not answer")
+
+    monkeypatch.setattr("chalicelib.store.lines.next_turn", hung)
+    # Then the caller is still forwarded, to the first phone, and the store is not asked again
+    assert voice(api, number, sid="CA9").find("Dial/Number").text == "+12025550144"
+    assert api.call("GET", "/v1/calls/CA9").status_code == 404  # the callbacks create it later
