@@ -283,11 +283,22 @@ def _screen_streak(c: CallRecord | None, step: int, *, refused: bool, alert_afte
     return out
 
 
-def record_screen_press(call_sid: str, step: int, digits: str, *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
-    """Whoever answered screened phone ``step`` pressed ``digits``: the call is theirs. Stored before
-    the <Dial> ends, so its result can tell a person from a phone's voicemail."""
-    values = {"screen_key": digits[:8], "screen_step": step, "updated_at": clock.now_ms()}
+def record_screen_press(
+    call_sid: str, step: int, digits: str, *, phone: str | None = None, ctx: RequestContext = SYSTEM
+) -> CallRecord | None:
+    """Whoever answered screened phone ``step`` (``phone``, of phones rung together) pressed ``digits``:
+    the call is theirs. Stored before the <Dial> ends, so its result can tell a person from a phone's
+    voicemail."""
+    values: dict[str, Any] = {"screen_key": digits[:8], "screen_step": step, "updated_at": clock.now_ms()}
+    if phone:
+        values["answered_phone"] = phone
     return upsert({"CallSid": call_sid}, CallChange(set=values), ctx=ctx)
+
+
+def record_answered_phone(call_sid: str, phone: str, *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
+    """One of the phones rung together answered (its leg's status callback): the first one stored
+    is the one that took the call (Twilio connects the first to answer and ends the others)."""
+    return upsert({"CallSid": call_sid}, CallChange(set_if_absent={"answered_phone": phone}), ctx=ctx)
 
 
 def record_voicemail(
@@ -427,7 +438,7 @@ def to_dict(c: CallRecord) -> dict[str, Any]:
         ),
         "voicemail": bool(c.voicemail),
         "screen": _screen_of(c),
-        "answered_phone": c.answered_phone,
+        "answered_phone": c.answered_phone if c.answered else None,
         "menu_option": c.menu_option,
         "called_back": (
             {"at": clock.iso(int(c.called_back_at)), "call_sid": c.callback_sid} if c.called_back_at else None

@@ -152,22 +152,28 @@ def dial_finished(
     return twiml.forward(route, caller, step=step + 1, call_sid=params.get("CallSid"), option=option, turn=turn)
 
 
-def screen(kind: str, target_id: str, call_sid: str, step: int) -> str:
+def screen(kind: str, target_id: str, call_sid: str, step: int, phone: str | None = None) -> str:
     """What a screened phone's answerer hears (the whisper, generic if the lookup fails) and the key to press."""
     try:
         name, fl = line_name_and_flow(kind, target_id)
     except Exception:
         logger.exception("screen lookup failed; using a generic whisper")
         name, fl = None, {}
-    return twiml.screen(name, fl, call_sid, step)
+    return twiml.screen(name, fl, call_sid, step, phone)
 
 
-def screen_pressed(call_sid: str, step: int, digits: str) -> str:
+def screen_pressed(call_sid: str, step: int, digits: str, phone: str | None = None) -> str:
     """The answerer pressed a key: stored on the caller's call, then the two are connected (an empty
     answer ends the answerer's TwiML). If the store fails the call is connected all the same."""
     if not digits:
         return twiml.hangup()
-    _store_or_go_on(lambda: calls.record_screen_press(call_sid, step, digits))
+    _store_or_go_on(lambda: calls.record_screen_press(call_sid, step, digits, phone=phone))
+    return twiml.empty()
+
+
+def leg_answered(call_sid: str, phone: str) -> str:
+    """A phone rung together with others answered: the first such phone is stored on the call."""
+    calls.record_answered_phone(call_sid, phone)
     return twiml.empty()
 
 

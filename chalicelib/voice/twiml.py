@@ -198,16 +198,27 @@ def forward(
         dial_args["recording_status_callback"] = _url("/twilio/recording-status")
         dial_args["recording_status_callback_method"] = "POST"
     dial = vr.dial(**dial_args)
+    together = len(groups[step]) > 1
     for phone in groups[step]:  # several: rung together, the first to answer (and press) takes the call
+        number_args: dict[str, Any] = {}
+        if together and not screened and call_sid and _SID.fullmatch(call_sid):
+            # Twilio's dial action does not say which phone answered: the answered leg says it.
+            number_args = {
+                "status_callback": _url("/twilio/leg-answered?" + urlencode({"call": call_sid, "phone": phone})),
+                "status_callback_event": "answered",
+                "status_callback_method": "POST",
+            }
         if screened:
-            # Whoever answers hears the whisper and must press a key before the caller is connected.
-            query = urlencode({"call": call_sid, "step": step})
+            # Whoever answers hears the whisper and must press a key before the caller is connected
+            # (phones together: the press names its phone, a voicemail that answered first does not).
+            query = screen_query(call_sid or "", step, phone if together else None)
             dial.number(phone, url=_url(f"/twilio/screen/{route.kind}/{route.target_id}?{query}"), method="POST")
         elif fl.get("whisper") and route.target_id:
             # The agent hears where the call came from before being connected; the caller does not.
-            dial.number(phone, url=_url(f"/twilio/whisper/{route.kind}/{route.target_id}"), method="POST")
+            url = _url(f"/twilio/whisper/{route.kind}/{route.target_id}")
+            dial.number(phone, url=url, method="POST", **number_args)
         else:
-            dial.number(phone)
+            dial.number(phone, **number_args)
     return str(vr)
 
 
@@ -237,7 +248,13 @@ def voicemail_path(option: str | None = None) -> str:
     return "/twilio/voicemail" + (f"?option={option}" if option else "")
 
 
-def screen(name: str | None, fl: dict[str, Any], call_sid: str, step: int) -> str:
+def screen_query(call_sid: str, step: int, phone: str | None = None) -> str:
+    """A screen URL's query, exactly as Twilio signs it: the caller's call, the step, and for phones
+    rung together the phone (stored with the press as the phone that answered)."""
+    return urlencode({"call": call_sid, "step": step, **({"phone": phone} if phone else {})})
+
+
+def screen(name: str | None, fl: dict[str, Any], call_sid: str, step: int, phone: str | None = None) -> str:
     """What a screened phone's answerer hears: the whisper and "press any key"; no key (a voicemail,
     a machine, a person who declines) hangs up that leg, so the <Dial> ends without connecting."""
     vr = VoiceResponse()
@@ -245,7 +262,7 @@ def screen(name: str | None, fl: dict[str, Any], call_sid: str, step: int) -> st
     gather = vr.gather(
         num_digits=1,
         timeout=handling.SCREEN_WAIT_SECONDS,
-        action=_url("/twilio/screen-key?" + urlencode({"call": call_sid, "step": step})),
+        action=_url("/twilio/screen-key?" + screen_query(call_sid, step, phone)),
         method="POST",
         action_on_empty_result=False,
     )

@@ -330,6 +330,45 @@ def test_a_ring_group_rings_every_phone_at_once_then_voicemail(api, at):
     assert dial_result(api, number, "no-answer", 0).find("Record") is not None
 
 
+def test_the_phone_of_a_group_rung_together_that_answered_is_stored(api, at):
+    # Given a line whose backup phone rings together with its own
+    _, number = line(api, failover=["+12025550111"], ring="together")
+    numbers = voice(api, number, sid="CA2").findall("Dial/Number")
+    # Then each phone's leg says when it answers (Twilio's dial action does not say which one did)
+    callbacks = [n.get("statusCallback", "").removeprefix(BASE_URL) for n in numbers]
+    assert callbacks == [
+        "/twilio/leg-answered?call=CA2&phone=%2B12025550144",
+        "/twilio/leg-answered?call=CA2&phone=%2B12025550111",
+    ]
+    assert {n.get("statusCallbackEvent") for n in numbers} == {"answered"}
+    # When the backup phone answers first (and the other's late answer changes nothing)
+    leg = {"CallSid": "CA3", "ParentCallSid": "CA2", "CallStatus": "in-progress"}
+    assert api.twilio(callbacks[1], leg).status_code == 200
+    assert api.twilio(callbacks[0], leg | {"CallSid": "CA4"}).status_code == 200
+    dial_result(api, number, "completed", 0, sid="CA2")
+    # Then the call was answered by the backup phone
+    c = call(api, "CA2")
+    assert (c["result"], c["answered_phone"]) == ("answered", "+12025550111")
+    assert api.twilio(callbacks[1], leg, signature=None).status_code == 403
+    assert api.twilio("/twilio/leg-answered?call=CA2&phone=nope", leg).status_code == 400
+
+
+def test_a_screened_group_rung_together_stores_the_phone_that_pressed(api, at):
+    ch, number = line(api, failover=["+12025550111"], ring="together", screen=True)
+    numbers = voice(api, number, sid="CA5").findall("Dial/Number")
+    urls = [n.get("url", "").removeprefix(BASE_URL) for n in numbers]
+    assert urls[1] == f"/twilio/screen/channel/{ch['id']}?call=CA5&step=0&phone=%2B12025550111"
+    assert all(n.get("statusCallback") is None for n in numbers)  # the press says which phone
+    heard = ElementTree.fromstring(api.twilio(urls[1], {"CallSid": "CA6", "ParentCallSid": "CA5"}).body)
+    key = heard.find("Gather").get("action").removeprefix(BASE_URL)
+    assert key == "/twilio/screen-key?call=CA5&step=0&phone=%2B12025550111"
+    assert api.twilio(key, {"CallSid": "CA6", "Digits": "1"}).status_code == 200
+    done = {"CallSid": "CA5", "From": CALLER, "To": number, "DialCallStatus": "completed", "DialCallDuration": "9"}
+    api.twilio("/twilio/dial-status?step=0&screen=1&alert=3", done)
+    c = call(api, "CA5")
+    assert (c["result"], c["answered_phone"], c["screen"]["pressed"]) == ("answered", "+12025550111", "1")
+
+
 MENU = {
     "prompt": "For sales press 1. For service press 2.",
     "options": [
