@@ -129,6 +129,11 @@ def simulate_call(
                     steps.append(
                         {"webhook": key_path, "twiml": _post(base, key_path, {**leg_params, "Digits": "1"}, token)}
                     )
+            answered_cb = next((n.get("statusCallback", "") for n in dial.iter("Number")), "")
+            if answered_cb and status == "completed":  # phones rung together: the first one's leg answered
+                leg_params = {**common, "CallSid": leg, "ParentCallSid": sid, "CallStatus": "in-progress"}
+                cb_path = _path(base, answered_cb, answered_cb)
+                steps.append({"webhook": cb_path, "twiml": _post(base, cb_path, leg_params, token, retry=True)})
             if status == "completed":
                 dialled["DialCallDuration"] = str(talk_seconds)
                 duration += talk_seconds + 2

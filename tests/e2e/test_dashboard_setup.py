@@ -319,6 +319,11 @@ def test_the_call_simulator_plays_each_flow_and_the_pages_show_it(dashboard: das
     assert dials(rang) == [("+12025550144", "10"), ("+12025550111", "25")]
     assert (rang["call"]["result"], rang["call"]["answered_phone"]) == ("answered", "+12025550111")
 
+    # ... and of phones rung together, the one whose leg answered is stored
+    _, both = line("Both", {"failover": ["+12025550111"], "ring": "together"})
+    together = simulate_call(stack.base_url, both, "+14155550195", answer="person", **keys)["call"]
+    assert (together["result"], together["answered_phone"]) == ("answered", "+12025550144")
+
     page = dashboard.signed_in("admin").new_page()
     # The call's page says which phone answered
     page.goto(dashboard.url(f"/dashboard/calls/{rang['call_sid']}"))
