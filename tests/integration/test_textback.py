@@ -119,8 +119,7 @@ def test_every_callback_delivered_three_times_still_texts_the_missed_caller_once
     ):
         for _ in range(3):
             assert api.twilio(path, params).status_code == 200
-    # and the call's events go through the stream and its subscribers (at least once each)
-    pump().drain()
+    # and the call's events go through the stream and its subscribers
     pump().drain()
     # Then exactly one text went, from the number called
     assert [(t["to"], t["from"]) for t in phone.sent] == [(CALLER, number)]
