@@ -139,6 +139,7 @@ def _measure() -> dict[str, Any]:
                 counts[kind].append(counter.total)
             times["bare"].append(bare())
         menu_counts = _menu_steps(client, counter)
+        menu_counts.update(_ring_group_steps(client, counter))
         with dynamodb_failing("hang", read_timeout=get_settings().webhook_read_timeout):
             for i in range(HANG_N):
                 times["hanging"].append(post(client, 10**7 + i, channel_number))
@@ -245,6 +246,42 @@ def _menu_steps(client: Any, counter: common.RequestCounter) -> dict[str, list[i
     return counts
 
 
+def _ring_group_steps(client: Any, counter: common.RequestCounter) -> dict[str, list[int]]:
+    """DynamoDB requests of a round-robin ring group's voice webhook (the turn: one write more) and of
+    the dial action that moves from its first phone to the next (issue 28)."""
+    from twilio.request_validator import RequestValidator
+
+    from chalicelib import channels, numbers
+    from chalicelib.core.settings import get_settings
+
+    flow = {"failover": ["+12025550111"], "ring": "round_robin", "ring_each": [15, 30]}
+    ch = channels.create({"name": "Team", "forward_to": "+12025550144", "flow": flow})
+    number = numbers.provision({"channel_id": ch["id"]})["number"]
+    s = get_settings()
+    validator = RequestValidator(s.twilio_auth_token)
+
+    def signed(path: str, params: dict[str, str]) -> str:
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": validator.compute_signature(s.public_base_url + path, params),
+        }
+        r = client.http.post(path, headers=headers, body=urlencode(params))
+        assert r.status_code == 200 and b"<Dial" in r.body, r.body
+        return str(r.body.decode())
+
+    counts: dict[str, list[int]] = {"round_robin_voice_webhook": [], "ring_group_next_phone": []}
+    for i in range(MENU_N):
+        params = {"CallSid": f"CA8{i:031d}", "From": "+14155550111", "To": number, "CallStatus": "ringing"}
+        counter.reset()
+        answer = signed("/twilio/voice", params)
+        counts["round_robin_voice_webhook"].append(counter.total)
+        action = answer.split('action="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+        counter.reset()
+        signed(action.removeprefix(s.public_base_url), params | {"DialCallStatus": "no-answer"})
+        counts["ring_group_next_phone"].append(counter.total)
+    return counts
+
+
 def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     req = r["requests_per_voice_webhook"]
     ch, pool = req["channel"], req["pool"]
@@ -254,7 +291,9 @@ def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         (
             f"DynamoDB requests, menu call: {step.replace('_', ' ')} (median / max)",
             f"{c['median']:g} / {c['max']}",
-            "≤ channel call" if step == "voice_webhook" else "≤ 1",
+            {"voice_webhook": "≤ channel call", "round_robin_voice_webhook": "≤ channel call + 1"}.get(step, "≤ 1")
+            if step != "ring_group_next_phone"
+            else "—",
         )
         for step, c in menu.items()
     ]

@@ -98,6 +98,8 @@ def simulate_call(
     twiml = _post(base, "/twilio/voice", {**common, "CallStatus": "ringing", "FromCity": "SAN FRANCISCO"}, token)
     steps.append({"webhook": "/twilio/voice", "twiml": twiml})
     duration = 4
+    answers = [a.strip() for a in answer.split(",")]  # one per <Dial> in turn; the last goes on
+    dials = 0
     for _ in range(10):  # the primary phone, then each failover phone, then maybe voicemail
         root = ElementTree.fromstring(twiml)
         dial, record, gather = root.find("Dial"), root.find("Record"), root.find("Gather")
@@ -108,6 +110,8 @@ def simulate_call(
             duration += 5
         elif dial is not None:
             # "machine": a phone's own voicemail answers (Twilio says completed) but presses nothing.
+            answer = answers[min(dials, len(answers) - 1)]
+            dials += 1
             status = {"yes": "completed", "person": "completed", "machine": "completed", "no": "no-answer"}.get(
                 answer, "busy" if answer == "busy" else "failed"
             )
@@ -125,11 +129,16 @@ def simulate_call(
                     steps.append(
                         {"webhook": key_path, "twiml": _post(base, key_path, {**leg_params, "Digits": "1"}, token)}
                     )
+            answered_cb = next((n.get("statusCallback", "") for n in dial.iter("Number")), "")
+            if answered_cb and status == "completed":  # phones rung together: the first one's leg answered
+                leg_params = {**common, "CallSid": leg, "ParentCallSid": sid, "CallStatus": "in-progress"}
+                cb_path = _path(base, answered_cb, answered_cb)
+                steps.append({"webhook": cb_path, "twiml": _post(base, cb_path, leg_params, token, retry=True)})
             if status == "completed":
                 dialled["DialCallDuration"] = str(talk_seconds)
                 duration += talk_seconds + 2
-            else:
-                duration += 20
+            else:  # it rang out: its ring time (the timeout plus the ~5 s Twilio adds)
+                duration += int(dial.get("timeout") or 15) + 5
             path = _path(base, dial.get("action", ""), "/twilio/dial-status")
             twiml = _post(base, path, dialled, token)
             steps.append({"webhook": path, "twiml": twiml})
@@ -153,15 +162,27 @@ def simulate_call(
     return {"call_sid": sid, "steps": steps, "call": _get_call(base, sid, api_key)}
 
 
+ANSWERS = ("yes", "person", "machine", "no", "busy", "failed")
+
+
+def _answers(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--answer``: one answer, or one per phone rung in turn (``no,person``: a ring group's second phone)."""
+    wrong = [a for a in value.split(",") if a.strip() not in ANSWERS]
+    if wrong:
+        raise click.BadParameter(f"{', '.join(wrong)}: each answer is one of {', '.join(ANSWERS)}")
+    return value
+
+
 @click.command()
 @click.option("--to", "to", required=True, help="the tracking number called (E.164)")
 @click.option("--from", "caller", default="+14155550111", show_default=True)
 @click.option(
     "--answer",
-    type=click.Choice(["yes", "person", "machine", "no", "busy"]),
     default="yes",
     show_default=True,
-    help="person (= yes) presses a screened line's key; machine: a phone's voicemail answers and presses nothing",
+    callback=_answers,
+    help="person (= yes) presses a screened line's key; machine: a phone's voicemail answers and presses"
+    " nothing; no, busy, failed; one per phone rung in turn, comma-separated (no,person: the second phone answers)",
 )
 @click.option("--talk-seconds", type=int, default=42, show_default=True)
 @click.option("--digits", default="", help="the key pressed at a line's menu (empty: its default)")

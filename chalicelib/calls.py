@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import attribution
+from chalicelib import attribution, handling
 from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.errors import BadRequest, StorageUnavailable
@@ -24,6 +24,7 @@ from chalicelib.core.settings import get_settings
 from chalicelib.core.validation import loose_e164
 from chalicelib.routing import Route, lookup
 from chalicelib.store import calls as store
+from chalicelib.store import lines
 from chalicelib.store.calls import CallChange, CallRecord
 from chalicelib.store.lines import Number, Pool
 from chalicelib.store.ops import expires_after, is_storage_error
@@ -220,20 +221,27 @@ def record_dial_result(
     *,
     screened: bool = False,
     option: str | None = None,
+    phone: str | None = None,
+    alert_after: int | None = None,
     ctx: RequestContext = SYSTEM,
 ) -> CallRecord | None:
     """The <Dial> action's result: answered or missed, talk time, which failover step it was for.
 
     A result for an earlier step never overwrites a later one, whatever order Twilio sends them.
     A screened dial (``screened``) counts as answered only with a key press stored for its step
-    (one read more, on this callback only); one answered without a press is marked refused.
+    (one read more, on this callback only); one answered without a press is marked refused, and
+    the line's refused screens in a row are counted (one write more: ``_screen_streak``).
+    ``phone``: the one phone this step rang, stored as the phone that answered.
     """
     status = params.get("DialCallStatus", "")
     answered = status in ANSWERED_DIAL_STATUSES
     refused = False
+    streak: dict[str, Any] = {}
     if screened and answered:
-        answered = screen_passed(status, step, store.get(params.get("CallSid", ""), consistent=True, ctx=ctx))
+        before = store.get(params.get("CallSid", ""), consistent=True, ctx=ctx)
+        answered = screen_passed(status, step, before)
         refused = not answered
+        streak = _screen_streak(before, step, refused=refused, alert_after=alert_after)
     values: dict[str, Any] = {
         "dial_status": status or "unknown",
         "answered": answered,
@@ -245,16 +253,52 @@ def record_dial_result(
         values["menu_option"] = option  # carried in the action's URL: no write of its own
     if refused:
         values["screen_refused"] = step + 1  # which phone (1-based) last answered without pressing
+    if answered and phone:
+        values["answered_phone"] = phone
+    values.update(streak)
     if params.get("DialCallSid"):
         values["dial_call_sid"] = params["DialCallSid"]
     return upsert(params, CallChange(set=values), guard=store.dial_step_at_most(step), ctx=ctx)
 
 
-def record_screen_press(call_sid: str, step: int, digits: str, *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
-    """Whoever answered screened phone ``step`` pressed ``digits``: the call is theirs. Stored before
-    the <Dial> ends, so its result can tell a person from a phone's voicemail."""
-    values = {"screen_key": digits[:8], "screen_step": step, "updated_at": clock.now_ms()}
+def screen_alert_due(streak: int, after: int) -> bool:
+    """Whether a line's refused screens in a row call for its alert: at ``after``, and again at every
+    further ``after`` (a phone whose voicemail keeps answering is said again, not on every call). Pure."""
+    return after > 0 and streak > 0 and streak % after == 0
+
+
+def _screen_streak(c: CallRecord | None, step: int, *, refused: bool, alert_after: int | None) -> dict[str, Any]:
+    """Count this screened answer on its line (one write); the call's share of it: the streak, and
+    ``screen_alert`` when it reached the line's alert count. Nothing when the line is unknown."""
+    if c is None or c.kind not in ("channel", "pool", "overflow"):
+        return {}
+    target = c.channel_id if c.kind == "channel" else c.pool_id
+    if not target:
+        return {}
+    entry = f"{c.call_sid}:{step}"
+    streak = lines.screen_streak(c.kind, target, refused=refused, entry=entry)
+    out: dict[str, Any] = {"screen_streak": streak}
+    if refused and screen_alert_due(streak, alert_after or handling.DEFAULT_SCREEN_ALERT_AFTER):
+        out["screen_alert"] = True
+    return out
+
+
+def record_screen_press(
+    call_sid: str, step: int, digits: str, *, phone: str | None = None, ctx: RequestContext = SYSTEM
+) -> CallRecord | None:
+    """Whoever answered screened phone ``step`` (``phone``, of phones rung together) pressed ``digits``:
+    the call is theirs. Stored before the <Dial> ends, so its result can tell a person from a phone's
+    voicemail."""
+    values: dict[str, Any] = {"screen_key": digits[:8], "screen_step": step, "updated_at": clock.now_ms()}
+    if phone:
+        values["answered_phone"] = phone
     return upsert({"CallSid": call_sid}, CallChange(set=values), ctx=ctx)
+
+
+def record_answered_phone(call_sid: str, phone: str, *, ctx: RequestContext = SYSTEM) -> CallRecord | None:
+    """One of the phones rung together answered (its leg's status callback): the first one stored
+    is the one that took the call (Twilio connects the first to answer and ends the others)."""
+    return upsert({"CallSid": call_sid}, CallChange(set_if_absent={"answered_phone": phone}), ctx=ctx)
 
 
 def record_voicemail(
@@ -394,6 +438,7 @@ def to_dict(c: CallRecord) -> dict[str, Any]:
         ),
         "voicemail": bool(c.voicemail),
         "screen": _screen_of(c),
+        "answered_phone": c.answered_phone if c.answered else None,
         "menu_option": c.menu_option,
         "called_back": (
             {"at": clock.iso(int(c.called_back_at)), "call_sid": c.callback_sid} if c.called_back_at else None
@@ -424,8 +469,12 @@ def get(call_sid: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
 
 def _screen_of(c: CallRecord) -> dict[str, Any] | None:
     """The call screening's outcome: the key pressed and on which phone, or that a phone refused."""
+    out: dict[str, Any] | None = None
     if c.screen_key:
-        return {"pressed": c.screen_key, "phone": int(c.screen_step or 0) + 1}
-    if c.screen_refused:
-        return {"pressed": None, "phone": int(c.screen_refused)}
-    return None
+        out = {"pressed": c.screen_key, "phone": int(c.screen_step or 0) + 1}
+    elif c.screen_refused:
+        out = {"pressed": None, "phone": int(c.screen_refused)}
+    if out is not None and c.screen_streak is not None:
+        out["refused_in_row"] = int(c.screen_streak)  # on the line, after this call
+        out["alert"] = bool(c.screen_alert)
+    return out

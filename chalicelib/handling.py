@@ -21,12 +21,22 @@ expects with no configuration: no whisper, always open, no failover, and a short
       "voicemail_prompt": "You've reached {name}. Please leave a message after the tone.",
       "ring_seconds": 20,
       "screen": true,
-      "ring": "in_order" | "together"
+      "screen_alert_after": 3,
+      "ring": "in_order" | "together" | "round_robin",
+      "ring_each": [20, 15, 30]
     }
 
 ``ring: together`` rings the forward-to phone and the backup phones at once (a ring group: the
 first to answer takes the call); ``in_order`` (the default) tries them one after another, each
-for the ring time.
+for its ring time; ``round_robin`` tries them one after another too, but each call starts one
+phone further along the list than the line's previous call (a counter on the line: one write
+on the voice webhook, for round-robin lines only). ``ring_each`` is each phone's own ring time,
+the forward-to phone first, then the backup phones in their order (a phone without one rings
+for ``ring_seconds``); phones rung together ring as long as the longest of them.
+
+``screen_alert_after`` (default ``DEFAULT_SCREEN_ALERT_AFTER``): after that many screened answers
+in a row on this line where nobody pressed (a phone's voicemail took them), the alert recipients
+who want ``screens_refused`` are told; a press resets the count.
 
 Call screening (``screen``): whoever answers hears the whisper and must press a key to take the
 call; a phone's own voicemail or a machine cannot, so the caller goes on to the next phone or
@@ -78,8 +88,13 @@ FIELDS = {
     "screen",
     "text_back",
     "ring",
+    "ring_each",
+    "screen_alert_after",
     "menu",
 }
+RING_MODES = ("in_order", "together", "round_robin")
+DEFAULT_SCREEN_ALERT_AFTER = 3
+MAX_SCREEN_ALERT_AFTER = 20
 MAX_MENU_OPTIONS = 9
 MAX_LABEL = 40
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
@@ -136,9 +151,22 @@ def parse(raw: Any) -> dict[str, Any] | None:
             )
         out["ring_seconds"] = ring
     if "ring" in raw:
-        if raw["ring"] not in ("in_order", "together"):
-            raise BadRequest("'flow.ring' must be 'in_order' (the backup phones one after another) or 'together'")
+        if raw["ring"] not in RING_MODES:
+            raise BadRequest(
+                "'flow.ring' must be 'in_order' (the backup phones one after another), 'together'"
+                " or 'round_robin' (one after another, each call starting at the next phone)"
+            )
         out["ring"] = raw["ring"]
+    if "ring_each" in raw:
+        out["ring_each"] = _ring_each(raw["ring_each"])
+    if "screen_alert_after" in raw:
+        n = raw["screen_alert_after"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_SCREEN_ALERT_AFTER:
+            raise BadRequest(
+                "'flow.screen_alert_after' must be a whole number of screened answers"
+                f" from 1 to {MAX_SCREEN_ALERT_AFTER}"
+            )
+        out["screen_alert_after"] = n
     if "menu" in raw:
         out["menu"] = _menu(raw["menu"])
     if "hours" in out and "after_hours" not in out:
@@ -161,6 +189,28 @@ def new_line_flow(
 def ring_seconds(flow: dict[str, Any] | None, default: int) -> int:
     """How long a phone of this line rings (the line's own setting, else the deployment's)."""
     return int((flow or {}).get("ring_seconds", default))
+
+
+def _ring_each(raw: Any) -> list[int]:
+    if not isinstance(raw, list) or len(raw) > 1 + MAX_FAILOVER:
+        raise BadRequest(f"'flow.ring_each' must be a list of at most {1 + MAX_FAILOVER} ring times in seconds")
+    for i, ring in enumerate(raw):
+        if isinstance(ring, bool) or not isinstance(ring, int) or not MIN_RING_SECONDS <= ring <= MAX_RING_SECONDS:
+            raise BadRequest(
+                f"'flow.ring_each[{i}]' must be a whole number of seconds from {MIN_RING_SECONDS} to {MAX_RING_SECONDS}"
+            )
+    return list(raw)
+
+
+def phone_ring_seconds(flow: dict[str, Any] | None, index: int, default: int) -> int:
+    """How long phone ``index`` of the line (0: the forward-to phone, then the backup phones) rings."""
+    each = (flow or {}).get("ring_each") or []
+    return int(each[index]) if index < len(each) else ring_seconds(flow, default)
+
+
+def screen_alert_after(flow: dict[str, Any] | None) -> int:
+    """After how many refused screens in a row the line's alert goes out."""
+    return int((flow or {}).get("screen_alert_after", DEFAULT_SCREEN_ALERT_AFTER))
 
 
 def dial_timeout(ring: int) -> int:

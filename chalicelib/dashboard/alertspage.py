@@ -32,6 +32,7 @@ EVENT_WORDS = {
     "voicemail": "a voicemail",
     "first_time_caller": "a first-time caller",
     "sale": "a call marked a sale",
+    "screens_refused": "screened calls answered without a key press, several in a row on one line",
     "pool_exhausted": "a website pool ran out of numbers",
     "webhook_disabled": "a webhook was turned off",
     "events_stuck": "call events are stuck",

@@ -39,7 +39,9 @@ FIELD_OF = (
     ("flow.after_hours", "after_hours_forward"),
     ("flow.failover", "failover"),
     ("flow.ring_seconds", "ring_seconds"),
+    ("flow.ring_each", "ring_each"),
     ("flow.ring", "ring"),
+    ("flow.screen_alert_after", "screen_alert_after"),
     ("flow.menu.options[0]", "menu_1_to"),
     ("flow.menu.options[1]", "menu_2_to"),
     ("flow.menu", "menu_prompt"),
@@ -112,8 +114,14 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
     failover = _phones(form.get("failover", ""))
     if failover:
         flow["failover"] = failover
-    if form.get("ring") == "together":
-        flow["ring"] = "together"
+    if form.get("ring") in ("together", "round_robin"):
+        flow["ring"] = form["ring"]
+    each = [t for t in re.split(r"[\s,;]+", form.get("ring_each", "")) if t]
+    if each:
+        flow["ring_each"] = [int(t) if t.isdigit() else t for t in each]  # the domain refuses what is no number
+    alert_after = form.get("screen_alert_after", "").strip()
+    if alert_after:
+        flow["screen_alert_after"] = int(alert_after) if alert_after.isdigit() else alert_after
     menu = _menu_from_form(form)
     if menu is not None:
         flow["menu"] = menu
@@ -165,6 +173,8 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         "when_unanswered": fl.get("when_unanswered", "message"),
         "voicemail_prompt": fl.get("voicemail_prompt", ""),
         "ring_seconds": str(fl.get("ring_seconds", "")),
+        "ring_each": ", ".join(str(t) for t in fl.get("ring_each", [])),
+        "screen_alert_after": str(fl.get("screen_alert_after", "")),
         "tz": business.timezone(),
         "after_hours": "voicemail",
         "after_hours_forward": "",
@@ -252,6 +262,24 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
                         twiml.forward(route, "+15555550100", step=step, at=opened, call_sid=PREVIEW_SID), route, fl
                     )
                 )
+        if plan.action == "dial" and fl.get("ring") == "round_robin" and len(plan.phones) > 1:
+            order = ", then ".join(v.display(p) for p in plan.phones[1:] + plan.phones[:1])
+            steps.append(
+                {
+                    "when": "Round-robin",
+                    "text": f"The next call starts at the next phone ({order}), and so on in turn,"
+                    " so that each phone is rung first as often as the others.",
+                }
+            )
+        if fl.get("screen"):
+            n = handling.screen_alert_after(fl)
+            steps.append(
+                {
+                    "when": "Screening",
+                    "text": f"After {n} screened answer{'s' if n != 1 else ''} in a row without a key press"
+                    " (a phone's own voicemail answering first), the alert recipients who chose it are told.",
+                }
+            )
         out.append({"title": title, "steps": steps})
     if fl.get("text_back"):
         out.append(

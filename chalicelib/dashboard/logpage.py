@@ -53,7 +53,19 @@ CHUNK = 200  # calls one filtered query reads (DynamoDB's 1 MB page may cut it s
 CSV_MAX_ROWS = 5000
 MAX_DAYS = 366
 RESULTS = ("answered", "missed", "voicemail", "blocked")
-FILTERS = ("from", "to", "source", "result", "outcome", "first_time", "tag", "caller", *aggregates.DIMENSIONS)
+MENU_FILTER = "menu_option"  # the key the caller chose at the line's menu: applied as the API applies it
+FILTERS = (
+    "from",
+    "to",
+    "source",
+    "result",
+    "outcome",
+    "first_time",
+    "tag",
+    "caller",
+    *aggregates.DIMENSIONS,
+    MENU_FILTER,
+)
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
@@ -71,7 +83,9 @@ class Filters:
     first_time: bool | None = None
     tag: str | None = None
     caller: str | None = None
-    dims: tuple[tuple[str, str], ...] = ()  # campaign, keyword, ad, landing page: as the breakdown shows them
+    dims: tuple[
+        tuple[str, str], ...
+    ] = ()  # campaign, keyword, ad, landing page (as the breakdown shows them), menu option
 
     @property
     def in_python(self) -> bool:
@@ -150,7 +164,9 @@ def parse_filters(query: dict[str, str], today: str, zone: str | None = None) ->
         first_time=None if first is None else first == "yes",
         tag=tag,
         caller=caller,
-        dims=tuple(api_log.attribution_filters({k: q[k] for k in aggregates.DIMENSIONS if k in q}).items()),
+        dims=tuple(
+            api_log.attribution_filters({k: q[k] for k in (*aggregates.DIMENSIONS, MENU_FILTER) if k in q}).items()
+        ),
     )
 
 
@@ -297,6 +313,8 @@ def row(c: CallRecord, biz: business.Business | None = None) -> dict[str, Any]:
         "revenue_display": business.money(c.revenue, biz.currency) if c.revenue else "",
         "tags": sorted(c.tags or []),
         "recorded": bool(c.recording_sid),
+        "menu_option": c.menu_option,
+        "answered_by": business.phone(c.answered_phone, biz.country) if c.answered_phone and c.answered else "",
     }
 
 

@@ -30,6 +30,7 @@ from chalicelib.reports import aggregates, figures
 from chalicelib.reports.aggregates import NUMBERS
 from chalicelib.reports.spend import date as parse_date
 from chalicelib.store import aggregates as stored
+from chalicelib.store import calls as calls_store
 
 PRESETS = {"today": 1, "7d": 7, "30d": 30, "90d": 90}
 PRESET_LABELS = {"today": "Today", "7d": "7 days", "30d": "30 days", "90d": "90 days", "custom": "Custom"}
@@ -327,6 +328,8 @@ def hourly_chart(chart: dict[str, Any], hours: dict[str, dict[int, dict[str, int
 
 def overview(query: dict[str, str]) -> dict[str, Any]:
     """The overview for a query string (``range``, ``from``, ``to``, ``model``)."""
+    query = dict(query)
+    calling = _calling(query.pop("calling", None))
     unknown = sorted(set(query) - {"range", "from", "to", "model"})
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
@@ -354,6 +357,27 @@ def overview(query: dict[str, str]) -> dict[str, Any]:
         "presets": PRESET_LABELS,
         "columns": COLUMNS,
         "call_back": [call_back_row(w, biz) for w in waiting],
+        "calling": _calling_row(calling, biz) if calling else None,
+    }
+
+
+def _calling(sid: str | None) -> str | None:
+    """The call a call back was just started for from the list (``?calling=CA...``), checked."""
+    if sid is None:
+        return None
+    if not (sid.startswith("CA") and 3 <= len(sid) <= 64 and sid.isalnum()):
+        raise BadRequest("'calling' must be a call's id (CA...)")
+    return sid
+
+
+def _calling_row(sid: str, biz: business.Business) -> dict[str, Any] | None:
+    """Who is being called back, and whose phone rings first (one read), for the list's notice."""
+    c = calls_store.get(sid)
+    if c is None:
+        return None
+    return {
+        "caller_display": business.phone(c.caller, biz.country),
+        "phone_display": business.phone(c.forwarded_to, biz.country),
     }
 
 

@@ -77,11 +77,25 @@ def details(c: CallRecord, biz: business.Business | None = None) -> dict[str, An
         "voicemail": bool(c.voicemail),
         "called_back": {"at": local_time(int(c.called_back_at))} if c.called_back_at else None,
         "menu_option": c.menu_option,
+        "answered_by": business.phone(c.answered_phone, biz.country) if c.answered_phone and c.answered else "",
+        "screen_words": screen_words(c),
         "outcome": c.outcome or "none",
         "revenue": f"{c.revenue:.2f}" if c.revenue is not None else "",
         "note": c.note or "",
         "tags": sorted(c.tags or []),
     }
+
+
+def screen_words(c: CallRecord) -> str:
+    """Call screening's outcome in words (empty for a call that was not screened). Pure."""
+    if c.screen_key:
+        return f"phone {int(c.screen_step or 0) + 1} pressed a key and took the call"
+    if c.screen_refused:
+        words = f"phone {int(c.screen_refused)} answered without pressing a key (a voicemail?): not taken"
+        if c.screen_alert:
+            words += f"; {int(c.screen_streak or 0)} such answers in a row on this line, alert sent"
+        return words
+    return ""
 
 
 def first_touch_name(touch: dict[str, Any] | None) -> str:

@@ -108,6 +108,11 @@ def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset())
         per_hour: dict[str, Any] = {k: vec[k] for k in ("calls", "answered", "missed", "voicemail") if k in vec}
         out[keys.hour_bucket("last", on, hour, last)] = per_hour
         out[keys.hour_bucket("first", on, hour, first)] = per_hour
+    line = c.channel_id if c.kind == "channel" else (f"pool:{c.pool_id}" if c.pool_id else None)
+    if c.menu_option and line and not spam:
+        # The menu report: a line's calls per option chosen (spam left out, as of the day's chart).
+        counted: dict[str, Any] = {k: vec[k] for k in ("calls", "answered", "missed", "voicemail") if k in vec}
+        out[keys.menu_option_bucket(line, c.menu_option, on)] = counted
     if c.called and c.kind in ("channel", "pool", "overflow"):
         # The numbers page's "calls in the last 30 days", spam included: calls the number got.
         out[keys.number_calls_bucket(c.called, on)] = {"calls": 1}
@@ -204,6 +209,8 @@ def _registrations(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[tuple
     out = []
     for bucket in sorted(set(new) - set(old)):
         if keys.is_source_bucket(bucket) or keys.is_number_bucket(bucket) or keys.is_hour_bucket(bucket):
+            continue
+        if keys.is_menu_bucket(bucket):
             continue
         pk, sk = keys.split_bucket(bucket)
         _, model, dim, source = pk.split("#", 3)

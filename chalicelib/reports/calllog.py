@@ -64,8 +64,13 @@ FILTER_CHUNK = 200  # calls one filtered read asks for
 
 
 def attribution_filters(query: dict[str, str]) -> dict[str, str]:
-    """The source and dimension filters asked for, checked. Pure."""
+    """The source, dimension and menu option filters asked for, checked. Pure."""
     out = {}
+    option = query.get("menu_option")
+    if option:
+        if len(option) != 1 or option not in "123456789":
+            raise BadRequest("'menu_option' must be one digit from 1 to 9")
+        out["menu_option"] = option
     for key in ATTRIBUTION_FILTERS:
         value = query.get(key)
         if value is None or value == "":
@@ -81,6 +86,8 @@ def matches(c: CallRecord, filters: dict[str, str]) -> bool:
     (last touch: the visit's own values; ``(not set)`` for a value the visit did not have). Pure."""
     if not filters:
         return True
+    if "menu_option" in filters and c.menu_option != filters["menu_option"]:
+        return False
     key = attribution.source_key(c.attribution, c.kind)
     if "source" in filters and key != filters["source"]:
         return False
@@ -94,7 +101,8 @@ def matches(c: CallRecord, filters: dict[str, str]) -> bool:
 def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Calls newest first within [from, to], filtered by channel or pool, answered/missed, and
     source, campaign, keyword, ad or landing page (``matches``)."""
-    allowed = {"from", "to", "limit", "cursor", "channel_id", "pool_id", "answered", "format", *ATTRIBUTION_FILTERS}
+    allowed = {"from", "to", "limit", "cursor", "channel_id", "pool_id", "answered", "format", "menu_option"}
+    allowed |= set(ATTRIBUTION_FILTERS)
     unknown = sorted(set(query) - allowed)
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")

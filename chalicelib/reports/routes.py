@@ -50,6 +50,11 @@ def breakdown_report() -> Response:
     return json_response(figures.breakdown_report(query(bp.current_request)))
 
 
+@bp.route("/v1/reports/menu", methods=["GET"])
+def menu_report() -> Response:
+    return json_response(figures.menu_report(query(bp.current_request)))
+
+
 @bp.route("/v1/settings/timezone", methods=["PUT"])
 def put_timezone() -> Response:
     """A new business time zone: 202 with the report days' rebuild it started, followed at

@@ -215,7 +215,7 @@ def mark_called_back(sid: str) -> Response:
 def call_back(sid: str) -> Response:
     req = bp.current_request
     viewer = web.require(req, role="admin")  # it rings phones and costs money
-    web.check_csrf(req, viewer)
+    fields = web.check_csrf(req, viewer)
     try:
         callback_dial.call_back(sid, ctx=viewer.context)
     except (Conflict, UpstreamError) as exc:
@@ -231,6 +231,8 @@ def call_back(sid: str) -> Response:
             **data,
             **_common(),
         )
+    if fields.get("back") == "overview":  # the overview's call-back list: back to it, saying who is rung
+        return web.redirect("/dashboard?" + urlencode({"calling": sid}))
     return web.redirect(f"/dashboard/calls/{quote(sid)}?" + urlencode({"called_back": "1"}))
 
 

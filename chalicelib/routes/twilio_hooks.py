@@ -74,6 +74,24 @@ def _option() -> str | None:
     return raw
 
 
+def _small(name: str, top: int) -> int | None:
+    """A small whole number a <Dial> action URL carries (a round-robin turn, a screen alert's count)."""
+    raw = _query().get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) > top:
+        raise BadRequest(f"'{name}' must be a whole number up to {top}")
+    return int(raw)
+
+
+def _phone() -> str | None:
+    """The one phone a <Dial> action URL says it rang (stored as the phone that answered)."""
+    raw = _query().get("phone")
+    if raw is not None and not is_e164(raw):
+        raise BadRequest("'phone' must be a phone number in E.164 form")
+    return raw
+
+
 def _idempotency_token() -> str | None:
     """Twilio's I-Twilio-Idempotency-Token: the same on every retry of one request."""
     token = bp.current_request.headers.get("i-twilio-idempotency-token")
@@ -98,11 +116,18 @@ def dial_status() -> Response:
     step = _step()
     screened = _query().get("screen") == "1"
     option = _option()
-    path = answers.dial_status_path(step, screened, option) if "step" in _query() else "/twilio/dial-status"
+    turn, phone, alert = _small("turn", 10**9), _phone(), _small("alert", 1000)
+    path = (
+        answers.dial_status_path(step, screened, option, turn=turn, phone=phone, alert=alert)
+        if "step" in _query()
+        else "/twilio/dial-status"
+    )
     form, verified = _form_if_verifiable(path)
     if not verified:
         return twiml(inbound.dial_finished_unverified(form))
-    return twiml(inbound.dial_finished(form, step, screened=screened, option=option))
+    return twiml(
+        inbound.dial_finished(form, step, screened=screened, option=option, turn=turn or 0, phone=phone, alert=alert)
+    )
 
 
 @bp.route("/twilio/call-status", methods=["POST"], content_types=FORM)
@@ -149,12 +174,13 @@ def whisper(kind: str, target_id: str) -> Response:
     return twiml(inbound.whisper(kind, target_id))
 
 
-def _screened_call() -> tuple[str, int, str]:
-    """The caller's CallSid and the phone's step a screen URL names, and that query as signed."""
-    call_sid, step = _query().get("call", ""), _step()
+def _screened_call() -> tuple[str, int, str | None, str]:
+    """The caller's CallSid, the phone's step (and phone, rung together) a screen URL names, and that
+    query as signed."""
+    call_sid, step, phone = _query().get("call", ""), _step(), _phone()
     if not _CALL_SID.fullmatch(call_sid):
         raise BadRequest("'call' must be the caller's CallSid")
-    return call_sid, step, urlencode({"call": call_sid, "step": step})
+    return call_sid, step, phone, answers.screen_query(call_sid, step, phone)
 
 
 @bp.route("/twilio/screen/{kind}/{target_id}", methods=["POST"], content_types=FORM)
@@ -162,21 +188,32 @@ def screen(kind: str, target_id: str) -> Response:
     # Runs on the answerer's leg: without a key press the leg hangs up and the caller goes on.
     if kind not in ("channel", "pool", "overflow") or not target_id.replace("_", "").isalnum():
         raise BadRequest("unknown screen target")
-    call_sid, step, query = _screened_call()
+    call_sid, step, phone, query = _screened_call()
     _, verified = _form_if_verifiable(f"/twilio/screen/{kind}/{target_id}?{query}")
     if not verified:
-        return twiml(answers.screen(None, {}, call_sid, step))
-    return twiml(inbound.screen(kind, target_id, call_sid, step))
+        return twiml(answers.screen(None, {}, call_sid, step, phone))
+    return twiml(inbound.screen(kind, target_id, call_sid, step, phone))
 
 
 @bp.route("/twilio/screen-key", methods=["POST"], content_types=FORM)
 def screen_key() -> Response:
-    call_sid, step, query = _screened_call()
+    call_sid, step, phone, query = _screened_call()
     form, verified = _form_if_verifiable(f"/twilio/screen-key?{query}")
     digits = "".join(ch for ch in form.get("Digits", "") if ch.isdigit() or ch in "*#")
     if not verified:
         return twiml(answers.empty() if digits else answers.hangup())  # connect; the press is not stored
-    return twiml(inbound.screen_pressed(call_sid, step, digits))
+    return twiml(inbound.screen_pressed(call_sid, step, digits, phone))
+
+
+@bp.route("/twilio/leg-answered", methods=["POST"], content_types=FORM)
+def leg_answered() -> Response:
+    """A phone rung together with others answered (its leg's status callback): stored as the phone
+    that answered the caller's call. Not on the caller's path: a failure is a 503, sent again."""
+    call_sid, phone = _query().get("call", ""), _phone()
+    if not _CALL_SID.fullmatch(call_sid) or phone is None:
+        raise BadRequest("'call' must be the caller's CallSid and 'phone' the phone rung")
+    _form(f"/twilio/leg-answered?{urlencode({'call': call_sid, 'phone': phone})}")
+    return twiml(inbound.leg_answered(call_sid, phone))
 
 
 @bp.route("/twilio/bridge", methods=["POST"], content_types=FORM)

@@ -102,6 +102,21 @@ def number_calls(start: str, end: str, *, ctx: RequestContext = SYSTEM) -> dict[
     return out
 
 
+def menu_option_calls(start: str, end: str, *, ctx: RequestContext = SYSTEM) -> dict[tuple[str, str], dict[str, int]]:
+    """(line, menu option) -> calls, answered, missed and voicemail from day ``start`` to ``end``
+    (both included): one query, whatever the lines (one small item per line, option and day)."""
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    wanted = ["sk", "calls", "answered", "missed", "voicemail"]
+    for item in CounterModel.query(
+        keys.MENU_OPTIONS, CounterModel.sk.between(start, end + "~"), attributes_to_get=wanted
+    ):
+        _, line, option = item.sk.split("#", 2)
+        acc = out.setdefault((line, option), {"calls": 0, "answered": 0, "missed": 0, "voicemail": 0})
+        for key in acc:
+            acc[key] += int(getattr(item, key) or 0)
+    return out
+
+
 def save_spend(entries: Iterable[tuple[str, str, int | float]], *, ctx: RequestContext = SYSTEM) -> None:
     """Store (source, day, amount) entries, then each touched month's total, then add their
     sources to the report's list.

@@ -86,6 +86,9 @@ class CallRecord:
     screen_key: str | None = None
     screen_step: float | None = None
     screen_refused: float | None = None
+    screen_streak: float | None = None
+    screen_alert: bool | None = None
+    answered_phone: str | None = None
     voicemail: bool | None = None
     blocked: bool | None = None
     first_time: bool | None = None

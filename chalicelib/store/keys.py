@@ -122,6 +122,11 @@ def caller_first_touch(caller: str) -> Key:
 # --- pools -----------------------------------------------------------------------------------
 
 
+def line_counter(kind: str, target_id: str) -> str:
+    """Partition of a line's own counters (sk ``turn``: its round-robin turn; ``screen_streak``)."""
+    return f"LINE#{kind}#{target_id}"
+
+
 def pool_exhausted(pool_id: str) -> str:
     """Partition of a pool's hourly "no number was free" counts (sk: ``YYYY-MM-DDTHH`` in UTC)."""
     return f"POOL#{pool_id}#EXHAUSTED"
@@ -158,6 +163,18 @@ NUMBER_CALLS = "AGG#numbers"  # calls per tracking number and day (sk ``<day>#<n
 def number_calls_bucket(number: str, day: str) -> str:
     """A tracking number's calls of one day, as a bucket string (not a source: no report reads it)."""
     return f"{NUMBER_CALLS}|{day}#{number}"
+
+
+MENU_OPTIONS = "AGGM#menu"  # calls per line, menu option and day (sk ``<day>#<line>#<key>``): one query for all
+
+
+def menu_option_bucket(line: str, option: str, day: str) -> str:
+    """A line's calls through one menu option on one day, as a bucket string (not a source)."""
+    return f"{MENU_OPTIONS}|{day}#{line}#{option}"
+
+
+def is_menu_bucket(bucket: str) -> bool:
+    return bucket.startswith(MENU_OPTIONS + "|")
 
 
 HOURS = "AGGH#"  # calls per hour: one partition per model and day, so a day is one small query

@@ -278,6 +278,37 @@ def exhausted_hours(pool_id: str, *, after: str | None = None, since: str | None
     return [ExhaustedHour(i.sk, int(i.total or 0), frozenset(i.keys or ())) for i in items]
 
 
+# --- a line's ring-group turn and screening streak -----------------------------------------------
+
+
+def next_turn(kind: str, target_id: str) -> int:
+    """The round-robin turn of a line's next call (0, 1, 2, ...): one atomic ADD."""
+    item = CounterModel(keys.line_counter(kind, target_id), "turn")
+    item.update(actions=[CounterModel.total.add(1)])
+    return int(item.total or 1) - 1
+
+
+def screen_streak(kind: str, target_id: str, *, refused: bool, entry: str) -> int:
+    """The line's refused screens in a row after this one (``refused``: one more; else back to 0).
+
+    ``entry`` names the screened answer (call and step): Twilio sending its result again finds it
+    last and changes nothing (one read then), so a repeat never counts twice."""
+    item = CounterModel(keys.line_counter(kind, target_id), "screen_streak")
+    actions: list[Any] = [
+        CounterModel.total.add(1) if refused else CounterModel.total.set(0),
+        CounterModel.data.set({"last": entry}),
+    ]
+    try:
+        item.update(
+            actions=actions, condition=CounterModel.data.does_not_exist() | (CounterModel.data != {"last": entry})
+        )
+    except Exception as exc:
+        if not condition_failed(exc):
+            raise
+        item.refresh(consistent_read=True)
+    return int(item.total or 0)
+
+
 # --- numbers -----------------------------------------------------------------------------------
 
 

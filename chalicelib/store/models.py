@@ -231,6 +231,9 @@ class CallModel(StoreModel):
     screen_key = UnicodeAttribute(null=True)
     screen_step = NumberAttribute(null=True)
     screen_refused = NumberAttribute(null=True)  # the screened phone (1-based) that last answered without a press
+    screen_streak = NumberAttribute(null=True)  # the line's refused screens in a row after this call's screen
+    screen_alert = BooleanAttribute(null=True)  # that streak reached the line's alert count on this call
+    answered_phone = UnicodeAttribute(null=True)  # the phone of the ring group that took the call
     voicemail = BooleanAttribute(null=True)  # the caller left a voicemail (the recording is the message)
     blocked = BooleanAttribute(null=True)  # rejected by the blocklist before anything was dialled
     first_time = BooleanAttribute(null=True)  # the caller's first call here (by caller number)

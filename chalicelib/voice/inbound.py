@@ -30,7 +30,8 @@ from chalicelib.core.observability import (
     metrics,
 )
 from chalicelib.core.validation import loose_e164
-from chalicelib.routing import default_route, line_name_and_flow, lookup, nowhere, route_of
+from chalicelib.routing import Route, default_route, line_name_and_flow, lookup, nowhere, route_of
+from chalicelib.store import lines
 from chalicelib.store.calls import CallRecord
 from chalicelib.store.ops import is_storage_error
 from chalicelib.voice import blocklist, twiml
@@ -61,7 +62,11 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None, toke
         metrics.add_metric(name=ROUTING_FAILURES, unit=MetricUnit.Count, value=1)
         logger.exception("routing failed; forwarding to the line's phone from its URL, or the default", called=called)
         route, attr, degraded = default_route(url_forward_to), attribution.unattributed("routing failed"), True
-    answer = twiml.forward(route, caller, call_sid=call_sid)
+    turn: int | None = 0
+    if not degraded and twiml.round_robin(route):
+        turn = _turn(route)
+        degraded = turn is None  # the counter failed: the store is not asked again on this request
+    answer = twiml.forward(route, caller, call_sid=call_sid, turn=turn or 0)
     if not call_sid or degraded:
         # DynamoDB failed once on this request: don't spend Twilio's 15 s on it again.
         # The callbacks create and complete the record (upsert) when it is back.
@@ -78,6 +83,15 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None, toke
     metrics.add_metric(name="CallsAnswered", unit=MetricUnit.Count, value=1)
     logger.info("call answered", route=route.kind, target=route.target_id, confidence=attr.get("confidence"))
     return answer
+
+
+def _turn(route: Route) -> int | None:
+    """A round-robin line's next turn (one counter write); ``None`` (the first phone) if it cannot be had."""
+    try:
+        return lines.next_turn(route.kind, route.target_id or "")
+    except Exception:
+        logger.exception("the round-robin turn could not be counted; starting at the first phone")
+        return None
 
 
 def _repeated(call_sid: str, token: str | None) -> None:
@@ -101,14 +115,28 @@ def _reject(call_sid: str, fields: dict[str, object], now: int, token: str | Non
     return twiml.reject()
 
 
-def dial_finished(params: dict[str, str], step: int = 0, *, screened: bool = False, option: str | None = None) -> str:
+def dial_finished(
+    params: dict[str, str],
+    step: int = 0,
+    *,
+    screened: bool = False,
+    option: str | None = None,
+    turn: int = 0,
+    phone: str | None = None,
+    alert: int | None = None,
+) -> str:
     """The <Dial> action: store answered or missed, then the next phone, voicemail, or goodbye.
 
     ``step`` is which phone of the route (primary, then the failover list) was dialled. A
     screened dial whose answerer pressed no key (a phone's voicemail, a machine) was not
     answered: the caller goes on. If the call cannot be read, the dial status decides.
+    ``turn`` (a round-robin call's first phone), ``phone`` (the one phone dialled: stored as
+    the phone that answered) and ``alert`` (a screened line's refusals before its alert) come
+    from the action URL the voice webhook wrote.
     """
-    stored = _store_or_go_on(lambda: calls.record_dial_result(params, step, screened=screened, option=option))
+    stored = _store_or_go_on(
+        lambda: calls.record_dial_result(params, step, screened=screened, option=option, phone=phone, alert_after=alert)
+    )
     taken = params.get("DialCallStatus", "") in calls.ANSWERED_DIAL_STATUSES
     if screened and stored is not None:
         taken = bool(stored.answered)
@@ -121,25 +149,31 @@ def dial_finished(params: dict[str, str], step: int = 0, *, screened: bool = Fal
         logger.exception("looking up the failover route failed")
         route = nowhere() if step > 0 else default_route()
     caller = loose_e164(params.get("From"))
-    return twiml.forward(route, caller, step=step + 1, call_sid=params.get("CallSid"), option=option)
+    return twiml.forward(route, caller, step=step + 1, call_sid=params.get("CallSid"), option=option, turn=turn)
 
 
-def screen(kind: str, target_id: str, call_sid: str, step: int) -> str:
+def screen(kind: str, target_id: str, call_sid: str, step: int, phone: str | None = None) -> str:
     """What a screened phone's answerer hears (the whisper, generic if the lookup fails) and the key to press."""
     try:
         name, fl = line_name_and_flow(kind, target_id)
     except Exception:
         logger.exception("screen lookup failed; using a generic whisper")
         name, fl = None, {}
-    return twiml.screen(name, fl, call_sid, step)
+    return twiml.screen(name, fl, call_sid, step, phone)
 
 
-def screen_pressed(call_sid: str, step: int, digits: str) -> str:
+def screen_pressed(call_sid: str, step: int, digits: str, phone: str | None = None) -> str:
     """The answerer pressed a key: stored on the caller's call, then the two are connected (an empty
     answer ends the answerer's TwiML). If the store fails the call is connected all the same."""
     if not digits:
         return twiml.hangup()
-    _store_or_go_on(lambda: calls.record_screen_press(call_sid, step, digits))
+    _store_or_go_on(lambda: calls.record_screen_press(call_sid, step, digits, phone=phone))
+    return twiml.empty()
+
+
+def leg_answered(call_sid: str, phone: str) -> str:
+    """A phone rung together with others answered: the first such phone is stored on the call."""
+    calls.record_answered_phone(call_sid, phone)
     return twiml.empty()
 
 

@@ -32,30 +32,56 @@ MISSED_MESSAGE = "Sorry, nobody could take your call right now. Please call agai
 class Plan:
     """What the call does now: dial the phones of ``groups[step]``, take a voicemail, or say sorry.
 
-    Phones rung in order are a group each; phones rung together (``flow.ring: together``) one group."""
+    Phones rung in order are a group each; phones rung together (``flow.ring: together``) one group.
+    Round-robin (``flow.ring: round_robin``) rings them in order starting at phone ``turn``."""
 
     action: str  # "dial", "voicemail" or "message"
     phones: tuple[str, ...] = ()
     together: bool = False
+    rings: tuple[int, ...] = ()  # each phone's ring time in seconds, as ``phones``
+    turn: int = 0
+
+    def _order(self) -> tuple[int, ...]:
+        n = len(self.phones)
+        start = self.turn % n if n else 0
+        return tuple((start + i) % n for i in range(n))
 
     @property
     def groups(self) -> tuple[tuple[str, ...], ...]:
         if self.together and self.phones:
             return (self.phones,)
-        return tuple((p,) for p in self.phones)
+        return tuple((self.phones[i],) for i in self._order())
+
+    def ring_of(self, step: int, default: int) -> int:
+        """How long group ``step`` rings: its phone's own ring time; phones together, the longest."""
+        if not self.rings:
+            return default
+        if self.together:
+            return max(self.rings)
+        return self.rings[self._order()[step]]
 
 
-def plan(route: Route, at: datetime) -> Plan:
+def plan(route: Route, at: datetime, turn: int = 0) -> Plan:
     """Business hours decide between the route's phones and the after-hours action."""
     fl = route.flow or {}
+    default = handling.ring_seconds(fl, get_settings().ring_timeout_seconds)
     if not handling.is_open(fl, at):
         after = fl.get("after_hours") or {"action": "voicemail"}
         if after["action"] == "forward":
-            return Plan("dial", (after["forward_to"],))
+            return Plan("dial", (after["forward_to"],), rings=(default,))
         return Plan("voicemail")
     if not route.forward_to:
         return Plan("message")
-    return Plan("dial", (route.forward_to, *fl.get("failover", [])), together=fl.get("ring") == "together")
+    phones = (route.forward_to, *fl.get("failover", []))
+    rings = tuple(handling.phone_ring_seconds(fl, i, default) for i in range(len(phones)))
+    mode = fl.get("ring")
+    return Plan("dial", phones, together=mode == "together", rings=rings, turn=turn if mode == "round_robin" else 0)
+
+
+def round_robin(route: Route) -> bool:
+    """Whether the line's calls start at a different phone each time (the voice webhook asks for the turn)."""
+    fl = route.flow or {}
+    return bool(route.target_id and fl.get("ring") == "round_robin" and fl.get("failover") and not fl.get("menu"))
 
 
 def _url(path: str) -> str:
@@ -120,11 +146,13 @@ def forward(
     at: datetime | None = None,
     call_sid: str | None = None,
     option: str | None = None,
+    turn: int = 0,
 ) -> str:
     """TwiML for the call's next move along ``route``: its menu, dial phone ``step``, voicemail, or apologise.
 
     ``call_sid`` is the caller's call: a screened line's key press is stored on it. ``option`` is
-    the menu option the caller chose: its phone, then the line's voicemail or message."""
+    the menu option the caller chose: its phone, then the line's voicemail or message. ``turn``:
+    a round-robin line's first phone for this call (carried from step to step in the action URL)."""
     vr = VoiceResponse()
     fl = route.flow or {}
     when = at or clock.now()
@@ -137,7 +165,7 @@ def forward(
                 return voicemail(route, option=option)
     elif step == 0 and fl.get("menu") and route.target_id and handling.is_open(fl, when):
         return menu(route)
-    p = plan(route, when)
+    p = plan(route, when, turn)
     groups = p.groups
     if p.action == "voicemail" or (p.action == "dial" and step >= len(groups) and _unanswered(fl) == "voicemail"):
         return voicemail(route, option=option)
@@ -148,10 +176,19 @@ def forward(
     if step == 0 and option is None and route.record and route.disclosure:
         _say(vr, route.disclosure, fl)  # a menu said it before the menu
     screened = screens(route, call_sid)
+    action = dial_status_path(
+        step,
+        screened,
+        option,
+        turn=p.turn if p.turn else None,
+        # A ring group's phone rung alone (a line with one phone: its forward-to, already on the call).
+        phone=groups[step][0] if len(groups[step]) == 1 and len(p.phones) > 1 else None,
+        alert=handling.screen_alert_after(fl) if screened else None,
+    )
     dial_args: dict[str, Any] = {
-        "action": _url(dial_status_path(step, screened, option)),
+        "action": _url(action),
         "method": "POST",
-        "timeout": handling.dial_timeout(handling.ring_seconds(fl, get_settings().ring_timeout_seconds)),
+        "timeout": handling.dial_timeout(p.ring_of(step, get_settings().ring_timeout_seconds)),
         "answer_on_bridge": True,
     }
     if caller and caller.startswith("+"):
@@ -161,24 +198,49 @@ def forward(
         dial_args["recording_status_callback"] = _url("/twilio/recording-status")
         dial_args["recording_status_callback_method"] = "POST"
     dial = vr.dial(**dial_args)
+    together = len(groups[step]) > 1
     for phone in groups[step]:  # several: rung together, the first to answer (and press) takes the call
+        number_args: dict[str, Any] = {}
+        if together and not screened and call_sid and _SID.fullmatch(call_sid):
+            # Twilio's dial action does not say which phone answered: the answered leg says it.
+            number_args = {
+                "status_callback": _url("/twilio/leg-answered?" + urlencode({"call": call_sid, "phone": phone})),
+                "status_callback_event": "answered",
+                "status_callback_method": "POST",
+            }
         if screened:
-            # Whoever answers hears the whisper and must press a key before the caller is connected.
-            query = urlencode({"call": call_sid, "step": step})
+            # Whoever answers hears the whisper and must press a key before the caller is connected
+            # (phones together: the press names its phone, a voicemail that answered first does not).
+            query = screen_query(call_sid or "", step, phone if together else None)
             dial.number(phone, url=_url(f"/twilio/screen/{route.kind}/{route.target_id}?{query}"), method="POST")
         elif fl.get("whisper") and route.target_id:
             # The agent hears where the call came from before being connected; the caller does not.
-            dial.number(phone, url=_url(f"/twilio/whisper/{route.kind}/{route.target_id}"), method="POST")
+            url = _url(f"/twilio/whisper/{route.kind}/{route.target_id}")
+            dial.number(phone, url=url, method="POST", **number_args)
         else:
-            dial.number(phone)
+            dial.number(phone, **number_args)
     return str(vr)
 
 
-def dial_status_path(step: int, screened: bool = False, option: str | None = None) -> str:
+def dial_status_path(
+    step: int,
+    screened: bool = False,
+    option: str | None = None,
+    *,
+    turn: int | None = None,
+    phone: str | None = None,
+    alert: int | None = None,
+) -> str:
     """The <Dial> action's path and query, exactly as Twilio signs it (the menu option rides along,
-    so it is stored with the dial's result, with no write of its own)."""
+    so it is stored with the dial's result, with no write of its own; so do a round-robin call's
+    ``turn``, the one ``phone`` dialled, stored as the phone that answered, and a screened line's
+    ``alert``: after how many refused screens in a row its alert goes out)."""
+    extra = {"turn": turn, "phone": phone, "alert": alert}
     return (
-        f"/twilio/dial-status?step={step}" + ("&screen=1" if screened else "") + (f"&option={option}" if option else "")
+        f"/twilio/dial-status?step={step}"
+        + ("&screen=1" if screened else "")
+        + (f"&option={option}" if option else "")
+        + "".join("&" + urlencode({k: val}) for k, val in extra.items() if val is not None)
     )
 
 
@@ -186,7 +248,13 @@ def voicemail_path(option: str | None = None) -> str:
     return "/twilio/voicemail" + (f"?option={option}" if option else "")
 
 
-def screen(name: str | None, fl: dict[str, Any], call_sid: str, step: int) -> str:
+def screen_query(call_sid: str, step: int, phone: str | None = None) -> str:
+    """A screen URL's query, exactly as Twilio signs it: the caller's call, the step, and for phones
+    rung together the phone (stored with the press as the phone that answered)."""
+    return urlencode({"call": call_sid, "step": step, **({"phone": phone} if phone else {})})
+
+
+def screen(name: str | None, fl: dict[str, Any], call_sid: str, step: int, phone: str | None = None) -> str:
     """What a screened phone's answerer hears: the whisper and "press any key"; no key (a voicemail,
     a machine, a person who declines) hangs up that leg, so the <Dial> ends without connecting."""
     vr = VoiceResponse()
@@ -194,7 +262,7 @@ def screen(name: str | None, fl: dict[str, Any], call_sid: str, step: int) -> st
     gather = vr.gather(
         num_digits=1,
         timeout=handling.SCREEN_WAIT_SECONDS,
-        action=_url("/twilio/screen-key?" + urlencode({"call": call_sid, "step": step})),
+        action=_url("/twilio/screen-key?" + screen_query(call_sid, step, phone)),
         method="POST",
         action_on_empty_result=False,
     )

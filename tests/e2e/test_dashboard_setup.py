@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from playwright.sync_api import expect
@@ -269,3 +270,98 @@ def test_the_api_and_the_page_refuse_the_same_input_with_the_same_message(dashbo
     page.fill("#new-forward_to", "555")
     page.click("text=Make channel")
     assert page.locator("#new-forward_to-error").inner_text() == body["error"]["message"]
+
+
+def test_the_call_simulator_plays_each_flow_and_the_pages_show_it(dashboard: dash.Dashboard, pump: Any) -> None:
+    """Done-when of #28: the simulator (``make call ANSWER=machine|person DIGITS=2``, ``ANSWER=no,person``)
+    against the local stack, then the flow form, the log's menu filter and the call-back list in Chromium."""
+    stack = dashboard.stack
+    keys = {"token": stack_mod.AUTH_TOKEN, "api_key": stack_mod.API_KEY}
+
+    def line(name: str, flow: dict[str, Any]) -> tuple[str, str]:
+        status, ch = stack.request("POST", "/v1/channels", {"name": name, "forward_to": "+12025550144", "flow": flow})
+        assert status == 201, ch
+        status, num = stack.request("POST", "/v1/numbers", {"channel_id": ch["id"]})
+        assert status == 201, num
+        return ch["id"], num["number"]
+
+    def dials(result: dict[str, Any]) -> list[tuple[str | None, str | None]]:
+        found = [ElementTree.fromstring(s["twiml"]).find("Dial") for s in result["steps"]]
+        return [(d.findtext("Number"), d.get("timeout")) for d in found if d is not None]
+
+    # When a screened line's phone is answered by its own voicemail (a machine presses nothing)
+    _, screened = line("Van", {"screen": True, "when_unanswered": "voicemail"})
+    c = simulate_call(stack.base_url, screened, "+14155550191", answer="machine", **keys)["call"]
+    # Then the call is missed, with the caller's voicemail, and the screen says nobody pressed
+    assert (c["result"], c["answered"], c["voicemail"], c["screen"]["pressed"]) == ("voicemail", False, True, None)
+    # ... while a person who presses takes the call
+    c = simulate_call(stack.base_url, screened, "+14155550192", answer="person", **keys)["call"]
+    assert (c["result"], c["screen"]["pressed"]) == ("answered", "1")
+
+    # When a caller presses 2 at a line's menu
+    menu = {
+        "prompt": "For sales press 1. For service press 2.",
+        "options": [
+            {"key": "1", "label": "Sales", "forward_to": "+12025550166"},
+            {"key": "2", "label": "Service", "forward_to": "+12025550177"},
+        ],
+    }
+    _, shop = line("Shop", {"menu": menu})
+    chose = simulate_call(stack.base_url, shop, "+14155550193", answer="person", digits="2", **keys)
+    # Then option 2's phone rings and the option is stored on the call
+    assert [n for n, _ in dials(chose)] == ["+12025550177"]
+    assert (chose["call"]["menu_option"], chose["call"]["result"]) == ("2", "answered")
+
+    # When a ring group in order (15 s, then 30 s) has its first phone ring out and the second answer
+    team_id, team = line("Team", {"failover": ["+12025550111"], "ring_each": [15, 30]})
+    rang = simulate_call(stack.base_url, team, "+14155550194", answer="no,person", **keys)
+    # Then the second phone is tried after the first's ring time (Twilio adds ~5 s to each timeout) and took it
+    assert dials(rang) == [("+12025550144", "10"), ("+12025550111", "25")]
+    assert (rang["call"]["result"], rang["call"]["answered_phone"]) == ("answered", "+12025550111")
+
+    # ... and of phones rung together, the one whose leg answered is stored
+    _, both = line("Both", {"failover": ["+12025550111"], "ring": "together"})
+    together = simulate_call(stack.base_url, both, "+14155550195", answer="person", **keys)["call"]
+    assert (together["result"], together["answered_phone"]) == ("answered", "+12025550144")
+
+    page = dashboard.signed_in("admin").new_page()
+    # The call's page says which phone answered
+    page.goto(dashboard.url(f"/dashboard/calls/{rang['call_sid']}"))
+    expect(page.locator("main")).to_contain_text("Answered by")
+    expect(page.locator("main")).to_contain_text("(202) 555-0111")
+    _check(page, "call-answered-by")
+    # The log filters by the menu option, and says which option each call chose
+    page.goto(dashboard.url("/dashboard/calls?menu_option=2"))
+    expect(page.locator("table.calls tbody tr")).to_have_count(1)
+    expect(page.locator("table.calls tbody tr")).to_contain_text("option 2")
+    expect(page.locator("#f-menu")).to_have_value("2")
+    _check(page, "calls-menu-option")
+
+    # The flow form: round-robin, each phone's ring time, screening with its alert count, told in words
+    page.goto(dashboard.url(f"/dashboard/channels/{team_id}"))
+    page.select_option("#h-ring", "round_robin")
+    page.fill("#h-ring_each", "15, soon")
+    page.click("text=Save call handling")
+    expect(page.locator("#h-ring_each-error")).to_contain_text("ring_each")
+    expect(page.locator("#h-ring_each")).to_have_value("15, soon")
+    page.fill("#h-ring_each", "15, 30")
+    page.check("input[name=screen]")
+    page.fill("#h-screen_alert_after", "2")
+    page.click("text=Save call handling")
+    expect(page.locator(".notice-ok")).to_contain_text("Call handling saved")
+    preview = page.locator(".preview")
+    expect(preview).to_contain_text("Rings (202) 555-0144 for about 15 seconds")
+    expect(preview).to_contain_text("Rings (202) 555-0111 for about 30 seconds")
+    expect(preview).to_contain_text("The next call starts at the next phone")
+    expect(preview).to_contain_text("After 2 screened answers in a row without a key press")
+    _check(page, "setup-ring-group")
+
+    # The overview's call-back list calls a waiting caller back with the call page's button
+    page.goto(dashboard.url("/dashboard"))
+    _wait(
+        "the voicemail caller on the call-back list",
+        lambda: page.reload() or page.locator(".call-back-list li").count(),
+    )
+    _check(page, "overview-call-back-list")
+    page.locator(".call-back-list li").first.locator("text=Call back now").click()
+    expect(page.locator(".call-back .notice-ok")).to_contain_text("answer it and you are connected")

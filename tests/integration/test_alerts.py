@@ -213,3 +213,36 @@ def test_an_old_missed_call_replayed_alerts_nobody_but_a_late_sale_does(
     pump().drain()
     [(_, sale)] = stub.got
     assert sale["text"].startswith("Call marked a sale")
+
+
+def test_refused_screens_in_a_row_alert_through_the_recipients_channel(alerting: Any, stub: Stub) -> None:
+    api = alerting
+    # Given a recipient of the screening alert and a screened line that alerts after one refusal
+    recipient(api, channel="slack", slack_webhook_url=stub.url + "/screens", events=["screens_refused"])
+    ch = body_of(
+        api.call(
+            "POST",
+            "/v1/channels",
+            {"name": "Van", "forward_to": "+12025550144", "flow": {"screen": True, "screen_alert_after": 1}},
+        )
+    )
+    number = body_of(api.call("POST", "/v1/numbers", {"channel_id": ch["id"]}))["number"]
+    # When the phone's own voicemail answers a call (Twilio: completed, no key pressed) and the call ends
+    sid = sid_of(40)
+    base = {"CallSid": sid, "From": CALLER, "To": number}
+    assert api.twilio("/twilio/voice", base).status_code == 200
+    done = base | {"DialCallStatus": "completed", "DialCallDuration": "20"}
+    assert api.twilio("/twilio/dial-status?step=0&screen=1&alert=1", done).status_code == 200
+    assert (
+        api.twilio("/twilio/call-status", base | {"CallStatus": "completed", "CallDuration": "40"}).status_code == 200
+    )
+    pump().drain()
+    # Then the owner is told, through the alerts' own channel (its limits and quiet hours)
+    [alert] = stub.paths("/screens")
+    assert "Screened calls not taken" in alert["text"]
+    assert "1 screened calls in a row" in json.dumps(alert)
+
+
+def body_of(answer: Any) -> dict[str, Any]:
+    assert answer.status_code in (200, 201), answer.body
+    return dict(json.loads(answer.body))

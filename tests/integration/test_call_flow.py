@@ -11,6 +11,7 @@ from calltracking_local.telephony import LocalTelephony
 from chalicelib.core import clock
 from chalicelib.core.telephony import set_provider
 from chalicelib.voice import blocklist
+from tests.support.database import pump
 from tests.support.env import BASE_URL, body
 
 CALLER = "+14155550111"
@@ -129,7 +130,7 @@ def test_failover_walks_the_list_then_voicemail(api, at):
     assert voice(api, number).find("Dial/Number").text == "+12025550144"
     nxt = dial_result(api, number, "no-answer", 0)
     assert nxt.find("Dial/Number").text == "+12025550111" and nxt.find("Say") is None  # no second disclosure
-    assert nxt.find("Dial").get("action") == f"{BASE_URL}/twilio/dial-status?step=1"
+    assert nxt.find("Dial").get("action") == f"{BASE_URL}/twilio/dial-status?step=1&phone=%2B12025550111"
     nxt = dial_result(api, number, "busy", 1)
     assert nxt.find("Dial/Number").text == "+12025550122"
     nxt = dial_result(api, number, "failed", 2)
@@ -249,7 +250,7 @@ def test_a_screened_phone_taken_by_its_own_voicemail_is_not_answered_and_the_cal
     ch, number = line(api, screen=True, failover=["+12025550111"])
     root = voice(api, number)
     dial = root.find("Dial")
-    assert dial.get("action") == f"{BASE_URL}/twilio/dial-status?step=0&screen=1"
+    assert dial.get("action") == f"{BASE_URL}/twilio/dial-status?step=0&screen=1&phone=%2B12025550144&alert=3"
     screen_url = f"/twilio/screen/channel/{ch['id']}?call=CA1&step=0"
     assert dial.find("Number").get("url") == BASE_URL + screen_url
     # When the first phone's voicemail answers: it hears the whisper and the prompt, presses nothing
@@ -263,16 +264,21 @@ def test_a_screened_phone_taken_by_its_own_voicemail_is_not_answered_and_the_cal
     nxt = ElementTree.fromstring(api.twilio("/twilio/dial-status?step=0&screen=1", done).body)
     # Then Twilio's "completed" is not an answer: the backup phone rings, and the call is not answered
     assert nxt.find("Dial/Number").text == "+12025550111"
-    assert nxt.find("Dial").get("action") == f"{BASE_URL}/twilio/dial-status?step=1&screen=1"
+    step1 = "/twilio/dial-status?step=1&screen=1&phone=%2B12025550111&alert=3"
+    assert nxt.find("Dial").get("action") == BASE_URL + step1
     c = call(api)
-    assert c["answered"] is False and c["screen"] == {"pressed": None, "phone": 1}
+    assert c["answered"] is False
+    assert c["screen"] == {"pressed": None, "phone": 1, "refused_in_row": 1, "alert": False}
     # When a person answers the backup phone and presses 1, the call is theirs
     pressed = api.twilio("/twilio/screen-key?call=CA1&step=1", {**leg, "CallSid": "CA3", "Digits": "1"})
     assert pressed.status_code == 200 and len(ElementTree.fromstring(pressed.body)) == 0  # connect
-    end = ElementTree.fromstring(api.twilio("/twilio/dial-status?step=1&screen=1", done).body)
+    end = ElementTree.fromstring(api.twilio(step1, done).body)
     assert [e.tag for e in end] == ["Hangup"]
     c = call(api)
-    assert c["answered"] is True and c["result"] == "answered" and c["screen"] == {"pressed": "1", "phone": 2}
+    assert c["answered"] is True and c["result"] == "answered"
+    # ... the press is stored, the line's count of refusals starts again, and the phone that took it is kept
+    assert c["screen"] == {"pressed": "1", "phone": 2, "refused_in_row": 0, "alert": False}
+    assert c["answered_phone"] == "+12025550111"
 
 
 def test_screen_urls_are_signed_and_checked(api, at):
@@ -324,6 +330,45 @@ def test_a_ring_group_rings_every_phone_at_once_then_voicemail(api, at):
     assert dial_result(api, number, "no-answer", 0).find("Record") is not None
 
 
+def test_the_phone_of_a_group_rung_together_that_answered_is_stored(api, at):
+    # Given a line whose backup phone rings together with its own
+    _, number = line(api, failover=["+12025550111"], ring="together")
+    numbers = voice(api, number, sid="CA2").findall("Dial/Number")
+    # Then each phone's leg says when it answers (Twilio's dial action does not say which one did)
+    callbacks = [n.get("statusCallback", "").removeprefix(BASE_URL) for n in numbers]
+    assert callbacks == [
+        "/twilio/leg-answered?call=CA2&phone=%2B12025550144",
+        "/twilio/leg-answered?call=CA2&phone=%2B12025550111",
+    ]
+    assert {n.get("statusCallbackEvent") for n in numbers} == {"answered"}
+    # When the backup phone answers first (and the other's late answer changes nothing)
+    leg = {"CallSid": "CA3", "ParentCallSid": "CA2", "CallStatus": "in-progress"}
+    assert api.twilio(callbacks[1], leg).status_code == 200
+    assert api.twilio(callbacks[0], leg | {"CallSid": "CA4"}).status_code == 200
+    dial_result(api, number, "completed", 0, sid="CA2")
+    # Then the call was answered by the backup phone
+    c = call(api, "CA2")
+    assert (c["result"], c["answered_phone"]) == ("answered", "+12025550111")
+    assert api.twilio(callbacks[1], leg, signature=None).status_code == 403
+    assert api.twilio("/twilio/leg-answered?call=CA2&phone=nope", leg).status_code == 400
+
+
+def test_a_screened_group_rung_together_stores_the_phone_that_pressed(api, at):
+    ch, number = line(api, failover=["+12025550111"], ring="together", screen=True)
+    numbers = voice(api, number, sid="CA5").findall("Dial/Number")
+    urls = [n.get("url", "").removeprefix(BASE_URL) for n in numbers]
+    assert urls[1] == f"/twilio/screen/channel/{ch['id']}?call=CA5&step=0&phone=%2B12025550111"
+    assert all(n.get("statusCallback") is None for n in numbers)  # the press says which phone
+    heard = ElementTree.fromstring(api.twilio(urls[1], {"CallSid": "CA6", "ParentCallSid": "CA5"}).body)
+    key = heard.find("Gather").get("action").removeprefix(BASE_URL)
+    assert key == "/twilio/screen-key?call=CA5&step=0&phone=%2B12025550111"
+    assert api.twilio(key, {"CallSid": "CA6", "Digits": "1"}).status_code == 200
+    done = {"CallSid": "CA5", "From": CALLER, "To": number, "DialCallStatus": "completed", "DialCallDuration": "9"}
+    api.twilio("/twilio/dial-status?step=0&screen=1&alert=3", done)
+    c = call(api, "CA5")
+    assert (c["result"], c["answered_phone"], c["screen"]["pressed"]) == ("answered", "+12025550111", "1")
+
+
 MENU = {
     "prompt": "For sales press 1. For service press 2.",
     "options": [
@@ -357,13 +402,95 @@ def test_a_menu_choice_routes_and_is_stored_with_the_next_steps_result(api, at):
     voice(api, number, sid="CA2")
     rang = ElementTree.fromstring(api.twilio(f"/twilio/menu/channel/{ch['id']}", other).body)
     assert [e.tag for e in rang] == ["Dial"] and rang.find("Dial/Number").text == "+12025550166"
-    assert rang.find("Dial").get("action") == f"{BASE_URL}/twilio/dial-status?step=0&option=1"
+    sales = "/twilio/dial-status?step=0&option=1"
+    assert rang.find("Dial").get("action") == BASE_URL + sales
     # ... and unanswered, it goes to the line's voicemail, the option kept
-    after = ElementTree.fromstring(
-        api.twilio("/twilio/dial-status?step=0&option=1", other | {"DialCallStatus": "no-answer"}).body
-    )
+    after = ElementTree.fromstring(api.twilio(sales, other | {"DialCallStatus": "no-answer"}).body)
     assert after.find("Record").get("action") == f"{BASE_URL}/twilio/voicemail?option=1"
     assert call(api, "CA2")["menu_option"] == "1"
+    # The calls list filters by the option chosen
+    listed = {o: [c["sid"] for c in body(api.call("GET", f"/v1/calls?menu_option={o}"))["calls"]] for o in "123"}
+    assert listed == {"1": ["CA2"], "2": ["CA1"], "3": []}
+    assert "'menu_option' must be one digit" in body(api.call("GET", "/v1/calls?menu_option=0"))["error"]["message"]
+    # ... and the menu report counts the calls per line and option once they end
+    for sid in ("CA1", "CA2"):
+        api.twilio("/twilio/call-status", {"CallSid": sid, "From": CALLER, "To": number, "CallStatus": "completed"})
+    pump().drain()
+    rows = body(api.call("GET", "/v1/reports/menu?from=2026-11-18&to=2026-11-18"))["rows"]
+    assert [(r["line_name"], r["option"], r["calls"], r["voicemail"], r["missed"]) for r in rows] == [
+        ("Google Ads", "1", 1, 0, 1),
+        ("Google Ads", "2", 1, 1, 0),
+    ]
     # A bad option in a URL is a 400, an unsigned menu answer a 403
     assert api.twilio("/twilio/dial-status?step=0&option=x", other | {"DialCallStatus": "busy"}).status_code == 400
     assert api.twilio(f"/twilio/menu/channel/{ch['id']}", other, signature=None).status_code == 403
+
+
+def test_a_ring_group_in_order_tries_the_second_phone_after_the_firsts_ring_time(api, at):
+    # Given a line whose own phone rings 15 s and whose backup phone rings 30 s, one after another
+    _, number = line(api, failover=["+12025550111"], ring_each=[15, 30])
+    first = voice(api, number).find("Dial")
+    # Then the first <Dial> rings only its phone, for its own ring time (Twilio adds ~5 s to the timeout)
+    assert [n.text for n in first.findall("Number")] == ["+12025550144"] and first.get("timeout") == "10"
+    # When it rings out, the second phone rings for its own time
+    second = dial_result(api, number, "no-answer", 0).find("Dial")
+    assert [n.text for n in second.findall("Number")] == ["+12025550111"] and second.get("timeout") == "25"
+    # When the second phone answers, the call is answered, and by that phone
+    done = {"CallSid": "CA1", "From": CALLER, "To": number, "DialCallStatus": "completed", "DialCallDuration": "30"}
+    path = second.get("action").removeprefix(BASE_URL)
+    assert [e.tag for e in ElementTree.fromstring(api.twilio(path, done).body)] == ["Hangup"]
+    c = call(api)
+    assert (c["result"], c["answered_phone"], c["talk_time"]) == ("answered", "+12025550111", 30)
+    # A phone in a URL that is not one is a 400
+    assert api.twilio("/twilio/dial-status?step=0&phone=nope", done).status_code == 400
+
+
+def test_round_robin_starts_each_call_at_the_next_phone(api, at):
+    # Given a line with two backup phones rung round-robin
+    _, number = line(api, failover=["+12025550111", "+12025550122"], ring="round_robin")
+    firsts = [voice(api, number, sid=f"CA{n}").find("Dial/Number").text for n in range(1, 5)]
+    # Then each call starts one phone further along, and wraps around
+    assert firsts == ["+12025550144", "+12025550111", "+12025550122", "+12025550144"]
+    # ... and goes on in order from there, its turn carried in the action URL
+    second_call = voice(api, number, sid="CA5")
+    assert second_call.find("Dial").get("action").endswith("step=0&turn=4&phone=%2B12025550111")
+    params = {"CallSid": "CA5", "From": CALLER, "To": number, "DialCallStatus": "no-answer"}
+    nxt = ElementTree.fromstring(api.twilio("/twilio/dial-status?step=0&turn=4&phone=%2B12025550111", params).body)
+    assert nxt.find("Dial/Number").text == "+12025550122"
+    nxt = ElementTree.fromstring(api.twilio("/twilio/dial-status?step=1&turn=4&phone=%2B12025550122", params).body)
+    assert nxt.find("Dial/Number").text == "+12025550144"
+
+
+def test_refused_screens_in_a_row_alert_once_the_lines_count_is_reached(api, at):
+    # Given a screened line whose alert comes after 2 refused screens in a row
+    _, number = line(api, screen=True, screen_alert_after=2)
+
+    def screened_call(sid: str, press: bool) -> dict:
+        action = voice(api, number, sid=sid).find("Dial").get("action").removeprefix(BASE_URL)
+        assert action.endswith("&alert=2")
+        if press:
+            api.twilio(f"/twilio/screen-key?call={sid}&step=0", {"CallSid": "CAleg" + sid, "Digits": "1"})
+        done = {"CallSid": sid, "From": CALLER, "To": number, "DialCallStatus": "completed", "DialCallDuration": "9"}
+        api.twilio(action, done)
+        api.twilio(action, done)  # Twilio sent the result again: counted once
+        return call(api, sid)["screen"]
+
+    # When a phone's voicemail takes one call, a person the next, then the voicemail twice more
+    assert screened_call("CA1", False) == {"pressed": None, "phone": 1, "refused_in_row": 1, "alert": False}
+    assert screened_call("CA2", True)["refused_in_row"] == 0  # a press starts the count again
+    assert screened_call("CA3", False)["alert"] is False
+    # Then the second refusal in a row is the one that alerts
+    assert screened_call("CA4", False) == {"pressed": None, "phone": 1, "refused_in_row": 2, "alert": True}
+    assert screened_call("CA5", False)["alert"] is False
+
+
+def test_a_round_robin_turn_that_cannot_be_counted_rings_the_first_phone_and_asks_nothing_more(api, at, monkeypatch):
+    _, number = line(api, failover=["+12025550111"], ring="round_robin")
+
+    def hung(kind: str, target_id: str) -> int:
+        raise TimeoutError("DynamoDB did not answer")
+
+    monkeypatch.setattr("chalicelib.store.lines.next_turn", hung)
+    # Then the caller is still forwarded, to the first phone, and the store is not asked again
+    assert voice(api, number, sid="CA9").find("Dial/Number").text == "+12025550144"
+    assert api.call("GET", "/v1/calls/CA9").status_code == 404  # the callbacks create it later

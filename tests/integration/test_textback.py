@@ -103,3 +103,23 @@ def test_no_text_to_answered_calls_lines_that_do_not_text_other_countries_or_whe
 def test_after_hours_the_text_says_closed():
     at = datetime(2026, 11, 19, 3, 0, tzinfo=UTC)  # 22:00 in New York
     assert sender.text_for("Joe's", {"hours": HOURS}, at).startswith("Thanks for calling Joe's. We're closed")
+
+
+def test_every_callback_delivered_three_times_still_texts_the_missed_caller_once(api, phone):
+    from tests.support.database import pump
+
+    # Given a line that texts back
+    number = texting_line(api, hours=HOURS, when_unanswered="message")
+    base = {"CallSid": "CA5", "From": CALLER, "To": number}
+    # When Twilio delivers every request of a missed call three times (its retries), in order each time
+    for path, params in (
+        ("/twilio/voice", base),
+        ("/twilio/dial-status?step=0", base | {"DialCallStatus": "no-answer"}),
+        ("/twilio/call-status", base | {"CallStatus": "completed", "CallDuration": "25"}),
+    ):
+        for _ in range(3):
+            assert api.twilio(path, params).status_code == 200
+    # and the call's events go through the stream and its subscribers
+    pump().drain()
+    # Then exactly one text went, from the number called
+    assert [(t["to"], t["from"]) for t in phone.sent] == [(CALLER, number)]

@@ -141,3 +141,36 @@ def test_only_a_field_named_first_places_the_message_and_a_typed_value_is_never_
     with pytest.raises(BadRequest) as err:
         v.origin("example", "allowed_origins")
     assert callflow.field_of(err.value.message) == "allowed_origins"
+
+
+def test_a_round_robin_group_with_its_own_ring_times_and_a_screen_alert_on_the_form_and_in_words(settings_env) -> None:
+    settings_env(PUBLIC_BASE_URL="https://calls.example.com")
+    form = {
+        "failover": "(202) 555-0111\n(202) 555-0122",
+        "ring": "round_robin",
+        "ring_each": "15, 30 25",
+        "screen": "on",
+        "screen_alert_after": "2",
+        "when_unanswered": "voicemail",
+    }
+    flow = handling.parse(callflow.body_from_form(form)["flow"])
+    assert flow is not None
+    assert (flow["ring"], flow["ring_each"], flow["screen_alert_after"]) == ("round_robin", [15, 30, 25], 2)
+    back = callflow.form_from_line({"flow": flow})
+    assert (back["ring"], back["ring_each"], back["screen_alert_after"]) == ("round_robin", "15, 30, 25", "2")
+    line = {"id": "ch_1", "name": "Radio", "forward_to": "+12025550144", "record": False, "flow": flow}
+    [scenario] = callflow.preview("channel", line)
+    words = " ".join(f"{s['when']}: {s['text']}" for s in scenario["steps"])
+    # Each phone for its own time, in order; the next call starts at the next phone; the alert's count
+    assert "Rings (202) 555-0144 for about 15 seconds" in words
+    assert "Rings (202) 555-0111 for about 30 seconds" in words and "Rings (202) 555-0122 for about 25 seconds" in words
+    assert "The next call starts at the next phone ((202) 555-0111, then (202) 555-0122, then (202) 555-0144)" in words
+    assert "After 2 screened answers in a row without a key press" in words
+    # A ring time that is no number, or out of range, is refused beside its field
+    for typed in ("15, soon", "5"):
+        with pytest.raises(BadRequest) as err:
+            handling.parse(callflow.body_from_form({**form, "ring_each": typed})["flow"])
+        assert callflow.field_of(err.value.message) == "ring_each", err.value.message
+    with pytest.raises(BadRequest) as err:
+        handling.parse(callflow.body_from_form({**form, "screen_alert_after": "0"})["flow"])
+    assert callflow.field_of(err.value.message) == "screen_alert_after"

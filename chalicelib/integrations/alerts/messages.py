@@ -17,6 +17,7 @@ TITLES = {
     "voicemail": "Voicemail left",
     "first_time_caller": "First-time caller",
     "sale": "Call marked a sale",
+    "screens_refused": "Screened calls not taken",
     "pool_exhausted": "Number pool exhausted",
     "webhook_disabled": "Webhook endpoint disabled",
     "events_stuck": "Call events need attention",
@@ -41,6 +42,8 @@ def kinds_of(event_type: str, call: dict[str, Any], changes: dict[str, Any]) -> 
             out.append("first_time_caller")
         if _sale(call):
             out.append("sale")
+        if (call.get("screen") or {}).get("alert"):
+            out.append("screens_refused")
     elif event_type == "call.updated":
         if "voicemail" in changes and call.get("voicemail") and not changes["voicemail"]:
             out.append("voicemail")
@@ -100,6 +103,12 @@ def call_alert(
         lines.append("From: " + business.place(call.get("caller_city"), call.get("caller_state")))
     if call.get("started_at"):
         lines.append(f"At: {in_words(clock.parse_iso(str(call['started_at'])), zone)}")
+    if "screens_refused" in kinds:
+        n = (call.get("screen") or {}).get("refused_in_row")
+        lines.append(
+            f"{n} screened calls in a row on this line were answered without a key press:"
+            " a phone's own voicemail may be answering before anyone can (shorten its ring time)."
+        )
     alert: dict[str, Any] = {
         "kinds": kinds,
         "title": title,

@@ -25,7 +25,7 @@ from chalicelib.store import alerts
 from chalicelib.store.alerts import Recipient
 
 CHANNELS = ("email", "slack", "telegram")
-CALL_ALERTS = ("missed_call", "voicemail", "first_time_caller", "sale")
+CALL_ALERTS = ("missed_call", "voicemail", "first_time_caller", "sale", "screens_refused")
 SCHEDULED_ALERTS = ("pool_exhausted", "webhook_disabled", "events_stuck")
 ALERTS = CALL_ALERTS + SCHEDULED_ALERTS
 SUMMARIES = ("daily", "weekly")
