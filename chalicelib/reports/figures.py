@@ -110,6 +110,7 @@ def _row(
         "conversions": business.conversions(acc, counted),
         "revenue": float(revenue),
         "roi": ratio(revenue - spend, spend, "0.0001"),
+        "texts": int(acc["texts"]),
     }
 
 
