@@ -133,7 +133,10 @@ def _text_contribution(c: CallRecord) -> dict[str, dict[str, Any]]:
     on = day(int(c.started_at))
     source = attribution.source_key(c.attribution, c.kind)
     vec: dict[str, Any] = {"texts": 1}
-    last, first = keys.aggregate_bucket("last", source, on, spam=False), keys.aggregate_bucket("first", source, on, spam=False)
+    last, first = (
+        keys.aggregate_bucket("last", source, on, spam=False),
+        keys.aggregate_bucket("first", source, on, spam=False),
+    )
     return {last: vec, first: vec}
 
 

@@ -97,9 +97,8 @@ def matches(c: CallRecord, filters: dict[str, str]) -> bool:
 def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Calls newest first within [from, to], filtered by channel or pool, answered/missed, and
     source, campaign, keyword, ad or landing page (``matches``)."""
-    allowed = {
-        "from", "to", "limit", "cursor", "channel_id", "pool_id", "answered", "format", "medium", *ATTRIBUTION_FILTERS
-    }
+    allowed = {"from", "to", "limit", "cursor", "channel_id", "pool_id", "answered", "format", *ATTRIBUTION_FILTERS}
+    allowed.add("medium")
     unknown = sorted(set(query) - allowed)
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
@@ -163,7 +162,9 @@ def list_texts(query: dict[str, str], *, ctx: RequestContext = SYSTEM) -> dict[s
     """``GET /v1/texts``: texts to tracking numbers, newest first: the calls' listing (range,
     filters, cursor) of the texts only."""
     if "medium" in query or "answered" in query or "format" in query:
-        raise BadRequest("unknown parameter(s): " + ", ".join(k for k in ("medium", "answered", "format") if k in query))
+        raise BadRequest(
+            "unknown parameter(s): " + ", ".join(k for k in ("medium", "answered", "format") if k in query)
+        )
     found = list_calls({**query, "medium": "text"}, ctx=ctx)
     return {"texts": found["calls"], "next_cursor": found["next_cursor"]}
 

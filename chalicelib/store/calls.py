@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import clock
@@ -430,11 +431,7 @@ def in_month(
     filtered by channel, pool, answered (``False``: not answered, unknown included) and medium
     (``"call"`` or ``"text"``; ``None``: both); and the key to resume from (``None`` at the
     month's end). Reads as many pages as ``limit`` needs."""
-    filt = None
-    if medium == "text":
-        filt = CallModel.medium == "text"
-    elif medium == "call":
-        filt = CallModel.medium.does_not_exist()
+    filt: Condition | None = None
     if channel_id:
         filt = CallModel.channel_id == channel_id
     if pool_id:
@@ -443,6 +440,9 @@ def in_month(
     if answered is not None:
         cond = CallModel.answered == True if answered else CallModel.answered != True  # noqa: E712
         filt = cond if filt is None else filt & cond
+    if medium in ("text", "call"):
+        is_text: Condition = CallModel.medium == "text" if medium == "text" else CallModel.medium.does_not_exist()
+        filt = is_text if filt is None else filt & is_text
     results = CallModel.month_index.query(
         month,
         CallModel.started_at.between(start_ms, end_ms),

@@ -19,7 +19,7 @@ from chalicelib.integrations.textback import sender
 from chalicelib.reports import aggregates
 from tests.integration.test_leases import SITE, leased, make_pool
 from tests.integration.test_textback import OPEN, missed_call
-from tests.support.alerts import SENDER, alerting, recipient, sent_emails, stub  # noqa: F401 (fixtures)
+from tests.support.alerts import SENDER, recipient, sent_emails
 from tests.support.env import body
 
 CALLER = "+14155550111"
@@ -73,6 +73,8 @@ def test_a_text_sent_twice_is_stored_once_attributed_to_its_channel_and_listed_a
     assert t["attribution"]["channel_name"] == "Joe's Plumbing" and t["source_name"] == "Joe's Plumbing"
     # And the calls API is as it was (no text in it) unless asked for both
     assert body(api.call("GET", "/v1/calls"))["calls"] == []
+    assert body(api.call("GET", f"/v1/calls?channel_id={t['channel_id']}&answered=false"))["calls"] == []
+    assert len(body(api.call("GET", f"/v1/texts?channel_id={t['channel_id']}"))["texts"]) == 1
     assert [c["sid"] for c in body(api.call("GET", "/v1/calls?medium=all"))["calls"]] == [t["sid"]]
     assert api.call("GET", "/v1/calls?medium=fax").status_code == 400
     assert api.call("GET", "/v1/texts?medium=call").status_code == 400
@@ -80,7 +82,9 @@ def test_a_text_sent_twice_is_stored_once_attributed_to_its_channel_and_listed_a
 
 def test_a_text_to_a_leased_pool_number_belongs_to_the_visit_that_held_it(api, phone, now):
     pool = make_pool(api, size=1)
-    got = leased(api, pool, page_url=f"{SITE}/?utm_source=google&utm_medium=cpc", utm={"source": "google", "medium": "cpc"})
+    got = leased(
+        api, pool, page_url=f"{SITE}/?utm_source=google&utm_medium=cpc", utm={"source": "google", "medium": "cpc"}
+    )
     now.advance(60)
     text(api, got["number"], "SM" + "2" * 32)
     [t] = body(api.call("GET", "/v1/texts"))["texts"]
@@ -150,9 +154,13 @@ def test_an_sms_recipient_gets_missed_call_alerts_by_text(alerting, phone, setti
     [sms] = phone.sent
     assert (sms["to"], sms["from"]) == ("+12025550188", "+12015550999")
     assert sms["body"].startswith("Missed call") and "/dashboard/calls/" in sms["body"]
-    assert api.call("POST", "/v1/alerts/recipients", {"name": "x", "channel": "sms", "phone": "nope"}).status_code == 400
     assert (
-        api.call("POST", "/v1/alerts/recipients", {"name": "x", "channel": "email", "phone": "+12025550188"}).status_code
+        api.call("POST", "/v1/alerts/recipients", {"name": "x", "channel": "sms", "phone": "nope"}).status_code == 400
+    )
+    assert (
+        api.call(
+            "POST", "/v1/alerts/recipients", {"name": "x", "channel": "email", "phone": "+12025550188"}
+        ).status_code
         == 400
     )
 

@@ -1,9 +1,9 @@
 """Alert recipients: who hears about what, on which channel, when, and how often.
 
 A recipient is one channel (an email address through SES, a Slack incoming webhook, a
-Telegram chat through a bot, or a phone by SMS through Twilio's Messages API) with the alerts it wants, its quiet hours, its limit and its
-summaries. Slack webhook URLs and Telegram bot tokens are secrets: they go to an SSM
-SecureString parameter (``ALERTS_SSM_PREFIX/<recipient id>``) and the API shows only a
+Telegram chat through a bot, or a phone by SMS through Twilio's Messages API) with the alerts it
+wants, its quiet hours, its limit and its summaries. Slack webhook URLs and Telegram bot tokens
+are secrets: they go to an SSM SecureString parameter (``ALERTS_SSM_PREFIX/<recipient id>``) and the API shows only a
 masked hint of them, never the value.
 """
 
