@@ -278,7 +278,9 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     if "text_forward" in fl:  # the default (emailed) is said by the form's hint; a choice made is said here
-        out.append({"title": "When someone texts the number", "steps": [{"when": "", "text": text_forward_words(line)}]})
+        out.append(
+            {"title": "When someone texts the number", "steps": [{"when": "", "text": text_forward_words(line)}]}
+        )
     return out
 
 
