@@ -185,3 +185,17 @@ def test_erasing_a_caller_takes_their_texts_words_too(api, phone):
     assert api.call("DELETE", "/v1/callers/%2B" + CALLER.lstrip("+")).status_code in (200, 202, 204)
     [t] = body(api.call("GET", "/v1/texts"))["texts"]
     assert t["caller"] is None and t["text"]["body"] is None
+
+
+def test_the_stream_carries_a_text_to_the_reports_and_the_forward_once(api, phone):
+    # Given a line that forwards texts by SMS
+    from tests.support.database import pump
+
+    number = line(api, text_forward="sms")
+    # When a text comes (twice, as a retried webhook) and the event pump runs the stream and the queue
+    for _ in range(2):
+        text(api, number, "SM" + "b" * 32)
+    pump().drain()
+    # Then it was forwarded once and counted once
+    assert [(s["to"], s["from"]) for s in phone.sent] == [(LINE_PHONE, number)]
+    assert body(api.call("GET", "/v1/reports/channels"))["total"]["texts"] == 1
