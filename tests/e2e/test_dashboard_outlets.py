@@ -359,6 +359,14 @@ def test_a_text_to_a_leased_pool_number_is_in_the_log_under_the_visits_source(da
     page.wait_for_url("**result=text**")
     expect(page.locator("tbody tr")).to_have_count(1)
     dash.check_page(page, "dashboard-calls-texts")
+    # ... and its page says it was a text, with its words and no recording
+    page.locator("tbody tr th a").click()
+    page.wait_for_url(f"**/dashboard/calls/{sent['message_sid']}")
+    expect(page.locator("#call-heading")).to_have_text("The text")
+    expect(page.locator("h1")).to_have_text(f"Text from {TEXTER_SHOWN}")
+    expect(page.locator(".story-grid")).to_contain_text("Do you fix boilers on Sundays?")
+    expect(page.locator("#recording")).to_have_count(0)
+    dash.check_page(page, "dashboard-text-story")
 
     # And the caller's page lists the text with its words
     page.goto(dashboard.url("/dashboard/callers?number=%2B" + TEXTER.lstrip("+")))
