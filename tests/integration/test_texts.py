@@ -58,17 +58,20 @@ def received(api: Any, sid: str) -> Event:
     return Event("evt_" + sid, "text.received", sid, 0, t)
 
 
-def test_a_text_sent_twice_is_stored_once_attributed_to_its_channel_and_listed_apart_from_calls(api, phone):
+def test_a_text_sent_twice_is_stored_once_attributed_to_its_channel_and_listed_apart_from_calls(api, phone, now):
     # Given a channel's number
     number = line(api)
-    # When Twilio delivers the same text twice (a retried webhook), with a picture
+    # When Twilio delivers the same text twice (a retried webhook, a minute later), with a picture
+    first = clock.iso(clock.now_ms())
     for _ in range(2):
         text(api, number, "SM" + "1" * 32, NumMedia="1")
+        now.advance(60)
     # Then one text is listed, with its words, the channel's attribution and the line's phone
     texts = body(api.call("GET", "/v1/texts"))["texts"]
     assert len(texts) == 1
     t = texts[0]
     assert t["medium"] == "text" and t["result"] == "text" and t["caller"] == CALLER and t["called"] == number
+    assert t["started_at"] == first  # the repeat wrote nothing
     assert t["text"] == {"body": "Do you fix boilers?", "media_count": 1}
     assert t["attribution"]["channel_name"] == "Joe's Plumbing" and t["source_name"] == "Joe's Plumbing"
     # And the calls API is as it was (no text in it) unless asked for both
