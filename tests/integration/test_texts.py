@@ -202,3 +202,26 @@ def test_the_stream_carries_a_text_to_the_reports_and_the_forward_once(api, phon
     # Then it was forwarded once and counted once
     assert [(s["to"], s["from"]) for s in phone.sent] == [(LINE_PHONE, number)]
     assert body(api.call("GET", "/v1/reports/channels"))["total"]["texts"] == 1
+
+
+def test_stir_verstat_costs_the_voice_webhook_no_request(api, phone, settings_env):
+    from bench.common import counting
+    from chalicelib.voice import blocklist
+    from tests.support.database import DDB_ENDPOINT
+
+    settings_env(SSM_ENDPOINT=DDB_ENDPOINT)  # the caller-hash key, read with the auth token, from moto
+    number = line(api)
+
+    def voice(i: int, **more: str) -> int:
+        params = {"CallSid": f"CA{i:032d}", "From": "+14155550111", "To": number, "CallStatus": "ringing", **more}
+        blocklist.clear_cache()
+        with counting() as counter:
+            assert api.twilio("/twilio/voice", params).status_code == 200
+        return counter.total
+
+    voice(1)  # warm: imports, caches
+    plain = [voice(i) for i in (2, 3)]
+    stirred = [voice(i, StirVerstat="TN-Validation-Passed-A") for i in (4, 5)]
+    assert plain == stirred and plain[0] > 0, (plain, stirred)
+    print("voice webhook requests", plain)
+    assert body(api.call("GET", f"/v1/calls/CA{5:032d}"))["stir_verstat"] == "TN-Validation-Passed-A"
