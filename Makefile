@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DDB_PORT ?= 8001
 API_PORT ?= 8000
 
-.PHONY: lock package rebuild-reports run test lint typecheck pytest unit bench sizing call text ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor
+.PHONY: lock package rebuild-reports run test lint typecheck pytest unit bench sizing call text ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor wordpress wordpress-test wordpress-zip
 
 # The venv is installed from the locks only, every file checked against its hash (`make lock` writes them).
 venv: $(VENV)/.installed
@@ -71,6 +71,22 @@ chromium:
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's wordpress, php-cli, php-mysql, mariadb-server and php-codesniffer for the WordPress plugin's
+# test (tests/e2e/test_wordpress.py): installed once (--no-install-recommends, about 20 s), then a no-op.
+wordpress:
+	@scripts/wordpress-deps.sh
+
+# The WordPress plugin's test alone: a real WordPress with its own MariaDB, the local stack, Chromium
+# (and axe-core from node_modules: `make node` first on a fresh checkout).
+wordpress-test: venv chromium wordpress
+	$(PY) -m pytest tests/e2e/test_wordpress.py -q --durations=5
+
+# The plugin as WordPress installs it: .local/calltracking-wordpress.zip (one `calltracking/` folder).
+wordpress-zip:
+	mkdir -p .local && rm -f .local/calltracking-wordpress.zip
+	cd integrations && rm -rf ../.local/wp-zip && mkdir -p ../.local/wp-zip && cp -r wordpress ../.local/wp-zip/calltracking
+	cd .local/wp-zip && zip -qr ../calltracking-wordpress.zip calltracking && echo ".local/calltracking-wordpress.zip"
+
 run: venv
 	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) DEMO=$(or $(DEMO),yes) scripts/run-local.sh
 
@@ -99,7 +115,7 @@ typecheck: venv
 
 # The three kinds (tests/unit, tests/integration, tests/e2e: pyproject's testpaths) in one run, so
 # xdist balances them over the two workers.
-pytest: venv node chromium
+pytest: venv node chromium wordpress
 	$(PY) -m pytest -n 2 --durations=20
 
 # The unit tests alone: no database, no network, no node or Chromium needed; seconds.

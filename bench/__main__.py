@@ -22,6 +22,8 @@ ALL = [
     "dashboard_setup",
     "alerts",
     "conversions",
+    "callcost",
+    "callerjobs",
 ]
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"
@@ -53,6 +55,15 @@ def _refresh_readme() -> None:
     table = "\n".join(lines)
     _replace(common.ROOT / "bench" / "README.md", START, END, table)
     _replace(common.ROOT / "README.md", "<!-- bench:start -->", "<!-- bench:end -->", table)
+    _replace(common.ROOT / "README.md", "<!-- cost:start -->", "<!-- cost:end -->", cost_table())
+
+
+def cost_table() -> str:
+    """The README's cost of a call: ``calltracking cost`` at its default volume, from these results."""
+    from calltracking_cli import cost
+
+    lines = cost.readme_table(common.RESULTS, common.ROOT)
+    return "\n".join(lines)
 
 
 def _replace(path: Path, start: str, end: str, text: str) -> None:

@@ -84,12 +84,13 @@ class RequestCounter:
 
 
 @contextmanager
-def counting() -> Iterator[RequestCounter]:
-    """Count every DynamoDB request PynamoDB sends while the block runs (all threads)."""
+def counting(counter: Any = None) -> Iterator[Any]:
+    """Count every DynamoDB request PynamoDB sends while the block runs (all threads), with
+    ``counter`` (a ``before-call`` hook; a ``RequestCounter`` by default)."""
     import botocore.session
     from pynamodb.connection import base
 
-    counter = RequestCounter()
+    counter = RequestCounter() if counter is None else counter
     original = base.get_session
 
     def session_with_hook() -> botocore.session.Session:

@@ -133,3 +133,47 @@ def stage_env(env: dict[str, str]) -> list[str]:
         for key, value in env.items()
         if PLACEHOLDER in value.upper()
     ]
+
+
+PACKAGE_PYTHON = (3, 11)  # the Lambda runtime the lock file, the package and its benchmarks are for
+
+
+def python_version(version: tuple[int, int]) -> list[str]:
+    """Chalice takes the Lambda runtime from the Python running it, and the package's bytecode and
+    pinned wheels are for ``PACKAGE_PYTHON``: deploying from another version would ship another runtime."""
+    if tuple(version) == PACKAGE_PYTHON:
+        return []
+    want = ".".join(map(str, PACKAGE_PYTHON))
+    return [
+        f"this is Python {version[0]}.{version[1]}; the package is built for Lambda's python{want}: "
+        f"make the venv with python{want} (Debian/Ubuntu: apt install python{want} python{want}-venv; "
+        f"then rm -rf .venv && make venv PYTHON=python{want})"
+    ]
+
+
+def twilio_account(kind: str) -> list[str]:
+    """Warnings about the Twilio account setup fetched (a suspended or closed one is refused when it is
+    fetched): a trial account works for trying it out but plays Twilio's notice to every caller and
+    can call only verified numbers, so the business's phone must be verified and real traffic wait."""
+    if kind.lower() != "trial":
+        return []
+    return [
+        "a Twilio trial account: callers hear Twilio's trial notice and calls can be forwarded only to "
+        "verified numbers; upgrade it (Twilio console -> Billing) before pointing real ads at it"
+    ]
+
+
+HOSTNAME = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def domain(value: str) -> list[str]:
+    """A custom domain for the API: a host name of yours (not a URL, not API Gateway's own)."""
+    if not value:
+        return []
+    if "://" in value or "/" in value:
+        return [f"the domain {value!r} is a host name, e.g. calls.example.com (no https://, no path)"]
+    if not HOSTNAME.fullmatch(value):
+        return [f"the domain {value!r} is not a host name such as calls.example.com"]
+    if value.endswith(".amazonaws.com"):
+        return [f"the domain {value!r} is AWS's: give a name of your own"]
+    return []

@@ -6,10 +6,16 @@ In order, each step safe to run again:
 2. create or update the CloudFormation stack from ``infra/tables.yaml`` (tables, stream,
    queues, bucket, alarms) and wait for it;
 3. put its outputs (stream ARN, queue names, bucket) into the stage's environment variables;
-4. ``chalice deploy`` (role, Lambda, API Gateway, event sources); a stage without a public URL
-   takes API Gateway's and is deployed again with it;
-5. replace each Lambda function's code with the optimized package (``calltracking_cli.package``),
-   because ``chalice deploy`` has no hook to ship compiled bytecode or a pruned botocore;
+4. build the optimized package (``calltracking_cli.package``: compiled bytecode, pruned botocore)
+   and run Chalice's own deployer with it (``calltracking_cli.chalice_trimmed``: its packager
+   swapped in-process), so the role, the functions, the event sources and the REST API are
+   Chalice's, the API and its URL never change, and every ``CreateFunction``/``UpdateFunctionCode``
+   carries the optimized package: no window in which Chalice's slower package serves. A stage
+   without a public URL takes API Gateway's and is deployed again with it. If Chalice fails, the
+   deploy stops, exits non-zero and says which code each function runs and that the API's last
+   deployment is the one serving;
+5. check each function runs exactly that zip (Lambda's ``CodeSha256``) and ship it where not
+   (a ``--chalice`` command that ignores the package, e.g. plain ``chalice``);
 6. set API Gateway's per-method throttling (``throttle.py``);
 7. re-point every number whose webhooks do not yet point at the public URL (each number
    remembers the URL it was pointed at, so a second run sends Twilio nothing).
@@ -24,6 +30,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +64,7 @@ def region_of(project: Project, stage: str, given: str | None) -> str:
 def preflight(project: Project, stage: str, region: str) -> list[str]:
     """Everything that keeps ``stage`` from being deployed, before anything is created."""
     found = checks.stage_name(stage, project.config().get("stages", {}).get(stage)) + checks.region(region)
+    found += checks.python_version((sys.version_info.major, sys.version_info.minor))
     try:
         env = project.stage_env(stage)
     except KeyError as exc:
@@ -170,16 +178,28 @@ def apply_outputs(project: Project, stage: str, outputs: dict[str, str]) -> bool
     return changed
 
 
-def chalice_deploy(project: Project, stage: str, region: str, command: str) -> dict[str, Any]:
-    """Run ``chalice deploy`` (or ``command``, e.g. a test's stand-in); returns .chalice/deployed/<stage>.json."""
+class ChaliceFailed(click.ClickException):
+    """``chalice deploy`` exited non-zero: what serves is said by ``serving``."""
+
+
+def chalice_deploy(
+    project: Project, stage: str, region: str, command: str, package_zip: Path | None = None
+) -> dict[str, Any]:
+    """Run ``chalice deploy`` (``command``: ``chalice_trimmed`` by default, a test's stand-in, or plain
+    ``chalice``), handing it the optimized package in ``CALLTRACKING_PACKAGE_ZIP``; returns
+    .chalice/deployed/<stage>.json."""
+    from calltracking_cli.chalice_trimmed import PACKAGE_ENV
+
     argv = [*shlex.split(command), "--project-dir", str(project.root), "deploy", "--stage", stage]
     click.echo("$ " + " ".join(argv))
     # Chalice reads AWS_DEFAULT_REGION, not AWS_REGION.
-    done = subprocess.run(argv, env={**os.environ, "AWS_DEFAULT_REGION": region}, check=False)
+    env = {**os.environ, "AWS_DEFAULT_REGION": region}
+    env.pop(PACKAGE_ENV, None)
+    if package_zip is not None:
+        env[PACKAGE_ENV] = str(package_zip)
+    done = subprocess.run(argv, env=env, check=False)
     if done.returncode != 0:
-        raise click.ClickException(
-            f"chalice deploy failed (exit {done.returncode}); the stack is in place, run deploy again"
-        )
+        raise ChaliceFailed(f"chalice deploy failed (exit {done.returncode}); the stack is in place")
     deployed = project.deployed(stage)
     if not deployed:
         raise click.ClickException(f"chalice deploy wrote no .chalice/deployed/{stage}.json")
@@ -190,23 +210,64 @@ def resources(deployed: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [r for r in deployed.get("resources", []) if r.get("resource_type") == kind]
 
 
+def build_package(project: Project, stage: str, region: str) -> Path:
+    """The optimized package for this stage, built once per content (``package.cached_build``)."""
+    from calltracking_cli import package
+
+    try:
+        return Path(package.cached_build(stage, project_dir=project.root, region=region).zip_path)
+    except package.PackageError as exc:
+        raise click.ClickException(f"the optimized package could not be built: {exc}") from None
+
+
+def code_sha(zip_path: Path) -> str:
+    """Lambda's ``CodeSha256`` of a zip: base64 of its SHA-256."""
+    return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
+
+
+def serving(session: Any, project: Project, stage: str, package_zip: Path | None) -> list[str]:
+    """What serves the stage now, one line per function and one for the API, for a failed deploy to say."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    name = f"{project.config().get('app_name', 'calltracking')}-{stage}"
+    ours = code_sha(package_zip) if package_zip is not None else None
+    lines = []
+    try:
+        pages = session.client("lambda").get_paginator("list_functions").paginate()
+        functions = [f for page in pages for f in page["Functions"]]
+    except (BotoCoreError, ClientError) as exc:
+        return [f"what serves could not be read: {exc}"]
+    for f in sorted(functions, key=lambda f: f["FunctionName"]):
+        if f["FunctionName"] != name and not f["FunctionName"].startswith(name + "-"):
+            continue
+        code = f.get("CodeSha256", "")
+        which = "this deploy's optimized package" if code == ours else "the code it ran before this deploy"
+        lines.append(f"{f['FunctionName']}: {which} (sha256 {code[:12]})")
+    if not lines:
+        lines.append(f"no function {name} exists: nothing serves this stage yet")
+    api = resources(project.deployed(stage) or {}, "rest_api")
+    if api:
+        lines.append(
+            f"API {api[0]['rest_api_id']}: its last complete deployment serves, at {api[0].get('rest_api_url', '')}"
+        )
+    else:
+        lines.append("no API was deployed for this stage yet")
+    return lines
+
+
 def ship_package(
     session: Any, project: Project, stage: str, region: str, deployed: dict[str, Any], *, delay: int
 ) -> int:
-    """Replace each Lambda function's code with the optimized package; returns how many were updated.
+    """Make sure each Lambda function runs the optimized package; returns how many had to be updated.
 
-    The package is built once per content (``package.cached_build``), and a function already
-    running exactly that zip (Lambda's ``CodeSha256``) is left alone, so a second deploy changes nothing.
+    ``chalice_trimmed`` already gave Chalice this zip, so normally every function runs it (Lambda's
+    ``CodeSha256``) and nothing is sent; a function that does not (a ``--chalice`` command that
+    ignores the package) is updated now.
     """
-    from calltracking_cli import package
-
     functions = resources(deployed, "lambda_function")
-    try:
-        built = package.cached_build(stage, project_dir=project.root, region=region)
-    except package.PackageError as exc:
-        raise click.ClickException(f"the optimized package could not be built: {exc}") from None
-    code = Path(built.zip_path).read_bytes()
-    sha = base64.b64encode(hashlib.sha256(code).digest()).decode()
+    zip_path = build_package(project, stage, region)
+    code = zip_path.read_bytes()
+    sha = code_sha(zip_path)
     client = session.client("lambda")
     updated = 0
     for function in functions:
@@ -223,6 +284,129 @@ def ship_package(
         f"({len(code) / 1e6:.1f} MB, sha256 {sha[:12]})"
     )
     return updated
+
+
+MIN_UNRESERVED = 100  # AWS keeps at least this much of an account's concurrency unreserved
+
+
+def concurrency_problem(want: int, unreserved: int | None, reserved_now: int) -> str | None:
+    """Why ``want`` concurrent executions cannot be reserved for the API function, or ``None``.
+
+    ``unreserved``: the account's ``UnreservedConcurrentExecutions`` (None: not readable), which
+    includes what this function reserves now (``reserved_now``) once that is released."""
+    if want <= 0 or unreserved is None:
+        return None
+    free = unreserved + reserved_now
+    if free - want < MIN_UNRESERVED:
+        return (
+            f"--api-concurrency {want}: the account has {free} concurrent executions to give and AWS keeps "
+            f"{MIN_UNRESERVED} unreserved; ask AWS for a higher Lambda concurrency quota, or reserve at most "
+            f"{max(0, free - MIN_UNRESERVED)} (0: none)"
+        )
+    return None
+
+
+def reserve_api_concurrency(session: Any, project: Project, stage: str, want: int | None) -> None:
+    """Write the API function's reserved concurrency into the stage's Chalice config (Chalice sets it on
+    every deploy, and removes it when the config has none), after checking the account can give it."""
+    if want is None:
+        return
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    name = f"{project.config().get('app_name', 'calltracking')}-{stage}"
+    client = session.client("lambda")
+    try:
+        unreserved: int | None = int(client.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"])
+    except (BotoCoreError, ClientError, KeyError):
+        unreserved = None
+    try:
+        reserved_now = int(client.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") or 0)
+    except (BotoCoreError, ClientError):
+        reserved_now = 0
+    problem = concurrency_problem(want, unreserved, reserved_now)
+    if problem:
+        raise click.ClickException(f"nothing was deployed: {problem}")
+    config = project.config()
+    functions = config["stages"][stage].setdefault("lambda_functions", {})
+    handler = functions.setdefault("api_handler", {})
+    if want > 0:
+        handler["reserved_concurrency"] = want
+    else:
+        handler.pop("reserved_concurrency", None)
+        if not handler:
+            functions.pop("api_handler")
+        if not functions:
+            config["stages"][stage].pop("lambda_functions")
+    project.write_config(config)
+    checked = "" if unreserved is not None else " (the account's quota could not be read: not checked)"
+    click.echo(f"API function: {want or 'no'} concurrent executions reserved{checked}")
+
+
+PREVIOUS_GRACE_SECONDS = 4 * 3600  # Twilio's longest call: its callbacks may still post to the old URL
+
+
+def switch_domain(session: Any, project: Project, stage: str, rest_api_id: str, api_stage: str) -> bool:
+    """Move the stage to its custom domain when it is ready; True when ``PUBLIC_BASE_URL`` changed.
+
+    Ready: the certificate issued (``setup --domain``), API Gateway's custom domain made with its
+    base path mapping, and the domain's CNAME to it visible through the resolver. Until then the
+    stage keeps its URL and this says what is missing. At the switch the old URL goes to
+    ``PREVIOUS_BASE_URLS``, so Twilio's requests still signed for it are accepted.
+    """
+    from calltracking_cli import domain as custom
+
+    settings = project.deploy_settings(stage)
+    name, arn = settings.get("domain"), settings.get("certificate_arn")
+    if not name or not arn:
+        return False
+    env = project.stage_env(stage)
+    status, _ = custom.certificate(session, arn)
+    if status != "ISSUED":
+        click.echo(f"domain: the certificate for {name} is {status}; the stage keeps {env.get('PUBLIC_BASE_URL')}")
+        return False
+    target = custom.ensure_api_domain(session, name, arn, rest_api_id, api_stage)
+    new = custom.base_url(name)
+    if env.get("PUBLIC_BASE_URL") == new:
+        return False
+    if not custom.visible(target):
+        click.echo(
+            f"domain: add the DNS record {target.line()}, then deploy again; until then the stage keeps "
+            f"{env.get('PUBLIC_BASE_URL')}"
+        )
+        return False
+    config = project.config()
+    stage_env = config["stages"][stage]["environment_variables"]
+    old = str(stage_env.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    previous = [u for u in str(stage_env.get("PREVIOUS_BASE_URLS") or "").split(",") if u.strip()]
+    stage_env["PREVIOUS_BASE_URLS"] = ",".join(dict.fromkeys([*previous, *([old] if old else [])]))
+    stage_env["PUBLIC_BASE_URL"] = new
+    project.write_config(config)
+    project.write_deploy_settings(stage, {**project.deploy_settings(stage), "switched_at": int(time.time())})
+    click.echo(
+        f"domain: {name} is ready: PUBLIC_BASE_URL is {new}; Twilio's requests signed for {old} are "
+        "accepted until every number is re-pointed and its calls are over"
+    )
+    return True
+
+
+def clear_previous_urls(project: Project, stage: str, now: float) -> bool:
+    """Forget the URLs before a switch once every number was re-pointed after it and Twilio's longest
+    call has had time to end; True when the stage's environment changed."""
+    settings = project.deploy_settings(stage)
+    config = project.config()
+    stage_env = config["stages"][stage]["environment_variables"]
+    if not stage_env.get("PREVIOUS_BASE_URLS"):
+        return False
+    switched, repointed = settings.get("switched_at"), settings.get("repointed_at")
+    if not switched or not repointed or repointed < switched or now - switched < PREVIOUS_GRACE_SECONDS:
+        return False
+    stage_env["PREVIOUS_BASE_URLS"] = ""
+    project.write_config(config)
+    click.echo(
+        "domain: every number points at the new URL and the calls of the switch are over: "
+        "the old URL's signatures are no longer accepted"
+    )
+    return True
 
 
 def repoint_numbers(project: Project, stage: str, region: str, *, force: bool = False) -> int:
@@ -269,8 +453,8 @@ def first_admin(project: Project, stage: str, region: str, admin_email: str | No
 @click.option(
     "--chalice",
     "chalice_command",
-    default=str(Path(sys.executable).parent / "chalice"),
-    help="the chalice command (default: the one next to this Python)",
+    default=f"{sys.executable} -m calltracking_cli.chalice_trimmed",
+    help="the chalice command (default: Chalice's deployer handed the optimized package)",
 )
 @click.option(
     "--leases-rate",
@@ -280,6 +464,13 @@ def first_admin(project: Project, stage: str, region: str, admin_email: str | No
     help="POST /v1/leases: requests per second across the API",
 )
 @click.option("--leases-burst", type=int, default=throttle.DEFAULT_BURST, show_default=True)
+@click.option(
+    "--api-concurrency",
+    type=click.IntRange(min=0),
+    default=None,
+    help="reserve this many concurrent executions for the API function (Twilio's webhooks, the dashboard); "
+    "0 removes the reservation; default: leave it as it is",
+)
 @click.option("--skip-package", is_flag=True, help="leave chalice's own (slower to start) package in place")
 @click.option("--repoint-all", is_flag=True, help="re-point every number, even those this stage pointed here")
 @click.option(
@@ -301,6 +492,7 @@ def deploy(
     chalice_command: str,
     leases_rate: float,
     leases_burst: int,
+    api_concurrency: int | None,
     skip_package: bool,
     repoint_all: bool,
     migrate_minutes: float,
@@ -323,7 +515,17 @@ def deploy(
     if apply_outputs(project, stage, outputs):
         click.echo(".chalice/config.json: the stack's stream, queues and bucket are in the stage's environment")
 
-    deployed = chalice_deploy(project, stage, chosen, chalice_command)
+    def run_chalice() -> dict[str, Any]:
+        zip_path = None if skip_package else build_package(project, stage, chosen)
+        try:
+            return chalice_deploy(project, stage, chosen, chalice_command, zip_path)
+        except ChaliceFailed as exc:
+            what = "\n  ".join(serving(session, project, stage, zip_path))
+            raise ChaliceFailed(f"{exc.message}. What serves now:\n  {what}\nFix the cause and deploy again.") from None
+
+    clear_previous_urls(project, stage, time.time())
+    reserve_api_concurrency(session, project, stage, api_concurrency)
+    deployed = run_chalice()
     api = resources(deployed, "rest_api")
     api_url = str(api[0]["rest_api_url"]).rstrip("/") if api else ""
     if not project.stage_env(stage).get("PUBLIC_BASE_URL") and api_url:
@@ -331,12 +533,20 @@ def deploy(
         config["stages"][stage]["environment_variables"]["PUBLIC_BASE_URL"] = api_url
         project.write_config(config)
         click.echo(f"PUBLIC_BASE_URL is API Gateway's: {api_url}; deploying again so the app knows it")
-        deployed = chalice_deploy(project, stage, chosen, chalice_command)
+        deployed = run_chalice()
 
     if skip_package:
         click.echo("package: skipped (--skip-package): the functions run chalice's own package")
     else:
         ship_package(session, project, stage, chosen, deployed, delay=max(1, wait_delay // 5))
+
+    if api and switch_domain(
+        session, project, stage, api[0]["rest_api_id"], project.stage(stage).get("api_gateway_stage", "api")
+    ):
+        click.echo("deploying again so the app knows its new URL")
+        deployed = run_chalice()
+        if not skip_package:
+            ship_package(session, project, stage, chosen, deployed, delay=max(1, wait_delay // 5))
 
     if api:
         api_stage = project.stage(stage).get("api_gateway_stage", "api")
@@ -346,6 +556,8 @@ def deploy(
 
     moved = repoint_numbers(project, stage, chosen, force=repoint_all)
     click.echo(f"numbers: {moved} re-pointed at {project.stage_env(stage).get('PUBLIC_BASE_URL')}")
+    if project.stage_env(stage).get("PREVIOUS_BASE_URLS"):
+        project.write_deploy_settings(stage, {**project.deploy_settings(stage), "repointed_at": int(time.time())})
     # The code now live reads both shapes, so the data moves after it, while calls go on.
     if migrate_minutes > 0:
         schema = run_migrations(project, stage, migrate_minutes)

@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from calltracking_cli.output import columns, echo_json, show
-from calltracking_cli.project import LOCAL, Project, run_on_stage
+from calltracking_cli.project import LOCAL, Project, run_audited, run_on_stage
 
 stage_option = click.option("--stage", default=LOCAL, show_default=True, help="whose tables")
 json_option = click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
@@ -30,6 +30,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="print JSON i
 def _run(project: Project, stage: str, action: Callable[[Any], Any]) -> Any:
     """``action(apikeys module)`` against the stage's tables (see ``run_on_stage``)."""
     return run_on_stage(project, stage, "chalicelib.access.apikeys", action, show_table=True)
+
+
+def _change(project: Project, stage: str, action: Callable[[Any, Any], Any]) -> Any:
+    """``action(apikeys module, ctx)``: a change, audited as the CLI's (see ``run_audited``)."""
+    return run_audited(project, stage, "chalicelib.access.apikeys", action, show_table=True)
 
 
 def _table(keys: list[dict[str, Any]]) -> None:
@@ -62,7 +67,7 @@ def keys() -> None:
 @click.pass_obj
 def create(project: Project, name: str, scope: str, stage: str, as_json: bool) -> None:
     """Make a key and print it (once)."""
-    made = _run(project, stage, lambda apikeys: apikeys.create(name, scope))
+    made = _change(project, stage, lambda apikeys, ctx: apikeys.create(name, scope, ctx=ctx))
     if as_json:
         echo_json(made)
     else:
@@ -91,7 +96,7 @@ def revoke(project: Project, key_id: str, stage: str, as_json: bool) -> None:
     key_id = key_id.strip()
     if key_id.startswith("ct_"):
         key_id = key_id[3:].split("_", 1)[0]
-    gone = _run(project, stage, lambda apikeys: apikeys.revoke(key_id))
+    gone = _change(project, stage, lambda apikeys, ctx: apikeys.revoke(key_id, ctx=ctx))
     if as_json:
         echo_json(gone)
     else:

@@ -21,6 +21,8 @@ COMMANDS = {
     "users": "calltracking_cli.users",
     "migrate": "calltracking_cli.migrate",
     "callers": "calltracking_cli.callers",
+    "cost": "calltracking_cli.cost",
+    "restore": "calltracking_cli.restore",
 }
 
 
@@ -50,6 +52,9 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, project_dir: Path) -> None:
     """Call tracking: set up and deploy a stage, see what is deployed, manage numbers and API keys."""
     root = project_dir.resolve()
+    from calltracking_cli import awscalls
+
+    awscalls.install_from_env()
     # chalicelib and scripts are imported from the checkout, as `chalice deploy` does.
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from calltracking_cli.project import LOCAL, Project, run_on_stage
+from calltracking_cli.project import LOCAL, Project, run_audited, run_on_stage
 
 stage_option = click.option("--stage", default=LOCAL, show_default=True)
 
@@ -21,6 +21,11 @@ stage_option = click.option("--stage", default=LOCAL, show_default=True)
 def _run(project: Project, stage: str, action: Callable[[Any], Any]) -> Any:
     """``action(numbers module)`` against the stage's tables (see ``run_on_stage``)."""
     return run_on_stage(project, stage, "chalicelib.numbers", action, show_table=False)
+
+
+def _change(project: Project, stage: str, action: Callable[[Any, Any], Any]) -> Any:
+    """``action(numbers module, ctx)``: a change, audited as the CLI's (see ``run_audited``)."""
+    return run_audited(project, stage, "chalicelib.numbers", action, show_table=False)
 
 
 @click.group()
@@ -57,7 +62,7 @@ def buy(
         }.items()
         if v
     }
-    click.echo(json.dumps(_run(project, stage, lambda n: n.provision(body)), indent=2))
+    click.echo(json.dumps(_change(project, stage, lambda n, ctx: n.provision(body, ctx=ctx)), indent=2))
 
 
 @numbers.command(name="list")
@@ -84,4 +89,4 @@ def list_(project: Project, include_released: bool, stage: str) -> None:
 @click.pass_obj
 def release(project: Project, number: str, stage: str) -> None:
     """Give a number back to the carrier (its calls stay)."""
-    click.echo(json.dumps(_run(project, stage, lambda n: n.release(number)), indent=2))
+    click.echo(json.dumps(_change(project, stage, lambda n, ctx: n.release(number, ctx=ctx)), indent=2))

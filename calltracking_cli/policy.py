@@ -192,6 +192,37 @@ def problems(stage: str) -> list[str]:
     return found
 
 
+DEPLOYER = ROOT / "infra" / "deployer-policy.json"
+
+
+def deployer(*, account: str, region: str) -> dict[str, Any]:
+    """The deployer policy (``infra/deployer-policy.json``: what a person or CI running ``setup``,
+    ``deploy``, ``status`` and the data commands needs) for one account and region."""
+    if not ACCOUNT.fullmatch(account):
+        raise ValueError(f"{account!r} is not a 12-digit AWS account id")
+    if not REGION.fullmatch(region):
+        raise ValueError(f"{region!r} is not an AWS region")
+    text = DEPLOYER.read_text().replace("REGION", region).replace("ACCOUNT", account)
+    policy: dict[str, Any] = json.loads(text)
+    return policy
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), value, re.I) is not None
+
+
+def allows(policy: dict[str, Any], action: str) -> bool:
+    """Whether some statement of ``policy`` allows ``action`` (actions only: the resources are each
+    statement's scope, checked by the deploy tests running against names the stage owns)."""
+    for statement in policy["Statement"]:
+        if statement.get("Effect") != "Allow":
+            continue
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        if any(_matches(a, action) for a in actions):
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -203,7 +234,16 @@ def main(argv: list[str] | None = None) -> None:
     check.add_argument("--stage", required=True)
     sync_cmd = sub.add_parser("sync", help="write the integrations' declared statements into the stage's policy")
     sync_cmd.add_argument("--stage", required=True)
+    dep = sub.add_parser("deployer", help="print the deployer's IAM policy for an account and region")
+    dep.add_argument("--account", required=True)
+    dep.add_argument("--region", required=True)
     args = parser.parse_args(argv)
+    if args.cmd == "deployer":
+        try:
+            print(json.dumps(deployer(account=args.account, region=args.region), indent=2))
+        except ValueError as exc:
+            sys.exit(str(exc))
+        return
     if args.cmd == "sync":
         written = sync(args.stage)
         print(

@@ -199,3 +199,38 @@ def run_on_stage(project: Project, stage: str, module: str, action: Callable[[An
             return action(importlib.import_module(module))
         except ApiError as exc:
             raise click.ClickException(exc.message) from None
+
+
+_identity: list[str] = []  # the AWS identity of this run's credentials, asked once
+
+
+def aws_identity() -> str:
+    """The ARN the credentials of this run are (STS GetCallerIdentity, once per run), or
+    ``unknown`` when STS cannot say (no credentials: nothing else would work either)."""
+    if not _identity:
+        from chalicelib.core import aws  # inside the stage's environment: its region and endpoint
+        from chalicelib.core.settings import get_settings
+
+        try:
+            arn = aws.client("sts", aws.patient(), endpoint=get_settings().dynamodb_endpoint).get_caller_identity()
+            _identity.append(str(arn["Arn"]))
+        except Exception:  # an audit line must not stop the owner's command
+            _identity.append("unknown")
+    return _identity[0]
+
+
+def run_audited(
+    project: Project, stage: str, module: str, action: Callable[[Any, Any], Any], *, show_table: bool
+) -> Any:
+    """``run_on_stage`` for a command that changes something: ``action(module, ctx)`` with the
+    CLI's context (``core.context.cli_context``: ``cli:<AWS identity>``), and the audit log's
+    writer installed, so the change is stored as the API's and the dashboard's are (``log_change``)."""
+
+    def audited(found: Any) -> Any:
+        from chalicelib import audit  # inside the stage's environment: its tables
+        from chalicelib.core.context import cli_context
+
+        audit.install()
+        return action(found, cli_context(aws_identity()))
+
+    return run_on_stage(project, stage, module, audited, show_table=show_table)

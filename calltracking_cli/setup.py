@@ -34,6 +34,7 @@ class Answers:
     subaccount_sid: str
     table_prefix: str
     alerts_from: str = ""  # the SES sender of alert and summary emails; empty: no email alerts yet
+    domain: str = ""  # a custom domain for the API (calls.example.com); empty: API Gateway's URL
 
     def problems(self, existing: dict[str, Any] | None = None) -> list[str]:
         """What to fix; ``existing``: the stage's entry in .chalice/config.json, if it has one."""
@@ -47,6 +48,8 @@ class Answers:
         found += checks.region(self.region)
         found += checks.email(self.alarm_email)
         found += checks.email(self.alerts_from, name="the alerts' sender")
+        found += checks.python_version((sys.version_info.major, sys.version_info.minor))
+        found += checks.domain(self.domain)
         if not checks.STAGE.fullmatch(self.table_prefix.rstrip("-").replace("-", "")):
             found.append(f"the table prefix {self.table_prefix!r} must be lowercase letters, digits and '-'")
         return found
@@ -158,10 +161,21 @@ def run(project: Project, answers: Answers) -> None:
         token = str(getattr(account, "auth_token", "") or "")
         if checks.auth_token(token):
             raise click.ClickException("nothing was changed: Twilio did not give the subaccount's auth token")
+    warnings = checks.twilio_account(str(getattr(account, "type", "") or ""))
     click.echo(f"Twilio account {account.sid} ({account.friendly_name or 'no name'}): credentials accepted")
+    for warning in warnings:
+        click.echo(f"warning: {warning}")
+
+    from botocore.exceptions import BotoCoreError, ClientError
 
     session = boto3.session.Session(region_name=answers.region)
-    aws_account = session.client("sts").get_caller_identity()["Account"]
+    try:
+        aws_account = session.client("sts").get_caller_identity()["Account"]
+    except (BotoCoreError, ClientError) as exc:
+        raise click.ClickException(
+            f"nothing was changed: AWS did not accept the credentials ({exc}); set AWS_PROFILE or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for an identity with infra/deployer-policy.json"
+        ) from None
     click.echo(f"AWS account {aws_account}, region {answers.region}")
 
     policy = policy_tool.scope(
@@ -197,17 +211,41 @@ def run(project: Project, answers: Answers) -> None:
     config = project.config()
     config.setdefault("stages", {})[answers.stage] = stage_entry(project, answers, account_sid=str(account.sid))
     project.write_config(config)
-    project.write_deploy_settings(
-        answers.stage,
-        {
-            "region": answers.region,
-            "aws_account": aws_account,
-            "alarm_email": answers.alarm_email,
-            "stack_name": f"{answers.table_prefix}infra",
-        },
-    )
+    recorded = {
+        **project.deploy_settings(answers.stage),  # a custom domain's certificate and switch are kept
+        "region": answers.region,
+        "aws_account": aws_account,
+        "alarm_email": answers.alarm_email,
+        "stack_name": f"{answers.table_prefix}infra",
+    }
+    if answers.domain:
+        recorded.update(custom_domain(session, answers.domain))
+    project.write_deploy_settings(answers.stage, recorded)
     click.echo(f".chalice/config.json: stage {answers.stage} (tables {answers.table_prefix}*)")
     click.echo(f"next: calltracking deploy --stage {answers.stage}")
+
+
+def custom_domain(session: Any, name: str) -> dict[str, str]:
+    """Request (or find) the domain's regional certificate and print the DNS record that validates it."""
+    import time
+
+    from calltracking_cli import domain as custom
+
+    arn = custom.request_certificate(session, name)
+    status, record = custom.certificate(session, arn)
+    for _ in range(10):  # ACM takes a moment to name the validation record
+        if record is not None:
+            break
+        time.sleep(1)
+        status, record = custom.certificate(session, arn)
+    click.echo(f"domain {name}: certificate {status.lower().replace('_', ' ')} ({arn})")
+    if status != "ISSUED":
+        if record is not None:
+            click.echo(f"  add this DNS record at your DNS provider: {record.line()}")
+        click.echo(
+            "  calltracking status says when it is issued; then calltracking deploy moves the stage to the domain"
+        )
+    return {"domain": name, "certificate_arn": arn}
 
 
 @click.command()
@@ -226,6 +264,7 @@ def run(project: Project, answers: Answers) -> None:
 @click.option("--alarm-email", envvar="ALARM_EMAIL", help="who gets the alarms (optional)")
 @click.option("--alerts-from", envvar="ALERTS_FROM_EMAIL", help="the verified SES sender of alert emails (optional)")
 @click.option("--table-prefix", default=None, help="default: calltracking-<stage>-")
+@click.option("--domain", default="", help="a custom domain for the API, e.g. calls.example.com (optional)")
 @click.pass_obj
 def setup(
     project: Project,
@@ -240,6 +279,7 @@ def setup(
     alarm_email: str | None,
     alerts_from: str | None,
     table_prefix: str | None,
+    domain: str,
 ) -> None:
     """Check and write a deployed stage's settings: Twilio credentials (tried against Twilio), SSM
     secrets, the stage in .chalice/config.json and its IAM policy file. Asks for what is missing."""
@@ -254,5 +294,6 @@ def setup(
         alerts_from=_ask(alerts_from, "Sender of alert emails, a verified SES identity (optional)", optional=True),
         subaccount_sid=subaccount_sid.strip(),
         table_prefix=table_prefix or f"calltracking-{stage}-",
+        domain=domain.strip().lower().rstrip("."),
     )
     run(project, answers)

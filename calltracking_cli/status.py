@@ -103,6 +103,13 @@ class Facts:
     migration_pending: bool = False
     misdirected: list[str] | None = None
     caller_key: bool | None = None  # the caller-hash key's SSM parameter exists (None: not a deployed stage's)
+    domain: str | None = None  # setup --domain's custom domain
+    certificate: str | None = None  # its certificate's status (ISSUED, PENDING_VALIDATION...)
+    validation_record: str | None = None  # the DNS record that validates it
+    validation_visible: bool | None = None  # the resolver sees that record
+    domain_record: str | None = None  # the domain's CNAME to API Gateway (once the custom domain exists)
+    domain_visible: bool | None = None
+    previous_urls: list[str] = field(default_factory=list)  # still accepted: the URLs before the switch
 
 
 @dataclass(frozen=True)
@@ -149,7 +156,62 @@ def problems_of(facts: Facts) -> list[Problem]:
         found.append(Problem("schema", f"schema {facts.schema}", "run calltracking migrate"))
     for line in facts.misdirected or []:
         found.append(Problem("numbers", f"not pointing here: {line}", "run calltracking deploy --repoint-all"))
+    found += _domain_problems(facts)
     return found
+
+
+def _domain_problems(facts: Facts) -> list[Problem]:
+    """Where the custom domain stands, while it is not yet the stage's URL."""
+    if not facts.domain or facts.public_url == f"https://{facts.domain}":
+        return []
+    name = facts.domain
+    if facts.certificate == "PENDING_VALIDATION":
+        seen = "visible; ACM checks it within about 30 minutes" if facts.validation_visible else "not visible yet"
+        return [
+            Problem(
+                "domain",
+                f"the certificate for {name} waits for its DNS record ({seen})",
+                f"add {facts.validation_record or 'the record setup printed'} at your DNS provider",
+            )
+        ]
+    if facts.certificate != "ISSUED":
+        return [Problem("domain", f"the certificate for {name} is {facts.certificate}", "run setup --domain again")]
+    if facts.domain_record is None:
+        return [
+            Problem("domain", f"the certificate for {name} is issued", "run calltracking deploy to make the domain")
+        ]
+    if not facts.domain_visible:
+        return [
+            Problem(
+                "domain",
+                f"{name} does not point at API Gateway yet",
+                f"add {facts.domain_record}, then run calltracking deploy",
+            )
+        ]
+    return [Problem("domain", f"{name} is ready", "run calltracking deploy to move the stage to it")]
+
+
+def domain_facts(session: Any, facts: Facts, settings: dict[str, Any]) -> None:
+    """Fill the custom domain's facts: its certificate, its records and what the resolver sees."""
+    from calltracking_cli import domain as custom
+
+    facts.domain = settings.get("domain") or None
+    arn = settings.get("certificate_arn")
+    if not facts.domain or not arn:
+        return
+    status, record = custom.certificate(session, arn)
+    facts.certificate = status
+    if record is not None:
+        facts.validation_record = record.line()
+        facts.validation_visible = custom.visible(record)
+    apigw = session.client("apigateway")
+    try:
+        target = apigw.get_domain_name(domainName=facts.domain)["regionalDomainName"]
+    except apigw.exceptions.NotFoundException:
+        return
+    record = custom.Record(facts.domain, "CNAME", target)
+    facts.domain_record = record.line()
+    facts.domain_visible = custom.visible(record)
 
 
 def gather(project: Project, stage: str, region: str) -> Facts:
@@ -163,6 +225,8 @@ def gather(project: Project, stage: str, region: str) -> Facts:
     api = resources(project.deployed(stage), "rest_api")
     facts = Facts(stage, region, name, stack_status, outputs, api[0]["rest_api_url"] if api else None)
     facts.public_url = env.get("PUBLIC_BASE_URL") or None
+    facts.previous_urls = [u for u in str(env.get("PREVIOUS_BASE_URLS") or "").split(",") if u.strip()]
+    domain_facts(session, facts, project.deploy_settings(stage))
     with stage_environment(project, stage, extra={"AWS_REGION": region, "AWS_DEFAULT_REGION": region}):
         from chalicelib.core.settings import get_settings
         from chalicelib.integrations.wiring import settings_problems
@@ -187,6 +251,10 @@ def show(facts: Facts, found: list[Problem]) -> None:
         click.echo(f"             {key} = {facts.outputs[key]}")
     click.echo(f"API        {facts.api_url or 'not deployed'}")
     click.echo(f"public URL {facts.public_url or '(not set)'}")
+    if facts.domain:
+        click.echo(f"domain     {facts.domain}: certificate {facts.certificate}")
+    if facts.previous_urls:
+        click.echo(f"also       {', '.join(facts.previous_urls)} (Twilio's requests signed for it are accepted)")
     if facts.dead_letters is not None:
         click.echo(f"dead letters {facts.dead_letters} in the events dead-letter queue")
         click.echo(f"parked     {facts.parked} stream record(s) (GET /v1/events/parked)")

@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from calltracking_cli.output import columns, echo_json, show
-from calltracking_cli.project import LOCAL, Project, run_on_stage
+from calltracking_cli.project import LOCAL, Project, run_audited, run_on_stage
 
 stage_option = click.option("--stage", default=LOCAL, show_default=True, help="whose tables")
 json_option = click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
@@ -30,6 +30,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="print JSON i
 def _run(project: Project, stage: str, action: Callable[[Any], Any]) -> Any:
     """``action(users module)`` against the stage's tables (see ``run_on_stage``)."""
     return run_on_stage(project, stage, "chalicelib.dashboard.users", action, show_table=True)
+
+
+def _change(project: Project, stage: str, action: Callable[[Any, Any], Any]) -> Any:
+    """``action(users module, ctx)``: a change, audited as the CLI's (see ``run_audited``)."""
+    return run_audited(project, stage, "chalicelib.dashboard.users", action, show_table=True)
 
 
 def _password(email: str, generate: bool, password_stdin: bool) -> tuple[str | None, bool]:
@@ -76,11 +81,11 @@ def create(
         raise click.UsageError("--generate and --password-stdin exclude each other")
     chosen, made_up = _password(email, generate, password_stdin)
 
-    def add(module: Any) -> tuple[dict[str, Any], str]:
+    def add(module: Any, ctx: Any) -> tuple[dict[str, Any], str]:
         password = chosen if chosen is not None else module.generate_password()
-        return module.create_user(email, role, password), password
+        return module.create_user(email, role, password, ctx=ctx), password
 
-    made, password = _run(project, stage, add)
+    made, password = _change(project, stage, add)
     if as_json:
         echo_json({**made, "password": password} if made_up else made)
         return
@@ -100,7 +105,7 @@ def list_(project: Project, stage: str, as_json: bool) -> None:
 
 
 def _set_disabled(project: Project, stage: str, email: str, disabled: bool, as_json: bool) -> None:
-    changed = _run(project, stage, lambda module: module.set_disabled(email, disabled))
+    changed = _change(project, stage, lambda module, ctx: module.set_disabled(email, disabled, ctx=ctx))
     show(changed, as_json, lambda c: click.echo(f"{c['email']} is {'disabled' if c['disabled'] else 'active'}"))
 
 
@@ -131,6 +136,6 @@ def enable(project: Project, email: str, stage: str, as_json: bool) -> None:
 @click.pass_obj
 def unlock(project: Project, email: str, stage: str, as_json: bool) -> None:
     """Clear a user's failed sign-ins, so they may sign in again at once from any address."""
-    done = _run(project, stage, lambda module: module.unlock(email))
+    done = _change(project, stage, lambda module, ctx: module.unlock(email, ctx=ctx))
     cleared = "{email} can sign in again ({cleared} sign-in counters cleared)"
     show(done, as_json, lambda d: click.echo(cleared.format(**d)))

@@ -37,6 +37,13 @@ def by_site_key(site_key: str) -> Pool:
     return pool
 
 
+def public_view(site_key: str) -> dict[str, object]:
+    """What anyone holding a site key may read (it is in the site's pages): the number the script
+    replaces and the sites it may run on, so a CMS plugin can show the owner what to expect."""
+    pool = by_site_key(site_key)
+    return {"site_key": pool.site_key, "original_number": pool.original_number, "allowed_origins": pool.allowed_origins}
+
+
 def forget(site_key: str) -> None:
     _cache.pop(site_key)
 

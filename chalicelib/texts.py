@@ -19,7 +19,7 @@ from typing import Any
 from twilio.twiml.messaging_response import MessagingResponse
 
 from chalicelib import calls
-from chalicelib.core import clock
+from chalicelib.core import callerkeys, clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
@@ -95,6 +95,8 @@ def received(params: dict[str, str], *, ctx: RequestContext = SYSTEM) -> str:
     said = keyword(params.get("Body"))
     if caller and said:
         texts.set_opted_out(caller, said == "stop", clock.now_ms(), ctx=ctx)
+        if said == "start":  # a STOP kept by keyed hash after an erasure goes too
+            texts.set_opted_out(callerkeys.caller_hash(caller), False, clock.now_ms(), ctx=ctx)
         logger.info("a caller texted a keyword", keyword=said)
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
     if sid:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 DEFAULT_ACCOUNT = "default"
 
-Kind = Literal["api_key", "user", "twilio", "site", "system"]
+Kind = Literal["api_key", "user", "twilio", "site", "system", "cli"]
 Scope = Literal["read", "write", "admin"]
 # What each scope allows, cumulative: write reads too, admin writes too.
 SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
@@ -56,6 +56,13 @@ class RequestContext:
 
 SYSTEM = RequestContext(kind="system", actor="system", scopes=scopes_up_to("admin"))
 TWILIO = RequestContext(kind="twilio", actor="twilio", scopes=frozenset({"write"}))
+
+
+def cli_context(identity: str) -> RequestContext:
+    """The owner's command-line tool, as who made a change: ``cli:`` and the AWS identity its
+    credentials are (STS GetCallerIdentity's ARN, asked once per run), so the audit log says
+    which person or role ran ``calltracking`` (``calltracking_cli.project.run_audited``)."""
+    return RequestContext(kind="cli", actor=f"cli:{identity}", scopes=scopes_up_to("admin"))
 
 
 # --- reaching a request's context -----------------------------------------------------------------

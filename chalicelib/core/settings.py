@@ -128,6 +128,10 @@ def parse_url(raw: str) -> str:
     return raw.strip().rstrip("/")
 
 
+def parse_url_list(raw: str) -> tuple[str, ...]:
+    return tuple(u.strip().rstrip("/") for u in raw.split(",") if u.strip())
+
+
 def parse_upper(raw: str) -> str:
     return raw.upper()
 
@@ -277,6 +281,14 @@ class Settings(NamedTuple):
         "the route path, never the Host header",
         shown="— (required)",
     )
+    previous_base_urls: tuple[str, ...] = _core(
+        "PREVIOUS_BASE_URLS",
+        "",
+        parse_url_list,
+        "public URLs this deployment had before (a custom domain's switch): Twilio signatures made for them "
+        "are accepted too until every number is re-pointed (`deploy` sets and clears it)",
+        shown="empty",
+    )
     default_region: str = _core("DEFAULT_REGION", "US", parse_upper, "country for phone numbers typed without `+`")
     # Everything but Twilio's webhooks (management API, lease endpoint, background work) may wait and retry longer.
     store_connect_timeout: float = _core(
@@ -315,6 +327,14 @@ class Settings(NamedTuple):
         int,
         "recordings are deleted (S3 and Twilio) this long after the call, sooner than the call itself (0: kept "
         "as long as the call)",
+        when="blank",
+    )
+    caller_job_threshold: int = _core(
+        "CALLER_JOB_THRESHOLD",
+        "200",
+        int,
+        "a caller with more calls than this is exported or erased by a background job (`GET`/`DELETE "
+        "/v1/callers/{number}` answer 202 with the job to follow); fewer are done within the request",
         when="blank",
     )
     audit_retention_days: int = _core(
@@ -573,6 +593,13 @@ class Settings(NamedTuple):
     )
     recording_url_seconds: int = _recordings(
         "RECORDING_URL_SECONDS", "300", int, "how long a presigned playback URL works", when="blank"
+    )
+    recording_link_days: int = _recordings(
+        "RECORDING_LINK_DAYS",
+        "30",
+        int,
+        "how long a signed player link sent to a CRM works (its users listen without a sign-in; 1 to 400)",
+        when="blank",
     )
 
     dashboard_idle_minutes: int = _dashboard(

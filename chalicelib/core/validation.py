@@ -142,6 +142,25 @@ def display(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+def number_forms(number: str) -> tuple[str, ...]:
+    """The ways a text may hold an E.164 number: itself, its digits, and its national, international
+    and E.164 formats with their digits run together (for finding a caller in free text: answers,
+    notes). Only forms of 7+ digits, so a short run of digits never matches everything."""
+    import phonenumbers  # lazily, as in e164()
+
+    found = {number, number.lstrip("+")}
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return tuple(sorted(found))
+    fmt = phonenumbers.PhoneNumberFormat
+    for style in (fmt.NATIONAL, fmt.INTERNATIONAL, fmt.E164):
+        shown = phonenumbers.format_number(parsed, style)
+        found.add(shown)
+        found.add("".join(c for c in shown if c.isdigit()))
+    return tuple(sorted(f for f in found if sum(c.isdigit() for c in f) >= 7))
+
+
 def typed(number: str | None) -> str:
     """A stored E.164 number as the owner would type it back into a form: national when it is of
     ``DEFAULT_REGION`` (``(202) 555-0144``), else international (``+44 20 7946 0958``), so that

@@ -213,7 +213,7 @@ def _remember_address(email: str, where: str | None) -> None:
         accounts.drop_sign_in_addresses(email, stale)
 
 
-def unlock(email: str) -> dict[str, Any]:
+def unlock(email: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """Clear every sign-in lock of a user: the failure counts of their email and of their email
     from each address (the per-address counts are shared with other emails and stay); 404 if
     there is no such user.
@@ -224,7 +224,9 @@ def unlock(email: str) -> dict[str, Any]:
     address = normalise_email(email)
     if get_user(address) is None:
         raise NotFound(f"no user {address}")
-    return {"email": address, "cleared": signin_limits.unlock(address)}
+    cleared = signin_limits.unlock(address)
+    log_change(ctx, "users.unlock", email=address)
+    return {"email": address, "cleared": cleared}
 
 
 # --- changes an admin (or the user) makes from the dashboard ---------------------------------------

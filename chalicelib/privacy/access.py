@@ -22,19 +22,26 @@ from chalicelib.store import calls as store_calls
 
 
 def held(raw: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
-    """What we hold about the caller ``raw`` (any phone format ``phonenumbers`` reads)."""
+    """What we hold about the caller ``raw`` (any phone format ``phonenumbers`` reads), within this
+    call (``privacy.jobs`` builds the same document in chunks for a caller with many calls)."""
     number = e164(unquote(raw), "number")  # a path parameter may still be percent-encoded
-    hashes = callerkeys.caller_hashes(number)
     found = store_calls.batch_get(store_calls.sids_of_caller(number, ctx=ctx), ctx=ctx)
     listed = sorted(found.values(), key=lambda c: -int(c.started_at or 0))
+    log_change(ctx, "callers.access", calls=len(listed))  # never the number
+    return document(number, [calls.to_dict(c) for c in listed], ctx=ctx)
+
+
+def document(number: str, listed: list[dict[str, Any]], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    """The access answer: the caller's calls (as ``calls.to_dict`` gives them, newest first) and
+    everything else held about them."""
+    hashes = callerkeys.caller_hashes(number)
     _, first = callers.first_touch_of([*hashes, number], ctx=ctx)
     waiting = [w for w in callbacks.all_waiting(ctx=ctx) if w.caller == number]
     erased = callers.erased_at(hashes, ctx=ctx)
     integrations = {i.name: registry.load(i.export)(number, ctx) for i in wiring.INTEGRATIONS if i.export}
-    log_change(ctx, "callers.access", calls=len(listed))  # never the number
     return {
         "number": number,
-        "calls": [calls.to_dict(c) for c in listed],
+        "calls": listed,
         "first_touch": first,
         "call_back": [{"call_sid": w.call_sid, "missed_calls": w.missed_calls} for w in waiting],
         "erased_at": clock.iso(erased) if erased else None,

@@ -28,6 +28,7 @@ from chalicelib.core.observability import logger
 from chalicelib.core.telephony import get_provider
 from chalicelib.core.validation import e164
 from chalicelib.integrations import registry, wiring
+from chalicelib.privacy import erasurelog
 from chalicelib.recordings import archive
 from chalicelib.reports import aggregates
 from chalicelib.store import callbacks, callers, leases
@@ -66,33 +67,81 @@ def _delete_recording(c: store_calls.CallRecord) -> None:
             raise
 
 
-def erase(raw: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
-    """Erase the caller ``raw`` (any phone format ``phonenumbers`` reads) everywhere; what was done."""
-    number = e164(unquote(raw), "number")  # a path parameter may still be percent-encoded
-    hashes = callerkeys.caller_hashes(number)
-    now = clock.now_ms()
-    erased = 0
-    twilio_left = 0
-    for sid in store_calls.sids_of_caller(number, ctx=ctx):
+def erase_call(call: store_calls.CallRecord, now: int, *, ctx: RequestContext = SYSTEM) -> tuple[bool, bool]:
+    """One call of the caller erased: its recording (S3, Twilio), its visit's session and lease
+    start, then the call anonymised and its aggregates synced. ``(anonymised now, recording left at
+    Twilio)``; ``(False, False)`` for a call already erased."""
+    if call.erased_at:
+        return False, False
+    twilio_left = False
+    try:
+        _delete_recording(call)
+    except Exception:
+        twilio_left = True
+    attribution = call.attribution or {}
+    session = attribution.get("session_id")
+    if isinstance(session, str) and session:
+        leases.delete_session(session)  # the visit: visitor id, source, page views
+        lease_start = attribution.get("lease_started_at")
+        if call.called and isinstance(lease_start, (int, float)):
+            leases.forget_lease(call.called, int(lease_start), session)  # the lease history's start of that visit
+    after = store_calls.anonymise(
+        call.call_sid, cut_attribution(call.attribution), cut_touch(call.first_touch), now, ctx=ctx
+    )
+    if after is not None:
+        aggregates.sync(after)  # the caller leaves the unique-caller sets; the counts stay
+    return after is not None, twilio_left
+
+
+def erase_page(sids: list[str], now: int, *, ctx: RequestContext = SYSTEM) -> tuple[int, int]:
+    """The calls ``sids`` erased (each read consistently first); ``(erased, recordings left at Twilio)``."""
+    erased = twilio_left = 0
+    for sid in sids:
         call = store_calls.get(sid, consistent=True, ctx=ctx)
-        if call is None or call.erased_at:
+        if call is None:
             continue
-        try:
-            _delete_recording(call)
-        except Exception:
-            twilio_left += 1
-        session = (call.attribution or {}).get("session_id")
-        if isinstance(session, str) and session:
-            leases.delete_session(session)  # the visit: visitor id, source, page views
-        after = store_calls.anonymise(sid, cut_attribution(call.attribution), cut_touch(call.first_touch), now, ctx=ctx)
-        if after is not None:
-            erased += 1
-            aggregates.sync(after)  # the caller leaves the unique-caller sets; the counts stay
-    callers.forget([*hashes, number], ctx=ctx)
+        done, left = erase_call(call, now, ctx=ctx)
+        erased += int(done)
+        twilio_left += int(left)
+    return erased, twilio_left
+
+
+def forget_caller(number: str, now: int, erased: int, *, ctx: RequestContext = SYSTEM) -> dict[str, int]:
+    """What an erasure does once the calls are anonymised: the first-touch items, the call-back
+    entry, each integration's ``erase`` hook, access documents left in the bucket, the tombstone
+    (keyed hash only); each integration's count."""
+    hashes = callerkeys.caller_hashes(number)
     callbacks.delete(number, ctx=ctx)
-    hooks = {i.name: int(registry.load(i.erase)(number, ctx)) for i in wiring.INTEGRATIONS if i.erase}
+    hooks = forget_elsewhere(number, ctx=ctx)
     callers.tombstone(hashes[0], erased, now, ctx=ctx)
+    return hooks
+
+
+def forget_elsewhere(number: str, *, ctx: RequestContext = SYSTEM) -> dict[str, int]:
+    """The caller's first-touch items, each integration's ``erase`` hook, their access documents."""
+    hashes = callerkeys.caller_hashes(number)
+    callers.forget([*hashes, number], ctx=ctx)
+    hooks = {i.name: int(registry.load(i.erase)(number, ctx)) for i in wiring.INTEGRATIONS if i.erase}
+    erasurelog.delete_documents(hashes)
+    return hooks
+
+
+def erase(raw: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    """Erase the caller ``raw`` (any phone format ``phonenumbers`` reads) everywhere, within this
+    call (``privacy.jobs`` runs it in chunks for a caller with many calls); what was done."""
+    number = e164(unquote(raw), "number")  # a path parameter may still be percent-encoded
+    now = clock.now_ms()
+    sids = store_calls.sids_of_caller(number, ctx=ctx)
+    caller_hash = callerkeys.caller_hash(number)
+    erasurelog.write(caller_hash, now, sids, part=0)  # first: a restore between here and the end still finds them
+    erased, twilio_left = erase_page(sids, now, ctx=ctx)
+    hooks = forget_caller(number, now, erased, ctx=ctx)
+    erasurelog.write(caller_hash, now, [], part=1, erased_calls=erased)
     log_change(ctx, "callers.erase", calls=erased)  # never the number: the audit log keeps no caller
+    return answer(erased, now, hooks, twilio_left)
+
+
+def answer(erased: int, now: int, hooks: dict[str, int], twilio_left: int) -> dict[str, Any]:
     return {
         "erased_calls": erased,
         "erased_at": clock.iso(now),

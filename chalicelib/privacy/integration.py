@@ -15,7 +15,32 @@ INTEGRATION = Integration(
             local_seconds=3600,
             description="numbers masked after CALLER_MASK_DAYS; recordings deleted after RECORDING_RETENTION_DAYS",
         ),
+        ScheduleDecl(
+            "caller_jobs",
+            1,
+            "chalicelib.privacy.jobs:run",
+            local_seconds=2,
+            description="a chunk of each running access or erasure job of a caller with many calls",
+        ),
     ),
     routes="chalicelib.privacy.routes",
+    iam=(
+        {
+            "Sid": "CallersObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": [
+                "arn:aws:s3:::{prefix}recordings/erasures/*",
+                "arn:aws:s3:::{prefix}recordings/callers/*",
+            ],
+        },
+        {
+            "Sid": "CallersObjectsList",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::{prefix}recordings"],
+            "Condition": {"StringLike": {"s3:prefix": ["erasures/*", "callers/*"]}},
+        },
+    ),
     scopes=(("/v1/callers", "admin", "admin"),),
 )

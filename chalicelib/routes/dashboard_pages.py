@@ -22,7 +22,7 @@ from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
     from chalicelib import business, callback_dial
-    from chalicelib.dashboard import breakdown, callers, logpage, overview, setup, story, web
+    from chalicelib.dashboard import breakdown, callers, listen, logpage, overview, setup, story, web
     from chalicelib.integrations.conversions import pages as conversions
     from chalicelib.recordings import playback
     from chalicelib.reports import outcomes
@@ -32,6 +32,7 @@ else:  # dashboard only: loaded on its first request (see lazy_module)
     callers = lazy_module("chalicelib.dashboard.callers")
     callback_dial = lazy_module("chalicelib.callback_dial")
     logpage = lazy_module("chalicelib.dashboard.logpage")
+    listen = lazy_module("chalicelib.dashboard.listen")
     overview = lazy_module("chalicelib.dashboard.overview")
     story = lazy_module("chalicelib.dashboard.story")
     setup = lazy_module("chalicelib.dashboard.setup")
@@ -238,6 +239,19 @@ def call_recording(sid: str) -> Response:
     req = bp.current_request
     web.require(req)
     return json_response(playback.link(sid), headers={"Cache-Control": "no-store"})
+
+
+# A signed, expiring link to one recording (a CRM's users have no sign-in): chalicelib/dashboard/listen.py
+
+
+@bp.route("/dashboard/listen/{sid}", methods=["GET"])
+def listen_page(sid: str) -> Response:
+    return listen.page(bp.current_request, sid)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/listen/{sid}/recording", methods=["GET"])
+def listen_recording(sid: str) -> Response:
+    return listen.recording(bp.current_request, sid)  # type: ignore[no-any-return]
 
 
 # --- the ad platforms (calls as conversions): chalicelib/integrations/conversions/pages.py ----------

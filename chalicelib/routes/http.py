@@ -26,7 +26,7 @@ from chalicelib.store import connections
 __all__ = ["Headers", "caller", "json_response", "middleware", "query", "twiml"]
 
 # Routes anyone may call; every other /v1/ route needs an API key.
-PUBLIC_PREFIXES = ("/twilio/", "/ct.js", "/v1/leases", "/demo")
+PUBLIC_PREFIXES = ("/twilio/", "/ct.js", "/v1/leases", "/v1/sites/", "/demo")
 
 
 def _needs_key(resource_path: str) -> bool:

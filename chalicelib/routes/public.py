@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib import site
+from chalicelib import site, sites
 from chalicelib.core.context import attach
 from chalicelib.leasing import endpoint
 from chalicelib.routes.http import json_response
@@ -25,6 +25,12 @@ def lease() -> Response:
         on_context=lambda ctx: attach(req.context, ctx),
     )
     return json_response(answer, 200, headers)
+
+
+@bp.route("/v1/sites/{site_key}", methods=["GET"])
+def site_info(site_key: str) -> Response:
+    """A pool's public face by its site key: its original number and allowed sites (CMS plugins' status)."""
+    return json_response(sites.public_view(site_key))
 
 
 @bp.route("/ct.js", methods=["GET"])

@@ -62,6 +62,18 @@ def erased_caller(caller_hash: str) -> Key:
     return Key(f"ERASED#{caller_hash}", "tombstone")
 
 
+CALLER_JOBS_PK = "CALLERJOBS"  # one item per access or erasure job (``store.callerjobs``), sk = its id
+
+
+def caller_job(job_id: str) -> Key:
+    return Key(CALLER_JOBS_PK, job_id)
+
+
+def caller_job_running(kind: str, caller_hash: str) -> Key:
+    """The one running job of ``kind`` for a caller, by keyed hash: a replayed request finds it."""
+    return Key(f"CALLERJOB#{kind}#{caller_hash}", "running")
+
+
 def schema_version() -> Key:
     """The counters table's schema version and its running migration (``store.migrations``)."""
     return Key("SCHEMA", "version")

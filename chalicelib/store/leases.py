@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import MapAttribute
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
@@ -600,3 +600,22 @@ def end_if_too_long(number: str, session_id: str, now_ms: int, max_ms: int) -> b
 def delete_session(session_id: str) -> None:
     """Erasure: the visit (visitor id, source, page views) of an erased caller's call. One DeleteItem."""
     SessionModel(session_id).delete()
+
+
+def forget_lease(number: str, started_at: int, session_id: str) -> bool:
+    """Erasure: the lease start of ``session_id`` on ``number`` at ``started_at`` deleted, and the
+    next start's pointer back to it (``prev_session_id``) removed; its ``prev_ended_at`` stays, as
+    it is only a time. Whether a start was deleted. One conditional DeleteItem, one Query, at
+    most one UpdateItem."""
+    try:
+        LeaseModel(number, started_at).delete(condition=LeaseModel.session_id == session_id)
+    except DeleteError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    nxt = start_after(number, started_at)
+    if nxt is not None and nxt.prev_session_id == session_id:
+        LeaseModel(number, nxt.started_at).update(
+            actions=[LeaseModel.prev_session_id.remove()], condition=LeaseModel.number.exists()
+        )
+    return True

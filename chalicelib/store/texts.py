@@ -47,3 +47,22 @@ def opted_out(caller: str, *, ctx: RequestContext = SYSTEM) -> bool:
     except CounterModel.DoesNotExist:
         return False
     return True
+
+
+def text_backs_of(caller: str, *, ctx: RequestContext = SYSTEM) -> list[dict[str, str]]:
+    """The text-backs claimed for ``caller`` still kept: each window and call. One Query."""
+    key = keys.text_back_sent(caller, "")
+    return [{"window": i.sk, "call_sid": str((i.data or {}).get("call_sid", ""))} for i in CounterModel.query(key.pk)]
+
+
+def forget_caller(caller: str, *, ctx: RequestContext = SYSTEM) -> int:
+    """Erasure: the text-back claims and the STOP kept under ``caller``; how many items went.
+    One Query, one DeleteItem each."""
+    gone = 0
+    for sent in text_backs_of(caller, ctx=ctx):
+        CounterModel(*keys.text_back_sent(caller, sent["window"])).delete()
+        gone += 1
+    if opted_out(caller, ctx=ctx):
+        CounterModel(*keys.text_opt_out(caller)).delete()
+        gone += 1
+    return gone

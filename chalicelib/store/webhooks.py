@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,3 +146,49 @@ def delivery_event(endpoint_id: str, delivery_id: str) -> dict[str, Any] | None:
         return None
     event = (item.data or {}).get("event")
     return event if isinstance(event, dict) else None
+
+
+def _carries(value: Any, forms: tuple[str, ...]) -> bool:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return any(f in text for f in forms)
+
+
+def deliveries_of_caller(forms: tuple[str, ...], *, ctx: RequestContext = SYSTEM) -> list[dict[str, Any]]:
+    """Every delivery (event kept to send again) whose event carries one of ``forms`` of a caller's
+    number, with its endpoint: what was sent where, for a caller's access request."""
+    found = []
+    for endpoint in list_endpoints(ctx=ctx):
+        for item in CounterModel.query(f"HOOK#{endpoint.id}#messages"):
+            event = (item.data or {}).get("event")
+            if isinstance(event, dict) and _carries(event, forms):
+                found.append(
+                    {
+                        "endpoint_id": endpoint.id,
+                        "url": endpoint.settings.get("url"),
+                        "delivery_id": item.sk,
+                        "event_id": event.get("id"),
+                        "type": event.get("type"),
+                        "call_sid": event.get("call_sid"),
+                        "attempts": int(item.attempts or 0),
+                    }
+                )
+    return found
+
+
+def scrub_caller(forms: tuple[str, ...], *, ctx: RequestContext = SYSTEM) -> int:
+    """A caller erased: every delivery whose kept event carries the number is deleted (it is never
+    sent again: ``resend`` answers 404), and every logged answer of a receiver that echoed the
+    number loses its body. How many items were changed."""
+    changed = 0
+    for endpoint in list_endpoints(ctx=ctx):
+        for item in CounterModel.query(f"HOOK#{endpoint.id}#messages"):
+            if _carries((item.data or {}).get("event"), forms):
+                item.delete()
+                changed += 1
+        for item in CounterModel.query(keys.webhook_attempts(endpoint.id)):
+            record = dict(item.data or {})
+            if record.get("response") and _carries(record["response"], forms):
+                record["response"] = "(removed: the caller was erased)"
+                item.update(actions=[CounterModel.data.set(record)])
+                changed += 1
+    return changed

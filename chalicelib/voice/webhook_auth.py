@@ -1,8 +1,10 @@
 """Twilio webhook requests: the form body, checked against ``X-Twilio-Signature``.
 
 The URL that is signed is the configured ``PUBLIC_BASE_URL`` plus the route path, never
-one rebuilt from the Host header (which a caller controls). Blank values are kept:
-Twilio signs them.
+one rebuilt from the Host header (which a caller controls). While a deployment moves to a new
+URL (a custom domain), numbers not yet re-pointed still post to the old one: a signature made
+for one of ``PREVIOUS_BASE_URLS`` is accepted too, until ``deploy`` has re-pointed every number
+and clears the list. Blank values are kept: Twilio signs them.
 """
 
 from __future__ import annotations
@@ -50,9 +52,13 @@ def verified_form(path: str, raw: bytes | str | None, signature: str | None) -> 
     params = parse_form(raw)
     if not signature:
         raise Forbidden("missing X-Twilio-Signature")
-    url = get_settings().public_base_url + path
-    # RequestValidator compares in constant time.
-    if not RequestValidator(twilio_auth_token()).validate(url, params, signature):
+    s = get_settings()
+    validator = RequestValidator(twilio_auth_token())
+    # RequestValidator compares in constant time; each base URL is tried (the list is short, and
+    # which one matched says nothing a caller could use).
+    if not any(
+        validator.validate(base + path, params, signature) for base in (s.public_base_url, *s.previous_base_urls)
+    ):
         raise Forbidden("X-Twilio-Signature does not match this request")
     return params
 

@@ -47,6 +47,7 @@ TOKEN = "0123456789abcdef0123456789abcdef"
 PUBLIC_URL = "https://calls.acme.example.com/api"
 OLD_URL = "https://old-calls.acme.example.com/api"
 FORWARD_TO = "+12025550123"
+AWS_CALLS = "aws-calls.log"
 FAKE_CHALICE = f"{sys.executable} {ROOT / 'tests' / 'support' / 'fake_chalice.py'}"
 
 
@@ -115,7 +116,13 @@ def project(tmp_path: Path) -> Path:
 
 
 def run(
-    project: Path, aws: str, twilio: type[Proxy], *args: str, region: bool = True, token: str = TOKEN
+    project: Path,
+    aws: str,
+    twilio: type[Proxy],
+    *args: str,
+    region: bool = True,
+    token: str = TOKEN,
+    extra: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The CLI as a process; ``token`` is on its stdin, which ``setup --auth-token-stdin`` reads."""
     env = {
@@ -128,9 +135,12 @@ def run(
         "SSM_READ_TIMEOUT": "10",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # every AWS action the CLI (and Chalice's deployer under it) makes: held to the deployer policy
+        "CALLTRACKING_AWS_CALL_LOG": str(project / AWS_CALLS),
     }
     if region:
         env["AWS_DEFAULT_REGION"] = REGION
+    env.update(extra or {})
     return subprocess.run(
         [sys.executable, "-m", "calltracking_cli", "--project-dir", str(project), *args],
         capture_output=True,
@@ -140,6 +150,17 @@ def run(
         timeout=300,
         input=token + "\n",
     )
+
+
+def assert_the_deployer_policy_allows_every_action(project: Path) -> None:
+    """Every AWS action the CLI made (setup, deploy with Chalice's deployer, status) is one that
+    infra/deployer-policy.json allows: the policy an owner gives the person or CI that deploys."""
+    from calltracking_cli import awscalls, policy
+
+    made = awscalls.read(str(project / AWS_CALLS))
+    assert len(made) > 10, made
+    doc = policy.deployer(account="123456789012", region=REGION)
+    assert sorted(a for a in made if not policy.allows(doc, a)) == []
 
 
 def setup_args(**override: str) -> list[str]:
@@ -263,8 +284,8 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     ddb = _numbers_table(aws)
     assert "calltracking-acme-numbers" in ddb.list_tables()["TableNames"]
 
-    # and the function runs the optimized package, not the stand-in's code
-    assert "package: 1 of 1 function(s) updated" in done.stdout, done.stdout
+    # and the function runs the optimized package, handed to chalice's deployer: nothing to replace after it
+    assert "package: 0 of 1 function(s) updated" in done.stdout, done.stdout
     lam = boto3.client("lambda", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
     shipped = lam.get_function_configuration(FunctionName=f"calltracking-{STAGE}")
     assert shipped["CodeSize"] > 1_000_000
@@ -325,15 +346,25 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     assert twilio.seen == []
     assert "numbers: 0 re-pointed" in done.stdout and "up to date" in done.stdout
     assert "sign in as an admin (owner@acme.example.com)" in done.stdout
-    # chalice deploy uploads its own package on every run, so the optimized one (built once, cached)
-    # goes back on; what runs is the optimized package again.
-    assert "package: 1 of 1 function(s) updated" in done.stdout
+    # chalice deploy uploads a package on every run: the optimized one (built once, cached), so the
+    # function never ran anything else and nothing is replaced after it.
+    assert "package: 0 of 1 function(s) updated" in done.stdout
     assert lam.get_function_configuration(FunctionName=f"calltracking-{STAGE}")["CodeSha256"] == shipped["CodeSha256"]
     # (moto's create_deployment, which the stand-in calls on every run as Chalice does, resets the
     # stage's methodSettings, where AWS keeps them; so deploy sets them again here, and they hold.)
     settings = apigw.get_stage(restApiId=api_id, stageName="api")["methodSettings"]
     assert settings["~1v1~1leases/POST"]["throttlingRateLimit"] == 50.0
     assert settings["~1v1~1leases/POST"]["throttlingBurstLimit"] == 100
+
+    # When: chalice fails after the function's code is uploaded (as it would at a later API Gateway step)
+    done = run(project, aws, twilio, *deploy, extra={"FAKE_CHALICE_FAIL": "after-lambda"})
+    # Then: deploy exits non-zero and says what serves: the optimized package, the API's last deployment
+    assert done.returncode != 0, done.stdout + done.stderr
+    said = done.stdout + done.stderr
+    assert "chalice deploy failed (exit 1)" in said and "What serves now:" in said, said
+    assert f"calltracking-{STAGE}: this deploy's optimized package (sha256 {shipped['CodeSha256'][:12]})" in said
+    assert f"API {api_id}: its last complete deployment serves" in said
+    assert lam.get_function_configuration(FunctionName=f"calltracking-{STAGE}")["CodeSha256"] == shipped["CodeSha256"]
 
     # status: what is deployed, the dead-letter queue's depth, parked records, the numbers at Twilio
     sqs = boto3.client("sqs", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
@@ -363,6 +394,7 @@ def test_setup_then_deploy_creates_the_stack_repoints_numbers_once_and_is_idempo
     ssm.delete_parameter(Name=f"/calltracking/{STAGE}/caller-pepper")
     said = json.loads(run(project, aws, twilio, "status", "--stage", STAGE, "--json").stdout)
     assert [p["kind"] for p in said["problems"]] == ["dead_letters", "caller_key"]
+    assert_the_deployer_policy_allows_every_action(project)
 
 
 def test_a_subaccount_whose_token_twilio_does_not_give_is_refused(project, aws, twilio):
@@ -428,3 +460,98 @@ def test_setup_of_a_client_on_a_subaccount_stores_the_subaccounts_sid_and_token(
     ssm = boto3.client("ssm", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
     token = ssm.get_parameter(Name=f"/calltracking/{STAGE}/twilio-auth-token", WithDecryption=True)["Parameter"]
     assert token["Value"] == SUB_TOKEN
+
+
+def test_chalices_own_deployer_uploads_only_the_optimized_package(project, aws, twilio):
+    """The default ``--chalice``: Chalice's real deployer, its packager swapped for the optimized zip.
+
+    Against moto it makes the role and every function, then fails at API Gateway (moto cannot import
+    Chalice's Swagger 2.0): a real failure after the functions' step, which deploy must report."""
+    from calltracking_cli import package
+
+    assert run(project, aws, twilio, *setup_args()).returncode == 0
+    done = run(project, aws, twilio, "deploy", "--stage", STAGE, "--wait-delay", "1")
+    said = done.stdout + done.stderr
+    assert done.returncode != 0 and "What serves now:" in said, said
+    zip_path = Path(package.cached_build(STAGE, project_dir=project, region=REGION).zip_path)
+    sha = base64.b64encode(__import__("hashlib").sha256(zip_path.read_bytes()).digest()).decode()
+    lam = boto3.client("lambda", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    functions = [f for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(f"calltracking-{STAGE}")]
+    # every function Chalice made (the API handler, the schedules, the stream and queue consumers) was
+    # created with the optimized package: CreateFunction never carried Chalice's own
+    assert len(functions) >= 3, [f["FunctionName"] for f in functions]
+    assert {f["CodeSha256"] for f in functions} == {sha}
+    for f in functions:
+        assert f"{f['FunctionName']}: this deploy's optimized package" in said
+    assert "no API was deployed for this stage yet" in said
+    assert_the_deployer_policy_allows_every_action(project)
+
+
+@pytest.fixture
+def aws_issuing(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server issuing a requested certificate 10 s after it is asked (AWS: once DNS validates)."""
+    monkeypatch.setenv("MOTO_ACM_VALIDATION_WAIT", "10")
+    proc, endpoint = servers.start_dynamodb()
+    yield endpoint
+    servers.stop(proc)
+
+
+def test_a_custom_domain_moves_the_stage_without_refusing_a_call(project, aws_issuing, twilio):
+    import time
+
+    from tests.support.dns_stub import DnsStub
+
+    aws, name = aws_issuing, "calls.acme.example.com"
+    dns = DnsStub()
+    extra = {"CALLTRACKING_DNS_SERVER": dns.address}
+    deploy = ["deploy", "--stage", STAGE, "--chalice", FAKE_CHALICE, "--wait-delay", "1"]
+    # Given: setup with a domain requests its certificate and prints the record that validates it
+    done = run(project, aws, twilio, *setup_args(), "--domain", name, extra=extra)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"domain {name}: certificate pending validation" in done.stdout
+    assert "add this DNS record at your DNS provider: " in done.stdout
+    # and status says the certificate waits for it (a problem: exit 1)
+    said = json.loads(run(project, aws, twilio, "status", "--stage", STAGE, "--json", extra=extra).stdout)
+    assert said["facts"]["certificate"] == "PENDING_VALIDATION" and said["facts"]["validation_visible"] is False
+    assert [p["kind"] for p in said["problems"] if p["kind"] == "domain"] == ["domain"]
+
+    # When: the certificate is issued and deploy runs before the domain's own record exists
+    acm = boto3.client("acm", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    arn = acm.list_certificates()["CertificateSummaryList"][0]["CertificateArn"]
+    for _ in range(30):
+        if acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "ISSUED":
+            break
+        time.sleep(0.5)
+    done = run(project, aws, twilio, *deploy, extra=extra)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Then: API Gateway's domain is made and mapped, and the stage keeps its URL until DNS points there
+    apigw = boto3.client(
+        "apigateway", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t"
+    )
+    target = apigw.get_domain_name(domainName=name)["regionalDomainName"]
+    deployed = json.loads((project / ".chalice" / "deployed" / f"{STAGE}.json").read_text())
+    api_id = next(r for r in deployed["resources"] if r["resource_type"] == "rest_api")["rest_api_id"]
+    assert [(m["restApiId"], m["stage"]) for m in apigw.get_base_path_mappings(domainName=name)["items"]] == [
+        (api_id, "api")
+    ]
+    assert f"domain: add the DNS record {name} CNAME {target}, then deploy again" in done.stdout
+    env = json.loads((project / ".chalice" / "config.json").read_text())["stages"][STAGE]["environment_variables"]
+    assert env["PUBLIC_BASE_URL"] == OLD_URL
+
+    # When: the record is there and deploy runs again
+    dns.records[name] = target
+    twilio.seen.clear()
+    done = run(project, aws, twilio, *deploy, extra=extra)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Then: the stage's URL is the domain, the old one is still accepted, the app is deployed with both
+    env = json.loads((project / ".chalice" / "config.json").read_text())["stages"][STAGE]["environment_variables"]
+    assert env["PUBLIC_BASE_URL"] == f"https://{name}" and env["PREVIOUS_BASE_URLS"] == OLD_URL
+    lam = boto3.client("lambda", endpoint_url=aws, region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t")
+    live = lam.get_function_configuration(FunctionName=f"calltracking-{STAGE}")["Environment"]["Variables"]
+    assert live["PUBLIC_BASE_URL"] == f"https://{name}" and live["PREVIOUS_BASE_URLS"] == OLD_URL
+    assert (
+        f"domain: {name} is ready" in done.stdout
+        and f"next: open the dashboard, https://{name}/dashboard" in done.stdout
+    )
+    # (status has nothing to say about a domain that is the stage's URL: tests/unit/test_custom_domain.py)
+    dns.close()

@@ -43,51 +43,39 @@ def stack(chromium: Any, receivers: Any, crms: Any) -> Iterator[dash.Dashboard]:
         running.stop()
 
 
-def _check(page: Any, name: str) -> None:
-    for width in dash.WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900 if width > 600 else 844})
-        dash.axe_check(page, name=f"{name} at {width} px")
-        wide = page.evaluate("document.documentElement.scrollWidth")
-        assert wide <= width, f"{name} scrolls sideways at {width} px ({wide} px wide)"
-    page.set_viewport_size({"width": 1280, "height": 900})
-    dash.capture(page, name)
+_check = dash.check_page
 
 
 def test_an_admin_makes_and_tests_a_meta_and_a_metrica_destination(stack: dash.Dashboard, receivers: Any) -> None:
     meta, metrica = receivers
     page = stack.signed_in("admin").new_page()
-    page.goto(stack.url("/dashboard/conversions"))
     # Meta: the dataset id, a test event code and the access token; a rule sending Lead
-    page.select_option("#platform", "meta")
-    page.fill("#name", "Meta ads")
-    page.fill("#s-meta-pixel_id", meta.pixel_id)
-    page.fill("#s-meta-test_event_code", "TEST12345")
-    page.fill("#c-meta-access_token", meta.token)
-    page.fill("#r-action", "Lead")
-    page.fill("#r-value", "40")
-    with page.expect_navigation():
-        page.click("text=Add destination")
+    settings = {"pixel_id": meta.pixel_id, "test_event_code": "TEST12345"}
+    dash.add_destination(
+        page,
+        stack,
+        "meta",
+        "Meta ads",
+        settings=settings,
+        credentials={"access_token": meta.token},
+        action="Lead",
+        value="40",
+    )
     expect(page.locator(".notice-ok")).to_contain_text("will not be shown again")
     assert meta.token not in page.content()
-    with page.expect_navigation():
-        page.click("button:has-text('Send test')")
+    dash.send_test(page)
     expect(page.locator("#test-heading")).to_contain_text("accepted")
     expect(page.locator("main")).to_contain_text("Meta received the event")
     assert len(meta.test_events) == 1 and meta.events == []
     _check(page, "conversions-meta-destination")
     # Metrica: the counter and the OAuth token; send test reads the uploads list, uploads nothing
-    page.goto(stack.url("/dashboard/conversions"))
-    page.select_option("#platform", "metrica")
-    page.fill("#name", "Metrica calls")
-    page.fill("#s-metrica-counter_id", metrica.counter)
-    page.fill("#c-metrica-oauth_token", metrica.token)
-    page.fill("#r-action", "call")
-    with page.expect_navigation():
-        page.click("text=Add destination")
+    dash.add_destination(
+        page, stack, "metrica", "Metrica calls", settings={"counter_id": metrica.counter},
+        credentials={"oauth_token": metrica.token},
+    )  # fmt: skip
     expect(page.locator(".notice-ok")).to_contain_text("will not be shown again")
     assert metrica.token not in page.content()
-    with page.expect_navigation():
-        page.click("button:has-text('Send test')")
+    dash.send_test(page)
     expect(page.locator("#test-heading")).to_contain_text("accepted")
     expect(page.locator("main")).to_contain_text("Metrica accepted the token and the counter")
     assert metrica.uploads == []
@@ -104,33 +92,20 @@ def test_an_admin_connects_bitrix24_and_hubspot_by_pasting_one_credential_tests_
     bitrix, _ = crms
     page = stack.signed_in("admin").new_page()
     # Bitrix24: the incoming webhook URL and the default responsible user
-    page.goto(stack.url("/dashboard/conversions"))
-    page.select_option("#platform", "bitrix24")
-    page.fill("#name", "Bitrix24 portal")
-    page.fill("#s-bitrix24-user_id", "1")
-    page.fill("#s-bitrix24-users", "po_sales=5")
-    page.fill("#c-bitrix24-webhook_url", bitrix.webhook)
-    page.fill("#r-action", "call")
-    with page.expect_navigation():
-        page.click("text=Add destination")
+    dash.add_destination(
+        page, stack, "bitrix24", "Bitrix24 portal", settings={"user_id": "1", "users": "po_sales=5"},
+        credentials={"webhook_url": bitrix.webhook},
+    )  # fmt: skip
     expect(page.locator(".notice-ok")).to_contain_text("will not be shown again")
     assert bitrix.code not in page.content()
-    with page.expect_navigation():
-        page.click("button:has-text('Send test')")
+    dash.send_test(page)
     expect(page.locator("#test-heading")).to_contain_text("accepted")
     expect(page.locator("main")).to_contain_text("the webhook works")
     assert bitrix.requests == ["telephony.externalLine.get"] and bitrix.refused == []
     expect(page.locator("#log-heading")).to_have_text("Delivery log")
     _check(page, "conversions-crm-bitrix24")
     # HubSpot: the private app's token; a revoked one's test says so in HubSpot's words
-    page.goto(stack.url("/dashboard/conversions"))
-    page.select_option("#platform", "hubspot")
-    page.fill("#name", "HubSpot")
-    page.fill("#c-hubspot-access_token", "pat-revoked")
-    page.fill("#r-action", "call")
-    with page.expect_navigation():
-        page.click("text=Add destination")
-    with page.expect_navigation():
-        page.click("button:has-text('Send test')")
+    dash.add_destination(page, stack, "hubspot", "HubSpot", credentials={"access_token": "pat-revoked"})
+    dash.send_test(page)
     expect(page.locator("main")).to_contain_text("Authentication credentials not found")
     _check(page, "conversions-crm-hubspot")

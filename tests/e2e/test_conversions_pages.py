@@ -41,14 +41,7 @@ def stack_with_ga4(chromium: Any, receiver: str) -> Iterator[dash.Dashboard]:
         running.stop()
 
 
-def _check(page: Any, name: str) -> None:
-    for width in dash.WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900 if width > 600 else 844})
-        dash.axe_check(page, name=f"{name} at {width} px")
-        wide = page.evaluate("document.documentElement.scrollWidth")
-        assert wide <= width, f"{name} scrolls sideways at {width} px ({wide} px wide)"
-    page.set_viewport_size({"width": 1280, "height": 900})
-    dash.capture(page, name)
+_check = dash.check_page
 
 
 def test_an_admin_makes_a_ga4_destination_tests_it_and_reads_its_log(stack_with_ga4: dash.Dashboard) -> None:
@@ -78,8 +71,7 @@ def test_an_admin_makes_a_ga4_destination_tests_it_and_reads_its_log(stack_with_
     assert SECRET not in page.content()
     expect(page.locator("main")).to_contain_text("phone_call")
     # Send test: GA4's validation server accepts it, and the log shows it in words
-    with page.expect_navigation():
-        page.click("text=Send test")
+    dash.send_test(page)
     expect(page.locator("#test-heading")).to_contain_text("accepted")
     expect(page.locator("main")).to_contain_text("GA4 validated the event")
     _check(page, "conversions-destination")

@@ -922,6 +922,67 @@ def test_browser_admin_looks_up_and_erases_a_caller(dashboard: dash.Dashboard) -
     context.close()
 
 
+def _caller_jobs_in(stack: Any) -> dict[str, str]:
+    """Three jobs of callers with many calls, in the stack's tables as the schedule leaves them:
+    an erasure under way, an erasure done and an export done; their ids by state. (No event pump
+    runs beside this module's stack, so no schedule moves the running one on.)"""
+    import os
+    from dataclasses import replace
+
+    from chalicelib.core import aws
+    from chalicelib.core.settings import get_settings
+    from chalicelib.store import callerjobs, connections
+
+    before = dict(os.environ)
+    os.environ.update(stack.env)
+    get_settings.cache_clear()
+    connections.reset()
+    aws.forget("s3")
+    try:
+        running, _ = callerjobs.start("erase", "k1.e2e-running", "+14155550177", "privacy.admin@example.com")
+        callerjobs.save(replace(running, done=200, chunks=2))
+        erased, _ = callerjobs.start("erase", "k1.e2e-erased", "+14155550178", "privacy.admin@example.com")
+        result = {"erased_calls": 1250, "erased_at": "2026-12-07T05:00:00Z", "recordings_left_at_twilio": 3}
+        callerjobs.finish(replace(erased, state="done", done=1250, chunks=13, result=result))
+        export, _ = callerjobs.start("access", "k1.e2e-export", "+14155550179", "privacy.admin@example.com")
+        key = f"callers/k1.e2e-export/{export.id}.json"
+        callerjobs.finish(replace(export, state="done", done=340, chunks=4, result={"key": key, "calls": 340}))
+        return {"running": running.id, "erased": erased.id, "export": export.id}
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
+        get_settings.cache_clear()
+        connections.reset()
+        aws.forget("s3")
+
+
+def test_browser_admin_follows_a_heavy_callers_job_on_the_caller_page(dashboard: dash.Dashboard) -> None:
+    from tests.support import browser as br
+
+    # Given jobs for callers with many calls: an erasure under way, one done, an export done
+    ids = _caller_jobs_in(dashboard.stack)
+    context = dashboard.signed_in("admin", email="privacy.jobs@example.com")
+    page = context.new_page()
+    log = br.watch(page)
+    # When the admin opens the running erasure's page: its progress and a way to check again
+    page.goto(dashboard.url(f"/dashboard/callers?job={ids['running']}"))
+    assert "200 call(s) done in 2 step(s)" in page.inner_text("[role=status]")
+    assert page.locator("a", has_text="Check again").count() == 1
+    dash.check_page(page, "dashboard-caller-job-running")
+    # And the finished erasure: what was done, and what is left at Twilio
+    page.goto(dashboard.url(f"/dashboard/callers?job={ids['erased']}"))
+    assert "Erased: 1250 call(s) anonymised in 13 step(s)" in page.inner_text("[role=status]")
+    assert "3 recording(s) could not be deleted at Twilio" in page.inner_text("[role=status]")
+    # And the finished export: a short-lived link to its JSON document
+    page.goto(dashboard.url(f"/dashboard/callers?job={ids['export']}"))
+    assert "Ready: 340 call(s)" in page.inner_text("[role=status]")
+    link = page.locator("a", has_text="Download all of it (JSON)").get_attribute("href") or ""
+    assert "callers/k1.e2e-export/" in link and "X-Amz-Expires=300" in link
+    dash.check_page(page, "dashboard-caller-job-export")
+    assert log.problems == []
+    context.close()
+
+
 def test_browser_a_viewer_sees_the_403_page_without_a_users_link(dashboard: dash.Dashboard) -> None:
     context = dashboard.signed_in("viewer")
     page = context.new_page()

@@ -140,6 +140,37 @@ def test_the_owners_path_from_a_call_to_roi_and_the_csv(dashboard, pump, tmp_pat
     assert page.evaluate("document.getElementById('player').paused") is False
     _check(page, "dashboard-call")
 
+    # And the signed link a CRM gets (recordings/shared.py) plays it to someone with no sign-in
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from chalicelib.recordings import shared; print(shared.link(sys.argv[1]))",
+            sid,
+        ],
+        env=_stack_env(stack),
+        cwd=servers.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    link = made.stdout.strip().splitlines()[-1]
+    assert link.startswith(stack.base_url + "/dashboard/listen/" + sid + "?"), link
+    outsider = br.new_context(dashboard.browser).new_page()
+    answer = outsider.goto(link)
+    assert answer is not None and answer.status == 200
+    expect(outsider.locator("h1")).to_have_text("Call recording")
+    assert CALLER_SHOWN not in outsider.content()
+    outsider.wait_for_function("() => document.getElementById('player').duration > 0", timeout=15_000)
+    assert outsider.evaluate("document.getElementById('player').duration") == pytest.approx(8, abs=0.2)
+    _check(outsider, "recording-link-player")
+    # a link changed by hand is refused, in words
+    refused = outsider.goto(link[:-2] + ("AA" if not link.endswith("AA") else "BB"))
+    assert refused is not None and refused.status == 403
+    expect(outsider.locator("main")).to_contain_text("not valid")
+    _check(outsider, "recording-link-refused")
+    outsider.context.close()
+
     # and tags it a sale with revenue
     page.locator("label.segment", has_text="Sale").click()
     # what people type is refused only when it is ambiguous, and then nothing typed is lost

@@ -103,6 +103,8 @@ def _spec_for_the_stack(target: Path, site_key: str, origin: str) -> None:
         if param["name"] == "Origin":
             param["required"] = True
             param["schema"] = {"type": "string", "enum": [origin]}
+    for param in spec["paths"]["/v1/sites/{site_key}"]["get"]["parameters"]:
+        param["schema"] = {"type": "string", "enum": [site_key]}  # negative cases still try others
     target.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
 
 

@@ -66,3 +66,11 @@ def test_a_forward_to_that_is_a_tracking_number_is_refused_alike(api, admin):
     r = admin.post(f"/dashboard/channels/{channel_id}", {"csrf": admin.csrf, "name": "Radio", "forward_to": bought})
     assert r.status_code == 400
     assert _field_message(html(r), "main-forward_to") == expected
+
+
+def test_the_pool_page_gives_the_tag_and_points_wordpress_owners_to_the_plugin(api, admin):
+    body = {"name": "Site", "allowed_origins": ["https://www.example.com"], "original_number": "+12025550199"}
+    pool = json.loads(api.call("POST", "/v1/pools", {**body, "forward_to": "+12025550144"}).body)
+    page = html(admin.get(f"/dashboard/pools/{pool['id']}"))
+    assert f'data-site="{pool["site_key"]}"' in html_lib.unescape(page)
+    assert "Settings → Call tracking" in page and 'id="wordpress-hint"' in page

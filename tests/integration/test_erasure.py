@@ -73,9 +73,35 @@ def voice(api: Any, sid: str, caller: str, to: str) -> None:
     assert api.twilio("/twilio/voice", {"CallSid": sid, "From": caller, "To": to}).status_code == 200
 
 
-def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api, watcher, log_lines):
-    # Given a channel's number, and Ann's calls in every state: answered and recorded (archived to
-    # S3), missed, ringing still, and blocked; and Bob's call, which stays as it was
+@pytest.fixture
+def echo() -> Any:
+    """A webhook receiver that answers with what it was sent (so the delivery log holds the number)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/hook"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api, watcher, log_lines, echo):
+    # Given a webhook endpoint whose receiver echoes what it gets (its answers are logged), a
+    # channel's number, and Ann's calls in every state: answered and recorded (archived to S3),
+    # missed, ringing still, and blocked; and Bob's call, which stays as it was
+    assert api.call("POST", "/v1/webhooks", {"url": echo}).status_code == 201
     ch = body(api.call("POST", "/v1/channels", {"name": "Radio", "forward_to": LINE}))
     number = body(api.call("POST", "/v1/numbers", {"channel_id": ch["id"]}))["number"]
     recorded_sid, rec_sid = recorded_call(api)
@@ -96,7 +122,9 @@ def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api,
     api.call("PUT", "/v1/blocked-callers", {"callers": []})  # the owner's own list is theirs to keep or not
     api.call("PATCH", f"/v1/calls/{missed}", {"note": f"call Ann back on {ANN}", "tags": ["vip"]})
     # (and her missed call came from a website visit: its session, as the lease endpoint stores one)
-    from chalicelib.store.models import CallModel, SessionModel
+    from chalicelib.store import texts
+    from chalicelib.store.models import CallModel, LeaseModel, SessionModel
+    from chalicelib.store.ops import expires_after
 
     SessionModel(
         "s_ann",
@@ -107,21 +135,34 @@ def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api,
         created_at=1,
         last_seen_at=1,
     ).save()
+    # (with its lease start in the lease history, and the next lease's pointer back to it)
+    LeaseModel(
+        number, 5, session_id="s_ann", pool_id="pl_1", source={"landing_page": "https://shop.example.com/"}
+    ).save()
+    LeaseModel(number, 9, session_id="s_other", pool_id="pl_1", prev_session_id="s_ann", prev_ended_at=8).save()
     visit = {
         "confidence": "active",
         "session_id": "s_ann",
+        "lease_started_at": 5,
         "source": {"utm_source": "google", "utm_campaign": "spring"},
     }
     CallModel(missed).update(actions=[CallModel.attribution.set(visit)])
+    # (her missed call was texted back, as the text-back claims it, and she texted STOP)
+    texts.claim_text_back(ANN, "493000", missed, expires_after(0, 30))
+    assert api.twilio("/twilio/sms", {"From": ANN, "To": number, "Body": "STOP"}).status_code == 200
     pump().drain()
     before = body(api.call("GET", report_path()))
     assert any(f in everything_held() for f in forms(ANN))
+    # (and her access document says which webhook endpoint her calls were sent to)
+    held = body(api.call("GET", "/v1/callers/%2B" + ANN.lstrip("+")))
+    assert {d["url"] for d in held["integrations"]["webhooks"]["deliveries"]} == {echo}
     # When an admin erases Ann (the path's number percent-encoded, as a client sends it)
     answer = api.call("DELETE", "/v1/callers/%2B" + ANN.lstrip("+"))
     pump().drain()
     # Then every call of hers was anonymised, and a late Twilio callback for one changes nothing
     done = body(answer)
     assert answer.status_code == 200 and done["erased_calls"] == 4, done
+    assert done["integrations"]["textback"] == 2  # the text-back claim and the STOP by number
     late = {"CallSid": ringing, "From": ANN, "To": number, "CallStatus": "completed", "CallDuration": "9"}
     assert api.twilio("/twilio/call-status", late).status_code == 200
     api.twilio("/twilio/recording-status", {"CallSid": recorded_sid, "From": ANN, "RecordingSid": rec_sid})
@@ -141,8 +182,8 @@ def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api,
     assert len(log_lines()) > 10
     for form in forms(ANN) + forms(BOB):
         assert form not in logged, form
-    # And her visit's session is gone, her call's campaign kept
-    assert "v_ann" not in held and "s_ann" not in held
+    # And her visit's session and its lease start are gone (the other lease stays), her call's campaign kept
+    assert "v_ann" not in held and "s_ann" not in held and "s_other" in held
     kept = body(api.call("GET", f"/v1/calls/{missed}"))["attribution"]["source"]
     assert kept == {"utm_source": "google", "utm_campaign": "spring"}
     # And her recording is gone from the bucket; Bob's call is untouched

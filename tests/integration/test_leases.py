@@ -574,3 +574,16 @@ def test_refused_visitors_are_counted_once_each_in_the_hours_item(api, fake_cloc
     assert item.keys == {sites.refused_bucket(v) for v in visitors} and int(item.total) == 400
     sizing = body(api.call("GET", f"/v1/pools/{pool['id']}/sizing"))
     assert abs(sizing["observed"]["exhausted_last_7d"] - 300) <= 10
+
+
+# --- the public site view (CMS plugins' status) -------------------------------------------------
+
+
+def test_site_view_needs_no_key_and_shows_only_the_public_face(api, fake_clock):
+    pool = make_pool(api, size=1)
+    r = api.client.http.get(f"/v1/sites/{pool['site_key']}")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    assert body(r) == {"site_key": pool["site_key"], "original_number": "+12025550123", "allowed_origins": [SITE]}
+    for unknown in ("sk_unknownunknown1", "nope"):
+        r = api.client.http.get(f"/v1/sites/{unknown}")
+        assert r.status_code == 404 and body(r)["error"]["code"]

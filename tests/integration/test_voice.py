@@ -154,6 +154,29 @@ def test_missing_and_forged_signatures_are_403(api, line):
         assert api.twilio(path, params, signature=None).status_code == 403
 
 
+def test_during_a_move_to_a_custom_domain_signatures_for_the_old_url_still_count(api, line, settings_env):
+    """A number not yet re-pointed posts to the old URL, signed for it: no call refused in the switch."""
+    from twilio.request_validator import RequestValidator
+
+    from tests.support.env import AUTH_TOKEN
+
+    _, number = line()
+    new = "https://calls.acme.example.com"
+    params = {"CallSid": "CA310", "From": CALLER, "To": number}
+    old_signature = RequestValidator(AUTH_TOKEN).compute_signature(BASE_URL + "/twilio/voice", params)
+    new_signature = RequestValidator(AUTH_TOKEN).compute_signature(new + "/twilio/voice", params)
+    # Given: the deployment has its new URL and the old one is still listed
+    settings_env(PUBLIC_BASE_URL=new, PREVIOUS_BASE_URLS=BASE_URL + "/")
+    assert api.twilio("/twilio/voice", params, signature=old_signature).status_code == 200
+    assert api.twilio("/twilio/voice", params, signature=new_signature).status_code == 200
+    # When: every number is re-pointed and the list is cleared, the old URL's signature is refused
+    settings_env(PUBLIC_BASE_URL=new, PREVIOUS_BASE_URLS="")
+    assert api.twilio("/twilio/voice", params, signature=old_signature).status_code == 403
+    # and a URL never listed was never accepted
+    settings_env(PUBLIC_BASE_URL=new, PREVIOUS_BASE_URLS="https://elsewhere.example.com")
+    assert api.twilio("/twilio/voice", params, signature=old_signature).status_code == 403
+
+
 def test_blank_values_are_part_of_the_signature(api, line):
     _, number = line()
     root = voice(api, number, FromCity="", CallerName="")

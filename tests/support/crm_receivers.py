@@ -259,8 +259,11 @@ BITRIX_METHODS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
     },
     "crm.lead.update": {"id": (int, True), "fields": (dict, True), "params": (dict, False)},
     "crm.deal.list": {"order": (dict, False), "filter": (dict, False), "select": (list, False), "start": (int, False)},
+    "crm.lead.list": {"order": (dict, False), "filter": (dict, False), "select": (list, False), "start": (int, False)},
     "crm.contact.get": {"id": (int, True)},
     "telephony.externalLine.get": {},
+    "voximplant.statistic.get": {"FILTER": (dict, False), "SORT": (str, False), "ORDER": (str, False),
+                                 "start": (int, False)},
 }  # fmt: skip
 LEAD_FIELDS = {
     "UTM_SOURCE",
@@ -409,11 +412,40 @@ class BitrixReceiver:
             since = params.get("filter", {}).get(">DATE_MODIFY")
             found = [d for d in self.deals if since is None or d["DATE_MODIFY"] > since]
             return sorted(found, key=lambda d: d["DATE_MODIFY"])[:50]
+        if method == "crm.lead.list":  # leads are the ones registered calls made (``self.leads``)
+            flt = params.get("filter", {})
+            since, wanted = flt.get(">DATE_MODIFY"), flt.get("@STATUS_ID")
+            rows = []
+            for lead_id, lead in self.leads.items():
+                modified, status = lead.get("DATE_MODIFY"), lead.get("STATUS_ID", "NEW")
+                if modified is None or (since is not None and modified <= since):
+                    continue
+                if wanted is not None and status not in wanted:
+                    continue
+                row = {"ID": str(lead_id), "STATUS_ID": status, "OPPORTUNITY": lead.get("OPPORTUNITY", "0.00"),
+                       "CURRENCY_ID": "USD", "DATE_MODIFY": modified}  # fmt: skip
+                if "PHONE" in params.get("select", []):  # a multiple field comes only when selected by name
+                    row["PHONE"] = [{"VALUE": lead["PHONE"], "VALUE_TYPE": "WORK"}]
+                rows.append(row)
+            return sorted(rows, key=lambda d: d["DATE_MODIFY"])[:50]
         if method == "crm.contact.get":
             return {
                 "ID": str(params["id"]),
                 "PHONE": [{"VALUE": p, "VALUE_TYPE": "WORK"} for p in self.contacts.get(params["id"], [])],
             }
+        if method == "voximplant.statistic.get":  # the portal's call statistics: finished calls only
+            flt = params.get("FILTER", {})
+            rows = []
+            for call_id, c in self.calls.items():
+                reg, done = c["params"], c.get("finished")
+                start = reg.get("CALL_START_DATE", "")
+                if not done or ("PHONE_NUMBER" in flt and reg["PHONE_NUMBER"] != flt["PHONE_NUMBER"]):
+                    continue
+                if start < flt.get(">=CALL_START_DATE", "") or start > flt.get("<=CALL_START_DATE", "~"):
+                    continue
+                row = {"CALL_ID": call_id, "PHONE_NUMBER": reg["PHONE_NUMBER"], "CALL_START_DATE": start}
+                rows.append({**row, "CALL_DURATION": done.get("DURATION"), "CALL_FAILED_CODE": done.get("STATUS_CODE")})
+            return rows
         if method == "telephony.externalLine.get":
             return [{"NUMBER": "+14155550100", "NAME": "tracking"}]
         return None

@@ -286,3 +286,40 @@ def routed(dashboard: Dashboard, path: str, method: str = "GET") -> bool:
             return True
     except urllib.error.HTTPError as err:
         return not (err.code == 403 and b"Missing Authentication Token" in err.read())
+
+
+# --- the Ad platforms pages (chalicelib/integrations/conversions/pages.py) -----------------------------
+
+
+def add_destination(
+    page: Page,
+    dashboard: Dashboard,
+    platform: str,
+    name: str,
+    *,
+    settings: dict[str, str] | None = None,
+    credentials: dict[str, str] | None = None,
+    action: str = "call",
+    value: str | None = None,
+) -> None:
+    """A destination made through the Ad platforms form as an owner makes one: the platform, its name, its
+    settings (``#s-<platform>-<field>``) and credentials (``#c-<platform>-<field>``), the first rule's
+    action (and value); "Add destination" submitted. The caller reads what the page answered."""
+    page.goto(dashboard.url("/dashboard/conversions"))
+    page.select_option("#platform", platform)
+    page.fill("#name", name)
+    for key, text in (settings or {}).items():
+        page.fill(f"#s-{platform}-{key}", text)
+    for key, text in (credentials or {}).items():
+        page.fill(f"#c-{platform}-{key}", text)
+    page.fill("#r-action", action)
+    if value is not None:
+        page.fill("#r-value", value)
+    with page.expect_navigation():
+        page.click("text=Add destination")
+
+
+def send_test(page: Page) -> None:
+    """The destination page's "Send test", waited for."""
+    with page.expect_navigation():
+        page.click("button:has-text('Send test')")

@@ -7,6 +7,9 @@ that part is checked on ``chalice package``'s template with cfn-lint instead
 CLI's later steps use, in moto through the same AWS APIs: the role, the Lambda function, a REST
 API with a deployed ``api`` stage; and it writes ``.chalice/deployed/<stage>.json`` in Chalice's
 own format. Like Chalice, a second run updates what the first made, uploading its package again.
+The package is what ``calltracking_cli.chalice_trimmed`` hands Chalice's deployer
+(``CALLTRACKING_PACKAGE_ZIP``), else a stand-in for Chalice's own. ``FAKE_CHALICE_FAIL=after-lambda``
+makes a run fail once the function's code is uploaded (as Chalice fails at a later API Gateway step).
 
     python tests/support/fake_chalice.py --project-dir DIR deploy --stage STAGE
 """
@@ -24,10 +27,18 @@ import boto3
 
 
 def _zip() -> bytes:
+    given = os.environ.get("CALLTRACKING_PACKAGE_ZIP")
+    if given:
+        return Path(given).read_bytes()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
         z.writestr("app.py", "def handler(event, context):\n    return {}\n")
     return out.getvalue()
+
+
+def _maybe_fail() -> None:
+    if os.environ.get("FAKE_CHALICE_FAIL") == "after-lambda":
+        raise SystemExit("An error occurred (BadRequestException) when calling the PutRestApi operation (injected)")
 
 
 def main() -> None:
@@ -52,6 +63,7 @@ def main() -> None:
         lam.update_function_code(FunctionName=fn["lambda_arn"], ZipFile=_zip())
         lam.get_waiter("function_updated_v2").wait(FunctionName=fn["lambda_arn"], WaiterConfig={"Delay": 1})
         lam.update_function_configuration(FunctionName=fn["lambda_arn"], Environment={"Variables": env})
+        _maybe_fail()
         api = next(r for r in deployed["resources"] if r["resource_type"] == "rest_api")
         apigw.create_deployment(restApiId=api["rest_api_id"], stageName="api")
         return
@@ -72,6 +84,7 @@ def main() -> None:
         Code={"ZipFile": _zip()},
         Environment={"Variables": env},
     )
+    _maybe_fail()
     api_id = apigw.create_rest_api(name=config["app_name"])["id"]
     root_id = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
     apigw.put_method(restApiId=api_id, resourceId=root_id, httpMethod="GET", authorizationType="NONE")

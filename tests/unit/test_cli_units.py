@@ -208,3 +208,50 @@ def test_at_a_terminal_the_auth_token_is_asked_for_hidden(monkeypatch):
 def test_each_bad_input_says_what_to_fix(check, value, words):
     found = check(value)
     assert len(found) == 1 and words in found[0]
+
+
+def test_the_package_python_is_checked_before_anything_is_made():
+    from calltracking_cli import checks
+
+    assert checks.python_version((3, 11)) == []
+    (problem,) = checks.python_version((3, 13))
+    assert "Python 3.13" in problem and "python3.11" in problem and "python3.11-venv" in problem
+
+
+def test_a_trial_twilio_account_is_a_warning():
+    from calltracking_cli import checks
+
+    assert checks.twilio_account("Full") == []
+    (warning,) = checks.twilio_account("Trial")
+    assert "trial notice" in warning and "verified numbers" in warning
+
+
+def test_a_restore_moment_needs_its_zone_and_must_be_inside_the_recovery_window():
+    import datetime as dt
+
+    import click
+
+    from calltracking_cli import restore
+
+    assert restore.parse_time("2026-12-07T09:55Z") == dt.datetime(2026, 12, 7, 9, 55, tzinfo=dt.UTC)
+    assert restore.parse_time("2026-12-07T10:55+01:00") == dt.datetime(2026, 12, 7, 9, 55, tzinfo=dt.UTC)
+    for bad in ("2026-12-07T09:55", "yesterday", "2026-13-01T00:00Z"):
+        with pytest.raises(click.BadParameter):
+            restore.parse_time(bad)
+    earliest = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    latest = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+    assert restore.check_window(dt.datetime(2026, 12, 1, tzinfo=dt.UTC), earliest, latest) == []
+    (before,) = restore.check_window(dt.datetime(2026, 11, 1, tzinfo=dt.UTC), earliest, latest)
+    assert "before the earliest restorable moment, 2026-11-02T00:00Z" in before
+    (after,) = restore.check_window(dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC), earliest, latest)
+    assert "after the latest restorable moment, 2026-12-07T09:00Z" in after
+
+
+def test_the_api_functions_reservation_leaves_aws_its_unreserved_hundred():
+    from calltracking_cli.deploy import concurrency_problem
+
+    assert concurrency_problem(50, 900, 0) is None  # 900 - 50 >= 100
+    assert concurrency_problem(50, 140, 20) is None  # what it reserves now comes back first
+    problem = concurrency_problem(50, 10, 0)  # a new account: a quota of 10
+    assert problem and "ask AWS for a higher Lambda concurrency quota" in problem and "at most 0" in problem
+    assert concurrency_problem(0, 10, 0) is None and concurrency_problem(50, None, 0) is None

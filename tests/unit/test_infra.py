@@ -739,21 +739,21 @@ def test_template_streams_the_calls_table_into_the_events_queues(template: dict[
 # What each S3 operation the code calls needs in IAM (HeadObject is authorised as GetObject; a
 # presigned GET is signed with the function's role, so it needs GetObject too).
 S3_PERMISSION = {"put_object": "s3:PutObject", "head_object": "s3:GetObject", "get_object": "s3:GetObject"}
-S3_PERMISSION |= {"delete_object": "s3:DeleteObject"}
+S3_PERMISSION |= {"delete_object": "s3:DeleteObject", "list_objects_v2": "s3:ListBucket"}
 
 
 LOCAL_ONLY = {"create_bucket"}  # chalicelib/recordings/storage.py: the embedded S3 only (infra/ makes the bucket)
 
 
-def _s3_actions_in_code() -> set[str]:
-    """The S3 permissions the code needs: every call of an S3 operation (by botocore's names) in chalicelib."""
+def _s3_actions_in_code(folder: str = "recordings") -> set[str]:
+    """The S3 permissions the code of ``folder`` needs: every call of an S3 operation (by botocore's names)."""
     import botocore.session
     from botocore import xform_name
 
     model = botocore.session.get_session().get_service_model("s3")
     operations = {xform_name(op) for op in model.operation_names}
     needed: set[str] = set()
-    for path in (ROOT / "chalicelib").rglob("*.py"):
+    for path in (ROOT / "chalicelib" / folder).rglob("*.py"):
         tree = ast.parse(path.read_text())
         skip = {
             id(n)
@@ -769,7 +769,9 @@ def _s3_actions_in_code() -> set[str]:
                 first = node.args[0]
                 assert isinstance(first, ast.Constant), f"{path}: presigned operation must be a literal"
                 name = str(first.value)
-            elif name not in operations or path.parent.name != "recordings":
+            elif name == "get_paginator" and folder == "privacy":
+                name = str(node.args[0].value)  # type: ignore[attr-defined]
+            elif name not in operations or path.parent.name != folder:
                 continue  # the same names on other clients (SQS's delete_message is not an S3 call)
             assert name in S3_PERMISSION, f"{path}:{node.lineno}: S3 {name} has no known IAM permission here"
             needed.add(S3_PERMISSION[name])
@@ -779,7 +781,7 @@ def _s3_actions_in_code() -> set[str]:
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
 def test_policy_s3_is_exactly_what_the_code_uses_on_the_recordings_prefix(stage: str) -> None:
     s = settings.load(_stage_env(stage))
-    [statement] = _statements(_policy(stage), "s3")
+    [statement] = [st for st in _statements(_policy(stage), "s3") if st["Sid"] == "Recordings"]
     in_code = _s3_actions_in_code()
     assert in_code == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
     assert set(_as_list(statement["Action"])) == in_code
@@ -788,6 +790,24 @@ def test_policy_s3_is_exactly_what_the_code_uses_on_the_recordings_prefix(stage:
     from chalicelib.recordings.storage import object_key
 
     assert object_key("CA1", "RE1").startswith("recordings/")
+
+
+@pytest.mark.parametrize("stage", DEPLOYED_STAGES)
+def test_policy_s3_of_callers_objects_is_what_the_privacy_code_uses_on_its_prefixes(stage: str) -> None:
+    # The erasure log and access documents (chalicelib/privacy/erasurelog.py): their two prefixes only
+    s = settings.load(_stage_env(stage))
+    found = {st["Sid"]: st for st in _statements(_policy(stage), "s3")}
+    objects, listing = found["CallersObjects"], found["CallersObjectsList"]
+    in_code = _s3_actions_in_code("privacy")
+    assert in_code == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"}
+    assert set(_as_list(objects["Action"])) | set(_as_list(listing["Action"])) == in_code
+    bucket = f"arn:aws:s3:::{s.recordings_bucket}"
+    assert _as_list(objects["Resource"]) == [f"{bucket}/erasures/*", f"{bucket}/callers/*"]
+    assert _as_list(listing["Resource"]) == [bucket]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["erasures/*", "callers/*"]}}
+    from chalicelib.privacy import erasurelog
+
+    assert erasurelog.document_key("k1.ab", "j1").startswith("callers/") and erasurelog.ERASURES == "erasures/"
 
 
 def test_the_bucket_is_private_encrypted_and_expires_with_the_calls(template: dict[str, Any]) -> None:
@@ -802,8 +822,12 @@ def test_the_bucket_is_private_encrypted_and_expires_with_the_calls(template: di
     )
     [sse] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
-    [rule] = props["LifecycleConfiguration"]["Rules"]
-    assert (rule["Status"], rule["Prefix"]) == ("Enabled", "recordings/")
+    rules = {r["Prefix"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    rule = rules["recordings/"]
+    assert rule["Status"] == "Enabled"
+    # The erasure log outlives every call a restore could bring back; access documents live a day.
+    assert rules["erasures/"]["ExpirationInDays"] == int(CONFIG["environment_variables"]["CALL_RETENTION_DAYS"])
+    assert rules["callers/"]["ExpirationInDays"] == 1
     # The lifecycle rule is the backstop of the calls' retention: the two must be kept equal.
     assert rule["ExpirationInDays"] == int(CONFIG["environment_variables"]["CALL_RETENTION_DAYS"])
     assert bucket["DeletionPolicy"] == "Retain"

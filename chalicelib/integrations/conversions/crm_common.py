@@ -58,6 +58,15 @@ def stage_list(raw: object) -> list[str]:
     return [str(x).strip() for x in items if str(x).strip()]
 
 
+def stage_ids(raw: object, name: str, pattern: re.Pattern[str], example: str) -> list[str]:
+    """The owner's stage (or status) ids, sorted and unique; ``ValueError`` naming one that is not like ``example``."""
+    out = sorted(set(stage_list(raw)))
+    for s in out:
+        if not pattern.fullmatch(s):
+            raise ValueError(f"'{name}': {s[:40]!r} is not {example}")
+    return out
+
+
 def responsible(settings: Mapping[str, object], channel_id: str | None, pool_id: str | None) -> str | None:
     """The CRM user for a call: its channel's or pool's, else the destination's default (None: the CRM's own)."""
     try:
@@ -102,10 +111,19 @@ class Deal:
     """A deal as a CRM reported it: its stage, amount (text, as the CRM wrote it), when it changed, and its
     contacts' phone numbers (as the CRM keeps them; the results side normalises them to E.164)."""
 
-    __slots__ = ("amount", "changed_at_ms", "id", "phones", "stage")
+    __slots__ = ("amount", "changed_at_ms", "id", "kind", "phones", "stage")
 
-    def __init__(self, id: str, stage: str, amount: str | None, changed_at_ms: int, phones: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        id: str,
+        stage: str,
+        amount: str | None,
+        changed_at_ms: int,
+        phones: tuple[str, ...],
+        kind: str = "deal",  # "lead": a Bitrix24 lead by its status (``won_lead_statuses``), its id ``lead-<ID>``
+    ) -> None:
         self.id, self.stage, self.amount, self.changed_at_ms, self.phones = id, stage, amount, changed_at_ms, phones
+        self.kind = kind
 
     def __repr__(self) -> str:
         return f"Deal({self.id!r}, {self.stage!r}, {self.amount!r}, {self.changed_at_ms})"

@@ -201,8 +201,9 @@ def send_planned(
         for conv, cid in to_send:
             _record(item, conv, cid, Outcome.later(slot, why), now, basis=basis.get(cid))
         return []
-    if getattr(platform, "takes_recordings", False):
-        to_send = [(_with_recording(conv), cid) for conv, cid in to_send]
+    if getattr(platform, "crm", False):
+        files = bool(getattr(platform, "takes_recordings", False))
+        to_send = [(_with_recording(conv, files=files), cid) for conv, cid in to_send]
     failed: list[str] = []
     for start in range(0, len(to_send), max(1, platform.batch_size)):
         batch = to_send[start : start + platform.batch_size]
@@ -215,19 +216,26 @@ def send_planned(
     return failed
 
 
-def _with_recording(conv: Conversion) -> Conversion:
-    """The conversion with a presigned URL of its call's archived recording (a CRM that keeps a copy)."""
+def _with_recording(conv: Conversion, *, files: bool) -> Conversion:
+    """The conversion with a signed player link to its call's recording (what a CRM's users click) and,
+    for a CRM that keeps a copy (``files``), a presigned URL of the archived file."""
     if not conv.crm.recorded:
         return conv
-    # Loaded here, for the platforms that take recordings only: the ad platforms' sends never load it.
-    from chalicelib.recordings import playback
+    # Loaded here, for the CRM platforms only: the ad platforms' sends never load them.
+    from chalicelib.recordings import playback, shared
 
     try:
-        url = str(playback.link(conv.call_sid)["url"])
-    except Exception as exc:  # not archived and not copyable now: the call goes without its file
-        logger.warning("no recording link for a CRM", call_sid=conv.call_sid, error=repr(exc)[:200])
-        return conv
-    return replace(conv, crm=replace(conv.crm, recording_url=url))
+        player = shared.link(conv.call_sid)
+    except Exception as exc:  # the key ring unreadable now: the call goes with its dashboard link only
+        logger.warning("no player link for a CRM", call_sid=conv.call_sid, error=repr(exc)[:200])
+        player = None
+    url = None
+    if files:
+        try:
+            url = str(playback.link(conv.call_sid)["url"])
+        except Exception as exc:  # not archived and not copyable now: the call goes without its file
+            logger.warning("no recording link for a CRM", call_sid=conv.call_sid, error=repr(exc)[:200])
+    return replace(conv, crm=replace(conv.crm, recording_url=url, player_link=player))
 
 
 def _send(item: Destination, batch: Sequence[Conversion], now: int) -> list[Outcome]:

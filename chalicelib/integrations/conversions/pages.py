@@ -44,6 +44,8 @@ SETTING_LABELS = {
     "crm_source": "Bitrix24 source id for new leads (CALL)",
     "won_stages": "Won deal stages (comma-separated)",
     "lost_stages": "Lost deal stages (comma-separated)",
+    "won_lead_statuses": "Won lead statuses (comma-separated; blank: leads not read)",
+    "lost_lead_statuses": "Lost lead statuses (comma-separated)",
 }
 
 

@@ -78,11 +78,14 @@ class CrmCall:
     utm: tuple[tuple[str, str], ...] = ()  # (utm_source, ...), as the visit carried them
     duration_seconds: int = 0
     status: str = ""  # the call's status (completed, busy, no-answer, ...)
-    link: str | None = None  # our dashboard page for the call (its player), never Twilio's media URL
+    link: str | None = None  # our dashboard page for the call (the owner's staff, signed in), never Twilio's media URL
     recorded: bool = False
     # A presigned URL of the archived recording (minutes long), filled by the shared layer just before
     # a send, only for a platform with ``takes_recordings`` (Bitrix24 attaches the file itself).
     recording_url: str | None = None
+    # A signed, expiring link to our player page for the recording (``recordings/shared.py``): what the
+    # CRM's users click (no sign-in); filled by the shared layer for every CRM platform of a recorded call.
+    player_link: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ at once (``webhook.py``). Each deal goes through ``apply``:
 
 * **Stage**: a stage among the destination's ``won_stages`` makes the call a ``sale`` with the
   deal's amount as revenue; one among ``lost_stages`` makes it a ``lead`` (a real enquiry that did
-  not buy; revenue left as it is); any other stage is not a result yet.
+  not buy; revenue left as it is); any other stage is not a result yet. A Bitrix24 *lead* (read
+  only when the owner chose ``won_lead_statuses`` / ``lost_lead_statuses``) is a ``Deal`` of kind
+  ``lead`` whose status is matched the same way against those.
 * **Which call**: the deal's contacts' numbers, and of their calls we sent to this CRM the
   *first* in the 90 days before the deal's change: the first touch opened the conversation, so
   its source gets the credit (the same first-touch rule as the ad platforms' click windows); one
@@ -95,7 +97,8 @@ def sync(item: Destination, now: int) -> list[str]:
 def result_of(item: Destination, deal: Deal) -> tuple[str, Decimal | None] | None:
     """(outcome, revenue) the deal's stage means for its call, or None (not a result yet)."""
     settings = item.data.get("settings") or {}
-    if deal.stage in stage_list(settings.get("won_stages")):
+    won, lost = ("won_lead_statuses", "lost_lead_statuses") if deal.kind == "lead" else ("won_stages", "lost_stages")
+    if deal.stage in stage_list(settings.get(won)):
         amount = None
         if deal.amount not in (None, ""):
             try:
@@ -103,7 +106,7 @@ def result_of(item: Destination, deal: Deal) -> tuple[str, Decimal | None] | Non
             except ApiError:
                 amount = None
         return "sale", amount
-    if deal.stage in stage_list(settings.get("lost_stages")):
+    if deal.stage in stage_list(settings.get(lost)):
         return "lead", None
     return None
 
@@ -136,16 +139,16 @@ def apply(item: Destination, deal: Deal, now: int) -> str:
     """Give the deal's result to its credited call, once; the words for the log."""
     result = result_of(item, deal)
     if result is None:
-        return f"deal {deal.id}: stage {deal.stage} is not a result yet"
+        return f"{_name(deal)}: stage {deal.stage} is not a result yet"
     outcome, revenue = result
     sid = credited_call(item, deal)
     if sid is None:
-        return f"deal {deal.id}: none of its contacts' calls were sent to this CRM in the 90 days before it"
+        return f"{_name(deal)}: none of its contacts' calls were sent to this CRM in the 90 days before it"
     rule = f"deal:{deal.id}"
     cid = event_id(sid, "crm-result", f"{item.id}|{deal.id}|{outcome}|{revenue}")
     got = events_store.claim_delivery(cid, CLAIMER, now, claim_ms=60_000, keep_days=KEEP_DAYS)
     if got != "claimed":
-        return f"deal {deal.id}: already given to call {sid}"
+        return f"{_name(deal)}: already given to call {sid}"
     try:
         words = _write(item, deal, sid, outcome, revenue, rule, now)
     except Exception as exc:
@@ -162,7 +165,7 @@ def _write(item: Destination, deal: Deal, sid: str, outcome: str, revenue: Decim
         before.get("outcome"),
         before.get("revenue"),
     ):
-        words = f"deal {deal.id} ({deal.stage}): call {sid} was changed by hand since our last write; left as it is"
+        words = f"{_name(deal)} ({deal.stage}): call {sid} was changed by hand since our last write; left as it is"
         _log(item, sid, rule, now, "final", words, outcome, revenue)
         return words
     body: dict[str, Any] = {"outcome": outcome}
@@ -178,11 +181,15 @@ def _write(item: Destination, deal: Deal, sid: str, outcome: str, revenue: Decim
         now_ms=now,
         keep_days=KEEP_DAYS,
     )
-    words = f"deal {deal.id} ({deal.stage}) gave call {sid} the outcome {outcome}" + (
+    words = f"{_name(deal)} ({deal.stage}) gave call {sid} the outcome {outcome}" + (
         f" and revenue {revenue}" if revenue is not None else ""
     )
     _log(item, sid, rule, now, "sent", words, outcome, revenue)
     return words
+
+
+def _name(deal: Deal) -> str:
+    return f"lead {deal.id.removeprefix('lead-')}" if deal.kind == "lead" else f"deal {deal.id}"
 
 
 def _text(value: Any) -> str | None:

@@ -18,4 +18,6 @@ INTEGRATION = Integration(
         ),
     ),
     settings=f"{_HERE}.settings",
+    export=f"{_HERE}.caller_data:export",
+    erase=f"{_HERE}.caller_data:erase",
 )

@@ -17,10 +17,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalicelib import handling
 from chalicelib.calls import attestation_failed
 from chalicelib.core import clock
+from chalicelib.core.context import SYSTEM
 from chalicelib.core.observability import logger, metrics
 from chalicelib.core.telephony import TelephonyError, get_provider
 from chalicelib.core.validation import country_of, is_e164
 from chalicelib.events.model import Event
+from chalicelib.integrations.textback import caller_data
 from chalicelib.integrations.textback import settings as textback_settings
 from chalicelib.routing import lookup
 from chalicelib.store import texts
@@ -87,7 +89,7 @@ def on_event(event: Event) -> None:
     now = clock.now_ms()
     why = reason_not_to_text(call, route.flow, s.text_back_countries, now)
     caller = str(call.get("caller") or "")
-    if why is None and texts.opted_out(caller):
+    if why is None and caller_data.opted_out(caller, SYSTEM):
         why = "the caller texted STOP"
     if why is not None:
         logger.debug("no text-back", reason=why, call_sid=event.call_sid)

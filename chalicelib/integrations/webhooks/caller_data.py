@@ -1,10 +1,11 @@
-"""What the webhooks keep about a caller: nothing by their number.
+"""What the webhooks keep about a caller: the events waiting to be sent again, and receivers' answers.
 
-The payload sent to an endpoint is built from the call when it is sent and never stored; the
-delivery log keeps the event's id and type, the call's SID, the status and the first bytes of
-the receiver's answer, and expires after ``LOG_DAYS``. So a caller's export gets nothing from
-here and an erasure has nothing to delete: the call's own deletion (``call.deleted``) is what
-reaches the receivers, as an event they are sent.
+Each delivery keeps its event (``GET /v1/calls/{sid}``'s view of the call, the caller's number
+included) so that it can be sent again, for ``LOG_DAYS``; the delivery log keeps the first bytes of
+each receiver's answer, which a receiver may have filled with the number. A caller's access request
+lists the deliveries that carried their calls (what was sent where); an erasure deletes those
+deliveries (never sent again) and empties the logged answers that echo the number. What the
+receivers themselves keep is theirs to erase: the access document lists where the calls went.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.context import RequestContext
+from chalicelib.core.validation import number_forms
+from chalicelib.store import webhooks
 
 
 def export(phone: str, ctx: RequestContext) -> dict[str, Any]:
-    """Nothing kept by the caller's number (see the module's docstring)."""
-    return {}
+    """The deliveries whose event carried the caller's calls, by endpoint."""
+    found = webhooks.deliveries_of_caller(number_forms(phone), ctx=ctx)
+    return {"deliveries": found} if found else {}
 
 
 def erase(phone: str, ctx: RequestContext) -> int:
-    """Nothing to erase: no item holds the caller's number."""
-    return 0
+    """Deliveries carrying the number deleted, logged answers echoing it emptied; how many items."""
+    return webhooks.scrub_caller(number_forms(phone), ctx=ctx)

@@ -283,3 +283,86 @@ def test_bitrix24_backs_off_its_rate_limit_and_a_dead_webhook_disables(bitrix: c
         platform.send(dead, [conv()], now)
     assert platform.send_test(dest, now).ok
     assert bitrix.refused == []
+
+
+def test_bitrix24_leads_come_back_by_the_statuses_the_owner_chose(
+    api: Any, crm: Any, bitrix: crm_receivers.BitrixReceiver, hubspot: crm_receivers.HubSpotReceiver
+) -> None:
+    # Given a Bitrix24 destination where a converted lead means won and junk means lost
+    b, _ = destinations(api, bitrix, hubspot)
+    got = api.call(
+        "PATCH",
+        f"/v1/conversions/destinations/{b}",
+        {"settings": {"user_id": "1", "won_stages": "WON", "lost_stages": "LOSE",
+                      "won_lead_statuses": "CONVERTED", "lost_lead_statuses": "JUNK"}},
+    )  # fmt: skip
+    assert got.status_code == 200, got.body
+    # And three callers whose calls made three leads
+    made = [put_call(f"CA{i:032d}", NOW - (4 - i) * HOUR, source=UTM, caller=f"+1202555070{i}") for i in range(3)]
+    run_queue([record(event(c, "completed", NOW - HOUR), f"conversion:{b}") for c in made])
+    assert len(bitrix.leads) == 3
+    by_phone = {lead["PHONE"]: lead for lead in bitrix.leads.values()}
+    # When one lead is converted with 900, one is junk and one is still in progress
+    for i, (status, amount) in enumerate((("CONVERTED", "900.00"), ("JUNK", "0.00"), ("IN_PROCESS", "50.00"))):
+        by_phone[f"+1202555070{i}"].update(STATUS_ID=status, OPPORTUNITY=amount, DATE_MODIFY=clock.iso(NOW - 900 + i))
+    item = conv_store.get_destination(b)
+    assert item is not None
+    said = results.sync(item, NOW)
+    # Then crm.lead.list was asked by change time and the chosen statuses, with the phones selected
+    assert "crm.lead.list" in bitrix.requests and bitrix.refused == []
+    # And the converted lead's call is a sale of 900, the junk one a lead, the other untouched
+    outcomes = [calls.to_dict(calls.load(c["sid"])) for c in made]
+    assert [(c["outcome"], c["revenue"]) for c in outcomes] == [("sale", 900.0), ("lead", None), (None, None)], said
+    assert any(s.startswith("lead ") and "revenue 900" in s for s in said), said
+    # And the next run starts after them (the cursor holds the deals' and the leads' places): nothing again
+    assert results.sync(item, NOW) == []
+    # And a status named both won and lost is refused in words
+    bad = api.call(
+        "PATCH", f"/v1/conversions/destinations/{b}",
+        {"settings": {"user_id": "1", "won_lead_statuses": "CONVERTED", "lost_lead_statuses": "CONVERTED"}},
+    )  # fmt: skip
+    assert bad.status_code == 400 and "also a won lead status" in bad.body.decode()
+
+
+def test_a_recorded_call_reaches_both_crms_with_a_signed_player_link(
+    bitrix: crm_receivers.BitrixReceiver, hubspot: crm_receivers.HubSpotReceiver
+) -> None:
+    from chalicelib.integrations.conversions import platforms
+
+    now = int(time.time() * 1000)
+    player = f"{BASE_URL}/dashboard/listen/CA{'9' * 32}?e=1&k=1&s=sig"
+    call = conv(recorded=True, link=f"{BASE_URL}/dashboard/calls/CA{'9' * 32}", player_link=player)
+    b = Destination("d", "bitrix24", {"user_id": "1"}, {"webhook_url": bitrix.webhook}, local=True)
+    h = Destination("d", "hubspot", {}, {"access_token": hubspot.token}, local=True)
+    assert platforms.get("bitrix24").send(b, [call], now)[0].kind == "sent"
+    assert platforms.get("hubspot").send(h, [call], now)[0].kind == "sent"
+    [lead] = bitrix.leads.values()
+    assert f"recording: {player}" in lead["SOURCE_DESCRIPTION"]
+    assert player in hubspot.calls[0]["properties"]["hs_call_body"]
+    assert bitrix.refused == [] and hubspot.refused == []
+
+
+def test_a_bitrix24_retry_after_a_lost_answer_finds_its_own_call_instead_of_logging_it_twice(
+    bitrix: crm_receivers.BitrixReceiver,
+) -> None:
+    from dataclasses import replace
+
+    from chalicelib.integrations.conversions import platforms
+
+    platform = platforms.get("bitrix24")
+    dest = Destination("d", "bitrix24", {"user_id": "1"}, {"webhook_url": bitrix.webhook}, local=True)
+    now = int(time.time() * 1000)
+    # Given a call Bitrix24 registered and finished, whose answer we never heard (a timeout)
+    first = conv("+12025550031")
+    [sent] = platform.send(dest, [first], now)
+    assert sent.kind == "sent" and "voximplant" not in sent.sent  # a first try does not look (one request less)
+    assert len(bitrix.calls) == 1
+    # When the SQS retry sends it again (attempt 2)
+    [again] = platform.send(dest, [replace(first, attempt=2)], now)
+    # Then it finds our marker (the number at our start time) in the call statistics: no second call
+    assert again.kind == "sent" and "already has this call" in again.reason, again
+    assert len(bitrix.calls) == 1 and "voximplant.statistic.get" in again.sent
+    # And a retry of a call Bitrix24 never got registers it: another caller's call is not taken for it
+    other = conv("+12025550032")
+    assert platform.send(dest, [replace(other, attempt=2)], now)[0].kind == "sent"
+    assert len(bitrix.calls) == 2 and bitrix.refused == []

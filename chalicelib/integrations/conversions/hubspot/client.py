@@ -19,8 +19,9 @@ SecureString and sent as ``Authorization: Bearer``. Per call, the CRM API's v3 o
 Answers: 2xx JSON objects; errors ``{"status": "error", "message", "correlationId", "category"}``.
 429 (with ``Retry-After``) and 5xx are tried again later (the shared later queue at the time
 HubSpot names); 401 (revoked token) disables the destination with an alert; other 4xx are final.
-The recording link is our dashboard's call page (it asks for a sign-in and plays the recording
-from a presigned URL that lasts minutes), never Twilio's media URL.
+A recorded call's body carries a signed, expiring link to our player page (``recordings/shared.py``:
+HubSpot's users listen without a sign-in; the page plays from presigned URLs that last minutes),
+never Twilio's media URL and never a link that works forever; the dashboard's call page is there too.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.core import clock
-from chalicelib.integrations import outbound
 from chalicelib.integrations.conversions import crm_common as common
+from chalicelib.integrations.conversions import sending
 from chalicelib.integrations.conversions import settings as own
 from chalicelib.integrations.conversions.platform import (
     Conversion,
@@ -48,21 +50,8 @@ CALL_TO_CONTACT = 194  # HUBSPOT_DEFINED association type: call -> contact
 _STAGE = re.compile(r"[A-Za-z0-9_:.-]{1,60}")
 
 
-class HubSpotError(Exception):
-    def __init__(
-        self, words: str, *, status: int, answer: str, retry_at: int | None = None, code: str | None = None
-    ) -> None:
-        super().__init__(words)
-        self.status, self.answer, self.retry_at, self.code = status, answer, retry_at, code
-
-
 def stages(raw: object, name: str) -> list[str]:
-    items = raw.split(",") if isinstance(raw, str) else list(raw) if isinstance(raw, (list, tuple)) else []
-    out = sorted({str(s).strip() for s in items if str(s).strip()})
-    for s in out:
-        if not _STAGE.fullmatch(s):
-            raise ValueError(f"'{name}': {s[:40]!r} is not a HubSpot deal stage id like closedwon")
-    return out
+    return common.stage_ids(raw, name, _STAGE, "a HubSpot deal stage id like closedwon")
 
 
 class HubSpotPlatform:
@@ -111,17 +100,8 @@ class HubSpotPlatform:
                 log,
                 now_ms,
             )
-        except HubSpotError as exc:
-            sent = "\n".join(log)
-            if exc.status == 401:
-                raise DisableDestination(f"HubSpot refused the access token (revoked or expired): {exc}") from None
-            if exc.retry_at is not None:
-                return Outcome.later(
-                    exc.retry_at, str(exc), code=exc.code, sent=sent, answer=exc.answer, status=exc.status
-                )
-            if exc.status >= 500 or exc.status == 0:
-                return Outcome.transient(str(exc), code=exc.code, sent=sent, answer=exc.answer, status=exc.status)
-            return Outcome.final(str(exc), code=exc.code, sent=sent, answer=exc.answer, status=exc.status)
+        except sending.Failed as exc:  # 429 later at Retry-After, 5xx transient, other 4xx final (sending.py)
+            return replace(exc.outcome, sent="\n".join(log))
         words = f"HubSpot logged call {got.get('id')} on contact {contact}" + (" (a new contact)" if made else "")
         return Outcome.ok(
             words,
@@ -154,31 +134,19 @@ class HubSpotPlatform:
         if not token:
             raise DisableDestination("no HubSpot access token is stored for this destination")
         log.append(f"{method} {path} {common.dumps(payload) if payload is not None else ''}".strip())
-        answer = outbound.request(
+        request = sending.JsonRequest(
+            "HubSpot",
             method,
             own.get().hubspot_api_base_url + path,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            },
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"},
             body=json.dumps(payload, separators=(",", ":")).encode() if payload is not None else b"",
             timeout=TIMEOUT_SECONDS,
-            allow_loopback=destination.local,
+            words=lambda data, status: f"HubSpot {path}: {data.get('message') or f'HTTP {status}'}",
+            code=lambda data: str(data.get("category") or "") or None,
+            dead_words="refused the access token (revoked or expired)",
+            retry_after_default=10,
         )
-        data = common.loads(answer.body)
-        if 200 <= answer.status < 300:
-            return data if isinstance(data, dict) else {}
-        data = data if isinstance(data, dict) else {}
-        words = f"HubSpot {path}: {data.get('message') or f'HTTP {answer.status}'}"
-        retry = common.retry_after_ms(answer.headers, now_ms, 10) if answer.status == 429 else None
-        raise HubSpotError(
-            words,
-            status=answer.status,
-            answer=common.shown(answer.body),
-            retry_at=retry,
-            code=str(data.get("category") or "") or None,
-        )
+        return sending.expect(sending.send_json(destination, request, now_ms))
 
     # --- results back: deals --------------------------------------------------------------------
 
@@ -239,8 +207,9 @@ class HubSpotPlatform:
         log: list[str] = []
         try:
             self.request(destination, "GET", "/crm/v3/objects/contacts?limit=1", None, log, now_ms)
-        except HubSpotError as exc:
-            return TestResult(False, (str(exc),), sent="\n".join(log), answer=exc.answer, status=exc.status)
+        except (sending.Failed, sending.Dead) as exc:
+            o = exc.outcome
+            return TestResult(False, (o.reason,), sent="\n".join(log), answer=o.answer, status=o.status)
         except DisableDestination as exc:
             return TestResult(False, (str(exc),))
         return TestResult(
@@ -276,7 +245,9 @@ def call_status(conv: Conversion) -> str:
 
 def call_body(conv: Conversion, settings: Mapping[str, object], contact_id: str) -> dict[str, Any]:
     call = conv.crm
-    body = _source_words(call) + (f"\nRecording and call story: {call.link}" if call.link else "")
+    body = _source_words(call) + (f"\nCall story (dashboard sign-in): {call.link}" if call.link else "")
+    if call.player_link:  # signed and expiring: HubSpot's users listen without a sign-in
+        body += f"\nRecording (no sign-in needed, the link expires): {call.player_link}"
     props = {
         "hs_timestamp": clock.iso(conv.occurred_at_ms) or "",
         "hs_call_title": f"Tracked call from {call.channel_name or call.source or 'a tracking number'}"[:200],

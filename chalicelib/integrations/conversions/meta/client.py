@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib.integrations import outbound
+from chalicelib.integrations.conversions import sending
 from chalicelib.integrations.conversions import settings as own
 from chalicelib.integrations.conversions.meta import events
 from chalicelib.integrations.conversions.platform import (
@@ -86,14 +86,8 @@ class MetaPlatform:
     # --- sending ----------------------------------------------------------------------------------
 
     def send(self, destination: Destination, batch: Sequence[Conversion], now_ms: int) -> list[Outcome]:
-        outcomes: list[Outcome | None] = [None] * len(batch)
-        ready: list[int] = []
-        for i, conversion in enumerate(batch):
-            why = self.why_not(conversion, now_ms, destination.settings)
-            if why:  # checked again now: one stale event would make Meta refuse every event with it
-                outcomes[i] = Outcome.final(why)
-            else:
-                ready.append(i)
+        # checked again now: one stale event would make Meta refuse every event with it
+        outcomes, ready = sending.eligible(self, destination, batch, now_ms)
         if ready:
             for i, outcome in zip(ready, self._send([batch[i] for i in ready], destination, None), strict=True):
                 outcomes[i] = outcome
@@ -101,60 +95,55 @@ class MetaPlatform:
 
     def _send(self, batch: list[Conversion], destination: Destination, test_code: str | None) -> list[Outcome]:
         payload = [events.event(c) for c in batch]
-        answer, sent = self._post(destination, payload, test_code)
-        shown = _answer_text(answer.body)
-        if 200 <= answer.status < 300:
-            received = _json(answer.body).get("events_received")
+        reply = sending.send_json(destination, self._request(destination, payload, test_code))
+        outcome, answer = reply.outcome, reply.answer
+        if outcome.kind == "sent":
+            received = reply.data.get("events_received")
+            shown, sent = outcome.answer, outcome.sent
             if received == len(batch):
                 return [Outcome.ok("Meta received the event", sent=sent, answer=shown, status=answer.status)] * len(
                     batch
                 )
             why = f"Meta answered {answer.status} but counted {received!r} of {len(batch)} events"
             return [Outcome.transient(why, sent=sent, answer=shown, status=answer.status)] * len(batch)
-        error = _json(answer.body).get("error")
-        error = error if isinstance(error, dict) else {}
-        code = error.get("code")
-        words = _words(error, answer.status)
-        if code in _DEAD_TOKEN or answer.status == 401:
-            raise DisableDestination(f"Meta refused the access token: {words}")
-        if code == 803 or (code == 100 and error.get("error_subcode") == 33):
+        error = _error(reply.data)
+        if error.get("code") == 803 or (error.get("code") == 100 and error.get("error_subcode") == 33):
             # The dataset does not exist or this token cannot see it: no event could ever go.
             raise DisableDestination(
-                f"Meta does not know the dataset (pixel) id, or the token cannot reach it: {words}"
+                f"Meta does not know the dataset (pixel) id, or the token cannot reach it: {outcome.reason}"
             )
-        if answer.status >= 500 or answer.status == 429 or code in _TRANSIENT or error.get("is_transient") is True:
-            return [Outcome.transient(words, code=_code(error), sent=sent, answer=shown, status=answer.status)] * len(
-                batch
-            )
-        if len(batch) > 1:  # one bad event refuses them all: find it by sending each on its own
+        if outcome.kind == "final" and len(batch) > 1:  # one bad event refuses them all: find it alone
             return [self._send([c], destination, test_code)[0] for c in batch]
-        return [Outcome.final(words, code=_code(error), sent=sent, answer=shown, status=answer.status)]
+        return [outcome] * len(batch)
 
-    def _post(
+    def _request(
         self, destination: Destination, payload: list[dict[str, Any]], test_code: str | None
-    ) -> tuple[outbound.Answer, str]:
+    ) -> sending.JsonRequest:
+        """The events' POST; Meta's errors read as ``{"error": {"code", "is_transient", ...}}``."""
         s = own.get()
         token = destination.credentials.get("access_token") or ""
         if not token:
             raise DisableDestination("no Meta access token is stored for this destination")
         pixel = str(destination.settings.get("pixel_id") or "")
-        url = f"{s.meta_graph_base_url}/{s.meta_graph_api_version}/{pixel}/events"
         form = {"data": json.dumps(payload, separators=(",", ":")), "access_token": token}
         if test_code:
             form["test_event_code"] = test_code
-        sent = json.dumps(events.redacted(payload, test_code), separators=(",", ":"))
-        try:
-            answer = outbound.request(
-                "POST",
-                url,
-                headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
-                body=urlencode(form).encode(),
-                timeout=TIMEOUT_SECONDS,
-                allow_loopback=destination.local,
-            )
-        except outbound.Refused as exc:
-            raise DisableDestination(f"Meta's address was refused: {exc}") from None
-        return answer, sent
+        return sending.JsonRequest(
+            "Meta",
+            "POST",
+            f"{s.meta_graph_base_url}/{s.meta_graph_api_version}/{pixel}/events",
+            {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+            body=urlencode(form).encode(),
+            timeout=TIMEOUT_SECONDS,
+            sent=json.dumps(events.redacted(payload, test_code), separators=(",", ":")),
+            words=lambda data, status: _words(_error(data), status),
+            code=lambda data: _code(_error(data)),
+            dead=lambda data, status: _error(data).get("code") in _DEAD_TOKEN or status == 401,
+            dead_words="refused the access token",
+            passing=lambda data, status: (
+                _error(data).get("code") in _TRANSIENT or _error(data).get("is_transient") is True
+            ),
+        )
 
     def send_test(self, destination: Destination, now_ms: int) -> TestResult:
         code = str(destination.settings.get("test_event_code") or "")
@@ -199,8 +188,9 @@ def _json(body: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _answer_text(body: bytes) -> str:
-    return body.decode("utf-8", "replace")[:ANSWER_CHARS]
+def _error(data: Mapping[str, Any]) -> dict[str, Any]:
+    error = data.get("error")
+    return error if isinstance(error, dict) else {}
 
 
 def _code(error: Mapping[str, Any]) -> str | None:

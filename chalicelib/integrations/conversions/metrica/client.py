@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from chalicelib.integrations import outbound
+from chalicelib.integrations.conversions import sending
 from chalicelib.integrations.conversions import settings as own
 from chalicelib.integrations.conversions.metrica import calls
 from chalicelib.integrations.conversions.platform import (
@@ -75,14 +76,8 @@ class MetricaPlatform:
         return calls.why_not(conversion, now_ms, window_ms(self, settings))
 
     def send(self, destination: Destination, batch: Sequence[Conversion], now_ms: int) -> list[Outcome]:
-        outcomes: list[Outcome | None] = [None] * len(batch)
-        ready: list[int] = []
-        for i, conversion in enumerate(batch):
-            why = self.why_not(conversion, now_ms, destination.settings)
-            if why:  # checked again at upload: a batch waits up to send_every_minutes
-                outcomes[i] = Outcome.final(why)
-            else:
-                ready.append(i)
+        # checked again at upload: a batch waits up to send_every_minutes
+        outcomes, ready = sending.eligible(self, destination, batch, now_ms)
         chosen = [batch[i] for i in ready]
         for column, indexes in calls.files(chosen):
             for j, outcome in zip(indexes, self._upload(destination, chosen, indexes, column, now_ms), strict=True):
@@ -104,7 +99,7 @@ class MetricaPlatform:
         if goal:
             query["new_goal_name"] = str(goal)
         try:
-            answer = self._request(destination, "POST", "upload_calls?" + urlencode(query), body, content_type)
+            reply = self._reply(destination, "POST", "upload_calls?" + urlencode(query), body, content_type, sent)
         except (ConnectionRefusedError, outbound.Unresolved) as exc:
             # Nothing reached Metrica: these rows are tried again. Not raised, which would make the
             # whole batch transient and send a file another part of it already uploaded once more.
@@ -117,10 +112,11 @@ class MetricaPlatform:
                 "so it is not sent again (a call is never counted twice): see the uploads list in Metrica"
             )
             return [Outcome.final(why, code="NO_ANSWER", sent=sent)] * len(indexes)
+        answer = reply.answer
         shown = answer.body.decode("utf-8", "replace")[:ANSWER_CHARS]
         n = len(indexes)
-        if 200 <= answer.status < 300:
-            uploading = _json(answer.body).get("uploading")
+        if reply.outcome.kind == "sent":
+            uploading = reply.data.get("uploading")
             upload_id = str(uploading.get("id")) if isinstance(uploading, dict) and uploading.get("id") else None
             if upload_id is None:
                 why = "Metrica accepted the file but named no upload, so its processing cannot be followed"
@@ -141,31 +137,44 @@ class MetricaPlatform:
                     retry_at_ms=now_ms + RECHECK_MS,  # when the shared schedule first asks ``check``
                 )
             ] * n
-        words = _words(answer.body, answer.status)
-        if answer.status >= 500 or answer.status == 429:
-            return [Outcome.transient(words, sent=sent, answer=shown, status=answer.status)] * n
-        return [Outcome.final(words, code=_code(answer.body), sent=sent, answer=shown, status=answer.status)] * n
+        return [reply.outcome] * n  # 429 and 5xx transient, other refusals final, in Metrica's words
 
     def _request(
         self, destination: Destination, method: str, path: str, body: bytes = b"", content_type: str | None = None
     ) -> outbound.Answer:
+        return self._reply(destination, method, path, body, content_type).answer
+
+    def _reply(
+        self,
+        destination: Destination,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        content_type: str | None = None,
+        sent: str = "",
+    ) -> sending.Reply:
+        """One request to the counter's offline conversions; a dead token (401, 403) disables the destination."""
         token = destination.credentials.get("oauth_token") or ""
         if not token:
             raise DisableDestination("no Yandex OAuth token is stored for this destination")
         counter = quote(str(destination.settings.get("counter_id") or ""), safe="")
-        url = f"{own.get().metrica_api_base_url}/management/v1/counter/{counter}/offline_conversions/{path}"
         headers = {"Authorization": f"OAuth {token}", "Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
-        try:
-            answer = outbound.request(
-                method, url, headers=headers, body=body, timeout=TIMEOUT_SECONDS, allow_loopback=destination.local
-            )
-        except outbound.Refused as exc:
-            raise DisableDestination(f"Metrica's address was refused: {exc}") from None
-        if answer.status in (401, 403):
-            raise DisableDestination(f"Metrica refused the OAuth token: {_words(answer.body, answer.status)}")
-        return answer
+        request = sending.JsonRequest(
+            "Metrica",
+            method,
+            f"{own.get().metrica_api_base_url}/management/v1/counter/{counter}/offline_conversions/{path}",
+            headers,
+            body=body,
+            timeout=TIMEOUT_SECONDS,
+            sent=sent,
+            words=_words,
+            code=_code,
+            dead=lambda data, status: status in (401, 403),
+            dead_words="refused the OAuth token",
+        )
+        return sending.send_json(destination, request)
 
     def _status(self, destination: Destination, upload_id: str) -> str | None:
         """The upload's processing status as Metrica reports it now; None if it could not be read."""
@@ -185,7 +194,7 @@ class MetricaPlatform:
         shown = answer.body.decode("utf-8", "replace")[:ANSWER_CHARS]
         uploading = _json(answer.body).get("uploading")
         if answer.status != 200 or not isinstance(uploading, dict):
-            return Outcome.transient(_words(answer.body, answer.status), answer=shown, status=answer.status)
+            return Outcome.transient(_words(_json(answer.body), answer.status), answer=shown, status=answer.status)
         status = str(uploading.get("status") or "")
         words = f"Metrica upload {ref}: {STATUSES.get(status, status or 'no status yet')}"
         if status in DONE:
@@ -214,7 +223,9 @@ class MetricaPlatform:
                 shown,
                 200,
             )
-        return TestResult(False, (_words(answer.body, answer.status),), "GET calls_uploadings", shown, answer.status)
+        return TestResult(
+            False, (_words(_json(answer.body), answer.status),), "GET calls_uploadings", shown, answer.status
+        )
 
 
 def _json(body: bytes) -> dict[str, Any]:
@@ -225,15 +236,14 @@ def _json(body: bytes) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _code(body: bytes) -> str | None:
-    errors = _json(body).get("errors")
+def _code(data: dict[str, Any]) -> str | None:
+    errors = data.get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return str(errors[0].get("error_type") or "") or None
     return None
 
 
-def _words(body: bytes, status: int) -> str:
-    data = _json(body)
+def _words(data: dict[str, Any], status: int) -> str:
     errors = data.get("errors")
     if isinstance(errors, list) and errors:
         parts = [str(e.get("message")) for e in errors if isinstance(e, dict) and e.get("message")]
