@@ -230,3 +230,23 @@ def test_stir_verstat_costs_the_voice_webhook_no_request(api, phone, settings_en
     assert plain == stirred and plain[0] > 0, (plain, stirred)
     print("voice webhook requests", plain)
     assert body(api.call("GET", f"/v1/calls/CA{5:032d}"))["stir_verstat"] == "TN-Validation-Passed-A"
+
+
+def test_the_sweep_resends_a_text_whose_messages_were_lost(api, phone):
+    from chalicelib.core import clock as clk
+    from chalicelib.events import bus, sweep
+    from tests.support.database import pump
+
+    # Given a text whose event messages were lost (the queue purged before delivery)
+    number = line(api, text_forward="sms")
+    text(api, number, "SM" + "d" * 32)
+    pump().stream_once()
+    bus.sqs().purge_queue(QueueUrl=bus.queue_url())
+    # When the sweep runs a while later
+    later = clk.now_ms() + 3_600_000
+    assert sweep.run(later)["resent"] >= 2  # the reports and the forward (the webhooks' gate lets nothing through)
+    pump().drain()
+    # Then the text was forwarded and counted, once, and nothing is left to send
+    assert len(phone.sent) == 1
+    assert body(api.call("GET", "/v1/reports/channels"))["total"]["texts"] == 1
+    assert sweep.run(later)["resent"] == 0
