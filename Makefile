@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DDB_PORT ?= 8001
 API_PORT ?= 8000
 
-.PHONY: lock package rebuild-reports run test lint typecheck pytest unit bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor wordpress wordpress-test wordpress-zip
+.PHONY: lock package rebuild-reports run test lint typecheck pytest unit bench sizing call text ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor wordpress wordpress-test wordpress-zip
 
 # The venv is installed from the locks only, every file checked against its hash (`make lock` writes them).
 venv: $(VENV)/.installed
@@ -94,6 +94,10 @@ run: venv
 # The CLI takes make run's DDB_PORT and API_PORT, so `make call API_PORT=8100` reaches `make run API_PORT=8100`.
 call: venv
 	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)") $(if $(DIGITS),--digits "$(DIGITS)")
+
+# Send a text to a tracking number against `make run`: make text TO=+12015550100 [FROM=...] BODY="Are you open?"
+text: venv
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call --to "$(TO)" $(if $(FROM),--from "$(FROM)") --text "$(BODY)"
 
 # Pause and resume `make run`'s embedded DynamoDB: while paused every request to it hangs,
 # as an unreachable endpoint does; calls are still forwarded and completed once it is back.

@@ -1,4 +1,5 @@
-"""``calltracking call``: play Twilio's side of one inbound call against a running server (``make run``).
+"""``calltracking call``: play Twilio's side of one inbound call (or, with ``--text``, one text) against a
+running server (``make run``).
 
 It sends what Twilio sends for one inbound call, signed with the stage's auth token: the voice
 webhook, then (when the TwiML dials) the dial action, the recording callback when recording is
@@ -173,6 +174,31 @@ def _answers(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def simulate_text(
+    base: str, to: str, caller: str, body: str, token: str | None = None, api_key: str | None = None
+) -> dict[str, Any]:
+    """Send one text to a tracking number as Twilio does (signed ``/twilio/sms``); returns the
+    TwiML answer and the stored text (as ``GET /v1/calls/{sid}`` shows it)."""
+    token = token or _setting("TWILIO_AUTH_TOKEN")
+    sid = "SM" + secrets.token_hex(16)
+    params = {
+        "AccountSid": _setting("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32,
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "From": caller,
+        "To": to,
+        "Body": body,
+        "NumMedia": "0",
+        "FromCity": "SAN FRANCISCO",
+    }
+    twiml = _post(base, "/twilio/sms", params, token)
+    return {
+        "message_sid": sid,
+        "steps": [{"webhook": "/twilio/sms", "twiml": twiml}],
+        "call": _get_call(base, sid, api_key),
+    }
+
+
 @click.command()
 @click.option("--to", "to", required=True, help="the tracking number called (E.164)")
 @click.option("--from", "caller", default="+14155550111", show_default=True)
@@ -186,10 +212,18 @@ def _answers(ctx: click.Context, param: click.Parameter, value: str) -> str:
 )
 @click.option("--talk-seconds", type=int, default=42, show_default=True)
 @click.option("--digits", default="", help="the key pressed at a line's menu (empty: its default)")
+@click.option("--text", "text", default=None, help="send this text to the number instead of calling it")
 @click.option("--base-url", default=None, help="default: the local stage's PUBLIC_BASE_URL (API_PORT)")
-def call(to: str, caller: str, answer: str, talk_seconds: int, digits: str, base_url: str | None) -> None:
-    """Simulate one inbound call against a running local server and print the TwiML and the stored call."""
+def call(
+    to: str, caller: str, answer: str, talk_seconds: int, digits: str, text: str | None, base_url: str | None
+) -> None:
+    """Simulate one inbound call (or text) against a running local server and print the TwiML and what was stored."""
     base = (base_url or _setting("PUBLIC_BASE_URL")).rstrip("/")
+    if text is not None:
+        sent = simulate_text(base, to, caller, text)
+        click.echo(f"--> /twilio/sms\n{sent['steps'][0]['twiml']}\n")
+        click.echo(json.dumps(sent["call"], indent=2))
+        return
     result = simulate_call(base, to, caller, answer, talk_seconds, digits=digits)
     for step in result["steps"]:
         click.echo(f"--> {step['webhook']}\n{step['twiml']}\n")

@@ -57,7 +57,10 @@ def is_final(c: CallRecord) -> bool:
 
 
 def result_of(c: CallRecord) -> str | None:
-    """How the call ended for the business: answered, voicemail, missed or blocked (None while ringing)."""
+    """How the call ended for the business: answered, voicemail, missed or blocked (None while
+    ringing); ``text`` for a text to a tracking number (``chalicelib/texts.py``), which never rings."""
+    if c.medium == "text":
+        return "text"
     if c.blocked:
         return "blocked"
     if c.answered:
@@ -91,6 +94,19 @@ def caller_fields(params: dict[str, str]) -> dict[str, Any]:
         "caller_state": params.get("FromState") or None,
         "caller_country": params.get("FromCountry") or None,
     }
+
+
+def verstat_fields(params: dict[str, str]) -> dict[str, Any]:
+    """The voice request's STIR/SHAKEN result (``StirVerstat``, e.g. ``TN-Validation-Passed-A``),
+    stored on the call where it is first written: text-back reads it (``attestation_failed``)."""
+    value = (params.get("StirVerstat") or "").strip()[:64]
+    return {"stir_verstat": value} if value else {}
+
+
+def attestation_failed(verstat: str | None) -> bool:
+    """Whether the carrier's STIR/SHAKEN check of the caller id failed (``TN-Validation-Failed*``):
+    the number may be spoofed, so nobody texts it. Pure."""
+    return bool(verstat) and str(verstat).startswith("TN-Validation-Failed")
 
 
 def _int(value: str | None) -> int | None:
@@ -418,6 +434,9 @@ def to_dict(c: CallRecord) -> dict[str, Any]:
         "channel_name": c.channel_name,
         "pool_id": c.pool_id,
         "forwarded_to": c.forwarded_to,
+        "medium": c.medium or "call",
+        "text": {"body": c.body, "media_count": int(c.media_count or 0)} if c.medium == "text" else None,
+        "stir_verstat": c.stir_verstat,
         "status": c.status,
         "duration": int(c.duration) if c.duration is not None else None,
         "answered": c.answered,

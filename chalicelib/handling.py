@@ -87,6 +87,7 @@ FIELDS = {
     "ring_seconds",
     "screen",
     "text_back",
+    "text_forward",
     "ring",
     "ring_each",
     "screen_alert_after",
@@ -95,6 +96,7 @@ FIELDS = {
 RING_MODES = ("in_order", "together", "round_robin")
 DEFAULT_SCREEN_ALERT_AFTER = 3
 MAX_SCREEN_ALERT_AFTER = 20
+TEXT_FORWARDS = ("email", "sms", "off")
 MAX_MENU_OPTIONS = 9
 MAX_LABEL = 40
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
@@ -169,6 +171,10 @@ def parse(raw: Any) -> dict[str, Any] | None:
         out["screen_alert_after"] = n
     if "menu" in raw:
         out["menu"] = _menu(raw["menu"])
+    if "text_forward" in raw:
+        if raw["text_forward"] not in TEXT_FORWARDS:
+            raise BadRequest("'flow.text_forward' must be 'email', 'sms' or 'off'")
+        out["text_forward"] = raw["text_forward"]
     if "hours" in out and "after_hours" not in out:
         out["after_hours"] = {"action": "voicemail"}
     return out
@@ -184,6 +190,12 @@ def new_line_flow(
     if "screen" not in out and forward_to and line_type is not None and line_type(forward_to) == "mobile":
         out["screen"] = True
     return out
+
+
+def text_forward(flow: dict[str, Any] | None) -> str:
+    """How a text to the line's numbers reaches the owner: ``email`` (the default: to the alert email
+    recipients), ``sms`` (to the line's phone, from the tracking number) or ``off``. Pure."""
+    return str((flow or {}).get("text_forward") or "email")
 
 
 def ring_seconds(flow: dict[str, Any] | None, default: int) -> int:

@@ -44,6 +44,7 @@ FORM_FIELDS = (
     "slack_webhook_url",
     "telegram_bot_token",
     "telegram_chat_id",
+    "phone",
     "summary_hour",
     "timezone",
     "quiet_start",
@@ -72,6 +73,8 @@ def recipient_body(form: dict[str, str], events: list[str], summaries: list[str]
         if value["telegram_bot_token"] or creating:
             body["telegram_bot_token"] = value["telegram_bot_token"]
         body["telegram_chat_id"] = (form.get("telegram_chat_id") or "").strip()
+    if channel == "sms":
+        body["phone"] = (form.get("phone") or "").strip()
     body["summary_hour"] = formerrors.as_int(form.get("summary_hour"))
     body["timezone"] = (form.get("timezone") or "").strip() or None
     start, end = (form.get("quiet_start") or "").strip(), (form.get("quiet_end") or "").strip()
@@ -100,6 +103,7 @@ def _as_form(r: dict[str, Any]) -> dict[str, Any]:
         "channel": r.get("channel") or "email",
         "email": r.get("email") or "",
         "telegram_chat_id": r.get("telegram_chat_id") or "",
+        "phone": r.get("phone") or "",
         "summary_hour": str(r.get("summary_hour") if r.get("summary_hour") is not None else ""),
         "timezone": r.get("timezone") or "",
         "quiet_start": quiet.get("start", ""),

@@ -94,6 +94,8 @@ def body_from_form(form: dict[str, str]) -> dict[str, Any]:
         "screen": checked(form, "screen"),
         "text_back": checked(form, "text_back"),
     }
+    if form.get("text_forward") in ("sms", "off"):  # email is the default: left out of the flow
+        flow["text_forward"] = form["text_forward"]
     if form.get("whisper_text", "").strip():
         flow["whisper_text"] = form["whisper_text"]
     if checked(form, "hours_on"):
@@ -167,6 +169,7 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         "whisper": "on" if fl.get("whisper") else "",
         "screen": "on" if fl.get("screen") else "",
         "text_back": "on" if fl.get("text_back") else "",
+        "text_forward": handling.text_forward(fl),
         "whisper_text": fl.get("whisper_text", ""),
         "failover": "\n".join(v.typed(p) for p in fl.get("failover", [])),
         "ring": fl.get("ring", "in_order"),
@@ -302,7 +305,22 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
                 "steps": _steps(twiml.forward(route, "+15555550100", at=closed, call_sid=PREVIEW_SID), route, fl),
             }
         )
+    if "text_forward" in fl:  # the default (emailed) is said by the form's hint; a choice made is said here
+        out.append(
+            {"title": "When someone texts the number", "steps": [{"when": "", "text": text_forward_words(line)}]}
+        )
     return out
+
+
+def text_forward_words(line: dict[str, Any]) -> str:
+    """What happens to a text to the line's numbers, in words (``handling.text_forward``)."""
+    how = handling.text_forward(line.get("flow"))
+    if how == "sms":
+        phone = v.typed(line["forward_to"]) if line.get("forward_to") else "the line's phone"
+        return f"It is in the log, and forwarded by text to {phone} from the number it was sent to."
+    if how == "email":
+        return "It is in the log, and emailed to the alert email recipients."
+    return "It is in the log only."
 
 
 def text_back_words(name: str, fl: dict[str, Any], at: datetime) -> str:

@@ -52,7 +52,8 @@ REQUESTS_PER_PAGE = 3
 CHUNK = 200  # calls one filtered query reads (DynamoDB's 1 MB page may cut it shorter)
 CSV_MAX_ROWS = 5000
 MAX_DAYS = 366
-RESULTS = ("answered", "missed", "voicemail", "blocked")
+RESULTS = ("answered", "missed", "voicemail", "blocked", "text")  # "text": texts to the tracking numbers
+TEXT_SHOWN = 160  # characters of a text the log shows (its page has it all)
 MENU_FILTER = "menu_option"  # the key the caller chose at the line's menu: applied as the API applies it
 FILTERS = (
     "from",
@@ -315,7 +316,14 @@ def row(c: CallRecord, biz: business.Business | None = None) -> dict[str, Any]:
         "recorded": bool(c.recording_sid),
         "menu_option": c.menu_option,
         "answered_by": business.phone(c.answered_phone, biz.country) if c.answered_phone and c.answered else "",
+        # A text to a tracking number (chalicelib/texts.py): its words, cut for the row.
+        "text": _cut(c.body or "", TEXT_SHOWN) if c.medium == "text" else None,
+        "media_count": int(c.media_count or 0),
     }
+
+
+def _cut(words: str, most: int) -> str:
+    return words if len(words) <= most else words[: most - 1].rstrip() + "…"
 
 
 def source_label(c: CallRecord) -> str:

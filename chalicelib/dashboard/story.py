@@ -43,6 +43,9 @@ def details(c: CallRecord, biz: business.Business | None = None) -> dict[str, An
     confidence = attr.get("confidence")
     return {
         "sid": c.call_sid,
+        # A text to a tracking number (chalicelib/texts.py): its words (None for a call).
+        "text": (c.body or "") if c.medium == "text" else None,
+        "media_count": int(c.media_count or 0),
         "caller": c.caller,
         "caller_display": business.phone(c.caller, biz.country),
         "tel": business.tel(c.caller),

@@ -5,6 +5,9 @@
 * ``call.updated``: a final call changed as the API shows it (outcome, revenue, note, tags, a
   late recording, routing completed later); ``changes`` holds each field's previous value.
 * ``call.deleted``: the item was removed: ``retention`` (DynamoDB's TTL) or ``erasure``.
+* ``text.received``: a text to a tracking number was stored (``chalicelib/texts.py``): once per
+  MessageSid; ``call`` holds the text as ``GET /v1/texts`` shows it. A text makes no other event
+  (it never rings, ends or changes as the API shows it; its erasure and retention are silent).
 * ``caller.erased``: the call's caller was erased (``chalicelib/privacy``): the call as it is now,
   anonymised, and no ``changes``: an erasure never sends the old number anywhere. Whatever
   changes on an erased call later (the aggregates taking its caller out) makes no event.
@@ -27,8 +30,8 @@ from typing import Any
 from chalicelib import calls
 from chalicelib.store import calls as store
 
-TYPES = ("call.started", "call.completed", "call.updated", "call.deleted", "caller.erased")
-PERSONAL = ("caller", "caller_city", "caller_state", "caller_country")  # never sent as a previous value
+TYPES = ("call.started", "call.completed", "call.updated", "call.deleted", "caller.erased", "text.received")
+PERSONAL = ("caller", "caller_city", "caller_state", "caller_country", "text")  # never sent as a previous value
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"  # who deletes an item when its TTL expires
 VERSION = 1
 
@@ -70,7 +73,12 @@ def _view(image: dict[str, Any] | None) -> dict[str, Any] | None:
         call = store.from_image(image)
         if not call.call_sid:
             raise ValueError("no call_sid")
-        return {"_final": calls.is_final(call), "_erased": bool(call.erased_at), **calls.to_dict(call)}
+        return {
+            "_final": calls.is_final(call),
+            "_erased": bool(call.erased_at),
+            "_text": call.medium == "text",
+            **calls.to_dict(call),
+        }
     except Exception as exc:  # anything a broken image raises: it can never become an event
         raise PoisonRecord(f"the call image cannot be read: {exc}") from None
 
@@ -87,6 +95,10 @@ def from_record(record: dict[str, Any]) -> list[Event]:
     if name not in ("INSERT", "MODIFY", "REMOVE"):
         raise PoisonRecord(f"unknown eventName {name!r}")
     old, new = _view(ddb.get("OldImage")), _view(ddb.get("NewImage"))
+    if (new or old or {}).get("_text"):
+        if name != "INSERT" or new is None or new["_erased"]:
+            return []
+        return [Event(event_id(new["sid"], "text"), "text.received", new["sid"], at, _public(new))]
     if name == "REMOVE":
         if old is None:
             raise PoisonRecord("a REMOVE record without its old image")

@@ -71,6 +71,8 @@ def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset())
     A call from a web source also adds to one bucket per dimension (campaign, keyword, ad,
     landing page) and model; ``other`` names the (model, dimension) pairs whose value a full day
     refused (``DIMENSION_CAP``): those count under ``OTHER``."""
+    if c.medium == "text":
+        return _text_contribution(c)
     if not is_final(c) or c.started_at is None:
         return {}
     result = result_of(c)
@@ -125,6 +127,22 @@ def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset())
             value = OTHER if (model, dim) in other else dimension_value(dim, fields)
             out[keys.dimension_bucket(model, dim, source, on, value, spam=spam)] = vec
     return out
+
+
+def _text_contribution(c: CallRecord) -> dict[str, dict[str, Any]]:
+    """A text to a tracking number adds one ``texts`` to its source's day (last touch, and first
+    touch under the same source: a text has no first touch of its own), and nothing a call adds:
+    the calls' figures stay exactly as they were. Pure."""
+    if c.started_at is None:
+        return {}
+    on = day(int(c.started_at))
+    source = attribution.source_key(c.attribution, c.kind)
+    vec: dict[str, Any] = {"texts": 1}
+    last, first = (
+        keys.aggregate_bucket("last", source, on, spam=False),
+        keys.aggregate_bucket("first", source, on, spam=False),
+    )
+    return {last: vec, first: vec}
 
 
 def _caller_entry(c: CallRecord) -> str | None:

@@ -61,6 +61,9 @@ CURSOR = CursorCodec("m", "'cursor' is not one this API gave out", store.valid_s
 # report source and a breakdown's values, so a drill-down's figures can be checked against its calls.
 ATTRIBUTION_FILTERS = ("source", *aggregates.DIMENSIONS)
 FILTER_CHUNK = 200  # calls one filtered read asks for
+# What the listing holds: calls (``/v1/calls``' default: its answers stay as they were), the texts
+# to tracking numbers (``chalicelib/texts.py``), or both (the dashboard's log).
+MEDIUMS = ("call", "text", "all")
 
 
 def attribution_filters(query: dict[str, str]) -> dict[str, str]:
@@ -103,6 +106,7 @@ def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestC
     source, campaign, keyword, ad or landing page (``matches``)."""
     allowed = {"from", "to", "limit", "cursor", "channel_id", "pool_id", "answered", "format", "menu_option"}
     allowed |= set(ATTRIBUTION_FILTERS)
+    allowed.add("medium")
     unknown = sorted(set(query) - allowed)
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
@@ -118,6 +122,9 @@ def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestC
     if answered_q not in (None, "", "true", "false"):
         raise BadRequest("'answered' must be true or false")
     answered = (answered_q == "true") if answered_q else None
+    medium = query.get("medium") or "call"
+    if medium not in MEDIUMS:
+        raise BadRequest("'medium' must be call, text or all")
 
     months = store.months_desc(start, end)
     last_key: dict[str, Any] | None = None
@@ -141,6 +148,7 @@ def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestC
                 channel_id=query.get("channel_id") or None,
                 pool_id=query.get("pool_id") or None,
                 answered=answered,
+                medium=None if medium == "all" else medium,
                 ctx=ctx,
             )
             for n, c in enumerate(found):
@@ -156,6 +164,17 @@ def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestC
                 break
         last_key = None
     return {"calls": items, "next_cursor": None}
+
+
+def list_texts(query: dict[str, str], *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    """``GET /v1/texts``: texts to tracking numbers, newest first: the calls' listing (range,
+    filters, cursor) of the texts only."""
+    if "medium" in query or "answered" in query or "format" in query:
+        raise BadRequest(
+            "unknown parameter(s): " + ", ".join(k for k in ("medium", "answered", "format") if k in query)
+        )
+    found = list_calls({**query, "medium": "text"}, ctx=ctx)
+    return {"texts": found["calls"], "next_cursor": found["next_cursor"]}
 
 
 def _next_month_cursor(months: list[str], month: str) -> str | None:

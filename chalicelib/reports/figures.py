@@ -110,6 +110,7 @@ def _row(
         "conversions": business.conversions(acc, counted),
         "revenue": float(revenue),
         "roi": ratio(revenue - spend, spend, "0.0001"),
+        "texts": int(acc["texts"]),
     }
 
 
@@ -134,7 +135,7 @@ def channels_report(query: dict[str, str]) -> dict[str, Any]:
         for day_acc in _buckets(model, source, start, end, spam).values():
             _merge(acc, day_acc)
         spend = sum(_spend(source, start, end).values(), Decimal(0))
-        if not acc["calls"] and not spend:
+        if not acc["calls"] and not acc["texts"] and not spend:  # a source with only texts has a row
             continue
         _merge(total, acc)
         total_spend += spend

@@ -9,7 +9,9 @@ INTEGRATION = Integration(
     summary="the aggregates per source and day, kept up to date by every completed or updated call",
     # Not gated: every completed call counts, whatever is configured.
     subscribers=(
-        SubscriberDecl("reports", ("call.completed", "call.updated"), "chalicelib.reports.aggregates:on_event"),
+        SubscriberDecl(
+            "reports", ("call.completed", "call.updated", "text.received"), "chalicelib.reports.aggregates:on_event"
+        ),
         # The call-back list (chalicelib/callbacks.py): each caller's entry follows their calls.
         SubscriberDecl("callbacks", ("call.completed", "call.updated"), "chalicelib.callbacks:on_event"),
     ),

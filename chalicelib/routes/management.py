@@ -116,6 +116,11 @@ def list_calls() -> Response:
     return json_response(calllog.list_calls(q, ctx=_ctx()))
 
 
+@bp.route("/v1/texts", methods=["GET"])
+def list_texts() -> Response:
+    return json_response(calllog.list_texts(query(bp.current_request), ctx=_ctx()))
+
+
 @bp.route("/v1/callbacks", methods=["GET"])
 def list_callbacks() -> Response:
     return json_response(callbacks.api_list(query(bp.current_request)))

@@ -31,6 +31,7 @@ DOMAIN_RULES: tuple[tuple[str, Scope, Scope], ...] = (
     ("/v1/pools", "read", "write"),
     ("/v1/numbers", "read", "write"),
     ("/v1/calls", "read", "write"),
+    ("/v1/texts", "read", "write"),
     ("/v1/callbacks", "read", "write"),
     ("/v1/blocked-callers", "read", "write"),
     ("/v1/audit", "admin", "admin"),  # who changed what: admins only

@@ -36,6 +36,7 @@ NUMBERS = (
     "leads",
     "sales",
     "revenue",
+    "texts",  # texts to the source's numbers (chalicelib/texts.py): beside the calls, never among them
 )
 
 

@@ -19,6 +19,7 @@ FIELDS = (
     "channel",
     "email",
     "telegram_chat_id",
+    "phone",
     "secret_hint",
     "secret_param",
     "events",
@@ -40,9 +41,10 @@ class RecipientItem(StoreModel):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     name = UnicodeAttribute(null=True)
-    channel = UnicodeAttribute(null=True)  # email, slack or telegram
+    channel = UnicodeAttribute(null=True)  # email, slack, telegram or sms
     email = UnicodeAttribute(null=True)
     telegram_chat_id = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)  # an sms recipient's phone (E.164)
     secret_hint = UnicodeAttribute(null=True)
     secret_param = UnicodeAttribute(null=True)
     events = ListAttribute(of=UnicodeAttribute, null=True)

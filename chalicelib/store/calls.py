@@ -28,7 +28,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import clock
@@ -61,6 +62,10 @@ class CallRecord:
     channel_name: str | None = None
     pool_id: str | None = None
     forwarded_to: str | None = None
+    medium: str | None = None
+    body: str | None = None
+    media_count: float | None = None
+    stir_verstat: str | None = None
     recorded: bool | None = None
     status: str | None = None
     status_rank: float | None = None
@@ -298,6 +303,7 @@ ERASED_FIELDS = (
     "caller_city",
     "caller_state",
     "caller_country",
+    "body",
     "note",
     "tags",
     "recording_sid",
@@ -308,6 +314,19 @@ ERASED_FIELDS = (
     "recording_sha256",
     "recording_archived_at",
 )
+
+
+def put_text(message_sid: str, values: Mapping[str, Any], *, ctx: RequestContext = SYSTEM) -> bool:
+    """Store a text to a tracking number, once: ``False`` when its MessageSid is stored already
+    (Twilio sent the webhook again). One conditional PutItem."""
+    item = CallModel(message_sid, medium="text", **values)
+    try:
+        item.save(condition=CallModel.call_sid.does_not_exist())
+    except PutError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
 
 
 def anonymise(
@@ -334,7 +353,7 @@ def anonymise(
     return _record(item)
 
 
-MASKED_FIELDS = ("caller", "caller_city", "caller_state", "caller_country")
+MASKED_FIELDS = ("caller", "caller_city", "caller_state", "caller_country", "body")
 RECORDING_FIELDS = tuple(name for name in ERASED_FIELDS if name.startswith("recording_"))
 
 
@@ -408,12 +427,14 @@ def in_month(
     channel_id: str | None = None,
     pool_id: str | None = None,
     answered: bool | None = None,
+    medium: str | None = None,
     ctx: RequestContext = SYSTEM,
 ) -> tuple[list[CallRecord], dict[str, Any] | None]:
     """Up to ``limit`` calls of one month started within [start_ms, end_ms], newest first,
-    filtered by channel, pool and answered (``False``: not answered, unknown included); and
-    the key to resume from (``None`` at the month's end). Reads as many pages as ``limit`` needs."""
-    filt = None
+    filtered by channel, pool, answered (``False``: not answered, unknown included) and medium
+    (``"call"`` or ``"text"``; ``None``: both); and the key to resume from (``None`` at the
+    month's end). Reads as many pages as ``limit`` needs."""
+    filt: Condition | None = None
     if channel_id:
         filt = CallModel.channel_id == channel_id
     if pool_id:
@@ -422,6 +443,9 @@ def in_month(
     if answered is not None:
         cond = CallModel.answered == True if answered else CallModel.answered != True  # noqa: E712
         filt = cond if filt is None else filt & cond
+    if medium in ("text", "call"):
+        is_text: Condition = CallModel.medium == "text" if medium == "text" else CallModel.medium.does_not_exist()
+        filt = is_text if filt is None else filt & is_text
     results = CallModel.month_index.query(
         month,
         CallModel.started_at.between(start_ms, end_ms),

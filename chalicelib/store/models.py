@@ -199,6 +199,12 @@ class CallModel(StoreModel):
     channel_name = UnicodeAttribute(null=True)
     pool_id = UnicodeAttribute(null=True)
     forwarded_to = UnicodeAttribute(null=True)
+    # A text to a tracking number is kept here too, keyed by Twilio's MessageSid (chalicelib/texts.py):
+    # ``medium`` "text" (absent: a call), what it said and how many pictures came with it.
+    medium = UnicodeAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+    media_count = NumberAttribute(null=True)
+    stir_verstat = UnicodeAttribute(null=True)  # the voice request's STIR/SHAKEN result (StirVerstat)
     recorded = BooleanAttribute(null=True)
     status = UnicodeAttribute(null=True)
     status_rank = NumberAttribute(null=True)
@@ -304,6 +310,7 @@ class CounterModel(StoreModel):
     leads = NumberAttribute(null=True)
     sales = NumberAttribute(null=True)
     revenue = NumberAttribute(null=True)
+    texts = NumberAttribute(null=True)
     callers = UnicodeSetAttribute(null=True)  # "<caller hash>:<call>" so a call can be taken out again
     keys = UnicodeSetAttribute(null=True)
     # Dashboard users: "<epoch ms>:<address hash>" of their latest successful sign-ins

@@ -46,7 +46,7 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None, toke
     repeat is answered with the same TwiML (Twilio's retry) and changes nothing (a replay).
     """
     call_sid = params.get("CallSid", "")
-    fields = calls.caller_fields(params)
+    fields = {**calls.caller_fields(params), **calls.verstat_fields(params)}  # one write: StirVerstat rides along
     caller, called = fields["caller"], fields["called"]
     logger.append_keys(call_sid=call_sid)
     now = clock.now_ms()

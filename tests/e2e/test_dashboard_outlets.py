@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from calltracking_cli.call import simulate_text
 from tests.e2e.test_dashboard_flow import _check
 from tests.support import browser as br
 from tests.support import dashboard as dash
 from tests.support.alerts import Stub
+from tests.support.stack import API_KEY, AUTH_TOKEN
 
 pytestmark = pytest.mark.browser
 
@@ -309,3 +311,82 @@ def test_the_helper_sets_up_alerts_a_webhook_and_a_months_spend(dashboard: dash.
     assert any(w["url"] == stub.url + "/hooks" for w in dashboard.stack.request("GET", "/v1/webhooks")[1]["webhooks"])
     report = dashboard.stack.request("GET", "/v1/reports/channels?from=2026-09-01&to=2026-09-30")[1]
     assert any(r["spend"] == 1250 for r in report["rows"])
+
+
+# --- texts to tracking numbers (issue 28): the log, the caller's page, an SMS recipient ---------------
+
+TEXT_SITE = "https://shop.example.com"
+TEXTER = "+14155550163"
+TEXTER_SHOWN = "(415) 555-0163"
+
+
+def test_a_text_to_a_leased_pool_number_is_in_the_log_under_the_visits_source(dashboard: dash.Dashboard) -> None:
+    stack = dashboard.stack
+    # Given a website pool, and a visit from a Google ad holding its number
+    spec = {
+        "name": "Shop",
+        "allowed_origins": [TEXT_SITE],
+        "original_number": "+12025550123",
+        "forward_to": "+12025550144",
+    }
+    code, pool = stack.request("POST", "/v1/pools", spec)
+    assert code == 201, pool
+    code, number = stack.request("POST", "/v1/numbers", {"pool_id": pool["id"]})
+    assert code == 201, number
+    visit = {
+        "site_key": pool["site_key"],
+        "visitor_id": "visitor-text-01",
+        "page_url": f"{TEXT_SITE}/?utm_source=google&utm_medium=cpc&utm_campaign=boilers",
+        "utm": {"source": "google", "medium": "cpc", "campaign": "boilers"},
+    }
+    code, lease = stack.request("POST", "/v1/leases", visit, {"Content-Type": "text/plain", "Origin": TEXT_SITE})
+    assert code == 200, lease
+    # When the visitor texts the number they were shown (Twilio's side played by the simulator)
+    sent = simulate_text(stack.base_url, lease["number"], TEXTER, "Do you fix boilers on Sundays?", AUTH_TOKEN, API_KEY)
+    assert sent["steps"][0]["twiml"].strip().endswith("<Response />")
+    assert sent["call"]["attribution"]["session_id"] == lease["session_id"]
+
+    # Then the log shows it as a text from Google, with its words; the Texts filter keeps it
+    page = dashboard.signed_in("admin").new_page()
+    log = br.watch(page)
+    page.goto(dashboard.url("/dashboard/calls"))
+    row = page.locator("tbody tr", has_text=TEXTER_SHOWN)
+    expect(row).to_contain_text("Google")
+    expect(row).to_contain_text("text")
+    expect(row).to_contain_text("Do you fix boilers on Sundays?")
+    page.select_option("#f-result", "text")
+    page.locator("#f-result").evaluate("el => el.form.requestSubmit()")
+    page.wait_for_url("**result=text**")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    dash.check_page(page, "dashboard-calls-texts")
+    # ... and its page says it was a text, with its words and no recording
+    page.locator("tbody tr th a").click()
+    page.wait_for_url(f"**/dashboard/calls/{sent['message_sid']}")
+    expect(page.locator("#call-heading")).to_have_text("The text")
+    expect(page.locator("h1")).to_have_text(f"Text from {TEXTER_SHOWN}")
+    expect(page.locator(".story-grid")).to_contain_text("Do you fix boilers on Sundays?")
+    expect(page.locator("#recording")).to_have_count(0)
+    dash.check_page(page, "dashboard-text-story")
+
+    # And the caller's page lists the text with its words
+    page.goto(dashboard.url("/dashboard/callers?number=%2B" + TEXTER.lstrip("+")))
+    expect(page.locator("#held-heading + p")).to_contain_text("0 call(s) and 1 text(s)")
+    expect(page.locator("tbody")).to_contain_text("Do you fix boilers on Sundays?")
+    dash.check_page(page, "dashboard-caller-texts")
+
+    # And an SMS alert recipient is added on the alerts form (a bad phone is said beside the field)
+    page.goto(dashboard.url("/dashboard/alerts"))
+    page.fill("#name", "Owner's mobile")
+    page.check('input[name="channel"][value="sms"]', force=True)
+    expect(page.locator("#phone")).to_be_visible()
+    expect(page.locator("#email")).to_be_hidden()
+    page.fill("#phone", "not a phone")
+    page.click("text=Add recipient")
+    expect(page.locator("#phone-error")).to_contain_text("'phone'")
+    expect(page.locator("#phone")).to_have_value("not a phone")
+    page.fill("#phone", "(202) 555-0188")
+    page.click("text=Add recipient")
+    expect(page.locator(".notice-ok")).to_contain_text("Added Owner's mobile")
+    expect(page.locator("tbody tr", has_text="Owner's mobile")).to_contain_text("+12025550188")
+    dash.check_page(page, "dashboard-alerts-sms")
+    assert not log.page_errors and not log.console, log

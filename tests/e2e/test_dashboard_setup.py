@@ -156,6 +156,7 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     page.fill("#h-menu_2_to", "voicemail")
     page.check("input[name=screen]")
     page.check("input[name=text_back]")
+    page.select_option("#h-text_forward", "sms")  # texts to the line's numbers: on to its phone
     page.fill("#h-ring_seconds", "25")
     page.click("text=Save call handling")
     expect(page.locator(".notice-ok")).to_contain_text("Call handling saved")
@@ -169,6 +170,8 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     expect(page.locator("#h-menu_2_to")).to_have_value("voicemail")
     expect(preview).to_contain_text("must press a key, or the call goes on as not answered")
     expect(preview).to_contain_text("Within a minute the caller gets one text")
+    expect(preview).to_contain_text("forwarded by text to")
+    expect(page.locator("#h-text_forward")).to_have_value("sms")
     expect(page.locator("input[name=screen]")).to_be_checked()
     _check(page, "setup-channel")
 

@@ -365,6 +365,31 @@ def test_a_text_is_one_messages_request_the_spec_accepts(provider, recorder, ser
     assert sid.startswith(("SM", "MM"))
 
 
+ALERT_SMS = "Missed call: (415) 555-0111\nhttps://calls.example.test/dashboard/calls/CA1"
+
+
+@pytest.mark.parametrize("sender", ["+12015550999", "MG" + "1" * 32])
+def test_an_sms_alert_is_one_messages_request_the_spec_accepts(provider, recorder, settings_env, sender):
+    # Given SMS alerts sent from a number (or a Messaging Service) through the Twilio provider
+    from chalicelib.core.telephony import set_provider
+    from chalicelib.integrations.alerts import transports
+
+    settings_env(ALERTS_SMS_FROM=sender)
+    set_provider(provider)
+    try:
+        # When an alert goes to an SMS recipient
+        sid = transports.send_sms("+14155550111", ALERT_SMS)
+    finally:
+        set_provider(None)
+    # Then it is one Messages POST that Twilio's spec accepts, from the configured sender
+    assert recorder.problems() == []
+    [x] = recorder.exchanges
+    assert (x.method, x.path) == ("POST", f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json")
+    chosen = {"MessagingServiceSid": sender} if sender.startswith("MG") else {"From": sender}
+    assert x.data == {"To": "+14155550111", "Body": ALERT_SMS, **chosen}
+    assert sid.startswith(("SM", "MM"))
+
+
 def test_a_call_back_is_one_calls_request_the_spec_accepts(provider, recorder):
     # When the dashboard calls a caller back: the business's phone first, with the bridge's URL
     url = f"{BASE_URL}/twilio/bridge?to=%2B14155550111&from=%2B12015550100"

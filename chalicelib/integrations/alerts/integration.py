@@ -8,7 +8,7 @@ _HERE = "chalicelib.integrations.alerts"
 
 INTEGRATION = Integration(
     name="alerts",
-    summary="alerts by email, Slack or Telegram on call changes and conditions; digests and summary emails",
+    summary="alerts by email, Slack, Telegram or SMS on call changes and conditions; digests and summary emails",
     # One subscriber finds the recipients a call change alerts and queues one message per
     # recipient ("alert:<recipient id>"), each sent (or held for a digest) and retried on its own.
     subscribers=(
@@ -18,6 +18,8 @@ INTEGRATION = Integration(
             f"{_HERE}.dispatch:on_event",
             gate=f"{_HERE}.dispatch:wanted_types",
         ),
+        # Texts to tracking numbers, forwarded to the owner by SMS or email (chalicelib/integrations/alerts/texts.py).
+        SubscriberDecl("text_forward", ("text.received",), f"{_HERE}.texts:on_event"),
     ),
     families=(FamilyDecl("alert:", f"{_HERE}.dispatch:deliver"),),
     schedules=(

@@ -160,6 +160,20 @@ def as_text(alert: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+SMS_MAX = 640  # four segments at most: an alert is a nudge to open the dashboard, not the report
+
+
+def as_sms(alert: dict[str, Any]) -> str:
+    """A short text: the title, the lines, the link (no voicemail or call-back links: the link has
+    them); cut at ``SMS_MAX`` characters with the link kept."""
+    link = f"\n{alert['link']}" if alert.get("link") else ""
+    text = "\n".join([alert["title"], *alert["lines"]])
+    room = SMS_MAX - len(link)
+    if len(text) > room:
+        text = text[: max(0, room - 1)].rstrip() + "…"
+    return text + link
+
+
 def as_html(alert: dict[str, Any]) -> str:
     """A small email body: inline styles, one table, no scripts (what mail clients render)."""
     rows = "".join(

@@ -1,9 +1,9 @@
 """Alert recipients: who hears about what, on which channel, when, and how often.
 
-A recipient is one channel (an email address through SES, a Slack incoming webhook, or a
-Telegram chat through a bot) with the alerts it wants, its quiet hours, its limit and its
-summaries. Slack webhook URLs and Telegram bot tokens are secrets: they go to an SSM
-SecureString parameter (``ALERTS_SSM_PREFIX/<recipient id>``) and the API shows only a
+A recipient is one channel (an email address through SES, a Slack incoming webhook, a
+Telegram chat through a bot, or a phone by SMS through Twilio's Messages API) with the alerts it
+wants, its quiet hours, its limit and its summaries. Slack webhook URLs and Telegram bot tokens
+are secrets: they go to an SSM SecureString parameter (``ALERTS_SSM_PREFIX/<recipient id>``) and the API shows only a
 masked hint of them, never the value.
 """
 
@@ -24,7 +24,7 @@ from chalicelib.integrations.webhooks import endpoints
 from chalicelib.store import alerts
 from chalicelib.store.alerts import Recipient
 
-CHANNELS = ("email", "slack", "telegram")
+CHANNELS = ("email", "slack", "telegram", "sms")
 CALL_ALERTS = ("missed_call", "voicemail", "first_time_caller", "sale", "screens_refused")
 SCHEDULED_ALERTS = ("pool_exhausted", "webhook_disabled", "events_stuck")
 ALERTS = CALL_ALERTS + SCHEDULED_ALERTS
@@ -37,6 +37,7 @@ FIELDS = {
     "slack_webhook_url",
     "telegram_bot_token",
     "telegram_chat_id",
+    "phone",
     "events",
     "summaries",
     "summary_hour",
@@ -144,6 +145,10 @@ def _settings_from(
             raise BadRequest(f"'{field}' is for {ch} recipients; this one is {channel}")
     if "telegram_chat_id" in body and channel != "telegram":
         raise BadRequest(f"'telegram_chat_id' is for telegram recipients; this one is {channel}")
+    if "phone" in body and channel != "sms":
+        raise BadRequest(f"'phone' is for sms recipients; this one is {channel}")
+    if channel == "sms" and ("phone" in body or "phone" not in current):
+        out["phone"] = v.e164(body.get("phone"), "phone")
     secret: str | None = None
     if channel == "email" and ("email" in body or "email" not in current):
         out["email"] = _email(body.get("email"))
@@ -198,6 +203,7 @@ def public(item: Recipient) -> dict[str, Any]:
         "channel": d.get("channel"),
         "email": d.get("email"),
         "telegram_chat_id": d.get("telegram_chat_id"),
+        "phone": d.get("phone"),
         "secret_hint": d.get("secret_hint"),
         "events": d.get("events", []),
         "summaries": d.get("summaries", []),

@@ -65,6 +65,14 @@ class AlertsSettings(NamedTuple):
     alert_limit_minutes: int = SECTION(
         "ALERT_LIMIT_MINUTES", "10", int, "the minutes of a new recipient's default limit", when="blank"
     )
+    alerts_sms_from: str = SECTION(
+        "ALERTS_SMS_FROM",
+        "",
+        parse_stripped,
+        "where SMS alerts come from: one of the account's Twilio numbers (E.164) or a Messaging Service SID "
+        "(`MG…`, what US carriers accept once registered for A2P 10DLC); blank: no SMS alert can be sent",
+        shown="—",
+    )
     summary_hour: int = SECTION(
         "SUMMARY_HOUR", "8", int, "a new recipient's default local hour for summary emails", when="blank"
     )
@@ -95,6 +103,9 @@ def problems(s: core.Settings, a: AlertsSettings) -> list[str]:
                 "ALERTS_FROM_EMAIL is not set: alert and summary emails cannot be sent; set it to an address "
                 "of a domain verified in SES (GET /v1/alerts/sender says whether SES will send from it)"
             )
+    sms_from = a.alerts_sms_from
+    if sms_from and not (sms_from.startswith("MG") or (sms_from.startswith("+") and sms_from[1:].isdigit())):
+        found.append(f"ALERTS_SMS_FROM {sms_from!r} is neither an E.164 number nor a Messaging Service SID (MG…)")
     if a.alerts_from_email and "@" not in a.alerts_from_email:
         found.append(f"ALERTS_FROM_EMAIL {a.alerts_from_email!r} is not an email address")
     if not 0 <= a.summary_hour <= 23:

@@ -1,4 +1,9 @@
-"""Sending one message to one recipient: SES v2 email, a Slack incoming webhook, a Telegram bot.
+"""Sending one message to one recipient: SES v2 email, a Slack incoming webhook, a Telegram bot, an SMS.
+
+An SMS goes through the telephony provider's Messages API send (``core/telephony``, the one
+text-back uses), from ``ALERTS_SMS_FROM``. Twilio's Messages API has no idempotency key: a send
+that failed after Twilio took it could be sent again by a retry, so only a refusal before the send
+(no sender set, a client error) gives up; the rest is retried like any alert.
 
 Slack and Telegram go through ``chalicelib/integrations/outbound.py``, the same SSRF-safe
 requests webhooks make (checked addresses, no redirects, timeouts). A send that may work
@@ -12,6 +17,7 @@ import json
 from typing import Any
 
 from chalicelib.core import aws, secrets
+from chalicelib.core.telephony import TelephonyError, get_provider
 from chalicelib.events import delivery
 from chalicelib.integrations import outbound
 from chalicelib.integrations.alerts import messages
@@ -44,6 +50,20 @@ def send_email(to: str, subject: str, text: str, html_body: str) -> str:
     return str(answer.get("MessageId", ""))
 
 
+def send_sms(to: str, body: str) -> str:
+    """One SMS from ``ALERTS_SMS_FROM`` (a number, or a Messaging Service SID); the message's SID."""
+    sender = alert_settings.get().alerts_sms_from
+    if not sender:
+        raise delivery.GiveUp("ALERTS_SMS_FROM is not set: no SMS alert can be sent")
+    service = sender if sender.startswith("MG") else None
+    try:
+        return get_provider().send_sms(to=to, from_=sender, body=body, messaging_service_sid=service)
+    except TelephonyError as exc:
+        if exc.client_error:
+            raise delivery.GiveUp(f"Twilio refused the SMS: {exc}") from None
+        raise
+
+
 def _post(url: str, payload: dict[str, Any], what: str) -> outbound.Answer:
     try:
         answer = outbound.request(
@@ -69,6 +89,9 @@ def send(recipient: dict[str, Any], alert: dict[str, Any]) -> None:
     channel = recipient.get("channel")
     if channel == "email":
         send_email(recipient["email"], alert["title"], messages.as_text(alert), messages.as_html(alert))
+        return
+    if channel == "sms":
+        send_sms(str(recipient["phone"]), messages.as_sms(alert))
         return
     secret = secrets.parameter(str(recipient["secret_param"]), f"the {channel} secret of an alert recipient")
     if channel == "slack":

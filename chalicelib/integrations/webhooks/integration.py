@@ -14,7 +14,7 @@ INTEGRATION = Integration(
     subscribers=(
         SubscriberDecl(
             "webhooks",
-            ("call.started", "call.completed", "call.updated", "call.deleted"),
+            ("call.started", "call.completed", "call.updated", "call.deleted", "text.received"),
             f"{_HERE}.endpoints:on_event",
             gate=f"{_HERE}.endpoints:wanted_types",
         ),
