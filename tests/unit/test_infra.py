@@ -675,7 +675,7 @@ def test_policy_logs_and_no_metrics_api(stage: str) -> None:
     called = [p for p in (ROOT / "chalicelib").rglob("*.py") if "put_metric_data" in p.read_text()]
     assert called == []
     services = {a.split(":")[0] for s in policy["Statement"] for a in _as_list(s["Action"])}
-    assert services == {"logs", "dynamodb", "ssm", "kms", "sqs", "s3", "xray", "ses"}
+    assert services == {"logs", "dynamodb", "ssm", "kms", "sqs", "s3", "xray", "ses", "transcribe"}
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -779,11 +779,13 @@ def _s3_actions_in_code() -> set[str]:
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
 def test_policy_s3_is_exactly_what_the_code_uses_on_the_recordings_prefix(stage: str) -> None:
     s = settings.load(_stage_env(stage))
-    [statement] = _statements(_policy(stage), "s3")
+    # The recordings' prefix, and the transcripts' (Transcribe's output and the turns).
+    recordings, transcripts = _statements(_policy(stage), "s3")
     in_code = _s3_actions_in_code()
     assert in_code == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
-    assert set(_as_list(statement["Action"])) == in_code
-    assert _as_list(statement["Resource"]) == [f"arn:aws:s3:::{s.recordings_bucket}/recordings/*"]
+    assert set(_as_list(recordings["Action"])) == set(_as_list(transcripts["Action"])) == in_code
+    assert _as_list(recordings["Resource"]) == [f"arn:aws:s3:::{s.recordings_bucket}/recordings/*"]
+    assert _as_list(transcripts["Resource"]) == [f"arn:aws:s3:::{s.recordings_bucket}/transcripts/*"]
     # The key the code writes is under that prefix.
     from chalicelib.recordings.storage import object_key
 
@@ -802,10 +804,11 @@ def test_the_bucket_is_private_encrypted_and_expires_with_the_calls(template: di
     )
     [sse] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
-    [rule] = props["LifecycleConfiguration"]["Rules"]
-    assert (rule["Status"], rule["Prefix"]) == ("Enabled", "recordings/")
-    # The lifecycle rule is the backstop of the calls' retention: the two must be kept equal.
-    assert rule["ExpirationInDays"] == int(CONFIG["environment_variables"]["CALL_RETENTION_DAYS"])
+    rules = props["LifecycleConfiguration"]["Rules"]
+    assert [(r["Status"], r["Prefix"]) for r in rules] == [("Enabled", "recordings/"), ("Enabled", "transcripts/")]
+    # The lifecycle rules are the backstop of the calls' retention: they must be kept equal.
+    for rule in rules:
+        assert rule["ExpirationInDays"] == int(CONFIG["environment_variables"]["CALL_RETENTION_DAYS"])
     assert bucket["DeletionPolicy"] == "Retain"
     assert "RecordingsBucketName" in template["Outputs"]
 
