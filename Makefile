@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DDB_PORT ?= 8001
 API_PORT ?= 8000
 
-.PHONY: lock package rebuild-reports run test lint typecheck pytest unit bench sizing call ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor
+.PHONY: lock package rebuild-reports run test lint typecheck pytest unit bench sizing call ddb-stop ddb-start chromium espeak-ng node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor
 
 # The venv is installed from the locks only, every file checked against its hash (`make lock` writes them).
 venv: $(VENV)/.installed
@@ -71,7 +71,14 @@ chromium:
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
 
-run: venv
+# Debian's espeak-ng: the local transcription engine's test speech (the pinned voice en-us+f2).
+espeak-ng:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  echo "installing Debian's espeak-ng for the local transcripts"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq espeak-ng >/dev/null; }
+
+run: venv espeak-ng
 	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) DEMO=$(or $(DEMO),yes) scripts/run-local.sh
 
 # Play Twilio's side of a call against `make run`: make call TO=+12015550100 [FROM=...] [ANSWER=no]
@@ -95,7 +102,7 @@ typecheck: venv
 
 # The three kinds (tests/unit, tests/integration, tests/e2e: pyproject's testpaths) in one run, so
 # xdist balances them over the two workers.
-pytest: venv node chromium
+pytest: venv node chromium espeak-ng
 	$(PY) -m pytest -n 2 --durations=20
 
 # The unit tests alone: no database, no network, no node or Chromium needed; seconds.

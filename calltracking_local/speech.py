@@ -22,6 +22,7 @@ from chalicelib.integrations.transcripts.results import document
 VOICE = "en-us+f2"  # recognised almost word for word; espeak-ng's default voice is not
 RATE = 16_000
 FRAMES_PER_SECOND = 100  # pocketsphinx's frame rate
+SILENCE = 300  # peak amplitude below which a channel holds no speech
 _FILLERS = ("<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]")
 
 
@@ -69,11 +70,15 @@ def stereo_wav(caller: str | None, business: str | None = None, *, lead: float =
 def _decoder() -> Any:
     from pocketsphinx import Decoder  # a development dependency: only the local engine loads it
 
-    return Decoder(samprate=RATE, loglevel="FATAL")
+    # Narrower beams than the defaults: half the time on a loaded machine, the same words from the pinned voice.
+    return Decoder(samprate=RATE, loglevel="FATAL", beam=1e-40, wbeam=1e-20, pbeam=1e-40, maxhmmpf=3000)
 
 
 def recognise(pcm: bytes) -> list[tuple[float, float, str]]:
-    """Words heard in 16 kHz mono PCM: (start, end, word), seconds."""
+    """Words heard in 16 kHz mono PCM: (start, end, word), seconds. A silent channel (nobody spoke on
+    that side) is not decoded at all."""
+    if max(map(abs, array.array("h", pcm)), default=0) < SILENCE:
+        return []
     d = _decoder()
     d.start_utt()
     d.process_raw(pcm, full_utt=True)
