@@ -17,6 +17,7 @@ from tests.integration.test_recordings import recorded_call
 from tests.support import snapshot
 from tests.support.database import pump
 from tests.support.env import body
+from tests.support.transcribe_standin import transcribe  # noqa: F401 (the fixture)
 
 BOB = "+14155550122"
 LINE = "+12025550144"
@@ -73,12 +74,17 @@ def voice(api: Any, sid: str, caller: str, to: str) -> None:
     assert api.twilio("/twilio/voice", {"CallSid": sid, "From": caller, "To": to}).status_code == 200
 
 
-def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api, watcher, log_lines):
+def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api, watcher, log_lines, transcribe):
     # Given a channel's number, and Ann's calls in every state: answered and recorded (archived to
-    # S3), missed, ringing still, and blocked; and Bob's call, which stays as it was
+    # S3, and transcribed: she said her number), missed, ringing still, and blocked; and Bob's call,
+    # which stays as it was
     ch = body(api.call("POST", "/v1/channels", {"name": "Radio", "forward_to": LINE}))
     number = body(api.call("POST", "/v1/numbers", {"channel_id": ch["id"]}))["number"]
+    transcribe.words = [[(0.5, 1.0, "call"), (1.1, 1.5, "me"), (1.6, 3.0, ANN.lstrip("+")[1:])], []]
     recorded_sid, rec_sid = recorded_call(api)
+    from chalicelib.integrations.transcripts import jobs
+
+    assert jobs.poll()["completed"] == 1
     missed = "CA" + "2" * 32
     voice(api, missed, ANN, number)
     api.twilio(

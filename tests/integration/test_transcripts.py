@@ -20,6 +20,7 @@ from chalicelib.integrations.transcripts import jobs
 from chalicelib.recordings import storage
 from tests.support.database import pump
 from tests.support.env import body
+from tests.support.transcribe_standin import transcribe  # noqa: F401 (the fixture)
 
 CALLER, LINE = "+14155550131", "+12125550199"
 LEAD = "I would like to book an appointment for Tuesday"
@@ -144,20 +145,6 @@ def test_bad_rules_are_a_400(api, rules):
 
 
 # --- Amazon Transcribe, against the stand-in --------------------------------------------------------
-
-
-@pytest.fixture
-def transcribe(tables: None, settings_env: Any) -> Any:
-    from tests.support.transcribe_standin import standin
-
-    def write(bucket: str, key: str, doc: dict[str, Any]) -> None:
-        storage.s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(doc).encode())
-
-    with standin(write) as (state, url):
-        settings_env(TRANSCRIPTS_ENGINE="transcribe", TRANSCRIBE_ENDPOINT=url)
-        engines.set_engine(None)
-        yield state
-    engines.set_engine(None)
 
 
 WORDS = [[(1.0, 1.4, "book"), (1.5, 1.9, "an"), (2.0, 2.8, "appointment")], [(0.2, 0.6, "hello")]]

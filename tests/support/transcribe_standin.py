@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
+
 from tests.support.receivers import JsonHandler, serving
 
 Plan = Callable[[str, int], str]  # (job name, how many times it was asked) -> FAILED / IN_PROGRESS / COMPLETED
@@ -96,3 +98,19 @@ def standin(write: Callable[[str, str, dict[str, Any]], None]) -> Iterator[tuple
 
     with serving(Handler) as url:
         yield state, url
+
+
+@pytest.fixture
+def transcribe(tables: None, settings_env: Any) -> Iterator[StandIn]:
+    """The stand-in, with the app's engine set to ``transcribe`` at it (the output goes to moto's S3)."""
+    from chalicelib.integrations.transcripts import engine as engines
+    from chalicelib.recordings import storage
+
+    def write(bucket: str, key: str, doc: dict[str, Any]) -> None:
+        storage.s3().put_object(Bucket=bucket, Key=key, Body=json.dumps(doc).encode())
+
+    with standin(write) as (state, url):
+        settings_env(TRANSCRIPTS_ENGINE="transcribe", TRANSCRIBE_ENDPOINT=url)
+        engines.set_engine(None)
+        yield state
+    engines.set_engine(None)
