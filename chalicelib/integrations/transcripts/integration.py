@@ -22,7 +22,7 @@ INTEGRATION = Integration(
             "transcripts_poll",
             1,
             f"{_HERE}.jobs:poll",
-            local_seconds=1.0,
+            local_seconds=2.0,  # make run: a transcript shows within seconds of the recording
             description="read finished transcription jobs back; restart failed or hung ones",
         ),
     ),
