@@ -81,10 +81,10 @@ espeak-ng:
 run: venv espeak-ng
 	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) DEMO=$(or $(DEMO),yes) scripts/run-local.sh
 
-# Play Twilio's side of a call against `make run`: make call TO=+12015550100 [FROM=...] [ANSWER=no]
+# Play Twilio's side of a call against `make run`: make call TO=+12015550100 [FROM=...] [ANSWER=no] [SAY="words"]
 # The CLI takes make run's DDB_PORT and API_PORT, so `make call API_PORT=8100` reaches `make run API_PORT=8100`.
 call: venv
-	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)") $(if $(DIGITS),--digits "$(DIGITS)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)") $(if $(DIGITS),--digits "$(DIGITS)") $(if $(SAY),--say "$(SAY)")
 
 # Pause and resume `make run`'s embedded DynamoDB: while paused every request to it hangs,
 # as an unreachable endpoint does; calls are still forwarded and completed once it is back.

@@ -68,10 +68,17 @@ def _path(base: str, url: str, default: str) -> str:
     return url[len(base) :] if url.startswith(base) else default
 
 
-def _recording(common: dict[str, str], sid: str, seconds: int) -> dict[str, str]:
+def _recording(
+    common: dict[str, str], sid: str, seconds: int, say: str | None = None, sayings: Any = None
+) -> dict[str, str]:
+    rec_sid = "RE" + secrets.token_hex(16)
+    if say:  # the local provider serves this sentence, spoken, as the recording (caller's channel)
+        from calltracking_local.telephony import set_saying
+
+        set_saying(rec_sid, say, "Thanks for calling", folder=sayings)
     return {
         **common,
-        "RecordingSid": "RE" + secrets.token_hex(16),
+        "RecordingSid": rec_sid,
         "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE{sid[2:]}",
         "RecordingStatus": "completed",
         "RecordingDuration": str(seconds),
@@ -88,8 +95,13 @@ def simulate_call(
     token: str | None = None,
     api_key: str | None = None,
     digits: str = "",
+    say: str | None = None,
+    sayings: Any = None,
 ) -> dict[str, Any]:
-    """Play one inbound call against a running server; returns the TwiML steps and the stored call."""
+    """Play one inbound call against a running server; returns the TwiML steps and the stored call.
+
+    ``say``: what the caller says in the recording (the local engine transcribes it); ``sayings``:
+    the local provider's folder of another stack than this process's settings name."""
     token = token or _setting("TWILIO_AUTH_TOKEN")
     sid = "CA" + secrets.token_hex(16)
     common = {"AccountSid": _setting("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32, "CallSid": sid}
@@ -134,7 +146,7 @@ def simulate_call(
             twiml = _post(base, path, dialled, token)
             steps.append({"webhook": path, "twiml": twiml})
             if status == "completed" and dial.get("record"):
-                rec = _recording(common, sid, talk_seconds)
+                rec = _recording(common, sid, talk_seconds, say, sayings)
                 rec_path = _path(base, dial.get("recordingStatusCallback", ""), "/twilio/recording-status")
                 steps.append({"webhook": rec_path, "twiml": _post(base, rec_path, rec, token, retry=True)})
         elif record is not None:
@@ -166,10 +178,13 @@ def simulate_call(
 @click.option("--talk-seconds", type=int, default=42, show_default=True)
 @click.option("--digits", default="", help="the key pressed at a line's menu (empty: its default)")
 @click.option("--base-url", default=None, help="default: the local stage's PUBLIC_BASE_URL (API_PORT)")
-def call(to: str, caller: str, answer: str, talk_seconds: int, digits: str, base_url: str | None) -> None:
+@click.option("--say", default=None, help="what the caller says in the recording (spoken by espeak-ng, transcribed)")
+def call(
+    to: str, caller: str, answer: str, talk_seconds: int, digits: str, base_url: str | None, say: str | None
+) -> None:
     """Simulate one inbound call against a running local server and print the TwiML and the stored call."""
     base = (base_url or _setting("PUBLIC_BASE_URL")).rstrip("/")
-    result = simulate_call(base, to, caller, answer, talk_seconds, digits=digits)
+    result = simulate_call(base, to, caller, answer, talk_seconds, digits=digits, say=say)
     for step in result["steps"]:
         click.echo(f"--> {step['webhook']}\n{step['twiml']}\n")
     click.echo(json.dumps(result["call"], indent=2))

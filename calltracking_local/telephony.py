@@ -25,8 +25,11 @@ def deleted_dir() -> Path:
     call simulator are separate processes that must agree on what is gone. One folder per embedded
     DynamoDB (endpoint and table prefix), so a second stack on other ports shares nothing with the first."""
     s = get_settings()
-    stack = hashlib.sha256(f"{s.dynamodb_endpoint}|{s.table_prefix}".encode()).hexdigest()[:16]
-    return BASE_DIR / stack / "deleted-recordings"
+    return stack_dir(s.dynamodb_endpoint, s.table_prefix) / "deleted-recordings"
+
+
+def stack_dir(endpoint: str | None, table_prefix: str) -> Path:
+    return BASE_DIR / hashlib.sha256(f"{endpoint}|{table_prefix}".encode()).hexdigest()[:16]
 
 
 def sayings_dir() -> Path:
@@ -34,9 +37,10 @@ def sayings_dir() -> Path:
     return deleted_dir().parent / "sayings"
 
 
-def set_saying(recording_sid: str, caller: str, business: str | None = None) -> None:
-    """The recording ``recording_sid`` will be ``caller`` (and ``business``) spoken by espeak-ng."""
-    folder = sayings_dir()
+def set_saying(recording_sid: str, caller: str, business: str | None = None, *, folder: Path | None = None) -> None:
+    """The recording ``recording_sid`` will be ``caller`` (and ``business``) spoken by espeak-ng
+    (``folder``: another stack's sayings, ``stack_dir(...) / "sayings"``)."""
+    folder = folder or sayings_dir()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / _checked(recording_sid)).write_text(json.dumps({"caller": caller, "business": business}))
 

@@ -17,7 +17,6 @@ from tests.integration.test_recordings import recorded_call
 from tests.support import snapshot
 from tests.support.database import pump
 from tests.support.env import body
-from tests.support.transcribe_standin import transcribe  # noqa: F401 (the fixture)
 
 BOB = "+14155550122"
 LINE = "+12025550144"

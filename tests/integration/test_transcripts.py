@@ -20,7 +20,6 @@ from chalicelib.integrations.transcripts import jobs
 from chalicelib.recordings import storage
 from tests.support.database import pump
 from tests.support.env import body
-from tests.support.transcribe_standin import transcribe  # noqa: F401 (the fixture)
 
 CALLER, LINE = "+14155550131", "+12125550199"
 LEAD = "I would like to book an appointment for Tuesday"
