@@ -53,7 +53,7 @@ CHUNK = 200  # calls one filtered query reads (DynamoDB's 1 MB page may cut it s
 CSV_MAX_ROWS = 5000
 MAX_DAYS = 366
 RESULTS = ("answered", "missed", "voicemail", "blocked")
-FILTERS = ("from", "to", "source", "result", "outcome", "first_time", "tag", "caller", *aggregates.DIMENSIONS)
+FILTERS = ("from", "to", "source", "result", "outcome", "first_time", "tag", "caller", "said", *aggregates.DIMENSIONS)
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
@@ -71,18 +71,19 @@ class Filters:
     first_time: bool | None = None
     tag: str | None = None
     caller: str | None = None
+    said: str | None = None  # words said in the call (its transcript)
     dims: tuple[tuple[str, str], ...] = ()  # campaign, keyword, ad, landing page: as the breakdown shows them
 
     @property
     def in_python(self) -> bool:
         """Whether calls must be checked here (the caller filter has its own index)."""
-        values = (self.source, self.result, self.outcome, self.first_time, self.tag)
+        values = (self.source, self.result, self.outcome, self.first_time, self.tag, self.said)
         return bool(self.dims) or any(v is not None for v in values)
 
     def query(self) -> dict[str, str]:
         """The filters as a query string's fields (for links: paging, the CSV)."""
         out = {"from": self.start, "to": self.end, **dict(self.dims)}
-        for key in ("source", "result", "outcome", "tag", "caller"):
+        for key in ("source", "result", "outcome", "tag", "caller", "said"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         if self.first_time is not None:
@@ -133,6 +134,9 @@ def parse_filters(query: dict[str, str], today: str, zone: str | None = None) ->
     tag = q.get("tag")
     if tag is not None and len(tag) > 40:
         raise BadRequest("'tag' is at most 40 characters")
+    said = q.get("said")
+    if said is not None and (len(said) > 60 or not transcript_words(said)):
+        raise BadRequest("'said' must be words of at most 60 characters")
     caller = q.get("caller")
     if caller is not None:
         caller = loose_e164(caller) if len(caller) <= 32 else None
@@ -150,6 +154,7 @@ def parse_filters(query: dict[str, str], today: str, zone: str | None = None) ->
         first_time=None if first is None else first == "yes",
         tag=tag,
         caller=caller,
+        said=said,
         dims=tuple(api_log.attribution_filters({k: q[k] for k in aggregates.DIMENSIONS if k in q}).items()),
     )
 
@@ -180,7 +185,19 @@ def matches(c: CallRecord, f: Filters) -> bool:
         return False
     if f.dims and not api_log.matches(c, dict(f.dims)):
         return False
+    if f.said is not None and not said_in(c, f.said):
+        return False
     return f.caller is None or c.caller == f.caller
+
+
+def transcript_words(text: str) -> list[str]:
+    return re.findall(r"[\w']+", text.lower())
+
+
+def said_in(c: CallRecord, words: str) -> bool:
+    """Whether every word was said in the call (its transcript's words, kept on its summary). Pure."""
+    heard = set(str((c.transcript or {}).get("vocab") or "").split())
+    return bool(heard) and all(w in heard for w in transcript_words(words))
 
 
 # --- cursors -----------------------------------------------------------------------------------

@@ -99,6 +99,12 @@ def test_a_spoken_appointment_is_a_lead_shown_as_a_conversation_that_plays_from_
     dash.check_page(page, "dashboard-call-transcript")
     assert not log.page_errors and not log.console, log
 
+    # And the log finds the call by what was said, and not by words nobody said
+    page.goto(dashboard.url("/dashboard/calls?said=Appointment"))
+    expect(page.locator("table.calls tbody tr")).to_have_count(1)
+    page.goto(dashboard.url("/dashboard/calls?said=refund"))
+    expect(page.locator("table.calls tbody tr")).to_have_count(0)
+
     # A viewer sees the rules but cannot change them
     viewer = dashboard.signed_in("viewer").new_page()
     viewer.goto(dashboard.url("/dashboard/transcripts"))

@@ -38,6 +38,7 @@ from chalicelib.store.ops import expires_after
 ATTEMPTS = 3
 CHECK_EVERY_MS = 30_000
 MIN_BILLED_SECONDS = 15  # Transcribe bills each job at least 15 s
+VOCAB_CHARS = 30_000  # the distinct words kept on the call's summary (the item's 400 KB stays far)
 
 
 def wanted_types() -> set[str]:
@@ -214,6 +215,8 @@ def finish(c: CallRecord, said: list[results.Turn], language: str, now: int) -> 
         "score": found.score,
         "completed_at": now,
         "excerpt": " ".join(t.text for t in said)[:200],
+        # Every word once, for the log's search (the turns stay in S3): an hour's call has a few thousand.
+        "vocab": " ".join(sorted({w for t in said for w in rules.words(t.text)}))[:VOCAB_CHARS],
     }
     after = store.update(c.call_sid, CallChange(set={"transcript": summary}), guard=store.EXISTS)
     if after is None:
