@@ -420,6 +420,20 @@ def _complete_routing(item: CallRecord, ctx: RequestContext) -> CallRecord:
 # --- reading ---------------------------------------------------------------------------------
 
 
+TRANSCRIPT_FIELDS = ("status", "language", "turns", "words", "seconds", "keywords", "rule_tags", "score", "excerpt")
+
+
+def transcript_summary(t: dict[str, Any]) -> dict[str, Any]:
+    """The transcript's summary as the API, the CSV and the webhooks show it (never the whole text:
+    ``GET /v1/calls/{sid}/transcript`` gives that). ``seconds`` and ``score`` are whole numbers or None."""
+    out: dict[str, Any] = {k: t.get(k) for k in TRANSCRIPT_FIELDS}
+    out["keywords"] = list(out["keywords"] or [])
+    out["rule_tags"] = list(out["rule_tags"] or [])
+    if t.get("error"):
+        out["error"] = t["error"]
+    return out
+
+
 def to_dict(c: CallRecord) -> dict[str, Any]:
     return {
         "sid": c.call_sid,
@@ -456,6 +470,7 @@ def to_dict(c: CallRecord) -> dict[str, Any]:
             else None
         ),
         "voicemail": bool(c.voicemail),
+        "transcript": transcript_summary(c.transcript) if c.transcript else None,
         "screen": _screen_of(c),
         "answered_phone": c.answered_phone if c.answered else None,
         "menu_option": c.menu_option,

@@ -103,6 +103,7 @@ class CallRecord:
     note: str | None = None
     tags: frozenset[str] | None = None
     called_back_at: float | None = None
+    transcript: dict[str, Any] | None = None
     agg: dict[str, Any] | None = None
     agg_version: float | None = None
     erased_at: float | None = None
@@ -313,6 +314,7 @@ ERASED_FIELDS = (
     "recording_size",
     "recording_sha256",
     "recording_archived_at",
+    "transcript",
 )
 
 

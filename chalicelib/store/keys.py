@@ -354,3 +354,18 @@ def text_back_sent(caller: str, window: str) -> Key:
 def text_opt_out(caller: str) -> Key:
     """A caller who texted STOP to a tracking number (remembered until they text START)."""
     return Key(f"TEXTOPTOUT#{caller}", "stop")
+
+
+def transcript_job(call_sid: str) -> Key:
+    """A call's transcription job still to be read back (the schedule queries the partition)."""
+    return Key("TRANSCRIBE#jobs", call_sid)
+
+
+def transcript_minutes(day: str) -> Key:
+    """Seconds of audio sent to transcription on one UTC day (the daily cap)."""
+    return Key("TRANSCRIBE#seconds", day)
+
+
+def transcript_config() -> Key:
+    """The deployment's keyword rules and per-line transcription modes."""
+    return Key("CONFIG", "transcripts")

@@ -249,6 +249,9 @@ class CallModel(StoreModel):
     note = UnicodeAttribute(null=True)
     tags = UnicodeSetAttribute(null=True)
     called_back_at = NumberAttribute(null=True)  # called back (ms): marked by hand or dialled from the dashboard
+    # The transcript's summary (chalicelib/integrations/transcripts/): status, job, matched keywords;
+    # the turns themselves live in S3 (an hour of words exceeds an item's 400 KB).
+    transcript = JSONAttribute(null=True)
     agg = JSONAttribute(null=True)  # what this call last added to the report aggregates, per bucket
     agg_version = NumberAttribute(null=True)
     erased_at = NumberAttribute(null=True)  # the caller was erased: anonymised, and no Twilio write lands again
