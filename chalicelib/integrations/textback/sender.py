@@ -14,8 +14,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib import handling
-from chalicelib.calls import attestation_failed
+from chalicelib import handling, spam
 from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM
 from chalicelib.core.observability import logger, metrics
@@ -49,10 +48,9 @@ def reason_not_to_text(
         return "the line does not text back"
     if call.get("result") not in MISSED_RESULTS:
         return "the call was not missed"
-    if call.get("blocked") or call.get("outcome") == "spam":
-        return "a blocked or spam caller"
-    if attestation_failed(call.get("stir_verstat")):
-        return "the caller id failed its STIR/SHAKEN check (it may be spoofed)"
+    kept_out = spam.kept_out(call)
+    if kept_out:
+        return kept_out
     caller, called = call.get("caller"), call.get("called")
     if not is_e164(caller) or not is_e164(called):
         return "no caller or tracking number to text between"
