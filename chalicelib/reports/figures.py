@@ -125,7 +125,7 @@ def _merge(into: dict[str, Any], acc: dict[str, Any]) -> None:
     for key in NUMBERS:
         into[key] += acc[key]
     into["callers"] |= acc["callers"]
-    into["spam"] += acc["spam"]
+    into["spam"] = into.get("spam", 0) + acc.get("spam", 0)
 
 
 def channels_report(query: dict[str, str]) -> dict[str, Any]:
