@@ -99,3 +99,8 @@ def score_call(
     if store.update(sid, store.CallChange(set={"spam": result}), guard=store.EXISTS, ctx=ctx) is None:
         return None
     return result
+
+
+def likely_reasons(stored: dict[str, Any] | None) -> list[str]:
+    """The reasons of a stored score that says likely spam (none otherwise), for the call page and the log. Pure."""
+    return [str(r) for r in (stored or {}).get("reasons") or []] if (stored or {}).get("likely") else []
