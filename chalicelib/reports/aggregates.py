@@ -5,7 +5,8 @@ talk time, time to answer, leads, sales, revenue, and its caller) to two day buc
 ``AGG#last#<source>`` (its own source: last touch) and ``AGG#first#<source>`` (the source
 of the caller's first call: first touch); a tracking number's call adds one to its day under
 ``AGG#numbers`` (the numbers page's calls in the last 30 days). Spam (an outcome of ``spam``, a blocked
-caller, or a call scored likely spam: ``chalicelib/spam.py``) goes to a ``<day>#spam`` bucket that reports leave out unless asked.
+caller, or a call scored likely spam: ``chalicelib/spam.py``) goes to a ``<day>#spam`` bucket that reports
+leave out unless asked.
 
 Exactly once: the call item keeps what it last added (``agg``) and a version. When the
 call changes, the difference between what it should add now and what it added is applied
