@@ -22,13 +22,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.calls import attestation_failed
-from chalicelib.core import clock
+from chalicelib.core import callerkeys, clock
 from chalicelib.core.context import SYSTEM, RequestContext
+from chalicelib.core.telephony import TelephonyError, get_provider
 from chalicelib.store import calls as store
+from chalicelib.store import spam as spam_store
+from chalicelib.store.ops import expires_after
 
 ATTESTATION = "the caller id failed its STIR/SHAKEN check"
 BLOCKED = "a blocked number or prefix"
 REPEAT_SHORT = "repeat short calls"
+LINE_TYPE = "line type"
 DAY_MS = 86_400_000
 
 
@@ -58,9 +62,14 @@ def score(
     day_durations: Iterable[float | int | None] = (),
     short_calls: int = 3,
     short_seconds: int = 10,
+    line_type: str | None = None,
+    line_types: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The call's spam score as stored: ``{"likely": bool, "reasons": [...]}``. Pure."""
+    """The call's spam score as stored: ``{"likely": bool, "reasons": [...]}`` (``line_type``: the
+    caller's Lookup, when there was one; ``line_types``: those the owner counts as spam). Pure."""
     reasons = instant_reasons(call, blocked=blocked)
+    if line_type and line_type in set(line_types):
+        reasons.append(f"{LINE_TYPE} {line_type}")
     if repeat_short(day_durations, short_calls=short_calls, short_seconds=short_seconds):
         reasons.append(f"{REPEAT_SHORT} ({short_calls} or more under {short_seconds} s in a day)")
     return {"likely": bool(reasons), "reasons": reasons}
@@ -79,8 +88,34 @@ def kept_out(call: dict[str, Any]) -> str | None:
     return None
 
 
+def looked_up(caller: str, *, daily_cap: int, cache_days: int, ctx: RequestContext = SYSTEM) -> dict[str, Any] | None:
+    """The caller's Lookup (``{"line_type": ...}``): from the cache item while its period lasts, else one
+    Twilio Lookup v2 (line type intelligence) if the day's cap allows, kept ``cache_days``. ``None``:
+    none today (the cap reached, or Lookup failed: the call is scored without it)."""
+    now = clock.now_ms()
+    hashed = callerkeys.caller_hash(caller)
+    cached = spam_store.cached_lookup(hashed, expires_after(now, 0), ctx=ctx)
+    if cached is not None:
+        return cached
+    if not spam_store.claim_lookup(str(clock.iso(now))[:10], daily_cap, expires_after(now, 2), ctx=ctx):
+        return None
+    try:
+        found = {"line_type": get_provider().line_type(caller)}
+    except TelephonyError:
+        return None
+    spam_store.save_lookup(hashed, found, expires_after(now, cache_days), ctx=ctx)
+    return found
+
+
 def score_call(
-    call: dict[str, Any], *, blocked: bool, short_calls: int, short_seconds: int, ctx: RequestContext = SYSTEM
+    call: dict[str, Any],
+    *,
+    blocked: bool,
+    short_calls: int,
+    short_seconds: int,
+    lookup: dict[str, Any] | None = None,
+    line_types: Iterable[str] = (),
+    ctx: RequestContext = SYSTEM,
 ) -> dict[str, Any] | None:
     """Score a completed call and store the score on it (``None``: the call is gone). The caller's
     calls of the day before it: one Query and one BatchGetItem (none with the rule off or no caller)."""
@@ -95,7 +130,15 @@ def score_call(
         recent = [k.call_sid for k in keys if k.started_at is not None and at - int(k.started_at) <= DAY_MS]
         if recent:
             durations += [c.duration for c in store.batch_get(recent, ctx=ctx).values() if c.medium != "text"]
-    result = score(call, blocked=blocked, day_durations=durations, short_calls=short_calls, short_seconds=short_seconds)
+    result = score(
+        call,
+        blocked=blocked,
+        day_durations=durations,
+        short_calls=short_calls,
+        short_seconds=short_seconds,
+        line_type=(lookup or {}).get("line_type"),
+        line_types=line_types,
+    )
     if store.update(sid, store.CallChange(set={"spam": result}), guard=store.EXISTS, ctx=ctx) is None:
         return None
     return result

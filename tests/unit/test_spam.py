@@ -47,3 +47,12 @@ def test_likely_spam_is_kept_out_of_alerts_text_back_and_conversions() -> None:
     assert "STIR/SHAKEN" in str(spam.kept_out(attested)) and spam.BLOCKED in str(spam.kept_out(scored))
     # a score that says not likely keeps nothing out
     assert spam.kept_out({**MISSED, "spam": {"likely": False, "reasons": []}}) is None
+
+
+def test_a_line_type_the_owner_lists_is_a_reason() -> None:
+    listed = ("nonFixedVoip", "tollFree")
+    assert spam.score({}, line_type="nonFixedVoip", line_types=listed)["reasons"] == ["line type nonFixedVoip"]
+    assert not spam.score({}, line_type="mobile", line_types=listed)["likely"]
+    assert not spam.score({}, line_type="nonFixedVoip", line_types=())["likely"]
+    assert spam.likely_reasons({"likely": True, "reasons": ["x"]}) == ["x"]
+    assert spam.likely_reasons({"likely": False, "reasons": []}) == [] and spam.likely_reasons(None) == []
