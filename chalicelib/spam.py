@@ -115,9 +115,11 @@ def score_call(
     short_seconds: int,
     lookup: dict[str, Any] | None = None,
     line_types: Iterable[str] = (),
+    keep_unlikely: bool = False,
     ctx: RequestContext = SYSTEM,
 ) -> dict[str, Any] | None:
-    """Score a completed call and store the score on it (``None``: the call is gone). The caller's
+    """Score a completed call and store the score on it when it says likely spam, or always with
+    ``keep_unlikely`` (Lookup on: text-back waits for a stored score) (``None``: the call is gone). The caller's
     calls of the day before it: one Query and one BatchGetItem (none with the rule off or no caller)."""
     sid = str(call.get("sid") or "")
     if not sid:
@@ -139,6 +141,8 @@ def score_call(
         line_type=(lookup or {}).get("line_type"),
         line_types=line_types,
     )
+    if not result["likely"] and not keep_unlikely:
+        return result  # nothing stored: no call.updated for every call's webhooks and subscribers
     if store.update(sid, store.CallChange(set={"spam": result}), guard=store.EXISTS, ctx=ctx) is None:
         return None
     return result

@@ -1,6 +1,7 @@
 """The ``spam`` subscriber of ``call.completed``: score the call (``chalicelib.spam.score_call``) and
-store ``spam: {likely, reasons}`` on it, off the voice webhook's path. Its write makes a
-``call.updated`` (the reports count the call apart as spam; webhooks see the score)."""
+store ``spam: {likely, reasons}`` on it, off the voice webhook's path: only a likely-spam score
+(or every score while Lookup is on, which text-back waits for), so an ordinary call makes no
+extra ``call.updated``. The write's ``call.updated`` moves the call to the reports' spam bucket."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def on_event(event: Event) -> None:
         short_seconds=s.spam_short_seconds,
         lookup=lookup,
         line_types=s.spam_line_types,
+        keep_unlikely=s.spam_lookup,
     )
     if result and result["likely"]:
         logger.info("likely spam", call_sid=event.call_sid, reasons=result["reasons"])
