@@ -45,3 +45,11 @@ def claim_lookup(day: str, cap: int, expires_at: datetime, *, ctx: RequestContex
             return False
         raise
     return True
+
+
+def forget_lookups(caller_hashes: list[str], *, ctx: RequestContext = SYSTEM) -> int:
+    """Delete the cached Lookups under each of a caller's hashes (an erasure). One DeleteItem each."""
+    for hashed in caller_hashes:
+        key = keys.spam_lookup(hashed)
+        CounterModel(key.pk, key.sk).delete()
+    return len(caller_hashes)

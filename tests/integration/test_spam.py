@@ -12,7 +12,8 @@ from chalicelib import spam
 from chalicelib.core import clock
 from chalicelib.core.telephony import set_provider
 from chalicelib.events.delivery import RetryIn
-from chalicelib.integrations.spam import scorer
+from chalicelib.core.context import SYSTEM
+from chalicelib.integrations.spam import caller_data, scorer
 from chalicelib.integrations.textback import sender
 from tests.integration.test_textback import HOURS, OPEN, missed_call, texting_line
 from tests.support.env import body
@@ -54,6 +55,10 @@ def test_a_number_is_looked_up_once_per_cache_period_within_the_daily_cap(lookup
     spam.looked_up(VOIP, daily_cap=2, cache_days=30)
     spam.looked_up(VOIP, daily_cap=2, cache_days=30)
     assert provider.asked == [VOIP, "+14155550124", VOIP]
+    # An erasure of the caller deletes the cached Lookup (the export shows it before)
+    assert caller_data.export(VOIP, SYSTEM) == {"spam_lookup": {"line_type": "nonFixedVoip"}}
+    caller_data.erase(VOIP, SYSTEM)
+    assert caller_data.export(VOIP, SYSTEM) == {}
 
 
 def test_a_voip_first_time_caller_is_likely_spam_and_text_back_waits_for_the_score(api, lookup):

@@ -11,4 +11,6 @@ INTEGRATION = Integration(
     summary="each completed call scored likely spam or not, with its reasons, stored on the call",
     subscribers=(SubscriberDecl("spam", ("call.completed",), f"{_HERE}.scorer:on_event"),),
     settings=f"{_HERE}.settings",
+    export=f"{_HERE}.caller_data:export",
+    erase=f"{_HERE}.caller_data:erase",
 )
