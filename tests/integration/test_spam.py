@@ -10,9 +10,9 @@ import pytest
 from calltracking_local.telephony import LocalTelephony
 from chalicelib import spam
 from chalicelib.core import clock
+from chalicelib.core.context import SYSTEM
 from chalicelib.core.telephony import set_provider
 from chalicelib.events.delivery import RetryIn
-from chalicelib.core.context import SYSTEM
 from chalicelib.integrations.spam import caller_data, scorer
 from chalicelib.integrations.textback import sender
 from tests.integration.test_textback import HOURS, OPEN, missed_call, texting_line
