@@ -103,14 +103,18 @@ def screens(route: Route, call_sid: str | None) -> bool:
     return bool((route.flow or {}).get("screen") and route.target_id and call_sid and _SID.fullmatch(call_sid))
 
 
-def option_route(route: Route, key: str) -> tuple[Route, dict[str, str]] | None:
-    """The route a menu option leads to: its own phone (no backup phones, no second menu), then the
-    line's voicemail or message; ``None`` when the line has no such option (any more)."""
+def option_route(route: Route, key: str) -> tuple[Route, dict[str, Any]] | None:
+    """The route a menu option leads to: its own phone, or its ring group (the option's ``failover``
+    phones, ``ring`` mode and ``ring_each`` times, dialled by ``plan`` as a line's are; the line's own
+    backup phones, hours and menu do not apply), then the line's voicemail or message; ``None`` when
+    the line has no such option (any more)."""
     menu = (route.flow or {}).get("menu") or {}
     option = next((o for o in menu.get("options", []) if o["key"] == key), None)
     if option is None:
         return None
-    fl = {k: v for k, v in (route.flow or {}).items() if k not in ("failover", "ring", "hours", "after_hours", "menu")}
+    dropped = ("failover", "ring", "ring_each", "hours", "after_hours", "menu")
+    fl = {k: v for k, v in (route.flow or {}).items() if k not in dropped}
+    fl.update({k: option[k] for k in handling.OPTION_GROUP if k in option})
     phone = option.get("forward_to")
     return Route(route.kind, route.target_id, route.name, phone, route.record, route.disclosure, fl), option
 
