@@ -92,7 +92,10 @@ FIELDS = {
     "ring_each",
     "screen_alert_after",
     "menu",
+    "greeting",
 }
+# An uploaded voicemail greeting's format (``chalicelib.recordings.greetings`` stores it and sets this).
+GREETING_FORMATS = ("wav", "mp3")
 RING_MODES = ("in_order", "together", "round_robin")
 DEFAULT_SCREEN_ALERT_AFTER = 3
 MAX_SCREEN_ALERT_AFTER = 20
@@ -173,6 +176,8 @@ def parse(raw: Any) -> dict[str, Any] | None:
         out["screen_alert_after"] = n
     if "menu" in raw:
         out["menu"] = _menu(raw["menu"])
+    # ``greeting`` is shown, never set here: only uploading or removing the recording changes it
+    # (``chalicelib.recordings.greetings``), so a flow sent back as read changes nothing (``keep_greeting``).
     if "text_forward" in raw:
         if raw["text_forward"] not in TEXT_FORWARDS:
             raise BadRequest("'flow.text_forward' must be 'email', 'sms' or 'off'")
@@ -232,12 +237,23 @@ def dial_timeout(ring: int) -> int:
     return max(5, ring - TWILIO_DIAL_EXTRA_SECONDS)
 
 
-def voicemail_prompt(flow: dict[str, Any] | None, name: str | None) -> str:
-    """The voicemail greeting: the line's own text, else one spoken from the line's name."""
+def voicemail_prompt(flow: dict[str, Any] | None, name: str | None, business_name: str | None = None) -> str:
+    """The voicemail greeting: the line's own text (``{name}``: the line's name), else one spoken from
+    the business's name (its profile's), else the line's name, else "us"."""
     text = (flow or {}).get("voicemail_prompt")
     if text is None:
-        text = NAMED_VOICEMAIL_PROMPT if name else DEFAULT_VOICEMAIL_PROMPT
+        spoken = business_name or name
+        return (NAMED_VOICEMAIL_PROMPT if spoken else DEFAULT_VOICEMAIL_PROMPT).replace("{name}", spoken or "us")
     return str(text).replace("{name}", name or "us")
+
+
+def keep_greeting(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A line's flow as saved over ``old``: an uploaded greeting stays until it is removed or replaced
+    (the form and ``PATCH`` send the flow whole; ``parse`` leaves ``greeting`` out of it)."""
+    greeting = (old or {}).get("greeting")
+    if not greeting:
+        return new
+    return {**(new or {}), "greeting": greeting}
 
 
 def _text(value: Any, name: str) -> str:

@@ -51,6 +51,7 @@ FIELD_OF = (
     ("flow.menu", "menu_prompt"),
     ("flow.whisper_text", "whisper_text"),
     ("flow.voicemail_prompt", "voicemail_prompt"),
+    ("greeting", "greeting_file"),
     ("flow.when_unanswered", "when_unanswered"),
     ("flow.", "flow"),
     ("allowed_origins", "allowed_origins"),
@@ -188,6 +189,7 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         "ring": fl.get("ring", "in_order"),
         "when_unanswered": fl.get("when_unanswered", "message"),
         "voicemail_prompt": fl.get("voicemail_prompt", ""),
+        "greeting": fl.get("greeting", ""),
         "ring_seconds": str(fl.get("ring_seconds", "")),
         "ring_each": ", ".join(str(t) for t in fl.get("ring_each", [])),
         "screen_alert_after": str(fl.get("screen_alert_after", "")),
@@ -394,6 +396,8 @@ def _steps(xml: str, route: Route, fl: dict[str, Any]) -> list[dict[str, Any]]:
 def _describe(verb: ElementTree.Element, route: Route, fl: dict[str, Any]) -> str:
     if verb.tag == "Say":
         return f"The caller hears: “{(verb.text or '').strip()}”"
+    if verb.tag == "Play":
+        return "The caller hears the recorded greeting you uploaded."
     if verb.tag == "Dial":
         phones = [n.text or "" for n in verb.iter("Number")]
         ring = int(verb.get("timeout") or 0) + handling.TWILIO_DIAL_EXTRA_SECONDS

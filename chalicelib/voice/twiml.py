@@ -1,5 +1,7 @@
 """TwiML for every answer the voice path gives: forward (with disclosure, recording, whisper and failover),
-voicemail, the whisper itself, a rejection, a goodbye. Pure: no database, no network.
+voicemail, the whisper itself, a rejection, a goodbye. Pure: no database, no network (but for the
+voicemail greeting: the business's name from its one-minute profile cache, and an uploaded
+greeting's presigned URL, made locally).
 
 Every URL in it is the configured public base URL plus a route path, so Twilio signs the
 URL the app later checks.
@@ -15,8 +17,9 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from chalicelib import handling
+from chalicelib import business, handling
 from chalicelib.core import clock
+from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.routing import Route
 
@@ -280,9 +283,15 @@ def _unanswered(fl: dict[str, Any]) -> str:
 
 
 def voicemail(route: Route, *, option: str | None = None) -> str:
+    """The greeting, then ``<Record>``: the line's uploaded recording (``<Play>`` of a presigned URL,
+    made here with no request), else its own text, else one spoken from the business's name."""
     vr = VoiceResponse()
     fl = route.flow or {}
-    _say(vr, handling.voicemail_prompt(fl, route.name), fl)
+    played = greeting_url(route)
+    if played:
+        vr.play(played)
+    else:
+        _say(vr, handling.voicemail_prompt(fl, route.name, _business_name()), fl)
     vr.record(
         action=_url(voicemail_path(option)),
         method="POST",
@@ -294,6 +303,26 @@ def voicemail(route: Route, *, option: str | None = None) -> str:
     )
     vr.hangup()
     return str(vr)
+
+
+def greeting_url(route: Route) -> str | None:
+    """The presigned URL of the line's uploaded greeting, if it has one (and the URL can be made)."""
+    fmt = (route.flow or {}).get("greeting")
+    if not fmt or not route.target_id:
+        return None
+    from chalicelib.recordings import greetings  # boto3's S3 client: only a greeting's voicemail needs it
+
+    return greetings.url(route.kind, route.target_id, str(fmt))
+
+
+def _business_name() -> str | None:
+    """The business profile's name (cached a minute per process: no read on most calls); ``None``
+    when it cannot be had, so the line's name is spoken instead and the caller is not kept waiting."""
+    try:
+        return business.profile().name or None
+    except Exception:
+        logger.exception("the business profile could not be read; the greeting names the line")
+        return None
 
 
 def whisper(name: str | None, fl: dict[str, Any]) -> str:

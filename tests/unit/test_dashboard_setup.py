@@ -191,7 +191,11 @@ def test_a_menu_options_ring_group_on_the_form_and_in_words(settings_env) -> Non
     flow = handling.parse(callflow.body_from_form(form)["flow"])
     assert flow is not None
     option = flow["menu"]["options"][1]
-    assert (option["forward_to"], option["failover"], option["ring_each"]) == ("+12025550177", ["+12025550188"], [15, 30])
+    assert (option["forward_to"], option["failover"], option["ring_each"]) == (
+        "+12025550177",
+        ["+12025550188"],
+        [15, 30],
+    )
     back = callflow.form_from_line({"flow": flow})
     assert (back["menu_2_to"], back["menu_2_ring"], back["menu_2_ring_each"]) == (
         "(202) 555-0177, (202) 555-0188",
@@ -210,5 +214,9 @@ def test_a_menu_options_ring_group_on_the_form_and_in_words(settings_env) -> Non
         handling.parse(callflow.body_from_form({**form, "menu_2_ring_each": "15, soon"})["flow"])
     assert callflow.field_of(err.value.message) == "menu_2_ring_each", err.value.message
     with pytest.raises(BadRequest) as err:
-        handling.parse(callflow.body_from_form({**form, "menu_2_ring": "x", "menu_2_ring_each": ""} | {"menu_2_to": "+12025550177, +1"})["flow"])
+        handling.parse(
+            callflow.body_from_form(
+                {**form, "menu_2_ring": "x", "menu_2_ring_each": ""} | {"menu_2_to": "+12025550177, +1"}
+            )["flow"]
+        )
     assert callflow.field_of(err.value.message) == "menu_2_to", err.value.message
