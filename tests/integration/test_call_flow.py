@@ -449,9 +449,9 @@ def test_a_menu_option_rings_its_own_group_in_order_and_stores_the_option_and_th
     assert [n.text for n in second.findall("Number")] == ["+12025550188"] and second.get("timeout") == "25"
     # When it answers, the call stores the option and the phone that answered
     done = base | {"DialCallStatus": "completed", "DialCallDuration": "12"}
-    assert [e.tag for e in ElementTree.fromstring(api.twilio(second.get("action").removeprefix(BASE_URL), done).body)] == [
-        "Hangup"
-    ]
+    assert [
+        e.tag for e in ElementTree.fromstring(api.twilio(second.get("action").removeprefix(BASE_URL), done).body)
+    ] == ["Hangup"]
     c = call(api)
     assert (c["menu_option"], c["result"], c["answered_phone"]) == ("2", "answered", "+12025550188")
     # An option's group is checked as a line's is, naming the option
