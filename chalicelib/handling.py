@@ -44,9 +44,14 @@ voicemail and the call counts as missed. A new line whose forward-to phone is a 
 Lookup when it is created) is screened unless the owner said otherwise: a PBX or an answering
 service cannot press, so it is never on by default for them.
 
+A menu option (``menu.options``) leads to one phone, voicemail, or a ring group of its own: its
+``forward_to`` with ``failover`` phones, a ``ring`` mode and ``ring_each`` times, checked by the same
+rules as the line's (``_option_group``) and dialled by the same code (``twiml.option_route``).
+
 A line created without ``when_unanswered`` takes voicemail (``new_line_flow``): a caller nobody
-answered leaves a message greeted with the line's name. Lines saved before that keep the short
-"call again later" message until the owner chooses.
+answered leaves a message greeted with the business's name (else the line's), or the recording
+uploaded for the line (``greeting``: set only by ``chalicelib.recordings.greetings``). Lines saved
+before that keep the short "call again later" message until the owner chooses.
 """
 
 from __future__ import annotations
