@@ -15,6 +15,7 @@ builds one per class it uses (usually one, two once it answers Twilio), not one 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -34,6 +35,7 @@ class Timeouts(NamedTuple):
 _voice: ContextVar[bool] = ContextVar("store_voice_path", default=False)
 _tables: dict[tuple[Any, ...], TableConnection] = {}
 _plain: dict[tuple[Any, ...], Connection] = {}
+_building = threading.RLock()  # one connection per class even when two threads ask first together
 
 
 @contextmanager
@@ -72,12 +74,13 @@ def table(model: Any) -> TableConnection:
     key = (model.__name__, model.Meta.table_name, t, opts["host"], opts["region"])
     conn = _tables.get(key)
     if conn is None:
-        conn = TableConnection.__new__(TableConnection)
-        conn.table_name = model.Meta.table_name
-        conn.connection = shared()
-        if conn.table_name not in conn.connection._tables:
-            conn.connection.add_meta_table(model._meta_table())
-        _tables[key] = conn
+        with _building:  # the voice webhook's worker thread may ask at the same moment
+            conn = TableConnection.__new__(TableConnection)
+            conn.table_name = model.Meta.table_name
+            conn.connection = shared()
+            if conn.table_name not in conn.connection._tables:
+                conn.connection.add_meta_table(model._meta_table())
+            conn = _tables.setdefault(key, conn)
     return conn
 
 
@@ -88,8 +91,8 @@ def shared() -> Connection:
     key = tuple(sorted(opts.items()))
     conn = _plain.get(key)
     if conn is None:
-        conn = Connection(**opts)
-        _plain[key] = conn
+        with _building:
+            conn = _plain.get(key) or _plain.setdefault(key, Connection(**opts))
     return conn
 
 
