@@ -29,7 +29,7 @@ from chalicelib.core.telephony import get_provider
 from chalicelib.core.validation import e164
 from chalicelib.integrations import registry, wiring
 from chalicelib.recordings import archive
-from chalicelib.reports import aggregates
+from chalicelib.reports import aggregates, seal
 from chalicelib.store import callbacks, callers, leases
 from chalicelib.store import calls as store_calls
 
@@ -88,6 +88,7 @@ def erase(raw: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
         if after is not None:
             erased += 1
             aggregates.sync(after)  # the caller leaves the unique-caller sets; the counts stay
+            seal.reseal(sorted(call.agg or {}))  # and the closed days' packed values, at once
     callers.forget([*hashes, number], ctx=ctx)
     callbacks.delete(number, ctx=ctx)
     hooks = {i.name: int(registry.load(i.erase)(number, ctx)) for i in wiring.INTEGRATIONS if i.erase}
