@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DDB_PORT ?= 8001
 API_PORT ?= 8000
 
-.PHONY: lock package rebuild-reports run test lint typecheck pytest unit bench sizing call text ddb-stop ddb-start chromium node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor wordpress wordpress-test wordpress-zip
+.PHONY: lock package rebuild-reports run test lint typecheck pytest unit bench sizing call text ddb-stop ddb-start chromium espeak-ng node venv clean apikey apikeys apikey-revoke user users site site-build dashboard-vendor wordpress wordpress-test wordpress-zip
 
 # The venv is installed from the locks only, every file checked against its hash (`make lock` writes them).
 venv: $(VENV)/.installed
@@ -71,6 +71,13 @@ chromium:
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's espeak-ng: the local transcription engine's test speech (the pinned voice en-us+f2).
+espeak-ng:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  echo "installing Debian's espeak-ng for the local transcripts"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq espeak-ng >/dev/null; }
+
 # Debian's wordpress, php-cli, php-mysql, mariadb-server and php-codesniffer for the WordPress plugin's
 # test (tests/e2e/test_wordpress.py): installed once (--no-install-recommends, about 20 s), then a no-op.
 wordpress:
@@ -87,13 +94,13 @@ wordpress-zip:
 	cd integrations && rm -rf ../.local/wp-zip && mkdir -p ../.local/wp-zip && cp -r wordpress ../.local/wp-zip/calltracking
 	cd .local/wp-zip && zip -qr ../calltracking-wordpress.zip calltracking && echo ".local/calltracking-wordpress.zip"
 
-run: venv
+run: venv espeak-ng
 	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) DEMO=$(or $(DEMO),yes) scripts/run-local.sh
 
-# Play Twilio's side of a call against `make run`: make call TO=+12015550100 [FROM=...] [ANSWER=no|machine|no,person] [DIGITS=2]
+# Play Twilio's side of a call against `make run`: make call TO=+12015550100 [FROM=...] [ANSWER=no|machine|no,person] [DIGITS=2] [SAY="words"]
 # The CLI takes make run's DDB_PORT and API_PORT, so `make call API_PORT=8100` reaches `make run API_PORT=8100`.
 call: venv
-	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)") $(if $(DIGITS),--digits "$(DIGITS)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)") $(if $(DIGITS),--digits "$(DIGITS)") $(if $(SAY),--say "$(SAY)")
 
 # Send a text to a tracking number against `make run`: make text TO=+12015550100 [FROM=...] BODY="Are you open?"
 text: venv
@@ -115,7 +122,7 @@ typecheck: venv
 
 # The three kinds (tests/unit, tests/integration, tests/e2e: pyproject's testpaths) in one run, so
 # xdist balances them over the two workers.
-pytest: venv node chromium wordpress
+pytest: venv node chromium wordpress espeak-ng
 	$(PY) -m pytest -n 2 --durations=20
 
 # The unit tests alone: no database, no network, no node or Chromium needed; seconds.

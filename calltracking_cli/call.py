@@ -69,10 +69,17 @@ def _path(base: str, url: str, default: str) -> str:
     return url[len(base) :] if url.startswith(base) else default
 
 
-def _recording(common: dict[str, str], sid: str, seconds: int) -> dict[str, str]:
+def _recording(
+    common: dict[str, str], sid: str, seconds: int, say: str | None = None, sayings: Any = None
+) -> dict[str, str]:
+    rec_sid = "RE" + secrets.token_hex(16)
+    if say:  # the local provider serves this sentence, spoken, as the recording (caller's channel)
+        from calltracking_local.telephony import set_saying
+
+        set_saying(rec_sid, say, "Thanks for calling", folder=sayings)
     return {
         **common,
-        "RecordingSid": "RE" + secrets.token_hex(16),
+        "RecordingSid": rec_sid,
         "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE{sid[2:]}",
         "RecordingStatus": "completed",
         "RecordingDuration": str(seconds),
@@ -89,8 +96,13 @@ def simulate_call(
     token: str | None = None,
     api_key: str | None = None,
     digits: str = "",
+    say: str | None = None,
+    sayings: Any = None,
 ) -> dict[str, Any]:
-    """Play one inbound call against a running server; returns the TwiML steps and the stored call."""
+    """Play one inbound call against a running server; returns the TwiML steps and the stored call.
+
+    ``say``: what the caller says in the recording (the local engine transcribes it); ``sayings``:
+    the local provider's folder of another stack than this process's settings name."""
     token = token or _setting("TWILIO_AUTH_TOKEN")
     sid = "CA" + secrets.token_hex(16)
     common = {"AccountSid": _setting("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32, "CallSid": sid}
@@ -144,7 +156,7 @@ def simulate_call(
             twiml = _post(base, path, dialled, token)
             steps.append({"webhook": path, "twiml": twiml})
             if status == "completed" and dial.get("record"):
-                rec = _recording(common, sid, talk_seconds)
+                rec = _recording(common, sid, talk_seconds, say, sayings)
                 rec_path = _path(base, dial.get("recordingStatusCallback", ""), "/twilio/recording-status")
                 steps.append({"webhook": rec_path, "twiml": _post(base, rec_path, rec, token, retry=True)})
         elif record is not None:
@@ -214,8 +226,16 @@ def simulate_text(
 @click.option("--digits", default="", help="the key pressed at a line's menu (empty: its default)")
 @click.option("--text", "text", default=None, help="send this text to the number instead of calling it")
 @click.option("--base-url", default=None, help="default: the local stage's PUBLIC_BASE_URL (API_PORT)")
+@click.option("--say", default=None, help="what the caller says in the recording (spoken by espeak-ng, transcribed)")
 def call(
-    to: str, caller: str, answer: str, talk_seconds: int, digits: str, text: str | None, base_url: str | None
+    to: str,
+    caller: str,
+    answer: str,
+    talk_seconds: int,
+    digits: str,
+    text: str | None,
+    base_url: str | None,
+    say: str | None,
 ) -> None:
     """Simulate one inbound call (or text) against a running local server and print the TwiML and what was stored."""
     base = (base_url or _setting("PUBLIC_BASE_URL")).rstrip("/")
@@ -224,7 +244,7 @@ def call(
         click.echo(f"--> /twilio/sms\n{sent['steps'][0]['twiml']}\n")
         click.echo(json.dumps(sent["call"], indent=2))
         return
-    result = simulate_call(base, to, caller, answer, talk_seconds, digits=digits)
+    result = simulate_call(base, to, caller, answer, talk_seconds, digits=digits, say=say)
     for step in result["steps"]:
         click.echo(f"--> {step['webhook']}\n{step['twiml']}\n")
     click.echo(json.dumps(result["call"], indent=2))

@@ -8,6 +8,7 @@ from the numbers table, so two processes (``make run`` and the seed script) agre
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -24,8 +25,24 @@ def deleted_dir() -> Path:
     call simulator are separate processes that must agree on what is gone. One folder per embedded
     DynamoDB (endpoint and table prefix), so a second stack on other ports shares nothing with the first."""
     s = get_settings()
-    stack = hashlib.sha256(f"{s.dynamodb_endpoint}|{s.table_prefix}".encode()).hexdigest()[:16]
-    return BASE_DIR / stack / "deleted-recordings"
+    return stack_dir(s.dynamodb_endpoint, s.table_prefix) / "deleted-recordings"
+
+
+def stack_dir(endpoint: str | None, table_prefix: str) -> Path:
+    return BASE_DIR / hashlib.sha256(f"{endpoint}|{table_prefix}".encode()).hexdigest()[:16]
+
+
+def sayings_dir() -> Path:
+    """What a simulated call's parties say (``make call SAY=...``): its recording is that speech."""
+    return deleted_dir().parent / "sayings"
+
+
+def set_saying(recording_sid: str, caller: str, business: str | None = None, *, folder: Path | None = None) -> None:
+    """The recording ``recording_sid`` will be ``caller`` (and ``business``) spoken by espeak-ng
+    (``folder``: another stack's sayings, ``stack_dir(...) / "sayings"``)."""
+    folder = folder or sayings_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / _checked(recording_sid)).write_text(json.dumps({"caller": caller, "business": business}))
 
 
 _RECORDING_SID = re.compile(r"RE[0-9A-Za-z]{1,62}")
@@ -96,6 +113,12 @@ class LocalTelephony:
 
         if self.recording_deleted(recording_sid):
             raise TelephonyError(f"recording {recording_sid} was deleted", client_error=True)
+        saying = sayings_dir() / _checked(recording_sid)
+        if saying.exists():
+            from calltracking_local import speech
+
+            said = json.loads(saying.read_text())
+            return speech.stereo_wav(said.get("caller"), said.get("business")), audio.CONTENT_TYPE
         return audio.wav_bytes(), audio.CONTENT_TYPE
 
     def delete_recording(self, recording_sid: str) -> None:

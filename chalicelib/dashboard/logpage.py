@@ -64,6 +64,7 @@ FILTERS = (
     "first_time",
     "tag",
     "caller",
+    "said",
     *aggregates.DIMENSIONS,
     MENU_FILTER,
 )
@@ -84,20 +85,19 @@ class Filters:
     first_time: bool | None = None
     tag: str | None = None
     caller: str | None = None
-    dims: tuple[
-        tuple[str, str], ...
-    ] = ()  # campaign, keyword, ad, landing page (as the breakdown shows them), menu option
+    said: str | None = None  # words said in the call (its transcript)
+    dims: tuple[tuple[str, str], ...] = ()  # campaign, keyword, ad, landing page (as the breakdown shows), menu option
 
     @property
     def in_python(self) -> bool:
         """Whether calls must be checked here (the caller filter has its own index)."""
-        values = (self.source, self.result, self.outcome, self.first_time, self.tag)
+        values = (self.source, self.result, self.outcome, self.first_time, self.tag, self.said)
         return bool(self.dims) or any(v is not None for v in values)
 
     def query(self) -> dict[str, str]:
         """The filters as a query string's fields (for links: paging, the CSV)."""
         out = {"from": self.start, "to": self.end, **dict(self.dims)}
-        for key in ("source", "result", "outcome", "tag", "caller"):
+        for key in ("source", "result", "outcome", "tag", "caller", "said"):
             if getattr(self, key):
                 out[key] = getattr(self, key)
         if self.first_time is not None:
@@ -148,6 +148,9 @@ def parse_filters(query: dict[str, str], today: str, zone: str | None = None) ->
     tag = q.get("tag")
     if tag is not None and len(tag) > 40:
         raise BadRequest("'tag' is at most 40 characters")
+    said = q.get("said")
+    if said is not None and (len(said) > 60 or not transcript_words(said)):
+        raise BadRequest("'said' must be words of at most 60 characters")
     caller = q.get("caller")
     if caller is not None:
         caller = loose_e164(caller) if len(caller) <= 32 else None
@@ -165,6 +168,7 @@ def parse_filters(query: dict[str, str], today: str, zone: str | None = None) ->
         first_time=None if first is None else first == "yes",
         tag=tag,
         caller=caller,
+        said=said,
         dims=tuple(
             api_log.attribution_filters({k: q[k] for k in (*aggregates.DIMENSIONS, MENU_FILTER) if k in q}).items()
         ),
@@ -197,7 +201,19 @@ def matches(c: CallRecord, f: Filters) -> bool:
         return False
     if f.dims and not api_log.matches(c, dict(f.dims)):
         return False
+    if f.said is not None and not said_in(c, f.said):
+        return False
     return f.caller is None or c.caller == f.caller
+
+
+def transcript_words(text: str) -> list[str]:
+    return re.findall(r"[\w']+", text.lower())
+
+
+def said_in(c: CallRecord, words: str) -> bool:
+    """Whether every word was said in the call (its transcript's words, kept on its summary). Pure."""
+    heard = set(str((c.transcript or {}).get("vocab") or "").split())
+    return bool(heard) and all(w in heard for w in transcript_words(words))
 
 
 # --- cursors -----------------------------------------------------------------------------------

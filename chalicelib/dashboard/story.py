@@ -32,7 +32,7 @@ CONFIDENCE_WORDS = {
 def story(call_sid: str) -> dict[str, Any]:
     c = calls.load(call_sid)
     biz = business.profile()
-    return {"call": details(c, biz), "earlier": earlier_calls(c), "currency": biz.currency}
+    return {"call": details(c, biz), "earlier": earlier_calls(c), "currency": biz.currency, "record": c}
 
 
 def details(c: CallRecord, biz: business.Business | None = None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from chalicelib.integrations.conversions.integration import INTEGRATION as CONVE
 from chalicelib.integrations.crm.integration import INTEGRATION as CRM
 from chalicelib.integrations.registry import Integration
 from chalicelib.integrations.textback.integration import INTEGRATION as TEXTBACK
+from chalicelib.integrations.transcripts.integration import INTEGRATION as TRANSCRIPTS
 from chalicelib.integrations.webhooks.integration import INTEGRATION as WEBHOOKS
 from chalicelib.privacy.integration import INTEGRATION as PRIVACY
 from chalicelib.recordings.integration import INTEGRATION as RECORDINGS
@@ -42,6 +43,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     PRIVACY,
     CRM,
     TEXTBACK,
+    TRANSCRIPTS,
 )
 
 

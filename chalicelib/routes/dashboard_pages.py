@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib import business, callback_dial
     from chalicelib.dashboard import breakdown, callers, listen, logpage, overview, setup, story, web
     from chalicelib.integrations.conversions import pages as conversions
+    from chalicelib.integrations.transcripts import pages as transcripts
     from chalicelib.recordings import playback
     from chalicelib.reports import outcomes
 else:  # dashboard only: loaded on its first request (see lazy_module)
@@ -38,6 +39,7 @@ else:  # dashboard only: loaded on its first request (see lazy_module)
     setup = lazy_module("chalicelib.dashboard.setup")
     web = lazy_module("chalicelib.dashboard.web")
     conversions = lazy_module("chalicelib.integrations.conversions.pages")
+    transcripts = lazy_module("chalicelib.integrations.transcripts.pages")
     playback = lazy_module("chalicelib.recordings.playback")
     outcomes = lazy_module("chalicelib.reports.outcomes")
 
@@ -171,7 +173,10 @@ def call_page(sid: str) -> Response:
     data = story.story(sid)
     saved = web.query_params(req).get("saved") == "1"
     sent = conversions.of_call(sid)
-    return web.render(req, "call.html", viewer=viewer, saved=saved, conversions=sent, **data, **_common())
+    said = transcripts.for_call(data.pop("record"))
+    return web.render(
+        req, "call.html", viewer=viewer, saved=saved, conversions=sent, transcript=said, **data, **_common()
+    )
 
 
 @bp.route("/dashboard/calls/{sid}/outcome", methods=["POST"], content_types=FORMS)
@@ -257,6 +262,26 @@ def listen_recording(sid: str) -> Response:
 
 
 # --- the ad platforms (calls as conversions): chalicelib/integrations/conversions/pages.py ----------
+
+
+@bp.route("/dashboard/transcripts", methods=["GET"])
+def transcripts_page() -> Response:
+    return transcripts.rules_page(bp.current_request)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/transcripts/rules", methods=["POST"], content_types=FORMS)
+def add_transcript_rule() -> Response:
+    return transcripts.add_rule(bp.current_request)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/transcripts/rules/{rule_id}/delete", methods=["POST"], content_types=FORMS)
+def remove_transcript_rule(rule_id: str) -> Response:
+    return transcripts.remove_rule(bp.current_request, rule_id)  # type: ignore[no-any-return]
+
+
+@bp.route("/dashboard/transcripts/mode", methods=["POST"], content_types=FORMS)
+def set_transcript_mode() -> Response:
+    return transcripts.set_mode(bp.current_request)  # type: ignore[no-any-return]
 
 
 @bp.route("/dashboard/conversions", methods=["GET"])

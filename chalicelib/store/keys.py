@@ -145,6 +145,7 @@ def lease_address(pool_id: str, address: str) -> Key:
 # --- report aggregates and spend ---------------------------------------------------------------
 
 REPORT_SOURCES = Key("AGG#sources", "all")  # every source that has calls or spend
+REPORT_SEAL = Key("SEAL#reports", "state")  # the day-sealing job's progress (chalicelib/reports/seal.py)
 
 
 def aggregate(model: str, source: str) -> str:
@@ -354,3 +355,18 @@ def text_back_sent(caller: str, window: str) -> Key:
 def text_opt_out(caller: str) -> Key:
     """A caller who texted STOP to a tracking number (remembered until they text START)."""
     return Key(f"TEXTOPTOUT#{caller}", "stop")
+
+
+def transcript_job(call_sid: str) -> Key:
+    """A call's transcription job still to be read back (the schedule queries the partition)."""
+    return Key("TRANSCRIBE#jobs", call_sid)
+
+
+def transcript_minutes(day: str) -> Key:
+    """Seconds of audio sent to transcription on one UTC day (the daily cap)."""
+    return Key("TRANSCRIBE#seconds", day)
+
+
+def transcript_config() -> Key:
+    """The deployment's keyword rules and per-line transcription modes."""
+    return Key("CONFIG", "transcripts")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -249,6 +250,9 @@ class CallModel(StoreModel):
     note = UnicodeAttribute(null=True)
     tags = UnicodeSetAttribute(null=True)
     called_back_at = NumberAttribute(null=True)  # called back (ms): marked by hand or dialled from the dashboard
+    # The transcript's summary (chalicelib/integrations/transcripts/): status, job, matched keywords;
+    # the turns themselves live in S3 (an hour of words exceeds an item's 400 KB).
+    transcript = JSONAttribute(null=True)
     agg = JSONAttribute(null=True)  # what this call last added to the report aggregates, per bucket
     agg_version = NumberAttribute(null=True)
     erased_at = NumberAttribute(null=True)  # the caller was erased: anonymised, and no Twilio write lands again
@@ -312,6 +316,12 @@ class CounterModel(StoreModel):
     revenue = NumberAttribute(null=True)
     texts = NumberAttribute(null=True)
     callers = UnicodeSetAttribute(null=True)  # "<caller hash>:<call>" so a call can be taken out again
+    # A source's day bucket, once its day is sealed (chalicelib/reports/seal.py): its callers packed
+    # into one binary value (12-byte records: keyed caller hash, call), ``callers`` then holding only
+    # the entries added since and ``callers_del`` the ones taken out since; ``sealed`` counts seals.
+    packed = BinaryAttribute(null=True, legacy_encoding=False)
+    callers_del = UnicodeSetAttribute(null=True)
+    sealed = NumberAttribute(null=True)
     keys = UnicodeSetAttribute(null=True)
     # Dashboard users: "<epoch ms>:<address hash>" of their latest successful sign-ins
     # (chalicelib/dashboard/signin_limits.py), a set so that each sign-in is one atomic ADD.

@@ -18,6 +18,7 @@ database.start(by=__name__)
 from tests.support.alerts import alerting, stub  # noqa: E402, F401  (fixtures: receivers, SES and SSM)
 from tests.support.conversions import ga4, google_ads  # noqa: E402, F401  (fixtures: the ad platforms' receivers)
 from tests.support.database import api, fake_clock, tables  # noqa: E402, F401  (fixtures)
+from tests.support.transcribe_standin import transcribe  # noqa: E402, F401  (fixture: the Transcribe stand-in)
 
 
 @pytest.fixture

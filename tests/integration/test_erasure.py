@@ -97,14 +97,19 @@ def echo() -> Any:
     srv.server_close()
 
 
-def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api, watcher, log_lines, echo):
+def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api, watcher, log_lines, echo, transcribe):
     # Given a webhook endpoint whose receiver echoes what it gets (its answers are logged), a
-    # channel's number, and Ann's calls in every state: answered and recorded (archived to S3),
-    # missed, ringing still, and blocked; and Bob's call, which stays as it was
+    # channel's number, and Ann's calls in every state: answered and recorded (archived to S3, and
+    # transcribed: she said her number), missed, ringing still, and blocked; and Bob's call, which
+    # stays as it was
     assert api.call("POST", "/v1/webhooks", {"url": echo}).status_code == 201
     ch = body(api.call("POST", "/v1/channels", {"name": "Radio", "forward_to": LINE}))
     number = body(api.call("POST", "/v1/numbers", {"channel_id": ch["id"]}))["number"]
+    transcribe.words = [[(0.5, 1.0, "call"), (1.1, 1.5, "me"), (1.6, 3.0, ANN.lstrip("+")[1:])], []]
     recorded_sid, rec_sid = recorded_call(api)
+    from chalicelib.integrations.transcripts import jobs
+
+    assert jobs.poll()["completed"] == 1
     missed = "CA" + "2" * 32
     voice(api, missed, ANN, number)
     api.twilio(

@@ -75,6 +75,7 @@ PAGES: tuple[str, ...] = (
     "/dashboard/audit",
     "/dashboard/callers",
     "/dashboard/settings",
+    "/dashboard/transcripts",
 )
 # Every state-changing route (POST): without a valid session 401, without the CSRF token 403.
 ACTIONS: tuple[str, ...] = (
@@ -113,6 +114,9 @@ ACTIONS: tuple[str, ...] = (
     "/dashboard/calls/CA00000000000000000000000000000000/called-back",
     "/dashboard/callers/erase",
     "/dashboard/settings",
+    "/dashboard/transcripts/rules",
+    "/dashboard/transcripts/rules/r1/delete",
+    "/dashboard/transcripts/mode",
 )
 
 

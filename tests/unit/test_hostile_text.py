@@ -35,6 +35,9 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v1/spend"): {"source": "web:google", "date": "2026-09-21", "amount": "12.50"},
     ("PUT", "/v1/settings/timezone"): {"timezone": "America/Los_Angeles"},
     ("PUT", "/v1/blocked-callers"): {"callers": ["+19005550100", "+1900*"]},
+    ("PUT", "/v1/transcripts/rules"): {
+        "rules": [{"id": "appt", "phrases": ["appointment"], "side": "caller", "outcome": "lead", "tags": ["booking"]}]
+    },
     # Loopback receivers are allowed on the test stage (refused on deployed ones).
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "events": ["call.completed"], "enabled": False},
     ("PATCH", "/v1/webhooks/{endpoint_id}"): {"enabled": False, "events": ["call.updated"]},

@@ -464,6 +464,15 @@ def code_uses() -> set[Use]:
         found |= f
         unknown += u
     assert not unknown, "PynamoDB calls whose model this test cannot tell (annotate them):\n" + "\n".join(unknown)
+    # A multi-table BatchGetItem sent raw (``store/voice_reads.py``) names its tables in ``BATCHED``.
+    for source in modules.values():
+        for node in source.tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if any(isinstance(t, ast.Name) and t.id == "BATCHED" for t in targets):
+                assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple), f"{source.rel}: BATCHED"
+                for elt in node.value.elts:
+                    assert isinstance(elt, ast.Name) and elt.id in MODELS, f"{source.rel}: {ast.dump(elt)}"
+                    found.add(Use(_suffix(MODELS[elt.id]), "dynamodb:BatchGetItem", False))
     return found
 
 
@@ -675,7 +684,7 @@ def test_policy_logs_and_no_metrics_api(stage: str) -> None:
     called = [p for p in (ROOT / "chalicelib").rglob("*.py") if "put_metric_data" in p.read_text()]
     assert called == []
     services = {a.split(":")[0] for s in policy["Statement"] for a in _as_list(s["Action"])}
-    assert services == {"logs", "dynamodb", "ssm", "kms", "sqs", "s3", "xray", "ses"}
+    assert services == {"logs", "dynamodb", "ssm", "kms", "sqs", "s3", "xray", "ses", "transcribe"}
 
 
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
@@ -781,11 +790,14 @@ def _s3_actions_in_code(folder: str = "recordings") -> set[str]:
 @pytest.mark.parametrize("stage", DEPLOYED_STAGES)
 def test_policy_s3_is_exactly_what_the_code_uses_on_the_recordings_prefix(stage: str) -> None:
     s = settings.load(_stage_env(stage))
-    [statement] = [st for st in _statements(_policy(stage), "s3") if st["Sid"] == "Recordings"]
+    # The recordings' prefix, and the transcripts' (Transcribe's output and the turns).
+    found = {st["Sid"]: st for st in _statements(_policy(stage), "s3")}
+    recordings, transcripts = found["Recordings"], found["Transcripts"]
     in_code = _s3_actions_in_code()
     assert in_code == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}
-    assert set(_as_list(statement["Action"])) == in_code
-    assert _as_list(statement["Resource"]) == [f"arn:aws:s3:::{s.recordings_bucket}/recordings/*"]
+    assert set(_as_list(recordings["Action"])) == set(_as_list(transcripts["Action"])) == in_code
+    assert _as_list(recordings["Resource"]) == [f"arn:aws:s3:::{s.recordings_bucket}/recordings/*"]
+    assert _as_list(transcripts["Resource"]) == [f"arn:aws:s3:::{s.recordings_bucket}/transcripts/*"]
     # The key the code writes is under that prefix.
     from chalicelib.recordings.storage import object_key
 
@@ -823,13 +835,15 @@ def test_the_bucket_is_private_encrypted_and_expires_with_the_calls(template: di
     [sse] = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
     rules = {r["Prefix"]: r for r in props["LifecycleConfiguration"]["Rules"]}
-    rule = rules["recordings/"]
-    assert rule["Status"] == "Enabled"
+    assert {p: r["Status"] for p, r in rules.items()} == dict.fromkeys(
+        ("recordings/", "transcripts/", "erasures/", "callers/"), "Enabled"
+    )
     # The erasure log outlives every call a restore could bring back; access documents live a day.
     assert rules["erasures/"]["ExpirationInDays"] == int(CONFIG["environment_variables"]["CALL_RETENTION_DAYS"])
     assert rules["callers/"]["ExpirationInDays"] == 1
-    # The lifecycle rule is the backstop of the calls' retention: the two must be kept equal.
-    assert rule["ExpirationInDays"] == int(CONFIG["environment_variables"]["CALL_RETENTION_DAYS"])
+    # The lifecycle rules are the backstop of the calls' retention: the recordings' and transcripts' equal it.
+    for prefix in ("recordings/", "transcripts/"):
+        assert rules[prefix]["ExpirationInDays"] == int(CONFIG["environment_variables"]["CALL_RETENTION_DAYS"])
     assert bucket["DeletionPolicy"] == "Retain"
     assert "RecordingsBucketName" in template["Outputs"]
 

@@ -10,6 +10,17 @@
     if (!audio || typeof RecordingPlayer === "undefined") return;
     var player = RecordingPlayer.attach(audio, audio.getAttribute("data-link"));
     window.callPlayer = player; // for the browser test: refreshes, position
+    // The transcript's turns: each plays the recording from where it was said.
+    var turns = document.querySelectorAll(".turn-seek");
+    Array.prototype.forEach.call(turns, function (button) {
+      button.addEventListener("click", function () {
+        var at = parseFloat(button.getAttribute("data-start")) || 0;
+        player.ready.then(function () {
+          audio.currentTime = at;
+          audio.play().catch(function () {});
+        });
+      });
+    });
     player.ready.catch(function () {
       if (status) status.textContent = "The recording cannot be played just now; reload the page to try again.";
     });

@@ -1,0 +1,1 @@
+"""Transcripts of recorded calls, keyword rules that act on them."""
