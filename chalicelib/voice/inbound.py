@@ -183,7 +183,8 @@ def leg_answered(call_sid: str, phone: str) -> str:
 
 def menu_chosen(kind: str, target_id: str, params: dict[str, str]) -> str:
     """The menu's <Gather> action: the option pressed or said (or the default) leads on; stored with
-    that step's result (one read here, for the line: no write). The line unreadable: its phone."""
+    that step's result (one read here, for the line: no write, but for a round-robin option's turn).
+    The line unreadable: its phone."""
     caller = loose_e164(params.get("From"))
     try:
         route = route_of(kind, target_id)
@@ -195,7 +196,12 @@ def menu_chosen(kind: str, target_id: str, params: dict[str, str]) -> str:
     if option is None:  # the menu was removed while the caller listened
         return twiml.forward(route, caller, call_sid=params.get("CallSid"))
     logger.info("menu option chosen", option=option["key"])
-    return twiml.forward(route, caller, call_sid=params.get("CallSid"), option=option["key"])
+    turn = 0
+    if option.get("ring") == "round_robin" and option.get("failover"):
+        # A round-robin option's group starts one phone further along each call: the line's turn
+        # counter (one write, for such options only), carried on in the dial action's URL.
+        turn = _turn(route) or 0
+    return twiml.forward(route, caller, call_sid=params.get("CallSid"), option=option["key"], turn=turn)
 
 
 def voicemail_finished(params: dict[str, str], option: str | None = None) -> str:
