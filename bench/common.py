@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -74,6 +75,19 @@ class RequestCounter:
 
     def __call__(self, model: Any, **_: Any) -> None:
         self.ops[model.name] += 1
+        self.threads.append(threading.get_ident())
+
+    @property
+    def threads(self) -> list[int]:
+        """The thread each request since the last reset was sent from, in order."""
+        if not hasattr(self, "_threads"):
+            self._threads: list[int] = []
+        return self._threads
+
+    def sequential(self) -> int:
+        """Requests since the last reset sent from the main thread (the request's own): those of
+        other threads ran beside them (the voice webhook's worker), so these are the round trips in a row."""
+        return sum(1 for t in self.threads if t == threading.main_thread().ident)
 
     @property
     def total(self) -> int:
@@ -81,6 +95,7 @@ class RequestCounter:
 
     def reset(self) -> None:
         self.ops.clear()
+        self.threads.clear()
 
 
 @contextmanager

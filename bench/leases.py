@@ -20,7 +20,7 @@ from typing import Any
 from bench import common
 
 N = 300
-POOL_SIZE = N + 20
+POOL_SIZE = N + 20 + 2 * 30  # the kinds below take 2 x KINDS_N more
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 SITE = "https://shop.example.com"
 
@@ -82,6 +82,9 @@ def _measure(ddb: str) -> dict[str, Any]:
             renew_counts.append(counter.total)
         renew_seconds = time.perf_counter() - t0
         ops = dict(counter.ops)
+
+    # By kind of visitor, before the raw loops below push every number's release time out.
+    kinds = _kinds(pool, lease_body)
 
     # The baseline: the cheapest conditional write there is, on the same endpoint.
     client = boto3.client("dynamodb", endpoint_url=ddb, region_name="us-east-1")
@@ -171,6 +174,7 @@ def _measure(ddb: str) -> dict[str, Any]:
 
     raw_rate = N / raw_seconds
     return {
+        **kinds,
         "n": N,
         "pool_size": POOL_SIZE,
         "requests_per_new_lease": {"median": statistics.median(new_counts), "max": max(new_counts)},
@@ -191,8 +195,70 @@ def _measure(ddb: str) -> dict[str, Any]:
     }
 
 
+KINDS_N = 30  # visitors per kind below (each a fresh visitor, address and number)
+CONFLICT_EVERY = 3  # with conflicts injected: every third transaction is cancelled as DynamoDB does
+
+
+def _kinds(pool: dict[str, Any], lease_body: Any) -> dict[str, Any]:
+    """Requests per lease by kind of visitor, each ``KINDS_N`` times: a new visitor, a returning
+    visitor (no session id, same campaign: they get the lease they hold), a hand-over (no session
+    id, another campaign: the number they hold moves to the new session); then new visitors with
+    every ``CONFLICT_EVERY``-th transaction cancelled for a conflict by a proxy (moto never does),
+    each tried again after a pause on the same number."""
+    from chalicelib.leasing import endpoint
+    from tests.support.faults import dynamodb_conflicting
+
+    counts: dict[str, list[int]] = {"new": [], "returning": [], "hand_over": [], "new_with_conflicts": []}
+    base = 10**5
+    with common.counting() as counter:
+        for i in range(base, base + KINDS_N):
+            counter.reset()
+            first, _ = endpoint.lease(lease_body(i), SITE, UA, client_ip(i))
+            assert first["tracked"], first
+            counts["new"].append(counter.total)
+            counter.reset()
+            again, _ = endpoint.lease(lease_body(i), SITE, UA, client_ip(i))
+            assert again["number"] == first["number"], again
+            counts["returning"].append(counter.total)
+            counter.reset()
+            other = json.loads(lease_body(i))
+            other["utm"] = {**other["utm"], "campaign": "another"}
+            moved, _ = endpoint.lease(json.dumps(other), SITE, UA, client_ip(i))
+            assert moved["number"] == first["number"] and moved["session_id"] != first["session_id"], moved
+            counts["hand_over"].append(counter.total)
+        with dynamodb_conflicting(every=CONFLICT_EVERY) as proxy:
+            for i in range(2 * base, 2 * base + KINDS_N):
+                counter.reset()
+                got, _ = endpoint.lease(lease_body(i), SITE, UA, client_ip(i))
+                assert got["tracked"], got
+                counts["new_with_conflicts"].append(counter.total)
+            conflicts = proxy.conflicts
+    return {
+        "requests_by_kind": {
+            k: {"median": statistics.median(v), "max": max(v), "n": len(v)} for k, v in counts.items()
+        },
+        "conflicts_injected": conflicts,
+    }
+
+
 def table(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    by_kind = r.get("requests_by_kind") or {}
+    names = {
+        "new": "a new visitor",
+        "returning": "a returning visitor (no session id, same campaign)",
+        "hand_over": "a hand-over (no session id, another campaign)",
+        "new_with_conflicts": f"a new visitor, {r.get('conflicts_injected')} transaction conflicts injected",
+    }
+    kind_rows = [
+        (
+            f"DynamoDB requests per lease, {names[k]} (median / max of {c['n']})",
+            f"{c['median']:g} / {c['max']}",
+            "≤ 2 median (issue 25)" if k != "new_with_conflicts" else "+1 per conflict, same number",
+        )
+        for k, c in by_kind.items()
+    ]
     return [
+        *kind_rows,
         (
             "DynamoDB requests per new lease (median / max)",
             f"{r['requests_per_new_lease']['median']:g} / {r['requests_per_new_lease']['max']}",

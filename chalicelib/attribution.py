@@ -34,9 +34,15 @@ def unattributed(reason: str) -> dict[str, Any]:
 
 
 def resolve(
-    number: Number | None, call_time_ms: int, *, channel_name: str | None = None, pool: Pool | None = None
+    number: Number | None,
+    call_time_ms: int,
+    *,
+    channel_name: str | None = None,
+    pool: Pool | None = None,
+    recent: list[leases.LeaseStart] | None = None,
 ) -> dict[str, Any]:
-    """The attribution of a call to ``number`` at ``call_time_ms``."""
+    """The attribution of a call to ``number`` at ``call_time_ms`` (``recent``: the number's
+    newest two lease starts, when already queried)."""
     if number is None:
         return unattributed("not a tracking number here")
     if number.kind == "channel" and number.channel_id:
@@ -50,7 +56,7 @@ def resolve(
             "session_id": None,
         }
     if number.kind == "pool" and pool is not None:
-        return attribute_pool_call(number, pool, call_time_ms)
+        return attribute_pool_call(number, pool, call_time_ms, recent=recent)
     return unattributed("number has no channel or pool")
 
 
@@ -67,13 +73,20 @@ def lease_confidence(call_ms: int, lease_end_ms: int, grace_ms: int) -> str | No
     return None
 
 
-def attribute_pool_call(number: Number, pool: Pool, call_ms: int) -> dict[str, Any]:
+def attribute_pool_call(
+    number: Number, pool: Pool, call_ms: int, *, recent: list[leases.LeaseStart] | None = None
+) -> dict[str, Any]:
     """The session whose lease on ``number`` started last before the call, with a confidence.
 
-    One query of the lease history (newest two starts) and one session read. The newest
-    lease's end is on the number item; an older one's end is on the lease that followed it.
+    One query of the lease history (newest two starts; ``recent`` when the voice webhook ran it
+    beside its read of the number). The newest lease's end is on the number item; an older
+    one's end is on the lease that followed it.
     """
-    recent = leases.latest_starts(number.number, limit=2)
+    started = number.lease_started_at
+    if recent and started is not None and int(started) > recent[0].started_at:
+        recent = None  # a lease started between the query and the number's read: ask again
+    if recent is None:
+        recent = leases.latest_starts(number.number, limit=2)
     lease, end = None, None
     for i, item in enumerate(recent):
         if item.started_at <= call_ms:
@@ -358,21 +371,42 @@ def first_touch(caller: str | None, call_sid: str, started_ms: int, attr: dict[s
     return callers.record_first_touch(current, kept or mine, expires_after(started_ms, keep_days)) or kept or mine
 
 
+def first_touch_candidates(caller: str | None) -> list[str]:
+    """What a caller's first touch may be kept under, newest first: their hash under each key of
+    the ring, then the number itself (older code); none for a caller without a number."""
+    if not caller or not caller.startswith("+"):
+        return []
+    return [*callerkeys.caller_hashes(caller), caller]
+
+
 def first_touch_read(
-    caller: str | None, call_sid: str, started_ms: int, attr: dict[str, Any], keep_days: int
+    caller: str | None,
+    call_sid: str,
+    started_ms: int,
+    attr: dict[str, Any],
+    keep_days: int,
+    *,
+    found: dict[str, dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], FirstTouchWrite | None]:
     """``first_touch`` in two steps, so the call's own write can decide whether it happens:
     the caller's first call's touch as read now (this call's if there is none), and the write
     recording this call, valid while what was read holds (the first touch, once set, never
-    changes; its absence may, when another call of the same new caller lands first)."""
+    changes; its absence may, when another call of the same new caller lands first).
+    ``found``: the items under ``first_touch_candidates`` as already read (the voice webhook's
+    batch); without it they are read here."""
     mine = touch(attr, call_sid, started_ms)
     if not caller or not caller.startswith("+"):
         return mine, None
     # Keyed by the caller's hash under the newest key; one read (a BatchGetItem once there is more
     # than one candidate) also finds a first touch kept under an older key or, by older code, under
     # the number itself, and the write then keeps that first touch under the newest key.
-    hashes = callerkeys.caller_hashes(caller)
-    found_under, first = callers.first_touch_of([*hashes, caller])
+    candidates = first_touch_candidates(caller)
+    hashes = candidates[:-1]
+    if found is None:
+        found_under, first = callers.first_touch_of(candidates)
+    else:
+        found_under = next((c for c in candidates if c in found), None)
+        first = found[found_under] if found_under is not None else None
     expires = expires_after(started_ms, keep_days)
     write = callers.first_touch_write(hashes[0], first or mine, expires, read=found_under == hashes[0])
     return (first or mine), write

@@ -160,8 +160,10 @@ def _ranked(status: str) -> CallChange:
     return CallChange(set_if_absent={"status": status, "status_rank": STATUS_RANK.get(status, 0)})
 
 
-def attribute(route: Route, number: Number | None, pool: Pool | None, started_ms: int) -> dict[str, Any]:
-    return attribution.resolve(number, started_ms, channel_name=route.name, pool=pool)
+def attribute(
+    route: Route, number: Number | None, pool: Pool | None, started_ms: int, *, recent: list[Any] | None = None
+) -> dict[str, Any]:
+    return attribution.resolve(number, started_ms, channel_name=route.name, pool=pool, recent=recent)
 
 
 # --- writes ----------------------------------------------------------------------------------
@@ -194,22 +196,44 @@ def record_ringing(
     ``token`` is the request's I-Twilio-Idempotency-Token, kept to tell Twilio's own retries
     from replays. Returns ``False`` when the call was already stored by a voice request.
     """
+    return record_ringing_or_old(call_sid, fields, route, attr, now, token=token, ctx=ctx)[0]
+
+
+def record_ringing_or_old(
+    call_sid: str,
+    fields: dict[str, Any],
+    route: Route,
+    attr: dict[str, Any],
+    now: int,
+    *,
+    token: str | None = None,
+    first_touch: dict[str, dict[str, Any]] | None = None,
+    ctx: RequestContext = SYSTEM,
+) -> tuple[bool, str | None]:
+    """``record_ringing``, and for a refused repeat the stored call's voice token (returned by the
+    refused write itself). ``first_touch``: the caller's first-touch items as the voice webhook's
+    batch read them (``attribution.first_touch_candidates``), so the first try reads nothing."""
     for attempt in range(2):
         first, caller_write = attribution.first_touch_read(
-            fields["caller"], call_sid, now, attr, get_settings().call_retention_days
+            fields["caller"],
+            call_sid,
+            now,
+            attr,
+            get_settings().call_retention_days,
+            found=first_touch if attempt == 0 else None,
         )
         change = _first_seen(fields, now, exact=True) + _route_change(route, attr)
         change += CallChange(set={"first_time": first.get("call_sid") == call_sid, "first_touch": first})
         change += CallChange(set={"degraded": False, "updated_at": now, "voice_token": token or NO_TOKEN})
         change += _ranked("ringing")
-        outcome = store.write_with(call_sid, change, guard=_first_voice(), also=caller_write, ctx=ctx)
+        outcome, old_token = store.write_with_old(call_sid, change, guard=_first_voice(), also=caller_write, ctx=ctx)
         if outcome == "call_refused":
-            return False
+            return False, old_token
         if outcome == "also_refused":
             if attempt == 0:
                 continue  # another call of this new caller was recorded first: read its first touch again
             raise StorageUnavailable("the caller's first touch kept changing; Twilio may send the call again")
-        return True
+        return True, None
     raise AssertionError("unreachable: the second attempt returns or raises")
 
 
@@ -223,12 +247,16 @@ def record_blocked(
     return store.update(call_sid, change + _ranked("blocked"), guard=_first_voice(), ctx=ctx)
 
 
-def repeated_voice(call_sid: str, token: str | None, *, ctx: RequestContext = SYSTEM) -> str:
+def repeated_voice(
+    call_sid: str, token: str | None, *, stored_token: str | None = None, ctx: RequestContext = SYSTEM
+) -> str:
     """Why a voice request was not stored: ``retry`` when the stored call came from a request
-    with the same I-Twilio-Idempotency-Token (Twilio sent it again), else ``repeat``."""
+    with the same I-Twilio-Idempotency-Token (Twilio sent it again), else ``repeat``.
+    ``stored_token``: the stored call's token as the refused write returned it (else one read)."""
     if not token:
         return "repeat"
-    return "retry" if store.voice_token(call_sid, ctx=ctx) == token else "repeat"
+    stored = stored_token if stored_token is not None else store.voice_token(call_sid, ctx=ctx)
+    return "retry" if stored == token else "repeat"
 
 
 def record_dial_result(

@@ -72,7 +72,10 @@ def update(channel_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTE
     if not f:
         raise BadRequest(f"nothing to change; send one or more of: {', '.join(sorted(FIELDS))}")
     numbers.refuse_tracking_numbers(numbers.forward_phones(f))
-    ch = replace(load(channel_id, ctx=ctx), **f)
+    old = load(channel_id, ctx=ctx)
+    if "flow" in f:
+        f["flow"] = handling.keep_greeting(old.flow, f["flow"])
+    ch = replace(old, **f)
     ch = replace(ch, disclosure=handling.disclosure_for(ch.record, ch.disclosure), updated_at=clock.now_ms())
     lines.save_channel(ch, ctx=ctx)
     if "forward_to" in f:

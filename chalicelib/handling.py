@@ -44,9 +44,14 @@ voicemail and the call counts as missed. A new line whose forward-to phone is a 
 Lookup when it is created) is screened unless the owner said otherwise: a PBX or an answering
 service cannot press, so it is never on by default for them.
 
+A menu option (``menu.options``) leads to one phone, voicemail, or a ring group of its own: its
+``forward_to`` with ``failover`` phones, a ``ring`` mode and ``ring_each`` times, checked by the same
+rules as the line's (``_option_group``) and dialled by the same code (``twiml.option_route``).
+
 A line created without ``when_unanswered`` takes voicemail (``new_line_flow``): a caller nobody
-answered leaves a message greeted with the line's name. Lines saved before that keep the short
-"call again later" message until the owner chooses.
+answered leaves a message greeted with the business's name (else the line's), or the recording
+uploaded for the line (``greeting``: set only by ``chalicelib.recordings.greetings``). Lines saved
+before that keep the short "call again later" message until the owner chooses.
 """
 
 from __future__ import annotations
@@ -92,13 +97,18 @@ FIELDS = {
     "ring_each",
     "screen_alert_after",
     "menu",
+    "greeting",
 }
+# An uploaded voicemail greeting's format (``chalicelib.recordings.greetings`` stores it and sets this).
+GREETING_FORMATS = ("wav", "mp3")
 RING_MODES = ("in_order", "together", "round_robin")
 DEFAULT_SCREEN_ALERT_AFTER = 3
 MAX_SCREEN_ALERT_AFTER = 20
 TEXT_FORWARDS = ("email", "sms", "off")
 MAX_MENU_OPTIONS = 9
 MAX_LABEL = 40
+# What a menu option may add to its phone to make it a ring group, as a line does.
+OPTION_GROUP = frozenset({"failover", "ring", "ring_each"})
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 _LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z]{2,4})?")
 _VOICE = re.compile(r"[A-Za-z0-9._-]{1,60}")
@@ -171,6 +181,8 @@ def parse(raw: Any) -> dict[str, Any] | None:
         out["screen_alert_after"] = n
     if "menu" in raw:
         out["menu"] = _menu(raw["menu"])
+    # ``greeting`` is shown, never set here: only uploading or removing the recording changes it
+    # (``chalicelib.recordings.greetings``), so a flow sent back as read changes nothing (``keep_greeting``).
     if "text_forward" in raw:
         if raw["text_forward"] not in TEXT_FORWARDS:
             raise BadRequest("'flow.text_forward' must be 'email', 'sms' or 'off'")
@@ -230,12 +242,23 @@ def dial_timeout(ring: int) -> int:
     return max(5, ring - TWILIO_DIAL_EXTRA_SECONDS)
 
 
-def voicemail_prompt(flow: dict[str, Any] | None, name: str | None) -> str:
-    """The voicemail greeting: the line's own text, else one spoken from the line's name."""
+def voicemail_prompt(flow: dict[str, Any] | None, name: str | None, business_name: str | None = None) -> str:
+    """The voicemail greeting: the line's own text (``{name}``: the line's name), else one spoken from
+    the business's name (its profile's), else the line's name, else "us"."""
     text = (flow or {}).get("voicemail_prompt")
     if text is None:
-        text = NAMED_VOICEMAIL_PROMPT if name else DEFAULT_VOICEMAIL_PROMPT
+        spoken = business_name or name
+        return (NAMED_VOICEMAIL_PROMPT if spoken else DEFAULT_VOICEMAIL_PROMPT).replace("{name}", spoken or "us")
     return str(text).replace("{name}", name or "us")
+
+
+def keep_greeting(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A line's flow as saved over ``old``: an uploaded greeting stays until it is removed or replaced
+    (the form and ``PATCH`` send the flow whole; ``parse`` leaves ``greeting`` out of it)."""
+    greeting = (old or {}).get("greeting")
+    if not greeting:
+        return new
+    return {**(new or {}), "greeting": greeting}
 
 
 def _text(value: Any, name: str) -> str:
@@ -316,11 +339,14 @@ def _menu(raw: Any) -> dict[str, Any] | None:
     options = raw.get("options")
     if not isinstance(options, list) or not 1 <= len(options) <= MAX_MENU_OPTIONS:
         raise BadRequest(f"'flow.menu.options' must be a list of 1 to {MAX_MENU_OPTIONS} options")
-    out_options: list[dict[str, str]] = []
+    out_options: list[dict[str, Any]] = []
     for i, opt in enumerate(options):
         name = f"flow.menu.options[{i}]"
-        if not isinstance(opt, dict) or set(opt) - {"key", "label", "forward_to", "action"}:
-            raise BadRequest(f"'{name}' must be an object with key, label and forward_to or action")
+        if not isinstance(opt, dict) or set(opt) - {"key", "label", "forward_to", "action", *OPTION_GROUP}:
+            raise BadRequest(
+                f"'{name}' must be an object with key, label and forward_to (with failover, ring and ring_each"
+                " for a ring group) or action"
+            )
         key = opt.get("key")
         if not isinstance(key, str) or len(key) != 1 or key not in "123456789":
             raise BadRequest(f"'{name}.key' must be one digit from 1 to 9")
@@ -329,27 +355,44 @@ def _menu(raw: Any) -> dict[str, Any] | None:
         label = _text(opt.get("label"), f"{name}.label")
         if len(label) > MAX_LABEL:
             raise BadRequest(f"'{name}.label' is longer than {MAX_LABEL} characters")
-        if opt.get("action") == "voicemail" and "forward_to" not in opt:
+        if opt.get("action") == "voicemail" and "forward_to" not in opt and not set(opt) & OPTION_GROUP:
             out_options.append({"key": key, "label": label, "action": "voicemail"})
         elif "action" in opt:
             raise BadRequest(f"'{name}' takes either forward_to or action voicemail")
         else:
-            out_options.append(
-                {"key": key, "label": label, "forward_to": v.e164(opt.get("forward_to"), f"{name}.forward_to")}
-            )
+            out_option: dict[str, Any] = {
+                "key": key,
+                "label": label,
+                "forward_to": v.e164(opt.get("forward_to"), f"{name}.forward_to"),
+            }
+            out_option.update(_option_group(opt, name))
+            out_options.append(out_option)
     default = raw.get("default", out_options[0]["key"])
     if default not in [o["key"] for o in out_options]:
         raise BadRequest("'flow.menu.default' must be the key of one of the options")
     return {"prompt": prompt, "options": out_options, "default": default}
 
 
-def menu_option(flow: dict[str, Any] | None, digits: str | None, speech: str | None) -> dict[str, str] | None:
+def _option_group(opt: dict[str, Any], name: str) -> dict[str, Any]:
+    """A menu option's ring group: its further phones (``failover``), how they ring (``ring``, one of
+    the line's own ``RING_MODES``) and each phone's ring time (``ring_each``), checked by the same rules
+    as the line's (``parse``), since the option is dialled as a line of its own (``twiml.option_route``)."""
+    group = {k: opt[k] for k in OPTION_GROUP if k in opt}
+    if not group:
+        return {}
+    try:
+        return parse(group) or {}
+    except BadRequest as exc:  # say which option: 'flow.failover' -> 'flow.menu.options[1].failover'
+        raise BadRequest(str(exc).replace("'flow.", f"'{name}.", 1)) from None
+
+
+def menu_option(flow: dict[str, Any] | None, digits: str | None, speech: str | None) -> dict[str, Any] | None:
     """The option a caller chose by key or by saying its label (or its key); the default when
     nothing matched; ``None`` when the line has no menu."""
     menu = (flow or {}).get("menu")
     if not menu:
         return None
-    options: list[dict[str, str]] = menu["options"]
+    options: list[dict[str, Any]] = menu["options"]
     by_key = {o["key"]: o for o in options}
     if digits and digits[:1] in by_key:
         return by_key[digits[:1]]

@@ -119,6 +119,8 @@ def update(pool_id: str, body: dict[str, Any], *, ctx: RequestContext = SYSTEM) 
         raise BadRequest(f"nothing to change; send one or more of: {', '.join(sorted(FIELDS))}")
     numbers.refuse_tracking_numbers(numbers.forward_phones(f))
     pool = load(pool_id, ctx=ctx)
+    if "flow" in f:
+        f["flow"] = handling.keep_greeting(pool.flow, f["flow"])
     if f.get("exhaustion_policy") == "overflow" and not pool.overflow_number:
         raise Conflict("add an overflow number first: POST /v1/numbers with pool_id and overflow true")
     pool = replace(pool, **f)

@@ -41,23 +41,60 @@ def nowhere() -> Route:
 
 def lookup(called: str) -> tuple[Route, Number | None, Pool | None]:
     """The route for a called number, its number item and (for pool numbers) its pool."""
-    number = lines.find_number(called)
+    return route_from(lines.find_number(called))
+
+
+# The line each number belongs to, as this process last read it: fixed when the number is
+# provisioned, so the voice webhook can ask for the line in the same batch as the number (whose
+# read confirms it; a number read saying otherwise has its line read after it).
+_known_lines: dict[str, tuple[str, str]] = {}
+MAX_KNOWN_LINES = 10_000
+
+
+def known_line(called: str) -> tuple[str | None, str | None]:
+    """``(channel_id, pool_id)`` of the line ``called`` was last seen on in this process (or ``None``s)."""
+    kind, line_id = _known_lines.get(called, ("", ""))
+    return (line_id or None) if kind == "channel" else None, (line_id or None) if kind == "pool" else None
+
+
+def _remember(number: Number, kind: str, line_id: str) -> None:
+    if number.number not in _known_lines and len(_known_lines) >= MAX_KNOWN_LINES:
+        _known_lines.pop(next(iter(_known_lines)))
+    _known_lines[number.number] = (kind, line_id)
+
+
+def forget_known_lines() -> None:
+    _known_lines.clear()
+
+
+def route_from(
+    number: Number | None,
+    channel: lines.Channel | None = None,
+    pool: Pool | None = None,
+    *,
+    asked: tuple[str | None, str | None] = (None, None),
+) -> tuple[Route, Number | None, Pool | None]:
+    """``lookup`` from a number item already read, with the line read beside it when it was asked
+    for (``asked``: the channel and pool ids asked; ``channel`` / ``pool``: what was found, ``None``
+    when it is gone). A line that was not asked for is read here (one GetItem)."""
     if number is None or number.status != "active":
         return default_route(), None, None
     if number.kind == "channel" and number.channel_id:
-        ch = lines.find_channel(number.channel_id)
+        _remember(number, "channel", number.channel_id)
+        ch = channel if asked[0] == number.channel_id else lines.find_channel(number.channel_id)
         if ch is None:
             return default_route(), number, None
         route = Route("channel", ch.channel_id, ch.name, ch.forward_to, bool(ch.record), ch.disclosure, ch.flow)
         return route, number, None
     if number.pool_id:
-        pool = lines.find_pool(number.pool_id)
-        if pool is None:
+        _remember(number, "pool", number.pool_id)
+        found = pool if asked[1] == number.pool_id else lines.find_pool(number.pool_id)
+        if found is None:
             return default_route(), number, None
         route = Route(
-            number.kind, pool.pool_id, pool.name, pool.forward_to, bool(pool.record), pool.disclosure, pool.flow
+            number.kind, found.pool_id, found.name, found.forward_to, bool(found.record), found.disclosure, found.flow
         )
-        return route, number, pool
+        return route, number, found
     return default_route(), number, None
 
 

@@ -34,12 +34,15 @@ def main(argv: list[str] | None = None) -> None:
     for key, value in _localenv.stage_env(args.stage).items():
         os.environ.setdefault(key, value)
     from chalicelib.core.settings import get_settings
-    from chalicelib.reports import aggregates
+    from chalicelib.reports import aggregates, seal
 
     s = get_settings()
     print(f"rebuilding {s.table_name('counters')} in the business's days", file=sys.stderr)
     n = aggregates.rebuild(lambda done: print(f"  {done} calls", file=sys.stderr))
     print(f"{n} calls counted in the business's days")
+    seal.reset()  # calls may have moved between days: fold every closed day's callers again
+    state = seal.run_all()
+    print(f"{state.get('sealed', 0)} day buckets sealed through {state.get('through')}")
 
 
 if __name__ == "__main__":

@@ -42,11 +42,16 @@ FIELD_OF = (
     ("flow.ring_each", "ring_each"),
     ("flow.ring", "ring"),
     ("flow.screen_alert_after", "screen_alert_after"),
+    ("flow.menu.options[0].ring_each", "menu_1_ring_each"),
+    ("flow.menu.options[0].ring", "menu_1_ring"),
     ("flow.menu.options[0]", "menu_1_to"),
+    ("flow.menu.options[1].ring_each", "menu_2_ring_each"),
+    ("flow.menu.options[1].ring", "menu_2_ring"),
     ("flow.menu.options[1]", "menu_2_to"),
     ("flow.menu", "menu_prompt"),
     ("flow.whisper_text", "whisper_text"),
     ("flow.voicemail_prompt", "voicemail_prompt"),
+    ("greeting", "greeting_file"),
     ("flow.when_unanswered", "when_unanswered"),
     ("flow.", "flow"),
     ("allowed_origins", "allowed_origins"),
@@ -142,7 +147,8 @@ MENU_KEYS = ("1", "2")  # the form's simple menu: press 1 or 2 (the API takes up
 
 
 def _menu_from_form(form: dict[str, str]) -> dict[str, Any] | None:
-    """The form's menu (a prompt and options 1 and 2, each a phone or "voicemail"), or ``None``."""
+    """The form's menu (a prompt and options 1 and 2, each a phone, several phones (a ring group, rung
+    as ``menu_N_ring`` says, each for its ``menu_N_ring_each`` time) or "voicemail"), or ``None``."""
     prompt = form.get("menu_prompt", "").strip()
     if not prompt:
         return None
@@ -151,11 +157,19 @@ def _menu_from_form(form: dict[str, str]) -> dict[str, Any] | None:
         label, to = form.get(f"menu_{key}_label", "").strip(), form.get(f"menu_{key}_to", "").strip()
         if not label and not to:
             continue
-        option = {"key": key, "label": label}
+        option: dict[str, Any] = {"key": key, "label": label}
+        phones = _phones(to)
         if to.lower() == "voicemail":
             option["action"] = "voicemail"
         else:
-            option["forward_to"] = to
+            option["forward_to"] = phones[0] if phones else to
+            if len(phones) > 1:
+                option["failover"] = phones[1:]
+                if form.get(f"menu_{key}_ring") in ("together", "round_robin"):
+                    option["ring"] = form[f"menu_{key}_ring"]
+            each = [t for t in re.split(r"[\s,;]+", form.get(f"menu_{key}_ring_each", "")) if t]
+            if each:
+                option["ring_each"] = [int(t) if t.isdigit() else t for t in each]  # the domain refuses the rest
         options.append(option)
     return {"prompt": prompt, "options": options}
 
@@ -175,6 +189,7 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         "ring": fl.get("ring", "in_order"),
         "when_unanswered": fl.get("when_unanswered", "message"),
         "voicemail_prompt": fl.get("voicemail_prompt", ""),
+        "greeting": fl.get("greeting", ""),
         "ring_seconds": str(fl.get("ring_seconds", "")),
         "ring_each": ", ".join(str(t) for t in fl.get("ring_each", [])),
         "screen_alert_after": str(fl.get("screen_alert_after", "")),
@@ -195,7 +210,10 @@ def form_from_line(line: dict[str, Any]) -> dict[str, str]:
         for o in menu["options"]:
             if o["key"] in MENU_KEYS:
                 out[f"menu_{o['key']}_label"] = o["label"]
-                out[f"menu_{o['key']}_to"] = v.typed(o["forward_to"]) if o.get("forward_to") else "voicemail"
+                phones = [o["forward_to"], *o.get("failover", [])] if o.get("forward_to") else []
+                out[f"menu_{o['key']}_to"] = ", ".join(v.typed(p) for p in phones) if phones else "voicemail"
+                out[f"menu_{o['key']}_ring"] = o.get("ring", "in_order")
+                out[f"menu_{o['key']}_ring_each"] = ", ".join(str(t) for t in o.get("ring_each", []))
     after = fl.get("after_hours") or {}
     if after.get("action") == "forward":
         out.update(after_hours="forward", after_hours_forward=v.typed(after["forward_to"]))
@@ -253,7 +271,7 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
                             fl,
                         )
                     )
-                    for step in ((0,) if o.get("action") == "voicemail" else (0, 1))
+                    for step in ((0,) if o.get("action") == "voicemail" else range(_option_steps(o) + 1))
                 ]
                 steps.append({"when": f"Option {o['key']} ({o['label']})", "text": " If nobody answers: ".join(said)})
         else:
@@ -312,6 +330,12 @@ def preview(kind: str, line: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _option_steps(option: dict[str, Any]) -> int:
+    """How many dials a menu option makes: one, or one per phone of its ring group rung in order."""
+    phones = 1 + len(option.get("failover", []))
+    return 1 if option.get("ring") == "together" else phones
+
+
 def text_forward_words(line: dict[str, Any]) -> str:
     """What happens to a text to the line's numbers, in words (``handling.text_forward``)."""
     how = handling.text_forward(line.get("flow"))
@@ -334,13 +358,26 @@ def _describe_menu(route: Route, fl: dict[str, Any]) -> str:
     m = fl["menu"]
     ways = []
     for o in m["options"]:
-        to = f"rings {v.display(o['forward_to'])}" if o.get("forward_to") else "takes a voicemail"
+        to = f"rings {_group_words(o)}" if o.get("forward_to") else "takes a voicemail"
         ways.append(f"{o['key']} or “{o['label']}” {to}")
     default = next(o["label"] for o in m["options"] if o["key"] == m["default"])
     return (
         f"The caller hears “{m['prompt']}” and presses or says an option: {'; '.join(ways)}. "
         f"Nothing pressed: {default}."
     )
+
+
+def _group_words(option: dict[str, Any]) -> str:
+    """A menu option's phones in words: one phone, or its ring group and how it rings."""
+    shown = [v.display(p) for p in (option["forward_to"], *option.get("failover", []))]
+    if len(shown) == 1:
+        return shown[0]
+    listed = f"{', '.join(shown[:-1])} and {shown[-1]}"
+    how = {
+        "together": "together",
+        "round_robin": "one after another, each call starting at the next",
+    }.get(option.get("ring", "in_order"), "one after another")
+    return f"{listed} {how}"
 
 
 def text_back_hours() -> int:
@@ -359,6 +396,8 @@ def _steps(xml: str, route: Route, fl: dict[str, Any]) -> list[dict[str, Any]]:
 def _describe(verb: ElementTree.Element, route: Route, fl: dict[str, Any]) -> str:
     if verb.tag == "Say":
         return f"The caller hears: “{(verb.text or '').strip()}”"
+    if verb.tag == "Play":
+        return "The caller hears the recorded greeting you uploaded."
     if verb.tag == "Dial":
         phones = [n.text or "" for n in verb.iter("Number")]
         ring = int(verb.get("timeout") or 0) + handling.TWILIO_DIAL_EXTRA_SECONDS

@@ -301,12 +301,13 @@ def optional_viewer(request: Request) -> Viewer | None:
     return Viewer(email=found.email, role=found.role, csrf=found.csrf, session_id=found.session_id)
 
 
-def form(request: Request) -> dict[str, str]:
-    """A urlencoded form or a JSON object's fields as strings (first value wins); 64 KB at most."""
+def form(request: Request, *, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
+    """A urlencoded form or a JSON object's fields as strings (first value wins); 64 KB at most
+    (``max_bytes``: more for a form that carries an upload)."""
     body = request.raw_body or b""
     raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    if len(raw) > MAX_FORM_BYTES:
-        raise PayloadTooLarge(f"a form may be {MAX_FORM_BYTES // 1024} KB at most")
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"a form may be {max_bytes // 1024} KB at most")
     ctype = (header(request, "content-type") or "").split(";")[0].strip().lower()
     try:
         text = raw.decode("utf-8")
@@ -333,10 +334,10 @@ def tokens_match(presented: str | None, expected: str | None) -> bool:
     return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
 
 
-def check_csrf(request: Request, viewer: Viewer) -> dict[str, str]:
+def check_csrf(request: Request, viewer: Viewer, *, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
     """The request's form fields, once its ``csrf`` field (or ``X-CSRF-Token`` header) is this
     session's token; 403 otherwise."""
-    fields = form(request)
+    fields = form(request, max_bytes=max_bytes)
     presented = fields.get("csrf") or header(request, "x-csrf-token")
     if not tokens_match(presented, viewer.csrf):
         raise Forbidden("This form has expired or did not come from this dashboard. Reload the page and try again.")

@@ -30,7 +30,7 @@ from chalicelib.core.validation import e164
 from chalicelib.integrations import registry, wiring
 from chalicelib.privacy import erasurelog
 from chalicelib.recordings import archive
-from chalicelib.reports import aggregates
+from chalicelib.reports import aggregates, seal
 from chalicelib.store import callbacks, callers, leases
 from chalicelib.store import calls as store_calls
 
@@ -90,6 +90,7 @@ def erase_call(call: store_calls.CallRecord, now: int, *, ctx: RequestContext = 
     )
     if after is not None:
         aggregates.sync(after)  # the caller leaves the unique-caller sets; the counts stay
+        seal.reseal(sorted(call.agg or {}))  # and the closed days' packed values, at once
     return after is not None, twilio_left
 
 

@@ -22,6 +22,12 @@ INTEGRATION = Integration(
             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
             "Resource": ["arn:aws:s3:::{prefix}recordings/recordings/*"],
         },
+        {
+            "Sid": "Greetings",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": ["arn:aws:s3:::{prefix}recordings/greetings/*"],
+        },
     ),
     keep=Keep(botocore_services=("s3",)),
 )

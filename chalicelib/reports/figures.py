@@ -61,7 +61,7 @@ def _buckets(model: str, source: str, start: str, end: str, spam: bool) -> dict[
                 continue
         for key in NUMBERS:
             acc[key] += bucket.numbers[key]
-        acc["callers"] |= {c.split(":", 1)[0] for c in bucket.callers}
+        acc["callers"] |= bucket.callers  # 8-byte caller keys: a caller counts once over the range
     return days
 
 

@@ -19,9 +19,10 @@ INTEGRATION = Integration(
         ScheduleDecl(
             "rebuild_report_days",
             1,
-            "chalicelib.reports.rebuild:run",
+            "chalicelib.reports.rebuild:scheduled",
             local_seconds=2,
-            description="after a change of the business's time zone, a chunk of the report days' rebuild",
+            description="after a change of the business's time zone, a chunk of the report days' rebuild; "
+            "then a chunk of sealing closed days' caller sets",
         ),
     ),
     routes="chalicelib.reports.routes",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from chalicelib import channels, numbers, pools
     from chalicelib.dashboard import callflow, install, setup, web
+    from chalicelib.recordings import greetings
 else:  # dashboard only: loaded on its first request (see lazy_module)
     channels = lazy_module("chalicelib.channels")
     numbers = lazy_module("chalicelib.numbers")
@@ -29,6 +30,7 @@ else:  # dashboard only: loaded on its first request (see lazy_module)
     install = lazy_module("chalicelib.dashboard.install")
     setup = lazy_module("chalicelib.dashboard.setup")
     web = lazy_module("chalicelib.dashboard.web")
+    greetings = lazy_module("chalicelib.recordings.greetings")
 
 bp = Blueprint(__name__)
 FORMS = ["application/x-www-form-urlencoded"]
@@ -212,14 +214,23 @@ def _update(kind: str, line_id: str, which: str) -> Response:
     API uses; refused, the page again with the form as typed and the message by its field."""
     req = bp.current_request
     viewer = web.require(req, role="admin")
-    form = web.check_csrf(req, viewer)
+    form = web.check_csrf(
+        req, viewer, max_bytes=greetings.MAX_BODY_BYTES if which == "handling" else web.MAX_FORM_BYTES
+    )
     domain, page, _, path = _line(kind)
+    audio = form.pop("greeting_audio", "").strip() if which == "handling" else ""
     try:  # the form's own checks (a half-typed day) refuse as the domain's do
         if which == "handling":
             body = callflow.body_from_form(form)
+            if audio:
+                greetings.check(audio)  # a file that is no recording refuses the form before anything is saved
         else:
             body = setup.line_body(form, ("name", "forward_to")) if kind == "channel" else setup.pool_body(form)
         domain.update(line_id, body, ctx=viewer.context)
+        if audio:
+            greetings.upload(kind, line_id, audio, ctx=viewer.context)
+        elif which == "handling" and callflow.checked(form, "remove_greeting"):
+            greetings.remove(kind, line_id, ctx=viewer.context)
     except ApiError as exc:
         refused = {f"{which}_errors": _refusal(exc), ("handling" if which == "handling" else "main_form"): form}
         return page(req, line_id, status=exc.status, **refused)
@@ -239,6 +250,7 @@ def _delete(kind: str, line_id: str) -> Response:
     web.check_csrf(req, viewer)
     try:
         domain.delete(line_id, ctx=viewer.context)
+        greetings.forget_quietly(kind, line_id)
     except ApiError as exc:
         if exc.status != 409:
             raise

@@ -20,6 +20,7 @@ from chalicelib.voice import blocklist
 
 if TYPE_CHECKING:
     from chalicelib import audit, callbacks, channels, numbers, pools
+    from chalicelib.recordings import greetings
     from chalicelib.reports import calllog, outcomes, sizing
 else:  # management only: loaded on first use (see lazy_module)
     callbacks = lazy_module("chalicelib.callbacks")
@@ -30,6 +31,7 @@ else:  # management only: loaded on first use (see lazy_module)
     calllog = lazy_module("chalicelib.reports.calllog")
     outcomes = lazy_module("chalicelib.reports.outcomes")
     sizing = lazy_module("chalicelib.reports.sizing")
+    greetings = lazy_module("chalicelib.recordings.greetings")
 
 bp = Blueprint(__name__)
 
@@ -42,6 +44,12 @@ def _ctx() -> RequestContext:
 def _body() -> dict:  # type: ignore[type-arg]
     req = bp.current_request
     return json_body(req.raw_body, req.headers.get("content-type"))
+
+
+def _upload() -> object:
+    """A greeting upload's ``audio`` (base64; see ``chalicelib.recordings.greetings`` for why)."""
+    req = bp.current_request
+    return json_body(req.raw_body, req.headers.get("content-type"), max_bytes=greetings.MAX_BODY_BYTES).get("audio")
 
 
 @bp.route("/v1/channels", methods=["POST"])
@@ -67,7 +75,18 @@ def update_channel(channel_id: str) -> Response:
 @bp.route("/v1/channels/{channel_id}", methods=["DELETE"])
 def delete_channel(channel_id: str) -> Response:
     channels.delete(channel_id, ctx=_ctx())
+    greetings.forget_quietly("channel", channel_id)
     return Response(body="", status_code=204)
+
+
+@bp.route("/v1/channels/{channel_id}/greeting", methods=["PUT"])
+def put_channel_greeting(channel_id: str) -> Response:
+    return json_response(greetings.upload("channel", channel_id, _upload(), ctx=_ctx()))
+
+
+@bp.route("/v1/channels/{channel_id}/greeting", methods=["DELETE"])
+def delete_channel_greeting(channel_id: str) -> Response:
+    return json_response(greetings.remove("channel", channel_id, ctx=_ctx()))
 
 
 @bp.route("/v1/numbers", methods=["POST"])
@@ -181,4 +200,15 @@ def update_pool(pool_id: str) -> Response:
 @bp.route("/v1/pools/{pool_id}", methods=["DELETE"])
 def delete_pool(pool_id: str) -> Response:
     pools.delete(pool_id, ctx=_ctx())
+    greetings.forget_quietly("pool", pool_id)
     return Response(body="", status_code=204)
+
+
+@bp.route("/v1/pools/{pool_id}/greeting", methods=["PUT"])
+def put_pool_greeting(pool_id: str) -> Response:
+    return json_response(greetings.upload("pool", pool_id, _upload(), ctx=_ctx()))
+
+
+@bp.route("/v1/pools/{pool_id}/greeting", methods=["DELETE"])
+def delete_pool_greeting(pool_id: str) -> Response:
+    return json_response(greetings.remove("pool", pool_id, ctx=_ctx()))

@@ -3,25 +3,34 @@
 Aggregate items (pk ``AGG#<model>#<source>``, sk ``<day>`` or ``<day>#spam``) keep their
 numbers and caller set as top-level attributes, so every change is an atomic ADD; the
 subscriber that writes them (``reports.aggregates``) does so in a transaction with the call.
+
+A closed day's caller set is sealed (``seal``, run by ``reports.seal``): its entries packed into
+one binary value of 12-byte records (8 bytes of the caller's keyed hash, 4 of the call), so a
+report reads one value per day instead of one string per call. Changes after the seal go to two
+small sets, ``callers`` (added since) and ``callers_del`` (taken out since), each entry in at most
+one of them (every change adds it to one and deletes it from the other), and the next seal folds
+them in: the bucket's callers are always ``packed | callers - callers_del``, whichever came first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import callerkeys
 from chalicelib.core.context import SYSTEM, RequestContext
+from chalicelib.core.observability import logger
 from chalicelib.store import connections, keys
 from chalicelib.store.models import CallModel, CounterModel
-from chalicelib.store.ops import dynamo_number, failed_conditions, transaction_cancelled
+from chalicelib.store.ops import condition_failed, dynamo_number, failed_conditions, transaction_cancelled
 
 # The numbers each day bucket adds up (top-level number attributes of its item).
 NUMBERS = (
@@ -45,7 +54,53 @@ class Bucket:
     day: str  # YYYY-MM-DD
     spam: bool  # the bucket of calls marked spam that day
     numbers: dict[str, Decimal]
-    callers: frozenset[str]  # "<caller hash>:<call>" (empty unless asked for): caller_entry's
+    callers: frozenset[bytes]  # the day's distinct callers as 8-byte keys (empty unless asked for)
+
+
+RECORD = 12  # bytes of a packed caller entry: CALLER bytes of the keyed caller hash, then 4 of the call
+CALLER = 8  # 64 bits of the keyed hash: no two callers of one business meet (1e6 callers: p < 3e-8)
+
+
+def record(entry: str) -> bytes:
+    """A caller-set entry (``caller_entry``'s ``<keyed hash>:<call>``) as a packed record. Pure."""
+    caller, _, call = entry.partition(":")
+    return (
+        hashlib.blake2b(caller.encode(), digest_size=CALLER).digest()
+        + hashlib.blake2b(call.encode(), digest_size=RECORD - CALLER).digest()
+    )
+
+
+def pack(records: Iterable[bytes]) -> bytes:
+    """Records as one sorted binary value. Pure."""
+    return b"".join(sorted(set(records)))
+
+
+def unpack(blob: bytes | None) -> set[bytes]:
+    """The records of a packed value. Pure."""
+    blob = blob or b""
+    return {blob[i : i + RECORD] for i in range(0, len(blob), RECORD)}
+
+
+def fold(packed: bytes | None, live: Iterable[str], gone: Iterable[str]) -> set[bytes]:
+    """The records a bucket holds: its packed ones, with the entries added since its seal and
+    without those taken out since. Pure."""
+    recs = unpack(packed) | {record(e) for e in live}
+    return recs - {record(e) for e in gone}
+
+
+def caller_keys(packed: bytes | None, live: Iterable[str] = (), gone: Iterable[str] = ()) -> frozenset[bytes]:
+    """A bucket's distinct callers (8-byte keys) from its packed value and the entries added
+    (``live``) and taken out (``gone``) since its seal. Pure."""
+    blob = packed or b""
+    gone = set(gone)
+    if not gone:  # the common case: keys straight from the value, no record set built
+        out = {blob[i : i + CALLER] for i in range(0, len(blob), RECORD)}
+        out.update(record(e)[:CALLER] for e in live)
+        return frozenset(out)
+    return frozenset(r[:CALLER] for r in fold(blob, live, gone))
+
+
+CALLER_FIELDS = ["packed", "callers", "callers_del"]
 
 
 def buckets(
@@ -53,15 +108,83 @@ def buckets(
 ) -> list[Bucket]:
     """One source's day buckets from ``start`` to ``end`` (days, both included) under an
     attribution model: one Query. Without ``callers`` only the numbers are read (smaller pages)."""
-    fields = None if callers else ["sk", *NUMBERS]
+    fields = ["sk", *NUMBERS, *(CALLER_FIELDS if callers else ())]
     out = []
     for item in CounterModel.query(
         keys.aggregate(model, source), CounterModel.sk.between(start, end + "~"), attributes_to_get=fields
     ):
         day, _, tag = item.sk.partition("#")
         numbers = {key: Decimal(str(getattr(item, key) or 0)) for key in NUMBERS}
-        out.append(Bucket(day, tag == "spam", numbers, frozenset(item.callers or ()) if callers else frozenset()))
+        who = caller_keys(item.packed, item.callers or (), item.callers_del or ()) if callers else frozenset()
+        out.append(Bucket(day, tag == "spam", numbers, who))
     return out
+
+
+def unsealed(
+    model: str, source: str, start: str, end: str, after: dict[str, Any] | None = None, *, limit: int = 25
+) -> tuple[list[keys.Key], dict[str, Any] | None]:
+    """A page of one source's day buckets from ``start`` to ``end`` (days) with entries to fold in
+    (one Query of their keys and live sets, never their packed values), and where the next page
+    starts (``None``: the last one)."""
+    found = CounterModel.query(
+        keys.aggregate(model, source),
+        CounterModel.sk.between(start, end + "~"),
+        attributes_to_get=["pk", "sk", "callers", "callers_del"],
+        last_evaluated_key=after or None,
+        limit=limit,
+    )
+    page = [keys.Key(i.pk, i.sk) for i in found if i.callers or i.callers_del]
+    return page, found.last_evaluated_key
+
+
+SEAL_LIMIT = 380_000  # bytes of packed records a bucket may hold (DynamoDB's item limit is 400 KB)
+
+
+def seal(key: keys.Key, *, attempts: int = 3, ctx: RequestContext = SYSTEM) -> bool:
+    """Fold a bucket's live entries into its packed value: one consistent read and one write,
+    conditional on no other seal in between (an entry added or taken out meanwhile stays in its
+    live set, so nothing is lost). False when there was nothing to fold or it could not be (a value
+    past ``SEAL_LIMIT``: the entries stay live, still counted; README, "Reports")."""
+    for _ in range(attempts):
+        try:
+            item = CounterModel.get(
+                *key, consistent_read=True, attributes_to_get=["pk", "sk", "sealed", *CALLER_FIELDS]
+            )
+        except CounterModel.DoesNotExist:
+            return False
+        live, gone = set(item.callers or ()), set(item.callers_del or ())
+        if not live and not gone:
+            return False
+        recs = fold(item.packed, live, gone)
+        if len(recs) * RECORD > SEAL_LIMIT:
+            logger.error("a day's callers are past the packed limit; they stay unsealed", pk=key.pk, sk=key.sk)
+            return False
+        actions: list[Any] = [CounterModel.sealed.add(1)]
+        actions.append(CounterModel.packed.set(pack(recs)) if recs else CounterModel.packed.remove())
+        if live:
+            actions.append(CounterModel.callers.delete(live))
+        if gone:
+            actions.append(CounterModel.callers_del.delete(gone))
+        sealed = CounterModel.sealed == item.sealed if item.sealed else CounterModel.sealed.does_not_exist()
+        try:
+            CounterModel(*key).update(actions=actions, condition=sealed)
+            return True
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+    return False
+
+
+def seal_state(*, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    """The sealing job's saved state (empty before its first run)."""
+    try:
+        return dict(CounterModel.get(*keys.REPORT_SEAL, consistent_read=True).data or {})
+    except CounterModel.DoesNotExist:
+        return {}
+
+
+def save_seal_state(state: dict[str, Any], *, ctx: RequestContext = SYSTEM) -> None:
+    CounterModel(*keys.REPORT_SEAL, data=state).save()
 
 
 def spend(source: str, start: str, end: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Decimal]:
@@ -242,10 +365,15 @@ def apply_contribution(
             for bucket, d in deltas.items():
                 actions: list[Any] = [getattr(CounterModel, k).add(dynamo_number(x)) for k, x in d.add.items() if x]
                 both = d.callers_add & d.callers_del
+                sealable = keys.is_source_bucket(bucket)  # a day bucket: an entry is live or taken out, not both
                 if d.callers_add - both:
                     actions.append(CounterModel.callers.add(set(d.callers_add - both)))
+                    if sealable:
+                        actions.append(CounterModel.callers_del.delete(set(d.callers_add - both)))
                 if d.callers_del - both:
                     actions.append(CounterModel.callers.delete(set(d.callers_del - both)))
+                    if sealable:
+                        actions.append(CounterModel.callers_del.add(set(d.callers_del - both)))
                 if actions:
                     tx.update(CounterModel(*keys.split_bucket(bucket)), actions=actions)
                     positions.append(-1)

@@ -283,19 +283,30 @@ def write_with(
     """The call's write and ``also`` in one transaction: ``call_refused`` when the call's guard
     did not hold, ``also_refused`` when only ``also``'s condition did not (read it again and
     retry); other failures raise. One TransactWriteItems."""
+    return write_with_old(call_sid, change, guard=guard, also=also, ctx=ctx)[0]
+
+
+def write_with_old(
+    call_sid: str, change: CallChange, *, guard: Guard, also: CounterWrite | None, ctx: RequestContext = SYSTEM
+) -> tuple[Literal["stored", "call_refused", "also_refused"], str | None]:
+    """``write_with``, and on ``call_refused`` the stored call's ``voice_token`` as the refusal
+    returned it (``ReturnValuesOnConditionCheckFailure=ALL_OLD``: no read after the write)."""
     try:
         with TransactWrite(connection=connections.transactions()) as tx:
-            tx.update(CallModel(call_sid), actions=_actions(change), condition=_condition(guard))
+            call = CallModel(call_sid)
+            tx.update(call, actions=_actions(change), condition=_condition(guard), return_values="ALL_OLD")
             if also is not None:
                 tx.update(CounterModel(also.key.pk, also.key.sk), actions=also.actions, condition=also.condition)
     except TransactWriteError as exc:
         failed = failed_conditions(exc)
         if 0 in failed:
-            return "call_refused"
+            reason = exc.cancellation_reasons[0]
+            old = (reason.raw_item if reason is not None else None) or {}
+            return "call_refused", (old.get("voice_token") or {}).get("S")
         if failed == {1}:
-            return "also_refused"
+            return "also_refused", None
         raise
-    return "stored"
+    return "stored", None
 
 
 # The fields erasure takes off a call: the caller, where they were, what they said or wrote, their

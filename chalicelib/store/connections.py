@@ -8,11 +8,14 @@ a slow report should not fail because the voice path has to be impatient.
 
 Connections are built lazily and cached per (timeouts, endpoint, region), so changing the
 settings (a benchmark that starts a new embedded DynamoDB, a test that points at a failing
-one) takes effect at the next request.
+one) takes effect at the next request. Every model (and every transaction) of one timeout
+class shares one ``Connection``, so one botocore client and one TLS pool: a cold container
+builds one per class it uses (usually one, two once it answers Twilio), not one per model.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,6 +35,7 @@ class Timeouts(NamedTuple):
 _voice: ContextVar[bool] = ContextVar("store_voice_path", default=False)
 _tables: dict[tuple[Any, ...], TableConnection] = {}
 _plain: dict[tuple[Any, ...], Connection] = {}
+_building = threading.RLock()  # one connection per class even when two threads ask first together
 
 
 @contextmanager
@@ -63,26 +67,43 @@ def _options(t: Timeouts) -> dict[str, Any]:
 
 
 def table(model: Any) -> TableConnection:
-    """The connection ``model`` uses for a request made now."""
+    """The connection ``model`` uses for a request made now: a thin per-table wrapper around the
+    one ``Connection`` of the current timeout class (``shared()``)."""
     t = current()
     opts = _options(t)
     key = (model.__name__, model.Meta.table_name, t, opts["host"], opts["region"])
     conn = _tables.get(key)
     if conn is None:
-        conn = TableConnection(model.Meta.table_name, meta_table=model._meta_table(), **opts)
-        _tables[key] = conn
+        with _building:  # the voice webhook's worker thread may ask at the same moment
+            conn = TableConnection.__new__(TableConnection)
+            conn.table_name = model.Meta.table_name
+            conn.connection = shared()
+            if conn.table_name not in conn.connection._tables:
+                conn.connection.add_meta_table(model._meta_table())
+            conn = _tables.setdefault(key, conn)
+    return conn
+
+
+def shared() -> Connection:
+    """The one connection (botocore client) of the timeout class of whoever asks now: every
+    model's requests and every multi-table transaction or batch go through it."""
+    opts = _options(current())
+    key = tuple(sorted(opts.items()))
+    conn = _plain.get(key)
+    if conn is None:
+        with _building:
+            conn = _plain.get(key) or _plain.setdefault(key, Connection(**opts))
     return conn
 
 
 def transactions() -> Connection:
     """A plain connection for multi-table transactions, with the timeouts of whoever asks now."""
-    opts = _options(current())
-    key = tuple(sorted(opts.items()))
-    conn = _plain.get(key)
-    if conn is None:
-        conn = Connection(**opts)
-        _plain[key] = conn
-    return conn
+    return shared()
+
+
+def clients() -> int:
+    """How many botocore clients the process holds (one per timeout class used; a test counts them)."""
+    return len({id(c) for c in _plain.values()})
 
 
 def reset() -> None:

@@ -145,6 +145,7 @@ def lease_address(pool_id: str, address: str) -> Key:
 # --- report aggregates and spend ---------------------------------------------------------------
 
 REPORT_SOURCES = Key("AGG#sources", "all")  # every source that has calls or spend
+REPORT_SEAL = Key("SEAL#reports", "state")  # the day-sealing job's progress (chalicelib/reports/seal.py)
 
 
 def aggregate(model: str, source: str) -> str:

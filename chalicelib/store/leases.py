@@ -31,7 +31,15 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.store import connections, keys
 from chalicelib.store.lines import Number, number_record
 from chalicelib.store.models import CounterModel, LeaseModel, NumberModel, SessionModel
-from chalicelib.store.ops import condition_failed, expires_after, failed_conditions, transaction_cancelled
+from chalicelib.store.ops import (
+    CONFLICT_TRIES,
+    condition_failed,
+    conflict_pause,
+    conflicted,
+    expires_after,
+    failed_conditions,
+    transaction_cancelled,
+)
 
 CANDIDATES_PER_QUERY = 5
 HOLDER_ITEM = 3  # the holder's position in the lease transaction (the address's item follows it)
@@ -464,43 +472,62 @@ def take(
         expires_at=expires_after(now_ms, history_days),
     )
     session = replace(session, number=cand.number)
-    try:
-        with TransactWrite(connection=connections.transactions()) as tx:
-            tx.update(
-                NumberModel(cand.number),
-                actions=[
-                    NumberModel.lease_session_id.set(session.session_id),
-                    NumberModel.lease_started_at.set(now_ms),
-                    NumberModel.lease_expires_at.set(expires),
-                    NumberModel.lease_ended_at.set(expires),
-                    # Whose cap it counts against while it runs (limits.Address): renewals keep it.
-                    NumberModel.lease_address.set(address.address.address)
-                    if address is not None
-                    else NumberModel.lease_address.remove(),
-                ],
-                # Free now, and still in the state the candidate was read in: the lease history's
-                # ``prev_*`` fields then describe exactly the lease this one follows.
-                condition=_free_condition(pool_id, now_ms) & _unchanged_since(cand),
-            )
-            tx.save(_session_item(session))
-            tx.save(lease, condition=LeaseModel.number.does_not_exist())
-            if holder is not None:
-                held = holder_write(holder, session, cand.number, now_ms, this_hour=marks.hour, campaign=marks.campaign)
-                tx.update(CounterModel(holder.key.pk, holder.key.sk), actions=held.actions, condition=held.condition)
-            if address is not None:
-                took = address_write(address, cand.number, now_ms, this_hour=marks.hour)
-                key = address.address.key
-                tx.update(CounterModel(key.pk, key.sk), actions=took.actions, condition=took.condition)
-    except TransactWriteError as exc:
-        failed = failed_conditions(exc)
-        if holder is not None and HOLDER_ITEM in failed:
-            raise HolderMoved from None
-        if address is not None and (HOLDER_ITEM + 1 if holder is not None else HOLDER_ITEM) in failed:
-            raise AddressMoved from None
-        if transaction_cancelled(exc):
-            return False  # somebody took it first (or it is not free): try the next one
-        raise
-    return True
+    for attempt in range(CONFLICT_TRIES):
+        try:
+            _take(cand, pool_id, session, now_ms, expires, lease, holder, address, marks)
+        except TransactWriteError as exc:
+            if conflicted(exc) and attempt < CONFLICT_TRIES - 1:
+                conflict_pause(attempt)  # another transaction touched these items at the same moment
+                continue
+            failed = failed_conditions(exc)
+            if holder is not None and HOLDER_ITEM in failed:
+                raise HolderMoved from None
+            if address is not None and (HOLDER_ITEM + 1 if holder is not None else HOLDER_ITEM) in failed:
+                raise AddressMoved from None
+            if transaction_cancelled(exc):
+                return False  # somebody took it first (or it is not free): try the next one
+            raise
+        return True
+    return False
+
+
+def _take(
+    cand: Number,
+    pool_id: str,
+    session: Session,
+    now_ms: int,
+    expires: int,
+    lease: LeaseModel,
+    holder: Holder | None,
+    address: AddressLimit | None,
+    marks: Marks,
+) -> None:
+    with TransactWrite(connection=connections.transactions()) as tx:
+        tx.update(
+            NumberModel(cand.number),
+            actions=[
+                NumberModel.lease_session_id.set(session.session_id),
+                NumberModel.lease_started_at.set(now_ms),
+                NumberModel.lease_expires_at.set(expires),
+                NumberModel.lease_ended_at.set(expires),
+                # Whose cap it counts against while it runs (limits.Address): renewals keep it.
+                NumberModel.lease_address.set(address.address.address)
+                if address is not None
+                else NumberModel.lease_address.remove(),
+            ],
+            # Free now, and still in the state the candidate was read in: the lease history's
+            # ``prev_*`` fields then describe exactly the lease this one follows.
+            condition=_free_condition(pool_id, now_ms) & _unchanged_since(cand),
+        )
+        tx.save(_session_item(session))
+        tx.save(lease, condition=LeaseModel.number.does_not_exist())
+        if holder is not None:
+            held = holder_write(holder, session, cand.number, now_ms, this_hour=marks.hour, campaign=marks.campaign)
+            tx.update(CounterModel(holder.key.pk, holder.key.sk), actions=held.actions, condition=held.condition)
+        if address is not None:
+            took = address_write(address, cand.number, now_ms, this_hour=marks.hour)
+            key = address.address.key
+            tx.update(CounterModel(key.pk, key.sk), actions=took.actions, condition=took.condition)
 
 
 def hand_over(holder: Holder, session: Session, now_ms: int, expires: int, history_days: float, marks: Marks) -> bool:
@@ -521,30 +548,41 @@ def hand_over(holder: Holder, session: Session, now_ms: int, expires: int, histo
     )
     session = replace(session, number=number)
     held = holder_write(holder, session, number, now_ms, this_hour=marks.hour, campaign=marks.campaign)
-    try:
-        with TransactWrite(connection=connections.transactions()) as tx:
-            tx.update(
-                NumberModel(number),
-                actions=[
-                    NumberModel.lease_session_id.set(session.session_id),
-                    NumberModel.lease_started_at.set(now_ms),
-                    NumberModel.lease_expires_at.set(expires),
-                    NumberModel.lease_ended_at.set(expires),
-                ],
-                condition=(NumberModel.lease_session_id == holder.session_id) & (NumberModel.lease_expires_at > now_ms),
-            )
-            tx.save(_session_item(session))
-            tx.save(lease, condition=LeaseModel.number.does_not_exist())
-            tx.update(CounterModel(holder.key.pk, holder.key.sk), actions=held.actions, condition=held.condition)
-    except TransactWriteError as exc:
-        if failed_conditions(exc) == {0}:
-            return False  # the earlier session no longer holds the number
-        if transaction_cancelled(exc):
-            # The holder moved, a hand-over started in this same millisecond, or a write raced:
-            # the caller looks again.
-            raise HolderMoved from None
-        raise
-    return True
+    for attempt in range(CONFLICT_TRIES):
+        try:
+            _hand_over(holder, session, number, now_ms, expires, lease, held)
+        except TransactWriteError as exc:
+            if conflicted(exc) and attempt < CONFLICT_TRIES - 1:
+                conflict_pause(attempt)
+                continue
+            if failed_conditions(exc) == {0}:
+                return False  # the earlier session no longer holds the number
+            if transaction_cancelled(exc):
+                # The holder moved, a hand-over started in this same millisecond, or a write raced:
+                # the caller looks again.
+                raise HolderMoved from None
+            raise
+        return True
+    return False
+
+
+def _hand_over(
+    holder: Holder, session: Session, number: str, now_ms: int, expires: int, lease: LeaseModel, held: Write
+) -> None:
+    with TransactWrite(connection=connections.transactions()) as tx:
+        tx.update(
+            NumberModel(number),
+            actions=[
+                NumberModel.lease_session_id.set(session.session_id),
+                NumberModel.lease_started_at.set(now_ms),
+                NumberModel.lease_expires_at.set(expires),
+                NumberModel.lease_ended_at.set(expires),
+            ],
+            condition=(NumberModel.lease_session_id == holder.session_id) & (NumberModel.lease_expires_at > now_ms),
+        )
+        tx.save(_session_item(session))
+        tx.save(lease, condition=LeaseModel.number.does_not_exist())
+        tx.update(CounterModel(holder.key.pk, holder.key.sk), actions=held.actions, condition=held.condition)
 
 
 def renew(number: str, session_id: str, now_ms: int, expires: int, max_ms: int) -> bool:

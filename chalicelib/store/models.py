@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -316,6 +317,12 @@ class CounterModel(StoreModel):
     revenue = NumberAttribute(null=True)
     texts = NumberAttribute(null=True)
     callers = UnicodeSetAttribute(null=True)  # "<caller hash>:<call>" so a call can be taken out again
+    # A source's day bucket, once its day is sealed (chalicelib/reports/seal.py): its callers packed
+    # into one binary value (12-byte records: keyed caller hash, call), ``callers`` then holding only
+    # the entries added since and ``callers_del`` the ones taken out since; ``sealed`` counts seals.
+    packed = BinaryAttribute(null=True, legacy_encoding=False)
+    callers_del = UnicodeSetAttribute(null=True)
+    sealed = NumberAttribute(null=True)
     keys = UnicodeSetAttribute(null=True)
     # Dashboard users: "<epoch ms>:<address hash>" of their latest successful sign-ins
     # (chalicelib/dashboard/signin_limits.py), a set so that each sign-in is one atomic ADD.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TypeVar
@@ -47,6 +49,23 @@ def failed_conditions(exc: BaseException) -> set[int]:
     condition did not hold; empty for any other failure."""
     reasons = getattr(exc, "cancellation_reasons", None) if transaction_cancelled(exc) else None
     return {i for i, r in enumerate(reasons or []) if r is not None and r.code == "ConditionalCheckFailed"}
+
+
+def conflicted(exc: BaseException) -> bool:
+    """Whether a transaction was cancelled only because another one touched its items at the same
+    moment (``TransactionConflict``): no condition failed, so trying it again may succeed."""
+    reasons = getattr(exc, "cancellation_reasons", None) if transaction_cancelled(exc) else None
+    codes = {r.code for r in reasons or [] if r is not None}
+    return "TransactionConflict" in codes and "ConditionalCheckFailed" not in codes
+
+
+CONFLICT_TRIES = 3  # a transaction's tries in all while it only conflicts with others
+
+
+def conflict_pause(attempt: int) -> None:
+    """Before trying a conflicted transaction again: 10-20 ms, then 20-40 ms (jitter, so two
+    requests that conflicted once do not meet again)."""
+    time.sleep(0.01 * (2**attempt) * (1 + random.random()))
 
 
 def expires_after(start_ms: int, days: float) -> datetime:

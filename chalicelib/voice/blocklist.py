@@ -50,7 +50,24 @@ def is_blocked(caller: str | None) -> bool:
     """Whether ``caller`` is on the list (a DynamoDB failure propagates: the caller falls back)."""
     if not caller:
         return False
-    entries = _cache.get_or_load("callers", config.blocked_callers)
+    return is_blocked_by(caller, _cache.get_or_load("callers", config.blocked_callers))
+
+
+def cached() -> tuple[str, ...] | None:
+    """The list as this process holds it, or ``None`` when that copy is stale (read it again)."""
+    fresh, value = _cache.get("callers")
+    return value if fresh else None
+
+
+def remember(entries: tuple[str, ...]) -> None:
+    """The list as read by someone else (the voice webhook's batch), kept for ``CACHE_SECONDS``."""
+    _cache.put("callers", entries)
+
+
+def is_blocked_by(caller: str | None, entries: tuple[str, ...]) -> bool:
+    """Whether ``caller`` is on ``entries`` (the list as read)."""
+    if not caller:
+        return False
     return any(caller.startswith(e[:-1]) if e.endswith("*") else caller == e for e in entries)
 
 

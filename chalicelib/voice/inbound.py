@@ -30,11 +30,11 @@ from chalicelib.core.observability import (
     metrics,
 )
 from chalicelib.core.validation import loose_e164
-from chalicelib.routing import Route, default_route, line_name_and_flow, lookup, nowhere, route_of
+from chalicelib.routing import Route, default_route, line_name_and_flow, lookup, nowhere, route_from, route_of
 from chalicelib.store import lines
 from chalicelib.store.calls import CallRecord
 from chalicelib.store.ops import is_storage_error
-from chalicelib.voice import blocklist, twiml
+from chalicelib.voice import blocklist, prefetch, twiml
 
 
 def answer_voice(params: dict[str, str], url_forward_to: str | None = None, token: str | None = None) -> str:
@@ -52,12 +52,14 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None, toke
     now = clock.now_ms()
     degraded = False
     try:
-        if blocklist.is_blocked(caller):
+        got = prefetch.read(caller, called)
+        if blocklist.is_blocked_by(caller, got.blocked_callers):
             return _reject(call_sid, fields, now, token)
-        route, number, pool = lookup(called or "")
+        reads = got.reads
+        route, number, pool = route_from(reads.number, reads.channel, reads.pool, asked=got.asked)
         if route.kind == "unknown" and url_forward_to:
             route = default_route(url_forward_to)
-        attr = calls.attribute(route, number, pool, now)
+        attr = calls.attribute(route, number, pool, now, recent=got.recent)
     except Exception:
         metrics.add_metric(name=ROUTING_FAILURES, unit=MetricUnit.Count, value=1)
         logger.exception("routing failed; forwarding to the line's phone from its URL, or the default", called=called)
@@ -72,13 +74,15 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None, toke
         # The callbacks create and complete the record (upsert) when it is back.
         return answer
     try:
-        stored = calls.record_ringing(call_sid, fields, route, attr, now, token=token)
+        stored, stored_token = calls.record_ringing_or_old(
+            call_sid, fields, route, attr, now, token=token, first_touch=got.reads.first_touch
+        )
     except Exception:
         # The caller is still forwarded; the status callback completes the record later.
         logger.exception("storing the call failed; it will be completed by its callbacks")
-        stored = True  # nothing to tell apart: it was not a repeat
+        stored, stored_token = True, None  # nothing to tell apart: it was not a repeat
     if not stored:
-        _repeated(call_sid, token)
+        _repeated(call_sid, token, stored_token)
         return answer
     metrics.add_metric(name="CallsAnswered", unit=MetricUnit.Count, value=1)
     logger.info("call answered", route=route.kind, target=route.target_id, confidence=attr.get("confidence"))
@@ -94,9 +98,9 @@ def _turn(route: Route) -> int | None:
         return None
 
 
-def _repeated(call_sid: str, token: str | None) -> None:
+def _repeated(call_sid: str, token: str | None, stored_token: str | None = None) -> None:
     """A voice request for a call already stored by one: said in the logs, counted when it is no retry."""
-    if calls.repeated_voice(call_sid, token) == "retry":
+    if calls.repeated_voice(call_sid, token, stored_token=stored_token) == "retry":
         logger.info("Twilio sent the voice request again; answered again, nothing written")
         return
     metrics.add_metric(name="VoiceRepeatsRefused", unit=MetricUnit.Count, value=1)
@@ -179,7 +183,8 @@ def leg_answered(call_sid: str, phone: str) -> str:
 
 def menu_chosen(kind: str, target_id: str, params: dict[str, str]) -> str:
     """The menu's <Gather> action: the option pressed or said (or the default) leads on; stored with
-    that step's result (one read here, for the line: no write). The line unreadable: its phone."""
+    that step's result (one read here, for the line: no write, but for a round-robin option's turn).
+    The line unreadable: its phone."""
     caller = loose_e164(params.get("From"))
     try:
         route = route_of(kind, target_id)
@@ -191,7 +196,12 @@ def menu_chosen(kind: str, target_id: str, params: dict[str, str]) -> str:
     if option is None:  # the menu was removed while the caller listened
         return twiml.forward(route, caller, call_sid=params.get("CallSid"))
     logger.info("menu option chosen", option=option["key"])
-    return twiml.forward(route, caller, call_sid=params.get("CallSid"), option=option["key"])
+    turn = 0
+    if option.get("ring") == "round_robin" and option.get("failover"):
+        # A round-robin option's group starts one phone further along each call: the line's turn
+        # counter (one write, for such options only), carried on in the dial action's URL.
+        turn = _turn(route) or 0
+    return twiml.forward(route, caller, call_sid=params.get("CallSid"), option=option["key"], turn=turn)
 
 
 def voicemail_finished(params: dict[str, str], option: str | None = None) -> str:

@@ -1,5 +1,7 @@
 """TwiML for every answer the voice path gives: forward (with disclosure, recording, whisper and failover),
-voicemail, the whisper itself, a rejection, a goodbye. Pure: no database, no network.
+voicemail, the whisper itself, a rejection, a goodbye. Pure: no database, no network (but for the
+voicemail greeting: the business's name from its one-minute profile cache, and an uploaded
+greeting's presigned URL, made locally).
 
 Every URL in it is the configured public base URL plus a route path, so Twilio signs the
 URL the app later checks.
@@ -15,8 +17,9 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from chalicelib import handling
+from chalicelib import business, handling
 from chalicelib.core import clock
+from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.routing import Route
 
@@ -103,14 +106,18 @@ def screens(route: Route, call_sid: str | None) -> bool:
     return bool((route.flow or {}).get("screen") and route.target_id and call_sid and _SID.fullmatch(call_sid))
 
 
-def option_route(route: Route, key: str) -> tuple[Route, dict[str, str]] | None:
-    """The route a menu option leads to: its own phone (no backup phones, no second menu), then the
-    line's voicemail or message; ``None`` when the line has no such option (any more)."""
+def option_route(route: Route, key: str) -> tuple[Route, dict[str, Any]] | None:
+    """The route a menu option leads to: its own phone, or its ring group (the option's ``failover``
+    phones, ``ring`` mode and ``ring_each`` times, dialled by ``plan`` as a line's are; the line's own
+    backup phones, hours and menu do not apply), then the line's voicemail or message; ``None`` when
+    the line has no such option (any more)."""
     menu = (route.flow or {}).get("menu") or {}
     option = next((o for o in menu.get("options", []) if o["key"] == key), None)
     if option is None:
         return None
-    fl = {k: v for k, v in (route.flow or {}).items() if k not in ("failover", "ring", "hours", "after_hours", "menu")}
+    dropped = ("failover", "ring", "ring_each", "hours", "after_hours", "menu")
+    fl = {k: v for k, v in (route.flow or {}).items() if k not in dropped}
+    fl.update({k: option[k] for k in handling.OPTION_GROUP if k in option})
     phone = option.get("forward_to")
     return Route(route.kind, route.target_id, route.name, phone, route.record, route.disclosure, fl), option
 
@@ -276,9 +283,15 @@ def _unanswered(fl: dict[str, Any]) -> str:
 
 
 def voicemail(route: Route, *, option: str | None = None) -> str:
+    """The greeting, then ``<Record>``: the line's uploaded recording (``<Play>`` of a presigned URL,
+    made here with no request), else its own text, else one spoken from the business's name."""
     vr = VoiceResponse()
     fl = route.flow or {}
-    _say(vr, handling.voicemail_prompt(fl, route.name), fl)
+    played = greeting_url(route)
+    if played:
+        vr.play(played)
+    else:
+        _say(vr, handling.voicemail_prompt(fl, route.name, _business_name()), fl)
     vr.record(
         action=_url(voicemail_path(option)),
         method="POST",
@@ -290,6 +303,26 @@ def voicemail(route: Route, *, option: str | None = None) -> str:
     )
     vr.hangup()
     return str(vr)
+
+
+def greeting_url(route: Route) -> str | None:
+    """The presigned URL of the line's uploaded greeting, if it has one (and the URL can be made)."""
+    fmt = (route.flow or {}).get("greeting")
+    if not fmt or not route.target_id:
+        return None
+    from chalicelib.recordings import greetings  # boto3's S3 client: only a greeting's voicemail needs it
+
+    return greetings.url(route.kind, route.target_id, str(fmt))
+
+
+def _business_name() -> str | None:
+    """The business profile's name (cached a minute per process: no read on most calls); ``None``
+    when it cannot be had, so the line's name is spoken instead and the caller is not kept waiting."""
+    try:
+        return business.profile().name or None
+    except Exception:
+        logger.exception("the business profile could not be read; the greeting names the line")
+        return None
 
 
 def whisper(name: str | None, fl: dict[str, Any]) -> str:

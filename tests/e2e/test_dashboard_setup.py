@@ -368,3 +368,47 @@ def test_the_call_simulator_plays_each_flow_and_the_pages_show_it(dashboard: das
     _check(page, "overview-call-back-list")
     page.locator(".call-back-list li").first.locator("text=Call back now").click()
     expect(page.locator(".call-back .notice-ok")).to_contain_text("answer it and you are connected")
+
+
+def test_a_recorded_greeting_and_a_menu_ring_group_on_the_call_flow_form(
+    dashboard: dash.Dashboard, tmp_path: Any
+) -> None:
+    """#28's last two gaps on the form: a menu option ringing a group, and a greeting uploaded (a file
+    that is no recording refused beside its field, the rest as typed), in Chromium; axe clean, screenshots."""
+    from calltracking_local import audio
+
+    status, made = dashboard.stack.request("POST", "/v1/channels", {"name": "Flyer", "forward_to": "+12025550144"})
+    assert status == 201, made
+    page = dashboard.signed_in("admin").new_page()
+    page.goto(dashboard.url(f"/dashboard/channels/{made['id']}"))
+    page.fill("#h-menu_prompt", "For sales press 1. For service press 2.")
+    page.fill("#h-menu_1_label", "Sales")
+    page.fill("#h-menu_1_to", "voicemail")
+    page.fill("#h-menu_2_label", "Service")
+    page.fill("#h-menu_2_to", "(202) 555-0177, (202) 555-0188")
+    page.fill("#h-menu_2_ring_each", "15, 30")
+    page.fill("#h-voicemail_prompt", "Typed and kept")
+    # When the file chosen is no recording, it is refused beside its field, the rest kept as typed
+    bad = tmp_path / "greeting.wav"
+    bad.write_bytes(b"<html>not audio</html>")
+    page.set_input_files("#h-greeting_file", str(bad))
+    expect(page.locator("#h-greeting_audio")).not_to_have_value("")
+    page.click("text=Save call handling")
+    expect(page.locator("#h-greeting_file-error")).to_contain_text("is not an MP3 or WAV recording")
+    expect(page.locator("#h-voicemail_prompt")).to_have_value("Typed and kept")
+    expect(page.locator("#h-menu_2_to")).to_have_value("(202) 555-0177, (202) 555-0188")
+    _check(page, "setup-greeting-refused")
+    # When a WAV is chosen, it is saved with the menu's ring group, and the preview says both
+    good = tmp_path / "hello.wav"
+    good.write_bytes(audio.wav_bytes())
+    page.set_input_files("#h-greeting_file", str(good))
+    expect(page.locator("#h-greeting_audio")).not_to_have_value("")
+    page.click("text=Save call handling")
+    expect(page.locator(".notice-ok")).to_contain_text("Call handling saved")
+    preview = page.locator(".preview")
+    expect(preview).to_contain_text("2 or “Service” rings (202) 555-0177 and (202) 555-0188 one after another")
+    expect(preview).to_contain_text("The caller hears the recorded greeting you uploaded.")
+    expect(page.locator("input[name=remove_greeting]")).to_be_visible()
+    _check(page, "setup-greeting")
+    status, line = dashboard.stack.request("GET", f"/v1/channels/{made['id']}")
+    assert line["flow"]["greeting"] == "wav" and line["flow"]["menu"]["options"][1]["ring_each"] == [15, 30]

@@ -13,6 +13,7 @@ from chalicelib.core.telephony import set_provider
 from chalicelib.voice import blocklist
 from tests.support.database import pump
 from tests.support.env import BASE_URL, body
+from tests.support.twiml_rules import problems as twiml_problems
 
 CALLER = "+14155550111"
 # Wednesday 2026-11-18, 15:00 UTC = 10:00 in New York; 03:00 UTC the next day = 22:00 there.
@@ -424,6 +425,39 @@ def test_a_menu_choice_routes_and_is_stored_with_the_next_steps_result(api, at):
     # A bad option in a URL is a 400, an unsigned menu answer a 403
     assert api.twilio("/twilio/dial-status?step=0&option=x", other | {"DialCallStatus": "busy"}).status_code == 400
     assert api.twilio(f"/twilio/menu/channel/{ch['id']}", other, signature=None).status_code == 403
+
+
+def test_a_menu_option_rings_its_own_group_in_order_and_stores_the_option_and_the_phone(api, at):
+    # Given a menu whose option 2 is a ring group: two phones in order, 15 s then 30 s
+    group = {"key": "2", "label": "Service", "forward_to": "+12025550177"}
+    group |= {"failover": ["+12025550188"], "ring": "in_order", "ring_each": [15, 30]}
+    ch, number = line(api, menu={**MENU, "options": [MENU["options"][0], group]}, failover=["+12025550111"])
+    assert body(api.call("GET", f"/v1/channels/{ch['id']}"))["flow"]["menu"]["options"][1] == group
+    voice(api, number)
+    base = {"CallSid": "CA1", "From": CALLER, "To": number}
+    # When the caller presses 2, the option's first phone rings alone for its own time (not the line's phones)
+    answer = api.twilio(f"/twilio/menu/channel/{ch['id']}", base | {"Digits": "2"}).body
+    assert twiml_problems(answer, BASE_URL) == []
+    first = ElementTree.fromstring(answer).find("Dial")
+    assert [n.text for n in first.findall("Number")] == ["+12025550177"] and first.get("timeout") == "10"
+    action = first.get("action").removeprefix(BASE_URL)
+    assert action == "/twilio/dial-status?step=0&option=2&phone=%2B12025550177"
+    # ... then, unanswered, the option's second phone for its own time
+    answer = api.twilio(action, base | {"DialCallStatus": "no-answer"}).body
+    assert twiml_problems(answer, BASE_URL) == []
+    second = ElementTree.fromstring(answer).find("Dial")
+    assert [n.text for n in second.findall("Number")] == ["+12025550188"] and second.get("timeout") == "25"
+    # When it answers, the call stores the option and the phone that answered
+    done = base | {"DialCallStatus": "completed", "DialCallDuration": "12"}
+    assert [
+        e.tag for e in ElementTree.fromstring(api.twilio(second.get("action").removeprefix(BASE_URL), done).body)
+    ] == ["Hangup"]
+    c = call(api)
+    assert (c["menu_option"], c["result"], c["answered_phone"]) == ("2", "answered", "+12025550188")
+    # An option's group is checked as a line's is, naming the option
+    bad = {**MENU, "options": [{**group, "ring": "sometimes"}]}
+    refused = api.call("POST", "/v1/channels", {"name": "X", "forward_to": "+12025550144", "flow": {"menu": bad}})
+    assert refused.status_code == 400 and "'flow.menu.options[0].ring'" in body(refused)["error"]["message"]
 
 
 def test_a_ring_group_in_order_tries_the_second_phone_after_the_firsts_ring_time(api, at):

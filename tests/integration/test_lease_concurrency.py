@@ -132,3 +132,23 @@ def test_new_leases_racing_from_one_address_stay_within_its_cap(api, fake_clock,
     # ... and another address is not affected
     other = json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-else", "page_url": f"{SITE}/"})
     assert endpoint.lease(other, SITE, UA, "198.51.100.20")[0]["tracked"]
+
+
+def test_a_lease_whose_transaction_conflicts_is_tried_again_on_the_same_number(api, fake_clock):
+    from bench.common import counting
+    from chalicelib.store import leases
+    from tests.support.faults import dynamodb_conflicting
+
+    # Given a pool of two numbers, and the one the allocator tries first (least recently released)
+    pool = make_pool(api, size=2)
+    sites.by_site_key(pool["site_key"])
+    first = leases.candidates(pool["id"], clock.now_ms())[0].number
+    new = json.dumps({"site_key": pool["site_key"], "visitor_id": "visitor-conflict", "page_url": f"{SITE}/"})
+    # When DynamoDB cancels the lease's first transaction for a conflict with another one
+    with dynamodb_conflicting(every=1, limit=1) as proxy, counting() as counter:
+        got, _ = endpoint.lease(new, SITE, UA, "198.51.100.9")
+    # Then it was tried again after a pause and took that same number, not the next one
+    assert proxy.conflicts == 1
+    assert got["tracked"] and got["number"] == first
+    assert dict(counter.ops) == {"BatchGetItem": 1, "Query": 1, "TransactWriteItems": 2}
+    assert LeaseModel.count(first) == 1

@@ -72,13 +72,13 @@ def test_voice_duration_covers_the_routing(
     api: Any, emitted: Callable[[], Emitted], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     number = _number(api)
-    real_lookup = inbound.lookup
+    real_route = inbound.route_from
 
-    def slow_lookup(called: str) -> Any:
+    def slow_route(*args: Any, **kwargs: Any) -> Any:
         time.sleep(0.25)
-        return real_lookup(called)
+        return real_route(*args, **kwargs)
 
-    monkeypatch.setattr(inbound, "lookup", slow_lookup)
+    monkeypatch.setattr(inbound, "route_from", slow_route)
     emitted()
     api.twilio("/twilio/voice", {"CallSid": "CA2", "From": "+14155550111", "To": number})
     assert emitted()[observability.VOICE_DURATION]["values"][0] >= 250
@@ -87,10 +87,10 @@ def test_voice_duration_covers_the_routing(
 def test_a_routing_failure_is_counted_and_the_call_still_forwarded(
     api: Any, emitted: Callable[[], Emitted], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_lookup(called: str) -> Any:
+    def broken_route(*args: Any, **kwargs: Any) -> Any:
         raise StorageUnavailable("DynamoDB is down")
 
-    monkeypatch.setattr(inbound, "lookup", broken_lookup)
+    monkeypatch.setattr(inbound, "route_from", broken_route)
     emitted()
     answer = api.twilio("/twilio/voice", {"CallSid": "CA3", "From": "+14155550111", "To": "+12015550199"})
     assert answer.status_code == 200 and DEFAULT_PHONE.encode() in answer.body

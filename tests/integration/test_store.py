@@ -53,3 +53,23 @@ def test_a_changed_endpoint_is_followed_at_the_next_request(tables: None, monkey
         monkeypatch.undo()
         get_settings.cache_clear()
     assert ChannelModel._get_connection() is before
+
+
+def test_every_model_of_a_timeout_class_shares_one_client(tables: None) -> None:
+    # Given every model and the transactions, asked for their connections in each timeout class
+    from chalicelib.store.models import ALL_MODELS
+
+    def clients() -> set[int]:
+        found = {id(m._get_connection().connection.client) for m in ALL_MODELS}
+        return found | {id(connections.transactions().client)}
+
+    store = clients()
+    with connections.voice_path():
+        voice = clients()
+    # Then each class has one botocore client (one TLS pool), and the two classes differ
+    assert len(store) == 1 and len(voice) == 1
+    assert store != voice
+    # and a request through it still reaches its own table
+    from chalicelib.store.models import ChannelModel, CounterModel
+
+    assert ChannelModel.count() >= 0 and CounterModel.count() >= 0

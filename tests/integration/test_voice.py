@@ -378,3 +378,90 @@ def test_a_voice_request_after_early_callbacks_still_completes_the_call(api, lin
     # Then it is the first voice write: its own details are kept
     call = body(api.call("GET", f"/v1/calls/{base['CallSid']}"))
     assert call["caller_city"] == "OAKLAND" and call["channel_id"] == ch["id"] and call["status"] == "in-progress"
+
+
+def test_a_voice_answer_is_two_requests_for_a_channel_call_and_three_for_a_pool_call(api, line, fake_clock):
+    from bench.common import counting
+    from chalicelib import routing
+    from chalicelib.voice import blocklist
+    from tests.integration.test_leases import leased, make_pool
+
+    # Given a channel's number and a pool's number leased to a visitor
+    _, channel_number = line(record=False)
+    pool = make_pool(api, size=1)
+    held = leased(api, pool, "visitor-aaaa", utm={"source": "google"})
+    routing.forget_known_lines()  # a new container
+    blocklist.clear_cache()
+    with counting() as counter:
+        # When a new container takes its first call to each (the line is not known yet: one read more)
+        voice(api, channel_number, sid="CA" + "1" * 32)
+        assert dict(counter.ops) == {"BatchGetItem": 1, "GetItem": 1, "TransactWriteItems": 1}
+        counter.reset()
+        voice(api, held["number"], sid="CA" + "2" * 32)
+        assert dict(counter.ops) == {"BatchGetItem": 1, "GetItem": 1, "Query": 1, "TransactWriteItems": 1}
+        # Then every later call is one batch (number, line, first touch, blocklist when stale)
+        # and the write; a pool call's lease query runs beside the batch
+        blocklist.clear_cache()
+        for i, (to, extra) in enumerate([(channel_number, {}), (held["number"], {"Query": 1})] * 2):
+            counter.reset()
+            voice(api, to, sid=f"CA{i:032d}")
+            assert dict(counter.ops) == {"BatchGetItem": 1, "TransactWriteItems": 1, **extra}
+        # ... and a replay too: the refused write returns the stored call's token, nothing is read after it
+        for to, extra in ((channel_number, {}), (held["number"], {"Query": 1})):
+            counter.reset()
+            voice(api, to, sid=f"CA{0:032d}")
+            assert dict(counter.ops) == {"BatchGetItem": 1, "TransactWriteItems": 1, **extra}
+    # ... and the pool call was credited to the visitor's session as before
+    pool_call = body(api.call("GET", "/v1/calls/CA" + "2" * 32))
+    assert pool_call["attribution"]["session_id"] == held["session_id"]
+    assert pool_call["attribution"]["confidence"] == "active"
+
+
+def test_unprocessed_keys_are_asked_again_then_the_call_is_forwarded_degraded(api, line, monkeypatch):
+    from chalicelib.store import voice_reads
+
+    _, number = line(record=False)
+    voice(api, number, sid="CA" + "3" * 32)  # the line known
+    real = voice_reads._batch.__globals__["connections"].shared
+    answers: list[int] = []
+
+    class Throttled:
+        """DynamoDB leaving every key unprocessed ``times`` times, then answering."""
+
+        def __init__(self, times: int) -> None:
+            self.times = times
+
+        def __call__(self) -> object:
+            conn = real()
+            outer = self
+
+            class Wrapped:
+                def __getattr__(self, name: str) -> object:
+                    return getattr(conn, name)  # transactions go through as they are
+
+                def dispatch(self, op: str, kwargs: dict) -> dict:
+                    if op != "BatchGetItem":
+                        return conn.dispatch(op, kwargs)
+                    answers.append(1)
+                    if outer.times > 0:
+                        outer.times -= 1
+                        return {"Responses": {}, "UnprocessedKeys": kwargs["RequestItems"]}
+                    return conn.dispatch(op, kwargs)
+
+            return Wrapped()
+
+    monkeypatch.setattr(voice_reads, "PAUSE_SECONDS", 0.001)
+    # When DynamoDB leaves the batch's keys unprocessed twice
+    monkeypatch.setattr(voice_reads.connections, "shared", Throttled(2))
+    root = voice(api, number, sid="CA" + "4" * 32)
+    # Then they are asked again (three requests in all) and the call is stored as usual
+    assert len(answers) == 3 and root.find("Dial/Number").text == "+12025550144"
+    assert body(api.call("GET", "/v1/calls/CA" + "4" * 32))["status"] == "ringing"
+    # When it leaves them unprocessed every time
+    answers.clear()
+    monkeypatch.setattr(voice_reads.connections, "shared", Throttled(10))
+    root = voice(api, number, sid="CA" + "5" * 32)
+    # Then the webhook stops after MAX_TRIES and forwards the caller to the line's phone from its URL
+    assert len(answers) == voice_reads.MAX_TRIES
+    assert root.find("Dial/Number").text is not None
+    assert api.call("GET", "/v1/calls/CA" + "5" * 32).status_code == 404

@@ -10,6 +10,8 @@ import json
 import os
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,3 +117,76 @@ def ssm_failing(mode: str) -> Iterator[FaultyEndpoint]:
             yield fake
     finally:
         fake.close()
+
+
+class ConflictingDynamoDB:
+    """A proxy to a real (moto) DynamoDB that cancels every ``every``-th TransactWriteItems with
+    ``TransactionConflict`` for each of its items, as DynamoDB does when another transaction
+    touches the same items at the same moment (moto never does)."""
+
+    def __init__(self, target: str, every: int, limit: int | None = None) -> None:
+        self.target, self.every, self.limit = target, every, limit
+        self.transactions = 0
+        self.conflicts = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                op = (self.headers.get("X-Amz-Target") or "").rsplit(".", 1)[-1]
+                if op == "TransactWriteItems":
+                    outer.transactions += 1
+                    under = outer.limit is None or outer.conflicts < outer.limit
+                    if under and outer.transactions % outer.every == 0:
+                        outer.conflicts += 1
+                        items = json.loads(raw).get("TransactItems", [])
+                        reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing"} for _ in items]
+                        payload = json.dumps(
+                            {
+                                "__type": TYPE_PREFIX["dynamodb"] + "TransactionCanceledException",
+                                "message": "Transaction cancelled, please refer cancellation reasons for specific "
+                                "reasons [" + ", ".join("TransactionConflict" for _ in items) + "]",
+                                "CancellationReasons": reasons,
+                            }
+                        ).encode()
+                        return self._send(400, payload)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                request = urllib.request.Request(outer.target, data=raw, headers=headers, method="POST")
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as answer:
+                        self._send(answer.status, answer.read())
+                except urllib.error.HTTPError as exc:
+                    self._send(exc.code, exc.read())
+
+            def _send(self, status: int, payload: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.0")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@contextmanager
+def dynamodb_conflicting(every: int = 2, limit: int | None = None) -> Iterator[ConflictingDynamoDB]:
+    """Point the store at a proxy of the current DynamoDB that makes every ``every``-th
+    transaction conflict, ``limit`` times at most (``ConflictingDynamoDB``)."""
+    from chalicelib.core.settings import get_settings
+
+    proxy = ConflictingDynamoDB(get_settings().dynamodb_endpoint or "", every, limit)
+    try:
+        with _environment({"DYNAMODB_ENDPOINT": proxy.url}):
+            yield proxy
+    finally:
+        proxy.close()

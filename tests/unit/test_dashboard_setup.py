@@ -174,3 +174,49 @@ def test_a_round_robin_group_with_its_own_ring_times_and_a_screen_alert_on_the_f
     with pytest.raises(BadRequest) as err:
         handling.parse(callflow.body_from_form({**form, "screen_alert_after": "0"})["flow"])
     assert callflow.field_of(err.value.message) == "screen_alert_after"
+
+
+def test_a_menu_options_ring_group_on_the_form_and_in_words(settings_env) -> None:
+    settings_env(PUBLIC_BASE_URL="https://calls.example.com")
+    form = {
+        "menu_prompt": "For sales press 1. For service press 2.",
+        "menu_1_label": "Sales",
+        "menu_1_to": "(202) 555-0166",
+        "menu_2_label": "Service",
+        "menu_2_to": "(202) 555-0177, (202) 555-0188",
+        "menu_2_ring": "in_order",
+        "menu_2_ring_each": "15, 30",
+        "when_unanswered": "voicemail",
+    }
+    flow = handling.parse(callflow.body_from_form(form)["flow"])
+    assert flow is not None
+    option = flow["menu"]["options"][1]
+    assert (option["forward_to"], option["failover"], option["ring_each"]) == (
+        "+12025550177",
+        ["+12025550188"],
+        [15, 30],
+    )
+    back = callflow.form_from_line({"flow": flow})
+    assert (back["menu_2_to"], back["menu_2_ring"], back["menu_2_ring_each"]) == (
+        "(202) 555-0177, (202) 555-0188",
+        "in_order",
+        "15, 30",
+    )
+    line = {"id": "ch_1", "name": "Radio", "forward_to": "+12025550144", "record": False, "flow": flow}
+    [scenario] = callflow.preview("channel", line)
+    words = " ".join(f"{s['when']}: {s['text']}" for s in scenario["steps"])
+    # The menu names the group; option 2 rings its phones in order, each for its own time, then voicemail
+    assert "2 or “Service” rings (202) 555-0177 and (202) 555-0188 one after another" in words
+    assert "Rings (202) 555-0177 for about 15 seconds. If nobody answers: Rings (202) 555-0188 for about 30" in words
+    assert words.count("leaves a voicemail") >= 2
+    # A bad ring time of an option is refused beside that option's field
+    with pytest.raises(BadRequest) as err:
+        handling.parse(callflow.body_from_form({**form, "menu_2_ring_each": "15, soon"})["flow"])
+    assert callflow.field_of(err.value.message) == "menu_2_ring_each", err.value.message
+    with pytest.raises(BadRequest) as err:
+        handling.parse(
+            callflow.body_from_form(
+                {**form, "menu_2_ring": "x", "menu_2_ring_each": ""} | {"menu_2_to": "+12025550177, +1"}
+            )["flow"]
+        )
+    assert callflow.field_of(err.value.message) == "menu_2_to", err.value.message

@@ -21,6 +21,7 @@ from tests.integration.test_leases import SITE
 TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/channels"): {"name": "Radio FM 101", "forward_to": "+12025550144", "record": True},
     ("PATCH", "/v1/channels/{channel_id}"): {"name": "Radio FM 102", "disclosure": "This call is recorded."},
+    ("PUT", "/v1/channels/{channel_id}/greeting"): {"audio": "UklGRiQAAABXQVZF"},
     ("POST", "/v1/pools"): {
         "name": "Shop",
         "allowed_origins": [SITE],
@@ -28,6 +29,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
         "forward_to": "+12025550144",
     },
     ("PATCH", "/v1/pools/{pool_id}"): {"name": "Shop 2", "hold_seconds": 600},
+    ("PUT", "/v1/pools/{pool_id}/greeting"): {"audio": "UklGRiQAAABXQVZF"},
     ("POST", "/v1/numbers"): {"channel_id": "{channel_id}", "area_code": "201"},
     ("PATCH", "/v1/calls/{sid}"): {"outcome": "lead", "note": "called back", "tags": ["vip"], "revenue": 10},
     ("PUT", "/v1/spend"): {"source": "web:google", "date": "2026-09-21", "amount": "12.50"},

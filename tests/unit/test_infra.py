@@ -464,6 +464,15 @@ def code_uses() -> set[Use]:
         found |= f
         unknown += u
     assert not unknown, "PynamoDB calls whose model this test cannot tell (annotate them):\n" + "\n".join(unknown)
+    # A multi-table BatchGetItem sent raw (``store/voice_reads.py``) names its tables in ``BATCHED``.
+    for source in modules.values():
+        for node in source.tree.body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if any(isinstance(t, ast.Name) and t.id == "BATCHED" for t in targets):
+                assert isinstance(node, ast.Assign) and isinstance(node.value, ast.Tuple), f"{source.rel}: BATCHED"
+                for elt in node.value.elts:
+                    assert isinstance(elt, ast.Name) and elt.id in MODELS, f"{source.rel}: {ast.dump(elt)}"
+                    found.add(Use(_suffix(MODELS[elt.id]), "dynamodb:BatchGetItem", False))
     return found
 
 

@@ -33,6 +33,7 @@ def no_database(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(connections, "table", refuse)
     monkeypatch.setattr(connections, "transactions", refuse)
+    monkeypatch.setattr(connections, "shared", refuse)
 
 
 def call(**fields: object) -> CallModel:

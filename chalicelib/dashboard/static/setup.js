@@ -1,4 +1,5 @@
-// The setup pages' one script: the copy button of a pool's script tag. Everything else is plain forms.
+// The setup pages' one script: the copy button of a pool's script tag, and a recorded greeting read
+// into its form's hidden field as base64 (the form posts urlencoded, as every form). Everything else is plain forms.
 (function () {
   "use strict";
   document.querySelectorAll("[data-copy]").forEach(function (button) {
@@ -16,6 +17,18 @@
         document.execCommand("copy");
         done();
       }
+    });
+  });
+  document.querySelectorAll("input[type=file][data-greeting]").forEach(function (input) {
+    var hidden = document.getElementById(input.getAttribute("data-greeting"));
+    if (!hidden) return;
+    input.addEventListener("change", function () {
+      hidden.value = "";
+      var file = input.files && input.files[0];
+      if (!file) return;
+      var reader = new FileReader();
+      reader.onload = function () { hidden.value = String(reader.result).split(",").pop(); };
+      reader.readAsDataURL(file);
     });
   });
 })();
