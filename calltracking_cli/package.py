@@ -58,8 +58,8 @@ def botocore_services() -> tuple[str, ...]:
 
 # botocore/data files every client needs whatever its service.
 BOTOCORE_SHARED = ("_retry.json", "endpoints.json", "partitions.json", "sdk-default-configuration.json")
-# Twilio REST domains the app calls (numbers, recordings: all API 2010).
-TWILIO_DOMAINS = ("api",)
+# Twilio REST domains the app calls (numbers, recordings: API 2010; line types: Lookup v2).
+TWILIO_DOMAINS = ("api", "lookups")
 # Top-level packages never imported: Twilio's optional async HTTP client (aiohttp) and its family.
 UNUSED_PACKAGES = (
     "aiohappyeyeballs",

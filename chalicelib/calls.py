@@ -512,6 +512,9 @@ def to_dict(c: CallRecord) -> dict[str, Any]:
         "note": c.note,
         "tags": sorted(c.tags or []),
         "blocked": bool(c.blocked),
+        "spam": {"likely": bool(c.spam.get("likely")), "reasons": list(c.spam.get("reasons") or [])}
+        if c.spam
+        else None,
         "result": result_of(c),
         "attribution": c.attribution,
         "called_back_at": clock.iso(int(c.called_back_at)) if c.called_back_at is not None else None,

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib import attribution, business, calls
+from chalicelib import attribution, business, calls, spam
 from chalicelib.core import clock
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.settings import get_settings
@@ -329,6 +329,7 @@ def row(c: CallRecord, biz: business.Business | None = None) -> dict[str, Any]:
         "revenue": float(c.revenue) if c.revenue is not None else None,
         "revenue_display": business.money(c.revenue, biz.currency) if c.revenue else "",
         "tags": sorted(c.tags or []),
+        "spam_reasons": spam.likely_reasons(c.spam),
         "recorded": bool(c.recording_sid),
         "menu_option": c.menu_option,
         "answered_by": business.phone(c.answered_phone, biz.country) if c.answered_phone and c.answered else "",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import attribution, business, calls
+from chalicelib import attribution, business, calls, spam
 from chalicelib.core.errors import BadRequest
 from chalicelib.dashboard.logpage import local_time, source_detail, source_label
 from chalicelib.reports.outcomes import MAX_TAGS, OUTCOMES
@@ -86,6 +86,7 @@ def details(c: CallRecord, biz: business.Business | None = None) -> dict[str, An
         "revenue": f"{c.revenue:.2f}" if c.revenue is not None else "",
         "note": c.note or "",
         "tags": sorted(c.tags or []),
+        "spam_reasons": spam.likely_reasons(c.spam),
     }
 
 

@@ -26,6 +26,7 @@ from chalicelib.integrations.alerts.integration import INTEGRATION as ALERTS
 from chalicelib.integrations.conversions.integration import INTEGRATION as CONVERSIONS
 from chalicelib.integrations.crm.integration import INTEGRATION as CRM
 from chalicelib.integrations.registry import Integration
+from chalicelib.integrations.spam.integration import INTEGRATION as SPAM
 from chalicelib.integrations.textback.integration import INTEGRATION as TEXTBACK
 from chalicelib.integrations.transcripts.integration import INTEGRATION as TRANSCRIPTS
 from chalicelib.integrations.webhooks.integration import INTEGRATION as WEBHOOKS
@@ -44,6 +45,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
     CRM,
     TEXTBACK,
     TRANSCRIPTS,
+    SPAM,
 )
 
 

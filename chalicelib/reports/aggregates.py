@@ -4,8 +4,9 @@ Each finished call adds a small vector (calls, answered, missed, voicemail, firs
 talk time, time to answer, leads, sales, revenue, and its caller) to two day buckets:
 ``AGG#last#<source>`` (its own source: last touch) and ``AGG#first#<source>`` (the source
 of the caller's first call: first touch); a tracking number's call adds one to its day under
-``AGG#numbers`` (the numbers page's calls in the last 30 days). Spam (an outcome of ``spam``, or a blocked
-caller) goes to a ``<day>#spam`` bucket that reports leave out unless asked.
+``AGG#numbers`` (the numbers page's calls in the last 30 days). Spam (an outcome of ``spam``, a blocked
+caller, or a call scored likely spam: ``chalicelib/spam.py``) goes to a ``<day>#spam`` bucket that reports
+leave out unless asked.
 
 Exactly once: the call item keeps what it last added (``agg``) and a version. When the
 call changes, the difference between what it should add now and what it added is applied
@@ -76,7 +77,7 @@ def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset())
     if not is_final(c) or c.started_at is None:
         return {}
     result = result_of(c)
-    spam = bool(c.blocked) or c.outcome == "spam"
+    spam = bool(c.blocked) or c.outcome == "spam" or bool((c.spam or {}).get("likely"))
     talk = int(c.talk_time or 0) if result == "answered" else 0
     answer_time = 0
     if result == "answered" and c.duration is not None:

@@ -54,9 +54,11 @@ def _buckets(model: str, source: str, start: str, end: str, spam: bool) -> dict[
     """Day -> summed numbers and caller set, for one source (one query)."""
     days: dict[str, dict[str, Any]] = {}
     for bucket in stored.buckets(model, source, start, end):
-        if bucket.spam and not spam:
-            continue
         acc = days.setdefault(bucket.day, _empty())
+        if bucket.spam:  # counted apart (``spam``) whether or not the figures include it
+            acc["spam"] += bucket.numbers["calls"]
+            if not spam:
+                continue
         for key in NUMBERS:
             acc[key] += bucket.numbers[key]
         acc["callers"] |= bucket.callers  # 8-byte caller keys: a caller counts once over the range
@@ -111,17 +113,19 @@ def _row(
         "revenue": float(revenue),
         "roi": ratio(revenue - spend, spend, "0.0001"),
         "texts": int(acc["texts"]),
+        "spam": int(acc.get("spam", 0)),
     }
 
 
 def _empty() -> dict[str, Any]:
-    return {k: Decimal(0) for k in NUMBERS} | {"callers": set()}
+    return {k: Decimal(0) for k in NUMBERS} | {"callers": set(), "spam": Decimal(0)}
 
 
 def _merge(into: dict[str, Any], acc: dict[str, Any]) -> None:
     for key in NUMBERS:
         into[key] += acc[key]
     into["callers"] |= acc["callers"]
+    into["spam"] = into.get("spam", 0) + acc.get("spam", 0)
 
 
 def channels_report(query: dict[str, str]) -> dict[str, Any]:

@@ -104,6 +104,7 @@ class CallRecord:
     tags: frozenset[str] | None = None
     called_back_at: float | None = None
     transcript: dict[str, Any] | None = None
+    spam: dict[str, Any] | None = None
     agg: dict[str, Any] | None = None
     agg_version: float | None = None
     erased_at: float | None = None

@@ -357,6 +357,16 @@ def text_opt_out(caller: str) -> Key:
     return Key(f"TEXTOPTOUT#{caller}", "stop")
 
 
+def spam_lookup(caller_hash: str) -> Key:
+    """A caller's Twilio Lookup result, kept one cache period (TTL): keyed by the keyed caller hash."""
+    return Key(f"SPAMLOOKUP#{caller_hash}", "lookup")
+
+
+def spam_lookups_on(day: str) -> Key:
+    """How many Lookups the spam score made on a UTC day (the daily cap)."""
+    return Key("SPAMLOOKUPS#day", day)
+
+
 def transcript_job(call_sid: str) -> Key:
     """A call's transcription job still to be read back (the schedule queries the partition)."""
     return Key("TRANSCRIBE#jobs", call_sid)

@@ -253,6 +253,7 @@ class CallModel(StoreModel):
     # The transcript's summary (chalicelib/integrations/transcripts/): status, job, matched keywords;
     # the turns themselves live in S3 (an hour of words exceeds an item's 400 KB).
     transcript = JSONAttribute(null=True)
+    spam = JSONAttribute(null=True)  # the spam score (chalicelib/spam.py): likely, reasons
     agg = JSONAttribute(null=True)  # what this call last added to the report aggregates, per bucket
     agg_version = NumberAttribute(null=True)
     erased_at = NumberAttribute(null=True)  # the caller was erased: anonymised, and no Twilio write lands again

@@ -474,3 +474,55 @@ def test_a_spoken_appointment_is_a_lead_shown_as_a_conversation_that_plays_from_
     viewer.goto(dashboard.url("/dashboard/transcripts"))
     expect(viewer.locator(".rules-list")).to_contain_text("appointment")
     expect(viewer.locator("#phrases")).to_have_count(0)
+
+
+# --- spam (issue 31): scored by the pump's spam subscriber, shown with its reasons, one click to block ---
+
+SHORT_CALLER = "+14155550188"
+
+
+def test_repeat_short_calls_are_likely_spam_with_their_reasons_and_a_block_button(dashboard, pump):
+    stack = dashboard.stack
+    code, channel = stack.request("POST", "/v1/channels", {"name": "Flyer", "forward_to": "+12025550144"})
+    assert code == 201, channel
+    code, number = stack.request("POST", "/v1/numbers", {"channel_id": channel["id"]})
+    assert code == 201, number
+    sids = [
+        simulate_call(
+            stack.base_url,
+            number["number"],
+            SHORT_CALLER,
+            answer="yes",
+            talk_seconds=1,
+            token=stack_mod.AUTH_TOKEN,
+            api_key=stack_mod.API_KEY,
+        )["call_sid"]
+        for _ in range(3)
+    ]
+
+    def spam_of(sid: str) -> dict | None:
+        return stack.request("GET", f"/v1/calls/{sid}")[1].get("spam")
+
+    assert dash.wait_for("the third call scored", lambda: (spam_of(sids[2]) or {}).get("likely"))
+    assert not (spam_of(sids[0]) or {}).get("likely")
+
+    page = dashboard.signed_in("admin").new_page()
+    log = br.watch(page)
+    page.goto(dashboard.url(f"/dashboard/calls/{sids[2]}"))
+    expect(page.locator("#spam-score")).to_contain_text("repeat short calls")
+    expect(page.locator("#block-caller")).to_contain_text("Likely spam.")
+    dash.check_page(page, "dashboard-call-spam")
+    page.goto(dashboard.url("/dashboard/calls"))
+    expect(page.locator("table.calls tbody tr", has_text="likely spam")).to_have_count(1)
+    page.goto(dashboard.url(f"/dashboard/calls/{sids[2]}"))
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name=f"Block {SHORT_CALLER}").click()
+    expect(page.locator("#block-caller .notice-ok")).to_contain_text(f"Blocked {SHORT_CALLER}")
+    assert SHORT_CALLER in stack.request("GET", "/v1/blocked-callers")[1]["callers"]
+    assert not log.page_errors and not log.console, log
+
+    # A viewer sees the reasons and no button
+    viewer = dashboard.signed_in("viewer").new_page()
+    viewer.goto(dashboard.url(f"/dashboard/calls/{sids[2]}"))
+    expect(viewer.locator("#spam-score")).to_be_visible()
+    expect(viewer.get_by_role("button", name=f"Block {SHORT_CALLER}")).to_have_count(0)

@@ -142,6 +142,26 @@ def test_spam_and_blocked_are_left_out_unless_asked(api, biz):
     assert report(api, **q)["total"]["calls"] == 2
 
 
+def test_likely_spam_is_scored_and_counted_apart(api, biz):
+    """Three calls under 10 s from one caller in a day: the third is likely spam (its reasons on the
+    call), counted apart as ``spam`` and left out of the other figures unless asked."""
+    biz.call("Google Ads", "+14155550002")
+    sids = []
+    for _ in range(3):
+        biz.fake.advance(600)
+        sids.append(biz.call("Radio FM 101", "+14155550009", result="missed", duration=4))
+    q = {"from": "2026-10-01", "to": "2026-10-01"}
+    rep = report(api, **q)
+    assert (rep["total"]["calls"], rep["total"]["spam"]) == (3, 1)
+    assert (by_label(rep)["Radio FM 101"]["calls"], by_label(rep)["Radio FM 101"]["spam"]) == (2, 1)
+    assert report(api, **q, include_spam="true")["total"]["calls"] == 4
+    scored = [body(api.call("GET", f"/v1/calls/{sid}"))["spam"] for sid in sids]
+    assert scored[:2] == [None, None] and scored[2]["likely"]  # an ordinary call's score is not stored
+    assert scored[2]["reasons"][0].startswith("repeat short calls")
+    day = body(api.call("GET", "/v1/reports/daily?from=2026-10-01&to=2026-10-01"))["days"][0]
+    assert (day["calls"], day["spam"]) == (3, 1)
+
+
 def test_spend_csv_import_is_all_or_nothing(api, biz):
     google = biz.lines["Google Ads"][0]
     good = f"date,source,amount\n2026-10-01,{google},10\n2026-10-02,web:google,5.25\n"

@@ -51,7 +51,7 @@ def test_a_rule_is_checked_and_says_why_a_call_does_not_count() -> None:
     assert rules.why_not(rule, call(outcome="sale")) == "outcome is not lead"
     assert rules.why_not(rule, call(outcome="lead", talk_time=10)) == "talk time under 30 s"
     assert rules.why_not(rule, call(outcome="lead", answered=False)) == "the call was not answered"
-    assert rules.why_not(rule, call(outcome="spam")) == "a blocked or spam call"
+    assert rules.why_not(rule, call(outcome="spam")) == "a blocked or spam caller"
     static = call(outcome="lead", kind="channel", attribution={"confidence": "static", "channel_id": "ch1"})
     assert "static" in (rules.why_not(rule, static) or "")
     assert rules.why_not({**rule, "sources": ["web:google"]}, call(outcome="lead")) is None

@@ -64,3 +64,12 @@ def test_nothing_in_chalicelib_imports_what_the_trim_drops() -> None:
                 if twilio_domain or any(name == d or name.startswith(f"{d}.") for d in dropped):
                     imported.append((str(path.relative_to(ROOT)), name))
     assert imported == []
+
+
+def test_the_twilio_domains_the_provider_reaches_are_kept() -> None:
+    # ``client.lookups`` is an attribute, not an import: the trim must keep its folder all the same.
+    import re
+
+    source = (ROOT / "chalicelib" / "core" / "telephony" / "twilio.py").read_text()
+    used = set(re.findall(r"client\.([a-z_]+)\.base_url", source))
+    assert used and used <= set(package.TWILIO_DOMAINS), used

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from chalicelib import attribution, business
+from chalicelib import attribution, business, spam
 from chalicelib.core import clock
 
 TITLES = {
@@ -25,12 +25,12 @@ TITLES = {
 
 
 def kinds_of(event_type: str, call: dict[str, Any], changes: dict[str, Any]) -> list[str]:
-    """The call alerts one event makes (spam and blocked calls make none).
+    """The call alerts one event makes (spam and blocked calls make none: ``spam.kept_out``).
 
     A call's end says missed or voicemail and first-time caller; a later change says a voicemail
     that arrived after the call ended, or that the call became a sale (outcome, or a ``sale`` tag).
     """
-    if call.get("blocked") or call.get("outcome") == "spam":
+    if spam.kept_out(call):
         return []
     out: list[str] = []
     if event_type == "call.completed":

@@ -11,7 +11,7 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from chalicelib import attribution
+from chalicelib import attribution, spam
 from chalicelib.core import clock
 from chalicelib.core import validation as v
 from chalicelib.core.errors import BadRequest
@@ -106,8 +106,9 @@ def why_not(rule: dict[str, Any], call: dict[str, Any]) -> str | None:
     """None if the call counts for the rule, else why not, in words."""
     if not rule.get("enabled", True):
         return "the rule is switched off"
-    if call.get("blocked") or call.get("outcome") == "spam":
-        return "a blocked or spam call"
+    kept_out = spam.kept_out(call)
+    if kept_out:
+        return kept_out
     if rule.get("answered", True) and not call.get("answered"):
         return "the call was not answered"
     if int(call.get("talk_time") or 0) < int(rule.get("min_talk_seconds") or 0):

@@ -14,14 +14,16 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from chalicelib import handling
-from chalicelib.calls import attestation_failed
+from chalicelib import calls, handling, spam
 from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM
+from chalicelib.core.errors import NotFound
 from chalicelib.core.observability import logger, metrics
 from chalicelib.core.telephony import TelephonyError, get_provider
 from chalicelib.core.validation import country_of, is_e164
+from chalicelib.events.delivery import RetryIn
 from chalicelib.events.model import Event
+from chalicelib.integrations.spam import settings as spam_settings
 from chalicelib.integrations.textback import caller_data
 from chalicelib.integrations.textback import settings as textback_settings
 from chalicelib.routing import lookup
@@ -29,6 +31,7 @@ from chalicelib.store import texts
 from chalicelib.store.ops import expires_after
 
 MISSED_RESULTS = ("missed", "voicemail")
+SPAM_WAIT_SECONDS = 20  # the spam subscriber's Lookup comes within seconds of the call's end
 STALE_MS = 3_600_000  # a replayed event about an older call texts nobody
 OPEN_TEXT = "Sorry we missed your call to {name}. We'll call you back soon. Reply STOP to opt out."
 CLOSED_TEXT = (
@@ -49,10 +52,9 @@ def reason_not_to_text(
         return "the line does not text back"
     if call.get("result") not in MISSED_RESULTS:
         return "the call was not missed"
-    if call.get("blocked") or call.get("outcome") == "spam":
-        return "a blocked or spam caller"
-    if attestation_failed(call.get("stir_verstat")):
-        return "the caller id failed its STIR/SHAKEN check (it may be spoofed)"
+    kept_out = spam.kept_out(call)
+    if kept_out:
+        return kept_out
     caller, called = call.get("caller"), call.get("called")
     if not is_e164(caller) or not is_e164(called):
         return "no caller or tracking number to text between"
@@ -65,12 +67,12 @@ def reason_not_to_text(
 
 
 def waits_for_spam_score(call: dict[str, Any]) -> bool:
-    """The hook point for a spam score (the speech issue's, not built yet): where a score is
-    configured and has not come for this call, text-back waits for it (the subscriber raises
-    ``delivery.RetryIn`` before claiming the caller's window, so the event comes back later and
-    the claim still makes it at most one text), and a call scored as spam gets none. With no score
-    configured, as today, nothing waits: the StirVerstat check and the block list decide at once."""
-    return False
+    """Whether text-back waits for this call's spam score: with Lookup on (``SPAM_LOOKUP``) and no
+    score stored yet, the subscriber raises ``delivery.RetryIn`` before claiming the caller's
+    window, so the event comes back later and the claim still makes it at most one text; a call
+    scored as spam then gets none. With Lookup off nothing waits: the StirVerstat check and the
+    block list decide at once (``spam.kept_out``)."""
+    return spam_settings.get().spam_lookup and call.get("spam") is None
 
 
 def text_for(name: str | None, flow: dict[str, Any] | None, at: datetime) -> str:
@@ -94,8 +96,17 @@ def on_event(event: Event) -> None:
     if why is not None:
         logger.debug("no text-back", reason=why, call_sid=event.call_sid)
         return
-    if waits_for_spam_score(call):  # never today: see its docstring
-        return
+    if waits_for_spam_score(call):
+        try:
+            fresh = calls.get(event.call_sid)
+        except NotFound:
+            return  # deleted since: nobody to text
+        if fresh.get("spam") is None:
+            raise RetryIn("waiting for the call's spam score", SPAM_WAIT_SECONDS)
+        why = spam.kept_out(fresh)
+        if why is not None:
+            logger.debug("no text-back", reason=why, call_sid=event.call_sid)
+            return
     window = str(now // (3_600_000 * s.text_back_window_hours))
     expires = expires_after(now, s.text_back_window_hours / 24 + 1)
     if not texts.claim_text_back(caller, window, event.call_sid, expires):

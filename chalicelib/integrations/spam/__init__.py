@@ -1,0 +1,1 @@
+"""Spam scoring: the ``spam`` subscriber of completed calls (rules in ``chalicelib/spam.py``)."""

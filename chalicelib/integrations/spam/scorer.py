@@ -1,0 +1,35 @@
+"""The ``spam`` subscriber of ``call.completed``: score the call (``chalicelib.spam.score_call``) and
+store ``spam: {likely, reasons}`` on it, off the voice webhook's path: only a likely-spam score
+(or every score while Lookup is on, which text-back waits for), so an ordinary call makes no
+extra ``call.updated``. The write's ``call.updated`` moves the call to the reports' spam bucket."""
+
+from __future__ import annotations
+
+from chalicelib import spam
+from chalicelib.core.observability import logger
+from chalicelib.core.validation import is_e164
+from chalicelib.events.model import Event
+from chalicelib.integrations.spam import settings as spam_settings
+from chalicelib.voice import blocklist
+
+
+def on_event(event: Event) -> None:
+    call = event.call
+    if call.get("medium") == "text" or call.get("spam") is not None:
+        return
+    s = spam_settings.get()
+    caller = str(call.get("caller") or "")
+    lookup = None
+    if s.spam_lookup and call.get("first_time") and is_e164(caller):  # first-time callers only
+        lookup = spam.looked_up(caller, daily_cap=s.spam_lookup_daily_cap, cache_days=s.spam_lookup_cache_days)
+    result = spam.score_call(
+        call,
+        blocked=blocklist.is_blocked(caller),
+        short_calls=s.spam_short_calls,
+        short_seconds=s.spam_short_seconds,
+        lookup=lookup,
+        line_types=s.spam_line_types,
+        keep_unlikely=s.spam_lookup,
+    )
+    if result and result["likely"]:
+        logger.info("likely spam", call_sid=event.call_sid, reasons=result["reasons"])
