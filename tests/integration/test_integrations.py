@@ -383,7 +383,8 @@ def test_every_integration_that_sends_out_says_what_it_keeps_about_a_caller() ->
         assert integration.export and integration.erase, name
 
 
-def test_webhooks_keep_nothing_by_a_callers_number() -> None:
+def test_webhooks_with_no_delivery_for_a_caller_hold_nothing_of_theirs(tables: None) -> None:
+    # (a caller whose calls were delivered: tests/integration/test_erasure.py, through a receiver)
     webhooks = next(i for i in ALL if i.name == "webhooks")
     assert webhooks.export and webhooks.erase
     assert load(webhooks.export)("+12025550123", SYSTEM) == {}
