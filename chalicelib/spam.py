@@ -25,6 +25,7 @@ from chalicelib.calls import attestation_failed
 from chalicelib.core import callerkeys, clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.telephony import TelephonyError, get_provider
+from chalicelib.core.validation import country_of
 from chalicelib.store import calls as store
 from chalicelib.store import spam as spam_store
 from chalicelib.store.ops import expires_after
@@ -88,10 +89,18 @@ def kept_out(call: dict[str, Any]) -> str | None:
     return None
 
 
-def looked_up(caller: str, *, daily_cap: int, cache_days: int, ctx: RequestContext = SYSTEM) -> dict[str, Any] | None:
-    """The caller's Lookup (``{"line_type": ...}``): from the cache item while its period lasts, else one
-    Twilio Lookup v2 (line type intelligence) if the day's cap allows, kept ``cache_days``. ``None``:
-    none today (the cap reached, or Lookup failed: the call is scored without it)."""
+def asks_caller_name(caller: str) -> bool:
+    """Whether a Lookup of ``caller`` may ask for its name: Twilio's caller name (CNAM) is for US numbers only."""
+    return country_of(caller) == "US"
+
+
+def looked_up(
+    caller: str, *, daily_cap: int, cache_days: int, caller_name: bool = False, ctx: RequestContext = SYSTEM
+) -> dict[str, Any] | None:
+    """The caller's Lookup (``{"line_type": ..., "caller_name": ...}``): from the cache item while its period
+    lasts, else one Twilio Lookup v2 request (line type intelligence, and caller name too when ``caller_name``
+    and the number is a US one) if the day's cap allows, kept ``cache_days``. ``None``: none today (the cap
+    reached, or Lookup failed: the call is scored without it)."""
     now = clock.now_ms()
     hashed = callerkeys.caller_hash(caller)
     cached = spam_store.cached_lookup(hashed, expires_after(now, 0), ctx=ctx)
@@ -100,9 +109,10 @@ def looked_up(caller: str, *, daily_cap: int, cache_days: int, ctx: RequestConte
     if not spam_store.claim_lookup(str(clock.iso(now))[:10], daily_cap, expires_after(now, 2), ctx=ctx):
         return None
     try:
-        found = {"line_type": get_provider().line_type(caller)}
+        answer = get_provider().caller_lookup(caller, caller_name=caller_name and asks_caller_name(caller))
     except TelephonyError:
         return None
+    found = {k: v for k, v in answer.items() if k in ("line_type", "caller_name") and (k == "line_type" or v)}
     spam_store.save_lookup(hashed, found, expires_after(now, cache_days), ctx=ctx)
     return found
 
@@ -141,6 +151,9 @@ def score_call(
         line_type=(lookup or {}).get("line_type"),
         line_types=line_types,
     )
+    named = (lookup or {}).get("caller_name")
+    if named:
+        result["caller_name"] = str(named)  # for the call page: "Caller name (Lookup)"
     if not result["likely"] and not keep_unlikely:
         return result  # nothing stored: no call.updated for every call's webhooks and subscribers
     if store.update(sid, store.CallChange(set={"spam": result}), guard=store.EXISTS, ctx=ctx) is None:

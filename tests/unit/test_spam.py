@@ -56,3 +56,11 @@ def test_a_line_type_the_owner_lists_is_a_reason() -> None:
     assert not spam.score({}, line_type="nonFixedVoip", line_types=())["likely"]
     assert spam.likely_reasons({"likely": True, "reasons": ["x"]}) == ["x"]
     assert spam.likely_reasons({"likely": False, "reasons": []}) == [] and spam.likely_reasons(None) == []
+
+
+def test_only_us_callers_are_asked_for_a_caller_name() -> None:
+    # Lookup's caller name (CNAM) is for US numbers only: Canada shares +1 but has none
+    assert spam.asks_caller_name("+14155550123")
+    assert not spam.asks_caller_name("+14165550123")  # Toronto
+    assert not spam.asks_caller_name("+442079460000")
+    assert not spam.asks_caller_name("anonymous")

@@ -34,6 +34,14 @@ class SpamSettings(NamedTuple):
         "`SPAM_LOOKUP_CACHE_DAYS`; text-back waits for the score while this is on",
         when="blank",
     )
+    spam_lookup_caller_name: bool = SECTION(
+        "SPAM_LOOKUP_CALLER_NAME",
+        "true",
+        parse_bool,
+        "with `SPAM_LOOKUP` on, ask Lookup for the caller's name (CNAM) too, in the same request, for US "
+        "numbers only (Lookup has caller names for US numbers only); a second paid field",
+        when="blank",
+    )
     spam_line_types: tuple[str, ...] = SECTION(
         "SPAM_LINE_TYPES",
         "nonFixedVoip,tollFree",
