@@ -34,6 +34,7 @@ ATTESTATION = "the caller id failed its STIR/SHAKEN check"
 BLOCKED = "a blocked number or prefix"
 REPEAT_SHORT = "repeat short calls"
 LINE_TYPE = "line type"
+CALLER_NAME = "a caller name with"
 DAY_MS = 86_400_000
 
 
@@ -65,12 +66,20 @@ def score(
     short_seconds: int = 10,
     line_type: str | None = None,
     line_types: Iterable[str] = (),
+    caller_name: str | None = None,
+    caller_names: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The call's spam score as stored: ``{"likely": bool, "reasons": [...]}`` (``line_type``: the
-    caller's Lookup, when there was one; ``line_types``: those the owner counts as spam). Pure."""
+    caller's Lookup, when there was one; ``line_types``: those the owner counts as spam; ``caller_name``:
+    Lookup's caller name, a reason when it holds one of the owner's ``caller_names``, case aside; the
+    reason names the owner's word, never the caller's name). Pure."""
     reasons = instant_reasons(call, blocked=blocked)
     if line_type and line_type in set(line_types):
         reasons.append(f"{LINE_TYPE} {line_type}")
+    named = (caller_name or "").casefold()
+    listed = next((n for n in caller_names if n.strip() and n.strip().casefold() in named), None) if named else None
+    if listed:
+        reasons.append(f"{CALLER_NAME} “{listed.strip()}”")
     if repeat_short(day_durations, short_calls=short_calls, short_seconds=short_seconds):
         reasons.append(f"{REPEAT_SHORT} ({short_calls} or more under {short_seconds} s in a day)")
     return {"likely": bool(reasons), "reasons": reasons}
@@ -125,6 +134,7 @@ def score_call(
     short_seconds: int,
     lookup: dict[str, Any] | None = None,
     line_types: Iterable[str] = (),
+    caller_names: Iterable[str] = (),
     keep_unlikely: bool = False,
     ctx: RequestContext = SYSTEM,
 ) -> dict[str, Any] | None:
@@ -150,6 +160,8 @@ def score_call(
         short_seconds=short_seconds,
         line_type=(lookup or {}).get("line_type"),
         line_types=line_types,
+        caller_name=(lookup or {}).get("caller_name"),
+        caller_names=caller_names,
     )
     named = (lookup or {}).get("caller_name")
     if named:

@@ -74,7 +74,7 @@ def test_a_number_is_looked_up_once_per_cache_period_within_the_daily_cap(lookup
     assert caller_data.export(VOIP, SYSTEM) == {}
 
 
-def test_a_voip_first_time_caller_is_likely_spam_and_text_back_waits_for_the_score(api, lookup):
+def test_a_voip_first_time_caller_is_likely_spam_and_text_back_waits_for_the_score(api, lookup, settings_env):
     provider, _ = lookup
     number = texting_line(api, hours=HOURS, when_unanswered="message")
     event = missed_call(api, number, "CA1", caller=VOIP)
@@ -92,6 +92,12 @@ def test_a_voip_first_time_caller_is_likely_spam_and_text_back_waits_for_the_sco
     sender.on_event(event)
     assert provider.sent == []
     assert provider.asked.count(VOIP) == 1  # (the line's own phone was looked up when it was made)
+    # A mobile first-time caller whose name holds a word the owner lists is likely spam, the reason naming the word
+    settings_env(SPAM_CALLER_NAMES="Scam Likely,caller 01")
+    scorer.on_event(missed_call(api, number, "CA3", caller="+14155550127"))
+    got = body(api.call("GET", "/v1/calls/CA3"))["spam"]
+    assert got == {"likely": True, "reasons": ["a caller name with “caller 01”"], "caller_name": "CALLER 0127"}
+    settings_env(SPAM_CALLER_NAMES="", SPAM_LOOKUP_DAILY_CAP="3")
     # A mobile first-time caller is scored not likely, and gets its text once scored
     other = missed_call(api, number, "CA2", caller="+14155550126")
     scorer.on_event(other)

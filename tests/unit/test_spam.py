@@ -64,3 +64,13 @@ def test_only_us_callers_are_asked_for_a_caller_name() -> None:
     assert not spam.asks_caller_name("+14165550123")  # Toronto
     assert not spam.asks_caller_name("+442079460000")
     assert not spam.asks_caller_name("anonymous")
+
+
+def test_a_caller_name_holding_a_word_the_owner_lists_is_a_reason_that_does_not_name_the_caller() -> None:
+    listed = ("Scam Likely", " telemarketer ")
+    got = spam.score({}, caller_name="SCAM LIKELY", caller_names=listed)
+    assert got == {"likely": True, "reasons": ["a caller name with “Scam Likely”"]}
+    assert spam.score({}, caller_name="ACME TELEMARKETER INC", caller_names=listed)["likely"]
+    assert not spam.score({}, caller_name="JANE DOE", caller_names=listed)["likely"]
+    assert not spam.score({}, caller_name=None, caller_names=listed)["likely"]
+    assert not spam.score({}, caller_name="SCAM LIKELY", caller_names=("", " "))["likely"]

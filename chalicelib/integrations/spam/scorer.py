@@ -34,6 +34,7 @@ def on_event(event: Event) -> None:
         short_seconds=s.spam_short_seconds,
         lookup=lookup,
         line_types=s.spam_line_types,
+        caller_names=s.spam_caller_names,
         keep_unlikely=s.spam_lookup,
     )
     if result and result["likely"]:

@@ -42,6 +42,14 @@ class SpamSettings(NamedTuple):
         "numbers only (Lookup has caller names for US numbers only); a second paid field",
         when="blank",
     )
+    spam_caller_names: tuple[str, ...] = SECTION(
+        "SPAM_CALLER_NAMES",
+        "",
+        parse_list,
+        "words that make a call likely spam when Lookup's caller name holds one, case aside (e.g. "
+        "`Scam Likely,Telemarketer`; empty: the rule is off; needs `SPAM_LOOKUP_CALLER_NAME`)",
+        when="blank",
+    )
     spam_line_types: tuple[str, ...] = SECTION(
         "SPAM_LINE_TYPES",
         "nonFixedVoip,tollFree",
