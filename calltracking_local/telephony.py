@@ -142,6 +142,11 @@ class LocalTelephony:
         """The fictional range has no carrier to ask: unknown, so screening stays off by default."""
         return None
 
+    def caller_lookup(self, number: str, *, caller_name: bool) -> dict[str, str | None]:
+        """``line_type`` as above, and (when asked) a made-up CNAM name from the number's last four digits."""
+        name = f"CALLER {number[-4:]}" if caller_name and number[-4:].isdigit() else None
+        return {"line_type": self.line_type(number), "caller_name": name}
+
     def recording_deleted(self, recording_sid: str) -> bool:
         return (deleted_dir() / _checked(recording_sid)).exists()
 

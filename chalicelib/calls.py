@@ -512,7 +512,10 @@ def to_dict(c: CallRecord) -> dict[str, Any]:
         "note": c.note,
         "tags": sorted(c.tags or []),
         "blocked": bool(c.blocked),
-        "spam": {"likely": bool(c.spam.get("likely")), "reasons": list(c.spam.get("reasons") or [])}
+        "spam": (
+            {"likely": bool(c.spam.get("likely")), "reasons": list(c.spam.get("reasons") or [])}
+            | ({"caller_name": str(c.spam["caller_name"])} if c.spam.get("caller_name") else {})
+        )
         if c.spam
         else None,
         "result": result_of(c),

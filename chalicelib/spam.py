@@ -25,6 +25,7 @@ from chalicelib.calls import attestation_failed
 from chalicelib.core import callerkeys, clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.telephony import TelephonyError, get_provider
+from chalicelib.core.validation import country_of
 from chalicelib.store import calls as store
 from chalicelib.store import spam as spam_store
 from chalicelib.store.ops import expires_after
@@ -33,6 +34,7 @@ ATTESTATION = "the caller id failed its STIR/SHAKEN check"
 BLOCKED = "a blocked number or prefix"
 REPEAT_SHORT = "repeat short calls"
 LINE_TYPE = "line type"
+CALLER_NAME = "a caller name with"
 DAY_MS = 86_400_000
 
 
@@ -64,12 +66,20 @@ def score(
     short_seconds: int = 10,
     line_type: str | None = None,
     line_types: Iterable[str] = (),
+    caller_name: str | None = None,
+    caller_names: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The call's spam score as stored: ``{"likely": bool, "reasons": [...]}`` (``line_type``: the
-    caller's Lookup, when there was one; ``line_types``: those the owner counts as spam). Pure."""
+    caller's Lookup, when there was one; ``line_types``: those the owner counts as spam; ``caller_name``:
+    Lookup's caller name, a reason when it holds one of the owner's ``caller_names``, case aside; the
+    reason names the owner's word, never the caller's name). Pure."""
     reasons = instant_reasons(call, blocked=blocked)
     if line_type and line_type in set(line_types):
         reasons.append(f"{LINE_TYPE} {line_type}")
+    named = (caller_name or "").casefold()
+    listed = next((n for n in caller_names if n.strip() and n.strip().casefold() in named), None) if named else None
+    if listed:
+        reasons.append(f"{CALLER_NAME} “{listed.strip()}”")
     if repeat_short(day_durations, short_calls=short_calls, short_seconds=short_seconds):
         reasons.append(f"{REPEAT_SHORT} ({short_calls} or more under {short_seconds} s in a day)")
     return {"likely": bool(reasons), "reasons": reasons}
@@ -88,10 +98,18 @@ def kept_out(call: dict[str, Any]) -> str | None:
     return None
 
 
-def looked_up(caller: str, *, daily_cap: int, cache_days: int, ctx: RequestContext = SYSTEM) -> dict[str, Any] | None:
-    """The caller's Lookup (``{"line_type": ...}``): from the cache item while its period lasts, else one
-    Twilio Lookup v2 (line type intelligence) if the day's cap allows, kept ``cache_days``. ``None``:
-    none today (the cap reached, or Lookup failed: the call is scored without it)."""
+def asks_caller_name(caller: str) -> bool:
+    """Whether a Lookup of ``caller`` may ask for its name: Twilio's caller name (CNAM) is for US numbers only."""
+    return country_of(caller) == "US"
+
+
+def looked_up(
+    caller: str, *, daily_cap: int, cache_days: int, caller_name: bool = False, ctx: RequestContext = SYSTEM
+) -> dict[str, Any] | None:
+    """The caller's Lookup (``{"line_type": ..., "caller_name": ...}``): from the cache item while its period
+    lasts, else one Twilio Lookup v2 request (line type intelligence, and caller name too when ``caller_name``
+    and the number is a US one) if the day's cap allows, kept ``cache_days``. ``None``: none today (the cap
+    reached, or Lookup failed: the call is scored without it)."""
     now = clock.now_ms()
     hashed = callerkeys.caller_hash(caller)
     cached = spam_store.cached_lookup(hashed, expires_after(now, 0), ctx=ctx)
@@ -100,9 +118,10 @@ def looked_up(caller: str, *, daily_cap: int, cache_days: int, ctx: RequestConte
     if not spam_store.claim_lookup(str(clock.iso(now))[:10], daily_cap, expires_after(now, 2), ctx=ctx):
         return None
     try:
-        found = {"line_type": get_provider().line_type(caller)}
+        answer = get_provider().caller_lookup(caller, caller_name=caller_name and asks_caller_name(caller))
     except TelephonyError:
         return None
+    found = {k: v for k, v in answer.items() if k in ("line_type", "caller_name") and (k == "line_type" or v)}
     spam_store.save_lookup(hashed, found, expires_after(now, cache_days), ctx=ctx)
     return found
 
@@ -115,6 +134,7 @@ def score_call(
     short_seconds: int,
     lookup: dict[str, Any] | None = None,
     line_types: Iterable[str] = (),
+    caller_names: Iterable[str] = (),
     keep_unlikely: bool = False,
     ctx: RequestContext = SYSTEM,
 ) -> dict[str, Any] | None:
@@ -140,7 +160,12 @@ def score_call(
         short_seconds=short_seconds,
         line_type=(lookup or {}).get("line_type"),
         line_types=line_types,
+        caller_name=(lookup or {}).get("caller_name"),
+        caller_names=caller_names,
     )
+    named = (lookup or {}).get("caller_name")
+    if named:
+        result["caller_name"] = str(named)  # for the call page: "Caller name (Lookup)"
     if not result["likely"] and not keep_unlikely:
         return result  # nothing stored: no call.updated for every call's webhooks and subscribers
     if store.update(sid, store.CallChange(set={"spam": result}), guard=store.EXISTS, ctx=ctx) is None:

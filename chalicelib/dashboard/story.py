@@ -87,6 +87,7 @@ def details(c: CallRecord, biz: business.Business | None = None) -> dict[str, An
         "note": c.note or "",
         "tags": sorted(c.tags or []),
         "spam_reasons": spam.likely_reasons(c.spam),
+        "lookup_caller_name": str((c.spam or {}).get("caller_name") or ""),
     }
 
 

@@ -55,6 +55,14 @@ def cut_touch(touch: dict[str, Any] | None) -> dict[str, Any] | None:
     return kept or None
 
 
+def cut_spam(score: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The spam score an erased call keeps: likely and its reasons, without Lookup's caller name
+    (``None``: nothing to change). Pure."""
+    if not score or "caller_name" not in score:
+        return None
+    return {k: v for k, v in score.items() if k != "caller_name"}
+
+
 def _delete_recording(c: store_calls.CallRecord) -> None:
     if not c.recording_sid:
         return
@@ -86,7 +94,12 @@ def erase_call(call: store_calls.CallRecord, now: int, *, ctx: RequestContext = 
         if call.called and isinstance(lease_start, (int, float)):
             leases.forget_lease(call.called, int(lease_start), session)  # the lease history's start of that visit
     after = store_calls.anonymise(
-        call.call_sid, cut_attribution(call.attribution), cut_touch(call.first_touch), now, ctx=ctx
+        call.call_sid,
+        cut_attribution(call.attribution),
+        cut_touch(call.first_touch),
+        now,
+        spam=cut_spam(call.spam),
+        ctx=ctx,
     )
     if after is not None:
         aggregates.sync(after)  # the caller leaves the unique-caller sets; the counts stay

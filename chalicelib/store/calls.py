@@ -349,14 +349,17 @@ def anonymise(
     first_touch: dict[str, Any] | None,
     at_ms: int,
     *,
+    spam: dict[str, Any] | None = None,
     ctx: RequestContext = SYSTEM,
 ) -> CallRecord | None:
-    """Erasure's write: ``ERASED_FIELDS`` removed, the cut attribution and first touch set, and
-    ``erased_at`` (from now on no guarded write lands, see ``_condition``); ``None`` when the call is
-    gone or already erased. One UpdateItem."""
+    """Erasure's write: ``ERASED_FIELDS`` removed, the cut attribution and first touch set (and the
+    cut spam score, when given), and ``erased_at`` (from now on no guarded write lands, see
+    ``_condition``); ``None`` when the call is gone or already erased. One UpdateItem."""
     item = CallModel(call_sid)
     actions: list[Any] = [getattr(CallModel, name).remove() for name in ERASED_FIELDS]
     actions += [CallModel.attribution.set(attribution), CallModel.erased_at.set(at_ms)]
+    if spam is not None:
+        actions.append(CallModel.spam.set(spam))
     actions.append(CallModel.first_touch.set(first_touch) if first_touch else CallModel.first_touch.remove())
     try:
         item.update(actions=actions, condition=CallModel.call_sid.exists() & CallModel.erased_at.does_not_exist())

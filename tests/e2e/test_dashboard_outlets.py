@@ -203,6 +203,31 @@ def test_spend_grid_and_csv_upload_with_preview_and_row_errors(dashboard: dash.D
     _check(viewer, "dashboard-spend-viewer")
 
 
+def _lookup_scored(dashboard: dash.Dashboard, sid: str, caller: str) -> None:
+    """The spam scoring's Lookup of ``caller`` (caller name asked) and the score stored on the call, as the
+    ``spam`` subscriber does with ``SPAM_LOOKUP`` on, against the stack's tables."""
+    import subprocess
+    import sys
+
+    from tests.support import servers
+
+    code = (
+        "import sys; from chalicelib import spam; "
+        "found = spam.looked_up(sys.argv[2], daily_cap=5, cache_days=30, caller_name=True); "
+        "print(spam.score_call({'sid': sys.argv[1], 'caller': sys.argv[2]}, blocked=False, short_calls=0, "
+        "short_seconds=10, lookup=found, keep_unlikely=True))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, sid, caller],
+        env=dash.stack_env(dashboard.stack),
+        cwd=servers.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and "CALLER 0199" in done.stdout, done.stderr[-2000:]
+
+
 def test_blocked_callers_add_remove_and_block_from_a_spam_call(dashboard: dash.Dashboard) -> None:
     from scripts.local import simulate_call
     from tests.support import stack as stack_mod
@@ -234,6 +259,12 @@ def test_blocked_callers_add_remove_and_block_from_a_spam_call(dashboard: dash.D
     expect(page.locator(".notice-ok")).to_have_text("Blocked +12025550144: 1 on the list.")
     expect(page.locator(".blocked-list")).to_contain_text("+12025550144")
     _check(page, "dashboard-blocked")
+
+    # The spam subscriber's Lookup (the local provider's made-up CNAM) shows the caller's name on the call page
+    _lookup_scored(dashboard, sid, caller)
+    page.goto(dashboard.url(f"/dashboard/calls/{sid}"))
+    expect(page.locator(".lookup-caller-name")).to_have_text("CALLER 0199")
+    _check(page, "dashboard-call-lookup-name")
 
     # Marking a call spam offers to block its caller
     page.goto(dashboard.url(f"/dashboard/calls/{sid}"))

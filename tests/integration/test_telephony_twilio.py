@@ -350,6 +350,29 @@ def test_a_line_type_is_one_lookup_the_spec_accepts(lookups_prism_url, recorder)
     assert json.loads(x.body)["line_type_intelligence"] is None and kind is None  # the spec's example: unknown
 
 
+def test_a_caller_lookup_with_the_caller_name_is_one_request_the_spec_accepts(lookups_prism_url, recorder):
+    # Given the provider pointed at Prism serving Twilio's Lookup v2 spec
+    p = TwilioTelephony(
+        account_sid=ACCOUNT,
+        auth_token_getter=lambda: TOKEN,
+        api_base_url="http://127.0.0.1:9",  # never asked: only Lookup is
+        lookups_base_url=lookups_prism_url,
+        http_client=recorder,
+    )
+    # When a first-time US caller is looked up for spam scoring, caller name included
+    found = p.caller_lookup("+14155552671", caller_name=True)
+    # Then both paid fields are asked in ONE GET the spec accepts, and the answer is read
+    assert recorder.problems() == []
+    [x] = recorder.exchanges
+    assert (x.method, x.path, x.params) == (
+        "GET",
+        "/v2/PhoneNumbers/+14155552671",
+        {"Fields": "line_type_intelligence,caller_name"},
+    )
+    answer = json.loads(x.body)
+    assert "caller_name" in answer and found == {"line_type": None, "caller_name": None}  # the spec's example
+
+
 @pytest.mark.parametrize("service", [None, "MG" + "0" * 32])
 def test_a_text_is_one_messages_request_the_spec_accepts(provider, recorder, service):
     # When a text-back is sent from the tracking number (or through a Messaging Service)

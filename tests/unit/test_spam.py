@@ -56,3 +56,21 @@ def test_a_line_type_the_owner_lists_is_a_reason() -> None:
     assert not spam.score({}, line_type="nonFixedVoip", line_types=())["likely"]
     assert spam.likely_reasons({"likely": True, "reasons": ["x"]}) == ["x"]
     assert spam.likely_reasons({"likely": False, "reasons": []}) == [] and spam.likely_reasons(None) == []
+
+
+def test_only_us_callers_are_asked_for_a_caller_name() -> None:
+    # Lookup's caller name (CNAM) is for US numbers only: Canada shares +1 but has none
+    assert spam.asks_caller_name("+14155550123")
+    assert not spam.asks_caller_name("+14165550123")  # Toronto
+    assert not spam.asks_caller_name("+442079460000")
+    assert not spam.asks_caller_name("anonymous")
+
+
+def test_a_caller_name_holding_a_word_the_owner_lists_is_a_reason_that_does_not_name_the_caller() -> None:
+    listed = ("Scam Likely", " telemarketer ")
+    got = spam.score({}, caller_name="SCAM LIKELY", caller_names=listed)
+    assert got == {"likely": True, "reasons": ["a caller name with “Scam Likely”"]}
+    assert spam.score({}, caller_name="ACME TELEMARKETER INC", caller_names=listed)["likely"]
+    assert not spam.score({}, caller_name="JANE DOE", caller_names=listed)["likely"]
+    assert not spam.score({}, caller_name=None, caller_names=listed)["likely"]
+    assert not spam.score({}, caller_name="SCAM LIKELY", caller_names=("", " "))["likely"]

@@ -181,11 +181,19 @@ class TwilioTelephony:
 
     def line_type(self, number: str) -> str | None:
         """Lookup v2's line type intelligence (a paid field: asked once per new line, never per call)."""
+        return self.caller_lookup(number, caller_name=False)["line_type"]
+
+    def caller_lookup(self, number: str, *, caller_name: bool) -> dict[str, str | None]:
+        """One Lookup v2 request for line type intelligence and, when ``caller_name``, caller name (CNAM)
+        too (``fields=line_type_intelligence,caller_name``): each a paid field."""
+        fields = "line_type_intelligence,caller_name" if caller_name else "line_type_intelligence"
         with _translated(f"looking up {number}"):
-            found = self._rest().lookups.v2.phone_numbers(number).fetch(fields="line_type_intelligence")
+            found = self._rest().lookups.v2.phone_numbers(number).fetch(fields=fields)
         info = found.line_type_intelligence or {}
         kind = info.get("type") if isinstance(info, dict) else None
-        return str(kind) if kind else None
+        named = (found.caller_name or {}) if caller_name else {}
+        name = named.get("caller_name") if isinstance(named, dict) else None
+        return {"line_type": str(kind) if kind else None, "caller_name": (str(name).strip() or None) if name else None}
 
 
 def _hook_fields(hooks: Webhooks) -> dict[str, str]:

@@ -84,3 +84,8 @@ class Telephony(Protocol):
         """What kind of line ``number`` is (``mobile``, ``landline``, ``fixedVoip``, ...), ``None``
         when unknown: one Lookup, asked when a line is created (is call screening on by default?)."""
         ...
+
+    def caller_lookup(self, number: str, *, caller_name: bool) -> dict[str, str | None]:
+        """One Lookup of a caller: ``{"line_type": ..., "caller_name": ...}`` (each ``None`` when unknown;
+        ``caller_name`` is asked only when ``caller_name`` is true: a second paid field, US numbers only)."""
+        ...

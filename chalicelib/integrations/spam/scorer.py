@@ -21,7 +21,12 @@ def on_event(event: Event) -> None:
     caller = str(call.get("caller") or "")
     lookup = None
     if s.spam_lookup and call.get("first_time") and is_e164(caller):  # first-time callers only
-        lookup = spam.looked_up(caller, daily_cap=s.spam_lookup_daily_cap, cache_days=s.spam_lookup_cache_days)
+        lookup = spam.looked_up(
+            caller,
+            daily_cap=s.spam_lookup_daily_cap,
+            cache_days=s.spam_lookup_cache_days,
+            caller_name=s.spam_lookup_caller_name,
+        )
     result = spam.score_call(
         call,
         blocked=blocklist.is_blocked(caller),
@@ -29,6 +34,7 @@ def on_event(event: Event) -> None:
         short_seconds=s.spam_short_seconds,
         lookup=lookup,
         line_types=s.spam_line_types,
+        caller_names=s.spam_caller_names,
         keep_unlikely=s.spam_lookup,
     )
     if result and result["likely"]:

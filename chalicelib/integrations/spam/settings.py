@@ -34,6 +34,22 @@ class SpamSettings(NamedTuple):
         "`SPAM_LOOKUP_CACHE_DAYS`; text-back waits for the score while this is on",
         when="blank",
     )
+    spam_lookup_caller_name: bool = SECTION(
+        "SPAM_LOOKUP_CALLER_NAME",
+        "true",
+        parse_bool,
+        "with `SPAM_LOOKUP` on, ask Lookup for the caller's name (CNAM) too, in the same request, for US "
+        "numbers only (Lookup has caller names for US numbers only); a second paid field",
+        when="blank",
+    )
+    spam_caller_names: tuple[str, ...] = SECTION(
+        "SPAM_CALLER_NAMES",
+        "",
+        parse_list,
+        "words that make a call likely spam when Lookup's caller name holds one, case aside (e.g. "
+        "`Scam Likely,Telemarketer`; empty: the rule is off; needs `SPAM_LOOKUP_CALLER_NAME`)",
+        when="blank",
+    )
     spam_line_types: tuple[str, ...] = SECTION(
         "SPAM_LINE_TYPES",
         "nonFixedVoip,tollFree",
