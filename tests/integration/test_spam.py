@@ -123,3 +123,19 @@ def test_the_caller_name_from_lookup_is_on_the_call_page_in_the_export_and_gone_
     assert body(api.call("GET", "/v1/calls/CA1"))["spam"] == {"likely": True, "reasons": ["line type nonFixedVoip"]}
     assert "CALLER 0123" not in everything_held()
     assert "Caller name (Lookup)" not in html(admin.get("/dashboard/calls/CA1"))
+
+
+def test_a_late_event_of_an_erased_call_looks_nothing_up(api, lookup):
+    number = texting_line(api, hours=HOURS, when_unanswered="message")
+    event = missed_call(api, number, "CA1", caller=VOIP)
+    pump().drain()
+    # Given the caller erased before the call's completed event reached the scorer (a retry, late)
+    assert api.call("DELETE", "/v1/callers/%2B" + VOIP.lstrip("+")).status_code == 200
+    pump().drain()
+    provider, _ = lookup
+    asked = list(provider.asked)
+    # When the event (with the number it was made with) is scored
+    scorer.on_event(event)
+    # Then no Lookup is made and nothing of the number is kept
+    assert provider.asked == asked
+    assert "CALLER 0123" not in everything_held() and VOIP not in everything_held()

@@ -10,6 +10,7 @@ from chalicelib.core.observability import logger
 from chalicelib.core.validation import is_e164
 from chalicelib.events.model import Event
 from chalicelib.integrations.spam import settings as spam_settings
+from chalicelib.store import calls as store_calls
 from chalicelib.voice import blocklist
 
 
@@ -21,6 +22,11 @@ def on_event(event: Event) -> None:
     caller = str(call.get("caller") or "")
     lookup = None
     if s.spam_lookup and call.get("first_time") and is_e164(caller):  # first-time callers only
+        # An event delivered late (a retry) still carries the number of a call erased since: looking it
+        # up would keep the number's Lookup (its name) again. One consistent read, for these calls only.
+        now = store_calls.get(event.call_sid, consistent=True)
+        if now is None or now.erased_at:
+            return
         lookup = spam.looked_up(
             caller,
             daily_cap=s.spam_lookup_daily_cap,
