@@ -121,9 +121,11 @@ typecheck: venv
 	$(VENV)/bin/mypy
 
 # The three kinds (tests/unit, tests/integration, tests/e2e: pyproject's testpaths) in one run, so
-# xdist balances them over the two workers.
+# xdist balances them over the two workers, a file at a time (--dist loadfile): a file's tests keep
+# their order and share its module fixtures on one worker (the WordPress test follows an owner
+# through one site: set up, visited, uninstalled).
 pytest: venv node chromium wordpress espeak-ng
-	$(PY) -m pytest -n 2 --durations=20
+	$(PY) -m pytest -n 2 --dist loadfile --durations=20
 
 # The unit tests alone: no database, no network, no node or Chromium needed; seconds.
 unit: venv

@@ -153,6 +153,24 @@ def pool(dashboard: dash.Dashboard, site: wp.Site) -> dict[str, Any]:
     return made
 
 
+@pytest.fixture
+def configured(dashboard: dash.Dashboard, site: wp.Site, pool: dict[str, Any]) -> dict[str, Any]:
+    """The plugin set up as the settings page saves it (that page's own test does it through the page): the
+    tests that visit the site need it whichever worker ran the settings test (each has its own site)."""
+    saved = site.option("calltracking_settings")
+    if not saved:
+        saved = {
+            "enabled": True,
+            "site_key": pool["site_key"],
+            "api_url": dashboard.stack.base_url,
+            "track_editors": False,
+            "consent_mode": "always",
+            "consent_category": "marketing",
+        }
+        site.set_option("calltracking_settings", saved)
+    return dict(saved)  # type: ignore[arg-type]
+
+
 def _signed_in(dashboard: dash.Dashboard, site: wp.Site, user: str, password: str) -> BrowserContext:
     """A browser context signed in through wp-login.php."""
     context = br.new_context(dashboard.browser)
@@ -284,9 +302,9 @@ def _swapped(page: Page, number: str) -> None:
 
 
 def test_a_visitor_sees_the_pool_number_and_a_call_is_attributed(
-    dashboard: dash.Dashboard, site: wp.Site, pool: dict, monkeypatch: pytest.MonkeyPatch
+    dashboard: dash.Dashboard, site: wp.Site, pool: dict, monkeypatch: pytest.MonkeyPatch, configured: dict
 ) -> None:
-    assert site.option("calltracking_settings")["site_key"] == pool["site_key"], "the settings test runs first"
+    assert configured["site_key"] == pool["site_key"]
     context, page, leases = _visit(dashboard, site, "?utm_source=wordpress&utm_medium=plugin")
     try:
         tag = page.locator("script[data-site]")
@@ -319,7 +337,7 @@ GRANT = """() => {
 
 
 def test_with_the_consent_api_nothing_is_leased_until_marketing_is_allowed(
-    dashboard: dash.Dashboard, site: wp.Site, pool: dict[str, Any]
+    dashboard: dash.Dashboard, site: wp.Site, pool: dict[str, Any], configured: dict
 ) -> None:
     site.set_option("ct_test_consent_stub", 1)
     context = None
@@ -380,7 +398,7 @@ def test_the_readmes_google_tag_manager_snippet_swaps_the_number(
         context.close()
 
 
-def test_deleting_the_plugin_removes_what_it_stored(site: wp.Site) -> None:
+def test_deleting_the_plugin_removes_what_it_stored(site: wp.Site, configured: dict) -> None:
     # Last in the module: the plugin is gone afterwards
     assert site.option("calltracking_settings")
     assert json.loads(site.php("uninstall"))["active"] == []
