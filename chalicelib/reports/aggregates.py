@@ -3,7 +3,9 @@
 Each finished call adds a small vector (calls, answered, missed, voicemail, first-time,
 talk time, time to answer, leads, sales, revenue, and its caller) to two day buckets:
 ``AGG#last#<source>`` (its own source: last touch) and ``AGG#first#<source>`` (the source
-of the caller's first call: first touch); a tracking number's call adds one to its day under
+of the caller's first call: first touch), and the same to those days' week buckets
+(``AGGW#<model>#<source>``, sk the week's Monday: a report reads whole weeks, ``figures``); a
+tracking number's call adds one to its day under
 ``AGG#numbers`` (the numbers page's calls in the last 30 days). Spam (an outcome of ``spam``, a blocked
 caller, or a call scored likely spam: ``chalicelib/spam.py``) goes to a ``<day>#spam`` bucket that reports
 leave out unless asked.
@@ -23,6 +25,7 @@ in the background (``reports/rebuild.py``, a resumable job; ``rebuild`` here doe
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -44,6 +47,13 @@ if TYPE_CHECKING:
 def day(ms: int) -> str:
     """The report day of a time: the business's local day (``business.timezone()``)."""
     return clock.local_day(ms, business.timezone())
+
+
+def next_week() -> str:
+    """The Monday after today (the business's day): the first week a call counted now can vouch
+    for, since the week under way may hold calls counted by code that added to no week."""
+    monday = datetime.strptime(clock.week_of(day(clock.now_ms())), "%Y-%m-%d")
+    return (monday + timedelta(days=7)).strftime("%Y-%m-%d")
 
 
 # The dimensions a web source's calls are also counted by, and where each one's value comes from
@@ -102,9 +112,12 @@ def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset())
     on = day(int(c.started_at))
     last = attribution.source_key(c.attribution, c.kind)
     first = (c.first_touch or {}).get("source_key") or last
+    week = clock.week_of(on)
     out = {
         keys.aggregate_bucket("last", last, on, spam=spam): vec,
         keys.aggregate_bucket("first", first, on, spam=spam): vec,
+        keys.week_bucket("last", last, week, spam=spam): vec,  # the same adds, to the day's week
+        keys.week_bucket("first", first, week, spam=spam): vec,
     }
     if not spam:  # the overview's "Today" by hour (spam is left out of it, as of the day's chart)
         hour = clock.local_hour(int(c.started_at), business.timezone())
@@ -139,11 +152,13 @@ def _text_contribution(c: CallRecord) -> dict[str, dict[str, Any]]:
     on = day(int(c.started_at))
     source = attribution.source_key(c.attribution, c.kind)
     vec: dict[str, Any] = {"texts": 1}
-    last, first = (
-        keys.aggregate_bucket("last", source, on, spam=False),
-        keys.aggregate_bucket("first", source, on, spam=False),
-    )
-    return {last: vec, first: vec}
+    week = clock.week_of(on)
+    return {
+        keys.aggregate_bucket("last", source, on, spam=False): vec,
+        keys.aggregate_bucket("first", source, on, spam=False): vec,
+        keys.week_bucket("last", source, week, spam=False): vec,
+        keys.week_bucket("first", source, week, spam=False): vec,
+    }
 
 
 def _caller_entry(c: CallRecord) -> str | None:
@@ -203,21 +218,27 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
     moves from the buckets it was counted in to the right ones, one transaction each, so it
     is safe while calls come in. Returns how many calls were looked at."""
     business.clear_cache()  # the zone as saved now, not as this process last read it
-    n = 0
+    n, whole = 0, True
     for call in store_calls.scan_all():
         if not sync(call):
             logger.warning("a call could not be moved; run the rebuild again", call_sid=call.call_sid)
+            whole = False
         n += 1
         if progress and n % 500 == 0:
             progress(n)
+    if whole and n:  # every call is in its week now (also those counted before weeks were)
+        stored.mark_weeks_whole(WEEKS_ALWAYS)
     return n
+
+
+WEEKS_ALWAYS = "0000-01-03"  # a Monday before any call: every week's buckets are whole
 
 
 def _counted_as_other(agg: dict[str, Any]) -> frozenset[tuple[str, str]]:
     """The (model, dimension) pairs a call already counts as other: they stay so (no second try). Pure."""
     out = set()
     for bucket in agg:
-        if not keys.is_source_bucket(bucket) and bucket.endswith("#" + OTHER):
+        if not keys.is_sealable_bucket(bucket) and bucket.endswith("#" + OTHER):
             _, model, dim, _ = keys.split_bucket(bucket).pk.split("#", 3)
             out.add((model, dim))
     return frozenset(out)
@@ -227,7 +248,7 @@ def _registrations(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[tuple
     """The dimension values ``new`` adds that ``old`` did not count (each must find room in its day). Pure."""
     out = []
     for bucket in sorted(set(new) - set(old)):
-        if keys.is_source_bucket(bucket) or keys.is_number_bucket(bucket) or keys.is_hour_bucket(bucket):
+        if keys.is_sealable_bucket(bucket) or keys.is_number_bucket(bucket) or keys.is_hour_bucket(bucket):
             continue
         if keys.is_menu_bucket(bucket):
             continue
@@ -260,7 +281,10 @@ def _apply(
     deltas = {b: stored.Delta(add[b], frozenset(callers[b][0]), frozenset(callers[b][1])) for b in add}
     sources = {keys.bucket_source(b) for b in new if keys.is_source_bucket(b)}
     regs = _registrations(old, new)
-    done = stored.apply_contribution(call_sid, new, version, deltas, sources, tuple(r for _, r in regs))
+    weeks_from = next_week()  # a first call (or the first since weeks were added): whole weeks start next week
+    done = stored.apply_contribution(
+        call_sid, new, version, deltas, sources, tuple(r for _, r in regs), weeks_from=weeks_from
+    )
     if isinstance(done, frozenset):
         return frozenset(regs[i][0] for i in done)
     return done

@@ -120,14 +120,62 @@ def buckets(
     return out
 
 
+def read(wanted: Iterable[keys.Key], *, ctx: RequestContext = SYSTEM) -> dict[keys.Key, Bucket]:
+    """Day or week buckets by their keys (those that exist): one BatchGetItem per 100 keys.
+
+    Reports read this way, never by Query: what a read costs is the items named, so a report's
+    requests and the items it reads follow its range and sources, not the calls in them; and a
+    Query (on moto: a walk of the whole table) would follow the size of the counters table."""
+    out: dict[keys.Key, Bucket] = {}
+    fields = ["pk", "sk", *NUMBERS, *CALLER_FIELDS]
+    for item in CounterModel.batch_get(sorted(set(wanted)), attributes_to_get=fields):
+        day, _, tag = item.sk.partition("#")
+        numbers = {key: Decimal(str(getattr(item, key) or 0)) for key in NUMBERS}
+        who = caller_keys(item.packed, item.callers or (), item.callers_del or ())
+        out[keys.Key(item.pk, item.sk)] = Bucket(day, tag == "spam", numbers, who)
+    return out
+
+
+def report_sources(*, ctx: RequestContext = SYSTEM) -> tuple[list[str], str | None]:
+    """Every source that has calls or spend, sorted, and the first week whose week buckets are whole
+    (``None``: none yet; one read)."""
+    try:
+        item = CounterModel.get(*keys.REPORT_SOURCES)
+    except CounterModel.DoesNotExist:
+        return [], None
+    return sorted(item.keys or set()), item.weeks_from
+
+
+def mark_weeks_whole(monday: str, *, ctx: RequestContext = SYSTEM) -> None:
+    """Say that every week from ``monday`` on holds all of its calls (a rebuild or migration added
+    every call to its week): reports read those weeks whole."""
+    CounterModel(*keys.REPORT_SOURCES).update(actions=[CounterModel.weeks_from.set(monday)])
+
+
+def spend_days(wanted: Iterable[tuple[str, str]], *, ctx: RequestContext = SYSTEM) -> dict[tuple[str, str], Decimal]:
+    """(source, day) -> the amount spent, for the pairs that have any: one BatchGetItem per 100 pairs."""
+    out: dict[tuple[str, str], Decimal] = {}
+    pairs = sorted({(keys.spend(source), day) for source, day in wanted})
+    for item in CounterModel.batch_get(pairs, attributes_to_get=["pk", "sk", "total"]):
+        out[(item.pk.split("#", 1)[1], item.sk)] = Decimal(str(item.total or 0))
+    return out
+
+
 def unsealed(
-    model: str, source: str, start: str, end: str, after: dict[str, Any] | None = None, *, limit: int = 25
+    model: str,
+    source: str,
+    start: str,
+    end: str,
+    after: dict[str, Any] | None = None,
+    *,
+    limit: int = 25,
+    weeks: bool = False,
 ) -> tuple[list[keys.Key], dict[str, Any] | None]:
-    """A page of one source's day buckets from ``start`` to ``end`` (days) with entries to fold in
-    (one Query of their keys and live sets, never their packed values), and where the next page
-    starts (``None``: the last one)."""
+    """A page of one source's day buckets (``weeks``: week buckets, by their Monday) from ``start``
+    to ``end`` with entries to fold in (one Query of their keys and live sets, never their packed
+    values), and where the next page starts (``None``: the last one)."""
     found = CounterModel.query(
-        keys.aggregate(model, source),
+        keys.aggregate_weeks(model, source) if weeks else keys.aggregate(model, source),
         CounterModel.sk.between(start, end + "~"),
         attributes_to_get=["pk", "sk", "callers", "callers_del"],
         last_evaluated_key=after or None,
@@ -346,6 +394,7 @@ def apply_contribution(
     sources: set[str],
     registrations: tuple[Registration, ...] = (),
     *,
+    weeks_from: str | None = None,
     ctx: RequestContext = SYSTEM,
 ) -> bool | frozenset[int]:
     """Record a call's new contribution on the call and add the deltas to its buckets, in one
@@ -365,7 +414,7 @@ def apply_contribution(
             for bucket, d in deltas.items():
                 actions: list[Any] = [getattr(CounterModel, k).add(dynamo_number(x)) for k, x in d.add.items() if x]
                 both = d.callers_add & d.callers_del
-                sealable = keys.is_source_bucket(bucket)  # a day bucket: an entry is live or taken out, not both
+                sealable = keys.is_sealable_bucket(bucket)  # a day or week: an entry is live or taken out, not both
                 if d.callers_add - both:
                     actions.append(CounterModel.callers.add(set(d.callers_add - both)))
                     if sealable:
@@ -385,7 +434,10 @@ def apply_contribution(
                 )
                 tx.update(CounterModel(*reg.key), actions=[CounterModel.keys.add({reg.value})], condition=room)
             if sources:
-                tx.update(CounterModel(*keys.REPORT_SOURCES), actions=[CounterModel.keys.add(sources)])
+                actions = [CounterModel.keys.add(sources)]
+                if weeks_from:  # kept once set: weeks from then on have had every call added
+                    actions.append(CounterModel.weeks_from.set(CounterModel.weeks_from | weeks_from))
+                tx.update(CounterModel(*keys.REPORT_SOURCES), actions=actions)
     except TransactWriteError as exc:
         if transaction_cancelled(exc):
             failed = failed_conditions(exc)
