@@ -60,6 +60,10 @@ def next_week() -> str:
 # (the visit's source for last touch; the first call's touch for first touch).
 DIMENSIONS = {"campaign": "utm_campaign", "keyword": "utm_term", "ad": "utm_content", "landing_page": "landing_page"}
 DIMENSION_CAP = 50  # distinct values per dimension, source and day; more go to OTHER (README)
+# Calls a week bucket takes (per source, model, and spam or not). Its live caller entries (about 34
+# bytes each until the next seal) and packed records (12 bytes) then stay well inside DynamoDB's
+# 400 KB item, even with every call on one day; past it the week overflows and reports read its days.
+WEEK_CAP = 8_000
 NOT_SET = "(not set)"
 OTHER = "(other)"
 MAX_VALUE = 100
@@ -180,17 +184,18 @@ def sync(c: CallRecord, *, attempts: int = 3) -> bool:
     """Bring the aggregates in line with the call (a no-op when nothing changed); False if a
     concurrent writer kept winning, so the caller tries again later."""
     other = _counted_as_other(c.agg or {})
-    for _ in range(attempts + len(DIMENSIONS) * 2):
-        new = contribution(c, other)
+    full: frozenset[str] = frozenset()  # week buckets past WEEK_CAP: the call stays out of them
+    for _ in range(attempts + len(DIMENSIONS) * 2 + 2):
+        new = {b: vec for b, vec in contribution(c, other).items() if b not in full}
         old: dict[str, dict[str, Any]] = dict(c.agg or {})
-        if new == old:
+        if new == old and not full:
             return True
         version = int(c.agg_version or 0)
-        done = _apply(c.call_sid, old, new, version)
+        done = _apply(c.call_sid, old, new, version, full)
         if done is True:
             return True
-        if done is not False:  # some days were full: those values count as "other"
-            other = other | done
+        if done is not False:  # some days were full: those values count as "other"; full weeks: left out
+            other, full = other | done[0], full | done[1]
             continue
         attempts -= 1
         if attempts <= 0:
@@ -263,10 +268,15 @@ def _registrations(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[tuple
 
 
 def _apply(
-    call_sid: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], version: int
-) -> bool | frozenset[tuple[str, str]]:
-    """Move the call's contribution from ``old`` to ``new``; ``False`` if another writer moved it
-    first; the (model, dimension) pairs whose day was full, if any was (count those as other)."""
+    call_sid: str,
+    old: dict[str, dict[str, Any]],
+    new: dict[str, dict[str, Any]],
+    version: int,
+    full: frozenset[str] = frozenset(),
+) -> bool | tuple[frozenset[tuple[str, str]], frozenset[str]]:
+    """Move the call's contribution from ``old`` to ``new`` (marking the ``full`` weeks overflowing);
+    ``False`` if another writer moved it first; else what was refused: the (model, dimension) pairs
+    whose day was full (count those as other) and the week buckets past ``WEEK_CAP`` (leave out)."""
     add: dict[str, dict[str, Decimal]] = {}
     callers: dict[str, tuple[set[str], set[str]]] = {}
     for sign, side in ((-1, old), (1, new)):
@@ -283,8 +293,16 @@ def _apply(
     regs = _registrations(old, new)
     weeks_from = next_week()  # a first call (or the first since weeks were added): whole weeks start next week
     done = stored.apply_contribution(
-        call_sid, new, version, deltas, sources, tuple(r for _, r in regs), weeks_from=weeks_from
+        call_sid,
+        new,
+        version,
+        deltas,
+        sources,
+        tuple(r for _, r in regs),
+        weeks_from=weeks_from,
+        week_cap=WEEK_CAP,
+        overflowing=full,
     )
-    if isinstance(done, frozenset):
-        return frozenset(regs[i][0] for i in done)
+    if isinstance(done, stored.Refused):
+        return frozenset(regs[i][0] for i in done.registrations), done.weeks
     return done

@@ -94,8 +94,19 @@ def _buckets_by_source(
                 wanted[keys.split_bucket(keys.week_bucket(model, source, monday, spam=flag))] = source
             for d in days:
                 wanted[keys.split_bucket(keys.aggregate_bucket(model, source, d, spam=flag))] = source
+    got = stored.read(wanted)
+    over = {(wanted[k], b.day) for k, b in got.items() if b.overflow}
+    if over:  # weeks past their cap (``aggregates.WEEK_CAP``) lack calls: their days instead, one more batch
+        got = {k: b for k, b in got.items() if not (k.pk.startswith(keys.WEEKS) and (wanted[k], b.day) in over)}
+        more: dict[Any, str] = {}
+        for source, monday in sorted(over):
+            for flag in (False, True):
+                for d in _days(monday, _shift(monday, 6)):
+                    more[keys.split_bucket(keys.aggregate_bucket(model, source, d, spam=flag))] = source
+        wanted.update(more)
+        got.update(stored.read(more))
     out: dict[str, dict[str, dict[str, Any]]] = {source: {} for source in sources}
-    for key, bucket in sorted(stored.read(wanted).items()):
+    for key, bucket in sorted(got.items()):
         acc = out[wanted[key]].setdefault(bucket.day, _empty())
         if bucket.spam:  # counted apart (``spam``) whether or not the figures include it
             acc["spam"] += bucket.numbers["calls"]

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.expressions.condition import size
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import callerkeys
@@ -55,6 +55,7 @@ class Bucket:
     spam: bool  # the bucket of calls marked spam that day
     numbers: dict[str, Decimal]
     callers: frozenset[bytes]  # the day's distinct callers as 8-byte keys (empty unless asked for)
+    overflow: bool = False  # a week bucket past its cap: it lacks calls, read its days instead
 
 
 RECORD = 12  # bytes of a packed caller entry: CALLER bytes of the keyed caller hash, then 4 of the call
@@ -127,12 +128,12 @@ def read(wanted: Iterable[keys.Key], *, ctx: RequestContext = SYSTEM) -> dict[ke
     requests and the items it reads follow its range and sources, not the calls in them; and a
     Query (on moto: a walk of the whole table) would follow the size of the counters table."""
     out: dict[keys.Key, Bucket] = {}
-    fields = ["pk", "sk", *NUMBERS, *CALLER_FIELDS]
+    fields = ["pk", "sk", "overflow", *NUMBERS, *CALLER_FIELDS]
     for item in CounterModel.batch_get(sorted(set(wanted)), attributes_to_get=fields):
         day, _, tag = item.sk.partition("#")
         numbers = {key: Decimal(str(getattr(item, key) or 0)) for key in NUMBERS}
         who = caller_keys(item.packed, item.callers or (), item.callers_del or ())
-        out[keys.Key(item.pk, item.sk)] = Bucket(day, tag == "spam", numbers, who)
+        out[keys.Key(item.pk, item.sk)] = Bucket(day, tag == "spam", numbers, who, bool(item.overflow))
     return out
 
 
@@ -386,6 +387,15 @@ class Registration:
 REFUSED = "refused"
 
 
+@dataclass(frozen=True)
+class Refused:
+    """What a contribution's transaction refused: registrations (their indexes: a full day of
+    values) and week buckets (past their cap: leave them out and mark them overflowing)."""
+
+    registrations: frozenset[int]
+    weeks: frozenset[str]
+
+
 def apply_contribution(
     call_sid: str,
     contribution: dict[str, dict[str, Any]],
@@ -395,15 +405,22 @@ def apply_contribution(
     registrations: tuple[Registration, ...] = (),
     *,
     weeks_from: str | None = None,
+    week_cap: int = 0,
+    overflowing: frozenset[str] = frozenset(),
     ctx: RequestContext = SYSTEM,
-) -> bool | frozenset[int]:
+) -> bool | Refused:
     """Record a call's new contribution on the call and add the deltas to its buckets, in one
     transaction conditional on the call's contribution version; ``False`` if another writer
     moved the call first (read it again and retry). Each registration adds its value to its
     day's set unless the set is full (``cap`` values, this one not among them): the indexes of
-    the registrations refused that way come back instead (write those values as "other")."""
+    the registrations refused that way come back instead (write those values as "other").
+
+    A week bucket gaining calls is conditional on holding fewer than ``week_cap`` calls and not
+    overflowing; refused, it comes back (``Refused.weeks``) and the call is applied again without
+    it and with the week marked overflowing (``overflowing``), in the same transaction."""
     condition = CallModel.agg_version == version if version else CallModel.agg_version.does_not_exist()
     positions: list[int] = []
+    week_at: dict[int, str] = {}  # transaction position -> a week bucket whose update has a cap
     try:
         with TransactWrite(connection=connections.transactions()) as tx:
             tx.update(
@@ -423,9 +440,19 @@ def apply_contribution(
                     actions.append(CounterModel.callers.delete(set(d.callers_del - both)))
                     if sealable:
                         actions.append(CounterModel.callers_del.add(set(d.callers_del - both)))
+                capped: Condition | None = None
+                if keys.is_week_bucket(bucket) and bucket in overflowing:
+                    actions.append(CounterModel.overflow.set(1))
+                elif keys.is_week_bucket(bucket) and week_cap and (d.add.get("calls", 0) > 0 or d.callers_add - both):
+                    below = CounterModel.calls.does_not_exist() | (CounterModel.calls < week_cap)
+                    capped = CounterModel.overflow.does_not_exist() & below
+                    week_at[1 + len(positions)] = bucket
                 if actions:
-                    tx.update(CounterModel(*keys.split_bucket(bucket)), actions=actions)
+                    tx.update(CounterModel(*keys.split_bucket(bucket)), actions=actions, condition=capped)
                     positions.append(-1)
+            for bucket in sorted(overflowing - set(deltas)):
+                tx.update(CounterModel(*keys.split_bucket(bucket)), actions=[CounterModel.overflow.set(1)])
+                positions.append(-1)
             for reg in registrations:
                 room = (
                     CounterModel.keys.does_not_exist()
@@ -443,8 +470,9 @@ def apply_contribution(
             failed = failed_conditions(exc)
             first_reg = 1 + len(positions)
             refused = frozenset(i - first_reg for i in failed if first_reg <= i < first_reg + len(registrations))
-            if refused and 0 not in failed:
-                return refused
+            weeks = frozenset(week_at[i] for i in failed if i in week_at)
+            if (refused or weeks) and 0 not in failed:
+                return Refused(refused, weeks)
             return False
         raise
     return True

@@ -119,13 +119,7 @@ def test_weeks_take_the_days_adds_are_read_whole_resealed_on_erasure_and_rebuilt
     before = [report(api, **RANGE, model=m) for m in ("last_touch", "first_touch")]
 
     # Given calls as code before weeks left them: no week in their contributions, no week items
-    for call in CallModel.scan():
-        agg = {b: v for b, v in (call.agg or {}).items() if not keys.is_week_bucket(b)}
-        call.update(actions=[CallModel.agg.set(agg)])
-    for item in CounterModel.scan():
-        if item.pk.startswith(keys.WEEKS):
-            item.delete()
-    CounterModel(*keys.REPORT_SOURCES).update(actions=[CounterModel.weeks_from.remove()])
+    forget_weeks()
     # Then reports read day by day and still answer the same
     assert [report(api, **RANGE, model=m) for m in ("last_touch", "first_touch")] == before
     # When the reports are rebuilt, every call joins its week and every week is read whole
@@ -134,3 +128,22 @@ def test_weeks_take_the_days_adds_are_read_whole_resealed_on_erasure_and_rebuilt
     week, days = week_and_days("last", google)
     assert week.numbers["calls"] == 4 == sum(d.numbers["calls"] for d in days)
     assert [report(api, **RANGE, model=m) for m in ("last_touch", "first_touch")] == before
+
+    # And past a week's cap the week takes no more calls, says it overflows, and reports read its days
+    forget_weeks()
+    monkeypatch.setattr(aggregates, "WEEK_CAP", 2)
+    assert aggregates.rebuild() == 6
+    capped = CounterModel.get(*keys.split_bucket(keys.week_bucket("last", google, WEEK, spam=False)))
+    assert (capped.overflow, capped.calls) == (1, 2)
+    assert [report(api, **RANGE, model=m) for m in ("last_touch", "first_touch")] == before
+
+
+def forget_weeks() -> None:
+    """The calls and items as code before weeks left them."""
+    for call in CallModel.scan():
+        agg = {b: v for b, v in (call.agg or {}).items() if not keys.is_week_bucket(b)}
+        call.update(actions=[CallModel.agg.set(agg)])
+    for item in CounterModel.scan():
+        if item.pk.startswith(keys.WEEKS):
+            item.delete()
+    CounterModel(*keys.REPORT_SOURCES).update(actions=[CounterModel.weeks_from.remove()])
