@@ -92,6 +92,7 @@ def _measure(size: int) -> dict[str, Any]:
     clock.set_source(None)
     out["seal_seconds"] = round(seal_seconds, 1)
     out["buckets_sealed"] = int(state.get("sealed") or 0)
+    out["weeks_sealed"] = int(state.get("weeks_sealed") or 0)
     # Fields added since (e.g. the texts' count) are not the base's to answer: compared are the base's own.
     unsealed, after = _as_base(unsealed, before), _as_base(after, before)
     out["figures_equal_base_before_seal"] = unsealed == before
