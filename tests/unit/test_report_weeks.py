@@ -52,3 +52,19 @@ def test_weeks_before_the_first_whole_one_are_read_as_days() -> None:
 def _days(first: str, n: int) -> list[str]:
     start = date.fromisoformat("2026-" + first)
     return [(start + timedelta(days=i)).isoformat()[5:] for i in range(n)]
+
+
+def test_a_weeks_packed_callers_are_its_days_callers_and_entries_come_off_alike() -> None:
+    from chalicelib.store import aggregates as stored
+
+    days = [[f"k1.{c:020x}:{d}{c:09d}" for c in range(d, d + 40, 3)] for d in range(7)]  # callers repeat
+    week = [e for day in days for e in day]
+    packed = stored.pack(stored.record(e) for e in week)
+    assert len(packed) == stored.RECORD * len(set(week))
+    union = frozenset().union(*(stored.caller_keys(stored.pack(stored.record(e) for e in day)) for day in days))
+    assert stored.caller_keys(packed) == union  # a caller on several days of the week counts once
+    # An entry taken out after the seal leaves the week as it leaves its day; one added joins both
+    gone, late = days[2][0], "k1.ffff:late000001"
+    assert stored.fold(packed, [late], [gone]) == stored.unpack(packed) - {stored.record(gone)} | {stored.record(late)}
+    left = stored.caller_keys(packed, [late], [gone])
+    assert stored.record(gone)[: stored.CALLER] not in left and stored.record(late)[: stored.CALLER] in left
