@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,18 @@ END = "<!-- results:end -->"
 
 def main(argv: list[str]) -> None:
     names = argv or ALL
+    took: dict[str, float] = {}
     for name in names:
         module = importlib.import_module(f"bench.{name}")
         print(f"== {name}", flush=True)
+        started = time.monotonic()
         result = module.run()
-        path = common.write(name, result)
+        took[name] = round(time.monotonic() - started, 1)
+        path = common.write(name, {**result, "wall_seconds": took[name]})
         print(json.dumps(result, indent=2))
         print(f"-> {path.relative_to(common.ROOT)}")
     _refresh_readme()
+    print("wall seconds per module: " + ", ".join(f"{name} {seconds}" for name, seconds in took.items()))
 
 
 def _refresh_readme() -> None:
