@@ -371,13 +371,15 @@ def _calling(sid: str | None) -> str | None:
 
 
 def _calling_row(sid: str, biz: business.Business) -> dict[str, Any] | None:
-    """Who is being called back, and whose phone rings first (one read), for the list's notice."""
+    """Who is being called back, and whose phone rings first (the call-back's own record: two
+    reads), for the list's notice."""
     c = calls_store.get(sid)
     if c is None:
         return None
+    made = calls_store.get(c.callback_sid) if c.callback_sid else None
     return {
         "caller_display": business.phone(c.caller, biz.country),
-        "phone_display": business.phone(c.forwarded_to, biz.country),
+        "phone_display": business.phone(made.forwarded_to if made else None, biz.country),
     }
 
 
