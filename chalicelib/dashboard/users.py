@@ -139,11 +139,12 @@ def phone_of(email: str) -> str | None:
 def set_phone(email: str, phone: Any, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
     """The user's own phone, checked by ``validation.e164`` (400 naming ``'phone'``); empty or
     ``None`` erases it. A call-back from the dashboard rings this phone first."""
+    address = normalise_email(email)
     value = None if phone is None or (isinstance(phone, str) and not phone.strip()) else e164(phone, "phone")
-    user = accounts.set_phone(email, value)
+    user = accounts.set_phone(address, value)
     if user is None:
-        raise NotFound(f"there is no user {email}")
-    log_change(ctx, "users.phone", email=email, erased=value is None)
+        raise NotFound(f"there is no user {address}")
+    log_change(ctx, "users.phone", email=address, erased=value is None)
     return _public(user)
 
 

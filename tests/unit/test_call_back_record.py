@@ -32,7 +32,9 @@ ORIGINAL = CallRecord(
 
 def test_a_call_back_is_no_call_in_any_figure_and_makes_no_event() -> None:
     values = callback_dial.outbound_record(ORIGINAL, "+12025550177", NOW)
-    made = CallRecord(SID, medium=calls.OUTBOUND, **{**values, "status": "completed", "status_rank": 4, "answered": True})
+    made = CallRecord(
+        SID, medium=calls.OUTBOUND, **{**values, "status": "completed", "status_rank": 4, "answered": True}
+    )
     # Then it names the call it called back, the caller, the tracking number and the user's phone rung first
     assert (made.callback_of, made.caller, made.called, made.forwarded_to) == (
         ORIGINAL.call_sid,
