@@ -63,7 +63,7 @@ def test_an_admin_calls_a_missed_caller_back_from_their_own_phone(api):
     assert admin.post("/dashboard/calls/CA77/call-back", {}).status_code == 403
     assert phone.calls == []
     # When the admin presses the button
-    assert f"Your phone ((202) 555-0177) rings first" in html(admin.get("/dashboard/calls/CA77"))
+    assert "Your phone ((202) 555-0177) rings first" in html(admin.get("/dashboard/calls/CA77"))
     r = admin.post("/dashboard/calls/CA77/call-back", {"csrf": admin.csrf})
     assert r.status_code == 303
     # Then their own phone rings, showing the tracking number, with the call-back's own status route
