@@ -348,6 +348,9 @@ def overview(query: dict[str, str]) -> dict[str, Any]:
     if rng.days == 1:  # "Today" (or any one day) by hour: one more query, whatever the calls
         out["chart"] = hourly_chart(out["chart"], stored.hours(MODELS[model], rng.end))
     waiting = callbacks.call_back_list()  # one Query: the list is kept by its subscriber
+    # The menu report (GET /v1/reports/menu) for lines with a menu: one Query (the lines' names too
+    # when there is a row)
+    menu = figures.menu_rows(stored.menu_option_calls(rng.start, rng.end))
     return {
         **out,
         "range": rng,
@@ -358,6 +361,7 @@ def overview(query: dict[str, str]) -> dict[str, Any]:
         "columns": COLUMNS,
         "call_back": [call_back_row(w, biz) for w in waiting],
         "calling": _calling_row(calling, biz) if calling else None,
+        "menu": menu,
     }
 
 

@@ -383,9 +383,14 @@ def test_a_recorded_greeting_and_a_menu_ring_group_on_the_call_flow_form(
     page.goto(dashboard.url(f"/dashboard/channels/{made['id']}"))
     page.fill("#h-menu_prompt", "For sales press 1. For service press 2.")
     page.fill("#h-menu_1_label", "Sales")
+    expect(page.locator("#h-menu_1_ring")).to_be_visible()
     page.fill("#h-menu_1_to", "voicemail")
     page.fill("#h-menu_2_label", "Service")
     page.fill("#h-menu_2_to", "(202) 555-0177, (202) 555-0188")
+    # Then how a group rings is asked only of the option that rings phones, not of voicemail's
+    expect(page.locator("#h-menu_1_ring")).to_be_hidden()
+    expect(page.locator("#h-menu_1_ring_each")).to_be_hidden()
+    expect(page.locator("#h-menu_2_ring")).to_be_visible()
     page.fill("#h-menu_2_ring_each", "15, 30")
     page.fill("#h-voicemail_prompt", "Typed and kept")
     # When the file chosen is no recording, it is refused beside its field, the rest kept as typed
@@ -397,6 +402,7 @@ def test_a_recorded_greeting_and_a_menu_ring_group_on_the_call_flow_form(
     expect(page.locator("#h-greeting_file-error")).to_contain_text("is not an MP3 or WAV recording")
     expect(page.locator("#h-voicemail_prompt")).to_have_value("Typed and kept")
     expect(page.locator("#h-menu_2_to")).to_have_value("(202) 555-0177, (202) 555-0188")
+    expect(page.locator("#h-menu_1_ring")).to_be_hidden()  # as the page comes back: voicemail's option
     _check(page, "setup-greeting-refused")
     # When a WAV is chosen, it is saved with the menu's ring group, and the preview says both
     good = tmp_path / "hello.wav"
