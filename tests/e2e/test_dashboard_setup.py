@@ -214,12 +214,47 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
         base, channel_number, "+14155550188", answer="no", token=stack_mod.AUTH_TOKEN, api_key=stack_mod.API_KEY
     )
     assert missed["call"]["result"] == "voicemail"
-    # Then the call's page offers to call them back, and the button rings the business's phone
+    # Then the call's page offers to call them back from the owner's own phone, which they have not given yet
     page.goto(dashboard.url(f"/dashboard/calls/{missed['call_sid']}"))
+    expect(page.locator("#call-back .no-own-phone")).to_contain_text("your account has none")
+    _check(page, "call-back-no-phone")
+    page.click("text=Add your phone on your account page")
+    # When they type a phone that is none on the Account page, the error is beside it, as typed
+    page.fill("#phone", "555-01")
+    page.click("text=Save phone")
+    expect(page.locator("#phone-error")).to_contain_text("'phone'")
+    expect(page.locator("#phone")).to_have_value("555-01")
+    _check(page, "account-phone-refused")
+    page.fill("#phone", "(202) 555-0177")
+    page.click("text=Save phone")
+    expect(page.locator(".notice-ok")).to_contain_text("Your phone is saved")
+    expect(page.locator("#phone")).to_have_value("+12025550177")
+    _check(page, "account-phone")
+    # Then the button rings their own phone first, showing the tracking number
+    page.goto(dashboard.url(f"/dashboard/calls/{missed['call_sid']}"))
+    expect(page.locator("#call-back")).to_contain_text("Your phone ((202) 555-0177) rings first")
     _check(page, "call-back")
     page.click("text=Call +14155550188 back")
-    expect(page.locator("#call-back .notice-ok")).to_contain_text("answer it and you are connected")
+    expect(page.locator("#call-back .notice-ok")).to_contain_text("Calling your phone ((202) 555-0177) now")
     expect(page.locator("#call-back")).to_contain_text("Called back")
+    # ... stored as an outbound call of its own (what Twilio was asked: To the owner's phone, From the
+    # tracking number), shown on the original call's page, linking back, and in the log only when asked for
+    status, found = dashboard.stack.request("GET", "/v1/calls?medium=outbound")
+    assert status == 200, found
+    [made] = found["calls"]
+    assert (made["forwarded_to"], made["called"], made["caller"]) == ("+12025550177", channel_number, "+14155550188")
+    assert made["callback_of"] == missed["call_sid"] and made["result"] == "outbound"
+    expect(page.locator("#call-backs")).to_contain_text("rang (202) 555-0177 first")
+    _check(page, "call-back-done")
+    page.locator("#call-backs a").first.click()
+    expect(page.locator("h1")).to_contain_text("Call back to")
+    expect(page.locator(".callback-of a")).to_have_attribute("href", re.compile(missed["call_sid"]))
+    _check(page, "call-back-outbound")
+    page.goto(dashboard.url("/dashboard/calls"))
+    expect(page.locator(f'a[href*="{made["sid"]}"]')).to_have_count(0)
+    page.goto(dashboard.url("/dashboard/calls?result=outbound"))
+    expect(page.locator("table.calls tbody tr")).to_have_count(1)
+    _check(page, "calls-outbound")
 
     # When a pool number is released, the confirmation says what happens to calls to it first
     page.goto(dashboard.url("/dashboard/numbers?q=website"))
@@ -366,8 +401,13 @@ def test_the_call_simulator_plays_each_flow_and_the_pages_show_it(dashboard: das
         lambda: page.reload() or page.locator(".call-back-list li").count(),
     )
     _check(page, "overview-call-back-list")
+    # (the admin's own phone first: a call back rings it)
+    page.goto(dashboard.url("/dashboard/account"))
+    page.fill("#phone", "+12025550177")
+    page.click("text=Save phone")
+    page.goto(dashboard.url("/dashboard"))
     page.locator(".call-back-list li").first.locator("text=Call back now").click()
-    expect(page.locator(".call-back .notice-ok")).to_contain_text("answer it and you are connected")
+    expect(page.locator(".call-back .notice-ok")).to_contain_text("Calling your phone ((202) 555-0177) now")
 
 
 def test_a_recorded_greeting_and_a_menu_ring_group_on_the_call_flow_form(
