@@ -105,6 +105,24 @@ def test_lines_come_back_as_frozen_records(api: Any) -> None:
     assert lines.find_number("+12025550999") is None and lines.find_pool("pl_none") is None
     assert lines.pool_by_site_key("sk_" + "x" * 24) is None
 
+    # A deleted line's own counters (round-robin turn, screening streak) go with it: a channel's, and a
+    # pool's under both of its kinds (its overflow number's calls count as "overflow")
+    from chalicelib.store import keys
+    from chalicelib.store.models import CounterModel
+
+    def held(kind: str, target: str) -> list[str]:
+        return sorted(i.sk for i in CounterModel.query(keys.line_counter(kind, target)))
+
+    api.call("DELETE", f"/v1/numbers/{number}")
+    api.call("DELETE", f"/v1/numbers/{pool_number}")
+    for kind, target in (("channel", ch["id"]), ("pool", pool["id"]), ("overflow", pool["id"])):
+        lines.next_turn(kind, target)
+        lines.screen_streak(kind, target, refused=True, entry="CA1:0")
+        assert held(kind, target) == ["screen_streak", "turn"]
+    assert api.call("DELETE", f"/v1/channels/{ch['id']}").status_code == 204
+    assert api.call("DELETE", f"/v1/pools/{pool['id']}").status_code == 204
+    assert held("channel", ch["id"]) == held("pool", pool["id"]) == held("overflow", pool["id"]) == []
+
 
 def test_a_lease_reads_back_as_a_session_and_a_lease_start(api: Any, fake_clock: Any) -> None:
     from chalicelib.store import leases
@@ -122,25 +140,3 @@ def test_a_lease_reads_back_as_a_session_and_a_lease_start(api: Any, fake_clock:
     # ... and the lease start names the session, with the source copied onto it
     assert [(s.session_id, s.source and s.source["utm_source"]) for s in starts] == [(got["session_id"], "google")]
     assert leases.get_session("s_" + "n" * 20) is None
-
-
-def test_a_lines_turn_and_screening_streak_go_with_it(api: Any) -> None:
-    from chalicelib.store import keys, lines
-    from chalicelib.store.models import CounterModel
-
-    def held(kind: str, target: str) -> list[str]:
-        return sorted(i.sk for i in CounterModel.query(keys.line_counter(kind, target)))
-
-    # Given a channel and a pool whose calls were rung in turn and screened (the pool's overflow number too)
-    ch = body(api.call("POST", "/v1/channels", {"name": "Radio", "forward_to": "+12025550144"}))["id"]
-    pool = {"name": "Site", "allowed_origins": ["https://shop.example"], "original_number": "+12025550123"}
-    pl = body(api.call("POST", "/v1/pools", {**pool, "forward_to": "+12025550144"}))["id"]
-    for kind, target in (("channel", ch), ("pool", pl), ("overflow", pl)):
-        lines.next_turn(kind, target)
-        lines.screen_streak(kind, target, refused=True, entry="CA1:0")
-        assert held(kind, target) == ["screen_streak", "turn"]
-    # When both are deleted
-    assert api.call("DELETE", f"/v1/channels/{ch}").status_code == 204
-    assert api.call("DELETE", f"/v1/pools/{pl}").status_code == 204
-    # Then their counters went with them
-    assert held("channel", ch) == held("pool", pl) == held("overflow", pl) == []
