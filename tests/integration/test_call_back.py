@@ -110,6 +110,7 @@ def test_an_admin_calls_a_missed_caller_back_from_their_own_phone(api):
     page = html(admin.get("/dashboard/calls/CA77"))
     assert "Called back from here" in page and f"/dashboard/calls/{made['sid']}" in page
     own = html(admin.get(f"/dashboard/calls/{made['sid']}"))
+    assert "Why they called" not in own and "Save outcome" not in own and "Sent to ad platforms" not in own
     assert "Call back to" in own and re.search(r'href="[^"]*/dashboard/calls/CA77"', own), re.findall(r"<h1>.*", own)
     # ... and the caller index holds it, so access, erasure and retention reach it with the caller's calls
     from chalicelib.store import calls as store_calls
