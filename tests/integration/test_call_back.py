@@ -138,6 +138,14 @@ def test_an_admin_calls_a_missed_caller_back_from_their_own_phone(api):
     assert "Calling your phone ((202) 555-0177) now" in after and "CA79/call-back" not in after
     assert admin.get("/dashboard?calling=nope").status_code == 400
 
+    # The caller's data (access) holds the call-back with their calls, and erasing them erases it too
+    back_sid = body(api.call("GET", "/v1/calls/CA77"))["called_back"]["call_sid"]
+    held = body(api.call("GET", "/v1/callers/%2B" + CALLER[1:]))
+    assert back_sid in [c["sid"] for c in held["calls"]]
+    assert api.call("DELETE", "/v1/callers/%2B" + CALLER[1:]).status_code == 200
+    erased = body(api.call("GET", f"/v1/calls/{back_sid}"))
+    assert erased["caller"] is None and erased["medium"] == "outbound"
+
 
 def test_an_api_client_says_which_phone_rings_first(api):
     phone = LocalTelephony(area_codes=("201",))
