@@ -3,8 +3,9 @@
 Everything is read from the report aggregates (``chalicelib/reports/aggregates.py`` keeps them
 per source and day as calls change), never from the calls: one read of the source list, one
 read of the channels' names, and per source one query of its day buckets and one of its spend,
-each covering the previous period and this one at once, and one query of the call-back list.
-So the page costs ``3 + 2 * sources`` DynamoDB requests (and the business profile's GetItem once a
+each covering the previous period and this one at once, one query of the call-back list and
+one of the menu report (the lines' names too, when a menu had calls in the range).
+So the page costs ``4 + 2 * sources`` DynamoDB requests (and the business profile's GetItem once a
 minute) whether the range holds ten calls or a hundred thousand (``bench/dashboard.py``).
 The buckets are read without their caller sets (a projection: the overview shows no unique-caller
 count), which keeps the answer small; DynamoDB still reads whole items, so a source's query only
