@@ -65,6 +65,9 @@ def overview_page() -> Response:
     data = overview.overview(web.query_params(req))
     if not data.get("has_sources"):  # a fresh install: the first-run checklist instead of empty charts
         data["checklist"] = setup.checklist()
+    # The list's "Call back now" rings the admin's own phone: without one, a link to give it (one read,
+    # only for an admin with callers waiting)
+    data["own_phone"] = bool(viewer.is_admin and data.get("call_back") and users.phone_of(viewer.email))
     return web.render(req, "overview.html", viewer=viewer, **data, **_common())
 
 

@@ -45,6 +45,10 @@ def test_an_admin_calls_a_missed_caller_back_from_their_own_phone(api):
     # ... and a POST by hand rings nobody (no fall-back to the line's phone)
     r = admin.post("/dashboard/calls/CA77/call-back", {"csrf": admin.csrf})
     assert r.status_code == 409 and "Account page" in html(r) and phone.calls == []
+    # ... and the overview's call-back list links there instead of its "Call back now"
+    pump().drain()
+    listed = html(admin.get("/dashboard"))
+    assert "Add your phone to call back" in listed and "Call back now" not in listed
 
     # When they give a phone that is no phone: the error beside the field, what they typed kept
     r = admin.post("/dashboard/account/phone", {"csrf": admin.csrf, "phone": "555-01"})
