@@ -44,6 +44,7 @@ class UserItem(StoreModel):
     disabled_at = NumberAttribute(null=True)
     keys = UnicodeSetAttribute(null=True)  # the user's sessions, "<created ms>:<session id>"
     signed_in_from = UnicodeSetAttribute(null=True)  # "<epoch ms>:<address hash>" of recent sign-ins
+    phone = UnicodeAttribute(null=True)  # the user's own phone (E.164): a call-back rings it first
     shape = NumberAttribute(null=True)
     data = JSONAttribute(null=True)  # the schema-0 shape, still written for a rollback
 
@@ -75,6 +76,7 @@ class User:
     disabled_at: int | None
     sessions: frozenset[str]  # "<created ms>:<session id>"
     signed_in_from: frozenset[str]
+    phone: str | None = None  # E.164, typed on the Account page; a call-back rings it first
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ def _user(item: UserItem) -> User:
         disabled_at=_int(item.disabled_at if item.shape == TYPED else data.get("disabled_at")),
         sessions=frozenset(item.keys or ()),
         signed_in_from=frozenset(item.signed_in_from or ()),
+        phone=item.phone,
     )
 
 
@@ -216,6 +219,19 @@ def delete_user(email: str, *, ctx: RequestContext = SYSTEM) -> User | None:
     try:
         item.delete(condition=UserItem.sk.exists())
     except DeleteError as exc:
+        if condition_failed(exc):
+            return None
+        raise
+    return _user(item)
+
+
+def set_phone(email: str, phone: str | None, *, ctx: RequestContext = SYSTEM) -> User | None:
+    """The user's own phone (``None``: erased); ``None`` if there is no such user (one write)."""
+    item = UserItem(*keys.dashboard_user(email))
+    action = UserItem.phone.set(phone) if phone else UserItem.phone.remove()
+    try:
+        item.update(actions=[action], condition=UserItem.sk.exists())
+    except UpdateError as exc:
         if condition_failed(exc):
             return None
         raise

@@ -201,7 +201,8 @@ class CallModel(StoreModel):
     pool_id = UnicodeAttribute(null=True)
     forwarded_to = UnicodeAttribute(null=True)
     # A text to a tracking number is kept here too, keyed by Twilio's MessageSid (chalicelib/texts.py):
-    # ``medium`` "text" (absent: a call), what it said and how many pictures came with it.
+    # ``medium`` "text", what it said and how many pictures came with it. A call-back made from the
+    # dashboard is one too (``medium`` "outbound", chalicelib/callback_dial.py); absent: an inbound call.
     medium = UnicodeAttribute(null=True)
     body = UnicodeAttribute(null=True)
     media_count = NumberAttribute(null=True)
@@ -235,6 +236,8 @@ class CallModel(StoreModel):
     # Called back from the dashboard: the outbound call's SID (the owner's phone, then the caller);
     # when is ``called_back_at`` below (the same mark as "called back" by hand: chalicelib/callbacks.py).
     callback_sid = UnicodeAttribute(null=True)
+    # On the call-back itself (``medium`` "outbound", chalicelib/callback_dial.py): the original call's SID.
+    callback_of = UnicodeAttribute(null=True)
     screen_key = UnicodeAttribute(null=True)
     screen_step = NumberAttribute(null=True)
     screen_refused = NumberAttribute(null=True)  # the screened phone (1-based) that last answered without a press
