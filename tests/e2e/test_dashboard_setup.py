@@ -231,7 +231,7 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     # Then the button rings their own phone first, showing the tracking number
     page.goto(dashboard.url(f"/dashboard/calls/{missed['call_sid']}"))
     expect(page.locator("#call-back")).to_contain_text("Your phone ((202) 555-0177) rings first")
-    page.click("text=Call +14155550188 back")
+    page.click("text=Ring my phone, then (415) 555-0188")
     expect(page.locator("#call-back .notice-ok")).to_contain_text("Calling your phone ((202) 555-0177) now")
     expect(page.locator("#call-back")).to_contain_text("Called back")
     # ... stored as an outbound call of its own (what Twilio was asked: To the owner's phone, From the

@@ -41,7 +41,7 @@ def test_an_admin_calls_a_missed_caller_back_from_their_own_phone(api):
     # When the admin has no phone of their own: the page says so and links to the Account page
     page = html(admin.get("/dashboard/calls/CA77"))
     assert "your account has none" in page and "/dashboard/account#your-phone" in page
-    assert f"Call {CALLER} back</button>" not in page
+    assert "Ring my phone, then" not in page
     # ... and a POST by hand rings nobody (no fall-back to the line's phone)
     r = admin.post("/dashboard/calls/CA77/call-back", {"csrf": admin.csrf})
     assert r.status_code == 409 and "Account page" in html(r) and phone.calls == []
@@ -67,7 +67,8 @@ def test_an_admin_calls_a_missed_caller_back_from_their_own_phone(api):
     assert admin.post("/dashboard/calls/CA77/call-back", {}).status_code == 403
     assert phone.calls == []
     # When the admin presses the button
-    assert "Your phone ((202) 555-0177) rings first" in html(admin.get("/dashboard/calls/CA77"))
+    page = html(admin.get("/dashboard/calls/CA77"))
+    assert "Your phone ((202) 555-0177) rings first" in page and "Ring my phone, then (415) 555-0123</button>" in page
     r = admin.post("/dashboard/calls/CA77/call-back", {"csrf": admin.csrf})
     assert r.status_code == 303
     # Then their own phone rings, showing the tracking number, with the call-back's own status route
