@@ -315,6 +315,7 @@ def get_web_session(session_id: str, *, ctx: RequestContext = SYSTEM) -> WebSess
 
 
 BATCH_TRIES = 2  # BatchGetItem requests for the session and profile before reading them one by one
+BATCHED = (CounterModel,)  # the table that raw BatchGetItem reads (the IAM policy test reads this)
 
 
 def get_web_session_and_profile(
