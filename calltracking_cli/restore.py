@@ -14,8 +14,8 @@ three commands, each safe to run again and each saying what it did:
    removed: every staging item whose key the live table no longer has. Items the live table has
    are kept as they are, so the calls, outcomes and sign-ins since the chosen moment stay; with
    ``--overwrite`` the staging item replaces the live one too (everything goes back to that
-   moment except what is new since), 25 items a BatchWriteItem. The stage's names, stack, stream, policies and URLs never
-   change, so nothing is redeployed and Twilio and the sites notice nothing. The erasures are
+   moment except what is new since), 25 items a BatchWriteItem. The stage's names, stack, stream,
+   policies and URLs never change, so nothing is redeployed and Twilio and the sites notice nothing. The erasures are
    re-applied on the live tables once more at the end.
 3. ``calltracking restore --stage prod --discard`` deletes the staging tables.
 
