@@ -44,8 +44,9 @@ import hashlib
 import json
 from typing import Any
 
+from chalicelib.core.settings import get_settings
 from chalicelib.store import leases
-from chalicelib.store.leases import HOLDER_KEEP_DAYS, Address, AddressLimit, Holder, NumberLease
+from chalicelib.store.leases import HOLDER_KEEP_DAYS, Address, AddressLimit, Holder, NumberLease, Prev, VisitorLimit
 
 # The items themselves, their reads and the writes the lease transaction makes on them live in
 # ``chalicelib/store/leases.py``; the names stay here, where the rules that use them are.
@@ -55,12 +56,17 @@ __all__ = [
     "AddressLimit",
     "Holder",
     "NumberLease",
+    "Prev",
+    "VisitorLimit",
+    "address_item",
     "address_key",
     "campaign",
+    "capped_this_hour",
     "check_address",
-    "read_address",
+    "forget_capped",
     "read_holder",
-    "read_holder_and_address",
+    "remember_capped",
+    "visitor_limit",
 ]
 
 
@@ -75,21 +81,47 @@ def read_holder(pool_id: str, visitor_id: str) -> Holder:
     return leases.read_holder(pool_id, visitor_id)
 
 
+def visitor_limit(pool_id: str, visitor_id: str, prev: Prev | None = None) -> VisitorLimit:
+    """The visitor's limits for a new lease (the settings'), ``prev`` the lease it replaces."""
+    s = get_settings()
+    key = leases.holder_key(pool_id, visitor_id)
+    return VisitorLimit(key, s.leases_per_visitor_hour, s.lease_max_seconds * 1000, prev)
+
+
 def address_key(client_ip: str, pool_id: str) -> str:
     """A client address as counters keep it: hashed (per pool), not written down as it came."""
     return hashlib.sha256(f"{pool_id}|{client_ip}".encode()).hexdigest()[:20]
 
 
-def read_holder_and_address(pool_id: str, visitor_id: str, client_ip: str | None) -> tuple[Holder, Address | None]:
-    """The visitor's holder item and, with ``client_ip``, the address's item: one request."""
-    address = address_key(client_ip, pool_id) if client_ip else None
-    return leases.read_holder_and_address(pool_id, visitor_id, address)
-
-
-def read_address(pool_id: str, client_ip: str) -> Address:
-    return leases.read_address(pool_id, address_key(client_ip, pool_id))
+def address_item(pool_id: str, client_ip: str | None) -> Address | None:
+    """The client address's item for a new lease's transaction (not read); ``None`` without an address."""
+    return leases.address_item(pool_id, address_key(client_ip, pool_id)) if client_ip else None
 
 
 def check_address(address: Address, cap: int, now_ms: int) -> Address:
     """``address`` with its ended leases found, if it is at its cap (one BatchGetItem); as it was otherwise."""
     return leases.check_address(address, cap, now_ms)
+
+
+# --- addresses known to be over their hourly budget, per container -------------------------------
+# An address's new leases in an hour only grow, so once a refused transaction has shown an address
+# at its hourly budget, every later request from it in that hour is refused here with no request
+# at all: a flood from one address costs DynamoDB one transaction an hour per warm container.
+
+CAPPED_KEPT = 10_000  # addresses remembered at most (then forgotten all at once: a bounded memo)
+_capped: dict[tuple[str, str], str] = {}
+
+
+def capped_this_hour(address: Address, hour: str) -> bool:
+    return _capped.get((address.key.pk, address.address)) == hour
+
+
+def remember_capped(address: Address, hour: str) -> None:
+    if len(_capped) >= CAPPED_KEPT:
+        _capped.clear()
+    _capped[(address.key.pk, address.address)] = hour
+
+
+def forget_capped() -> None:
+    """Tests: a fresh container."""
+    _capped.clear()
