@@ -589,3 +589,107 @@ def test_site_view_needs_no_key_and_shows_only_the_public_face(api, fake_clock):
     for unknown in ("sk_unknownunknown1", "nope"):
         r = api.client.http.get(f"/v1/sites/{unknown}")
         assert r.status_code == 404 and body(r)["error"]["code"]
+
+
+# --- issue 25: the site script's hint, refusals that say why, the per-container memo ----------
+
+
+def hint(answer, use):
+    return {"prev_session_id": answer["session_id"], "prev_number": answer["number"], "prev_use": use}
+
+
+def test_a_returning_visitor_and_a_hand_over_with_the_hint_cost_two_requests_and_one(api, fake_clock):
+    from bench.common import counting
+
+    # Given a visitor holding a number
+    pool = make_pool(api, size=3)
+    first = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "google"})
+    # When the site script comes back to the same campaign with the session and number it kept
+    fake_clock.advance(60)
+    with counting() as counter:
+        again = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "google"}, **hint(first, "keep"))
+    # Then the lease is renewed and the page view recorded: two writes, nothing read
+    assert (again["number"], again["session_id"]) == (first["number"], first["session_id"])
+    assert dict(counter.ops) == {"UpdateItem": 2}
+    # When it comes with a new campaign, asking for the number to be moved to a new visit
+    fake_clock.advance(60)
+    with counting() as counter:
+        moved = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "news"}, **hint(first, "move"))
+    # Then one transaction hands it over (checked against the holder item inside it)
+    assert moved["number"] == first["number"] and moved["session_id"] != first["session_id"]
+    assert dict(counter.ops) == {"TransactWriteItems": 1}
+    assert leased_now(api, pool) == 1
+    # ... and a hint naming a lease that ended is replaced by a new lease in two requests
+    fake_clock.advance(1000)
+    with counting() as counter:
+        later = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "news"}, **hint(moved, "ended"))
+    assert later["tracked"] and dict(counter.ops) == {"Query": 1, "TransactWriteItems": 1}
+    assert leased_now(api, pool) == 1
+
+
+def test_a_forged_hint_is_refused_by_the_transaction(api, fake_clock):
+    # Given two visitors each holding a number, and a third number free
+    pool = make_pool(api, size=3)
+    a = from_address(pool, "visitor-aaaa", ADDRESS)
+    b = from_address(pool, "visitor-bbbb", OTHER_ADDRESS)
+    fake_clock.advance(30)
+    # When visitor A sends B's session and number as its own, asking to move it to a new visit
+    stolen = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "x"}, **hint(b, "move"))
+    # Then the hand-over is refused (A's holder item does not name that lease): B keeps its
+    # number and A ends up with its own (the refusal returned A's holder item: handed over)
+    assert NumberModel.get(b["number"]).lease_session_id == b["session_id"]
+    assert stolen["number"] == a["number"] and stolen["number"] != b["number"]
+    # When A names its own session with a number it does not hold, as ended, to get a second number
+    forged = {"prev_session_id": stolen["session_id"], "prev_number": pool["numbers"][2], "prev_use": "ended"}
+    free = [n for n in pool["numbers"] if n not in (a["number"], b["number"])][0]
+    forged["prev_number"] = free
+    again = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "x"}, **forged)
+    # Then the holder item refuses it too, and A joins the lease it holds: still one number each
+    assert (again["number"], again["session_id"]) == (stolen["number"], stolen["session_id"])
+    assert leased_now(api, pool) == 2
+    # ... and a hint with another visitor's session and number, "ended", gives A no second number either
+    third = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "y"}, **hint(b, "ended"))
+    assert third["number"] == a["number"] and leased_now(api, pool) == 2
+
+
+def test_the_address_cap_is_exact_without_a_read_and_the_refusal_says_why(api, fake_clock, settings_env):
+    from chalicelib.leasing import limits
+    from chalicelib.store import leases
+
+    # Given a cap of 3 numbers held per address and a pool of 6
+    settings_env(LEASES_HELD_PER_IP="3")
+    pool = make_pool(api, size=6)
+    got = [from_address(pool, f"visitor-{i:04d}", ADDRESS) for i in range(5)]
+    # Then the first 3 are tracked and the 4th and 5th refused: the transaction's condition on
+    # the address's set (its size below the cap), which nobody read
+    assert [g["tracked"] for g in got] == [True, True, True, False, False]
+    assert {g["reason"] for g in got[3:]} == {"rate_limited"}
+    item = leases.read_address(pool["id"], limits.address_key(ADDRESS, pool["id"]))
+    assert len(item.held or ()) == 3 and item.leases_in(clock.hour_key(clock.now_ms())) == 3
+    assert leased_now(api, pool) == 3
+
+
+def test_an_address_over_its_hourly_budget_costs_no_request_for_the_rest_of_the_hour(api, fake_clock, settings_env):
+    from bench.common import counting
+    from chalicelib.leasing import limits
+
+    # Given a budget of 2 new leases per address and hour
+    settings_env(LEASES_PER_IP_HOUR="2")
+    pool = make_pool(api, size=6)
+    assert all(from_address(pool, f"visitor-{i:04d}", ADDRESS)["tracked"] for i in range(2))
+    # When the address asks a third time, the refused transaction says it is over the budget
+    with counting() as counter:
+        assert from_address(pool, "visitor-0002", ADDRESS)["reason"] == "rate_limited"
+    assert dict(counter.ops) == {"Query": 1, "TransactWriteItems": 1}
+    # Then the container remembers it for the hour: a flood from it costs nothing
+    with counting() as counter:
+        for i in range(3, 50):
+            assert from_address(pool, f"visitor-{i:04d}", ADDRESS)["reason"] == "rate_limited"
+    assert counter.total == 0
+    # ... a new container (no memo) still refuses it, by the transaction's condition
+    limits.forget_capped()
+    assert from_address(pool, "visitor-0100", ADDRESS)["reason"] == "rate_limited"
+    # ... other addresses are not affected, and the next hour the address has a budget again
+    assert from_address(pool, "visitor-else", OTHER_ADDRESS)["tracked"]
+    fake_clock.advance(3600)
+    assert from_address(pool, "visitor-0101", ADDRESS)["tracked"]
