@@ -86,8 +86,8 @@ def allocate(
             try:
                 if leases.take(cand, pool_id, session, now_ms, expires, history_days, visitor, address, marks):
                     return Lease(cand.number, session.session_id, now_ms, expires)
-            except (HolderMoved, PreviousHeld, AddressMoved) as exc:
-                exc.candidates = found[i:]  # type: ignore[attr-defined]  # the next try starts there
+            except leases.Refused as exc:
+                exc.candidates = found[i:]  # the next try starts there
                 raise
     return None
 

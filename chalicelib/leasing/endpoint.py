@@ -369,7 +369,7 @@ def _new_lease(
                     sessions.record_page(got.session_id, req, now)
                 return _tracked(pool, got)
         except allocator.AddressMoved as exc:
-            found = getattr(exc, "candidates", None)
+            found = exc.candidates or None
             address = exc.address
             if address.leases_in(hour) >= s.leases_per_ip_hour:
                 limits.remember_capped(address, hour)

@@ -47,7 +47,14 @@ CANDIDATES_PER_QUERY = 5
 HOLDER_KEEP_DAYS = 1.0  # longer than any lease can be held (LEASE_MAX_SECONDS plus the hold)
 
 
-class HolderMoved(Exception):
+class Refused(Exception):
+    """A lease transaction refused by the visitor's or the address's item; ``candidates`` the
+    numbers the allocator had not tried yet (the next try starts there, without a query)."""
+
+    candidates: list[Number] = []  # set on the instance by the allocator
+
+
+class HolderMoved(Refused):
     """The visitor's holder item refused the lease: it names another lease that may still run
     (another request of the visitor's started or moved one, or the hint was forged), or the
     visitor is over their hourly budget. ``holder`` is the item as the refusal returned it
@@ -58,11 +65,11 @@ class HolderMoved(Exception):
         self.holder = holder
 
 
-class PreviousHeld(Exception):
+class PreviousHeld(Refused):
     """The lease the visitor's new one was to replace (``VisitorLimit.prev``) still runs."""
 
 
-class AddressMoved(Exception):
+class AddressMoved(Refused):
     """The client address's item refused the lease: a limit is reached (or its set changed since
     it was returned). ``address`` is the item as the refusal returned it."""
 
@@ -478,7 +485,7 @@ def address_write(limit: AddressLimit, number: str, now_ms: int, *, this_hour: s
     unchanged = size(held) == len(old)  # type: ignore[no-untyped-call]
     for e in sorted(old):
         unchanged &= held.contains(e)
-    return Write([held.set((old - addr.gone) | {entry}), *counts], unchanged & hour_ok)
+    return Write([held.set(set(old - addr.gone) | {entry}), *counts], unchanged & hour_ok)
 
 
 # --- taking, handing over, renewing and ending a lease ---------------------------------------------

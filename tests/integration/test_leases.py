@@ -640,9 +640,8 @@ def test_a_forged_hint_is_refused_by_the_transaction(api, fake_clock):
     assert NumberModel.get(b["number"]).lease_session_id == b["session_id"]
     assert stolen["number"] == a["number"] and stolen["number"] != b["number"]
     # When A names its own session with a number it does not hold, as ended, to get a second number
-    forged = {"prev_session_id": stolen["session_id"], "prev_number": pool["numbers"][2], "prev_use": "ended"}
-    free = [n for n in pool["numbers"] if n not in (a["number"], b["number"])][0]
-    forged["prev_number"] = free
+    free = next(n for n in pool["numbers"] if n not in (a["number"], b["number"]))
+    forged = {"prev_session_id": stolen["session_id"], "prev_number": free, "prev_use": "ended"}
     again = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "x"}, **forged)
     # Then the holder item refuses it too, and A joins the lease it holds: still one number each
     assert (again["number"], again["session_id"]) == (stolen["number"], stolen["session_id"])

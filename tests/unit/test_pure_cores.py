@@ -161,9 +161,7 @@ def test_lease_confidence(call_at: int, expected: str | None) -> None:
 
 def test_an_address_counts_a_number_until_the_number_shows_its_lease_ended() -> None:
     # Given an address whose item names five leases it started (one number twice), and two new leases this hour
-    held = frozenset(
-        {"+12025550101|1", "+12025550102|2", "+12025550103|3", "+12025550104|4", "+12025550101|0"}
-    )
+    held = frozenset({"+12025550101|1", "+12025550102|2", "+12025550103|3", "+12025550104|4", "+12025550101|0"})
     addr = limits.Address(keys.lease_address("p1", "a1"), "a1", held, {"n2026110215": 2})
     assert addr.leases_in("2026-11-02T15") == 2 and addr.leases_in("2026-11-02T16") == 0
     # When it is under its cap, nothing is looked up: every entry counts
