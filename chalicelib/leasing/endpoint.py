@@ -4,12 +4,16 @@ Requests come from ``ct.js`` as CORS "simple" posts (JSON sent as ``text/plain``
 preflight is needed. The pool's allowed origins are the only ones answered with CORS
 headers; others are refused. Each answer says whether the visitor is tracked.
 
-Requests per call (counted in ``bench/``): a new lease is three: one read of the visitor's
-holder item and the client address's item together (``limits``: a visitor who holds a number
-keeps it, handed over to their new session; what the address holds and started this hour),
-one query for candidates and one transaction (number, session, lease history, holder,
-address); four when the address is at its cap (its numbers are looked up, one BatchGetItem).
-A hand-over is two (the read and the transaction); a renewal is one conditional update.
+Requests per call (counted in ``bench/leases.py``, issue 25): a new lease is two, one query
+for candidates and one transaction (number, session, lease history, the visitor's holder
+item and the client address's item with their limits as conditions: ``limits``), nothing
+read before it; a refusal returns the item that refused (``ALL_OLD``), which says whether the
+visitor holds a number elsewhere (joined, or handed over to their new session) or a budget is
+reached. With the site script's hint (``prev_*``: the session and number it kept when it
+started a new visit) a returning visitor is two writes (the renewal, the page view), a
+hand-over one transaction. An address at its cap of numbers held costs two more (its numbers
+looked up, one BatchGetItem, and the transaction again); one over its hourly budget is
+remembered per container for the hour (no request). A renewal is one conditional update.
 Pool settings come from a short per-process cache.
 """
 

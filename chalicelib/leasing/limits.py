@@ -7,7 +7,9 @@ send. So:
 
 * **A visitor holds one number per pool.** A holder item per (pool, visitor) names the
   session and number of the visitor's latest lease; it is written in the same transaction as
-  the lease (conditional on being unchanged since read). A visitor asking again without
+  the lease, without a read, on condition that it names no other lease that may still run
+  (the site script's hint names the one a new lease replaces, and the transaction checks on
+  that number that it has ended; a forged hint fails the condition). A visitor asking again without
   their session id keeps the number they hold: with another campaign (utm tags, click ids:
   the site script starts a new session for one, and the call should be credited to it) it is
   handed over to the new session; with the same campaign, over their hourly budget, or with
@@ -19,9 +21,11 @@ send. So:
 * **Numbers held at once per client address** (``LEASES_HELD_PER_IP``) and **new leases per
   client address and hour** (``LEASES_PER_IP_HOUR``), per pool, on one item per (pool,
   address) that the lease's own transaction updates with both limits as its conditions
-  (``Address``, ``store.leases.address_write``); it is read together with the holder item, so neither
-  costs a request of its own. The hourly budget alone did not bound what an address holds:
-  renewals keep a lease for ``LEASE_MAX_SECONDS``, so one address could hold the budget times
+  (``Address``, ``store.leases.address_write``); neither item is read before the lease, so
+  neither costs a request of its own (a refusal returns the item, ``ALL_OLD``). An address
+  over its hourly budget is remembered by the container for the rest of the hour (no request
+  at all for a flood). The hourly budget alone did not bound what an address holds: renewals
+  keep a lease for ``LEASE_MAX_SECONDS``, so one address could hold the budget times
   ``LEASE_MAX_SECONDS``/3600 numbers (2,400 with the defaults). The cap counts the numbers
   whose lease the address started and that still run; renewals and hand-overs (from any
   address) keep counting there and never add. The address is API Gateway's
