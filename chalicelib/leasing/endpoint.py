@@ -301,9 +301,12 @@ def _from_hint(
         visitor = limits.visitor_limit(pool.pool_id, req["visitor_id"], hint)
         new = sessions.touch(sessions.new(pool.pool_id, req, now), now)
         try:
-            return allocator.hand_over(hint, visitor, new, hold_ms, now, s.lease_history_days), None, None
+            moved = allocator.hand_over(hint, visitor, new, hold_ms, now, s.lease_history_days)
         except allocator.HolderMoved as exc:  # not the visitor's lease (a forged or stale hint), or capped
             return None, None, exc.holder
+        if moved is not None:
+            return moved, None, None
+        return None, hint, None  # its lease has ended: a new one replaces it
     if use == "keep":
         got = allocator.renew(hint.number, hint.session_id, hold_ms, now, s.lease_max_seconds * 1000)
         if got is not None:

@@ -625,6 +625,12 @@ def test_a_returning_visitor_and_a_hand_over_with_the_hint_cost_two_requests_and
         later = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "news"}, **hint(moved, "ended"))
     assert later["tracked"] and dict(counter.ops) == {"Query": 1, "TransactWriteItems": 1}
     assert leased_now(api, pool) == 1
+    # ... and so is one the script still thought it could move: the refused hand-over, then two
+    fake_clock.advance(1000)
+    with counting() as counter:
+        last = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "ads"}, **hint(later, "move"))
+    assert last["tracked"] and dict(counter.ops) == {"Query": 1, "TransactWriteItems": 2}
+    assert leased_now(api, pool) == 1
 
 
 def test_a_forged_hint_is_refused_by_the_transaction(api, fake_clock):
