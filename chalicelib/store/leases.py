@@ -19,6 +19,7 @@ request context (the decision the issue leaves open).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -271,6 +272,13 @@ class Holder:
 def _holder(key: keys.Key, raw: dict[str, Any] | None) -> Holder:
     if not raw:
         return Holder(key)
+    if "lease_session" not in raw and "S" in (raw.get("data") or {}):
+        # Written before issue 25 (``data``, JSON): its lease, so that a refusal still joins it.
+        # Its lease is not a condition of a new one's transaction: at a deploy, a visitor asking
+        # without session or hint may get a second number once (these items live a day at most).
+        old = json.loads(raw["data"]["S"])
+        at = old.get("started_at")
+        return Holder(key, old.get("session_id"), old.get("number"), int(at) if at else None, old.get("campaign"))
     started = (raw.get("lease_started") or {}).get("N")
     return Holder(
         key,
