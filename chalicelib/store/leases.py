@@ -441,6 +441,12 @@ def address_item(pool_id: str, address: str) -> Address:
     return Address(keys.lease_address(pool_id, address), address)
 
 
+def read_address_item(address: Address) -> Address:
+    """``address``'s item as stored now (one strongly consistent read)."""
+    found = CounterModel._get_connection().get_item(address.key.pk, address.key.sk, consistent_read=True)
+    return _address(address.key, address.address, found.get("Item"))
+
+
 def read_address(pool_id: str, address: str) -> Address:
     """The hashed ``address``'s item in the pool (one strongly consistent read; tests and tools)."""
     key = keys.lease_address(pool_id, address)
@@ -594,12 +600,15 @@ def _raise_refusal(
     old item in the cancellation reason), so telling "capped" from "moved" reads nothing."""
     failed = {roles[i]: exc.cancellation_reasons[i] for i in failed_conditions(exc) if i < len(roles)}
     if "holder" in failed and holder_key is not None:
-        raise HolderMoved(_holder(holder_key, _old(failed["holder"])))
+        old = _old(failed["holder"])  # an item that is not there never fails its condition
+        raise HolderMoved(_holder(holder_key, old) if old is not None else None)  # None: the caller reads it
     if "previous" in failed:
         raise PreviousHeld
     if "address" in failed and address is not None:
         was = address.address
-        raise AddressMoved(_address(was.key, was.address, _old(failed["address"])))
+        old = _old(failed["address"])
+        # Where the refusal does not carry the item (an emulator without ALL_OLD), one read.
+        raise AddressMoved(_address(was.key, was.address, old) if old is not None else read_address_item(was))
 
 
 def _old(reason: Any) -> dict[str, Any] | None:
@@ -694,7 +703,8 @@ def hand_over(
                 continue
             failed = failed_conditions(exc)  # the session, the lease history, the number, the holder
             if 3 in failed:
-                raise HolderMoved(_holder(visitor.key, _old(exc.cancellation_reasons[3]))) from None
+                old = _old(exc.cancellation_reasons[3])
+                raise HolderMoved(_holder(visitor.key, old) if old is not None else None) from None
             if failed == {2}:
                 return False  # the earlier session no longer holds the number
             if transaction_cancelled(exc):

@@ -698,3 +698,23 @@ def test_an_address_over_its_hourly_budget_costs_no_request_for_the_rest_of_the_
     assert from_address(pool, "visitor-else", OTHER_ADDRESS)["tracked"]
     fake_clock.advance(3600)
     assert from_address(pool, "visitor-0101", ADDRESS)["tracked"]
+
+
+def test_a_refusal_without_the_item_reads_it_instead(api, fake_clock, settings_env, monkeypatch):
+    from bench.common import counting
+    from chalicelib.store import leases
+
+    # Given a store whose refusals do not carry the item (an emulator without ALL_OLD in transactions)
+    monkeypatch.setattr(leases, "_old", lambda reason: None)
+    settings_env(LEASES_HELD_PER_IP="1")
+    pool = make_pool(api, size=4)
+    a = from_address(pool, "visitor-aaaa", ADDRESS)
+    # When the same visitor asks again without session or hint, and another visitor from the address asks
+    fake_clock.advance(30)
+    with counting() as counter:
+        again = from_address(pool, "visitor-aaaa", ADDRESS, page_url=f"{SITE}/b")
+    refused = from_address(pool, "visitor-bbbb", ADDRESS)
+    # Then the refusals are told apart by one read each: the visitor joins their lease, the address is at its cap
+    assert (again["number"], again["session_id"]) == (a["number"], a["session_id"])
+    assert counter.ops["GetItem"] == 1
+    assert refused["reason"] == "rate_limited" and leased_now(api, pool) == 1
