@@ -9,8 +9,10 @@ Correctness lives in the conditions written here (``../shared/DESIGN.md``): a nu
 by one conditional write on its item, in one transaction with the session, the lease history
 and the visitor's and address's items, so no two sessions ever hold it; the pool index only
 suggests candidates, least recently released first; TTL is housekeeping, never the lease clock.
-Each function is the same one request it was before it moved here (``tests/{unit,integration}/test_leases.py``
-and ``bench/leases.py`` count them).
+Since issue 25 the visitor's and address's items are not read before a lease: their limits are
+the transaction's conditions and a refusal returns the item that refused (``ALL_OLD``), so a new
+lease is the candidates query and one transaction (``tests/integration/test_leases.py`` and
+``bench/leases.py`` count the requests).
 
 The lease endpoint and the voice path read and write as ``SYSTEM``: a site key or a called
 number already names the pool, and a visitor is nobody's account, so these functions take no
