@@ -335,6 +335,16 @@ class CounterModel(StoreModel):
     # Typed Any: its entries are addressed as paths (``held[number].set(...)``), not read as values.
     held: MapAttribute[Any, Any] = MapAttribute(null=True)  # number -> when this address's lease on it started
     hours: MapAttribute[Any, Any] = MapAttribute(null=True)  # hour -> new leases it started in that hour
+    # Since issue 25 the lease transaction writes these two items without reading them first, so
+    # what its conditions compare is top-level: an address's leases as "<number>|<started ms>"
+    # entries of a set (an ADD creates it), each hour's new leases in an attribute of its own
+    # named for the hour (``n2026120713``, store/leases.hour_attr; ADD creates it too), and a
+    # visitor's holder item's lease in the four ``lease_*`` attributes below.
+    held_leases = UnicodeSetAttribute(null=True)
+    lease_session = UnicodeAttribute(null=True)
+    lease_number = UnicodeAttribute(null=True)
+    lease_started = NumberAttribute(null=True)
+    lease_campaign = UnicodeAttribute(null=True)
     # Event deliveries (pk "EVENT#<event id>", sk the subscriber): claimed, then done or failed.
     state = UnicodeAttribute(null=True)  # "running", "done" or "failed"
     lease_until = NumberAttribute(null=True)  # a "running" claim older than this was lost (epoch ms)
