@@ -10,6 +10,7 @@ and its in-process backend do not promise that).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 
@@ -26,7 +27,9 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("the embedded DynamoDB listens on loopback only")
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(args.host, args.port, app, threaded=False, request_handler=MotoRequestHandler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Everything is in memory: SIGTERM ends the process at once. (sys.exit waited for the threads moto
+    # starts, so stopping a stack that had taken a month of calls hung until the caller's kill, 10 s.)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     sys.stderr.write(f"embedded DynamoDB on http://{args.host}:{args.port}\n")
     sys.stderr.flush()
     server.serve_forever()
