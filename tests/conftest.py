@@ -23,7 +23,14 @@ os.environ.update(BASE_ENV)
 # (--dist loadfile --no-loadscope-reorder), so the long end-to-end files start at once and the
 # many short unit files fill in at the end, and neither worker waits idle for the other's last
 # long file. A file's tests keep their order (the sort is stable).
-KIND_ORDER = ("tests/e2e/", "tests/integration/", "tests/unit/")
+# The two integration files that take minutes (measured: --durations) go out with the e2e files.
+KIND_ORDER = (
+    "tests/integration/test_events.py",
+    "tests/integration/test_lease_concurrency.py",
+    "tests/e2e/",
+    "tests/integration/",
+    "tests/unit/",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
