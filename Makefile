@@ -123,9 +123,11 @@ typecheck: venv
 # The three kinds (tests/unit, tests/integration, tests/e2e: pyproject's testpaths) in one run, so
 # xdist balances them over the two workers, a file at a time (--dist loadfile): a file's tests keep
 # their order and share its module fixtures on one worker (the WordPress test follows an owner
-# through one site: set up, visited, uninstalled).
+# through one site: set up, visited, uninstalled). The files go out in collection order, the slow
+# kinds first (tests/conftest.py), not xdist's default of the files with the most tests first, which
+# left the few-test, minute-long end-to-end files for last and one worker idle beside them.
 pytest: venv node chromium wordpress espeak-ng
-	$(PY) -m pytest -n 2 --dist loadfile --durations=20
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=20
 
 # The unit tests alone: no database, no network, no node or Chromium needed; seconds.
 unit: venv

@@ -155,7 +155,8 @@ def _setup_lines() -> tuple[str, str]:
 
 # The setup pages (numbers, channels, pools, a channel, a pool, the first-run checklist): each at most
 # 3 DynamoDB requests for its data plus the session's read, with the channels' and pools' names kept a
-# minute per process (a cold process reads them once more: two scans, shown beside).
+# minute per process (a cold process reads them once more: two scans, shown beside; the business
+# profile it lacks too comes in the session's read, one BatchGetItem).
 SETUP_BUDGET = 4
 SETUP_PAGES = (
     ("numbers_page", "numbers"),

@@ -14,8 +14,8 @@ three commands, each safe to run again and each saying what it did:
    removed: every staging item whose key the live table no longer has. Items the live table has
    are kept as they are, so the calls, outcomes and sign-ins since the chosen moment stay; with
    ``--overwrite`` the staging item replaces the live one too (everything goes back to that
-   moment except what is new since). The stage's names, stack, stream, policies and URLs never
-   change, so nothing is redeployed and Twilio and the sites notice nothing. The erasures are
+   moment except what is new since), 25 items a BatchWriteItem. The stage's names, stack, stream,
+   policies and URLs never change, so nothing is redeployed and Twilio and the sites notice nothing. The erasures are
    re-applied on the live tables once more at the end.
 3. ``calltracking restore --stage prod --discard`` deletes the staging tables.
 
@@ -27,7 +27,8 @@ key: back them up yourself, see infra/README.md), and anything older than 35 day
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import click
@@ -200,12 +201,13 @@ def switch(*, overwrite: bool, say: Callable[[str], None]) -> dict[str, int]:
         keys = _keys(client, live)
         condition = " AND ".join(f"attribute_not_exists(#k{i})" for i in range(len(keys)))
         names = {f"#k{i}": k for i, k in enumerate(keys)}
+        if overwrite:  # no condition to check: 25 items a BatchWriteItem
+            count = write_all(client, live, _items(client, staging))
+            put[name] = count
+            say(f"{live}: {count} item(s) written from {staging}")
+            continue
         count = 0
-        for item in _items(client, staging):
-            if overwrite:
-                client.put_item(TableName=live, Item=item)
-                count += 1
-                continue
+        for item in _items(client, staging):  # conditional puts: BatchWriteItem takes no condition
             try:
                 client.put_item(
                     TableName=live, Item=item, ConditionExpression=condition, ExpressionAttributeNames=names
@@ -214,9 +216,42 @@ def switch(*, overwrite: bool, say: Callable[[str], None]) -> dict[str, int]:
             except client.exceptions.ConditionalCheckFailedException:
                 pass  # the live table has it: kept as it is now
         put[name] = count
-        say(f"{live}: {count} item(s) {'written' if overwrite else 'put back'} from {staging}")
+        say(f"{live}: {count} item(s) put back from {staging}")
     say(reapply_erasures(None))
     return put
+
+
+BATCH = 25  # BatchWriteItem's most items a request
+BATCH_TRIES = 8  # requests for one batch while DynamoDB leaves items unprocessed (throttling)
+
+
+def write_all(client: Any, table: str, items: Iterable[dict[str, Any]], *, pause: float = 0.05) -> int:
+    """Every item put into ``table`` by BatchWriteItem, 25 a request, the items DynamoDB leaves
+    unprocessed sent again with a growing pause; how many were written."""
+    count = 0
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        batch.append({"PutRequest": {"Item": item}})
+        if len(batch) == BATCH:
+            count += _write_batch(client, table, batch, pause)
+            batch = []
+    if batch:
+        count += _write_batch(client, table, batch, pause)
+    return count
+
+
+def _write_batch(client: Any, table: str, requests: list[dict[str, Any]], pause: float) -> int:
+    pending: dict[str, Any] = {table: requests}
+    for attempt in range(BATCH_TRIES):
+        if attempt:
+            time.sleep(min(2.0, pause * 2 ** (attempt - 1)))
+        pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        if not pending:
+            return len(requests)
+    left = len(pending.get(table, []))
+    raise click.ClickException(
+        f"{table}: DynamoDB left {left} item(s) unprocessed after {BATCH_TRIES} tries; run the switch again"
+    )
 
 
 def discard(*, say: Callable[[str], None]) -> int:

@@ -1,4 +1,4 @@
-"""``calltracking users create|list|disable|enable|unlock``: the people who may sign in to the dashboard.
+"""``calltracking users create|list|disable|enable|unlock|phone``: the people who may sign in to the dashboard.
 
 ``create`` asks for the password twice in a terminal (leave it empty to have one made up);
 otherwise (``--generate``, or no terminal) it makes one up and prints it on stdout, once: only
@@ -6,6 +6,8 @@ an Argon2 hash is kept. ``--password-stdin`` reads it from the first line of sta
 (scripts and tests), never from the command line, where other users of the machine could see it.
 ``disable`` ends the user's sessions at once; ``enable`` lets them sign in again.
 ``unlock`` clears every sign-in failure count of the email (the 429's lock), from every address.
+``phone EMAIL [PHONE]`` sets the user's own phone (a call back rings it first; as the Account page
+does), or removes it when PHONE is left out.
 ``make user EMAIL=... ROLE=admin`` runs ``create``; ``make users`` runs ``list``.
 
 The local stage (default) follows ``make run``'s DDB_PORT; a deployed stage uses its
@@ -62,7 +64,7 @@ def _table(found: list[dict[str, Any]]) -> None:
 
 @click.group()
 def users() -> None:
-    """Dashboard users: create (admin or viewer), list, disable, enable, unlock."""
+    """Dashboard users: create (admin or viewer), list, disable, enable, unlock, phone."""
 
 
 @users.command()
@@ -139,3 +141,15 @@ def unlock(project: Project, email: str, stage: str, as_json: bool) -> None:
     done = _change(project, stage, lambda module, ctx: module.unlock(email, ctx=ctx))
     cleared = "{email} can sign in again ({cleared} sign-in counters cleared)"
     show(done, as_json, lambda d: click.echo(cleared.format(**d)))
+
+
+@users.command()
+@click.argument("email")
+@click.argument("number", required=False, default="")
+@stage_option
+@json_option
+@click.pass_obj
+def phone(project: Project, email: str, number: str, stage: str, as_json: bool) -> None:
+    """Set the user's own phone (a call back rings it first); without NUMBER, remove it."""
+    done = _change(project, stage, lambda module, ctx: module.set_phone(email, number, ctx=ctx))
+    show(done, as_json, lambda d: click.echo(f"{d['email']}'s phone: {d['phone'] or 'none'}"))

@@ -132,10 +132,10 @@ class LocalTelephony:
         self.sent.append({"sid": sid, "to": to, "from": from_, "body": body})
         return sid
 
-    def start_call(self, *, to: str, from_: str, url: str) -> str:
+    def start_call(self, *, to: str, from_: str, url: str, status_callback: str | None = None) -> str:
         """No carrier: the call is kept in ``calls`` (what ``make call`` could play against the app)."""
         sid = "CA" + hashlib.sha256(f"{to}|{from_}|{url}|{len(self.calls)}".encode()).hexdigest()[:32]
-        self.calls.append({"sid": sid, "to": to, "from": from_, "url": url})
+        self.calls.append({"sid": sid, "to": to, "from": from_, "url": url, "status_callback": status_callback or ""})
         return sid
 
     def line_type(self, number: str) -> str | None:

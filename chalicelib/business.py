@@ -69,6 +69,16 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
+def cached() -> bool:
+    """Whether this process holds the profile now (no read needed for it)."""
+    return _CACHE.get("profile")[0]
+
+
+def prime(saved: stored.StoredProfile) -> None:
+    """The profile as just read beside something else (the dashboard's session): kept as ``profile`` keeps it."""
+    _CACHE.put("profile", merge(saved))
+
+
 def timezone() -> str:
     """The business's time zone (IANA): the one function everything that counts or shows by day
     or hour reads (report days, the overview, summaries, alerts' local times, the call log)."""

@@ -51,6 +51,17 @@ NO_TOKEN = "-"  # noqa: S105 (not a secret) stored for a voice request without I
 # --- pure rules ------------------------------------------------------------------------------
 
 
+TEXT, OUTBOUND = "text", "outbound"  # the other records of the calls table (``medium``)
+
+
+def is_call(c: CallRecord) -> bool:
+    """Whether a record of the calls table is an inbound call: not a text to a tracking number
+    (``chalicelib/texts.py``), not a call-back made from the dashboard (``callback_dial.py``).
+    The one rule by which every call figure (reports, alerts, conversions, CRMs, webhooks'
+    ``call.*`` events, spam scoring, the call-back list) leaves the other records out. Pure."""
+    return c.medium is None
+
+
 def is_final(c: CallRecord) -> bool:
     """Whether the call has ended (or was blocked before it began)."""
     return bool(c.blocked) or (c.status_rank is not None and int(c.status_rank) >= FINAL_RANK)
@@ -58,9 +69,12 @@ def is_final(c: CallRecord) -> bool:
 
 def result_of(c: CallRecord) -> str | None:
     """How the call ended for the business: answered, voicemail, missed or blocked (None while
-    ringing); ``text`` for a text to a tracking number (``chalicelib/texts.py``), which never rings."""
-    if c.medium == "text":
+    ringing); ``text`` for a text to a tracking number (``chalicelib/texts.py``), which never rings;
+    ``outbound`` for a call-back made from the dashboard (``callback_dial.py``)."""
+    if c.medium == TEXT:
         return "text"
+    if c.medium == OUTBOUND:
+        return "outbound"
     if c.blocked:
         return "blocked"
     if c.answered:
@@ -505,6 +519,7 @@ def to_dict(c: CallRecord) -> dict[str, Any]:
         "called_back": (
             {"at": clock.iso(int(c.called_back_at)), "call_sid": c.callback_sid} if c.called_back_at else None
         ),
+        "callback_of": c.callback_of,
         "first_time": c.first_time,
         "first_touch": c.first_touch,
         "outcome": c.outcome,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from chalicelib.calls import attestation_failed
+from chalicelib.calls import attestation_failed, is_call
 from chalicelib.core import callerkeys, clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.core.telephony import TelephonyError, get_provider
@@ -151,7 +151,7 @@ def score_call(
         keys = [k for k in store.earlier_of_caller(str(caller), at, limit=short_calls * 4, ctx=ctx)]
         recent = [k.call_sid for k in keys if k.started_at is not None and at - int(k.started_at) <= DAY_MS]
         if recent:
-            durations += [c.duration for c in store.batch_get(recent, ctx=ctx).values() if c.medium != "text"]
+            durations += [c.duration for c in store.batch_get(recent, ctx=ctx).values() if is_call(c)]
     result = score(
         call,
         blocked=blocked,

@@ -10,11 +10,76 @@ and its in-process backend do not promise that).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
+
+
+def _journaled_transactions() -> None:
+    """TransactWriteItems rolled back from copies of the items it names, not of whole tables.
+
+    moto backs a transaction up with a deep copy of each table it touches, once per item, stream
+    records included, so its cost grows with everything the table ever held: 0.5 s a transaction on
+    a stack holding a month of calls. The same rollback (those items as they were, the tables'
+    stream records as they were) costs a copy of a few items. tests/integration/test_embedded_dynamodb.py.
+    """
+    import copy as copying
+
+    import moto.dynamodb.models as ddb
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    class _TablesNotCopied:
+        """moto's module's ``copy``, minus its whole-table backup (this journal replaces it)."""
+
+        copy = staticmethod(copying.copy)
+
+        @staticmethod
+        def deepcopy(obj: Any, memo: Any = None) -> Any:
+            return obj if isinstance(obj, Table) else copying.deepcopy(obj, memo)
+
+    ddb.copy = _TablesNotCopied  # type: ignore[assignment]
+    moto_transact = ddb.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        items: list[tuple[Any, Any, Any, Any]] = []  # (table, hash, range, the item before or None)
+        streams: dict[str, tuple[Any, int]] = {}
+        for entry in transact_items:
+            op = next(iter(entry.values()), {})
+            table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            key = (op.get("Item") if "Item" in op else op.get("Key")) if table is not None else None
+            if table is None or not key or any(k not in key for k in table.table_key_attrs):
+                continue  # moto refuses it before writing anything
+            try:
+                hash_key = DynamoType(key[table.hash_key_attr])
+                range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+                before = table.get_item(hash_key, range_key)
+            except Exception:
+                continue  # a malformed key: moto's own validation answers it, before any write
+            items.append((table, hash_key, range_key, copying.deepcopy(before)))
+            if table.stream_shard is not None:
+                streams.setdefault(table.name, (table.stream_shard, len(table.stream_shard.items)))
+        try:
+            moto_transact(self, transact_items)
+        except BaseException:
+            for table, hash_key, range_key, before in reversed(items):
+                if range_key is None and before is None:
+                    table.items.pop(hash_key, None)
+                elif range_key is None:
+                    table.items[hash_key] = before
+                elif before is None:
+                    table.items[hash_key].pop(range_key, None)
+                else:
+                    table.items[hash_key][range_key] = before
+            for shard, length in streams.values():
+                del shard.items[length:]
+            raise
+
+    ddb.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,9 +89,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
         parser.error("the embedded DynamoDB listens on loopback only")
+    _journaled_transactions()
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(args.host, args.port, app, threaded=False, request_handler=MotoRequestHandler)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Everything is in memory: SIGTERM ends the process at once. (sys.exit waited for the threads moto
+    # starts, so stopping a stack that had taken a month of calls hung until the caller's kill, 10 s.)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     sys.stderr.write(f"embedded DynamoDB on http://{args.host}:{args.port}\n")
     sys.stderr.flush()
     server.serve_forever()

@@ -19,6 +19,28 @@ from tests.support.env import BASE_ENV
 os.environ.update(BASE_ENV)
 
 
+# The slow kinds first: `make test` hands the files to its two workers in collection order
+# (--dist loadfile --no-loadscope-reorder), so the long end-to-end files start at once and the
+# many short unit files fill in at the end, and neither worker waits idle for the other's last
+# long file. A file's tests keep their order (the sort is stable).
+# The two integration files that take minutes (measured: --durations) go out with the e2e files.
+KIND_ORDER = (
+    "tests/integration/test_events.py",
+    "tests/integration/test_lease_concurrency.py",
+    "tests/e2e/",
+    "tests/integration/",
+    "tests/unit/",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def kind(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return next((i for i, prefix in enumerate(KIND_ORDER) if path.startswith(prefix)), len(KIND_ORDER))
+
+    items.sort(key=kind)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     # Close only what this run started: a unit-only run imports neither module (and must not).
     browser = sys.modules.get("tests.support.browser")

@@ -204,7 +204,23 @@ def unlock(request: Request, raw_email: str) -> Response:
 def account_page(request: Request, *, status: int = 200, **context: Any) -> Response:
     viewer = web.require(request)
     context.setdefault("errors", {})
+    if "phone" not in context:
+        context["phone"] = users.phone_of(viewer.email) or ""
     return web.render(request, "account.html", viewer=viewer, status=status, **context)
+
+
+def change_phone(request: Request) -> Response:
+    """Your own phone (any role: it is yours), which a call-back rings first; empty erases it.
+    A refused number is shown beside the field, as typed."""
+    viewer = web.require(request)
+    fields = web.check_csrf(request, viewer)
+    typed = fields.get("phone") or ""
+    try:
+        saved = users.set_phone(viewer.email, typed, ctx=viewer.context)
+    except BadRequest as exc:
+        return account_page(request, status=400, phone=typed, errors=formerrors.errors_for(exc.message))
+    notice = "Your phone is saved." if saved["phone"] else "Your phone is removed."
+    return account_page(request, phone=saved["phone"] or "", notice=notice)
 
 
 def change_password(request: Request) -> Response:

@@ -26,6 +26,8 @@ EVENT_WORDS = {
     "call.completed": "a call ends",
     "call.updated": "a call changes (outcome, recording, notes)",
     "call.deleted": "a call is deleted",
+    "caller.erased": "a caller's data is erased on request",
+    "text.received": "a text comes in to a tracking number",
 }
 
 

@@ -52,7 +52,9 @@ REQUESTS_PER_PAGE = 3
 CHUNK = 200  # calls one filtered query reads (DynamoDB's 1 MB page may cut it shorter)
 CSV_MAX_ROWS = 5000
 MAX_DAYS = 366
-RESULTS = ("answered", "missed", "voicemail", "blocked", "text")  # "text": texts to the tracking numbers
+# "text": texts to the tracking numbers; "outbound": call-backs made from the dashboard, listed only
+# when asked for (they are not calls anybody made to the business)
+RESULTS = ("answered", "missed", "voicemail", "blocked", "text", "outbound")
 TEXT_SHOWN = 160  # characters of a text the log shows (its page has it all)
 MENU_FILTER = "menu_option"  # the key the caller chose at the line's menu: applied as the API applies it
 FILTERS = (
@@ -192,6 +194,8 @@ def matches(c: CallRecord, f: Filters) -> bool:
         elif source_of(c) != f.source:
             return False
     if f.result is not None and calls.result_of(c) != f.result:
+        return False
+    if f.result is None and c.medium == calls.OUTBOUND:
         return False
     if f.outcome is not None and (c.outcome or "unset") != f.outcome:
         return False

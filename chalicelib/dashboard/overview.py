@@ -3,8 +3,9 @@
 Everything is read from the report aggregates (``chalicelib/reports/aggregates.py`` keeps them
 per source and day as calls change), never from the calls: one read of the source list, one
 read of the channels' names, and per source one query of its day buckets and one of its spend,
-each covering the previous period and this one at once, and one query of the call-back list.
-So the page costs ``3 + 2 * sources`` DynamoDB requests (and the business profile's GetItem once a
+each covering the previous period and this one at once, one query of the call-back list and
+one of the menu report (the lines' names too, when a menu had calls in the range).
+So the page costs ``4 + 2 * sources`` DynamoDB requests (and the business profile's GetItem once a
 minute) whether the range holds ten calls or a hundred thousand (``bench/dashboard.py``).
 The buckets are read without their caller sets (a projection: the overview shows no unique-caller
 count), which keeps the answer small; DynamoDB still reads whole items, so a source's query only
@@ -348,6 +349,9 @@ def overview(query: dict[str, str]) -> dict[str, Any]:
     if rng.days == 1:  # "Today" (or any one day) by hour: one more query, whatever the calls
         out["chart"] = hourly_chart(out["chart"], stored.hours(MODELS[model], rng.end))
     waiting = callbacks.call_back_list()  # one Query: the list is kept by its subscriber
+    # The menu report (GET /v1/reports/menu) for lines with a menu: one Query (the lines' names too
+    # when there is a row)
+    menu = figures.menu_rows(stored.menu_option_calls(rng.start, rng.end))
     return {
         **out,
         "range": rng,
@@ -358,6 +362,7 @@ def overview(query: dict[str, str]) -> dict[str, Any]:
         "columns": COLUMNS,
         "call_back": [call_back_row(w, biz) for w in waiting],
         "calling": _calling_row(calling, biz) if calling else None,
+        "menu": menu,
     }
 
 
@@ -371,13 +376,15 @@ def _calling(sid: str | None) -> str | None:
 
 
 def _calling_row(sid: str, biz: business.Business) -> dict[str, Any] | None:
-    """Who is being called back, and whose phone rings first (one read), for the list's notice."""
+    """Who is being called back, and whose phone rings first (the call-back's own record: two
+    reads), for the list's notice."""
     c = calls_store.get(sid)
     if c is None:
         return None
+    made = calls_store.get(c.callback_sid) if c.callback_sid else None
     return {
         "caller_display": business.phone(c.caller, biz.country),
-        "phone_display": business.phone(c.forwarded_to, biz.country),
+        "phone_display": business.phone(made.forwarded_to if made else None, biz.country),
     }
 
 

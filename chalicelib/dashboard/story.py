@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import attribution, business, calls, spam
+from chalicelib import attribution, business, callback_dial, calls, spam
 from chalicelib.core.errors import BadRequest
+from chalicelib.dashboard import users
 from chalicelib.dashboard.logpage import local_time, source_detail, source_label
 from chalicelib.reports.outcomes import MAX_TAGS, OUTCOMES
 from chalicelib.store import calls as store
@@ -29,10 +30,17 @@ CONFIDENCE_WORDS = {
 }
 
 
-def story(call_sid: str) -> dict[str, Any]:
+def story(call_sid: str, email: str | None = None) -> dict[str, Any]:
+    """The page's data; with the signed-in user's ``email``, their own phone (which a call back
+    rings first) as ``own_phone`` (one read more), and the call's call-back (one read, if any)."""
     c = calls.load(call_sid)
     biz = business.profile()
-    return {"call": details(c, biz), "earlier": earlier_calls(c), "currency": biz.currency, "record": c}
+    out = {"call": details(c, biz), "earlier": earlier_calls(c), "currency": biz.currency, "record": c}
+    out["callbacks"] = [details(x, biz) for x in callback_dial.callbacks_of(c)]
+    if email is not None:
+        own = users.phone_of(email)
+        out["own_phone"] = business.phone(own, biz.country) if own else ""
+    return out
 
 
 def details(c: CallRecord, biz: business.Business | None = None) -> dict[str, Any]:
@@ -79,6 +87,7 @@ def details(c: CallRecord, biz: business.Business | None = None) -> dict[str, An
         "recording_duration": int(c.recording_duration) if c.recording_duration is not None else None,
         "voicemail": bool(c.voicemail),
         "called_back": {"at": local_time(int(c.called_back_at))} if c.called_back_at else None,
+        "callback_of": c.callback_of,  # on a call-back (``medium`` "outbound"): the call it called back
         "menu_option": c.menu_option,
         "answered_by": business.phone(c.answered_phone, biz.country) if c.answered_phone and c.answered else "",
         "screen_words": screen_words(c),

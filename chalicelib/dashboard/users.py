@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM, RequestContext, log_change
 from chalicelib.core.errors import ApiError, BadRequest, Conflict, NotFound
+from chalicelib.core.validation import e164
 from chalicelib.dashboard import signin_limits
 from chalicelib.store import accounts
 from chalicelib.store.accounts import User
@@ -102,6 +103,7 @@ def _public(user: User) -> dict[str, Any]:
         "disabled": not user.active,
         "created_at": clock.iso(user.created_at),
         "disabled_at": clock.iso(user.disabled_at) if not user.active else None,
+        "phone": user.phone,
     }
 
 
@@ -126,6 +128,24 @@ def get_user(email: str) -> dict[str, Any] | None:
     except BadRequest:
         return None
     return _public(user) if user is not None else None
+
+
+def phone_of(email: str) -> str | None:
+    """The user's own phone (E.164), or ``None`` when they have given none."""
+    user = accounts.get_user(email)
+    return user.phone if user is not None else None
+
+
+def set_phone(email: str, phone: Any, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+    """The user's own phone, checked by ``validation.e164`` (400 naming ``'phone'``); empty or
+    ``None`` erases it. A call-back from the dashboard rings this phone first."""
+    address = normalise_email(email)
+    value = None if phone is None or (isinstance(phone, str) and not phone.strip()) else e164(phone, "phone")
+    user = accounts.set_phone(address, value)
+    if user is None:
+        raise NotFound(f"there is no user {address}")
+    log_change(ctx, "users.phone", email=address, erased=value is None)
+    return _public(user)
 
 
 def active_role(email: str) -> str | None:

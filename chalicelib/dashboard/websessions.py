@@ -22,6 +22,7 @@ import hashlib
 import re
 import secrets
 
+from chalicelib import business
 from chalicelib.core import clock
 from chalicelib.core.settings import get_settings
 from chalicelib.dashboard import users
@@ -62,9 +63,15 @@ def start(email: str, role: str) -> str:
 
 
 def _load(token: str | None) -> Session | None:
+    """The session item of a token. A process without the business profile (a cold one, or a
+    minute on) reads the profile in the same request: every page shows days in its time zone."""
     if not token or not _TOKEN.fullmatch(token):
         return None
-    return accounts.get_web_session(session_id(token))
+    if business.cached():
+        return accounts.get_web_session(session_id(token))
+    found, profile = accounts.get_web_session_and_profile(session_id(token))
+    business.prime(profile)
+    return found
 
 
 def current(token: str | None, *, touch: bool = True) -> Session | None:

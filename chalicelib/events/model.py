@@ -77,6 +77,7 @@ def _view(image: dict[str, Any] | None) -> dict[str, Any] | None:
             "_final": calls.is_final(call),
             "_erased": bool(call.erased_at),
             "_text": call.medium == "text",
+            "_call": calls.is_call(call),
             **calls.to_dict(call),
         }
     except Exception as exc:  # anything a broken image raises: it can never become an event
@@ -95,6 +96,9 @@ def from_record(record: dict[str, Any]) -> list[Event]:
     if name not in ("INSERT", "MODIFY", "REMOVE"):
         raise PoisonRecord(f"unknown eventName {name!r}")
     old, new = _view(ddb.get("OldImage")), _view(ddb.get("NewImage"))
+    view = new or old
+    if view is not None and not view["_text"] and not view["_call"]:
+        return []  # a call-back made from the dashboard (not ``calls.is_call``): no event of any kind
     if (new or old or {}).get("_text"):
         if name != "INSERT" or new is None or new["_erased"]:
             return []

@@ -34,7 +34,7 @@ def run(now_ms: int | None = None) -> dict[str, Any]:
                 event = Event(event_id(call.call_sid, "text"), "text.received", call.call_sid, now, calls.to_dict(call))
                 _resend(event, wanted_texts, found)
                 continue
-            if not calls.is_final(call):
+            if not calls.is_call(call) or not calls.is_final(call):  # a call-back: no call.* event
                 continue
             found["calls_checked"] += 1
             completed = Event(

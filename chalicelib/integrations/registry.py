@@ -103,10 +103,15 @@ class Integration:
     # (a JSON-able dict, empty when it keeps nothing) and erasing it (how many items went).
     export: str | None = None
     erase: str | None = None
+    # "package.module:function" taking (phone, token, ctx) and answering (items changed, next token or
+    # None when done): ``erase`` in bounded steps, for a hook whose work grows with the stage rather
+    # than the caller. The caller job runs it a step per chunk; an erasure within a request, while
+    # its time lasts (``privacy.erasure``).
+    erase_step: str | None = None
 
     def handler_paths(self) -> list[str]:
         """Every import path it names (each must import and be callable)."""
-        paths: list[str | None] = [self.export, self.erase]
+        paths: list[str | None] = [self.export, self.erase, self.erase_step]
         paths += [p for s in self.subscribers for p in (s.handler, s.gate)]
         paths += [f.handler for f in self.families] + [s.handler for s in self.schedules]
         return [p for p in paths if p]

@@ -11,14 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.core import clock
-from chalicelib.leasing.limits import AddressLimit, Holder, campaign
+from chalicelib.leasing.limits import AddressLimit, campaign
 from chalicelib.store import leases
-from chalicelib.store.leases import AddressMoved, HolderMoved, Session
+from chalicelib.store.leases import AddressMoved, HolderMoved, Prev, PreviousHeld, Session, VisitorLimit
 from chalicelib.store.lines import Number
 
 # The transactions and their conditions are ``chalicelib/store/leases.py``'s; the exceptions keep
 # their names here, where the lease endpoint catches them.
-__all__ = ["AddressMoved", "HolderMoved", "Lease", "allocate", "candidates", "end_if_too_long", "hand_over", "renew"]
+__all__ = [
+    "AddressMoved",
+    "HolderMoved",
+    "Lease",
+    "PreviousHeld",
+    "allocate",
+    "candidates",
+    "end_if_too_long",
+    "hand_over",
+    "renew",
+]
 
 CANDIDATES_PER_QUERY = leases.CANDIDATES_PER_QUERY
 MAX_ROUNDS = 4
@@ -49,43 +59,54 @@ def allocate(
     hold_ms: int,
     now_ms: int,
     history_days: int,
-    holder: Holder | None = None,
+    visitor: VisitorLimit | None = None,
     address: AddressLimit | None = None,
+    given: list[Number] | None = None,
 ) -> Lease | None:
     """Lease the least recently released free number of the pool to ``session``; ``None`` if none is free.
 
-    The session item is written in the same transaction, so a lease never exists without it;
-    so is the visitor's ``holder`` item when given (``HolderMoved`` if it changed since read),
-    and the client ``address``'s item with its limits as conditions (``AddressMoved`` if they fail).
+    Two requests: the candidates query and one transaction. The session item is written in the
+    same transaction, so a lease never exists without it; so are the visitor's holder item and
+    the client ``address``'s item, with their limits as conditions and no read before
+    (``HolderMoved``, ``PreviousHeld``, ``AddressMoved`` when they fail; their ``candidates``
+    are the ones not tried yet, ``given`` to the next try so it needs no query of its own).
     """
     expires = now_ms + hold_ms
     marks = _marks(session, now_ms)
     tried: set[str] = set()
     for _ in range(MAX_ROUNDS):
-        found = [c for c in candidates(pool_id, now_ms) if c.number not in tried and c.status == "active"]
+        if given:  # the candidates of a try a refusal cut short: still the least recently released
+            found, given = given, None
+        else:
+            found = [c for c in candidates(pool_id, now_ms) if c.number not in tried and c.status == "active"]
         if not found:
             return None
-        for cand in found:
+        for i, cand in enumerate(found):
             tried.add(cand.number)
-            if leases.take(cand, pool_id, session, now_ms, expires, history_days, holder, address, marks):
-                return Lease(cand.number, session.session_id, now_ms, expires)
+            try:
+                if leases.take(cand, pool_id, session, now_ms, expires, history_days, visitor, address, marks):
+                    return Lease(cand.number, session.session_id, now_ms, expires)
+            except leases.Refused as exc:
+                exc.candidates = found[i:]  # the next try starts there
+                raise
     return None
 
 
-def hand_over(holder: Holder, session: Session, hold_ms: int, now_ms: int, history_days: int) -> Lease | None:
-    """Move the number the visitor's ``holder`` names from their earlier session to ``session``
-    (a new visit of theirs, e.g. a new campaign): the visitor keeps one number and calls from
-    now on are credited to the new visit. One transaction, like a new lease without the
-    candidate query: the number (still held by the earlier session), the new session, the
-    lease history (the earlier lease ended now), the holder. ``None`` if the earlier session no
-    longer holds the number; ``HolderMoved`` if another request of the visitor changed it.
+def hand_over(
+    prev: Prev, visitor: VisitorLimit, session: Session, hold_ms: int, now_ms: int, history_days: int
+) -> Lease | None:
+    """Move ``prev``'s number from the visitor's earlier session to ``session`` (a new visit of
+    theirs, e.g. a new campaign): the visitor keeps one number and calls from now on are
+    credited to the new visit. One transaction and nothing read before it: the number (still
+    held by the earlier session), the new session, the lease history (the earlier lease ended
+    now), the holder item (naming ``prev``: a forged hint is refused). ``None`` if the earlier
+    session no longer holds the number; ``HolderMoved`` if the holder names another lease or the
+    visitor is over their hourly budget.
     """
-    if not (holder.session_id and holder.number):
-        return None
     expires = now_ms + hold_ms
-    if not leases.hand_over(holder, session, now_ms, expires, history_days, _marks(session, now_ms)):
+    if not leases.hand_over(prev, visitor, session, now_ms, expires, history_days, _marks(session, now_ms)):
         return None
-    return Lease(holder.number, session.session_id, now_ms, expires)
+    return Lease(prev.number, session.session_id, now_ms, expires)
 
 
 def renew(number: str, session_id: str, hold_ms: int, now_ms: int, max_ms: int) -> Lease | None:

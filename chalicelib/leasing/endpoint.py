@@ -4,12 +4,16 @@ Requests come from ``ct.js`` as CORS "simple" posts (JSON sent as ``text/plain``
 preflight is needed. The pool's allowed origins are the only ones answered with CORS
 headers; others are refused. Each answer says whether the visitor is tracked.
 
-Requests per call (counted in ``bench/``): a new lease is three: one read of the visitor's
-holder item and the client address's item together (``limits``: a visitor who holds a number
-keeps it, handed over to their new session; what the address holds and started this hour),
-one query for candidates and one transaction (number, session, lease history, holder,
-address); four when the address is at its cap (its numbers are looked up, one BatchGetItem).
-A hand-over is two (the read and the transaction); a renewal is one conditional update.
+Requests per call (counted in ``bench/leases.py``, issue 25): a new lease is two, one query
+for candidates and one transaction (number, session, lease history, the visitor's holder
+item and the client address's item with their limits as conditions: ``limits``), nothing
+read before it; a refusal returns the item that refused (``ALL_OLD``), which says whether the
+visitor holds a number elsewhere (joined, or handed over to their new session) or a budget is
+reached. With the site script's hint (``prev_*``: the session and number it kept when it
+started a new visit) a returning visitor is two writes (the renewal, the page view), a
+hand-over one transaction. An address at its cap of numbers held costs two more (its numbers
+looked up, one BatchGetItem, and the transaction again); one over its hourly budget is
+remembered per container for the hour (no request). A renewal is one conditional update.
 Pool settings come from a short per-process cache.
 """
 
@@ -33,9 +37,9 @@ from chalicelib.store.lines import Pool
 
 MAX_BODY_BYTES = 8 * 1024
 CUT = {"url": 1000, "text": 200, "id": 100}
-# Tries of a new lease whose address item was changed by another request from the address in
-# between (an office's visitors arriving together): each try reads the item again.
-ADDRESS_ATTEMPTS = 3
+# Tries of a new lease after a refusal that says what to do next (the visitor's lease elsewhere to
+# join or replace, an address at its cap whose ended leases are to be taken out).
+LEASE_ATTEMPTS = 4
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 CLICK_ID_KEYS = ("gclid", "gbraid", "wbraid", "yclid", "fbclid", "msclkid")  # gbraid, wbraid: Google's iOS click ids
 CLIENT_ID_KEYS = ("ga", "ga_session", "ym")  # ga_session: the GA4 session id, stored as ga_session_id
@@ -51,7 +55,11 @@ FIELDS = {
     "client_ids",
     "user_agent",
     "number",
+    "prev_session_id",
+    "prev_number",
+    "prev_use",
 }
+PREV_USES = ("keep", "move", "ended")  # what the site script asks of the lease it still holds
 _VISITOR = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _SESSION = re.compile(r"s_[A-Za-z0-9_-]{10,40}")
 # Known crawlers, preview fetchers and automation; the script also refuses to lease under webdriver.
@@ -131,6 +139,7 @@ def parse(body: dict[str, Any]) -> dict[str, Any]:
     number = body.get("number")
     if number is not None and (not isinstance(number, str) or not re.fullmatch(r"\+[1-9]\d{6,14}", number)):
         raise BadRequest("'number' must be the E.164 number this API leased")
+    prev, prev_use = _prev(body)
     page_url = _url(body.get("page_url"), "page_url", privacy_urls.page_url)  # origin + path + tracking parameters
     if page_url is None and not renew:
         raise BadRequest("'page_url' is required")
@@ -139,6 +148,8 @@ def parse(body: dict[str, Any]) -> dict[str, Any]:
         "session_id": session_id,
         "renew": renew,
         "number": number,
+        "prev": prev,
+        "prev_use": prev_use,
         "page_url": page_url,
         "referrer": _url(body.get("referrer"), "referrer", privacy_urls.referrer),  # origin + path
         "utm": _group(body, "utm", UTM_KEYS),
@@ -146,6 +157,21 @@ def parse(body: dict[str, Any]) -> dict[str, Any]:
         "client_ids": _group(body, "client_ids", CLIENT_ID_KEYS),
         "user_agent": _text(body.get("user_agent"), "user_agent", 400),
     }
+
+
+def _prev(body: dict[str, Any]) -> tuple[limits.Prev | None, str]:
+    """The site script's hint: the session it dropped (a new campaign, 30 idle minutes), the
+    number that session held and what to do with it. Checked by the lease's own conditions."""
+    session_id, number, use = body.get("prev_session_id"), body.get("prev_number"), body.get("prev_use", "keep")
+    if session_id is None and number is None:
+        return None, "keep"
+    if not isinstance(session_id, str) or not _SESSION.fullmatch(session_id):
+        raise BadRequest("'prev_session_id' is not one this API gave out")
+    if not isinstance(number, str) or not re.fullmatch(r"\+[1-9]\d{6,14}", number):
+        raise BadRequest("'prev_number' must be the E.164 number that session held")
+    if use not in PREV_USES:
+        raise BadRequest(f"'prev_use' must be one of {', '.join(PREV_USES)}")
+    return limits.Prev(session_id, number), use
 
 
 def lease(
@@ -238,6 +264,8 @@ def _answer(pool: Pool, req: dict[str, Any], header_ua: str | None, client_ip: s
         if got is not None:
             return _tracked(pool, got)
     session = sessions.existing(pool.pool_id, req)
+    prev: limits.Prev | None = None  # the visitor's lease a new one replaces, once it has ended
+    holder: limits.Holder | None = None  # the holder item, when a refused transaction returned it
     if session is not None:
         if session.number:
             tried = req["renew"] and req["number"] == session.number
@@ -249,49 +277,116 @@ def _answer(pool: Pool, req: dict[str, Any], header_ua: str | None, client_ip: s
             if allocator.end_if_too_long(session.number, session.session_id, now, max_ms):
                 logger.info("lease held for the longest allowed; its number is back in the pool", pool_id=pool.pool_id)
                 return _untracked(pool, "session_limit")
+            prev = limits.Prev(session.session_id, session.number)
         if session.created_at <= now - max_ms:
             return _untracked(pool, "session_limit")
-    # The visitor's holder item (the number they hold under another session, their budget) and
-    # the client address's item (the numbers it holds, its budget), read together.
-    holder, address = limits.read_holder_and_address(pool.pool_id, req["visitor_id"], client_ip)
-    within_budget = holder.leases_in(clock.hour_key(now)) < s.leases_per_visitor_hour
-    # A new visit with another campaign by a visitor who holds a number takes that number over,
-    # so they still hold one and calls go to the new campaign; otherwise they get the lease held.
-    new_campaign = limits.campaign(sessions.source_of(req)) != holder.campaign
-    hand_over = session is None and within_budget and not req["renew"] and new_campaign
-    got, holder = _keep_the_visitors_number(pool, req, session, holder, hand_over, hold_ms, now)
-    if got is not None:
-        return _tracked(pool, got)
-    # A new lease, within the visitor's hourly budget and the client address's limits.
-    if not within_budget:
-        return _rate_limited(pool, "visitor")
-    address, refused = _check_address(address, now)
-    if refused:
-        return _rate_limited(pool, refused)
+    elif req["prev"] is not None and not req["renew"]:
+        got, prev, holder = _from_hint(pool, req, req["prev"], req["prev_use"], hold_ms, now)
+        if got is not None:
+            return _tracked(pool, got)
+    return _new_lease(pool, req, session, prev, holder, client_ip, now)
+
+
+def _from_hint(
+    pool: Pool, req: dict[str, Any], hint: limits.Prev, use: str, hold_ms: int, now: int
+) -> tuple[allocator.Lease | None, limits.Prev | None, limits.Holder | None]:
+    """The lease the site script says the visitor still holds (a session it dropped for a new
+    campaign or after 30 idle minutes): handed over to a new session (``move``: one
+    transaction) or renewed under its own (``keep``: one write, and the page view). Never
+    trusted: a hand-over's transaction checks the hint against the holder item and the number,
+    a renewal's condition against the number. Returns the lease, else the hint as the lease a
+    new one replaces and the holder item if a refusal returned it."""
+    s = get_settings()
+    if use == "move":
+        visitor = limits.visitor_limit(pool.pool_id, req["visitor_id"], hint)
+        new = sessions.touch(sessions.new(pool.pool_id, req, now), now)
+        try:
+            moved = allocator.hand_over(hint, visitor, new, hold_ms, now, s.lease_history_days)
+        except allocator.HolderMoved as exc:  # not the visitor's lease (a forged or stale hint), or capped
+            return None, None, exc.holder
+        if moved is not None:
+            return moved, None, None
+        return None, hint, None  # its lease has ended: a new one replaces it
+    if use == "keep":
+        got = allocator.renew(hint.number, hint.session_id, hold_ms, now, s.lease_max_seconds * 1000)
+        if got is not None:
+            sessions.record_page(got.session_id, req, now)
+            return got, None, None
+    return None, hint, None
+
+
+def _new_lease(
+    pool: Pool,
+    req: dict[str, Any],
+    session: Session | None,
+    prev: limits.Prev | None,
+    holder: limits.Holder | None,
+    client_ip: str | None,
+    now: int,
+) -> dict[str, Any]:
+    """A new lease, within the visitor's hourly budget and the client address's limits: the
+    candidates query and one transaction, the holder and address items written with their
+    limits as conditions and read by nobody first. A refusal returns the item that refused
+    (``ALL_OLD``), which says what to do: join the lease the visitor holds, replace the one
+    that ended, or refuse (over a budget; the address's hourly budget is then remembered for
+    the hour, so a flood costs no request at all)."""
+    s = get_settings()
+    hold_ms = int(pool.hold_seconds) * 1000
+    hour = clock.hour_key(now)
+    address = limits.address_item(pool.pool_id, client_ip)
+    if address is not None and limits.capped_this_hour(address, hour):
+        return _rate_limited(pool, "address")
+    fresh = session is None
     if session is None:
         session = sessions.new(pool.pool_id, req, now)
     elif not req["renew"]:
         session = sessions.add_page(session, req, now)
     session = sessions.touch(session, now)
-    for attempt in range(ADDRESS_ATTEMPTS):
+    got = None
+    found = None  # candidates a refused try left untried
+    for _ in range(LEASE_ATTEMPTS):
+        if holder is not None:
+            # The holder item as a refused transaction returned it: the visitor's lease elsewhere
+            # (handed over to a new visit of theirs or joined), and this hour's count.
+            within_budget = holder.leases_in(hour) < s.leases_per_visitor_hour
+            new_campaign = limits.campaign(sessions.source_of(req)) != holder.campaign
+            hand_over = fresh and within_budget and not req["renew"] and new_campaign
+            got, holder = _keep_the_visitors_number(pool, req, session if not fresh else None, holder, hand_over, now)
+            if got is not None:
+                return _tracked(pool, got)
+            if holder is not None and not within_budget:
+                return _rate_limited(pool, "visitor")
+            prev = (holder.lease() if holder is not None else None) or prev  # it has ended: replace it
+            holder = None
+        visitor = limits.visitor_limit(pool.pool_id, req["visitor_id"], prev)
         limit = None if address is None else limits.AddressLimit(address, s.leases_held_per_ip, s.leases_per_ip_hour)
         try:
-            got = allocator.allocate(pool.pool_id, session, hold_ms, now, s.lease_history_days, holder, limit)
+            got = allocator.allocate(pool.pool_id, session, hold_ms, now, s.lease_history_days, visitor, limit, found)
             break
-        except allocator.HolderMoved:
-            # The same visitor's other request (another tab) started or moved a lease meanwhile: that
-            # one is theirs. (Never a second number: this transaction held only if nothing had moved.)
-            moved = limits.read_holder(pool.pool_id, req["visitor_id"])
-            got, _ = _keep_the_visitors_number(pool, req, session, moved, False, hold_ms, now)
-            return _tracked(pool, got) if got is not None else _rate_limited(pool, "visitor")
-        except allocator.AddressMoved:
-            # Another request from the address started a lease (or tidied its item) since it was
-            # read, or a limit is now reached: read it again and decide again.
-            if attempt == ADDRESS_ATTEMPTS - 1:
+        except allocator.HolderMoved as exc:
+            # Another lease of the visitor's may still run (another tab's, a new campaign's), or
+            # they are over their budget: the refusal says which.
+            holder = exc.holder or limits.read_holder(pool.pool_id, req["visitor_id"])
+        except allocator.PreviousHeld:
+            # The lease this one was to replace still runs: it is the visitor's, join it.
+            assert prev is not None
+            got = allocator.renew(prev.number, prev.session_id, hold_ms, now, s.lease_max_seconds * 1000)
+            if got is not None:
+                if not req["renew"]:
+                    sessions.record_page(got.session_id, req, now)
+                return _tracked(pool, got)
+        except allocator.AddressMoved as exc:
+            found = exc.candidates or None
+            address = exc.address
+            if address.leases_in(hour) >= s.leases_per_ip_hour:
+                limits.remember_capped(address, hour)
                 return _rate_limited(pool, "address")
-            address, refused = _check_address(limits.read_address(pool.pool_id, client_ip or ""), now)
-            if refused:
-                return _rate_limited(pool, refused)
+            # At its cap of numbers held: look its numbers up; the next try takes out those ended.
+            address = limits.check_address(address, s.leases_held_per_ip, now)
+            if address.holding() >= s.leases_held_per_ip:
+                return _rate_limited(pool, "address_held")
+    else:
+        return _rate_limited(pool, "visitor")
     if got is None:
         sites.count_exhaustion(pool.pool_id, now, req["visitor_id"])
         logger.info("pool exhausted", pool_id=pool.pool_id)
@@ -306,45 +401,33 @@ def _keep_the_visitors_number(
     session: Session | None,
     holder: limits.Holder,
     hand_over: bool,
-    hold_ms: int,
     now: int,
-) -> tuple[allocator.Lease | None, limits.Holder]:
+) -> tuple[allocator.Lease | None, limits.Holder | None]:
     """The number the visitor holds under another session: handed over to a new session of
-    theirs (``hand_over``) or renewed under its own; ``None`` if they hold none any more (or
-    another request of theirs just moved it: a new lease's transaction then fails on the
-    holder item and the caller joins whoever holds it). Returns the holder as last read."""
+    theirs (``hand_over``) or renewed under its own; ``None`` if they hold none any more.
+    Returns the holder as last returned."""
     s = get_settings()
+    hold_ms = int(pool.hold_seconds) * 1000
     max_ms = s.lease_max_seconds * 1000
     mine = session.session_id if session else None
-    if not holder.may_hold(now, max_ms) or holder.session_id == mine:
+    held = holder.lease()
+    if held is None or not holder.may_hold(now, max_ms) or holder.session_id == mine:
         return None, holder
     if hand_over:
         new = sessions.touch(sessions.new(pool.pool_id, req, now), now)
+        visitor = limits.visitor_limit(pool.pool_id, req["visitor_id"])
         try:
             # None: the earlier session no longer holds the number (its lease has ended).
-            return allocator.hand_over(holder, new, hold_ms, now, s.lease_history_days), holder
-        except allocator.HolderMoved:  # another tab moved it: join that one
-            holder = limits.read_holder(pool.pool_id, req["visitor_id"])
-            if not holder.may_hold(now, max_ms) or holder.session_id == mine:
-                return None, holder
-    got = allocator.renew(holder.number or "", holder.session_id or "", hold_ms, now, max_ms)
+            got = allocator.hand_over(held, visitor, new, hold_ms, now, s.lease_history_days)
+            if got is not None:
+                return got, holder
+        except allocator.HolderMoved as exc:  # another tab moved it: join that one
+            moved = exc.holder or limits.read_holder(pool.pool_id, req["visitor_id"])
+            return _keep_the_visitors_number(pool, req, session, moved, False, now)
+    got = allocator.renew(held.number, held.session_id, hold_ms, now, max_ms)
     if got is not None and not req["renew"]:
         sessions.record_page(got.session_id, req, now)
     return got, holder
-
-
-def _check_address(address: limits.Address | None, now: int) -> tuple[limits.Address | None, str | None]:
-    """The client address's item ready for a new lease, and which of its limits the lease would
-    pass, if any: its new leases this hour (``LEASES_PER_IP_HOUR``), or the numbers it holds at
-    once (``LEASES_HELD_PER_IP``; looked up on the numbers when it is at the cap, so the cap frees
-    as soon as a lease ends). The lease's transaction checks both again, as conditions."""
-    if address is None:
-        return None, None
-    s = get_settings()
-    if address.leases_in(clock.hour_key(now)) >= s.leases_per_ip_hour:
-        return address, "address"
-    address = limits.check_address(address, s.leases_held_per_ip, now)
-    return address, "address_held" if address.holding() >= s.leases_held_per_ip else None
 
 
 def _rate_limited(pool: Pool, who: str) -> dict[str, Any]:

@@ -7,7 +7,9 @@ send. So:
 
 * **A visitor holds one number per pool.** A holder item per (pool, visitor) names the
   session and number of the visitor's latest lease; it is written in the same transaction as
-  the lease (conditional on being unchanged since read). A visitor asking again without
+  the lease, without a read, on condition that it names no other lease that may still run
+  (the site script's hint names the one a new lease replaces, and the transaction checks on
+  that number that it has ended; a forged hint fails the condition). A visitor asking again without
   their session id keeps the number they hold: with another campaign (utm tags, click ids:
   the site script starts a new session for one, and the call should be credited to it) it is
   handed over to the new session; with the same campaign, over their hourly budget, or with
@@ -19,9 +21,11 @@ send. So:
 * **Numbers held at once per client address** (``LEASES_HELD_PER_IP``) and **new leases per
   client address and hour** (``LEASES_PER_IP_HOUR``), per pool, on one item per (pool,
   address) that the lease's own transaction updates with both limits as its conditions
-  (``Address``, ``store.leases.address_write``); it is read together with the holder item, so neither
-  costs a request of its own. The hourly budget alone did not bound what an address holds:
-  renewals keep a lease for ``LEASE_MAX_SECONDS``, so one address could hold the budget times
+  (``Address``, ``store.leases.address_write``); neither item is read before the lease, so
+  neither costs a request of its own (a refusal returns the item, ``ALL_OLD``). An address
+  over its hourly budget is remembered by the container for the rest of the hour (no request
+  at all for a flood). The hourly budget alone did not bound what an address holds: renewals
+  keep a lease for ``LEASE_MAX_SECONDS``, so one address could hold the budget times
   ``LEASE_MAX_SECONDS``/3600 numbers (2,400 with the defaults). The cap counts the numbers
   whose lease the address started and that still run; renewals and hand-overs (from any
   address) keep counting there and never add. The address is API Gateway's
@@ -44,8 +48,9 @@ import hashlib
 import json
 from typing import Any
 
+from chalicelib.core.settings import get_settings
 from chalicelib.store import leases
-from chalicelib.store.leases import HOLDER_KEEP_DAYS, Address, AddressLimit, Holder, NumberLease
+from chalicelib.store.leases import HOLDER_KEEP_DAYS, Address, AddressLimit, Holder, NumberLease, Prev, VisitorLimit
 
 # The items themselves, their reads and the writes the lease transaction makes on them live in
 # ``chalicelib/store/leases.py``; the names stay here, where the rules that use them are.
@@ -55,12 +60,17 @@ __all__ = [
     "AddressLimit",
     "Holder",
     "NumberLease",
+    "Prev",
+    "VisitorLimit",
+    "address_item",
     "address_key",
     "campaign",
+    "capped_this_hour",
     "check_address",
-    "read_address",
+    "forget_capped",
     "read_holder",
-    "read_holder_and_address",
+    "remember_capped",
+    "visitor_limit",
 ]
 
 
@@ -75,21 +85,47 @@ def read_holder(pool_id: str, visitor_id: str) -> Holder:
     return leases.read_holder(pool_id, visitor_id)
 
 
+def visitor_limit(pool_id: str, visitor_id: str, prev: Prev | None = None) -> VisitorLimit:
+    """The visitor's limits for a new lease (the settings'), ``prev`` the lease it replaces."""
+    s = get_settings()
+    key = leases.holder_key(pool_id, visitor_id)
+    return VisitorLimit(key, s.leases_per_visitor_hour, s.lease_max_seconds * 1000, prev)
+
+
 def address_key(client_ip: str, pool_id: str) -> str:
     """A client address as counters keep it: hashed (per pool), not written down as it came."""
     return hashlib.sha256(f"{pool_id}|{client_ip}".encode()).hexdigest()[:20]
 
 
-def read_holder_and_address(pool_id: str, visitor_id: str, client_ip: str | None) -> tuple[Holder, Address | None]:
-    """The visitor's holder item and, with ``client_ip``, the address's item: one request."""
-    address = address_key(client_ip, pool_id) if client_ip else None
-    return leases.read_holder_and_address(pool_id, visitor_id, address)
-
-
-def read_address(pool_id: str, client_ip: str) -> Address:
-    return leases.read_address(pool_id, address_key(client_ip, pool_id))
+def address_item(pool_id: str, client_ip: str | None) -> Address | None:
+    """The client address's item for a new lease's transaction (not read); ``None`` without an address."""
+    return leases.address_item(pool_id, address_key(client_ip, pool_id)) if client_ip else None
 
 
 def check_address(address: Address, cap: int, now_ms: int) -> Address:
     """``address`` with its ended leases found, if it is at its cap (one BatchGetItem); as it was otherwise."""
     return leases.check_address(address, cap, now_ms)
+
+
+# --- addresses known to be over their hourly budget, per container -------------------------------
+# An address's new leases in an hour only grow, so once a refused transaction has shown an address
+# at its hourly budget, every later request from it in that hour is refused here with no request
+# at all: a flood from one address costs DynamoDB one transaction an hour per warm container.
+
+CAPPED_KEPT = 10_000  # addresses remembered at most (then forgotten all at once: a bounded memo)
+_capped: dict[tuple[str, str], str] = {}
+
+
+def capped_this_hour(address: Address, hour: str) -> bool:
+    return _capped.get((address.key.pk, address.address)) == hour
+
+
+def remember_capped(address: Address, hour: str) -> None:
+    if len(_capped) >= CAPPED_KEPT:
+        _capped.clear()
+    _capped[(address.key.pk, address.address)] = hour
+
+
+def forget_capped() -> None:
+    """Tests: a fresh container."""
+    _capped.clear()

@@ -10,7 +10,9 @@ lands on it again (a late or replayed one changes nothing). Its aggregates are s
 which takes the caller out of the unique-caller sets (the counts stay). Then the caller's
 first-touch items (their keyed hashes, and the number older code keyed them by) and their
 call-back entry are deleted, every integration's ``erase`` hook runs, and a tombstone keeps the
-erasure's time under the keyed hash only.
+erasure's time under the keyed hash only. A hook whose work grows with the stage (every webhook
+delivery kept) also has a bounded ``erase_step``: ``erase`` runs those steps for at most
+``STEP_SECONDS`` and answers ``Unfinished`` past them (``privacy.jobs`` hands the rest to a job).
 
 The stream sees each anonymising write and makes a ``caller.erased`` event (never a
 ``call.updated`` whose changes would carry the number to every subscriber). No log line or
@@ -19,6 +21,8 @@ audit entry names the number.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -38,6 +42,7 @@ from chalicelib.store import calls as store_calls
 KEPT_ATTRIBUTION = ("confidence", "channel_id", "pool_id", "channel_group", "kind")
 KEPT_SOURCE = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "source", "medium", "campaign", "keyword")
 KEPT_TOUCH = ("source_key", "call_sid", "started_at")
+STEP_SECONDS = 5.0  # the stepped hooks' time within a request; past it the caller job takes the rest
 
 
 def cut_attribution(attr: dict[str, Any] | None) -> dict[str, Any]:
@@ -120,36 +125,85 @@ def erase_page(sids: list[str], now: int, *, ctx: RequestContext = SYSTEM) -> tu
     return erased, twilio_left
 
 
-def forget_caller(number: str, now: int, erased: int, *, ctx: RequestContext = SYSTEM) -> dict[str, int]:
+def forget_caller(
+    number: str, now: int, erased: int, *, stepped: dict[str, int] | None = None, ctx: RequestContext = SYSTEM
+) -> dict[str, int]:
     """What an erasure does once the calls are anonymised: the first-touch items, the call-back
-    entry, each integration's ``erase`` hook, access documents left in the bucket, the tombstone
-    (keyed hash only); each integration's count."""
+    entry, each integration's ``erase`` hook (but those already run in steps: ``stepped``, their
+    counts), access documents left in the bucket, the tombstone (keyed hash only); each
+    integration's count."""
     hashes = callerkeys.caller_hashes(number)
     callbacks.delete(number, ctx=ctx)
-    hooks = forget_elsewhere(number, ctx=ctx)
+    hooks = forget_elsewhere(number, skip=frozenset(stepped or {}), ctx=ctx)
+    hooks.update(stepped or {})
     callers.tombstone(hashes[0], erased, now, ctx=ctx)
     return hooks
 
 
-def forget_elsewhere(number: str, *, ctx: RequestContext = SYSTEM) -> dict[str, int]:
-    """The caller's first-touch items, each integration's ``erase`` hook, their access documents."""
+def forget_elsewhere(
+    number: str, *, skip: frozenset[str] = frozenset(), ctx: RequestContext = SYSTEM
+) -> dict[str, int]:
+    """The caller's first-touch items, each integration's ``erase`` hook (not those in ``skip``),
+    their access documents."""
     hashes = callerkeys.caller_hashes(number)
     callers.forget([*hashes, number], ctx=ctx)
-    hooks = {i.name: int(registry.load(i.erase)(number, ctx)) for i in wiring.INTEGRATIONS if i.erase}
+    hooks = {
+        i.name: int(registry.load(i.erase)(number, ctx)) for i in wiring.INTEGRATIONS if i.erase and i.name not in skip
+    }
     erasurelog.delete_documents(hashes)
     return hooks
 
 
-def erase(raw: str, *, ctx: RequestContext = SYSTEM) -> dict[str, Any]:
+# --- hooks whose work grows with the stage (every webhook delivery kept): run in bounded steps ---
+
+
+def stepped_hooks() -> list[str]:
+    """The integrations whose erasure runs in steps (``erase_step``), in wiring order."""
+    return [i.name for i in wiring.INTEGRATIONS if i.erase_step]
+
+
+def hook_step(number: str, name: str, token: str | None, *, ctx: RequestContext = SYSTEM) -> tuple[int, str | None]:
+    """One bounded step of integration ``name``'s erasure from ``token``: ``(items, next token)``."""
+    decl = next(i for i in wiring.INTEGRATIONS if i.name == name and i.erase_step)
+    count, after = registry.load(str(decl.erase_step))(number, token, ctx)
+    return int(count), after
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    """An erasure within a request whose stepped hooks outlasted ``STEP_SECONDS``: the calls and
+    everything else are done but for the stepped hooks from ``hook`` at ``token`` (and ``forget_caller``);
+    the caller job takes it from there (``privacy.jobs.erase_request``)."""
+
+    number: str
+    now: int
+    erased: int
+    twilio_left: int
+    hooks: dict[str, int]  # the stepped hooks' counts so far
+    hook: str
+    token: str | None
+
+
+def erase(raw: str, *, step_seconds: float | None = None, ctx: RequestContext = SYSTEM) -> dict[str, Any] | Unfinished:
     """Erase the caller ``raw`` (any phone format ``phonenumbers`` reads) everywhere, within this
-    call (``privacy.jobs`` runs it in chunks for a caller with many calls); what was done."""
+    call (``privacy.jobs`` runs it in chunks for a caller with many calls); what was done. The
+    stepped hooks run while ``step_seconds`` (default ``STEP_SECONDS``) last; past them the answer is ``Unfinished``."""
     number = e164(unquote(raw), "number")  # a path parameter may still be percent-encoded
     now = clock.now_ms()
     sids = store_calls.sids_of_caller(number, ctx=ctx)
     caller_hash = callerkeys.caller_hash(number)
     erasurelog.write(caller_hash, now, sids, part=0)  # first: a restore between here and the end still finds them
     erased, twilio_left = erase_page(sids, now, ctx=ctx)
-    hooks = forget_caller(number, now, erased, ctx=ctx)
+    until = time.monotonic() + (STEP_SECONDS if step_seconds is None else step_seconds)
+    counts: dict[str, int] = {}
+    for name in stepped_hooks():
+        counts[name], token = hook_step(number, name, None, ctx=ctx)
+        while token:
+            if time.monotonic() >= until:
+                return Unfinished(number, now, erased, twilio_left, counts, name, token)
+            more, token = hook_step(number, name, token, ctx=ctx)
+            counts[name] += more
+    hooks = forget_caller(number, now, erased, stepped=counts, ctx=ctx)
     erasurelog.write(caller_hash, now, [], part=1, erased_calls=erased)
     log_change(ctx, "callers.erase", calls=erased)  # never the number: the audit log keeps no caller
     return answer(erased, now, hooks, twilio_left)

@@ -13,8 +13,17 @@ running job one chunk at a time: a page of the caller index from the job's store
 codec of every paged list, ``store.cursor``), the page's calls erased (``erasure.erase_page``,
 after the page's sids went into the erasure log) or written as one part of the document, then
 the cursor saved; a timeout or a crash loses at most one page and the next run resumes there.
-After the last page: for an erasure the rest of ``erasure.forget_caller`` and the log's last
-object; for access, the parts joined into the one document.
+After the last page: for an erasure, the stepped hooks (``Integration.erase_step``: the webhook
+deliveries' scrub, whose work grows with every delivery kept, not with the caller's calls) one
+bounded step per chunk, their token in the same cursor field (the job's ``result`` says which
+hook it is at), then the rest of ``erasure.forget_caller`` and the log's last object; for access,
+the parts joined into the one document. An erasure within a request whose stepped hooks outlast
+``erasure.STEP_SECONDS`` becomes such a job in its hooks' phase (``_hand_over``: 202).
+
+Why steps and not an index of deliveries by the caller's keyed hash (a query of that caller's
+deliveries only): the index would cost a write more per delivery attempt, need a backfill
+of the deliveries kept before it and still miss a delivery whose index write failed; the steps
+change nothing on the delivery path and read each kept delivery once, in chunks.
 
 What a job item holds: its kind, state, progress (calls, chunks), who started it, the caller's
 keyed hash (how a replay finds it), and, only while it runs, the number and the cursor (the
@@ -68,8 +77,24 @@ def erase_request(raw: str, *, ctx: RequestContext = SYSTEM) -> tuple[int, dict[
     """``DELETE /v1/callers/{number}``: ``(200, what was done)`` or ``(202, the job)``."""
     number = e164(unquote(raw), "number")
     if not _heavy(number, ctx=ctx):
-        return 200, erasure.erase(number, ctx=ctx)
+        done = erasure.erase(number, ctx=ctx)
+        if not isinstance(done, erasure.Unfinished):
+            return 200, done
+        return 202, _hand_over(done, ctx=ctx)
     return 202, _start("erase", number, ctx=ctx)
+
+
+def _hand_over(left: erasure.Unfinished, *, ctx: RequestContext) -> dict[str, Any]:
+    """An erasure within a request whose stepped hooks ran out of time: a job that goes on from
+    the hook and token where it stopped (its calls are done, so it starts in the hooks' phase)."""
+    job, new = callerjobs.start("erase", callerkeys.caller_hash(left.number), left.number, ctx.actor, ctx=ctx)
+    if new:
+        log_change(ctx, "callers.erase", job=job.id)  # never the number
+        result: dict[str, Any] = {"erased_calls": left.erased, "recordings_left_at_twilio": left.twilio_left}
+        result.update(hooks=left.hooks, hook=left.hook)
+        job = _replace(job, created_at=left.now, done=left.erased, cursor=left.token, result=result)
+        callerjobs.save(job)
+    return public(job)
 
 
 def _start(kind: str, number: str, *, ctx: RequestContext) -> dict[str, Any]:
@@ -135,6 +160,8 @@ def chunk(job: callerjobs.CallerJob) -> callerjobs.CallerJob:
         callerjobs.finish(job)
         return job
     number = job.number
+    if job.kind == "erase" and "hook" in job.result:
+        return _hook_chunk(job, number)
     if job.kind == "access" and (callers.erased_at([job.caller_hash]) or 0) >= job.created_at:
         return _erased_meanwhile(job)
     start_key = CURSOR.decode(job.cursor, [number])[1] if job.cursor else None
@@ -161,13 +188,40 @@ def chunk(job: callerjobs.CallerJob) -> callerjobs.CallerJob:
     if after:
         callerjobs.save(job)
         return job
+    stepped = erasure.stepped_hooks()
+    if job.kind == "erase" and stepped:  # the calls are done: the stepped hooks' phase
+        result = dict(job.result, hooks={name: 0 for name in stepped}, hook=stepped[0])
+        job = _replace(job, cursor=None, result=result)
+        callerjobs.save(job)
+        return job
     return _finish(job, number)
+
+
+def _hook_chunk(job: callerjobs.CallerJob, number: str) -> callerjobs.CallerJob:
+    """One step of the stepped hook the job is at (its cursor the hook's token); after the last
+    step of the last one, the erasure's end."""
+    name = str(job.result["hook"])
+    count, token = erasure.hook_step(number, name, job.cursor)
+    hooks = dict(job.result.get("hooks") or {})
+    hooks[name] = int(hooks.get(name, 0)) + count
+    result = dict(job.result, hooks=hooks)
+    if token is None:
+        stepped = erasure.stepped_hooks()
+        later = stepped[stepped.index(name) + 1 :] if name in stepped else []
+        if not later:
+            result.pop("hook")
+            return _finish(_replace(job, chunks=job.chunks + 1, cursor=None, result=result), number)
+        result["hook"] = later[0]
+    job = _replace(job, chunks=job.chunks + 1, cursor=token, result=result)
+    callerjobs.save(job)
+    return job
 
 
 def _finish(job: callerjobs.CallerJob, number: str) -> callerjobs.CallerJob:
     if job.kind == "erase":
         erased = int(job.result.get("erased_calls", 0))
-        hooks = erasure.forget_caller(number, job.created_at, erased)
+        stepped = job.result.get("hooks")  # absent in a job begun before the hooks ran in steps
+        hooks = erasure.forget_caller(number, job.created_at, erased, stepped=stepped)
         erasurelog.write(job.caller_hash, job.created_at, [], part=job.chunks + 1, erased_calls=erased)
         result = erasure.answer(erased, job.created_at, hooks, int(job.result.get("recordings_left_at_twilio", 0)))
     else:

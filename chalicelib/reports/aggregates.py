@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chalicelib import attribution, business
-from chalicelib.calls import is_final, result_of
+from chalicelib.calls import is_call, is_final, result_of
 from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.store import aggregates as stored
@@ -88,6 +88,8 @@ def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset())
     refused (``DIMENSION_CAP``): those count under ``OTHER``."""
     if c.medium == "text":
         return _text_contribution(c)
+    if not is_call(c):  # a call-back made from the dashboard (medium "outbound"): in no figure
+        return {}
     if not is_final(c) or c.started_at is None:
         return {}
     result = result_of(c)

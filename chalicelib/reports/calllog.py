@@ -63,7 +63,7 @@ ATTRIBUTION_FILTERS = ("source", *aggregates.DIMENSIONS)
 FILTER_CHUNK = 200  # calls one filtered read asks for
 # What the listing holds: calls (``/v1/calls``' default: its answers stay as they were), the texts
 # to tracking numbers (``chalicelib/texts.py``), or both (the dashboard's log).
-MEDIUMS = ("call", "text", "all")
+MEDIUMS = ("call", "text", "outbound", "all")  # outbound: call-backs made from the dashboard
 
 
 def attribution_filters(query: dict[str, str]) -> dict[str, str]:
@@ -124,7 +124,7 @@ def list_calls(query: dict[str, str], *, max_page: int = MAX_PAGE, ctx: RequestC
     answered = (answered_q == "true") if answered_q else None
     medium = query.get("medium") or "call"
     if medium not in MEDIUMS:
-        raise BadRequest("'medium' must be call, text or all")
+        raise BadRequest("'medium' must be call, text, outbound or all")
 
     months = store.months_desc(start, end)
     last_key: dict[str, Any] | None = None

@@ -305,9 +305,16 @@ def menu_report(query: dict[str, str]) -> dict[str, Any]:
     if unknown:
         raise BadRequest(f"unknown parameter(s): {', '.join(unknown)}")
     start, end = _range(query)
+    return {"from": start, "to": end, "rows": menu_rows(stored.menu_option_calls(start, end))}
+
+
+def menu_rows(found: dict[tuple[str, str], dict[str, int]]) -> list[dict[str, Any]]:
+    """The menu report's rows from its counts, each line named (the lines' names read only when
+    there is a row: a business without a menu pays the one query, no more)."""
+    if not found:
+        return []
     names = {**lines.channel_names(), **{f"pool:{k}": v for k, v in lines.pool_names().items()}}
-    rows = [
+    return [
         {"line": line, "line_name": names.get(line, line), "option": option, **counts}
-        for (line, option), counts in sorted(stored.menu_option_calls(start, end).items())
+        for (line, option), counts in sorted(found.items())
     ]
-    return {"from": start, "to": end, "rows": rows}

@@ -162,6 +162,11 @@ def account_page() -> Response:
     return accounts.account_page(_req())  # type: ignore[no-any-return]
 
 
+@bp.route("/dashboard/account/phone", methods=["POST"], content_types=FORMS)
+def change_phone() -> Response:
+    return accounts.change_phone(_req())  # type: ignore[no-any-return]
+
+
 @bp.route("/dashboard/account/password", methods=["POST"], content_types=FORMS)
 def change_password() -> Response:
     return accounts.change_password(_req())  # type: ignore[no-any-return]

@@ -22,7 +22,7 @@ from chalicelib.routes.http import json_response
 
 if TYPE_CHECKING:
     from chalicelib import business, callback_dial
-    from chalicelib.dashboard import breakdown, callers, listen, logpage, overview, setup, story, web
+    from chalicelib.dashboard import breakdown, callers, listen, logpage, overview, setup, story, users, web
     from chalicelib.integrations.conversions import pages as conversions
     from chalicelib.integrations.transcripts import pages as transcripts
     from chalicelib.recordings import playback
@@ -38,6 +38,7 @@ else:  # dashboard only: loaded on its first request (see lazy_module)
     story = lazy_module("chalicelib.dashboard.story")
     setup = lazy_module("chalicelib.dashboard.setup")
     web = lazy_module("chalicelib.dashboard.web")
+    users = lazy_module("chalicelib.dashboard.users")
     conversions = lazy_module("chalicelib.integrations.conversions.pages")
     transcripts = lazy_module("chalicelib.integrations.transcripts.pages")
     playback = lazy_module("chalicelib.recordings.playback")
@@ -64,6 +65,9 @@ def overview_page() -> Response:
     data = overview.overview(web.query_params(req))
     if not data.get("has_sources"):  # a fresh install: the first-run checklist instead of empty charts
         data["checklist"] = setup.checklist()
+    # The list's "Call back now" rings the admin's own phone: without one, a link to give it (one read,
+    # only for an admin with callers waiting)
+    data["own_phone"] = bool(viewer.is_admin and data.get("call_back") and users.phone_of(viewer.email))
     return web.render(req, "overview.html", viewer=viewer, **data, **_common())
 
 
@@ -170,7 +174,7 @@ def calls_csv() -> Response:
 def call_page(sid: str) -> Response:
     req = bp.current_request
     viewer = web.require(req)
-    data = story.story(sid)
+    data = story.story(sid, viewer.email)
     saved = web.query_params(req).get("saved") == "1"
     sent = conversions.of_call(sid)
     said = transcripts.for_call(data.pop("record"))
@@ -187,7 +191,7 @@ def save_outcome(sid: str) -> Response:
     try:
         outcomes.set_outcome(sid, story.outcome_body(form), ctx=viewer.context)
     except BadRequest as exc:  # the story again, with what was wrong next to it and everything typed kept
-        data = story.story(sid)
+        data = story.story(sid, viewer.email)
         sent = conversions.of_call(sid)
         data["call"] = story.keep_typed(data["call"], form)
         field = "revenue" if "'revenue'" in exc.message else None
@@ -222,9 +226,10 @@ def call_back(sid: str) -> Response:
     viewer = web.require(req, role="admin")  # it rings phones and costs money
     fields = web.check_csrf(req, viewer)
     try:
-        callback_dial.call_back(sid, ctx=viewer.context)
+        # The signed-in user's own phone rings first (their Account page); none: refused, saying where.
+        callback_dial.call_back(sid, users.phone_of(viewer.email), ctx=viewer.context)
     except (Conflict, UpstreamError) as exc:
-        data = story.story(sid)
+        data = story.story(sid, viewer.email)
         sent = conversions.of_call(sid)
         return web.render(
             req,

@@ -19,11 +19,12 @@ from chalicelib.routes.http import Headers, caller, json_response, query
 from chalicelib.voice import blocklist
 
 if TYPE_CHECKING:
-    from chalicelib import audit, callbacks, channels, numbers, pools
+    from chalicelib import audit, callback_dial, callbacks, channels, numbers, pools
     from chalicelib.recordings import greetings
     from chalicelib.reports import calllog, outcomes, sizing
 else:  # management only: loaded on first use (see lazy_module)
     callbacks = lazy_module("chalicelib.callbacks")
+    callback_dial = lazy_module("chalicelib.callback_dial")
     audit = lazy_module("chalicelib.audit")
     channels = lazy_module("chalicelib.channels")
     numbers = lazy_module("chalicelib.numbers")
@@ -153,6 +154,13 @@ def get_call(sid: str) -> Response:
 @bp.route("/v1/calls/{sid}", methods=["PATCH"])
 def update_call(sid: str) -> Response:
     return json_response(calls.to_dict(outcomes.set_outcome(sid, _body(), ctx=_ctx())))
+
+
+@bp.route("/v1/calls/{sid}/call-back", methods=["POST"])
+def call_back(sid: str) -> Response:
+    """Ring the ``phone`` in the body (the API client's own: an API key has no phone), then the
+    caller, showing the tracking number; the original call with ``called_back`` (202: ringing)."""
+    return json_response(callback_dial.call_back(sid, _body().get("phone"), ctx=_ctx()), 202)
 
 
 @bp.route("/v1/audit", methods=["GET"])

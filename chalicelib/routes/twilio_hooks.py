@@ -226,6 +226,16 @@ def bridge() -> Response:
     return twiml(answers.bridge(to, tracking))
 
 
+@bp.route("/twilio/callback-status", methods=["POST"], content_types=FORM)
+def callback_status() -> Response:
+    """A call-back's status callback (chalicelib/callback_dial.py): its own outbound record's status
+    and duration, never an inbound call's. Signed; a failure to store is a 503, sent again."""
+    from chalicelib import callback_dial  # the voice path never loads it
+
+    callback_dial.record_status(_form("/twilio/callback-status"))
+    return twiml(answers.empty())
+
+
 @bp.route("/twilio/sms", methods=["POST"], content_types=FORM)
 def sms() -> Response:
     # A text to a tracking number: signed (403 without a valid signature), STOP/START remembered.

@@ -29,6 +29,13 @@ def get(*, ctx: RequestContext = SYSTEM) -> StoredProfile:
         item = CounterModel.get(*keys.business_profile(), consistent_read=True)
     except CounterModel.DoesNotExist:
         return StoredProfile()
+    return profile_of(item)
+
+
+def profile_of(item: CounterModel | None) -> StoredProfile:
+    """The profile an item read holds (``None``: never saved); ``store.accounts`` reads it beside a session."""
+    if item is None:
+        return StoredProfile()
     data = dict(item.data or {})
     conv = data.get("conversions")
     return StoredProfile(

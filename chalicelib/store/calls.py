@@ -88,6 +88,7 @@ class CallRecord:
     dial_step: float | None = None
     menu_option: str | None = None
     callback_sid: str | None = None
+    callback_of: str | None = None
     screen_key: str | None = None
     screen_step: float | None = None
     screen_refused: float | None = None
@@ -188,7 +189,7 @@ class CallChange:
 class Guard:
     """When a write may happen; made by the functions below, turned into a condition only here."""
 
-    kind: Literal["exists", "first_voice", "dial_step_at_most", "rank_below", "rank_at_most"]
+    kind: Literal["exists", "first_voice", "dial_step_at_most", "rank_below", "rank_at_most", "outbound_rank_at_most"]
     value: int = 0
 
 
@@ -210,6 +211,11 @@ def rank_below(rank: int, *, or_equal: bool = False) -> Guard:
     return Guard("rank_at_most" if or_equal else "rank_below", rank)
 
 
+def outbound_rank_at_most(rank: int) -> Guard:
+    """The record exists, is an outbound call (``medium`` "outbound"), and its status ranks at most ``rank``."""
+    return Guard("outbound_rank_at_most", rank)
+
+
 def _condition(guard: Guard | None) -> Any:
     """The guard's condition, and always: the call was not erased (a late or replayed Twilio
     callback for an erased caller's call changes nothing, not even the number back in)."""
@@ -229,6 +235,8 @@ def _guard_condition(guard: Guard | None) -> Any:
     if guard.kind == "dial_step_at_most":
         return CallModel.dial_step.does_not_exist() | (CallModel.dial_step <= guard.value)
     below = CallModel.status_rank.does_not_exist() | (CallModel.status_rank < guard.value)
+    if guard.kind == "outbound_rank_at_most":
+        return (CallModel.medium == "outbound") & (below | (CallModel.status_rank == guard.value))
     return below | (CallModel.status_rank == guard.value) if guard.kind == "rank_at_most" else below
 
 
@@ -333,7 +341,13 @@ ERASED_FIELDS = (
 def put_text(message_sid: str, values: Mapping[str, Any], *, ctx: RequestContext = SYSTEM) -> bool:
     """Store a text to a tracking number, once: ``False`` when its MessageSid is stored already
     (Twilio sent the webhook again). One conditional PutItem."""
-    item = CallModel(message_sid, medium="text", **values)
+    return put_once(message_sid, "text", values, ctx=ctx)
+
+
+def put_once(sid: str, medium: str, values: Mapping[str, Any], *, ctx: RequestContext = SYSTEM) -> bool:
+    """Store a record of another ``medium`` than an inbound call (``text``, ``outbound``) under its
+    Twilio SID, once: ``False`` when one is stored already. One conditional PutItem."""
+    item = CallModel(sid, medium=medium, **values)
     try:
         item.save(condition=CallModel.call_sid.does_not_exist())
     except PutError as exc:
@@ -449,7 +463,7 @@ def in_month(
 ) -> tuple[list[CallRecord], dict[str, Any] | None]:
     """Up to ``limit`` calls of one month started within [start_ms, end_ms], newest first,
     filtered by channel, pool, answered (``False``: not answered, unknown included) and medium
-    (``"call"`` or ``"text"``; ``None``: both); and the key to resume from (``None`` at the
+    (``"call"``, ``"text"`` or ``"outbound"``; ``None``: all); and the key to resume from (``None`` at the
     month's end). Reads as many pages as ``limit`` needs."""
     filt: Condition | None = None
     if channel_id:
@@ -460,9 +474,9 @@ def in_month(
     if answered is not None:
         cond = CallModel.answered == True if answered else CallModel.answered != True  # noqa: E712
         filt = cond if filt is None else filt & cond
-    if medium in ("text", "call"):
-        is_text: Condition = CallModel.medium == "text" if medium == "text" else CallModel.medium.does_not_exist()
-        filt = is_text if filt is None else filt & is_text
+    if medium in ("text", "call", "outbound"):
+        kind: Condition = CallModel.medium == medium if medium != "call" else CallModel.medium.does_not_exist()
+        filt = kind if filt is None else filt & kind
     results = CallModel.month_index.query(
         month,
         CallModel.started_at.between(start_ms, end_ms),

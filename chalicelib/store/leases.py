@@ -9,8 +9,10 @@ Correctness lives in the conditions written here (``../shared/DESIGN.md``): a nu
 by one conditional write on its item, in one transaction with the session, the lease history
 and the visitor's and address's items, so no two sessions ever hold it; the pool index only
 suggests candidates, least recently released first; TTL is housekeeping, never the lease clock.
-Each function is the same one request it was before it moved here (``tests/{unit,integration}/test_leases.py``
-and ``bench/leases.py`` count them).
+Since issue 25 the visitor's and address's items are not read before a lease: their limits are
+the transaction's conditions and a refusal returns the item that refused (``ALL_OLD``), so a new
+lease is the candidates query and one transaction (``tests/integration/test_leases.py`` and
+``bench/leases.py`` count the requests).
 
 The lease endpoint and the voice path read and write as ``SYSTEM``: a site key or a called
 number already names the pool, and a visitor is nobody's account, so these functions take no
@@ -19,6 +21,7 @@ request context (the decision the issue leaves open).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -26,8 +29,10 @@ from typing import Any
 from pynamodb.attributes import MapAttribute
 from pynamodb.exceptions import DeleteError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
+from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.core import clock
 from chalicelib.store import connections, keys
 from chalicelib.store.lines import Number, number_record
 from chalicelib.store.models import CounterModel, LeaseModel, NumberModel, SessionModel
@@ -42,17 +47,38 @@ from chalicelib.store.ops import (
 )
 
 CANDIDATES_PER_QUERY = 5
-HOLDER_ITEM = 3  # the holder's position in the lease transaction (the address's item follows it)
 HOLDER_KEEP_DAYS = 1.0  # longer than any lease can be held (LEASE_MAX_SECONDS plus the hold)
 
 
-class HolderMoved(Exception):
-    """Another request of the same visitor started a lease first (their holder item changed)."""
+class Refused(Exception):
+    """A lease transaction refused by the visitor's or the address's item; ``candidates`` the
+    numbers the allocator had not tried yet (the next try starts there, without a query)."""
+
+    candidates: list[Number] = []  # set on the instance by the allocator
 
 
-class AddressMoved(Exception):
-    """The client address's item does not allow this lease any more: another request from the
-    address started one (or removed an ended one) since it was read, or a limit is reached."""
+class HolderMoved(Refused):
+    """The visitor's holder item refused the lease: it names another lease that may still run
+    (another request of the visitor's started or moved one, or the hint was forged), or the
+    visitor is over their hourly budget. ``holder`` is the item as the refusal returned it
+    (``None``: not known)."""
+
+    def __init__(self, holder: Holder | None) -> None:
+        super().__init__("the visitor's holder item refused the lease")
+        self.holder = holder
+
+
+class PreviousHeld(Refused):
+    """The lease the visitor's new one was to replace (``VisitorLimit.prev``) still runs."""
+
+
+class AddressMoved(Refused):
+    """The client address's item refused the lease: a limit is reached (or its set changed since
+    it was returned). ``address`` is the item as the refusal returned it."""
+
+    def __init__(self, address: Address) -> None:
+        super().__init__("the client address's item refused the lease")
+        self.address = address
 
 
 # --- sessions ------------------------------------------------------------------------------------
@@ -186,50 +212,95 @@ def session_source(session_id: str) -> dict[str, Any] | None:
 
 # --- a visitor's holder item --------------------------------------------------------------------
 
+HOURS_KEPT = 24  # a new lease removes the counts of the 24 hours before its own (the item expires after a day)
+
+
+def hour_attr(hour: str) -> str:
+    """The top-level attribute an hour's new leases are counted in: ``n2026120713`` for
+    ``2026-12-07T13``. Top-level, so that the transaction's ADD creates it on an item it did not read."""
+    return "n" + hour.replace("-", "").replace("T", "")
+
+
+def _hours_of(raw: dict[str, Any]) -> dict[str, int]:
+    return {k: int(v["N"]) for k, v in raw.items() if len(k) == 11 and k[0] == "n" and k[1:].isdigit() and "N" in v}
+
+
+def _under(hour: str, cap: int) -> Any:
+    """The condition that ``hour``'s count is below ``cap`` (no count yet: zero)."""
+    count = Path(hour_attr(hour))
+    return count.does_not_exist() | (count < cap)
+
+
+def _count_actions(hour: str, now_ms: int) -> list[Any]:
+    """One more new lease in ``hour``, the counts of the hours before it removed, the item kept a day."""
+    past = [Path(hour_attr(clock.hour_key(now_ms - h * 3_600_000))).remove() for h in range(1, HOURS_KEPT + 1)]
+    return [Path(hour_attr(hour)).add(1), *past, CounterModel.expires_at.set(expires_after(now_ms, HOLDER_KEEP_DAYS))]
+
+
+@dataclass(frozen=True)
+class Prev:
+    """A lease a visitor held or holds: the site script's hint (the session and number it kept),
+    a session's own lease, or the holder item's as a refused transaction returned it. Never
+    trusted: the lease transaction checks it against the holder item and the number."""
+
+    session_id: str
+    number: str
+
 
 @dataclass(frozen=True)
 class Holder:
-    """A visitor's holder item as read: their latest lease in the pool and their new leases this hour."""
+    """A visitor's holder item as a refused transaction returned it (or a read): their latest
+    lease in the pool and their new leases per hour."""
 
     key: keys.Key
     session_id: str | None = None
     number: str | None = None
-    hour: str | None = None
-    count: int = 0
     started_at: int | None = None  # when that lease started (renewals do not touch this item)
     campaign: str | None = None  # that session's ``campaign``: another one is a new visit
-    version: int | None = None  # ``total`` when read; ``None``: there was no item
+    hours: dict[str, int] = field(default_factory=dict)  # hour_attr -> new leases in that hour
 
     def leases_in(self, this_hour: str) -> int:
-        return self.count if self.hour == this_hour else 0
+        return self.hours.get(hour_attr(this_hour), 0)
 
     def may_hold(self, now_ms: int, max_ms: int) -> bool:
         """Whether the lease it names may still be held: it cannot once it is older than the
         longest lease (saves a write that would only find that out)."""
         return bool(self.session_id and self.number and self.started_at and now_ms - self.started_at < max_ms)
 
+    def lease(self) -> Prev | None:
+        return Prev(self.session_id, self.number) if self.session_id and self.number else None
 
-def read_holder(pool_id: str, visitor_id: str) -> Holder:
-    key = keys.lease_holder(pool_id, visitor_id)
-    try:
-        item = CounterModel.get(key.pk, key.sk)
-    except CounterModel.DoesNotExist:
+
+def _holder(key: keys.Key, raw: dict[str, Any] | None) -> Holder:
+    if not raw:
         return Holder(key)
-    return _holder(key, item)
-
-
-def _holder(key: keys.Key, item: CounterModel) -> Holder:
-    data = item.data or {}
+    if "lease_session" not in raw and "S" in (raw.get("data") or {}):
+        # Written before issue 25 (``data``, JSON): its lease, so that a refusal still joins it.
+        # Its lease is not a condition of a new one's transaction: at a deploy, a visitor asking
+        # without session or hint may get a second number once (these items live a day at most).
+        old = json.loads(raw["data"]["S"])
+        at = old.get("started_at")
+        return Holder(key, old.get("session_id"), old.get("number"), int(at) if at else None, old.get("campaign"))
+    started = (raw.get("lease_started") or {}).get("N")
     return Holder(
         key,
-        session_id=data.get("session_id"),
-        number=data.get("number"),
-        hour=data.get("hour"),
-        count=int(data.get("count", 0)),
-        started_at=data.get("started_at"),
-        campaign=data.get("campaign"),
-        version=int(item.total),
+        session_id=(raw.get("lease_session") or {}).get("S"),
+        number=(raw.get("lease_number") or {}).get("S"),
+        started_at=int(started) if started is not None else None,
+        campaign=(raw.get("lease_campaign") or {}).get("S"),
+        hours=_hours_of(raw),
     )
+
+
+def holder_key(pool_id: str, visitor_id: str) -> keys.Key:
+    return keys.lease_holder(pool_id, visitor_id)
+
+
+def read_holder(pool_id: str, visitor_id: str) -> Holder:
+    """The visitor's holder item (one strongly consistent read; the lease path itself reads none)."""
+    key = keys.lease_holder(pool_id, visitor_id)
+    found = CounterModel._get_connection().get_item(key.pk, key.sk, consistent_read=True)
+    return _holder(key, found.get("Item"))
 
 
 @dataclass(frozen=True)
@@ -240,23 +311,50 @@ class Write:
     condition: Any
 
 
-def holder_write(holder: Holder, session: Session, number: str, now_ms: int, *, this_hour: str, campaign: str) -> Write:
-    """The holder item's update: the new lease, one more this hour, if the item is still as it was read."""
-    data = {
-        "session_id": session.session_id,
-        "number": number,
-        "campaign": campaign,
-        "started_at": now_ms,
-        "hour": this_hour,
-        "count": holder.leases_in(this_hour) + 1,
-    }
-    unchanged = CounterModel.total.does_not_exist() if holder.version is None else CounterModel.total == holder.version
-    actions = [
-        CounterModel.data.set(data),
-        CounterModel.total.add(1),  # the version the next lease's condition checks
-        CounterModel.expires_at.set(expires_after(now_ms, HOLDER_KEEP_DAYS)),
+@dataclass(frozen=True)
+class VisitorLimit:
+    """What a new lease of one visitor must respect: no other lease of theirs that may still run
+    (``prev``, if given, is the one they say has ended: the transaction checks it did, on its
+    number), at most ``per_hour`` new leases an hour, leases renewed for ``max_ms`` at most."""
+
+    key: keys.Key
+    per_hour: int
+    max_ms: int
+    prev: Prev | None = None
+
+
+def _holder_actions(session: Session, number: str, now_ms: int, marks: Marks) -> list[Any]:
+    return [
+        CounterModel.lease_session.set(session.session_id),
+        CounterModel.lease_number.set(number),
+        CounterModel.lease_started.set(now_ms),
+        CounterModel.lease_campaign.set(marks.campaign),
+        CounterModel.data.remove(),  # the holder's shape before issue 25
+        *_count_actions(marks.hour, now_ms),
     ]
-    return Write(actions, unchanged)
+
+
+def holder_write(visitor: VisitorLimit, session: Session, number: str, now_ms: int, marks: Marks) -> Write:
+    """The holder item's update for a new lease, without a read: the new lease, one more this
+    hour; on condition that the visitor holds no lease that may still run (none, one older than
+    the longest lease, or the ``prev`` lease, whose number the transaction checks) and is under
+    the hourly budget."""
+    free = CounterModel.lease_session.does_not_exist() | (CounterModel.lease_started <= now_ms - visitor.max_ms)
+    if visitor.prev is not None:
+        same = (CounterModel.lease_session == visitor.prev.session_id) & (
+            CounterModel.lease_number == visitor.prev.number
+        )
+        free = free | same
+    return Write(_holder_actions(session, number, now_ms, marks), free & _under(marks.hour, visitor.per_hour))
+
+
+def _previous_ended(prev: Prev, now_ms: int) -> Any:
+    """The condition (on the previous number's item) that ``prev``'s session no longer holds it."""
+    return (
+        NumberModel.lease_session_id.does_not_exist()
+        | (NumberModel.lease_session_id != prev.session_id)
+        | (NumberModel.lease_expires_at <= now_ms)
+    )
 
 
 # --- a client address's item --------------------------------------------------------------------
@@ -270,82 +368,93 @@ class NumberLease:
     expires_at: int | None
 
 
+def _entry(number: str, started_at: int) -> str:
+    return f"{number}|{started_at}"
+
+
+def _entry_number(entry: str) -> str:
+    return entry.rsplit("|", 1)[0]
+
+
 @dataclass(frozen=True)
 class Address:
-    """A client address's item in a pool as read: the numbers it started leases on that may still
-    run (number -> when that lease started), and its new leases per hour.
+    """A client address's item in a pool: the leases it started that may still run
+    (``"<number>|<started ms>"`` entries) and its new leases per hour.
 
-    An entry is added in the lease's own transaction and never touched by renewals (they stay one
-    write on the number), so its number's item is the truth about whether the lease still runs:
-    the lease started from this address (``lease_address``, which renewals and hand-overs keep)
-    and ``lease_expires_at`` is after now. Under the cap every entry counts without a look-up
-    (at worst an ended lease counts a little longer, while the address is below its cap anyway);
-    at the cap every number is looked up (``to_check``, one BatchGetItem) and those whose lease
-    ended (``gone``) are removed in the next lease's transaction, on condition that they are
-    unchanged. The map therefore never holds more than the cap.
+    A new lease adds its entry in its own transaction, with no read before it: the conditions
+    (``address_write``) are that the set has fewer entries than the cap and this hour's count is
+    under its budget. Renewals never touch the item, so an entry may name a lease that has
+    ended; under the cap every entry counts without a look-up (an ended one counts a little
+    longer, while the address is below its cap anyway). At the cap the refused transaction
+    returns the item (``held`` known), its numbers are looked up (``to_check``, one
+    BatchGetItem) and the entries of leases that ended (``gone``) are taken out by the next
+    try's transaction, on condition that the set is still exactly as returned. So the set never
+    holds more than the cap.
     """
 
     key: keys.Key
     address: str  # the hashed client address
-    held: dict[str, int] | None = None  # ``None``: no item yet
-    hours: dict[str, int] | None = None
+    held: frozenset[str] | None = None  # ``None``: not known (the transaction did not need to read it)
+    hours: dict[str, int] = field(default_factory=dict)  # hour_attr -> new leases in that hour
     gone: frozenset[str] = frozenset()  # entries looked up and found ended
 
     def leases_in(self, this_hour: str) -> int:
-        return (self.hours or {}).get(this_hour, 0)
+        return self.hours.get(hour_attr(this_hour), 0)
 
     def holding(self) -> int:
-        """Numbers that count against the cap: every entry not found ended."""
-        return len(self.held or {}) - len(self.gone)
+        """Leases that count against the cap: every entry not found ended."""
+        return len(self.held or ()) - len(self.gone)
 
     def to_check(self, cap: int) -> list[str]:
         """The numbers to look up before a new lease: all those still counted, once they reach the cap."""
         if self.holding() < cap:
             return []
-        return [n for n in self.held or {} if n not in self.gone]
+        return sorted({_entry_number(e) for e in self.held or () if e not in self.gone})
 
     def checked(self, found: dict[str, NumberLease], now_ms: int) -> Address:
-        """This address with the entries whose lease has ended by ``now_ms`` (``found`` has no
-        item for a deleted number) marked ``gone``."""
-        ended = {
-            n
-            for n in self.to_check(0)
-            if (lease := found.get(n)) is None
-            or lease.address != self.address
-            or lease.expires_at is None
-            or lease.expires_at <= now_ms
+        """This address with the entries whose lease has ended by ``now_ms`` marked ``gone``
+        (``found`` has no item for a deleted number). A number's lease from this address, if it
+        still runs, is its newest entry (a later one from here would have ended it); older
+        entries of the same number have ended."""
+        newest: dict[str, tuple[int, str]] = {}
+        for e in self.held or ():
+            n, at = _entry_number(e), int(e.rsplit("|", 1)[1])
+            if n not in newest or at > newest[n][0]:
+                newest[n] = (at, e)
+        live = {
+            e
+            for n, (_, e) in newest.items()
+            if (lease := found.get(n)) is not None
+            and lease.address == self.address
+            and lease.expires_at is not None
+            and lease.expires_at > now_ms
         }
-        return replace(self, gone=self.gone | ended)
+        return replace(self, gone=self.gone | (frozenset(self.held or ()) - live))
 
 
-def _address(key: keys.Key, address: str, item: CounterModel | None) -> Address:
-    if item is None or item.held is None:
-        return Address(key, address)
-    held = {str(n): int(v) for n, v in item.held.attribute_values.items()}
-    hours = None if item.hours is None else {str(h): int(v) for h, v in item.hours.attribute_values.items()}
-    return Address(key, address, held, hours)
+def _address(key: keys.Key, address: str, raw: dict[str, Any] | None) -> Address:
+    if not raw:
+        return Address(key, address, frozenset())
+    return Address(key, address, frozenset((raw.get("held_leases") or {}).get("SS") or ()), _hours_of(raw))
 
 
-def read_holder_and_address(pool_id: str, visitor_id: str, address: str | None) -> tuple[Holder, Address | None]:
-    """The visitor's holder item and, with the hashed ``address``, the address's item: one request
-    (BatchGetItem, strongly consistent, so a lease's conditions rarely meet an item older than read)."""
-    if not address:
-        return read_holder(pool_id, visitor_id), None
-    holder_key = keys.lease_holder(pool_id, visitor_id)
-    address_item = keys.lease_address(pool_id, address)
-    found = {(i.pk, i.sk): i for i in CounterModel.batch_get([holder_key, address_item], consistent_read=True)}
-    item = found.get(holder_key)
-    holder = _holder(holder_key, item) if item is not None else Holder(holder_key)
-    return holder, _address(address_item, address, found.get(address_item))
+def address_item(pool_id: str, address: str) -> Address:
+    """The hashed ``address``'s item in the pool, not read: a new lease's transaction needs none."""
+    return Address(keys.lease_address(pool_id, address), address)
+
+
+def read_address_item(address: Address) -> Address:
+    """``address``'s item as stored now (one strongly consistent read)."""
+    found = CounterModel._get_connection().get_item(address.key.pk, address.key.sk, consistent_read=True)
+    return _address(address.key, address.address, found.get("Item"))
 
 
 def read_address(pool_id: str, address: str) -> Address:
-    """The hashed ``address``'s item in the pool (one strongly consistent read)."""
+    """The hashed ``address``'s item in the pool (one strongly consistent read; tests and tools)."""
     key = keys.lease_address(pool_id, address)
-    try:
-        return _address(key, address, CounterModel.get(key.pk, key.sk, consistent_read=True))
-    except CounterModel.DoesNotExist:
-        return Address(key, address)
+    return _address(
+        key, address, CounterModel._get_connection().get_item(key.pk, key.sk, consistent_read=True).get("Item")
+    )
 
 
 def check_address(address: Address, cap: int, now_ms: int) -> Address:
@@ -371,34 +480,28 @@ class AddressLimit:
 
 
 def address_write(limit: AddressLimit, number: str, now_ms: int, *, this_hour: str) -> Write:
-    """The address item's update for the lease transaction: ``number`` held from now, one more
-    new lease this hour, the ended entries removed; on condition that neither limit is reached
-    whatever other requests from the address wrote since it was read.
+    """The address item's update for the lease transaction: this lease's entry added, one more
+    new lease this hour; on condition that neither limit is reached, whatever other requests
+    from the address wrote (no read before it, no version number: requests that may both lease
+    do not conflict, and two that read nothing cannot both pass when only one may).
 
-    The conditions are on the item itself, not on the read: the map's size (ended entries
-    removed here are required to be present and unchanged, so each one removed makes room for
-    exactly one) and this hour's count. Two requests that read the item together cannot both
-    pass them when only one may, and ones that may, do not conflict (no version number).
+    With ended entries found (``gone``, after a refusal returned the item), the set is written
+    whole, without them, on condition that it is still exactly as returned (its size and every
+    entry): one path may not be both added to and deleted from in one update.
     """
     addr = limit.address
-    keep = CounterModel.expires_at.set(expires_after(now_ms, HOLDER_KEEP_DAYS))
-    if addr.held is None:  # the address's first lease in the pool (for a day at least)
-        actions = [CounterModel.held.set({number: now_ms}), CounterModel.hours.set({this_hour: 1}), keep]
-        return Write(actions, CounterModel.held.does_not_exist())
-    held, hours = CounterModel.held, CounterModel.hours
-    actions = [held[number].set(now_ms), keep]
-    condition = size(held) < limit.held + len(addr.gone)  # type: ignore[no-untyped-call]
-    for n in sorted(addr.gone):
-        condition &= held[n] == addr.held[n]
-        if n != number:  # a number taken again is set above (one path may not be set and removed)
-            actions.append(held[n].remove())
-    if addr.hours is None:  # never written without ``held``; a whole map then, not an entry of none
-        actions.append(hours.set({this_hour: 1}))
-    else:
-        actions.append(hours[this_hour].set((hours[this_hour] | 0) + 1))
-        actions += [hours[h].remove() for h in sorted(addr.hours) if h != this_hour]  # past hours
-        condition &= hours[this_hour].does_not_exist() | (hours[this_hour] < limit.per_hour)
-    return Write(actions, condition)
+    held = CounterModel.held_leases
+    entry = _entry(number, now_ms)
+    counts = _count_actions(this_hour, now_ms)
+    hour_ok = _under(this_hour, limit.per_hour)
+    if not addr.gone:
+        under_cap = held.does_not_exist() | (size(held) < limit.held)  # type: ignore[no-untyped-call]
+        return Write([held.add({entry}), *counts], under_cap & hour_ok)
+    old = addr.held or frozenset()
+    unchanged = size(held) == len(old)  # type: ignore[no-untyped-call]
+    for e in sorted(old):
+        unchanged &= held.contains(e)
+    return Write([held.set(set(old - addr.gone) | {entry}), *counts], unchanged & hour_ok)
 
 
 # --- taking, handing over, renewing and ending a lease ---------------------------------------------
@@ -453,14 +556,17 @@ def take(
     now_ms: int,
     expires: int,
     history_days: float,
-    holder: Holder | None,
+    visitor: VisitorLimit | None,
     address: AddressLimit | None,
     marks: Marks,
 ) -> bool:
-    """Lease ``cand`` to ``session`` in one transaction: the number (free now, and unchanged since
-    it was read), the session, the lease history, and the visitor's ``holder`` and the client
-    ``address``'s items when given. ``False`` when somebody took it first; ``HolderMoved`` or
-    ``AddressMoved`` when those items' conditions failed."""
+    """Lease ``cand`` to ``session`` in one transaction, with nothing read before it but the
+    candidate: the number (free now, and unchanged since it was read), the session, the lease
+    history, the visitor's holder item and the client address's item (their limits as
+    conditions, ``holder_write`` and ``address_write``), and a condition check that the
+    visitor's previous lease (``visitor.prev``) has ended. ``False`` when somebody took the
+    number first; ``HolderMoved``, ``PreviousHeld`` or ``AddressMoved`` (with the item as the
+    refusal returned it: ``ReturnValuesOnConditionCheckFailure=ALL_OLD``) when theirs failed."""
     lease = LeaseModel(
         cand.number,
         now_ms,
@@ -473,22 +579,42 @@ def take(
     )
     session = replace(session, number=cand.number)
     for attempt in range(CONFLICT_TRIES):
+        roles: list[str] = []
         try:
-            _take(cand, pool_id, session, now_ms, expires, lease, holder, address, marks)
+            _take(cand, pool_id, session, now_ms, expires, lease, visitor, address, marks, roles)
         except TransactWriteError as exc:
             if conflicted(exc) and attempt < CONFLICT_TRIES - 1:
                 conflict_pause(attempt)  # another transaction touched these items at the same moment
                 continue
-            failed = failed_conditions(exc)
-            if holder is not None and HOLDER_ITEM in failed:
-                raise HolderMoved from None
-            if address is not None and (HOLDER_ITEM + 1 if holder is not None else HOLDER_ITEM) in failed:
-                raise AddressMoved from None
+            _raise_refusal(exc, roles, visitor.key if visitor else None, address)
             if transaction_cancelled(exc):
                 return False  # somebody took it first (or it is not free): try the next one
             raise
         return True
     return False
+
+
+def _raise_refusal(
+    exc: TransactWriteError, roles: list[str], holder_key: keys.Key | None, address: AddressLimit | None
+) -> None:
+    """Raise what a cancelled lease transaction says about the visitor and the address, if their
+    conditions failed: the items come back with the refusal (moto and DynamoDB both put the
+    old item in the cancellation reason), so telling "capped" from "moved" reads nothing."""
+    failed = {roles[i]: exc.cancellation_reasons[i] for i in failed_conditions(exc) if i < len(roles)}
+    if "holder" in failed and holder_key is not None:
+        old = _old(failed["holder"])  # an item that is not there never fails its condition
+        raise HolderMoved(_holder(holder_key, old) if old is not None else None)  # None: the caller reads it
+    if "previous" in failed:
+        raise PreviousHeld
+    if "address" in failed and address is not None:
+        was = address.address
+        old = _old(failed["address"])
+        # Where the refusal does not carry the item (an emulator without ALL_OLD), one read.
+        raise AddressMoved(_address(was.key, was.address, old) if old is not None else read_address_item(was))
+
+
+def _old(reason: Any) -> dict[str, Any] | None:
+    return getattr(reason, "raw_item", None) if reason is not None else None
 
 
 def _take(
@@ -498,10 +624,16 @@ def _take(
     now_ms: int,
     expires: int,
     lease: LeaseModel,
-    holder: Holder | None,
+    visitor: VisitorLimit | None,
     address: AddressLimit | None,
     marks: Marks,
+    roles: list[str],
 ) -> None:
+    # PynamoDB sends a transaction's condition checks first, then its puts, then its updates: the
+    # cancellation reasons come in that order, which ``roles`` records.
+    roles += ["session", "history", "number"]
+    roles += ["holder"] if visitor is not None else []
+    roles += ["address"] if address is not None else []
     with TransactWrite(connection=connections.transactions()) as tx:
         tx.update(
             NumberModel(cand.number),
@@ -521,53 +653,72 @@ def _take(
         )
         tx.save(_session_item(session))
         tx.save(lease, condition=LeaseModel.number.does_not_exist())
-        if holder is not None:
-            held = holder_write(holder, session, cand.number, now_ms, this_hour=marks.hour, campaign=marks.campaign)
-            tx.update(CounterModel(holder.key.pk, holder.key.sk), actions=held.actions, condition=held.condition)
+        if visitor is not None:
+            held = holder_write(visitor, session, cand.number, now_ms, marks)
+            key = visitor.key
+            tx.update(
+                CounterModel(key.pk, key.sk), actions=held.actions, condition=held.condition, return_values="ALL_OLD"
+            )
+            prev = visitor.prev
+            if prev is not None and prev.number != cand.number:  # the same number: its own condition says it
+                tx.condition_check(NumberModel, prev.number, condition=_previous_ended(prev, now_ms))
+                roles.insert(0, "previous")
         if address is not None:
             took = address_write(address, cand.number, now_ms, this_hour=marks.hour)
             key = address.address.key
-            tx.update(CounterModel(key.pk, key.sk), actions=took.actions, condition=took.condition)
+            tx.update(
+                CounterModel(key.pk, key.sk), actions=took.actions, condition=took.condition, return_values="ALL_OLD"
+            )
 
 
-def hand_over(holder: Holder, session: Session, now_ms: int, expires: int, history_days: float, marks: Marks) -> bool:
-    """Move the number the visitor's ``holder`` names from their earlier session to ``session``
-    in one transaction: the number (still held by the earlier session), the new session, the
-    lease history (the earlier lease ended now), the holder. ``False`` if the earlier session no
-    longer holds the number; ``HolderMoved`` if another request of the visitor changed it."""
-    number = holder.number or ""
+def hand_over(
+    prev: Prev, visitor: VisitorLimit, session: Session, now_ms: int, expires: int, history_days: float, marks: Marks
+) -> bool:
+    """Move ``prev``'s number from the visitor's earlier session to ``session`` in one
+    transaction, with nothing read before it: the number (still held by the earlier session),
+    the new session, the lease history (the earlier lease ended now), the holder item (naming
+    that lease, which started less than ``visitor.max_ms`` ago, and under the hourly budget).
+    ``False`` if the earlier session no longer holds the number; ``HolderMoved`` (with the
+    holder item as the refusal returned it) if the holder does not name ``prev`` (another
+    request of the visitor moved it, or a forged hint) or the visitor is over their budget."""
+    number = prev.number
     lease = LeaseModel(
         number,
         now_ms,
         session_id=session.session_id,
         pool_id=session.pool_id,
-        prev_session_id=holder.session_id,
+        prev_session_id=prev.session_id,
         prev_ended_at=now_ms,
         source=session.source or {},
         expires_at=expires_after(now_ms, history_days),
     )
     session = replace(session, number=number)
-    held = holder_write(holder, session, number, now_ms, this_hour=marks.hour, campaign=marks.campaign)
+    names = (CounterModel.lease_session == prev.session_id) & (CounterModel.lease_number == number)
+    recent = CounterModel.lease_started > now_ms - visitor.max_ms
+    held = Write(_holder_actions(session, number, now_ms, marks), names & recent & _under(marks.hour, visitor.per_hour))
     for attempt in range(CONFLICT_TRIES):
         try:
-            _hand_over(holder, session, number, now_ms, expires, lease, held)
+            _hand_over(prev, session, number, now_ms, expires, lease, visitor.key, held)
         except TransactWriteError as exc:
             if conflicted(exc) and attempt < CONFLICT_TRIES - 1:
                 conflict_pause(attempt)
                 continue
-            if failed_conditions(exc) == {0}:
+            failed = failed_conditions(exc)  # the session, the lease history, the number, the holder
+            if 3 in failed:
+                old = _old(exc.cancellation_reasons[3])
+                raise HolderMoved(_holder(visitor.key, old) if old is not None else None) from None
+            if failed == {2}:
                 return False  # the earlier session no longer holds the number
             if transaction_cancelled(exc):
-                # The holder moved, a hand-over started in this same millisecond, or a write raced:
-                # the caller looks again.
-                raise HolderMoved from None
+                # A hand-over started in this same millisecond, or a write raced: the caller looks again.
+                raise HolderMoved(None) from None
             raise
         return True
     return False
 
 
 def _hand_over(
-    holder: Holder, session: Session, number: str, now_ms: int, expires: int, lease: LeaseModel, held: Write
+    prev: Prev, session: Session, number: str, now_ms: int, expires: int, lease: LeaseModel, key: keys.Key, held: Write
 ) -> None:
     with TransactWrite(connection=connections.transactions()) as tx:
         tx.update(
@@ -578,11 +729,11 @@ def _hand_over(
                 NumberModel.lease_expires_at.set(expires),
                 NumberModel.lease_ended_at.set(expires),
             ],
-            condition=(NumberModel.lease_session_id == holder.session_id) & (NumberModel.lease_expires_at > now_ms),
+            condition=(NumberModel.lease_session_id == prev.session_id) & (NumberModel.lease_expires_at > now_ms),
         )
         tx.save(_session_item(session))
         tx.save(lease, condition=LeaseModel.number.does_not_exist())
-        tx.update(CounterModel(holder.key.pk, holder.key.sk), actions=held.actions, condition=held.condition)
+        tx.update(CounterModel(key.pk, key.sk), actions=held.actions, condition=held.condition, return_values="ALL_OLD")
 
 
 def renew(number: str, session_id: str, now_ms: int, expires: int, max_ms: int) -> bool:

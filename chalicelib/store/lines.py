@@ -180,7 +180,9 @@ def save_channel(channel: Channel, *, ctx: RequestContext = SYSTEM) -> None:
 
 
 def delete_channel(channel_id: str, *, ctx: RequestContext = SYSTEM) -> None:
+    """The channel and its own counters (round-robin turn, screening streak)."""
     ChannelModel(channel_id).delete()
+    _delete_line_counters(("channel",), channel_id)
 
 
 # --- pools ---------------------------------------------------------------------------------------
@@ -225,7 +227,9 @@ def save_pool(pool: Pool, *, ctx: RequestContext = SYSTEM) -> None:
 
 
 def delete_pool(pool_id: str, *, ctx: RequestContext = SYSTEM) -> None:
+    """The pool and its own counters (its overflow number's calls count under ``overflow``)."""
     PoolModel(pool_id).delete()
+    _delete_line_counters(("pool", "overflow"), pool_id)
 
 
 def set_overflow_number(pool_id: str, number: str, now_ms: int) -> None:
@@ -286,6 +290,17 @@ def next_turn(kind: str, target_id: str) -> int:
     item = CounterModel(keys.line_counter(kind, target_id), "turn")
     item.update(actions=[CounterModel.total.add(1)])
     return int(item.total or 1) - 1
+
+
+LINE_COUNTERS = ("turn", "screen_streak")
+
+
+def _delete_line_counters(kinds: tuple[str, ...], target_id: str) -> None:
+    """A deleted line's turn and streak items (one BatchWriteItem; absent ones are no error)."""
+    with CounterModel.batch_write() as batch:
+        for kind in kinds:
+            for sk in LINE_COUNTERS:
+                batch.delete(CounterModel(keys.line_counter(kind, target_id), sk))
 
 
 def screen_streak(kind: str, target_id: str, *, refused: bool, entry: str) -> int:

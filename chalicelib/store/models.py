@@ -201,7 +201,8 @@ class CallModel(StoreModel):
     pool_id = UnicodeAttribute(null=True)
     forwarded_to = UnicodeAttribute(null=True)
     # A text to a tracking number is kept here too, keyed by Twilio's MessageSid (chalicelib/texts.py):
-    # ``medium`` "text" (absent: a call), what it said and how many pictures came with it.
+    # ``medium`` "text", what it said and how many pictures came with it. A call-back made from the
+    # dashboard is one too (``medium`` "outbound", chalicelib/callback_dial.py); absent: an inbound call.
     medium = UnicodeAttribute(null=True)
     body = UnicodeAttribute(null=True)
     media_count = NumberAttribute(null=True)
@@ -235,6 +236,8 @@ class CallModel(StoreModel):
     # Called back from the dashboard: the outbound call's SID (the owner's phone, then the caller);
     # when is ``called_back_at`` below (the same mark as "called back" by hand: chalicelib/callbacks.py).
     callback_sid = UnicodeAttribute(null=True)
+    # On the call-back itself (``medium`` "outbound", chalicelib/callback_dial.py): the original call's SID.
+    callback_of = UnicodeAttribute(null=True)
     screen_key = UnicodeAttribute(null=True)
     screen_step = NumberAttribute(null=True)
     screen_refused = NumberAttribute(null=True)  # the screened phone (1-based) that last answered without a press
@@ -338,6 +341,16 @@ class CounterModel(StoreModel):
     # Typed Any: its entries are addressed as paths (``held[number].set(...)``), not read as values.
     held: MapAttribute[Any, Any] = MapAttribute(null=True)  # number -> when this address's lease on it started
     hours: MapAttribute[Any, Any] = MapAttribute(null=True)  # hour -> new leases it started in that hour
+    # Since issue 25 the lease transaction writes these two items without reading them first, so
+    # what its conditions compare is top-level: an address's leases as "<number>|<started ms>"
+    # entries of a set (an ADD creates it), each hour's new leases in an attribute of its own
+    # named for the hour (``n2026120713``, store/leases.hour_attr; ADD creates it too), and a
+    # visitor's holder item's lease in the four ``lease_*`` attributes below.
+    held_leases = UnicodeSetAttribute(null=True)
+    lease_session = UnicodeAttribute(null=True)
+    lease_number = UnicodeAttribute(null=True)
+    lease_started = NumberAttribute(null=True)
+    lease_campaign = UnicodeAttribute(null=True)
     # Event deliveries (pk "EVENT#<event id>", sk the subscriber): claimed, then done or failed.
     state = UnicodeAttribute(null=True)  # "running", "done" or "failed"
     lease_until = NumberAttribute(null=True)  # a "running" claim older than this was lost (epoch ms)

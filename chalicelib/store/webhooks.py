@@ -17,6 +17,7 @@ from pynamodb.exceptions import UpdateError
 
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.store import keys, shapes
+from chalicelib.store.cursor import CursorCodec
 from chalicelib.store.models import CounterModel, StoreModel, _meta
 from chalicelib.store.ops import condition_failed, expires_after
 
@@ -175,20 +176,85 @@ def deliveries_of_caller(forms: tuple[str, ...], *, ctx: RequestContext = SYSTEM
     return found
 
 
+SCRUB_PAGE = 100  # items read by one scrub step: one Query page, well under a second on moto
+_PARTS = ("messages", "attempts")  # per endpoint, in order: its kept deliveries, then its delivery log
+
+
+def _scrub_key_ok(key: dict[str, Any], part: str) -> bool:
+    endpoint_id, _, what = part.rpartition("#")
+    pk = f"HOOK#{endpoint_id}#{what}"
+    sk = key.get("sk")
+    return (
+        set(key) == {"pk", "sk"}
+        and key["pk"] == {"S": pk}
+        and isinstance(sk, dict)
+        and set(sk) == {"S"}
+        and isinstance(sk["S"], str)
+        and 0 < len(sk["S"]) <= 200
+    )
+
+
+SCRUB_CURSOR = CursorCodec("w", "not a webhook scrub's cursor", _scrub_key_ok)
+
+
+def _scrub_item(item: CounterModel, what: str, forms: tuple[str, ...]) -> int:
+    if what == "messages":
+        if _carries((item.data or {}).get("event"), forms):
+            item.delete()
+            return 1
+        return 0
+    record = dict(item.data or {})
+    if record.get("response") and _carries(record["response"], forms):
+        record["response"] = "(removed: the caller was erased)"
+        item.update(actions=[CounterModel.data.set(record)])
+        return 1
+    return 0
+
+
+def scrub_step(
+    forms: tuple[str, ...], token: str | None, *, limit: int | None = None, ctx: RequestContext = SYSTEM
+) -> tuple[int, str | None]:
+    """One bounded step of ``scrub_caller``: one Query page (at most ``limit`` items, default
+    ``SCRUB_PAGE``) of one endpoint's kept deliveries or delivery log, from where ``token``
+    (``SCRUB_CURSOR``) left off;
+    ``(items changed, the next step's token)``, the token ``None`` once every endpoint is done.
+
+    Endpoints are taken in id order, so one deleted or added between two steps is no problem: a
+    step resumes at the first endpoint at or after the token's. The caller job
+    (``privacy.jobs``) runs one step per chunk and keeps the token as its cursor, so an erasure
+    with any number of deliveries stays a string of short Lambda runs."""
+    if token:
+        part, key = SCRUB_CURSOR.decode(token)
+        endpoint_id, _, what = part.rpartition("#")
+    else:
+        endpoint_id, what, key = "", _PARTS[0], {}
+    ids = sorted(e.id for e in list_endpoints(ctx=ctx))
+    ahead = [i for i in ids if i >= endpoint_id]
+    if not ahead:
+        return 0, None
+    if ahead[0] != endpoint_id:  # the token's endpoint went: the next one from its start
+        endpoint_id, what, key = ahead[0], _PARTS[0], {}
+    results = CounterModel.query(
+        f"HOOK#{endpoint_id}#{what}", page_size=limit or SCRUB_PAGE, last_evaluated_key=key or None
+    )
+    raw = next(results.page_iter)
+    changed = sum(_scrub_item(CounterModel.from_raw_data(i), what, forms) for i in raw.get("Items", []))
+    after = results.page_iter.last_evaluated_key
+    if after:
+        return changed, SCRUB_CURSOR.encode(f"{endpoint_id}#{what}", after)
+    if what == _PARTS[0]:
+        return changed, SCRUB_CURSOR.encode(f"{endpoint_id}#{_PARTS[1]}", {})
+    later = [i for i in ids if i > endpoint_id]
+    return changed, SCRUB_CURSOR.encode(f"{later[0]}#{_PARTS[0]}", {}) if later else None
+
+
 def scrub_caller(forms: tuple[str, ...], *, ctx: RequestContext = SYSTEM) -> int:
     """A caller erased: every delivery whose kept event carries the number is deleted (it is never
     sent again: ``resend`` answers 404), and every logged answer of a receiver that echoed the
-    number loses its body. How many items were changed."""
-    changed = 0
-    for endpoint in list_endpoints(ctx=ctx):
-        for item in CounterModel.query(f"HOOK#{endpoint.id}#messages"):
-            if _carries((item.data or {}).get("event"), forms):
-                item.delete()
-                changed += 1
-        for item in CounterModel.query(keys.webhook_attempts(endpoint.id)):
-            record = dict(item.data or {})
-            if record.get("response") and _carries(record["response"], forms):
-                record["response"] = "(removed: the caller was erased)"
-                item.update(actions=[CounterModel.data.set(record)])
-                changed += 1
+    number loses its body. How many items were changed. Every step at once (``scrub_step``): a
+    restore's re-applied erasure runs it so; the caller job runs it a step per chunk."""
+    changed, token = scrub_step(forms, None, ctx=ctx)
+    while token:
+        more, token = scrub_step(forms, token, ctx=ctx)
+        changed += more
     return changed

@@ -104,3 +104,9 @@ def test_unlock_clears_every_sign_in_lock_of_an_email(tables, settings_env):
     # and an email nobody has is a clear message, not a traceback
     done = cli("unlock", "nobody@example.com")
     assert done.returncode == 1 and "no user nobody@example.com" in done.stderr and "Traceback" not in done.stderr
+
+    # The user's own phone (a call back rings it first) from a shell: the Account page's rule, kept as E.164
+    done = cli("phone", " Owner@Example.com ", "(202) 555-0177")
+    assert done.returncode == 0 and "owner@example.com's phone: +12025550177" in done.stdout, done.stderr
+    assert users.phone_of("owner@example.com") == "+12025550177"
+    # (left out, it is removed; a number that is none is refused beside the field: tests/integration/test_call_back.py)

@@ -552,14 +552,20 @@ def test_a_signed_in_request_costs_one_dynamodb_read_and_a_write_at_most_once_a_
     api: Any, users_mod: Any, fake_clock: Any
 ) -> None:
     """The dashboard's pages have request budgets (the call log's first page: 3 in all), so the
-    shell's own share is counted: one GetItem of the session; the idle timer's write once a minute."""
+    shell's own share is counted: one read of the session (a BatchGetItem with the business profile
+    when the process does not hold that); the idle timer's write once a minute."""
     from bench.common import counting
+    from chalicelib import business
     from chalicelib.dashboard import web
 
     users_mod.create_user("a@example.com", "viewer", PASSWORD)
     b = Browser(api.client)
     b.sign_in("a@example.com", next_path="/dashboard/signin")
     request = type("R", (), {"headers": {"cookie": f"ct_session={b.cookies['ct_session']}"}, "method": "GET"})()
+    business.clear_cache()
+    with counting() as counter:
+        web.require(request)  # type: ignore[arg-type]
+    assert dict(counter.ops) == {"BatchGetItem": 1} and business.cached()  # the session and the profile
     with counting() as counter:
         web.require(request)  # type: ignore[arg-type]
     assert dict(counter.ops) == {"GetItem": 1}
@@ -833,7 +839,7 @@ def test_browser_admin_uses_the_users_page_and_signs_out(dashboard: dash.Dashboa
     page = context.new_page()
     log = br.watch(page)
     page.goto(dashboard.url("/dashboard/users"))
-    assert page.locator("nav a[aria-current=page]").inner_text() == "Users"
+    assert page.locator("nav a[aria-current=page]").text_content() == "Users"
     # add a viewer without a password: one is made up and shown once
     page.fill("#new-email", "new.viewer@example.com")
     page.select_option("#new-role", "viewer")
@@ -867,6 +873,36 @@ def test_browser_admin_uses_the_users_page_and_signs_out(dashboard: dash.Dashboa
     context.close()
 
 
+def test_browser_the_setup_pages_are_one_menu_that_opens_by_keyboard(dashboard: dash.Dashboard) -> None:
+    from tests.support import browser as br
+
+    context = dashboard.signed_in("admin", email="nav.admin@example.com")
+    page = context.new_page()
+    log = br.watch(page)
+    page.goto(dashboard.url("/dashboard"))
+    # Then the bar shows four pages and the Setup menu, closed: its ten links hidden
+    nav = page.locator("nav[aria-label=Dashboard]")
+    assert [a.inner_text() for a in nav.locator(":scope > a").all()] == ["Overview", "Calls", "Transcripts", "Spend"]
+    assert nav.locator("details a").count() == 10 and not nav.locator("details a").first.is_visible()
+    # When the menu is opened from the keyboard (tab to its summary, Enter)
+    page.focus("nav summary")
+    page.keyboard.press("Enter")
+    # Then its links show, and Tab goes on into them
+    assert nav.locator("details[open]").count() == 1 and nav.locator("text=Numbers").is_visible()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Numbers"
+    dash.check_page(page, "dashboard-nav-open")
+    # And on a setup page the menu's summary says the page is in it, and the page is marked within
+    with page.expect_navigation():
+        page.click("nav >> text=Webhooks")
+    assert "nav-menu-current" in (nav.locator("details").get_attribute("class") or "")
+    assert "(this page is in it)" in nav.locator("summary").inner_text()
+    assert nav.locator("a[aria-current=page]").text_content() == "Webhooks"
+    dash.check_page(page, "dashboard-nav-setup-page")
+    assert log.problems == []  # no CSP violation: no script opens it
+    context.close()
+
+
 def test_browser_admin_reads_the_audit_log(dashboard: dash.Dashboard) -> None:
     from tests.support import browser as br
 
@@ -878,11 +914,12 @@ def test_browser_admin_reads_the_audit_log(dashboard: dash.Dashboard) -> None:
     page.fill("#new-email", "audited.viewer@example.com")
     with page.expect_navigation():
         page.click("text=Add user")
-    # When they open the audit page from the bar
+    # When they open the audit page from the bar (under its Setup menu)
+    page.click("nav summary")
     with page.expect_navigation():
         page.click("nav >> text=Audit")
     # Then the entry is there: who, what, the details and where from
-    assert page.locator("nav a[aria-current=page]").inner_text() == "Audit"
+    assert page.locator("nav a[aria-current=page]").text_content() == "Audit"
     row = page.locator("tr", has_text="email: audited.viewer@example.com")
     assert row.count() == 1
     assert "audit.admin@example.com" in row.inner_text() and "users.create" in row.inner_text()

@@ -214,12 +214,44 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
         base, channel_number, "+14155550188", answer="no", token=stack_mod.AUTH_TOKEN, api_key=stack_mod.API_KEY
     )
     assert missed["call"]["result"] == "voicemail"
-    # Then the call's page offers to call them back, and the button rings the business's phone
+    # Then the call's page offers to call them back from the owner's own phone, which they have not given yet
     page.goto(dashboard.url(f"/dashboard/calls/{missed['call_sid']}"))
-    _check(page, "call-back")
-    page.click("text=Call +14155550188 back")
-    expect(page.locator("#call-back .notice-ok")).to_contain_text("answer it and you are connected")
+    expect(page.locator("#call-back .no-own-phone")).to_contain_text("your account has none")
+    page.click("text=Add your phone on your account page")
+    # When they type a phone that is none on the Account page, the error is beside it, as typed
+    page.fill("#phone", "555-01")
+    page.click("text=Save phone")
+    expect(page.locator("#phone-error")).to_contain_text("'phone'")
+    expect(page.locator("#phone")).to_have_value("555-01")
+    _check(page, "account-phone-refused")
+    page.fill("#phone", "(202) 555-0177")
+    page.click("text=Save phone")
+    expect(page.locator(".notice-ok")).to_contain_text("Your phone is saved")
+    expect(page.locator("#phone")).to_have_value("+12025550177")
+    # Then the button rings their own phone first, showing the tracking number
+    page.goto(dashboard.url(f"/dashboard/calls/{missed['call_sid']}"))
+    expect(page.locator("#call-back")).to_contain_text("Your phone ((202) 555-0177) rings first")
+    page.click("text=Ring my phone, then (415) 555-0188")
+    expect(page.locator("#call-back .notice-ok")).to_contain_text("Calling your phone ((202) 555-0177) now")
     expect(page.locator("#call-back")).to_contain_text("Called back")
+    # ... stored as an outbound call of its own (what Twilio was asked: To the owner's phone, From the
+    # tracking number), shown on the original call's page, linking back, and in the log only when asked for
+    status, found = dashboard.stack.request("GET", "/v1/calls?medium=outbound")
+    assert status == 200, found
+    [made] = found["calls"]
+    assert (made["forwarded_to"], made["called"], made["caller"]) == ("+12025550177", channel_number, "+14155550188")
+    assert made["callback_of"] == missed["call_sid"] and made["result"] == "outbound"
+    expect(page.locator("#call-backs")).to_contain_text("rang (202) 555-0177 first")
+    _check(page, "call-back")
+    page.locator("#call-backs a").first.click()
+    expect(page.locator("h1")).to_contain_text("Call back to")
+    expect(page.locator(".callback-of a")).to_have_attribute("href", re.compile(missed["call_sid"]))
+    _check(page, "call-back-outbound")
+    page.goto(dashboard.url("/dashboard/calls"))
+    expect(page.locator(f'a[href*="{made["sid"]}"]')).to_have_count(0)
+    page.goto(dashboard.url("/dashboard/calls?result=outbound"))
+    expect(page.locator("table.calls tbody tr")).to_have_count(1)
+    expect(page.locator("table.calls tbody tr")).to_contain_text("outbound")
 
     # When a pool number is released, the confirmation says what happens to calls to it first
     page.goto(dashboard.url("/dashboard/numbers?q=website"))
@@ -365,9 +397,16 @@ def test_the_call_simulator_plays_each_flow_and_the_pages_show_it(dashboard: das
         "the voicemail caller on the call-back list",
         lambda: page.reload() or page.locator(".call-back-list li").count(),
     )
+    # ... below the figures, the menu report: the caller who pressed 2 counted under option 2
+    expect(page.locator("#menu-report")).to_contain_text("option 2")
     _check(page, "overview-call-back-list")
+    # (the admin's own phone first: a call back rings it)
+    page.goto(dashboard.url("/dashboard/account"))
+    page.fill("#phone", "+12025550177")
+    page.click("text=Save phone")
+    page.goto(dashboard.url("/dashboard"))
     page.locator(".call-back-list li").first.locator("text=Call back now").click()
-    expect(page.locator(".call-back .notice-ok")).to_contain_text("answer it and you are connected")
+    expect(page.locator(".call-back .notice-ok")).to_contain_text("Calling your phone ((202) 555-0177) now")
 
 
 def test_a_recorded_greeting_and_a_menu_ring_group_on_the_call_flow_form(
@@ -383,9 +422,14 @@ def test_a_recorded_greeting_and_a_menu_ring_group_on_the_call_flow_form(
     page.goto(dashboard.url(f"/dashboard/channels/{made['id']}"))
     page.fill("#h-menu_prompt", "For sales press 1. For service press 2.")
     page.fill("#h-menu_1_label", "Sales")
+    expect(page.locator("#h-menu_1_ring")).to_be_visible()
     page.fill("#h-menu_1_to", "voicemail")
     page.fill("#h-menu_2_label", "Service")
     page.fill("#h-menu_2_to", "(202) 555-0177, (202) 555-0188")
+    # Then how a group rings is asked only of the option that rings phones, not of voicemail's
+    expect(page.locator("#h-menu_1_ring")).to_be_hidden()
+    expect(page.locator("#h-menu_1_ring_each")).to_be_hidden()
+    expect(page.locator("#h-menu_2_ring")).to_be_visible()
     page.fill("#h-menu_2_ring_each", "15, 30")
     page.fill("#h-voicemail_prompt", "Typed and kept")
     # When the file chosen is no recording, it is refused beside its field, the rest kept as typed
@@ -397,6 +441,7 @@ def test_a_recorded_greeting_and_a_menu_ring_group_on_the_call_flow_form(
     expect(page.locator("#h-greeting_file-error")).to_contain_text("is not an MP3 or WAV recording")
     expect(page.locator("#h-voicemail_prompt")).to_have_value("Typed and kept")
     expect(page.locator("#h-menu_2_to")).to_have_value("(202) 555-0177, (202) 555-0188")
+    expect(page.locator("#h-menu_1_ring")).to_be_hidden()  # as the page comes back: voicemail's option
     _check(page, "setup-greeting-refused")
     # When a WAV is chosen, it is saved with the menu's ring group, and the preview says both
     good = tmp_path / "hello.wav"

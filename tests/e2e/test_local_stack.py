@@ -80,15 +80,16 @@ def test_demo_data_and_a_simulated_recorded_call(running, monkeypatch):
     call = next(c for c in listed if c["sid"] == result["call_sid"])
     assert call["channel_name"] == "Google Ads" and call["answered"] is True and call["talk_time"] == 42
     assert call["status"] == "completed" and call["recording"]["duration"] == 42
-    # and the event pump beside the server brings it into the channel report within a couple of seconds
-    deadline = time.monotonic() + 5
+    # and the event pump beside the server brings it into the channel report (a couple of seconds on an idle
+    # machine; the wait is a liveness bound, not a timing check: speed is measured in bench/)
+    deadline = time.monotonic() + 30
     while _google_calls_today(base) != before + 1:
-        assert time.monotonic() < deadline, "the call did not reach the channel report within 5 s"
+        assert time.monotonic() < deadline, "the call did not reach the channel report within 30 s"
         time.sleep(0.2)
     # and copies the recording into the embedded S3, verified, and deletes it at the (local) provider
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while not (call := get(base, f"/v1/calls/{result['call_sid']}"))["recording"]["archived"]:
-        assert time.monotonic() < deadline, "the recording was not archived within 10 s"
+        assert time.monotonic() < deadline, "the recording was not archived within 30 s"
         time.sleep(0.2)
     wav = audio.wav_bytes()
     assert call["recording"]["size"] == len(wav)

@@ -418,6 +418,10 @@ def test_navigation_keeps_number_and_source_new_campaign_starts_a_new_session(si
     newer = visit.state()
     assert len(visit.leases) == 2
     assert "session_id" not in visit.leases[1]
+    # ... the script says which session and number it still holds and asks for them to be moved
+    # (issue 25: the server checks the hint in the hand-over's own transaction, reading nothing)
+    hint = {k: visit.leases[1].get(k) for k in ("prev_session_id", "prev_number", "prev_use")}
+    assert hint == {"prev_session_id": first["session_id"], "prev_number": first["number"], "prev_use": "move"}
     assert visit.leases[1]["utm"] == {"source": "google", "campaign": "summer"}
     assert newer["source"]["utm"] == {"source": "google", "campaign": "summer"}
     assert newer["number"] == first["number"]  # handed over: the visitor still holds one number

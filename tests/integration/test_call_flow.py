@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from xml.etree import ElementTree
 
@@ -422,6 +423,13 @@ def test_a_menu_choice_routes_and_is_stored_with_the_next_steps_result(api, at):
         ("Google Ads", "1", 1, 0, 1),
         ("Google Ads", "2", 1, 1, 0),
     ]
+    # ... on the overview too (the reports page), each option linking to its calls in the log
+    from tests.integration.test_dashboard_pages import Browser, html
+
+    page = html(Browser(api, "viewer").get("/dashboard?from=2026-11-18&to=2026-11-18"))
+    report = page[page.index('id="menu-report"') :]
+    assert "Menu options chosen" in report and "Google Ads" in report
+    assert f"menu_option=2&amp;source={ch['id']}" in report and re.search(r'data-label="Voicemail">1<', report)
     # A bad option in a URL is a 400, an unsigned menu answer a 403
     assert api.twilio("/twilio/dial-status?step=0&option=x", other | {"DialCallStatus": "busy"}).status_code == 400
     assert api.twilio(f"/twilio/menu/channel/{ch['id']}", other, signature=None).status_code == 403

@@ -203,7 +203,7 @@ def test_a_viewers_post_by_hand_is_forbidden_and_so_is_one_without_the_csrf_toke
     api.call("PUT", "/v1/blocked-callers", {"callers": ["+12025550100"]})
     for path in ADMIN_POSTS:
         assert viewer.post(path, {"csrf": viewer.csrf, "caller": "+12025550100"}).status_code == 403, path
-    for path in [*ADMIN_POSTS, "/dashboard/account/password"]:
+    for path in [*ADMIN_POSTS, "/dashboard/account/password", "/dashboard/account/phone"]:
         assert admin.post(path, {"caller": "+12025550100"}).status_code == 403, path
         assert admin.post(path, {"caller": "+12025550100", "csrf": "wrong"}).status_code == 403, path
     assert body(api.call("GET", "/v1/blocked-callers"))["callers"] == ["+12025550100"]  # nothing changed

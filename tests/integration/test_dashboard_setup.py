@@ -74,3 +74,27 @@ def test_the_pool_page_gives_the_tag_and_points_wordpress_owners_to_the_plugin(a
     page = html(admin.get(f"/dashboard/pools/{pool['id']}"))
     assert f'data-site="{pool["site_key"]}"' in html_lib.unescape(page)
     assert "Settings → Call tracking" in page and 'id="wordpress-hint"' in page
+
+
+def test_a_cold_process_reads_the_session_and_the_business_profile_in_one_request(api, admin):
+    # Given a pool with a number, and a process that holds neither the profile nor the lines
+    from bench.common import counting
+    from chalicelib import business
+    from chalicelib.dashboard import setup
+
+    body = {"name": "Site", "allowed_origins": ["https://www.example.com"], "original_number": "+12025550199"}
+    pool = json.loads(api.call("POST", "/v1/pools", {**body, "forward_to": "+12025550144"}).body)
+    from chalicelib.store import business as stored
+
+    stored.save(stored.StoredProfile(name="Shop", timezone="Europe/London"))
+    assert admin.get(f"/dashboard/pools/{pool['id']}").status_code == 200  # warm: imports, clients
+    business.clear_cache()
+    setup.forget_lines()
+    # When the pool's page is asked
+    with counting() as counter:
+        page = admin.get(f"/dashboard/pools/{pool['id']}")
+    # Then it makes at most 4 DynamoDB requests (the session and the profile are one BatchGetItem),
+    # and the profile it read is the one kept (the business's time zone, not the default)
+    assert page.status_code == 200 and counter.total <= 4, dict(counter.ops)
+    assert counter.ops.get("BatchGetItem") == 1 and "GetItem" in counter.ops
+    assert business.cached() and business.timezone() == "Europe/London"

@@ -76,25 +76,10 @@ def voice(api: Any, sid: str, caller: str, to: str) -> None:
 @pytest.fixture
 def echo() -> Any:
     """A webhook receiver that answers with what it was sent (so the delivery log holds the number)."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from tests.support.alerts import serving
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("content-length") or 0))
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}/hook"
-    srv.shutdown()
-    srv.server_close()
+    with serving(echo=True) as receiver:
+        yield f"{receiver.url}/hook"
 
 
 def test_erasing_a_caller_leaves_no_trace_and_reports_still_count_the_calls(api, watcher, log_lines, echo, transcribe):

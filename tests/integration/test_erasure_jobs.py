@@ -87,9 +87,10 @@ def test_a_heavy_callers_erasure_is_a_job_in_chunks_that_resumes_after_an_interr
     while callerjobs.running():
         jobs.run(chunks=1)
     pump().drain()
-    # Then the job is done: all five calls in three pages, and the answer the request would have given
+    # Then the job is done: all five calls in three pages and the webhook deliveries' scrub in one
+    # (no endpoint here), and the answer the request would have given
     done = body(api.call("GET", job["location"]))
-    assert done["state"] == "done" and done["progress"]["chunks"] == 3, done
+    assert done["state"] == "done" and done["progress"]["chunks"] == 4, done
     assert done["result"]["erased_calls"] == 5 and done["result"]["recordings_left_at_twilio"] == 0
     # And no table, object (the job item and the erasure log included) or event holds her number
     held = everything_held()
@@ -212,7 +213,7 @@ def test_the_dashboard_caller_page_starts_the_job_and_shows_its_progress_then_it
     while callerjobs.running():
         jobs.run(chunks=1)
     # Then the page says what was erased; an unknown job is said, not a 500
-    assert "Erased: 5 call(s) anonymised in 3 step(s)" in html(admin.get(job_page))
+    assert "Erased: 5 call(s) anonymised in 4 step(s)" in html(admin.get(job_page))
     missing = admin.get("/dashboard/callers?job=nope")
     assert missing.status_code == 404 and "no caller job" in html(missing)
 
@@ -231,3 +232,98 @@ def test_an_export_under_way_when_its_caller_is_erased_leaves_no_document(api, h
     assert done["state"] == "done" and "result" not in done and done["error"] == "the caller was erased meanwhile"
     for form in forms(ANN):
         assert form not in everything_held(), form
+
+
+def _deliveries(per_endpoint: dict[str, int]) -> list[str]:
+    """Two webhook endpoints, each keeping ``per_endpoint[caller]`` deliveries of each caller's
+    event, every one logged with a receiver's answer that echoed it; the endpoints' ids."""
+    from chalicelib.core import clock
+    from chalicelib.store import webhooks
+
+    now = clock.now_ms()
+    ids = []
+    for e in range(2):
+        endpoint = webhooks.Endpoint(f"ep_{e}", {"url": f"https://hooks.example.com/{e}", "events": ["*"]})
+        webhooks.create_endpoint(endpoint)
+        ids.append(endpoint.id)
+        for caller, count in per_endpoint.items():
+            for i in range(count):
+                msg = f"msg_{caller[-3:]}_{i}"
+                event = {"id": f"evt_{msg}", "type": "call.completed", "data": {"from": caller}}
+                webhooks.count_attempt(endpoint.id, msg, event, expires_at_ms=now + 86_400_000)
+                record = {"status": 200, "response": json.dumps(event)}
+                webhooks.log_attempt(endpoint.id, now + i, msg, 1, record, expires_at_ms=now + 86_400_000)
+    return ids
+
+
+def _kept(ids: list[str], caller: str) -> int:
+    """Items of the endpoints' deliveries and logs that still carry ``caller``."""
+    items = snapshot.tables()[_counters()]
+    parts = {f"HOOK#{i}#{what}" for i in ids for what in ("messages", "attempts")}
+    return sum(1 for i in items if i["pk"]["S"] in parts and caller in json.dumps(i))
+
+
+def test_a_heavy_erasure_scrubs_the_webhook_deliveries_a_page_a_chunk_and_resumes(api, heavy, monkeypatch):
+    # Given two endpoints keeping 5 deliveries of Ann's calls and 3 of Bob's each (with their
+    # logged, echoing answers): 32 items, scrubbed 3 at a time
+    from chalicelib.store import webhooks
+
+    monkeypatch.setattr(webhooks, "SCRUB_PAGE", 3)
+    ids = _deliveries({ANN: 5, BOB: 3})
+    assert _kept(ids, ANN) == 20 and _kept(ids, BOB) == 12
+    # When Ann's erasure job has done her calls (three pages)
+    job = body(api.call("DELETE", path(ANN)))
+    jobs.run(chunks=3)
+    at = callerjobs.get(job["id"])
+    assert at is not None and at.result["hook"] == "webhooks" and at.state == "running"
+    assert _kept(ids, ANN) == 20  # the deliveries are the chunks after the calls
+    # And a chunk of the scrub runs, then one is interrupted
+    jobs.run(chunks=1)
+    before = callerjobs.get(job["id"])
+    real = erasure.hook_step
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise TimeoutError("the Lambda ran out of time")
+
+    monkeypatch.setattr(erasure, "hook_step", crash)
+    with pytest.raises(TimeoutError):
+        jobs.run(chunks=1)
+    assert callerjobs.get(job["id"]) == before  # nothing lost but that chunk: it resumes there
+    monkeypatch.setattr(erasure, "hook_step", real)
+    steps = 0
+    while callerjobs.running():
+        jobs.run(chunks=1)
+        steps += 1
+    # Then every page was its own chunk (8 items a partition, 3 a page: 3 pages a partition, 4 partitions)
+    done = body(api.call("GET", job["location"]))
+    assert done["state"] == "done" and steps + 1 == 12, (steps, done)
+    assert done["result"]["integrations"]["webhooks"] == 20
+    # And none of Ann's deliveries or echoed answers is left; Bob's all are
+    assert _kept(ids, ANN) == 0 and _kept(ids, BOB) == 12
+
+
+def test_an_erasure_in_the_request_hands_a_long_webhook_scrub_to_a_job(api, heavy, monkeypatch):
+    # Given Bob (one call: erased within the request) and more deliveries than one step
+    from chalicelib.store import webhooks
+
+    monkeypatch.setattr(webhooks, "SCRUB_PAGE", 3)
+    ids = _deliveries({ANN: 2, BOB: 4})
+    # When his erasure's steps outlast the request's time (none here: only the first step runs)
+    monkeypatch.setattr(erasure, "STEP_SECONDS", 0.0)
+    first = api.call("DELETE", path(BOB))
+    # Then the answer is 202 with a job that goes on from there, his call already erased
+    assert first.status_code == 202, first.body
+    job = body(first)
+    assert job["progress"]["calls"] == 1 and BOB not in json.dumps(job)
+    assert 0 < _kept(ids, BOB) < 16
+    while callerjobs.running():
+        jobs.run(chunks=1)
+    done = body(api.call("GET", job["location"]))
+    assert done["state"] == "done" and done["result"]["erased_calls"] == 1, done
+    assert done["result"]["integrations"]["webhooks"] == 16
+    assert _kept(ids, BOB) == 0 and _kept(ids, ANN) == 8
+    # And nothing holds his number any more (the erasure log's last object and the tombstone are written)
+    pump().drain()
+    held = everything_held()
+    for form in forms(BOB):
+        assert form not in held, form

@@ -1,4 +1,4 @@
-"""No number is ever held by two sessions at once, under 16 threads and 2,000 lease requests.
+"""No number is ever held by two sessions at once, under 16 threads and 1,200 lease requests.
 
 The requests run the lease endpoint's own code (``endpoint.lease``) in threads against the
 embedded DynamoDB of ``conftest``: moto's server started single-threaded, which applies
@@ -26,7 +26,7 @@ from tests.integration.test_leases import SITE, UA, make_pool
 from tests.support.env import body
 
 THREADS = 16
-REQUESTS = 2000
+REQUESTS = 1200  # 2,000 before issue 25; 1,200 still reuses each number ~30 times (160 starts, ≥ 100 asserted)
 POOL_SIZE = 5
 HOLD = 60
 
@@ -150,5 +150,5 @@ def test_a_lease_whose_transaction_conflicts_is_tried_again_on_the_same_number(a
     # Then it was tried again after a pause and took that same number, not the next one
     assert proxy.conflicts == 1
     assert got["tracked"] and got["number"] == first
-    assert dict(counter.ops) == {"BatchGetItem": 1, "Query": 1, "TransactWriteItems": 2}
+    assert dict(counter.ops) == {"Query": 1, "TransactWriteItems": 2}  # issue 25: no read before it
     assert LeaseModel.count(first) == 1

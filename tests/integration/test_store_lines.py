@@ -105,6 +105,24 @@ def test_lines_come_back_as_frozen_records(api: Any) -> None:
     assert lines.find_number("+12025550999") is None and lines.find_pool("pl_none") is None
     assert lines.pool_by_site_key("sk_" + "x" * 24) is None
 
+    # A deleted line's own counters (round-robin turn, screening streak) go with it: a channel's, and a
+    # pool's under both of its kinds (its overflow number's calls count as "overflow")
+    from chalicelib.store import keys
+    from chalicelib.store.models import CounterModel
+
+    def held(kind: str, target: str) -> list[str]:
+        return sorted(i.sk for i in CounterModel.query(keys.line_counter(kind, target)))
+
+    api.call("DELETE", f"/v1/numbers/{number}")
+    api.call("DELETE", f"/v1/numbers/{pool_number}")
+    for kind, target in (("channel", ch["id"]), ("pool", pool["id"]), ("overflow", pool["id"])):
+        lines.next_turn(kind, target)
+        lines.screen_streak(kind, target, refused=True, entry="CA1:0")
+        assert held(kind, target) == ["screen_streak", "turn"]
+    assert api.call("DELETE", f"/v1/channels/{ch['id']}").status_code == 204
+    assert api.call("DELETE", f"/v1/pools/{pool['id']}").status_code == 204
+    assert held("channel", ch["id"]) == held("pool", pool["id"]) == held("overflow", pool["id"]) == []
+
 
 def test_a_lease_reads_back_as_a_session_and_a_lease_start(api: Any, fake_clock: Any) -> None:
     from chalicelib.store import leases

@@ -414,14 +414,23 @@ def test_an_sms_alert_is_one_messages_request_the_spec_accepts(provider, recorde
 
 
 def test_a_call_back_is_one_calls_request_the_spec_accepts(provider, recorder):
-    # When the dashboard calls a caller back: the business's phone first, with the bridge's URL
+    # When the dashboard calls a caller back: the user's own phone first, with the bridge's URL
     url = f"{BASE_URL}/twilio/bridge?to=%2B14155550111&from=%2B12015550100"
-    sid = provider.start_call(to="+12025550144", from_="+12015550100", url=url)
-    # Then it is one POST the spec accepts, with no status callback (the leg is no inbound call)
+    hook = f"{BASE_URL}/twilio/callback-status"
+    sid = provider.start_call(to="+12025550177", from_="+12015550100", url=url, status_callback=hook)
+    # Then it is one POST the spec accepts, its status sent to the call-back's own route (never
+    # /twilio/call-status, which would take the leg for an inbound call)
     assert recorder.problems() == []
     [x] = recorder.exchanges
     assert (x.method, x.path) == ("POST", f"/2010-04-01/Accounts/{ACCOUNT}/Calls.json")
-    assert x.data == {"To": "+12025550144", "From": "+12015550100", "Url": url, "Method": "POST"}
+    assert x.data == {
+        "To": "+12025550177",
+        "From": "+12015550100",
+        "Url": url,
+        "Method": "POST",
+        "StatusCallback": hook,
+        "StatusCallbackMethod": "POST",
+    }
     assert sid.startswith("CA")
 
 

@@ -7,6 +7,7 @@ import json
 import threading
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,8 +36,10 @@ class Stub:
         return [b for p, b in self.got if p.startswith(prefix)]
 
 
-@pytest.fixture
-def stub() -> Iterator[Stub]:
+@contextmanager
+def serving(*, echo: bool = False) -> Iterator[Stub]:
+    """A ``Stub`` listening on loopback while the block runs; ``echo``: it answers each POST with
+    the body it was sent (a webhook receiver that echoes, so a delivery log holds what was sent)."""
     state = Stub()
 
     class Handler(BaseHTTPRequestHandler):
@@ -47,7 +50,10 @@ def stub() -> Iterator[Stub]:
             self.send_response(status)
             self.send_header("content-type", "application/json")
             self.end_headers()
-            self.wfile.write(b'{"ok":true}' if status == 200 else b'{"ok":false}')
+            if echo:
+                self.wfile.write(raw)
+            else:
+                self.wfile.write(b'{"ok":true}' if status == 200 else b'{"ok":false}')
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -55,9 +61,17 @@ def stub() -> Iterator[Stub]:
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     state.url = f"http://127.0.0.1:{srv.server_address[1]}"
-    yield state
-    srv.shutdown()
-    srv.server_close()
+    try:
+        yield state
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture
+def stub() -> Iterator[Stub]:
+    with serving() as state:
+        yield state
 
 
 @pytest.fixture

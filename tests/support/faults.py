@@ -32,25 +32,26 @@ MODES = ("throttle", "server-error", "refused", "hang")  # SSM or the network fa
 ABSENT_MODES = ("not-found", "denied")  # SSM answering that the secret is not there for us
 
 
-class FaultyEndpoint:
-    def __init__(self, mode: str, service: str = "dynamodb") -> None:
-        self.mode = mode
-        self.requests = 0
-        self.server: ThreadingHTTPServer | None = None
-        if mode == "refused":
-            self.url = f"http://127.0.0.1:{servers.free_port()}"  # nothing listens there
-            return
+class _JsonServer:
+    """A loopback server answering each AWS JSON POST with ``answer``: the fakes' shared plumbing."""
+
+    server: ThreadingHTTPServer | None = None
+    url = ""
+
+    def answer(self, raw: bytes, headers: Any) -> tuple[int, bytes] | None:
+        """``(status, JSON body)`` for one request; ``None``: no answer at all (a hang)."""
+        raise NotImplementedError
+
+    def _serve(self) -> None:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                outer.requests += 1
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if outer.mode == "hang":
-                    time.sleep(5)
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                found = outer.answer(raw, self.headers)
+                if found is None:
                     return
-                status, kind, message = ERRORS[outer.mode]
-                payload = json.dumps({"__type": TYPE_PREFIX[service] + kind, "message": message}).encode()
+                status, payload = found
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.0")
                 self.send_header("Content-Length", str(len(payload)))
@@ -69,6 +70,24 @@ class FaultyEndpoint:
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+
+
+class FaultyEndpoint(_JsonServer):
+    def __init__(self, mode: str, service: str = "dynamodb") -> None:
+        self.mode, self.service = mode, service
+        self.requests = 0
+        if mode == "refused":
+            self.url = f"http://127.0.0.1:{servers.free_port()}"  # nothing listens there
+            return
+        self._serve()
+
+    def answer(self, raw: bytes, headers: Any) -> tuple[int, bytes] | None:
+        self.requests += 1
+        if self.mode == "hang":
+            time.sleep(5)
+            return None
+        status, kind, message = ERRORS[self.mode]
+        return status, json.dumps({"__type": TYPE_PREFIX[self.service] + kind, "message": message}).encode()
 
 
 FaultyDynamoDB = FaultyEndpoint  # the name the first fault tests used
@@ -119,7 +138,7 @@ def ssm_failing(mode: str) -> Iterator[FaultyEndpoint]:
         fake.close()
 
 
-class ConflictingDynamoDB:
+class ConflictingDynamoDB(_JsonServer):
     """A proxy to a real (moto) DynamoDB that cancels every ``every``-th TransactWriteItems with
     ``TransactionConflict`` for each of its items, as DynamoDB does when another transaction
     touches the same items at the same moment (moto never does)."""
@@ -128,54 +147,31 @@ class ConflictingDynamoDB:
         self.target, self.every, self.limit = target, every, limit
         self.transactions = 0
         self.conflicts = 0
-        outer = self
+        self._serve()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                op = (self.headers.get("X-Amz-Target") or "").rsplit(".", 1)[-1]
-                if op == "TransactWriteItems":
-                    outer.transactions += 1
-                    under = outer.limit is None or outer.conflicts < outer.limit
-                    if under and outer.transactions % outer.every == 0:
-                        outer.conflicts += 1
-                        items = json.loads(raw).get("TransactItems", [])
-                        reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing"} for _ in items]
-                        payload = json.dumps(
-                            {
-                                "__type": TYPE_PREFIX["dynamodb"] + "TransactionCanceledException",
-                                "message": "Transaction cancelled, please refer cancellation reasons for specific "
-                                "reasons [" + ", ".join("TransactionConflict" for _ in items) + "]",
-                                "CancellationReasons": reasons,
-                            }
-                        ).encode()
-                        return self._send(400, payload)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-                request = urllib.request.Request(outer.target, data=raw, headers=headers, method="POST")
-                try:
-                    with urllib.request.urlopen(request, timeout=30) as answer:
-                        self._send(answer.status, answer.read())
-                except urllib.error.HTTPError as exc:
-                    self._send(exc.code, exc.read())
-
-            def _send(self, status: int, payload: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.0")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def answer(self, raw: bytes, headers: Any) -> tuple[int, bytes] | None:
+        op = (headers.get("X-Amz-Target") or "").rsplit(".", 1)[-1]
+        if op == "TransactWriteItems":
+            self.transactions += 1
+            under = self.limit is None or self.conflicts < self.limit
+            if under and self.transactions % self.every == 0:
+                self.conflicts += 1
+                items = json.loads(raw).get("TransactItems", [])
+                reasons = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing"} for _ in items]
+                payload = {
+                    "__type": TYPE_PREFIX["dynamodb"] + "TransactionCanceledException",
+                    "message": "Transaction cancelled, please refer cancellation reasons for specific "
+                    "reasons [" + ", ".join("TransactionConflict" for _ in items) + "]",
+                    "CancellationReasons": reasons,
+                }
+                return 400, json.dumps(payload).encode()
+        forwarded = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
+        request = urllib.request.Request(self.target, data=raw, headers=forwarded, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
 
 
 @contextmanager

@@ -32,6 +32,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v1/pools/{pool_id}/greeting"): {"audio": "UklGRiQAAABXQVZF"},
     ("POST", "/v1/numbers"): {"channel_id": "{channel_id}", "area_code": "201"},
     ("PATCH", "/v1/calls/{sid}"): {"outcome": "lead", "note": "called back", "tags": ["vip"], "revenue": 10},
+    ("POST", "/v1/calls/{sid}/call-back"): {"phone": "+12025550144"},
     ("PUT", "/v1/spend"): {"source": "web:google", "date": "2026-09-21", "amount": "12.50"},
     ("PUT", "/v1/settings/timezone"): {"timezone": "America/Los_Angeles"},
     ("PUT", "/v1/blocked-callers"): {"callers": ["+19005550100", "+1900*"]},

@@ -165,24 +165,24 @@ def test_lease_confidence(call_at: int, expected: str | None) -> None:
 
 
 def test_an_address_counts_a_number_until_the_number_shows_its_lease_ended() -> None:
-    # Given an address whose item names four numbers it started leases on, and two new leases this hour
-    held = {"+12025550101": T - 10, "+12025550102": T - 20, "+12025550103": T - 30, "+12025550104": T - 40}
-    addr = limits.Address(keys.lease_address("p1", "a1"), "a1", held, {"2026-11-02T15": 2})
+    # Given an address whose item names five leases it started (one number twice), and two new leases this hour
+    held = frozenset({"+12025550101|1", "+12025550102|2", "+12025550103|3", "+12025550104|4", "+12025550101|0"})
+    addr = limits.Address(keys.lease_address("p1", "a1"), "a1", held, {"n2026110215": 2})
     assert addr.leases_in("2026-11-02T15") == 2 and addr.leases_in("2026-11-02T16") == 0
-    # When it is under its cap, nothing is looked up: every number counts
-    assert addr.to_check(5) == [] and addr.holding() == 4
-    # When it is at its cap, every number is looked up
-    assert sorted(addr.to_check(4)) == sorted(held)
+    # When it is under its cap, nothing is looked up: every entry counts
+    assert addr.to_check(6) == [] and addr.holding() == 5
+    # When it is at its cap, every number is looked up (once)
+    assert addr.to_check(5) == ["+12025550101", "+12025550102", "+12025550103", "+12025550104"]
     found = {
-        "+12025550101": limits.NumberLease("a1", T + 1),  # renewed since: still held
+        "+12025550101": limits.NumberLease("a1", T + 1),  # renewed since: still held (its newest entry)
         "+12025550102": limits.NumberLease("a1", T),  # ran out just now (the clock decides, not TTL)
         "+12025550103": limits.NumberLease("b2", T + 900_000),  # leased since by another address
         "+12025550104": limits.NumberLease(None, None),  # released
     }
     after = addr.checked(found, T)
-    # Then only the lease still running counts
-    assert after.gone == frozenset({"+12025550102", "+12025550103", "+12025550104"})
-    assert after.holding() == 1 and after.to_check(4) == []
+    # Then only the lease still running counts: the older entry of a number taken again has ended
+    assert after.gone == held - {"+12025550101|1"}
+    assert after.holding() == 1 and after.to_check(5) == []
     # ... and a number that was not found at all no longer counts either
     assert addr.checked({}, T).holding() == 0
 

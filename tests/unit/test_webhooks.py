@@ -48,3 +48,11 @@ def body_of_a_call() -> dict[str, Any]:
     from chalicelib.store.models import CallModel
 
     return calls.to_dict(CallModel("CA" + "2" * 32, started_at=0, caller=CALLER, kind="channel"))
+
+
+def test_every_event_type_has_words_on_the_endpoint_form() -> None:
+    """The form lists each event an endpoint can take in words, not only by its name."""
+    from chalicelib.dashboard.hookspage import EVENT_WORDS
+    from chalicelib.events.model import TYPES
+
+    assert set(EVENT_WORDS) == set(TYPES)

@@ -173,10 +173,12 @@ class TwilioTelephony:
             )
         return str(sent.sid)
 
-    def start_call(self, *, to: str, from_: str, url: str) -> str:
-        # No status callback: /twilio/call-status would store the outbound leg as an inbound call.
+    def start_call(self, *, to: str, from_: str, url: str, status_callback: str | None = None) -> str:
+        # Never /twilio/call-status (it would store the outbound leg as an inbound call): the
+        # call-back's own status route, which only updates its outbound record.
+        hook = {"status_callback": status_callback, "status_callback_method": "POST"} if status_callback else {}
         with _translated(f"calling {to}"):
-            made = self._rest().calls.create(to=to, from_=from_, url=url, method="POST")
+            made = self._rest().calls.create(to=to, from_=from_, url=url, method="POST", **hook)
         return str(made.sid)
 
     def line_type(self, number: str) -> str | None:

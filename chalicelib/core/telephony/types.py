@@ -76,8 +76,9 @@ class Telephony(Protocol):
         retried here: the Messages API has no idempotency key, so a retry could text twice."""
         ...
 
-    def start_call(self, *, to: str, from_: str, url: str) -> str:
-        """Ring ``to`` showing ``from_``; once answered, Twilio asks ``url`` what to do. Its CallSid."""
+    def start_call(self, *, to: str, from_: str, url: str, status_callback: str | None = None) -> str:
+        """Ring ``to`` showing ``from_``; once answered, Twilio asks ``url`` what to do, and posts the
+        call's final status to ``status_callback``. Its CallSid."""
         ...
 
     def line_type(self, number: str) -> str | None:

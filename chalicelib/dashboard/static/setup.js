@@ -1,5 +1,6 @@
-// The setup pages' one script: the copy button of a pool's script tag, and a recorded greeting read
-// into its form's hidden field as base64 (the form posts urlencoded, as every form). Everything else is plain forms.
+// The setup pages' one script: the copy button of a pool's script tag, a recorded greeting read
+// into its form's hidden field as base64 (the form posts urlencoded, as every form), and a menu
+// option's ring-group fields shown only while the option does not go to voicemail. Everything else is plain forms.
 (function () {
   "use strict";
   document.querySelectorAll("[data-copy]").forEach(function (button) {
@@ -18,6 +19,12 @@
         done();
       }
     });
+  });
+  document.querySelectorAll("[data-menu-ring]").forEach(function (group) {
+    var to = document.getElementById(group.getAttribute("data-menu-ring"));
+    if (!to) return;
+    var follow = function () { group.hidden = to.value.trim().toLowerCase() === "voicemail"; };
+    to.addEventListener("input", follow);
   });
   document.querySelectorAll("input[type=file][data-greeting]").forEach(function (input) {
     var hidden = document.getElementById(input.getAttribute("data-greeting"));

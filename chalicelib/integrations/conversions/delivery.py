@@ -528,7 +528,7 @@ def _backfill_one(item: Destination, job: dict[str, Any], now: int, pages: int) 
         found, start_key = calls_store.in_month(months[0], since, until, limit=BACKFILL_PAGE, start_key=start_key)
         for record in found:
             call = calls.to_dict(record)
-            if record.status is not None and calls.is_final(record):
+            if calls.is_call(record) and record.status is not None and calls.is_final(record):
                 process_call(item, call, now, in_background=True)
             seen += 1
         if start_key is None:

@@ -16,7 +16,7 @@ from chalicelib.voice import blocklist
 
 def on_event(event: Event) -> None:
     call = event.call
-    if call.get("medium") == "text" or call.get("spam") is not None:
+    if (call.get("medium") or "call") != "call" or call.get("spam") is not None:
         return
     s = spam_settings.get()
     caller = str(call.get("caller") or "")

@@ -26,3 +26,9 @@ def export(phone: str, ctx: RequestContext) -> dict[str, Any]:
 def erase(phone: str, ctx: RequestContext) -> int:
     """Deliveries carrying the number deleted, logged answers echoing it emptied; how many items."""
     return webhooks.scrub_caller(number_forms(phone), ctx=ctx)
+
+
+def erase_step(phone: str, token: str | None, ctx: RequestContext) -> tuple[int, str | None]:
+    """``erase`` a bounded step at a time (one page of one endpoint's deliveries or log): how many
+    items this step changed and the next step's token (``None``: done). The caller job's way."""
+    return webhooks.scrub_step(number_forms(phone), token, ctx=ctx)

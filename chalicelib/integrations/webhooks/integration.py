@@ -31,4 +31,5 @@ INTEGRATION = Integration(
     openapi="chalicelib/integrations/webhooks/openapi.yaml",
     export=f"{_HERE}.caller_data:export",
     erase=f"{_HERE}.caller_data:erase",
+    erase_step=f"{_HERE}.caller_data:erase_step",
 )

@@ -28,6 +28,9 @@
  * origin + path + tracking parameters (utm_*, click ids), the referrer as origin + path (only
  * from another host), utm tags, click ids, and the _ga, _ga_<container> and _ym_uid analytics
  * ids. The server cuts URLs the same way whatever it is sent (chalicelib/core/privacy.py).
+ * When it starts a new visit while the stored one's lease may still run, it also sends that
+ * session and number as a hint (prev_*: keep it, move it to the new visit for a new campaign,
+ * or replace it once ended), which saves the server a read; the server checks it, never trusts it.
  *
  * It never throws into the page, never writes to the console, and leases nothing in an
  * automated browser (navigator.webdriver). A slow (3 s), failing or refusing API leaves the
@@ -79,6 +82,7 @@
   let hideStyle;
   let visitorId;
   let session = null; // the visit's session and its lease, as in sessionFromRecord
+  let prev = null; // the hint for the next new-visit request: the dropped session, as the API names it
   let currentNumber; // the number shown now (E.164)
   let observer; // MutationObserver for content added later
   let renewalTimer;
@@ -482,7 +486,7 @@
     if (renew) {
       Object.assign(request, {renew: true, number: session.number}); // the server renews it with one write
     } else {
-      Object.assign(request, session ? session.source : visitSource(), {page_url: pageUrl(location.href)});
+      Object.assign(request, session ? session.source : visitSource(), {page_url: pageUrl(location.href)}, prev);
     }
     const abort = new AbortController();
     const timeout = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
@@ -513,6 +517,7 @@
 
   async function lease(renew) {
     const answer = await askForLease(renew);
+    prev = null;
     const now = Date.now();
     if (!answer) {
       if (session) session.renewAt = now + RETRY_RENEWAL_MS;
@@ -564,6 +569,12 @@
     const now = Date.now();
     const newCampaign = campaign !== NO_CAMPAIGN && session && session.campaign !== campaign;
     if (!session || session.siteKey !== siteKey || now - session.lastSeenAt > SESSION_IDLE_MS || newCampaign) {
+      if (session && session.siteKey === siteKey) {
+        // A new visit of the same visitor: the lease the old one holds is kept, moved or replaced.
+        // (The server's rule for a new campaign: any change of utm tags or click ids, none included.)
+        const use = session.leaseEndsAt <= now ? 'ended' : session.campaign !== campaign ? 'move' : 'keep';
+        prev = {prev_session_id: session.id, prev_number: session.number, prev_use: use};
+      }
       session = null; // a new visit
     }
     if (!session || session.leaseEndsAt - REUSE_MARGIN_MS < now) {

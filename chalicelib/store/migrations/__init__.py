@@ -28,6 +28,7 @@ from chalicelib.core import clock
 from chalicelib.core.context import SYSTEM, RequestContext
 from chalicelib.store import keys
 from chalicelib.store.migrations import m001_typed_items, m002_keyed_callers, m003_cut_urls
+from chalicelib.store.migrations.pages import each_page as each_page  # the scanning migrations' step
 from chalicelib.store.models import StoreModel, _meta
 from chalicelib.store.ops import condition_failed
 

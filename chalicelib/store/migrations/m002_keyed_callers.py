@@ -20,15 +20,14 @@ the next release deletes those left. The cursor is ``<walk>|<last evaluated key 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib.core import callerkeys
 from chalicelib.store import callers, keys
 from chalicelib.store.aggregates import PLAIN_ENTRY, Delta, apply_contribution, caller_entry
+from chalicelib.store.migrations.pages import each_page
 from chalicelib.store.models import CallModel, CounterModel
 
-WALKS = ("calls", "counters")
 CALLER_PK = "CALLER#"
 AGG_PK = "AGG"  # AGG# (sources) and AGGD# (campaign, keyword, ad, landing page) buckets
 
@@ -76,18 +75,20 @@ def _rekey_counter(item: CounterModel) -> bool:
 
 def step(cursor: str | None, limit: int) -> tuple[str | None, int]:
     """Key up to ``limit`` items after ``cursor``; the next cursor (``None``: done) and how many."""
-    walk, _, last = (cursor or "calls|").partition("|")
-    start = json.loads(last) if last else None
-    if walk == "calls":
-        calls = CallModel.scan(limit=limit, last_evaluated_key=start, consistent_read=True)
-        done = sum(_rekey_call(item) for item in calls)
-        following = calls.last_evaluated_key
-    else:
-        wanted = CounterModel.pk.startswith(AGG_PK) | CounterModel.pk.startswith(CALLER_PK)
-        counters = CounterModel.scan(wanted, limit=limit, last_evaluated_key=start, consistent_read=True)
-        done = sum(_rekey_counter(item) for item in counters)
-        following = counters.last_evaluated_key
-    if following:
-        return f"{walk}|{json.dumps(following, sort_keys=True)}", done
-    index = WALKS.index(walk)
-    return (f"{WALKS[index + 1]}|" if index + 1 < len(WALKS) else None), done
+    wanted = CounterModel.pk.startswith(AGG_PK) | CounterModel.pk.startswith(CALLER_PK)
+    return each_page(
+        cursor,
+        limit,
+        (
+            (
+                "calls",
+                lambda n, start: CallModel.scan(limit=n, last_evaluated_key=start, consistent_read=True),
+                _rekey_call,
+            ),
+            (
+                "counters",
+                lambda n, start: CounterModel.scan(wanted, limit=n, last_evaluated_key=start, consistent_read=True),
+                _rekey_counter,
+            ),
+        ),
+    )

@@ -12,17 +12,15 @@ not http(s) at all is dropped. Cursor: ``<walk>|<last evaluated key as JSON>``.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.core import privacy
 from chalicelib.store.leases import _page
+from chalicelib.store.migrations.pages import each_page
 from chalicelib.store.models import CallModel, SessionModel
 from chalicelib.store.ops import condition_failed
-
-WALKS = ("sessions", "calls")
 
 
 def cut_source(source: dict[str, Any]) -> dict[str, Any]:
@@ -86,17 +84,11 @@ def _call(item: CallModel) -> bool:
 
 def step(cursor: str | None, limit: int) -> tuple[str | None, int]:
     """Cut up to ``limit`` items after ``cursor``; the next cursor (``None``: done) and how many."""
-    walk, _, last = (cursor or "sessions|").partition("|")
-    start = json.loads(last) if last else None
-    if walk == "sessions":
-        sessions = SessionModel.scan(limit=limit, last_evaluated_key=start, consistent_read=True)
-        done = sum(_session(item) for item in sessions)
-        following = sessions.last_evaluated_key
-    else:
-        calls = CallModel.scan(limit=limit, last_evaluated_key=start, consistent_read=True)
-        done = sum(_call(item) for item in calls)
-        following = calls.last_evaluated_key
-    if following:
-        return f"{walk}|{json.dumps(following, sort_keys=True)}", done
-    index = WALKS.index(walk)
-    return (f"{WALKS[index + 1]}|" if index + 1 < len(WALKS) else None), done
+    return each_page(
+        cursor,
+        limit,
+        (
+            ("sessions", lambda n, k: SessionModel.scan(limit=n, last_evaluated_key=k, consistent_read=True), _session),
+            ("calls", lambda n, k: CallModel.scan(limit=n, last_evaluated_key=k, consistent_read=True), _call),
+        ),
+    )
