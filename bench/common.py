@@ -147,3 +147,12 @@ def write(name: str, data: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2) + "\n")
     return path
+
+
+class OverBudget(AssertionError):
+    """A benchmark's asserted budget missed: ``python -m bench`` keeps its figures (``result``), runs
+    the others, and exits non-zero at the end."""
+
+    def __init__(self, message: str, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.result = result

@@ -3,8 +3,9 @@ runs the same move as a background job, ``chalicelib/reports/rebuild.py``).
 
     python scripts/reports.py rebuild [--stage local|dev|prod]
 
-Every call is counted again under the current settings: it leaves the day buckets it was
-counted in and joins the right ones, one transaction per call that moved, so this is safe
+Every call is counted again under the current settings: it leaves the day and week buckets it
+was counted in and joins the right ones (a call counted before weeks existed joins its week, and
+every week is then read whole), one transaction per call that moved, so this is safe
 while calls come in, and running it twice changes nothing the second time. Settings come
 from the stage in ``.chalice/config.json`` (``local`` by default); variables already in the
 environment win. Against AWS it needs ``dynamodb:Scan``, ``GetItem``, ``UpdateItem`` and
@@ -39,10 +40,11 @@ def main(argv: list[str] | None = None) -> None:
     s = get_settings()
     print(f"rebuilding {s.table_name('counters')} in the business's days", file=sys.stderr)
     n = aggregates.rebuild(lambda done: print(f"  {done} calls", file=sys.stderr))
-    print(f"{n} calls counted in the business's days")
+    print(f"{n} calls counted in the business's days and weeks")
     seal.reset()  # calls may have moved between days: fold every closed day's callers again
     state = seal.run_all()
-    print(f"{state.get('sealed', 0)} day buckets sealed through {state.get('through')}")
+    sealed = f"{state.get('sealed', 0)} day and {state.get('weeks_sealed', 0)} week buckets"
+    print(f"{sealed} sealed through {state.get('through')}")
 
 
 if __name__ == "__main__":

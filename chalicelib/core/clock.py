@@ -120,6 +120,30 @@ def local_day(ms: int, zone: str) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=_zone(zone)).strftime("%Y-%m-%d")
 
 
+def week_of(day: str) -> str:
+    """The Monday (``YYYY-MM-DD``) of the week a day (``YYYY-MM-DD``) falls in: a report week. Pure."""
+    d = datetime.strptime(day, "%Y-%m-%d").date()
+    return (d - timedelta(days=d.weekday())).isoformat()
+
+
+def weeks_and_days(start: str, end: str) -> tuple[list[str], list[str]]:
+    """A range of days (both included) as the Mondays of the weeks wholly inside it and the days
+    left at its edges, each day in exactly one of them. Pure."""
+    first = datetime.strptime(start, "%Y-%m-%d").date()
+    last = datetime.strptime(end, "%Y-%m-%d").date()
+    weeks: list[str] = []
+    days: list[str] = []
+    cur = first
+    while cur <= last:
+        if cur.weekday() == 0 and cur + timedelta(days=6) <= last:
+            weeks.append(cur.isoformat())
+            cur += timedelta(days=7)
+        else:
+            days.append(cur.isoformat())
+            cur += timedelta(days=1)
+    return weeks, days
+
+
 def local_hour(ms: int, zone: str) -> int:
     """The hour of the day (0-23) a time falls in, in ``zone``: the overview's "Today" by hour."""
     return datetime.fromtimestamp(ms / 1000, tz=_zone(zone)).hour

@@ -3,7 +3,9 @@
 Each finished call adds a small vector (calls, answered, missed, voicemail, first-time,
 talk time, time to answer, leads, sales, revenue, and its caller) to two day buckets:
 ``AGG#last#<source>`` (its own source: last touch) and ``AGG#first#<source>`` (the source
-of the caller's first call: first touch); a tracking number's call adds one to its day under
+of the caller's first call: first touch), and the same to those days' week buckets
+(``AGGW#<model>#<source>``, sk the week's Monday: a report reads whole weeks, ``figures``); a
+tracking number's call adds one to its day under
 ``AGG#numbers`` (the numbers page's calls in the last 30 days). Spam (an outcome of ``spam``, a blocked
 caller, or a call scored likely spam: ``chalicelib/spam.py``) goes to a ``<day>#spam`` bucket that reports
 leave out unless asked.
@@ -23,6 +25,7 @@ in the background (``reports/rebuild.py``, a resumable job; ``rebuild`` here doe
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -46,10 +49,21 @@ def day(ms: int) -> str:
     return clock.local_day(ms, business.timezone())
 
 
+def next_week() -> str:
+    """The Monday after today (the business's day): the first week a call counted now can vouch
+    for, since the week under way may hold calls counted by code that added to no week."""
+    monday = datetime.strptime(clock.week_of(day(clock.now_ms())), "%Y-%m-%d")
+    return (monday + timedelta(days=7)).strftime("%Y-%m-%d")
+
+
 # The dimensions a web source's calls are also counted by, and where each one's value comes from
 # (the visit's source for last touch; the first call's touch for first touch).
 DIMENSIONS = {"campaign": "utm_campaign", "keyword": "utm_term", "ad": "utm_content", "landing_page": "landing_page"}
 DIMENSION_CAP = 50  # distinct values per dimension, source and day; more go to OTHER (README)
+# Calls a week bucket takes (per source, model, and spam or not). Its live caller entries (about 34
+# bytes each until the next seal) and packed records (12 bytes) then stay well inside DynamoDB's
+# 400 KB item, even with every call on one day; past it the week overflows and reports read its days.
+WEEK_CAP = 8_000
 NOT_SET = "(not set)"
 OTHER = "(other)"
 MAX_VALUE = 100
@@ -104,9 +118,12 @@ def contribution(c: CallRecord, other: frozenset[tuple[str, str]] = frozenset())
     on = day(int(c.started_at))
     last = attribution.source_key(c.attribution, c.kind)
     first = (c.first_touch or {}).get("source_key") or last
+    week = clock.week_of(on)
     out = {
         keys.aggregate_bucket("last", last, on, spam=spam): vec,
         keys.aggregate_bucket("first", first, on, spam=spam): vec,
+        keys.week_bucket("last", last, week, spam=spam): vec,  # the same adds, to the day's week
+        keys.week_bucket("first", first, week, spam=spam): vec,
     }
     if not spam:  # the overview's "Today" by hour (spam is left out of it, as of the day's chart)
         hour = clock.local_hour(int(c.started_at), business.timezone())
@@ -141,11 +158,13 @@ def _text_contribution(c: CallRecord) -> dict[str, dict[str, Any]]:
     on = day(int(c.started_at))
     source = attribution.source_key(c.attribution, c.kind)
     vec: dict[str, Any] = {"texts": 1}
-    last, first = (
-        keys.aggregate_bucket("last", source, on, spam=False),
-        keys.aggregate_bucket("first", source, on, spam=False),
-    )
-    return {last: vec, first: vec}
+    week = clock.week_of(on)
+    return {
+        keys.aggregate_bucket("last", source, on, spam=False): vec,
+        keys.aggregate_bucket("first", source, on, spam=False): vec,
+        keys.week_bucket("last", source, week, spam=False): vec,
+        keys.week_bucket("first", source, week, spam=False): vec,
+    }
 
 
 def _caller_entry(c: CallRecord) -> str | None:
@@ -167,17 +186,18 @@ def sync(c: CallRecord, *, attempts: int = 3) -> bool:
     """Bring the aggregates in line with the call (a no-op when nothing changed); False if a
     concurrent writer kept winning, so the caller tries again later."""
     other = _counted_as_other(c.agg or {})
-    for _ in range(attempts + len(DIMENSIONS) * 2):
-        new = contribution(c, other)
+    full: frozenset[str] = frozenset()  # week buckets past WEEK_CAP: the call stays out of them
+    for _ in range(attempts + len(DIMENSIONS) * 2 + 2):
+        new = {b: vec for b, vec in contribution(c, other).items() if b not in full}
         old: dict[str, dict[str, Any]] = dict(c.agg or {})
-        if new == old:
+        if new == old and not full:
             return True
         version = int(c.agg_version or 0)
-        done = _apply(c.call_sid, old, new, version)
+        done = _apply(c.call_sid, old, new, version, full)
         if done is True:
             return True
-        if done is not False:  # some days were full: those values count as "other"
-            other = other | done
+        if done is not False:  # some days were full: those values count as "other"; full weeks: left out
+            other, full = other | done[0], full | done[1]
             continue
         attempts -= 1
         if attempts <= 0:
@@ -205,21 +225,27 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
     moves from the buckets it was counted in to the right ones, one transaction each, so it
     is safe while calls come in. Returns how many calls were looked at."""
     business.clear_cache()  # the zone as saved now, not as this process last read it
-    n = 0
+    n, whole = 0, True
     for call in store_calls.scan_all():
         if not sync(call):
             logger.warning("a call could not be moved; run the rebuild again", call_sid=call.call_sid)
+            whole = False
         n += 1
         if progress and n % 500 == 0:
             progress(n)
+    if whole and n:  # every call is in its week now (also those counted before weeks were)
+        stored.mark_weeks_whole(WEEKS_ALWAYS)
     return n
+
+
+WEEKS_ALWAYS = "0000-01-03"  # a Monday before any call: every week's buckets are whole
 
 
 def _counted_as_other(agg: dict[str, Any]) -> frozenset[tuple[str, str]]:
     """The (model, dimension) pairs a call already counts as other: they stay so (no second try). Pure."""
     out = set()
     for bucket in agg:
-        if not keys.is_source_bucket(bucket) and bucket.endswith("#" + OTHER):
+        if not keys.is_sealable_bucket(bucket) and bucket.endswith("#" + OTHER):
             _, model, dim, _ = keys.split_bucket(bucket).pk.split("#", 3)
             out.add((model, dim))
     return frozenset(out)
@@ -229,7 +255,7 @@ def _registrations(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[tuple
     """The dimension values ``new`` adds that ``old`` did not count (each must find room in its day). Pure."""
     out = []
     for bucket in sorted(set(new) - set(old)):
-        if keys.is_source_bucket(bucket) or keys.is_number_bucket(bucket) or keys.is_hour_bucket(bucket):
+        if keys.is_sealable_bucket(bucket) or keys.is_number_bucket(bucket) or keys.is_hour_bucket(bucket):
             continue
         if keys.is_menu_bucket(bucket):
             continue
@@ -244,10 +270,15 @@ def _registrations(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[tuple
 
 
 def _apply(
-    call_sid: str, old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]], version: int
-) -> bool | frozenset[tuple[str, str]]:
-    """Move the call's contribution from ``old`` to ``new``; ``False`` if another writer moved it
-    first; the (model, dimension) pairs whose day was full, if any was (count those as other)."""
+    call_sid: str,
+    old: dict[str, dict[str, Any]],
+    new: dict[str, dict[str, Any]],
+    version: int,
+    full: frozenset[str] = frozenset(),
+) -> bool | tuple[frozenset[tuple[str, str]], frozenset[str]]:
+    """Move the call's contribution from ``old`` to ``new`` (marking the ``full`` weeks overflowing);
+    ``False`` if another writer moved it first; else what was refused: the (model, dimension) pairs
+    whose day was full (count those as other) and the week buckets past ``WEEK_CAP`` (leave out)."""
     add: dict[str, dict[str, Decimal]] = {}
     callers: dict[str, tuple[set[str], set[str]]] = {}
     for sign, side in ((-1, old), (1, new)):
@@ -262,7 +293,18 @@ def _apply(
     deltas = {b: stored.Delta(add[b], frozenset(callers[b][0]), frozenset(callers[b][1])) for b in add}
     sources = {keys.bucket_source(b) for b in new if keys.is_source_bucket(b)}
     regs = _registrations(old, new)
-    done = stored.apply_contribution(call_sid, new, version, deltas, sources, tuple(r for _, r in regs))
-    if isinstance(done, frozenset):
-        return frozenset(regs[i][0] for i in done)
+    weeks_from = next_week()  # a first call (or the first since weeks were added): whole weeks start next week
+    done = stored.apply_contribution(
+        call_sid,
+        new,
+        version,
+        deltas,
+        sources,
+        tuple(r for _, r in regs),
+        weeks_from=weeks_from,
+        week_cap=WEEK_CAP,
+        overflowing=full,
+    )
+    if isinstance(done, stored.Refused):
+        return frozenset(regs[i][0] for i in done.registrations), done.weeks
     return done

@@ -1,6 +1,8 @@
 """Reports read from the aggregates: figures per source over a range, and per day.
 
-A report costs requests per source and day range, never per call. Days are UTC days.
+A report costs requests per source and day range, never per call: it reads the items it can name
+(BatchGetItem: whole weeks and edge days, ``_buckets_by_source``), never a Query of the counters
+table, whose size grows with calls. Days are the business's days.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from chalicelib.reports.aggregates import NUMBERS
 from chalicelib.reports.spend import date as parse_date
 from chalicelib.reports.spend import source as parse_source
 from chalicelib.store import aggregates as stored
-from chalicelib.store import lines
+from chalicelib.store import keys, lines
 
 MODELS = ("last_touch", "first_touch")
 MAX_RANGE_DAYS = 366
@@ -50,27 +52,92 @@ def _options(query: dict[str, str]) -> tuple[str, str, str, bool]:
     return start, end, model.split("_")[0], spam == "true"
 
 
-def _buckets(model: str, source: str, start: str, end: str, spam: bool) -> dict[str, dict[str, Any]]:
-    """Day -> summed numbers and caller set, for one source (one query)."""
-    days: dict[str, dict[str, Any]] = {}
-    for bucket in stored.buckets(model, source, start, end):
-        acc = days.setdefault(bucket.day, _empty())
+def _periods(start: str, end: str, weeks_from: str | None, *, by_day: bool) -> tuple[list[str], list[str]]:
+    """What a range is read as: the Mondays of its whole weeks (those from ``weeks_from`` on, whose
+    week buckets hold every call) and its other days; every day when ``by_day``. Pure."""
+    if by_day or weeks_from is None:
+        return [], _days(start, end)
+    weeks, days = clock.weeks_and_days(start, end)
+    older = [w for w in weeks if w < weeks_from]  # counted before weeks were: read as their days
+    for monday in older:
+        days.extend(_days(monday, _shift(monday, 6)))
+    return [w for w in weeks if w >= weeks_from], sorted(days)
+
+
+def _days(start: str, end: str) -> list[str]:
+    out, cur = [], start
+    while cur <= end:
+        out.append(cur)
+        cur = _shift(cur, 1)
+    return out
+
+
+def _shift(day: str, days: int) -> str:
+    return (datetime.strptime(day, "%Y-%m-%d") + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def _buckets_by_source(
+    model: str, sources: list[str], start: str, end: str, spam: bool, weeks_from: str | None, *, by_day: bool = False
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Source -> period (a day, or a whole week's Monday) -> summed numbers and caller set.
+
+    Read by key, never by query (``store.aggregates.read``): the whole weeks' buckets and the edge
+    days', spam and not, of every source in one BatchGetItem per 100 keys. So a 90-day report reads
+    about 13 items per source and model, whatever the calls in them, and its requests follow its
+    range and sources only. Each call is in one day and that day's week, so no call counts twice,
+    and caller keys are unioned: a caller counts once over the range."""
+    weeks, days = _periods(start, end, weeks_from, by_day=by_day)
+    wanted: dict[Any, str] = {}
+    for source in sources:
+        for flag in (False, True):
+            for monday in weeks:
+                wanted[keys.split_bucket(keys.week_bucket(model, source, monday, spam=flag))] = source
+            for d in days:
+                wanted[keys.split_bucket(keys.aggregate_bucket(model, source, d, spam=flag))] = source
+    got = stored.read(wanted)
+    over = {(wanted[k], b.day) for k, b in got.items() if b.overflow}
+    if over:  # weeks past their cap (``aggregates.WEEK_CAP``) lack calls: their days instead, one more batch
+        got = {k: b for k, b in got.items() if not (k.pk.startswith(keys.WEEKS) and (wanted[k], b.day) in over)}
+        more: dict[Any, str] = {}
+        for source, monday in sorted(over):
+            for flag in (False, True):
+                for d in _days(monday, _shift(monday, 6)):
+                    more[keys.split_bucket(keys.aggregate_bucket(model, source, d, spam=flag))] = source
+        wanted.update(more)
+        got.update(stored.read(more))
+    out: dict[str, dict[str, dict[str, Any]]] = {source: {} for source in sources}
+    for key, bucket in sorted(got.items()):
+        acc = out[wanted[key]].setdefault(bucket.day, _empty())
         if bucket.spam:  # counted apart (``spam``) whether or not the figures include it
             acc["spam"] += bucket.numbers["calls"]
             if not spam:
                 continue
-        for key in NUMBERS:
-            acc[key] += bucket.numbers[key]
+        for name in NUMBERS:
+            acc[name] += bucket.numbers[name]
         acc["callers"] |= bucket.callers  # 8-byte caller keys: a caller counts once over the range
-    return days
+    return out
 
 
 def _spend(source: str, start: str, end: str) -> dict[str, Decimal]:
+    """Day -> amount spent on one source (one query: the dashboard's overview)."""
     return stored.spend(source, start, end)
 
 
 def _sources() -> list[str]:
     return stored.sources()
+
+
+def _spend_by_source(sources: list[str], start: str, end: str) -> dict[str, dict[str, Decimal]]:
+    """Source -> day -> amount spent, by key (one BatchGetItem per 100 source days)."""
+    got = stored.spend_days((source, d) for source in sources for d in _days(start, end))
+    out: dict[str, dict[str, Decimal]] = {source: {} for source in sources}
+    for (source, d), amount in sorted(got.items()):
+        out[source][d] = amount
+    return out
+
+
+def _sources_and_weeks() -> tuple[list[str], str | None]:
+    return stored.report_sources()
 
 
 def _labels() -> dict[str, str]:
@@ -134,11 +201,14 @@ def channels_report(query: dict[str, str]) -> dict[str, Any]:
     labels = _labels()
     counted = business.profile().conversions
     rows, total, total_spend, paid = [], _empty(), Decimal(0), _empty()
-    for source in _sources():
+    sources, weeks_from = _sources_and_weeks()
+    per_source = _buckets_by_source(model, sources, start, end, spam, weeks_from)
+    spent = _spend_by_source(sources, start, end)
+    for source in sources:
         acc = _empty()
-        for day_acc in _buckets(model, source, start, end, spam).values():
-            _merge(acc, day_acc)
-        spend = sum(_spend(source, start, end).values(), Decimal(0))
+        for period_acc in per_source[source].values():
+            _merge(acc, period_acc)
+        spend = sum(spent[source].values(), Decimal(0))
         if not acc["calls"] and not acc["texts"] and not spend:  # a source with only texts has a row
             continue
         _merge(total, acc)
@@ -161,14 +231,16 @@ def channels_report(query: dict[str, str]) -> dict[str, Any]:
 def daily_report(query: dict[str, str]) -> dict[str, Any]:
     """The same figures per day, for one source (``source=``) or all."""
     start, end, model, spam = _options(query)
-    sources = [parse_source(query["source"])] if query.get("source") else _sources()
+    sources = [parse_source(query["source"])] if query.get("source") else _sources_and_weeks()[0]
     counted = business.profile().conversions
     per_day: dict[str, dict[str, Any]] = {}
     spend_day: dict[str, Decimal] = {}
+    per_source = _buckets_by_source(model, sources, start, end, spam, None, by_day=True)
+    spent = _spend_by_source(sources, start, end)
     for source in sources:
-        for day, acc in _buckets(model, source, start, end, spam).items():
+        for day, acc in per_source[source].items():
             _merge(per_day.setdefault(day, _empty()), acc)
-        for day, amount in _spend(source, start, end).items():
+        for day, amount in spent[source].items():
             spend_day[day] = spend_day.get(day, Decimal(0)) + amount
     days = []
     cur = datetime.strptime(start, "%Y-%m-%d")

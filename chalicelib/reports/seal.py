@@ -11,6 +11,10 @@ time: the days from the last one it finished (that day and the one before again,
 finished after midnight) to yesterday, one source partition after another, a page of buckets at a
 time, the position saved after each page as a cursor (``store.cursor``), so a timeout loses at
 most a page. Once it has reached yesterday a run costs one read until the next day closes.
+
+Each source's week buckets (``AGGW#``) are sealed the same way right after its days: every week
+with a closed day in the run's range, the week under way too, so a week's live set holds about
+one day's entries, never a whole week's (the item's size limit: README, "Reports").
 """
 
 from __future__ import annotations
@@ -55,14 +59,25 @@ def run(budget: float = CHUNK_SECONDS) -> dict[str, Any]:
         }
     while state["todo"]:
         model, source = state["todo"][0].split("|", 1)
-        after = CURSOR.decode(state["cursor"])[1] if state.get("cursor") else None
-        page, nxt = stored.unsealed(model, source, state["from"], state["to"], after, limit=PAGE)
-        state["sealed"] = int(state.get("sealed") or 0) + sum(stored.seal(k) for k in page)
-        if nxt:
+        if not state.get("weeks"):  # this source's days first, then the weeks they fall in
+            after = CURSOR.decode(state["cursor"])[1] if state.get("cursor") else None
+            page, nxt = stored.unsealed(model, source, state["from"], state["to"], after, limit=PAGE)
+            state["sealed"] = int(state.get("sealed") or 0) + sum(stored.seal(k) for k in page)
+        else:
+            after = CURSOR.decode(state["weeks_cursor"])[1] if state.get("weeks_cursor") else None
+            first = clock.week_of(state["from"]) if state["from"] >= "0001" else state["from"]  # from the first
+            last = clock.week_of(state["to"])
+            page, nxt = stored.unsealed(model, source, first, last, after, limit=PAGE, weeks=True)
+            state["weeks_sealed"] = int(state.get("weeks_sealed") or 0) + sum(stored.seal(k) for k in page)
+        if nxt and not state.get("weeks"):
             state["cursor"] = CURSOR.encode(nxt["pk"]["S"], nxt)
+        elif nxt:
+            state["weeks_cursor"] = CURSOR.encode(nxt["pk"]["S"], nxt)
+        elif not state.get("weeks"):
+            state["weeks"], state["cursor"] = True, None
         else:
             state["todo"].pop(0)
-            state["cursor"] = None
+            state["weeks"], state["weeks_cursor"] = False, None
         if not state["todo"]:
             state["through"] = state["to"]
             logger.info("report days sealed", through=state["through"], buckets=state["sealed"])
@@ -86,13 +101,14 @@ def reset() -> None:
 
 
 def reseal(buckets: list[str]) -> int:
-    """Seal these day buckets now, if their day is over (an erasure: the caller leaves the packed
-    values too, not only the counts). Returns how many were sealed."""
+    """Seal these day and week buckets now, if their day is over or their week has a day over (an
+    erasure: the caller leaves the packed values too, not only the counts). Returns how many were
+    sealed."""
     today = aggregates.day(clock.now_ms())
     done = 0
     for bucket in buckets:
-        if keys.is_source_bucket(bucket):
+        if keys.is_sealable_bucket(bucket):
             key = keys.split_bucket(bucket)
-            if key.sk[:10] < today:
+            if key.sk[:10] < today:  # a week's Monday before today: a day of it is over, so it is sealed
                 done += stored.seal(key)
     return done

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.expressions.condition import size
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import callerkeys
@@ -55,6 +55,7 @@ class Bucket:
     spam: bool  # the bucket of calls marked spam that day
     numbers: dict[str, Decimal]
     callers: frozenset[bytes]  # the day's distinct callers as 8-byte keys (empty unless asked for)
+    overflow: bool = False  # a week bucket past its cap: it lacks calls, read its days instead
 
 
 RECORD = 12  # bytes of a packed caller entry: CALLER bytes of the keyed caller hash, then 4 of the call
@@ -120,14 +121,62 @@ def buckets(
     return out
 
 
+def read(wanted: Iterable[keys.Key], *, ctx: RequestContext = SYSTEM) -> dict[keys.Key, Bucket]:
+    """Day or week buckets by their keys (those that exist): one BatchGetItem per 100 keys.
+
+    Reports read this way, never by Query: what a read costs is the items named, so a report's
+    requests and the items it reads follow its range and sources, not the calls in them; and a
+    Query (on moto: a walk of the whole table) would follow the size of the counters table."""
+    out: dict[keys.Key, Bucket] = {}
+    fields = ["pk", "sk", "overflow", *NUMBERS, *CALLER_FIELDS]
+    for item in CounterModel.batch_get(sorted(set(wanted)), attributes_to_get=fields):
+        day, _, tag = item.sk.partition("#")
+        numbers = {key: Decimal(str(getattr(item, key) or 0)) for key in NUMBERS}
+        who = caller_keys(item.packed, item.callers or (), item.callers_del or ())
+        out[keys.Key(item.pk, item.sk)] = Bucket(day, tag == "spam", numbers, who, bool(item.overflow))
+    return out
+
+
+def report_sources(*, ctx: RequestContext = SYSTEM) -> tuple[list[str], str | None]:
+    """Every source that has calls or spend, sorted, and the first week whose week buckets are whole
+    (``None``: none yet; one read)."""
+    try:
+        item = CounterModel.get(*keys.REPORT_SOURCES)
+    except CounterModel.DoesNotExist:
+        return [], None
+    return sorted(item.keys or set()), item.weeks_from
+
+
+def mark_weeks_whole(monday: str, *, ctx: RequestContext = SYSTEM) -> None:
+    """Say that every week from ``monday`` on holds all of its calls (a rebuild or migration added
+    every call to its week): reports read those weeks whole."""
+    CounterModel(*keys.REPORT_SOURCES).update(actions=[CounterModel.weeks_from.set(monday)])
+
+
+def spend_days(wanted: Iterable[tuple[str, str]], *, ctx: RequestContext = SYSTEM) -> dict[tuple[str, str], Decimal]:
+    """(source, day) -> the amount spent, for the pairs that have any: one BatchGetItem per 100 pairs."""
+    out: dict[tuple[str, str], Decimal] = {}
+    pairs = sorted({(keys.spend(source), day) for source, day in wanted})
+    for item in CounterModel.batch_get(pairs, attributes_to_get=["pk", "sk", "total"]):
+        out[(item.pk.split("#", 1)[1], item.sk)] = Decimal(str(item.total or 0))
+    return out
+
+
 def unsealed(
-    model: str, source: str, start: str, end: str, after: dict[str, Any] | None = None, *, limit: int = 25
+    model: str,
+    source: str,
+    start: str,
+    end: str,
+    after: dict[str, Any] | None = None,
+    *,
+    limit: int = 25,
+    weeks: bool = False,
 ) -> tuple[list[keys.Key], dict[str, Any] | None]:
-    """A page of one source's day buckets from ``start`` to ``end`` (days) with entries to fold in
-    (one Query of their keys and live sets, never their packed values), and where the next page
-    starts (``None``: the last one)."""
+    """A page of one source's day buckets (``weeks``: week buckets, by their Monday) from ``start``
+    to ``end`` with entries to fold in (one Query of their keys and live sets, never their packed
+    values), and where the next page starts (``None``: the last one)."""
     found = CounterModel.query(
-        keys.aggregate(model, source),
+        keys.aggregate_weeks(model, source) if weeks else keys.aggregate(model, source),
         CounterModel.sk.between(start, end + "~"),
         attributes_to_get=["pk", "sk", "callers", "callers_del"],
         last_evaluated_key=after or None,
@@ -338,6 +387,15 @@ class Registration:
 REFUSED = "refused"
 
 
+@dataclass(frozen=True)
+class Refused:
+    """What a contribution's transaction refused: registrations (their indexes: a full day of
+    values) and week buckets (past their cap: leave them out and mark them overflowing)."""
+
+    registrations: frozenset[int]
+    weeks: frozenset[str]
+
+
 def apply_contribution(
     call_sid: str,
     contribution: dict[str, dict[str, Any]],
@@ -346,15 +404,23 @@ def apply_contribution(
     sources: set[str],
     registrations: tuple[Registration, ...] = (),
     *,
+    weeks_from: str | None = None,
+    week_cap: int = 0,
+    overflowing: frozenset[str] = frozenset(),
     ctx: RequestContext = SYSTEM,
-) -> bool | frozenset[int]:
+) -> bool | Refused:
     """Record a call's new contribution on the call and add the deltas to its buckets, in one
     transaction conditional on the call's contribution version; ``False`` if another writer
     moved the call first (read it again and retry). Each registration adds its value to its
     day's set unless the set is full (``cap`` values, this one not among them): the indexes of
-    the registrations refused that way come back instead (write those values as "other")."""
+    the registrations refused that way come back instead (write those values as "other").
+
+    A week bucket gaining calls is conditional on holding fewer than ``week_cap`` calls and not
+    overflowing; refused, it comes back (``Refused.weeks``) and the call is applied again without
+    it and with the week marked overflowing (``overflowing``), in the same transaction."""
     condition = CallModel.agg_version == version if version else CallModel.agg_version.does_not_exist()
     positions: list[int] = []
+    week_at: dict[int, str] = {}  # transaction position -> a week bucket whose update has a cap
     try:
         with TransactWrite(connection=connections.transactions()) as tx:
             tx.update(
@@ -365,7 +431,7 @@ def apply_contribution(
             for bucket, d in deltas.items():
                 actions: list[Any] = [getattr(CounterModel, k).add(dynamo_number(x)) for k, x in d.add.items() if x]
                 both = d.callers_add & d.callers_del
-                sealable = keys.is_source_bucket(bucket)  # a day bucket: an entry is live or taken out, not both
+                sealable = keys.is_sealable_bucket(bucket)  # a day or week: an entry is live or taken out, not both
                 if d.callers_add - both:
                     actions.append(CounterModel.callers.add(set(d.callers_add - both)))
                     if sealable:
@@ -374,9 +440,19 @@ def apply_contribution(
                     actions.append(CounterModel.callers.delete(set(d.callers_del - both)))
                     if sealable:
                         actions.append(CounterModel.callers_del.add(set(d.callers_del - both)))
+                capped: Condition | None = None
+                if keys.is_week_bucket(bucket) and bucket in overflowing:
+                    actions.append(CounterModel.overflow.set(1))
+                elif keys.is_week_bucket(bucket) and week_cap and (d.add.get("calls", 0) > 0 or d.callers_add - both):
+                    below = CounterModel.calls.does_not_exist() | (CounterModel.calls < week_cap)
+                    capped = CounterModel.overflow.does_not_exist() & below
+                    week_at[1 + len(positions)] = bucket
                 if actions:
-                    tx.update(CounterModel(*keys.split_bucket(bucket)), actions=actions)
+                    tx.update(CounterModel(*keys.split_bucket(bucket)), actions=actions, condition=capped)
                     positions.append(-1)
+            for bucket in sorted(overflowing - set(deltas)):
+                tx.update(CounterModel(*keys.split_bucket(bucket)), actions=[CounterModel.overflow.set(1)])
+                positions.append(-1)
             for reg in registrations:
                 room = (
                     CounterModel.keys.does_not_exist()
@@ -385,14 +461,18 @@ def apply_contribution(
                 )
                 tx.update(CounterModel(*reg.key), actions=[CounterModel.keys.add({reg.value})], condition=room)
             if sources:
-                tx.update(CounterModel(*keys.REPORT_SOURCES), actions=[CounterModel.keys.add(sources)])
+                actions = [CounterModel.keys.add(sources)]
+                if weeks_from:  # kept once set: weeks from then on have had every call added
+                    actions.append(CounterModel.weeks_from.set(CounterModel.weeks_from | weeks_from))
+                tx.update(CounterModel(*keys.REPORT_SOURCES), actions=actions)
     except TransactWriteError as exc:
         if transaction_cancelled(exc):
             failed = failed_conditions(exc)
             first_reg = 1 + len(positions)
             refused = frozenset(i - first_reg for i in failed if first_reg <= i < first_reg + len(registrations))
-            if refused and 0 not in failed:
-                return refused
+            weeks = frozenset(week_at[i] for i in failed if i in week_at)
+            if (refused or weeks) and 0 not in failed:
+                return Refused(refused, weeks)
             return False
         raise
     return True

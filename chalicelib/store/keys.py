@@ -222,6 +222,29 @@ def dimension_values(model: str, dim: str, source: str, day: str) -> Key:
     return Key(f"AGGV#{model}#{dim}#{source}", day)
 
 
+WEEKS = "AGGW#"  # a source's week buckets: the same adds as its day buckets, one item per week (sk its Monday)
+
+
+def aggregate_weeks(model: str, source: str) -> str:
+    """Partition of one source's week buckets under a model (sk ``<Monday>`` or ``<Monday>#spam``)."""
+    return f"{WEEKS}{model}#{source}"
+
+
+def week_bucket(model: str, source: str, monday: str, *, spam: bool) -> str:
+    """A week bucket as one string (``<pk>|<sk>``), as ``aggregate_bucket``: the days of the week
+    starting ``monday`` (the business's days), added to alongside each day bucket."""
+    return f"{aggregate_weeks(model, source)}|{monday}{'#spam' if spam else ''}"
+
+
+def is_week_bucket(bucket: str) -> bool:
+    return bucket.startswith(WEEKS)
+
+
+def is_sealable_bucket(bucket: str) -> bool:
+    """A day or week bucket of a source: its caller set is sealed into a packed value."""
+    return is_source_bucket(bucket) or is_week_bucket(bucket)
+
+
 def is_source_bucket(bucket: str) -> bool:
     """Whether a bucket string is a source's day bucket (not a dimension's, nor a number's calls)."""
     return bucket.startswith("AGG#") and not is_number_bucket(bucket)

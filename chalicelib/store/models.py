@@ -327,6 +327,12 @@ class CounterModel(StoreModel):
     callers_del = UnicodeSetAttribute(null=True)
     sealed = NumberAttribute(null=True)
     keys = UnicodeSetAttribute(null=True)
+    # The report sources' item: the first week (its Monday) whose week buckets hold every call of the
+    # week, set by the first call counted by code that adds to weeks (chalicelib/reports/figures.py).
+    weeks_from = UnicodeAttribute(null=True)
+    # A week bucket past its cap (chalicelib/reports/aggregates.py: WEEK_CAP): it takes no more calls,
+    # and reports read that week's days instead.
+    overflow = NumberAttribute(null=True)
     # Dashboard users: "<epoch ms>:<address hash>" of their latest successful sign-ins
     # (chalicelib/dashboard/signin_limits.py), a set so that each sign-in is one atomic ADD.
     signed_in_from = UnicodeSetAttribute(null=True)

@@ -39,7 +39,7 @@ class Table:
             if len(self.values.get(r.key, set())) >= r.cap and r.value not in self.values.get(r.key, set())
         )
         if refused:
-            return refused
+            return aggregates.stored.Refused(refused, frozenset())
         for r in registrations:
             self.values.setdefault(r.key, set()).add(r.value)
         for bucket, d in deltas.items():

@@ -96,10 +96,15 @@ def test_an_answered_call_adds_one_vector_to_last_and_first_touch() -> None:
         keys.hour_bucket("last", "2026-11-02", hour, "ch_radio"),
         keys.hour_bucket("first", "2026-11-02", hour, "web:google"),
     }
-    assert set(got) == {last, first} | dims | hours
+    # and the same vector to each day's week (2026-11-02 is a Monday): reports read whole weeks
+    weeks = {
+        keys.week_bucket("last", "ch_radio", "2026-11-02", spam=False),
+        keys.week_bucket("first", "web:google", "2026-11-02", spam=False),
+    }
+    assert set(got) == {last, first} | dims | hours | weeks
     assert all(got[h] == {"calls": 1, "answered": 1} for h in hours)
     vec = got[last]
-    assert vec == got[first]
+    assert vec == got[first] and all(got[w] == vec for w in weeks)
     caller = vec.pop("caller")
     assert caller.endswith(":" + c.call_sid[-10:]) and "+1415" not in caller  # hashed, never the number
     assert vec == {

@@ -31,7 +31,7 @@ def test_a_text_adds_a_text_to_its_source_and_no_call() -> None:
     attr = {"kind": "channel", "channel_id": "ch_1", "channel_name": "Radio"}
     text = CallRecord(SID, started_at=NOW, medium="text", kind="channel", attribution=attr, caller="+14155550111")
     out = aggregates.contribution(text)
-    assert len(out) == 2 and all(vec == {"texts": 1} for vec in out.values())
+    assert len(out) == 4 and all(vec == {"texts": 1} for vec in out.values())  # two days, their two weeks
     assert calls.result_of(text) == "text" and not calls.is_final(text)
 
 
