@@ -11,7 +11,7 @@ finished call items with the same contribution the live code computes
 (``aggregates.contribution``), written with batch writes together with the aggregates they add
 up to; then ``figures.channels_report`` runs once per size against a fresh embedded
 DynamoDB, with its requests counted (botocore event hooks) and timed. Time is stated as the
-ratio of the large report to the small one.
+ratio of the large report to the small one, each the fastest of ``RUNS`` (the medians are kept).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 from bench import common
 
 SIZES = (1_000, 100_000)
-RUNS = 5  # timed reports per size (the median is the figure)
+RUNS = 9  # timed reports per size (the fastest is the figure; the median is kept beside it)
 DAYS = 120
 CHANNELS = ("Google Ads", "Radio FM 101", "Billboard A4")
 WEB_SOURCES = ("google", "facebook", "newsletter")
@@ -227,11 +227,14 @@ def _report(size: int, build_seconds: float) -> dict[str, Any]:
         report = figures.channels_report(query)
         times = [time.perf_counter() - t0]
         counter_total, ops = counter.total, dict(counter.ops)
-        for _ in range(RUNS - 1):  # the median of a few: the machine is shared, one run is noise
+        for _ in range(RUNS - 1):  # a few: the machine is shared, one run is noise
             t0 = time.perf_counter()
             figures.channels_report(query)
             times.append(time.perf_counter() - t0)
-        seconds = common.median(times)
+        # The fastest of the runs, as ``timeit`` states it: the two sizes run minutes apart on a shared
+        # machine, and a slower run is the machine's load, never a cheaper report; the median is kept too.
+        seconds = min(times)
+        median_seconds = common.median(times)
         floor = []  # moto walks every item of a table per Query: its cost with nothing to return
         for _ in range(RUNS):
             t0 = time.perf_counter()
@@ -257,6 +260,7 @@ def _report(size: int, build_seconds: float) -> dict[str, Any]:
         "requests": counter_total,
         "requests_by_operation": ops,
         "seconds": round(seconds, 4),
+        "median_seconds": round(median_seconds, 4),
         "seconds_each": [round(t, 3) for t in times],
         "empty_query_seconds": round(common.median(floor), 4),
         "counters_items": sum(1 for _ in CounterModel.scan(attributes_to_get=["pk"])),
