@@ -275,9 +275,9 @@ def _holder(key: keys.Key, raw: dict[str, Any] | None) -> Holder:
     if not raw:
         return Holder(key)
     if "lease_session" not in raw and "S" in (raw.get("data") or {}):
-        # Written before issue 25 (``data``, JSON): its lease, so that a refusal still joins it.
-        # Its lease is not a condition of a new one's transaction: at a deploy, a visitor asking
-        # without session or hint may get a second number once (these items live a day at most).
+        # Written before issue 25 (``data``, JSON): its lease, so that a refusal joins it or, once
+        # it has ended, names it as the lease the next try replaces (``holder_write``'s condition
+        # refuses such an item until then; these items live a day at most).
         old = json.loads(raw["data"]["S"])
         at = old.get("started_at")
         return Holder(key, old.get("session_id"), old.get("number"), int(at) if at else None, old.get("campaign"))
@@ -339,12 +339,24 @@ def holder_write(visitor: VisitorLimit, session: Session, number: str, now_ms: i
     hour; on condition that the visitor holds no lease that may still run (none, one older than
     the longest lease, or the ``prev`` lease, whose number the transaction checks) and is under
     the hourly budget."""
-    free = CounterModel.lease_session.does_not_exist() | (CounterModel.lease_started <= now_ms - visitor.max_ms)
+    # A holder item written before issue 25 keeps its lease in ``data`` (JSON): it is never taken
+    # for "none", so its lease refuses until the refusal has named it as ``prev``.
+    none = CounterModel.lease_session.does_not_exist() & CounterModel.data.does_not_exist()
+    free = none | (CounterModel.lease_started <= now_ms - visitor.max_ms)
     if visitor.prev is not None:
         same = (CounterModel.lease_session == visitor.prev.session_id) & (
             CounterModel.lease_number == visitor.prev.number
         )
-        free = free | same
+        # ... and such an item's lease is replaced once named (its number's item is checked as any
+        # ``prev``'s): ``json.dumps``'s own spelling of the session, as the code before wrote it.
+        # (a bare path: the attribute's own serializer would encode the substring as JSON again).
+        before = (
+            CounterModel.lease_session.does_not_exist()
+            & Path("data").contains(  # type: ignore[no-untyped-call]
+                json.dumps({"session_id": visitor.prev.session_id})[1:-1]
+            )
+        )
+        free = free | same | before
     return Write(_holder_actions(session, number, now_ms, marks), free & _under(marks.hour, visitor.per_hour))
 
 

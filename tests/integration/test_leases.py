@@ -718,3 +718,44 @@ def test_a_refusal_without_the_item_reads_it_instead(api, fake_clock, settings_e
     assert (again["number"], again["session_id"]) == (a["number"], a["session_id"])
     assert counter.ops["GetItem"] == 1
     assert refused["reason"] == "rate_limited" and leased_now(api, pool) == 1
+
+
+def test_a_holder_item_written_before_issue_25_still_holds_its_visitor_to_one_number(api, fake_clock):
+    """At the deploy of issue 25's lease, a visitor's holder item still has the shape the code before
+    wrote (its lease in ``data``, JSON, and a version in ``total``); it must keep them to one number."""
+    from chalicelib.store import keys
+    from chalicelib.store.models import CounterModel
+
+    # Given a visitor holding a number, whose holder item is as the code before issue 25 wrote it
+    pool = make_pool(api, size=3)
+    first = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "google"})
+    key = keys.lease_holder(pool["id"], "visitor-aaaa")
+    held = CounterModel.get(key.pk, key.sk)
+    CounterModel(key.pk, key.sk, total=1, expires_at=held.expires_at).save()
+    CounterModel._get_connection().update_item(
+        key.pk,
+        key.sk,
+        actions=[
+            CounterModel.data.set(
+                {
+                    "session_id": first["session_id"],
+                    "number": first["number"],
+                    "campaign": "google",
+                    "started_at": int(T0 * 1000),
+                    "hour": clock.hour_key(int(T0 * 1000)),
+                    "count": 1,
+                }
+            )
+        ],
+    )
+    # When they come back without their session or a hint (a new visit, the script before the hint)
+    fake_clock.advance(60)
+    again = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "google"})
+    # Then they get the number they hold, not a second one
+    assert again["number"] == first["number"]
+    assert leased_now(api, pool) == 1
+    # When that lease has long ended, they get a number again (the old item is replaced, not stuck)
+    fake_clock.advance(48 * 3600)
+    later = from_address(pool, "visitor-aaaa", ADDRESS, utm={"source": "google"})
+    assert later["tracked"] and leased_now(api, pool) == 1
+    assert CounterModel.get(key.pk, key.sk).data is None  # now in the new shape
