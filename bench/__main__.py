@@ -51,8 +51,11 @@ def main(argv: list[str]) -> None:
         print(f"-> {path.relative_to(common.ROOT)}")
     _refresh_readme()
     print("wall seconds per module: " + ", ".join(f"{name} {seconds}" for name, seconds in took.items()))
+    # A missed budget is a figure to state, not a failed run: it is listed here, marked in the tables
+    # and named in the closing note. A benchmark that cannot run, or whose figures are wrong (reports
+    # that differ from the base's), fails the run.
     if missed:
-        sys.exit("over budget: " + "; ".join(missed))
+        print("OVER BUDGET: " + "; ".join(missed), flush=True)
 
 
 def _refresh_readme() -> None:
