@@ -176,7 +176,10 @@ def _signed_in(dashboard: dash.Dashboard, site: wp.Site, user: str, password: st
     context = br.new_context(dashboard.browser)
     page = context.new_page()
     page.goto(site.url + "/wp-login.php")
-    page.wait_for_load_state("load")  # the login page's own script focuses and selects the name field
+    # The login page's own script focuses and selects the name field 200 ms after it runs, which
+    # can be after "load": filling before it fires can type the password into the name field
+    # (focus moved, the name selected, then the password's text inserted there).
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'user_login'")
     page.fill("#user_login", user)
     page.fill("#user_pass", password)
     with page.expect_navigation(url=re.compile(r"/wp-admin/")):
