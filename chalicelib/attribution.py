@@ -39,10 +39,8 @@ def resolve(
     *,
     channel_name: str | None = None,
     pool: Pool | None = None,
-    recent: list[leases.LeaseStart] | None = None,
 ) -> dict[str, Any]:
-    """The attribution of a call to ``number`` at ``call_time_ms`` (``recent``: the number's
-    newest two lease starts, when already queried)."""
+    """The attribution of a call to ``number`` at ``call_time_ms``."""
     if number is None:
         return unattributed("not a tracking number here")
     if number.kind == "channel" and number.channel_id:
@@ -56,7 +54,7 @@ def resolve(
             "session_id": None,
         }
     if number.kind == "pool" and pool is not None:
-        return attribute_pool_call(number, pool, call_time_ms, recent=recent)
+        return attribute_pool_call(number, pool, call_time_ms)
     return unattributed("number has no channel or pool")
 
 
@@ -73,37 +71,18 @@ def lease_confidence(call_ms: int, lease_end_ms: int, grace_ms: int) -> str | No
     return None
 
 
-def attribute_pool_call(
-    number: Number, pool: Pool, call_ms: int, *, recent: list[leases.LeaseStart] | None = None
-) -> dict[str, Any]:
+def attribute_pool_call(number: Number, pool: Pool, call_ms: int) -> dict[str, Any]:
     """The session whose lease on ``number`` started last before the call, with a confidence.
 
-    One query of the lease history (newest two starts; ``recent`` when the voice webhook ran it
-    beside its read of the number). The newest lease's end is on the number item; an older
-    one's end is on the lease that followed it.
+    A call during the number's current lease, or after it within the grace window, is attributed
+    from the number item alone: it carries the lease's session, start, end and a copy of its
+    source (``lease_source``), so the voice webhook reads no lease history. Only a call that began
+    before the current lease (a record resolved late), or a number whose lease was taken before
+    the item carried the source, queries the history (``_lease_from_history``).
     """
-    started = number.lease_started_at
-    if recent and started is not None and int(started) > recent[0].started_at:
-        recent = None  # a lease started between the query and the number's read: ask again
-    if recent is None:
-        recent = leases.latest_starts(number.number, limit=2)
-    lease, end = None, None
-    for i, item in enumerate(recent):
-        if item.started_at <= call_ms:
-            lease = item
-            if i == 0:
-                current = number.lease_session_id == item.session_id and number.lease_expires_at is not None
-                end = int(number.lease_expires_at) if current and number.lease_expires_at is not None else None
-            else:
-                end = recent[i - 1].prev_ended_at
-            break
-    if lease is None and recent:
-        # Two or more leases started after the call (a late-resolved record): look further back.
-        older = leases.start_at_or_before(number.number, call_ms)
-        if older is not None:
-            lease = older
-            nxt = leases.start_after(number.number, call_ms)
-            end = nxt.prev_ended_at if nxt is not None else None
+    lease, end = _current_lease(number, call_ms)
+    if lease is None:
+        lease, end = _lease_from_history(number, call_ms)
     if lease is None or end is None:
         return {**unattributed("no lease on this number before the call"), "pool_id": number.pool_id}
     confidence = lease_confidence(call_ms, end, int(pool.grace_seconds) * 1000)
@@ -120,6 +99,37 @@ def attribute_pool_call(
         "source": source,
         "channel_group": channel_group(source),
     }
+
+
+def _current_lease(number: Number, call_ms: int) -> tuple[leases.LeaseStart | None, int | None]:
+    """The number's current lease and its end, from the number item, if the call began during it."""
+    started, session = number.lease_started_at, number.lease_session_id
+    if started is None or session is None or number.lease_source is None or number.lease_expires_at is None:
+        return None, None
+    if call_ms < int(started):
+        return None, None
+    lease = leases.LeaseStart(number.number, int(started), session, number.pool_id or "", source=number.lease_source)
+    return lease, int(number.lease_expires_at)
+
+
+def _lease_from_history(number: Number, call_ms: int) -> tuple[leases.LeaseStart | None, int | None]:
+    """The lease the call began in, from the lease history: one query of the newest two starts
+    (the newest one's end is on the number item, an older one's on the lease that followed it),
+    two more when both started after the call."""
+    recent = leases.latest_starts(number.number, limit=2)
+    for i, item in enumerate(recent):
+        if item.started_at <= call_ms:
+            if i > 0:
+                return item, recent[i - 1].prev_ended_at
+            current = number.lease_session_id == item.session_id and number.lease_expires_at is not None
+            return item, int(number.lease_expires_at) if current and number.lease_expires_at is not None else None
+    if not recent:
+        return None, None
+    older = leases.start_at_or_before(number.number, call_ms)
+    if older is None:
+        return None, None
+    nxt = leases.start_after(number.number, call_ms)
+    return older, nxt.prev_ended_at if nxt is not None else None
 
 
 # --- channel groups -------------------------------------------------------------------------

@@ -174,10 +174,8 @@ def _ranked(status: str) -> CallChange:
     return CallChange(set_if_absent={"status": status, "status_rank": STATUS_RANK.get(status, 0)})
 
 
-def attribute(
-    route: Route, number: Number | None, pool: Pool | None, started_ms: int, *, recent: list[Any] | None = None
-) -> dict[str, Any]:
-    return attribution.resolve(number, started_ms, channel_name=route.name, pool=pool, recent=recent)
+def attribute(route: Route, number: Number | None, pool: Pool | None, started_ms: int) -> dict[str, Any]:
+    return attribution.resolve(number, started_ms, channel_name=route.name, pool=pool)
 
 
 # --- writes ----------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ INTEGRATION = Integration(
             1440,
             "chalicelib.privacy.retention:sweep",
             local_seconds=3600,
-            description="numbers masked after CALLER_MASK_DAYS; recordings deleted after RECORDING_RETENTION_DAYS",
+            description="numbers masked after CALLER_MASK_DAYS; recordings deleted after RECORDING_RETENTION_DAYS; "
+            "an idle pool number's copy of its last visit's source removed after LEASE_HISTORY_DAYS",
         ),
         ScheduleDecl(
             "caller_jobs",

@@ -1,5 +1,7 @@
 """Retention by kind: caller numbers masked after ``CALLER_MASK_DAYS``, recordings deleted after
-``RECORDING_RETENTION_DAYS``, both sooner than the call itself (``CALL_RETENTION_DAYS``, TTL).
+``RECORDING_RETENTION_DAYS``, both sooner than the call itself (``CALL_RETENTION_DAYS``, TTL);
+and an idle pool number's copy of its last lease's source removed after ``LEASE_HISTORY_DAYS``,
+when its lease history item and session expire (TTL).
 
 A daily schedule walks the calls that crossed each threshold since its last run (the month
 index, from a stored mark to the threshold), so each call is looked at about once: masking takes
@@ -20,7 +22,7 @@ from chalicelib.core.observability import logger
 from chalicelib.core.settings import get_settings
 from chalicelib.core.telephony import get_provider
 from chalicelib.recordings import archive
-from chalicelib.store import callbacks
+from chalicelib.store import callbacks, leases
 from chalicelib.store import calls as store_calls
 
 DAY_MS = 86_400_000
@@ -78,14 +80,21 @@ def _drop_recording(call: store_calls.CallRecord) -> bool:
 
 
 def sweep(budget_seconds: float = BUDGET_SECONDS) -> dict[str, int]:
-    """The daily run: numbers masked and recordings deleted past their settings; counts."""
+    """The daily run: numbers masked, recordings deleted and idle numbers' lease sources removed
+    past their settings; counts."""
     s = get_settings()
     deadline = time.monotonic() + budget_seconds
     out = {"masked": 0, "recordings_deleted": 0}
+    out["lease_sources_dropped"] = leases.drop_sources_before(clock.now_ms() - s.lease_history_days * DAY_MS)
     if s.caller_mask_days > 0:
         out["masked"] = _walk("mask", s.caller_mask_days, _masker(), deadline)
     if s.recording_retention_days > 0:
         out["recordings_deleted"] = _walk("recordings", s.recording_retention_days, _drop_recording, deadline)
     if any(out.values()):
-        logger.info("retention sweep", masked=out["masked"], recordings_deleted=out["recordings_deleted"])
+        logger.info(
+            "retention sweep",
+            masked=out["masked"],
+            recordings_deleted=out["recordings_deleted"],
+            lease_sources_dropped=out["lease_sources_dropped"],
+        )
     return out

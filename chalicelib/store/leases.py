@@ -654,6 +654,7 @@ def _take(
                 NumberModel.lease_started_at.set(now_ms),
                 NumberModel.lease_expires_at.set(expires),
                 NumberModel.lease_ended_at.set(expires),
+                NumberModel.lease_source.set(session.source or {}),  # a call during it reads no history
                 # Whose cap it counts against while it runs (limits.Address): renewals keep it.
                 NumberModel.lease_address.set(address.address.address)
                 if address is not None
@@ -740,6 +741,7 @@ def _hand_over(
                 NumberModel.lease_started_at.set(now_ms),
                 NumberModel.lease_expires_at.set(expires),
                 NumberModel.lease_ended_at.set(expires),
+                NumberModel.lease_source.set(session.source or {}),
             ],
             condition=(NumberModel.lease_session_id == prev.session_id) & (NumberModel.lease_expires_at > now_ms),
         )
@@ -803,17 +805,47 @@ def delete_session(session_id: str) -> None:
     SessionModel(session_id).delete()
 
 
+def drop_sources_before(cutoff_ms: int) -> int:
+    """Retention: the copy of a lease's source on a number whose lease started before
+    ``cutoff_ms`` removed (an idle number's; its lease history item and session have expired by
+    then, ``LEASE_HISTORY_DAYS``). How many were removed. One filtered Scan of the numbers table
+    (a deployment's tracking numbers), one conditional UpdateItem per number found."""
+    done = 0
+    stale = NumberModel.lease_source.exists() & (NumberModel.lease_started_at < cutoff_ms)
+    for n in NumberModel.scan(stale, attributes_to_get=["number", "lease_started_at"]):
+        try:
+            NumberModel(n.number).update(
+                actions=[NumberModel.lease_source.remove()],
+                condition=NumberModel.lease_started_at == n.lease_started_at,  # not leased again meanwhile
+            )
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+            continue
+        done += 1
+    return done
+
+
 def forget_lease(number: str, started_at: int, session_id: str) -> bool:
-    """Erasure: the lease start of ``session_id`` on ``number`` at ``started_at`` deleted, and the
-    next start's pointer back to it (``prev_session_id``) removed; its ``prev_ended_at`` stays, as
-    it is only a time. Whether a start was deleted. One conditional DeleteItem, one Query, at
-    most one UpdateItem."""
+    """Erasure: the lease start of ``session_id`` on ``number`` at ``started_at`` deleted, the
+    copy of its source on the number item removed if it is still the number's current lease, and
+    the next start's pointer back to it (``prev_session_id``) removed; its ``prev_ended_at``
+    stays, as it is only a time. Whether a start was deleted. One conditional DeleteItem, one
+    conditional UpdateItem, one Query, at most one more UpdateItem."""
     try:
         LeaseModel(number, started_at).delete(condition=LeaseModel.session_id == session_id)
     except DeleteError as exc:
         if condition_failed(exc):
             return False
         raise
+    try:
+        NumberModel(number).update(
+            actions=[NumberModel.lease_source.remove()],
+            condition=(NumberModel.lease_session_id == session_id) & (NumberModel.lease_started_at == started_at),
+        )
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
     nxt = start_after(number, started_at)
     if nxt is not None and nxt.prev_session_id == session_id:
         LeaseModel(number, nxt.started_at).update(

@@ -91,6 +91,7 @@ class Number:
     lease_expires_at: int | None = None
     lease_ended_at: int | None = None
     lease_address: str | None = None
+    lease_source: dict[str, Any] | None = None  # the current lease's source (``None``: leased before it was kept here)
 
 
 def channel_record(m: ChannelModel) -> Channel:
@@ -392,6 +393,7 @@ def mark_released(number: str, now_ms: int, *, ctx: RequestContext = SYSTEM) -> 
             NumberModel.lease_session_id.remove(),
             NumberModel.lease_expires_at.remove(),
             NumberModel.lease_ended_at.remove(),  # leaves the pool index: never offered again
+            NumberModel.lease_source.remove(),
         ]
     )
     return number_record(item)

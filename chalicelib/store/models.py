@@ -161,6 +161,9 @@ class NumberModel(StoreModel):
     lease_expires_at = NumberAttribute(null=True)
     lease_ended_at = NumberAttribute(null=True)  # when the last lease ended: least recently released goes first
     lease_address = UnicodeAttribute(null=True)  # who started it (hashed): renewals and hand-overs keep it
+    # The current lease's source, a copy of its history item's (``LeaseModel.source``), so a call
+    # during the lease is attributed from this item alone (``attribution.attribute_pool_call``).
+    lease_source = JSONAttribute(null=True)
     pool_index = NumberPoolIndex()
 
 

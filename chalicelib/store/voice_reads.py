@@ -5,7 +5,8 @@ names: the called number, the caller's first-touch items (their keyed hashes), t
 item when the process's copy is stale, and the number's line (channel or pool) when the process
 already knows which line the number belongs to (fixed at provisioning; the number read in the
 same batch confirms it). So they are one BatchGetItem across the tables, not one GetItem each
-in a row; a pool number's lease-history query runs beside it (``chalicelib/voice/prefetch.py``).
+in a row. A pool number's item carries its current lease's source, so a call during a lease
+needs no lease history either (``attribution.attribute_pool_call``).
 
 Keys DynamoDB leaves unprocessed (throttling) are asked again, at most ``MAX_TRIES`` requests
 in all with a short pause between them (Twilio waits 15 s for the whole answer); still

@@ -59,7 +59,7 @@ def answer_voice(params: dict[str, str], url_forward_to: str | None = None, toke
         route, number, pool = route_from(reads.number, reads.channel, reads.pool, asked=got.asked)
         if route.kind == "unknown" and url_forward_to:
             route = default_route(url_forward_to)
-        attr = calls.attribute(route, number, pool, now, recent=got.recent)
+        attr = calls.attribute(route, number, pool, now)
     except Exception:
         metrics.add_metric(name=ROUTING_FAILURES, unit=MetricUnit.Count, value=1)
         logger.exception("routing failed; forwarding to the line's phone from its URL, or the default", called=called)

@@ -120,6 +120,28 @@ def test_least_recently_released_number_goes_first(api, fake_clock):
     assert nxt == first[1]
 
 
+def test_the_number_carries_its_current_leases_source_until_the_visit_is_erased(api, fake_clock):
+    from chalicelib.store import leases
+
+    # Given a number leased to one visitor, then, after that lease ended, to another
+    pool = make_pool(api, size=1, hold_seconds=60, grace_seconds=0)
+    first = leased(api, pool, "visitor-0001", utm={"source": "bing"})
+    (earlier,) = leases.latest_starts(first["number"], limit=1)
+    fake_clock.advance(61)
+    second = leased(api, pool, "visitor-0002", utm={"source": "google", "campaign": "spring"})
+    assert second["number"] == first["number"]
+    # Then the number item carries the current lease's source, as its lease history item does
+    item = NumberModel.get(second["number"])
+    (latest,) = leases.latest_starts(second["number"], limit=1)
+    assert item.lease_source == latest.source and item.lease_source["utm_campaign"] == "spring"
+    # When the first visit is erased, the number's copy of the current lease's source stays
+    assert leases.forget_lease(first["number"], earlier.started_at, first["session_id"])
+    assert NumberModel.get(second["number"]).lease_source == latest.source
+    # When the current lease's visit is erased, its copy on the number goes with its history item
+    assert leases.forget_lease(second["number"], latest.started_at, second["session_id"])
+    assert NumberModel.get(second["number"]).lease_source is None
+
+
 def test_an_expired_session_gets_a_number_again(api, fake_clock):
     pool = make_pool(api, size=1, hold_seconds=60)
     got = leased(api, pool)

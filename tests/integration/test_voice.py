@@ -380,7 +380,7 @@ def test_a_voice_request_after_early_callbacks_still_completes_the_call(api, lin
     assert call["caller_city"] == "OAKLAND" and call["channel_id"] == ch["id"] and call["status"] == "in-progress"
 
 
-def test_a_voice_answer_is_two_requests_for_a_channel_call_and_three_for_a_pool_call(api, line, fake_clock):
+def test_a_voice_answer_is_two_requests_for_a_channel_call_and_for_a_pool_call(api, line, fake_clock):
     from bench.common import counting
     from chalicelib import routing
     from chalicelib.voice import blocklist
@@ -398,23 +398,43 @@ def test_a_voice_answer_is_two_requests_for_a_channel_call_and_three_for_a_pool_
         assert dict(counter.ops) == {"BatchGetItem": 1, "GetItem": 1, "TransactWriteItems": 1}
         counter.reset()
         voice(api, held["number"], sid="CA" + "2" * 32)
-        assert dict(counter.ops) == {"BatchGetItem": 1, "GetItem": 1, "Query": 1, "TransactWriteItems": 1}
+        assert dict(counter.ops) == {"BatchGetItem": 1, "GetItem": 1, "TransactWriteItems": 1}
         # Then every later call is one batch (number, line, first touch, blocklist when stale)
-        # and the write; a pool call's lease query runs beside the batch
+        # and the write: the pool number's item carries its lease, source included
         blocklist.clear_cache()
-        for i, (to, extra) in enumerate([(channel_number, {}), (held["number"], {"Query": 1})] * 2):
+        for i, to in enumerate([channel_number, held["number"]] * 2):
             counter.reset()
             voice(api, to, sid=f"CA{i:032d}")
-            assert dict(counter.ops) == {"BatchGetItem": 1, "TransactWriteItems": 1, **extra}
+            assert dict(counter.ops) == {"BatchGetItem": 1, "TransactWriteItems": 1}
         # ... and a replay too: the refused write returns the stored call's token, nothing is read after it
-        for to, extra in ((channel_number, {}), (held["number"], {"Query": 1})):
+        for to in (channel_number, held["number"]):
             counter.reset()
             voice(api, to, sid=f"CA{0:032d}")
-            assert dict(counter.ops) == {"BatchGetItem": 1, "TransactWriteItems": 1, **extra}
-    # ... and the pool call was credited to the visitor's session as before
+            assert dict(counter.ops) == {"BatchGetItem": 1, "TransactWriteItems": 1}
+    # ... and the pool call was credited to the visitor's session and source as before
     pool_call = body(api.call("GET", "/v1/calls/CA" + "2" * 32))
     assert pool_call["attribution"]["session_id"] == held["session_id"]
     assert pool_call["attribution"]["confidence"] == "active"
+    assert pool_call["attribution"]["source"]["utm_source"] == "google"
+
+
+def test_a_number_leased_before_it_carried_its_source_is_attributed_from_the_lease_history(api, fake_clock):
+    from bench.common import counting
+    from chalicelib.store.models import NumberModel
+    from tests.integration.test_leases import leased, make_pool
+
+    # Given a number leased by code that kept the lease's source only in the lease history
+    pool = make_pool(api, size=1)
+    held = leased(api, pool, "visitor-bbbb", utm={"source": "bing"})
+    NumberModel(held["number"]).update(actions=[NumberModel.lease_source.remove()])
+    voice(api, held["number"], sid="CA" + "6" * 32)  # the line known
+    with counting() as counter:
+        # When it is called
+        voice(api, held["number"], sid="CA" + "7" * 32)
+        # Then the history is queried after the batch (one request more) and the call credited as before
+        assert dict(counter.ops) == {"BatchGetItem": 1, "Query": 1, "TransactWriteItems": 1}
+    got = body(api.call("GET", "/v1/calls/CA" + "7" * 32))["attribution"]
+    assert (got["session_id"], got["confidence"], got["source"]["utm_source"]) == (held["session_id"], "active", "bing")
 
 
 def test_unprocessed_keys_are_asked_again_then_the_call_is_forwarded_degraded(api, line, monkeypatch):

@@ -42,9 +42,10 @@ def test_channel_groups(source, group):
     assert channel_group(source) == group
 
 
-def test_a_lease_query_run_beside_the_number_read_is_asked_again_when_a_lease_started_between() -> None:
-    """The voice webhook queries a pool number's lease history beside its read of the number: when
-    the number shows a lease newer than the query found, the query is run again (one request more)."""
+def test_a_call_during_the_numbers_lease_reads_no_history_and_an_older_one_does() -> None:
+    """A pool number's item carries its current lease and that lease's source: a call during the
+    lease (or in its grace window) is attributed from it alone; a call that began before it (a
+    record resolved late) or a number leased before the item carried the source queries the history."""
     from chalicelib import attribution
     from chalicelib.store.leases import LeaseStart
     from chalicelib.store.lines import Number, Pool
@@ -54,28 +55,49 @@ def test_a_lease_query_run_beside_the_number_read_is_asked_again_when_a_lease_st
     )
     old = LeaseStart("+12015550100", 1_000, "s_old", "pl_1", source={"utm_source": "bing"})
     new = LeaseStart("+12015550100", 5_000, "s_new", "pl_1", "s_old", 4_000, {"utm_source": "google"})
-    number = Number("+12015550100", "local", "PN1", "active", "pool", pool_id="pl_1")
     asked: list[str] = []
 
     def latest_starts(n: str, *, limit: int = 2) -> list[LeaseStart]:
         asked.append(n)
         return [new, old]
 
+    number = Number(
+        "+12015550100",
+        "local",
+        "PN1",
+        "active",
+        "pool",
+        pool_id="pl_1",
+        lease_session_id="s_new",
+        lease_started_at=5_000,
+        lease_expires_at=9_000,
+        lease_source={"utm_source": "google"},
+    )
     mp = pytest.MonkeyPatch()
     mp.setattr(attribution.leases, "latest_starts", latest_starts)
     try:
-        # Given a call at 3,000 (during the old lease), the number read after a new lease started at 5,000
-        moved = Number(
-            **{**number.__dict__, "lease_session_id": "s_new", "lease_started_at": 5_000, "lease_expires_at": 9_000}
+        # Given a call during the number's lease, and one in its grace window: no query
+        during = attribution.attribute_pool_call(number, pool, 6_000)
+        late = attribution.attribute_pool_call(number, pool, 9_500)
+        assert asked == []
+        assert (during["session_id"], during["lease_ended_at"], during["confidence"]) == ("s_new", 9_000, "active")
+        assert during["source"] == {"utm_source": "google"} and during["channel_group"] == channel_group(
+            during["source"]
         )
-        # When the query beside it had found only the old lease
-        got = attribution.attribute_pool_call(moved, pool, 3_000, recent=[old])
-        # Then it was asked again, and the call goes to the old lease, which ended when the new one began
+        assert (late["session_id"], late["confidence"]) == ("s_new", "late")
+        # Given a call at 3,000, before the number's lease began: the history says whose lease it was
+        before = attribution.attribute_pool_call(number, pool, 3_000)
         assert asked == ["+12015550100"]
-        assert (got["session_id"], got["lease_ended_at"], got["confidence"]) == ("s_old", 4_000, "active")
-        # ... while a query that saw the number's current lease is used as it is
+        assert (before["session_id"], before["lease_ended_at"], before["source"]) == (
+            "s_old",
+            4_000,
+            {"utm_source": "bing"},
+        )
+        # Given a number leased before its item carried the source (or the source erased): the history
         asked.clear()
-        same = attribution.attribute_pool_call(moved, pool, 6_000, recent=[new, old])
-        assert asked == [] and same["session_id"] == "s_new"
+        unkept = Number(**{**number.__dict__, "lease_source": None})
+        got = attribution.attribute_pool_call(unkept, pool, 6_000)
+        assert asked == ["+12015550100"] and (got["session_id"], got["lease_ended_at"]) == ("s_new", 9_000)
+        assert got["source"] == {"utm_source": "google"}
     finally:
         mp.undo()
