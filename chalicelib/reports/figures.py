@@ -326,12 +326,15 @@ def menu_report(query: dict[str, str]) -> dict[str, Any]:
 
 
 def menu_rows(found: dict[tuple[str, str], dict[str, int]]) -> list[dict[str, Any]]:
-    """The menu report's rows from its counts, each line named (the lines' names read only when
-    there is a row: a business without a menu pays the one query, no more)."""
+    """The menu report's rows from its counts, each line named and each option labelled as the
+    line's menu labels it now (``None``: the option is no longer on the menu, or the line is
+    gone). The lines are read only when there is a row: a business without a menu pays the one
+    query, no more."""
     if not found:
         return []
-    names = {**lines.channel_names(), **{f"pool:{k}": v for k, v in lines.pool_names().items()}}
-    return [
-        {"line": line, "line_name": names.get(line, line), "option": option, **counts}
-        for (line, option), counts in sorted(found.items())
-    ]
+    menus = lines.line_menus()
+    rows = []
+    for (line, option), counts in sorted(found.items()):
+        name, labels = menus.get(line, (line, {}))
+        rows.append({"line": line, "line_name": name, "option": option, "label": labels.get(option) or None, **counts})
+    return rows

@@ -206,6 +206,23 @@ def list_pools(*, ctx: RequestContext = SYSTEM) -> list[Pool]:
     return [pool_record(p) for p in PoolModel.scan()]
 
 
+def line_menus(*, ctx: RequestContext = SYSTEM) -> dict[str, tuple[str, dict[str, str]]]:
+    """Every line's name and its menu's labels by key (``{}`` without a menu), keyed as the menu
+    report keys lines (a channel id, ``pool:<id>``): one scan of the channels and one of the
+    pools, of their id, name and flow only."""
+    out: dict[str, tuple[str, dict[str, str]]] = {}
+    for c in ChannelModel.scan(attributes_to_get=["channel_id", "name", "flow"]):
+        out[c.channel_id] = (c.name, _menu_labels(c.flow))
+    for p in PoolModel.scan(attributes_to_get=["pool_id", "name", "flow"]):
+        out[f"pool:{p.pool_id}"] = (p.name, _menu_labels(p.flow))
+    return out
+
+
+def _menu_labels(flow: dict[str, Any] | None) -> dict[str, str]:
+    menu = (flow or {}).get("menu") or {}
+    return {str(o.get("key")): str(o.get("label") or "") for o in menu.get("options") or [] if isinstance(o, dict)}
+
+
 def pool_names(*, ctx: RequestContext = SYSTEM) -> dict[str, str]:
     """Every pool's name by id (one scan of those two attributes only)."""
     return {p.pool_id: p.name for p in PoolModel.scan(attributes_to_get=["pool_id", "name"])}

@@ -398,7 +398,7 @@ def test_the_call_simulator_plays_each_flow_and_the_pages_show_it(dashboard: das
         lambda: page.reload() or page.locator(".call-back-list li").count(),
     )
     # ... below the figures, the menu report: the caller who pressed 2 counted under option 2
-    expect(page.locator("#menu-report")).to_contain_text("option 2")
+    expect(page.locator("#menu-report")).to_contain_text("2 · Service")
     _check(page, "overview-call-back-list")
     # (the admin's own phone first: a call back rings it)
     page.goto(dashboard.url("/dashboard/account"))

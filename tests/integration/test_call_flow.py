@@ -419,16 +419,16 @@ def test_a_menu_choice_routes_and_is_stored_with_the_next_steps_result(api, at):
         api.twilio("/twilio/call-status", {"CallSid": sid, "From": CALLER, "To": number, "CallStatus": "completed"})
     pump().drain()
     rows = body(api.call("GET", "/v1/reports/menu?from=2026-11-18&to=2026-11-18"))["rows"]
-    assert [(r["line_name"], r["option"], r["calls"], r["voicemail"], r["missed"]) for r in rows] == [
-        ("Google Ads", "1", 1, 0, 1),
-        ("Google Ads", "2", 1, 1, 0),
+    assert [(r["line_name"], r["option"], r["label"], r["calls"], r["voicemail"], r["missed"]) for r in rows] == [
+        ("Google Ads", "1", "Sales", 1, 0, 1),
+        ("Google Ads", "2", "Service", 1, 1, 0),
     ]
     # ... on the overview too (the reports page), each option linking to its calls in the log
     from tests.integration.test_dashboard_pages import Browser, html
 
     page = html(Browser(api, "viewer").get("/dashboard?from=2026-11-18&to=2026-11-18"))
     report = page[page.index('id="menu-report"') :]
-    assert "Menu options chosen" in report and "Google Ads" in report
+    assert "Menu options chosen" in report and "Google Ads" in report and "2 · Service" in report
     assert f"menu_option=2&amp;source={ch['id']}" in report and re.search(r'data-label="Voicemail">1<', report)
     # A bad option in a URL is a 400, an unsigned menu answer a 403
     assert api.twilio("/twilio/dial-status?step=0&option=x", other | {"DialCallStatus": "busy"}).status_code == 400
