@@ -217,6 +217,7 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     # Then the call's page offers to call them back from the owner's own phone, which they have not given yet
     page.goto(dashboard.url(f"/dashboard/calls/{missed['call_sid']}"))
     expect(page.locator("#call-back .no-own-phone")).to_contain_text("your account has none")
+    _check(page, "call-back-no-phone")
     page.click("text=Add your phone on your account page")
     # When they type a phone that is none on the Account page, the error is beside it, as typed
     page.fill("#phone", "555-01")
