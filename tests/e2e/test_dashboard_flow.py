@@ -515,10 +515,7 @@ def test_repeat_short_calls_are_likely_spam_with_their_reasons_and_a_block_butto
     page.goto(dashboard.url("/dashboard/calls"))
     expect(page.locator("table.calls tbody tr", has_text="likely spam")).to_have_count(1)
     page.goto(dashboard.url(f"/dashboard/calls/{sids[2]}"))
-    page.once("dialog", lambda d: d.accept())
-    page.get_by_role("button", name=f"Block {SHORT_CALLER}").click()
-    expect(page.locator("#block-caller .notice-ok")).to_contain_text(f"Blocked {SHORT_CALLER}")
-    assert SHORT_CALLER in stack.request("GET", "/v1/blocked-callers")[1]["callers"]
+    dash.block_caller(page, stack, SHORT_CALLER)
     assert not log.page_errors and not log.console, log
 
     # A viewer sees the reasons and no button

@@ -327,15 +327,21 @@ def test_a_missing_auth_token_is_an_upstream_error_not_a_crash(prism_url):
     assert err.value.client_error is False and "not configured" in str(err.value)
 
 
-def test_a_line_type_is_one_lookup_the_spec_accepts(lookups_prism_url, recorder):
-    # Given the provider pointed at Prism serving Twilio's Lookup v2 spec
-    p = TwilioTelephony(
+@pytest.fixture
+def lookups(lookups_prism_url: str, recorder: Any) -> TwilioTelephony:
+    """The provider pointed at Prism serving Twilio's Lookup v2 spec (nothing else is asked)."""
+    return TwilioTelephony(
         account_sid=ACCOUNT,
         auth_token_getter=lambda: TOKEN,
         api_base_url="http://127.0.0.1:9",  # never asked: only Lookup is
         lookups_base_url=lookups_prism_url,
         http_client=recorder,
     )
+
+
+def test_a_line_type_is_one_lookup_the_spec_accepts(lookups, recorder):
+    # Given the provider pointed at Prism serving Twilio's Lookup v2 spec
+    p = lookups
     # When a new line's phone is looked up
     kind = p.line_type("+14155552671")
     # Then it was one GET for the line type field only, which the spec accepts, and the answer is read
@@ -350,15 +356,9 @@ def test_a_line_type_is_one_lookup_the_spec_accepts(lookups_prism_url, recorder)
     assert json.loads(x.body)["line_type_intelligence"] is None and kind is None  # the spec's example: unknown
 
 
-def test_a_caller_lookup_with_the_caller_name_is_one_request_the_spec_accepts(lookups_prism_url, recorder):
+def test_a_caller_lookup_with_the_caller_name_is_one_request_the_spec_accepts(lookups, recorder):
     # Given the provider pointed at Prism serving Twilio's Lookup v2 spec
-    p = TwilioTelephony(
-        account_sid=ACCOUNT,
-        auth_token_getter=lambda: TOKEN,
-        api_base_url="http://127.0.0.1:9",  # never asked: only Lookup is
-        lookups_base_url=lookups_prism_url,
-        http_client=recorder,
-    )
+    p = lookups
     # When a first-time US caller is looked up for spam scoring, caller name included
     found = p.caller_lookup("+14155552671", caller_name=True)
     # Then both paid fields are asked in ONE GET the spec accepts, and the answer is read

@@ -327,3 +327,16 @@ def send_test(page: Page) -> None:
     """The destination page's "Send test", waited for."""
     with page.expect_navigation():
         page.click("button:has-text('Send test')")
+
+
+def block_caller(page: Page, stack: stack_mod.Stack, caller: str) -> list[str]:
+    """The call page's "Block <caller>" (its confirmation accepted), waited for: the notice says
+    so and the API lists the caller. The blocked callers the API lists after it."""
+    from playwright.sync_api import expect
+
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name=f"Block {caller}").click()
+    expect(page.locator("#block-caller .notice-ok")).to_contain_text(f"Blocked {caller}")
+    status, found = stack.request("GET", "/v1/blocked-callers")
+    assert status == 200 and caller in found["callers"], found
+    return list(found["callers"])
