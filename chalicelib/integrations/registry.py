@@ -108,10 +108,15 @@ class Integration:
     # than the caller. The caller job runs it a step per chunk; an erasure within a request, while
     # its time lasts (``privacy.erasure``).
     erase_step: str | None = None
+    # "package.module:function" taking (phone, token, ctx) and answering (a part of ``export``'s dict,
+    # next token or None when done): ``export`` in bounded steps, for the same kind of hook. The
+    # parts' lists are joined in order (``privacy.access.join``); the caller job runs a step per
+    # chunk, an access within a request while its time lasts.
+    export_step: str | None = None
 
     def handler_paths(self) -> list[str]:
         """Every import path it names (each must import and be callable)."""
-        paths: list[str | None] = [self.export, self.erase, self.erase_step]
+        paths: list[str | None] = [self.export, self.erase, self.erase_step, self.export_step]
         paths += [p for s in self.subscribers for p in (s.handler, s.gate)]
         paths += [f.handler for f in self.families] + [s.handler for s in self.schedules]
         return [p for p in paths if p]

@@ -69,7 +69,10 @@ def access_request(raw: str, *, ctx: RequestContext = SYSTEM) -> tuple[int, dict
     """``GET /v1/callers/{number}``: ``(200, the document)`` or ``(202, the job)``."""
     number = e164(unquote(raw), "number")
     if not _heavy(number, ctx=ctx):
-        return 200, access.held(number, ctx=ctx)
+        found = access.held(number, ctx=ctx)
+        if found is not None:
+            return 200, found
+        # The stepped exports outlasted the request: the job does it all (a light caller's calls again: cheap)
     return 202, _start("access", number, ctx=ctx)
 
 
@@ -160,10 +163,10 @@ def chunk(job: callerjobs.CallerJob) -> callerjobs.CallerJob:
         callerjobs.finish(job)
         return job
     number = job.number
-    if job.kind == "erase" and "hook" in job.result:
-        return _hook_chunk(job, number)
     if job.kind == "access" and (callers.erased_at([job.caller_hash]) or 0) >= job.created_at:
         return _erased_meanwhile(job)
+    if "hook" in job.result:
+        return _hook_chunk(job, number)
     start_key = CURSOR.decode(job.cursor, [number])[1] if job.cursor else None
     page, after = store_calls.one_page(number, 0, FAR, limit=PAGE, start_key=start_key)
     sids = [c.call_sid for c in page]
@@ -188,8 +191,8 @@ def chunk(job: callerjobs.CallerJob) -> callerjobs.CallerJob:
     if after:
         callerjobs.save(job)
         return job
-    stepped = erasure.stepped_hooks()
-    if job.kind == "erase" and stepped:  # the calls are done: the stepped hooks' phase
+    stepped = _stepped(job.kind)
+    if stepped:  # the calls are done: the stepped hooks' phase
         result = dict(job.result, hooks={name: 0 for name in stepped}, hook=stepped[0])
         job = _replace(job, cursor=None, result=result)
         callerjobs.save(job)
@@ -197,16 +200,29 @@ def chunk(job: callerjobs.CallerJob) -> callerjobs.CallerJob:
     return _finish(job, number)
 
 
+def _stepped(kind: str) -> list[str]:
+    """The hooks a job of ``kind`` runs a step per chunk after the caller's calls."""
+    return erasure.stepped_hooks() if kind == "erase" else access.stepped_exports()
+
+
 def _hook_chunk(job: callerjobs.CallerJob, number: str) -> callerjobs.CallerJob:
     """One step of the stepped hook the job is at (its cursor the hook's token); after the last
-    step of the last one, the erasure's end."""
+    step of the last one, the job's end. An erasure's step counts the items it changed; an
+    access's writes what it found as a part of the document (``{"integration": name, "part": ...}``)
+    and counts the parts."""
     name = str(job.result["hook"])
-    count, token = erasure.hook_step(number, name, job.cursor)
+    if job.kind == "erase":
+        count, token = erasure.hook_step(number, name, job.cursor)
+    else:
+        part, token = access.export_step(number, name, job.cursor)
+        key = erasurelog.document_key(job.caller_hash, job.id, job.chunks + 1)
+        erasurelog.put_json(key, {"integration": name, "part": part})
+        count = 1
     hooks = dict(job.result.get("hooks") or {})
     hooks[name] = int(hooks.get(name, 0)) + count
     result = dict(job.result, hooks=hooks)
     if token is None:
-        stepped = erasure.stepped_hooks()
+        stepped = _stepped(job.kind)
         later = stepped[stepped.index(name) + 1 :] if name in stepped else []
         if not later:
             result.pop("hook")
@@ -226,12 +242,22 @@ def _finish(job: callerjobs.CallerJob, number: str) -> callerjobs.CallerJob:
         result = erasure.answer(erased, job.created_at, hooks, int(job.result.get("recordings_left_at_twilio", 0)))
     else:
         listed: list[dict[str, Any]] = []
+        # A job begun before the exports ran in steps has no "hooks": its document asks them at once.
+        exported: dict[str, dict[str, Any]] | None = None if "hooks" not in job.result else {}
         parts = [erasurelog.document_key(job.caller_hash, job.id, p) for p in range(1, job.chunks + 1)]
         for key in parts:
-            listed += erasurelog.get_json(key)
+            got = erasurelog.get_json(key)
+            if isinstance(got, dict) and exported is not None:  # a stepped export's part
+                name = str(got.get("integration"))
+                exported[name] = access.join(exported.get(name, {}), dict(got.get("part") or {}))
+            elif isinstance(got, list):
+                listed += got
+        if exported is not None:
+            for name in access.stepped_exports():
+                exported.setdefault(name, {})
         listed.sort(key=lambda c: str(c.get("started_at") or ""), reverse=True)
         key = erasurelog.document_key(job.caller_hash, job.id)
-        erasurelog.put_json(key, access.document(number, listed))
+        erasurelog.put_json(key, access.document(number, listed, stepped=exported))
         for part in parts:
             erasurelog.delete(part)
         result = {"key": key, "calls": len(listed)}

@@ -156,24 +156,41 @@ def _carries(value: Any, forms: tuple[str, ...]) -> bool:
 
 def deliveries_of_caller(forms: tuple[str, ...], *, ctx: RequestContext = SYSTEM) -> list[dict[str, Any]]:
     """Every delivery (event kept to send again) whose event carries one of ``forms`` of a caller's
-    number, with its endpoint: what was sent where, for a caller's access request."""
-    found = []
-    for endpoint in list_endpoints(ctx=ctx):
-        for item in CounterModel.query(f"HOOK#{endpoint.id}#messages"):
-            event = (item.data or {}).get("event")
-            if isinstance(event, dict) and _carries(event, forms):
-                found.append(
-                    {
-                        "endpoint_id": endpoint.id,
-                        "url": endpoint.settings.get("url"),
-                        "delivery_id": item.sk,
-                        "event_id": event.get("id"),
-                        "type": event.get("type"),
-                        "call_sid": event.get("call_sid"),
-                        "attempts": int(item.attempts or 0),
-                    }
-                )
+    number, with its endpoint: what was sent where, for a caller's access request. Every step at
+    once (``deliveries_step``); the caller job runs a step per chunk."""
+    found, token = deliveries_step(forms, None, ctx=ctx)
+    while token:
+        more, token = deliveries_step(forms, token, ctx=ctx)
+        found += more
     return found
+
+
+def deliveries_step(
+    forms: tuple[str, ...], token: str | None, *, limit: int | None = None, ctx: RequestContext = SYSTEM
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One bounded step of ``deliveries_of_caller``: one Query page of one endpoint's kept
+    deliveries from where ``token`` left off; ``(the deliveries found in it, the next step's
+    token)``, the token ``None`` once every endpoint is done (as ``scrub_step`` walks them)."""
+    step = _page_step(token, ("messages",), limit, ctx)
+    if step is None:
+        return [], None
+    endpoint, _, items, after = step
+    found = []
+    for item in items:
+        event = (item.data or {}).get("event")
+        if isinstance(event, dict) and _carries(event, forms):
+            found.append(
+                {
+                    "endpoint_id": endpoint.id,
+                    "url": endpoint.settings.get("url"),
+                    "delivery_id": item.sk,
+                    "event_id": event.get("id"),
+                    "type": event.get("type"),
+                    "call_sid": event.get("call_sid"),
+                    "attempts": int(item.attempts or 0),
+                }
+            )
+    return found, after
 
 
 SCRUB_PAGE = 100  # items read by one scrub step: one Query page, well under a second on moto
@@ -223,29 +240,47 @@ def scrub_step(
     step resumes at the first endpoint at or after the token's. The caller job
     (``privacy.jobs``) runs one step per chunk and keeps the token as its cursor, so an erasure
     with any number of deliveries stays a string of short Lambda runs."""
+    step = _page_step(token, _PARTS, limit, ctx)
+    if step is None:
+        return 0, None
+    _, what, items, after = step
+    return sum(_scrub_item(item, what, forms) for item in items), after
+
+
+def _page_step(
+    token: str | None, parts: tuple[str, ...], limit: int | None, ctx: RequestContext
+) -> tuple[Endpoint, str, list[CounterModel], str | None] | None:
+    """One Query page of the endpoints' ``parts`` (endpoints in id order, each one's parts in
+    order) from where ``token`` left off: the endpoint, the part, the page's items and the next
+    page's token (``None``: every endpoint done); ``None`` when no endpoint is left."""
+    key: dict[str, Any] = {}
+    endpoint_id, what = "", parts[0]
     if token:
         part, key = SCRUB_CURSOR.decode(token)
         endpoint_id, _, what = part.rpartition("#")
-    else:
-        endpoint_id, what, key = "", _PARTS[0], {}
-    ids = sorted(e.id for e in list_endpoints(ctx=ctx))
+        if what not in parts:  # a token of another walk: this walk's first part of that endpoint
+            what, key = parts[0], {}
+    endpoints = {e.id: e for e in list_endpoints(ctx=ctx)}
+    ids = sorted(endpoints)
     ahead = [i for i in ids if i >= endpoint_id]
     if not ahead:
-        return 0, None
+        return None
     if ahead[0] != endpoint_id:  # the token's endpoint went: the next one from its start
-        endpoint_id, what, key = ahead[0], _PARTS[0], {}
+        endpoint_id, what, key = ahead[0], parts[0], {}
     results = CounterModel.query(
         f"HOOK#{endpoint_id}#{what}", page_size=limit or SCRUB_PAGE, last_evaluated_key=key or None
     )
     raw = next(results.page_iter)
-    changed = sum(_scrub_item(CounterModel.from_raw_data(i), what, forms) for i in raw.get("Items", []))
+    items = [CounterModel.from_raw_data(i) for i in raw.get("Items", [])]
     after = results.page_iter.last_evaluated_key
     if after:
-        return changed, SCRUB_CURSOR.encode(f"{endpoint_id}#{what}", after)
-    if what == _PARTS[0]:
-        return changed, SCRUB_CURSOR.encode(f"{endpoint_id}#{_PARTS[1]}", {})
-    later = [i for i in ids if i > endpoint_id]
-    return changed, SCRUB_CURSOR.encode(f"{later[0]}#{_PARTS[0]}", {}) if later else None
+        nxt: str | None = SCRUB_CURSOR.encode(f"{endpoint_id}#{what}", after)
+    elif what != parts[-1]:
+        nxt = SCRUB_CURSOR.encode(f"{endpoint_id}#{parts[parts.index(what) + 1]}", {})
+    else:
+        later = [i for i in ids if i > endpoint_id]
+        nxt = SCRUB_CURSOR.encode(f"{later[0]}#{parts[0]}", {}) if later else None
+    return endpoints[endpoint_id], what, items, nxt
 
 
 def scrub_caller(forms: tuple[str, ...], *, ctx: RequestContext = SYSTEM) -> int:

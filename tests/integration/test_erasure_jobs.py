@@ -121,7 +121,8 @@ def test_a_heavy_callers_access_is_a_job_whose_document_is_fetched_through_a_pre
     while callerjobs.running():
         jobs.run(chunks=1)
     done = body(api.call("GET", job["location"]))
-    assert done["state"] == "done" and done["progress"] == {"calls": 5, "chunks": 3}
+    # (three pages of calls, then one step of the webhook deliveries: there are none)
+    assert done["state"] == "done" and done["progress"] == {"calls": 5, "chunks": 4}
     # Then the result is a short-lived link to one JSON document with all her calls, newest first
     with urllib.request.urlopen(done["result"]["url"], timeout=10) as got:
         document = json.loads(got.read())
@@ -327,3 +328,52 @@ def test_an_erasure_in_the_request_hands_a_long_webhook_scrub_to_a_job(api, heav
     held = everything_held()
     for form in forms(BOB):
         assert form not in held, form
+
+
+def test_a_heavy_access_reads_the_webhook_deliveries_a_page_a_chunk_and_joins_them(api, heavy, monkeypatch):
+    # Given two endpoints keeping 5 deliveries of Ann's calls and 3 of Bob's each, read 3 at a time
+    from chalicelib.store import webhooks
+
+    monkeypatch.setattr(webhooks, "SCRUB_PAGE", 3)
+    _deliveries({ANN: 5, BOB: 3})
+    # When Ann's access job runs to its end
+    job = body(api.call("GET", path(ANN)))
+    while callerjobs.running():
+        jobs.run(chunks=1)
+    done = body(api.call("GET", job["location"]))
+    # Then her calls took three chunks and the deliveries one per page (8 a partition, 3 a page: 3 pages each)
+    assert done["state"] == "done" and done["progress"] == {"calls": 5, "chunks": 3 + 6}, done
+    with urllib.request.urlopen(done["result"]["url"], timeout=10) as got:
+        document = json.loads(got.read())
+    # And the document lists each of her 10 deliveries once, with its endpoint, and none of Bob's
+    delivered = document["integrations"]["webhooks"]["deliveries"]
+    assert sorted((d["endpoint_id"], d["delivery_id"]) for d in delivered) == sorted(
+        (f"ep_{e}", f"msg_{ANN[-3:]}_{i}") for e in range(2) for i in range(5)
+    )
+    assert BOB not in json.dumps(document)
+    keys = [o["Key"] for o in storage.s3().list_objects_v2(Bucket=storage.bucket()).get("Contents", [])]
+    assert [k for k in keys if k.startswith("callers/")] == [k for k in keys if k.endswith(f"{job['id']}.json")]
+
+
+def test_an_access_in_the_request_hands_long_webhook_reads_to_a_job(api, heavy, monkeypatch):
+    # Given Bob (one call: answered within the request) and more deliveries than one step
+    from chalicelib.privacy import access
+    from chalicelib.store import webhooks
+
+    monkeypatch.setattr(webhooks, "SCRUB_PAGE", 3)
+    _deliveries({ANN: 2, BOB: 4})
+    # When his access's steps fit the request's time, the answer is the document
+    whole = api.call("GET", path(BOB))
+    assert whole.status_code == 200 and len(body(whole)["integrations"]["webhooks"]["deliveries"]) == 8
+    # When they outlast it (none here: only the first step runs), the answer is 202 with a job
+    monkeypatch.setattr(access, "STEP_SECONDS", 0.0)
+    first = api.call("GET", path(BOB))
+    assert first.status_code == 202, first.body
+    job = body(first)
+    while callerjobs.running():
+        jobs.run(chunks=1)
+    done = body(api.call("GET", job["location"]))
+    with urllib.request.urlopen(done["result"]["url"], timeout=10) as got:
+        document = json.loads(got.read())
+    # And the job's document is the request's
+    assert document["integrations"] == body(whole)["integrations"] and document["calls"] == body(whole)["calls"]

@@ -23,6 +23,13 @@ def export(phone: str, ctx: RequestContext) -> dict[str, Any]:
     return {"deliveries": found} if found else {}
 
 
+def export_step(phone: str, token: str | None, ctx: RequestContext) -> tuple[dict[str, Any], str | None]:
+    """``export`` a bounded step at a time (one page of one endpoint's deliveries): this step's
+    part of the export and the next step's token (``None``: done)."""
+    found, after = webhooks.deliveries_step(number_forms(phone), token, ctx=ctx)
+    return ({"deliveries": found} if found else {}), after
+
+
 def erase(phone: str, ctx: RequestContext) -> int:
     """Deliveries carrying the number deleted, logged answers echoing it emptied; how many items."""
     return webhooks.scrub_caller(number_forms(phone), ctx=ctx)

@@ -32,4 +32,5 @@ INTEGRATION = Integration(
     export=f"{_HERE}.caller_data:export",
     erase=f"{_HERE}.caller_data:erase",
     erase_step=f"{_HERE}.caller_data:erase_step",
+    export_step=f"{_HERE}.caller_data:export_step",
 )
