@@ -98,9 +98,10 @@ run: venv espeak-ng
 	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) DEMO=$(or $(DEMO),yes) scripts/run-local.sh
 
 # Play Twilio's side of a call against `make run`: make call TO=+12015550100 [FROM=...] [ANSWER=no|machine|no,person] [DIGITS=2] [SAY="words"]
+# ... or of the oldest call-back the dashboard started: make call CALLBACK=1 [ANSWER=no]
 # The CLI takes make run's DDB_PORT and API_PORT, so `make call API_PORT=8100` reaches `make run API_PORT=8100`.
 call: venv
-	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call --to "$(TO)" $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)") $(if $(DIGITS),--digits "$(DIGITS)") $(if $(SAY),--say "$(SAY)")
+	DDB_PORT=$(DDB_PORT) API_PORT=$(API_PORT) $(CLI) call $(if $(CALLBACK),--call-back,--to "$(TO)") $(if $(FROM),--from "$(FROM)") $(if $(ANSWER),--answer "$(ANSWER)") $(if $(DIGITS),--digits "$(DIGITS)") $(if $(SAY),--say "$(SAY)")
 
 # Send a text to a tracking number against `make run`: make text TO=+12015550100 [FROM=...] BODY="Are you open?"
 text: venv

@@ -175,6 +175,47 @@ def simulate_call(
     return {"call_sid": sid, "steps": steps, "call": _get_call(base, sid, api_key)}
 
 
+def simulate_call_back(
+    base: str,
+    answer: str = "yes",
+    talk_seconds: int = 42,
+    token: str | None = None,
+    api_key: str | None = None,
+    folder: Any = None,
+) -> dict[str, Any]:
+    """Play the oldest call the app started and no simulation played yet (a dashboard call-back,
+    as the local provider keeps it: ``folder``, another stack's ``started-calls``): the owner's
+    phone answers (``answer`` yes) and asks the call's URL what to do (the bridge to the caller),
+    or does not (no, busy, failed); then the call's status callback. Returns the steps and the
+    stored outbound call."""
+    from pathlib import Path
+
+    from calltracking_local.telephony import started_calls_dir
+
+    token = token or _setting("TWILIO_AUTH_TOKEN")
+    where = Path(folder) if folder is not None else started_calls_dir()
+    waiting = sorted(where.glob("CA*.json"), key=lambda p: p.stat().st_mtime) if where.is_dir() else []
+    if not waiting:
+        raise SystemExit("no call-back is waiting: press a call's Call back button in the dashboard first")
+    started = json.loads(waiting[0].read_text())
+    sid = str(started["sid"])
+    common = {"AccountSid": _setting("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32, "CallSid": sid}
+    common |= {"From": started["from"], "To": started["to"], "Direction": "outbound-api"}
+    steps: list[dict[str, str]] = []
+    duration = 0
+    if answer in ("yes", "person"):
+        path = _path(base, str(started["url"]), "/twilio/bridge")
+        steps.append({"webhook": path, "twiml": _post(base, path, {**common, "CallStatus": "in-progress"}, token)})
+        duration = talk_seconds + 8  # the owner's ring, then the caller's, then the talk
+        done = {**common, "CallStatus": "completed", "CallDuration": str(duration)}
+    else:
+        done = {**common, "CallStatus": {"no": "no-answer", "busy": "busy"}.get(answer, "failed"), "CallDuration": "0"}
+    status = _path(base, str(started["status_callback"]), "/twilio/callback-status")
+    steps.append({"webhook": status, "twiml": _post(base, status, done, token, retry=True)})
+    waiting[0].unlink()
+    return {"call_sid": sid, "steps": steps, "call": _get_call(base, sid, api_key)}
+
+
 ANSWERS = ("yes", "person", "machine", "no", "busy", "failed")
 
 
@@ -212,7 +253,7 @@ def simulate_text(
 
 
 @click.command()
-@click.option("--to", "to", required=True, help="the tracking number called (E.164)")
+@click.option("--to", "to", default=None, help="the tracking number called (E.164)")
 @click.option("--from", "caller", default="+14155550111", show_default=True)
 @click.option(
     "--answer",
@@ -227,8 +268,14 @@ def simulate_text(
 @click.option("--text", "text", default=None, help="send this text to the number instead of calling it")
 @click.option("--base-url", default=None, help="default: the local stage's PUBLIC_BASE_URL (API_PORT)")
 @click.option("--say", default=None, help="what the caller says in the recording (spoken by espeak-ng, transcribed)")
+@click.option(
+    "--call-back",
+    "call_back",
+    is_flag=True,
+    help="play the oldest call-back the dashboard started (--answer: whether your phone answers) instead of a call",
+)
 def call(
-    to: str,
+    to: str | None,
     caller: str,
     answer: str,
     talk_seconds: int,
@@ -236,9 +283,19 @@ def call(
     text: str | None,
     base_url: str | None,
     say: str | None,
+    call_back: bool,
 ) -> None:
-    """Simulate one inbound call (or text) against a running local server and print the TwiML and what was stored."""
+    """Simulate one inbound call (or text, or a call-back the dashboard started) against a running local
+    server and print the TwiML and what was stored."""
     base = (base_url or _setting("PUBLIC_BASE_URL")).rstrip("/")
+    if call_back:
+        played = simulate_call_back(base, answer, talk_seconds)
+        for step in played["steps"]:
+            click.echo(f"--> {step['webhook']}\n{step['twiml']}\n")
+        click.echo(json.dumps(played["call"], indent=2))
+        return
+    if not to:
+        raise click.UsageError("--to is required (the tracking number called), unless --call-back")
     if text is not None:
         sent = simulate_text(base, to, caller, text)
         click.echo(f"--> /twilio/sms\n{sent['steps'][0]['twiml']}\n")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -30,6 +31,12 @@ def deleted_dir() -> Path:
 
 def stack_dir(endpoint: str | None, table_prefix: str) -> Path:
     return BASE_DIR / hashlib.sha256(f"{endpoint}|{table_prefix}".encode()).hexdigest()[:16]
+
+
+def started_calls_dir() -> Path:
+    """Calls the app started (a dashboard call-back), kept until the call simulator plays one
+    (``make call CALLBACK=1``): ``<CallSid>.json`` with what Twilio would have been asked."""
+    return deleted_dir().parent / "started-calls"
 
 
 def sayings_dir() -> Path:
@@ -133,9 +140,17 @@ class LocalTelephony:
         return sid
 
     def start_call(self, *, to: str, from_: str, url: str, status_callback: str | None = None) -> str:
-        """No carrier: the call is kept in ``calls`` (what ``make call`` could play against the app)."""
-        sid = "CA" + hashlib.sha256(f"{to}|{from_}|{url}|{len(self.calls)}".encode()).hexdigest()[:32]
-        self.calls.append({"sid": sid, "to": to, "from": from_, "url": url, "status_callback": status_callback or ""})
+        """No carrier: the call is kept in ``calls`` and, for the call simulator (another process),
+        in ``started_calls_dir()``, which ``make call CALLBACK=1`` plays against the app."""
+        sid = (
+            "CA"
+            + hashlib.sha256(f"{to}|{from_}|{url}|{len(self.calls)}|{secrets.token_hex(4)}".encode()).hexdigest()[:32]
+        )
+        started = {"sid": sid, "to": to, "from": from_, "url": url, "status_callback": status_callback or ""}
+        self.calls.append(started)
+        folder = started_calls_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{sid}.json").write_text(json.dumps(started))
         return sid
 
     def line_type(self, number: str) -> str | None:

@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calltracking_cli.call import simulate_call  # noqa: F401  (re-exported for the tests)
+from calltracking_cli.call import simulate_call, simulate_call_back  # noqa: F401  (re-exported for the tests)
 from scripts import _localenv
 
 DEMO_CHANNELS = (

@@ -20,7 +20,8 @@ from xml.etree import ElementTree
 import pytest
 from playwright.sync_api import expect
 
-from scripts.local import simulate_call
+from calltracking_local.telephony import stack_dir
+from scripts.local import simulate_call, simulate_call_back
 from tests.e2e.test_dashboard_outlets import set_up_outlets
 from tests.support import browser as br
 from tests.support import dashboard as dash
@@ -242,6 +243,20 @@ def test_an_owner_sets_up_tracking_with_pages_only(dashboard: dash.Dashboard, pu
     [made] = found["calls"]
     assert (made["forwarded_to"], made["called"], made["caller"]) == ("+12025550177", channel_number, "+14155550188")
     assert made["callback_of"] == missed["call_sid"] and made["result"] == "outbound"
+    # When the call simulator plays it (make call CALLBACK=1): the owner answers and is bridged to the caller
+    env = dashboard.stack.env
+    played = simulate_call_back(
+        base,
+        folder=stack_dir(env["DYNAMODB_ENDPOINT"], env["TABLE_PREFIX"]) / "started-calls",
+        token=stack_mod.AUTH_TOKEN,
+        api_key=stack_mod.API_KEY,
+    )
+    assert played["call_sid"] == made["sid"]
+    bridge = ElementTree.fromstring(played["steps"][0]["twiml"])
+    assert bridge.find("Dial").get("callerId") == channel_number and bridge.find("Dial/Number").text == "+14155550188"
+    # Then the call-back's record has its status and talk time, from the signed status callback
+    assert (played["call"]["status"], played["call"]["duration"]) == ("completed", 50), played["call"]
+    page.reload()
     expect(page.locator("#call-backs")).to_contain_text("rang (202) 555-0177 first")
     _check(page, "call-back")
     page.locator("#call-backs a").first.click()
