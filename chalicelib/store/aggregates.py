@@ -225,16 +225,17 @@ def unsealed(
     weeks: bool = False,
 ) -> tuple[list[keys.Key], dict[str, Any] | None]:
     """A page of one source's day buckets (``weeks``: week buckets, by their Monday) from ``start``
-    to ``end`` with entries to fold in (one Query of their keys and live sets, never their packed
-    values), and where the next page starts (``None``: the last one)."""
+    to ``end`` with entries to fold in or sealed by older code without their callers' keys (one Query
+    of their keys and live sets, never their packed values), and where the next page starts
+    (``None``: the last one)."""
     found = CounterModel.query(
         keys.aggregate_weeks(model, source) if weeks else keys.aggregate(model, source),
         CounterModel.sk.between(start, end + "~"),
-        attributes_to_get=["pk", "sk", "callers", "callers_del"],
+        attributes_to_get=["pk", "sk", "callers", "callers_del", "sealed", "keyed"],
         last_evaluated_key=after or None,
         limit=limit,
     )
-    page = [keys.Key(i.pk, i.sk) for i in found if i.callers or i.callers_del]
+    page = [keys.Key(i.pk, i.sk) for i in found if i.callers or i.callers_del or (i.sealed and not i.keyed)]
     return page, found.last_evaluated_key
 
 
