@@ -1,5 +1,6 @@
 """The embedded DynamoDB's projection (scripts/dynamodb_server.py): an item read with a projection of
-top-level attributes is converted once, not once per attribute named, and answers as moto's own."""
+top-level attributes converts those attributes once (moto converted the whole item once per attribute
+named, binary values decoded each time), and answers as moto's own."""
 
 from __future__ import annotations
 
@@ -40,16 +41,26 @@ def patched(monkeypatch: pytest.MonkeyPatch) -> Any:
     return original
 
 
-def test_a_projection_converts_the_item_once_and_answers_as_moto(patched: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    names = [["pk"], ["sk"], ["calls"], ["packed_keys"], ["callers"], ["missing"], ["m"]]
+def test_a_projection_converts_the_attributes_named_once_and_answers_as_moto(
+    patched: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [["pk"], ["sk"], ["calls"], ["packed_keys"], ["callers"], ["missing"], ["m"], ["l"], ["calls"]]
     want = patched(item(), names).to_json()
-    calls = []
-    convert = Item.to_regular_json
-    monkeypatch.setattr(Item, "to_regular_json", lambda self: calls.append(1) or convert(self))
-    got = item().project(names)
-    assert got.to_json() == want
-    assert "packed" not in got.attrs and got.attrs["packed_keys"].value == want["Attributes"]["packed_keys"]["B"]
-    assert len(calls) == 1  # moto's own: once per name (7)
+    whole, decoded = [], []
+    convert, convert_one = Item.to_regular_json, DynamoType.to_regular_json
+    monkeypatch.setattr(Item, "to_regular_json", lambda self: whole.append(1) or convert(self))
+    monkeypatch.setattr(DynamoType, "to_regular_json", lambda self: decoded.append(self) or convert_one(self))
+    source = item()
+    got = source.project(names)
+    assert got.to_json() == want and "packed" not in got.attrs
+    # Never the whole item (moto's own: once per name), each attribute named once, ``packed`` never
+    assert not whole and not any(d is source.attrs["packed"] for d in decoded)
+    top = [id(d) for d in decoded if any(d is a for a in source.attrs.values())]
+    assert top == [id(source.attrs[n]) for n in dict.fromkeys(e[0] for e in names) if n in source.attrs]
+    # A copy: changing the answer leaves the stored item as it was
+    got.attrs["callers"].value.append("k1.c:3")
+    got.attrs["m"].value["x"].value = "2"
+    assert source.to_json() == item().to_json()
 
 
 def test_nested_paths_and_list_items_go_to_motos_own_projection(patched: Any) -> None:
