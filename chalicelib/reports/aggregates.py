@@ -61,8 +61,9 @@ def next_week() -> str:
 DIMENSIONS = {"campaign": "utm_campaign", "keyword": "utm_term", "ad": "utm_content", "landing_page": "landing_page"}
 DIMENSION_CAP = 50  # distinct values per dimension, source and day; more go to OTHER (README)
 # Calls a week bucket takes (per source, model, and spam or not). Its live caller entries (about 34
-# bytes each until the next seal) and packed records (12 bytes) then stay well inside DynamoDB's
-# 400 KB item, even with every call on one day; past it the week overflows and reports read its days.
+# bytes each until the next seal) and, once sealed, its packed records (12 bytes) with its distinct
+# callers' keys beside them (8 bytes each: 20 bytes a call at most) stay well inside DynamoDB's 400 KB
+# item, even with every call on one day; past it the week overflows and reports read its days.
 WEEK_CAP = 8_000
 NOT_SET = "(not set)"
 OTHER = "(other)"

@@ -126,7 +126,9 @@ def _buckets_by_source(
                 continue
         for name in NUMBERS:
             acc[name] += bucket.numbers[name]
-        acc["callers"] |= bucket.callers  # 8-byte caller keys: a caller counts once over the range
+        # 8-byte caller keys (as numbers): a caller counts once over the range. A period's first
+        # bucket's set is taken as it is (a frozenset, never changed), not copied: most periods have one.
+        acc["callers"] = acc["callers"] | bucket.callers if acc["callers"] else bucket.callers
     return out
 
 

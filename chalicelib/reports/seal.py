@@ -12,6 +12,12 @@ finished after midnight) to yesterday, one source partition after another, a pag
 time, the position saved after each page as a cursor (``store.cursor``), so a timeout loses at
 most a page. Once it has reached yesterday a run costs one read until the next day closes.
 
+Once after the upgrade that added the callers' keys beside the records (``store.aggregates.seal``),
+the job's state lacks ``keyed``: its next round starts from the first day, so every bucket sealed
+by older code (records only, which reports then read in one more batch) gains its keys, a chunk
+at a time from its cursor like any round, with no migration to run; so does every round after a
+rebuild (``reset``).
+
 Each source's week buckets (``AGGW#``) are sealed the same way right after its days: every week
 with a closed day in the run's range, the week under way too, so a week's live set holds about
 one day's entries, never a whole week's (the item's size limit: README, "Reports").
@@ -47,11 +53,13 @@ def run(budget: float = CHUNK_SECONDS) -> dict[str, Any]:
     yesterday = _shift(aggregates.day(clock.now_ms()), -1)
     if not state.get("todo"):
         through = state.get("through")
-        if through and through >= yesterday:
+        keyed = bool(state.get("keyed"))  # a round since the keys: no bucket sealed by older code is left
+        if through and through >= yesterday and keyed:
             return state
         state = {
             "through": through,
-            "from": _shift(through, -1) if through else "0000-00-00",
+            "keyed": 1,
+            "from": _shift(through, -1) if through and keyed else "0000-00-00",
             "to": yesterday,
             "todo": [f"{m}|{s}" for s in stored.sources() for m in MODELS],
             "cursor": None,

@@ -327,6 +327,11 @@ class CounterModel(StoreModel):
     # into one binary value (12-byte records: keyed caller hash, call), ``callers`` then holding only
     # the entries added since and ``callers_del`` the ones taken out since; ``sealed`` counts seals.
     packed = BinaryAttribute(null=True, legacy_encoding=False)
+    # Beside it, written by the same seal: the bucket's distinct callers, sorted 8-byte keys (a
+    # repeat caller once), all a report reads of them; ``keyed`` (1) says the seal wrote both, so a
+    # bucket sealed by older code (``packed`` only) is told apart without reading ``packed``.
+    packed_keys = BinaryAttribute(null=True, legacy_encoding=False)
+    keyed = NumberAttribute(null=True)
     callers_del = UnicodeSetAttribute(null=True)
     sealed = NumberAttribute(null=True)
     keys = UnicodeSetAttribute(null=True)

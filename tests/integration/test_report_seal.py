@@ -43,6 +43,27 @@ def day_items() -> list[Any]:
     return [i for i in CounterModel.scan() if i.pk.startswith("AGG#") and i.pk.count("#") >= 2 and "|" not in i.pk]
 
 
+def keys_in_step(items: list[Any]) -> bool:
+    """Every sealed bucket holds its distinct callers' keys beside its records, and they agree."""
+    sealed = [i for i in items if i.sealed]
+    return bool(sealed) and all(
+        i.keyed == 1 and (i.packed_keys or b"") == stored.key_blob(stored.unpack(i.packed)) for i in sealed
+    )
+
+
+def batch_reads(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The attributes each BatchGetItem of the counters table asks for, from now on."""
+    asked: list[list[str]] = []
+    real = CounterModel.batch_get
+
+    def spy(items: Any, **kw: Any) -> Any:
+        asked.append(list(kw.get("attributes_to_get") or []))
+        return real(items, **kw)
+
+    monkeypatch.setattr(CounterModel, "batch_get", spy)
+    return asked
+
+
 def test_sealed_days_answer_as_before_and_take_later_changes(api: Any, biz: Business) -> None:
     # Given calls over three days: Ann on each (radio, then Google twice), Bob and Cat on the second
     ann = [biz.call("Radio FM 101", ANN)]
@@ -70,6 +91,7 @@ def test_sealed_days_answer_as_before_and_take_later_changes(api: Any, biz: Busi
     # Then every day bucket holds its callers as one packed value, nothing live, and reports match
     items = day_items()
     assert items and all(i.packed and not i.callers and not i.callers_del for i in items)
+    assert keys_in_step(items)  # and beside them its distinct callers' keys, each once
     assert figures(api) == before
     assert seal.run()["through"] == "2026-10-03"  # nothing left: one read
 
@@ -90,6 +112,9 @@ def test_sealed_days_answer_as_before_and_take_later_changes(api: Any, biz: Busi
     assert (total["calls"], total["unique_callers"]) == (6, 3)
     held = set().union(*(stored.unpack(i.packed) for i in day_items()))
     assert held and not held & ann_records
+    assert keys_in_step(day_items())  # her key left the keys too (re-sealed with the records)
+    ann_key = stored.record(stored.caller_entry(ANN, ann[0]))[:8]
+    assert not any(ann_key in stored.unpack(i.packed_keys or b"") for i in day_items())
     # (Dan's late call is still live on its sealed day until the next seal folds it in)
     assert any(i.callers for i in day_items())
     seal.reset()
@@ -125,6 +150,68 @@ def test_a_change_of_time_zone_moves_calls_out_of_sealed_days(api: Any, biz: Bus
     assert per_day() == [(2, 2), (1, 1), (0, 0)]
     assert seal.run_all()["through"] == "2026-10-03"  # the rebuild asked for every day again
     assert not any(i.callers or i.callers_del for i in day_items())
+    assert keys_in_step(day_items())
     assert per_day() == [(2, 2), (1, 1), (0, 0)]
     assert report(api, **{"from": "2026-09-30", "to": "2026-10-02"})["total"]["unique_callers"] == 2
     assert keys.REPORT_SEAL.pk.startswith("SEAL#")
+
+
+def test_reports_read_the_keys_only_and_days_sealed_by_older_code_exactly(
+    api: Any, biz: Business, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Ann twice and Bob on one day, Cat the next, sealed
+    ann = [biz.call("Google Ads", ANN), biz.call("Google Ads", ANN)]
+    bob = biz.call("Google Ads", BOB)
+    biz.fake.advance(DAY)
+    biz.call("Radio FM 101", CAT)
+    pump().drain()
+    biz.fake.advance(3 * DAY)
+    seal.run_all()
+    before = figures(api)
+    assert before[0]["total"]["unique_callers"] == 3
+    # Then a report reads each bucket's keys, never its per-call records: one batch
+    asked = batch_reads(monkeypatch)
+    assert report(api, **RANGE) == before[0]
+    buckets = [a for a in asked if "calls" in a]
+    assert len(buckets) == 1 and "packed_keys" in buckets[0] and "packed" not in buckets[0]
+
+    # When entries are taken out of a sealed day and not yet folded in (as a rebuild leaves them):
+    # one of Ann's two calls and Bob's only call
+    day = keys.Key(f"AGG#last#{biz.lines['Google Ads'][0]}", "2026-10-01")
+    gone = {stored.caller_entry(ANN, ann[0]), stored.caller_entry(BOB, bob)}
+    CounterModel(*day).update(actions=[CounterModel.callers_del.add(gone)])
+    # Then that bucket is read with its records: Bob leaves, Ann (one call left) stays
+    asked.clear()
+    assert report(api, **RANGE)["total"]["unique_callers"] == 2
+    assert [a for a in asked if "packed" in a]
+    CounterModel(*day).update(actions=[CounterModel.callers_del.delete(gone)])
+    assert report(api, **RANGE) == before[0]
+
+    # Given the days as code before the keys sealed them: records only
+    for item in day_items():
+        item.update(actions=[CounterModel.packed_keys.remove(), CounterModel.keyed.remove()])
+    assert not any(i.packed_keys or i.keyed for i in day_items())
+    # Then reports answer exactly as before, reading those buckets' records in one more batch
+    asked.clear()
+    assert figures(api) == before
+    assert any("packed" in a for a in asked)
+    asked.clear()
+    assert report(api, **RANGE) == before[0]
+    assert len([a for a in asked if "calls" in a or "packed" in a]) == 2
+
+    # When such a day is sealed again (an erasure's re-seal, a late call's seal) it gains its keys
+    first, *rest = day_items()
+    assert stored.seal(keys.Key(first.pk, first.sk))
+    assert keys_in_step([CounterModel.get(first.pk, first.sk)])
+    # And the seal job's first round after the upgrade (its state from older code: no ``keyed``)
+    # goes over every day from the first, and the others gain theirs too
+    state = stored.seal_state()
+    assert state.pop("keyed") == 1 and state["through"] == "2026-10-04"
+    stored.save_seal_state(state)
+    assert seal.run_all()["sealed"] == len(rest) >= 3
+    assert keys_in_step(day_items())
+    assert seal.run()["sealed"] == len(rest)  # then the job is done: nothing read again
+    assert not any(stored.seal(keys.Key(i.pk, i.sk)) for i in day_items())  # then nothing to write
+    asked.clear()
+    assert figures(api) == before
+    assert not any("packed" in a for a in asked)

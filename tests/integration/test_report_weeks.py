@@ -107,12 +107,17 @@ def test_weeks_take_the_days_adds_are_read_whole_resealed_on_erasure_and_rebuilt
     assert week.packed and not week.callers and not week.callers_del
     ann = {stored.record(stored.caller_entry(ANN, sid)) for sid in made[ANN]}
     assert ann & stored.unpack(week.packed)
+    # and beside them the week's distinct callers, once each: Bob (two calls), Ann, Cat
+    assert week.keyed == 1 and week.packed_keys == stored.key_blob(stored.unpack(week.packed))
+    assert len(week.packed_keys) == 3 * stored.CALLER
     # When Ann is erased, her records leave the week's packed value at once (her calls stay counted)
     assert body(api.call("DELETE", "/v1/callers/%2B" + ANN.lstrip("+")))["erased_calls"] == 2
     pump().drain()
     week = CounterModel.get(*keys.split_bucket(keys.week_bucket("last", google, WEEK, spam=False)))
     assert not ann & stored.unpack(week.packed) and not week.callers and not week.callers_del
     assert len(stored.unpack(week.packed)) == 3  # Bob's two calls and Cat's
+    assert week.packed_keys == stored.key_blob(stored.unpack(week.packed))  # Ann's key left too
+    assert len(week.packed_keys) == 2 * stored.CALLER
     total = report(api, **RANGE)["total"]
     assert (total["calls"], total["unique_callers"]) == (6, 3)
     assert report(api, **{"from": WEEK, "to": "2026-10-04"})["total"]["unique_callers"] == 2  # Bob, Cat
@@ -127,6 +132,12 @@ def test_weeks_take_the_days_adds_are_read_whole_resealed_on_erasure_and_rebuilt
     assert stored.report_sources()[1] == aggregates.WEEKS_ALWAYS
     week, days = week_and_days("last", google)
     assert week.numbers["calls"] == 4 == sum(d.numbers["calls"] for d in days)
+    assert week.callers == frozenset().union(*(d.callers for d in days))
+    seal.reset()  # as ``make rebuild-reports`` does: every day and week sealed again, records and keys
+    seal.run_all()
+    item = CounterModel.get(*keys.split_bucket(keys.week_bucket("last", google, WEEK, spam=False)))
+    assert item.keyed == 1 and item.packed_keys == stored.key_blob(stored.unpack(item.packed))
+    assert week_and_days("last", google)[0].callers == week.callers
     assert [report(api, **RANGE, model=m) for m in ("last_touch", "first_touch")] == before
 
     # And past a week's cap the week takes no more calls, says it overflows, and reports read its days
