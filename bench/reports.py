@@ -11,11 +11,13 @@ finished call items with the same contribution the live code computes
 (``aggregates.contribution``), written with batch writes together with the aggregates they add
 up to; then ``figures.channels_report`` runs once per size against a fresh embedded
 DynamoDB, with its requests counted (botocore event hooks) and timed. Time is stated as the
-ratio of the large report to the small one, each the fastest of ``RUNS`` (the medians are kept).
+ratio of the large report to the small one, each the fastest of ``RUNS``, timed as ``timeit`` times
+(the garbage collector off during each run, a collection before it; the medians are kept).
 """
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from collections import defaultdict
@@ -25,7 +27,8 @@ from typing import Any
 from bench import common
 
 SIZES = (1_000, 100_000)
-RUNS = 9  # timed reports per size (the fastest is the figure; the median is kept beside it)
+RUNS = 25  # timed reports per size (the fastest is the figure; the median is kept beside it)
+FLOOR_RUNS = 9  # timed empty Queries per size (moto's walk of the table: seconds each at 100,000 calls)
 DAYS = 120
 CHANNELS = ("Google Ads", "Radio FM 101", "Billboard A4")
 WEB_SOURCES = ("google", "facebook", "newsletter")
@@ -227,16 +230,21 @@ def _report(size: int, build_seconds: float) -> dict[str, Any]:
         report = figures.channels_report(query)
         times = [time.perf_counter() - t0]
         counter_total, ops = counter.total, dict(counter.ops)
-        for _ in range(RUNS - 1):  # a few: the machine is shared, one run is noise
-            t0 = time.perf_counter()
-            figures.channels_report(query)
-            times.append(time.perf_counter() - t0)
+        for _ in range(RUNS - 1):  # many: the machine is shared, one run is noise
+            gc.collect()
+            gc.disable()  # as ``timeit`` times: a collection's pause belongs to no one report
+            try:
+                t0 = time.perf_counter()
+                figures.channels_report(query)
+                times.append(time.perf_counter() - t0)
+            finally:
+                gc.enable()
         # The fastest of the runs, as ``timeit`` states it: the two sizes run minutes apart on a shared
         # machine, and a slower run is the machine's load, never a cheaper report; the median is kept too.
         seconds = min(times)
         median_seconds = common.median(times)
         floor = []  # moto walks every item of a table per Query: its cost with nothing to return
-        for _ in range(RUNS):
+        for _ in range(FLOOR_RUNS):
             t0 = time.perf_counter()
             stored.buckets("last", "bench:no-such-source", "2026-06-24", "2026-09-21")
             floor.append(time.perf_counter() - t0)
