@@ -27,7 +27,7 @@ MODELS = ("last_touch", "first_touch")
 MAX_RANGE_DAYS = 366
 
 # The spend days are read beside the buckets (neither needs the other): a report's reads are then
-# as long as the longer of the two, not their sum (a worker thread, as the voice path's lease query).
+# as long as the longer of the two, not their sum (a worker thread carrying the request's context).
 _workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="report-read")
 
 

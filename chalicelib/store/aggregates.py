@@ -15,8 +15,9 @@ The same seal writes a second value beside ``packed``: the bucket's distinct cal
 (``packed_keys``: sorted 8-byte keys, a repeat caller once) and ``keyed`` = 1. Reports need only
 the distinct callers, so they read ``packed_keys`` (two thirds of the bytes, fewer when callers
 repeat) and the live sets; ``packed`` is read only for a bucket whose keys alone cannot answer: one
-sealed by older code (no ``keyed``; until ``migrations.m004_sealed_keys`` or its next seal adds the
-keys) or one with entries taken out since its seal (a caller leaves only when all their calls do).
+sealed by older code (no ``keyed``; until its next seal adds the keys: the seal job's first
+round after the upgrade reseals them all, ``reports.seal``) or one with entries taken out since
+its seal (a caller leaves only when all their calls do).
 """
 
 from __future__ import annotations
