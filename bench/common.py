@@ -37,6 +37,16 @@ def local_env(endpoint: str, prefix: str) -> None:
     Settings are read per request and connections are keyed by endpoint, so one ``make bench``
     run can start a fresh embedded DynamoDB per benchmark and the app follows it.
     """
+    switch_env(endpoint, prefix)
+    from chalicelib.store import connections
+
+    connections.reset()
+
+
+def switch_env(endpoint: str, prefix: str) -> None:
+    """``local_env`` without forgetting the connections: a benchmark that goes back and forth between
+    two embedded DynamoDBs keeps each one's connection (they are keyed by endpoint), so a switch
+    costs no new client; the caches that hold one store's answers are emptied."""
     os.environ.update(
         {
             "STAGE": "bench",
@@ -56,13 +66,12 @@ def local_env(endpoint: str, prefix: str) -> None:
             "POWERTOOLS_LOG_LEVEL": "CRITICAL",
         }
     )
-    from chalicelib import sites
+    from chalicelib import business, sites
     from chalicelib.core.settings import get_settings
-    from chalicelib.store import connections
     from chalicelib.voice import blocklist
 
     get_settings.cache_clear()
-    connections.reset()
+    business.clear_cache()
     sites.clear_cache()
     blocklist.clear_cache()
 

@@ -91,13 +91,14 @@ def _shift(day: str, days: int) -> str:
 def _buckets_by_source(
     model: str, sources: list[str], start: str, end: str, spam: bool, weeks_from: str | None, *, by_day: bool = False
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """Source -> period (a day, or a whole week's Monday) -> summed numbers and caller set.
+    """Source -> period (a day, or a whole week's Monday) -> summed numbers and its buckets' caller
+    keys (``keys``: the values, for ``store.aggregates.key_set``).
 
     Read by key, never by query (``store.aggregates.read``): the whole weeks' buckets and the edge
     days', spam and not, of every source in one BatchGetItem per 100 keys. So a 90-day report reads
     about 13 items per source and model, whatever the calls in them, and its requests follow its
     range and sources only. Each call is in one day and that day's week, so no call counts twice,
-    and caller keys are unioned: a caller counts once over the range."""
+    and caller keys are unioned by whoever counts them: a caller counts once over the range."""
     weeks, days = _periods(start, end, weeks_from, by_day=by_day)
     wanted: dict[Any, str] = {}
     for source in sources:
@@ -126,9 +127,7 @@ def _buckets_by_source(
                 continue
         for name in NUMBERS:
             acc[name] += bucket.numbers[name]
-        # 8-byte caller keys (as numbers): a caller counts once over the range. A period's first
-        # bucket's set is taken as it is (a frozenset, never changed), not copied: most periods have one.
-        acc["callers"] = acc["callers"] | bucket.callers if acc["callers"] else bucket.callers
+        acc["keys"].append(bucket.keys)  # no set per bucket: one per row, built from all its values at once
     return out
 
 
@@ -199,7 +198,7 @@ def _row(
 
 
 def _empty() -> dict[str, Any]:
-    return {k: Decimal(0) for k in NUMBERS} | {"callers": set(), "spam": Decimal(0)}
+    return {k: Decimal(0) for k in NUMBERS} | {"callers": set(), "keys": [], "spam": Decimal(0)}
 
 
 def _merge(into: dict[str, Any], acc: dict[str, Any], *, callers: bool = True) -> None:
@@ -225,7 +224,7 @@ def channels_report(query: dict[str, str]) -> dict[str, Any]:
         periods = list(per_source[source].values())
         for period_acc in periods:
             _merge(acc, period_acc, callers=False)
-        acc["callers"] = set().union(*(p["callers"] for p in periods))  # one pass: a caller counts once
+        acc["callers"] = stored.key_set(k for p in periods for k in p["keys"])  # one set: a caller counts once
         spend = sum(spent[source].values(), Decimal(0))
         if not acc["calls"] and not acc["texts"] and not spend:  # a source with only texts has a row
             continue
@@ -258,9 +257,13 @@ def daily_report(query: dict[str, str]) -> dict[str, Any]:
     spent = spending.result()
     for source in sources:
         for day, acc in per_source[source].items():
-            _merge(per_day.setdefault(day, _empty()), acc)
+            into = per_day.setdefault(day, _empty())
+            _merge(into, acc, callers=False)
+            into["keys"] += acc["keys"]
         for day, amount in spent[source].items():
             spend_day[day] = spend_day.get(day, Decimal(0)) + amount
+    for acc in per_day.values():
+        acc["callers"] = stored.key_set(acc["keys"])  # a caller of two sources on one day counts once
     days = []
     cur = datetime.strptime(start, "%Y-%m-%d")
     while (d := cur.strftime("%Y-%m-%d")) <= end:

@@ -64,8 +64,16 @@ class Bucket:
     day: str  # YYYY-MM-DD
     spam: bool  # the bucket of calls marked spam that day
     numbers: dict[str, Decimal]
-    callers: frozenset[int]  # the day's distinct callers, their 8-byte keys as numbers (empty unless asked for)
+    # The bucket's distinct callers as one value of 8-byte keys, one after another (empty unless asked
+    # for; a key may be there twice: sealed, and live since). Kept as bytes, not a set: a report joins
+    # a source's values and builds one set of them (``key_set``), not one per bucket and then a union.
+    keys: bytes = b""
     overflow: bool = False  # a week bucket past its cap: it lacks calls, read its days instead
+
+    @property
+    def callers(self) -> frozenset[int]:
+        """The distinct callers, each 8-byte key as a number."""
+        return frozenset(key_set((self.keys,)))
 
 
 RECORD = 12  # bytes of a packed caller entry: CALLER bytes of the keyed caller hash, then 4 of the call
@@ -116,18 +124,17 @@ def key_blob(records: Iterable[bytes]) -> bytes:
     return b"".join(sorted({r[:CALLER] for r in records}))
 
 
-def key_numbers(blob: bytes | None, live: Iterable[str] = ()) -> frozenset[int]:
-    """A bucket's distinct callers from its ``packed_keys`` value and the entries added since its
-    seal, each 8-byte key as a number (one C-level unpack of the value, no object per slice). Pure."""
-    blob = blob or b""
-    out = set(struct.unpack(f">{len(blob) // CALLER}Q", blob))
-    out.update(int.from_bytes(record(e)[:CALLER], "big") for e in live)
-    return frozenset(out)
+def key_value(blob: bytes | None, live: Iterable[str] = ()) -> bytes:
+    """A bucket's distinct callers as one value of 8-byte keys: its ``packed_keys`` and the keys of
+    the entries added since its seal, appended (a key in both is there twice). Pure."""
+    return (blob or b"") + b"".join(record(e)[:CALLER] for e in live)
 
 
-def as_numbers(callers: Iterable[bytes]) -> frozenset[int]:
-    """8-byte caller keys (``caller_keys``) as ``key_numbers`` gives them. Pure."""
-    return frozenset(int.from_bytes(k, "big") for k in callers)
+def key_set(values: Iterable[bytes]) -> set[int]:
+    """The distinct callers of key values (``key_value``), each 8-byte key as a number: the values
+    joined and unpacked in one C-level call, then one set built (a caller in two values counts once). Pure."""
+    blob = b"".join(values)
+    return set(struct.unpack(f">{len(blob) // CALLER}Q", blob))
 
 
 CALLER_FIELDS = ["packed", "callers", "callers_del"]
@@ -152,8 +159,8 @@ def buckets(
     ):
         day, _, tag = item.sk.partition("#")
         numbers = {key: Decimal(str(getattr(item, key) or 0)) for key in NUMBERS}
-        who = caller_keys(item.packed, item.callers or (), item.callers_del or ()) if callers else frozenset()
-        out.append(Bucket(day, tag == "spam", numbers, as_numbers(who)))
+        who = caller_keys(item.packed, item.callers or (), item.callers_del or ()) if callers else ()
+        out.append(Bucket(day, tag == "spam", numbers, b"".join(who)))
     return out
 
 
@@ -176,15 +183,15 @@ def read(wanted: Iterable[keys.Key], *, ctx: RequestContext = SYSTEM) -> dict[ke
         numbers = {key: Decimal(str(getattr(item, key) or 0)) for key in NUMBERS}
         key = keys.Key(item.pk, item.sk)
         if needs_packed(item):
-            again[key] = Bucket(day, tag == "spam", numbers, frozenset(), bool(item.overflow))
+            again[key] = Bucket(day, tag == "spam", numbers, b"", bool(item.overflow))
             continue
-        who = key_numbers(item.packed_keys, item.callers or ())
+        who = key_value(item.packed_keys, item.callers or ())
         out[key] = Bucket(day, tag == "spam", numbers, who, bool(item.overflow))
     if again:
         for item in CounterModel.batch_get(sorted(again), attributes_to_get=["pk", "sk", *CALLER_FIELDS]):
             key = keys.Key(item.pk, item.sk)
-            who = as_numbers(caller_keys(item.packed, item.callers or (), item.callers_del or ()))
-            out[key] = dataclasses.replace(again[key], callers=who)
+            who = b"".join(caller_keys(item.packed, item.callers or (), item.callers_del or ()))
+            out[key] = dataclasses.replace(again[key], keys=who)
         for key, bucket in again.items():  # gone between the reads (never, for a report bucket): no callers
             out.setdefault(key, bucket)
     return out

@@ -1,6 +1,7 @@
-"""The embedded DynamoDB's projection (scripts/dynamodb_server.py): an item read with a projection of
-top-level attributes converts those attributes once (moto converted the whole item once per attribute
-named, binary values decoded each time), and answers as moto's own."""
+"""The embedded DynamoDB's patches of moto (scripts/dynamodb_server.py): an item read with a projection
+of top-level attributes converts those attributes once (moto converted the whole item once per
+attribute named, binary values decoded each time), and answers as moto's own; an answer's request id
+is searched for in XML bodies only (moto ran its regular expression over every JSON answer)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ def item() -> Any:
         "l": {"L": [{"S": "a"}, {"S": "b"}]},
     }
     return Item(hash_key=DynamoType(attrs["pk"]), range_key=DynamoType(attrs["sk"]), attrs=attrs)
+
+
+def server_module() -> Any:
+    spec = importlib.util.spec_from_file_location("dynamodb_server_under_test", SERVER)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
@@ -66,3 +75,28 @@ def test_a_projection_converts_the_attributes_named_once_and_answers_as_moto(
 def test_nested_paths_and_list_items_go_to_motos_own_projection(patched: Any) -> None:
     for names in ([["m", "x"], ["calls"]], [["l[1]"]], [["m", "y"], ["m", "x"]]):
         assert item().project(names).to_json() == patched(item(), names).to_json()
+
+
+def test_a_json_answer_goes_back_as_it_is_with_motos_headers_and_xml_gets_its_request_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse._enrich_response
+    monkeypatch.setattr(BaseResponse, "_enrich_response", staticmethod(original))  # restored after the test
+    server_module()._request_ids_in_xml_only()
+    mine = BaseResponse._enrich_response
+    assert mine is not original
+    # A stored string that holds the element: moto's own rewrote it inside the item
+    body = '{"Item": {"note": {"S": "<RequestId>mine</RequestId>"}, "calls": {"N": "4"}}}'
+    assert original({}, body)[1] != body
+    headers, got = mine({"status": 200}, body)
+    assert got is body  # not searched, not copied
+    want_headers, _ = original({"status": 200}, "")
+    assert set(headers) == set(want_headers) and headers["status"] == "200"
+    assert headers["x-amzn-requestid"] and headers["x-amzn-requestid"] != want_headers["x-amzn-requestid"]
+    assert mine({}, b'{"Count": 0}')[1] == b'{"Count": 0}'
+    # An XML answer (another service's) still carries the request id its headers name
+    xml = "<R><RequestId>x</RequestId></R>"
+    headers, got = mine({}, xml)
+    assert got == f"<R><RequestId>{headers['x-amzn-requestid']}</RequestId></R>"

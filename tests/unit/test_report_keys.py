@@ -24,18 +24,33 @@ def test_the_keys_are_each_callers_eight_bytes_once_and_sorted() -> None:
     assert stored.key_blob([]) == b""
 
 
+def numbers(keys: frozenset[bytes]) -> set[int]:
+    return {int.from_bytes(k, "big") for k in keys}
+
+
 def test_a_report_reads_the_same_callers_from_the_keys_as_from_the_records() -> None:
     rnd = random.Random(25)
     for _ in range(50):
         entries = {entry(rnd.randrange(40), rnd.randrange(10**6)) for _ in range(rnd.randrange(0, 60))}
         recs = {stored.record(e) for e in entries}
         live = [entry(rnd.randrange(60), rnd.randrange(10**6)) for _ in range(rnd.randrange(0, 4))]
-        want = stored.as_numbers(stored.caller_keys(stored.pack(recs), live))
-        assert stored.key_numbers(stored.key_blob(recs), live) == want
-    assert stored.key_numbers(None) == frozenset() == stored.key_numbers(b"")
+        want = numbers(stored.caller_keys(stored.pack(recs), live))
+        assert stored.key_set([stored.key_value(stored.key_blob(recs), live)]) == want
+    assert stored.key_set([stored.key_value(None)]) == set() == stored.key_set([b"", b""]) == stored.key_set([])
     # The number is the key read big-endian: equal keys, equal numbers; another caller, another number
     a, b = stored.record(entry(1, 1)), stored.record(entry(2, 1))
-    assert stored.key_numbers(a[:8] + b[:8]) == {int.from_bytes(a[:8], "big"), int.from_bytes(b[:8], "big")}
+    assert stored.key_set([a[:8] + b[:8]]) == {int.from_bytes(a[:8], "big"), int.from_bytes(b[:8], "big")}
+
+
+def test_a_caller_in_several_values_counts_once_and_a_bucket_gives_its_callers() -> None:
+    a, b, c = (stored.record(entry(n, n))[:8] for n in (1, 2, 3))
+    sealed = stored.key_blob([stored.record(entry(1, 1)), stored.record(entry(2, 2))])
+    value = stored.key_value(sealed, [entry(2, 9), entry(3, 3)])  # Bob again since the seal, and Cat
+    assert len(value) == 4 * stored.CALLER  # appended, not merged: the set merges them
+    assert stored.key_set([value, a + c, b""]) == numbers(frozenset({a, b, c}))
+    bucket = stored.Bucket("2026-09-28", False, {}, value)
+    assert bucket.callers == frozenset(numbers(frozenset({a, b, c})))
+    assert stored.Bucket("2026-09-28", False, {}).callers == frozenset()
 
 
 def test_only_a_bucket_sealed_by_older_code_or_with_entries_taken_out_needs_its_records() -> None:
