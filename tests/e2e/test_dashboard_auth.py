@@ -322,6 +322,8 @@ def test_the_sign_in_form_needs_its_own_token(api: Any, users_mod: Any, cookie: 
 
 
 # ---------------------------------------------------------------------------------------------- attempt limits
+# Attempts count per fixed 15-minute window: a test that counts them stands the clock still
+# (``fake_clock``), or a run that crosses a window's edge (at :00, :15, :30, :45) starts counting again.
 
 
 def test_five_wrong_passwords_make_the_next_try_429_even_with_the_right_one(
@@ -345,7 +347,7 @@ def test_five_wrong_passwords_make_the_next_try_429_even_with_the_right_one(
 
 
 def test_past_the_limit_the_password_is_not_even_checked(
-    api: Any, users_mod: Any, monkeypatch: pytest.MonkeyPatch
+    api: Any, users_mod: Any, monkeypatch: pytest.MonkeyPatch, fake_clock: Any
 ) -> None:
     users_mod.create_user("a@example.com", "admin", PASSWORD)
     b = Browser(api.client)
@@ -370,7 +372,7 @@ def test_past_the_limit_the_password_is_not_even_checked(
     assert checked == ["anything at all"]
 
 
-def test_unknown_emails_count_too_and_other_emails_are_not_locked(api: Any, users_mod: Any) -> None:
+def test_unknown_emails_count_too_and_other_emails_are_not_locked(api: Any, users_mod: Any, fake_clock: Any) -> None:
     users_mod.create_user("a@example.com", "admin", PASSWORD)
     b = Browser(api.client)
     for _ in range(5):
@@ -386,7 +388,7 @@ def test_a_right_password_does_not_count_as_a_failure(api: Any, users_mod: Any) 
 
 
 def test_one_address_is_limited_across_emails_whatever_x_forwarded_for_says(
-    api: Any, users_mod: Any, settings_env: Any
+    api: Any, users_mod: Any, settings_env: Any, fake_clock: Any
 ) -> None:
     settings_env(DASHBOARD_SIGNIN_IP_LIMIT="7")
     users_mod.create_user("a@example.com", "admin", PASSWORD)
@@ -403,7 +405,7 @@ def test_one_address_is_limited_across_emails_whatever_x_forwarded_for_says(
     assert users_mod.authenticate("a@example.com", PASSWORD, "198.51.100.7")["email"] == "a@example.com"
 
 
-def test_attempts_arriving_at_once_check_no_more_than_five_passwords(users_mod: Any) -> None:
+def test_attempts_arriving_at_once_check_no_more_than_five_passwords(users_mod: Any, fake_clock: Any) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from chalicelib.dashboard.signin_limits import SignInLimited
@@ -429,7 +431,7 @@ ELSEWHERE = "203.0.113.66"  # somebody else's
 
 
 def test_wrong_passwords_from_elsewhere_do_not_lock_the_owner_out_of_their_usual_address(
-    api: Any, users_mod: Any
+    api: Any, users_mod: Any, fake_clock: Any
 ) -> None:
     # Given the only admin, who signs in from their usual address
     users_mod.create_user("a@example.com", "admin", PASSWORD)
