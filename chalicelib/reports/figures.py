@@ -202,10 +202,13 @@ def _empty() -> dict[str, Any]:
 
 
 def _merge(into: dict[str, Any], acc: dict[str, Any], *, callers: bool = True) -> None:
+    """Add ``acc``'s numbers to ``into`` and gather its caller key values (``keys``); with ``callers``,
+    union its caller set too (rows already counted; otherwise ``key_set`` of the gathered keys)."""
     for key in NUMBERS:
         into[key] += acc[key]
     if callers:
         into["callers"] |= acc["callers"]
+    into["keys"] += acc.get("keys", ())
     into["spam"] = into.get("spam", 0) + acc.get("spam", 0)
 
 
@@ -224,7 +227,7 @@ def channels_report(query: dict[str, str]) -> dict[str, Any]:
         periods = list(per_source[source].values())
         for period_acc in periods:
             _merge(acc, period_acc, callers=False)
-        acc["callers"] = stored.key_set(k for p in periods for k in p["keys"])  # one set: a caller counts once
+        acc["callers"] = stored.key_set(acc["keys"])  # one set: a caller counts once
         spend = sum(spent[source].values(), Decimal(0))
         if not acc["calls"] and not acc["texts"] and not spend:  # a source with only texts has a row
             continue
@@ -257,9 +260,7 @@ def daily_report(query: dict[str, str]) -> dict[str, Any]:
     spent = spending.result()
     for source in sources:
         for day, acc in per_source[source].items():
-            into = per_day.setdefault(day, _empty())
-            _merge(into, acc, callers=False)
-            into["keys"] += acc["keys"]
+            _merge(per_day.setdefault(day, _empty()), acc, callers=False)
         for day, amount in spent[source].items():
             spend_day[day] = spend_day.get(day, Decimal(0)) + amount
     for acc in per_day.values():

@@ -72,7 +72,8 @@ class Bucket:
 
     @property
     def callers(self) -> frozenset[int]:
-        """The distinct callers, each 8-byte key as a number."""
+        """The distinct callers, each 8-byte key as a number: one bucket's set (reports build one per
+        row from many buckets' ``keys`` instead; tests compare a week's with its days')."""
         return frozenset(key_set((self.keys,)))
 
 
